@@ -1,0 +1,40 @@
+# Convenience front end: `make demo` and `make test` work on a fresh Debian
+# 12 machine (as root, or with sudo for the package install).
+
+BUILD    ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libxxhash-dev \
+	libstemmer-dev libcmocka-dev libutf8proc-dev libjansson-dev libzstd-dev \
+	libstreamvbyte-dev python3
+
+.PHONY: all deps build test demo clean sanitize bench corpus
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh $(DEB_PACKAGES)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+sanitize:
+	$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug \
+		CMAKE_FLAGS='-DTRAWL_SANITIZE="address;undefined"'
+
+demo: build
+	@sh scripts/demo.sh $(BUILD)
+
+corpus:
+	@sh corpus/fetch-sotu.sh
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,22 @@
+# trawl::flags: warnings, -Werror and sanitizers for every target.
+include(CheckCCompilerFlag)
+add_library(trawl_flags INTERFACE)
+add_library(trawl::flags ALIAS trawl_flags)
+target_compile_definitions(trawl_flags INTERFACE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
+foreach(flag -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+             -Wpointer-arith -Wvla -Wformat=2 -Wundef)
+  string(MAKE_C_IDENTIFIER "HAVE${flag}" var)
+  check_c_compiler_flag(${flag} ${var})
+  if(${var})
+    target_compile_options(trawl_flags INTERFACE ${flag})
+  endif()
+endforeach()
+if(TRAWL_WERROR)
+  target_compile_options(trawl_flags INTERFACE -Werror)
+endif()
+if(TRAWL_SANITIZE)
+  string(REPLACE ";" "," san "${TRAWL_SANITIZE}")
+  target_compile_options(trawl_flags INTERFACE -fsanitize=${san} -fno-omit-frame-pointer
+                         -fno-sanitize-recover=undefined)
+  target_link_options(trawl_flags INTERFACE -fsanitize=${san})
+endif()

@@ -1,0 +1,97 @@
+/*
+ * The analyzer: the one path from text to terms, used for documents,
+ * queries and snippets alike.
+ *
+ *   1. UTF-8 is validated; invalid bytes never stop analysis (see
+ *      trawl_utf8_sanitize() to repair text before it is stored).
+ *   2. Tokens are maximal runs of letters, digits and combining marks.
+ *      An apostrophe (' or U+2019) between two letters stays inside the
+ *      token ("d’affaires", "korea's"); '.' or ',' between two digits stays
+ *      inside a number ("3.5", "1,000"). Han, Hiragana and Katakana
+ *      characters are one token each (no dictionary segmentation).
+ *   3. Each token is folded with utf8proc: NFKC, case fold, marks stripped
+ *      ("Chargé" -> "charge"), U+2019 -> "'".
+ *   4. The folded token is stemmed with libstemmer (any sb_stemmer_list()
+ *      algorithm, or "none"); stems are memoized per surface form.
+ *
+ * Positions count tokens from 0 within one call. Byte offsets refer to the
+ * text passed in. An analyzer is not thread-safe: use one per thread.
+ */
+#ifndef TRAWL_ANALYZE_H
+#define TRAWL_ANALYZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trawl/status.h"
+
+/* Bumped whenever the analysis of some text changes; stored in the index. */
+#define TRAWL_ANALYZER_VERSION 1
+
+/* Longest term kept, in bytes after folding; longer tokens are truncated at
+ * a character boundary (their byte range still covers the whole token). */
+#define TRAWL_MAX_TERM 64
+
+typedef struct trawl_analyzer trawl_analyzer;
+
+typedef struct trawl_token {
+    const char *term; /* folded + stemmed; borrowed, valid during callback */
+    size_t len;       /* bytes in term, 1..TRAWL_MAX_TERM */
+    uint32_t pos;     /* token position, from 0 */
+    size_t start;     /* byte offset of the token in the input */
+    size_t end;       /* one past its last byte */
+} trawl_token;
+
+/* Return 0 to continue, non-zero to stop (that value is returned by
+ * trawl_analyze). */
+typedef int (*trawl_token_cb)(void *payload, const trawl_token *tok);
+
+/*
+ * Create an analyzer for a Snowball language ("english", "french", ... any
+ * name or alias sb_stemmer_list() knows) or "none" for no stemming.
+ * Returns TRAWL_EINVAL with a message listing valid names for an unknown
+ * language, TRAWL_ENOMEM.
+ */
+int trawl_analyzer_new(trawl_analyzer **out, const char *language,
+                       trawl_err *err);
+void trawl_analyzer_free(trawl_analyzer *a);
+
+/* The canonical language name the analyzer was created with. */
+const char *trawl_analyzer_language(const trawl_analyzer *a);
+
+/*
+ * Analyze text[0..len) and call cb for each token in order. Returns 0, the
+ * callback's non-zero value, or TRAWL_ENOMEM.
+ */
+int trawl_analyze(trawl_analyzer *a, const char *text, size_t len,
+                  trawl_token_cb cb, void *payload);
+
+/*
+ * Analyze without stemming-through: like trawl_analyze, but the term passed
+ * to cb is the folded surface form (for prefix queries). */
+int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,
+                         trawl_token_cb cb, void *payload);
+
+/*
+ * Stem one already-folded token (used for prefix expansion and tests).
+ * Writes at most cap bytes to out and returns the length, or a negative
+ * code.
+ */
+int trawl_analyzer_stem(trawl_analyzer *a, const char *folded, size_t len,
+                        char *out, size_t cap);
+
+/*
+ * Copy text into *out (malloc'd, NUL-terminated) with every invalid UTF-8
+ * sequence replaced by U+FFFD; *out_len gets its length and, if non-NULL,
+ * *replaced the number of replacements. Returns 0 or TRAWL_ENOMEM.
+ */
+int trawl_utf8_sanitize(const char *text, size_t len, char **out,
+                        size_t *out_len, size_t *replaced);
+
+/* 1 if s[0..len) is valid UTF-8 (no surrogates, no overlongs), else 0. */
+int trawl_utf8_valid(const char *s, size_t len);
+
+/* NULL-terminated list of the stemmer names available (sb_stemmer_list). */
+const char **trawl_analyzer_languages(void);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * Articles: the unit trawl indexes and stores, and their parsers.
+ *
+ * Plain text / Markdown: an optional header block of "Title:", "Date:",
+ * "Author:", "URL:" lines (case-insensitive keys) ended by a blank line;
+ * without one, the first non-blank line is the title and the rest is the
+ * body. The date comes from the header, else from the first line in the
+ * first 40 lines that reads like "Posted <date>", "Published <date>" or
+ * "Updated <date>", else from the caller's fallback (the file's mtime).
+ *
+ * JSON Lines: one object per line with string fields "id", "title", "body"
+ * (required), and optional "date" (ISO 8601), "author", "url"; any other
+ * members are kept verbatim as a JSON object in `extra`.
+ *
+ * All text is made valid UTF-8 (invalid bytes become U+FFFD).
+ */
+#ifndef TRAWL_ARTICLE_H
+#define TRAWL_ARTICLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trawl/status.h"
+
+#define TRAWL_NO_DATE INT64_MIN
+
+typedef struct trawl_article {
+    char *id;      /* external id; NUL-terminated UTF-8 */
+    char *title;   /* may be empty, never NULL */
+    char *body;    /* may be empty, never NULL */
+    char *author;  /* NULL when absent */
+    char *url;     /* NULL when absent */
+    char *extra;   /* JSON object text of unknown fields, or NULL */
+    int64_t date;  /* seconds since the epoch (UTC), or TRAWL_NO_DATE */
+    size_t id_len, title_len, body_len;
+    size_t author_len, url_len, extra_len;
+    size_t replaced; /* invalid UTF-8 sequences replaced while parsing */
+} trawl_article;
+
+/* Free the strings of a parsed article and zero it. Accepts NULL. */
+void trawl_article_clear(trawl_article *a);
+
+/*
+ * Parse a text/Markdown article. id is copied. fallback_date is used when
+ * neither header nor body gives a date (TRAWL_NO_DATE for none).
+ * Returns 0, TRAWL_EINVAL (e.g. empty file) with a reason, TRAWL_ENOMEM.
+ */
+int trawl_article_parse_text(trawl_article *out, const char *id,
+                             const char *text, size_t len,
+                             int64_t fallback_date, trawl_err *err);
+
+/*
+ * Parse one JSON Lines record (without its newline). Returns 0,
+ * TRAWL_EINVAL with a reason (bad JSON, missing id/body, wrong type, bad
+ * date), TRAWL_ENOMEM.
+ */
+int trawl_article_parse_json(trawl_article *out, const char *line,
+                             size_t len, trawl_err *err);
+
+/*
+ * Parse an ISO 8601 date: "YYYY-MM-DD", optionally followed by
+ * "THH:MM[:SS[.fff]]" and "Z" or "+HH:MM"/"-HH:MM". Returns 0 and seconds
+ * since the epoch in *out, or TRAWL_EINVAL.
+ */
+int trawl_parse_iso_date(const char *s, size_t len, int64_t *out);
+
+/* Parse a loose English date such as "December. 17, 2025 08:34",
+ * "Dec 17, 2025", "17 December 2025", "2025-12-17". 0 or TRAWL_EINVAL. */
+int trawl_parse_loose_date(const char *s, size_t len, int64_t *out);
+
+/* Format t as "YYYY-MM-DD" into out (at least 11 bytes). */
+void trawl_format_date(int64_t t, char out[11]);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * Building an index: the writer inverts articles in memory, writes an
+ * immutable segment, and commits a new generation atomically (files
+ * fsynced, then CURRENT renamed into place, then the directory fsynced).
+ * One writer at a time per index directory (flock on DIR/LOCK).
+ */
+#ifndef TRAWL_WRITER_H
+#define TRAWL_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trawl/article.h"
+#include "trawl/status.h"
+
+typedef struct trawl_writer trawl_writer;
+
+typedef struct trawl_writer_opts {
+    const char *language; /* stemmer; NULL = the index's, or "english" */
+    size_t mem_budget;    /* bytes of postings held before a flush; 0 = default */
+    int full;             /* 1: ignore the existing index, rebuild everything */
+} trawl_writer_opts;
+
+typedef struct trawl_writer_stats {
+    uint64_t generation; /* the generation committed */
+    uint64_t docs;       /* live documents in the new generation */
+    uint64_t added;      /* new ids */
+    uint64_t updated;    /* ids whose content changed */
+    uint64_t unchanged;  /* ids seen with identical content */
+    uint64_t deleted;    /* ids of the old generation not seen this run */
+    uint64_t terms;      /* distinct terms in the new segment(s) */
+    uint64_t tokens;     /* tokens analyzed */
+    uint64_t input_bytes;/* bytes of article text analyzed */
+    uint64_t index_bytes;/* bytes of the new generation on disk */
+} trawl_writer_stats;
+
+/*
+ * Open DIR for writing (created if missing) and take its writer lock.
+ * TRAWL_ELOCKED names the pid holding the lock. TRAWL_EVERSION if the
+ * existing index used another language and opts->full is not set.
+ */
+int trawl_writer_open(trawl_writer **out, const char *dir,
+                      const trawl_writer_opts *opts, trawl_err *err);
+
+/* Add (or replace, by id) one article. The article is copied. Returns 0,
+ * TRAWL_EINVAL (e.g. duplicate id within this run), TRAWL_ENOMEM,
+ * TRAWL_EIO. */
+int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err);
+
+/* Write everything, commit a new generation, fill stats (may be NULL). */
+int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
+                        trawl_err *err);
+
+/* Release the writer; an uncommitted build is abandoned and its temporary
+ * files removed. Accepts NULL. */
+void trawl_writer_free(trawl_writer *w);
+
+#endif

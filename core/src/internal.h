@@ -1,0 +1,83 @@
+/*
+ * Helpers shared by the core's own files: little-endian access, varints,
+ * overflow-checked arithmetic, hashing. Nothing here is public API.
+ */
+#ifndef TRAWL_INTERNAL_H
+#define TRAWL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "trawl/status.h"
+
+/* Every corruption check funnels through here (a breakpoint target). */
+int trawl__corrupt(trawl_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline uint16_t trawl__get_u16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
+}
+
+static inline uint32_t trawl__get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t trawl__get_u64(const unsigned char *p)
+{
+    return (uint64_t)trawl__get_u32(p) | (uint64_t)trawl__get_u32(p + 4) << 32;
+}
+
+static inline void trawl__put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static inline void trawl__put_u64(unsigned char *p, uint64_t v)
+{
+    trawl__put_u32(p, (uint32_t)v);
+    trawl__put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+/*
+ * Decode a LEB128 varint from [*p, end). Returns 0 and advances *p, or -1
+ * if the input ends early or the value exceeds 64 bits.
+ */
+static inline int trawl__get_varint(const unsigned char **p,
+                                    const unsigned char *end, uint64_t *out)
+{
+    const unsigned char *q = *p;
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (q >= end)
+            return -1;
+        unsigned char c = *q++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            *p = q;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static inline int trawl__add_overflow(size_t a, size_t b, size_t *out)
+{
+    return __builtin_add_overflow(a, b, out);
+}
+
+static inline int trawl__mul_overflow(size_t a, size_t b, size_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+
+uint64_t trawl__hash64(const void *p, size_t n);
+
+#endif

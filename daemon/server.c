@@ -1,0 +1,1 @@
+typedef int trawl_server_placeholder;

@@ -1,0 +1,1 @@
+typedef int trawl_harness_placeholder;

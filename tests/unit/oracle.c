@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int trawl_oracle_placeholder;
