@@ -452,12 +452,6 @@ int main(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, PROG ": cannot open index %s: %s\n", dir,
                 err.msg[0] ? err.msg : trawl_strerror(rc));
-        if (rc == TRAWL_ELOCKED)
-            fprintf(stderr, PROG ": another trawl-index is writing to %s; "
-                    "wait for it to finish and run again\n", dir);
-        else if (rc == TRAWL_EVERSION)
-            fprintf(stderr, PROG ": use --full to rebuild the index with "
-                    "the new settings\n");
         return EXIT_FATAL;
     }
 
