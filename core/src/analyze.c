@@ -1,2 +1,748 @@
-/* placeholder: being written */
-#include "trawl/status.h"
+/*
+ * The analyzer: tokenizer, folding, stemming and the stem memo.
+ *
+ * The hot path is pure ASCII text: a 128-entry class table finds token
+ * boundaries, ASCII tokens are lowercased directly (that is exactly what
+ * NFKC + case fold + mark stripping does to ASCII), and the stem of each
+ * folded form is looked up in a per-analyzer memo before libstemmer is
+ * called. Any token with a non-ASCII byte takes the slow path through
+ * utf8proc, so both paths give the same terms by construction.
+ *
+ * Character classes (see char_class()):
+ *   LETTER  Unicode L* (except Han/Hiragana/Katakana)
+ *   DIGIT   Unicode N*
+ *   MARK    Unicode M*: continues a token, does not change what the
+ *           previous character was for the joiner rules
+ *   CJK     Han, Hiragana, Katakana: one token per character (plus any
+ *           marks that follow it)
+ *   APOS    ' U+2018 U+2019: inside a token when between two letters
+ *   POINT   . and ,: inside a token when between two digits
+ *   SEP     everything else, including invalid UTF-8 (skipped by the
+ *           length of the invalid sequence, at least one byte)
+ */
+#include "trawl/analyze.h"
+
+#include <libstemmer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+#include <xxhash.h>
+
+#include "internal.h"
+
+/* ---- UTF-8 decoding ---- */
+
+/*
+ * Decode one character from s[0..n), n >= 1. Returns its length and sets
+ * *cp, or returns the negated length of the maximal invalid subpart (the
+ * bytes that one U+FFFD replaces), which is at least 1. Overlongs,
+ * surrogates and values above U+10FFFF are invalid.
+ */
+static inline int utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
+{
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = (int32_t)c;
+        return 1;
+    }
+    if (c < 0xc2 || c > 0xf4)
+        return -1;
+    if (c < 0xe0) {
+        if (n < 2 || (s[1] & 0xc0) != 0x80)
+            return -1;
+        *cp = (int32_t)((c & 0x1f) << 6 | (s[1] & 0x3f));
+        return 2;
+    }
+    /* Allowed range of the second byte (excludes overlongs, surrogates
+     * and code points above U+10FFFF). */
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (n < 2 || s[1] < lo || s[1] > hi)
+        return -1;
+    if (c < 0xf0) {
+        if (n < 3 || (s[2] & 0xc0) != 0x80)
+            return -2;
+        *cp = (int32_t)((c & 0x0f) << 12 | (s[1] & 0x3f) << 6 | (s[2] & 0x3f));
+        return 3;
+    }
+    if (n < 3 || (s[2] & 0xc0) != 0x80)
+        return -2;
+    if (n < 4 || (s[3] & 0xc0) != 0x80)
+        return -3;
+    *cp = (int32_t)((c & 0x07) << 18 | (s[1] & 0x3f) << 12 |
+                    (s[2] & 0x3f) << 6 | (s[3] & 0x3f));
+    return 4;
+}
+
+int trawl_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int32_t cp;
+        int n = utf8_decode(p + i, len - i, &cp);
+        if (n < 0)
+            return 0;
+        i += (size_t)n;
+    }
+    return 1;
+}
+
+int trawl_utf8_sanitize(const char *text, size_t len, char **out,
+                        size_t *out_len, size_t *replaced)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t cap, i = 0, o = 0, bad = 0;
+    /* Each invalid sequence of k >= 1 bytes becomes 3 bytes. */
+    if (trawl__mul_overflow(len, 3, &cap) || trawl__add_overflow(cap, 1, &cap))
+        return TRAWL_ENOMEM;
+    char *buf = malloc(trawl_utf8_valid(text, len) ? len + 1 : cap);
+    if (buf == NULL)
+        return TRAWL_ENOMEM;
+    while (i < len) {
+        if (p[i] < 0x80) {
+            buf[o++] = (char)p[i++];
+            continue;
+        }
+        int32_t cp;
+        int n = utf8_decode(p + i, len - i, &cp);
+        if (n > 0) {
+            memcpy(buf + o, p + i, (size_t)n);
+            o += (size_t)n;
+            i += (size_t)n;
+        } else {
+            memcpy(buf + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i += (size_t)-n;
+            bad++;
+        }
+    }
+    buf[o] = '\0';
+    *out = buf;
+    *out_len = o;
+    if (replaced != NULL)
+        *replaced = bad;
+    return 0;
+}
+
+/* ---- character classes ---- */
+
+enum {
+    C_SEP = 0,
+    C_LETTER,
+    C_DIGIT,
+    C_MARK,
+    C_CJK,
+    C_APOS,
+    C_POINT,
+};
+
+/* Classes of the ASCII characters. */
+static const unsigned char ascii_class[128] = {
+    ['\''] = C_APOS, ['.'] = C_POINT, [','] = C_POINT,
+    ['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT,
+    ['4'] = C_DIGIT, ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT,
+    ['8'] = C_DIGIT, ['9'] = C_DIGIT,
+    ['A'] = C_LETTER, ['B'] = C_LETTER, ['C'] = C_LETTER, ['D'] = C_LETTER,
+    ['E'] = C_LETTER, ['F'] = C_LETTER, ['G'] = C_LETTER, ['H'] = C_LETTER,
+    ['I'] = C_LETTER, ['J'] = C_LETTER, ['K'] = C_LETTER, ['L'] = C_LETTER,
+    ['M'] = C_LETTER, ['N'] = C_LETTER, ['O'] = C_LETTER, ['P'] = C_LETTER,
+    ['Q'] = C_LETTER, ['R'] = C_LETTER, ['S'] = C_LETTER, ['T'] = C_LETTER,
+    ['U'] = C_LETTER, ['V'] = C_LETTER, ['W'] = C_LETTER, ['X'] = C_LETTER,
+    ['Y'] = C_LETTER, ['Z'] = C_LETTER,
+    ['a'] = C_LETTER, ['b'] = C_LETTER, ['c'] = C_LETTER, ['d'] = C_LETTER,
+    ['e'] = C_LETTER, ['f'] = C_LETTER, ['g'] = C_LETTER, ['h'] = C_LETTER,
+    ['i'] = C_LETTER, ['j'] = C_LETTER, ['k'] = C_LETTER, ['l'] = C_LETTER,
+    ['m'] = C_LETTER, ['n'] = C_LETTER, ['o'] = C_LETTER, ['p'] = C_LETTER,
+    ['q'] = C_LETTER, ['r'] = C_LETTER, ['s'] = C_LETTER, ['t'] = C_LETTER,
+    ['u'] = C_LETTER, ['v'] = C_LETTER, ['w'] = C_LETTER, ['x'] = C_LETTER,
+    ['y'] = C_LETTER, ['z'] = C_LETTER,
+};
+
+/* Han, Hiragana and Katakana: the scripts written without spaces. */
+static int is_cjk(int32_t cp)
+{
+    return (cp >= 0x3040 && cp <= 0x30ff) ||   /* Hiragana, Katakana */
+           (cp >= 0x31f0 && cp <= 0x31ff) ||   /* Katakana ext. */
+           (cp >= 0x3400 && cp <= 0x4dbf) ||   /* Han ext. A */
+           (cp >= 0x4e00 && cp <= 0x9fff) ||   /* Han */
+           (cp >= 0xf900 && cp <= 0xfaff) ||   /* Han compatibility */
+           (cp >= 0xff66 && cp <= 0xff9f) ||   /* halfwidth Katakana */
+           (cp >= 0x1b000 && cp <= 0x1b16f) || /* Kana supplement/ext. */
+           (cp >= 0x20000 && cp <= 0x323af);   /* Han ext. B.. and compat */
+}
+
+static int unicode_class(int32_t cp)
+{
+    if (cp == 0x2019 || cp == 0x2018)
+        return C_APOS;
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+        return is_cjk(cp) ? C_CJK : C_LETTER;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+        return is_cjk(cp) ? C_CJK : C_DIGIT;
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+        return C_MARK;
+    default:
+        return C_SEP;
+    }
+}
+
+/* Class of the character at s[0..n), n >= 1; *len gets its byte length
+ * (the length of the invalid sequence for invalid UTF-8, class C_SEP). */
+static inline int char_class(const unsigned char *s, size_t n, size_t *len)
+{
+    if (s[0] < 0x80) {
+        *len = 1;
+        return ascii_class[s[0]];
+    }
+    int32_t cp;
+    int k = utf8_decode(s, n, &cp);
+    if (k < 0) {
+        *len = (size_t)-k;
+        return C_SEP;
+    }
+    *len = (size_t)k;
+    return unicode_class(cp);
+}
+
+/* ---- the analyzer ---- */
+
+/*
+ * The stem memo: open addressing with linear probing over slots of
+ * (hash tag, pool offset + 1). The pool holds, per entry, the key length,
+ * the value length, the key bytes and the value bytes. Both are bounded
+ * (MEMO_MAX_ENTRIES, MEMO_MAX_POOL); reaching a bound clears the memo,
+ * which only costs speed.
+ */
+#define MEMO_MAX_ENTRIES (1u << 20)
+#define MEMO_MAX_POOL (32u << 20)
+#define MEMO_MIN_SLOTS 1024u
+
+typedef struct memo_slot {
+    uint32_t tag; /* high half of the key's hash */
+    uint32_t off; /* pool offset + 1; 0 = empty */
+} memo_slot;
+
+struct trawl_analyzer {
+    struct sb_stemmer *stemmer; /* NULL for "none" */
+    char language[32];
+
+    memo_slot *slots;
+    size_t nslots; /* power of two, or 0 before first use */
+    size_t count;
+    unsigned char *pool;
+    size_t pool_len, pool_cap;
+
+    /* Folding scratch space. */
+    int32_t *cps;
+    size_t cps_cap;
+    char *fold;
+    size_t fold_cap;
+};
+
+/* ISO 639 codes that sb_stemmer_new() accepts, mapped to the names
+ * sb_stemmer_list() reports. */
+static const char *const language_aliases[][2] = {
+    {"ar", "arabic"},      {"ara", "arabic"},     {"hy", "armenian"},
+    {"arm", "armenian"},   {"hye", "armenian"},   {"eu", "basque"},
+    {"baq", "basque"},     {"eus", "basque"},     {"ca", "catalan"},
+    {"cat", "catalan"},    {"da", "danish"},      {"dan", "danish"},
+    {"nl", "dutch"},       {"dut", "dutch"},      {"nld", "dutch"},
+    {"en", "english"},     {"eng", "english"},    {"fi", "finnish"},
+    {"fin", "finnish"},    {"fr", "french"},      {"fre", "french"},
+    {"fra", "french"},     {"de", "german"},      {"ger", "german"},
+    {"deu", "german"},     {"el", "greek"},       {"gre", "greek"},
+    {"ell", "greek"},      {"hi", "hindi"},       {"hin", "hindi"},
+    {"hu", "hungarian"},   {"hun", "hungarian"},  {"id", "indonesian"},
+    {"ind", "indonesian"}, {"ga", "irish"},       {"gle", "irish"},
+    {"it", "italian"},     {"ita", "italian"},    {"lt", "lithuanian"},
+    {"lit", "lithuanian"}, {"ne", "nepali"},      {"nep", "nepali"},
+    {"no", "norwegian"},   {"nor", "norwegian"},  {"pt", "portuguese"},
+    {"por", "portuguese"}, {"ro", "romanian"},    {"rum", "romanian"},
+    {"ron", "romanian"},   {"ru", "russian"},     {"rus", "russian"},
+    {"sr", "serbian"},     {"srp", "serbian"},    {"es", "spanish"},
+    {"spa", "spanish"},    {"sv", "swedish"},     {"swe", "swedish"},
+    {"ta", "tamil"},       {"tam", "tamil"},      {"tr", "turkish"},
+    {"tur", "turkish"},    {"yi", "yiddish"},     {"yid", "yiddish"},
+};
+
+const char **trawl_analyzer_languages(void)
+{
+    return sb_stemmer_list();
+}
+
+static int unknown_language(const char *language, trawl_err *err)
+{
+    char names[400];
+    size_t n = 0;
+    names[0] = '\0';
+    for (const char **l = sb_stemmer_list(); *l != NULL; l++) {
+        int k = snprintf(names + n, sizeof(names) - n, "%s, ", *l);
+        if (k < 0 || (size_t)k >= sizeof(names) - n)
+            break;
+        n += (size_t)k;
+    }
+    return trawl_err_set(err, TRAWL_EINVAL,
+                         "unknown language \"%.64s\" (valid: %snone)",
+                         language, names);
+}
+
+int trawl_analyzer_new(trawl_analyzer **out, const char *language,
+                       trawl_err *err)
+{
+    char name[32];
+    size_t n = language != NULL ? strlen(language) : 0;
+    *out = NULL;
+    if (n == 0 || n >= sizeof(name))
+        return unknown_language(language != NULL ? language : "", err);
+    for (size_t i = 0; i <= n; i++) {
+        char c = language[i];
+        name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+
+    const char *canonical = name;
+    for (size_t i = 0; i < sizeof(language_aliases) / sizeof(*language_aliases);
+         i++) {
+        if (strcmp(name, language_aliases[i][0]) == 0) {
+            canonical = language_aliases[i][1];
+            break;
+        }
+    }
+
+    trawl_analyzer *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    if (strcmp(canonical, "none") != 0) {
+        int known = 0;
+        for (const char **l = sb_stemmer_list(); *l != NULL; l++)
+            known |= strcmp(*l, canonical) == 0;
+        if (!known) {
+            free(a);
+            return unknown_language(language, err);
+        }
+        a->stemmer = sb_stemmer_new(canonical, "UTF_8");
+        if (a->stemmer == NULL) {
+            free(a);
+            return trawl_err_set(err, TRAWL_ENOMEM,
+                                 "cannot create the %s stemmer", canonical);
+        }
+    }
+    snprintf(a->language, sizeof(a->language), "%s", canonical);
+    *out = a;
+    return 0;
+}
+
+void trawl_analyzer_free(trawl_analyzer *a)
+{
+    if (a == NULL)
+        return;
+    if (a->stemmer != NULL)
+        sb_stemmer_delete(a->stemmer);
+    free(a->slots);
+    free(a->pool);
+    free(a->cps);
+    free(a->fold);
+    free(a);
+}
+
+const char *trawl_analyzer_language(const trawl_analyzer *a)
+{
+    return a->language;
+}
+
+/* ---- the stem memo ---- */
+
+static void memo_clear(trawl_analyzer *a)
+{
+    if (a->slots != NULL)
+        memset(a->slots, 0, a->nslots * sizeof(*a->slots));
+    a->count = 0;
+    a->pool_len = 0;
+}
+
+static int memo_grow(trawl_analyzer *a)
+{
+    size_t n = a->nslots ? a->nslots * 2 : MEMO_MIN_SLOTS;
+    memo_slot *s = calloc(n, sizeof(*s));
+    if (s == NULL)
+        return TRAWL_ENOMEM;
+    for (size_t i = 0; i < a->nslots; i++) {
+        memo_slot e = a->slots[i];
+        if (e.off == 0)
+            continue;
+        const unsigned char *k = a->pool + e.off - 1;
+        size_t j = XXH3_64bits(k + 2, k[0]) & (n - 1);
+        while (s[j].off != 0)
+            j = (j + 1) & (n - 1);
+        s[j] = e;
+    }
+    free(a->slots);
+    a->slots = s;
+    a->nslots = n;
+    return 0;
+}
+
+/*
+ * Stem folded[0..len) (len 1..TRAWL_MAX_TERM) through the memo. *out gets
+ * a pointer valid until the next call; returns the stem length (>= 1) or
+ * TRAWL_ENOMEM.
+ */
+static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
+                     const char **out)
+{
+    uint64_t h = XXH3_64bits(folded, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t mask = a->nslots - 1;
+    size_t j = a->nslots ? (size_t)h & mask : 0;
+
+    if (a->nslots != 0) {
+        for (;;) {
+            memo_slot e = a->slots[j];
+            if (e.off == 0)
+                break;
+            const unsigned char *k = a->pool + e.off - 1;
+            if (e.tag == tag && k[0] == len && memcmp(k + 2, folded, len) == 0) {
+                *out = (const char *)k + 2 + len;
+                return k[1];
+            }
+            j = (j + 1) & mask;
+        }
+    }
+
+    const sb_symbol *st = sb_stemmer_stem(a->stemmer, (const sb_symbol *)folded,
+                                          (int)len);
+    if (st == NULL)
+        return TRAWL_ENOMEM;
+    size_t slen = (size_t)sb_stemmer_length(a->stemmer);
+    if (slen == 0) {
+        /* A stemmer that eats the whole token: keep the folded form. */
+        st = (const sb_symbol *)folded;
+        slen = len;
+    } else if (slen > TRAWL_MAX_TERM) {
+        slen = TRAWL_MAX_TERM;
+        while (slen > 0 && (st[slen] & 0xc0) == 0x80)
+            slen--;
+    }
+
+    /* Insert (after a clear or a grow, as needed). */
+    size_t need = 2 + len + slen;
+    if (a->count + 1 > MEMO_MAX_ENTRIES || a->pool_len + need > MEMO_MAX_POOL)
+        memo_clear(a);
+    if ((a->count + 1) * 2 > a->nslots) {
+        if (memo_grow(a) < 0)
+            return TRAWL_ENOMEM;
+    }
+    if (a->pool_len + need > a->pool_cap) {
+        size_t cap = a->pool_cap ? a->pool_cap * 2 : 64 * 1024;
+        while (cap < a->pool_len + need)
+            cap *= 2;
+        unsigned char *p = realloc(a->pool, cap);
+        if (p == NULL)
+            return TRAWL_ENOMEM;
+        a->pool = p;
+        a->pool_cap = cap;
+    }
+    unsigned char *k = a->pool + a->pool_len;
+    k[0] = (unsigned char)len;
+    k[1] = (unsigned char)slen;
+    memcpy(k + 2, folded, len);
+    memcpy(k + 2 + len, st, slen);
+    mask = a->nslots - 1;
+    j = (size_t)h & mask;
+    while (a->slots[j].off != 0)
+        j = (j + 1) & mask;
+    a->slots[j].tag = tag;
+    a->slots[j].off = (uint32_t)(a->pool_len + 1);
+    a->pool_len += need;
+    a->count++;
+    *out = (const char *)k + 2 + len;
+    return (int)slen;
+}
+
+/* ---- folding ---- */
+
+static utf8proc_int32_t fold_custom(utf8proc_int32_t cp, void *data)
+{
+    (void)data;
+    if (cp == 0x2019 || cp == 0x2018 || cp == 0x02bc)
+        return '\'';
+    return cp;
+}
+
+/* Combining diacritics (accents, not script vowel signs or kana voicing
+ * marks). */
+static int is_accent(int32_t cp)
+{
+    return (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
+           (cp >= 0x1dc0 && cp <= 0x1dff) || (cp >= 0x20d0 && cp <= 0x20ff) ||
+           (cp >= 0xfe20 && cp <= 0xfe2f);
+}
+
+/* Latin and Greek letters: the bases whose accents are folded away. */
+static int is_accent_base(int32_t cp)
+{
+    return cp < 0x0250 || (cp >= 0x0370 && cp <= 0x03ff) ||
+           (cp >= 0x1e00 && cp <= 0x1fff) || (cp >= 0x2c60 && cp <= 0x2c7f) ||
+           (cp >= 0xa720 && cp <= 0xa7ff) || (cp >= 0xff00 && cp <= 0xff5f);
+}
+
+/*
+ * Drop accents from the decomposed (NFKD) code points cps[0..n) when they
+ * sit on a Latin or Greek base letter (or on nothing), and return the new
+ * count. This is utf8proc's STRIPMARK narrowed down: stripping every mark
+ * would merge Japanese kana (が -> か), drop Indic vowel signs and turn
+ * Cyrillic й into и.
+ */
+static utf8proc_ssize_t strip_accents(int32_t *cps, utf8proc_ssize_t n)
+{
+    utf8proc_ssize_t o = 0;
+    int strip = 1;
+    for (utf8proc_ssize_t i = 0; i < n; i++) {
+        int32_t cp = cps[i];
+        if (is_accent(cp)) {
+            if (strip)
+                continue;
+        } else {
+            utf8proc_category_t cat = utf8proc_category(cp);
+            if (cat != UTF8PROC_CATEGORY_MN && cat != UTF8PROC_CATEGORY_MC &&
+                cat != UTF8PROC_CATEGORY_ME)
+                strip = is_accent_base(cp);
+        }
+        cps[o++] = cp;
+    }
+    return o;
+}
+
+/* Cut a folded term to TRAWL_MAX_TERM bytes at a character boundary. */
+static size_t clip_term(const char *s, size_t len)
+{
+    if (len <= TRAWL_MAX_TERM)
+        return len;
+    len = TRAWL_MAX_TERM;
+    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+        len--;
+    return len;
+}
+
+/*
+ * Fold the (valid UTF-8) token s[0..n) into a->fold. Returns its length
+ * clipped to TRAWL_MAX_TERM (0 if nothing is left, e.g. only marks), or
+ * TRAWL_ENOMEM.
+ */
+static int fold_slow(trawl_analyzer *a, const char *s, size_t n)
+{
+    const utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                   UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+    utf8proc_ssize_t r;
+    for (;;) {
+        r = utf8proc_decompose_custom((const utf8proc_uint8_t *)s,
+                                      (utf8proc_ssize_t)n, a->cps,
+                                      (utf8proc_ssize_t)a->cps_cap, opts,
+                                      fold_custom, NULL);
+        if (r < 0)
+            return r == UTF8PROC_ERROR_NOMEM ? TRAWL_ENOMEM : 0;
+        if ((size_t)r <= a->cps_cap)
+            break;
+        size_t cap = a->cps_cap ? a->cps_cap : 64;
+        while (cap < (size_t)r)
+            cap *= 2;
+        int32_t *p = realloc(a->cps, cap * sizeof(*p));
+        if (p == NULL)
+            return TRAWL_ENOMEM;
+        a->cps = p;
+        a->cps_cap = cap;
+    }
+    r = strip_accents(a->cps, r);
+    r = utf8proc_normalize_utf32(a->cps, r, opts);
+    if (r < 0)
+        return 0;
+    /* Encode only what can survive the clip (a character is <= 4 bytes). */
+    size_t o = 0;
+    for (utf8proc_ssize_t i = 0; i < r && o <= TRAWL_MAX_TERM; i++) {
+        unsigned char tmp[4];
+        utf8proc_ssize_t k = utf8proc_encode_char(a->cps[i], tmp);
+        if (o + (size_t)k > TRAWL_MAX_TERM)
+            break;
+        memcpy(a->fold + o, tmp, (size_t)k);
+        o += (size_t)k;
+    }
+    return (int)o;
+}
+
+/* Fold the token s[0..n); ascii says it has no byte >= 0x80. */
+static inline int fold_token(trawl_analyzer *a, const char *s, size_t n,
+                             int ascii)
+{
+    if (ascii) {
+        size_t m = n < TRAWL_MAX_TERM ? n : TRAWL_MAX_TERM;
+        for (size_t i = 0; i < m; i++) {
+            unsigned char c = (unsigned char)s[i];
+            a->fold[i] = (char)((unsigned)(c - 'A') < 26u ? c + 32 : c);
+        }
+        return (int)m;
+    }
+    return fold_slow(a, s, n);
+}
+
+/* ---- tokenizer ---- */
+
+static int analyze(trawl_analyzer *a, const char *text, size_t len,
+                   int stem, trawl_token_cb cb, void *payload)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    uint32_t pos = 0;
+
+    if (a->fold == NULL) {
+        a->fold = malloc(TRAWL_MAX_TERM + 8);
+        if (a->fold == NULL)
+            return TRAWL_ENOMEM;
+        a->fold_cap = TRAWL_MAX_TERM + 8;
+    }
+    if (a->stemmer == NULL)
+        stem = 0;
+
+    while (i < len) {
+        size_t n;
+        int cls;
+        /* Skip separators; the ASCII ones one byte at a time. */
+        if (s[i] < 0x80) {
+            cls = ascii_class[s[i]];
+            n = 1;
+        } else {
+            cls = char_class(s + i, len - i, &n);
+        }
+        if (cls != C_LETTER && cls != C_DIGIT && cls != C_MARK &&
+            cls != C_CJK) {
+            i += n;
+            continue;
+        }
+
+        size_t start = i;
+        int ascii = s[i] < 0x80;
+        int prev = cls; /* class of the last letter/digit (MARK at first) */
+        i += n;
+        if (cls == C_CJK) {
+            /* One character, with the marks that follow it. */
+            while (i < len && s[i] >= 0x80) {
+                if (char_class(s + i, len - i, &n) != C_MARK)
+                    break;
+                i += n;
+            }
+        } else {
+            while (i < len) {
+                unsigned char c = s[i];
+                if (c < 0x80) {
+                    cls = ascii_class[c];
+                    n = 1;
+                } else {
+                    cls = char_class(s + i, len - i, &n);
+                }
+                if (cls == C_LETTER || cls == C_DIGIT) {
+                    prev = cls;
+                    ascii &= c < 0x80;
+                    i += n;
+                    continue;
+                }
+                if (cls == C_MARK) {
+                    ascii = 0;
+                    i += n;
+                    continue;
+                }
+                if ((cls == C_APOS && prev == C_LETTER) ||
+                    (cls == C_POINT && prev == C_DIGIT)) {
+                    size_t n2;
+                    if (i + n < len &&
+                        char_class(s + i + n, len - i - n, &n2) == prev) {
+                        if (c >= 0x80 || s[i + n] >= 0x80)
+                            ascii = 0;
+                        i += n + n2;
+                        continue;
+                    }
+                }
+                break;
+            }
+        }
+        size_t end = i;
+
+        int flen = fold_token(a, text + start, end - start, ascii);
+        if (flen < 0)
+            return flen;
+        if (flen == 0)
+            continue;
+        trawl_token tok;
+        tok.term = a->fold;
+        tok.len = (size_t)flen;
+        if (stem) {
+            const char *st;
+            int k = stem_memo(a, a->fold, (size_t)flen, &st);
+            if (k < 0)
+                return k;
+            tok.term = st;
+            tok.len = (size_t)k;
+        }
+        tok.pos = pos++;
+        tok.start = start;
+        tok.end = end;
+        int rc = cb(payload, &tok);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int trawl_analyze(trawl_analyzer *a, const char *text, size_t len,
+                  trawl_token_cb cb, void *payload)
+{
+    return analyze(a, text, len, 1, cb, payload);
+}
+
+int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,
+                         trawl_token_cb cb, void *payload)
+{
+    return analyze(a, text, len, 0, cb, payload);
+}
+
+int trawl_analyzer_stem(trawl_analyzer *a, const char *folded, size_t len,
+                        char *out, size_t cap)
+{
+    if (!trawl_utf8_valid(folded, len))
+        return TRAWL_EINVAL;
+    len = clip_term(folded, len);
+    if (len == 0)
+        return 0;
+    const char *st = folded;
+    size_t slen = len;
+    if (a->stemmer != NULL) {
+        /* The memo keeps its own copy of the key; no scratch needed. */
+        int k = stem_memo(a, folded, len, &st);
+        if (k < 0)
+            return k;
+        slen = (size_t)k;
+    }
+    if (slen > cap)
+        return TRAWL_ETOOBIG;
+    memmove(out, st, slen);
+    return (int)slen;
+}

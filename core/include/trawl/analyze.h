@@ -9,10 +9,17 @@
  *      token ("d’affaires", "korea's"); '.' or ',' between two digits stays
  *      inside a number ("3.5", "1,000"). Han, Hiragana and Katakana
  *      characters are one token each (no dictionary segmentation).
- *   3. Each token is folded with utf8proc: NFKC, case fold, marks stripped
- *      ("Chargé" -> "charge"), U+2019 -> "'".
+ *   3. Each token is folded with utf8proc: NFKC, case fold, accents
+ *      stripped ("Chargé" -> "charge"), U+2018/U+2019/U+02BC -> "'".
+ *      Accents are the combining diacritics (U+0300..036F and the other
+ *      "Combining Diacritical Marks" blocks) on Latin or Greek letters;
+ *      other marks are kept (kana voicing: が stays が; Indic vowel signs;
+ *      Cyrillic й stays й). A token that folds to nothing (a lone accent)
+ *      is dropped without taking a position.
  *   4. The folded token is stemmed with libstemmer (any sb_stemmer_list()
  *      algorithm, or "none"); stems are memoized per surface form.
+ *
+ * Invalid UTF-8 bytes separate tokens like spaces do.
  *
  * Positions count tokens from 0 within one call. Byte offsets refer to the
  * text passed in. An analyzer is not thread-safe: use one per thread.
@@ -56,7 +63,8 @@ int trawl_analyzer_new(trawl_analyzer **out, const char *language,
                        trawl_err *err);
 void trawl_analyzer_free(trawl_analyzer *a);
 
-/* The canonical language name the analyzer was created with. */
+/* The canonical language name the analyzer was created with: the
+ * sb_stemmer_list() name ("en", "eng", "English" -> "english") or "none". */
 const char *trawl_analyzer_language(const trawl_analyzer *a);
 
 /*
@@ -75,7 +83,11 @@ int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,
 /*
  * Stem one already-folded token (used for prefix expansion and tests).
  * Writes at most cap bytes to out and returns the length, or a negative
- * code.
+ * code: TRAWL_EINVAL if folded is not valid UTF-8, TRAWL_ETOOBIG if the
+ * stem does not fit in cap bytes (cap >= TRAWL_MAX_TERM always fits),
+ * TRAWL_ENOMEM. Like trawl_analyze, the input is first cut to
+ * TRAWL_MAX_TERM bytes; an empty input gives 0. With "none" the folded
+ * form is copied unchanged.
  */
 int trawl_analyzer_stem(trawl_analyzer *a, const char *folded, size_t len,
                         char *out, size_t cap);

@@ -7,10 +7,17 @@
  * body. The date comes from the header, else from the first line in the
  * first 40 lines that reads like "Posted <date>", "Published <date>" or
  * "Updated <date>", else from the caller's fallback (the file's mtime).
+ * A header Date: that cannot be read is ignored (the search goes on).
+ * Leading lines that are site chrome ("Go to contents", "Skip to content",
+ * "Skip to main content") are not titles; a Markdown "# " is stripped from
+ * the title. "\r\n" becomes "\n" and a leading BOM is dropped.
  *
  * JSON Lines: one object per line with string fields "id", "title", "body"
  * (required), and optional "date" (ISO 8601), "author", "url"; any other
- * members are kept verbatim as a JSON object in `extra`.
+ * members are kept verbatim as a JSON object in `extra`. "id" may also be
+ * an integer (stored as its decimal string) and must not be empty; a
+ * missing or null "title" is empty; "date" may also be an integer of
+ * seconds since the epoch; null optional fields count as absent.
  *
  * All text is made valid UTF-8 (invalid bytes become U+FFFD).
  */
@@ -65,10 +72,14 @@ int trawl_article_parse_json(trawl_article *out, const char *line,
 int trawl_parse_iso_date(const char *s, size_t len, int64_t *out);
 
 /* Parse a loose English date such as "December. 17, 2025 08:34",
- * "Dec 17, 2025", "17 December 2025", "2025-12-17". 0 or TRAWL_EINVAL. */
+ * "Dec 17, 2025", "17 December 2025", "2025-12-17". Also: a leading
+ * weekday, "17th", "2025/12/17", a time "HH:MM[:SS]" with optional AM/PM
+ * (taken as UTC), trailing spaces or ",.;". 0 or TRAWL_EINVAL. */
 int trawl_parse_loose_date(const char *s, size_t len, int64_t *out);
 
-/* Format t as "YYYY-MM-DD" into out (at least 11 bytes). */
+/* Format t as "YYYY-MM-DD" into out (at least 11 bytes). TRAWL_NO_DATE
+ * gives ""; years outside 0000..9999 are clamped to 0000-01-01 or
+ * 9999-12-31. */
 void trawl_format_date(int64_t t, char out[11]);
 
 #endif

@@ -1,0 +1,470 @@
+/* Unit tests for the analyzer (core/src/analyze.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "trawl/analyze.h"
+
+#define MAXTOK 256
+
+typedef struct toklist {
+    size_t n;
+    char term[MAXTOK][TRAWL_MAX_TERM + 1];
+    uint32_t pos[MAXTOK];
+    size_t start[MAXTOK], end[MAXTOK];
+    int stop_after; /* return 7 after this many tokens, 0 = never */
+} toklist;
+
+static int collect(void *payload, const trawl_token *t)
+{
+    toklist *l = payload;
+    assert_true(t->len >= 1 && t->len <= TRAWL_MAX_TERM);
+    assert_true(t->start < t->end);
+    if (l->n < MAXTOK) {
+        memcpy(l->term[l->n], t->term, t->len);
+        l->term[l->n][t->len] = '\0';
+        l->pos[l->n] = t->pos;
+        l->start[l->n] = t->start;
+        l->end[l->n] = t->end;
+    }
+    l->n++;
+    if (l->stop_after != 0 && (int)l->n >= l->stop_after)
+        return 7;
+    return 0;
+}
+
+static trawl_analyzer *mk(const char *lang)
+{
+    trawl_analyzer *a = NULL;
+    trawl_err err = {0};
+    assert_int_equal(trawl_analyzer_new(&a, lang, &err), 0);
+    assert_non_null(a);
+    return a;
+}
+
+static toklist *run(trawl_analyzer *a, const char *text, int folded)
+{
+    static toklist l;
+    memset(&l, 0, sizeof(l));
+    int rc = folded ? trawl_analyze_folded(a, text, strlen(text), collect, &l)
+                    : trawl_analyze(a, text, strlen(text), collect, &l);
+    assert_int_equal(rc, 0);
+    /* Positions are consecutive from 0, offsets increase and lie inside. */
+    for (size_t i = 0; i < l.n && i < MAXTOK; i++) {
+        assert_int_equal(l.pos[i], i);
+        assert_true(l.end[i] <= strlen(text));
+        if (i > 0)
+            assert_true(l.start[i] >= l.end[i - 1]);
+    }
+    return &l;
+}
+
+/* Terms joined by spaces. */
+static const char *terms(trawl_analyzer *a, const char *text, int folded)
+{
+    static char buf[4096];
+    toklist *l = run(a, text, folded);
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->n && i < MAXTOK; i++)
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", i ? " " : "",
+                              l->term[i]);
+    return buf;
+}
+
+static void test_basic_english(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    assert_string_equal(trawl_analyzer_language(a), "english");
+    assert_string_equal(terms(a, "North Korea's", 0), "north korea");
+    assert_string_equal(terms(a, "North Korea’s", 0), "north korea");
+    assert_string_equal(terms(a, "3.5 million", 0), "3.5 million");
+    assert_string_equal(terms(a, "1,000 people.", 0), "1,000 peopl");
+    assert_string_equal(terms(a, "sanctions", 0), terms(a, "sanction", 0));
+    char c1[64];
+    snprintf(c1, sizeof(c1), "%s", terms(a, "consultations", 0));
+    assert_string_equal(c1, terms(a, "consulting", 0));
+    snprintf(c1, sizeof(c1), "%s", terms(a, "chargé d’affaires", 0));
+    assert_string_equal(c1, terms(a, "charge d'affaires", 0));
+    assert_string_equal(c1, terms(a, "CHARGÉ D'AFFAIRES", 0));
+    /* Punctuation splits; trailing dots and apostrophes are not kept. */
+    assert_string_equal(terms(a, "U.S.-led talks' end", 0), "u s led talk end");
+    assert_string_equal(terms(a, "3. 5", 0), "3 5");
+    assert_string_equal(terms(a, "a.5", 0), "a 5");
+    assert_string_equal(terms(a, "", 0), "");
+    assert_string_equal(terms(a, " \t\n.,;' ", 0), "");
+    trawl_analyzer_free(a);
+}
+
+static void test_folded(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    assert_string_equal(terms(a, "Consultations CHARGÉ Korea’s", 1),
+                        "consultations charge korea's");
+    assert_string_equal(terms(a, "Straße ﬁnal Ⅻ", 1), "strasse final xii");
+    trawl_analyzer_free(a);
+}
+
+static void test_offsets(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    const char *text = "« Chargé d’affaires », 日本語 and Ünïcödé 3,5";
+    toklist *l = run(a, text, 1);
+    static const char *want[] = {"Chargé", "d’affaires", "日", "本", "語",
+                                 "and", "Ünïcödé", "3,5"};
+    static const char *folded[] = {"charge", "d'affaires", "日", "本", "語",
+                                   "and", "unicode", "3,5"};
+    assert_int_equal(l->n, 8);
+    for (size_t i = 0; i < 8; i++) {
+        size_t n = l->end[i] - l->start[i];
+        assert_int_equal(n, strlen(want[i]));
+        assert_memory_equal(text + l->start[i], want[i], n);
+        assert_string_equal(l->term[i], folded[i]);
+    }
+    trawl_analyzer_free(a);
+}
+
+static void test_cjk(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    toklist *l = run(a, "日本語", 0);
+    assert_int_equal(l->n, 3);
+    assert_int_equal(l->start[1], 3);
+    assert_int_equal(l->end[2], 9);
+    assert_string_equal(terms(a, "ひらがなカタカナ", 0),
+                        "ひ ら が な カ タ カ ナ");
+    assert_string_equal(terms(a, "abc漢字def", 0), "abc 漢 字 def");
+    /* Hangul is a letter run, not split per character. */
+    assert_string_equal(terms(a, "한국어 뉴스", 0), "한국어 뉴스");
+    /* Halfwidth katakana is folded (NFKC) to the full-width form. */
+    assert_string_equal(terms(a, "ｶ", 0), "カ");
+    trawl_analyzer_free(a);
+}
+
+static void test_marks_and_scripts(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("none");
+    assert_string_equal(trawl_analyzer_language(a), "none");
+    /* Decomposed e + combining acute folds like the precomposed form. */
+    assert_string_equal(terms(a, "caf\xcc\x81" "e cafe\xcc\x81", 0),
+                        "cafe cafe");
+    /* A lone combining mark is no token. */
+    toklist *l = run(a, "\xcc\x81 x", 0);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(l->term[0], "x");
+    assert_string_equal(terms(a, "Ελληνικά Русский Ёлка", 0),
+                        "ελληνικα русский ёлка");
+    /* Accents on Latin letters go, kana voicing and Indic vowel signs
+     * stay. */
+    assert_string_equal(terms(a, "Việt Ångström œuvre", 0),
+                        "viet angstrom œuvre");
+    assert_string_equal(terms(a, "किताब", 0), "किताब");
+    assert_string_equal(terms(a, "Korea's", 0), "korea's");
+    assert_string_equal(terms(a, "don\xca\xbct", 0), "don't");
+    /* Non-ASCII separators end ASCII tokens. */
+    assert_string_equal(terms(a, "north—korea “talks”", 0),
+                        "north korea talks");
+    /* Digits from other scripts are digits (and NFKC keeps them). */
+    assert_string_equal(terms(a, "x²", 0), "x2");
+    trawl_analyzer_free(a);
+}
+
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    static const char *cases[] = {
+        "abc\xff" "def",         /* 0xFF */
+        "abc\x80" "def",         /* lone continuation */
+        "abc\xc3",               /* truncated at end */
+        "abc\xe6\x97" "def",     /* truncated 3-byte */
+        "abc\xf0\x9f\x98" "def", /* truncated 4-byte */
+        "abc\xc0\xaf" "def",     /* overlong '/' */
+        "abc\xe0\x80\xaf" "def", /* overlong */
+        "abc\xed\xa0\x80" "def", /* surrogate */
+        "abc\xf4\x90\x80\x80" "def", /* > U+10FFFF */
+        "\xf8\x88\x80\x80\x80",
+        "\xc3",
+        "\x80\x80\x80",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        toklist *l = run(a, cases[i], 0);
+        assert_true(l->n <= 2);
+        for (size_t j = 0; j < l->n; j++)
+            assert_true(trawl_utf8_valid(l->term[j], strlen(l->term[j])));
+        assert_int_equal(trawl_utf8_valid(cases[i], strlen(cases[i])), 0);
+    }
+    assert_string_equal(terms(a, "abc\xff" "def", 0), "abc def");
+    assert_string_equal(terms(a, "caf\xc3", 0), "caf");
+    /* All 2-byte garbage combinations: never crash, never loop. */
+    for (unsigned x = 0; x < 256; x++) {
+        for (unsigned y = 0; y < 256; y += 5) {
+            char buf[4] = {(char)x, (char)y, 'a', 0};
+            toklist l;
+            memset(&l, 0, sizeof(l));
+            assert_int_equal(trawl_analyze(a, buf, 3, collect, &l), 0);
+        }
+    }
+    trawl_analyzer_free(a);
+}
+
+static void test_utf8_valid_sanitize(void **state)
+{
+    (void)state;
+    assert_true(trawl_utf8_valid("", 0));
+    assert_true(trawl_utf8_valid("plain", 5));
+    assert_true(trawl_utf8_valid("é日\xf0\x9f\x98\x80", 9));
+    assert_true(trawl_utf8_valid("\xf4\x8f\xbf\xbf", 4)); /* U+10FFFF */
+    assert_true(trawl_utf8_valid("\xed\x9f\xbf", 3));     /* U+D7FF */
+    assert_false(trawl_utf8_valid("\xed\xa0\x80", 3));
+    assert_false(trawl_utf8_valid("\xc1\xbf", 2));
+    assert_false(trawl_utf8_valid("\xe0\x9f\xbf", 3));
+    assert_false(trawl_utf8_valid("\xf0\x8f\xbf\xbf", 4));
+    assert_false(trawl_utf8_valid("\xf4\x90\x80\x80", 4));
+    assert_false(trawl_utf8_valid("\xff", 1));
+    assert_false(trawl_utf8_valid("\xe6\x97", 2));
+
+    char *out;
+    size_t n, r;
+    assert_int_equal(trawl_utf8_sanitize("ok é", 5, &out, &n, &r), 0);
+    assert_string_equal(out, "ok é");
+    assert_int_equal(n, 5);
+    assert_int_equal(r, 0);
+    free(out);
+    /* One U+FFFD per maximal invalid subpart. */
+    const char bad[] = "a\xff" "b\xe6\x97" "c\xed\xa0\x80" "d\xc3";
+    assert_int_equal(trawl_utf8_sanitize(bad, sizeof(bad) - 1, &out, &n, &r),
+                     0);
+    assert_string_equal(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd"
+                             "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                             "d\xef\xbf\xbd");
+    assert_int_equal(r, 6);
+    assert_int_equal(n, strlen(out));
+    assert_true(trawl_utf8_valid(out, n));
+    free(out);
+    assert_int_equal(trawl_utf8_sanitize("", 0, &out, &n, NULL), 0);
+    assert_string_equal(out, "");
+    free(out);
+    /* Every byte value alone. */
+    for (unsigned x = 0; x < 256; x++) {
+        char b = (char)x;
+        assert_int_equal(trawl_utf8_sanitize(&b, 1, &out, &n, &r), 0);
+        assert_true(trawl_utf8_valid(out, n));
+        assert_int_equal(r, x >= 0x80);
+        free(out);
+    }
+}
+
+static void test_truncation(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("none");
+    char text[400];
+    memset(text, 'x', 200);
+    text[200] = '\0';
+    toklist *l = run(a, text, 0);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(strlen(l->term[0]), TRAWL_MAX_TERM);
+    assert_int_equal(l->end[0], 200);
+    /* Multi-byte: 'ж' is 2 bytes; with an 'a' first the cut must fall
+     * back to 63 bytes. */
+    size_t o = 0;
+    text[o++] = 'a';
+    for (int i = 0; i < 100; i++) {
+        memcpy(text + o, "\xd0\xb6", 2);
+        o += 2;
+    }
+    text[o] = '\0';
+    l = run(a, text, 0);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(strlen(l->term[0]), 63);
+    assert_true(trawl_utf8_valid(l->term[0], 63));
+    assert_int_equal(l->end[0], o);
+    /* Uppercase non-ASCII (slow path) is also cut. */
+    o = 0;
+    for (int i = 0; i < 100; i++) {
+        memcpy(text + o, "\xc3\x89", 2); /* É */
+        o += 2;
+    }
+    text[o] = '\0';
+    l = run(a, text, 0);
+    assert_int_equal(strlen(l->term[0]), 64);
+    trawl_analyzer_free(a);
+
+    a = mk("english");
+    memset(text, 'k', 300);
+    memcpy(text + 295, "ings", 5);
+    l = run(a, text, 0);
+    assert_int_equal(l->n, 1);
+    assert_true(strlen(l->term[0]) <= TRAWL_MAX_TERM);
+    trawl_analyzer_free(a);
+}
+
+static void test_callback_stop(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    toklist l;
+    memset(&l, 0, sizeof(l));
+    l.stop_after = 2;
+    const char *t = "one two three four";
+    assert_int_equal(trawl_analyze(a, t, strlen(t), collect, &l), 7);
+    assert_int_equal(l.n, 2);
+    trawl_analyzer_free(a);
+}
+
+static void test_languages(void **state)
+{
+    (void)state;
+    const char **langs = trawl_analyzer_languages();
+    assert_non_null(langs);
+    int count = 0;
+    for (const char **l = langs; *l != NULL; l++, count++) {
+        trawl_analyzer *a = mk(*l);
+        assert_string_equal(trawl_analyzer_language(a), *l);
+        /* Something non-trivial in each, twice (memo). */
+        char first[2048];
+        snprintf(first, sizeof(first), "%s",
+                 terms(a, "Running runners ran quickly Éléphants", 0));
+        assert_string_equal(first,
+                            terms(a, "Running runners ran quickly Éléphants",
+                                  0));
+        trawl_analyzer_free(a);
+    }
+    assert_true(count >= 20);
+
+    trawl_analyzer *a = mk("EN");
+    assert_string_equal(trawl_analyzer_language(a), "english");
+    trawl_analyzer_free(a);
+    a = mk("fra");
+    assert_string_equal(trawl_analyzer_language(a), "french");
+    assert_string_equal(terms(a, "les élections", 0), "le elect");
+    trawl_analyzer_free(a);
+    a = mk("English");
+    assert_string_equal(trawl_analyzer_language(a), "english");
+    trawl_analyzer_free(a);
+
+    trawl_err err = {0};
+    a = (trawl_analyzer *)1;
+    assert_int_equal(trawl_analyzer_new(&a, "klingon", &err), TRAWL_EINVAL);
+    assert_null(a);
+    assert_int_equal(err.code, TRAWL_EINVAL);
+    assert_non_null(strstr(err.msg, "klingon"));
+    assert_non_null(strstr(err.msg, "english"));
+    assert_non_null(strstr(err.msg, "none"));
+    assert_int_equal(trawl_analyzer_new(&a, "", &err), TRAWL_EINVAL);
+    assert_int_equal(trawl_analyzer_new(&a, NULL, &err), TRAWL_EINVAL);
+    assert_int_equal(
+        trawl_analyzer_new(&a, "a-very-long-language-name-that-is-not-real",
+                           &err),
+        TRAWL_EINVAL);
+}
+
+static void test_memo_consistency(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    const char *text = "Consultations consulting consulted sanctions "
+                       "Sanction SANCTIONS generously generous";
+    char first[512];
+    snprintf(first, sizeof(first), "%s", terms(a, text, 0));
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(first, terms(a, text, 0));
+    /* A fresh analyzer agrees (the memo changes nothing). */
+    trawl_analyzer *b = mk("english");
+    assert_string_equal(first, terms(b, text, 0));
+    trawl_analyzer_free(b);
+
+    /* Enough distinct forms to grow the table many times over. */
+    char w[32], out[TRAWL_MAX_TERM];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 20000; i++) {
+            int n = snprintf(w, sizeof(w), "word%dings", i);
+            int k = trawl_analyzer_stem(a, w, (size_t)n, out, sizeof(out));
+            char want[32];
+            int m = snprintf(want, sizeof(want), "word%d", i);
+            assert_int_equal(k, m);
+            assert_memory_equal(out, want, (size_t)m);
+        }
+    }
+    trawl_analyzer_free(a);
+}
+
+static void test_stem_api(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    char out[TRAWL_MAX_TERM];
+    assert_int_equal(trawl_analyzer_stem(a, "sanctions", 9, out, sizeof(out)),
+                     8);
+    assert_memory_equal(out, "sanction", 8);
+    assert_int_equal(trawl_analyzer_stem(a, "korea's", 7, out, sizeof(out)),
+                     5);
+    assert_int_equal(trawl_analyzer_stem(a, "sanctions", 9, out, 3),
+                     TRAWL_ETOOBIG);
+    assert_int_equal(trawl_analyzer_stem(a, "\xff", 1, out, sizeof(out)),
+                     TRAWL_EINVAL);
+    assert_int_equal(trawl_analyzer_stem(a, "", 0, out, sizeof(out)), 0);
+    trawl_analyzer_free(a);
+    a = mk("none");
+    assert_int_equal(trawl_analyzer_stem(a, "sanctions", 9, out, sizeof(out)),
+                     9);
+    assert_memory_equal(out, "sanctions", 9);
+    trawl_analyzer_free(a);
+}
+
+/* The ASCII fast path and the utf8proc path agree: an ASCII token next to
+ * a non-ASCII separator vs. inside a token with a non-ASCII letter. */
+static void test_fast_slow_agree(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("none");
+    /* "Ab'Cd" + U+00E9 forces the slow path for the token. */
+    toklist *l = run(a, "Ab'Cd\xc3\xa9 Ab'Cd", 0);
+    assert_int_equal(l->n, 2);
+    assert_string_equal(l->term[0], "ab'cde");
+    assert_string_equal(l->term[1], "ab'cd");
+    /* Every printable ASCII char around letters, fast vs slow. */
+    for (int c = 32; c < 127; c++) {
+        char t1[16], t2[16], r1[256];
+        snprintf(t1, sizeof(t1), "Xy%cZ9", c);
+        snprintf(t2, sizeof(t2), "\xc3\xa9Xy%cZ9", c);
+        snprintf(r1, sizeof(r1), "%s", terms(a, t1, 0));
+        const char *r2 = terms(a, t2, 0);
+        /* r2's first term is r1's first term prefixed with "e". */
+        assert_int_equal(r2[0], 'e');
+        assert_string_equal(r1, r2 + 1);
+    }
+    trawl_analyzer_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_english),
+        cmocka_unit_test(test_folded),
+        cmocka_unit_test(test_offsets),
+        cmocka_unit_test(test_cjk),
+        cmocka_unit_test(test_marks_and_scripts),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_utf8_valid_sanitize),
+        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_callback_stop),
+        cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_memo_consistency),
+        cmocka_unit_test(test_stem_api),
+        cmocka_unit_test(test_fast_slow_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,440 @@
+/* Unit tests for article parsing and dates (core/src/article.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "trawl/analyze.h"
+#include "trawl/article.h"
+
+static int64_t iso(const char *s)
+{
+    int64_t t = 0;
+    assert_int_equal(trawl_parse_iso_date(s, strlen(s), &t), 0);
+    return t;
+}
+
+static int64_t loose(const char *s)
+{
+    int64_t t = 0;
+    int rc = trawl_parse_loose_date(s, strlen(s), &t);
+    if (rc != 0)
+        fail_msg("loose date \"%s\" rejected", s);
+    return t;
+}
+
+static const char *fmt(int64_t t)
+{
+    static char buf[11];
+    trawl_format_date(t, buf);
+    return buf;
+}
+
+static void test_iso_dates(void **state)
+{
+    (void)state;
+    assert_int_equal(iso("1970-01-01"), 0);
+    assert_int_equal(iso("1970-01-02"), 86400);
+    assert_int_equal(iso("2000-03-01"), 951868800);
+    assert_int_equal(iso("2025-12-17"), 1765929600);
+    assert_int_equal(iso("2025-12-17T08:34:00Z"), 1765929600 + 8 * 3600 + 34 * 60);
+    assert_int_equal(iso("2025-12-17T08:34"), 1765929600 + 8 * 3600 + 34 * 60);
+    assert_int_equal(iso("2025-12-17T08:34:05.123Z"),
+                     1765929600 + 8 * 3600 + 34 * 60 + 5);
+    assert_int_equal(iso("2025-12-17T09:34:00+01:00"),
+                     1765929600 + 8 * 3600 + 34 * 60);
+    assert_int_equal(iso("2025-12-17T03:34:00-0500"),
+                     1765929600 + 8 * 3600 + 34 * 60);
+    assert_int_equal(iso("2025-12-17 08:34:00"), 1765929600 + 8 * 3600 + 34 * 60);
+    /* Leap years. */
+    assert_int_equal(iso("2024-02-29"), iso("2024-02-28") + 86400);
+    assert_int_equal(iso("2000-02-29"), iso("2000-03-01") - 86400);
+    /* Pre-1970. */
+    assert_int_equal(iso("1969-12-31"), -86400);
+    assert_int_equal(iso("1969-12-31T23:59:59Z"), -1);
+    assert_int_equal(iso("1900-01-01"), -2208988800LL);
+    assert_int_equal(iso("0000-01-01"), -62167219200LL);
+    assert_int_equal(iso("1600-02-29"), iso("1600-03-01") - 86400);
+
+    int64_t t;
+    static const char *bad[] = {
+        "",           "2025",          "2025-12",       "2025-13-01",
+        "2025-00-10", "2025-02-29",    "1900-02-29",    "2025-04-31",
+        "2025-12-32", "2025-12-00",    "25-12-17",      "2025-1-17",
+        "2025-12-17x", "2025-12-17T",  "2025-12-17T24:00", "2025-12-17T08:60",
+        "2025-12-17T08:34+25:00", "20251-12-17", "2025-12-17T08:34Zjunk",
+        " 2025-12-17",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        if (trawl_parse_iso_date(bad[i], strlen(bad[i]), &t) == 0)
+            fail_msg("\"%s\" accepted", bad[i]);
+    }
+    /* Length is honoured (no NUL needed). */
+    assert_int_equal(trawl_parse_iso_date("2025-12-17junk", 10, &t), 0);
+    assert_int_equal(t, 1765929600);
+}
+
+static void test_loose_dates(void **state)
+{
+    (void)state;
+    int64_t day = iso("2025-12-17");
+    assert_int_equal(loose("December. 17, 2025 08:34"),
+                     day + 8 * 3600 + 34 * 60);
+    assert_int_equal(loose("December. 17, 2025 08:34,  "),
+                     day + 8 * 3600 + 34 * 60);
+    assert_int_equal(loose("Dec 17, 2025"), day);
+    assert_int_equal(loose("Dec. 17 2025"), day);
+    assert_int_equal(loose("dec 17, 2025"), day);
+    assert_int_equal(loose("17 December 2025"), day);
+    assert_int_equal(loose("17 Dec. 2025"), day);
+    assert_int_equal(loose("17th December, 2025"), day);
+    assert_int_equal(loose("Wednesday, December 17, 2025"), day);
+    assert_int_equal(loose("2025-12-17"), day);
+    assert_int_equal(loose("2025/12/17"), day);
+    assert_int_equal(loose("Sept 1, 2025"), iso("2025-09-01"));
+    assert_int_equal(loose("May 5, 2025 at 3:05 pm"),
+                     iso("2025-05-05") + 15 * 3600 + 5 * 60);
+    assert_int_equal(loose("Dec 17, 2025 12:00 AM"), day);
+    assert_int_equal(loose("February 29, 2024"), iso("2024-02-29"));
+    assert_int_equal(loose("July 20, 1969"), iso("1969-07-20"));
+
+    int64_t t;
+    static const char *bad[] = {
+        "", "December", "Dec 2025", "Foo 17, 2025", "February 29, 2025",
+        "Dec 32, 2025", "17 2025", "Dec 17, 25", "Dec 17, 2025 and more",
+        "De 17, 2025", "Dec 17, 2025 13:00 pm",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        if (trawl_parse_loose_date(bad[i], strlen(bad[i]), &t) == 0)
+            fail_msg("\"%s\" accepted", bad[i]);
+    }
+}
+
+static void test_format_date(void **state)
+{
+    (void)state;
+    assert_string_equal(fmt(0), "1970-01-01");
+    assert_string_equal(fmt(-1), "1969-12-31");
+    assert_string_equal(fmt(-86400), "1969-12-31");
+    assert_string_equal(fmt(-86401), "1969-12-30");
+    assert_string_equal(fmt(1765929600 + 86399), "2025-12-17");
+    assert_string_equal(fmt(iso("2024-02-29")), "2024-02-29");
+    assert_string_equal(fmt(iso("1900-03-01")), "1900-03-01");
+    assert_string_equal(fmt(iso("0001-01-01")), "0001-01-01");
+    assert_string_equal(fmt(iso("9999-12-31T23:59:59Z")), "9999-12-31");
+    assert_string_equal(fmt(TRAWL_NO_DATE), "");
+    assert_string_equal(fmt(INT64_MAX), "9999-12-31");
+    assert_string_equal(fmt(INT64_MIN + 1), "0000-01-01");
+    /* Round trip over a range of days, both sides of the epoch. */
+    for (int64_t d = -719000; d < 2900000; d += 997) {
+        char buf[11];
+        int64_t t = d * 86400 + 12345;
+        trawl_format_date(t, buf);
+        int64_t back;
+        assert_int_equal(trawl_parse_iso_date(buf, 10, &back), 0);
+        assert_int_equal(back, d * 86400);
+    }
+}
+
+static trawl_article parse_text(const char *text, int64_t fallback)
+{
+    trawl_article a;
+    trawl_err err = {0};
+    int rc = trawl_article_parse_text(&a, "x.txt", text, strlen(text),
+                                      fallback, &err);
+    if (rc != 0)
+        fail_msg("parse_text failed: %s", err.msg);
+    assert_non_null(a.title);
+    assert_non_null(a.body);
+    assert_int_equal(strlen(a.title), a.title_len);
+    assert_int_equal(strlen(a.body), a.body_len);
+    assert_string_equal(a.id, "x.txt");
+    return a;
+}
+
+static void test_text_plain(void **state)
+{
+    (void)state;
+    trawl_article a = parse_text("\n\n  My Title  \n\n\nFirst para.\n\n"
+                                 "Second para.\n\n\n",
+                                 42);
+    assert_string_equal(a.title, "My Title");
+    assert_string_equal(a.body, "First para.\n\nSecond para.");
+    assert_int_equal(a.date, 42);
+    assert_null(a.author);
+    assert_null(a.url);
+    assert_null(a.extra);
+    assert_int_equal(a.replaced, 0);
+    trawl_article_clear(&a);
+    assert_null(a.title);
+    assert_int_equal(a.date, TRAWL_NO_DATE);
+    trawl_article_clear(NULL);
+
+    a = parse_text("Only a title", TRAWL_NO_DATE);
+    assert_string_equal(a.title, "Only a title");
+    assert_string_equal(a.body, "");
+    assert_int_equal(a.date, TRAWL_NO_DATE);
+    trawl_article_clear(&a);
+
+    a = parse_text("\xef\xbb\xbf# Markdown title\r\n\r\nBody line\r\nmore\r\n",
+                   0);
+    assert_string_equal(a.title, "Markdown title");
+    assert_string_equal(a.body, "Body line\nmore");
+    trawl_article_clear(&a);
+
+    a = parse_text("Go to contents\n\nReal Title\nbody", 0);
+    assert_string_equal(a.title, "Real Title");
+    assert_string_equal(a.body, "body");
+    trawl_article_clear(&a);
+    a = parse_text("SKIP TO MAIN CONTENT\nskip to content\nReal\nbody", 0);
+    assert_string_equal(a.title, "Real");
+    trawl_article_clear(&a);
+
+    /* Invalid UTF-8 is replaced and counted. */
+    a = parse_text("Ti\xfftle\nbo\xc3" "dy", 0);
+    assert_string_equal(a.title, "Ti\xef\xbf\xbdtle");
+    assert_string_equal(a.body, "bo\xef\xbf\xbd" "dy");
+    assert_int_equal(a.replaced, 2);
+    trawl_article_clear(&a);
+
+    trawl_err err = {0};
+    static const char *empty[] = {"", "\n\n  \n\t\n", "Go to contents\n\n"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(trawl_article_parse_text(&a, "e", empty[i],
+                                                  strlen(empty[i]), 0, &err),
+                         TRAWL_EINVAL);
+        assert_string_equal(err.msg, "empty article");
+        assert_null(a.id);
+    }
+}
+
+static void test_text_header(void **state)
+{
+    (void)state;
+    trawl_article a = parse_text("Title: Head Title\n"
+                                 "date: 2025-12-17\n"
+                                 "Author:  Jane Doe \n"
+                                 "URL: https://example.com/a\n"
+                                 "Tags: x, y\n"
+                                 "\n"
+                                 "Body starts here.\nPosted Jan 1, 2020\n",
+                                 5);
+    assert_string_equal(a.title, "Head Title");
+    assert_string_equal(a.author, "Jane Doe");
+    assert_int_equal(a.author_len, 8);
+    assert_string_equal(a.url, "https://example.com/a");
+    assert_int_equal(a.date, iso("2025-12-17"));
+    assert_string_equal(a.body, "Body starts here.\nPosted Jan 1, 2020");
+    trawl_article_clear(&a);
+
+    /* Header without a title: the first body line is the title. */
+    a = parse_text("Date: Dec 17, 2025\n\nThe Title\n\nText.", 5);
+    assert_string_equal(a.title, "The Title");
+    assert_string_equal(a.body, "Text.");
+    assert_int_equal(a.date, iso("2025-12-17"));
+    trawl_article_clear(&a);
+
+    /* A bad header date falls back to a Posted line, then the fallback. */
+    a = parse_text("Title: T\nDate: someday\n\nPosted: Dec 17, 2025\nx", 5);
+    assert_int_equal(a.date, iso("2025-12-17"));
+    trawl_article_clear(&a);
+    a = parse_text("Title: T\nDate: someday\n\nx", 5);
+    assert_int_equal(a.date, 5);
+    trawl_article_clear(&a);
+
+    /* "Title:" followed by prose is not a header block. */
+    a = parse_text("Title: what it means\nand a second line of prose\n\nx",
+                   0);
+    assert_string_equal(a.title, "Title: what it means");
+    assert_string_equal(a.body, "and a second line of prose\n\nx");
+    trawl_article_clear(&a);
+
+    /* Header that runs to the end of the file. */
+    a = parse_text("Title: Just this\nURL: u", 0);
+    assert_string_equal(a.title, "Just this");
+    assert_string_equal(a.url, "u");
+    assert_string_equal(a.body, "");
+    trawl_article_clear(&a);
+}
+
+static void test_text_posted(void **state)
+{
+    (void)state;
+    int64_t want = iso("2025-12-17T08:34:00Z");
+    trawl_article a = parse_text("Go to contents\n\nSouth Korea-U.S. talks\n\n"
+                                 "Posted December. 17, 2025 08:34,   \n\n"
+                                 "Updated December. 18, 2025 08:34\n\n"
+                                 "Body text.\n",
+                                 0);
+    assert_string_equal(a.title, "South Korea-U.S. talks");
+    assert_int_equal(a.date, want);
+    trawl_article_clear(&a);
+
+    a = parse_text("T\n  published on 17 December 2025 by X\nb", 0);
+    assert_int_equal(a.date, iso("2025-12-17"));
+    trawl_article_clear(&a);
+    a = parse_text("T\nUpdated: 2025-12-17T10:00:00Z\nb", 0);
+    assert_int_equal(a.date, iso("2025-12-17T10:00:00Z"));
+    trawl_article_clear(&a);
+
+    /* Not a date line: keyword inside a sentence, or no date after it. */
+    a = parse_text("T\nThe report was Posted Dec 17, 2025\nPosted yesterday\n"
+                   "Postedx Dec 17, 2025\nb",
+                   7);
+    assert_int_equal(a.date, 7);
+    trawl_article_clear(&a);
+
+    /* Only the first 40 lines are searched. */
+    char buf[2048];
+    size_t o = (size_t)snprintf(buf, sizeof(buf), "T\n");
+    for (int i = 0; i < 40; i++)
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "line %d\n", i);
+    snprintf(buf + o, sizeof(buf) - o, "Posted Dec 17, 2025\n");
+    a = parse_text(buf, 7);
+    assert_int_equal(a.date, 7);
+    trawl_article_clear(&a);
+}
+
+static void test_seed_files(void **state)
+{
+    (void)state;
+    const char *src = getenv("TRAWL_FIXTURES");
+    char path[1024];
+    /* TRAWL_FIXTURES is <repo>/tests/fixtures; the seeds are in corpus/. */
+    if (src == NULL)
+        skip();
+    snprintf(path, sizeof(path), "%s/../../corpus/seeds/000_7ee00924eb371e5f.txt",
+             src);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        skip();
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+    trawl_article a;
+    trawl_err err = {0};
+    assert_int_equal(trawl_article_parse_text(&a, "seeds/000.txt", text, n,
+                                              TRAWL_NO_DATE, &err),
+                     0);
+    assert_string_equal(a.title,
+                        "South Korea-U.S. begin talks on North Korea policy");
+    char d[11];
+    trawl_format_date(a.date, d);
+    assert_string_equal(d, "2025-12-17");
+    assert_true(strncmp(a.body, "Posted December. 17", 19) == 0);
+    trawl_article_clear(&a);
+}
+
+static trawl_article parse_json_ok(const char *line)
+{
+    trawl_article a;
+    trawl_err err = {0};
+    int rc = trawl_article_parse_json(&a, line, strlen(line), &err);
+    if (rc != 0)
+        fail_msg("parse_json failed: %s", err.msg);
+    assert_non_null(a.title);
+    assert_non_null(a.body);
+    return a;
+}
+
+static void json_err(const char *line, size_t len, const char *want)
+{
+    trawl_article a;
+    trawl_err err = {0};
+    assert_int_equal(trawl_article_parse_json(&a, line, len, &err),
+                     TRAWL_EINVAL);
+    assert_int_equal(err.code, TRAWL_EINVAL);
+    if (strstr(err.msg, want) == NULL)
+        fail_msg("error \"%s\" does not contain \"%s\"", err.msg, want);
+    assert_null(a.id);
+    assert_null(a.body);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    trawl_article a = parse_json_ok(
+        "{\"id\":\"a/1\",\"title\":\"T\",\"body\":\"B \\u00e9\","
+        "\"date\":\"2025-12-17T08:34:00Z\",\"author\":\"Ann\","
+        "\"url\":\"http://x\",\"tags\":[\"a\",\"b\"],\"score\":1.5,"
+        "\"nested\":{\"k\":null}}");
+    assert_string_equal(a.id, "a/1");
+    assert_int_equal(a.id_len, 3);
+    assert_string_equal(a.title, "T");
+    assert_string_equal(a.body, "B é");
+    assert_int_equal(a.body_len, 4);
+    assert_string_equal(a.author, "Ann");
+    assert_string_equal(a.url, "http://x");
+    assert_int_equal(a.date, iso("2025-12-17T08:34:00Z"));
+    assert_string_equal(a.extra,
+                        "{\"tags\":[\"a\",\"b\"],\"score\":1.5,"
+                        "\"nested\":{\"k\":null}}");
+    assert_int_equal(a.extra_len, strlen(a.extra));
+    trawl_article_clear(&a);
+
+    /* Integer id, no title, no date, nothing extra, spaces around. */
+    a = parse_json_ok("  {\"body\":\"\",\"id\":12345678901}  ");
+    assert_string_equal(a.id, "12345678901");
+    assert_string_equal(a.title, "");
+    assert_string_equal(a.body, "");
+    assert_int_equal(a.date, TRAWL_NO_DATE);
+    assert_null(a.author);
+    assert_null(a.url);
+    assert_null(a.extra);
+    trawl_article_clear(&a);
+
+    a = parse_json_ok("{\"id\":-7,\"body\":\"b\",\"title\":null,"
+                      "\"author\":null,\"date\":86400}");
+    assert_string_equal(a.id, "-7");
+    assert_string_equal(a.title, "");
+    assert_null(a.author);
+    assert_int_equal(a.date, 86400);
+    trawl_article_clear(&a);
+
+    json_err("", 0, "bad JSON");
+    json_err("{\"id\":", 6, "bad JSON");
+    json_err("[1,2]", 5, "line is not a JSON object");
+    json_err("\"str\"", 5, "line is not a JSON object");
+    json_err("{\"id\":\"x\"}", 10, "missing string field \"body\"");
+    json_err("{\"id\":\"x\",\"body\":3}", 19, "field \"body\" is not a string");
+    json_err("{\"body\":\"b\"}", 12, "missing field \"id\"");
+    json_err("{\"id\":1.5,\"body\":\"b\"}", 21, "\"id\"");
+    json_err("{\"id\":\"\",\"body\":\"b\"}", 20, "\"id\" is empty");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"title\":[]}", 32,
+             "field \"title\" is not a string");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13-01\"}", 41,
+             "bad date \"2025-13-01\"");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":true}", 33, "\"date\"");
+    json_err("{\"id\":\"x\",\"id\":\"y\",\"body\":\"b\"}", 29, "bad JSON");
+    json_err("{\"id\":\"x\",\"body\":\"a\\u0000b\"}", 28, "bad JSON");
+    const char bad[] = "{\"id\":\"x\",\"body\":\"\xff\"}";
+    json_err(bad, sizeof(bad) - 1, "invalid UTF-8");
+    const char bad2[] = "{\"id\":\"x\",\"body\":\"\xed\xa0\x80\"}";
+    json_err(bad2, sizeof(bad2) - 1, "invalid UTF-8");
+    /* Length is honoured: a trailing newline-less slice of a buffer. */
+    const char two[] = "{\"id\":\"1\",\"body\":\"b\"}{\"id\":\"2\"}";
+    trawl_err err = {0};
+    assert_int_equal(trawl_article_parse_json(&a, two, 21, &err), 0);
+    assert_string_equal(a.id, "1");
+    trawl_article_clear(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_iso_dates),
+        cmocka_unit_test(test_loose_dates),
+        cmocka_unit_test(test_format_date),
+        cmocka_unit_test(test_text_plain),
+        cmocka_unit_test(test_text_header),
+        cmocka_unit_test(test_text_posted),
+        cmocka_unit_test(test_seed_files),
+        cmocka_unit_test(test_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
