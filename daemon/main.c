@@ -1,1 +1,171 @@
-int main(void) { return 0; }
+/*
+ * trawld: serve an index over a Unix socket (see docs/protocol.md).
+ * This file only reads the command line and hands over to server.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+#ifndef TRAWL_VERSION
+#define TRAWL_VERSION "unknown"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: trawld --index DIR [options]\n"
+            "\n"
+            "Serve the trawl index in DIR over a Unix socket (newline-"
+            "delimited JSON,\n"
+            "see docs/protocol.md). Runs in the foreground and logs to "
+            "stderr.\n"
+            "\n"
+            "  --index DIR            index directory (required; may not "
+            "exist yet)\n"
+            "  --socket PATH          socket path (default $TRAWL_SOCKET, "
+            "else\n"
+            "                         $XDG_RUNTIME_DIR/trawl.sock, else "
+            "./trawl.sock)\n"
+            "  --threads N            query threads (default "
+            "$UV_THREADPOOL_SIZE or 4)\n"
+            "  --max-request BYTES    longest request line (default 65536)\n"
+            "  --max-connections N    open connections (default 256)\n"
+            "  --log-level LEVEL      debug, info, warn or error (default "
+            "info)\n"
+            "  --help, --version\n"
+            "\n"
+            "Signals: SIGHUP reloads the index; SIGTERM/SIGINT finish "
+            "in-flight\n"
+            "requests and exit 0.\n");
+}
+
+static int parse_num(const char *opt, const char *s, unsigned long min,
+                     unsigned long max, unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
+        v > max) {
+        fprintf(stderr, "trawld: %s wants a number in %lu..%lu, got '%s'\n",
+                opt, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* --socket, else $TRAWL_SOCKET, else $XDG_RUNTIME_DIR/trawl.sock, else
+ * ./trawl.sock. *owned is set when the result was malloc'd. */
+static const char *default_socket(char **owned)
+{
+    const char *s = getenv("TRAWL_SOCKET");
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+    *owned = NULL;
+    if (s != NULL && *s != '\0')
+        return s;
+    if (xdg != NULL && *xdg != '\0') {
+        size_t n = strlen(xdg) + sizeof("/trawl.sock");
+        if ((*owned = malloc(n)) != NULL) {
+            snprintf(*owned, n, "%s/trawl.sock", xdg);
+            return *owned;
+        }
+    }
+    return "./trawl.sock";
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"index", required_argument, NULL, 'i'},
+        {"socket", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
+        {"max-request", required_argument, NULL, 'r'},
+        {"max-connections", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    trawld_config cfg = {
+        .max_request = 65536,
+        .max_connections = 256,
+    };
+    char *owned_socket = NULL;
+    unsigned long v;
+    server srv;
+    int opt, level;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'i':
+            cfg.index_dir = optarg;
+            break;
+        case 's':
+            cfg.socket_path = optarg;
+            break;
+        case 't':
+            if (parse_num("--threads", optarg, 1, 1024, &v) < 0)
+                return 2;
+            cfg.threads = (unsigned)v;
+            break;
+        case 'r':
+            if (parse_num("--max-request", optarg, 64, 64UL << 20, &v) < 0)
+                return 2;
+            cfg.max_request = v;
+            break;
+        case 'c':
+            if (parse_num("--max-connections", optarg, 1, 1000000, &v) < 0)
+                return 2;
+            cfg.max_connections = (unsigned)v;
+            break;
+        case 'l':
+            if ((level = log_level_parse(optarg)) < 0) {
+                fprintf(stderr, "trawld: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            log_set_level(level);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("trawld %s\n", TRAWL_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc || cfg.index_dir == NULL) {
+        fprintf(stderr, optind < argc ? "trawld: unexpected argument '%s'\n"
+                                      : "trawld: --index DIR is required\n",
+                argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (cfg.socket_path == NULL)
+        cfg.socket_path = default_socket(&owned_socket);
+    if (cfg.threads > 0) {
+        /* Read by libuv when its pool starts, on the first queued job. */
+        char n[16];
+        snprintf(n, sizeof(n), "%u", cfg.threads);
+        setenv("UV_THREADPOOL_SIZE", n, 1);
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    if (server_init(&srv, &cfg) == 0)
+        status = server_run(&srv);
+    free(owned_socket);
+    return status;
+}

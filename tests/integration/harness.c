@@ -1,1 +1,491 @@
-typedef int trawl_harness_placeholder;
+/*
+ * Integration test harness: see harness.h.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define START_TIMEOUT_MS 15000
+#define STOP_TIMEOUT_MS  15000
+
+const char *th_bin_dir(void)
+{
+    const char *b = getenv("TRAWL_BIN");
+    return b && b[0] ? b : "bin";
+}
+
+const char *th_fixtures_dir(void)
+{
+    const char *f = getenv("TRAWL_FIXTURES");
+    return f && f[0] ? f : "tests/fixtures";
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int th_init(th *h)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->dir, sizeof(h->dir), "/tmp/trawl-it-XXXXXX");
+    if (mkdtemp(h->dir) == NULL) {
+        fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+    snprintf(h->index, sizeof(h->index), "%s/index", h->dir);
+    snprintf(h->sock, sizeof(h->sock), "%s/trawl.sock", h->dir);
+    snprintf(h->log, sizeof(h->log), "%s/trawld.log", h->dir);
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+void th_cleanup(th *h)
+{
+    if (h->pid > 0) {
+        kill(h->pid, SIGKILL);
+        waitpid(h->pid, NULL, 0);
+        h->pid = 0;
+    }
+    if (h->dir[0] != '\0')
+        nftw(h->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    h->dir[0] = '\0';
+}
+
+/* ---- processes --------------------------------------------------------- */
+
+static char *program_path(const char *name)
+{
+    size_t n;
+    char *p;
+
+    if (strchr(name, '/') != NULL)
+        return strdup(name);
+    n = strlen(th_bin_dir()) + strlen(name) + 2;
+    if ((p = malloc(n)) != NULL)
+        snprintf(p, n, "%s/%s", th_bin_dir(), name);
+    return p;
+}
+
+static char *slurp_fd(int fd)
+{
+    size_t len = 0, cap = 4096;
+    char *s = malloc(cap);
+
+    if (s == NULL)
+        return NULL;
+    lseek(fd, 0, SEEK_SET);
+    for (;;) {
+        if (cap - len < 2048) {
+            char *t = realloc(s, cap *= 2);
+            if (t == NULL)
+                break;
+            s = t;
+        }
+        ssize_t k = read(fd, s + len, cap - len - 1);
+        if (k <= 0)
+            break;
+        len += (size_t)k;
+    }
+    s[len] = '\0';
+    return s;
+}
+
+static int tmp_fd(void)
+{
+    char path[] = "/tmp/trawl-it-out-XXXXXX";
+    int fd = mkstemp(path);
+
+    if (fd >= 0)
+        unlink(path);
+    return fd;
+}
+
+static int decode_status(int ws)
+{
+    if (WIFEXITED(ws))
+        return WEXITSTATUS(ws);
+    if (WIFSIGNALED(ws))
+        return 128 + WTERMSIG(ws);
+    return -1;
+}
+
+/* Spawn argv with stdout/stderr to the given fds (-1: /dev/null). */
+static pid_t spawn(const char *const argv[], int out_fd, int err_fd)
+{
+    posix_spawn_file_actions_t fa;
+    char *path = program_path(argv[0]);
+    pid_t pid = -1;
+    int rc;
+
+    if (path == NULL)
+        return -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (out_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    else
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (err_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+    else
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    rc = posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "harness: spawn %s: %s\n", path, strerror(rc));
+        pid = -1;
+    }
+    free(path);
+    return pid;
+}
+
+int th_run(th_result *r, const char *const argv[])
+{
+    int out = tmp_fd(), err = tmp_fd(), ws;
+    pid_t pid;
+
+    memset(r, 0, sizeof(*r));
+    r->status = -1;
+    if (out >= 0 && err >= 0 && (pid = spawn(argv, out, err)) > 0) {
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+            ;
+        r->status = decode_status(ws);
+    }
+    r->out = out >= 0 ? slurp_fd(out) : strdup("");
+    r->err = err >= 0 ? slurp_fd(err) : strdup("");
+    if (out >= 0)
+        close(out);
+    if (err >= 0)
+        close(err);
+    return r->status;
+}
+
+void th_result_free(th_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+/* argv = prefix..., rest... (NULL-terminated), malloc'd */
+static const char **join_args(const char *const prefix[], size_t np,
+                              const char *const rest[])
+{
+    size_t nr = 0;
+    while (rest != NULL && rest[nr] != NULL)
+        nr++;
+    const char **argv = calloc(np + nr + 1, sizeof(*argv));
+    if (argv == NULL)
+        return NULL;
+    memcpy(argv, prefix, np * sizeof(*argv));
+    for (size_t i = 0; i < nr; i++)
+        argv[np + i] = rest[i];
+    return argv;
+}
+
+int th_index(th *h, const char *const paths[], th_result *r)
+{
+    const char *prefix[] = {"trawl-index", "--index", h->index};
+    const char **argv = join_args(prefix, 3, paths);
+    th_result tmp;
+    int status;
+
+    if (argv == NULL)
+        return -1;
+    status = th_run(r ? r : &tmp, argv);
+    if (status != 0)
+        fprintf(stderr, "harness: trawl-index exited %d:\n%s", status,
+                (r ? r : &tmp)->err);
+    if (r == NULL)
+        th_result_free(&tmp);
+    free(argv);
+    return status;
+}
+
+int th_client(th *h, th_result *r, const char *const args[])
+{
+    const char *prefix[] = {"trawl", "--socket", h->sock};
+    const char **argv = join_args(prefix, 3, args);
+    int status;
+
+    if (argv == NULL)
+        return -1;
+    status = th_run(r, argv);
+    free(argv);
+    return status;
+}
+
+/* ---- the daemon -------------------------------------------------------- */
+
+char *th_daemon_log(th *h)
+{
+    int fd = open(h->log, O_RDONLY);
+    char *s;
+
+    if (fd < 0)
+        return strdup("");
+    s = slurp_fd(fd);
+    close(fd);
+    return s;
+}
+
+static void print_log(th *h)
+{
+    char *s = th_daemon_log(h);
+    fprintf(stderr, "---- trawld log ----\n%s--------------------\n",
+            s ? s : "");
+    free(s);
+}
+
+static int can_connect(const char *path)
+{
+    th_conn c;
+
+    if (th_connect_path(path, &c) < 0)
+        return 0;
+    th_close(&c);
+    return 1;
+}
+
+int th_daemon_start(th *h, const char *const extra[])
+{
+    const char *prefix[] = {"trawld", "--index", h->index, "--socket",
+                            h->sock};
+    const char **argv = join_args(prefix, 5, extra);
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    int fd, ws;
+
+    if (argv == NULL)
+        return -1;
+    fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(argv);
+        return -1;
+    }
+    h->pid = spawn(argv, fd, fd);
+    close(fd);
+    free(argv);
+    if (h->pid < 0) {
+        h->pid = 0;
+        return -1;
+    }
+    while (now_ms() < deadline) {
+        if (waitpid(h->pid, &ws, WNOHANG) == h->pid) {
+            fprintf(stderr, "harness: trawld exited early (%d)\n",
+                    decode_status(ws));
+            h->pid = 0;
+            print_log(h);
+            return -1;
+        }
+        if (can_connect(h->sock))
+            return 0;
+        sleep_ms(10);
+    }
+    fprintf(stderr, "harness: trawld did not listen on %s\n", h->sock);
+    print_log(h);
+    return -1;
+}
+
+int th_daemon_signal(th *h, int sig)
+{
+    return h->pid > 0 ? kill(h->pid, sig) : -1;
+}
+
+int th_daemon_stop(th *h)
+{
+    long long deadline = now_ms() + STOP_TIMEOUT_MS;
+    int ws;
+
+    if (h->pid <= 0)
+        return -1;
+    kill(h->pid, SIGTERM);
+    while (now_ms() < deadline) {
+        pid_t p = waitpid(h->pid, &ws, WNOHANG);
+        if (p == h->pid) {
+            int status = decode_status(ws);
+            h->pid = 0;
+            if (status != 0)
+                print_log(h);
+            return status;
+        }
+        sleep_ms(10);
+    }
+    fprintf(stderr, "harness: trawld did not exit after SIGTERM\n");
+    print_log(h);
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, 0);
+    h->pid = 0;
+    return -1;
+}
+
+/* ---- raw connections --------------------------------------------------- */
+
+int th_connect_path(const char *path, th_conn *c)
+{
+    struct sockaddr_un sa;
+    struct timeval tv = {10, 0};
+
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return -1;
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return 0;
+}
+
+int th_connect(th *h, th_conn *c)
+{
+    return th_connect_path(h->sock, c);
+}
+
+void th_close(th_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->buf);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+int th_send(th_conn *c, const void *p, size_t n)
+{
+    const char *s = p;
+
+    while (n > 0) {
+        ssize_t k = send(c->fd, s, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        s += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int th_send_line(th_conn *c, const char *line)
+{
+    size_t n = strlen(line);
+    char *s = malloc(n + 1);
+    int rc;
+
+    if (s == NULL)
+        return -1;
+    memcpy(s, line, n);
+    s[n] = '\n';
+    rc = th_send(c, s, n + 1);
+    free(s);
+    return rc;
+}
+
+char *th_recv_line(th_conn *c)
+{
+    for (;;) {
+        char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - c->buf);
+            char *line = malloc(n + 1);
+            if (line == NULL)
+                return NULL;
+            memcpy(line, c->buf, n);
+            line[n] = '\0';
+            memmove(c->buf, nl + 1, c->len - n - 1);
+            c->len -= n + 1;
+            return line;
+        }
+        if (c->cap - c->len < 4096) {
+            size_t cap = c->cap ? 2 * c->cap : 65536;
+            char *b = realloc(c->buf, cap);
+            if (b == NULL)
+                return NULL;
+            c->buf = b;
+            c->cap = cap;
+        }
+        ssize_t k = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return NULL;
+        c->len += (size_t)k;
+    }
+}
+
+json_t *th_recv_json(th_conn *c)
+{
+    char *line = th_recv_line(c);
+    json_error_t err;
+    json_t *v;
+
+    if (line == NULL)
+        return NULL;
+    v = json_loads(line, 0, &err);
+    if (v == NULL)
+        fprintf(stderr, "harness: response is not JSON (%s): %s\n", err.text,
+                line);
+    free(line);
+    return v;
+}
+
+json_t *th_request(th_conn *c, const char *line)
+{
+    if (th_send_line(c, line) < 0)
+        return NULL;
+    return th_recv_json(c);
+}
+
+const char *th_error_code(const json_t *resp)
+{
+    json_t *e = json_object_get(resp, "error");
+    return json_string_value(json_object_get(e, "code"));
+}

@@ -1,0 +1,440 @@
+/*
+ * Request decoding and response encoding for the NDJSON protocol.
+ *
+ * Requests are parsed with jansson (strict: duplicate keys are refused,
+ * nesting is bounded); responses are written straight into a trawl_buf,
+ * which avoids building a jansson tree for every hit of every search.
+ */
+#include "proto.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trawl/analyze.h"
+#include "trawl/article.h"
+
+/* ---- decoding ---------------------------------------------------------- */
+
+static int fail_set(proto_fail *fail, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_set(proto_fail *fail, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    fail->code = code;
+    va_start(ap, fmt);
+    vsnprintf(fail->msg, sizeof(fail->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Field lookups: 0 if absent (out untouched) or valid, -1 with *fail. */
+
+static int get_string(json_t *obj, const char *name, int required,
+                      const char **out, size_t *len, proto_fail *fail)
+{
+    json_t *v = json_object_get(obj, name);
+
+    if (v == NULL) {
+        if (required)
+            return fail_set(fail, PROTO_BAD_REQUEST,
+                            "missing field \"%s\"", name);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"%s\" must be a string", name);
+    *out = json_string_value(v);
+    *len = json_string_length(v);
+    return 0;
+}
+
+static int get_uint(json_t *obj, const char *name, json_int_t max,
+                    uint32_t *out, proto_fail *fail)
+{
+    json_t *v = json_object_get(obj, name);
+
+    if (v == NULL)
+        return 0;
+    if (!json_is_integer(v))
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"%s\" must be an integer", name);
+    json_int_t n = json_integer_value(v);
+    if (n < 0 || n > max)
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"%s\" must be in 0..%lld", name,
+                        (long long)max);
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int get_number(json_t *obj, const char *name, double min, double max,
+                      double *out, proto_fail *fail)
+{
+    json_t *v = json_object_get(obj, name);
+
+    if (v == NULL)
+        return 0;
+    if (!json_is_number(v))
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"%s\" must be a number", name);
+    double d = json_number_value(v);
+    if (!(d >= min && d <= max))
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"%s\" must be in %g..%g", name, min, max);
+    *out = d;
+    return 0;
+}
+
+static int get_bool(json_t *obj, const char *name, int *out, proto_fail *fail)
+{
+    json_t *v = json_object_get(obj, name);
+
+    if (v == NULL)
+        return 0;
+    if (!json_is_boolean(v))
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"%s\" must be true or false", name);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int parse_search(proto_request *req, proto_fail *fail)
+{
+    trawl_query *q = &req->query;
+    const char *sort = NULL;
+    size_t sort_len = 0;
+
+    if (get_string(req->root, "q", 1, &q->q, &q->qlen, fail) < 0 ||
+        get_uint(req->root, "limit", TRAWL_MAX_LIMIT, &q->limit, fail) < 0 ||
+        get_uint(req->root, "offset", PROTO_MAX_OFFSET, &q->offset, fail) < 0 ||
+        get_string(req->root, "sort", 0, &sort, &sort_len, fail) < 0 ||
+        get_bool(req->root, "snippet", &q->snippets, fail) < 0 ||
+        get_number(req->root, "k1", 0.0, 100.0, &q->k1, fail) < 0 ||
+        get_number(req->root, "b", 0.0, 1.0, &q->b, fail) < 0 ||
+        get_number(req->root, "title_weight", 0.0, 1000.0, &q->w_title,
+                   fail) < 0 ||
+        get_number(req->root, "body_weight", 0.0, 1000.0, &q->w_body,
+                   fail) < 0)
+        return -1;
+    if (sort == NULL || strcmp(sort, "score") == 0)
+        q->sort = TRAWL_SORT_SCORE;
+    else if (strcmp(sort, "date") == 0)
+        q->sort = TRAWL_SORT_DATE;
+    else if (strcmp(sort, "date_asc") == 0)
+        q->sort = TRAWL_SORT_DATE_ASC;
+    else
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"sort\" must be \"score\", \"date\" or "
+                        "\"date_asc\"");
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    proto_op op;
+} ops[] = {
+    {"search", OP_SEARCH}, {"count", OP_COUNT},   {"get", OP_GET},
+    {"stats", OP_STATS},   {"ping", OP_PING},     {"reload", OP_RELOAD},
+};
+
+int proto_parse(proto_request *req, const char *line, size_t len,
+                proto_fail *fail)
+{
+    json_error_t jerr;
+    const char *op;
+    size_t op_len;
+    size_t i;
+
+    memset(req, 0, sizeof(*req));
+    trawl_query_init(&req->query);
+    req->id_json = strdup("null");
+    if (req->id_json == NULL)
+        return fail_set(fail, PROTO_INTERNAL, "out of memory");
+
+    if (!trawl_utf8_valid(line, len))
+        return fail_set(fail, PROTO_INVALID_UTF8,
+                        "request is not valid UTF-8");
+    req->root = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+                           &jerr);
+    if (req->root == NULL) {
+        if (json_error_code(&jerr) == json_error_invalid_utf8)
+            return fail_set(fail, PROTO_INVALID_UTF8, "%s", jerr.text);
+        return fail_set(fail, PROTO_BAD_JSON, "invalid JSON at column %d: %s",
+                        jerr.column, jerr.text);
+    }
+    if (!json_is_object(req->root))
+        return fail_set(fail, PROTO_BAD_JSON,
+                        "a request must be a JSON object");
+
+    json_t *id = json_object_get(req->root, "id");
+    if (id != NULL) {
+        char *s = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
+        if (s == NULL)
+            return fail_set(fail, PROTO_INTERNAL, "out of memory");
+        free(req->id_json);
+        req->id_json = s;
+    }
+
+    op = NULL;
+    if (get_string(req->root, "op", 1, &op, &op_len, fail) < 0)
+        return -1;
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (strcmp(op, ops[i].name) == 0)
+            break;
+    }
+    if (i == sizeof(ops) / sizeof(ops[0]) || strlen(op) != op_len)
+        return fail_set(fail, PROTO_UNKNOWN_OP, "unknown op \"%.64s\"", op);
+    req->op = ops[i].op;
+
+    switch (req->op) {
+    case OP_SEARCH:
+        return parse_search(req, fail);
+    case OP_COUNT:
+        return get_string(req->root, "q", 1, &req->query.q, &req->query.qlen,
+                          fail);
+    case OP_GET:
+        return get_string(req->root, "doc", 1, &req->doc, &req->doc_len, fail);
+    default:
+        return 0;
+    }
+}
+
+void proto_request_free(proto_request *req)
+{
+    json_decref(req->root);
+    free(req->id_json);
+    memset(req, 0, sizeof(*req));
+}
+
+const char *proto_core_code(int rc)
+{
+    switch (rc) {
+    case TRAWL_EQUERY:
+        return PROTO_BAD_QUERY;
+    case TRAWL_EINVAL:
+        return PROTO_BAD_REQUEST;
+    case TRAWL_ENOTFOUND:
+        return PROTO_NOT_FOUND;
+    default:
+        return PROTO_INTERNAL;
+    }
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+void proto_put_str(trawl_buf *out, const char *s, size_t n)
+{
+    char *fixed;
+    size_t fixed_len;
+
+    if (s == NULL) {
+        trawl_buf_puts(out, "null");
+        return;
+    }
+    if (trawl_utf8_valid(s, n)) {
+        trawl_buf_put_json_str(out, s, n);
+        return;
+    }
+    /* Index text is sanitized when stored, but error messages may have been
+     * cut in the middle of a character; never let that break the frame. */
+    if (trawl_utf8_sanitize(s, n, &fixed, &fixed_len, NULL) < 0) {
+        out->rc = out->rc ? out->rc : TRAWL_ENOMEM;
+        return;
+    }
+    trawl_buf_put_json_str(out, fixed, fixed_len);
+    free(fixed);
+}
+
+static void put_cstr(trawl_buf *out, const char *s)
+{
+    proto_put_str(out, s, s ? strlen(s) : 0);
+}
+
+static void put_head(trawl_buf *out, const char *id_json, int ok)
+{
+    trawl_buf_puts(out, "{\"id\":");
+    trawl_buf_puts(out, id_json ? id_json : "null");
+    trawl_buf_puts(out, ok ? ",\"ok\":true" : ",\"ok\":false");
+}
+
+static void put_gen(trawl_buf *out, const uint64_t *gen)
+{
+    if (gen != NULL)
+        trawl_buf_printf(out, ",\"generation\":%llu", (unsigned long long)*gen);
+}
+
+static void put_date(trawl_buf *out, int64_t date)
+{
+    char s[11];
+
+    if (date == TRAWL_NO_DATE) {
+        trawl_buf_puts(out, "null");
+        return;
+    }
+    trawl_format_date(date, s);
+    trawl_buf_putc(out, '"');
+    trawl_buf_puts(out, s);
+    trawl_buf_putc(out, '"');
+}
+
+void proto_put_error(trawl_buf *out, const char *id_json, const uint64_t *gen,
+                     const char *code, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    put_head(out, id_json, 0);
+    put_gen(out, gen);
+    trawl_buf_puts(out, ",\"error\":{\"code\":");
+    put_cstr(out, code);
+    trawl_buf_puts(out, ",\"message\":");
+    put_cstr(out, msg);
+    trawl_buf_puts(out, "}}\n");
+}
+
+void proto_put_pong(trawl_buf *out, const char *id_json)
+{
+    put_head(out, id_json, 1);
+    trawl_buf_puts(out, ",\"pong\":true}\n");
+}
+
+void proto_put_search(trawl_buf *out, const char *id_json, uint64_t gen,
+                      const trawl_results *res, int snippets,
+                      uint64_t took_us)
+{
+    put_head(out, id_json, 1);
+    put_gen(out, &gen);
+    trawl_buf_printf(out,
+                     ",\"total\":%llu,\"total_exact\":%s,\"took_us\":%llu,"
+                     "\"hits\":[",
+                     (unsigned long long)res->total,
+                     res->total_exact ? "true" : "false",
+                     (unsigned long long)took_us);
+    for (size_t i = 0; i < res->nhits; i++) {
+        const trawl_hit *h = &res->hits[i];
+        trawl_buf_puts(out, i ? ",{\"id\":" : "{\"id\":");
+        proto_put_str(out, h->id, h->id_len);
+        trawl_buf_puts(out, ",\"title\":");
+        proto_put_str(out, h->title, h->title_len);
+        trawl_buf_puts(out, ",\"date\":");
+        put_date(out, h->date);
+        trawl_buf_printf(out, ",\"score\":%.9g",
+                         isfinite(h->score) ? h->score : 0.0);
+        if (snippets && h->snippet != NULL) {
+            trawl_buf_puts(out, ",\"snippet\":");
+            proto_put_str(out, h->snippet, h->snippet_len);
+            trawl_buf_puts(out, ",\"highlights\":[");
+            for (size_t j = 0; j < h->nranges; j++)
+                trawl_buf_printf(out, "%s[%u,%u]", j ? "," : "",
+                                 h->ranges[j].start, h->ranges[j].end);
+            trawl_buf_puts(out, "]}");
+        } else {
+            trawl_buf_puts(out, ",\"snippet\":null,\"highlights\":[]}");
+        }
+    }
+    trawl_buf_puts(out, "]}\n");
+}
+
+void proto_put_count(trawl_buf *out, const char *id_json, uint64_t gen,
+                     uint64_t count, uint64_t took_us)
+{
+    put_head(out, id_json, 1);
+    put_gen(out, &gen);
+    trawl_buf_printf(out, ",\"count\":%llu,\"took_us\":%llu}\n",
+                     (unsigned long long)count, (unsigned long long)took_us);
+}
+
+static void put_extra(trawl_buf *out, const char *extra, size_t len)
+{
+    /* Stored verbatim at index time; re-encode so that whatever is on disk
+     * can never break the one-line framing. */
+    json_t *v = extra ? json_loadb(extra, len, 0, NULL) : NULL;
+    char *s = json_is_object(v) ? json_dumps(v, JSON_COMPACT) : NULL;
+
+    trawl_buf_puts(out, s ? s : "null");
+    free(s);
+    json_decref(v);
+}
+
+void proto_put_doc(trawl_buf *out, const char *id_json, uint64_t gen,
+                   const trawl_stored *doc)
+{
+    put_head(out, id_json, 1);
+    put_gen(out, &gen);
+    trawl_buf_puts(out, ",\"doc\":{\"id\":");
+    proto_put_str(out, doc->id, doc->id_len);
+    trawl_buf_puts(out, ",\"title\":");
+    proto_put_str(out, doc->title, doc->title_len);
+    trawl_buf_puts(out, ",\"date\":");
+    put_date(out, doc->date);
+    trawl_buf_puts(out, ",\"author\":");
+    proto_put_str(out, doc->author, doc->author_len);
+    trawl_buf_puts(out, ",\"url\":");
+    proto_put_str(out, doc->url, doc->url_len);
+    trawl_buf_puts(out, ",\"extra\":");
+    put_extra(out, doc->extra, doc->extra_len);
+    trawl_buf_puts(out, ",\"body\":");
+    proto_put_str(out, doc->body, doc->body_len);
+    trawl_buf_puts(out, "}}\n");
+}
+
+void proto_put_reload(trawl_buf *out, const char *id_json, const uint64_t *gen,
+                      int reloaded, const char *error)
+{
+    put_head(out, id_json, 1);
+    trawl_buf_puts(out, ",\"generation\":");
+    if (gen != NULL)
+        trawl_buf_printf(out, "%llu", (unsigned long long)*gen);
+    else
+        trawl_buf_puts(out, "null");
+    trawl_buf_puts(out, reloaded ? ",\"reloaded\":true" : ",\"reloaded\":false");
+    if (error != NULL) {
+        trawl_buf_puts(out, ",\"reload_error\":");
+        put_cstr(out, error);
+    }
+    trawl_buf_puts(out, "}\n");
+}
+
+void proto_put_stats(trawl_buf *out, const char *id_json,
+                     const proto_stats *st)
+{
+    const trawl_index_info *info = st->info;
+
+    put_head(out, id_json, 1);
+    if (info != NULL) {
+        trawl_buf_printf(out,
+                         ",\"generation\":%llu,\"docs\":%llu,\"terms\":%llu,"
+                         "\"segments\":%u,\"tokens\":%llu,\"deleted\":%llu,"
+                         "\"language\":",
+                         (unsigned long long)info->generation,
+                         (unsigned long long)info->docs,
+                         (unsigned long long)info->terms, info->segments,
+                         (unsigned long long)info->tokens,
+                         (unsigned long long)info->deleted);
+        put_cstr(out, info->language);
+        trawl_buf_printf(out, ",\"index_bytes\":%llu",
+                         (unsigned long long)info->bytes);
+    } else {
+        trawl_buf_puts(out, ",\"generation\":null,\"docs\":0,\"terms\":0,"
+                            "\"segments\":0,\"tokens\":0,\"deleted\":0,"
+                            "\"language\":null,\"index_bytes\":0");
+    }
+    trawl_buf_printf(out,
+                     ",\"uptime_s\":%.3f,\"queries\":%llu,\"errors\":%llu,"
+                     "\"connections\":%u,\"latency_us\":{\"p50\":%llu,"
+                     "\"p95\":%llu,\"p99\":%llu},\"last_reload_error\":",
+                     st->uptime_s, (unsigned long long)st->queries,
+                     (unsigned long long)st->errors, st->connections,
+                     (unsigned long long)st->p50, (unsigned long long)st->p95,
+                     (unsigned long long)st->p99);
+    put_cstr(out, st->last_reload_error);
+    trawl_buf_puts(out, "}\n");
+}

@@ -1,0 +1,114 @@
+/*
+ * Helpers for integration tests that drive the real programs: a temporary
+ * directory, trawl-index, a trawld on a short socket path inside it, raw
+ * protocol connections, and the trawl client.
+ *
+ * Binaries are found in $TRAWL_BIN (default "bin"), fixtures in
+ * $TRAWL_FIXTURES (default "tests/fixtures"). Functions return 0 / -1 (or
+ * an exit status) and print what went wrong to stderr; tests assert.
+ *
+ * Typical use:
+ *     th h;
+ *     assert_int_equal(th_init(&h), 0);
+ *     assert_int_equal(th_index(&h, (const char *[]){fixture, NULL}), 0);
+ *     assert_int_equal(th_daemon_start(&h, NULL), 0);
+ *     th_conn c;
+ *     assert_int_equal(th_connect(&h, &c), 0);
+ *     json_t *r = th_request(&c, "{\"op\":\"ping\"}");
+ *     ...
+ *     th_close(&c);
+ *     assert_int_equal(th_daemon_stop(&h), 0);
+ *     th_cleanup(&h);
+ */
+#ifndef TRAWL_TEST_HARNESS_H
+#define TRAWL_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+typedef struct th {
+    char dir[64];    /* the temporary directory (short, under /tmp) */
+    char index[128]; /* dir/index: where th_index builds */
+    char sock[128];  /* dir/trawl.sock: where th_daemon_start listens */
+    char log[128];   /* dir/trawld.log: the daemon's stderr */
+    pid_t pid;       /* the running trawld, or 0 */
+} th;
+
+typedef struct th_result {
+    int status; /* exit code; 128+N if killed by signal N; -1 if not run */
+    char *out;  /* stdout, NUL-terminated (never NULL after th_run) */
+    char *err;  /* stderr */
+} th_result;
+
+typedef struct th_conn {
+    int fd;
+    char *buf; /* bytes received and not yet returned as lines */
+    size_t len, cap;
+} th_conn;
+
+const char *th_bin_dir(void);
+const char *th_fixtures_dir(void);
+
+/* Make the temporary directory. 0 or -1. */
+int th_init(th *h);
+
+/* Kill a still running daemon (SIGKILL) and remove the directory. */
+void th_cleanup(th *h);
+
+/*
+ * Run a program and wait for it. argv[0] without a '/' is looked up in
+ * th_bin_dir(); argv is NULL-terminated. stdin is /dev/null. Returns
+ * r->status.
+ */
+int th_run(th_result *r, const char *const argv[]);
+void th_result_free(th_result *r);
+
+/* trawl-index --index h->index PATH... ; returns its exit status.
+ * r may be NULL (output is then discarded). */
+int th_index(th *h, const char *const paths[], th_result *r);
+
+/*
+ * Start trawld --index h->index --socket h->sock [extra...] and wait
+ * (up to 15 s) until connect() succeeds. 0, or -1 if it exited or never
+ * listened (its log is printed).
+ */
+int th_daemon_start(th *h, const char *const extra[]);
+
+/* Send a signal to the daemon. */
+int th_daemon_signal(th *h, int sig);
+
+/* SIGTERM, then wait up to 15 s. Returns the exit status as th_result's
+ * status (-1 on timeout, after which it is SIGKILLed). */
+int th_daemon_stop(th *h);
+
+/* The daemon's log so far (malloc'd). */
+char *th_daemon_log(th *h);
+
+/* trawl --socket h->sock ARGS... ; returns the exit status. */
+int th_client(th *h, th_result *r, const char *const args[]);
+
+/* Connect to h->sock (10 s receive timeout). 0 or -1. */
+int th_connect(th *h, th_conn *c);
+int th_connect_path(const char *path, th_conn *c);
+void th_close(th_conn *c);
+
+/* Send bytes as they are / a line with "\n" appended. 0 or -1. */
+int th_send(th_conn *c, const void *p, size_t n);
+int th_send_line(th_conn *c, const char *line);
+
+/* The next response line (malloc'd, without "\n"); NULL on EOF, error or
+ * timeout. */
+char *th_recv_line(th_conn *c);
+
+/* The next response line parsed as JSON; NULL if none or not JSON. */
+json_t *th_recv_json(th_conn *c);
+
+/* th_send_line + th_recv_json. */
+json_t *th_request(th_conn *c, const char *line);
+
+/* resp.error.code, or NULL if resp is not an error response. */
+const char *th_error_code(const json_t *resp);
+
+#endif
