@@ -205,8 +205,10 @@ static void watch_start(server *srv)
     int rc = uv_fs_event_start(&srv->watch, on_fs_event, srv->cfg.index_dir,
                                0);
     if (rc < 0) {
-        log_debug("watch %s: %s (polling)", srv->cfg.index_dir,
-                  uv_strerror(rc));
+        if (!srv->watch_failed)
+            log_debug("watch %s: %s (polling every %d ms)",
+                      srv->cfg.index_dir, uv_strerror(rc), POLL_MS);
+        srv->watch_failed = true;
         return;
     }
     srv->watching = true;

@@ -51,7 +51,7 @@ typedef struct server {
     uv_fs_event_t watch; /* DIR, for CURRENT being replaced */
     uv_timer_t poll;     /* 1 s fallback when inotify misses (or DIR is new) */
     uv_timer_t drain;    /* shutdown deadline for in-flight requests */
-    bool listening, watching, stopping;
+    bool listening, watching, watch_failed, stopping;
     dev_t sock_dev;      /* the socket file we created, to unlink only it */
     ino_t sock_ino;
 
