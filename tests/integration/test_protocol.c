@@ -777,6 +777,56 @@ static void busy_beyond_max_connections(void **state)
     th_cleanup(&h);
 }
 
+static void slow_reader_is_cut_off(void **state)
+{
+    (void)state;
+    th h;
+    th_conn slow, c;
+    char dir[160], path[200];
+
+    assert_int_equal(th_init(&h), 0);
+    snprintf(dir, sizeof(dir), "%s/big", h.dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/big.txt", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("Title: A long one\n\n", f);
+    for (int i = 0; i < 50000; i++)
+        fputs("words words ", f); /* 600 KB of body */
+    fclose(f);
+    const char *paths[] = {dir, NULL};
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+
+    /* 60 gets of 600 KB each, and never read: cut off beyond 8 MiB */
+    assert_int_equal(th_connect(&h, &slow), 0);
+    for (int i = 0; i < 60; i++)
+        th_send_line(&slow, "{\"op\":\"get\",\"doc\":\"big.txt\"}");
+    int cut = 0;
+    for (int i = 0; i < 500 && !cut; i++) {
+        char *log = th_daemon_log(&h);
+        cut = strstr(log, "not reading") != NULL;
+        free(log);
+        sleep_ms(10);
+    }
+    assert_true(cut);
+    /* the others are served meanwhile */
+    assert_int_equal(th_connect(&h, &c), 0);
+    assert_pong(&c);
+    th_close(&c);
+    /* the slow one gets what was already sent, then EOF */
+    size_t lines = 0;
+    char *line;
+    while ((line = th_recv_line(&slow)) != NULL) {
+        lines++;
+        free(line);
+    }
+    assert_true(lines < 60);
+    th_close(&slow);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest served[] = {
@@ -797,6 +847,7 @@ int main(void)
         cmocka_unit_test(no_index_then_watcher),
         cmocka_unit_test(socket_stale_live_and_long),
         cmocka_unit_test(busy_beyond_max_connections),
+        cmocka_unit_test(slow_reader_is_cut_off),
     };
     int failed = 0;
 
