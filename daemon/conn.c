@@ -43,11 +43,11 @@ struct conn {
     unsigned refs;     /* jobs and reloads holding one of our slots */
     bool counted;      /* counts against max_connections */
     bool reading;
-    bool eof;          /* the client has shut down its side */
-    bool no_input;     /* take no more requests (too large, busy, stop) */
-    bool in_process;   /* process() is on the stack */
-    bool closing;      /* uv_close() called */
-    bool closed;       /* close callback ran */
+    bool eof;        /* the client has shut down its side */
+    bool no_input;   /* take no more requests (too large, busy, stop) */
+    bool in_process; /* process() is on the stack */
+    bool closing;    /* uv_close() called */
+    bool closed;     /* close callback ran */
 };
 
 typedef struct conn_write {
@@ -181,8 +181,8 @@ static void flush(conn *c)
         }
         w->bufs[n++] = uv_buf_init((char *)s->out.ptr, (unsigned)s->out.len);
     }
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, w->bufs, w->nbufs,
-                      on_write);
+    int rc =
+        uv_write(&w->req, (uv_stream_t *)&c->pipe, w->bufs, w->nbufs, on_write);
     if (rc < 0) {
         log_debug("conn %lu: write: %s", c->num, uv_strerror(rc));
         w->req.data = NULL;
@@ -242,8 +242,8 @@ void conn_job_done(conn *c, slot *s, bool error)
         process(c);
 }
 
-void conn_reload_done(conn *c, slot *s, const uint64_t *gen, bool reloaded,
-                      const char *error)
+void conn_reload_done(
+    conn *c, slot *s, const uint64_t *gen, bool reloaded, const char *error)
 {
     proto_put_reload(&s->out, s->reload_id ? s->reload_id : "null", gen,
                      reloaded, error);
@@ -336,10 +336,9 @@ static void too_large(conn *c)
 
 static void update_reading(conn *c)
 {
-    bool want = !c->closing && !c->eof && !c->no_input &&
-                c->queued < MAX_QUEUED &&
-                uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) <
-                    OUT_PAUSE;
+    bool want =
+        !c->closing && !c->eof && !c->no_input && c->queued < MAX_QUEUED &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < OUT_PAUSE;
 
     if (want && !c->reading) {
         int rc = uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
@@ -371,8 +370,8 @@ static void process(conn *c)
         const char *base = (const char *)c->in.ptr + start;
         size_t avail = c->in.len - start;
         size_t from = c->scanned > start ? c->scanned - start : 0;
-        const char *nl = avail > from ? memchr(base + from, '\n', avail - from)
-                                      : NULL;
+        const char *nl =
+            avail > from ? memchr(base + from, '\n', avail - from) : NULL;
         if (nl == NULL) {
             c->scanned = c->in.len;
             if (avail >= max)
@@ -466,8 +465,7 @@ void conn_accept(server *srv)
         return;
     }
     if (srv->nconns >= srv->cfg.max_connections || srv->stopping) {
-        log_warn("conn %lu: refused, %u connections open", c->num,
-                 srv->nconns);
+        log_warn("conn %lu: refused, %u connections open", c->num, srv->nconns);
         push_error(c, PROTO_BUSY,
                    srv->stopping ? "server is shutting down"
                                  : "too many connections");

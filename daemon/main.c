@@ -19,35 +19,37 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: trawld --index DIR [options]\n"
-            "\n"
-            "Serve the trawl index in DIR over a Unix socket (newline-"
-            "delimited JSON,\n"
-            "see docs/protocol.md). Runs in the foreground and logs to "
-            "stderr.\n"
-            "\n"
-            "  --index DIR            index directory (required; may not "
-            "exist yet)\n"
-            "  --socket PATH          socket path (default $TRAWL_SOCKET, "
-            "else\n"
-            "                         $XDG_RUNTIME_DIR/trawl.sock, else "
-            "./trawl.sock)\n"
-            "  --threads N            query threads (default "
-            "$UV_THREADPOOL_SIZE or 4)\n"
-            "  --max-request BYTES    longest request line (default 65536)\n"
-            "  --max-connections N    open connections (default 256)\n"
-            "  --log-level LEVEL      debug, info, warn or error (default "
-            "info)\n"
-            "  --help, --version\n"
-            "\n"
-            "Signals: SIGHUP reloads the index; SIGTERM/SIGINT finish "
-            "in-flight\n"
-            "requests and exit 0.\n");
+    fprintf(f, "usage: trawld --index DIR [options]\n"
+               "\n"
+               "Serve the trawl index in DIR over a Unix socket (newline-"
+               "delimited JSON,\n"
+               "see docs/protocol.md). Runs in the foreground and logs to "
+               "stderr.\n"
+               "\n"
+               "  --index DIR            index directory (required; may not "
+               "exist yet)\n"
+               "  --socket PATH          socket path (default $TRAWL_SOCKET, "
+               "else\n"
+               "                         $XDG_RUNTIME_DIR/trawl.sock, else "
+               "./trawl.sock)\n"
+               "  --threads N            query threads (default "
+               "$UV_THREADPOOL_SIZE or 4)\n"
+               "  --max-request BYTES    longest request line (default 65536)\n"
+               "  --max-connections N    open connections (default 256)\n"
+               "  --log-level LEVEL      debug, info, warn or error (default "
+               "info)\n"
+               "  --help, --version\n"
+               "\n"
+               "Signals: SIGHUP reloads the index; SIGTERM/SIGINT finish "
+               "in-flight\n"
+               "requests and exit 0.\n");
 }
 
-static int parse_num(const char *opt, const char *s, unsigned long min,
-                     unsigned long max, unsigned long *out)
+static int parse_num(const char *opt,
+                     const char *s,
+                     unsigned long min,
+                     unsigned long max,
+                     unsigned long *out)
 {
     char *end;
 
@@ -147,8 +149,9 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc || cfg.index_dir == NULL) {
-        fprintf(stderr, optind < argc ? "trawld: unexpected argument '%s'\n"
-                                      : "trawld: --index DIR is required\n",
+        fprintf(stderr,
+                optind < argc ? "trawld: unexpected argument '%s'\n"
+                              : "trawld: --index DIR is required\n",
                 argv[optind]);
         usage(stderr);
         return 2;

@@ -34,15 +34,19 @@ static int fail_set(proto_fail *fail, const char *code, const char *fmt, ...)
 
 /* Field lookups: 0 if absent (out untouched) or valid, -1 with *fail. */
 
-static int get_string(json_t *obj, const char *name, int required,
-                      const char **out, size_t *len, proto_fail *fail)
+static int get_string(json_t *obj,
+                      const char *name,
+                      int required,
+                      const char **out,
+                      size_t *len,
+                      proto_fail *fail)
 {
     json_t *v = json_object_get(obj, name);
 
     if (v == NULL) {
         if (required)
-            return fail_set(fail, PROTO_BAD_REQUEST,
-                            "missing field \"%s\"", name);
+            return fail_set(fail, PROTO_BAD_REQUEST, "missing field \"%s\"",
+                            name);
         return 0;
     }
     if (!json_is_string(v))
@@ -53,8 +57,11 @@ static int get_string(json_t *obj, const char *name, int required,
     return 0;
 }
 
-static int get_uint(json_t *obj, const char *name, json_int_t max,
-                    uint32_t *out, proto_fail *fail)
+static int get_uint(json_t *obj,
+                    const char *name,
+                    json_int_t max,
+                    uint32_t *out,
+                    proto_fail *fail)
 {
     json_t *v = json_object_get(obj, name);
 
@@ -72,8 +79,12 @@ static int get_uint(json_t *obj, const char *name, json_int_t max,
     return 0;
 }
 
-static int get_number(json_t *obj, const char *name, double min, double max,
-                      double *out, proto_fail *fail)
+static int get_number(json_t *obj,
+                      const char *name,
+                      double min,
+                      double max,
+                      double *out,
+                      proto_fail *fail)
 {
     json_t *v = json_object_get(obj, name);
 
@@ -116,10 +127,9 @@ static int parse_search(proto_request *req, proto_fail *fail)
         get_bool(req->root, "snippet", &q->snippets, fail) < 0 ||
         get_number(req->root, "k1", 0.0, 100.0, &q->k1, fail) < 0 ||
         get_number(req->root, "b", 0.0, 1.0, &q->b, fail) < 0 ||
-        get_number(req->root, "title_weight", 0.0, 1000.0, &q->w_title,
-                   fail) < 0 ||
-        get_number(req->root, "body_weight", 0.0, 1000.0, &q->w_body,
-                   fail) < 0)
+        get_number(req->root, "title_weight", 0.0, 1000.0, &q->w_title, fail) <
+            0 ||
+        get_number(req->root, "body_weight", 0.0, 1000.0, &q->w_body, fail) < 0)
         return -1;
     if (sort == NULL || strcmp(sort, "score") == 0)
         q->sort = TRAWL_SORT_SCORE;
@@ -138,11 +148,13 @@ static const struct {
     const char *name;
     proto_op op;
 } ops[] = {
-    {"search", OP_SEARCH}, {"count", OP_COUNT},   {"get", OP_GET},
-    {"stats", OP_STATS},   {"ping", OP_PING},     {"reload", OP_RELOAD},
+    {"search", OP_SEARCH}, {"count", OP_COUNT}, {"get", OP_GET},
+    {"stats", OP_STATS},   {"ping", OP_PING},   {"reload", OP_RELOAD},
 };
 
-int proto_parse(proto_request *req, const char *line, size_t len,
+int proto_parse(proto_request *req,
+                const char *line,
+                size_t len,
                 proto_fail *fail)
 {
     json_error_t jerr;
@@ -157,10 +169,9 @@ int proto_parse(proto_request *req, const char *line, size_t len,
         return fail_set(fail, PROTO_INTERNAL, "out of memory");
 
     if (!trawl_utf8_valid(line, len))
-        return fail_set(fail, PROTO_INVALID_UTF8,
-                        "request is not valid UTF-8");
-    req->root = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                           &jerr);
+        return fail_set(fail, PROTO_INVALID_UTF8, "request is not valid UTF-8");
+    req->root =
+        json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (req->root == NULL) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             return fail_set(fail, PROTO_INVALID_UTF8, "%s", jerr.text);
@@ -282,8 +293,12 @@ static void put_date(trawl_buf *out, int64_t date)
     trawl_buf_putc(out, '"');
 }
 
-void proto_put_error(trawl_buf *out, const char *id_json, const uint64_t *gen,
-                     const char *code, const char *fmt, ...)
+void proto_put_error(trawl_buf *out,
+                     const char *id_json,
+                     const uint64_t *gen,
+                     const char *code,
+                     const char *fmt,
+                     ...)
 {
     char msg[600];
     va_list ap;
@@ -306,8 +321,11 @@ void proto_put_pong(trawl_buf *out, const char *id_json)
     trawl_buf_puts(out, ",\"pong\":true}\n");
 }
 
-void proto_put_search(trawl_buf *out, const char *id_json, uint64_t gen,
-                      const trawl_results *res, int snippets,
+void proto_put_search(trawl_buf *out,
+                      const char *id_json,
+                      uint64_t gen,
+                      const trawl_results *res,
+                      int snippets,
                       uint64_t took_us)
 {
     put_head(out, id_json, 1);
@@ -343,8 +361,11 @@ void proto_put_search(trawl_buf *out, const char *id_json, uint64_t gen,
     trawl_buf_puts(out, "]}\n");
 }
 
-void proto_put_count(trawl_buf *out, const char *id_json, uint64_t gen,
-                     uint64_t count, uint64_t took_us)
+void proto_put_count(trawl_buf *out,
+                     const char *id_json,
+                     uint64_t gen,
+                     uint64_t count,
+                     uint64_t took_us)
 {
     put_head(out, id_json, 1);
     put_gen(out, &gen);
@@ -364,7 +385,9 @@ static void put_extra(trawl_buf *out, const char *extra, size_t len)
     json_decref(v);
 }
 
-void proto_put_doc(trawl_buf *out, const char *id_json, uint64_t gen,
+void proto_put_doc(trawl_buf *out,
+                   const char *id_json,
+                   uint64_t gen,
                    const trawl_stored *doc)
 {
     put_head(out, id_json, 1);
@@ -386,8 +409,11 @@ void proto_put_doc(trawl_buf *out, const char *id_json, uint64_t gen,
     trawl_buf_puts(out, "}}\n");
 }
 
-void proto_put_reload(trawl_buf *out, const char *id_json, const uint64_t *gen,
-                      int reloaded, const char *error)
+void proto_put_reload(trawl_buf *out,
+                      const char *id_json,
+                      const uint64_t *gen,
+                      int reloaded,
+                      const char *error)
 {
     put_head(out, id_json, 1);
     trawl_buf_puts(out, ",\"generation\":");
@@ -395,7 +421,8 @@ void proto_put_reload(trawl_buf *out, const char *id_json, const uint64_t *gen,
         trawl_buf_printf(out, "%llu", (unsigned long long)*gen);
     else
         trawl_buf_puts(out, "null");
-    trawl_buf_puts(out, reloaded ? ",\"reloaded\":true" : ",\"reloaded\":false");
+    trawl_buf_puts(out,
+                   reloaded ? ",\"reloaded\":true" : ",\"reloaded\":false");
     if (error != NULL) {
         trawl_buf_puts(out, ",\"reload_error\":");
         put_cstr(out, error);
@@ -403,8 +430,7 @@ void proto_put_reload(trawl_buf *out, const char *id_json, const uint64_t *gen,
     trawl_buf_puts(out, "}\n");
 }
 
-void proto_put_stats(trawl_buf *out, const char *id_json,
-                     const proto_stats *st)
+void proto_put_stats(trawl_buf *out, const char *id_json, const proto_stats *st)
 {
     const trawl_index_info *info = st->info;
 

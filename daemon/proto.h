@@ -10,10 +10,9 @@
 #ifndef TRAWLD_PROTO_H
 #define TRAWLD_PROTO_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "trawl/buf.h"
 #include "trawl/index.h"
@@ -62,7 +61,9 @@ typedef struct proto_fail {
  * *fail filled in; either way req->id_json is set (to "null" when the id
  * could not be read) and proto_request_free() must be called.
  */
-int proto_parse(proto_request *req, const char *line, size_t len,
+int proto_parse(proto_request *req,
+                const char *line,
+                size_t len,
                 proto_fail *fail);
 void proto_request_free(proto_request *req);
 
@@ -70,30 +71,45 @@ void proto_request_free(proto_request *req);
 const char *proto_core_code(int rc);
 
 /* Encoders. gen is the generation that served the request, or NULL. */
-void proto_put_error(trawl_buf *out, const char *id_json, const uint64_t *gen,
-                     const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void proto_put_error(trawl_buf *out,
+                     const char *id_json,
+                     const uint64_t *gen,
+                     const char *code,
+                     const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
 void proto_put_pong(trawl_buf *out, const char *id_json);
-void proto_put_search(trawl_buf *out, const char *id_json, uint64_t gen,
-                      const trawl_results *res, int snippets,
+void proto_put_search(trawl_buf *out,
+                      const char *id_json,
+                      uint64_t gen,
+                      const trawl_results *res,
+                      int snippets,
                       uint64_t took_us);
-void proto_put_count(trawl_buf *out, const char *id_json, uint64_t gen,
-                     uint64_t count, uint64_t took_us);
-void proto_put_doc(trawl_buf *out, const char *id_json, uint64_t gen,
+void proto_put_count(trawl_buf *out,
+                     const char *id_json,
+                     uint64_t gen,
+                     uint64_t count,
+                     uint64_t took_us);
+void proto_put_doc(trawl_buf *out,
+                   const char *id_json,
+                   uint64_t gen,
                    const trawl_stored *doc);
-void proto_put_reload(trawl_buf *out, const char *id_json, const uint64_t *gen,
-                      int reloaded, const char *error);
+void proto_put_reload(trawl_buf *out,
+                      const char *id_json,
+                      const uint64_t *gen,
+                      int reloaded,
+                      const char *error);
 
 typedef struct proto_stats {
     const trawl_index_info *info; /* NULL when no index is loaded */
     double uptime_s;
     uint64_t queries, errors;
     unsigned connections;
-    uint64_t p50, p95, p99; /* microseconds */
+    uint64_t p50, p95, p99;        /* microseconds */
     const char *last_reload_error; /* NULL if none */
 } proto_stats;
 
-void proto_put_stats(trawl_buf *out, const char *id_json,
+void proto_put_stats(trawl_buf *out,
+                     const char *id_json,
                      const proto_stats *st);
 
 /* Append s[0..n) as a JSON string, repairing invalid UTF-8 if needed. */

@@ -9,10 +9,11 @@
 
 #include <uv.h>
 
+#include "trawl/arena.h"
+
 #include "log.h"
 #include "proto.h"
 #include "server.h"
-#include "trawl/arena.h"
 
 typedef struct job {
     uv_work_t work;

@@ -35,7 +35,7 @@ typedef struct reload_job {
     uv_work_t work;
     server *srv;
     reload_waiter *waiters;
-    trawl_index *ix; /* the newly opened generation, or NULL */
+    trawl_index *ix;  /* the newly opened generation, or NULL */
     uint64_t current; /* what CURRENT named when the job ran, 0 if unknown */
     int rc;
     trawl_err err;
@@ -74,14 +74,13 @@ static bool install(server *srv, trawl_index *ix)
     srv->failed_gen = 0;
     set_reload_error(srv, NULL);
     log_info("serving generation %llu: %llu docs, %u segments, %llu bytes",
-             (unsigned long long)info.generation,
-             (unsigned long long)info.docs, info.segments,
-             (unsigned long long)info.bytes);
+             (unsigned long long)info.generation, (unsigned long long)info.docs,
+             info.segments, (unsigned long long)info.bytes);
     return true;
 }
 
-static void answer_waiters(server *srv, reload_waiter *w, bool reloaded,
-                           const char *error)
+static void
+answer_waiters(server *srv, reload_waiter *w, bool reloaded, const char *error)
 {
     while (w != NULL) {
         reload_waiter *next = w->next;
@@ -114,8 +113,8 @@ static void reload_after(uv_work_t *w, int status)
         reloaded = install(srv, j->ix);
     } else {
         srv->failed_gen = j->current;
-        set_reload_error(srv, j->err.msg[0] ? j->err.msg
-                                            : trawl_strerror(j->rc));
+        set_reload_error(srv,
+                         j->err.msg[0] ? j->err.msg : trawl_strerror(j->rc));
         if (srv->ix != NULL)
             log_warn("reload failed, still serving generation %llu: %s",
                      (unsigned long long)srv->gen, srv->last_reload_error);
@@ -176,8 +175,8 @@ void server_reload(server *srv, conn *c, slot *s, bool force)
     j->srv = srv;
     j->waiters = srv->waiters;
     srv->waiters = NULL;
-    if ((rc = uv_queue_work(&srv->loop, &j->work, reload_run,
-                            reload_after)) < 0) {
+    if ((rc = uv_queue_work(&srv->loop, &j->work, reload_run, reload_after)) <
+        0) {
         log_error("reload: %s", uv_strerror(rc));
         answer_waiters(srv, j->waiters, false, uv_strerror(rc));
         free(j);
@@ -186,8 +185,8 @@ void server_reload(server *srv, conn *c, slot *s, bool force)
     srv->reloading = true;
 }
 
-static void on_fs_event(uv_fs_event_t *h, const char *name, int events,
-                        int status)
+static void
+on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
     server *srv = h->data;
 
@@ -202,12 +201,11 @@ static void on_fs_event(uv_fs_event_t *h, const char *name, int events,
 
 static void watch_start(server *srv)
 {
-    int rc = uv_fs_event_start(&srv->watch, on_fs_event, srv->cfg.index_dir,
-                               0);
+    int rc = uv_fs_event_start(&srv->watch, on_fs_event, srv->cfg.index_dir, 0);
     if (rc < 0) {
         if (!srv->watch_failed)
-            log_debug("watch %s: %s (polling every %d ms)",
-                      srv->cfg.index_dir, uv_strerror(rc), POLL_MS);
+            log_debug("watch %s: %s (polling every %d ms)", srv->cfg.index_dir,
+                      uv_strerror(rc), POLL_MS);
         srv->watch_failed = true;
         return;
     }
@@ -391,8 +389,8 @@ static int listen_start(server *srv)
         srv->sock_dev = st.st_dev;
         srv->sock_ino = st.st_ino;
     }
-    if ((rc = uv_listen((uv_stream_t *)&srv->listener, 128,
-                        on_connection)) < 0) {
+    if ((rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection)) <
+        0) {
         log_error("listen %s: %s", path, uv_strerror(rc));
         return -1;
     }

@@ -52,19 +52,19 @@ typedef struct server {
     uv_timer_t poll;     /* 1 s fallback when inotify misses (or DIR is new) */
     uv_timer_t drain;    /* shutdown deadline for in-flight requests */
     bool listening, watching, watch_failed, stopping;
-    dev_t sock_dev;      /* the socket file we created, to unlink only it */
+    dev_t sock_dev; /* the socket file we created, to unlink only it */
     ino_t sock_ino;
 
-    trawl_index *ix;     /* generation served; NULL before the first one */
+    trawl_index *ix; /* generation served; NULL before the first one */
     uint64_t gen;
     uint64_t failed_gen; /* last generation that failed to open, or 0 */
     char *last_reload_error;
-    bool reloading;      /* a reload job is running */
-    bool reload_again;   /* another was asked for meanwhile */
+    bool reloading;    /* a reload job is running */
+    bool reload_again; /* another was asked for meanwhile */
     reload_waiter *waiters, *waiters_next;
 
-    conn *conns;         /* every open connection, doubly linked */
-    unsigned nconns;     /* counted connections (not the busy rejects) */
+    conn *conns;     /* every open connection, doubly linked */
+    unsigned nconns; /* counted connections (not the busy rejects) */
 
     uint64_t started_ns;
     uint64_t queries, errors;
@@ -123,8 +123,8 @@ void conn_drain(conn *c);
 void conn_abort(conn *c);
 
 /* Answer a "reload" op queued in slot s. */
-void conn_reload_done(conn *c, slot *s, const uint64_t *gen, bool reloaded,
-                      const char *error);
+void conn_reload_done(
+    conn *c, slot *s, const uint64_t *gen, bool reloaded, const char *error);
 
 /* A query job for slot s has put its response there (loop thread). */
 void conn_job_done(conn *c, slot *s, bool error);

@@ -66,8 +66,8 @@ int th_init(th *h)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)ftw;
@@ -207,8 +207,8 @@ void th_result_free(th_result *r)
 }
 
 /* argv = prefix..., rest... (NULL-terminated), malloc'd */
-static const char **join_args(const char *const prefix[], size_t np,
-                              const char *const rest[])
+static const char **
+join_args(const char *const prefix[], size_t np, const char *const rest[])
 {
     size_t nr = 0;
     while (rest != NULL && rest[nr] != NULL)
@@ -288,8 +288,7 @@ static int can_connect(const char *path)
 
 int th_daemon_start(th *h, const char *const extra[])
 {
-    const char *prefix[] = {"trawld", "--index", h->index, "--socket",
-                            h->sock};
+    const char *prefix[] = {"trawld", "--index", h->index, "--socket", h->sock};
     const char **argv = join_args(prefix, 5, extra);
     long long deadline = now_ms() + START_TIMEOUT_MS;
     int fd, ws;

@@ -23,10 +23,9 @@
 #ifndef TRAWL_TEST_HARNESS_H
 #define TRAWL_TEST_HARNESS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-#include <jansson.h>
 
 typedef struct th {
     char dir[64];    /* the temporary directory (short, under /tmp) */

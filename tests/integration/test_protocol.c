@@ -3,6 +3,7 @@
  * index built by the real trawl-index from tests/fixtures/protocol.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -19,11 +20,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "harness.h"
 
-static th H; /* the daemon with an index (group "served") */
+static th H;               /* the daemon with an index (group "served") */
 static char articles[160]; /* H.dir/articles: a copy of the fixture */
 
 static void sleep_ms(int ms)
@@ -425,8 +425,8 @@ static void pipelined_in_order(void **state)
         default:
             body = "\"op\":\"bogus\"";
         }
-        n += (size_t)snprintf(batch + n, sizeof(batch) - n,
-                              "{\"id\":%d,%s}\n", i, body);
+        n += (size_t)snprintf(batch + n, sizeof(batch) - n, "{\"id\":%d,%s}\n",
+                              i, body);
     }
     assert_int_equal(th_connect(&H, &c), 0);
     assert_int_equal(th_send(&c, batch, n), 0);
@@ -446,9 +446,8 @@ static void pipelined_in_order(void **state)
     char *many = malloc(200 * 64);
     n = 0;
     for (int i = 0; i < 200; i++)
-        n += (size_t)snprintf(many + n, 64,
-                              "{\"id\":%d,\"op\":\"search\",\"q\":\"storm\"}\n",
-                              i);
+        n += (size_t)snprintf(
+            many + n, 64, "{\"id\":%d,\"op\":\"search\",\"q\":\"storm\"}\n", i);
     assert_int_equal(th_connect(&H, &c), 0);
     assert_int_equal(th_send(&c, many, n), 0);
     for (int i = 0; i < 200; i++) {
@@ -693,8 +692,8 @@ static void socket_stale_live_and_long(void **state)
     assert_int_equal(th_daemon_start(&h, NULL), 0);
 
     /* a live one is refused */
-    const char *argv[] = {"trawld", "--index", h.index, "--socket", h.sock,
-                          NULL};
+    const char *argv[] = {"trawld",   "--index", h.index,
+                          "--socket", h.sock,    NULL};
     assert_int_not_equal(th_run(&res, argv), 0);
     assert_non_null(strstr(res.err, "already listening"));
     th_result_free(&res);
@@ -707,8 +706,8 @@ static void socket_stale_live_and_long(void **state)
     memset(longpath, 'a', sizeof(longpath));
     memcpy(longpath, "/tmp/", 5);
     longpath[sizeof(longpath) - 1] = '\0';
-    const char *argv2[] = {"trawld", "--index", h.index, "--socket",
-                           longpath, NULL};
+    const char *argv2[] = {"trawld",   "--index", h.index,
+                           "--socket", longpath,  NULL};
     assert_int_not_equal(th_run(&res, argv2), 0);
     assert_non_null(strstr(res.err, "longer than"));
     th_result_free(&res);
@@ -717,8 +716,8 @@ static void socket_stale_live_and_long(void **state)
     char notsock[160];
     snprintf(notsock, sizeof(notsock), "%s/plain", h.dir);
     write_file(notsock, "x");
-    const char *argv3[] = {"trawld", "--index", h.index, "--socket",
-                           notsock, NULL};
+    const char *argv3[] = {"trawld",   "--index", h.index,
+                           "--socket", notsock,   NULL};
     assert_int_not_equal(th_run(&res, argv3), 0);
     th_result_free(&res);
 
@@ -854,7 +853,6 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     failed += cmocka_run_group_tests_name("served", served, served_setup,
                                           served_teardown);
-    failed += cmocka_run_group_tests_name("standalone", standalone, NULL,
-                                          NULL);
+    failed += cmocka_run_group_tests_name("standalone", standalone, NULL, NULL);
     return failed;
 }
