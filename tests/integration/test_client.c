@@ -6,12 +6,11 @@
  * Environment: TRAWL_BIN (the build's bin/), TRAWL_SOURCE (repo root),
  * TRAWL_FIXTURES (tests/fixtures).
  */
-/* posix_openpt, grantpt, nftw are XSI */
+/* posix_openpt, grantpt, unlockpt, ptsname are XSI */
 #define _XOPEN_SOURCE 700
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +29,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "harness.h"
+
 /* ------------------------------------------------------------- helpers */
 
 enum {
@@ -43,22 +44,10 @@ typedef struct result {
     char *err; /* stderr */
 } result;
 
-static const char *bin_dir(void)
-{
-    const char *b = getenv("TRAWL_BIN");
-    return b && b[0] ? b : "bin";
-}
-
 static const char *source_dir(void)
 {
     const char *s = getenv("TRAWL_SOURCE");
     return s && s[0] ? s : ".";
-}
-
-static const char *fixtures_dir(void)
-{
-    const char *f = getenv("TRAWL_FIXTURES");
-    return f && f[0] ? f : "tests/fixtures";
 }
 
 static char *xstrdup_printf(const char *fmt, ...)
@@ -118,7 +107,7 @@ static void run_v(result *r, int flags, const char *prog, const char *const *arg
 {
     int out_fd = -1, slave_fd = -1;
     int err_fd = tmp_file();
-    char *path = xstrdup_printf("%s/%s", bin_dir(), prog);
+    char *path = xstrdup_printf("%s/%s", th_bin_dir(), prog);
     const char *argv[64];
     size_t argc = 0;
 
@@ -206,118 +195,6 @@ static void expect_has(const char *hay, const char *needle, const char *what)
     }
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_rf(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/trawl-it-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    return strdup(tmpl);
-}
-
-static int can_connect(const char *sock)
-{
-    struct sockaddr_un sa;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
-
-/* A daemon serving one index on one socket. */
-typedef struct daemon_proc {
-    pid_t pid;
-    char *sock;
-    char *log;
-} daemon_proc;
-
-static void daemon_start(daemon_proc *d, const char *index, const char *dir)
-{
-    d->sock = xstrdup_printf("%s/s.sock", dir);
-    d->log = xstrdup_printf("%s/trawld.log", dir);
-    char *path = xstrdup_printf("%s/trawld", bin_dir());
-
-    d->pid = fork();
-    assert_true(d->pid >= 0);
-    if (d->pid == 0) {
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-        }
-        execl(path, "trawld", "--index", index, "--socket", d->sock,
-              (char *)NULL);
-        _exit(127);
-    }
-    free(path);
-
-    /* Wait until it answers: a connection and a ping through the client. */
-    for (int i = 0; i < 200; i++) {
-        int status;
-        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-            int fd = open(d->log, O_RDONLY);
-            char *log = fd >= 0 ? slurp_fd(fd) : strdup("");
-            if (fd >= 0)
-                close(fd);
-            print_error("trawld exited early; log:\n%s\n", log);
-            free(log);
-            d->pid = 0;
-            fail();
-        }
-        if (can_connect(d->sock)) {
-            result r;
-            RUN(&r, RUN_NO_COLOR, "trawl", "--socket", d->sock, "--ping");
-            int ok = r.code == 0;
-            result_free(&r);
-            if (ok)
-                return;
-        }
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
-    print_error("trawld did not answer on %s within 10 s\n", d->sock);
-    fail();
-}
-
-static void daemon_stop(daemon_proc *d)
-{
-    if (d->pid > 0) {
-        kill(d->pid, SIGTERM);
-        int status = 0;
-        for (int i = 0; i < 100; i++) {
-            if (waitpid(d->pid, &status, WNOHANG) == d->pid)
-                break;
-            if (i == 99) {
-                kill(d->pid, SIGKILL);
-                waitpid(d->pid, &status, 0);
-            }
-            struct timespec ts = { 0, 50 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
-        d->pid = 0;
-    }
-    free(d->sock);
-    free(d->log);
-    d->sock = d->log = NULL;
-}
-
 /* Parse one line of --json output; the caller decrefs. */
 static json_t *parse_json(const char *text)
 {
@@ -351,36 +228,48 @@ static int hits_have(const json_t *resp, const char *id)
 /* ------------------------------------------------------- the fixture run */
 
 typedef struct fixture_state {
-    char *dir;       /* temporary directory */
-    char *index;     /* index built from tests/fixtures/articles */
-    result build;    /* what trawl-index said while building it */
-    daemon_proc d;
+    th h;         /* temporary dir, index, daemon */
+    th_result build; /* what trawl-index said while building the index */
 } fixture_state;
 
 static fixture_state fx;
 
+/* Index a corpus into st->h.index and start a daemon on it. */
+static int state_setup(fixture_state *st, const char *corpus)
+{
+    if (th_init(&st->h) < 0)
+        return -1;
+    const char *paths[] = { corpus, NULL };
+    int rc = th_index(&st->h, paths, &st->build);
+    if (rc != 0) {
+        fprintf(stderr, "trawl-index %s: exit %d\n%s%s", corpus, rc,
+                st->build.out, st->build.err);
+        return -1;
+    }
+    return th_daemon_start(&st->h, NULL);
+}
+
+static int state_teardown(fixture_state *st)
+{
+    int rc = th_daemon_stop(&st->h);
+    th_result_free(&st->build);
+    th_cleanup(&st->h);
+    return rc == 0 ? 0 : -1;
+}
+
 static int fixture_setup(void **state)
 {
     (void)state;
-    fx.dir = make_tmpdir();
-    fx.index = xstrdup_printf("%s/ix", fx.dir);
-    char *articles = xstrdup_printf("%s/articles", fixtures_dir());
-    RUN(&fx.build, 0, "trawl-index", "--index", fx.index, articles);
+    char *articles = xstrdup_printf("%s/articles", th_fixtures_dir());
+    int rc = state_setup(&fx, articles);
     free(articles);
-    expect_code(&fx.build, 0, "trawl-index fixtures");
-    daemon_start(&fx.d, fx.index, fx.dir);
-    return 0;
+    return rc;
 }
 
 static int fixture_teardown(void **state)
 {
     (void)state;
-    daemon_stop(&fx.d);
-    result_free(&fx.build);
-    rm_rf(fx.dir);
-    free(fx.dir);
-    free(fx.index);
-    return 0;
+    return state_teardown(&fx);
 }
 
 /* 8 text files + 3 good JSON lines = 11; one bad line; one repaired. */
@@ -408,7 +297,7 @@ static void test_rest_is_indexed(void **state)
     result r;
 
     /* the lines around the bad one */
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "atlas");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "atlas");
     expect_code(&r, 0, "atlas");
     json_t *j = parse_json(r.out);
     assert_true(hits_have(j, "wire-003"));
@@ -416,7 +305,7 @@ static void test_rest_is_indexed(void **state)
     result_free(&r);
 
     /* the Latin-1 file, its é replaced but its words searchable */
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "espresso");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "espresso");
     expect_code(&r, 0, "espresso");
     j = parse_json(r.out);
     assert_true(hits_have(j, "latin1-cafe.txt"));
@@ -424,7 +313,7 @@ static void test_rest_is_indexed(void **state)
     result_free(&r);
 
     /* a file in a subdirectory: id relative to the walked PATH */
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "tournament");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "tournament");
     expect_code(&r, 0, "tournament");
     j = parse_json(r.out);
     assert_true(hits_have(j, "notes/chess-club.txt"));
@@ -432,7 +321,7 @@ static void test_rest_is_indexed(void **state)
     result_free(&r);
 
     /* hidden files, hidden directories and .html are not indexed */
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "zanzibarite");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "zanzibarite");
     expect_code(&r, 1, "zanzibarite");
     result_free(&r);
 }
@@ -442,7 +331,7 @@ static void test_exit_codes(void **state)
     (void)state;
     result r;
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "storm");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "storm");
     expect_code(&r, 0, "hits");
     expect_has(r.out, "4 results (showing 1-4)", "header");
     expect_has(r.out, "Storm closes the harbor for two days", "title");
@@ -451,12 +340,12 @@ static void test_exit_codes(void **state)
     assert_string_equal(r.err, "");
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "xylophonist");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "xylophonist");
     expect_code(&r, 1, "no hits");
     expect_has(r.out, "0 results", "no hits header");
     result_free(&r);
 
-    char *nosock = xstrdup_printf("%s/nobody.sock", fx.dir);
+    char *nosock = xstrdup_printf("%s/nobody.sock", fx.h.dir);
     RUN(&r, 0, "trawl", "--socket", nosock, "storm");
     expect_code(&r, 2, "no daemon");
     expect_has(r.err, "trawl: cannot connect to ", "no daemon message");
@@ -467,17 +356,17 @@ static void test_exit_codes(void **state)
     result_free(&r);
     free(nosock);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "(storm");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "(storm");
     expect_code(&r, 2, "bad query");
     expect_has(r.err, "trawl: bad_query: ", "bad query message");
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock);
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock);
     expect_code(&r, 2, "usage");
     expect_has(r.err, "no query", "usage message");
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "-n", "5000", "storm");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "-n", "5000", "storm");
     expect_code(&r, 2, "bad limit");
     result_free(&r);
 }
@@ -487,7 +376,7 @@ static void test_json(void **state)
     (void)state;
     result r;
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "storm");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "storm");
     expect_code(&r, 0, "json");
     json_t *j = parse_json(r.out);
     assert_true(json_is_true(json_object_get(j, "ok")));
@@ -506,14 +395,14 @@ static void test_json(void **state)
     json_decref(j);
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "xylophonist");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "xylophonist");
     expect_code(&r, 1, "json no hits");
     j = parse_json(r.out);
     assert_int_equal(json_array_size(json_object_get(j, "hits")), 0);
     json_decref(j);
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "--stats");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "--stats");
     expect_code(&r, 0, "json stats");
     j = parse_json(r.out);
     assert_int_equal(json_integer_value(json_object_get(j, "docs")), 11);
@@ -531,7 +420,7 @@ static void test_paging(void **state)
     for (int page = 0; page < 2; page++) {
         char off[8];
         snprintf(off, sizeof(off), "%d", page * 2);
-        RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "-n", "2",
+        RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "-n", "2",
             "--offset", off, "storm");
         expect_code(&r, 0, "page");
         json_t *j = parse_json(r.out);
@@ -552,7 +441,7 @@ static void test_paging(void **state)
     for (size_t k = 0; k < nseen; k++)
         free((char *)seen[k]);
 
-    RUN(&r, RUN_NO_COLOR, "trawl", "--socket", fx.d.sock, "--limit", "2",
+    RUN(&r, RUN_NO_COLOR, "trawl", "--socket", fx.h.sock, "--limit", "2",
         "--offset", "2", "storm");
     expect_code(&r, 0, "page text");
     expect_has(r.out, "4 results (showing 3-4)", "page header");
@@ -561,7 +450,7 @@ static void test_paging(void **state)
     assert_null(strstr(r.out, " 1. "));
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--json", "--offset", "4",
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "--offset", "4",
         "storm");
     json_t *j = parse_json(r.out);
     assert_int_equal(json_array_size(json_object_get(j, "hits")), 0);
@@ -575,20 +464,20 @@ static void test_colors(void **state)
     result r;
 
     /* not a terminal: no escapes */
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "storm");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "storm");
     expect_code(&r, 0, "pipe");
     assert_null(strchr(r.out, '\033'));
     result_free(&r);
 
     /* a terminal with NO_COLOR: no escapes */
-    RUN(&r, RUN_PTY | RUN_NO_COLOR, "trawl", "--socket", fx.d.sock, "storm");
+    RUN(&r, RUN_PTY | RUN_NO_COLOR, "trawl", "--socket", fx.h.sock, "storm");
     expect_code(&r, 0, "tty NO_COLOR");
     expect_has(r.out, "harbor", "tty output");
     assert_null(strchr(r.out, '\033'));
     result_free(&r);
 
     /* a terminal without NO_COLOR: bold titles, highlighted terms */
-    RUN(&r, RUN_PTY, "trawl", "--socket", fx.d.sock, "storm");
+    RUN(&r, RUN_PTY, "trawl", "--socket", fx.h.sock, "storm");
     expect_code(&r, 0, "tty");
     expect_has(r.out, "\033[1m", "bold");
     expect_has(r.out, "\033[1;31m", "highlight");
@@ -600,30 +489,30 @@ static void test_ping_stats_get(void **state)
     (void)state;
     result r;
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--ping");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--ping");
     expect_code(&r, 0, "ping");
     expect_has(r.out, "pong", "ping");
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--stats");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--stats");
     expect_code(&r, 0, "stats");
     expect_has(r.out, "11 documents", "stats");
     expect_has(r.out, "generation 1", "stats");
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--get", "harbor-storm.txt");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--get", "harbor-storm.txt");
     expect_code(&r, 0, "get");
     expect_has(r.out, "Storm closes the harbor for two days", "get title");
     expect_has(r.out, "Mara Lindqvist", "get author");
     expect_has(r.out, "Fishermen tied their boats", "get body");
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--get", "no/such.txt");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--get", "no/such.txt");
     expect_code(&r, 2, "get unknown");
     expect_has(r.err, "not_found", "get unknown");
     result_free(&r);
 
-    RUN(&r, 0, "trawl", "--socket", fx.d.sock, "--count", "storm");
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--count", "storm");
     expect_code(&r, 0, "count");
     assert_string_equal(r.out, "4\n");
     result_free(&r);
@@ -642,7 +531,9 @@ static void write_file(const char *path, const char *text)
 static void test_indexer_errors(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    th h;
+    assert_int_equal(th_init(&h), 0);
+    const char *dir = h.dir;
     char *ix = xstrdup_printf("%s/ix", dir);
     char *missing = xstrdup_printf("%s/no-such-dir", dir);
     result r;
@@ -706,8 +597,7 @@ static void test_indexer_errors(void **state)
                "file PATH");
     result_free(&r);
 
-    rm_rf(dir);
-    free(dir);
+    th_cleanup(&h);
     free(ix);
     free(missing);
     free(bad);
@@ -725,31 +615,22 @@ static fixture_state seeds;
 static int seeds_setup(void **state)
 {
     (void)state;
-    seeds.dir = make_tmpdir();
-    seeds.index = xstrdup_printf("%s/ix", seeds.dir);
     char *path = xstrdup_printf("%s/corpus/seeds", source_dir());
-    RUN(&seeds.build, 0, "trawl-index", "--index", seeds.index, path);
+    int rc = state_setup(&seeds, path);
     free(path);
-    expect_code(&seeds.build, 0, "trawl-index seeds");
-    daemon_start(&seeds.d, seeds.index, seeds.dir);
-    return 0;
+    return rc;
 }
 
 static int seeds_teardown(void **state)
 {
     (void)state;
-    daemon_stop(&seeds.d);
-    result_free(&seeds.build);
-    rm_rf(seeds.dir);
-    free(seeds.dir);
-    free(seeds.index);
-    return 0;
+    return state_teardown(&seeds);
 }
 
 static json_t *seeds_search(const char *q, int want_code)
 {
     result r;
-    RUN(&r, 0, "trawl", "--socket", seeds.d.sock, "--json", q);
+    RUN(&r, 0, "trawl", "--socket", seeds.h.sock, "--json", q);
     expect_code(&r, want_code, q);
     json_t *j = parse_json(r.out);
     result_free(&r);
