@@ -1,2 +1,915 @@
-/* placeholder: being written */
-#include "trawl/status.h"
+/*
+ * Ranked search: postings cursors over the block format, a tree of
+ * matchers evaluated document-at-a-time per segment, BM25F scoring, an
+ * exact top-k heap, then stored fields and snippets for the page of hits.
+ *
+ * Scoring (BM25F, Lucene's IDF):
+ *   idf(t)  = ln(1 + (N - df + 0.5) / (df + 0.5))
+ *   tf'(d)  = sum over fields f of w_f * tf_f / (1 - b + b * len_f / avg_f)
+ *   s(t, d) = idf(t) * tf' * (k1 + 1) / (k1 + tf')
+ * N and df are summed over the generation's segments; avg_f is the mean
+ * field length. A phrase is scored as one term whose tf_f is the number of
+ * phrase occurrences in f and whose idf is the sum of its terms' idfs. A
+ * document's score is the sum over the query's positive leaves it matches.
+ */
+#include "trawl/search.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <streamvbyte.h>
+
+#include "format.h"
+#include "internal.h"
+#include "query.h"
+#include "seg.h"
+#include "snippet.h"
+#include "trawl/analyze.h"
+#include "trawl/article.h"
+#include "trawl/buf.h"
+
+#define DOC_END UINT32_MAX
+#define MAX_OFFSET 100000
+
+struct trawl_searcher {
+    trawl_analyzer *an;
+    char language[32];
+    uint32_t *scratch; /* positions for phrase checks */
+    size_t scratch_cap;
+};
+
+void trawl_query_init(trawl_query *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->limit = 10;
+    q->sort = TRAWL_SORT_SCORE;
+    q->k1 = 1.2;
+    q->b = 0.75;
+    q->w_title = 2.0;
+    q->w_body = 1.0;
+    q->snippets = 1;
+    q->snippet_len = 200;
+}
+
+int trawl_searcher_new(trawl_searcher **out, trawl_err *err)
+{
+    *out = calloc(1, sizeof(**out));
+    if (*out == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    return 0;
+}
+
+void trawl_searcher_free(trawl_searcher *s)
+{
+    if (s == NULL)
+        return;
+    trawl_analyzer_free(s->an);
+    free(s->scratch);
+    free(s);
+}
+
+static int searcher_bind(trawl_searcher *s, const trawl_index *ix,
+                         trawl_err *err)
+{
+    if (s->an != NULL && strcmp(s->language, ix->language) == 0)
+        return 0;
+    trawl_analyzer_free(s->an);
+    s->an = NULL;
+    int rc = trawl_analyzer_new(&s->an, ix->language, err);
+    if (rc < 0)
+        return rc;
+    snprintf(s->language, sizeof(s->language), "%s", ix->language);
+    return 0;
+}
+
+/* ---- postings cursor -------------------------------------------------- */
+
+typedef struct cursor {
+    const trawl_segment *s;
+    const unsigned char *skip, *skip_end;
+    const unsigned char *data, *data_end;   /* next block's doc data */
+    const unsigned char *pdata, *pdata_end; /* next block's positions */
+    uint32_t remaining; /* postings in blocks not entered yet */
+    int started;        /* a block has been entered */
+    uint32_t last;      /* last doc of the current block */
+    uint32_t n;         /* postings in the current block */
+    const unsigned char *blk, *blk_end;
+    const unsigned char *blk_pos, *blk_pos_end;
+    uint32_t bmax_tf[TRAWL_NFIELDS];
+    uint32_t bmin_len[TRAWL_NFIELDS];
+    int64_t base; /* doc before the block's first (-1 for the first) */
+    int decoded;
+    uint32_t i;
+    uint32_t doc;
+    uint32_t pi; /* positions walk: posting index and pointer */
+    const unsigned char *pp;
+    int corrupt;
+    uint32_t docs[BLOCK_SIZE];
+    uint32_t tf[TRAWL_NFIELDS][BLOCK_SIZE];
+} cursor;
+
+size_t trawl__svb0124_len(const unsigned char *p, size_t avail, uint32_t n)
+{
+    size_t ctl = (n + 3) / 4;
+    if (avail < ctl)
+        return SIZE_MAX;
+    size_t len = ctl;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned code = (p[i / 4] >> (2 * (i % 4))) & 3;
+        len += code == 3 ? 4 : code;
+    }
+    return len;
+}
+
+static void cur_fail(cursor *c)
+{
+    c->corrupt = 1;
+    c->doc = DOC_END;
+}
+
+/* Enter the next block (without decoding it). 0, or -1 at the end. */
+static int cur_next_block(cursor *c)
+{
+    if (c->remaining == 0 || c->skip >= c->skip_end) {
+        c->doc = DOC_END;
+        return -1;
+    }
+    uint64_t delta, db, pb, v;
+    const unsigned char *p = c->skip;
+    if (trawl__get_varint(&p, c->skip_end, &delta) ||
+        trawl__get_varint(&p, c->skip_end, &db) ||
+        trawl__get_varint(&p, c->skip_end, &pb)) {
+        cur_fail(c);
+        return -1;
+    }
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        if (trawl__get_varint(&p, c->skip_end, &v)) {
+            cur_fail(c);
+            return -1;
+        }
+        c->bmax_tf[f] = (uint32_t)v;
+    }
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        if (trawl__get_varint(&p, c->skip_end, &v)) {
+            cur_fail(c);
+            return -1;
+        }
+        c->bmin_len[f] = (uint32_t)v;
+    }
+    c->skip = p;
+    c->base = c->started ? (int64_t)c->last : -1;
+    uint64_t last = (c->started ? c->last : 0) + delta;
+    if (last >= c->s->ndocs || db > (uint64_t)(c->data_end - c->data) ||
+        pb > (uint64_t)(c->pdata_end - c->pdata)) {
+        cur_fail(c);
+        return -1;
+    }
+    c->started = 1;
+    c->last = (uint32_t)last;
+    c->n = c->remaining < BLOCK_SIZE ? c->remaining : BLOCK_SIZE;
+    c->remaining -= c->n;
+    c->blk = c->data;
+    c->blk_end = c->data + db;
+    c->data += db;
+    c->blk_pos = c->pdata;
+    c->blk_pos_end = c->pdata + pb;
+    c->pdata += pb;
+    c->decoded = 0;
+    c->i = 0;
+    c->pi = 0;
+    c->pp = c->blk_pos;
+    return 0;
+}
+
+static int cur_decode(cursor *c)
+{
+    const unsigned char *p = c->blk;
+    size_t avail = (size_t)(c->blk_end - p);
+    size_t need = trawl__svb0124_len(p, avail, c->n);
+    if (need > avail) {
+        cur_fail(c);
+        return -1;
+    }
+    p += streamvbyte_decode_0124(p, c->docs, c->n);
+    int64_t prev = c->base;
+    for (uint32_t i = 0; i < c->n; i++) {
+        prev += (int64_t)c->docs[i] + 1;
+        c->docs[i] = (uint32_t)prev;
+    }
+    if (prev != (int64_t)c->last) {
+        cur_fail(c);
+        return -1;
+    }
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        avail = (size_t)(c->blk_end - p);
+        need = trawl__svb0124_len(p, avail, c->n);
+        if (need > avail) {
+            cur_fail(c);
+            return -1;
+        }
+        p += streamvbyte_decode_0124(p, c->tf[f], c->n);
+    }
+    c->decoded = 1;
+    return 0;
+}
+
+static void cur_init(cursor *c, const trawl_segment *s, const seg_term *t)
+{
+    memset(c, 0, offsetof(cursor, docs));
+    c->s = s;
+    const unsigned char *base = s->sec[SEC_POSTINGS].p + t->post_off;
+    c->skip = base;
+    c->skip_end = base + t->skip_len;
+    c->data = c->skip_end;
+    c->data_end = base + t->post_len;
+    c->pdata = s->sec[SEC_POSITIONS].p + t->pos_off;
+    c->pdata_end = s->sec[SEC_POSITIONS].p + s->sec[SEC_POSITIONS].len;
+    c->remaining = t->df;
+    if (cur_next_block(c) == 0 && cur_decode(c) == 0)
+        c->doc = c->docs[0];
+}
+
+static void cur_next(cursor *c)
+{
+    if (c->doc == DOC_END)
+        return;
+    if (++c->i < c->n) {
+        c->doc = c->docs[c->i];
+        return;
+    }
+    if (cur_next_block(c) == 0 && cur_decode(c) == 0)
+        c->doc = c->docs[0];
+}
+
+static void cur_seek(cursor *c, uint32_t target)
+{
+    if (c->doc >= target)
+        return;
+    if (c->last < target) {
+        do {
+            if (cur_next_block(c) < 0)
+                return;
+        } while (c->last < target);
+    }
+    if (!c->decoded && cur_decode(c) < 0)
+        return;
+    while (c->docs[c->i] < target)
+        c->i++;
+    c->doc = c->docs[c->i];
+}
+
+/* Decode the current posting's positions into out (tf[f] entries per
+ * field, fields back to back). Returns 0 or -1 on corruption. */
+static int cur_positions(cursor *c, uint32_t *out)
+{
+    if (c->pi > c->i) {
+        c->pi = 0;
+        c->pp = c->blk_pos;
+    }
+    const unsigned char *p = c->pp;
+    uint64_t v;
+    while (c->pi < c->i) {
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            for (uint32_t k = 0; k < c->tf[f][c->pi]; k++)
+                if (trawl__get_varint(&p, c->blk_pos_end, &v)) {
+                    cur_fail(c);
+                    return -1;
+                }
+        c->pi++;
+    }
+    c->pp = p;
+    size_t o = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        uint32_t pos = 0;
+        for (uint32_t k = 0; k < c->tf[f][c->i]; k++) {
+            if (trawl__get_varint(&p, c->blk_pos_end, &v)) {
+                cur_fail(c);
+                return -1;
+            }
+            pos += (uint32_t)v;
+            out[o++] = pos;
+        }
+    }
+    return 0;
+}
+
+/* ---- matchers --------------------------------------------------------- */
+
+enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR };
+
+typedef struct leaf {
+    const qnode *q;
+    double idf;
+} leaf;
+
+typedef struct matcher {
+    int kind;
+    int positioned;
+    uint32_t doc;
+    int field;                   /* TERM/PHRASE restriction */
+    const leaf *lf;              /* TERM/PHRASE scoring info */
+    cursor **cur;                /* TERM: 1, PHRASE: nterms */
+    uint32_t ncur;
+    uint32_t ptf[TRAWL_NFIELDS]; /* PHRASE: occurrences at doc */
+    struct matcher **kids;       /* AND positive / OR */
+    uint32_t nkids;
+    struct matcher **neg;        /* AND: excluded */
+    uint32_t nneg;
+} matcher;
+
+typedef struct ctx {
+    trawl_searcher *s;
+    const trawl_index *ix;
+    const trawl_segment *seg;
+    trawl_arena *a;
+    trawl_err *err;
+    leaf *leaves;
+    size_t nleaves;
+    double k1, b, w[TRAWL_NFIELDS];
+    double avg[TRAWL_NFIELDS];
+    int corrupt;
+} ctx;
+
+static uint32_t m_seek(ctx *c, matcher *m, uint32_t target);
+
+static int term_ok(const matcher *m)
+{
+    const cursor *c = m->cur[0];
+    return m->field == Q_ANY_FIELD || c->tf[m->field][c->i] > 0;
+}
+
+static uint32_t *scratch(ctx *c, size_t n)
+{
+    trawl_searcher *s = c->s;
+    if (n > s->scratch_cap) {
+        size_t cap = s->scratch_cap ? s->scratch_cap : 1024;
+        while (cap < n)
+            cap *= 2;
+        uint32_t *p = realloc(s->scratch, cap * sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        s->scratch = p;
+        s->scratch_cap = cap;
+    }
+    return s->scratch;
+}
+
+/* Count phrase occurrences at the aligned doc, per field. */
+static int phrase_check(ctx *c, matcher *m)
+{
+    size_t total = 0;
+    for (uint32_t k = 0; k < m->ncur; k++)
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            total += m->cur[k]->tf[f][m->cur[k]->i];
+    uint32_t *buf = scratch(c, total);
+    if (buf == NULL) {
+        c->corrupt = TRAWL_ENOMEM;
+        return 0;
+    }
+    uint32_t *pos[Q_MAX_LEAVES * 2];
+    uint32_t *start = buf;
+    uint32_t n = m->ncur > Q_MAX_LEAVES * 2 ? Q_MAX_LEAVES * 2 : m->ncur;
+    for (uint32_t k = 0; k < n; k++) {
+        if (cur_positions(m->cur[k], start) < 0) {
+            c->corrupt = TRAWL_ECORRUPT;
+            return 0;
+        }
+        pos[k] = start;
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            start += m->cur[k]->tf[f][m->cur[k]->i];
+    }
+    uint32_t any = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        m->ptf[f] = 0;
+        if (m->field != Q_ANY_FIELD && m->field != f)
+            continue;
+        /* Field f's positions of term k start after its earlier fields. */
+        uint32_t *pf[Q_MAX_LEAVES * 2], cnt[Q_MAX_LEAVES * 2],
+            at[Q_MAX_LEAVES * 2];
+        for (uint32_t k = 0; k < n; k++) {
+            const cursor *cu = m->cur[k];
+            uint32_t off = 0;
+            for (int g = 0; g < f; g++)
+                off += cu->tf[g][cu->i];
+            pf[k] = pos[k] + off;
+            cnt[k] = cu->tf[f][cu->i];
+            at[k] = 0;
+        }
+        for (uint32_t j = 0; j < cnt[0]; j++) {
+            uint32_t p0 = pf[0][j];
+            int ok = 1;
+            for (uint32_t k = 1; k < n && ok; k++) {
+                while (at[k] < cnt[k] && pf[k][at[k]] < p0 + k)
+                    at[k]++;
+                ok = at[k] < cnt[k] && pf[k][at[k]] == p0 + k;
+            }
+            if (ok)
+                m->ptf[f]++;
+        }
+        any += m->ptf[f];
+    }
+    return any > 0;
+}
+
+static uint32_t m_seek(ctx *c, matcher *m, uint32_t target)
+{
+    if (m->positioned && m->doc >= target)
+        return m->doc;
+    m->positioned = 1;
+    switch (m->kind) {
+    case M_EMPTY:
+        return m->doc = DOC_END;
+    case M_TERM: {
+        cursor *cu = m->cur[0];
+        cur_seek(cu, target);
+        while (cu->doc != DOC_END && !term_ok(m))
+            cur_next(cu);
+        return m->doc = cu->doc;
+    }
+    case M_PHRASE: {
+        uint32_t d = target;
+        for (;;) {
+            int moved = 1;
+            while (moved) {
+                moved = 0;
+                for (uint32_t k = 0; k < m->ncur; k++) {
+                    cur_seek(m->cur[k], d);
+                    if (m->cur[k]->doc == DOC_END)
+                        return m->doc = DOC_END;
+                    if (m->cur[k]->doc > d) {
+                        d = m->cur[k]->doc;
+                        moved = 1;
+                    }
+                }
+            }
+            if (phrase_check(c, m))
+                return m->doc = d;
+            if (c->corrupt)
+                return m->doc = DOC_END;
+            d++;
+        }
+    }
+    case M_AND: {
+        uint32_t d = target;
+        for (;;) {
+            int moved = 1;
+            while (moved) {
+                moved = 0;
+                for (uint32_t k = 0; k < m->nkids; k++) {
+                    uint32_t kd = m_seek(c, m->kids[k], d);
+                    if (kd == DOC_END)
+                        return m->doc = DOC_END;
+                    if (kd > d) {
+                        d = kd;
+                        moved = 1;
+                    }
+                }
+            }
+            int excluded = 0;
+            for (uint32_t k = 0; k < m->nneg && !excluded; k++)
+                excluded = m_seek(c, m->neg[k], d) == d;
+            if (!excluded)
+                return m->doc = d;
+            d++;
+        }
+    }
+    case M_OR: {
+        uint32_t best = DOC_END;
+        for (uint32_t k = 0; k < m->nkids; k++) {
+            uint32_t kd = m_seek(c, m->kids[k], target);
+            if (kd < best)
+                best = kd;
+        }
+        return m->doc = best;
+    }
+    }
+    return m->doc = DOC_END;
+}
+
+static double bm25f(const ctx *c, const trawl_segment *s, uint32_t d,
+                    const uint32_t *tf, double idf, int field)
+{
+    double t = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        if (tf[f] == 0 || (field != Q_ANY_FIELD && field != f))
+            continue;
+        double len = trawl__seg_field_len(s, d, f);
+        double norm = c->avg[f] > 0 ? 1 - c->b + c->b * len / c->avg[f] : 1;
+        t += c->w[f] * tf[f] / norm;
+    }
+    if (t <= 0)
+        return 0;
+    return idf * t * (c->k1 + 1) / (c->k1 + t);
+}
+
+static double m_score(const ctx *c, const matcher *m, uint32_t d)
+{
+    double sum = 0;
+    switch (m->kind) {
+    case M_TERM: {
+        if (m->doc != d)
+            return 0;
+        const cursor *cu = m->cur[0];
+        uint32_t tf[TRAWL_NFIELDS];
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            tf[f] = cu->tf[f][cu->i];
+        return bm25f(c, c->seg, d, tf, m->lf->idf, m->field);
+    }
+    case M_PHRASE:
+        if (m->doc != d)
+            return 0;
+        return bm25f(c, c->seg, d, m->ptf, m->lf->idf, m->field);
+    case M_AND:
+    case M_OR:
+        for (uint32_t k = 0; k < m->nkids; k++)
+            if (m->kids[k]->doc == d)
+                sum += m_score(c, m->kids[k], d);
+        return sum;
+    default:
+        return 0;
+    }
+}
+
+static const leaf *find_leaf(const ctx *c, const qnode *q)
+{
+    for (size_t i = 0; i < c->nleaves; i++)
+        if (c->leaves[i].q == q)
+            return &c->leaves[i];
+    return NULL;
+}
+
+static matcher *m_new(ctx *c, int kind)
+{
+    matcher *m = trawl_arena_calloc(c->a, 1, sizeof(*m));
+    if (m != NULL)
+        m->kind = kind;
+    return m;
+}
+
+/* Build the matcher for q over the current segment. NULL on ENOMEM. */
+static matcher *m_build(ctx *c, const qnode *q)
+{
+    matcher *m;
+    switch (q->kind) {
+    case Q_TERM:
+    case Q_PHRASE: {
+        cursor **cs = trawl_arena_alloc(c->a, q->nterms * sizeof(*cs));
+        if (cs == NULL)
+            return NULL;
+        for (uint32_t k = 0; k < q->nterms; k++) {
+            seg_term t;
+            int rc = trawl__seg_lookup(c->seg, q->terms[k], q->lens[k], &t,
+                                       c->err);
+            if (rc < 0) {
+                c->corrupt = rc;
+                return m_new(c, M_EMPTY);
+            }
+            if (rc == 0)
+                return m_new(c, M_EMPTY);
+            cs[k] = trawl_arena_alloc(c->a, sizeof(cursor));
+            if (cs[k] == NULL)
+                return NULL;
+            cur_init(cs[k], c->seg, &t);
+        }
+        if ((m = m_new(c, q->kind == Q_TERM ? M_TERM : M_PHRASE)) == NULL)
+            return NULL;
+        m->cur = cs;
+        m->ncur = q->nterms;
+        m->field = q->field;
+        m->lf = find_leaf(c, q);
+        return m;
+    }
+    case Q_NOT:
+        return m_build(c, q->kids[0]);
+    case Q_AND:
+    case Q_OR: {
+        if ((m = m_new(c, q->kind == Q_AND ? M_AND : M_OR)) == NULL)
+            return NULL;
+        m->kids = trawl_arena_alloc(c->a, q->nkids * sizeof(*m->kids));
+        m->neg = trawl_arena_alloc(c->a, q->nkids * sizeof(*m->neg));
+        if (m->kids == NULL || m->neg == NULL)
+            return NULL;
+        for (uint32_t k = 0; k < q->nkids; k++) {
+            matcher *kid = m_build(c, q->kids[k]);
+            if (kid == NULL)
+                return NULL;
+            if (q->kind == Q_AND && q->kids[k]->kind == Q_NOT) {
+                if (kid->kind != M_EMPTY)
+                    m->neg[m->nneg++] = kid;
+            } else if (kid->kind == M_EMPTY) {
+                if (q->kind == Q_AND)
+                    return m_new(c, M_EMPTY); /* a required part is absent */
+            } else {
+                m->kids[m->nkids++] = kid;
+            }
+        }
+        if (m->nkids == 0)
+            return m_new(c, M_EMPTY);
+        return m;
+    }
+    }
+    return m_new(c, M_EMPTY);
+}
+
+/* ---- top-k ------------------------------------------------------------ */
+
+typedef struct cand {
+    double score;
+    int64_t date;
+    uint32_t seg;
+    uint32_t doc;
+} cand;
+
+/* 1 if a ranks before b. */
+static int better(int sort, const cand *a, const cand *b)
+{
+    if (sort != TRAWL_SORT_SCORE && a->date != b->date)
+        return sort == TRAWL_SORT_DATE ? a->date > b->date : a->date < b->date;
+    if (a->score != b->score)
+        return a->score > b->score;
+    if (a->seg != b->seg)
+        return a->seg < b->seg;
+    return a->doc < b->doc;
+}
+
+typedef struct heap {
+    cand *v;
+    size_t n, k;
+    int sort;
+} heap;
+
+/* Min-heap by rank: the root is the worst kept candidate. */
+static void heap_push(heap *h, const cand *x)
+{
+    if (h->k == 0)
+        return;
+    if (h->n == h->k) {
+        if (!better(h->sort, x, &h->v[0]))
+            return;
+        size_t i = 0;
+        h->v[0] = *x;
+        for (;;) {
+            size_t l = 2 * i + 1, r = l + 1, w = i;
+            if (l < h->n && better(h->sort, &h->v[w], &h->v[l]))
+                w = l;
+            if (r < h->n && better(h->sort, &h->v[w], &h->v[r]))
+                w = r;
+            if (w == i)
+                break;
+            cand t = h->v[i];
+            h->v[i] = h->v[w];
+            h->v[w] = t;
+            i = w;
+        }
+        return;
+    }
+    size_t i = h->n++;
+    h->v[i] = *x;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!better(h->sort, &h->v[p], &h->v[i]))
+            break;
+        cand t = h->v[i];
+        h->v[i] = h->v[p];
+        h->v[p] = t;
+        i = p;
+    }
+}
+
+/* Sort the heap's candidates best first, in place: pop the worst to the
+ * back, one at a time (heap sort; k may be large with a deep offset). */
+static void heap_drain(heap *h)
+{
+    while (h->n > 1) {
+        cand worst = h->v[0];
+        h->v[0] = h->v[--h->n];
+        size_t i = 0;
+        for (;;) {
+            size_t l = 2 * i + 1, r = l + 1, w = i;
+            if (l < h->n && better(h->sort, &h->v[w], &h->v[l]))
+                w = l;
+            if (r < h->n && better(h->sort, &h->v[w], &h->v[r]))
+                w = r;
+            if (w == i)
+                break;
+            cand t = h->v[i];
+            h->v[i] = h->v[w];
+            h->v[w] = t;
+            i = w;
+        }
+        h->v[h->n] = worst;
+    }
+}
+
+/* ---- search ----------------------------------------------------------- */
+
+typedef struct prep {
+    qnode *root;
+    leaf *leaves;
+    size_t nleaves;
+} prep;
+
+static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
+                   size_t qlen, trawl_arena *a, prep *out, trawl_err *err)
+{
+    int rc = searcher_bind(s, ix, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = trawl__query_parse(&out->root, s->an, q, qlen, a, err)) < 0)
+        return rc;
+    const qnode *lv[Q_MAX_LEAVES * 2];
+    size_t n = trawl__query_leaves(out->root, lv, Q_MAX_LEAVES * 2);
+    out->leaves = trawl_arena_calloc(a, n ? n : 1, sizeof(leaf));
+    if (out->leaves == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    double N = (double)ix->live_docs;
+    for (size_t i = 0; i < n; i++) {
+        out->leaves[i].q = lv[i];
+        double idf = 0;
+        for (uint32_t k = 0; k < lv[i]->nterms; k++) {
+            uint64_t df = 0;
+            for (uint32_t si = 0; si < ix->nsegs; si++) {
+                seg_term t;
+                rc = trawl__seg_lookup(&ix->segs[si], lv[i]->terms[k],
+                                       lv[i]->lens[k], &t, err);
+                if (rc < 0)
+                    return rc;
+                if (rc == 1)
+                    df += t.df;
+            }
+            double dfd = (double)df;
+            if (dfd > N)
+                dfd = N;
+            idf += log(1.0 + (N - dfd + 0.5) / (dfd + 0.5));
+        }
+        out->leaves[i].idf = idf;
+    }
+    out->nleaves = n;
+    return 0;
+}
+
+typedef struct run_out {
+    heap *h;
+    uint64_t total;
+} run_out;
+
+static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
+               const trawl_query *q, trawl_arena *a, run_out *out,
+               int scoring, trawl_err *err)
+{
+    ctx c;
+    memset(&c, 0, sizeof(c));
+    c.s = s;
+    c.ix = ix;
+    c.a = a;
+    c.err = err;
+    c.leaves = pr->leaves;
+    c.nleaves = pr->nleaves;
+    c.k1 = q->k1;
+    c.b = q->b;
+    c.w[TRAWL_FIELD_TITLE] = q->w_title;
+    c.w[TRAWL_FIELD_BODY] = q->w_body;
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        c.avg[f] = ix->avg_len[f];
+    for (uint32_t si = 0; si < ix->nsegs; si++) {
+        c.seg = &ix->segs[si];
+        matcher *m = m_build(&c, pr->root);
+        if (m == NULL)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (c.corrupt)
+            return c.corrupt;
+        uint32_t d = m_seek(&c, m, 0);
+        while (d != DOC_END) {
+            if (!trawl__seg_is_deleted(c.seg, d)) {
+                out->total++;
+                if (scoring) {
+                    cand x;
+                    x.score = m_score(&c, m, d);
+                    x.date = q->sort != TRAWL_SORT_SCORE
+                                 ? trawl__seg_date(c.seg, d)
+                                 : 0;
+                    x.seg = si;
+                    x.doc = d;
+                    heap_push(out->h, &x);
+                }
+            }
+            d = m_seek(&c, m, d + 1);
+        }
+        if (c.corrupt == TRAWL_ENOMEM)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (c.corrupt)
+            return trawl__corrupt(err, "%s: damaged postings", c.seg->name);
+    }
+    return 0;
+}
+
+static int check_query(const trawl_query *q, trawl_err *err)
+{
+    if (q->limit > TRAWL_MAX_LIMIT)
+        return trawl_err_set(err, TRAWL_EINVAL, "limit must be 0..%d",
+                             TRAWL_MAX_LIMIT);
+    if (q->offset > MAX_OFFSET)
+        return trawl_err_set(err, TRAWL_EINVAL, "offset must be 0..%d",
+                             MAX_OFFSET);
+    if (!(q->k1 >= 0 && q->k1 <= 100))
+        return trawl_err_set(err, TRAWL_EINVAL, "k1 must be 0..100");
+    if (!(q->b >= 0 && q->b <= 1))
+        return trawl_err_set(err, TRAWL_EINVAL, "b must be 0..1");
+    if (!(q->w_title >= 0 && q->w_title <= 1000) ||
+        !(q->w_body >= 0 && q->w_body <= 1000))
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "field weights must be 0..1000");
+    if (q->sort < TRAWL_SORT_SCORE || q->sort > TRAWL_SORT_DATE_ASC)
+        return trawl_err_set(err, TRAWL_EINVAL, "unknown sort");
+    if (q->snippet_len > 10000)
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "snippet length must be at most 10000");
+    return 0;
+}
+
+int trawl_search(trawl_searcher *s, const trawl_index *ix,
+                 const trawl_query *q, trawl_arena *arena,
+                 trawl_results *out, trawl_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = check_query(q, err);
+    if (rc < 0)
+        return rc;
+    prep pr;
+    if ((rc = prepare(s, ix, q->q, q->qlen, arena, &pr, err)) < 0)
+        return rc;
+    trawl_buf rb = TRAWL_BUF_INIT;
+    trawl__query_render(pr.root, &rb);
+    if (rb.rc == 0)
+        out->parsed = trawl_arena_strndup(arena, (const char *)rb.ptr, rb.len);
+    trawl_buf_free(&rb);
+
+    heap h;
+    h.k = (size_t)q->offset + q->limit;
+    h.n = 0;
+    h.sort = q->sort;
+    h.v = trawl_arena_alloc(arena, (h.k ? h.k : 1) * sizeof(cand));
+    if (h.v == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    run_out r = {&h, 0};
+    if ((rc = run(s, ix, &pr, q, arena, &r, 1, err)) < 0)
+        return rc;
+    out->total = r.total;
+    out->total_exact = 1;
+    size_t kept = h.n;
+    heap_drain(&h);
+    h.n = kept;
+    if (h.n <= q->offset)
+        return 0;
+    size_t nh = h.n - q->offset;
+    out->hits = trawl_arena_calloc(arena, nh, sizeof(trawl_hit));
+    if (out->hits == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nh; i++) {
+        const cand *x = &h.v[q->offset + i];
+        trawl_hit *hit = &out->hits[i];
+        trawl_stored st;
+        if ((rc = trawl__seg_stored(&ix->segs[x->seg], x->doc, arena, &st,
+                                    err)) < 0)
+            return rc;
+        hit->id = st.id;
+        hit->id_len = st.id_len;
+        hit->title = st.title;
+        hit->title_len = st.title_len;
+        hit->date = st.date;
+        hit->score = x->score;
+        if (q->snippets) {
+            rc = trawl__snippet(s->an, pr.root, st.body, st.body_len,
+                                q->snippet_len ? q->snippet_len : 200, arena,
+                                &hit->snippet, &hit->snippet_len,
+                                &hit->ranges, &hit->nranges);
+            if (rc < 0)
+                return trawl_err_set(err, rc, "snippet: %s",
+                                     trawl_strerror(rc));
+        }
+    }
+    out->nhits = nh;
+    return 0;
+}
+
+int trawl_count(trawl_searcher *s, const trawl_index *ix, const char *q,
+                size_t qlen, trawl_arena *arena, uint64_t *count,
+                trawl_err *err)
+{
+    trawl_query tq;
+    trawl_query_init(&tq);
+    tq.q = q;
+    tq.qlen = qlen;
+    prep pr;
+    *count = 0;
+    int rc = prepare(s, ix, q, qlen, arena, &pr, err);
+    if (rc < 0)
+        return rc;
+    run_out r = {NULL, 0};
+    if ((rc = run(s, ix, &pr, &tq, arena, &r, 0, err)) < 0)
+        return rc;
+    *count = r.total;
+    return 0;
+}

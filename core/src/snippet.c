@@ -1,2 +1,284 @@
-/* placeholder: being written */
-#include "trawl/status.h"
+/*
+ * Snippet selection. The body is analyzed into tokens; a token matches
+ * when it equals a positive TERM leaf (any field or body), and a run of
+ * tokens matches when it spells a positive PHRASE leaf. The window of at
+ * most `target` bytes that covers the most distinct leaves (then the most
+ * matches) wins; it is widened to use the whole budget, cut at token
+ * boundaries, and whitespace inside it is collapsed.
+ */
+#include "snippet.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+
+typedef struct stok {
+    size_t start, end;
+    int leaf; /* index of the TERM leaf it equals, or -1 */
+    uint32_t hash;
+} stok;
+
+typedef struct match {
+    size_t start, end; /* bytes in text */
+    int leaf;
+} match;
+
+typedef struct sctx {
+    trawl_arena *a;
+    const qnode **leaves;
+    size_t nleaves;
+    stok *toks;
+    size_t n, cap;
+    int oom;
+    /* For phrase matching we need each token's term; keep them packed. */
+    char *terms;
+    size_t terms_len, terms_cap;
+    size_t *term_off;
+    uint8_t *term_len;
+} sctx;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * elem);
+    if (np == NULL)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+static int on_tok(void *payload, const trawl_token *t)
+{
+    sctx *c = payload;
+    size_t cap = c->cap;
+    if (grow((void **)&c->toks, &cap, c->n + 1, sizeof(stok)) != 0)
+        goto oom;
+    if (cap != c->cap) {
+        size_t cap2 = c->cap, cap3 = c->cap;
+        if (grow((void **)&c->term_off, &cap2, cap, sizeof(size_t)) != 0 ||
+            grow((void **)&c->term_len, &cap3, cap, sizeof(uint8_t)) != 0)
+            goto oom;
+        c->cap = cap;
+    }
+    if (grow((void **)&c->terms, &c->terms_cap, c->terms_len + t->len, 1) !=
+        0)
+        goto oom;
+    memcpy(c->terms + c->terms_len, t->term, t->len);
+    c->term_off[c->n] = c->terms_len;
+    c->term_len[c->n] = (uint8_t)t->len;
+    c->terms_len += t->len;
+    stok *s = &c->toks[c->n++];
+    s->start = t->start;
+    s->end = t->end;
+    s->leaf = -1;
+    for (size_t i = 0; i < c->nleaves; i++) {
+        const qnode *q = c->leaves[i];
+        if (q->kind == Q_TERM && q->field != TRAWL_FIELD_TITLE &&
+            q->lens[0] == t->len && memcmp(q->terms[0], t->term, t->len) == 0)
+        {
+            s->leaf = (int)i;
+            break;
+        }
+    }
+    return 0;
+oom:
+    c->oom = 1;
+    return TRAWL_ENOMEM;
+}
+
+static int tok_is(const sctx *c, size_t i, const char *term, size_t len)
+{
+    return c->term_len[i] == len &&
+           memcmp(c->terms + c->term_off[i], term, len) == 0;
+}
+
+static int is_ws(unsigned char ch)
+{
+    return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t' ||
+           ch == '\f' || ch == '\v';
+}
+
+int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
+                   size_t len, size_t target, trawl_arena *a,
+                   const char **out, size_t *out_len, trawl_range **ranges,
+                   size_t *nranges)
+{
+    const qnode *leaves[Q_MAX_LEAVES * 2];
+    sctx c;
+    memset(&c, 0, sizeof(c));
+    c.a = a;
+    c.leaves = leaves;
+    c.nleaves = trawl__query_leaves(q, leaves, Q_MAX_LEAVES * 2);
+    *out = "";
+    *out_len = 0;
+    *ranges = NULL;
+    *nranges = 0;
+    int rc = trawl_analyze(an, text, len, on_tok, &c);
+    match *ms = NULL;
+    size_t nm = 0, mcap = 0;
+    if (rc != 0 || c.oom) {
+        rc = TRAWL_ENOMEM;
+        goto done;
+    }
+    /* Collect matches in text order: single terms and phrases. */
+    for (size_t i = 0; i < c.n; i++) {
+        if (c.toks[i].leaf >= 0) {
+            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
+                rc = TRAWL_ENOMEM;
+                goto done;
+            }
+            ms[nm].start = c.toks[i].start;
+            ms[nm].end = c.toks[i].end;
+            ms[nm].leaf = c.toks[i].leaf;
+            nm++;
+        }
+        for (size_t l = 0; l < c.nleaves; l++) {
+            const qnode *p = leaves[l];
+            if (p->kind != Q_PHRASE || p->field == TRAWL_FIELD_TITLE ||
+                i + p->nterms > c.n)
+                continue;
+            uint32_t k = 0;
+            while (k < p->nterms && tok_is(&c, i + k, p->terms[k], p->lens[k]))
+                k++;
+            if (k < p->nterms)
+                continue;
+            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
+                rc = TRAWL_ENOMEM;
+                goto done;
+            }
+            ms[nm].start = c.toks[i].start;
+            ms[nm].end = c.toks[i + p->nterms - 1].end;
+            ms[nm].leaf = (int)l;
+            nm++;
+        }
+    }
+
+    /* Best window: the most distinct leaves, then the most matches. */
+    size_t best_i = 0, best_j = 0;
+    int best_distinct = -1;
+    size_t best_count = 0;
+    for (size_t i = 0; i < nm; i++) {
+        uint64_t seen = 0;
+        int distinct = 0;
+        size_t j = i;
+        while (j < nm && ms[j].end - ms[i].start <= target) {
+            uint64_t bit = 1ull << (ms[j].leaf & 63);
+            if (!(seen & bit)) {
+                seen |= bit;
+                distinct++;
+            }
+            j++;
+        }
+        if (j == i)
+            j = i + 1; /* a single match longer than the window */
+        size_t count = j - i;
+        if (distinct > best_distinct ||
+            (distinct == best_distinct && count > best_count)) {
+            best_distinct = distinct;
+            best_count = count;
+            best_i = i;
+            best_j = j;
+        }
+    }
+
+    /* Window bytes: center the matches, then snap to token boundaries. */
+    size_t ws = 0, we = len < target ? len : target;
+    if (nm > 0) {
+        size_t ms0 = ms[best_i].start, me0 = ms[best_j - 1].end;
+        size_t span = me0 - ms0;
+        size_t slack = span < target ? target - span : 0;
+        size_t before = slack / 3;
+        ws = ms0 > before ? ms0 - before : 0;
+        we = ws + (span > target ? span : target);
+        if (we > len) {
+            size_t over = we - len;
+            we = len;
+            ws = ws > over ? ws - over : 0;
+        }
+    }
+    /* Snap: start at the first token starting at or after ws (unless ws
+     * is 0), end after the last token ending at or before we. */
+    if (ws > 0) {
+        size_t k = 0;
+        while (k < c.n && c.toks[k].start < ws)
+            k++;
+        ws = k < c.n ? c.toks[k].start : len;
+        if (nm > 0 && ws > ms[best_i].start)
+            ws = ms[best_i].start;
+    }
+    if (we < len) {
+        size_t k = c.n;
+        while (k > 0 && c.toks[k - 1].end > we)
+            k--;
+        size_t e = k > 0 ? c.toks[k - 1].end : we;
+        if (e > ws)
+            we = e;
+        if (nm > 0 && we < ms[best_j - 1].end)
+            we = ms[best_j - 1].end;
+    }
+    if (we < ws)
+        we = ws;
+
+    /* Copy with whitespace collapsed, mapping match offsets. */
+    char *buf = trawl_arena_alloc(a, we - ws + 1);
+    trawl_range *rg = trawl_arena_alloc(a, (nm ? nm : 1) * sizeof(*rg));
+    if (buf == NULL || rg == NULL) {
+        rc = TRAWL_ENOMEM;
+        goto done;
+    }
+    size_t o = 0, nr = 0, mi = 0;
+    while (mi < nm && ms[mi].start < ws)
+        mi++;
+    size_t i = ws;
+    while (i < we && is_ws((unsigned char)text[i]))
+        i++;
+    for (; i < we; i++) {
+        while (mi < nm && ms[mi].start == i) {
+            if (ms[mi].end <= we) {
+                if (nr > 0 && rg[nr - 1].end > o) {
+                    /* overlapping (phrase containing a term): merge */
+                } else {
+                    rg[nr].start = (uint32_t)o;
+                    rg[nr].end = (uint32_t)(o + (ms[mi].end - ms[mi].start));
+                    nr++;
+                }
+            }
+            mi++;
+        }
+        unsigned char ch = (unsigned char)text[i];
+        if (is_ws(ch)) {
+            if (o > 0 && buf[o - 1] != ' ')
+                buf[o++] = ' ';
+            continue;
+        }
+        buf[o++] = (char)ch;
+    }
+    while (o > 0 && buf[o - 1] == ' ')
+        o--;
+    buf[o] = '\0';
+    /* Match ranges were computed assuming no whitespace inside matches;
+     * a match spanning collapsed whitespace (a phrase across a line
+     * break) is clipped to the snippet. */
+    for (size_t k = 0; k < nr; k++)
+        if (rg[k].end > o)
+            rg[k].end = (uint32_t)o;
+    *out = buf;
+    *out_len = o;
+    *ranges = rg;
+    *nranges = nr;
+    rc = 0;
+done:
+    free(c.toks);
+    free(c.term_off);
+    free(c.term_len);
+    free(c.terms);
+    free(ms);
+    return rc;
+}

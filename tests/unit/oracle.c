@@ -1,2 +1,207 @@
-/* placeholder */
-typedef int trawl_oracle_placeholder;
+/*
+ * Brute-force BM25F oracle (see oracle.h). Deliberately simple: every
+ * query is evaluated against every document by its definition.
+ */
+#include "oracle.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+
+typedef struct otok {
+    char term[TRAWL_MAX_TERM + 1];
+    uint32_t pos;
+} otok;
+
+typedef struct odoc {
+    otok *f[TRAWL_NFIELDS];
+    size_t n[TRAWL_NFIELDS];
+} odoc;
+
+struct oracle {
+    trawl_analyzer *an;
+    odoc *docs;
+    size_t ndocs;
+};
+
+typedef struct addctx {
+    otok **v;
+    size_t *n;
+} addctx;
+
+static int add_tok(void *payload, const trawl_token *t)
+{
+    addctx *c = payload;
+    *c->v = realloc(*c->v, (*c->n + 1) * sizeof(otok));
+    otok *o = &(*c->v)[*c->n];
+    memcpy(o->term, t->term, t->len);
+    o->term[t->len] = '\0';
+    o->pos = t->pos;
+    (*c->n)++;
+    return 0;
+}
+
+oracle *oracle_new(trawl_analyzer *an)
+{
+    oracle *o = calloc(1, sizeof(*o));
+    o->an = an;
+    return o;
+}
+
+void oracle_free(oracle *o)
+{
+    if (o == NULL)
+        return;
+    for (size_t i = 0; i < o->ndocs; i++)
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            free(o->docs[i].f[f]);
+    free(o->docs);
+    free(o);
+}
+
+void oracle_add(oracle *o, const char *title, const char *body)
+{
+    o->docs = realloc(o->docs, (o->ndocs + 1) * sizeof(odoc));
+    odoc *d = &o->docs[o->ndocs++];
+    memset(d, 0, sizeof(*d));
+    const char *text[TRAWL_NFIELDS] = {title, body};
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        addctx c = {&d->f[f], &d->n[f]};
+        trawl_analyze(o->an, text[f], strlen(text[f]), add_tok, &c);
+    }
+}
+
+static uint32_t term_tf(const odoc *d, int f, const char *t, size_t len)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < d->n[f]; i++)
+        if (strlen(d->f[f][i].term) == len && memcmp(d->f[f][i].term, t, len) == 0)
+            n++;
+    return n;
+}
+
+/* Occurrences of the leaf (term or phrase) in field f of d. */
+static uint32_t leaf_tf(const odoc *d, int f, const qnode *q)
+{
+    if (q->field != Q_ANY_FIELD && q->field != f)
+        return 0;
+    if (q->kind == Q_TERM)
+        return term_tf(d, f, q->terms[0], q->lens[0]);
+    uint32_t n = 0;
+    for (size_t i = 0; i + q->nterms <= d->n[f]; i++) {
+        uint32_t k = 0;
+        while (k < q->nterms &&
+               strlen(d->f[f][i + k].term) == q->lens[k] &&
+               memcmp(d->f[f][i + k].term, q->terms[k], q->lens[k]) == 0)
+            k++;
+        if (k == q->nterms)
+            n++;
+    }
+    return n;
+}
+
+static int matches(const odoc *d, const qnode *q)
+{
+    switch (q->kind) {
+    case Q_TERM:
+    case Q_PHRASE:
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            if (leaf_tf(d, f, q) > 0)
+                return 1;
+        return 0;
+    case Q_NOT:
+        return !matches(d, q->kids[0]);
+    case Q_AND:
+        for (uint32_t i = 0; i < q->nkids; i++)
+            if (!matches(d, q->kids[i]))
+                return 0;
+        return 1;
+    default:
+        for (uint32_t i = 0; i < q->nkids; i++)
+            if (matches(d, q->kids[i]))
+                return 1;
+        return 0;
+    }
+}
+
+typedef struct params {
+    double k1, b, w[TRAWL_NFIELDS], avg[TRAWL_NFIELDS], N;
+    const oracle *o;
+} params;
+
+static double leaf_idf(const params *p, const qnode *q)
+{
+    double idf = 0;
+    for (uint32_t k = 0; k < q->nterms; k++) {
+        double df = 0;
+        for (size_t i = 0; i < p->o->ndocs; i++) {
+            int has = 0;
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                has |= term_tf(&p->o->docs[i], f, q->terms[k], q->lens[k]) > 0;
+            df += has;
+        }
+        idf += log(1.0 + (p->N - df + 0.5) / (df + 0.5));
+    }
+    return idf;
+}
+
+static double score(const params *p, const odoc *d, const qnode *q)
+{
+    switch (q->kind) {
+    case Q_TERM:
+    case Q_PHRASE: {
+        double t = 0;
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            uint32_t tf = leaf_tf(d, f, q);
+            if (tf == 0)
+                continue;
+            double norm = 1 - p->b + p->b * (double)d->n[f] / p->avg[f];
+            t += p->w[f] * tf / norm;
+        }
+        if (t <= 0)
+            return 0;
+        return leaf_idf(p, q) * t * (p->k1 + 1) / (p->k1 + t);
+    }
+    case Q_NOT:
+        return 0;
+    default: {
+        double s = 0;
+        for (uint32_t i = 0; i < q->nkids; i++)
+            if (q->kids[i]->kind != Q_NOT && matches(d, q->kids[i]))
+                s += score(p, d, q->kids[i]);
+        return s;
+    }
+    }
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const oracle_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
+                          double w_title, double w_body, size_t *n)
+{
+    params p = {k1, b, {w_title, w_body}, {0, 0}, (double)o->ndocs, o};
+    for (size_t i = 0; i < o->ndocs; i++)
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            p.avg[f] += (double)o->docs[i].n[f];
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        p.avg[f] = o->ndocs ? p.avg[f] / (double)o->ndocs : 0;
+    oracle_hit *hits = malloc((o->ndocs + 1) * sizeof(*hits));
+    *n = 0;
+    for (size_t i = 0; i < o->ndocs; i++) {
+        if (!matches(&o->docs[i], q))
+            continue;
+        hits[*n].doc = i;
+        hits[*n].score = score(&p, &o->docs[i], q);
+        (*n)++;
+    }
+    qsort(hits, *n, sizeof(*hits), cmp_hit);
+    return hits;
+}

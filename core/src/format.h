@@ -1,0 +1,127 @@
+/*
+ * The on-disk format of an index directory: the one place its layout is
+ * specified. docs/index-format.md is the prose version of this comment;
+ * change both together and bump the version with a changelog line.
+ *
+ * All integers are little-endian. "varint" is unsigned LEB128.
+ *
+ * Directory
+ * ---------
+ *   LOCK                 writer lock (flock); holds the writer's pid as text
+ *   CURRENT              "gen-NNNNNN.man\n": the live generation; replaced by
+ *                        rename(2) after everything it names is fsynced
+ *   gen-NNNNNN.man       a manifest: the segments of generation NNNNNN
+ *   seg-NNNNNN.trs       an immutable segment (NNNNNN = generation that wrote it)
+ *   *.tmp                leftovers of an unfinished build, removed by the next
+ *                        writer
+ *
+ * Manifest (gen-NNNNNN.man)
+ * -------------------------
+ *   "TRAWLMAN" u32 format_version u32 analyzer_version
+ *   u64 generation  i64 created (unix seconds)
+ *   u8 language_len, language bytes
+ *   u32 nsegments, then per segment:
+ *       u8 name_len, name bytes   (file name, e.g. "seg-000001.trs")
+ *       u32 ndocs
+ *       u32 ndeleted, u32 bitmap_bytes, bitmap (bit d set = doc d deleted)
+ *   u64 xxh3 of every byte above
+ *
+ * Segment (seg-NNNNNN.trs)
+ * ------------------------
+ *   header   "TRAWLSEG" u32 format_version u32 0
+ *   sections in any order (the TOC says where), each 8-byte aligned
+ *   TOC      u32 nsections, then per section: u32 id, u32 0, u64 offset,
+ *            u64 length, u64 xxh3 of the section's bytes
+ *   footer   u64 toc_offset, u64 toc_length, u64 xxh3(TOC), "TRAWLEND"
+ *
+ * Section META: u32 ndocs, u32 nfields (= TRAWL_NFIELDS), u64 nterms,
+ *   per field u64 total_tokens, u32 analyzer_version, u8 language_len,
+ *   language bytes.
+ *
+ * Section DOCS: ndocs records of DOC_RECORD bytes, by docid:
+ *   u32 field_len[TRAWL_NFIELDS] (tokens), i64 date, u64 fingerprint (xxh3
+ *   of the article's stored fields), u32 store_block, u32 store_slot.
+ *
+ * Section IDS: ndocs records of 12 bytes sorted by (hash, docid):
+ *   u64 xxh3(external id), u32 docid. Exact lookups compare the stored id.
+ *
+ * Section STORE: zstd frames, one per store block. A decompressed block is
+ *   a sequence of documents, each: for each of id, title, body, author, url,
+ *   extra: varint (len + 1, or 0 when absent) then len bytes.
+ * Section STORE_INDEX: u64 offset (into STORE) per block, plus one final
+ *   offset = STORE length; u32 nblocks first.
+ *
+ * Section TERMS: the term dictionary, terms in byte order, in blocks of
+ *   TERM_BLOCK entries. Each entry: varint shared_prefix_len (0 for the
+ *   first of a block), varint suffix_len, suffix bytes, varint df,
+ *   varint postings_offset (into POSTINGS), varint skip_len, varint
+ *   postings_len, varint positions_offset (into POSITIONS), varint
+ *   max_tf[TRAWL_NFIELDS], varint min_len[TRAWL_NFIELDS] (bounds over the
+ *   whole list, for MaxScore).
+ * Section TERMS_INDEX: u32 nblocks, u64 nterms, then u32 offset (into
+ *   TERMS) of each block.
+ *
+ * Section POSTINGS, per term at postings_offset:
+ *   skip table (skip_len bytes): per block of up to BLOCK_SIZE postings,
+ *     varint last_doc_delta (from the previous block's last doc, or from 0),
+ *     varint doc_bytes, varint pos_bytes, varint max_tf[TRAWL_NFIELDS],
+ *     varint min_len[TRAWL_NFIELDS]: the block-max inputs. An upper bound
+ *     of any BM25F score in the block follows from them for any k1, b and
+ *     field weights.
+ *   blocks: n = min(BLOCK_SIZE, remaining) postings as
+ *     streamvbyte_encode_0124 of (doc gap - 1) [n values]
+ *     streamvbyte_encode_0124 of tf[f] for each field [n values each]
+ *   The first gap of the first block is doc + 1 (i.e. from -1).
+ *
+ * Section POSITIONS, per term at positions_offset, per block (pos_bytes
+ *   each), per posting in order, per field: tf[f] varints of position
+ *   deltas (the first from 0). Positions count tokens within one field.
+ *
+ * Format changelog:
+ *   1: first version.
+ */
+#ifndef TRAWL_FORMAT_H
+#define TRAWL_FORMAT_H
+
+#define TRAWL_FORMAT_VERSION 1
+
+#define TRAWL_NFIELDS 2
+enum { TRAWL_FIELD_TITLE = 0, TRAWL_FIELD_BODY = 1 };
+
+#define SEG_MAGIC     "TRAWLSEG"
+#define SEG_END_MAGIC "TRAWLEND"
+#define MAN_MAGIC     "TRAWLMAN"
+#define SEG_HEADER    16
+#define SEG_FOOTER    32
+
+enum {
+    SEC_META = 1,
+    SEC_DOCS = 2,
+    SEC_IDS = 3,
+    SEC_STORE = 4,
+    SEC_STORE_INDEX = 5,
+    SEC_TERMS = 6,
+    SEC_TERMS_INDEX = 7,
+    SEC_POSTINGS = 8,
+    SEC_POSITIONS = 9,
+    SEC_MAX = 10
+};
+
+#define DOC_RECORD  (4 * TRAWL_NFIELDS + 8 + 8 + 4 + 4)
+#define ID_RECORD   12
+#define BLOCK_SIZE  128
+#define TERM_BLOCK  32
+#define STORE_BLOCK (16 * 1024) /* target raw bytes per store block */
+
+/* Stored field order in a store block. */
+enum {
+    STORED_ID,
+    STORED_TITLE,
+    STORED_BODY,
+    STORED_AUTHOR,
+    STORED_URL,
+    STORED_EXTRA,
+    STORED_N
+};
+
+#endif

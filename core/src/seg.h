@@ -1,0 +1,108 @@
+/*
+ * The read side of segments and generations, shared by index.c (open,
+ * verify, lookups), search.c (cursors, evaluation) and snippet.c. A
+ * segment is a read-only mapping; every pointer here points into it.
+ */
+#ifndef TRAWL_SEG_H
+#define TRAWL_SEG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "trawl/arena.h"
+#include "trawl/index.h"
+#include "trawl/status.h"
+
+typedef struct seg_section {
+    const unsigned char *p;
+    uint64_t len;
+} seg_section;
+
+/* One decoded term dictionary entry. */
+typedef struct seg_term {
+    uint32_t df;
+    uint64_t post_off;  /* into POSTINGS */
+    uint64_t skip_len;  /* skip table bytes at post_off */
+    uint64_t post_len;  /* skip table + blocks */
+    uint64_t pos_off;   /* into POSITIONS */
+    uint32_t max_tf[TRAWL_NFIELDS];
+    uint32_t min_len[TRAWL_NFIELDS];
+} seg_term;
+
+typedef struct trawl_segment {
+    char *name;                  /* file name within the index dir */
+    const unsigned char *map;    /* whole file */
+    size_t size;
+    seg_section sec[SEC_MAX];
+    uint32_t ndocs;
+    uint64_t nterms;
+    uint64_t total_len[TRAWL_NFIELDS];
+    uint32_t nterm_blocks;
+    uint32_t nstore_blocks;
+    unsigned char *deleted;      /* bitmap (malloc'd) or NULL: none deleted */
+    uint32_t ndeleted;
+    char language[32];
+    uint32_t analyzer_version;
+} trawl_segment;
+
+struct trawl_index {
+    atomic_int refs;
+    char *dir;
+    uint64_t generation;
+    int64_t created;
+    char language[32];
+    uint32_t nsegs;
+    trawl_segment *segs;
+    uint64_t live_docs;
+    uint64_t all_docs;                   /* including deleted */
+    uint64_t total_len[TRAWL_NFIELDS];   /* over all docs, incl. deleted */
+    double avg_len[TRAWL_NFIELDS];
+    uint64_t bytes;
+    uint64_t nterms;
+};
+
+static inline int trawl__seg_is_deleted(const trawl_segment *s, uint32_t d)
+{
+    return s->deleted != NULL && (s->deleted[d >> 3] >> (d & 7)) & 1;
+}
+
+/* Field lengths of doc d (d < ndocs; unchecked). */
+static inline uint32_t trawl__seg_field_len(const trawl_segment *s,
+                                            uint32_t d, int f)
+{
+    const unsigned char *r = s->sec[SEC_DOCS].p + (size_t)d * DOC_RECORD;
+    return (uint32_t)r[4 * f] | (uint32_t)r[4 * f + 1] << 8 |
+           (uint32_t)r[4 * f + 2] << 16 | (uint32_t)r[4 * f + 3] << 24;
+}
+
+int64_t trawl__seg_date(const trawl_segment *s, uint32_t d);
+uint64_t trawl__seg_fingerprint(const trawl_segment *s, uint32_t d);
+
+/* 1 and *out if term is in the segment, 0 if not, <0 on corruption. */
+int trawl__seg_lookup(const trawl_segment *s, const char *term, size_t len,
+                      seg_term *out, trawl_err *err);
+
+/* Visit the terms that start with prefix, in order, until cb returns
+ * non-zero (returned). */
+typedef int (*seg_term_cb)(void *payload, const char *term, size_t len,
+                           const seg_term *t);
+int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
+                      size_t len, seg_term_cb cb, void *payload,
+                      trawl_err *err);
+
+/* Decode stored doc d into arena strings. */
+int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,
+                      trawl_stored *out, trawl_err *err);
+
+/* Find a live doc by external id across the index; 1 found, 0 not. */
+int trawl__index_find_id(const trawl_index *ix, const char *id, size_t len,
+                         uint32_t *seg_out, uint32_t *doc_out,
+                         trawl_err *err);
+
+/* Bytes a streamvbyte_encode_0124 run of n values occupies, from its
+ * control bytes; or SIZE_MAX if avail is too short for them. */
+size_t trawl__svb0124_len(const unsigned char *p, size_t avail, uint32_t n);
+
+#endif

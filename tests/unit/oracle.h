@@ -1,0 +1,32 @@
+/*
+ * A brute-force reference for ranked search: documents analyzed into
+ * in-memory position lists, queries evaluated by scanning every document,
+ * BM25F computed from the definition. Search results must equal it.
+ */
+#ifndef TRAWL_TEST_ORACLE_H
+#define TRAWL_TEST_ORACLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "query.h"
+#include "trawl/analyze.h"
+
+typedef struct oracle oracle;
+
+typedef struct oracle_hit {
+    size_t doc; /* index in insertion order */
+    double score;
+} oracle_hit;
+
+oracle *oracle_new(trawl_analyzer *an);
+void oracle_free(oracle *o);
+/* Add a document (ids must be unique). */
+void oracle_add(oracle *o, const char *title, const char *body);
+/* Evaluate q with the given parameters; returns all matching documents
+ * ranked by score (ties by insertion order); *n gets the count. The array
+ * is malloc'd. */
+oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
+                          double w_title, double w_body, size_t *n);
+
+#endif

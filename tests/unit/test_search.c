@@ -1,0 +1,482 @@
+/*
+ * Search end to end in process: write an index with trawl_writer, open it,
+ * and check ranked results against the brute-force oracle, plus paging,
+ * sorting, counting, stored articles and snippets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <math.h>
+
+#include <cmocka.h>
+
+#include "oracle.h"
+#include "query.h"
+#include "trawl/analyze.h"
+#include "trawl/article.h"
+#include "trawl/index.h"
+#include "trawl/search.h"
+#include "trawl/writer.h"
+
+static const char *vocab[] = {
+    "north",  "korea",   "talks",   "sanction", "nuclear", "summit",
+    "minister", "policy", "embassy", "seoul",    "trade",   "missile",
+    "election", "vote",   "budget",  "court",    "ruling",  "river",
+    "flood",  "storm",   "market",  "bank",     "rates",   "inflation",
+    "the",    "of",      "and",     "a",        "in",      "consultations",
+};
+#define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+/* Zipf-ish: low indexes are more frequent. */
+static const char *word(void)
+{
+    uint32_t a = rnd(NVOCAB), b = rnd(NVOCAB);
+    return vocab[a < b ? a : b];
+}
+
+static char *make_text(uint32_t nwords)
+{
+    size_t cap = nwords * 16 + 1, len = 0;
+    char *s = malloc(cap);
+    s[0] = '\0';
+    for (uint32_t i = 0; i < nwords; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "",
+                                word());
+    return s;
+}
+
+typedef struct fixture {
+    char dir[64];
+    size_t ndocs;
+    char **titles, **bodies;
+    trawl_index *ix;
+    trawl_analyzer *an;
+    oracle *o;
+} fixture;
+
+static void rm_rf(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void build(fixture *f, size_t ndocs, uint64_t seed)
+{
+    trawl_err err;
+    memset(f, 0, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/trawl-test-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    rng_state = seed;
+    f->ndocs = ndocs;
+    f->titles = calloc(ndocs, sizeof(char *));
+    f->bodies = calloc(ndocs, sizeof(char *));
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, f->dir, NULL, &err), 0);
+    assert_int_equal(trawl_analyzer_new(&f->an, "english", &err), 0);
+    f->o = oracle_new(f->an);
+    for (size_t i = 0; i < ndocs; i++) {
+        f->titles[i] = make_text(2 + rnd(5));
+        f->bodies[i] = make_text(rnd(7) == 0 ? 300 + rnd(400) : 5 + rnd(60));
+        char id[32];
+        snprintf(id, sizeof(id), "doc-%05zu", i);
+        trawl_article a;
+        memset(&a, 0, sizeof(a));
+        a.id = id;
+        a.id_len = strlen(id);
+        a.title = f->titles[i];
+        a.title_len = strlen(a.title);
+        a.body = f->bodies[i];
+        a.body_len = strlen(a.body);
+        a.date = 1700000000 + (int64_t)rnd(1000) * 86400;
+        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+        oracle_add(f->o, f->titles[i], f->bodies[i]);
+    }
+    trawl_writer_stats st;
+    assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
+    assert_int_equal(st.docs, ndocs);
+    assert_int_equal(st.added, ndocs);
+    trawl_writer_free(w);
+    assert_int_equal(trawl_index_open(&f->ix, f->dir, &err), 0);
+}
+
+static void teardown_fixture(fixture *f)
+{
+    trawl_index_release(f->ix);
+    oracle_free(f->o);
+    trawl_analyzer_free(f->an);
+    for (size_t i = 0; i < f->ndocs; i++) {
+        free(f->titles[i]);
+        free(f->bodies[i]);
+    }
+    free(f->titles);
+    free(f->bodies);
+    rm_rf(f->dir);
+}
+
+/* Compare trawl_search (all hits) with the oracle for query text q. */
+static void check_query(fixture *f, trawl_searcher *s, const char *q,
+                        double k1, double b, double wt, double wb)
+{
+    trawl_arena *a = trawl_arena_new(1 << 16);
+    trawl_err err;
+    qnode *root;
+    int prc = trawl__query_parse(&root, f->an, q, strlen(q), a, &err);
+    trawl_query tq;
+    trawl_query_init(&tq);
+    tq.q = q;
+    tq.qlen = strlen(q);
+    tq.limit = TRAWL_MAX_LIMIT;
+    tq.k1 = k1;
+    tq.b = b;
+    tq.w_title = wt;
+    tq.w_body = wb;
+    tq.snippets = 0;
+    trawl_results r;
+    int rc = trawl_search(s, f->ix, &tq, a, &r, &err);
+    if (prc != 0) {
+        assert_int_equal(rc, TRAWL_EQUERY);
+        trawl_arena_free(a);
+        return;
+    }
+    if (rc != 0)
+        fail_msg("query [%s]: %s", q, err.msg);
+    size_t n;
+    oracle_hit *want = oracle_search(f->o, root, k1, b, wt, wb, &n);
+    if (r.total != n)
+        fail_msg("query [%s] (%s): total %llu, oracle %zu", q, r.parsed,
+                 (unsigned long long)r.total, n);
+    size_t m = n < TRAWL_MAX_LIMIT ? n : TRAWL_MAX_LIMIT;
+    assert_int_equal(r.nhits, m);
+    for (size_t i = 0; i < m; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "doc-%05zu", want[i].doc);
+        double d = fabs(r.hits[i].score - want[i].score);
+        if (d > 1e-9 * (1 + want[i].score) || strcmp(r.hits[i].id, id) != 0)
+            fail_msg("query [%s] rank %zu: got %s %.12f, oracle %s %.12f", q,
+                     i, r.hits[i].id, r.hits[i].score, id, want[i].score);
+    }
+    uint64_t count;
+    assert_int_equal(trawl_count(s, f->ix, q, strlen(q), a, &count, &err), 0);
+    assert_int_equal(count, n);
+    free(want);
+    trawl_arena_free(a);
+}
+
+static void search_matches_oracle_random(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f, 700, 42);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    static const char *fixed[] = {
+        "north", "north korea", "\"north korea\"", "korea OR seoul",
+        "north -korea", "north NOT korea", "title:korea", "title:\"north korea\"",
+        "(talks OR summit) korea", "\"the market\" OR flood",
+        "korea -\"north korea\"", "title:korea body:seoul", "consultations",
+        "consulting", "sanctions", "the", "the of and", "\"of the\"",
+        "korea AND north", "-(flood OR storm) court",
+    };
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        check_query(&f, s, fixed[i], 1.2, 0.75, 2.0, 1.0);
+    /* Random queries over the vocabulary and operators. */
+    for (int i = 0; i < 300; i++) {
+        char q[256];
+        size_t len = 0;
+        int nw = 1 + (int)rnd(4);
+        for (int k = 0; k < nw; k++) {
+            const char *op = "";
+            switch (rnd(8)) {
+            case 0: op = "-"; break;
+            case 1: op = "title:"; break;
+            case 2: op = k ? "OR " : ""; break;
+            default: break;
+            }
+            if (rnd(5) == 0)
+                len += (size_t)snprintf(q + len, sizeof(q) - len,
+                                        "%s%s\"%s %s\"", k ? " " : "", op,
+                                        word(), word());
+            else
+                len += (size_t)snprintf(q + len, sizeof(q) - len, "%s%s%s",
+                                        k ? " " : "", op, word());
+        }
+        check_query(&f, s, q, 1.2, 0.75, 2.0, 1.0);
+    }
+    /* Other parameters. */
+    check_query(&f, s, "north korea", 0.5, 0.3, 1.0, 1.0);
+    check_query(&f, s, "north korea", 2.0, 1.0, 5.0, 0.5);
+    check_query(&f, s, "korea OR talks", 1.2, 0.0, 0.0, 1.0);
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
+static void search_pages_and_sorts(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f, 300, 7);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *a = trawl_arena_new(1 << 16);
+    trawl_query q;
+    trawl_query_init(&q);
+    q.q = "korea";
+    q.qlen = 5;
+    q.limit = 100;
+    trawl_results all;
+    assert_int_equal(trawl_search(s, f.ix, &q, a, &all, &err), 0);
+    assert_true(all.total > 30);
+    /* Pages of 7 concatenate to the same ranking. */
+    for (uint32_t off = 0; off < 28; off += 7) {
+        trawl_results page;
+        q.limit = 7;
+        q.offset = off;
+        assert_int_equal(trawl_search(s, f.ix, &q, a, &page, &err), 0);
+        assert_int_equal(page.total, all.total);
+        assert_int_equal(page.nhits, 7);
+        for (size_t i = 0; i < 7; i++)
+            assert_string_equal(page.hits[i].id, all.hits[off + i].id);
+    }
+    /* Offset past the end: no hits, same total. */
+    q.offset = 5000;
+    trawl_results none;
+    assert_int_equal(trawl_search(s, f.ix, &q, a, &none, &err), 0);
+    assert_int_equal(none.nhits, 0);
+    assert_int_equal(none.total, all.total);
+    /* Date sorts. */
+    q.offset = 0;
+    q.limit = 50;
+    q.sort = TRAWL_SORT_DATE;
+    trawl_results bydate;
+    assert_int_equal(trawl_search(s, f.ix, &q, a, &bydate, &err), 0);
+    for (size_t i = 1; i < bydate.nhits; i++)
+        assert_true(bydate.hits[i - 1].date >= bydate.hits[i].date);
+    q.sort = TRAWL_SORT_DATE_ASC;
+    assert_int_equal(trawl_search(s, f.ix, &q, a, &bydate, &err), 0);
+    for (size_t i = 1; i < bydate.nhits; i++)
+        assert_true(bydate.hits[i - 1].date <= bydate.hits[i].date);
+    /* Bad options. */
+    q.limit = TRAWL_MAX_LIMIT + 1;
+    assert_int_equal(trawl_search(s, f.ix, &q, a, &bydate, &err), TRAWL_EINVAL);
+    trawl_arena_free(a);
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
+static void search_reports_query_errors(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f, 20, 3);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *a = trawl_arena_new(1 << 16);
+    static const struct {
+        const char *q;
+        const char *msg;
+    } bad[] = {
+        {"(north korea", "column 1: '(' is never closed"},
+        {"north \"korea", "column 7: unterminated quote"},
+        {"north )", "column 7: unexpected ')'"},
+        {"-north", "only of excluded"},
+        {"", "empty query"},
+        {"   !!! ", "empty query"},
+        {"OR north", "OR needs a term"},
+        {"north OR", "OR needs a term"},
+        {"author:smith", "unknown field"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        trawl_query q;
+        trawl_results r;
+        trawl_query_init(&q);
+        q.q = bad[i].q;
+        q.qlen = strlen(bad[i].q);
+        int rc = trawl_search(s, f.ix, &q, a, &r, &err);
+        if (rc != TRAWL_EQUERY || strstr(err.msg, bad[i].msg) == NULL)
+            fail_msg("[%s]: rc %d msg '%s', want '%s'", bad[i].q, rc,
+                     err.msg, bad[i].msg);
+    }
+    trawl_arena_free(a);
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
+static void index_stores_and_replaces_articles(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/trawl-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    trawl_err err;
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
+    trawl_article a;
+    memset(&a, 0, sizeof(a));
+    a.id = "x/1";
+    a.id_len = 3;
+    a.title = "Caf\xc3\xa9 owners";
+    a.title_len = strlen(a.title);
+    a.body = "first version about bread";
+    a.body_len = strlen(a.body);
+    a.author = "A. Writer";
+    a.author_len = strlen(a.author);
+    a.date = 86400 * 365;
+    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    a.body = "second version about cheese";
+    a.body_len = strlen(a.body);
+    assert_int_equal(trawl_writer_add(w, &a, &err), 0); /* same id: replace */
+    trawl_writer_stats st;
+    assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
+    assert_int_equal(st.docs, 1);
+    trawl_writer_free(w);
+
+    trawl_index *ix;
+    assert_int_equal(trawl_index_open(&ix, dir, &err), 0);
+    trawl_arena *ar = trawl_arena_new(4096);
+    trawl_stored sd;
+    assert_int_equal(trawl_index_get(ix, "x/1", 3, ar, &sd, &err), 0);
+    assert_string_equal(sd.body, "second version about cheese");
+    assert_string_equal(sd.title, "Caf\xc3\xa9 owners");
+    assert_string_equal(sd.author, "A. Writer");
+    assert_null(sd.url);
+    assert_int_equal(sd.date, 86400 * 365);
+    assert_int_equal(trawl_index_get(ix, "x/2", 3, ar, &sd, &err),
+                     TRAWL_ENOTFOUND);
+    trawl_searcher *s;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    uint64_t n;
+    assert_int_equal(trawl_count(s, ix, "bread", 5, ar, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(trawl_count(s, ix, "cheese", 6, ar, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(trawl_count(s, ix, "cafe", 4, ar, &n, &err), 0);
+    assert_int_equal(n, 1);
+    trawl_index_info info;
+    trawl_index_info_get(ix, &info);
+    assert_int_equal(info.docs, 1);
+    assert_int_equal(info.generation, 1);
+    assert_string_equal(info.language, "english");
+    trawl_searcher_free(s);
+    trawl_arena_free(ar);
+    trawl_index_release(ix);
+
+    /* A second run over the same article: unchanged; then a new one. */
+    assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
+    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
+    assert_int_equal(st.unchanged, 1);
+    assert_int_equal(st.added, 0);
+    assert_int_equal(st.generation, 2);
+    trawl_writer_free(w);
+    rm_rf(dir);
+}
+
+static void snippet_highlights_matches(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/trawl-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    trawl_err err;
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
+    const char *body =
+        "Officials met in Seoul.\n\nThe charg\xc3\xa9 d\xe2\x80\x99"
+        "affaires said North Korea would join the talks, while the "
+        "consultations on north policy and korea trade went on. "
+        "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text here.";
+    trawl_article a;
+    memset(&a, 0, sizeof(a));
+    a.id = "s";
+    a.id_len = 1;
+    a.title = "T";
+    a.title_len = 1;
+    a.body = (char *)body;
+    a.body_len = strlen(body);
+    a.date = TRAWL_NO_DATE;
+    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
+    trawl_writer_free(w);
+    trawl_index *ix;
+    assert_int_equal(trawl_index_open(&ix, dir, &err), 0);
+    trawl_searcher *s;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *ar = trawl_arena_new(4096);
+    static const struct {
+        const char *q;
+        const char *want[4];
+    } cases[] = {
+        {"\"north korea\"", {"North Korea", NULL}},
+        {"charge d'affaires", {"charg\xc3\xa9", "d\xe2\x80\x99" "affaires", NULL}},
+        {"consulting", {"consultations", NULL}},
+        {"\xe6\x97\xa5\xe6\x9c\xac", {"\xe6\x97\xa5\xe6\x9c\xac", NULL}},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        trawl_query q;
+        trawl_results r;
+        trawl_query_init(&q);
+        q.q = cases[c].q;
+        q.qlen = strlen(q.q);
+        q.snippet_len = 400;
+        assert_int_equal(trawl_search(s, ix, &q, ar, &r, &err), 0);
+        assert_int_equal(r.nhits, 1);
+        const trawl_hit *h = &r.hits[0];
+        assert_non_null(h->snippet);
+        assert_null(strchr(h->snippet, '\n'));
+        size_t k = 0;
+        while (cases[c].want[k] != NULL)
+            k++;
+        if (h->nranges != k)
+            fail_msg("[%s]: %zu ranges, want %zu in '%s'", q.q, h->nranges,
+                     k, h->snippet);
+        for (size_t i = 0; i < k; i++) {
+            const trawl_range *rg = &h->ranges[i];
+            assert_true(rg->end <= h->snippet_len);
+            size_t n = rg->end - rg->start;
+            if (n != strlen(cases[c].want[i]) ||
+                memcmp(h->snippet + rg->start, cases[c].want[i], n) != 0)
+                fail_msg("[%s] range %zu: '%.*s'", q.q, i, (int)n,
+                         h->snippet + rg->start);
+        }
+    }
+    /* A phrase highlights only where its words stand together. */
+    trawl_query q;
+    trawl_results r;
+    trawl_query_init(&q);
+    q.q = "\"north policy\"";
+    q.qlen = strlen(q.q);
+    q.snippet_len = 400;
+    assert_int_equal(trawl_search(s, ix, &q, ar, &r, &err), 0);
+    assert_int_equal(r.hits[0].nranges, 1);
+    trawl_arena_free(ar);
+    trawl_searcher_free(s);
+    trawl_index_release(ix);
+    rm_rf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(search_matches_oracle_random),
+        cmocka_unit_test(search_pages_and_sorts),
+        cmocka_unit_test(search_reports_query_errors),
+        cmocka_unit_test(index_stores_and_replaces_articles),
+        cmocka_unit_test(snippet_highlights_matches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
