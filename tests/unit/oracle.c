@@ -129,10 +129,16 @@ static int matches(const odoc *d, const qnode *q)
 typedef struct params {
     double k1, b, w[TRAWL_NFIELDS], avg[TRAWL_NFIELDS], N;
     const oracle *o;
+    const qnode *memo_q[256]; /* idf per leaf, computed once per query */
+    double memo_idf[256];
+    size_t nmemo;
 } params;
 
-static double leaf_idf(const params *p, const qnode *q)
+static double leaf_idf(params *p, const qnode *q)
 {
+    for (size_t i = 0; i < p->nmemo; i++)
+        if (p->memo_q[i] == q)
+            return p->memo_idf[i];
     double idf = 0;
     for (uint32_t k = 0; k < q->nterms; k++) {
         double df = 0;
@@ -144,10 +150,14 @@ static double leaf_idf(const params *p, const qnode *q)
         }
         idf += log(1.0 + (p->N - df + 0.5) / (df + 0.5));
     }
+    if (p->nmemo < 256) {
+        p->memo_q[p->nmemo] = q;
+        p->memo_idf[p->nmemo++] = idf;
+    }
     return idf;
 }
 
-static double score(const params *p, const odoc *d, const qnode *q)
+static double score(params *p, const odoc *d, const qnode *q)
 {
     switch (q->kind) {
     case Q_TERM:
@@ -187,7 +197,14 @@ static int cmp_hit(const void *a, const void *b)
 oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
                           double w_title, double w_body, size_t *n)
 {
-    params p = {k1, b, {w_title, w_body}, {0, 0}, (double)o->ndocs, o};
+    params p;
+    memset(&p, 0, sizeof(p));
+    p.k1 = k1;
+    p.b = b;
+    p.w[0] = w_title;
+    p.w[1] = w_body;
+    p.N = (double)o->ndocs;
+    p.o = o;
     for (size_t i = 0; i < o->ndocs; i++)
         for (int f = 0; f < TRAWL_NFIELDS; f++)
             p.avg[f] += (double)o->docs[i].n[f];
