@@ -49,6 +49,7 @@ void trawl_query_init(trawl_query *q)
     q->b = 0.75;
     q->w_title = 2.0;
     q->w_body = 1.0;
+    q->w_prox = 1.0;
     q->snippets = 1;
     q->snippet_len = 200;
 }

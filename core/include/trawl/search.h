@@ -36,12 +36,14 @@ typedef struct trawl_query {
     double b;             /* BM25 b (default 0.75) */
     double w_title;       /* title field weight (default 2.0) */
     double w_body;        /* body field weight (default 1.0) */
+    double w_prox;        /* proximity signal weight (default 1.0; 0 = off) */
     int snippets;         /* 1: build a snippet per hit */
     uint32_t snippet_len; /* target snippet length in bytes (default 200) */
+    int exact_total;      /* 1: always count every match exactly */
 } trawl_query;
 
 /* Fill q with defaults (limit 10, offset 0, score sort, k1 1.2, b 0.75,
- * title 2.0, body 1.0, snippets on, 200 bytes). */
+ * title 2.0, body 1.0, proximity 1.0, snippets on, 200 bytes). */
 void trawl_query_init(trawl_query *q);
 
 typedef struct trawl_range {
