@@ -17,8 +17,13 @@ typedef struct trawl_writer trawl_writer;
 
 typedef struct trawl_writer_opts {
     const char *language; /* stemmer; NULL = the index's, or "english" */
-    size_t mem_budget;    /* bytes of postings held before a flush; 0 = default */
+    size_t mem_budget;    /* bytes held in memory before a run is flushed;
+                             0 = default (512 MiB) */
     int full;             /* 1: ignore the existing index, rebuild everything */
+    int merge;            /* 1: merge everything into one segment on commit */
+    int keep_unseen;      /* 1: articles of the old generation that were not
+                             added in this run stay (add-only update); 0: they
+                             are deleted (the run describes the whole corpus) */
 } trawl_writer_opts;
 
 typedef struct trawl_writer_stats {
@@ -32,7 +37,17 @@ typedef struct trawl_writer_stats {
     uint64_t tokens;     /* tokens analyzed */
     uint64_t input_bytes;/* bytes of article text analyzed */
     uint64_t index_bytes;/* bytes of the new generation on disk */
+    uint32_t segments;   /* segments in the new generation */
+    uint32_t runs;       /* runs flushed because of the memory budget */
+    uint32_t merges;     /* merges performed by the merge policy */
 } trawl_writer_stats;
+
+/* Progress callback, called after each added article (cheap). */
+typedef struct trawl_writer_progress {
+    uint64_t docs;        /* articles added so far */
+    uint64_t input_bytes; /* text bytes analyzed so far */
+    size_t mem;           /* bytes currently held for the next run */
+} trawl_writer_progress;
 
 /*
  * Open DIR for writing (created if missing) and take its writer lock.
