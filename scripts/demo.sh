@@ -33,7 +33,9 @@ cleanup() {
     pid=
 }
 trap cleanup EXIT
+trap 'cleanup; exit 129' HUP
 trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 141' PIPE
 trap 'cleanup; exit 143' TERM
 
 inputs="$root/corpus/seeds"
