@@ -122,6 +122,7 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
         return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
     q->kind = c.n == 1 ? Q_TERM : Q_PHRASE;
     (void)quoted;
+    q->column = column(p, at);
     q->field = field;
     q->nterms = c.n;
     q->terms = c.terms;
@@ -131,6 +132,166 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
 }
 
 static int parse_or(parser *p, qnode **out);
+
+/* Pseudo-fields that take a date instead of text. */
+enum { F_DATE = -2, F_AFTER = -3, F_BEFORE = -4 };
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Parse YYYY, YYYY-MM or YYYY-MM-DD into the first and last second of
+ * that period. 0 or -1. */
+static int parse_period(const char *s, size_t n, int64_t *first,
+                        int64_t *last)
+{
+    unsigned v[3] = {0, 1, 1};
+    size_t parts = 0, i = 0;
+    static const size_t width[3] = {4, 2, 2};
+    while (parts < 3) {
+        if (i + width[parts] > n)
+            return -1;
+        unsigned x = 0;
+        for (size_t k = 0; k < width[parts]; k++) {
+            char c = s[i + k];
+            if (c < '0' || c > '9')
+                return -1;
+            x = x * 10 + (unsigned)(c - '0');
+        }
+        v[parts++] = x;
+        i += width[parts - 1];
+        if (i == n)
+            break;
+        if (s[i] != '-')
+            return -1;
+        i++;
+    }
+    if (i != n || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31)
+        return -1;
+    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30,
+                                       31, 31, 30, 31, 30, 31};
+    if (v[2] > mdays[v[1] - 1])
+        return -1;
+    int64_t start = days_from_civil(v[0], v[1], v[2]);
+    int64_t end;
+    if (parts == 1)
+        end = days_from_civil((int64_t)v[0] + 1, 1, 1);
+    else if (parts == 2)
+        end = v[1] == 12 ? days_from_civil((int64_t)v[0] + 1, 1, 1)
+                         : days_from_civil(v[0], v[1] + 1, 1);
+    else
+        end = start + 1;
+    if (parts == 3 && days_from_civil(v[0], v[1], v[2]) !=
+                          days_from_civil(v[0], v[1], 1) + v[2] - 1)
+        return -1;
+    *first = start * 86400;
+    *last = end * 86400 - 1;
+    return 0;
+}
+
+static int make_date(parser *p, int field, const char *v, size_t n,
+                     size_t at, qnode **out)
+{
+    int64_t from = INT64_MIN + 1, to = INT64_MAX, f, l;
+    const char *dots = NULL;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (v[i] == '.' && v[i + 1] == '.') {
+            dots = v + i;
+            break;
+        }
+    int ok = 1;
+    if (field == F_DATE && dots != NULL) {
+        size_t ln = (size_t)(dots - v), rn = n - ln - 2;
+        if (ln == 0 && rn == 0)
+            ok = 0;
+        if (ok && ln > 0 && parse_period(v, ln, &f, &l) == 0)
+            from = f;
+        else if (ln > 0)
+            ok = 0;
+        if (ok && rn > 0 && parse_period(dots + 2, rn, &f, &l) == 0)
+            to = l;
+        else if (rn > 0)
+            ok = 0;
+    } else if (parse_period(v, n, &f, &l) == 0) {
+        if (field == F_DATE) {
+            from = f;
+            to = l;
+        } else if (field == F_AFTER) {
+            from = f;
+        } else {
+            to = f - 1;
+        }
+    } else {
+        ok = 0;
+    }
+    if (!ok)
+        return fail(p, at, "bad date (use YYYY-MM-DD, YYYY-MM or YYYY; "
+                           "ranges as date:FROM..TO)");
+    if (from > to)
+        return fail(p, at, "empty date range (FROM is after TO)");
+    qnode *q = trawl_arena_calloc(p->a, 1, sizeof(*q));
+    if (q == NULL)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    q->kind = Q_DATE;
+    q->field = Q_ANY_FIELD;
+    q->from = from;
+    q->to = to;
+    q->column = column(p, at);
+    *out = q;
+    return 0;
+}
+
+typedef struct fold1 {
+    char term[TRAWL_MAX_TERM + 1];
+    size_t len;
+    int n;
+} fold1;
+
+static int on_folded(void *payload, const trawl_token *t)
+{
+    fold1 *f = payload;
+    if (f->n++ == 0) {
+        memcpy(f->term, t->term, t->len);
+        f->len = t->len;
+    }
+    return 0;
+}
+
+static int make_prefix(parser *p, const char *text, size_t n, int field,
+                       size_t at, qnode **out)
+{
+    fold1 f = {{0}, 0, 0};
+    if (trawl_analyze_folded(p->an, text, n, on_folded, &f) != 0)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    if (f.n == 0)
+        return fail(p, at, "prefix* needs letters or digits before '*'");
+    if (f.n > 1)
+        return fail(p, at, "prefix* must be a single word");
+    if (++p->leaves > Q_MAX_LEAVES)
+        return fail(p, at, "too many terms (at most 64)");
+    qnode *q = trawl_arena_calloc(p->a, 1, sizeof(*q));
+    const char **terms = trawl_arena_alloc(p->a, sizeof(*terms));
+    uint32_t *lens = trawl_arena_alloc(p->a, sizeof(*lens));
+    char *s = trawl_arena_strndup(p->a, f.term, f.len);
+    if (q == NULL || terms == NULL || lens == NULL || s == NULL)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    terms[0] = s;
+    lens[0] = (uint32_t)f.len;
+    q->kind = Q_PREFIX;
+    q->field = field;
+    q->nterms = 1;
+    q->terms = terms;
+    q->lens = lens;
+    q->column = column(p, at);
+    *out = q;
+    return 0;
+}
 
 static qnode *node(parser *p, int kind, qnode **kids, uint32_t n)
 {
@@ -166,10 +327,17 @@ static int parse_field(parser *p, int *field)
         *field = TRAWL_FIELD_TITLE;
     else if (n == 4 && strncmp(p->q + p->i, "body", 4) == 0)
         *field = TRAWL_FIELD_BODY;
+    else if (n == 4 && strncmp(p->q + p->i, "date", 4) == 0)
+        *field = F_DATE;
+    else if (n == 5 && strncmp(p->q + p->i, "after", 5) == 0)
+        *field = F_AFTER;
+    else if (n == 6 && strncmp(p->q + p->i, "before", 6) == 0)
+        *field = F_BEFORE;
     else {
-        char msg[128];
+        char msg[160];
         snprintf(msg, sizeof(msg),
-                 "unknown field \"%.*s\" (searchable fields: title, body)",
+                 "unknown field \"%.*s\" (fields: title, body, date, "
+                 "after, before)",
                  (int)(n > 32 ? 32 : n), p->q + p->i);
         return fail(p, p->i, msg);
     }
@@ -205,6 +373,12 @@ static int parse_primary(parser *p, qnode **out)
     int rc = parse_field(p, &field);
     if (rc < 0)
         return rc;
+    if (field <= F_DATE) {
+        size_t s = p->i;
+        while (p->i < p->len && !word_end_char(p->q[p->i]))
+            p->i++;
+        return make_date(p, field, p->q + s, p->i - s, start, out);
+    }
     if (p->i < p->len && p->q[p->i] == '"') {
         size_t open = p->i++;
         size_t s = p->i;
@@ -213,13 +387,33 @@ static int parse_primary(parser *p, qnode **out)
         if (p->i >= p->len)
             return fail(p, open, "unterminated quote");
         size_t e = p->i++;
-        return make_leaf(p, p->q + s, e - s, field, 1, start, out);
+        uint32_t slop = 0;
+        if (p->i < p->len && p->q[p->i] == '~') {
+            size_t at = p->i++;
+            uint64_t v = 0;
+            size_t d = p->i;
+            while (p->i < p->len && p->q[p->i] >= '0' && p->q[p->i] <= '9' &&
+                   v <= Q_MAX_SLOP)
+                v = v * 10 + (uint64_t)(p->q[p->i++] - '0');
+            if (p->i == d || v > Q_MAX_SLOP ||
+                (p->i < p->len && !word_end_char(p->q[p->i])))
+                return fail(p, at, "'~' after a phrase takes a number of "
+                                   "positions, 0..1000");
+            slop = (uint32_t)v;
+        }
+        if ((rc = make_leaf(p, p->q + s, e - s, field, 1, start, out)) < 0)
+            return rc;
+        if (*out != NULL && (*out)->kind == Q_PHRASE)
+            (*out)->slop = slop;
+        return 0;
     }
     size_t s = p->i;
     while (p->i < p->len && !word_end_char(p->q[p->i]))
         p->i++;
     if (p->i == s)
         return fail(p, s, "expected a term");
+    if (p->q[p->i - 1] == '*' && p->i - s > 1)
+        return make_prefix(p, p->q + s, p->i - s - 1, field, start, out);
     return make_leaf(p, p->q + s, p->i - s, field, 0, start, out);
 }
 
@@ -412,6 +606,26 @@ static void render_leaf(const qnode *n, trawl_buf *b)
     }
     if (n->kind == Q_PHRASE)
         trawl_buf_putc(b, '"');
+    if (n->kind == Q_PHRASE && n->slop > 0)
+        trawl_buf_printf(b, "~%u", n->slop);
+    if (n->kind == Q_PREFIX)
+        trawl_buf_putc(b, '*');
+}
+
+static void render_date(int64_t t, trawl_buf *b)
+{
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    /* civil_from_days */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    trawl_buf_printf(b, "%04lld-%02u-%02u", (long long)(y + (m <= 2)), m, d);
 }
 
 void trawl__query_render(const qnode *n, trawl_buf *b)
@@ -419,7 +633,19 @@ void trawl__query_render(const qnode *n, trawl_buf *b)
     switch (n->kind) {
     case Q_TERM:
     case Q_PHRASE:
+    case Q_PREFIX:
         render_leaf(n, b);
+        return;
+    case Q_EMPTY:
+        trawl_buf_puts(b, "<no such term>");
+        return;
+    case Q_DATE:
+        trawl_buf_puts(b, "date:");
+        if (n->from != INT64_MIN + 1)
+            render_date(n->from, b);
+        trawl_buf_puts(b, "..");
+        if (n->to != INT64_MAX)
+            render_date(n->to, b);
         return;
     case Q_NOT:
         trawl_buf_puts(b, "NOT ");
@@ -434,6 +660,104 @@ void trawl__query_render(const qnode *n, trawl_buf *b)
         }
         trawl_buf_putc(b, ')');
     }
+}
+
+typedef struct expansion {
+    trawl_arena *a;
+    const char **terms;
+    uint32_t *lens;
+    uint32_t n, cap;
+    int over;
+} expansion;
+
+static int add_term(void *payload, const char *term, size_t len)
+{
+    expansion *e = payload;
+    for (uint32_t i = 0; i < e->n; i++)
+        if (e->lens[i] == len && memcmp(e->terms[i], term, len) == 0)
+            return 0;
+    if (e->n == Q_MAX_EXPANSION) {
+        e->over = 1;
+        return 1;
+    }
+    if (e->n == e->cap) {
+        uint32_t ncap = e->cap ? e->cap * 2 : 16;
+        const char **nt = trawl_arena_alloc(e->a, ncap * sizeof(*nt));
+        uint32_t *nl = trawl_arena_alloc(e->a, ncap * sizeof(*nl));
+        if (nt == NULL || nl == NULL)
+            return TRAWL_ENOMEM;
+        if (e->n) {
+            memcpy(nt, e->terms, e->n * sizeof(*nt));
+            memcpy(nl, e->lens, e->n * sizeof(*nl));
+        }
+        e->terms = nt;
+        e->lens = nl;
+        e->cap = ncap;
+    }
+    char *s = trawl_arena_strndup(e->a, term, len);
+    if (s == NULL)
+        return TRAWL_ENOMEM;
+    e->terms[e->n] = s;
+    e->lens[e->n++] = (uint32_t)len;
+    return 0;
+}
+
+int trawl__query_expand(qnode *n, q_expand_fn expand, void *payload,
+                        trawl_arena *a, trawl_err *err)
+{
+    if (n->kind == Q_AND || n->kind == Q_OR || n->kind == Q_NOT) {
+        for (uint32_t i = 0; i < n->nkids; i++) {
+            int rc = trawl__query_expand(n->kids[i], expand, payload, a, err);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    if (n->kind != Q_PREFIX)
+        return 0;
+    expansion e = {a, NULL, NULL, 0, 0, 0};
+    int rc = expand(payload, n->terms[0], n->lens[0], add_term, &e);
+    if (rc < 0 && !e.over)
+        return rc == TRAWL_ENOMEM
+                   ? trawl_err_set(err, TRAWL_ENOMEM, "out of memory")
+                   : rc;
+    if (e.over)
+        return trawl_err_set(err, TRAWL_EQUERY,
+                             "column %zu: %.*s* matches more than %d terms; "
+                             "use a longer prefix",
+                             n->column, (int)n->lens[0], n->terms[0],
+                             Q_MAX_EXPANSION);
+    if (e.n == 0) {
+        n->kind = Q_EMPTY;
+        return 0;
+    }
+    if (e.n == 1) {
+        n->kind = Q_TERM;
+        n->terms = e.terms;
+        n->lens = e.lens;
+        return 0;
+    }
+    qnode **kids = trawl_arena_alloc(a, e.n * sizeof(*kids));
+    if (kids == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < e.n; i++) {
+        qnode *k = trawl_arena_calloc(a, 1, sizeof(*k));
+        if (k == NULL)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        k->kind = Q_TERM;
+        k->field = n->field;
+        k->nterms = 1;
+        k->terms = e.terms + i;
+        k->lens = e.lens + i;
+        k->column = n->column;
+        kids[i] = k;
+    }
+    n->kind = Q_OR;
+    n->kids = kids;
+    n->nkids = e.n;
+    n->nterms = 0;
+    n->field = Q_ANY_FIELD;
+    return 0;
 }
 
 size_t trawl__query_leaves(const qnode *n, const qnode **out, size_t cap)

@@ -14,11 +14,13 @@
 #include "trawl/buf.h"
 #include "trawl/status.h"
 
-enum { Q_TERM, Q_PHRASE, Q_AND, Q_OR, Q_NOT };
+enum { Q_TERM, Q_PHRASE, Q_AND, Q_OR, Q_NOT, Q_PREFIX, Q_DATE, Q_EMPTY };
 
 #define Q_ANY_FIELD (-1)
 #define Q_MAX_DEPTH 32
 #define Q_MAX_LEAVES 64
+#define Q_MAX_EXPANSION 1024 /* terms a prefix may expand to */
+#define Q_MAX_SLOP 1000
 
 typedef struct qnode {
     int kind;
@@ -28,6 +30,9 @@ typedef struct qnode {
     uint32_t *lens;
     uint32_t nkids;       /* AND, OR: >= 2; NOT: 1 */
     struct qnode **kids;
+    uint32_t slop;        /* PHRASE: 0 exact; N: words within N extra */
+    int64_t from, to;     /* DATE: inclusive bounds, seconds since epoch */
+    size_t column;        /* where the node starts in the query (1-based) */
 } qnode;
 
 /*
@@ -39,6 +44,19 @@ int trawl__query_parse(qnode **out, trawl_analyzer *an, const char *q,
 
 /* Render the AST for explain output. */
 void trawl__query_render(const qnode *n, trawl_buf *b);
+
+/*
+ * Replace every PREFIX node by an OR of the terms it expands to (or EMPTY)
+ * using expand(payload, prefix, len, add, add_payload), which calls
+ * add(add_payload, term, len) for each dictionary term with that prefix.
+ * Returns 0, TRAWL_EQUERY when a prefix expands to more than
+ * Q_MAX_EXPANSION terms, TRAWL_ENOMEM.
+ */
+typedef int (*q_add_fn)(void *payload, const char *term, size_t len);
+typedef int (*q_expand_fn)(void *payload, const char *prefix, size_t len,
+                           q_add_fn add, void *add_payload);
+int trawl__query_expand(qnode *root, q_expand_fn expand, void *payload,
+                        trawl_arena *a, trawl_err *err);
 
 /* Collect the positive (not negated) TERM and PHRASE leaves. */
 size_t trawl__query_leaves(const qnode *n, const qnode **out, size_t cap);

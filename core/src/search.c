@@ -298,7 +298,7 @@ static int cur_positions(cursor *c, uint32_t *out)
 
 /* ---- matchers --------------------------------------------------------- */
 
-enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR };
+enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR, M_DATE };
 
 typedef struct leaf {
     const qnode *q;
@@ -318,6 +318,8 @@ typedef struct matcher {
     uint32_t nkids;
     struct matcher **neg;        /* AND: excluded */
     uint32_t nneg;
+    uint32_t slop;               /* PHRASE: extra positions allowed */
+    int64_t from, to;            /* DATE */
 } matcher;
 
 typedef struct ctx {
@@ -398,16 +400,34 @@ static int phrase_check(ctx *c, matcher *m)
             cnt[k] = cu->tf[f][cu->i];
             at[k] = 0;
         }
-        for (uint32_t j = 0; j < cnt[0]; j++) {
-            uint32_t p0 = pf[0][j];
-            int ok = 1;
-            for (uint32_t k = 1; k < n && ok; k++) {
-                while (at[k] < cnt[k] && pf[k][at[k]] < p0 + k)
-                    at[k]++;
-                ok = at[k] < cnt[k] && pf[k][at[k]] == p0 + k;
+        if (m->slop == 0) {
+            for (uint32_t j = 0; j < cnt[0]; j++) {
+                uint32_t p0 = pf[0][j];
+                int ok = 1;
+                for (uint32_t k = 1; k < n && ok; k++) {
+                    while (at[k] < cnt[k] && pf[k][at[k]] < p0 + k)
+                        at[k]++;
+                    ok = at[k] < cnt[k] && pf[k][at[k]] == p0 + k;
+                }
+                if (ok)
+                    m->ptf[f]++;
             }
-            if (ok)
-                m->ptf[f]++;
+        } else {
+            /* Near: every other word within span of the first, either
+             * side, where span = words - 1 + slop. */
+            uint32_t span = n - 1 + m->slop;
+            for (uint32_t j = 0; j < cnt[0]; j++) {
+                uint32_t p0 = pf[0][j];
+                uint32_t lo = p0 > span ? p0 - span : 0;
+                int ok = 1;
+                for (uint32_t k = 1; k < n && ok; k++) {
+                    while (at[k] < cnt[k] && pf[k][at[k]] < lo)
+                        at[k]++;
+                    ok = at[k] < cnt[k] && pf[k][at[k]] <= p0 + span;
+                }
+                if (ok)
+                    m->ptf[f]++;
+            }
         }
         any += m->ptf[f];
     }
@@ -475,6 +495,15 @@ static uint32_t m_seek(ctx *c, matcher *m, uint32_t target)
                 return m->doc = d;
             d++;
         }
+    }
+    case M_DATE: {
+        const trawl_segment *sg = c->seg;
+        for (uint32_t d = target; d < sg->ndocs; d++) {
+            int64_t t = trawl__seg_date(sg, d);
+            if (t != INT64_MIN && t >= m->from && t <= m->to)
+                return m->doc = d;
+        }
+        return m->doc = DOC_END;
     }
     case M_OR: {
         uint32_t best = DOC_END;
@@ -579,9 +608,16 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->cur = cs;
         m->ncur = q->nterms;
         m->field = q->field;
+        m->slop = q->slop;
         m->lf = find_leaf(c, q);
         return m;
     }
+    case Q_DATE:
+        if ((m = m_new(c, M_DATE)) == NULL)
+            return NULL;
+        m->from = q->from;
+        m->to = q->to;
+        return m;
     case Q_NOT:
         return m_build(c, q->kids[0]);
     case Q_AND:
@@ -592,7 +628,11 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->neg = trawl_arena_alloc(c->a, q->nkids * sizeof(*m->neg));
         if (m->kids == NULL || m->neg == NULL)
             return NULL;
+        /* Date filters go last in an AND so that postings lead. */
+        for (int pass = 0; pass < 2; pass++)
         for (uint32_t k = 0; k < q->nkids; k++) {
+            if ((q->kids[k]->kind == Q_DATE) != pass)
+                continue;
             matcher *kid = m_build(c, q->kids[k]);
             if (kid == NULL)
                 return NULL;
@@ -712,6 +752,34 @@ typedef struct prep {
     size_t nleaves;
 } prep;
 
+typedef struct prefix_walk {
+    q_add_fn add;
+    void *payload;
+} prefix_walk;
+
+static int on_prefix_term(void *payload, const char *term, size_t len,
+                          const seg_term *t)
+{
+    (void)t;
+    prefix_walk *w = payload;
+    return w->add(w->payload, term, len);
+}
+
+/* Union, over the segments, of the dictionary terms starting with prefix. */
+static int expand_prefix(void *payload, const char *prefix, size_t len,
+                         q_add_fn add, void *add_payload)
+{
+    const trawl_index *ix = payload;
+    prefix_walk w = {add, add_payload};
+    for (uint32_t si = 0; si < ix->nsegs; si++) {
+        int rc = trawl__seg_prefix(&ix->segs[si], prefix, len,
+                                   on_prefix_term, &w, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
                    size_t qlen, trawl_arena *a, prep *out, trawl_err *err)
 {
@@ -719,6 +787,9 @@ static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
     if (rc < 0)
         return rc;
     if ((rc = trawl__query_parse(&out->root, s->an, q, qlen, a, err)) < 0)
+        return rc;
+    if ((rc = trawl__query_expand(out->root, expand_prefix, (void *)ix, a,
+                                  err)) < 0)
         return rc;
     const qnode *lv[Q_MAX_LEAVES * 2];
     size_t n = trawl__query_leaves(out->root, lv, Q_MAX_LEAVES * 2);

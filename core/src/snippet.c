@@ -80,12 +80,16 @@ static int on_tok(void *payload, const trawl_token *t)
     s->leaf = -1;
     for (size_t i = 0; i < c->nleaves; i++) {
         const qnode *q = c->leaves[i];
-        if (q->kind == Q_TERM && q->field != TRAWL_FIELD_TITLE &&
-            q->lens[0] == t->len && memcmp(q->terms[0], t->term, t->len) == 0)
-        {
-            s->leaf = (int)i;
+        if (q->field == TRAWL_FIELD_TITLE ||
+            !(q->kind == Q_TERM || (q->kind == Q_PHRASE && q->slop > 0)))
+            continue;
+        /* Words of a near query highlight one by one. */
+        for (uint32_t k = 0; k < q->nterms && s->leaf < 0; k++)
+            if (q->lens[k] == t->len &&
+                memcmp(q->terms[k], t->term, t->len) == 0)
+                s->leaf = (int)i;
+        if (s->leaf >= 0)
             break;
-        }
     }
     return 0;
 oom:
@@ -141,7 +145,8 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
         }
         for (size_t l = 0; l < c.nleaves; l++) {
             const qnode *p = leaves[l];
-            if (p->kind != Q_PHRASE || p->field == TRAWL_FIELD_TITLE ||
+            if (p->kind != Q_PHRASE || p->slop > 0 ||
+                p->field == TRAWL_FIELD_TITLE ||
                 i + p->nterms > c.n)
                 continue;
             uint32_t k = 0;

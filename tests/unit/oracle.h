@@ -21,8 +21,8 @@ typedef struct oracle_hit {
 
 oracle *oracle_new(trawl_analyzer *an);
 void oracle_free(oracle *o);
-/* Add a document (ids must be unique). */
-void oracle_add(oracle *o, const char *title, const char *body);
+/* Add a document with its date (TRAWL_NO_DATE for none). */
+void oracle_add(oracle *o, const char *title, const char *body, int64_t date);
 /* Evaluate q with the given parameters; returns all matching documents
  * ranked by score (ties by insertion order); *n gets the count. The array
  * is malloc'd. */

@@ -101,9 +101,10 @@ static void build(fixture *f, size_t ndocs, uint64_t seed)
         a.title_len = strlen(a.title);
         a.body = f->bodies[i];
         a.body_len = strlen(a.body);
-        a.date = 1700000000 + (int64_t)rnd(1000) * 86400;
+        a.date = rnd(10) == 0 ? TRAWL_NO_DATE
+                              : 1700000000 + (int64_t)rnd(1000) * 86400;
         assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-        oracle_add(f->o, f->titles[i], f->bodies[i]);
+        oracle_add(f->o, f->titles[i], f->bodies[i], a.date);
     }
     trawl_writer_stats st;
     assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
@@ -191,6 +192,11 @@ static void search_matches_oracle_random(void **state)
         "korea -\"north korea\"", "title:korea body:seoul", "consultations",
         "consulting", "sanctions", "the", "the of and", "\"of the\"",
         "korea AND north", "-(flood OR storm) court",
+        "kor*", "ma* -korea", "title:ma*", "\"north korea\"~2",
+        "\"talks korea\"~5 OR summit", "\"korea north\"~1",
+        "korea date:2023-11-14..2024-06-30", "date:2024", "after:2025-06-01 talks",
+        "before:2024-01-01 -korea", "nothingmatches*", "date:..2024-02",
+        "(kor* OR \"market bank\"~3) -date:2024",
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         check_query(&f, s, fixed[i], 1.2, 0.75, 2.0, 1.0);
@@ -207,10 +213,23 @@ static void search_matches_oracle_random(void **state)
             case 2: op = k ? "OR " : ""; break;
             default: break;
             }
-            if (rnd(5) == 0)
+            uint32_t kind = rnd(10);
+            if (kind == 0)
                 len += (size_t)snprintf(q + len, sizeof(q) - len,
                                         "%s%s\"%s %s\"", k ? " " : "", op,
                                         word(), word());
+            else if (kind == 1)
+                len += (size_t)snprintf(q + len, sizeof(q) - len,
+                                        "%s%s\"%s %s %s\"~%u", k ? " " : "",
+                                        op, word(), word(), word(), rnd(6));
+            else if (kind == 2)
+                len += (size_t)snprintf(q + len, sizeof(q) - len,
+                                        "%s%s%.2s*", k ? " " : "", op, word());
+            else if (kind == 3)
+                len += (size_t)snprintf(q + len, sizeof(q) - len,
+                                        "%s%sdate:%u..%u", k ? " " : "",
+                                        op[0] == '-' ? "-" : "", 2023 + rnd(2),
+                                        2024 + rnd(3));
             else
                 len += (size_t)snprintf(q + len, sizeof(q) - len, "%s%s%s",
                                         k ? " " : "", op, word());
@@ -301,6 +320,12 @@ static void search_reports_query_errors(void **state)
         {"OR north", "OR needs a term"},
         {"north OR", "OR needs a term"},
         {"author:smith", "unknown field"},
+        {"korea date:2025-13-01", "column 7: bad date"},
+        {"date:2025-02-30", "bad date"},
+        {"date:2025..2024", "empty date range"},
+        {"\"north korea\"~x", "column 14: '~'"},
+        {"*", "empty query"},
+        {"north \"ab cd\"~1001", "'~'"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         trawl_query q;
