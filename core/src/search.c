@@ -333,6 +333,14 @@ typedef struct ctx {
     double k1, b, w[TRAWL_NFIELDS];
     double avg[TRAWL_NFIELDS];
     int corrupt;
+    /* Proximity: pairs of adjacent query terms (by leaf index) and the
+     * TERM matcher of each leaf in the current segment. */
+    double w_prox;
+    uint32_t npairs;
+    uint32_t pair_a[Q_MAX_LEAVES], pair_b[Q_MAX_LEAVES];
+    double pair_w[Q_MAX_LEAVES];
+    double prox_ub; /* upper bound of the proximity part of any score */
+    struct matcher **leaf_m;
 } ctx;
 
 static uint32_t m_seek(ctx *c, matcher *m, uint32_t target);
@@ -562,6 +570,108 @@ static double m_score(const ctx *c, const matcher *m, uint32_t d)
     }
 }
 
+/*
+ * The proximity signal: for each pair of adjacent query words (a, b),
+ *   acc = sum over occurrences p of a and q of b in the same field with
+ *         1 <= |q - p| <= PROX_WINDOW of (q > p ? 1 : 0.5) / (q - p)^2
+ *   prox = w_prox * sum over pairs of min(idf_a, idf_b) *
+ *          acc * (k1 + 1) / (acc + k1 * (1 - b + b * len_body / avg_body))
+ * so words standing together, in query order, add up to
+ * w_prox * min(idf) * (k1 + 1) per pair on top of BM25F.
+ */
+#define PROX_WINDOW 5
+
+static double pair_acc(const uint32_t *pa, const uint32_t *pb,
+                       const uint32_t *na, const uint32_t *nb)
+{
+    double acc = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        uint32_t j0 = 0;
+        for (uint32_t i = 0; i < na[f]; i++) {
+            uint32_t p = pa[i];
+            while (j0 < nb[f] && pb[j0] + PROX_WINDOW < p)
+                j0++;
+            for (uint32_t j = j0; j < nb[f] && pb[j] <= p + PROX_WINDOW; j++) {
+                if (pb[j] == p)
+                    continue;
+                double d = pb[j] > p ? (double)(pb[j] - p) : (double)(p - pb[j]);
+                acc += (pb[j] > p ? 1.0 : 0.5) / (d * d);
+            }
+        }
+        pa += na[f];
+        pb += nb[f];
+    }
+    return acc;
+}
+
+static double prox_score(ctx *c, uint32_t d)
+{
+    double sum = 0;
+    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
+    double avg = c->avg[TRAWL_FIELD_BODY];
+    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
+    for (uint32_t k = 0; k < c->npairs; k++) {
+        struct matcher *ma = c->leaf_m[c->pair_a[k]];
+        struct matcher *mb = c->leaf_m[c->pair_b[k]];
+        if (ma == NULL || mb == NULL || ma->doc != d || mb->doc != d)
+            continue;
+        cursor *ca = ma->cur[0], *cb = mb->cur[0];
+        uint32_t na[TRAWL_NFIELDS], nb[TRAWL_NFIELDS];
+        size_t ta = 0, tb = 0;
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            na[f] = ca->tf[f][ca->i];
+            nb[f] = cb->tf[f][cb->i];
+            ta += na[f];
+            tb += nb[f];
+        }
+        uint32_t *buf = scratch(c, ta + tb);
+        if (buf == NULL) {
+            c->corrupt = TRAWL_ENOMEM;
+            return 0;
+        }
+        if (cur_positions(ca, buf) < 0 || cur_positions(cb, buf + ta) < 0) {
+            c->corrupt = TRAWL_ECORRUPT;
+            return 0;
+        }
+        double acc = pair_acc(buf, buf + ta, na, nb);
+        if (acc > 0)
+            sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
+    }
+    return c->w_prox * sum;
+}
+
+/* Adjacent pairs of the positive, unrestricted TERM leaves reachable from
+ * the root through AND nodes only, in query order. */
+static void collect_prox(ctx *c, const qnode *n, int32_t *prev)
+{
+    if (n->kind == Q_AND) {
+        for (uint32_t i = 0; i < n->nkids; i++)
+            collect_prox(c, n->kids[i], prev);
+        return;
+    }
+    if (n->kind != Q_TERM || n->field != Q_ANY_FIELD)
+        return;
+    int32_t me = -1;
+    for (size_t i = 0; i < c->nleaves; i++)
+        if (c->leaves[i].q == n)
+            me = (int32_t)i;
+    if (me < 0)
+        return;
+    if (*prev >= 0 && c->npairs < Q_MAX_LEAVES) {
+        const qnode *pq = c->leaves[*prev].q;
+        if (!(pq->lens[0] == n->lens[0] &&
+              memcmp(pq->terms[0], n->terms[0], n->lens[0]) == 0)) {
+            double ia = c->leaves[*prev].idf, ib = c->leaves[me].idf;
+            c->pair_a[c->npairs] = (uint32_t)*prev;
+            c->pair_b[c->npairs] = (uint32_t)me;
+            c->pair_w[c->npairs] = ia < ib ? ia : ib;
+            c->prox_ub += c->pair_w[c->npairs] * (c->k1 + 1);
+            c->npairs++;
+        }
+    }
+    *prev = me;
+}
+
 static const leaf *find_leaf(const ctx *c, const qnode *q)
 {
     for (size_t i = 0; i < c->nleaves; i++)
@@ -610,6 +720,8 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->field = q->field;
         m->slop = q->slop;
         m->lf = find_leaf(c, q);
+        if (m->lf != NULL && c->leaf_m != NULL)
+            c->leaf_m[m->lf - c->leaves] = m;
         return m;
     }
     case Q_DATE:
@@ -845,8 +957,19 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     c.w[TRAWL_FIELD_BODY] = q->w_body;
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         c.avg[f] = ix->avg_len[f];
+    c.w_prox = q->w_prox;
+    if (scoring && q->w_prox > 0) {
+        int32_t prev = -1;
+        collect_prox(&c, pr->root, &prev);
+        c.prox_ub *= q->w_prox;
+    }
+    c.leaf_m = trawl_arena_calloc(a, c.nleaves ? c.nleaves : 1,
+                                  sizeof(*c.leaf_m));
+    if (c.leaf_m == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     for (uint32_t si = 0; si < ix->nsegs; si++) {
         c.seg = &ix->segs[si];
+        memset(c.leaf_m, 0, (c.nleaves ? c.nleaves : 1) * sizeof(*c.leaf_m));
         matcher *m = m_build(&c, pr->root);
         if (m == NULL)
             return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -864,6 +987,17 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                                  : 0;
                     x.seg = si;
                     x.doc = d;
+                    /* Proximity only where it could change the page:
+                     * skip it when even its maximum cannot lift the
+                     * document into a full heap. */
+                    if (c.npairs > 0) {
+                        heap *h = out->h;
+                        int hopeless = h->n == h->k && h->k > 0 &&
+                                       q->sort == TRAWL_SORT_SCORE &&
+                                       x.score + c.prox_ub < h->v[0].score;
+                        if (!hopeless)
+                            x.score += prox_score(&c, d);
+                    }
                     heap_push(out->h, &x);
                 }
             }

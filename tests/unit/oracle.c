@@ -217,6 +217,66 @@ static double score(params *p, const odoc *d, const qnode *q)
     }
 }
 
+/* Proximity, by its definition in search.c, over the oracle's tokens. */
+static void prox_pairs(const qnode *n, const qnode **prev, const qnode **pa,
+                       const qnode **pb, size_t *np)
+{
+    if (n->kind == Q_AND) {
+        for (uint32_t i = 0; i < n->nkids; i++)
+            prox_pairs(n->kids[i], prev, pa, pb, np);
+        return;
+    }
+    if (n->kind != Q_TERM || n->field != Q_ANY_FIELD)
+        return;
+    if (*prev != NULL && !((*prev)->lens[0] == n->lens[0] &&
+                           memcmp((*prev)->terms[0], n->terms[0],
+                                  n->lens[0]) == 0)) {
+        pa[*np] = *prev;
+        pb[*np] = n;
+        (*np)++;
+    }
+    *prev = n;
+}
+
+static int is_term(const otok *t, const qnode *q)
+{
+    return strlen(t->term) == q->lens[0] &&
+           memcmp(t->term, q->terms[0], q->lens[0]) == 0;
+}
+
+static double prox(params *p, const odoc *d, const qnode *root, double w)
+{
+    const qnode *pa[128], *pb[128], *prev = NULL;
+    size_t np = 0;
+    prox_pairs(root, &prev, pa, pb, &np);
+    double sum = 0;
+    for (size_t k = 0; k < np; k++) {
+        double acc = 0;
+        int has_a = 0, has_b = 0;
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            for (size_t i = 0; i < d->n[f]; i++) {
+                has_a |= is_term(&d->f[f][i], pa[k]);
+                has_b |= is_term(&d->f[f][i], pb[k]);
+                if (!is_term(&d->f[f][i], pa[k]))
+                    continue;
+                int64_t pp = d->f[f][i].pos;
+                for (size_t j = 0; j < d->n[f]; j++) {
+                    int64_t q = d->f[f][j].pos;
+                    int64_t dist = q > pp ? q - pp : pp - q;
+                    if (dist < 1 || dist > 5 || !is_term(&d->f[f][j], pb[k]))
+                        continue;
+                    acc += (q > pp ? 1.0 : 0.5) / (double)(dist * dist);
+                }
+            }
+        if (!has_a || !has_b || acc <= 0)
+            continue;
+        double ia = leaf_idf(p, pa[k]), ib = leaf_idf(p, pb[k]);
+        double norm = 1 - p->b + p->b * (double)d->n[1] / p->avg[1];
+        sum += (ia < ib ? ia : ib) * acc * (p->k1 + 1) / (acc + p->k1 * norm);
+    }
+    return w * sum;
+}
+
 static int cmp_hit(const void *a, const void *b)
 {
     const oracle_hit *x = a, *y = b;
@@ -284,7 +344,8 @@ static void expand(oracle *o, qnode *q)
 }
 
 oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
-                          double w_title, double w_body, size_t *n)
+                          double w_title, double w_body, double w_prox,
+                          size_t *n)
 {
     expand(o, (qnode *)q);
     params p;
@@ -307,6 +368,8 @@ oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
             continue;
         hits[*n].doc = i;
         hits[*n].score = score(&p, &o->docs[i], q);
+        if (w_prox > 0)
+            hits[*n].score += prox(&p, &o->docs[i], q, w_prox);
         (*n)++;
     }
     qsort(hits, *n, sizeof(*hits), cmp_hit);

@@ -27,6 +27,7 @@ void oracle_add(oracle *o, const char *title, const char *body, int64_t date);
  * ranked by score (ties by insertion order); *n gets the count. The array
  * is malloc'd. */
 oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
-                          double w_title, double w_body, size_t *n);
+                          double w_title, double w_body, double w_prox,
+                          size_t *n);
 
 #endif

@@ -129,6 +129,8 @@ static void teardown_fixture(fixture *f)
 }
 
 /* Compare trawl_search (all hits) with the oracle for query text q. */
+static double w_prox = 1.0;
+
 static void check_query(fixture *f, trawl_searcher *s, const char *q,
                         double k1, double b, double wt, double wb)
 {
@@ -145,6 +147,7 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
     tq.b = b;
     tq.w_title = wt;
     tq.w_body = wb;
+    tq.w_prox = w_prox;
     tq.snippets = 0;
     trawl_results r;
     int rc = trawl_search(s, f->ix, &tq, a, &r, &err);
@@ -156,7 +159,7 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
     if (rc != 0)
         fail_msg("query [%s]: %s", q, err.msg);
     size_t n;
-    oracle_hit *want = oracle_search(f->o, root, k1, b, wt, wb, &n);
+    oracle_hit *want = oracle_search(f->o, root, k1, b, wt, wb, w_prox, &n);
     if (r.total != n)
         fail_msg("query [%s] (%s): total %llu, oracle %zu", q, r.parsed,
                  (unsigned long long)r.total, n);
@@ -170,6 +173,17 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
             fail_msg("query [%s] rank %zu: got %s %.12f, oracle %s %.12f", q,
                      i, r.hits[i].id, r.hits[i].score, id, want[i].score);
     }
+    /* A short page (pruning kicks in once the heap is full) must equal
+     * the head of the full ranking. */
+    tq.limit = 3;
+    trawl_results top;
+    assert_int_equal(trawl_search(s, f->ix, &tq, a, &top, &err), 0);
+    assert_int_equal(top.nhits, n < 3 ? n : 3);
+    for (size_t i = 0; i < top.nhits; i++)
+        if (strcmp(top.hits[i].id, r.hits[i].id) != 0 ||
+            top.hits[i].score != r.hits[i].score)
+            fail_msg("query [%s] top-3 rank %zu differs from full ranking", q,
+                     i);
     uint64_t count;
     assert_int_equal(trawl_count(s, f->ix, q, strlen(q), a, &count, &err), 0);
     assert_int_equal(count, n);
@@ -240,6 +254,15 @@ static void search_matches_oracle_random(void **state)
     check_query(&f, s, "north korea", 0.5, 0.3, 1.0, 1.0);
     check_query(&f, s, "north korea", 2.0, 1.0, 5.0, 0.5);
     check_query(&f, s, "korea OR talks", 1.2, 0.0, 0.0, 1.0);
+    /* Proximity off and strong. */
+    for (int k = 0; k < 2; k++) {
+        w_prox = k == 0 ? 0.0 : 4.0;
+        check_query(&f, s, "north korea", 1.2, 0.75, 2.0, 1.0);
+        check_query(&f, s, "the market bank rates", 1.2, 0.75, 2.0, 1.0);
+        check_query(&f, s, "korea north talks -flood", 1.2, 0.75, 2.0, 1.0);
+        check_query(&f, s, "north kor* korea", 1.2, 0.75, 2.0, 1.0);
+    }
+    w_prox = 1.0;
     trawl_searcher_free(s);
     teardown_fixture(&f);
 }
