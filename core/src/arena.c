@@ -17,6 +17,7 @@ typedef struct block {
 
 struct trawl_arena {
     block *head;       /* current block (first in the chain) */
+    block *spare;      /* empty blocks kept by reset for reuse */
     size_t block_size; /* default usable size of a new block */
     size_t footprint;  /* bytes malloc'd */
 };
@@ -34,29 +35,45 @@ void trawl_arena_free(trawl_arena *a)
 {
     if (a == NULL)
         return;
-    block *b = a->head;
-    while (b != NULL) {
-        block *n = b->next;
-        free(b);
-        b = n;
+    for (int pass = 0; pass < 2; pass++) {
+        block *b = pass == 0 ? a->head : a->spare;
+        while (b != NULL) {
+            block *n = b->next;
+            free(b);
+            b = n;
+        }
     }
     free(a);
 }
+
+/* Blocks kept across resets, so that a query loop reuses warm memory
+ * instead of paying page faults for fresh allocations every time. */
+#define ARENA_KEEP ((size_t)8 << 20)
 
 void trawl_arena_reset(trawl_arena *a)
 {
     if (a == NULL || a->head == NULL)
         return;
-    /* Keep the last block in the chain (the oldest, normal-sized one). */
-    block *b = a->head;
-    while (b->next != NULL) {
+    /* Keep normal-sized blocks up to ARENA_KEEP bytes; free the rest. */
+    block *keep = a->spare, *b = a->head;
+    size_t kept = 0;
+    for (block *k = keep; k != NULL; k = k->next)
+        kept += k->size;
+    while (b != NULL) {
         block *n = b->next;
-        a->footprint -= sizeof(block) + b->size;
-        free(b);
+        if (b->size == a->block_size && kept + b->size <= ARENA_KEEP) {
+            b->used = 0;
+            b->next = keep;
+            keep = b;
+            kept += b->size;
+        } else {
+            a->footprint -= sizeof(block) + b->size;
+            free(b);
+        }
         b = n;
     }
-    b->used = 0;
-    a->head = b;
+    a->head = NULL;
+    a->spare = keep;
 }
 
 void *trawl_arena_alloc(trawl_arena *a, size_t n)
@@ -67,6 +84,16 @@ void *trawl_arena_alloc(trawl_arena *a, size_t n)
         return NULL;
     n = (n + 15) & ~(size_t)15;
     block *b = a->head;
+    if ((b == NULL || b->size - b->used < n) && a->spare != NULL &&
+        a->spare->size >= n) {
+        /* Reuse a block kept by reset. */
+        block *nb = a->spare;
+        a->spare = nb->next;
+        nb->used = 0;
+        nb->next = b;
+        a->head = nb;
+        b = nb;
+    }
     if (b == NULL || b->size - b->used < n) {
         size_t size = n > a->block_size ? n : a->block_size;
         block *nb = malloc(sizeof(block) + size);

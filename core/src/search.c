@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <streamvbyte.h>
+#include <zstd.h>
 
 #include "format.h"
 #include "internal.h"
@@ -34,6 +35,7 @@
 #define MAX_OFFSET 100000
 
 struct trawl_searcher {
+    ZSTD_DCtx *dctx; /* reused for every stored document */
     trawl_analyzer *an;
     char language[32];
     uint32_t *scratch; /* positions for phrase checks */
@@ -57,8 +59,11 @@ void trawl_query_init(trawl_query *q)
 int trawl_searcher_new(trawl_searcher **out, trawl_err *err)
 {
     *out = calloc(1, sizeof(**out));
-    if (*out == NULL)
+    if (*out == NULL || ((*out)->dctx = ZSTD_createDCtx()) == NULL) {
+        free(*out);
+        *out = NULL;
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -67,6 +72,7 @@ void trawl_searcher_free(trawl_searcher *s)
     if (s == NULL)
         return;
     trawl_analyzer_free(s->an);
+    ZSTD_freeDCtx(s->dctx);
     free(s->scratch);
     free(s);
 }
@@ -1077,8 +1083,8 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         const cand *x = &h.v[q->offset + i];
         trawl_hit *hit = &out->hits[i];
         trawl_stored st;
-        if ((rc = trawl__seg_stored(&ix->segs[x->seg], x->doc, arena, &st,
-                                    err)) < 0)
+        if ((rc = trawl__seg_stored_dctx(&ix->segs[x->seg], x->doc, s->dctx,
+                                         arena, &st, err)) < 0)
             return rc;
         hit->id = st.id;
         hit->id_len = st.id_len;

@@ -95,6 +95,11 @@ int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
 /* Decode stored doc d into arena strings. */
 int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,
                       trawl_stored *out, trawl_err *err);
+/* The same with a caller's decompression context (NULL: a temporary). */
+typedef struct ZSTD_DCtx_s ZSTD_DCtx;
+int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
+                           ZSTD_DCtx *dctx, trawl_arena *a,
+                           trawl_stored *out, trawl_err *err);
 
 /* Find a live doc by external id across the index; 1 found, 0 not. */
 int trawl__index_find_id(const trawl_index *ix, const char *id, size_t len,
