@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "proto.h"
 #include "server.h"
 
 #ifndef TRAWL_VERSION
@@ -38,6 +40,23 @@ static void usage(FILE *f)
                "  --max-connections N    open connections (default 256)\n"
                "  --log-level LEVEL      debug, info, warn or error (default "
                "info)\n"
+               "\n"
+               "Ranking defaults (a request's own k1, b, title_weight, ... "
+               "win):\n"
+               "  --k1 X                 BM25 term-frequency saturation, "
+               "0..100 (default 1.2)\n"
+               "  --b X                  BM25 length normalisation, 0..1 "
+               "(default 0.75)\n"
+               "  --title-weight X       title field weight, 0..1000 "
+               "(default 2)\n"
+               "  --body-weight X        body field weight, 0..1000 "
+               "(default 1)\n"
+               "  --prox-weight X        proximity signal weight, 0..1000; "
+               "0 turns it off\n"
+               "                         (default 1)\n"
+               "  --snippet-length BYTES snippet length, 1..10000 (default "
+               "200)\n"
+               "\n"
                "  --help, --version\n"
                "\n"
                "Signals: SIGHUP reloads the index; SIGTERM/SIGINT finish "
@@ -59,6 +78,26 @@ static int parse_num(const char *opt,
         v > max) {
         fprintf(stderr, "trawld: %s wants a number in %lu..%lu, got '%s'\n",
                 opt, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_real(const char *opt,
+                      const char *s,
+                      double min,
+                      double max,
+                      double *out)
+{
+    char *end;
+
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min ||
+        v > max) {
+        fprintf(stderr, "trawld: %s wants a number in %g..%g, got '%s'\n", opt,
+                min, max, s);
         return -1;
     }
     *out = v;
@@ -94,6 +133,12 @@ int main(int argc, char **argv)
         {"max-request", required_argument, NULL, 'r'},
         {"max-connections", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'l'},
+        {"k1", required_argument, NULL, 'K'},
+        {"b", required_argument, NULL, 'B'},
+        {"title-weight", required_argument, NULL, 'T'},
+        {"body-weight", required_argument, NULL, 'W'},
+        {"prox-weight", required_argument, NULL, 'P'},
+        {"snippet-length", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -102,11 +147,13 @@ int main(int argc, char **argv)
         .max_request = 65536,
         .max_connections = 256,
     };
+    trawl_query dq;
     char *owned_socket = NULL;
     unsigned long v;
     server srv;
     int opt, level;
 
+    trawl_query_init(&dq);
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'i':
@@ -137,6 +184,35 @@ int main(int argc, char **argv)
             }
             log_set_level(level);
             break;
+        case 'K':
+            if (parse_real("--k1", optarg, 0, PROTO_MAX_K1, &dq.k1) < 0)
+                return 2;
+            break;
+        case 'B':
+            if (parse_real("--b", optarg, 0, 1, &dq.b) < 0)
+                return 2;
+            break;
+        case 'T':
+            if (parse_real("--title-weight", optarg, 0, PROTO_MAX_WEIGHT,
+                           &dq.w_title) < 0)
+                return 2;
+            break;
+        case 'W':
+            if (parse_real("--body-weight", optarg, 0, PROTO_MAX_WEIGHT,
+                           &dq.w_body) < 0)
+                return 2;
+            break;
+        case 'P':
+            if (parse_real("--prox-weight", optarg, 0, PROTO_MAX_WEIGHT,
+                           &dq.w_prox) < 0)
+                return 2;
+            break;
+        case 'S':
+            if (parse_num("--snippet-length", optarg, 1, PROTO_MAX_SNIPPET_LEN,
+                          &v) < 0)
+                return 2;
+            dq.snippet_len = (uint32_t)v;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -156,6 +232,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    proto_set_defaults(&dq);
     if (cfg.socket_path == NULL)
         cfg.socket_path = default_socket(&owned_socket);
     if (cfg.threads > 0) {

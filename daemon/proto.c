@@ -114,6 +114,50 @@ static int get_bool(json_t *obj, const char *name, int *out, proto_fail *fail)
     return 0;
 }
 
+static const struct {
+    const char *name;
+    unsigned bit;
+} hit_fields[] = {
+    {"id", PF_ID},           {"title", PF_TITLE},
+    {"date", PF_DATE},       {"score", PF_SCORE},
+    {"snippet", PF_SNIPPET}, {"highlights", PF_HIGHLIGHTS},
+    {"author", PF_AUTHOR},   {"url", PF_URL},
+};
+
+/* "fields": an array of hit member names; id is always sent. */
+static int get_fields(json_t *obj, unsigned *out, proto_fail *fail)
+{
+    json_t *v = json_object_get(obj, "fields");
+    size_t i, k;
+    json_t *name;
+
+    if (v == NULL)
+        return 0;
+    if (!json_is_array(v))
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"fields\" must be an array of names");
+    *out = PF_ID;
+    json_array_foreach(v, i, name)
+    {
+        if (!json_is_string(name))
+            return fail_set(fail, PROTO_BAD_REQUEST,
+                            "field \"fields\" must be an array of names");
+        const char *s = json_string_value(name);
+        for (k = 0; k < sizeof(hit_fields) / sizeof(hit_fields[0]); k++)
+            if (strcmp(s, hit_fields[k].name) == 0 &&
+                strlen(s) == json_string_length(name))
+                break;
+        if (k == sizeof(hit_fields) / sizeof(hit_fields[0]))
+            return fail_set(fail, PROTO_BAD_REQUEST,
+                            "unknown name \"%.64s\" in \"fields\" (names: "
+                            "id, title, date, score, snippet, highlights, "
+                            "author, url)",
+                            s);
+        *out |= hit_fields[k].bit;
+    }
+    return 0;
+}
+
 static int parse_search(proto_request *req, proto_fail *fail)
 {
     trawl_query *q = &req->query;
@@ -124,23 +168,38 @@ static int parse_search(proto_request *req, proto_fail *fail)
         get_uint(req->root, "limit", TRAWL_MAX_LIMIT, &q->limit, fail) < 0 ||
         get_uint(req->root, "offset", PROTO_MAX_OFFSET, &q->offset, fail) < 0 ||
         get_string(req->root, "sort", 0, &sort, &sort_len, fail) < 0 ||
-        get_bool(req->root, "snippet", &q->snippets, fail) < 0 ||
-        get_number(req->root, "k1", 0.0, 100.0, &q->k1, fail) < 0 ||
+        get_bool(req->root, "snippet", &req->snippet_asked, fail) < 0 ||
+        get_uint(req->root, "snippet_length", PROTO_MAX_SNIPPET_LEN,
+                 &q->snippet_len, fail) < 0 ||
+        get_number(req->root, "k1", 0.0, PROTO_MAX_K1, &q->k1, fail) < 0 ||
         get_number(req->root, "b", 0.0, 1.0, &q->b, fail) < 0 ||
-        get_number(req->root, "title_weight", 0.0, 1000.0, &q->w_title, fail) <
-            0 ||
-        get_number(req->root, "body_weight", 0.0, 1000.0, &q->w_body, fail) < 0)
+        get_number(req->root, "title_weight", 0.0, PROTO_MAX_WEIGHT,
+                   &q->w_title, fail) < 0 ||
+        get_number(req->root, "body_weight", 0.0, PROTO_MAX_WEIGHT,
+                   &q->w_body, fail) < 0 ||
+        get_number(req->root, "prox_weight", 0.0, PROTO_MAX_WEIGHT,
+                   &q->w_prox, fail) < 0 ||
+        get_bool(req->root, "exact_total", &q->exact_total, fail) < 0 ||
+        get_bool(req->root, "explain", &req->explain, fail) < 0 ||
+        get_fields(req->root, &req->fields, fail) < 0)
         return -1;
-    if (sort == NULL || strcmp(sort, "score") == 0)
+    if (q->snippet_len == 0)
+        return fail_set(fail, PROTO_BAD_REQUEST,
+                        "field \"snippet_length\" must be in 1..%d",
+                        PROTO_MAX_SNIPPET_LEN);
+    if (sort == NULL || (strcmp(sort, "score") == 0 && sort_len == 5))
         q->sort = TRAWL_SORT_SCORE;
-    else if (strcmp(sort, "date") == 0)
+    else if (strcmp(sort, "date") == 0 && sort_len == 4)
         q->sort = TRAWL_SORT_DATE;
-    else if (strcmp(sort, "date_asc") == 0)
+    else if (strcmp(sort, "date_asc") == 0 && sort_len == 8)
         q->sort = TRAWL_SORT_DATE_ASC;
     else
         return fail_set(fail, PROTO_BAD_REQUEST,
                         "field \"sort\" must be \"score\", \"date\" or "
                         "\"date_asc\"");
+    /* Snippets are built only when they will be sent. */
+    q->snippets = req->snippet_asked &&
+                  (req->fields & (PF_SNIPPET | PF_HIGHLIGHTS)) != 0;
     return 0;
 }
 
@@ -151,6 +210,28 @@ static const struct {
     {"search", OP_SEARCH}, {"count", OP_COUNT}, {"get", OP_GET},
     {"stats", OP_STATS},   {"ping", OP_PING},   {"reload", OP_RELOAD},
 };
+
+static trawl_query defaults;
+static int have_defaults;
+
+void proto_set_defaults(const trawl_query *d)
+{
+    defaults = *d;
+    have_defaults = 1;
+}
+
+static void init_query(trawl_query *q)
+{
+    trawl_query_init(q);
+    if (have_defaults) {
+        q->k1 = defaults.k1;
+        q->b = defaults.b;
+        q->w_title = defaults.w_title;
+        q->w_body = defaults.w_body;
+        q->w_prox = defaults.w_prox;
+        q->snippet_len = defaults.snippet_len;
+    }
+}
 
 int proto_parse(proto_request *req,
                 const char *line,
@@ -163,7 +244,9 @@ int proto_parse(proto_request *req,
     size_t i;
 
     memset(req, 0, sizeof(*req));
-    trawl_query_init(&req->query);
+    init_query(&req->query);
+    req->fields = PF_DEFAULT;
+    req->snippet_asked = 1;
     req->id_json = strdup("null");
     if (req->id_json == NULL)
         return fail_set(fail, PROTO_INTERNAL, "out of memory");
@@ -206,8 +289,10 @@ int proto_parse(proto_request *req,
     case OP_SEARCH:
         return parse_search(req, fail);
     case OP_COUNT:
-        return get_string(req->root, "q", 1, &req->query.q, &req->query.qlen,
-                          fail);
+        if (get_string(req->root, "q", 1, &req->query.q, &req->query.qlen,
+                       fail) < 0)
+            return -1;
+        return get_bool(req->root, "explain", &req->explain, fail);
     case OP_GET:
         return get_string(req->root, "doc", 1, &req->doc, &req->doc_len, fail);
     default:
@@ -321,56 +406,112 @@ void proto_put_pong(trawl_buf *out, const char *id_json)
     trawl_buf_puts(out, ",\"pong\":true}\n");
 }
 
+static const char *sort_name(int sort)
+{
+    return sort == TRAWL_SORT_DATE       ? "date"
+           : sort == TRAWL_SORT_DATE_ASC ? "date_asc"
+                                         : "score";
+}
+
+/* ,"explain":{...}: the analyzed query and, for a search, the ranking
+ * settings it ran with (defaults filled in). */
+static void put_explain(trawl_buf *out,
+                        const proto_request *req,
+                        const char *parsed)
+{
+    const trawl_query *q = &req->query;
+
+    trawl_buf_puts(out, ",\"explain\":{\"parsed\":");
+    put_cstr(out, parsed);
+    if (req->op == OP_SEARCH) {
+        trawl_buf_printf(out,
+                         ",\"k1\":%.15g,\"b\":%.15g,\"title_weight\":%.15g,"
+                         "\"body_weight\":%.15g,\"prox_weight\":%.15g,"
+                         "\"sort\":\"%s\"",
+                         q->k1, q->b, q->w_title, q->w_body, q->w_prox,
+                         sort_name(q->sort));
+    }
+    trawl_buf_putc(out, '}');
+}
+
 void proto_put_search(trawl_buf *out,
-                      const char *id_json,
+                      const proto_request *req,
                       uint64_t gen,
                       const trawl_results *res,
-                      int snippets,
+                      const proto_hit_meta *meta,
                       uint64_t took_us)
 {
-    put_head(out, id_json, 1);
+    unsigned f = req->fields;
+    int snippets = req->query.snippets;
+
+    put_head(out, req->id_json, 1);
     put_gen(out, &gen);
-    trawl_buf_printf(out,
-                     ",\"total\":%llu,\"total_exact\":%s,\"took_us\":%llu,"
-                     "\"hits\":[",
+    trawl_buf_printf(out, ",\"total\":%llu,\"total_exact\":%s,\"took_us\":%llu",
                      (unsigned long long)res->total,
                      res->total_exact ? "true" : "false",
                      (unsigned long long)took_us);
+    if (req->explain)
+        put_explain(out, req, res->parsed);
+    trawl_buf_puts(out, ",\"hits\":[");
     for (size_t i = 0; i < res->nhits; i++) {
         const trawl_hit *h = &res->hits[i];
         trawl_buf_puts(out, i ? ",{\"id\":" : "{\"id\":");
         proto_put_str(out, h->id, h->id_len);
-        trawl_buf_puts(out, ",\"title\":");
-        proto_put_str(out, h->title, h->title_len);
-        trawl_buf_puts(out, ",\"date\":");
-        put_date(out, h->date);
-        trawl_buf_printf(out, ",\"score\":%.9g",
-                         isfinite(h->score) ? h->score : 0.0);
-        if (snippets && h->snippet != NULL) {
+        if (f & PF_TITLE) {
+            trawl_buf_puts(out, ",\"title\":");
+            proto_put_str(out, h->title, h->title_len);
+        }
+        if (f & PF_DATE) {
+            trawl_buf_puts(out, ",\"date\":");
+            put_date(out, h->date);
+        }
+        if (f & PF_SCORE)
+            trawl_buf_printf(out, ",\"score\":%.9g",
+                             isfinite(h->score) ? h->score : 0.0);
+        if (f & PF_AUTHOR) {
+            trawl_buf_puts(out, ",\"author\":");
+            proto_put_str(out, meta ? meta[i].author : NULL,
+                          meta ? meta[i].author_len : 0);
+        }
+        if (f & PF_URL) {
+            trawl_buf_puts(out, ",\"url\":");
+            proto_put_str(out, meta ? meta[i].url : NULL,
+                          meta ? meta[i].url_len : 0);
+        }
+        int have = snippets && h->snippet != NULL;
+        if (f & PF_SNIPPET) {
             trawl_buf_puts(out, ",\"snippet\":");
-            proto_put_str(out, h->snippet, h->snippet_len);
+            if (have)
+                proto_put_str(out, h->snippet, h->snippet_len);
+            else
+                trawl_buf_puts(out, "null");
+        }
+        if (f & PF_HIGHLIGHTS) {
             trawl_buf_puts(out, ",\"highlights\":[");
-            for (size_t j = 0; j < h->nranges; j++)
+            for (size_t j = 0; have && j < h->nranges; j++)
                 trawl_buf_printf(out, "%s[%u,%u]", j ? "," : "",
                                  h->ranges[j].start, h->ranges[j].end);
-            trawl_buf_puts(out, "]}");
-        } else {
-            trawl_buf_puts(out, ",\"snippet\":null,\"highlights\":[]}");
+            trawl_buf_putc(out, ']');
         }
+        trawl_buf_putc(out, '}');
     }
     trawl_buf_puts(out, "]}\n");
 }
 
 void proto_put_count(trawl_buf *out,
-                     const char *id_json,
+                     const proto_request *req,
                      uint64_t gen,
                      uint64_t count,
+                     const char *parsed,
                      uint64_t took_us)
 {
-    put_head(out, id_json, 1);
+    put_head(out, req->id_json, 1);
     put_gen(out, &gen);
-    trawl_buf_printf(out, ",\"count\":%llu,\"took_us\":%llu}\n",
+    trawl_buf_printf(out, ",\"count\":%llu,\"took_us\":%llu",
                      (unsigned long long)count, (unsigned long long)took_us);
+    if (req->explain)
+        put_explain(out, req, parsed);
+    trawl_buf_puts(out, "}\n");
 }
 
 static void put_extra(trawl_buf *out, const char *extra, size_t len)

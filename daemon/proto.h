@@ -33,6 +33,25 @@
 /* Largest accepted "offset" (deep pages cost a heap of offset+limit). */
 #define PROTO_MAX_OFFSET 100000
 
+/* Accepted ranges of the ranking options (requests and trawld flags). */
+#define PROTO_MAX_K1          100.0
+#define PROTO_MAX_WEIGHT      1000.0 /* title, body and proximity weights */
+#define PROTO_MAX_SNIPPET_LEN 10000
+
+/* Hit members a search can return ("fields"). */
+enum {
+    PF_ID = 1 << 0,
+    PF_TITLE = 1 << 1,
+    PF_DATE = 1 << 2,
+    PF_SCORE = 1 << 3,
+    PF_SNIPPET = 1 << 4,
+    PF_HIGHLIGHTS = 1 << 5,
+    PF_AUTHOR = 1 << 6,
+    PF_URL = 1 << 7,
+    PF_DEFAULT = PF_ID | PF_TITLE | PF_DATE | PF_SCORE | PF_SNIPPET |
+                 PF_HIGHLIGHTS,
+};
+
 typedef enum proto_op {
     OP_PING,
     OP_STATS,
@@ -47,6 +66,9 @@ typedef struct proto_request {
     json_t *root;      /* the parsed object; owns the strings below */
     char *id_json;     /* "id" re-encoded as compact JSON, "null" if absent */
     trawl_query query; /* search and count: q/qlen point into root */
+    int explain;       /* search and count: add "explain" to the response */
+    unsigned fields;   /* search: PF_* bits of the hit members to send */
+    int snippet_asked; /* search: the client's "snippet" (default true) */
     const char *doc;   /* get: the document id, points into root */
     size_t doc_len;
 } proto_request;
@@ -55,6 +77,13 @@ typedef struct proto_fail {
     const char *code; /* PROTO_* */
     char msg[256];
 } proto_fail;
+
+/*
+ * The ranking defaults a request starts from (trawld's command line);
+ * trawl_query_init()'s until this is called. Not thread-safe: call it
+ * before serving. Only the ranking and snippet members of d are used.
+ */
+void proto_set_defaults(const trawl_query *d);
 
 /*
  * Decode one request line (without its newline). Returns 0, or -1 with
@@ -78,16 +107,28 @@ void proto_put_error(trawl_buf *out,
                      const char *fmt,
                      ...) __attribute__((format(printf, 5, 6)));
 void proto_put_pong(trawl_buf *out, const char *id_json);
+
+/* Stored fields of one hit that the search results do not carry. */
+typedef struct proto_hit_meta {
+    const char *author; /* NULL when unknown */
+    size_t author_len;
+    const char *url;
+    size_t url_len;
+} proto_hit_meta;
+
+/* meta: one per hit, or NULL when neither author nor url was asked for. */
 void proto_put_search(trawl_buf *out,
-                      const char *id_json,
+                      const proto_request *req,
                       uint64_t gen,
                       const trawl_results *res,
-                      int snippets,
+                      const proto_hit_meta *meta,
                       uint64_t took_us);
+/* parsed: the analyzed query, sent as "explain" if req->explain. */
 void proto_put_count(trawl_buf *out,
-                     const char *id_json,
+                     const proto_request *req,
                      uint64_t gen,
                      uint64_t count,
+                     const char *parsed,
                      uint64_t took_us);
 void proto_put_doc(trawl_buf *out,
                    const char *id_json,

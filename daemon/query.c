@@ -32,6 +32,36 @@ static const char *op_name(proto_op op)
     return op == OP_SEARCH ? "search" : op == OP_COUNT ? "count" : "get";
 }
 
+/* Author and url of every hit, from the stored articles ("fields"). */
+static int fetch_meta(const trawl_index *ix,
+                      const trawl_results *res,
+                      trawl_arena *arena,
+                      proto_hit_meta **out,
+                      trawl_err *err)
+{
+    proto_hit_meta *m;
+
+    *out = NULL;
+    if (res->nhits == 0)
+        return 0;
+    m = trawl_arena_calloc(arena, res->nhits, sizeof(*m));
+    if (m == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < res->nhits; i++) {
+        trawl_stored doc;
+        int rc = trawl_index_get(ix, res->hits[i].id, res->hits[i].id_len,
+                                 arena, &doc, err);
+        if (rc < 0)
+            return rc == TRAWL_ENOTFOUND ? TRAWL_ECORRUPT : rc;
+        m[i].author = doc.author;
+        m[i].author_len = doc.author_len;
+        m[i].url = doc.url;
+        m[i].url_len = doc.url_len;
+    }
+    *out = m;
+    return 0;
+}
+
 /* Worker thread: touches only the job, its slot's buffer and the pool. */
 static void job_run(uv_work_t *w)
 {
@@ -65,16 +95,33 @@ static void job_run(uv_work_t *w)
     }
     if (j->req.op == OP_SEARCH) {
         trawl_results res;
+        proto_hit_meta *meta = NULL;
         rc = trawl_search(sr, j->ix, &j->req.query, arena, &res, &err);
+        if (rc == 0 && (j->req.fields & (PF_AUTHOR | PF_URL)))
+            rc = fetch_meta(j->ix, &res, arena, &meta, &err);
         if (rc == 0)
-            proto_put_search(out, id, j->gen, &res, j->req.query.snippets,
+            proto_put_search(out, &j->req, j->gen, &res, meta,
                              (uv_hrtime() - t0) / 1000);
+    } else if (j->req.explain) {
+        /* A count that also reports the parsed query: a search for no
+         * hits, counting every match. */
+        trawl_results res;
+        trawl_query q = j->req.query;
+        q.limit = 0;
+        q.offset = 0;
+        q.snippets = 0;
+        q.exact_total = 1;
+        rc = trawl_search(sr, j->ix, &q, arena, &res, &err);
+        if (rc == 0)
+            proto_put_count(out, &j->req, j->gen, res.total, res.parsed,
+                            (uv_hrtime() - t0) / 1000);
     } else {
         uint64_t n = 0;
         rc = trawl_count(sr, j->ix, j->req.query.q, j->req.query.qlen, arena,
                          &n, &err);
         if (rc == 0)
-            proto_put_count(out, id, j->gen, n, (uv_hrtime() - t0) / 1000);
+            proto_put_count(out, &j->req, j->gen, n, NULL,
+                            (uv_hrtime() - t0) / 1000);
     }
 done:
     if (rc < 0) {
