@@ -35,6 +35,22 @@ enum { EXIT_HITS = 0, EXIT_NOHITS = 1, EXIT_ERROR = 2 };
 
 typedef enum { OP_SEARCH, OP_COUNT, OP_PING, OP_STATS, OP_GET } op_kind;
 
+/* Ranking options: the daemon's default when unset (< 0). */
+typedef struct rank_opt {
+    const char *flag;   /* "--k1" */
+    const char *member; /* "k1" */
+    double max;
+} rank_opt;
+
+static const rank_opt rank_opts[] = {
+    { "--k1", "k1", 100 },
+    { "--b", "b", 1 },
+    { "--title-weight", "title_weight", 1000 },
+    { "--body-weight", "body_weight", 1000 },
+    { "--prox-weight", "prox_weight", 1000 },
+};
+#define NRANK (sizeof(rank_opts) / sizeof(rank_opts[0]))
+
 typedef struct opts {
     const char *socket;
     long limit;
@@ -42,6 +58,12 @@ typedef struct opts {
     const char *sort;
     int json;
     int snippet;
+    int explain;
+    int ids;            /* -l: print only the ids */
+    int exact_total;
+    long snippet_len;   /* 0: the daemon's default */
+    const char *fields; /* comma-separated, or NULL */
+    double rank[NRANK];
     int timeout_s;
     op_kind op;
     const char *doc;
@@ -68,11 +90,25 @@ static void usage(FILE *f)
 "       " PROG " [OPTIONS] --ping | --stats | --get ID\n"
 "\n"
 "Search the trawl index served by trawld. The QUERY words are joined with\n"
-"spaces; the daemon's query syntax applies: words (all must match), OR,\n"
-"-word or NOT word, (groups), \"phrases\", prefix*, title:word,\n"
-"date:2025-01-01..2025-12-31, after:DATE, before:DATE.\n"
-"Options must come before the query; use -- before a query that starts\n"
-"with '-'.\n"
+"spaces. Options must come before the query; use -- before a query that\n"
+"starts with '-'. Quote the query for the shell: trawl '\"north korea\" -japan'\n"
+"\n"
+"Query syntax (words are case- and accent-folded and stemmed):\n"
+"  storm harbor             both words (AND is implied)\n"
+"  storm OR flood           either; OR binds looser: a b OR c = (a b) OR c\n"
+"  storm -ferry             storm but not ferry (also: storm NOT ferry)\n"
+"  (storm OR flood) coast   grouping\n"
+"  \"harbor master\"          the exact phrase\n"
+"  \"storm harbor\"~3         near: each other word within 3+(words-1)\n"
+"                           positions of the first, in any order\n"
+"  harb*                    words starting with harb (at most 1024 distinct\n"
+"                           terms, else an error: use a longer prefix)\n"
+"  title:storm  title:\"rail strike\"  body:ferry    one field only\n"
+"  date:2024-03             a day, month or year: YYYY-MM-DD, YYYY-MM, YYYY\n"
+"  date:2024-01..2024-06    inclusive range; open ends: date:2024.. date:..2024-06\n"
+"  after:2024-03-05         on or after that day (inclusive)\n"
+"  before:2024-03-05        strictly before that day (exclusive)\n"
+"A syntax error is reported with its column (exit status 2).\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH     daemon socket (default: $TRAWL_SOCKET, else\n"
@@ -81,8 +117,20 @@ static void usage(FILE *f)
 "  -o, --offset N        skip the first N results (default 0)\n"
 "      --sort ORDER      score (default), date (newest first) or date_asc\n"
 "  -c, --count           print only the number of matching documents\n"
+"  -l, --ids             print only the ids of the results, one per line\n"
+"      --fields LIST     hit members to ask for, comma-separated: id, title,\n"
+"                        date, score, snippet, highlights, author, url\n"
+"      --explain         print the query as the daemon parsed and analyzed\n"
+"                        it (and the ranking settings), then the results\n"
+"      --exact-total     always count every match exactly\n"
 "  -j, --json            print the daemon's JSON response, one line\n"
 "      --no-snippet      do not show snippets\n"
+"      --snippet-length BYTES  snippet length, 1..10000\n"
+"      --k1 X, --b X     BM25 parameters (0..100, 0..1)\n"
+"      --title-weight X, --body-weight X\n"
+"                        field weights, 0..1000\n"
+"      --prox-weight X   proximity weight, 0..1000 (0 turns it off)\n"
+"                        (ranking defaults: those of trawld)\n"
 "      --timeout SEC     give up waiting for the daemon after SEC seconds\n"
 "                        (default 30)\n"
 "      --ping            check that the daemon answers\n"
@@ -121,6 +169,16 @@ static long parse_long(const char *s, const char *what, long max)
     return v;
 }
 
+static double parse_double(const char *s, const char *what, double max)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v >= 0 && v <= max))
+        die_usage("%s wants a number from 0 to %g, not '%s'", what, max, s);
+    return v;
+}
+
 static char *join_words(char **words, int n)
 {
     size_t len = 0;
@@ -145,13 +203,26 @@ static char *join_words(char **words, int n)
 
 static void parse_args(opts *o, int argc, char **argv)
 {
-    enum { O_SORT = 256, O_NO_SNIPPET, O_PING, O_STATS, O_GET, O_TIMEOUT };
+    enum {
+        O_SORT = 256, O_NO_SNIPPET, O_PING, O_STATS, O_GET, O_TIMEOUT,
+        O_FIELDS, O_EXPLAIN, O_EXACT, O_SNIPLEN, O_RANK /* + index */
+    };
     static const struct option longopts[] = {
         { "socket", required_argument, NULL, 's' },
         { "limit", required_argument, NULL, 'n' },
         { "offset", required_argument, NULL, 'o' },
         { "sort", required_argument, NULL, O_SORT },
         { "count", no_argument, NULL, 'c' },
+        { "ids", no_argument, NULL, 'l' },
+        { "fields", required_argument, NULL, O_FIELDS },
+        { "explain", no_argument, NULL, O_EXPLAIN },
+        { "exact-total", no_argument, NULL, O_EXACT },
+        { "snippet-length", required_argument, NULL, O_SNIPLEN },
+        { "k1", required_argument, NULL, O_RANK + 0 },
+        { "b", required_argument, NULL, O_RANK + 1 },
+        { "title-weight", required_argument, NULL, O_RANK + 2 },
+        { "body-weight", required_argument, NULL, O_RANK + 3 },
+        { "prox-weight", required_argument, NULL, O_RANK + 4 },
         { "json", no_argument, NULL, 'j' },
         { "no-snippet", no_argument, NULL, O_NO_SNIPPET },
         { "timeout", required_argument, NULL, O_TIMEOUT },
@@ -171,10 +242,12 @@ static void parse_args(opts *o, int argc, char **argv)
     o->snippet = 1;
     o->timeout_s = 30;
     o->op = OP_SEARCH;
+    for (size_t i = 0; i < NRANK; i++)
+        o->rank[i] = -1;
 
     /* "+": stop at the first query word, so "-word" in a query is not
      * taken for an option. */
-    while ((c = getopt_long(argc, argv, "+s:n:o:cjhV", longopts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "+s:n:o:cljhV", longopts, NULL)) !=
            -1) {
         switch (c) {
         case 's':
@@ -195,6 +268,23 @@ static void parse_args(opts *o, int argc, char **argv)
             break;
         case 'c':
             o->op = OP_COUNT;
+            break;
+        case 'l':
+            o->ids = 1;
+            break;
+        case O_FIELDS:
+            o->fields = optarg;
+            break;
+        case O_EXPLAIN:
+            o->explain = 1;
+            break;
+        case O_EXACT:
+            o->exact_total = 1;
+            break;
+        case O_SNIPLEN:
+            o->snippet_len = parse_long(optarg, "--snippet-length", 10000);
+            if (o->snippet_len == 0)
+                die_usage("%s", "--snippet-length wants 1 to 10000");
             break;
         case 'j':
             o->json = 1;
@@ -225,10 +315,19 @@ static void parse_args(opts *o, int argc, char **argv)
             printf(PROG " %s\n", TRAWL_VERSION);
             exit(0);
         default:
+            if (c >= O_RANK && c < O_RANK + (int)NRANK) {
+                const rank_opt *r = &rank_opts[c - O_RANK];
+                o->rank[c - O_RANK] = parse_double(optarg, r->flag, r->max);
+                break;
+            }
             fprintf(stderr, "Try '" PROG " --help' for more information.\n");
             exit(EXIT_ERROR);
         }
     }
+    if (o->ids && o->op == OP_COUNT)
+        die_usage("%s", "use only one of -c and -l");
+    if (o->ids && o->fields != NULL)
+        die_usage("%s", "-l prints only ids; it takes no --fields");
     if (nops > 1)
         die_usage("%s", "use only one of --ping, --stats and --get");
     if (nops == 1) {
@@ -662,29 +761,60 @@ static int show_hit(const out *o, const json_t *hit, long rank, int rank_w,
     const char *title = get_str(hit, "title");
     const char *id = get_str(hit, "id");
     const char *date = get_str(hit, "date");
+    const char *author = get_str(hit, "author");
+    const char *url = get_str(hit, "url");
     json_t *score = json_object_get(hit, "score");
+    /* Without a title member (--fields), the id is the heading. */
+    int titled = json_object_get(hit, "title") != NULL;
     int indent = rank_w + 2;
     char meta[64];
 
     printf("%*ld. ", rank_w, rank);
-    put_styled(o, C_BOLD, title && title[0] ? title : "(untitled)");
+    if (titled)
+        put_styled(o, C_BOLD, title && title[0] ? title : "(untitled)");
+    else
+        put_styled(o, C_BOLD, id ? id : "?");
     fputc('\n', stdout);
 
-    printf("%*s", indent, "");
-    if (o->color)
-        fputs(C_DIM, stdout);
-    put_clean(id ? id : "?", id ? strlen(id) : 1, NULL);
-    if (date != NULL) {
-        fputs("  ", stdout);
-        put_clean(date, strlen(date), NULL);
+    if (titled || date != NULL || json_is_number(score)) {
+        printf("%*s", indent, "");
+        if (o->color)
+            fputs(C_DIM, stdout);
+        const char *sep = "";
+        if (titled) {
+            put_clean(id ? id : "?", id ? strlen(id) : 1, NULL);
+            sep = "  ";
+        }
+        if (date != NULL) {
+            fputs(sep, stdout);
+            put_clean(date, strlen(date), NULL);
+            sep = "  ";
+        }
+        if (json_is_number(score)) {
+            snprintf(meta, sizeof(meta), "%sscore %.2f", sep,
+                     json_number_value(score));
+            fputs(meta, stdout);
+        }
+        if (o->color)
+            fputs(C_RESET, stdout);
+        fputc('\n', stdout);
     }
-    if (json_is_number(score)) {
-        snprintf(meta, sizeof(meta), "  score %.2f", json_number_value(score));
-        fputs(meta, stdout);
+    if (author != NULL || url != NULL) {
+        printf("%*s", indent, "");
+        if (o->color)
+            fputs(C_DIM, stdout);
+        if (author != NULL) {
+            fputs("by ", stdout);
+            put_clean(author, strlen(author), NULL);
+        }
+        if (url != NULL) {
+            fputs(author != NULL ? "  " : "", stdout);
+            put_clean(url, strlen(url), NULL);
+        }
+        if (o->color)
+            fputs(C_RESET, stdout);
+        fputc('\n', stdout);
     }
-    if (o->color)
-        fputs(C_RESET, stdout);
-    fputc('\n', stdout);
 
     const char *snip = get_str(hit, "snippet");
     if (snippets && snip != NULL && snip[0] != '\0') {
@@ -711,6 +841,57 @@ static int show_hit(const out *o, const json_t *hit, long rank, int rank_w,
         free(r);
     }
     return 0;
+}
+
+/* --explain: the parsed query and the settings it ran with. */
+static void show_explain(const out *o, const json_t *resp)
+{
+    json_t *ex = json_object_get(resp, "explain");
+    const char *parsed = get_str(ex, "parsed");
+    static const struct {
+        const char *key, *label;
+    } knobs[] = {
+        { "k1", "k1" },
+        { "b", "b" },
+        { "title_weight", "title" },
+        { "body_weight", "body" },
+        { "prox_weight", "proximity" },
+    };
+
+    if (!json_is_object(ex))
+        return;
+    put_styled(o, C_DIM, "query:   ");
+    put_clean(parsed ? parsed : "?", parsed ? strlen(parsed) : 1, NULL);
+    fputc('\n', stdout);
+    if (json_object_get(ex, "k1") == NULL)
+        return;
+    put_styled(o, C_DIM, "ranking:");
+    const char *sort = get_str(ex, "sort");
+    for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+        printf(" %s %g%s", knobs[i].label, get_num(ex, knobs[i].key, 0),
+               i + 1 < sizeof(knobs) / sizeof(knobs[0]) ? "," : "");
+    if (sort != NULL) {
+        fputs("; sort ", stdout);
+        put_clean(sort, strlen(sort), NULL);
+    }
+    fputc('\n', stdout);
+}
+
+/* -l: one id per line. */
+static int show_ids(const json_t *resp)
+{
+    json_t *hits = json_object_get(resp, "hits");
+    size_t n = json_is_array(hits) ? json_array_size(hits) : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        json_t *id = json_object_get(json_array_get(hits, i), "id");
+        if (!json_is_string(id))
+            continue;
+        put_clean(json_string_value(id), json_string_length(id), NULL);
+        fputc('\n', stdout);
+    }
+    return get_int(resp, "total", (json_int_t)n) > 0 ? EXIT_HITS
+                                                     : EXIT_NOHITS;
 }
 
 static int show_search(const out *o, const opts *op, const json_t *resp)
@@ -827,6 +1008,25 @@ static int show_doc(const out *o, const json_t *resp)
 
 /* ------------------------------------------------------------------ main */
 
+/* "title,date" -> ["title","date"] (empty items are skipped). */
+static json_t *split_fields(const char *list)
+{
+    json_t *a = json_array();
+    const char *p = list;
+
+    while (a != NULL && *p != '\0') {
+        size_t n = strcspn(p, ", ");
+        json_t *name = n > 0 ? json_stringn(p, n) : NULL;
+        if (n > 0 && name == NULL)
+            die_usage("%s", "--fields is not valid UTF-8");
+        if (name != NULL)
+            json_array_append_new(a, name);
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return a;
+}
+
 static json_t *build_request(const opts *o)
 {
     json_t *req = json_object();
@@ -846,11 +1046,27 @@ static json_t *build_request(const opts *o)
                             json_string(o->op == OP_COUNT ? "count"
                                                           : "search"));
         json_object_set_new(req, "q", q);
+        if (o->explain)
+            json_object_set_new(req, "explain", json_true());
         if (o->op == OP_SEARCH) {
             json_object_set_new(req, "limit", json_integer(o->limit));
             json_object_set_new(req, "offset", json_integer(o->offset));
             json_object_set_new(req, "sort", json_string(o->sort));
-            json_object_set_new(req, "snippet", json_boolean(o->snippet));
+            json_object_set_new(req, "snippet",
+                                json_boolean(o->snippet && !o->ids));
+            if (o->snippet_len > 0)
+                json_object_set_new(req, "snippet_length",
+                                    json_integer(o->snippet_len));
+            if (o->exact_total)
+                json_object_set_new(req, "exact_total", json_true());
+            for (size_t i = 0; i < NRANK; i++)
+                if (o->rank[i] >= 0)
+                    json_object_set_new(req, rank_opts[i].member,
+                                        json_real(o->rank[i]));
+            if (o->ids)
+                json_object_set_new(req, "fields", split_fields("id"));
+            else if (o->fields != NULL)
+                json_object_set_new(req, "fields", split_fields(o->fields));
         }
         break;
     }
@@ -970,6 +1186,8 @@ int main(int argc, char **argv)
         exit_code = EXIT_ERROR;
     } else if (o.op == OP_COUNT) {
         json_int_t cnt = get_int(resp, "count", 0);
+        if (!o.json && o.explain)
+            show_explain(&ot, resp);
         if (!o.json)
             printf("%" JSON_INTEGER_FORMAT "\n", cnt);
         exit_code = cnt > 0 ? EXIT_HITS : EXIT_NOHITS;
@@ -998,7 +1216,9 @@ int main(int argc, char **argv)
             exit_code = show_doc(&ot, resp);
             break;
         default:
-            exit_code = show_search(&ot, &o, resp);
+            if (o.explain)
+                show_explain(&ot, resp);
+            exit_code = o.ids ? show_ids(resp) : show_search(&ot, &o, resp);
             break;
         }
     }
