@@ -107,12 +107,14 @@ typedef struct cursor {
     uint32_t bmax_tf[TRAWL_NFIELDS];
     uint32_t bmin_len[TRAWL_NFIELDS];
     int64_t base; /* doc before the block's first (-1 for the first) */
-    int decoded;
+    int decoded;  /* doc ids of the block decoded */
+    int tf_decoded; /* term frequencies decoded (lazily: seeks need none) */
+    const unsigned char *tfp; /* the block's tf arrays */
     uint32_t i;
     uint32_t doc;
     uint32_t pi; /* positions walk: posting index and pointer */
     const unsigned char *pp;
-    int corrupt;
+    int *corrupt; /* the search's error slot, set on damaged postings */
     uint32_t docs[BLOCK_SIZE];
     uint32_t tf[TRAWL_NFIELDS][BLOCK_SIZE];
 } cursor;
@@ -132,8 +134,11 @@ size_t trawl__svb0124_len(const unsigned char *p, size_t avail, uint32_t n)
 
 static void cur_fail(cursor *c)
 {
-    c->corrupt = 1;
+    *c->corrupt = TRAWL_ECORRUPT;
     c->doc = DOC_END;
+    c->remaining = 0;
+    c->skip = c->skip_end;
+    c->last = DOC_END;
 }
 
 /* Enter the next block (without decoding it). 0, or -1 at the end. */
@@ -209,23 +214,39 @@ static int cur_decode(cursor *c)
         cur_fail(c);
         return -1;
     }
+    c->tfp = p;
+    c->decoded = 1;
+    c->tf_decoded = 0;
+    return 0;
+}
+
+/* Decode the block's term frequencies; 0 or -1 on corruption. */
+static int cur_tfs(cursor *c)
+{
+    if (c->tf_decoded)
+        return 0;
+    const unsigned char *p = c->tfp;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        avail = (size_t)(c->blk_end - p);
-        need = trawl__svb0124_len(p, avail, c->n);
+        size_t avail = (size_t)(c->blk_end - p);
+        size_t need = trawl__svb0124_len(p, avail, c->n);
         if (need > avail) {
             cur_fail(c);
+            memset(c->tf, 0, sizeof(c->tf));
+            c->tf_decoded = 1;
             return -1;
         }
         p += streamvbyte_decode_0124(p, c->tf[f], c->n);
     }
-    c->decoded = 1;
+    c->tf_decoded = 1;
     return 0;
 }
 
-static void cur_init(cursor *c, const trawl_segment *s, const seg_term *t)
+static void cur_init(cursor *c, const trawl_segment *s, const seg_term *t,
+                     int *corrupt)
 {
     memset(c, 0, offsetof(cursor, docs));
     c->s = s;
+    c->corrupt = corrupt;
     const unsigned char *base = s->sec[SEC_POSTINGS].p + t->post_off;
     c->skip = base;
     c->skip_end = base + t->skip_len;
@@ -271,6 +292,8 @@ static void cur_seek(cursor *c, uint32_t target)
  * field, fields back to back). Returns 0 or -1 on corruption. */
 static int cur_positions(cursor *c, uint32_t *out)
 {
+    if (cur_tfs(c) < 0)
+        return -1;
     if (c->pi > c->i) {
         c->pi = 0;
         c->pp = c->blk_pos;
@@ -351,10 +374,13 @@ typedef struct ctx {
 
 static uint32_t m_seek(ctx *c, matcher *m, uint32_t target);
 
-static int term_ok(const matcher *m)
+static int term_ok(matcher *m)
 {
-    const cursor *c = m->cur[0];
-    return m->field == Q_ANY_FIELD || c->tf[m->field][c->i] > 0;
+    cursor *c = m->cur[0];
+    if (m->field == Q_ANY_FIELD)
+        return 1;
+    cur_tfs(c);
+    return c->tf[m->field][c->i] > 0;
 }
 
 static uint32_t *scratch(ctx *c, size_t n)
@@ -377,9 +403,14 @@ static uint32_t *scratch(ctx *c, size_t n)
 static int phrase_check(ctx *c, matcher *m)
 {
     size_t total = 0;
-    for (uint32_t k = 0; k < m->ncur; k++)
+    for (uint32_t k = 0; k < m->ncur; k++) {
+        if (cur_tfs(m->cur[k]) < 0) {
+            c->corrupt = TRAWL_ECORRUPT;
+            return 0;
+        }
         for (int f = 0; f < TRAWL_NFIELDS; f++)
             total += m->cur[k]->tf[f][m->cur[k]->i];
+    }
     uint32_t *buf = scratch(c, total);
     if (buf == NULL) {
         c->corrupt = TRAWL_ENOMEM;
@@ -555,8 +586,9 @@ static double m_score(const ctx *c, const matcher *m, uint32_t d)
     case M_TERM: {
         if (m->doc != d)
             return 0;
-        const cursor *cu = m->cur[0];
+        cursor *cu = m->cur[0];
         uint32_t tf[TRAWL_NFIELDS];
+        cur_tfs(cu);
         for (int f = 0; f < TRAWL_NFIELDS; f++)
             tf[f] = cu->tf[f][cu->i];
         return bm25f(c, c->seg, d, tf, m->lf->idf, m->field);
@@ -623,6 +655,10 @@ static double prox_score(ctx *c, uint32_t d)
             continue;
         cursor *ca = ma->cur[0], *cb = mb->cur[0];
         uint32_t na[TRAWL_NFIELDS], nb[TRAWL_NFIELDS];
+        if (cur_tfs(ca) < 0 || cur_tfs(cb) < 0) {
+            c->corrupt = TRAWL_ECORRUPT;
+            return 0;
+        }
         size_t ta = 0, tb = 0;
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
             na[f] = ca->tf[f][ca->i];
@@ -717,7 +753,7 @@ static matcher *m_build(ctx *c, const qnode *q)
             cs[k] = trawl_arena_alloc(c->a, sizeof(cursor));
             if (cs[k] == NULL)
                 return NULL;
-            cur_init(cs[k], c->seg, &t);
+            cur_init(cs[k], c->seg, &t, &c->corrupt);
         }
         if ((m = m_new(c, q->kind == Q_TERM ? M_TERM : M_PHRASE)) == NULL)
             return NULL;
