@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xxhash.h>
 #include <zstd.h>
 
 #include "format.h"
@@ -111,7 +112,7 @@ int trawl_index_current(const char *dir, uint64_t *gen_out, trawl_err *err)
 
 /* ---- segments --------------------------------------------------------- */
 
-static void seg_close(trawl_segment *s)
+void trawl__seg_close(trawl_segment *s)
 {
     if (s->map != NULL)
         munmap((void *)s->map, s->size);
@@ -120,7 +121,37 @@ static void seg_close(trawl_segment *s)
     memset(s, 0, sizeof(*s));
 }
 
-static int seg_open(trawl_segment *s, const char *dir, trawl_err *err)
+/* XXH3 of a mapped range, dropping the pages from this process's resident
+ * set as it goes (they stay in the page cache): verifying a large segment
+ * must not pin all of it in memory. */
+static uint64_t hash_mapped(const unsigned char *base, const unsigned char *p,
+                            uint64_t len)
+{
+    const uint64_t chunk = 16u << 20;
+    if (len <= chunk)
+        return trawl__hash64(p, len);
+    XXH3_state_t *st = XXH3_createState();
+    if (st == NULL)
+        return trawl__hash64(p, len);
+    XXH3_64bits_reset(st);
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t psz = pg > 0 ? (uint64_t)pg : 4096;
+    for (uint64_t o = 0; o < len; o += chunk) {
+        uint64_t n = len - o < chunk ? len - o : chunk;
+        XXH3_64bits_update(st, p + o, n);
+        /* whole pages inside [p + o, p + o + n) */
+        uint64_t a = (uint64_t)(p + o - base), b = a + n;
+        a = (a + psz - 1) / psz * psz;
+        b = b / psz * psz;
+        if (b > a)
+            madvise((void *)(base + a), b - a, MADV_DONTNEED);
+    }
+    uint64_t h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
+}
+
+int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, s->name);
@@ -182,7 +213,7 @@ static int seg_open(trawl_segment *s, const char *dir, trawl_err *err)
         if (off < SEG_HEADER || off > toc_off || len > toc_off - off)
             return trawl__corrupt(err, "%s: section %u out of bounds", path,
                                   id);
-        if (trawl__hash64(p + off, len) != trawl__get_u64(e + 24))
+        if (hash_mapped(p, p + off, len) != trawl__get_u64(e + 24))
             return trawl__corrupt(err, "%s: section %u checksum mismatch",
                                   path, id);
         s->sec[id].p = p + off;
@@ -342,7 +373,7 @@ static void index_free(trawl_index *ix)
     if (ix == NULL)
         return;
     for (uint32_t i = 0; i < ix->nsegs; i++)
-        seg_close(&ix->segs[i]);
+        trawl__seg_close(&ix->segs[i]);
     free(ix->segs);
     free(ix->dir);
     free(ix);
@@ -378,7 +409,7 @@ static int open_once(trawl_index **out, const char *dir, trawl_err *err)
         trawl_segment *s = &ix->segs[i];
         uint32_t want = s->ndocs;
         s->ndocs = 0;
-        if ((rc = seg_open(s, dir, err)) < 0)
+        if ((rc = trawl__seg_open(s, dir, err)) < 0)
             break;
         if (s->ndocs != want) {
             rc = trawl__corrupt(err, "%s/%s: %u docs, manifest says %u", dir,
@@ -395,8 +426,14 @@ static int open_once(trawl_index **out, const char *dir, trawl_err *err)
         ix->live_docs += s->ndocs - s->ndeleted;
         ix->nterms += s->nterms;
         ix->bytes += s->size;
+        /* Field lengths of live docs only: deleted docs must not move
+         * avg_len, so scores do not depend on what awaits a merge. */
         for (int f = 0; f < TRAWL_NFIELDS; f++)
             ix->total_len[f] += s->total_len[f];
+        for (uint32_t d = 0; s->ndeleted > 0 && d < s->ndocs; d++)
+            if (trawl__seg_is_deleted(s, d))
+                for (int f = 0; f < TRAWL_NFIELDS; f++)
+                    ix->total_len[f] -= trawl__seg_field_len(s, d, f);
     }
     if (rc < 0) {
         index_free(ix);
@@ -404,9 +441,9 @@ static int open_once(trawl_index **out, const char *dir, trawl_err *err)
     }
     ix->bytes += mlen;
     for (int f = 0; f < TRAWL_NFIELDS; f++)
-        ix->avg_len[f] = ix->all_docs ? (double)ix->total_len[f] /
-                                            (double)ix->all_docs
-                                      : 0.0;
+        ix->avg_len[f] = ix->live_docs ? (double)ix->total_len[f] /
+                                             (double)ix->live_docs
+                                       : 0.0;
     *out = ix;
     return 0;
 }
@@ -615,6 +652,28 @@ int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
     return 0;
 }
 
+void trawl__seg_iter_init(seg_iter *it, const trawl_segment *s)
+{
+    memset(it, 0, sizeof(*it));
+    it->s = s;
+    it->p = s->sec[SEC_TERMS].p;
+}
+
+int trawl__seg_iter_next(seg_iter *it, trawl_err *err)
+{
+    const trawl_segment *s = it->s;
+    if (it->i >= s->nterms)
+        return 0;
+    if (it->i % TERM_BLOCK == 0)
+        it->len = 0;
+    const unsigned char *end = s->sec[SEC_TERMS].p + s->sec[SEC_TERMS].len;
+    int rc = decode_entry(s, &it->p, end, it->term, &it->len, &it->t, err);
+    if (rc < 0)
+        return rc;
+    it->i++;
+    return 1;
+}
+
 /* ---- ids and stored documents ----------------------------------------- */
 
 int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,
@@ -773,6 +832,620 @@ int trawl_index_get(const trawl_index *ix, const char *id, size_t id_len,
 
 /* ---- check ------------------------------------------------------------ */
 
+/*
+ * trawl_index_check() opens the generation (which verifies every checksum
+ * and the structural sizes) and then decodes everything a query could
+ * touch, reporting each problem as one line "FILE: PART: what". It trusts
+ * nothing but the mapping's bounds: every length and offset is checked
+ * before use, so a damaged file yields lines, never a crash.
+ */
+
+#define CHECK_MAX_PER_FILE 50 /* lines per file before "more problems" */
+
+typedef struct chk {
+    trawl_buf *r;
+    const char *dir;
+    const char *file; /* the file being checked (name within dir) */
+    int bad;          /* problems found in all files */
+    int file_bad;     /* problems found in this file */
+} chk;
+
+static void chk_line(chk *c, const char *part, const char *msg)
+{
+    c->bad++;
+    c->file_bad++;
+    if (c->file_bad == CHECK_MAX_PER_FILE + 1)
+        trawl_buf_printf(c->r, "%s/%s: further problems not listed\n",
+                         c->dir, c->file);
+    if (c->file_bad > CHECK_MAX_PER_FILE)
+        return;
+    trawl_buf_printf(c->r, "%s/%s: %s: %s\n", c->dir, c->file, part, msg);
+}
+
+#define CHK(c, part, ...)                                                  \
+    do {                                                                   \
+        char chk_msg_[400];                                                \
+        snprintf(chk_msg_, sizeof(chk_msg_), __VA_ARGS__);                 \
+        chk_line((c), (part), chk_msg_);                                   \
+    } while (0)
+
+static const char *chk_sec_name(uint32_t id)
+{
+    static const char *const names[SEC_MAX] = {
+        "?",     "META",        "DOCS",  "IDS",         "STORE",
+        "STORE_INDEX", "TERMS", "TERMS_INDEX", "POSTINGS", "POSITIONS"};
+    return id < SEC_MAX ? names[id] : "?";
+}
+
+static const char *chk_field_name(int f)
+{
+    return f == TRAWL_FIELD_TITLE ? "title" : "body";
+}
+
+/*
+ * Decode a streamvbyte 0124 run of n values from [p, end): control bytes
+ * (2 bits per value, low bits first: 0, 1, 2 or 4 data bytes), then the
+ * little-endian data bytes. Returns the bytes used, or 0 if the run does
+ * not fit. Deliberately independent of the library the search uses.
+ */
+static size_t chk_svb(const unsigned char *p, const unsigned char *end,
+                      uint32_t n, uint32_t *out)
+{
+    size_t ctl = ((size_t)n + 3) / 4;
+    if ((size_t)(end - p) < ctl)
+        return 0;
+    const unsigned char *d = p + ctl;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned code = (p[i / 4] >> (2 * (i % 4))) & 3;
+        size_t k = code == 3 ? 4 : code;
+        if ((size_t)(end - d) < k)
+            return 0;
+        uint32_t v = 0;
+        for (size_t j = 0; j < k; j++)
+            v |= (uint32_t)d[j] << (8 * j);
+        out[i] = v;
+        d += k;
+    }
+    return (size_t)(d - p);
+}
+
+/* Header reserved bytes, section alignment and zero padding, TOC reserved
+ * fields, and the TOC sitting right before the footer: with the section
+ * checksums this covers every byte of the file. */
+static void chk_layout(chk *c, const trawl_segment *s)
+{
+    const unsigned char *p = s->map;
+    if (trawl__get_u32(p + 12) != 0)
+        CHK(c, "header", "reserved bytes are not zero");
+    const unsigned char *foot = p + s->size - SEG_FOOTER;
+    uint64_t toc_off = trawl__get_u64(foot), toc_len = trawl__get_u64(foot + 8);
+    if (toc_off + toc_len != s->size - SEG_FOOTER)
+        CHK(c, "footer", "%" PRIu64 " unexplained bytes between the TOC and "
+            "the footer", (uint64_t)(s->size - SEG_FOOTER) - toc_off - toc_len);
+    const unsigned char *toc = p + toc_off;
+    uint32_t nsec = trawl__get_u32(toc);
+    struct {
+        uint64_t off, len;
+        uint32_t id;
+    } e[SEC_MAX], tmp;
+    for (uint32_t i = 0; i < nsec && i < SEC_MAX; i++) {
+        const unsigned char *t = toc + 4 + (size_t)i * 32;
+        e[i].id = trawl__get_u32(t);
+        e[i].off = trawl__get_u64(t + 8);
+        e[i].len = trawl__get_u64(t + 16);
+        if (trawl__get_u32(t + 4) != 0)
+            CHK(c, "TOC", "entry %u: reserved bytes are not zero", i);
+        for (uint32_t j = i; j > 0 && e[j - 1].off > e[j].off; j--) {
+            tmp = e[j - 1];
+            e[j - 1] = e[j];
+            e[j] = tmp;
+        }
+    }
+    uint64_t at = SEG_HEADER;
+    for (uint32_t i = 0; i <= nsec && i <= SEC_MAX; i++) {
+        int is_toc = i == nsec || i == SEC_MAX;
+        uint64_t off = is_toc ? toc_off : e[i].off;
+        const char *what = is_toc ? "TOC" : chk_sec_name(e[i].id);
+        if (off < at) {
+            CHK(c, what, "overlaps the previous section");
+        } else {
+            if (off % 8 != 0)
+                CHK(c, what, "not 8-byte aligned (offset %" PRIu64 ")", off);
+            if (off - at >= 8)
+                CHK(c, what, "%" PRIu64 " unexplained bytes before it",
+                    off - at);
+            for (uint64_t k = at; k < off && off - at < 8; k++)
+                if (p[k] != 0) {
+                    CHK(c, what, "padding before it is not zero");
+                    break;
+                }
+        }
+        if (is_toc)
+            break;
+        if (e[i].off + e[i].len > at)
+            at = e[i].off + e[i].len;
+    }
+}
+
+typedef struct chk_ref {
+    uint32_t block, slot, doc;
+} chk_ref;
+
+static int chk_ref_cmp(const void *a, const void *b)
+{
+    const chk_ref *x = a, *y = b;
+    if (x->block != y->block)
+        return x->block < y->block ? -1 : 1;
+    if (x->slot != y->slot)
+        return x->slot < y->slot ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* Decompress every store block and parse every record in it; note the
+ * hash of each doc's stored id (have[d] = 1 when known). */
+static int chk_store(chk *c, const trawl_segment *s, uint64_t *id_hash,
+                     unsigned char *have)
+{
+    const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
+    chk_ref *refs = malloc(((size_t)s->ndocs + 1) * sizeof(*refs));
+    if (refs == NULL)
+        return TRAWL_ENOMEM;
+    for (uint32_t d = 0; d < s->ndocs; d++) {
+        const unsigned char *r = s->sec[SEC_DOCS].p + (size_t)d * DOC_RECORD;
+        refs[d].block = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16);
+        refs[d].slot = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 20);
+        refs[d].doc = d;
+    }
+    qsort(refs, s->ndocs, sizeof(*refs), chk_ref_cmp);
+    size_t ri = 0;
+    unsigned char *raw = NULL;
+    size_t raw_cap = 0;
+    int rc = 0;
+    for (uint32_t b = 0; b < s->nstore_blocks; b++) {
+        uint64_t off = trawl__get_u64(si + (size_t)b * 8);
+        uint64_t lim = trawl__get_u64(si + (size_t)b * 8 + 8);
+        const unsigned char *src = s->sec[SEC_STORE].p + off;
+        size_t n = 0;
+        size_t zlen = (size_t)(lim - off);
+        unsigned long long want = ZSTD_getFrameContentSize(src, zlen);
+        size_t fsz = ZSTD_findFrameCompressedSize(src, zlen);
+        int ok = 0;
+        if (want == ZSTD_CONTENTSIZE_ERROR ||
+            want == ZSTD_CONTENTSIZE_UNKNOWN || want > (1ull << 30)) {
+            CHK(c, "STORE", "block %u: not a zstd frame with a known size",
+                b);
+        } else if (ZSTD_isError(fsz) || fsz != zlen) {
+            CHK(c, "STORE", "block %u: frame is %s than its %zu bytes", b,
+                ZSTD_isError(fsz) || fsz > zlen ? "longer" : "shorter",
+                zlen);
+        } else {
+            if (want + 1 > raw_cap) {
+                unsigned char *nr = realloc(raw, (size_t)want + 1);
+                if (nr == NULL) {
+                    rc = TRAWL_ENOMEM;
+                    break;
+                }
+                raw = nr;
+                raw_cap = (size_t)want + 1;
+            }
+            n = ZSTD_decompress(raw, raw_cap, src, zlen);
+            if (ZSTD_isError(n) || n != want)
+                CHK(c, "STORE", "block %u does not decompress: %s", b,
+                    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
+            else
+                ok = 1;
+        }
+        const unsigned char *p = raw, *end = raw + n;
+        uint32_t slot = 0;
+        while (ok && p < end) {
+            const unsigned char *f[STORED_N];
+            uint64_t fl[STORED_N];
+            for (int i = 0; i < STORED_N && ok; i++) {
+                uint64_t v;
+                if (trawl__get_varint(&p, end, &v) != 0 ||
+                    (v > 0 && v - 1 > (uint64_t)(end - p))) {
+                    CHK(c, "STORE", "block %u: record %u truncated", b,
+                        slot);
+                    ok = 0;
+                    break;
+                }
+                f[i] = v ? p : NULL;
+                fl[i] = v ? v - 1 : 0;
+                p += fl[i];
+            }
+            if (!ok)
+                break;
+            if (f[STORED_ID] == NULL || fl[STORED_ID] == 0)
+                CHK(c, "STORE", "block %u: record %u has no id", b, slot);
+            for (int i = STORED_ID; i <= STORED_BODY; i++)
+                if (f[i] != NULL &&
+                    !trawl_utf8_valid((const char *)f[i], (size_t)fl[i]))
+                    CHK(c, "STORE", "block %u: record %u: invalid UTF-8", b,
+                        slot);
+            while (ri < s->ndocs && refs[ri].block == b &&
+                   refs[ri].slot == slot) {
+                if (ri > 0 && refs[ri - 1].block == b &&
+                    refs[ri - 1].slot == slot)
+                    CHK(c, "DOCS", "docs %u and %u share store block %u "
+                        "slot %u", refs[ri - 1].doc, refs[ri].doc, b, slot);
+                if (f[STORED_ID] != NULL) {
+                    id_hash[refs[ri].doc] =
+                        trawl__hash64(f[STORED_ID], (size_t)fl[STORED_ID]);
+                    have[refs[ri].doc] = 1;
+                }
+                ri++;
+            }
+            slot++;
+        }
+        for (; ri < s->ndocs && refs[ri].block == b; ri++)
+            if (ok)
+                CHK(c, "DOCS", "doc %u: store block %u has no slot %u",
+                    refs[ri].doc, b, refs[ri].slot);
+    }
+    free(raw);
+    free(refs);
+    return rc;
+}
+
+/* The IDS table: sorted by (hash, doc), every doc exactly once, each key
+ * the hash of that doc's stored id. */
+static int chk_ids(chk *c, const trawl_segment *s, const uint64_t *id_hash,
+                   const unsigned char *have)
+{
+    unsigned char *seen = calloc((size_t)s->ndocs + 1, 1);
+    if (seen == NULL)
+        return TRAWL_ENOMEM;
+    const unsigned char *base = s->sec[SEC_IDS].p;
+    uint64_t ph = 0;
+    uint32_t pd = 0;
+    for (uint32_t i = 0; i < s->ndocs; i++) {
+        const unsigned char *r = base + (size_t)i * ID_RECORD;
+        uint64_t h = trawl__get_u64(r);
+        uint32_t d = trawl__get_u32(r + 8);
+        if (i > 0 && (h < ph || (h == ph && d <= pd)))
+            CHK(c, "IDS", "entry %u out of order", i);
+        ph = h;
+        pd = d;
+        if (d >= s->ndocs) {
+            CHK(c, "IDS", "entry %u: doc %u out of range (%u docs)", i, d,
+                s->ndocs);
+            continue;
+        }
+        if (seen[d]++)
+            CHK(c, "IDS", "entry %u: doc %u listed twice", i, d);
+        if (have[d] && id_hash[d] != h)
+            CHK(c, "IDS", "entry %u: doc %u's stored id does not hash to "
+                "the key", i, d);
+    }
+    for (uint32_t d = 0; d < s->ndocs; d++)
+        if (!seen[d])
+            CHK(c, "IDS", "doc %u has no entry", d);
+    free(seen);
+    return 0;
+}
+
+/* One term's posting list: skip table, blocks, positions, block-max and
+ * term-max bounds. Adds the term's tf to doc_tf. Returns the bytes of
+ * POSITIONS the list uses (or 0 when it could not be walked). */
+static uint64_t chk_postings(chk *c, const trawl_segment *s,
+                             const char *term, size_t tlen,
+                             const seg_term *t, uint64_t *doc_tf,
+                             uint32_t *vals)
+{
+    const unsigned char *post = s->sec[SEC_POSTINGS].p;
+    const unsigned char *sp = post + t->post_off;
+    const unsigned char *send = sp + t->skip_len;
+    const unsigned char *dp = send, *dend = post + t->post_off + t->post_len;
+    const unsigned char *pos0 = s->sec[SEC_POSITIONS].p + t->pos_off;
+    const unsigned char *pp = pos0;
+    const unsigned char *pend =
+        s->sec[SEC_POSITIONS].p + s->sec[SEC_POSITIONS].len;
+    uint32_t *gaps = vals, *tf[TRAWL_NFIELDS];
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        tf[f] = vals + (size_t)(f + 1) * BLOCK_SIZE;
+    int tl = (int)(tlen > 60 ? 60 : tlen);
+    uint32_t remaining = t->df, nb = 0;
+    uint64_t last = 0;
+    int64_t prev = -1;
+#define TPROB(part, ...)                                                   \
+    do {                                                                   \
+        char tp_[300];                                                     \
+        snprintf(tp_, sizeof(tp_), __VA_ARGS__);                           \
+        CHK(c, part, "term \"%.*s\": %s", tl, term, tp_);                  \
+        return 0;                                                          \
+    } while (0)
+    while (remaining > 0) {
+        uint64_t delta, db, pb, bmax[TRAWL_NFIELDS], bmin[TRAWL_NFIELDS];
+        int ok = trawl__get_varint(&sp, send, &delta) == 0 &&
+                 trawl__get_varint(&sp, send, &db) == 0 &&
+                 trawl__get_varint(&sp, send, &pb) == 0;
+        for (int f = 0; f < TRAWL_NFIELDS && ok; f++)
+            ok = trawl__get_varint(&sp, send, &bmax[f]) == 0;
+        for (int f = 0; f < TRAWL_NFIELDS && ok; f++)
+            ok = trawl__get_varint(&sp, send, &bmin[f]) == 0;
+        if (!ok)
+            TPROB("POSTINGS", "skip table ends before block %u", nb);
+        if (delta > s->ndocs || last + delta >= s->ndocs)
+            TPROB("POSTINGS", "block %u: last doc %" PRIu64 " out of range",
+                  nb, last + delta);
+        last += delta;
+        uint32_t n = remaining < BLOCK_SIZE ? remaining : BLOCK_SIZE;
+        if (db > (uint64_t)(dend - dp))
+            TPROB("POSTINGS", "block %u: %" PRIu64 " bytes run past the "
+                  "list", nb, db);
+        if (pb > (uint64_t)(pend - pp))
+            TPROB("POSITIONS", "block %u: %" PRIu64 " bytes run past the "
+                  "section", nb, pb);
+        const unsigned char *bp = dp, *bend = dp + db;
+        size_t k = chk_svb(bp, bend, n, gaps);
+        if (k == 0)
+            TPROB("POSTINGS", "block %u: doc gaps truncated", nb);
+        bp += k;
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            k = chk_svb(bp, bend, n, tf[f]);
+            if (k == 0)
+                TPROB("POSTINGS", "block %u: %s tf truncated", nb,
+                      chk_field_name(f));
+            bp += k;
+        }
+        if (bp != bend)
+            TPROB("POSTINGS", "block %u: %zu unexplained bytes", nb,
+                  (size_t)(bend - bp));
+        const unsigned char *q = pp, *qend = pp + pb;
+        for (uint32_t i = 0; i < n; i++) {
+            prev += (int64_t)gaps[i] + 1;
+            if (prev >= (int64_t)s->ndocs)
+                TPROB("POSTINGS", "block %u: doc %" PRId64 " out of range "
+                      "(%u docs)", nb, prev, s->ndocs);
+            uint32_t d = (uint32_t)prev;
+            uint64_t sum = 0;
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                uint32_t x = tf[f][i];
+                uint32_t len = trawl__seg_field_len(s, d, f);
+                sum += x;
+                doc_tf[(size_t)d * TRAWL_NFIELDS + f] += x;
+                if (x == 0)
+                    continue;
+                if (x > bmax[f] || len < bmin[f])
+                    TPROB("POSTINGS", "block %u: block-max data does not "
+                          "bound doc %u (%s tf %u, len %u; max_tf %" PRIu64
+                          ", min_len %" PRIu64 ")", nb, d, chk_field_name(f),
+                          x, len, bmax[f], bmin[f]);
+                if (x > t->max_tf[f] || len < t->min_len[f])
+                    TPROB("TERMS", "max_tf/min_len do not bound doc %u (%s "
+                          "tf %u, len %u)", d, chk_field_name(f), x, len);
+                if (x > len)
+                    TPROB("POSTINGS", "doc %u: %s tf %u exceeds the field's "
+                          "%u tokens", d, chk_field_name(f), x, len);
+                uint64_t at = 0;
+                for (uint32_t j = 0; j < x; j++) {
+                    uint64_t v;
+                    if (trawl__get_varint(&q, qend, &v) != 0)
+                        TPROB("POSITIONS", "block %u: doc %u: positions "
+                              "truncated", nb, d);
+                    if (j > 0 && v == 0)
+                        TPROB("POSITIONS", "doc %u: %s positions not "
+                              "increasing", d, chk_field_name(f));
+                    at += v;
+                    if (v >= len || at >= len)
+                        TPROB("POSITIONS", "doc %u: %s position %" PRIu64
+                              " beyond the field's %u tokens", d,
+                              chk_field_name(f), at, len);
+                }
+            }
+            if (sum == 0)
+                TPROB("POSTINGS", "doc %u: tf is 0 in every field", d);
+        }
+        if (prev != (int64_t)last)
+            TPROB("POSTINGS", "block %u: last doc %" PRId64 ", skip table "
+                  "says %" PRIu64, nb, prev, last);
+        if (q != qend)
+            TPROB("POSITIONS", "block %u: %zu unexplained bytes", nb,
+                  (size_t)(qend - q));
+        dp = bend;
+        pp = qend;
+        remaining -= n;
+        nb++;
+    }
+    if (sp != send)
+        TPROB("POSTINGS", "%zu bytes after the skip table's last entry",
+              (size_t)(send - sp));
+    if (dp != dend)
+        TPROB("POSTINGS", "%zu bytes after the last block",
+              (size_t)(dend - dp));
+#undef TPROB
+    return (uint64_t)(pp - pos0);
+}
+
+/* The dictionary in order, each term's postings, and the sums they imply. */
+static int chk_terms(chk *c, const trawl_segment *s)
+{
+    const unsigned char *tp = s->sec[SEC_TERMS].p;
+    const unsigned char *end = tp + s->sec[SEC_TERMS].len;
+    const unsigned char *p = tp;
+    uint64_t *doc_tf = calloc((size_t)s->ndocs * TRAWL_NFIELDS + 1,
+                              sizeof(*doc_tf));
+    uint32_t *vals = malloc(sizeof(uint32_t) * BLOCK_SIZE *
+                            (1 + TRAWL_NFIELDS));
+    if (doc_tf == NULL || vals == NULL) {
+        free(doc_tf);
+        free(vals);
+        return TRAWL_ENOMEM;
+    }
+    char prev[256], cur[256];
+    size_t prev_len = 0, cur_len = 0;
+    uint64_t want_post = 0, want_pos = 0;
+    int walked = 1; /* every list was walked: the sums are meaningful */
+    uint64_t i;
+    for (i = 0; i < s->nterms; i++) {
+        if (i % TERM_BLOCK == 0) {
+            uint32_t b = (uint32_t)(i / TERM_BLOCK);
+            uint32_t off = trawl__get_u32(s->sec[SEC_TERMS_INDEX].p + 12 +
+                                          (size_t)b * 4);
+            if ((uint64_t)(p - tp) != off)
+                CHK(c, "TERMS_INDEX", "block %u at offset %u, but the "
+                    "previous block ends at %zu", b, off, (size_t)(p - tp));
+            p = tp + off;
+            cur_len = 0;
+        }
+        seg_term t;
+        trawl_err e;
+        if (decode_entry(s, &p, end, cur, &cur_len, &t, &e) < 0) {
+            CHK(c, "TERMS", "term %" PRIu64 ": %.300s", i, e.msg);
+            walked = 0;
+            break;
+        }
+        if (i > 0 && cmp_bytes(prev, prev_len, cur, cur_len) >= 0)
+            CHK(c, "TERMS", "term %" PRIu64 " \"%.*s\" is not after \"%.*s\"",
+                i, (int)(cur_len > 60 ? 60 : cur_len), cur,
+                (int)(prev_len > 60 ? 60 : prev_len), prev);
+        if (cur_len == 0)
+            CHK(c, "TERMS", "term %" PRIu64 " is empty", i);
+        if (t.post_off != want_post)
+            CHK(c, "TERMS", "term \"%.*s\": postings at %" PRIu64
+                ", expected %" PRIu64, (int)(cur_len > 60 ? 60 : cur_len),
+                cur, t.post_off, want_post);
+        if (t.pos_off != want_pos)
+            CHK(c, "TERMS", "term \"%.*s\": positions at %" PRIu64
+                ", expected %" PRIu64, (int)(cur_len > 60 ? 60 : cur_len),
+                cur, t.pos_off, want_pos);
+        int before = c->bad;
+        uint64_t used = chk_postings(c, s, cur, cur_len, &t, doc_tf, vals);
+        if (c->bad != before)
+            walked = 0;
+        want_post = t.post_off + t.post_len;
+        want_pos = t.pos_off + used;
+        memcpy(prev, cur, cur_len);
+        prev_len = cur_len;
+    }
+    if (i == s->nterms) {
+        if (p != end)
+            CHK(c, "TERMS", "%zu bytes after the last term",
+                (size_t)(end - p));
+        if (want_post != s->sec[SEC_POSTINGS].len)
+            CHK(c, "POSTINGS", "%" PRIu64 " bytes belong to no term",
+                s->sec[SEC_POSTINGS].len - want_post);
+        if (walked && want_pos != s->sec[SEC_POSITIONS].len)
+            CHK(c, "POSITIONS", "%" PRIu64 " bytes belong to no term",
+                s->sec[SEC_POSITIONS].len - want_pos);
+    }
+    /* Every token of every doc is in exactly one posting. */
+    uint64_t total[TRAWL_NFIELDS] = {0};
+    for (uint32_t d = 0; d < s->ndocs; d++)
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            uint32_t len = trawl__seg_field_len(s, d, f);
+            total[f] += len;
+            if (walked && doc_tf[(size_t)d * TRAWL_NFIELDS + f] != len)
+                CHK(c, "DOCS", "doc %u: %s has %u tokens, its postings "
+                    "hold %" PRIu64, d, chk_field_name(f), len,
+                    doc_tf[(size_t)d * TRAWL_NFIELDS + f]);
+        }
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        if (total[f] != s->total_len[f])
+            CHK(c, "META", "%s tokens %" PRIu64 ", DOCS sum to %" PRIu64,
+                chk_field_name(f), s->total_len[f], total[f]);
+    free(doc_tf);
+    free(vals);
+    return 0;
+}
+
+typedef struct chk_live {
+    uint64_t hash;
+    uint32_t seg, doc;
+} chk_live;
+
+static int chk_live_cmp(const void *a, const void *b)
+{
+    const chk_live *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    if (x->seg != y->seg)
+        return x->seg < y->seg ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* No external id is live twice in the generation. */
+static int chk_unique_ids(chk *c, const trawl_index *ix, chk_live *live,
+                          size_t n)
+{
+    qsort(live, n, sizeof(*live), chk_live_cmp);
+    trawl_arena *a = trawl_arena_new(64 * 1024);
+    if (a == NULL)
+        return TRAWL_ENOMEM;
+    for (size_t i = 1; i < n; i++) {
+        if (live[i].hash != live[i - 1].hash)
+            continue;
+        for (size_t j = i; j-- > 0 && live[j].hash == live[i].hash;) {
+            trawl_stored x, y;
+            trawl_arena_reset(a);
+            if (trawl__seg_stored(&ix->segs[live[i].seg], live[i].doc, a, &x,
+                                  NULL) < 0 ||
+                trawl__seg_stored(&ix->segs[live[j].seg], live[j].doc, a, &y,
+                                  NULL) < 0)
+                continue;
+            if (x.id_len == y.id_len && memcmp(x.id, y.id, x.id_len) == 0)
+                CHK(c, "manifest", "id \"%.*s\" is live in %s doc %u and "
+                    "%s doc %u", (int)(x.id_len > 100 ? 100 : x.id_len), x.id,
+                    ix->segs[live[j].seg].name, live[j].doc,
+                    ix->segs[live[i].seg].name, live[i].doc);
+        }
+    }
+    trawl_arena_free(a);
+    return 0;
+}
+
+static int chk_segment(chk *c, const trawl_index *ix, uint32_t si,
+                       chk_live *live, size_t *nlive)
+{
+    const trawl_segment *s = &ix->segs[si];
+    c->file = s->name;
+    c->file_bad = 0;
+    chk_layout(c, s);
+    uint64_t *id_hash = calloc((size_t)s->ndocs + 1, sizeof(*id_hash));
+    unsigned char *have = calloc((size_t)s->ndocs + 1, 1);
+    int rc = TRAWL_ENOMEM;
+    if (id_hash != NULL && have != NULL && (rc = chk_store(c, s, id_hash,
+                                                           have)) == 0 &&
+        (rc = chk_ids(c, s, id_hash, have)) == 0)
+        rc = chk_terms(c, s);
+    for (uint32_t d = 0; rc == 0 && d < s->ndocs; d++)
+        if (have[d] && !trawl__seg_is_deleted(s, d)) {
+            live[*nlive].hash = id_hash[d];
+            live[*nlive].seg = si;
+            live[*nlive].doc = d;
+            (*nlive)++;
+        }
+    free(id_hash);
+    free(have);
+    return rc;
+}
+
+/* The manifest's own invariants (parse_manifest checked its syntax). */
+static void chk_manifest(chk *c, const trawl_index *ix, uint64_t current)
+{
+    if (current != ix->generation)
+        CHK(c, "header", "generation %" PRIu64 ", but CURRENT names %" PRIu64,
+            ix->generation, current);
+    for (uint32_t i = 0; i < ix->nsegs; i++) {
+        const trawl_segment *s = &ix->segs[i];
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(ix->segs[j].name, s->name) == 0)
+                CHK(c, "segments", "%s listed twice", s->name);
+        if (s->deleted == NULL)
+            continue;
+        uint32_t count = 0;
+        size_t bytes = ((size_t)s->ndocs + 7) / 8;
+        for (size_t b = 0; b < bytes; b++)
+            count += (uint32_t)__builtin_popcount(s->deleted[b]);
+        if (s->ndocs % 8 != 0 && (s->deleted[bytes - 1] >> (s->ndocs % 8)))
+            CHK(c, "segments", "%s: deletion bits set beyond its %u docs",
+                s->name, s->ndocs);
+        else if (count != s->ndeleted)
+            CHK(c, "segments", "%s: %u deletion bits set, count says %u",
+                s->name, count, s->ndeleted);
+    }
+}
+
 int trawl_index_check(const char *dir, char **report, trawl_err *err)
 {
     trawl_buf r = TRAWL_BUF_INIT;
@@ -785,44 +1458,37 @@ int trawl_index_check(const char *dir, char **report, trawl_err *err)
         *report = (char *)r.ptr;
         return trawl_err_set(err, rc, "%s", e.msg);
     }
-    int bad = 0;
-    for (uint32_t si = 0; si < ix->nsegs; si++) {
-        const trawl_segment *s = &ix->segs[si];
-        const unsigned char *p = s->sec[SEC_TERMS].p;
-        const unsigned char *end = p + s->sec[SEC_TERMS].len;
-        char prev[256], cur[256];
-        size_t prev_len = 0, cur_len = 0;
-        seg_term t;
-        for (uint64_t i = 0; i < s->nterms; i++) {
-            if (i % TERM_BLOCK == 0)
-                cur_len = 0;
-            if (decode_entry(s, &p, end, cur, &cur_len, &t, &e) < 0) {
-                trawl_buf_printf(&r, "%s\n", e.msg);
-                bad++;
-                break;
-            }
-            if (i > 0 && cmp_bytes(prev, prev_len, cur, cur_len) >= 0) {
-                trawl_buf_printf(&r, "%s: terms out of order at %" PRIu64
-                                 "\n", s->name, i);
-                bad++;
-                break;
-            }
-            memcpy(prev, cur, cur_len);
-            prev_len = cur_len;
-        }
-        for (uint32_t d = 0; d < s->ndocs && !bad; d++) {
-            trawl_arena *a = trawl_arena_new(64 * 1024);
-            trawl_stored st;
-            if (a == NULL || trawl__seg_stored(s, d, a, &st, &e) < 0) {
-                trawl_buf_printf(&r, "%s\n", a ? e.msg : "out of memory");
-                bad++;
-            }
-            trawl_arena_free(a);
-        }
+    chk c = {.r = &r, .dir = dir};
+    char man[64];
+    snprintf(man, sizeof(man), "gen-%06" PRIu64 ".man", ix->generation);
+    c.file = man;
+    uint64_t current = ix->generation;
+    if (trawl_index_current(dir, &current, NULL) < 0)
+        current = ix->generation;
+    chk_manifest(&c, ix, current);
+    chk_live *live = calloc((size_t)ix->all_docs + 1, sizeof(*live));
+    size_t nlive = 0;
+    rc = live == NULL ? TRAWL_ENOMEM : 0;
+    for (uint32_t si = 0; rc == 0 && si < ix->nsegs; si++)
+        rc = chk_segment(&c, ix, si, live, &nlive);
+    if (rc == 0) {
+        c.file = man;
+        c.file_bad = 0;
+        rc = chk_unique_ids(&c, ix, live, nlive);
     }
+    free(live);
     trawl_index_release(ix);
+    if (rc < 0) {
+        trawl_buf_free(&r);
+        return trawl_err_set(err, rc, "check %s: %s", dir,
+                             trawl_strerror(rc));
+    }
+    if (r.rc != 0) {
+        trawl_buf_free(&r);
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
     *report = (char *)r.ptr;
-    if (bad)
-        return trawl__corrupt(err, "%d problem(s) found", bad);
+    if (c.bad)
+        return trawl__corrupt(err, "%s: %d problem(s) found", dir, c.bad);
     return 0;
 }

@@ -57,8 +57,8 @@ struct trawl_index {
     trawl_segment *segs;
     uint64_t live_docs;
     uint64_t all_docs;                   /* including deleted */
-    uint64_t total_len[TRAWL_NFIELDS];   /* over all docs, incl. deleted */
-    double avg_len[TRAWL_NFIELDS];
+    uint64_t total_len[TRAWL_NFIELDS];   /* over live docs */
+    double avg_len[TRAWL_NFIELDS];       /* total_len / live_docs */
     uint64_t bytes;
     uint64_t nterms;
 };
@@ -91,6 +91,26 @@ typedef int (*seg_term_cb)(void *payload, const char *term, size_t len,
 int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
                       size_t len, seg_term_cb cb, void *payload,
                       trawl_err *err);
+
+/* Map and verify the segment file dir/s->name (s zeroed but for name,
+ * which trawl__seg_close frees). Does not set s->deleted. */
+int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err);
+void trawl__seg_close(trawl_segment *s);
+
+/* Walk a segment's dictionary in term order.
+ *   seg_iter it; trawl__seg_iter_init(&it, s);
+ *   while ((rc = trawl__seg_iter_next(&it, err)) == 1) use it.term/len/t;
+ * rc is 0 at the end, <0 on corruption. */
+typedef struct seg_iter {
+    const trawl_segment *s;
+    uint64_t i;              /* terms decoded */
+    const unsigned char *p;  /* next entry */
+    char term[256];
+    size_t len;
+    seg_term t;
+} seg_iter;
+void trawl__seg_iter_init(seg_iter *it, const trawl_segment *s);
+int trawl__seg_iter_next(seg_iter *it, trawl_err *err);
 
 /* Decode stored doc d into arena strings. */
 int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,

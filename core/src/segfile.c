@@ -1,6 +1,7 @@
 /*
  * Sequential segment file writer: buffered writes, per-section XXH3, TOC,
- * footer, fsync. Errors are sticky in f->rc.
+ * footer, fsync. Errors are sticky in f->rc. Then the section encoders
+ * shared by the writer and the merger (see segfile.h).
  */
 #include "segfile.h"
 
@@ -10,9 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include <streamvbyte.h>
 
-#define WBUF_SIZE (1u << 20)
+#include "internal.h"
+#include "trawl/analyze.h"
+
+#define WBUF_SIZE SEGFILE_WBUF
 
 static void flush_wbuf(segfile *f)
 {
@@ -187,4 +191,266 @@ int trawl__fsync_dir(const char *dir, trawl_err *err)
                            strerror(errno));
     close(fd);
     return rc;
+}
+
+/* ---- postings ---------------------------------------------------------- */
+
+void trawl__penc_reset(seg_penc *e)
+{
+    trawl_buf_clear(&e->skip);
+    trawl_buf_clear(&e->blocks);
+    e->df = 0;
+    e->n = 0;
+    e->pos_bytes = 0;
+    e->bpos = 0;
+    e->prev_doc = -1;
+    e->prev_last = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        e->max_tf[f] = 0;
+        e->min_len[f] = UINT32_MAX;
+        e->bmax_tf[f] = 0;
+        e->bmin_len[f] = UINT32_MAX;
+    }
+}
+
+/* Encode the pending block: doc gaps then tf per field, each a
+ * streamvbyte_encode_0124 run; its skip entry carries the block-max
+ * inputs. */
+static void penc_block(seg_penc *e)
+{
+    uint32_t n = e->n;
+    if (n == 0)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        e->vals[i] = (uint32_t)((int64_t)e->docs[i] - e->prev_doc - 1);
+        e->prev_doc = e->docs[i];
+    }
+    size_t eb = streamvbyte_encode_0124(e->vals, n, e->enc);
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        eb += streamvbyte_encode_0124(e->tf[f], n, e->enc + eb);
+    trawl_buf_put(&e->blocks, e->enc, eb);
+    uint32_t last = e->docs[n - 1];
+    trawl_buf_put_varint(&e->skip, last - e->prev_last);
+    e->prev_last = last;
+    trawl_buf_put_varint(&e->skip, eb);
+    trawl_buf_put_varint(&e->skip, e->bpos);
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        trawl_buf_put_varint(&e->skip, e->bmax_tf[f]);
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        trawl_buf_put_varint(&e->skip, e->bmax_tf[f] ? e->bmin_len[f] : 0);
+        if (e->bmax_tf[f] > e->max_tf[f])
+            e->max_tf[f] = e->bmax_tf[f];
+        if (e->bmax_tf[f] && e->bmin_len[f] < e->min_len[f])
+            e->min_len[f] = e->bmin_len[f];
+        e->bmax_tf[f] = 0;
+        e->bmin_len[f] = UINT32_MAX;
+    }
+    e->pos_bytes += e->bpos;
+    e->bpos = 0;
+    e->n = 0;
+}
+
+void trawl__penc_add(seg_penc *e, uint32_t doc, const uint32_t *tf,
+                     const uint32_t *len, uint32_t pos_len)
+{
+    uint32_t i = e->n;
+    e->docs[i] = doc;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        e->tf[f][i] = tf[f];
+        if (tf[f] == 0)
+            continue;
+        if (tf[f] > e->bmax_tf[f])
+            e->bmax_tf[f] = tf[f];
+        if (len[f] < e->bmin_len[f])
+            e->bmin_len[f] = len[f];
+    }
+    e->bpos += pos_len;
+    e->df++;
+    if (++e->n == BLOCK_SIZE)
+        penc_block(e);
+}
+
+void trawl__penc_finish(seg_penc *e)
+{
+    penc_block(e);
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        if (e->max_tf[f] == 0)
+            e->min_len[f] = 0;
+}
+
+int trawl__penc_rc(const seg_penc *e)
+{
+    return e->skip.rc != 0 || e->blocks.rc != 0 ? TRAWL_ENOMEM : 0;
+}
+
+void trawl__penc_free(seg_penc *e)
+{
+    trawl_buf_free(&e->skip);
+    trawl_buf_free(&e->blocks);
+}
+
+/* ---- dictionary -------------------------------------------------------- */
+
+void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
+                     const seg_penc *e, uint64_t post_off, uint64_t pos_off)
+{
+    if (d->n % TERM_BLOCK == 0) {
+        trawl_buf_put_u32le(&d->tindex, (uint32_t)d->terms.len);
+        d->prev_len = 0;
+    }
+    uint32_t shared = 0;
+    uint32_t m = d->prev_len < len ? d->prev_len : len;
+    while (shared < m && d->prev[shared] == term[shared])
+        shared++;
+    trawl_buf_put_varint(&d->terms, shared);
+    trawl_buf_put_varint(&d->terms, len - shared);
+    trawl_buf_put(&d->terms, term + shared, len - shared);
+    trawl_buf_put_varint(&d->terms, e->df);
+    trawl_buf_put_varint(&d->terms, post_off);
+    trawl_buf_put_varint(&d->terms, e->skip.len);
+    trawl_buf_put_varint(&d->terms, e->skip.len + e->blocks.len);
+    trawl_buf_put_varint(&d->terms, pos_off);
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        trawl_buf_put_varint(&d->terms, e->max_tf[f]);
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        trawl_buf_put_varint(&d->terms, e->min_len[f]);
+    d->prev_len = len < sizeof(d->prev) ? len : (uint32_t)sizeof(d->prev);
+    memcpy(d->prev, term, d->prev_len);
+    d->n++;
+}
+
+size_t trawl__dict_mem(const seg_dict *d)
+{
+    return d->terms.cap + d->tindex.cap;
+}
+
+int trawl__dict_write(seg_dict *d, segfile *f)
+{
+    if (d->terms.rc != 0 || d->tindex.rc != 0)
+        return f->rc = trawl_err_set(f->err, TRAWL_ENOMEM, "out of memory");
+    trawl__segfile_begin(f, SEC_TERMS);
+    trawl__segfile_write(f, d->terms.ptr, d->terms.len);
+    trawl__segfile_end(f);
+    unsigned char hdr[12];
+    trawl__put_u32(hdr, (uint32_t)(d->tindex.len / 4));
+    trawl__put_u64(hdr + 4, d->n);
+    trawl__segfile_begin(f, SEC_TERMS_INDEX);
+    trawl__segfile_write(f, hdr, sizeof(hdr));
+    trawl__segfile_write(f, d->tindex.ptr, d->tindex.len);
+    trawl__segfile_end(f);
+    return f->rc;
+}
+
+void trawl__dict_free(seg_dict *d)
+{
+    trawl_buf_free(&d->terms);
+    trawl_buf_free(&d->tindex);
+    memset(d, 0, sizeof(*d));
+}
+
+/* ---- document store ---------------------------------------------------- */
+
+int trawl__store_init(seg_store *st, trawl_err *err)
+{
+    memset(st, 0, sizeof(*st));
+    st->zc = ZSTD_createCCtx();
+    if (st->zc == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    return 0;
+}
+
+void trawl__store_put_field(trawl_buf *b, const char *s, size_t len)
+{
+    if (s == NULL) {
+        trawl_buf_put_varint(b, 0);
+        return;
+    }
+    trawl_buf_put_varint(b, (uint64_t)len + 1);
+    trawl_buf_put(b, s, len);
+}
+
+int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
+{
+    if (st->slot == 0)
+        return 0;
+    if (st->block.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    size_t bound = ZSTD_compressBound(st->block.len);
+    trawl_buf_clear(&st->zbuf);
+    if (trawl_buf_reserve(&st->zbuf, bound) != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    size_t n = ZSTD_compressCCtx(st->zc, st->zbuf.ptr, bound, st->block.ptr,
+                                 st->block.len, 3);
+    if (ZSTD_isError(n))
+        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
+    trawl_buf_put_u64le(&st->index, st->off);
+    if (st->index.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    trawl__segfile_write(f, st->zbuf.ptr, n);
+    st->off += n;
+    st->nblocks++;
+    st->slot = 0;
+    trawl_buf_clear(&st->block);
+    return f->rc;
+}
+
+void trawl__store_write_index(seg_store *st, segfile *f)
+{
+    unsigned char b[8];
+    trawl__segfile_begin(f, SEC_STORE_INDEX);
+    trawl__put_u32(b, st->nblocks);
+    trawl__segfile_write(f, b, 4);
+    trawl__segfile_write(f, st->index.ptr, st->index.len);
+    trawl__put_u64(b, st->off);
+    trawl__segfile_write(f, b, 8);
+    trawl__segfile_end(f);
+}
+
+void trawl__store_reset(seg_store *st)
+{
+    trawl_buf_clear(&st->block);
+    trawl_buf_clear(&st->index);
+    st->slot = 0;
+    st->nblocks = 0;
+    st->off = 0;
+}
+
+size_t trawl__store_mem(const seg_store *st)
+{
+    return st->block.cap + st->index.cap + st->zbuf.cap +
+           ZSTD_sizeof_CCtx(st->zc);
+}
+
+void trawl__store_free(seg_store *st)
+{
+    trawl_buf_free(&st->block);
+    trawl_buf_free(&st->index);
+    trawl_buf_free(&st->zbuf);
+    ZSTD_freeCCtx(st->zc);
+    st->zc = NULL;
+}
+
+/* ---- META -------------------------------------------------------------- */
+
+void trawl__meta_write(segfile *f, uint32_t ndocs, uint64_t nterms,
+                       const uint64_t *total_len, const char *language)
+{
+    unsigned char b[8 + 8 + 8 * TRAWL_NFIELDS + 4 + 1 + 255];
+    size_t n = 0, ll = strlen(language);
+    if (ll > 255)
+        ll = 255;
+    trawl__put_u32(b, ndocs);
+    trawl__put_u32(b + 4, TRAWL_NFIELDS);
+    trawl__put_u64(b + 8, nterms);
+    n = 16;
+    for (int i = 0; i < TRAWL_NFIELDS; i++, n += 8)
+        trawl__put_u64(b + n, total_len[i]);
+    trawl__put_u32(b + n, TRAWL_ANALYZER_VERSION);
+    n += 4;
+    b[n++] = (unsigned char)ll;
+    memcpy(b + n, language, ll);
+    n += ll;
+    trawl__segfile_begin(f, SEC_META);
+    trawl__segfile_write(f, b, n);
+    trawl__segfile_end(f);
 }

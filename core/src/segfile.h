@@ -1,7 +1,10 @@
 /*
  * Writing one segment file: a sequential stream of 8-byte aligned sections,
- * each checksummed as it is written, then the TOC and the footer.
- * Used by the writer (and later the merger); reading is in index.c.
+ * each checksummed as it is written, then the TOC and the footer; and the
+ * encoders of the sections' contents (postings blocks with skip and
+ * block-max data, the front-coded term dictionary, the zstd document store,
+ * META), shared by the writer (writer.c) and the merger (merge.c) so that
+ * both produce byte-identical layouts. Reading is in index.c.
  */
 #ifndef TRAWL_SEGFILE_H
 #define TRAWL_SEGFILE_H
@@ -10,9 +13,13 @@
 #include <stdint.h>
 
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "format.h"
+#include "trawl/buf.h"
 #include "trawl/status.h"
+
+#define SEGFILE_WBUF (256u << 10) /* write buffer bytes */
 
 typedef struct segfile {
     int fd;
@@ -41,6 +48,88 @@ void trawl__segfile_end(segfile *f);
 int trawl__segfile_finish(segfile *f);
 /* Close and unlink if not finished. */
 void trawl__segfile_abort(segfile *f);
+
+/*
+ * Postings encoder for one term. Feed postings in increasing doc order with
+ * trawl__penc_add(), then trawl__penc_finish(): skip holds the term's skip
+ * table and blocks its postings blocks (the term's bytes in POSTINGS are
+ * skip then blocks); max_tf/min_len are the whole-list bounds for the
+ * dictionary entry and pos_bytes the term's bytes in POSITIONS. Appends
+ * are sticky: check trawl__penc_rc() at the end.
+ */
+#define SEG_SVB_MAX (BLOCK_SIZE / 4 + 4 * BLOCK_SIZE) /* one svb0124 run */
+
+typedef struct seg_penc {
+    trawl_buf skip, blocks;
+    uint32_t df;                         /* postings added */
+    uint32_t max_tf[TRAWL_NFIELDS];      /* over the whole list */
+    uint32_t min_len[TRAWL_NFIELDS];     /* 0 when max_tf is 0 */
+    uint64_t pos_bytes;                  /* POSITIONS bytes of the term */
+    /* the pending block */
+    uint32_t n;
+    uint32_t docs[BLOCK_SIZE];
+    uint32_t tf[TRAWL_NFIELDS][BLOCK_SIZE];
+    uint32_t bmax_tf[TRAWL_NFIELDS], bmin_len[TRAWL_NFIELDS];
+    uint64_t bpos;
+    int64_t prev_doc;
+    uint32_t prev_last;
+    unsigned char enc[SEG_SVB_MAX * (1 + TRAWL_NFIELDS)];
+    uint32_t vals[BLOCK_SIZE];
+} seg_penc;
+
+void trawl__penc_reset(seg_penc *e);
+/* tf[f] per field, len[f] the doc's field lengths, pos_len its positions
+ * bytes. */
+void trawl__penc_add(seg_penc *e, uint32_t doc, const uint32_t *tf,
+                     const uint32_t *len, uint32_t pos_len);
+void trawl__penc_finish(seg_penc *e);
+int trawl__penc_rc(const seg_penc *e);
+void trawl__penc_free(seg_penc *e);
+
+/* The term dictionary (TERMS and TERMS_INDEX), built in memory in term
+ * order, then written. Terms are at most TRAWL_MAX_TERM bytes. */
+typedef struct seg_dict {
+    trawl_buf terms, tindex;
+    uint64_t n;
+    char prev[256];
+    uint32_t prev_len;
+} seg_dict;
+
+void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
+                     const seg_penc *e, uint64_t post_off, uint64_t pos_off);
+/* Bytes held. */
+size_t trawl__dict_mem(const seg_dict *d);
+/* Write TERMS and TERMS_INDEX; ENOMEM if an append failed earlier. */
+int trawl__dict_write(seg_dict *d, segfile *f);
+void trawl__dict_free(seg_dict *d);
+
+/* The document store, streamed into the STORE section as blocks fill. */
+typedef struct seg_store {
+    trawl_buf block;   /* raw records of the pending block */
+    uint32_t slot;     /* records in it */
+    uint32_t nblocks;  /* blocks written */
+    trawl_buf index;   /* u64 offset per written block */
+    uint64_t off;      /* STORE bytes written */
+    ZSTD_CCtx *zc;
+    trawl_buf zbuf;
+} seg_store;
+
+int trawl__store_init(seg_store *st, trawl_err *err);
+/* Compress and write the pending block (if any) into f's open STORE
+ * section. */
+int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err);
+/* Write STORE_INDEX (STORE must be ended). */
+void trawl__store_write_index(seg_store *st, segfile *f);
+void trawl__store_reset(seg_store *st); /* for the next segment */
+size_t trawl__store_mem(const seg_store *st);
+void trawl__store_free(seg_store *st);
+
+/* Append one stored field (NULL = absent) to a store record. */
+void trawl__store_put_field(trawl_buf *b, const char *s, size_t len);
+
+/* Write the META section. */
+void trawl__meta_write(segfile *f, uint32_t ndocs, uint64_t nterms,
+                       const uint64_t *total_len, const char *language);
 
 /* fsync a directory. */
 int trawl__fsync_dir(const char *dir, trawl_err *err);

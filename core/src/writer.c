@@ -1,12 +1,24 @@
 /*
  * The index writer: in-memory inversion of articles into per-term posting
- * buffers, streaming of the compressed document store, and the final
- * segment and manifest writes that commit a generation atomically.
+ * buffers, streaming of the compressed document store, flushes of runs
+ * when the memory budget is reached, and the commit: merge policy, new
+ * manifest, CURRENT renamed into place, unreferenced files removed.
  *
  * In memory, each term owns a byte buffer of postings, each posting as
  * varints: doc gap, tf per field, positions byte length, then the position
  * deltas per field exactly as they are laid out in the POSITIONS section,
- * so the final write copies them without re-encoding.
+ * so the segment write copies them without re-encoding.
+ *
+ * Incremental updates: the previous generation stays open (w->old). An
+ * article whose id is live there with the same fingerprint is only marked
+ * seen; a changed one marks the old doc deleted (in the writer's copy of
+ * that segment's deletion bitmap) and is indexed again; at commit, old
+ * docs not seen are deleted unless keep_unseen. The new manifest lists the
+ * old segments (new bitmaps) and the new ones, after the merge policy.
+ *
+ * Ids: within the run held in memory, ids compare exactly; against runs
+ * already flushed and the old generation they compare by their 64-bit
+ * XXH3 hash (a collision among 10^6 ids has probability ~3e-8).
  */
 #include "trawl/writer.h"
 
@@ -14,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +35,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <streamvbyte.h>
 #include <zstd.h>
 
 #include "format.h"
 #include "internal.h"
+#include "merge.h"
 #include "seg.h"
 #include "segfile.h"
 #include "trawl/analyze.h"
@@ -35,6 +48,13 @@
 #include "trawl/index.h"
 
 #define DEFAULT_BUDGET ((size_t)512 << 20)
+#define MIN_BUDGET     ((size_t)1 << 20)
+#define MALLOC_OVERHEAD 16 /* per heap allocation, for the accounting */
+
+/* Merge policy (see docs/index-format.md). */
+#define MERGE_FACTOR 8    /* merge this many adjacent segments of a level */
+#define MERGE_FLOOR  1000 /* live docs; smaller segments are level 0 */
+#define MERGE_DEL_PCT 25  /* rewrite a segment with more deleted docs */
 
 typedef struct wterm {
     const char *s;
@@ -56,50 +76,76 @@ typedef struct wid {
     uint32_t doc;
 } wid;
 
+/* The build's id table: where the current version of each id seen in this
+ * run lives (a kept doc of an old segment, or a doc of a new run). */
+typedef struct bid {
+    uint64_t hash;
+    uint32_t seg; /* index into w->segs + 1; 0 = empty slot */
+    uint32_t doc;
+} bid;
+
+/* A segment of the generation being built: one of the old generation, a
+ * run flushed by this build, or a merge result. */
+typedef struct wseg {
+    char *name;               /* final file name within the directory */
+    char *tmp;                /* name.tmp while uncommitted; NULL if old */
+    const trawl_segment *seg; /* mapped view, or NULL (fresh, not mapped) */
+    trawl_segment *own;       /* the mapping we opened, if any */
+    uint32_t ndocs, ndel;
+    unsigned char *del;       /* (ndocs + 7) / 8 bytes, or NULL: none */
+    unsigned char *seen;      /* old segments: docs whose id was seen */
+    uint64_t nterms, bytes;
+} wseg;
+
 struct trawl_writer {
     char *dir;
     int lock_fd;
     trawl_analyzer *an;
     char language[32];
-    trawl_arena *strings; /* term and id bytes */
+    trawl_writer_opts opts;
+    size_t budget;
+    trawl_index *old;
 
+    wseg *segs;         /* old segments first, then runs and merges */
+    uint32_t nsegs, segs_cap, nold;
+    bid *bt;
+    uint32_t bt_mask, bt_n;
+
+    /* The run held in memory; it becomes segs[nsegs] when flushed. */
+    trawl_arena *strings; /* term and id bytes */
     wterm *terms;
     uint32_t nterms, terms_cap;
     uint32_t *table; /* open addressing: term index + 1, 0 = empty */
     uint32_t table_mask;
+    size_t post_mem;  /* bytes of term posting buffers */
+    uint32_t max_blen;
 
     uint32_t ndocs;
     trawl_buf docs;      /* DOC_RECORD per doc */
     wid *ids;            /* by docid */
     const char **id_str; /* by docid, NUL-terminated, in strings arena */
-    uint32_t *id_table;  /* open addressing: docid + 1 */
-    uint32_t id_mask;
     uint32_t ids_cap;
     trawl_buf deleted;   /* bitmap of docs replaced within this run */
     uint32_t ndeleted;
+    uint64_t total_len[TRAWL_NFIELDS];
 
+    int seg_open;
     segfile seg;
-    char *seg_tmp, *seg_name;
-    trawl_buf store_block;
-    uint32_t store_slot;
-    trawl_buf store_index; /* u64 offsets */
-    uint32_t store_nblocks;
-    uint64_t store_off;
-    ZSTD_CCtx *zc;
-    trawl_buf zbuf;
+    char *seg_name, *seg_tmp; /* file names (not paths) */
+    seg_store store;
 
     wtok *toks;
     size_t ntoks, toks_cap;
     uint32_t cur_field;
     trawl_buf scratch;
+    trawl_buf rec; /* the stored record of the article being added */
 
-    uint64_t total_len[TRAWL_NFIELDS];
     uint64_t tokens;
     uint64_t input_bytes;
-    size_t mem;
     uint64_t gen;
-    trawl_index *old;
-    uint64_t added, updated, unchanged;
+    uint32_t seq; /* next segment number within this generation */
+    uint64_t added, updated, unchanged, deleted_n;
+    uint32_t runs, merges;
     int committed;
     int rc;
 };
@@ -234,8 +280,153 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
     t->len = (uint32_t)len;
     w->table[j] = w->nterms + 1;
     *out = w->nterms++;
-    w->mem += sizeof(*t) + len + 8;
     return 0;
+}
+
+/* ---- segments list and build id table ---------------------------------- */
+
+static int seg_push(trawl_writer *w, uint32_t *out)
+{
+    if (w->nsegs == w->segs_cap) {
+        uint32_t ncap = w->segs_cap ? w->segs_cap * 2 : 16;
+        wseg *n = realloc(w->segs, ncap * sizeof(*n));
+        if (n == NULL)
+            return TRAWL_ENOMEM;
+        w->segs = n;
+        w->segs_cap = ncap;
+    }
+    memset(&w->segs[w->nsegs], 0, sizeof(wseg));
+    *out = w->nsegs++;
+    return 0;
+}
+
+static size_t bitmap_bytes(uint32_t ndocs)
+{
+    return ((size_t)ndocs + 7) / 8;
+}
+
+static int bit_get(const unsigned char *b, uint32_t d)
+{
+    return b != NULL && (b[d >> 3] >> (d & 7)) & 1;
+}
+
+/* Mark doc d of segs[si] deleted in the writer's copy of its bitmap. */
+static int wseg_delete(wseg *g, uint32_t d)
+{
+    if (g->del == NULL) {
+        g->del = calloc(bitmap_bytes(g->ndocs) ? bitmap_bytes(g->ndocs) : 1,
+                        1);
+        if (g->del == NULL)
+            return TRAWL_ENOMEM;
+        if (g->seg != NULL && g->seg->deleted != NULL)
+            memcpy(g->del, g->seg->deleted, bitmap_bytes(g->ndocs));
+    }
+    if (!bit_get(g->del, d)) {
+        g->del[d >> 3] |= (unsigned char)(1u << (d & 7));
+        g->ndel++;
+    }
+    return 0;
+}
+
+static int run_delete(trawl_writer *w, uint32_t doc)
+{
+    size_t need = doc / 8 + 1;
+    if (w->deleted.len < need) {
+        size_t old = w->deleted.len;
+        if (trawl_buf_reserve(&w->deleted, need - old) != 0)
+            return TRAWL_ENOMEM;
+        memset(w->deleted.ptr + old, 0, need - old);
+        w->deleted.len = need;
+    }
+    if (!bit_get(w->deleted.ptr, doc)) {
+        w->deleted.ptr[doc / 8] |= (unsigned char)(1u << (doc % 8));
+        w->ndeleted++;
+    }
+    return 0;
+}
+
+static int delete_doc(trawl_writer *w, uint32_t si, uint32_t doc)
+{
+    if (si == w->nsegs)
+        return run_delete(w, doc);
+    return wseg_delete(&w->segs[si], doc);
+}
+
+static int bt_grow(trawl_writer *w)
+{
+    uint32_t ncap = w->bt_mask ? (w->bt_mask + 1) * 2 : 1u << 12;
+    bid *t = calloc(ncap, sizeof(*t));
+    if (t == NULL)
+        return TRAWL_ENOMEM;
+    for (uint32_t i = 0; w->bt_mask && i <= w->bt_mask; i++) {
+        if (w->bt[i].seg == 0)
+            continue;
+        uint32_t j = (uint32_t)w->bt[i].hash & (ncap - 1);
+        while (t[j].seg != 0)
+            j = (j + 1) & (ncap - 1);
+        t[j] = w->bt[i];
+    }
+    free(w->bt);
+    w->bt = t;
+    w->bt_mask = ncap - 1;
+    return 0;
+}
+
+/* The slot of id in the build table, or the empty slot where it goes. */
+static bid *bt_find(trawl_writer *w, uint64_t h, const char *id, size_t len)
+{
+    uint32_t j = (uint32_t)h & w->bt_mask;
+    for (;;) {
+        bid *e = &w->bt[j];
+        if (e->seg == 0)
+            return e;
+        if (e->hash == h) {
+            if (e->seg - 1 != w->nsegs)
+                return e; /* hash-only beyond the in-memory run */
+            const char *s = w->id_str[e->doc];
+            if (strlen(s) == len && memcmp(s, id, len) == 0)
+                return e;
+        }
+        j = (j + 1) & w->bt_mask;
+    }
+}
+
+/* Bytes held by the writer, allocator overhead included. */
+static size_t writer_mem(const trawl_writer *w)
+{
+    size_t m = 0;
+    m += (size_t)w->terms_cap * sizeof(wterm);
+    m += ((size_t)w->table_mask + 1) * 4;
+    m += w->post_mem + (size_t)w->nterms * MALLOC_OVERHEAD;
+    m += trawl_arena_footprint(w->strings);
+    m += w->docs.cap + w->deleted.cap + w->scratch.cap + w->rec.cap;
+    m += (size_t)w->ids_cap * (sizeof(wid) + sizeof(char *));
+    m += w->toks_cap * sizeof(wtok);
+    m += trawl__store_mem(&w->store);
+    m += w->seg_open ? SEGFILE_WBUF : 0;
+    m += ((size_t)w->bt_mask + 1) * sizeof(bid);
+    for (uint32_t i = 0; i < w->nsegs; i++)
+        m += (w->segs[i].del ? bitmap_bytes(w->segs[i].ndocs) : 0) +
+             (w->segs[i].seen ? bitmap_bytes(w->segs[i].ndocs) : 0);
+    return m;
+}
+
+/* Bytes that survive a flush (the run cannot give them back). */
+static size_t fixed_mem(const trawl_writer *w)
+{
+    size_t m = ((size_t)w->bt_mask + 1) * sizeof(bid);
+    for (uint32_t i = 0; i < w->nsegs; i++)
+        m += (w->segs[i].del ? bitmap_bytes(w->segs[i].ndocs) : 0) +
+             (w->segs[i].seen ? bitmap_bytes(w->segs[i].ndocs) : 0);
+    return m;
+}
+
+/* What flushing the run will allocate on top: the term order, the
+ * dictionary, and the encoded postings of the longest list. */
+static size_t flush_mem(const trawl_writer *w)
+{
+    return (size_t)w->nterms * (4 + 24) + (size_t)w->max_blen * 2 +
+           (size_t)w->ndocs * sizeof(wid);
 }
 
 /* ---- open ------------------------------------------------------------- */
@@ -250,10 +441,15 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     w->lock_fd = -1;
     w->seg.fd = -1;
+    if (opts != NULL)
+        w->opts = *opts;
+    w->budget = w->opts.mem_budget ? w->opts.mem_budget : DEFAULT_BUDGET;
+    if (w->budget < MIN_BUDGET)
+        w->budget = MIN_BUDGET;
     w->dir = strdup(dir);
-    w->strings = trawl_arena_new(1 << 20);
-    w->zc = ZSTD_createCCtx();
-    if (w->dir == NULL || w->strings == NULL || w->zc == NULL) {
+    w->strings = trawl_arena_new(64 << 10);
+    if (w->dir == NULL || w->strings == NULL ||
+        trawl__store_init(&w->store, err) < 0) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto fail;
     }
@@ -274,14 +470,22 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
         goto fail;
 
     /* The previous generation, if any: its language is the default, and
-     * its fingerprints tell added from updated from unchanged. */
-    const char *lang = opts != NULL ? opts->language : NULL;
+     * its fingerprints tell added from updated from unchanged. With
+     * --full it is only used for those counts. */
+    const char *lang = w->opts.language;
     uint64_t cur;
     if (trawl_index_current(dir, &cur, NULL) == 0) {
         trawl_err oerr;
-        if (trawl_index_open(&w->old, dir, &oerr) == 0) {
+        rc = trawl_index_open(&w->old, dir, &oerr);
+        if (rc < 0 && w->opts.keep_unseen && !w->opts.full) {
+            /* An add-only run cannot rebuild what it cannot read. */
+            trawl_err_set(err, rc, "%s (use --full to rebuild the index)",
+                          oerr.msg);
+            goto fail;
+        }
+        if (rc == 0) {
             if (lang != NULL && strcmp(lang, w->old->language) != 0 &&
-                !(opts != NULL && opts->full)) {
+                !w->opts.full) {
                 rc = trawl_err_set(err, TRAWL_EVERSION,
                                    "index %s was built with language %s; "
                                    "use --full to rebuild it as %s",
@@ -298,24 +502,34 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
         goto fail;
     snprintf(w->language, sizeof(w->language), "%s",
              trawl_analyzer_language(w->an));
-    if (w->old != NULL && opts != NULL && opts->full) {
+    if (w->old != NULL && strcmp(w->old->language, w->language) != 0) {
+        /* --full into another language: the old counts mean nothing. */
         trawl_index_release(w->old);
         w->old = NULL;
     }
-
-    w->gen = max_gen + 1;
-    char name[64], tmp[80];
-    snprintf(name, sizeof(name), "seg-%06" PRIu64 ".trs", w->gen);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-    if (join_path(&w->seg_name, dir, name) != 0 ||
-        join_path(&w->seg_tmp, dir, tmp) != 0) {
-        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-        goto fail;
+    for (uint32_t i = 0; w->old != NULL && i < w->old->nsegs; i++) {
+        uint32_t k;
+        if (seg_push(w, &k) < 0) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        wseg *g = &w->segs[k];
+        const trawl_segment *s = &w->old->segs[i];
+        g->seg = s;
+        g->ndocs = s->ndocs;
+        g->ndel = s->ndeleted;
+        g->nterms = s->nterms;
+        g->bytes = s->size;
+        g->name = strdup(s->name);
+        g->seen = calloc(bitmap_bytes(s->ndocs) + 1, 1);
+        if (g->name == NULL || g->seen == NULL) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            goto fail;
+        }
     }
-    if ((rc = trawl__segfile_open(&w->seg, w->seg_tmp, err)) < 0)
-        goto fail;
-    trawl__segfile_begin(&w->seg, SEC_STORE);
-    if ((rc = table_grow(w)) < 0) {
+    w->nold = w->nsegs;
+    w->gen = max_gen + 1;
+    if ((rc = table_grow(w)) < 0 || (rc = bt_grow(w)) < 0) {
         trawl_err_set(err, rc, "out of memory");
         goto fail;
     }
@@ -326,37 +540,40 @@ fail:
     return rc;
 }
 
-/* ---- document store --------------------------------------------------- */
-
-static void put_stored(trawl_buf *b, const char *s, size_t len)
+/* Name the next new segment of this generation: seg-GGGGGG-SS.trs. */
+static int next_seg_name(trawl_writer *w, char **name, char **tmp)
 {
-    if (s == NULL) {
-        trawl_buf_put_varint(b, 0);
-        return;
+    char b[80];
+    snprintf(b, sizeof(b), "seg-%06" PRIu64 "-%02" PRIu32 ".trs", w->gen,
+             w->seq++);
+    *name = strdup(b);
+    strcat(b, ".tmp");
+    *tmp = strdup(b);
+    if (*name == NULL || *tmp == NULL) {
+        free(*name);
+        free(*tmp);
+        *name = *tmp = NULL;
+        return TRAWL_ENOMEM;
     }
-    trawl_buf_put_varint(b, (uint64_t)len + 1);
-    trawl_buf_put(b, s, len);
+    return 0;
 }
 
-static int flush_store_block(trawl_writer *w, trawl_err *err)
+/* Start the in-memory run's segment file: the store streams into it. */
+static int run_begin(trawl_writer *w, trawl_err *err)
 {
-    if (w->store_slot == 0)
-        return 0;
-    size_t bound = ZSTD_compressBound(w->store_block.len);
-    trawl_buf_clear(&w->zbuf);
-    if (trawl_buf_reserve(&w->zbuf, bound) != 0)
+    int rc;
+    if (next_seg_name(w, &w->seg_name, &w->seg_tmp) < 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t n = ZSTD_compressCCtx(w->zc, w->zbuf.ptr, bound, w->store_block.ptr,
-                                 w->store_block.len, 3);
-    if (ZSTD_isError(n))
-        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
-    trawl_buf_put_u64le(&w->store_index, w->store_off);
-    trawl__segfile_write(&w->seg, w->zbuf.ptr, n);
-    w->store_off += n;
-    w->store_nblocks++;
-    w->store_slot = 0;
-    trawl_buf_clear(&w->store_block);
-    return w->seg.rc;
+    char *path;
+    if (join_path(&path, w->dir, w->seg_tmp) != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    rc = trawl__segfile_open(&w->seg, path, err);
+    free(path);
+    if (rc < 0)
+        return rc;
+    w->seg_open = 1;
+    trawl__segfile_begin(&w->seg, SEC_STORE);
+    return 0;
 }
 
 /* ---- adding ----------------------------------------------------------- */
@@ -403,7 +620,9 @@ static int term_append(trawl_writer *w, wterm *t, const void *p, size_t n)
         unsigned char *nb = realloc(t->buf, ncap);
         if (nb == NULL)
             return TRAWL_ENOMEM;
-        w->mem += ncap - t->bcap;
+        w->post_mem += ncap - t->bcap;
+        if (ncap > w->max_blen)
+            w->max_blen = (uint32_t)ncap;
         t->buf = nb;
         t->bcap = (uint32_t)ncap;
     }
@@ -479,36 +698,78 @@ static int ids_grow(trawl_writer *w)
         return TRAWL_ENOMEM;
     w->id_str = ns;
     w->ids_cap = ncap;
-    uint32_t tcap = ncap * 2;
-    uint32_t *t = calloc(tcap, sizeof(*t));
-    if (t == NULL)
-        return TRAWL_ENOMEM;
-    for (uint32_t d = 0; d < w->ndocs; d++) {
-        uint32_t j = (uint32_t)w->ids[d].hash & (tcap - 1);
-        while (t[j] != 0)
-            j = (j + 1) & (tcap - 1);
-        t[j] = d + 1;
-    }
-    free(w->id_table);
-    w->id_table = t;
-    w->id_mask = tcap - 1;
     return 0;
 }
 
-static void mark_deleted(trawl_writer *w, uint32_t doc)
+static int run_flush(trawl_writer *w, trawl_err *err);
+
+/* Index the article whose stored record is in w->rec as doc w->ndocs of
+ * the in-memory run. */
+static int index_article(trawl_writer *w, const trawl_article *a,
+                         uint64_t h, uint64_t fp, trawl_err *err)
 {
-    size_t need = doc / 8 + 1;
-    if (w->deleted.len < need) {
-        size_t old = w->deleted.len;
-        if (trawl_buf_reserve(&w->deleted, need - old) != 0)
-            return;
-        memset(w->deleted.ptr + old, 0, need - old);
-        w->deleted.len = need;
+    int rc;
+    if (!w->seg_open && (rc = run_begin(w, err)) < 0)
+        return rc;
+    if (w->ndocs == w->ids_cap && ids_grow(w) < 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    uint32_t doc = w->ndocs;
+    w->ids[doc].hash = h;
+    w->ids[doc].doc = doc;
+    w->id_str[doc] = trawl_arena_strndup(w->strings, a->id, a->id_len);
+    if (w->id_str[doc] == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+
+    trawl_buf_put(&w->store.block, w->rec.ptr, w->rec.len);
+    if (w->store.block.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    uint32_t block = w->store.nblocks, slot = w->store.slot++;
+
+    const char *title = a->title != NULL ? a->title : "";
+    const char *body = a->body != NULL ? a->body : "";
+    w->ntoks = 0;
+    uint32_t len[TRAWL_NFIELDS];
+    w->cur_field = TRAWL_FIELD_TITLE;
+    rc = trawl_analyze(w->an, title, a->title_len, on_token, w);
+    len[TRAWL_FIELD_TITLE] = (uint32_t)w->ntoks;
+    if (rc == 0) {
+        w->cur_field = TRAWL_FIELD_BODY;
+        rc = trawl_analyze(w->an, body, a->body_len, on_token, w);
     }
-    if (!((w->deleted.ptr[doc / 8] >> (doc % 8)) & 1)) {
-        w->deleted.ptr[doc / 8] |= (unsigned char)(1u << (doc % 8));
-        w->ndeleted++;
+    len[TRAWL_FIELD_BODY] = (uint32_t)w->ntoks - len[TRAWL_FIELD_TITLE];
+    if (rc == 0)
+        rc = invert_doc(w, doc);
+    if (rc != 0)
+        return trawl_err_set(err, rc, "indexing %.*s: %s",
+                             (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
+                             trawl_strerror(rc));
+
+    unsigned char r[DOC_RECORD];
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        trawl__put_u32(r + 4 * f, len[f]);
+        w->total_len[f] += len[f];
     }
+    trawl__put_u64(r + 4 * TRAWL_NFIELDS, (uint64_t)a->date);
+    trawl__put_u64(r + 4 * TRAWL_NFIELDS + 8, fp);
+    trawl__put_u32(r + 4 * TRAWL_NFIELDS + 16, block);
+    trawl__put_u32(r + 4 * TRAWL_NFIELDS + 20, slot);
+    trawl_buf_put(&w->docs, r, sizeof(r));
+    if (w->docs.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    w->ndocs++;
+    w->tokens += w->ntoks;
+    w->input_bytes += a->title_len + a->body_len;
+
+    if (w->store.block.len >= STORE_BLOCK &&
+        (rc = trawl__store_flush(&w->store, &w->seg, err)) < 0)
+        return rc;
+    /* Flush at the budget, but never runs smaller than a quarter of it
+     * (when the id table alone grows past the budget, the budget loses). */
+    size_t mem = writer_mem(w);
+    if (mem + flush_mem(w) >= w->budget &&
+        mem - fixed_mem(w) >= w->budget / 4 && (rc = run_flush(w, err)) < 0)
+        return rc;
+    return 0;
 }
 
 int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err)
@@ -525,113 +786,77 @@ int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err)
     if (!trawl_utf8_valid(a->id, a->id_len) ||
         !trawl_utf8_valid(title, a->title_len) ||
         !trawl_utf8_valid(body, a->body_len))
-        return trawl_err_set(err, TRAWL_EINVAL, "article %.*s is not valid UTF-8",
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "article %.*s is not valid UTF-8",
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id);
 
-    if (w->ndocs == w->ids_cap && (rc = ids_grow(w)) < 0)
-        return trawl_err_set(err, rc, "out of memory");
-    uint32_t doc = w->ndocs;
-
-    /* A second article with the same id in one run replaces the first. */
-    uint64_t h = trawl__hash64(a->id, a->id_len);
-    uint32_t j = (uint32_t)h & w->id_mask;
-    int replaced = 0;
-    while (w->id_table[j] != 0) {
-        uint32_t d = w->id_table[j] - 1;
-        if (w->ids[d].hash == h && strlen(w->id_str[d]) == a->id_len &&
-            memcmp(w->id_str[d], a->id, a->id_len) == 0) {
-            mark_deleted(w, d);
-            w->id_table[j] = doc + 1;
-            replaced = 1;
-            break;
-        }
-        j = (j + 1) & w->id_mask;
-    }
-    if (!replaced)
-        w->id_table[j] = doc + 1;
-    w->ids[doc].hash = h;
-    w->ids[doc].doc = doc;
-    w->id_str[doc] = trawl_arena_strndup(w->strings, a->id, a->id_len);
-    if (w->id_str[doc] == NULL)
+    /* The stored record first: its fingerprint decides whether the
+     * article needs indexing at all. */
+    trawl_buf_clear(&w->rec);
+    trawl__store_put_field(&w->rec, a->id, a->id_len);
+    trawl__store_put_field(&w->rec, title, a->title_len);
+    trawl__store_put_field(&w->rec, body, a->body_len);
+    trawl__store_put_field(&w->rec, a->author, a->author_len);
+    trawl__store_put_field(&w->rec, a->url, a->url_len);
+    trawl__store_put_field(&w->rec, a->extra, a->extra_len);
+    if (w->rec.rc != 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-
-    /* Stored fields, and the fingerprint over exactly those bytes. */
-    size_t rec_start = w->store_block.len;
-    put_stored(&w->store_block, a->id, a->id_len);
-    put_stored(&w->store_block, title, a->title_len);
-    put_stored(&w->store_block, body, a->body_len);
-    put_stored(&w->store_block, a->author, a->author_len);
-    put_stored(&w->store_block, a->url, a->url_len);
-    put_stored(&w->store_block, a->extra, a->extra_len);
     unsigned char datebuf[8];
     trawl__put_u64(datebuf, (uint64_t)a->date);
-    if (w->store_block.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    uint64_t fp = trawl__hash64(w->store_block.ptr + rec_start,
-                                w->store_block.len - rec_start) ^
+    uint64_t fp = trawl__hash64(w->rec.ptr, w->rec.len) ^
                   trawl__hash64(datebuf, 8);
-    uint32_t block = w->store_nblocks, slot = w->store_slot++;
+    uint64_t h = trawl__hash64(a->id, a->id_len);
 
-    /* Invert. */
-    w->ntoks = 0;
-    uint32_t len[TRAWL_NFIELDS];
-    w->cur_field = TRAWL_FIELD_TITLE;
-    rc = trawl_analyze(w->an, title, a->title_len, on_token, w);
-    len[TRAWL_FIELD_TITLE] = (uint32_t)w->ntoks;
-    if (rc == 0) {
-        w->cur_field = TRAWL_FIELD_BODY;
-        rc = trawl_analyze(w->an, body, a->body_len, on_token, w);
-    }
-    len[TRAWL_FIELD_BODY] = (uint32_t)w->ntoks - len[TRAWL_FIELD_TITLE];
-    if (rc == 0)
-        rc = invert_doc(w, doc);
-    if (rc != 0) {
-        w->rc = rc;
-        return trawl_err_set(err, rc, "indexing %.*s: %s",
-                             (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
-                             trawl_strerror(rc));
-    }
-
-    unsigned char rec[DOC_RECORD];
-    for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        trawl__put_u32(rec + 4 * f, len[f]);
-        w->total_len[f] += len[f];
-    }
-    trawl__put_u64(rec + 4 * TRAWL_NFIELDS, (uint64_t)a->date);
-    trawl__put_u64(rec + 4 * TRAWL_NFIELDS + 8, fp);
-    trawl__put_u32(rec + 4 * TRAWL_NFIELDS + 16, block);
-    trawl__put_u32(rec + 4 * TRAWL_NFIELDS + 20, slot);
-    trawl_buf_put(&w->docs, rec, sizeof(rec));
-    if (w->docs.rc != 0)
+    if ((size_t)w->bt_n * 2 >= (size_t)w->bt_mask + 1 && bt_grow(w) < 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    w->ndocs++;
-    w->tokens += w->ntoks;
-    w->input_bytes += a->title_len + a->body_len;
-
-    if (w->old != NULL && !replaced) {
+    bid *e = bt_find(w, h, a->id, a->id_len);
+    int full = w->opts.full;
+    if (e->seg != 0) {
+        /* Seen before in this run: the later version wins. A kept old doc
+         * turns from unchanged into updated. */
+        uint32_t ps = e->seg - 1;
+        if (ps < w->nold && !full) {
+            w->unchanged--;
+            w->updated++;
+        }
+        if ((rc = delete_doc(w, ps, e->doc)) < 0)
+            return trawl_err_set(err, rc, "out of memory");
+    } else {
         uint32_t os, od;
-        if (trawl__index_find_id(w->old, a->id, a->id_len, &os, &od, NULL) == 1)
-        {
-            if (trawl__seg_fingerprint(&w->old->segs[os], od) == fp)
+        int found = w->old != NULL &&
+                    trawl__index_find_id(w->old, a->id, a->id_len, &os, &od,
+                                         NULL) == 1;
+        if (found) {
+            wseg *g = &w->segs[os];
+            g->seen[od >> 3] |= (unsigned char)(1u << (od & 7));
+            if (trawl__seg_fingerprint(g->seg, od) == fp) {
                 w->unchanged++;
-            else
+                if (!full) {
+                    e->hash = h;
+                    e->seg = os + 1;
+                    e->doc = od;
+                    w->bt_n++;
+                    return 0;
+                }
+            } else {
                 w->updated++;
+                if (!full && (rc = wseg_delete(g, od)) < 0)
+                    return trawl_err_set(err, rc, "out of memory");
+            }
         } else {
             w->added++;
         }
-    } else if (!replaced) {
-        w->added++;
+        w->bt_n++;
     }
-
-    if (w->store_block.len >= STORE_BLOCK &&
-        (rc = flush_store_block(w, err)) < 0) {
+    e->hash = h;
+    e->seg = w->nsegs + 1;
+    e->doc = w->ndocs;
+    if ((rc = index_article(w, a, h, fp, err)) < 0)
         w->rc = rc;
-        return rc;
-    }
-    return 0;
+    return rc;
 }
 
-/* ---- commit: the segment ---------------------------------------------- */
+/* ---- the run's segment ------------------------------------------------ */
 
 static const wterm *sort_base;
 
@@ -654,6 +879,7 @@ static int cmp_id(const void *a, const void *b)
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+/* One posting of a term's in-memory buffer. */
 typedef struct post {
     uint32_t doc;
     uint32_t tf[TRAWL_NFIELDS];
@@ -661,233 +887,343 @@ typedef struct post {
     const unsigned char *pos;
 } post;
 
-/* Decode a term's in-memory buffer into ps (df entries). */
-static void decode_term(const wterm *t, post *ps)
+static void next_post(const unsigned char **pp, const unsigned char *end,
+                      int first, post *ps)
 {
-    const unsigned char *p = t->buf, *end = t->buf + t->blen;
     uint64_t v = 0;
-    uint32_t doc = 0;
-    for (uint32_t i = 0; i < t->df; i++) {
-        trawl__get_varint(&p, end, &v);
-        doc = i == 0 ? (uint32_t)(v - 1) : doc + (uint32_t)v;
-        ps[i].doc = doc;
-        for (int f = 0; f < TRAWL_NFIELDS; f++) {
-            trawl__get_varint(&p, end, &v);
-            ps[i].tf[f] = (uint32_t)v;
-        }
-        trawl__get_varint(&p, end, &v);
-        ps[i].pos_len = (uint32_t)v;
-        ps[i].pos = p;
-        p += v;
+    trawl__get_varint(pp, end, &v);
+    ps->doc = first ? (uint32_t)(v - 1) : ps->doc + (uint32_t)v;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        trawl__get_varint(pp, end, &v);
+        ps->tf[f] = (uint32_t)v;
     }
+    trawl__get_varint(pp, end, &v);
+    ps->pos_len = (uint32_t)v;
+    ps->pos = *pp;
+    *pp += v;
 }
 
+/* Write the in-memory run as a complete segment (store already streamed)
+ * and return its counts. */
 static int write_segment(trawl_writer *w, uint64_t *nterms_out,
                          trawl_err *err)
 {
     segfile *f = &w->seg;
     int rc;
 
-    if ((rc = flush_store_block(w, err)) < 0)
+    if ((rc = trawl__store_flush(&w->store, f, err)) < 0)
         return rc;
     trawl__segfile_end(f);
-
-    trawl_buf b = TRAWL_BUF_INIT;
-    trawl_buf_put_u32le(&b, w->store_nblocks);
-    trawl_buf_put_u64le(&w->store_index, w->store_off);
-    trawl_buf_put(&b, w->store_index.ptr, w->store_index.len);
-    trawl__segfile_begin(f, SEC_STORE_INDEX);
-    trawl__segfile_write(f, b.ptr, b.len);
-    trawl__segfile_end(f);
+    trawl__store_write_index(&w->store, f);
 
     trawl__segfile_begin(f, SEC_DOCS);
     trawl__segfile_write(f, w->docs.ptr, w->docs.len);
     trawl__segfile_end(f);
 
     qsort(w->ids, w->ndocs, sizeof(*w->ids), cmp_id);
-    trawl_buf_clear(&b);
-    for (uint32_t d = 0; d < w->ndocs; d++) {
-        trawl_buf_put_u64le(&b, w->ids[d].hash);
-        trawl_buf_put_u32le(&b, w->ids[d].doc);
-    }
     trawl__segfile_begin(f, SEC_IDS);
-    trawl__segfile_write(f, b.ptr, b.len);
+    for (uint32_t d = 0; d < w->ndocs; d++) {
+        unsigned char r[ID_RECORD];
+        trawl__put_u64(r, w->ids[d].hash);
+        trawl__put_u32(r + 8, w->ids[d].doc);
+        trawl__segfile_write(f, r, sizeof(r));
+    }
     trawl__segfile_end(f);
 
-    /* Terms in byte order; drop the hash table first to free memory. */
-    free(w->table);
-    w->table = NULL;
+    /* Terms in byte order. */
     uint32_t *order = malloc((size_t)(w->nterms ? w->nterms : 1) * 4);
-    uint32_t max_df = 1;
-    for (uint32_t i = 0; i < w->nterms; i++) {
-        order[i] = i;
-        if (w->terms[i].df > max_df)
-            max_df = w->terms[i].df;
-    }
-    post *ps = malloc((size_t)max_df * sizeof(*ps));
-    uint32_t *vals = malloc((size_t)BLOCK_SIZE * 4);
-    unsigned char *enc = malloc(streamvbyte_max_compressedbytes(BLOCK_SIZE) * 
-                                (1 + TRAWL_NFIELDS));
-    if (order == NULL || ps == NULL || vals == NULL || enc == NULL) {
+    seg_penc *pe = calloc(1, sizeof(*pe));
+    seg_dict dict;
+    memset(&dict, 0, sizeof(dict));
+    if (order == NULL || pe == NULL) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }
+    for (uint32_t i = 0; i < w->nterms; i++)
+        order[i] = i;
     sort_base = w->terms;
     qsort(order, w->nterms, sizeof(*order), cmp_term);
 
     /* Pass 1: POSTINGS (skip tables + blocks), and the dictionary. */
-    trawl_buf terms = TRAWL_BUF_INIT, tindex = TRAWL_BUF_INIT;
-    trawl_buf skip = TRAWL_BUF_INIT, blocks = TRAWL_BUF_INIT;
     uint64_t post_off = 0, pos_off = 0;
-    const char *prev_term = NULL;
-    uint32_t prev_len = 0;
-    const unsigned char *dlen = w->docs.ptr;
+    const unsigned char *dl = w->docs.ptr;
     trawl__segfile_begin(f, SEC_POSTINGS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0; k++) {
         const wterm *t = &w->terms[order[k]];
-        decode_term(t, ps);
-        trawl_buf_clear(&skip);
-        trawl_buf_clear(&blocks);
-        uint32_t tmax_tf[TRAWL_NFIELDS] = {0};
-        uint32_t tmin_len[TRAWL_NFIELDS];
-        for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
-            tmin_len[fi] = UINT32_MAX;
-        uint64_t term_pos_bytes = 0;
-        uint32_t prev_last = 0;
-        int64_t prev_doc = -1;
-        for (uint32_t s = 0; s < t->df; s += BLOCK_SIZE) {
-            uint32_t n = t->df - s < BLOCK_SIZE ? t->df - s : BLOCK_SIZE;
-            uint32_t bmax_tf[TRAWL_NFIELDS] = {0};
-            uint32_t bmin_len[TRAWL_NFIELDS];
+        const unsigned char *p = t->buf, *end = t->buf + t->blen;
+        post ps;
+        memset(&ps, 0, sizeof(ps));
+        trawl__penc_reset(pe);
+        for (uint32_t i = 0; i < t->df; i++) {
+            next_post(&p, end, i == 0, &ps);
+            uint32_t len[TRAWL_NFIELDS];
             for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
-                bmin_len[fi] = UINT32_MAX;
-            uint64_t pos_bytes = 0;
-            for (uint32_t i = 0; i < n; i++) {
-                const post *p = &ps[s + i];
-                vals[i] = (uint32_t)((int64_t)p->doc - prev_doc - 1);
-                prev_doc = p->doc;
-                pos_bytes += p->pos_len;
-                for (int fi = 0; fi < TRAWL_NFIELDS; fi++) {
-                    if (p->tf[fi] == 0)
-                        continue;
-                    if (p->tf[fi] > bmax_tf[fi])
-                        bmax_tf[fi] = p->tf[fi];
-                    uint32_t l = trawl__get_u32(dlen + (size_t)p->doc *
-                                                DOC_RECORD + 4 * fi);
-                    if (l < bmin_len[fi])
-                        bmin_len[fi] = l;
-                }
-            }
-            size_t eb = streamvbyte_encode_0124(vals, n, enc);
-            for (int fi = 0; fi < TRAWL_NFIELDS; fi++) {
-                for (uint32_t i = 0; i < n; i++)
-                    vals[i] = ps[s + i].tf[fi];
-                eb += streamvbyte_encode_0124(vals, n, enc + eb);
-            }
-            trawl_buf_put(&blocks, enc, eb);
-            uint32_t last = ps[s + n - 1].doc;
-            trawl_buf_put_varint(&skip, last - prev_last);
-            prev_last = last;
-            trawl_buf_put_varint(&skip, eb);
-            trawl_buf_put_varint(&skip, pos_bytes);
-            for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
-                trawl_buf_put_varint(&skip, bmax_tf[fi]);
-            for (int fi = 0; fi < TRAWL_NFIELDS; fi++) {
-                uint32_t ml = bmax_tf[fi] ? bmin_len[fi] : 0;
-                trawl_buf_put_varint(&skip, ml);
-                if (bmax_tf[fi] > tmax_tf[fi])
-                    tmax_tf[fi] = bmax_tf[fi];
-                if (bmax_tf[fi] && bmin_len[fi] < tmin_len[fi])
-                    tmin_len[fi] = bmin_len[fi];
-            }
-            term_pos_bytes += pos_bytes;
+                len[fi] = trawl__get_u32(dl + (size_t)ps.doc * DOC_RECORD +
+                                         4 * fi);
+            trawl__penc_add(pe, ps.doc, ps.tf, len, ps.pos_len);
         }
-        trawl__segfile_write(f, skip.ptr, skip.len);
-        trawl__segfile_write(f, blocks.ptr, blocks.len);
-
-        /* Dictionary entry. */
-        if (k % TERM_BLOCK == 0) {
-            trawl_buf_put_u32le(&tindex, (uint32_t)terms.len);
-            prev_term = NULL;
-            prev_len = 0;
-        }
-        uint32_t shared = 0;
-        if (prev_term != NULL) {
-            uint32_t m = prev_len < t->len ? prev_len : t->len;
-            while (shared < m && prev_term[shared] == t->s[shared])
-                shared++;
-        }
-        trawl_buf_put_varint(&terms, shared);
-        trawl_buf_put_varint(&terms, t->len - shared);
-        trawl_buf_put(&terms, t->s + shared, t->len - shared);
-        trawl_buf_put_varint(&terms, t->df);
-        trawl_buf_put_varint(&terms, post_off);
-        trawl_buf_put_varint(&terms, skip.len);
-        trawl_buf_put_varint(&terms, skip.len + blocks.len);
-        trawl_buf_put_varint(&terms, pos_off);
-        for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
-            trawl_buf_put_varint(&terms, tmax_tf[fi]);
-        for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
-            trawl_buf_put_varint(&terms, tmax_tf[fi] ? tmin_len[fi] : 0);
-        prev_term = t->s;
-        prev_len = t->len;
-        post_off += skip.len + blocks.len;
-        pos_off += term_pos_bytes;
+        trawl__penc_finish(pe);
+        if (trawl__penc_rc(pe) != 0)
+            break;
+        trawl__segfile_write(f, pe->skip.ptr, pe->skip.len);
+        trawl__segfile_write(f, pe->blocks.ptr, pe->blocks.len);
+        trawl__dict_add(&dict, t->s, t->len, pe, post_off, pos_off);
+        post_off += pe->skip.len + pe->blocks.len;
+        pos_off += pe->pos_bytes;
     }
     trawl__segfile_end(f);
+    if (trawl__penc_rc(pe) != 0) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
+    trawl__penc_free(pe);
 
     /* Pass 2: POSITIONS, copied as they were buffered. */
     trawl__segfile_begin(f, SEC_POSITIONS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0; k++) {
         const wterm *t = &w->terms[order[k]];
-        decode_term(t, ps);
-        for (uint32_t i = 0; i < t->df; i++)
-            trawl__segfile_write(f, ps[i].pos, ps[i].pos_len);
+        const unsigned char *p = t->buf, *end = t->buf + t->blen;
+        post ps;
+        memset(&ps, 0, sizeof(ps));
+        for (uint32_t i = 0; i < t->df; i++) {
+            next_post(&p, end, i == 0, &ps);
+            trawl__segfile_write(f, ps.pos, ps.pos_len);
+        }
     }
     trawl__segfile_end(f);
 
-    trawl__segfile_begin(f, SEC_TERMS);
-    trawl__segfile_write(f, terms.ptr, terms.len);
-    trawl__segfile_end(f);
-
-    trawl_buf_clear(&b);
-    uint32_t ntb = (uint32_t)(tindex.len / 4);
-    trawl_buf_put_u32le(&b, ntb);
-    trawl_buf_put_u64le(&b, w->nterms);
-    trawl_buf_put(&b, tindex.ptr, tindex.len);
-    trawl__segfile_begin(f, SEC_TERMS_INDEX);
-    trawl__segfile_write(f, b.ptr, b.len);
-    trawl__segfile_end(f);
-
-    trawl_buf_clear(&b);
-    trawl_buf_put_u32le(&b, w->ndocs);
-    trawl_buf_put_u32le(&b, TRAWL_NFIELDS);
-    trawl_buf_put_u64le(&b, w->nterms);
-    for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
-        trawl_buf_put_u64le(&b, w->total_len[fi]);
-    trawl_buf_put_u32le(&b, TRAWL_ANALYZER_VERSION);
-    trawl_buf_put_u8(&b, (uint8_t)strlen(w->language));
-    trawl_buf_puts(&b, w->language);
-    trawl__segfile_begin(f, SEC_META);
-    trawl__segfile_write(f, b.ptr, b.len);
-    trawl__segfile_end(f);
-
-    if (terms.rc || tindex.rc || skip.rc || blocks.rc || b.rc)
-        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    else
-        rc = trawl__segfile_finish(f);
+    if ((rc = trawl__dict_write(&dict, f)) < 0)
+        goto done;
+    trawl__meta_write(f, w->ndocs, w->nterms, w->total_len, w->language);
+    rc = trawl__segfile_finish(f);
     *nterms_out = w->nterms;
-    trawl_buf_free(&terms);
-    trawl_buf_free(&tindex);
-    trawl_buf_free(&skip);
-    trawl_buf_free(&blocks);
 done:
-    trawl_buf_free(&b);
+    if (pe != NULL)
+        trawl__penc_free(pe);
+    free(pe);
     free(order);
-    free(ps);
-    free(vals);
-    free(enc);
+    trawl__dict_free(&dict);
     return rc;
+}
+
+/* Forget the in-memory run (its segment is written or abandoned); keep
+ * the big arrays for the next run. */
+static void run_reset(trawl_writer *w)
+{
+    for (uint32_t i = 0; i < w->nterms; i++)
+        free(w->terms[i].buf);
+    w->nterms = 0;
+    w->post_mem = 0;
+    w->max_blen = 0;
+    if (w->table != NULL)
+        memset(w->table, 0, ((size_t)w->table_mask + 1) * 4);
+    trawl_arena_reset(w->strings);
+    trawl_buf_clear(&w->docs);
+    trawl_buf_clear(&w->deleted);
+    w->ndocs = 0;
+    w->ndeleted = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        w->total_len[f] = 0;
+    trawl__store_reset(&w->store);
+    free(w->seg_name);
+    free(w->seg_tmp);
+    w->seg_name = w->seg_tmp = NULL;
+    w->seg_open = 0;
+}
+
+/* Flush the in-memory run as segment segs[nsegs] (still NAME.tmp). */
+static int run_flush(trawl_writer *w, trawl_err *err)
+{
+    int rc;
+    uint64_t nterms = 0;
+    uint32_t k;
+    if (seg_push(w, &k) < 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    w->nsegs--; /* not listed until written: ids still point at nsegs */
+    if ((rc = write_segment(w, &nterms, err)) < 0)
+        return rc;
+    wseg *g = &w->segs[k];
+    memset(g, 0, sizeof(*g));
+    g->name = w->seg_name;
+    g->tmp = w->seg_tmp;
+    w->seg_name = w->seg_tmp = NULL;
+    g->ndocs = w->ndocs;
+    g->nterms = nterms;
+    g->bytes = w->seg.off;
+    if (w->ndeleted > 0) {
+        g->del = calloc(bitmap_bytes(w->ndocs), 1);
+        if (g->del == NULL)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        memcpy(g->del, w->deleted.ptr, w->deleted.len);
+        g->ndel = w->ndeleted;
+    }
+    w->nsegs++;
+    w->runs++;
+    run_reset(w);
+    return 0;
+}
+
+/* ---- commit: merges ----------------------------------------------------- */
+
+/* The deletion bitmap of g as the new generation will have it. */
+static const unsigned char *wseg_del(const wseg *g)
+{
+    if (g->ndel == 0)
+        return NULL;
+    if (g->del != NULL)
+        return g->del;
+    return g->seg != NULL ? g->seg->deleted : NULL;
+}
+
+static int unlink_in(const trawl_writer *w, const char *name)
+{
+    char *path;
+    if (join_path(&path, w->dir, name) != 0)
+        return TRAWL_ENOMEM;
+    unlink(path);
+    free(path);
+    return 0;
+}
+
+/* Map a segment written by this writer (still NAME.tmp) for reading. */
+static int wseg_map(trawl_writer *w, wseg *g, trawl_err *err)
+{
+    if (g->seg != NULL)
+        return 0;
+    trawl_segment *s = calloc(1, sizeof(*s));
+    if (s == NULL || (s->name = strdup(g->tmp)) == NULL) {
+        free(s);
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
+    int rc = trawl__seg_open(s, w->dir, err);
+    if (rc < 0) {
+        trawl__seg_close(s);
+        free(s);
+        return rc;
+    }
+    g->own = s;
+    g->seg = s;
+    return 0;
+}
+
+/* A merged-away segment: unmap it and remove its file if it is ours. */
+static void wseg_drop(trawl_writer *w, wseg *g)
+{
+    if (g->own != NULL) {
+        trawl__seg_close(g->own);
+        free(g->own);
+        g->own = NULL;
+        g->seg = NULL;
+    }
+    if (g->tmp != NULL) {
+        unlink_in(w, g->tmp);
+        free(g->tmp);
+        g->tmp = NULL;
+    }
+}
+
+/* Merge the segments list[from..to) into one new segment that takes their
+ * place in the list (*n shrinks). Docs keep their relative order, so
+ * results tie-broken by position stay the same. */
+static int merge_range(trawl_writer *w, uint32_t *list, uint32_t *n,
+                       uint32_t from, uint32_t to, trawl_err *err)
+{
+    int rc;
+    uint32_t cnt = to - from, k;
+    merge_in *in = calloc(cnt, sizeof(*in));
+    if (in == NULL || seg_push(w, &k) < 0) {
+        free(in);
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < cnt; i++) {
+        wseg *g = &w->segs[list[from + i]];
+        if ((rc = wseg_map(w, g, err)) < 0) {
+            free(in);
+            return rc;
+        }
+        in[i].seg = g->seg;
+        in[i].del = wseg_del(g);
+    }
+    wseg *o = &w->segs[k];
+    char *path = NULL;
+    if (next_seg_name(w, &o->name, &o->tmp) < 0 ||
+        join_path(&path, w->dir, o->tmp) != 0) {
+        free(in);
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
+    merge_out mo;
+    rc = trawl__merge(path, in, cnt, w->language, &mo, err);
+    free(path);
+    free(in);
+    if (rc < 0) {
+        free(o->tmp); /* merge removed its partial file */
+        o->tmp = NULL;
+        return rc;
+    }
+    o->ndocs = mo.ndocs;
+    o->nterms = mo.nterms;
+    o->bytes = mo.bytes;
+    for (uint32_t i = from; i < to; i++)
+        wseg_drop(w, &w->segs[list[i]]);
+    list[from] = k;
+    memmove(list + from + 1, list + to, (*n - to) * sizeof(*list));
+    *n -= cnt - 1;
+    if (o->ndocs == 0) {
+        wseg_drop(w, o);
+        memmove(list + from, list + from + 1,
+                (*n - from - 1) * sizeof(*list));
+        (*n)--;
+    }
+    w->merges++;
+    return 0;
+}
+
+static int merge_level(const wseg *g)
+{
+    uint64_t live = g->ndocs - g->ndel;
+    if (live <= MERGE_FLOOR)
+        return 0;
+    return 1 + (int)(log((double)live / MERGE_FLOOR) / log(MERGE_FACTOR));
+}
+
+/*
+ * The tiered policy: a segment with more than MERGE_DEL_PCT % deleted docs
+ * is rewritten without them; MERGE_FACTOR adjacent segments of one size
+ * level (level = log base MERGE_FACTOR of live docs / MERGE_FLOOR) are
+ * merged into one of the next level. Each doc is thus rewritten about
+ * log_8(N / 1000) times over the index's life, and the count stays below
+ * MERGE_FACTOR per level.
+ */
+static int merge_policy(trawl_writer *w, uint32_t *list, uint32_t *n,
+                        trawl_err *err)
+{
+    int rc;
+    for (;;) {
+        int changed = 0;
+        for (uint32_t i = 0; i < *n && !changed; i++) {
+            const wseg *g = &w->segs[list[i]];
+            if ((uint64_t)g->ndel * 100 > (uint64_t)g->ndocs * MERGE_DEL_PCT) {
+                if ((rc = merge_range(w, list, n, i, i + 1, err)) < 0)
+                    return rc;
+                changed = 1;
+            }
+        }
+        for (uint32_t i = 0; i < *n && !changed;) {
+            int lv = merge_level(&w->segs[list[i]]);
+            uint32_t j = i + 1;
+            while (j < *n && merge_level(&w->segs[list[j]]) == lv)
+                j++;
+            if (j - i >= MERGE_FACTOR) {
+                if ((rc = merge_range(w, list, n, i, i + MERGE_FACTOR,
+                                      err)) < 0)
+                    return rc;
+                changed = 1;
+            }
+            i = j;
+        }
+        if (!changed)
+            return 0;
+    }
 }
 
 /* ---- commit: manifest and CURRENT -------------------------------------- */
@@ -923,123 +1259,209 @@ static int write_file_sync(const char *path, const void *p, size_t n,
     return 0;
 }
 
-/* Remove files of older generations, which no longer are CURRENT. Open
- * readers keep their mappings: unlinking a mapped file is safe. */
-static void remove_old(trawl_writer *w, const char *keep_man,
-                       const char *keep_seg)
+/* Remove the files of older generations that the new one does not use.
+ * Open readers keep their mappings: unlinking a mapped file is safe. */
+static void remove_unused(trawl_writer *w, const uint32_t *list, uint32_t n,
+                          const char *keep_man)
 {
     DIR *d = opendir(w->dir);
     if (d == NULL)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        if ((strncmp(n, "gen-", 4) == 0 || strncmp(n, "seg-", 4) == 0) &&
-            strcmp(n, keep_man) != 0 && strcmp(n, keep_seg) != 0)
-            unlinkat(dirfd(d), n, 0);
+        const char *nm = e->d_name;
+        if (strncmp(nm, "gen-", 4) != 0 && strncmp(nm, "seg-", 4) != 0)
+            continue;
+        int keep = strcmp(nm, keep_man) == 0;
+        for (uint32_t i = 0; i < n && !keep; i++)
+            keep = strcmp(nm, w->segs[list[i]].name) == 0;
+        if (!keep)
+            unlinkat(dirfd(d), nm, 0);
     }
     closedir(d);
 }
 
-int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
-                        trawl_err *err)
+static int build_manifest(trawl_writer *w, const uint32_t *list, uint32_t n,
+                          trawl_buf *m)
+{
+    trawl_buf_put(m, MAN_MAGIC, 8);
+    trawl_buf_put_u32le(m, TRAWL_FORMAT_VERSION);
+    trawl_buf_put_u32le(m, TRAWL_ANALYZER_VERSION);
+    trawl_buf_put_u64le(m, w->gen);
+    trawl_buf_put_u64le(m, (uint64_t)time(NULL));
+    trawl_buf_put_u8(m, (uint8_t)strlen(w->language));
+    trawl_buf_puts(m, w->language);
+    trawl_buf_put_u32le(m, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const wseg *g = &w->segs[list[i]];
+        const unsigned char *del = wseg_del(g);
+        trawl_buf_put_u8(m, (uint8_t)strlen(g->name));
+        trawl_buf_puts(m, g->name);
+        trawl_buf_put_u32le(m, g->ndocs);
+        trawl_buf_put_u32le(m, del != NULL ? g->ndel : 0);
+        size_t bm = del != NULL ? bitmap_bytes(g->ndocs) : 0;
+        trawl_buf_put_u32le(m, (uint32_t)bm);
+        trawl_buf_put(m, del, bm);
+    }
+    trawl_buf_put_u64le(m, m->rc == 0 ? trawl__hash64(m->ptr, m->len) : 0);
+    return m->rc;
+}
+
+static int commit(trawl_writer *w, trawl_writer_stats *stats, trawl_err *err)
 {
     int rc;
-    if (w->rc != 0)
-        return trawl_err_set(err, w->rc, "writer is in a failed state");
-    uint64_t nterms = 0;
-    if ((rc = write_segment(w, &nterms, err)) < 0)
-        return w->rc = rc;
-    if (rename(w->seg_tmp, w->seg_name) != 0)
-        return w->rc = trawl_err_set(err, TRAWL_EIO, "rename %s: %s",
-                                     w->seg_tmp, strerror(errno));
-
-    char seg_base[64], man_base[64], man_tmp[80];
-    snprintf(seg_base, sizeof(seg_base), "seg-%06" PRIu64 ".trs", w->gen);
-    snprintf(man_base, sizeof(man_base), "gen-%06" PRIu64 ".man", w->gen);
-    snprintf(man_tmp, sizeof(man_tmp), "%s.tmp", man_base);
-
-    trawl_buf m = TRAWL_BUF_INIT;
-    trawl_buf_put(&m, MAN_MAGIC, 8);
-    trawl_buf_put_u32le(&m, TRAWL_FORMAT_VERSION);
-    trawl_buf_put_u32le(&m, TRAWL_ANALYZER_VERSION);
-    trawl_buf_put_u64le(&m, w->gen);
-    trawl_buf_put_u64le(&m, (uint64_t)time(NULL));
-    trawl_buf_put_u8(&m, (uint8_t)strlen(w->language));
-    trawl_buf_puts(&m, w->language);
-    trawl_buf_put_u32le(&m, 1);
-    trawl_buf_put_u8(&m, (uint8_t)strlen(seg_base));
-    trawl_buf_puts(&m, seg_base);
-    trawl_buf_put_u32le(&m, w->ndocs);
-    trawl_buf_put_u32le(&m, w->ndeleted);
-    size_t bm = w->ndeleted ? (size_t)(w->ndocs + 7) / 8 : 0;
-    trawl_buf_put_u32le(&m, (uint32_t)bm);
-    for (size_t i = 0; i < bm; i++)
-        trawl_buf_put_u8(&m, i < w->deleted.len ? w->deleted.ptr[i] : 0);
-    trawl_buf_put_u64le(&m, m.rc == 0 ? trawl__hash64(m.ptr, m.len) : 0);
-    if (m.rc != 0) {
-        trawl_buf_free(&m);
-        return w->rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    /* The last run. */
+    if (w->seg_open && w->ndocs > 0 && (rc = run_flush(w, err)) < 0)
+        return rc;
+    if (w->seg_open) {
+        trawl__segfile_abort(&w->seg);
+        run_reset(w);
+    }
+    /* Old docs whose id did not come by are gone from the corpus. */
+    for (uint32_t i = 0; i < w->nold; i++) {
+        wseg *g = &w->segs[i];
+        for (uint32_t d = 0; d < g->ndocs; d++) {
+            if (bit_get(g->seg->deleted, d) || bit_get(g->seen, d))
+                continue;
+            if (!w->opts.keep_unseen) {
+                w->deleted_n++;
+                if ((rc = wseg_delete(g, d)) < 0)
+                    return trawl_err_set(err, rc, "out of memory");
+            }
+        }
     }
 
+    /* The new generation's segments, oldest first. */
+    uint32_t *list = malloc((size_t)(w->nsegs + 1) * sizeof(*list));
+    uint32_t n = 0, first_run;
+    if (list == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < w->nsegs; i++) {
+        wseg *g = &w->segs[i];
+        if (i < w->nold && w->opts.full)
+            continue;
+        if (i == w->nold)
+            first_run = n;
+        if (g->ndel < g->ndocs)
+            list[n++] = i;
+        else
+            wseg_drop(w, g); /* every doc deleted */
+    }
+    if (w->nsegs == w->nold)
+        first_run = n;
+    /* Runs flushed by this build become one segment (a streaming k-way
+     * merge: cheap next to the inversion that produced them). */
+    if (n - first_run > 1 &&
+        (rc = merge_range(w, list, &n, first_run, n, err)) < 0)
+        goto out;
+    if (w->opts.merge) {
+        int dirty = n > 1 || (n == 1 && w->segs[list[0]].ndel > 0);
+        if (dirty && (rc = merge_range(w, list, &n, 0, n, err)) < 0)
+            goto out;
+    } else if ((rc = merge_policy(w, list, &n, err)) < 0) {
+        goto out;
+    }
+
+    /* New files get their final names; then the manifest; then CURRENT. */
+    for (uint32_t i = 0; i < n; i++) {
+        wseg *g = &w->segs[list[i]];
+        if (g->tmp == NULL)
+            continue;
+        char *from = NULL, *to = NULL;
+        if (join_path(&from, w->dir, g->tmp) || join_path(&to, w->dir, g->name)) {
+            free(from);
+            free(to);
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (rename(from, to) != 0)
+            rc = trawl_err_set(err, TRAWL_EIO, "rename %s: %s", from,
+                               strerror(errno));
+        free(from);
+        free(to);
+        if (rc < 0)
+            goto out;
+        free(g->tmp);
+        g->tmp = NULL;
+    }
+
+    char man_base[64], man_tmp[80];
+    snprintf(man_base, sizeof(man_base), "gen-%06" PRIu64 ".man", w->gen);
+    snprintf(man_tmp, sizeof(man_tmp), "%s.tmp", man_base);
+    trawl_buf m = TRAWL_BUF_INIT;
     char *man_tmp_path = NULL, *man_path = NULL, *cur_tmp = NULL,
          *cur_path = NULL;
-    if (join_path(&man_tmp_path, w->dir, man_tmp) || 
+    if (build_manifest(w, list, n, &m) != 0 ||
+        join_path(&man_tmp_path, w->dir, man_tmp) ||
         join_path(&man_path, w->dir, man_base) ||
         join_path(&cur_tmp, w->dir, "CURRENT.tmp") ||
         join_path(&cur_path, w->dir, "CURRENT")) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-        goto out;
+        goto out2;
     }
     if ((rc = write_file_sync(man_tmp_path, m.ptr, m.len, err)) < 0)
-        goto out;
+        goto out2;
     if (rename(man_tmp_path, man_path) != 0) {
         rc = trawl_err_set(err, TRAWL_EIO, "rename %s: %s", man_tmp_path,
                            strerror(errno));
-        goto out;
+        goto out2;
     }
-    /* The segment and manifest must be durable before CURRENT names them. */
+    /* Segments and manifest must be durable before CURRENT names them. */
     if ((rc = trawl__fsync_dir(w->dir, err)) < 0)
-        goto out;
+        goto out2;
     char cur[80];
     int cn = snprintf(cur, sizeof(cur), "%s\n", man_base);
     if ((rc = write_file_sync(cur_tmp, cur, (size_t)cn, err)) < 0)
-        goto out;
+        goto out2;
     if (rename(cur_tmp, cur_path) != 0) {
         rc = trawl_err_set(err, TRAWL_EIO, "rename %s: %s", cur_tmp,
                            strerror(errno));
-        goto out;
+        goto out2;
     }
     if ((rc = trawl__fsync_dir(w->dir, err)) < 0)
-        goto out;
+        goto out2;
     w->committed = 1;
-    remove_old(w, man_base, seg_base);
+    remove_unused(w, list, n, man_base);
 
     if (stats != NULL) {
         memset(stats, 0, sizeof(*stats));
         stats->generation = w->gen;
-        stats->docs = w->ndocs - w->ndeleted;
         stats->added = w->added;
         stats->updated = w->updated;
         stats->unchanged = w->unchanged;
-        uint64_t old_live = w->old != NULL ? w->old->live_docs : 0;
-        uint64_t kept = w->updated + w->unchanged;
-        stats->deleted = old_live > kept ? old_live - kept : 0;
-        stats->terms = nterms;
+        stats->deleted = w->deleted_n;
         stats->tokens = w->tokens;
         stats->input_bytes = w->input_bytes;
-        struct stat st;
-        if (stat(w->seg_name, &st) == 0)
-            stats->index_bytes = (uint64_t)st.st_size;
-        if (stat(man_path, &st) == 0)
-            stats->index_bytes += (uint64_t)st.st_size;
+        stats->segments = n;
+        stats->runs = w->runs;
+        stats->merges = w->merges;
+        stats->index_bytes = m.len;
+        for (uint32_t i = 0; i < n; i++) {
+            const wseg *g = &w->segs[list[i]];
+            stats->docs += g->ndocs - g->ndel;
+            stats->terms += g->nterms;
+            stats->index_bytes += g->bytes;
+        }
     }
-out:
+out2:
     trawl_buf_free(&m);
     free(man_tmp_path);
     free(man_path);
     free(cur_tmp);
     free(cur_path);
+out:
+    free(list);
+    return rc;
+}
+
+int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
+                        trawl_err *err)
+{
+    if (w->rc != 0)
+        return trawl_err_set(err, w->rc, "writer is in a failed state");
+    if (w->committed)
+        return trawl_err_set(err, TRAWL_EINVAL, "already committed");
+    int rc = commit(w, stats, err);
     if (rc < 0)
         w->rc = rc;
     return rc;
@@ -1049,8 +1471,7 @@ void trawl_writer_free(trawl_writer *w)
 {
     if (w == NULL)
         return;
-    /* Before commit this removes the temporary segment; after, the file
-     * was already renamed and only buffers remain to free. */
+    /* Before commit this removes the run's temporary segment file. */
     trawl__segfile_abort(&w->seg);
     for (uint32_t i = 0; i < w->nterms; i++)
         free(w->terms[i].buf);
@@ -1058,15 +1479,21 @@ void trawl_writer_free(trawl_writer *w)
     free(w->table);
     free(w->ids);
     free(w->id_str);
-    free(w->id_table);
+    free(w->bt);
+    for (uint32_t i = 0; i < w->nsegs; i++) {
+        wseg *g = &w->segs[i];
+        wseg_drop(w, g); /* uncommitted files of this build go */
+        free(g->name);
+        free(g->del);
+        free(g->seen);
+    }
+    free(w->segs);
     trawl_buf_free(&w->docs);
     trawl_buf_free(&w->deleted);
-    trawl_buf_free(&w->store_block);
-    trawl_buf_free(&w->store_index);
-    trawl_buf_free(&w->zbuf);
     trawl_buf_free(&w->scratch);
+    trawl_buf_free(&w->rec);
+    trawl__store_free(&w->store);
     free(w->toks);
-    ZSTD_freeCCtx(w->zc);
     trawl_analyzer_free(w->an);
     trawl_arena_free(w->strings);
     trawl_index_release(w->old);

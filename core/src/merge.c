@@ -1,0 +1,602 @@
+/*
+ * The segment merger: a postings-level k-way merge. Live docs get new ids
+ * in input order; the dictionaries are walked in step (union of sorted
+ * term lists); each term's postings are concatenated input by input with
+ * remapped doc ids (deleted docs dropped) and re-encoded into blocks with
+ * fresh skip and block-max data by the writer's own encoder (segfile.c);
+ * positions are copied per posting. The document store is decompressed
+ * and recompressed without the deleted docs; DOCS, IDS and META follow.
+ *
+ * Everything streams: the inputs are read in file order (postings and
+ * positions are laid out in term order), and their pages are dropped from
+ * the resident set once consumed, so a merge of gigabytes runs in a few
+ * megabytes plus the output dictionary.
+ */
+#include "merge.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <streamvbyte.h>
+#include <zstd.h>
+
+#include "format.h"
+#include "internal.h"
+#include "segfile.h"
+#include "trawl/buf.h"
+
+#define RELEASE_STEP ((uint64_t)8 << 20)
+#define NO_DOC       UINT32_MAX
+
+typedef struct mseg {
+    const trawl_segment *s;
+    const unsigned char *del;
+    uint32_t *map;           /* input doc -> output doc, or NO_DOC */
+    seg_iter it;
+    int has;                 /* it holds a term not yet consumed */
+    uint64_t rel[SEC_MAX];   /* section bytes already released */
+} mseg;
+
+/* Drop the pages of section sec below p from the resident set (they were
+ * read for the last time), in steps of RELEASE_STEP. */
+static void release(mseg *m, int sec, const unsigned char *p)
+{
+    const trawl_segment *s = m->s;
+    uint64_t upto = (uint64_t)(p - s->sec[sec].p);
+    if (upto < m->rel[sec] + RELEASE_STEP)
+        return;
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t psz = pg > 0 ? (uint64_t)pg : 4096;
+    uint64_t a = (uint64_t)(s->sec[sec].p - s->map) + m->rel[sec];
+    uint64_t b = (uint64_t)(s->sec[sec].p - s->map) + upto;
+    a = (a + psz - 1) / psz * psz;
+    b = b / psz * psz;
+    if (b > a)
+        madvise((void *)(s->map + a), b - a, MADV_DONTNEED);
+    m->rel[sec] = upto;
+}
+
+static int is_live(const mseg *m, uint32_t d)
+{
+    return m->del == NULL || !((m->del[d >> 3] >> (d & 7)) & 1);
+}
+
+/* ---- postings reader --------------------------------------------------- */
+
+typedef struct prd {
+    const trawl_segment *s;
+    const unsigned char *skip, *skip_end;
+    const unsigned char *data, *data_end;
+    const unsigned char *pos, *pos_end;
+    uint32_t remaining;
+    uint32_t last;
+    int started;
+    uint32_t n;
+    const unsigned char *bpos, *bpos_end; /* the block's positions */
+    uint32_t docs[BLOCK_SIZE];
+    uint32_t tf[TRAWL_NFIELDS][BLOCK_SIZE];
+} prd;
+
+static void prd_init(prd *r, const trawl_segment *s, const seg_term *t)
+{
+    const unsigned char *base = s->sec[SEC_POSTINGS].p + t->post_off;
+    r->s = s;
+    r->skip = base;
+    r->skip_end = base + t->skip_len;
+    r->data = r->skip_end;
+    r->data_end = base + t->post_len;
+    r->pos = s->sec[SEC_POSITIONS].p + t->pos_off;
+    r->pos_end = s->sec[SEC_POSITIONS].p + s->sec[SEC_POSITIONS].len;
+    r->remaining = t->df;
+    r->started = 0;
+    r->last = 0;
+}
+
+/* Enter the next block; decode it too if decode. 1, 0 at the end, or -1
+ * on corruption. */
+static int prd_block(prd *r, int decode)
+{
+    if (r->remaining == 0)
+        return 0;
+    uint64_t delta, db, pb, v;
+    const unsigned char *p = r->skip;
+    if (trawl__get_varint(&p, r->skip_end, &delta) ||
+        trawl__get_varint(&p, r->skip_end, &db) ||
+        trawl__get_varint(&p, r->skip_end, &pb))
+        return -1;
+    for (int f = 0; f < 2 * TRAWL_NFIELDS; f++)
+        if (trawl__get_varint(&p, r->skip_end, &v))
+            return -1;
+    r->skip = p;
+    int64_t base = r->started ? (int64_t)r->last : -1;
+    uint64_t last = (r->started ? r->last : 0) + delta;
+    if (last >= r->s->ndocs || db > (uint64_t)(r->data_end - r->data) ||
+        pb > (uint64_t)(r->pos_end - r->pos))
+        return -1;
+    r->started = 1;
+    r->last = (uint32_t)last;
+    r->n = r->remaining < BLOCK_SIZE ? r->remaining : BLOCK_SIZE;
+    r->remaining -= r->n;
+    const unsigned char *blk = r->data, *blk_end = r->data + db;
+    r->data = blk_end;
+    r->bpos = r->pos;
+    r->bpos_end = r->pos + pb;
+    r->pos = r->bpos_end;
+    if (!decode)
+        return 1;
+    size_t need = trawl__svb0124_len(blk, (size_t)(blk_end - blk), r->n);
+    if (need > (size_t)(blk_end - blk))
+        return -1;
+    blk += streamvbyte_decode_0124(blk, r->docs, r->n);
+    int64_t prev = base;
+    for (uint32_t i = 0; i < r->n; i++) {
+        prev += (int64_t)r->docs[i] + 1;
+        r->docs[i] = (uint32_t)prev;
+    }
+    if (prev != (int64_t)r->last)
+        return -1;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        need = trawl__svb0124_len(blk, (size_t)(blk_end - blk), r->n);
+        if (need > (size_t)(blk_end - blk))
+            return -1;
+        blk += streamvbyte_decode_0124(blk, r->tf[f], r->n);
+    }
+    return 1;
+}
+
+/* Bytes of posting i's positions at *pp (advanced past them), or -1. */
+static int64_t pos_len(const prd *r, uint32_t i, const unsigned char **pp)
+{
+    const unsigned char *p = *pp;
+    uint64_t v;
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        for (uint32_t k = 0; k < r->tf[f][i]; k++)
+            if (trawl__get_varint(&p, r->bpos_end, &v))
+                return -1;
+    int64_t n = p - *pp;
+    *pp = p;
+    return n;
+}
+
+/* ---- the dictionary walk ----------------------------------------------- */
+
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0)
+        return c;
+    return al < bl ? -1 : al > bl;
+}
+
+static int iter_start(mseg *m, uint32_t n, trawl_err *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        trawl__seg_iter_init(&m[i].it, m[i].s);
+        int rc = trawl__seg_iter_next(&m[i].it, err);
+        if (rc < 0)
+            return rc;
+        m[i].has = rc;
+    }
+    return 0;
+}
+
+/* The smallest current term: which inputs hold it (in input order) in
+ * sel; 0 when every dictionary is exhausted. */
+static uint32_t iter_min(mseg *m, uint32_t n, uint32_t *sel)
+{
+    uint32_t k = 0;
+    const seg_iter *best = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!m[i].has)
+            continue;
+        int c = best == NULL ? -1
+                             : cmp_bytes(m[i].it.term, m[i].it.len,
+                                         best->term, best->len);
+        if (c < 0) {
+            best = &m[i].it;
+            k = 0;
+        }
+        if (c <= 0)
+            sel[k++] = i;
+    }
+    return k;
+}
+
+static int iter_advance(mseg *m, const uint32_t *sel, uint32_t k,
+                        trawl_err *err)
+{
+    for (uint32_t j = 0; j < k; j++) {
+        int rc = trawl__seg_iter_next(&m[sel[j]].it, err);
+        if (rc < 0)
+            return rc;
+        m[sel[j]].has = rc;
+    }
+    return 0;
+}
+
+/* ---- sections ---------------------------------------------------------- */
+
+/* STORE and STORE_INDEX: live records copied in output doc order into new
+ * blocks. first[b] gets the first output doc of output block b. */
+static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
+                       uint32_t *nfirst, trawl_err *err)
+{
+    seg_store st;
+    trawl_buf raw = TRAWL_BUF_INIT;
+    ZSTD_DCtx *dz = ZSTD_createDCtx();
+    int rc = trawl__store_init(&st, err);
+    size_t cap = 0;
+    *first = NULL;
+    *nfirst = 0;
+    if (rc < 0 || dz == NULL) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
+    trawl__segfile_begin(f, SEC_STORE);
+    uint32_t nd = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        const trawl_segment *s = m[i].s;
+        const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
+        uint32_t cur = UINT32_MAX, cur_slot = 0;
+        const unsigned char *p = NULL, *end = NULL;
+        for (uint32_t d = 0; d < s->ndocs; d++) {
+            if (!is_live(&m[i], d))
+                continue;
+            const unsigned char *r =
+                s->sec[SEC_DOCS].p + (size_t)d * DOC_RECORD;
+            uint32_t b = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16);
+            uint32_t slot = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 20);
+            if (b != cur || slot < cur_slot) {
+                uint64_t off = trawl__get_u64(si + (size_t)b * 8);
+                uint64_t lim = trawl__get_u64(si + (size_t)b * 8 + 8);
+                const unsigned char *src = s->sec[SEC_STORE].p + off;
+                unsigned long long rawn =
+                    ZSTD_getFrameContentSize(src, lim - off);
+                if (rawn == ZSTD_CONTENTSIZE_ERROR ||
+                    rawn == ZSTD_CONTENTSIZE_UNKNOWN || rawn > (1ull << 31)) {
+                    rc = trawl__corrupt(err, "%s: bad store block %u",
+                                        s->name, b);
+                    break;
+                }
+                trawl_buf_clear(&raw);
+                if (trawl_buf_reserve(&raw, (size_t)rawn + 1) != 0) {
+                    rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                    break;
+                }
+                size_t got = ZSTD_decompressDCtx(dz, raw.ptr, (size_t)rawn,
+                                                 src, lim - off);
+                if (ZSTD_isError(got) || got != rawn) {
+                    rc = trawl__corrupt(err, "%s: store block %u damaged",
+                                        s->name, b);
+                    break;
+                }
+                p = raw.ptr;
+                end = raw.ptr + got;
+                cur = b;
+                cur_slot = 0;
+                release(&m[i], SEC_STORE, src);
+            }
+            /* Skip to the record, then take its bytes verbatim. */
+            const unsigned char *rs = p;
+            for (; cur_slot <= slot && rc == 0; cur_slot++) {
+                rs = p;
+                for (int k = 0; k < STORED_N; k++) {
+                    uint64_t v;
+                    if (trawl__get_varint(&p, end, &v) != 0 ||
+                        (v > 0 && v - 1 > (uint64_t)(end - p))) {
+                        rc = trawl__corrupt(err, "%s: store block %u damaged",
+                                            s->name, b);
+                        break;
+                    }
+                    if (v > 0)
+                        p += v - 1;
+                }
+            }
+            if (rc < 0)
+                break;
+            if (st.slot == 0) {
+                if (*nfirst == cap) {
+                    cap = cap ? cap * 2 : 1024;
+                    uint32_t *nf = realloc(*first, cap * sizeof(*nf));
+                    if (nf == NULL) {
+                        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                        break;
+                    }
+                    *first = nf;
+                }
+                (*first)[(*nfirst)++] = nd;
+            }
+            trawl_buf_put(&st.block, rs, (size_t)(p - rs));
+            st.slot++;
+            nd++;
+            if (st.block.len >= STORE_BLOCK &&
+                (rc = trawl__store_flush(&st, f, err)) < 0)
+                break;
+        }
+    }
+    if (rc == 0)
+        rc = trawl__store_flush(&st, f, err);
+    if (rc == 0) {
+        trawl__segfile_end(f);
+        trawl__store_write_index(&st, f);
+        rc = f->rc;
+    }
+done:
+    trawl__store_free(&st);
+    trawl_buf_free(&raw);
+    ZSTD_freeDCtx(dz);
+    return rc;
+}
+
+static void merge_docs(mseg *m, uint32_t n, segfile *f, const uint32_t *first,
+                       uint32_t nfirst, uint64_t *total_len)
+{
+    uint32_t nd = 0, b = 0;
+    trawl__segfile_begin(f, SEC_DOCS);
+    for (uint32_t i = 0; i < n; i++) {
+        const trawl_segment *s = m[i].s;
+        for (uint32_t d = 0; d < s->ndocs; d++) {
+            if (!is_live(&m[i], d))
+                continue;
+            unsigned char r[DOC_RECORD];
+            memcpy(r, s->sec[SEC_DOCS].p + (size_t)d * DOC_RECORD,
+                   DOC_RECORD);
+            while (b + 1 < nfirst && first[b + 1] <= nd)
+                b++;
+            trawl__put_u32(r + 4 * TRAWL_NFIELDS + 16, b);
+            trawl__put_u32(r + 4 * TRAWL_NFIELDS + 20, nd - first[b]);
+            for (int k = 0; k < TRAWL_NFIELDS; k++)
+                total_len[k] += trawl__get_u32(r + 4 * k);
+            trawl__segfile_write(f, r, sizeof(r));
+            nd++;
+        }
+    }
+    trawl__segfile_end(f);
+}
+
+/* IDS: each input's (hash, doc) list is sorted and remapping keeps the
+ * order of docs, so a k-way merge of the lists is sorted too. */
+static void merge_ids(mseg *m, uint32_t n, segfile *f, uint32_t *at)
+{
+    trawl__segfile_begin(f, SEC_IDS);
+    memset(at, 0, n * sizeof(*at));
+    for (;;) {
+        int best = -1;
+        uint64_t bh = 0;
+        uint32_t bd = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const trawl_segment *s = m[i].s;
+            const unsigned char *base = s->sec[SEC_IDS].p;
+            while (at[i] < s->ndocs) {
+                uint32_t d = trawl__get_u32(base + (size_t)at[i] * ID_RECORD +
+                                            8);
+                if (d < s->ndocs && m[i].map[d] != NO_DOC)
+                    break;
+                at[i]++;
+            }
+            if (at[i] == s->ndocs)
+                continue;
+            const unsigned char *r = base + (size_t)at[i] * ID_RECORD;
+            uint64_t h = trawl__get_u64(r);
+            uint32_t nd = m[i].map[trawl__get_u32(r + 8)];
+            if (best < 0 || h < bh || (h == bh && nd < bd)) {
+                best = (int)i;
+                bh = h;
+                bd = nd;
+            }
+        }
+        if (best < 0)
+            break;
+        unsigned char r[ID_RECORD];
+        trawl__put_u64(r, bh);
+        trawl__put_u32(r + 8, bd);
+        trawl__segfile_write(f, r, sizeof(r));
+        at[best]++;
+    }
+    trawl__segfile_end(f);
+}
+
+/* POSTINGS and the dictionary. */
+static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
+                          uint32_t *sel, trawl_err *err)
+{
+    seg_penc *pe = calloc(1, sizeof(*pe));
+    prd *r = malloc(sizeof(*r));
+    int rc = 0;
+    if (pe == NULL || r == NULL) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = iter_start(m, n, err)) < 0)
+        goto done;
+    uint64_t post_off = 0, pos_off = 0;
+    trawl__segfile_begin(f, SEC_POSTINGS);
+    uint32_t k;
+    while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
+        trawl__penc_reset(pe);
+        for (uint32_t j = 0; j < k && rc == 0; j++) {
+            mseg *ms = &m[sel[j]];
+            const trawl_segment *s = ms->s;
+            prd_init(r, s, &ms->it.t);
+            int b;
+            while ((b = prd_block(r, 1)) == 1) {
+                const unsigned char *pp = r->bpos;
+                for (uint32_t i = 0; i < r->n; i++) {
+                    int64_t pl = pos_len(r, i, &pp);
+                    if (pl < 0) {
+                        b = -1;
+                        break;
+                    }
+                    uint32_t nd = ms->map[r->docs[i]];
+                    if (nd == NO_DOC)
+                        continue;
+                    uint32_t len[TRAWL_NFIELDS], tf[TRAWL_NFIELDS];
+                    for (int fi = 0; fi < TRAWL_NFIELDS; fi++) {
+                        len[fi] = trawl__seg_field_len(s, r->docs[i], fi);
+                        tf[fi] = r->tf[fi][i];
+                    }
+                    trawl__penc_add(pe, nd, tf, len, (uint32_t)pl);
+                }
+                if (b < 0)
+                    break;
+            }
+            if (b < 0)
+                rc = trawl__corrupt(err, "%s: damaged postings of %.*s",
+                                    s->name, (int)ms->it.len, ms->it.term);
+            release(ms, SEC_POSTINGS, r->data);
+            release(ms, SEC_POSITIONS, r->pos);
+        }
+        if (rc < 0)
+            break;
+        if (pe->df > 0) {
+            trawl__penc_finish(pe);
+            if (trawl__penc_rc(pe) != 0) {
+                rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                break;
+            }
+            trawl__segfile_write(f, pe->skip.ptr, pe->skip.len);
+            trawl__segfile_write(f, pe->blocks.ptr, pe->blocks.len);
+            const seg_iter *it = &m[sel[0]].it;
+            trawl__dict_add(dict, it->term, (uint32_t)it->len, pe, post_off,
+                            pos_off);
+            post_off += pe->skip.len + pe->blocks.len;
+            pos_off += pe->pos_bytes;
+        }
+        rc = iter_advance(m, sel, k, err);
+    }
+    trawl__segfile_end(f);
+    if (rc == 0)
+        rc = f->rc;
+done:
+    if (pe != NULL)
+        trawl__penc_free(pe);
+    free(pe);
+    free(r);
+    return rc;
+}
+
+/* POSITIONS: the same walk, copying the live postings' positions. */
+static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
+                           trawl_err *err)
+{
+    prd *r = malloc(sizeof(*r));
+    int rc = 0;
+    if (r == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        memset(m[i].rel, 0, sizeof(m[i].rel));
+    if ((rc = iter_start(m, n, err)) < 0)
+        goto done;
+    trawl__segfile_begin(f, SEC_POSITIONS);
+    uint32_t k;
+    while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
+        for (uint32_t j = 0; j < k && rc == 0; j++) {
+            mseg *ms = &m[sel[j]];
+            prd_init(r, ms->s, &ms->it.t);
+            int b;
+            const unsigned char *start = r->pos;
+            if (ms->del == NULL) {
+                /* Nothing to drop: one copy of the term's whole range. */
+                while ((b = prd_block(r, 0)) == 1)
+                    ;
+                if (b == 0)
+                    trawl__segfile_write(f, start, (size_t)(r->pos - start));
+            } else {
+                while ((b = prd_block(r, 1)) == 1) {
+                    const unsigned char *pp = r->bpos;
+                    for (uint32_t i = 0; i < r->n && b == 1; i++) {
+                        const unsigned char *ps = pp;
+                        if (pos_len(r, i, &pp) < 0)
+                            b = -1;
+                        else if (ms->map[r->docs[i]] != NO_DOC)
+                            trawl__segfile_write(f, ps, (size_t)(pp - ps));
+                    }
+                    if (b < 0)
+                        break;
+                }
+            }
+            if (b < 0)
+                rc = trawl__corrupt(err, "%s: damaged postings of %.*s",
+                                    ms->s->name, (int)ms->it.len,
+                                    ms->it.term);
+            release(ms, SEC_POSTINGS, r->data);
+            release(ms, SEC_POSITIONS, r->pos);
+        }
+        if (rc == 0)
+            rc = iter_advance(m, sel, k, err);
+    }
+    trawl__segfile_end(f);
+    if (rc == 0)
+        rc = f->rc;
+done:
+    free(r);
+    return rc;
+}
+
+int trawl__merge(const char *path, const merge_in *in, uint32_t n,
+                 const char *language, merge_out *out, trawl_err *err)
+{
+    int rc;
+    memset(out, 0, sizeof(*out));
+    mseg *m = calloc(n ? n : 1, sizeof(*m));
+    uint32_t *sel = calloc(n ? n : 1, sizeof(*sel));
+    uint32_t *first = NULL, nfirst = 0;
+    seg_dict dict;
+    segfile f;
+    memset(&dict, 0, sizeof(dict));
+    memset(&f, 0, sizeof(f));
+    f.fd = -1;
+    if (m == NULL || sel == NULL) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
+    uint64_t nd = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const trawl_segment *s = in[i].seg;
+        m[i].s = s;
+        m[i].del = in[i].del;
+        m[i].map = malloc(((size_t)s->ndocs + 1) * sizeof(uint32_t));
+        if (m[i].map == NULL) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (uint32_t d = 0; d < s->ndocs; d++)
+            m[i].map[d] = is_live(&m[i], d) ? (uint32_t)nd++ : NO_DOC;
+        if (nd >= UINT32_MAX - 1) {
+            rc = trawl_err_set(err, TRAWL_ETOOBIG,
+                               "merge: too many documents for a segment");
+            goto done;
+        }
+    }
+    uint64_t total_len[TRAWL_NFIELDS] = {0};
+    if ((rc = trawl__segfile_open(&f, path, err)) < 0)
+        goto done;
+    if ((rc = merge_store(m, n, &f, &first, &nfirst, err)) < 0)
+        goto done;
+    merge_docs(m, n, &f, first, nfirst, total_len);
+    merge_ids(m, n, &f, sel);
+    if ((rc = merge_postings(m, n, &f, &dict, sel, err)) < 0)
+        goto done;
+    if ((rc = merge_positions(m, n, &f, sel, err)) < 0)
+        goto done;
+    if ((rc = trawl__dict_write(&dict, &f)) < 0)
+        goto done;
+    trawl__meta_write(&f, (uint32_t)nd, dict.n, total_len, language);
+    out->ndocs = (uint32_t)nd;
+    out->nterms = dict.n;
+    rc = trawl__segfile_finish(&f);
+    out->bytes = f.off;
+done:
+    if (rc < 0)
+        trawl__segfile_abort(&f);
+    for (uint32_t i = 0; m != NULL && i < n; i++)
+        free(m[i].map);
+    free(m);
+    free(sel);
+    free(first);
+    trawl__dict_free(&dict);
+    return rc;
+}
