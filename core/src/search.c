@@ -370,6 +370,14 @@ typedef struct ctx {
     double pair_w[Q_MAX_LEAVES];
     double prox_ub; /* upper bound of the proximity part of any score */
     struct matcher **leaf_m;
+    /* Block-max pruning at the root (score order, page full): a
+     * candidate whose upper bound cannot beat theta is skipped, together
+     * with the rest of the blocks it lies in. */
+    struct matcher *root;
+    int prune;      /* allowed for this query */
+    int pruning;    /* the heap is full: theta is meaningful */
+    double theta;   /* the worst score on the page */
+    int skipped;    /* something was skipped: total is a lower bound */
 } ctx;
 
 static uint32_t m_seek(ctx *c, matcher *m, uint32_t target);
@@ -479,8 +487,172 @@ static int phrase_check(ctx *c, matcher *m)
     return any > 0;
 }
 
+/* Align a phrase's cursors on the first doc >= target that has all its
+ * words (positions not checked). */
+static uint32_t phrase_align(matcher *m, uint32_t target)
+{
+    uint32_t d = target;
+    int moved = 1;
+    while (moved) {
+        moved = 0;
+        for (uint32_t k = 0; k < m->ncur; k++) {
+            cur_seek(m->cur[k], d);
+            if (m->cur[k]->doc == DOC_END)
+                return DOC_END;
+            if (m->cur[k]->doc > d) {
+                d = m->cur[k]->doc;
+                moved = 1;
+            }
+        }
+    }
+    return d;
+}
+
+/* Upper bound of BM25F for tf <= max_tf and field lengths >= min_len. */
+static double bound(const ctx *c, const uint32_t *max_tf,
+                    const uint32_t *min_len, double idf, int field)
+{
+    double t = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        if (max_tf[f] == 0 || (field != Q_ANY_FIELD && field != f))
+            continue;
+        double norm = c->avg[f] > 0
+                          ? 1 - c->b + c->b * (double)min_len[f] / c->avg[f]
+                          : 1;
+        t += c->w[f] * max_tf[f] / norm;
+    }
+    if (t <= 0)
+        return 0;
+    return idf * t * (c->k1 + 1) / (c->k1 + t);
+}
+
+/* Upper bound of a TERM or PHRASE kid's score anywhere in its cursors'
+ * current blocks; *last gets the first block end among them. */
+static double leaf_bound(const ctx *c, const matcher *m, uint32_t *last)
+{
+    uint32_t tf[TRAWL_NFIELDS], len[TRAWL_NFIELDS];
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        tf[f] = UINT32_MAX;
+        len[f] = 0;
+    }
+    for (uint32_t k = 0; k < m->ncur; k++) {
+        const cursor *cu = m->cur[k];
+        if (cu->last < *last)
+            *last = cu->last;
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            if (cu->bmax_tf[f] < tf[f])
+                tf[f] = cu->bmax_tf[f];
+            if (cu->bmin_len[f] > len[f])
+                len[f] = cu->bmin_len[f];
+        }
+    }
+    return bound(c, tf, len, m->lf->idf, m->field);
+}
+
+/* Upper bound of the proximity part from the pairs' block maxima:
+ * acc <= 2.2 * min(tf_a, tf_b) (each occurrence has at most 5 neighbours
+ * each side, weighing 1/d^2 and 0.5/d^2). */
+static double prox_bound(const ctx *c)
+{
+    if (c->npairs == 0)
+        return 0;
+    double sum = 0;
+    for (uint32_t k = 0; k < c->npairs; k++) {
+        const matcher *ma = c->leaf_m[c->pair_a[k]];
+        const matcher *mb = c->leaf_m[c->pair_b[k]];
+        if (ma == NULL || mb == NULL)
+            continue;
+        const cursor *ca = ma->cur[0], *cb = mb->cur[0];
+        double ta = 0, tb = 0;
+        uint32_t minlen = ca->bmin_len[TRAWL_FIELD_BODY];
+        if (cb->bmin_len[TRAWL_FIELD_BODY] > minlen)
+            minlen = cb->bmin_len[TRAWL_FIELD_BODY];
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            ta += ca->bmax_tf[f];
+            tb += cb->bmax_tf[f];
+        }
+        double acc = 2.2 * (ta < tb ? ta : tb);
+        double avg = c->avg[TRAWL_FIELD_BODY];
+        double norm = avg > 0 ? 1 - c->b + c->b * minlen / avg : 1;
+        if (acc > 0)
+            sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
+    }
+    return c->w_prox * sum;
+}
+
+/* The root AND with pruning: align, bound, then verify phrases. */
+static uint32_t and_pruned(ctx *c, matcher *m, uint32_t target)
+{
+    uint32_t d = target;
+    for (;;) {
+        int moved = 1;
+        while (moved) {
+            moved = 0;
+            for (uint32_t k = 0; k < m->nkids; k++) {
+                matcher *kid = m->kids[k];
+                uint32_t kd = kid->kind == M_PHRASE ? phrase_align(kid, d)
+                                                     : m_seek(c, kid, d);
+                if (kd == DOC_END)
+                    return m->doc = DOC_END;
+                if (kd > d) {
+                    d = kd;
+                    moved = 1;
+                }
+            }
+        }
+        if (c->pruning) {
+            uint32_t last = UINT32_MAX;
+            double ub = 0;
+            for (uint32_t k = 0; k < m->nkids; k++)
+                ub += leaf_bound(c, m->kids[k], &last);
+            ub += prox_bound(c);
+            if (ub <= c->theta) {
+                c->skipped = 1;
+                d = last >= d ? last + 1 : d + 1;
+                if (d == 0 || d >= c->seg->ndocs)
+                    return m->doc = DOC_END;
+                continue;
+            }
+        }
+        int ok = 1;
+        for (uint32_t k = 0; k < m->nkids && ok; k++) {
+            matcher *kid = m->kids[k];
+            if (kid->kind != M_PHRASE)
+                continue;
+            ok = phrase_check(c, kid);
+            kid->doc = d;
+            kid->positioned = 1;
+        }
+        if (c->corrupt)
+            return m->doc = DOC_END;
+        for (uint32_t k = 0; k < m->nneg && ok; k++)
+            ok = m_seek(c, m->neg[k], d) != d;
+        if (ok)
+            return m->doc = d;
+        d++;
+    }
+}
+
+/* Pruning needs every positive kid of the root AND to be a TERM or
+ * PHRASE (their block maxima bound the score). */
+static int prunable(const matcher *m)
+{
+    if (m->kind != M_AND)
+        return 0;
+    for (uint32_t k = 0; k < m->nkids; k++)
+        if (m->kids[k]->kind != M_TERM && m->kids[k]->kind != M_PHRASE)
+            return 0;
+    return 1;
+}
+
 static uint32_t m_seek(ctx *c, matcher *m, uint32_t target)
 {
+    if (m == c->root && c->prune) {
+        if (m->positioned && m->doc >= target)
+            return m->doc;
+        m->positioned = 1;
+        return and_pruned(c, m, target);
+    }
     if (m->positioned && m->doc >= target)
         return m->doc;
     m->positioned = 1;
@@ -979,6 +1151,7 @@ static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
 typedef struct run_out {
     heap *h;
     uint64_t total;
+    int skipped; /* pruning skipped documents: total is a lower bound */
 } run_out;
 
 static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
@@ -1017,6 +1190,20 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
             return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         if (c.corrupt)
             return c.corrupt;
+        if (m->kind == M_TERM || m->kind == M_PHRASE) {
+            /* A lone leaf prunes like an AND of one. */
+            matcher *w = m_new(&c, M_AND);
+            matcher **kids = trawl_arena_alloc(a, sizeof(*kids));
+            if (w == NULL || kids == NULL)
+                return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            kids[0] = m;
+            w->kids = kids;
+            w->nkids = 1;
+            m = w;
+        }
+        c.root = m;
+        c.prune = scoring && q->sort == TRAWL_SORT_SCORE && !q->exact_total &&
+                  out->h != NULL && out->h->k > 0 && prunable(m);
         uint32_t d = m_seek(&c, m, 0);
         while (d != DOC_END) {
             if (!trawl__seg_is_deleted(c.seg, d)) {
@@ -1041,10 +1228,16 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                             x.score += prox_score(&c, d);
                     }
                     heap_push(out->h, &x);
+                    if (out->h->n == out->h->k) {
+                        c.pruning = 1;
+                        c.theta = out->h->v[0].score;
+                    }
                 }
             }
             d = m_seek(&c, m, d + 1);
         }
+        if (c.skipped)
+            out->skipped = 1;
         if (c.corrupt == TRAWL_ENOMEM)
             return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         if (c.corrupt)
@@ -1101,11 +1294,11 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     h.v = trawl_arena_alloc(arena, (h.k ? h.k : 1) * sizeof(cand));
     if (h.v == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    run_out r = {&h, 0};
+    run_out r = {&h, 0, 0};
     if ((rc = run(s, ix, &pr, q, arena, &r, 1, err)) < 0)
         return rc;
     out->total = r.total;
-    out->total_exact = 1;
+    out->total_exact = !r.skipped;
     size_t kept = h.n;
     heap_drain(&h);
     h.n = kept;
@@ -1155,7 +1348,7 @@ int trawl_count(trawl_searcher *s, const trawl_index *ix, const char *q,
     int rc = prepare(s, ix, q, qlen, arena, &pr, err);
     if (rc < 0)
         return rc;
-    run_out r = {NULL, 0};
+    run_out r = {NULL, 0, 0};
     if ((rc = run(s, ix, &pr, &tq, arena, &r, 0, err)) < 0)
         return rc;
     *count = r.total;

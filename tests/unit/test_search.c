@@ -184,6 +184,19 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
             top.hits[i].score != r.hits[i].score)
             fail_msg("query [%s] top-3 rank %zu differs from full ranking", q,
                      i);
+    /* A pruned total is a lower bound, and says so; asking for the exact
+     * count gives the oracle's. */
+    if (top.total_exact)
+        assert_int_equal(top.total, n);
+    else
+        assert_true(top.total <= n);
+    tq.exact_total = 1;
+    trawl_results ex;
+    assert_int_equal(trawl_search(s, f->ix, &tq, a, &ex, &err), 0);
+    assert_true(ex.total_exact);
+    assert_int_equal(ex.total, n);
+    for (size_t i = 0; i < ex.nhits; i++)
+        assert_string_equal(ex.hits[i].id, top.hits[i].id);
     uint64_t count;
     assert_int_equal(trawl_count(s, f->ix, q, strlen(q), a, &count, &err), 0);
     assert_int_equal(count, n);
