@@ -1320,6 +1320,10 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         hit->title = st.title;
         hit->title_len = st.title_len;
         hit->date = st.date;
+        hit->author = st.author;
+        hit->author_len = st.author_len;
+        hit->url = st.url;
+        hit->url_len = st.url_len;
         hit->score = x->score;
         if (q->snippets) {
             rc = trawl__snippet(s->an, pr.root, st.body, st.body_len,

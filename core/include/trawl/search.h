@@ -57,6 +57,10 @@ typedef struct trawl_hit {
     const char *title;   /* NUL-terminated */
     size_t title_len;
     int64_t date;        /* TRAWL_NO_DATE when unknown */
+    const char *author;  /* NULL when absent */
+    size_t author_len;
+    const char *url;     /* NULL when absent */
+    size_t url_len;
     double score;
     const char *snippet; /* NULL unless snippets were asked for */
     size_t snippet_len;
