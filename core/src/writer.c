@@ -1333,7 +1333,7 @@ static int commit(trawl_writer *w, trawl_writer_stats *stats, trawl_err *err)
 
     /* The new generation's segments, oldest first. */
     uint32_t *list = malloc((size_t)(w->nsegs + 1) * sizeof(*list));
-    uint32_t n = 0, first_run;
+    uint32_t n = 0, first_run = 0;
     if (list == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < w->nsegs; i++) {
