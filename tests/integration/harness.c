@@ -488,3 +488,90 @@ const char *th_error_code(const json_t *resp)
     json_t *e = json_object_get(resp, "error");
     return json_string_value(json_object_get(e, "code"));
 }
+
+/* ---- added for the reload, crash and corruption tests ------------------ */
+
+pid_t th_spawn(const char *const argv[], const char *log_path)
+{
+    int fd = -1;
+    pid_t pid;
+
+    if (log_path != NULL) {
+        fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return -1;
+    }
+    pid = spawn(argv, fd, fd);
+    if (fd >= 0)
+        close(fd);
+    return pid;
+}
+
+int th_wait(pid_t pid)
+{
+    int ws;
+
+    while (waitpid(pid, &ws, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return decode_status(ws);
+}
+
+int th_write_file(const char *path, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const char *s = p;
+
+    if (fd < 0)
+        return -1;
+    while (n > 0) {
+        ssize_t k = write(fd, s, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            close(fd);
+            return -1;
+        }
+        s += k;
+        n -= (size_t)k;
+    }
+    return close(fd);
+}
+
+char *th_read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char *s;
+    size_t done = 0;
+
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) < 0 || (s = malloc((size_t)st.st_size + 1)) == NULL) {
+        close(fd);
+        return NULL;
+    }
+    while (done < (size_t)st.st_size) {
+        ssize_t k = read(fd, s + done, (size_t)st.st_size - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        done += (size_t)k;
+    }
+    close(fd);
+    s[done] = '\0';
+    if (len != NULL)
+        *len = done;
+    return s;
+}
+
+long long th_now_ms(void)
+{
+    return now_ms();
+}
+
+void th_sleep_ms(int ms)
+{
+    sleep_ms(ms);
+}

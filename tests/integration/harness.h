@@ -110,4 +110,24 @@ json_t *th_request(th_conn *c, const char *line);
 /* resp.error.code, or NULL if resp is not an error response. */
 const char *th_error_code(const json_t *resp);
 
+/* ---- added for the reload, crash and corruption tests ---- */
+
+/* Start a program without waiting for it; stdout and stderr go to
+ * log_path (appended) or /dev/null when NULL. The pid, or -1. */
+pid_t th_spawn(const char *const argv[], const char *log_path);
+
+/* Wait for a th_spawn()ed pid; its status as in th_result. */
+int th_wait(pid_t pid);
+
+/* Write n bytes to path (created or truncated). 0 or -1. */
+int th_write_file(const char *path, const void *p, size_t n);
+
+/* A whole file (malloc'd, NUL-terminated; *len without the NUL may be
+ * NULL); NULL if it cannot be read. */
+char *th_read_file(const char *path, size_t *len);
+
+/* Milliseconds on a monotonic clock / sleep that long. */
+long long th_now_ms(void);
+void th_sleep_ms(int ms);
+
 #endif
