@@ -240,7 +240,7 @@ int proto_parse(proto_request *req,
 {
     json_error_t jerr;
     const char *op;
-    size_t op_len;
+    size_t op_len = 0;
     size_t i;
 
     memset(req, 0, sizeof(*req));
