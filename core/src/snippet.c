@@ -16,8 +16,7 @@
 
 typedef struct stok {
     size_t start, end;
-    int leaf; /* index of the TERM leaf it equals, or -1 */
-    uint32_t hash;
+    int qid; /* index of the query term it equals, or -1 */
 } stok;
 
 typedef struct match {
@@ -25,18 +24,19 @@ typedef struct match {
     int leaf;
 } match;
 
+#define MAX_QTERMS (Q_MAX_LEAVES * 4)
+
 typedef struct sctx {
-    trawl_arena *a;
     const qnode **leaves;
     size_t nleaves;
+    /* The distinct terms of the positive leaves (body-searchable). */
+    const char *qterm[MAX_QTERMS];
+    uint32_t qlen[MAX_QTERMS];
+    int nq;
+    int term_leaf[MAX_QTERMS]; /* TERM leaf a query term highlights alone */
     stok *toks;
     size_t n, cap;
     int oom;
-    /* For phrase matching we need each token's term; keep them packed. */
-    char *terms;
-    size_t terms_len, terms_cap;
-    size_t *term_off;
-    uint8_t *term_len;
 } sctx;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -54,53 +54,31 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+static int qterm_id(sctx *c, const char *t, size_t len, int add)
+{
+    for (int i = 0; i < c->nq; i++)
+        if (c->qlen[i] == len && memcmp(c->qterm[i], t, len) == 0)
+            return i;
+    if (!add || c->nq == MAX_QTERMS)
+        return -1;
+    c->qterm[c->nq] = t;
+    c->qlen[c->nq] = (uint32_t)len;
+    c->term_leaf[c->nq] = -1;
+    return c->nq++;
+}
+
 static int on_tok(void *payload, const trawl_token *t)
 {
     sctx *c = payload;
-    size_t cap = c->cap;
-    if (grow((void **)&c->toks, &cap, c->n + 1, sizeof(stok)) != 0)
-        goto oom;
-    if (cap != c->cap) {
-        size_t cap2 = c->cap, cap3 = c->cap;
-        if (grow((void **)&c->term_off, &cap2, cap, sizeof(size_t)) != 0 ||
-            grow((void **)&c->term_len, &cap3, cap, sizeof(uint8_t)) != 0)
-            goto oom;
-        c->cap = cap;
+    if (grow((void **)&c->toks, &c->cap, c->n + 1, sizeof(stok)) != 0) {
+        c->oom = 1;
+        return TRAWL_ENOMEM;
     }
-    if (grow((void **)&c->terms, &c->terms_cap, c->terms_len + t->len, 1) !=
-        0)
-        goto oom;
-    memcpy(c->terms + c->terms_len, t->term, t->len);
-    c->term_off[c->n] = c->terms_len;
-    c->term_len[c->n] = (uint8_t)t->len;
-    c->terms_len += t->len;
     stok *s = &c->toks[c->n++];
     s->start = t->start;
     s->end = t->end;
-    s->leaf = -1;
-    for (size_t i = 0; i < c->nleaves; i++) {
-        const qnode *q = c->leaves[i];
-        if (q->field == TRAWL_FIELD_TITLE ||
-            !(q->kind == Q_TERM || (q->kind == Q_PHRASE && q->slop > 0)))
-            continue;
-        /* Words of a near query highlight one by one. */
-        for (uint32_t k = 0; k < q->nterms && s->leaf < 0; k++)
-            if (q->lens[k] == t->len &&
-                memcmp(q->terms[k], t->term, t->len) == 0)
-                s->leaf = (int)i;
-        if (s->leaf >= 0)
-            break;
-    }
+    s->qid = qterm_id(c, t->term, t->len, 0);
     return 0;
-oom:
-    c->oom = 1;
-    return TRAWL_ENOMEM;
-}
-
-static int tok_is(const sctx *c, size_t i, const char *term, size_t len)
-{
-    return c->term_len[i] == len &&
-           memcmp(c->terms + c->term_off[i], term, len) == 0;
 }
 
 static int is_ws(unsigned char ch)
@@ -115,15 +93,29 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
                    size_t *nranges)
 {
     const qnode *leaves[Q_MAX_LEAVES * 2];
+    int ids[Q_MAX_LEAVES * 2][Q_MAX_LEAVES];
     sctx c;
     memset(&c, 0, sizeof(c));
-    c.a = a;
     c.leaves = leaves;
     c.nleaves = trawl__query_leaves(q, leaves, Q_MAX_LEAVES * 2);
     *out = "";
     *out_len = 0;
     *ranges = NULL;
     *nranges = 0;
+    /* Query terms that can match the body: a TERM highlights alone, a
+     * "near" query's words one by one, a phrase only as a whole. */
+    for (size_t l = 0; l < c.nleaves; l++) {
+        const qnode *p = leaves[l];
+        if (p->field == TRAWL_FIELD_TITLE)
+            continue;
+        for (uint32_t k = 0; k < p->nterms && k < Q_MAX_LEAVES; k++) {
+            int id = qterm_id(&c, p->terms[k], p->lens[k], 1);
+            ids[l][k] = id;
+            if (id >= 0 && c.term_leaf[id] < 0 &&
+                (p->kind == Q_TERM || p->slop > 0))
+                c.term_leaf[id] = (int)l;
+        }
+    }
     int rc = trawl_analyze(an, text, len, on_tok, &c);
     match *ms = NULL;
     size_t nm = 0, mcap = 0;
@@ -133,24 +125,27 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     }
     /* Collect matches in text order: single terms and phrases. */
     for (size_t i = 0; i < c.n; i++) {
-        if (c.toks[i].leaf >= 0) {
+        int qid = c.toks[i].qid;
+        if (qid < 0)
+            continue;
+        if (c.term_leaf[qid] >= 0) {
             if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
                 rc = TRAWL_ENOMEM;
                 goto done;
             }
             ms[nm].start = c.toks[i].start;
             ms[nm].end = c.toks[i].end;
-            ms[nm].leaf = c.toks[i].leaf;
+            ms[nm].leaf = c.term_leaf[qid];
             nm++;
         }
         for (size_t l = 0; l < c.nleaves; l++) {
             const qnode *p = leaves[l];
             if (p->kind != Q_PHRASE || p->slop > 0 ||
-                p->field == TRAWL_FIELD_TITLE ||
-                i + p->nterms > c.n)
+                p->field == TRAWL_FIELD_TITLE || i + p->nterms > c.n ||
+                p->nterms > Q_MAX_LEAVES || ids[l][0] != qid)
                 continue;
-            uint32_t k = 0;
-            while (k < p->nterms && tok_is(&c, i + k, p->terms[k], p->lens[k]))
+            uint32_t k = 1;
+            while (k < p->nterms && c.toks[i + k].qid == ids[l][k])
                 k++;
             if (k < p->nterms)
                 continue;
@@ -281,9 +276,6 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     rc = 0;
 done:
     free(c.toks);
-    free(c.term_off);
-    free(c.term_len);
-    free(c.terms);
     free(ms);
     return rc;
 }
