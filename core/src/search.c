@@ -115,6 +115,8 @@ typedef struct cursor {
     uint32_t pi; /* positions walk: posting index and pointer */
     const unsigned char *pp;
     int *corrupt; /* the search's error slot, set on damaged postings */
+    uint32_t tmax_tf[TRAWL_NFIELDS];  /* over the whole list */
+    uint32_t tmin_len[TRAWL_NFIELDS];
     uint32_t docs[BLOCK_SIZE];
     uint32_t tf[TRAWL_NFIELDS][BLOCK_SIZE];
 } cursor;
@@ -247,6 +249,8 @@ static void cur_init(cursor *c, const trawl_segment *s, const seg_term *t,
     memset(c, 0, offsetof(cursor, docs));
     c->s = s;
     c->corrupt = corrupt;
+    memcpy(c->tmax_tf, t->max_tf, sizeof(c->tmax_tf));
+    memcpy(c->tmin_len, t->min_len, sizeof(c->tmin_len));
     const unsigned char *base = s->sec[SEC_POSTINGS].p + t->post_off;
     c->skip = base;
     c->skip_end = base + t->skip_len;
@@ -1154,6 +1158,110 @@ typedef struct run_out {
     int skipped; /* pruning skipped documents: total is a lower bound */
 } run_out;
 
+static void push_cand(ctx *c, heap *h, double score, uint32_t si,
+                      uint32_t d)
+{
+    cand x;
+    x.score = score;
+    x.date = 0;
+    x.seg = si;
+    x.doc = d;
+    heap_push(h, &x);
+    if (h->n == h->k) {
+        c->pruning = 1;
+        c->theta = h->v[0].score;
+    }
+}
+
+/*
+ * MaxScore for an OR of terms in score order: terms sorted by their
+ * list-wide upper bound; the low ones whose bounds together cannot beat
+ * the page are "non-essential": they never drive the iteration and are
+ * looked up only for documents an essential term found, and only while
+ * they can still matter.
+ */
+static void maxscore(ctx *c, matcher *m, heap *h, uint64_t *total,
+                     uint32_t si)
+{
+    uint32_t n = m->nkids;
+    matcher **kid = m->kids;
+    double *ub = trawl_arena_alloc(c->a, (n + 1) * 2 * sizeof(double));
+    if (ub == NULL) {
+        c->corrupt = TRAWL_ENOMEM;
+        return;
+    }
+    double *pre = ub + n + 1;
+    for (uint32_t i = 0; i < n; i++) {
+        const cursor *cu = kid[i]->cur[0];
+        ub[i] = bound(c, cu->tmax_tf, cu->tmin_len, kid[i]->lf->idf,
+                      kid[i]->field);
+    }
+    /* Insertion sort by bound, ascending (n <= 1024). */
+    for (uint32_t i = 1; i < n; i++) {
+        matcher *mk = kid[i];
+        double u = ub[i];
+        uint32_t j = i;
+        while (j > 0 && ub[j - 1] > u) {
+            ub[j] = ub[j - 1];
+            kid[j] = kid[j - 1];
+            j--;
+        }
+        ub[j] = u;
+        kid[j] = mk;
+    }
+    pre[0] = 0;
+    for (uint32_t i = 0; i < n; i++)
+        pre[i + 1] = pre[i] + ub[i];
+    uint32_t ess = 0;
+    for (uint32_t i = 0; i < n; i++)
+        m_seek(c, kid[i], 0);
+    for (;;) {
+        while (c->pruning && ess < n && pre[ess + 1] <= c->theta)
+            ess++;
+        if (ess > 0)
+            c->skipped = 1;
+        if (ess == n)
+            return;
+        uint32_t d = DOC_END;
+        for (uint32_t i = ess; i < n; i++)
+            if (kid[i]->doc < d)
+                d = kid[i]->doc;
+        if (d == DOC_END || c->corrupt)
+            return;
+        if (!trawl__seg_is_deleted(c->seg, d)) {
+            double score = 0;
+            for (uint32_t i = ess; i < n; i++)
+                if (kid[i]->doc == d)
+                    score += m_score(c, kid[i], d);
+            int whole = 1;
+            for (uint32_t i = ess; i-- > 0;) {
+                if (c->pruning && score + pre[i + 1] <= c->theta) {
+                    whole = 0;
+                    break;
+                }
+                if (m_seek(c, kid[i], d) == d)
+                    score += m_score(c, kid[i], d);
+            }
+            (*total)++;
+            if (whole || !c->pruning || score > c->theta)
+                push_cand(c, h, score, si, d);
+        }
+        for (uint32_t i = ess; i < n; i++)
+            if (kid[i]->doc == d)
+                m_seek(c, kid[i], d + 1);
+    }
+}
+
+static int all_terms(const matcher *m)
+{
+    if (m->kind != M_OR)
+        return 0;
+    for (uint32_t k = 0; k < m->nkids; k++)
+        if (m->kids[k]->kind != M_TERM || m->kids[k]->lf == NULL)
+            return 0;
+    return 1;
+}
+
 static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                const trawl_query *q, trawl_arena *a, run_out *out,
                int scoring, trawl_err *err)
@@ -1202,9 +1310,14 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
             m = w;
         }
         c.root = m;
-        c.prune = scoring && q->sort == TRAWL_SORT_SCORE && !q->exact_total &&
-                  out->h != NULL && out->h->k > 0 && prunable(m);
-        uint32_t d = m_seek(&c, m, 0);
+        int may_prune = scoring && q->sort == TRAWL_SORT_SCORE &&
+                        !q->exact_total && out->h != NULL && out->h->k > 0;
+        c.prune = may_prune && prunable(m);
+        uint32_t d = DOC_END;
+        if (may_prune && all_terms(m))
+            maxscore(&c, m, out->h, &out->total, si);
+        else
+            d = m_seek(&c, m, 0);
         while (d != DOC_END) {
             if (!trawl__seg_is_deleted(c.seg, d)) {
                 out->total++;

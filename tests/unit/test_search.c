@@ -224,6 +224,8 @@ static void search_matches_oracle_random(void **state)
         "korea date:2023-11-14..2024-06-30", "date:2024", "after:2025-06-01 talks",
         "before:2024-01-01 -korea", "nothingmatches*", "date:..2024-02",
         "(kor* OR \"market bank\"~3) -date:2024",
+        "north OR korea OR talks OR the", "the OR of OR market OR flood",
+        "title:korea OR summit OR body:vote", "r*", "s* OR m*",
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         check_query(&f, s, fixed[i], 1.2, 0.75, 2.0, 1.0);
