@@ -10,7 +10,7 @@ DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libxxhash-dev \
 	libstemmer-dev libcmocka-dev libutf8proc-dev libjansson-dev libzstd-dev \
 	libstreamvbyte-dev python3
 
-.PHONY: all deps build test demo clean sanitize bench corpus
+.PHONY: all deps build test demo clean sanitize bench bench-short corpus
 
 all: build
 
@@ -35,6 +35,13 @@ demo: build
 
 corpus:
 	@sh corpus/fetch-sotu.sh
+
+# trawl vs SQLite FTS5 vs Xapian; writes bench/RESULTS.md (see bench/README.md)
+bench:
+	@sh bench/run.sh --full
+
+bench-short:
+	@sh bench/run.sh --short
 
 clean:
 	rm -rf build build-asan

@@ -1,0 +1,537 @@
+#!/usr/bin/env python3
+"""Run the trawl / SQLite FTS5 / Xapian benchmarks and write bench/RESULTS.md.
+
+Called by bench/run.sh (which installs the packages and builds everything);
+see bench/README.md. Usage:
+
+  run.py --build BUILD_DIR --bin BENCH_BIN_DIR [--short | --full]
+         [--sizes 10k,100k] [--queries N] [--results PATH] [--command TEXT]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(HERE, "data")
+SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+ENGINES = ("trawl", "fts5", "xapian")
+PEERS = ("fts5", "xapian")
+NAMES = {"trawl": "trawl", "fts5": "FTS5", "xapian": "Xapian", "fts5c": "FTS5 contentless"}
+THREADS = "1,2,8"
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+RSS_RUN = None  # bench/out/rss_run, set in main()
+
+
+def measured(cmd):
+    """Run cmd under rss_run; return (wall seconds, peak RSS in bytes,
+    stdout text)."""
+    fd, report = tempfile.mkstemp(prefix="bench-rss.")
+    os.close(fd)
+    try:
+        p = subprocess.run([RSS_RUN, report] + cmd, stdout=subprocess.PIPE)
+        if p.returncode != 0:
+            sys.exit("bench: command failed (%d): %s" % (p.returncode, " ".join(cmd)))
+        rep = json.load(open(report))
+    finally:
+        os.unlink(report)
+    return rep["wall_s"], rep["maxrss_kb"] * 1024, p.stdout.decode()
+
+
+def jsonlines(text):
+    return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+
+
+def tree_bytes(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for d, _, files in os.walk(path):
+        for f in files:
+            total += os.path.getsize(os.path.join(d, f))
+    return total
+
+
+def sqlite_live_bytes(path):
+    """Bytes of the pages in use (FTS5 'optimize' leaves the old segments'
+    pages on the free list until a VACUUM)."""
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    ps = con.execute("PRAGMA page_size").fetchone()[0]
+    pc = con.execute("PRAGMA page_count").fetchone()[0]
+    fl = con.execute("PRAGMA freelist_count").fetchone()[0]
+    con.close()
+    return ps * (pc - fl)
+
+
+# ---------------------------------------------------------------- corpora
+
+def prepare_real():
+    """corpus/seeds/*.txt + corpus/sotu/sotu.jsonl -> data/real.jsonl with
+    the fields every engine indexes (id, title, body, date)."""
+    out = os.path.join(DATA, "real.jsonl")
+    sotu = os.path.join(ROOT, "corpus", "sotu", "sotu.jsonl")
+    if not os.path.exists(sotu):
+        subprocess.run(["sh", os.path.join(ROOT, "corpus", "fetch-sotu.sh")], check=True)
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(sotu):
+        return out
+    recs = []
+    seeds = os.path.join(ROOT, "corpus", "seeds")
+    for name in sorted(os.listdir(seeds)):
+        if not name.endswith((".txt", ".md")):
+            continue
+        lines = open(os.path.join(seeds, name), encoding="utf-8").read().split("\n")
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        title = lines[0].strip() if lines else ""
+        recs.append({"id": "seeds/" + name, "title": title,
+                     "body": "\n".join(lines[1:]).strip(), "date": None})
+    for line in open(sotu, encoding="utf-8"):
+        r = json.loads(line)
+        recs.append({"id": r["id"], "title": r["title"], "body": r["body"], "date": r["date"]})
+    nb = 0
+    with open(out + ".tmp", "w", encoding="utf-8") as f:
+        for r in recs:
+            if r["date"] is None:
+                del r["date"]
+            nb += len(r["title"].encode()) + len(r["body"].encode())
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    os.replace(out + ".tmp", out)
+    json.dump({"docs": len(recs), "text_bytes": nb}, open(out + ".meta.json", "w"))
+    return out
+
+
+def prepare_synth(size):
+    out = os.path.join(DATA, "synth-%s.jsonl" % size)
+    if os.path.exists(out) and os.path.exists(out + ".meta.json"):
+        return out
+    n = SIZES[size]
+    need = n * 3600 * 12  # text + three engines' indexes, generously
+    free = shutil.disk_usage(DATA).free
+    if free < need:
+        sys.exit("bench: synthetic %s needs about %.1f GB free under %s, %.1f GB free"
+                 % (size, need / 1e9, DATA, free / 1e9))
+    log("generating synthetic corpus %s (%d docs)" % (size, n))
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_corpus.py"), "--docs", str(n),
+                    "--out", out, "--seed", "42"], check=True)
+    return out
+
+
+def meta(path):
+    return json.load(open(path + ".meta.json"))
+
+
+# ------------------------------------------------------------- the engines
+
+def run_corpus(name, corpus, args, res):
+    m = meta(corpus)
+    r = {"name": name, "docs": m["docs"], "text_bytes": m["text_bytes"],
+         "build": {}, "size": {}, "inproc": {}, "socket": {}, "known": []}
+    res["corpora"].append(r)
+    qfile = os.path.join(DATA, "queries-%s.txt" % name)
+    kfile = os.path.join(DATA, "known-%s.txt" % name)
+    gen = [sys.executable, os.path.join(HERE, "gen_queries.py"), "--corpus", corpus,
+           "--seed", "7", "--out", qfile, "--count", str(args.queries),
+           "--known-out", kfile, "--known-count", str(args.known)]
+    if name == "real":  # known items: the long State of the Union addresses
+        gen += ["--id-prefix", "sotu-", "--min-words", "1000"]
+    subprocess.run(gen, check=True, stdout=subprocess.DEVNULL)
+    r["queries"] = sum(1 for l in open(qfile) if l.strip())
+    r["phrases"] = sum(1 for l in open(qfile) if l.startswith('"'))
+    r["known_n"] = sum(1 for l in open(kfile) if l.strip())
+
+    ix = os.path.join(DATA, "idx", name)
+    shutil.rmtree(ix, ignore_errors=True)
+    os.makedirs(ix)
+    paths = {"trawl": os.path.join(ix, "trawl"), "fts5": os.path.join(ix, "fts5.db"),
+             "fts5c": os.path.join(ix, "fts5-contentless.db"),
+             "xapian": os.path.join(ix, "xapian")}
+    builds = {
+        "trawl": [os.path.join(args.build, "bin", "trawl-index"), "-q", "--full",
+                  "--index", paths["trawl"], corpus],
+        "fts5": [os.path.join(args.bin, "fts5_bench"), "build", paths["fts5"], corpus],
+        "fts5c": [os.path.join(args.bin, "fts5_bench"), "build", paths["fts5c"], corpus,
+                  "--contentless"],
+        "xapian": [os.path.join(args.bin, "xapian_bench"), "build", paths["xapian"], corpus],
+    }
+    for eng, cmd in builds.items():
+        log("%s: indexing with %s" % (name, NAMES[eng]))
+        wall, rss, _ = measured(cmd)
+        r["build"][eng] = {"wall_s": wall, "rss": rss}
+        if eng in ("fts5", "fts5c"):
+            r["size"][eng] = sqlite_live_bytes(paths[eng])
+            r["size"][eng + "_file"] = tree_bytes(paths[eng])
+        else:
+            r["size"][eng] = tree_bytes(paths[eng])
+
+    qprogs = {"trawl": os.path.join(args.bin, "trawl_bench"),
+              "fts5": os.path.join(args.bin, "fts5_bench"),
+              "xapian": os.path.join(args.bin, "xapian_bench")}
+    for eng in ENGINES:
+        log("%s: %d queries in process with %s (threads %s)" % (name, r["queries"], NAMES[eng], THREADS))
+        _, _, out = measured([qprogs[eng], "query", paths[eng], qfile, "--threads", THREADS,
+                              "--repeat", str(args.repeat)])
+        for j in jsonlines(out):
+            r["inproc"].setdefault(eng, {})[j["threads"]] = j
+        log("%s: known-item queries with %s" % (name, NAMES[eng]))
+        kcmd = [qprogs[eng], "known", paths[eng], kfile]
+        if eng == "trawl":
+            kcmd += ["--prox", "1", "--prox", "0"]
+        _, _, out = measured(kcmd)
+        r["known"] += jsonlines(out)
+
+    log("%s: queries through trawld" % name)
+    sockdir = tempfile.mkdtemp(prefix="trawl-bench.")
+    sock = os.path.join(sockdir, "trawl.sock")
+    logf = open(os.path.join(args.bin, "trawld-%s.log" % name), "w")
+    d = subprocess.Popen([os.path.join(args.build, "bin", "trawld"), "--index", paths["trawl"],
+                          "--socket", sock, "--log-level", "warn"], stdout=logf, stderr=logf)
+    try:
+        for _ in range(200):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.sendall(b'{"op":"ping"}\n')
+                if b'"pong":true' in s.recv(4096):
+                    s.close()
+                    break
+                s.close()
+            except OSError:
+                time.sleep(0.05)
+        else:
+            sys.exit("bench: trawld did not come up (see %s)" % logf.name)
+        _, _, out = measured([os.path.join(args.bin, "daemon_bench"), "query", sock, qfile,
+                              "--threads", THREADS, "--repeat", str(args.repeat)])
+        for j in jsonlines(out):
+            r["socket"][j["threads"]] = j
+        _, _, out = measured([os.path.join(args.bin, "daemon_bench"), "ping", sock,
+                              "--count", "5000"])
+        for j in jsonlines(out):
+            r["socket"][j["mode"]] = j
+    finally:
+        d.send_signal(signal.SIGTERM)
+        try:
+            d.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait()
+        logf.close()
+        shutil.rmtree(sockdir, ignore_errors=True)
+    if not args.keep_indexes:
+        shutil.rmtree(ix, ignore_errors=True)
+
+
+# ----------------------------------------------------------------- report
+
+def ratio_cell(t, p):
+    if not p or t is None:
+        return "n/a"
+    return "%.2fx" % (t / p)
+
+
+def fmt(v, unit):
+    if v is None:
+        return "n/a"
+    if unit == "MB":
+        return "%.1f MB" % (v / 1e6)
+    if unit == "us":
+        return "%.0f us" % v if v >= 100 else "%.1f us" % v
+    if unit == "x":
+        return "%.2f" % v
+    if unit == "s":
+        return "%.2f s" % v
+    if v >= 100:
+        return "%.0f" % v
+    return "%.1f" % v
+
+
+def corpus_rows(r):
+    """(metric, unit, better, {engine: value}, note) rows for one corpus."""
+    mb = r["text_bytes"] / 1e6
+    rows = []
+    b = r["build"]
+    rows.append(("index build, wall", "s", "lower", {e: b[e]["wall_s"] for e in ENGINES}, ""))
+    rows.append(("indexing MB/s (text)", "", "higher", {e: mb / b[e]["wall_s"] for e in ENGINES}, ""))
+    rows.append(("indexing docs/s", "", "higher", {e: r["docs"] / b[e]["wall_s"] for e in ENGINES}, ""))
+    rows.append(("indexing peak RSS", "MB", "lower", {e: b[e]["rss"] for e in ENGINES}, ""))
+    rows.append(("index size", "MB", "lower", {e: r["size"][e] for e in ENGINES}, ""))
+    rows.append(("index size / text size", "x", "lower",
+                 {e: r["size"][e] / r["text_bytes"] for e in ENGINES}, ""))
+    rows.append(("  vs FTS5 contentless (no text stored)", "x", "lower",
+                 {"trawl": r["size"]["trawl"] / r["text_bytes"],
+                  "fts5": r["size"]["fts5c"] / r["text_bytes"], "xapian": None}, "contentless"))
+    ip = r["inproc"]
+    for p in ("p50", "p95", "p99"):
+        rows.append(("latency %s, in process, 1 thread" % p, "us", "lower",
+                     {e: ip[e][1][p + "_us"] for e in ENGINES}, ""))
+    for t in (1, 2, 8):
+        rows.append(("QPS in process, %d thread%s" % (t, "s" if t > 1 else ""), "", "higher",
+                     {e: ip[e][t]["qps"] for e in ENGINES}, ""))
+    sk = r["socket"]
+    for p in ("p50", "p95", "p99"):
+        rows.append(("latency %s, trawld socket, 1 client (peers: in process)" % p, "us", "lower",
+                     {"trawl": sk[1][p + "_us"], "fts5": ip["fts5"][1][p + "_us"],
+                      "xapian": ip["xapian"][1][p + "_us"]}, ""))
+    for t in (1, 2, 8):
+        rows.append(("QPS trawld socket, %d client%s (peers: in process, %d thread%s)"
+                     % (t, "s" if t > 1 else "", t, "s" if t > 1 else ""), "", "higher",
+                     {"trawl": sk[t]["qps"], "fts5": ip["fts5"][t]["qps"],
+                      "xapian": ip["xapian"][t]["qps"]}, ""))
+    return rows
+
+
+def render(res):
+    L = []
+    L.append("# trawl benchmarks: trawl vs SQLite FTS5 vs Xapian")
+    L.append("")
+    L.append("Generated by `bench/run.sh` (see bench/README.md); do not edit by hand.")
+    L.append("")
+    L.append("- date: %s" % res["date"])
+    L.append("- command: `%s` (mode: %s; wall time of the run: %.0f s)" % (res["command"], res["mode"], res["elapsed_s"]))
+    L.append("- machine: %s, %d CPUs (nproc), %.1f GB RAM, %s" % (res["cpu"], res["nproc"], res["ram"] / 1e9, res["os"]))
+    L.append("- load average (1, 5, 15 min) at the start: %.2f %.2f %.2f, at the end: %.2f %.2f %.2f"
+             % (tuple(res["load_start"]) + tuple(res["load_end"])))
+    L.append("- trawl: commit %s, CMake Release build" % res["commit"])
+    L.append("- peers: SQLite %s (FTS5), Xapian %s; C compiler %s" % (res["sqlite"], res["xapian"], res["cc"]))
+    L.append("")
+    L.append("Every trawl figure is followed by its ratio to each peer: **trawl / peer**, "
+             "so a ratio above 1 means trawl's value is larger (better for MB/s, docs/s "
+             "and QPS; worse for time, memory, size and latency). The *better* column says which.")
+    L.append("")
+    L.append("## Corpora and queries")
+    L.append("")
+    L.append("| corpus | docs | text (title + body) | ad hoc queries (phrases) | known-item queries |")
+    L.append("|---|---:|---:|---:|---:|")
+    for r in res["corpora"]:
+        L.append("| %s | %d | %.1f MB | %d (%d) | %d |" % (r["name"], r["docs"], r["text_bytes"] / 1e6,
+                                                        r["queries"], r["phrases"], r["known_n"]))
+    L.append("")
+    L.append("`real` = the 3 seed articles of corpus/seeds plus the 233 State of the Union "
+             "addresses of corpus/sotu (fetched by corpus/fetch-sotu.sh). `synth-N` = "
+             "bench/gen_corpus.py, seed 42: vocabulary and bigrams of the SOTU text, Zipf tail, "
+             "300-800-word bodies.")
+    for r in res["corpora"]:
+        L.append("")
+        L.append("## %s (%d docs, %.1f MB of text)" % (r["name"], r["docs"], r["text_bytes"] / 1e6))
+        L.append("")
+        L.append("| metric | better | trawl | FTS5 | Xapian | trawl / FTS5 | trawl / Xapian |")
+        L.append("|---|---|---:|---:|---:|---:|---:|")
+        for metric, unit, better, vals, _ in corpus_rows(r):
+            t = vals["trawl"]
+            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                metric, better, fmt(t, unit), fmt(vals["fts5"], unit), fmt(vals["xapian"], unit),
+                ratio_cell(t, vals["fts5"]), ratio_cell(t, vals["xapian"])))
+        L.append("")
+        line = []
+        for e in ENGINES:
+            line.append("%s %.2f" % (NAMES[e], r["inproc"][e][1]["mean_hits"]))
+        L.append("Mean hits returned per query (of at most 10): " + ", ".join(line) +
+                 " (differences come from the tokenizers and stemmers, see the notes).")
+        sk = r["socket"]
+        if "ping" in sk and "echo" in sk:
+            L.append("")
+            L.append("Protocol overhead: a `ping` round trip to trawld takes %.1f us (p50; p99 %.1f us); "
+                     "the same line echoed by a bare Unix-socket echo server takes %.1f us (p99 %.1f us)."
+                     % (sk["ping"]["p50_us"], sk["ping"]["p99_us"], sk["echo"]["p50_us"], sk["echo"]["p99_us"]))
+    L.append("")
+    L.append("## Known-item search")
+    L.append("")
+    L.append("A distinctive run of 3-5 consecutive words copied from one article (the most "
+             "distinctive by idf of 5 random runs), issued as a plain query (all words must "
+             "match, no quotes); the article it came from is the one right answer. On `real` "
+             "the targets are the State of the Union addresses of 1000 words or more.")
+    L.append("")
+    L.append("| corpus | engine | queries | MRR@10 | success@1 | success@10 |")
+    L.append("|---|---|---:|---:|---:|---:|")
+    for r in res["corpora"]:
+        for k in r["known"]:
+            eng = NAMES[k["engine"]]
+            if k["engine"] == "trawl":
+                eng += " (%s)" % k["variant"].replace("prox=", "w_prox ")
+            L.append("| %s | %s | %d | %.3f | %.3f | %.3f |" % (r["name"], eng, k["queries"], k["mrr10"],
+                                                                k["success1"], k["success10"]))
+    L.append("")
+    L.append("trawl runs twice: with its default proximity weight (`w_prox` 1) and with it "
+             "off (`w_prox` 0). While the engine does not implement the proximity signal yet "
+             "the two rows are the same; they will differ once it does.")
+    L.append("")
+    L.append(NOTES)
+    return "\n".join(L) + "\n"
+
+
+NOTES = """## How it is measured, and where the engines differ
+
+- **Same input.** Every engine reads the same JSON Lines file (id, title,
+  body, date) and runs the same query file. Each build is a separate
+  process: wall time from start to exit (JSON parsing, analysis, writing,
+  commit) and its peak RSS (`wait4` rusage). Indexing MB/s counts the
+  bytes of title + body. Files are in the page cache (warm) for every
+  engine; nothing is dropped between runs.
+- **trawl**: `trawl-index --full` (default 512 MiB memory budget), English
+  Snowball stemmer. It stores the whole article (zstd) and positions, so
+  its index size includes the text; it fsyncs on commit.
+- **SQLite FTS5**: `fts5(id UNINDEXED, title, body, tokenize='porter
+  unicode61')`, all inserts in one transaction followed by FTS5's
+  `optimize` (part of the timed build). It stores the text too (the
+  content table) plus positions (detail=full). Sizes are of the pages in
+  use (the file itself keeps the pre-optimize pages on the free list until
+  a VACUUM). The contentless variant (`content=''`) is built only for the
+  size row "vs FTS5 contentless". Ranking: `ORDER BY bm25(t, 0, 2.0, 1.0)
+  LIMIT 10` (k1 1.2, b 0.75; title weight 2). FTS5's porter stemmer is
+  the original Porter algorithm; trawl and Xapian use Snowball English
+  (Porter 2), so a few words stem differently. Read connections have
+  `mmap_size` set (trawl maps its index too).
+- **Xapian**: glass backend, TermGenerator with the English stemmer
+  (STEM_SOME: stemmed terms plus unstemmed terms with positions for
+  phrases), title indexed with wdf increment 2, body 1; the document data
+  is the id only (no text stored); default flush every 10000 documents,
+  one commit, no compaction (`xapian-compact` would shrink it). Ranking:
+  BM25Weight(k1 1.2, k2 0, k3 1, b 0.75, min_normlen 0.5): trawl's k1 and b
+  instead of Xapian's defaults. QueryParser with default operator AND,
+  FLAG_DEFAULT | FLAG_PHRASE.
+- **Queries**: bench/gen_queries.py (seed 7): 1-4 words drawn by
+  occurrence from one random document (no stopwords, plain a-z words),
+  80%, and 2-3-word quoted phrases copied from a document, 20%. Words are
+  AND-ed by every engine. Each engine returns the top 10 by score with the
+  hits' ids (trawl: id and title; snippets off; default total counting,
+  which may stop early). In process: one untimed warm-up pass, then the
+  whole set three times (`--repeat`) per thread count, the threads taking queries
+  from a shared counter; the fastest of the three passes is reported (the
+  one least disturbed by other load); latency percentiles are from the
+  1-thread pass; QPS = queries / wall time. One searcher (trawl), connection (FTS5) or
+  Database (Xapian) per thread.
+- **Fetching hits**: trawl's hits carry the id and title, read from its
+  compressed document store (as of this writing the whole stored article
+  is decompressed for each hit, even with snippets off, which weighs on
+  long articles such as the SOTU addresses); FTS5 reads the id column of
+  its content table; Xapian reads the document data (the id).
+- **trawld**: started on the new index with its default thread pool;
+  `daemon_bench` opens one connection per client and sends one search at a
+  time (`"limit":10,"snippet":false`), waiting for each response, as an
+  interactive client does (warm-up, then the fastest of three passes, as
+  in process). FTS5 and Xapian have no server, so trawld's
+  socket figures are set against the peers' *in-process* figures: those
+  ratios include trawl's protocol and socket costs.
+- The machine has few cores; with 8 clients or threads on 2 CPUs the
+  extra threads only add contention (8 is there to show it does not
+  collapse).
+"""
+
+
+def machine_info(res):
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    res["cpu"] = cpu
+    res["nproc"] = os.cpu_count() or 1
+    res["ram"] = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    res["os"] = "%s %s" % (platform.system(), platform.release())
+    res["sqlite"] = sqlite3.sqlite_version
+    try:
+        res["xapian"] = subprocess.run(["xapian-config", "--version"], capture_output=True,
+                                       text=True).stdout.split()[-1]
+    except (OSError, IndexError):
+        res["xapian"] = "?"
+    try:
+        res["cc"] = subprocess.run(["cc", "--version"], capture_output=True,
+                                   text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        res["cc"] = "?"
+    try:
+        c = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "core",
+                                "indexer", "daemon"], capture_output=True, text=True).stdout.strip()
+        res["commit"] = c + (" (with uncommitted changes in core/indexer/daemon)" if dirty else "")
+    except OSError:
+        res["commit"] = "?"
+
+
+def print_table(res):
+    for r in res["corpora"]:
+        print()
+        print("== %s: %d docs, %.1f MB of text" % (r["name"], r["docs"], r["text_bytes"] / 1e6))
+        print("%-58s %12s %12s %12s %9s %9s" % ("metric", "trawl", "FTS5", "Xapian", "t/FTS5", "t/Xapian"))
+        for metric, unit, better, vals, _ in corpus_rows(r):
+            t = vals["trawl"]
+            print("%-58s %12s %12s %12s %9s %9s" % (
+                metric[:58], fmt(t, unit), fmt(vals["fts5"], unit), fmt(vals["xapian"], unit),
+                ratio_cell(t, vals["fts5"]), ratio_cell(t, vals["xapian"])))
+        for k in r["known"]:
+            print("known-item %-8s %-10s MRR@10 %.3f  success@1 %.3f" % (
+                k["engine"], k["variant"], k["mrr10"], k["success1"]))
+        sk = r["socket"]
+        if "ping" in sk:
+            print("ping round trip p50 %.1f us, bare echo %.1f us" % (sk["ping"]["p50_us"], sk["echo"]["p50_us"]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True, help="trawl CMake build dir")
+    ap.add_argument("--bin", required=True, help="directory of the bench programs")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--short", action="store_true")
+    g.add_argument("--full", action="store_true")
+    ap.add_argument("--sizes", help="synthetic sizes, e.g. 10k,100k (default: short 10k, full 10k,100k,1m)")
+    ap.add_argument("--queries", type=int, help="ad hoc queries per corpus")
+    ap.add_argument("--known", type=int, help="known-item queries per corpus")
+    ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--command", default="sh bench/run.sh")
+    ap.add_argument("--repeat", type=int, default=3, help="timed passes per thread count (fastest kept)")
+    ap.add_argument("--keep-indexes", action="store_true")
+    ap.add_argument("--trawl-commit", help="how to name the trawl source in RESULTS.md")
+    args = ap.parse_args()
+    mode = "full" if args.full else "short"
+    sizes = (args.sizes or ("10k,100k,1m" if mode == "full" else "10k")).split(",")
+    for s in sizes:
+        if s not in SIZES:
+            sys.exit("bench: unknown size %s (10k, 100k, 1m)" % s)
+    args.queries = args.queries or (1000 if mode == "short" else 5000)
+    args.known = args.known or (300 if mode == "short" else 1000)
+    os.makedirs(DATA, exist_ok=True)
+    t0 = time.monotonic()
+    res = {"mode": mode, "command": args.command, "corpora": [],
+           "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    global RSS_RUN
+    RSS_RUN = os.path.join(args.bin, "rss_run")
+    res["load_start"] = os.getloadavg()
+    machine_info(res)
+    if args.trawl_commit:
+        res["commit"] = args.trawl_commit
+    corpora = [("real", prepare_real())]
+    for s in sizes:
+        corpora.append(("synth-" + s, prepare_synth(s)))
+    for name, path in corpora:
+        run_corpus(name, path, args, res)
+    res["elapsed_s"] = time.monotonic() - t0
+    res["load_end"] = os.getloadavg()
+    print_table(res)
+    with open(args.results + ".tmp", "w") as f:
+        f.write(render(res))
+    os.replace(args.results + ".tmp", args.results)
+    with open(os.path.join(args.bin, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    log("wrote %s (%.0f s)" % (os.path.relpath(args.results, ROOT), res["elapsed_s"]))
+
+
+if __name__ == "__main__":
+    main()
