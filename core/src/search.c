@@ -1184,12 +1184,15 @@ static void maxscore(ctx *c, matcher *m, heap *h, uint64_t *total,
                      uint32_t si)
 {
     uint32_t n = m->nkids;
-    matcher **kid = m->kids;
+    matcher **kid = trawl_arena_alloc(c->a, n * sizeof(*kid));
     double *ub = trawl_arena_alloc(c->a, (n + 1) * 2 * sizeof(double));
-    if (ub == NULL) {
+    if (ub == NULL || kid == NULL) {
         c->corrupt = TRAWL_ENOMEM;
         return;
     }
+    /* m->kids keeps the query order: final scores are summed in it, so
+     * they equal exhaustive evaluation to the last bit. */
+    memcpy(kid, m->kids, n * sizeof(*kid));
     double *pre = ub + n + 1;
     for (uint32_t i = 0; i < n; i++) {
         const cursor *cu = kid[i]->cur[0];
@@ -1243,8 +1246,8 @@ static void maxscore(ctx *c, matcher *m, heap *h, uint64_t *total,
                     score += m_score(c, kid[i], d);
             }
             (*total)++;
-            if (whole || !c->pruning || score > c->theta)
-                push_cand(c, h, score, si, d);
+            if (whole)
+                push_cand(c, h, m_score(c, m, d), si, d);
         }
         for (uint32_t i = ess; i < n; i++)
             if (kid[i]->doc == d)

@@ -25,7 +25,16 @@ struct oracle {
     trawl_analyzer *an;
     odoc *docs;
     size_t ndocs;
+    void **allocs; /* query nodes made by expand(), freed with the oracle */
+    size_t nallocs;
 };
+
+static void *keep(oracle *o, void *p)
+{
+    o->allocs = realloc(o->allocs, (o->nallocs + 1) * sizeof(void *));
+    o->allocs[o->nallocs++] = p;
+    return p;
+}
 
 typedef struct addctx {
     otok **v;
@@ -59,6 +68,9 @@ void oracle_free(oracle *o)
         for (int f = 0; f < TRAWL_NFIELDS; f++)
             free(o->docs[i].f[f]);
     free(o->docs);
+    for (size_t i = 0; i < o->nallocs; i++)
+        free(o->allocs[i]);
+    free(o->allocs);
     free(o);
 }
 
@@ -319,16 +331,15 @@ static void expand(oracle *o, qnode *q)
         free(found);
         return;
     }
-    /* Leaked on purpose into the test process: tiny and short-lived. */
-    qnode **kids = calloc(nf, sizeof(*kids));
+    qnode **kids = keep(o, calloc(nf, sizeof(*kids)));
     for (size_t j = 0; j < nf; j++) {
-        qnode *k = calloc(1, sizeof(*k));
+        qnode *k = keep(o, calloc(1, sizeof(*k)));
         k->kind = Q_TERM;
         k->field = q->field;
         k->nterms = 1;
-        k->terms = malloc(sizeof(char *));
-        k->lens = malloc(sizeof(uint32_t));
-        k->terms[0] = strdup(found[j]);
+        k->terms = keep(o, malloc(sizeof(char *)));
+        k->lens = keep(o, malloc(sizeof(uint32_t)));
+        k->terms[0] = keep(o, strdup(found[j]));
         k->lens[0] = (uint32_t)strlen(found[j]);
         kids[j] = k;
     }
