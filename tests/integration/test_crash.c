@@ -80,7 +80,7 @@ static void make_corpus(int which, const char *dir)
 
     assert_int_equal(mkdir(dir, 0700), 0);
     for (int k = 0; k < NFILES; k++) {
-        char path[256];
+        char path[512];
         snprintf(path, sizeof(path), "%s/part-%d.jsonl", dir, k);
         f[k] = fopen(path, "w");
         assert_non_null(f[k]);
