@@ -84,11 +84,8 @@ static int parse_num(const char *opt,
     return 0;
 }
 
-static int parse_real(const char *opt,
-                      const char *s,
-                      double min,
-                      double max,
-                      double *out)
+static int
+parse_real(const char *opt, const char *s, double min, double max, double *out)
 {
     char *end;
 

@@ -175,10 +175,10 @@ static int parse_search(proto_request *req, proto_fail *fail)
         get_number(req->root, "b", 0.0, 1.0, &q->b, fail) < 0 ||
         get_number(req->root, "title_weight", 0.0, PROTO_MAX_WEIGHT,
                    &q->w_title, fail) < 0 ||
-        get_number(req->root, "body_weight", 0.0, PROTO_MAX_WEIGHT,
-                   &q->w_body, fail) < 0 ||
-        get_number(req->root, "prox_weight", 0.0, PROTO_MAX_WEIGHT,
-                   &q->w_prox, fail) < 0 ||
+        get_number(req->root, "body_weight", 0.0, PROTO_MAX_WEIGHT, &q->w_body,
+                   fail) < 0 ||
+        get_number(req->root, "prox_weight", 0.0, PROTO_MAX_WEIGHT, &q->w_prox,
+                   fail) < 0 ||
         get_bool(req->root, "exact_total", &q->exact_total, fail) < 0 ||
         get_bool(req->root, "explain", &req->explain, fail) < 0 ||
         get_fields(req->root, &req->fields, fail) < 0)
@@ -198,8 +198,8 @@ static int parse_search(proto_request *req, proto_fail *fail)
                         "field \"sort\" must be \"score\", \"date\" or "
                         "\"date_asc\"");
     /* Snippets are built only when they will be sent. */
-    q->snippets = req->snippet_asked &&
-                  (req->fields & (PF_SNIPPET | PF_HIGHLIGHTS)) != 0;
+    q->snippets =
+        req->snippet_asked && (req->fields & (PF_SNIPPET | PF_HIGHLIGHTS)) != 0;
     return 0;
 }
 
@@ -415,9 +415,8 @@ static const char *sort_name(int sort)
 
 /* ,"explain":{...}: the analyzed query and, for a search, the ranking
  * settings it ran with (defaults filled in). */
-static void put_explain(trawl_buf *out,
-                        const proto_request *req,
-                        const char *parsed)
+static void
+put_explain(trawl_buf *out, const proto_request *req, const char *parsed)
 {
     const trawl_query *q = &req->query;
 

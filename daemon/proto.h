@@ -48,8 +48,8 @@ enum {
     PF_HIGHLIGHTS = 1 << 5,
     PF_AUTHOR = 1 << 6,
     PF_URL = 1 << 7,
-    PF_DEFAULT = PF_ID | PF_TITLE | PF_DATE | PF_SCORE | PF_SNIPPET |
-                 PF_HIGHLIGHTS,
+    PF_DEFAULT =
+        PF_ID | PF_TITLE | PF_DATE | PF_SCORE | PF_SNIPPET | PF_HIGHLIGHTS,
 };
 
 typedef enum proto_op {
