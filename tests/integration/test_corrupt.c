@@ -85,7 +85,7 @@ static void copy_tree_file(const char *from_dir, const char *to_dir,
 /* Install bytes as dir/name by write + rename (a new inode). */
 static void install(const char *name, const char *p, size_t n)
 {
-    char tmp[512], dst[512];
+    char tmp[2048], dst[2048];
 
     snprintf(tmp, sizeof(tmp), "%s/%s.install", H.index, name);
     snprintf(dst, sizeof(dst), "%s/%s", H.index, name);
