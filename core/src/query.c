@@ -115,6 +115,8 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
         return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
     if (c.n == 0)
         return 0;
+    if (c.n > Q_MAX_LEAVES)
+        return fail(p, at, "phrase too long (at most 64 words)");
     if (++p->leaves > Q_MAX_LEAVES)
         return fail(p, at, "too many terms (at most 64)");
     qnode *q = trawl_arena_calloc(p->a, 1, sizeof(*q));
@@ -758,6 +760,18 @@ int trawl__query_expand(qnode *n, q_expand_fn expand, void *payload,
     n->nterms = 0;
     n->field = Q_ANY_FIELD;
     return 0;
+}
+
+size_t trawl__query_count_leaves(const qnode *n)
+{
+    if (n->kind == Q_NOT)
+        return 0;
+    if (n->kind == Q_TERM || n->kind == Q_PHRASE)
+        return 1;
+    size_t k = 0;
+    for (uint32_t i = 0; i < n->nkids; i++)
+        k += trawl__query_count_leaves(n->kids[i]);
+    return k;
 }
 
 size_t trawl__query_leaves(const qnode *n, const qnode **out, size_t cap)

@@ -33,6 +33,8 @@ typedef struct qnode {
     uint32_t slop;        /* PHRASE: 0 exact; N: words within N extra */
     int64_t from, to;     /* DATE: inclusive bounds, seconds since epoch */
     size_t column;        /* where the node starts in the query (1-based) */
+    uint32_t leaf;        /* TERM/PHRASE: index among the positive leaves
+                             (set by the searcher) */
 } qnode;
 
 /*
@@ -57,6 +59,9 @@ typedef int (*q_expand_fn)(void *payload, const char *prefix, size_t len,
                            q_add_fn add, void *add_payload);
 int trawl__query_expand(qnode *root, q_expand_fn expand, void *payload,
                         trawl_arena *a, trawl_err *err);
+
+/* Count the positive (not negated) TERM and PHRASE leaves. */
+size_t trawl__query_count_leaves(const qnode *n);
 
 /* Collect the positive (not negated) TERM and PHRASE leaves. */
 size_t trawl__query_leaves(const qnode *n, const qnode **out, size_t cap);

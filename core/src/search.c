@@ -784,6 +784,13 @@ static double m_score(const ctx *c, const matcher *m, uint32_t d)
     }
 }
 
+static const leaf *find_leaf(const ctx *c, const qnode *q)
+{
+    if (q->leaf < c->nleaves && c->leaves[q->leaf].q == q)
+        return &c->leaves[q->leaf];
+    return NULL;
+}
+
 /*
  * The proximity signal: for each pair of adjacent query words (a, b),
  *   acc = sum over occurrences p of a and q of b in the same field with
@@ -869,12 +876,10 @@ static void collect_prox(ctx *c, const qnode *n, int32_t *prev)
     }
     if (n->kind != Q_TERM || n->field != Q_ANY_FIELD)
         return;
-    int32_t me = -1;
-    for (size_t i = 0; i < c->nleaves; i++)
-        if (c->leaves[i].q == n)
-            me = (int32_t)i;
-    if (me < 0)
+    const leaf *lf = find_leaf(c, n);
+    if (lf == NULL)
         return;
+    int32_t me = (int32_t)(lf - c->leaves);
     if (*prev >= 0 && c->npairs < Q_MAX_LEAVES) {
         const qnode *pq = c->leaves[*prev].q;
         if (!(pq->lens[0] == n->lens[0] &&
@@ -888,14 +893,6 @@ static void collect_prox(ctx *c, const qnode *n, int32_t *prev)
         }
     }
     *prev = me;
-}
-
-static const leaf *find_leaf(const ctx *c, const qnode *q)
-{
-    for (size_t i = 0; i < c->nleaves; i++)
-        if (c->leaves[i].q == q)
-            return &c->leaves[i];
-    return NULL;
 }
 
 static matcher *m_new(ctx *c, int kind)
@@ -1121,11 +1118,15 @@ static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
     if ((rc = trawl__query_expand(out->root, expand_prefix, (void *)ix, a,
                                   err)) < 0)
         return rc;
-    const qnode *lv[Q_MAX_LEAVES * 2];
-    size_t n = trawl__query_leaves(out->root, lv, Q_MAX_LEAVES * 2);
+    /* A prefix may have expanded into many leaves: size by count. */
+    size_t n = trawl__query_count_leaves(out->root);
+    const qnode **lv = trawl_arena_alloc(a, (n ? n : 1) * sizeof(*lv));
     out->leaves = trawl_arena_calloc(a, n ? n : 1, sizeof(leaf));
-    if (out->leaves == NULL)
+    if (out->leaves == NULL || lv == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    n = trawl__query_leaves(out->root, lv, n);
+    for (size_t i = 0; i < n; i++)
+        ((qnode *)lv[i])->leaf = (uint32_t)i;
     double N = (double)ix->live_docs;
     for (size_t i = 0; i < n; i++) {
         out->leaves[i].q = lv[i];

@@ -532,6 +532,60 @@ static void snippet_highlights_matches(void **state)
     rm_rf(dir);
 }
 
+/* A prefix that expands to hundreds of terms ranks like an OR of them;
+ * past the cap it is a clear query error. */
+static void search_wide_prefix(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/trawl-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    trawl_err err;
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
+    for (int i = 0; i < 1100; i++) {
+        char id[16], body[64];
+        snprintf(id, sizeof(id), "w%d", i);
+        /* Distinct words qx + three letters; stems keep them distinct. */
+        snprintf(body, sizeof(body), "qx%c%c%c and more text", 'a' + i / 676,
+                 'a' + i / 26 % 26, 'a' + i % 26);
+        trawl_article a;
+        memset(&a, 0, sizeof(a));
+        a.id = id;
+        a.id_len = strlen(id);
+        a.title = "t";
+        a.title_len = 1;
+        a.body = body;
+        a.body_len = strlen(body);
+        a.date = TRAWL_NO_DATE;
+        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    }
+    assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
+    trawl_writer_free(w);
+    trawl_index *ix;
+    assert_int_equal(trawl_index_open(&ix, dir, &err), 0);
+    trawl_searcher *s;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *ar = trawl_arena_new(1 << 16);
+    trawl_query q;
+    trawl_results r;
+    trawl_query_init(&q);
+    q.q = "qxa*"; /* 676 terms */
+    q.qlen = strlen(q.q);
+    q.exact_total = 1;
+    assert_int_equal(trawl_search(s, ix, &q, ar, &r, &err), 0);
+    assert_int_equal(r.total, 676);
+    assert_int_equal(r.nhits, 10);
+    assert_non_null(r.hits[0].snippet);
+    q.q = "qx* text";
+    q.qlen = strlen(q.q);
+    assert_int_equal(trawl_search(s, ix, &q, ar, &r, &err), TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "more than 1024 terms"));
+    trawl_arena_free(ar);
+    trawl_searcher_free(s);
+    trawl_index_release(ix);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +594,7 @@ int main(void)
         cmocka_unit_test(search_reports_query_errors),
         cmocka_unit_test(index_stores_and_replaces_articles),
         cmocka_unit_test(snippet_highlights_matches),
+        cmocka_unit_test(search_wide_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
