@@ -437,7 +437,6 @@ void proto_put_search(trawl_buf *out,
                       const proto_request *req,
                       uint64_t gen,
                       const trawl_results *res,
-                      const proto_hit_meta *meta,
                       uint64_t took_us)
 {
     unsigned f = req->fields;
@@ -469,13 +468,11 @@ void proto_put_search(trawl_buf *out,
                              isfinite(h->score) ? h->score : 0.0);
         if (f & PF_AUTHOR) {
             trawl_buf_puts(out, ",\"author\":");
-            proto_put_str(out, meta ? meta[i].author : NULL,
-                          meta ? meta[i].author_len : 0);
+            proto_put_str(out, h->author, h->author_len);
         }
         if (f & PF_URL) {
             trawl_buf_puts(out, ",\"url\":");
-            proto_put_str(out, meta ? meta[i].url : NULL,
-                          meta ? meta[i].url_len : 0);
+            proto_put_str(out, h->url, h->url_len);
         }
         int have = snippets && h->snippet != NULL;
         if (f & PF_SNIPPET) {

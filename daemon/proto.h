@@ -108,20 +108,10 @@ void proto_put_error(trawl_buf *out,
                      ...) __attribute__((format(printf, 5, 6)));
 void proto_put_pong(trawl_buf *out, const char *id_json);
 
-/* Stored fields of one hit that the search results do not carry. */
-typedef struct proto_hit_meta {
-    const char *author; /* NULL when unknown */
-    size_t author_len;
-    const char *url;
-    size_t url_len;
-} proto_hit_meta;
-
-/* meta: one per hit, or NULL when neither author nor url was asked for. */
 void proto_put_search(trawl_buf *out,
                       const proto_request *req,
                       uint64_t gen,
                       const trawl_results *res,
-                      const proto_hit_meta *meta,
                       uint64_t took_us);
 /* parsed: the analyzed query, sent as "explain" if req->explain. */
 void proto_put_count(trawl_buf *out,

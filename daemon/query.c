@@ -32,36 +32,6 @@ static const char *op_name(proto_op op)
     return op == OP_SEARCH ? "search" : op == OP_COUNT ? "count" : "get";
 }
 
-/* Author and url of every hit, from the stored articles ("fields"). */
-static int fetch_meta(const trawl_index *ix,
-                      const trawl_results *res,
-                      trawl_arena *arena,
-                      proto_hit_meta **out,
-                      trawl_err *err)
-{
-    proto_hit_meta *m;
-
-    *out = NULL;
-    if (res->nhits == 0)
-        return 0;
-    m = trawl_arena_calloc(arena, res->nhits, sizeof(*m));
-    if (m == NULL)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    for (size_t i = 0; i < res->nhits; i++) {
-        trawl_stored doc;
-        int rc = trawl_index_get(ix, res->hits[i].id, res->hits[i].id_len,
-                                 arena, &doc, err);
-        if (rc < 0)
-            return rc == TRAWL_ENOTFOUND ? TRAWL_ECORRUPT : rc;
-        m[i].author = doc.author;
-        m[i].author_len = doc.author_len;
-        m[i].url = doc.url;
-        m[i].url_len = doc.url_len;
-    }
-    *out = m;
-    return 0;
-}
-
 /* Worker thread: touches only the job, its slot's buffer and the pool. */
 static void job_run(uv_work_t *w)
 {
@@ -95,12 +65,9 @@ static void job_run(uv_work_t *w)
     }
     if (j->req.op == OP_SEARCH) {
         trawl_results res;
-        proto_hit_meta *meta = NULL;
         rc = trawl_search(sr, j->ix, &j->req.query, arena, &res, &err);
-        if (rc == 0 && (j->req.fields & (PF_AUTHOR | PF_URL)))
-            rc = fetch_meta(j->ix, &res, arena, &meta, &err);
         if (rc == 0)
-            proto_put_search(out, &j->req, j->gen, &res, meta,
+            proto_put_search(out, &j->req, j->gen, &res,
                              (uv_hrtime() - t0) / 1000);
     } else if (j->req.explain) {
         /* A count that also reports the parsed query: a search for no

@@ -221,7 +221,11 @@ static void kill_at_random_points(void **state)
     int fixed_n = (int)(sizeof(fixed) / sizeof(fixed[0]));
     int kills = 0, completed = 0, advanced = 0;
     rng = 0x2545f4914f6cdd1dull;
-    for (int t = 0; t < TRIALS; t++) {
+    /* Random delays are scaled to a measured run, which the machine's
+     * load can stretch or shrink: keep going until TRIALS runs were
+     * actually killed (each completed run shortens the delays). */
+    int t;
+    for (t = 0; kills < TRIALS && t < TRIALS * 4; t++) {
         int target = 1 - which;
         char label[96];
         if (t < fixed_n) {
@@ -243,8 +247,10 @@ static void kill_at_random_points(void **state)
             int st = th_wait(pid);
             if (st == 128 + SIGKILL)
                 kills++;
-            else if (st == 0)
+            else if (st == 0) {
                 completed++;
+                run_ms = run_ms * 3 / 4 > 5 ? run_ms * 3 / 4 : 5;
+            }
             else
                 fail_msg("%s: trawl-index exited %d", label, st);
         }
@@ -264,8 +270,8 @@ static void kill_at_random_points(void **state)
         which = now;
     }
     fprintf(stderr, "crash: %d trials, %d killed, %d completed, %d advanced "
-            "(run %lld ms)\n", TRIALS, kills, completed, advanced, run_ms);
-    assert_true(kills >= TRIALS / 2);
+            "(run %lld ms)\n", t, kills, completed, advanced, run_ms);
+    assert_true(kills >= TRIALS);
 
     /* A full run cleans up and lands on the other corpus. */
     int target = 1 - which;
