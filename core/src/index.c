@@ -128,8 +128,6 @@ static uint64_t hash_mapped(const unsigned char *base, const unsigned char *p,
                             uint64_t len)
 {
     const uint64_t chunk = 16u << 20;
-    if (len <= chunk)
-        return trawl__hash64(p, len);
     XXH3_state_t *st = XXH3_createState();
     if (st == NULL)
         return trawl__hash64(p, len);

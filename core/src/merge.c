@@ -27,7 +27,7 @@
 #include "segfile.h"
 #include "trawl/buf.h"
 
-#define RELEASE_STEP ((uint64_t)8 << 20)
+#define RELEASE_STEP ((uint64_t)1 << 20)
 #define NO_DOC       UINT32_MAX
 
 typedef struct mseg {
@@ -574,6 +574,7 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
     uint64_t total_len[TRAWL_NFIELDS] = {0};
     if ((rc = trawl__segfile_open(&f, path, err)) < 0)
         goto done;
+    f.nosync = 1;
     if ((rc = merge_store(m, n, &f, &first, &nfirst, err)) < 0)
         goto done;
     merge_docs(m, n, &f, first, nfirst, total_len);

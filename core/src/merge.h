@@ -24,7 +24,8 @@ typedef struct merge_out {
 } merge_out;
 
 /*
- * Write the merge of in[0..n) to path (fsynced; the caller renames it).
+ * Write the merge of in[0..n) to path (not fsynced: the caller syncs and
+ * renames what it keeps).
  * Memory stays small whatever the inputs' size: a doc-id map (4 bytes per
  * input doc), the dictionary being built, one term's postings, and one
  * store block; the inputs' pages are dropped from the resident set as they

@@ -142,7 +142,7 @@ int trawl__segfile_finish(segfile *f)
     memcpy(foot + 24, SEG_END_MAGIC, 8);
     raw_write(f, foot, sizeof(foot));
     flush_wbuf(f);
-    if (f->rc == 0 && fsync(f->fd) != 0)
+    if (f->rc == 0 && !f->nosync && fsync(f->fd) != 0)
         f->rc = trawl_err_set(f->err, TRAWL_EIO, "fsync %s: %s", f->path,
                               strerror(errno));
     if (close(f->fd) != 0 && f->rc == 0)
@@ -177,6 +177,20 @@ void trawl__segfile_abort(segfile *f)
     if (f->xx != NULL)
         XXH3_freeState(f->xx);
     f->xx = NULL;
+}
+
+int trawl__fsync_file(const char *path, trawl_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return trawl_err_set(err, TRAWL_EIO, "open %s: %s", path,
+                             strerror(errno));
+    int rc = 0;
+    if (fsync(fd) != 0)
+        rc = trawl_err_set(err, TRAWL_EIO, "fsync %s: %s", path,
+                           strerror(errno));
+    close(fd);
+    return rc;
 }
 
 int trawl__fsync_dir(const char *dir, trawl_err *err)

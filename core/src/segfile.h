@@ -36,6 +36,8 @@ typedef struct segfile {
         uint32_t id;
         uint64_t off, len, hash;
     } sec[SEC_MAX];
+    int nosync;          /* 1: finish without fsync (the caller syncs
+                            the file if it keeps it) */
     int rc;
     trawl_err *err;
 } segfile;
@@ -130,6 +132,9 @@ void trawl__store_put_field(trawl_buf *b, const char *s, size_t len);
 /* Write the META section. */
 void trawl__meta_write(segfile *f, uint32_t ndocs, uint64_t nterms,
                        const uint64_t *total_len, const char *language);
+
+/* fsync the file at path. */
+int trawl__fsync_file(const char *path, trawl_err *err);
 
 /* fsync a directory. */
 int trawl__fsync_dir(const char *dir, trawl_err *err);

@@ -118,6 +118,7 @@ struct trawl_writer {
     uint32_t *table; /* open addressing: term index + 1, 0 = empty */
     uint32_t table_mask;
     size_t post_mem;  /* bytes of term posting buffers */
+    size_t base_mem;  /* writer_mem() when the run began */
     uint32_t max_blen;
 
     uint32_t ndocs;
@@ -411,16 +412,6 @@ static size_t writer_mem(const trawl_writer *w)
     return m;
 }
 
-/* Bytes that survive a flush (the run cannot give them back). */
-static size_t fixed_mem(const trawl_writer *w)
-{
-    size_t m = ((size_t)w->bt_mask + 1) * sizeof(bid);
-    for (uint32_t i = 0; i < w->nsegs; i++)
-        m += (w->segs[i].del ? bitmap_bytes(w->segs[i].ndocs) : 0) +
-             (w->segs[i].seen ? bitmap_bytes(w->segs[i].ndocs) : 0);
-    return m;
-}
-
 /* What flushing the run will allocate on top: the term order, the
  * dictionary, and the encoded postings of the longest list. */
 static size_t flush_mem(const trawl_writer *w)
@@ -572,7 +563,9 @@ static int run_begin(trawl_writer *w, trawl_err *err)
     if (rc < 0)
         return rc;
     w->seg_open = 1;
+    w->seg.nosync = 1; /* synced at commit if it is not merged away */
     trawl__segfile_begin(&w->seg, SEC_STORE);
+    w->base_mem = writer_mem(w);
     return 0;
 }
 
@@ -763,11 +756,12 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     if (w->store.block.len >= STORE_BLOCK &&
         (rc = trawl__store_flush(&w->store, &w->seg, err)) < 0)
         return rc;
-    /* Flush at the budget, but never runs smaller than a quarter of it
-     * (when the id table alone grows past the budget, the budget loses). */
+    /* Flush at the budget, but never runs that grew by less than a
+     * quarter of it (when what a flush cannot free, such as the id table,
+     * grows past the budget, the budget loses). */
     size_t mem = writer_mem(w);
-    if (mem + flush_mem(w) >= w->budget &&
-        mem - fixed_mem(w) >= w->budget / 4 && (rc = run_flush(w, err)) < 0)
+    if (mem + flush_mem(w) >= w->budget && mem >= w->base_mem &&
+        mem - w->base_mem >= w->budget / 4 && (rc = run_flush(w, err)) < 0)
         return rc;
     return 0;
 }
@@ -1374,7 +1368,7 @@ static int commit(trawl_writer *w, trawl_writer_stats *stats, trawl_err *err)
             rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
             goto out;
         }
-        if (rename(from, to) != 0)
+        if ((rc = trawl__fsync_file(from, err)) == 0 && rename(from, to) != 0)
             rc = trawl_err_set(err, TRAWL_EIO, "rename %s: %s", from,
                                strerror(errno));
         free(from);

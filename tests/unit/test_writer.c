@@ -1,0 +1,551 @@
+/*
+ * The writer's generations: incremental runs (added, updated, deleted,
+ * unchanged), deletions, merges and memory-budget runs. The central
+ * property: search results (ids and scores, exactly) do not depend on how
+ * the same documents were segmented.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "seg.h"
+#include "trawl/article.h"
+#include "trawl/index.h"
+#include "trawl/search.h"
+#include "trawl/writer.h"
+
+static const char *vocab[] = {
+    "north",    "korea",   "talks",    "sanction", "nuclear", "summit",
+    "minister", "policy",  "embassy",  "seoul",    "trade",   "missile",
+    "election", "vote",    "budget",   "court",    "ruling",  "river",
+    "flood",    "storm",   "market",   "bank",     "rates",   "inflation",
+    "the",      "of",      "and",      "a",        "in",      "harbour",
+    "tariff",   "grain",   "railway",  "senate",   "drought", "festival",
+};
+#define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
+
+static const char *queries[] = {
+    "north",          "korea talks",      "nuclear OR missile",
+    "\"north korea\"", "trade -bank",      "sanc*",
+    "title:election", "storm flood river", "the",
+    "market rates inflation", "court OR ruling OR vote", "harbour",
+    "grain railway",  "senate -drought",  "\"the market\"",
+    "festival OR tariff", "budget",        "zebra",
+    "quokka",         "policy embassy seoul",
+};
+#define NQUERIES (sizeof(queries) / sizeof(queries[0]))
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+static char *make_text(uint32_t nwords)
+{
+    size_t cap = (size_t)nwords * 16 + 1, len = 0;
+    char *s = malloc(cap);
+    s[0] = '\0';
+    for (uint32_t i = 0; i < nwords; i++) {
+        uint32_t a = rnd(NVOCAB), b = rnd(NVOCAB);
+        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "",
+                                vocab[a < b ? a : b]);
+    }
+    return s;
+}
+
+typedef struct corpus {
+    size_t n;
+    char **id, **title, **body;
+    int64_t *date;
+} corpus;
+
+static void corpus_make(corpus *c, size_t n, uint32_t body_words,
+                        uint64_t seed)
+{
+    rng_state = seed;
+    c->n = n;
+    c->id = calloc(n, sizeof(char *));
+    c->title = calloc(n, sizeof(char *));
+    c->body = calloc(n, sizeof(char *));
+    c->date = calloc(n, sizeof(int64_t));
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "doc-%05zu", i);
+        c->id[i] = strdup(id);
+        c->title[i] = make_text(2 + rnd(5));
+        c->body[i] = make_text(rnd(9) == 0 ? body_words * 8
+                                           : 5 + rnd(body_words));
+        c->date[i] = 1700000000 + (int64_t)rnd(1000) * 86400;
+    }
+}
+
+static void corpus_set_body(corpus *c, size_t i, const char *body)
+{
+    free(c->body[i]);
+    c->body[i] = strdup(body);
+}
+
+static void corpus_free(corpus *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->id[i]);
+        free(c->title[i]);
+        free(c->body[i]);
+    }
+    free(c->id);
+    free(c->title);
+    free(c->body);
+    free(c->date);
+}
+
+static void new_dir(char *dir)
+{
+    strcpy(dir, "/tmp/trawl-writer-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* One writer run over docs order[0..n) of c (all of c when order is
+ * NULL). */
+static void run(const char *dir, const corpus *c, const size_t *order,
+                size_t n, const trawl_writer_opts *opts,
+                trawl_writer_stats *st)
+{
+    trawl_err err;
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, dir, opts, &err), 0);
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order != NULL ? order[k] : k;
+        trawl_article a;
+        memset(&a, 0, sizeof(a));
+        a.id = c->id[i];
+        a.id_len = strlen(a.id);
+        a.title = c->title[i];
+        a.title_len = strlen(a.title);
+        a.body = c->body[i];
+        a.body_len = strlen(a.body);
+        a.date = c->date[i];
+        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    }
+    trawl_writer_stats local;
+    int rc = trawl_writer_commit(w, st != NULL ? st : &local, &err);
+    if (rc != 0)
+        fail_msg("commit: %s", err.msg);
+    trawl_writer_free(w);
+}
+
+/* Docs [from, to) of c, in order. */
+static void run_range(const char *dir, const corpus *c, size_t from,
+                      size_t to, const trawl_writer_opts *opts,
+                      trawl_writer_stats *st)
+{
+    size_t *order = malloc((to - from + 1) * sizeof(*order));
+    for (size_t i = from; i < to; i++)
+        order[i - from] = i;
+    run(dir, c, order, to - from, opts, st);
+    free(order);
+}
+
+static trawl_index *open_ix(const char *dir)
+{
+    trawl_index *ix;
+    trawl_err err;
+    int rc = trawl_index_open(&ix, dir, &err);
+    if (rc != 0)
+        fail_msg("open %s: %s", dir, err.msg);
+    return ix;
+}
+
+/* Every query against both indexes: the same hits with the same scores,
+ * bit for bit, in the same order. */
+static void assert_same_results(const char *dir_a, const char *dir_b)
+{
+    trawl_index *a = open_ix(dir_a), *b = open_ix(dir_b);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_index_info ia, ib;
+    trawl_index_info_get(a, &ia);
+    trawl_index_info_get(b, &ib);
+    assert_int_equal(ia.docs, ib.docs);
+    size_t nonempty = 0;
+    for (size_t qi = 0; qi < NQUERIES; qi++) {
+        trawl_arena *ar = trawl_arena_new(1 << 16);
+        trawl_query q;
+        trawl_query_init(&q);
+        q.q = queries[qi];
+        q.qlen = strlen(q.q);
+        q.limit = 1000;
+        q.snippets = 0;
+        q.exact_total = 1;
+        trawl_results ra, rb;
+        assert_int_equal(trawl_search(s, a, &q, ar, &ra, &err), 0);
+        assert_int_equal(trawl_search(s, b, &q, ar, &rb, &err), 0);
+        assert_int_equal(ra.total, rb.total);
+        assert_int_equal(ra.nhits, rb.nhits);
+        for (size_t i = 0; i < ra.nhits; i++) {
+            if (strcmp(ra.hits[i].id, rb.hits[i].id) != 0 ||
+                ra.hits[i].score != rb.hits[i].score)
+                fail_msg("query '%s' hit %zu: %s %.17g vs %s %.17g",
+                         queries[qi], i, ra.hits[i].id, ra.hits[i].score,
+                         rb.hits[i].id, rb.hits[i].score);
+        }
+        nonempty += ra.nhits > 0;
+        trawl_arena_free(ar);
+    }
+    assert_true(nonempty >= NQUERIES - 3);
+    trawl_searcher_free(s);
+    trawl_index_release(a);
+    trawl_index_release(b);
+}
+
+static trawl_index_info info_of(const char *dir)
+{
+    trawl_index *ix = open_ix(dir);
+    trawl_index_info in;
+    trawl_index_info_get(ix, &in);
+    trawl_index_release(ix);
+    return in;
+}
+
+static uint64_t count(const char *dir, const char *q)
+{
+    trawl_index *ix = open_ix(dir);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *ar = trawl_arena_new(4096);
+    uint64_t n = 0;
+    assert_int_equal(trawl_count(s, ix, q, strlen(q), ar, &n, &err), 0);
+    trawl_arena_free(ar);
+    trawl_searcher_free(s);
+    trawl_index_release(ix);
+    return n;
+}
+
+static int has_doc(const char *dir, const char *id)
+{
+    trawl_index *ix = open_ix(dir);
+    trawl_arena *ar = trawl_arena_new(4096);
+    trawl_stored sd;
+    trawl_err err;
+    int rc = trawl_index_get(ix, id, strlen(id), ar, &sd, &err);
+    trawl_arena_free(ar);
+    trawl_index_release(ix);
+    assert_true(rc == 0 || rc == TRAWL_ENOTFOUND);
+    return rc == 0;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+#define NDOCS 1500
+
+/* Ten add-only increments and one build over the same docs, in the same
+ * order: same hits, same scores; then --merge changes nothing either. */
+static void writer_increments_match_one_build(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, NDOCS, 60, 42);
+    char one[64], ten[64];
+    new_dir(one);
+    new_dir(ten);
+    trawl_writer_stats st;
+    run(one, &c, NULL, c.n, NULL, &st);
+    assert_int_equal(st.added, NDOCS);
+    assert_int_equal(st.segments, 1);
+
+    trawl_writer_opts add_only;
+    memset(&add_only, 0, sizeof(add_only));
+    add_only.keep_unseen = 1;
+    uint32_t max_segs = 0, merges = 0;
+    for (int k = 0; k < 10; k++) {
+        run_range(ten, &c, (size_t)k * NDOCS / 10, (size_t)(k + 1) * NDOCS / 10,
+                  &add_only, &st);
+        assert_int_equal(st.generation, (uint64_t)k + 1);
+        assert_int_equal(st.added, NDOCS / 10);
+        assert_int_equal(st.updated, 0);
+        assert_int_equal(st.deleted, 0);
+        assert_int_equal(st.unchanged, 0);
+        assert_int_equal(st.docs, (uint64_t)(k + 1) * NDOCS / 10);
+        trawl_index_info in = info_of(ten);
+        assert_int_equal(in.docs, st.docs);
+        assert_int_equal(in.segments, st.segments);
+        assert_int_equal(in.generation, st.generation);
+        if (st.segments > max_segs)
+            max_segs = st.segments;
+        merges += st.merges;
+    }
+    /* The policy merged 8 small segments into one on the way. */
+    assert_int_equal(max_segs, 7);
+    assert_int_equal(merges, 1);
+    assert_true(st.segments >= 2 && st.segments < 8);
+    assert_same_results(one, ten);
+
+    /* --merge: one segment, the same results. */
+    trawl_writer_opts mo = add_only;
+    mo.merge = 1;
+    run(ten, &c, NULL, 0, &mo, &st);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.merges, 1);
+    assert_int_equal(st.docs, NDOCS);
+    assert_same_results(one, ten);
+
+    rm_rf(one);
+    rm_rf(ten);
+    corpus_free(&c);
+}
+
+/* The corpus grows; each run sees all of it: unchanged docs are kept, not
+ * re-indexed. */
+static void writer_growing_corpus_reruns(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, NDOCS, 60, 7);
+    char one[64], grow[64];
+    new_dir(one);
+    new_dir(grow);
+    run(one, &c, NULL, c.n, NULL, NULL);
+    trawl_writer_stats st;
+    for (int k = 1; k <= 10; k++) {
+        size_t n = (size_t)k * NDOCS / 10, prev = (size_t)(k - 1) * NDOCS / 10;
+        run_range(grow, &c, 0, n, NULL, &st);
+        assert_int_equal(st.added, n - prev);
+        assert_int_equal(st.unchanged, prev);
+        assert_int_equal(st.updated, 0);
+        assert_int_equal(st.deleted, 0);
+        assert_int_equal(st.docs, n);
+    }
+    assert_same_results(one, grow);
+
+    /* Nothing new: nothing analyzed, a new generation of the same
+     * segments. */
+    trawl_index_info before = info_of(grow);
+    run(grow, &c, NULL, c.n, NULL, &st);
+    assert_int_equal(st.unchanged, NDOCS);
+    assert_int_equal(st.added + st.updated + st.deleted, 0);
+    assert_int_equal(st.tokens, 0);
+    assert_int_equal(st.runs, 0);
+    assert_int_equal(st.segments, before.segments);
+    assert_int_equal(st.generation, before.generation + 1);
+    assert_same_results(one, grow);
+    rm_rf(one);
+    rm_rf(grow);
+    corpus_free(&c);
+}
+
+/* A changed article matches only its new text, a vanished one is gone,
+ * avg_len ignores deleted docs; after --merge the index equals a fresh
+ * build of the surviving docs in the same order. */
+static void writer_updates_and_deletes(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 400, 40, 9);
+    corpus_set_body(&c, 7, "the quokka crossed the river");
+    char dir[64], fresh[64];
+    new_dir(dir);
+    new_dir(fresh);
+    trawl_writer_stats st;
+    run_range(dir, &c, 0, 300, NULL, &st);
+    assert_int_equal(count(dir, "quokka"), 1);
+
+    /* Run 2: doc 5 vanished, doc 7 changed, docs 300..309 new. */
+    corpus_set_body(&c, 7, "a zebra crossed the river");
+    size_t order[400], n = 0;
+    for (size_t i = 0; i < 310; i++)
+        if (i != 5)
+            order[n++] = i;
+    run(dir, &c, order, n, NULL, &st);
+    assert_int_equal(st.added, 10);
+    assert_int_equal(st.updated, 1);
+    assert_int_equal(st.deleted, 1);
+    assert_int_equal(st.unchanged, 298);
+    assert_int_equal(st.docs, 309);
+    assert_int_equal(count(dir, "quokka"), 0);
+    assert_int_equal(count(dir, "zebra"), 1);
+    assert_false(has_doc(dir, "doc-00005"));
+    assert_true(has_doc(dir, "doc-00007"));
+    trawl_index_info in = info_of(dir);
+    assert_int_equal(in.docs, 309);
+    assert_int_equal(in.deleted, 2);
+    assert_int_equal(in.segments, 2);
+
+    /* avg_len is over live docs: compare with the sum of live lengths. */
+    trawl_index *ix = open_ix(dir);
+    uint64_t tot[TRAWL_NFIELDS] = {0}, live = 0;
+    for (uint32_t si = 0; si < ix->nsegs; si++) {
+        const trawl_segment *s = &ix->segs[si];
+        for (uint32_t d = 0; d < s->ndocs; d++) {
+            if (trawl__seg_is_deleted(s, d))
+                continue;
+            live++;
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                tot[f] += trawl__seg_field_len(s, d, f);
+        }
+    }
+    assert_int_equal(live, ix->live_docs);
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        assert_true(ix->avg_len[f] == (double)tot[f] / (double)live);
+    trawl_index_release(ix);
+
+    /* Merge away the deletions; a fresh build of the same docs in the
+     * same order (the old segment's survivors, then the new run). */
+    trawl_writer_opts mo;
+    memset(&mo, 0, sizeof(mo));
+    mo.merge = 1;
+    mo.keep_unseen = 1;
+    run(dir, &c, NULL, 0, &mo, &st);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.docs, 309);
+    in = info_of(dir);
+    assert_int_equal(in.deleted, 0);
+    n = 0;
+    for (size_t i = 0; i < 300; i++)
+        if (i != 5 && i != 7)
+            order[n++] = i;
+    for (size_t i = 7; i < 310; i = i == 7 ? 300 : i + 1)
+        order[n++] = i;
+    assert_int_equal(n, 309);
+    run(fresh, &c, order, n, NULL, NULL);
+    assert_same_results(fresh, dir);
+    rm_rf(dir);
+    rm_rf(fresh);
+    corpus_free(&c);
+}
+
+/* keep_unseen: a run of only new docs deletes nothing. Without it, the
+ * docs it did not see are deleted. A segment whose docs are all deleted
+ * leaves the manifest. */
+static void writer_keep_unseen(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 100, 20, 3);
+    char dir[64];
+    new_dir(dir);
+    trawl_writer_stats st;
+    run_range(dir, &c, 0, 50, NULL, &st);
+    trawl_writer_opts ko;
+    memset(&ko, 0, sizeof(ko));
+    ko.keep_unseen = 1;
+    run_range(dir, &c, 50, 60, &ko, &st);
+    assert_int_equal(st.added, 10);
+    assert_int_equal(st.deleted, 0);
+    assert_int_equal(st.docs, 60);
+    assert_int_equal(st.segments, 2);
+    assert_true(has_doc(dir, "doc-00000"));
+
+    run_range(dir, &c, 50, 60, NULL, &st);
+    assert_int_equal(st.unchanged, 10);
+    assert_int_equal(st.deleted, 50);
+    assert_int_equal(st.docs, 10);
+    assert_int_equal(st.segments, 1); /* the first segment is all gone */
+    assert_false(has_doc(dir, "doc-00000"));
+    assert_true(has_doc(dir, "doc-00055"));
+    assert_int_equal(info_of(dir).docs, 10);
+
+    /* --full rebuilds from scratch but still counts against the old. */
+    trawl_writer_opts fo;
+    memset(&fo, 0, sizeof(fo));
+    fo.full = 1;
+    run_range(dir, &c, 55, 70, &fo, &st);
+    assert_int_equal(st.unchanged, 5);
+    assert_int_equal(st.added, 10);
+    assert_int_equal(st.deleted, 5);
+    assert_int_equal(st.docs, 15);
+    assert_int_equal(st.segments, 1);
+    assert_true(st.tokens > 0);
+    assert_int_equal(info_of(dir).deleted, 0);
+    rm_rf(dir);
+    corpus_free(&c);
+}
+
+/* Duplicate ids within one run: the last version wins, across flushed
+ * runs too. */
+static void writer_duplicates_within_a_run(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 600, 150, 11);
+    char dir[64];
+    new_dir(dir);
+    trawl_writer_opts bo;
+    memset(&bo, 0, sizeof(bo));
+    bo.mem_budget = 1 << 20;
+    corpus_set_body(&c, 3, "the quokka version one");
+    size_t order[700], n = 0;
+    for (size_t i = 0; i < 600; i++)
+        order[n++] = i;
+    run(dir, &c, order, n, &bo, NULL);
+    /* Second run: doc 3 unchanged first, then changed late (after several
+     * runs were flushed). */
+    corpus_set_body(&c, 3, "the zebra version two");
+    trawl_writer_stats st;
+    n = 0;
+    order[n++] = 3;
+    for (size_t i = 0; i < 600; i++)
+        order[n++] = i;
+    run(dir, &c, order, n, &bo, &st);
+    assert_int_equal(st.docs, 600);
+    assert_int_equal(count(dir, "quokka"), 0);
+    assert_int_equal(count(dir, "zebra"), 1);
+    rm_rf(dir);
+    corpus_free(&c);
+}
+
+/* A tiny memory budget: several runs flushed and merged at the end; the
+ * same results as an unbounded build. */
+static void writer_budget_runs(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 3000, 200, 5);
+    char big[64], tiny[64];
+    new_dir(big);
+    new_dir(tiny);
+    trawl_writer_stats st;
+    run(big, &c, NULL, c.n, NULL, &st);
+    assert_int_equal(st.runs, 1);
+    trawl_writer_opts bo;
+    memset(&bo, 0, sizeof(bo));
+    bo.mem_budget = 1 << 20;
+    run(tiny, &c, NULL, c.n, &bo, &st);
+    assert_true(st.runs > 2);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.docs, c.n);
+    assert_same_results(big, tiny);
+    rm_rf(big);
+    rm_rf(tiny);
+    corpus_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(writer_increments_match_one_build),
+        cmocka_unit_test(writer_growing_corpus_reruns),
+        cmocka_unit_test(writer_updates_and_deletes),
+        cmocka_unit_test(writer_keep_unseen),
+        cmocka_unit_test(writer_duplicates_within_a_run),
+        cmocka_unit_test(writer_budget_runs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
