@@ -11,9 +11,14 @@
  *   CURRENT              "gen-NNNNNN.man\n": the live generation; replaced by
  *                        rename(2) after everything it names is fsynced
  *   gen-NNNNNN.man       a manifest: the segments of generation NNNNNN
- *   seg-NNNNNN.trs       an immutable segment (NNNNNN = generation that wrote it)
+ *   seg-NNNNNN-SS.trs    an immutable segment: NNNNNN = the generation that
+ *                        wrote it, SS = its number within that build (runs
+ *                        and merge outputs); older indexes used
+ *                        seg-NNNNNN.trs (readers take names from the
+ *                        manifest, so both open)
  *   *.tmp                leftovers of an unfinished build, removed by the next
  *                        writer
+ *   A commit leaves only CURRENT's manifest and the segments it lists.
  *
  * Manifest (gen-NNNNNN.man)
  * -------------------------
@@ -24,7 +29,13 @@
  *       u8 name_len, name bytes   (file name, e.g. "seg-000001.trs")
  *       u32 ndocs
  *       u32 ndeleted, u32 bitmap_bytes, bitmap (bit d set = doc d deleted)
+ *       (bitmap_bytes is 0 when ndeleted is 0, else (ndocs + 7) / 8)
  *   u64 xxh3 of every byte above
+ *   Segments are listed oldest first; docs keep that order across merges
+ *   (ties in ranking break by segment, then doc). A segment is shared by
+ *   every generation that lists it; only its deletion bitmap changes, and
+ *   that lives in the manifest. Deleted docs still count in the TERMS df
+ *   of their segment until a merge drops them.
  *
  * Segment (seg-NNNNNN.trs)
  * ------------------------

@@ -213,6 +213,7 @@ static int iter_advance(mseg *m, const uint32_t *sel, uint32_t k,
         if (rc < 0)
             return rc;
         m[sel[j]].has = rc;
+        release(&m[sel[j]], SEC_TERMS, m[sel[j]].it.p);
     }
     return 0;
 }
