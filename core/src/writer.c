@@ -766,6 +766,34 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     return 0;
 }
 
+int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
+                      uint64_t fingerprint, trawl_err *err)
+{
+    if (w->rc != 0)
+        return trawl_err_set(err, w->rc, "writer is in a failed state");
+    if (w->old == NULL || w->opts.full || fingerprint == 0 || id_len == 0)
+        return 0;
+    uint64_t h = trawl__hash64(id, id_len);
+    if ((size_t)w->bt_n * 2 >= (size_t)w->bt_mask + 1 && bt_grow(w) < 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    bid *e = bt_find(w, h, id, id_len);
+    if (e->seg != 0)
+        return 0; /* seen in this run: let add decide */
+    uint32_t os, od;
+    if (trawl__index_find_id(w->old, id, id_len, &os, &od, NULL) != 1)
+        return 0;
+    wseg *g = &w->segs[os];
+    if (trawl__seg_fingerprint(g->seg, od) != fingerprint)
+        return 0;
+    g->seen[od >> 3] |= (unsigned char)(1u << (od & 7));
+    w->unchanged++;
+    e->hash = h;
+    e->seg = os + 1;
+    e->doc = od;
+    w->bt_n++;
+    return 1;
+}
+
 int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err)
 {
     int rc;
@@ -797,8 +825,10 @@ int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     unsigned char datebuf[8];
     trawl__put_u64(datebuf, (uint64_t)a->date);
-    uint64_t fp = trawl__hash64(w->rec.ptr, w->rec.len) ^
-                  trawl__hash64(datebuf, 8);
+    uint64_t fp = a->fingerprint != 0
+                      ? a->fingerprint
+                      : trawl__hash64(w->rec.ptr, w->rec.len) ^
+                            trawl__hash64(datebuf, 8);
     uint64_t h = trawl__hash64(a->id, a->id_len);
 
     if ((size_t)w->bt_n * 2 >= (size_t)w->bt_mask + 1 && bt_grow(w) < 0)

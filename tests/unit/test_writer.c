@@ -478,6 +478,65 @@ static void writer_keep_unseen(void **state)
     corpus_free(&c);
 }
 
+/* The fast path for unchanged raw input: trawl_writer_keep with the same
+ * caller fingerprint keeps the article without parsing; a different one
+ * (or --full) asks for an add. */
+static void writer_keep_fast_path(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 40, 20, 11);
+    char dir[64];
+    new_dir(dir);
+    trawl_err err;
+    trawl_writer *w;
+    for (int pass = 0; pass < 3; pass++) {
+        assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
+        size_t kept = 0;
+        for (size_t i = 0; i < c.n; i++) {
+            /* Pass 2 changes doc 7's raw source. */
+            uint64_t fp = 1000 + i + (pass == 2 && i == 7 ? 5000 : 0);
+            int k = trawl_writer_keep(w, c.id[i], strlen(c.id[i]), fp, &err);
+            assert_true(k == 0 || k == 1);
+            if (k == 1) {
+                kept++;
+                continue;
+            }
+            trawl_article a;
+            memset(&a, 0, sizeof(a));
+            a.id = c.id[i];
+            a.id_len = strlen(a.id);
+            a.title = c.title[i];
+            a.title_len = strlen(a.title);
+            a.body = pass == 2 && i == 7 ? "zebra quokka" : c.body[i];
+            a.body_len = strlen(a.body);
+            a.date = c.date[i];
+            a.fingerprint = fp;
+            assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+        }
+        trawl_writer_stats st;
+        assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
+        trawl_writer_free(w);
+        assert_int_equal(st.docs, 40);
+        assert_int_equal(st.deleted, 0);
+        if (pass == 0) {
+            assert_int_equal(kept, 0);
+            assert_int_equal(st.added, 40);
+        } else if (pass == 1) {
+            assert_int_equal(kept, 40);
+            assert_int_equal(st.unchanged, 40);
+            assert_int_equal(st.tokens, 0);
+        } else {
+            assert_int_equal(kept, 39);
+            assert_int_equal(st.unchanged, 39);
+            assert_int_equal(st.updated, 1);
+        }
+    }
+    assert_true(has_doc(dir, c.id[7]));
+    rm_rf(dir);
+    corpus_free(&c);
+}
+
 /* Duplicate ids within one run: the last version wins, across flushed
  * runs too. */
 static void writer_duplicates_within_a_run(void **state)
@@ -544,6 +603,7 @@ int main(void)
         cmocka_unit_test(writer_growing_corpus_reruns),
         cmocka_unit_test(writer_updates_and_deletes),
         cmocka_unit_test(writer_keep_unseen),
+        cmocka_unit_test(writer_keep_fast_path),
         cmocka_unit_test(writer_duplicates_within_a_run),
         cmocka_unit_test(writer_budget_runs),
     };

@@ -42,6 +42,9 @@ typedef struct trawl_article {
     size_t id_len, title_len, body_len;
     size_t author_len, url_len, extra_len;
     size_t replaced; /* invalid UTF-8 sequences replaced while parsing */
+    uint64_t fingerprint; /* 0: the writer hashes the stored fields; else
+                             the caller's hash of the raw source (see
+                             trawl_writer_keep) */
 } trawl_article;
 
 /* Free the strings of a parsed article and zero it. Accepts NULL. */

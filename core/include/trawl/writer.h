@@ -62,6 +62,17 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
  * TRAWL_EIO. */
 int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err);
 
+/*
+ * Fast path for unchanged input: if the previous generation has a live
+ * article with this id whose fingerprint equals `fingerprint` (a nonzero
+ * hash of the raw source the caller also puts in trawl_article.fingerprint
+ * when it adds), count it unchanged, keep it, and return 1: the caller
+ * need not parse or add it. Returns 0 when the article must be added
+ * (new, changed, --full, or already seen in this run), or a negative code.
+ */
+int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
+                      uint64_t fingerprint, trawl_err *err);
+
 /* Write everything, commit a new generation, fill stats (may be NULL). */
 int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
                         trawl_err *err);
