@@ -200,6 +200,8 @@ static int parse_search(proto_request *req, proto_fail *fail)
     /* Snippets are built only when they will be sent. */
     q->snippets =
         req->snippet_asked && (req->fields & (PF_SNIPPET | PF_HIGHLIGHTS)) != 0;
+    /* Author and url live beside the body: read only when asked for. */
+    q->author_url = (req->fields & (PF_AUTHOR | PF_URL)) != 0;
     return 0;
 }
 

@@ -56,11 +56,19 @@
  * Section IDS: ndocs records of 12 bytes sorted by (hash, docid):
  *   u64 xxh3(external id), u32 docid. Exact lookups compare the stored id.
  *
- * Section STORE: zstd frames, one per store block. A decompressed block is
- *   a sequence of documents, each: for each of id, title, body, author, url,
- *   extra: varint (len + 1, or 0 when absent) then len bytes.
- * Section STORE_INDEX: u64 offset (into STORE) per block, plus one final
- *   offset = STORE length; u32 nblocks first.
+ * Section STORE: zstd frames, one per store block (about STORE_BLOCK raw
+ *   bytes). A decompressed block is a sequence of body records, each: for
+ *   each of body, author, url, extra: varint (len + 1, or 0 when absent)
+ *   then len bytes.
+ * Section STORE_INDEX: u32 nblocks, then u64 offset (into STORE) per
+ *   block, plus one final offset = STORE length.
+ * Section DOCMETA: what a result list shows, apart from the bodies, so a
+ *   page of hits decompresses a few small blocks instead of whole
+ *   articles: zstd frames of META_BLOCK documents each (doc d is in block
+ *   d / META_BLOCK, slot d % META_BLOCK), each document: id, then title,
+ *   each as varint (len + 1, or 0 when absent) then len bytes.
+ * Section DOCMETA_INDEX: u32 nblocks (= ceil(ndocs / META_BLOCK)), then
+ *   u64 offset (into DOCMETA) per block, plus a final offset.
  *
  * Section TERMS: the term dictionary, terms in byte order, in blocks of
  *   TERM_BLOCK entries. Each entry: varint shared_prefix_len (0 for the
@@ -90,11 +98,13 @@
  *
  * Format changelog:
  *   1: first version.
+ *   2: ids and titles moved from STORE into DOCMETA (small blocks), so a
+ *      page of hits no longer decompresses the articles' bodies.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
 
-#define TRAWL_FORMAT_VERSION 1
+#define TRAWL_FORMAT_VERSION 2
 
 #define TRAWL_NFIELDS 2
 enum { TRAWL_FIELD_TITLE = 0, TRAWL_FIELD_BODY = 1 };
@@ -115,7 +125,9 @@ enum {
     SEC_TERMS_INDEX = 7,
     SEC_POSTINGS = 8,
     SEC_POSITIONS = 9,
-    SEC_MAX = 10
+    SEC_DOCMETA = 10,
+    SEC_DOCMETA_INDEX = 11,
+    SEC_MAX = 12
 };
 
 #define DOC_RECORD  (4 * TRAWL_NFIELDS + 8 + 8 + 4 + 4)
@@ -124,7 +136,10 @@ enum {
 #define TERM_BLOCK  32
 #define STORE_BLOCK (16 * 1024) /* target raw bytes per store block */
 
-/* Stored field order in a store block. */
+#define META_BLOCK 32 /* documents per DOCMETA block */
+
+/* Stored field order of an article record as the writer builds it; the
+ * first two go to DOCMETA, the rest (STORED_BODY_N fields) to STORE. */
 enum {
     STORED_ID,
     STORED_TITLE,
@@ -134,5 +149,7 @@ enum {
     STORED_EXTRA,
     STORED_N
 };
+#define STORED_META_N 2
+#define STORED_BODY_N (STORED_N - STORED_META_N)
 
 #endif

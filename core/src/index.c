@@ -260,6 +260,17 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
             return trawl__corrupt(err, "%s: STORE_INDEX offsets", path);
         prev = v;
     }
+    const seg_section *mx = &s->sec[SEC_DOCMETA_INDEX];
+    uint64_t mnb = ((uint64_t)s->ndocs + META_BLOCK - 1) / META_BLOCK;
+    if (mx->len != 4 + (mnb + 1) * 8 || trawl__get_u32(mx->p) != mnb)
+        return trawl__corrupt(err, "%s: DOCMETA_INDEX size", path);
+    prev = 0;
+    for (uint64_t b = 0; b <= mnb; b++) {
+        uint64_t v = trawl__get_u64(mx->p + 4 + (size_t)b * 8);
+        if (v < prev || v > s->sec[SEC_DOCMETA].len)
+            return trawl__corrupt(err, "%s: DOCMETA_INDEX offsets", path);
+        prev = v;
+    }
     const seg_section *ti = &s->sec[SEC_TERMS_INDEX];
     if (ti->len < 12)
         return trawl__corrupt(err, "%s: TERMS_INDEX too short", path);
@@ -680,45 +691,55 @@ int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,
     return trawl__seg_stored_dctx(s, d, NULL, a, out, err);
 }
 
-int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
-                           ZSTD_DCtx *dctx, trawl_arena *a,
-                           trawl_stored *out, trawl_err *err)
+/* Decompress one zstd frame [src, src + n) into the arena (or into buf
+ * when buf is not NULL). */
+static int unzstd(const trawl_segment *s, const char *what, uint32_t block,
+                  const unsigned char *src, size_t n, ZSTD_DCtx *dctx,
+                  trawl_arena *a, trawl_buf *buf, unsigned char **out,
+                  size_t *out_len, trawl_err *err)
 {
-    memset(out, 0, sizeof(*out));
-    if (d >= s->ndocs)
-        return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
-    const unsigned char *r = s->sec[SEC_DOCS].p + (size_t)d * DOC_RECORD;
-    uint32_t block = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16);
-    uint32_t slot = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 20);
-    out->date = (int64_t)trawl__get_u64(r + 4 * TRAWL_NFIELDS);
-    const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
-    uint64_t off = trawl__get_u64(si + (size_t)block * 8);
-    uint64_t lim = trawl__get_u64(si + (size_t)block * 8 + 8);
-    const unsigned char *src = s->sec[SEC_STORE].p + off;
-    unsigned long long raw = ZSTD_getFrameContentSize(src, lim - off);
+    unsigned long long raw = ZSTD_getFrameContentSize(src, n);
     if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN ||
         raw > (1ull << 31))
-        return trawl__corrupt(err, "%s: bad store block %u", s->name, block);
-    unsigned char *dst = trawl_arena_alloc(a, (size_t)raw + 1);
-    if (dst == NULL)
+        return trawl__corrupt(err, "%s: bad %s block %u", s->name, what,
+                              block);
+    unsigned char *dst;
+    if (buf != NULL) {
+        trawl_buf_clear(buf);
+        if (trawl_buf_reserve(buf, (size_t)raw + 1) != 0)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        dst = buf->ptr;
+    } else if ((dst = trawl_arena_alloc(a, (size_t)raw + 1)) == NULL) {
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t n = dctx != NULL ? ZSTD_decompressDCtx(dctx, dst, (size_t)raw, src,
-                                                  lim - off)
-                            : ZSTD_decompress(dst, (size_t)raw, src, lim - off);
-    if (ZSTD_isError(n) || n != raw)
-        return trawl__corrupt(err, "%s: store block %u: %s", s->name, block,
-                              ZSTD_isError(n) ? ZSTD_getErrorName(n)
-                                              : "short");
-    const unsigned char *p = dst, *end = dst + n;
-    const char *f[STORED_N];
-    size_t fl[STORED_N];
+    }
+    size_t got = dctx != NULL
+                     ? ZSTD_decompressDCtx(dctx, dst, (size_t)raw, src, n)
+                     : ZSTD_decompress(dst, (size_t)raw, src, n);
+    if (ZSTD_isError(got) || got != raw)
+        return trawl__corrupt(err, "%s: %s block %u: %s", s->name, what, block,
+                              ZSTD_isError(got) ? ZSTD_getErrorName(got)
+                                                : "short");
+    if (buf != NULL)
+        buf->len = got;
+    *out = dst;
+    *out_len = got;
+    return 0;
+}
+
+/* Walk to record `slot` of nfields fields in [p, end); fill f/fl. */
+static int record_fields(const unsigned char *p, const unsigned char *end,
+                         uint32_t slot, int nfields, const char **f,
+                         size_t *fl, const unsigned char **rec_start,
+                         const unsigned char **rec_end)
+{
+    const unsigned char *rs = p;
     for (uint32_t k = 0; k <= slot; k++) {
-        for (int i = 0; i < STORED_N; i++) {
+        rs = p;
+        for (int i = 0; i < nfields; i++) {
             uint64_t v;
             if (trawl__get_varint(&p, end, &v) != 0 ||
                 (v > 0 && v - 1 > (uint64_t)(end - p)))
-                return trawl__corrupt(err, "%s: store block %u damaged",
-                                      s->name, block);
+                return -1;
             if (v == 0) {
                 f[i] = NULL;
                 fl[i] = 0;
@@ -729,14 +750,118 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
             }
         }
     }
-    /* Copy each field out NUL-terminated (the block buffer is arena
-     * memory too, but fields are packed back to back). */
-    const char **dsts[STORED_N] = {&out->id,     &out->title, &out->body,
-                                   &out->author, &out->url,   &out->extra};
-    size_t *lens[STORED_N] = {&out->id_len,     &out->title_len,
-                              &out->body_len,   &out->author_len,
-                              &out->url_len,    &out->extra_len};
-    for (int i = 0; i < STORED_N; i++) {
+    if (rec_start != NULL) {
+        *rec_start = rs;
+        *rec_end = p;
+    }
+    return 0;
+}
+
+int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
+                        trawl_buf *buf, uint32_t *cached,
+                        const unsigned char **rec, size_t *len,
+                        trawl_err *err)
+{
+    if (d >= s->ndocs)
+        return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
+    uint32_t block = d / META_BLOCK;
+    if (*cached != block) {
+        const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
+        uint64_t off = trawl__get_u64(mi + (size_t)block * 8);
+        uint64_t lim = trawl__get_u64(mi + (size_t)block * 8 + 8);
+        unsigned char *dst;
+        size_t n;
+        *cached = UINT32_MAX;
+        int rc = unzstd(s, "docmeta", block, s->sec[SEC_DOCMETA].p + off,
+                        lim - off, dctx, NULL, buf, &dst, &n, err);
+        if (rc < 0)
+            return rc;
+        *cached = block;
+    }
+    const char *f[STORED_META_N];
+    size_t fl[STORED_META_N];
+    const unsigned char *rs, *re;
+    if (record_fields(buf->ptr, buf->ptr + buf->len, d % META_BLOCK,
+                      STORED_META_N, f, fl, &rs, &re) < 0 ||
+        f[STORED_ID] == NULL)
+        return trawl__corrupt(err, "%s: docmeta block %u damaged", s->name,
+                              block);
+    *rec = rs;
+    *len = (size_t)(re - rs);
+    return 0;
+}
+
+int trawl__seg_meta(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
+                    trawl_arena *a, const char **id, size_t *id_len,
+                    const char **title, size_t *title_len, trawl_err *err)
+{
+    if (d >= s->ndocs)
+        return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
+    uint32_t block = d / META_BLOCK;
+    const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
+    uint64_t off = trawl__get_u64(mi + (size_t)block * 8);
+    uint64_t lim = trawl__get_u64(mi + (size_t)block * 8 + 8);
+    unsigned char *dst;
+    size_t n;
+    int rc = unzstd(s, "docmeta", block, s->sec[SEC_DOCMETA].p + off,
+                    lim - off, dctx, a, NULL, &dst, &n, err);
+    if (rc < 0)
+        return rc;
+    const char *f[STORED_META_N];
+    size_t fl[STORED_META_N];
+    if (record_fields(dst, dst + n, d % META_BLOCK, STORED_META_N, f, fl,
+                      NULL, NULL) < 0 ||
+        f[STORED_ID] == NULL)
+        return trawl__corrupt(err, "%s: docmeta block %u damaged", s->name,
+                              block);
+    /* Fields are packed back to back: copy them out NUL-terminated. */
+    char *ic = trawl_arena_strndup(a, f[STORED_ID], fl[STORED_ID]);
+    char *tc = f[STORED_TITLE] != NULL
+                   ? trawl_arena_strndup(a, f[STORED_TITLE], fl[STORED_TITLE])
+                   : (char *)"";
+    if (ic == NULL || tc == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    *id = ic;
+    *id_len = fl[STORED_ID];
+    *title = tc;
+    *title_len = fl[STORED_TITLE];
+    return 0;
+}
+
+int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
+                           ZSTD_DCtx *dctx, trawl_arena *a,
+                           trawl_stored *out, trawl_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (d >= s->ndocs)
+        return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
+    int rc = trawl__seg_meta(s, d, dctx, a, &out->id, &out->id_len,
+                             &out->title, &out->title_len, err);
+    if (rc < 0)
+        return rc;
+    const unsigned char *r = s->sec[SEC_DOCS].p + (size_t)d * DOC_RECORD;
+    uint32_t block = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16);
+    uint32_t slot = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 20);
+    out->date = (int64_t)trawl__get_u64(r + 4 * TRAWL_NFIELDS);
+    const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
+    uint64_t off = trawl__get_u64(si + (size_t)block * 8);
+    uint64_t lim = trawl__get_u64(si + (size_t)block * 8 + 8);
+    unsigned char *dst;
+    size_t n;
+    if ((rc = unzstd(s, "store", block, s->sec[SEC_STORE].p + off, lim - off,
+                     dctx, a, NULL, &dst, &n, err)) < 0)
+        return rc;
+    const char *f[STORED_BODY_N];
+    size_t fl[STORED_BODY_N];
+    if (record_fields(dst, dst + n, slot, STORED_BODY_N, f, fl, NULL, NULL) <
+        0)
+        return trawl__corrupt(err, "%s: store block %u damaged", s->name,
+                              block);
+    const char **dsts[STORED_BODY_N] = {&out->body, &out->author, &out->url,
+                                        &out->extra};
+    size_t *lens[STORED_BODY_N] = {&out->body_len, &out->author_len,
+                                   &out->url_len, &out->extra_len};
+    for (int i = 0; i < STORED_BODY_N; i++) {
         if (f[i] == NULL)
             continue;
         char *c = trawl_arena_strndup(a, f[i], fl[i]);
@@ -745,12 +870,8 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
         *dsts[i] = c;
         *lens[i] = fl[i];
     }
-    if (out->title == NULL)
-        out->title = "";
     if (out->body == NULL)
         out->body = "";
-    if (out->id == NULL)
-        return trawl__corrupt(err, "%s: doc %u has no id", s->name, d);
     return 0;
 }
 
@@ -778,13 +899,14 @@ static int find_in_seg(const trawl_index *ix, uint32_t si, const char *id,
         if (trawl__seg_is_deleted(s, d))
             continue;
         if (exact) {
-            trawl_arena *a = trawl_arena_new(64 * 1024);
+            trawl_arena *a = trawl_arena_new(16 * 1024);
             if (a == NULL)
                 return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-            trawl_stored st;
-            int rc = trawl__seg_stored(s, d, a, &st, err);
-            int same = rc == 0 && st.id_len == len &&
-                       memcmp(st.id, id, len) == 0;
+            const char *sid, *stitle;
+            size_t sid_len, stitle_len;
+            int rc = trawl__seg_meta(s, d, NULL, a, &sid, &sid_len, &stitle,
+                                     &stitle_len, err);
+            int same = rc == 0 && sid_len == len && memcmp(sid, id, len) == 0;
             trawl_arena_free(a);
             if (rc < 0)
                 return rc;
@@ -870,8 +992,9 @@ static void chk_line(chk *c, const char *part, const char *msg)
 static const char *chk_sec_name(uint32_t id)
 {
     static const char *const names[SEC_MAX] = {
-        "?",     "META",        "DOCS",  "IDS",         "STORE",
-        "STORE_INDEX", "TERMS", "TERMS_INDEX", "POSTINGS", "POSITIONS"};
+        "?",           "META",     "DOCS",      "IDS",
+        "STORE",       "STORE_INDEX", "TERMS", "TERMS_INDEX",
+        "POSTINGS",    "POSITIONS",   "DOCMETA", "DOCMETA_INDEX"};
     return id < SEC_MAX ? names[id] : "?";
 }
 
@@ -981,8 +1104,7 @@ static int chk_ref_cmp(const void *a, const void *b)
 
 /* Decompress every store block and parse every record in it; note the
  * hash of each doc's stored id (have[d] = 1 when known). */
-static int chk_store(chk *c, const trawl_segment *s, uint64_t *id_hash,
-                     unsigned char *have)
+static int chk_store(chk *c, const trawl_segment *s)
 {
     const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
     chk_ref *refs = malloc(((size_t)s->ndocs + 1) * sizeof(*refs));
@@ -1036,9 +1158,9 @@ static int chk_store(chk *c, const trawl_segment *s, uint64_t *id_hash,
         const unsigned char *p = raw, *end = raw + n;
         uint32_t slot = 0;
         while (ok && p < end) {
-            const unsigned char *f[STORED_N];
-            uint64_t fl[STORED_N];
-            for (int i = 0; i < STORED_N && ok; i++) {
+            const unsigned char *f[STORED_BODY_N];
+            uint64_t fl[STORED_BODY_N];
+            for (int i = 0; i < STORED_BODY_N && ok; i++) {
                 uint64_t v;
                 if (trawl__get_varint(&p, end, &v) != 0 ||
                     (v > 0 && v - 1 > (uint64_t)(end - p))) {
@@ -1053,24 +1175,16 @@ static int chk_store(chk *c, const trawl_segment *s, uint64_t *id_hash,
             }
             if (!ok)
                 break;
-            if (f[STORED_ID] == NULL || fl[STORED_ID] == 0)
-                CHK(c, "STORE", "block %u: record %u has no id", b, slot);
-            for (int i = STORED_ID; i <= STORED_BODY; i++)
-                if (f[i] != NULL &&
-                    !trawl_utf8_valid((const char *)f[i], (size_t)fl[i]))
-                    CHK(c, "STORE", "block %u: record %u: invalid UTF-8", b,
-                        slot);
+            if (f[0] != NULL &&
+                !trawl_utf8_valid((const char *)f[0], (size_t)fl[0]))
+                CHK(c, "STORE", "block %u: record %u: invalid UTF-8", b,
+                    slot);
             while (ri < s->ndocs && refs[ri].block == b &&
                    refs[ri].slot == slot) {
                 if (ri > 0 && refs[ri - 1].block == b &&
                     refs[ri - 1].slot == slot)
                     CHK(c, "DOCS", "docs %u and %u share store block %u "
                         "slot %u", refs[ri - 1].doc, refs[ri].doc, b, slot);
-                if (f[STORED_ID] != NULL) {
-                    id_hash[refs[ri].doc] =
-                        trawl__hash64(f[STORED_ID], (size_t)fl[STORED_ID]);
-                    have[refs[ri].doc] = 1;
-                }
                 ri++;
             }
             slot++;
@@ -1083,6 +1197,88 @@ static int chk_store(chk *c, const trawl_segment *s, uint64_t *id_hash,
     free(raw);
     free(refs);
     return rc;
+}
+
+/* DOCMETA: every block decompresses to exactly its documents' records,
+ * each with an id (whose hash goes to id_hash for the IDS check) and a
+ * valid UTF-8 title. */
+static int chk_docmeta(chk *c, const trawl_segment *s, uint64_t *id_hash,
+                       unsigned char *have)
+{
+    const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
+    uint32_t nb = (uint32_t)(((uint64_t)s->ndocs + META_BLOCK - 1) /
+                             META_BLOCK);
+    unsigned char *raw = NULL;
+    size_t raw_cap = 0;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint64_t off = trawl__get_u64(mi + (size_t)b * 8);
+        uint64_t lim = trawl__get_u64(mi + (size_t)b * 8 + 8);
+        const unsigned char *src = s->sec[SEC_DOCMETA].p + off;
+        size_t zlen = (size_t)(lim - off);
+        unsigned long long want = ZSTD_getFrameContentSize(src, zlen);
+        size_t fsz = ZSTD_findFrameCompressedSize(src, zlen);
+        if (want == ZSTD_CONTENTSIZE_ERROR ||
+            want == ZSTD_CONTENTSIZE_UNKNOWN || want > (1ull << 30) ||
+            ZSTD_isError(fsz) || fsz != zlen) {
+            CHK(c, "DOCMETA", "block %u: not a whole zstd frame", b);
+            continue;
+        }
+        if (want + 1 > raw_cap) {
+            unsigned char *nr = realloc(raw, (size_t)want + 1);
+            if (nr == NULL) {
+                free(raw);
+                return TRAWL_ENOMEM;
+            }
+            raw = nr;
+            raw_cap = (size_t)want + 1;
+        }
+        size_t n = ZSTD_decompress(raw, raw_cap, src, zlen);
+        if (ZSTD_isError(n) || n != want) {
+            CHK(c, "DOCMETA", "block %u does not decompress", b);
+            continue;
+        }
+        const unsigned char *p = raw, *end = raw + n;
+        uint32_t first = b * META_BLOCK;
+        uint32_t count = s->ndocs - first < META_BLOCK ? s->ndocs - first
+                                                       : META_BLOCK;
+        uint32_t k;
+        for (k = 0; k < count && p < end; k++) {
+            const unsigned char *f[STORED_META_N];
+            uint64_t fl[STORED_META_N];
+            int ok = 1;
+            for (int i = 0; i < STORED_META_N && ok; i++) {
+                uint64_t v;
+                if (trawl__get_varint(&p, end, &v) != 0 ||
+                    (v > 0 && v - 1 > (uint64_t)(end - p))) {
+                    ok = 0;
+                    break;
+                }
+                f[i] = v ? p : NULL;
+                fl[i] = v ? v - 1 : 0;
+                p += fl[i];
+            }
+            if (!ok) {
+                CHK(c, "DOCMETA", "block %u: record %u truncated", b, k);
+                break;
+            }
+            if (f[STORED_ID] == NULL || fl[STORED_ID] == 0) {
+                CHK(c, "DOCMETA", "doc %u has no id", first + k);
+                continue;
+            }
+            for (int i = 0; i < STORED_META_N; i++)
+                if (f[i] != NULL &&
+                    !trawl_utf8_valid((const char *)f[i], (size_t)fl[i]))
+                    CHK(c, "DOCMETA", "doc %u: invalid UTF-8", first + k);
+            id_hash[first + k] =
+                trawl__hash64(f[STORED_ID], (size_t)fl[STORED_ID]);
+            have[first + k] = 1;
+        }
+        if (k < count || p != end)
+            CHK(c, "DOCMETA", "block %u holds %s records than its %u docs",
+                b, k < count ? "fewer" : "more", count);
+    }
+    free(raw);
+    return 0;
 }
 
 /* The IDS table: sorted by (hash, doc), every doc exactly once, each key
@@ -1402,8 +1598,8 @@ static int chk_segment(chk *c, const trawl_index *ix, uint32_t si,
     uint64_t *id_hash = calloc((size_t)s->ndocs + 1, sizeof(*id_hash));
     unsigned char *have = calloc((size_t)s->ndocs + 1, 1);
     int rc = TRAWL_ENOMEM;
-    if (id_hash != NULL && have != NULL && (rc = chk_store(c, s, id_hash,
-                                                           have)) == 0 &&
+    if (id_hash != NULL && have != NULL && (rc = chk_store(c, s)) == 0 &&
+        (rc = chk_docmeta(c, s, id_hash, have)) == 0 &&
         (rc = chk_ids(c, s, id_hash, have)) == 0)
         rc = chk_terms(c, s);
     for (uint32_t d = 0; rc == 0 && d < s->ndocs; d++)

@@ -226,7 +226,7 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
                        uint32_t *nfirst, trawl_err *err)
 {
     seg_store st;
-    trawl_buf raw = TRAWL_BUF_INIT;
+    trawl_buf raw = TRAWL_BUF_INIT, mraw = TRAWL_BUF_INIT;
     ZSTD_DCtx *dz = ZSTD_createDCtx();
     int rc = trawl__store_init(&st, err);
     size_t cap = 0;
@@ -242,6 +242,7 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
         const trawl_segment *s = m[i].s;
         const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
         uint32_t cur = UINT32_MAX, cur_slot = 0;
+        uint32_t mcached = UINT32_MAX;
         const unsigned char *p = NULL, *end = NULL;
         for (uint32_t d = 0; d < s->ndocs; d++) {
             if (!is_live(&m[i], d))
@@ -284,7 +285,7 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
             const unsigned char *rs = p;
             for (; cur_slot <= slot && rc == 0; cur_slot++) {
                 rs = p;
-                for (int k = 0; k < STORED_N; k++) {
+                for (int k = 0; k < STORED_BODY_N; k++) {
                     uint64_t v;
                     if (trawl__get_varint(&p, end, &v) != 0 ||
                         (v > 0 && v - 1 > (uint64_t)(end - p))) {
@@ -310,8 +311,14 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
                 }
                 (*first)[(*nfirst)++] = nd;
             }
-            trawl_buf_put(&st.block, rs, (size_t)(p - rs));
-            st.slot++;
+            const unsigned char *mrec;
+            size_t mlen;
+            uint32_t ob, os;
+            if ((rc = trawl__seg_meta_raw(s, d, dz, &mraw, &mcached, &mrec,
+                                          &mlen, err)) < 0 ||
+                (rc = trawl__store_add(&st, mrec, mlen, rs, (size_t)(p - rs),
+                                       &ob, &os, err)) < 0)
+                break;
             nd++;
             if (st.block.len >= STORE_BLOCK &&
                 (rc = trawl__store_flush(&st, f, err)) < 0)
@@ -323,11 +330,12 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
     if (rc == 0) {
         trawl__segfile_end(f);
         trawl__store_write_index(&st, f);
-        rc = f->rc;
+        rc = trawl__store_write_meta(&st, f, err);
     }
 done:
     trawl__store_free(&st);
     trawl_buf_free(&raw);
+    trawl_buf_free(&mraw);
     ZSTD_freeDCtx(dz);
     return rc;
 }

@@ -1428,20 +1428,31 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     for (size_t i = 0; i < nh; i++) {
         const cand *x = &h.v[q->offset + i];
         trawl_hit *hit = &out->hits[i];
+        const trawl_segment *sg = &ix->segs[x->seg];
+        hit->score = x->score;
+        hit->date = trawl__seg_date(sg, x->doc);
+        if (!q->snippets && !q->author_url) {
+            /* A result list needs only the small DOCMETA block. */
+            if ((rc = trawl__seg_meta(sg, x->doc, s->dctx, arena, &hit->id,
+                                      &hit->id_len, &hit->title,
+                                      &hit->title_len, err)) < 0)
+                return rc;
+            continue;
+        }
         trawl_stored st;
-        if ((rc = trawl__seg_stored_dctx(&ix->segs[x->seg], x->doc, s->dctx,
-                                         arena, &st, err)) < 0)
+        if ((rc = trawl__seg_stored_dctx(sg, x->doc, s->dctx, arena, &st,
+                                         err)) < 0)
             return rc;
         hit->id = st.id;
         hit->id_len = st.id_len;
         hit->title = st.title;
         hit->title_len = st.title_len;
-        hit->date = st.date;
-        hit->author = st.author;
-        hit->author_len = st.author_len;
-        hit->url = st.url;
-        hit->url_len = st.url_len;
-        hit->score = x->score;
+        if (q->author_url) {
+            hit->author = st.author;
+            hit->author_len = st.author_len;
+            hit->url = st.url;
+            hit->url_len = st.url_len;
+        }
         if (q->snippets) {
             rc = trawl__snippet(s->an, pr.root, st.body, st.body_len,
                                 q->snippet_len ? q->snippet_len : 200, arena,

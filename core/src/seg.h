@@ -12,6 +12,7 @@
 
 #include "format.h"
 #include "trawl/arena.h"
+#include "trawl/buf.h"
 #include "trawl/index.h"
 #include "trawl/status.h"
 
@@ -120,6 +121,19 @@ typedef struct ZSTD_DCtx_s ZSTD_DCtx;
 int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
                            ZSTD_DCtx *dctx, trawl_arena *a,
                            trawl_stored *out, trawl_err *err);
+
+/* The id and title of doc d (NUL-terminated, in the arena). */
+int trawl__seg_meta(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
+                    trawl_arena *a, const char **id, size_t *id_len,
+                    const char **title, size_t *title_len, trawl_err *err);
+
+/* The raw DOCMETA record of doc d, from its block decompressed into buf
+ * (kept there: *cached names the block buf holds, UINT32_MAX for none). */
+
+int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
+                        trawl_buf *buf, uint32_t *cached,
+                        const unsigned char **rec, size_t *len,
+                        trawl_err *err);
 
 /* Find a live doc by external id across the index; 1 found, 0 not. */
 int trawl__index_find_id(const trawl_index *ix, const char *id, size_t len,

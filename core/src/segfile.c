@@ -408,6 +408,80 @@ int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
     return f->rc;
 }
 
+static int meta_flush(seg_store *st, trawl_err *err)
+{
+    if (st->mslot == 0)
+        return 0;
+    if (st->mblock.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    size_t bound = ZSTD_compressBound(st->mblock.len);
+    if (trawl_buf_reserve(&st->mz, bound) != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    size_t n = ZSTD_compressCCtx(st->zc, st->mz.ptr + st->mz.len, bound,
+                                 st->mblock.ptr, st->mblock.len, 3);
+    if (ZSTD_isError(n))
+        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
+    trawl_buf_put_u64le(&st->mindex, st->mz.len);
+    st->mz.len += n;
+    st->mnblocks++;
+    st->mslot = 0;
+    trawl_buf_clear(&st->mblock);
+    if (st->mindex.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    return 0;
+}
+
+int trawl__store_add(seg_store *st, const unsigned char *meta, size_t mlen,
+                     const unsigned char *body, size_t blen, uint32_t *block,
+                     uint32_t *slot, trawl_err *err)
+{
+    trawl_buf_put(&st->mblock, meta, mlen);
+    trawl_buf_put(&st->block, body, blen);
+    if (st->mblock.rc != 0 || st->block.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    *block = st->nblocks;
+    *slot = st->slot++;
+    if (++st->mslot == META_BLOCK)
+        return meta_flush(st, err);
+    return 0;
+}
+
+int trawl__store_add_record(seg_store *st, const unsigned char *rec,
+                            size_t len, uint32_t *block, uint32_t *slot,
+                            trawl_err *err)
+{
+    const unsigned char *p = rec, *end = rec + len;
+    for (int k = 0; k < STORED_META_N; k++) {
+        uint64_t v;
+        if (trawl__get_varint(&p, end, &v) != 0 ||
+            (v > 0 && v - 1 > (uint64_t)(end - p)))
+            return trawl_err_set(err, TRAWL_EINVAL, "bad stored record");
+        if (v > 0)
+            p += v - 1;
+    }
+    return trawl__store_add(st, rec, (size_t)(p - rec), p, (size_t)(end - p),
+                            block, slot, err);
+}
+
+int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err)
+{
+    int rc = meta_flush(st, err);
+    if (rc < 0)
+        return rc;
+    trawl__segfile_begin(f, SEC_DOCMETA);
+    trawl__segfile_write(f, st->mz.ptr, st->mz.len);
+    trawl__segfile_end(f);
+    unsigned char b[8];
+    trawl__segfile_begin(f, SEC_DOCMETA_INDEX);
+    trawl__put_u32(b, st->mnblocks);
+    trawl__segfile_write(f, b, 4);
+    trawl__segfile_write(f, st->mindex.ptr, st->mindex.len);
+    trawl__put_u64(b, st->mz.len);
+    trawl__segfile_write(f, b, 8);
+    trawl__segfile_end(f);
+    return f->rc;
+}
+
 void trawl__store_write_index(seg_store *st, segfile *f)
 {
     unsigned char b[8];
@@ -427,12 +501,17 @@ void trawl__store_reset(seg_store *st)
     st->slot = 0;
     st->nblocks = 0;
     st->off = 0;
+    trawl_buf_clear(&st->mblock);
+    trawl_buf_clear(&st->mz);
+    trawl_buf_clear(&st->mindex);
+    st->mslot = 0;
+    st->mnblocks = 0;
 }
 
 size_t trawl__store_mem(const seg_store *st)
 {
-    return st->block.cap + st->index.cap + st->zbuf.cap +
-           ZSTD_sizeof_CCtx(st->zc);
+    return st->block.cap + st->index.cap + st->zbuf.cap + st->mblock.cap +
+           st->mz.cap + st->mindex.cap + ZSTD_sizeof_CCtx(st->zc);
 }
 
 void trawl__store_free(seg_store *st)
@@ -440,6 +519,9 @@ void trawl__store_free(seg_store *st)
     trawl_buf_free(&st->block);
     trawl_buf_free(&st->index);
     trawl_buf_free(&st->zbuf);
+    trawl_buf_free(&st->mblock);
+    trawl_buf_free(&st->mz);
+    trawl_buf_free(&st->mindex);
     ZSTD_freeCCtx(st->zc);
     st->zc = NULL;
 }

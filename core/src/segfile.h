@@ -107,13 +107,18 @@ void trawl__dict_free(seg_dict *d);
 
 /* The document store, streamed into the STORE section as blocks fill. */
 typedef struct seg_store {
-    trawl_buf block;   /* raw records of the pending block */
+    trawl_buf block;   /* raw body records of the pending block */
     uint32_t slot;     /* records in it */
     uint32_t nblocks;  /* blocks written */
     trawl_buf index;   /* u64 offset per written block */
     uint64_t off;      /* STORE bytes written */
     ZSTD_CCtx *zc;
     trawl_buf zbuf;
+    trawl_buf mblock;  /* raw DOCMETA records of the pending meta block */
+    uint32_t mslot;    /* records in it */
+    trawl_buf mz;      /* compressed DOCMETA blocks, written at the end */
+    trawl_buf mindex;  /* u64 offset (into mz) per meta block */
+    uint32_t mnblocks;
 } seg_store;
 
 int trawl__store_init(seg_store *st, trawl_err *err);
@@ -125,6 +130,22 @@ void trawl__store_write_index(seg_store *st, segfile *f);
 void trawl__store_reset(seg_store *st); /* for the next segment */
 size_t trawl__store_mem(const seg_store *st);
 void trawl__store_free(seg_store *st);
+
+/*
+ * Add one document: meta is its DOCMETA record (id and title), body its
+ * STORE record. The body goes into the pending block (the caller flushes
+ * it when it is big enough); *block and *slot get its place.
+ */
+int trawl__store_add(seg_store *st, const unsigned char *meta, size_t mlen,
+                     const unsigned char *body, size_t blen, uint32_t *block,
+                     uint32_t *slot, trawl_err *err);
+/* The same from a whole article record (STORED_N fields, as built with
+ * trawl__store_put_field): split into its meta and body parts. */
+int trawl__store_add_record(seg_store *st, const unsigned char *rec,
+                            size_t len, uint32_t *block, uint32_t *slot,
+                            trawl_err *err);
+/* Write DOCMETA and DOCMETA_INDEX (after the STORE sections). */
+int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err);
 
 /* Append one stored field (NULL = absent) to a store record. */
 void trawl__store_put_field(trawl_buf *b, const char *s, size_t len);

@@ -713,10 +713,10 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     if (w->id_str[doc] == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
 
-    trawl_buf_put(&w->store.block, w->rec.ptr, w->rec.len);
-    if (w->store.block.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    uint32_t block = w->store.nblocks, slot = w->store.slot++;
+    uint32_t block, slot;
+    if ((rc = trawl__store_add_record(&w->store, w->rec.ptr, w->rec.len,
+                                      &block, &slot, err)) < 0)
+        return rc;
 
     const char *title = a->title != NULL ? a->title : "";
     const char *body = a->body != NULL ? a->body : "";
@@ -939,6 +939,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         return rc;
     trawl__segfile_end(f);
     trawl__store_write_index(&w->store, f);
+    if ((rc = trawl__store_write_meta(&w->store, f, err)) < 0)
+        return rc;
 
     trawl__segfile_begin(f, SEC_DOCS);
     trawl__segfile_write(f, w->docs.ptr, w->docs.len);

@@ -40,6 +40,8 @@ typedef struct trawl_query {
     int snippets;         /* 1: build a snippet per hit */
     uint32_t snippet_len; /* target snippet length in bytes (default 200) */
     int exact_total;      /* 1: always count every match exactly */
+    int author_url;       /* 1: fill trawl_hit.author/url (reads the stored
+                             body block; id, title, date never need it) */
 } trawl_query;
 
 /* Fill q with defaults (limit 10, offset 0, score sort, k1 1.2, b 0.75,
@@ -57,7 +59,7 @@ typedef struct trawl_hit {
     const char *title;   /* NUL-terminated */
     size_t title_len;
     int64_t date;        /* TRAWL_NO_DATE when unknown */
-    const char *author;  /* NULL when absent */
+    const char *author;  /* NULL when absent or not asked for */
     size_t author_len;
     const char *url;     /* NULL when absent */
     size_t url_len;
