@@ -69,7 +69,15 @@ typedef struct wtok {
     uint32_t term;
     uint32_t pos;
     uint32_t field;
+    uint32_t next; /* the term's next token in this document, or 0 */
 } wtok;
+
+/* Per term, its tokens in the document being inverted: a linked list
+ * through wtok.next (1-based), valid while stamp == doc + 1. */
+typedef struct wdoc {
+    uint32_t stamp;
+    uint32_t head, tail;
+} wdoc;
 
 typedef struct wid {
     uint64_t hash;
@@ -137,6 +145,11 @@ struct trawl_writer {
 
     wtok *toks;
     size_t ntoks, toks_cap;
+    wdoc *dt;          /* by term id */
+    uint32_t dt_cap;
+    uint32_t *dterms;  /* distinct terms of the current document */
+    uint32_t ndterms, dterms_cap;
+    uint32_t cur_stamp;
     uint32_t cur_field;
     trawl_buf scratch;
     trawl_buf rec; /* the stored record of the article being added */
@@ -403,6 +416,7 @@ static size_t writer_mem(const trawl_writer *w)
     m += w->docs.cap + w->deleted.cap + w->scratch.cap + w->rec.cap;
     m += (size_t)w->ids_cap * (sizeof(wid) + sizeof(char *));
     m += w->toks_cap * sizeof(wtok);
+    m += (size_t)w->dt_cap * sizeof(wdoc) + (size_t)w->dterms_cap * 4;
     m += trawl__store_mem(&w->store);
     m += w->seg_open ? SEGFILE_WBUF : 0;
     m += ((size_t)w->bt_mask + 1) * sizeof(bid);
@@ -585,21 +599,41 @@ static int on_token(void *payload, const trawl_token *tok)
         w->toks = nt;
         w->toks_cap = ncap;
     }
-    w->toks[w->ntoks].term = id;
-    w->toks[w->ntoks].pos = tok->pos;
-    w->toks[w->ntoks].field = w->cur_field;
-    w->ntoks++;
+    if (id >= w->dt_cap) {
+        uint32_t ncap = w->dt_cap ? w->dt_cap : 4096;
+        while (ncap <= id)
+            ncap *= 2;
+        wdoc *nd = realloc(w->dt, (size_t)ncap * sizeof(*nd));
+        if (nd == NULL)
+            return TRAWL_ENOMEM;
+        memset(nd + w->dt_cap, 0, (size_t)(ncap - w->dt_cap) * sizeof(*nd));
+        w->dt = nd;
+        w->dt_cap = ncap;
+    }
+    uint32_t me = (uint32_t)w->ntoks + 1;
+    wtok *t = &w->toks[w->ntoks++];
+    t->term = id;
+    t->pos = tok->pos;
+    t->field = w->cur_field;
+    t->next = 0;
+    wdoc *d = &w->dt[id];
+    if (d->stamp != w->cur_stamp) {
+        if (w->ndterms == w->dterms_cap) {
+            uint32_t ncap = w->dterms_cap ? w->dterms_cap * 2 : 1024;
+            uint32_t *nd2 = realloc(w->dterms, (size_t)ncap * sizeof(*nd2));
+            if (nd2 == NULL)
+                return TRAWL_ENOMEM;
+            w->dterms = nd2;
+            w->dterms_cap = ncap;
+        }
+        w->dterms[w->ndterms++] = id;
+        d->stamp = w->cur_stamp;
+        d->head = me;
+    } else {
+        w->toks[d->tail - 1].next = me;
+    }
+    d->tail = me;
     return 0;
-}
-
-static int cmp_tok(const void *a, const void *b)
-{
-    const wtok *x = a, *y = b;
-    if (x->term != y->term)
-        return x->term < y->term ? -1 : 1;
-    if (x->field != y->field)
-        return x->field < y->field ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 static int term_append(trawl_writer *w, wterm *t, const void *p, size_t n)
@@ -635,28 +669,26 @@ static size_t put_varint(unsigned char *p, uint64_t v)
     return n;
 }
 
-/* Append the postings of the current document (w->toks) to their terms. */
+/* Append the postings of the current document (w->toks) to their terms:
+ * each distinct term's tokens are already linked in position order, title
+ * first, so no sort is needed. */
 static int invert_doc(trawl_writer *w, uint32_t doc)
 {
-    qsort(w->toks, w->ntoks, sizeof(*w->toks), cmp_tok);
-    size_t i = 0;
-    while (i < w->ntoks) {
-        size_t j = i;
-        uint32_t tid = w->toks[i].term;
+    for (uint32_t k = 0; k < w->ndterms; k++) {
+        uint32_t tid = w->dterms[k];
         uint32_t tf[TRAWL_NFIELDS] = {0};
         trawl_buf_clear(&w->scratch);
         uint32_t prev = 0;
         uint32_t field = UINT32_MAX;
-        while (j < w->ntoks && w->toks[j].term == tid) {
-            const wtok *k = &w->toks[j];
-            if (k->field != field) {
-                field = k->field;
+        for (uint32_t j = w->dt[tid].head; j != 0; j = w->toks[j - 1].next) {
+            const wtok *t = &w->toks[j - 1];
+            if (t->field != field) {
+                field = t->field;
                 prev = 0;
             }
-            tf[k->field]++;
-            trawl_buf_put_varint(&w->scratch, k->pos - prev);
-            prev = k->pos;
-            j++;
+            tf[t->field]++;
+            trawl_buf_put_varint(&w->scratch, t->pos - prev);
+            prev = t->pos;
         }
         if (w->scratch.rc != 0)
             return TRAWL_ENOMEM;
@@ -674,7 +706,6 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
             return rc;
         t->df++;
         t->last_doc = doc;
-        i = j;
     }
     return 0;
 }
@@ -721,6 +752,11 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     const char *title = a->title != NULL ? a->title : "";
     const char *body = a->body != NULL ? a->body : "";
     w->ntoks = 0;
+    w->ndterms = 0;
+    if (++w->cur_stamp == 0) { /* wrapped: forget every old stamp */
+        memset(w->dt, 0, (size_t)w->dt_cap * sizeof(*w->dt));
+        w->cur_stamp = 1;
+    }
     uint32_t len[TRAWL_NFIELDS];
     w->cur_field = TRAWL_FIELD_TITLE;
     rc = trawl_analyze(w->an, title, a->title_len, on_token, w);
@@ -1520,6 +1556,8 @@ void trawl_writer_free(trawl_writer *w)
     trawl_buf_free(&w->rec);
     trawl__store_free(&w->store);
     free(w->toks);
+    free(w->dt);
+    free(w->dterms);
     trawl_analyzer_free(w->an);
     trawl_arena_free(w->strings);
     trawl_index_release(w->old);
