@@ -254,6 +254,8 @@ struct trawl_analyzer {
     unsigned char *pool;
     size_t pool_len, pool_cap;
 
+    unsigned char *user; /* user slot of the last memo hit or insert */
+
     /* Folding scratch space. */
     int32_t *cps;
     size_t cps_cap;
@@ -373,6 +375,10 @@ const char *trawl_analyzer_language(const trawl_analyzer *a)
 
 /* ---- the stem memo ---- */
 
+/* A memo entry: u8 folded_len, u8 stem_len, u32 user slot (see
+ * trawl_token.user), folded bytes, stem bytes. */
+#define MEMO_HDR 6
+
 static void memo_clear(trawl_analyzer *a)
 {
     if (a->slots != NULL)
@@ -392,7 +398,7 @@ static int memo_grow(trawl_analyzer *a)
         if (e.off == 0)
             continue;
         const unsigned char *k = a->pool + e.off - 1;
-        size_t j = XXH3_64bits(k + 2, k[0]) & (n - 1);
+        size_t j = XXH3_64bits(k + MEMO_HDR, k[0]) & (n - 1);
         while (s[j].off != 0)
             j = (j + 1) & (n - 1);
         s[j] = e;
@@ -422,8 +428,10 @@ static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
             if (e.off == 0)
                 break;
             const unsigned char *k = a->pool + e.off - 1;
-            if (e.tag == tag && k[0] == len && memcmp(k + 2, folded, len) == 0) {
-                *out = (const char *)k + 2 + len;
+            if (e.tag == tag && k[0] == len &&
+                memcmp(k + MEMO_HDR, folded, len) == 0) {
+                *out = (const char *)k + MEMO_HDR + len;
+                a->user = a->pool + e.off + 1;
                 return k[1];
             }
             j = (j + 1) & mask;
@@ -446,7 +454,7 @@ static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
     }
 
     /* Insert (after a clear or a grow, as needed). */
-    size_t need = 2 + len + slen;
+    size_t need = MEMO_HDR + len + slen;
     if (a->count + 1 > MEMO_MAX_ENTRIES || a->pool_len + need > MEMO_MAX_POOL)
         memo_clear(a);
     if ((a->count + 1) * 2 > a->nslots) {
@@ -466,8 +474,9 @@ static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
     unsigned char *k = a->pool + a->pool_len;
     k[0] = (unsigned char)len;
     k[1] = (unsigned char)slen;
-    memcpy(k + 2, folded, len);
-    memcpy(k + 2 + len, st, slen);
+    memset(k + 2, 0, 4);
+    memcpy(k + MEMO_HDR, folded, len);
+    memcpy(k + MEMO_HDR + len, st, slen);
     mask = a->nslots - 1;
     j = (size_t)h & mask;
     while (a->slots[j].off != 0)
@@ -476,7 +485,8 @@ static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
     a->slots[j].off = (uint32_t)(a->pool_len + 1);
     a->pool_len += need;
     a->count++;
-    *out = (const char *)k + 2 + len;
+    *out = (const char *)k + MEMO_HDR + len;
+    a->user = k + 2;
     return (int)slen;
 }
 
@@ -694,6 +704,7 @@ static int analyze(trawl_analyzer *a, const char *text, size_t len,
         trawl_token tok;
         tok.term = a->fold;
         tok.len = (size_t)flen;
+        tok.user = NULL;
         if (stem) {
             const char *st;
             int k = stem_memo(a, a->fold, (size_t)flen, &st);
@@ -701,6 +712,7 @@ static int analyze(trawl_analyzer *a, const char *text, size_t len,
                 return k;
             tok.term = st;
             tok.len = (size_t)k;
+            tok.user = a->user;
         }
         tok.pos = pos++;
         tok.start = start;
@@ -716,6 +728,11 @@ int trawl_analyze(trawl_analyzer *a, const char *text, size_t len,
                   trawl_token_cb cb, void *payload)
 {
     return analyze(a, text, len, 1, cb, payload);
+}
+
+void trawl_analyzer_forget(trawl_analyzer *a)
+{
+    memo_clear(a);
 }
 
 int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,

@@ -589,8 +589,21 @@ static int on_token(void *payload, const trawl_token *tok)
 {
     trawl_writer *w = payload;
     uint32_t id;
-    if (term_id(w, tok->term, tok->len, &id) != 0)
-        return TRAWL_ENOMEM;
+    /* The analyzer keeps 4 bytes per surface form: id + 1 of its term in
+     * this run, so repeated forms skip the term table. */
+    uint32_t cached = 0;
+    if (tok->user != NULL)
+        memcpy(&cached, tok->user, 4);
+    if (cached != 0 && cached - 1 < w->nterms) {
+        id = cached - 1;
+    } else {
+        if (term_id(w, tok->term, tok->len, &id) != 0)
+            return TRAWL_ENOMEM;
+        if (tok->user != NULL) {
+            cached = id + 1;
+            memcpy(tok->user, &cached, 4);
+        }
+    }
     if (w->ntoks == w->toks_cap) {
         size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
         wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
@@ -1075,6 +1088,8 @@ static void run_reset(trawl_writer *w)
     for (uint32_t i = 0; i < w->nterms; i++)
         free(w->terms[i].buf);
     w->nterms = 0;
+    /* Term ids cached in the analyzer's memo belong to this run. */
+    trawl_analyzer_forget(w->an);
     w->post_mem = 0;
     w->max_blen = 0;
     if (w->table != NULL)

@@ -47,6 +47,13 @@ typedef struct trawl_token {
     uint32_t pos;     /* token position, from 0 */
     size_t start;     /* byte offset of the token in the input */
     size_t end;       /* one past its last byte */
+    unsigned char *user; /* 4 bytes (unaligned: use memcpy) kept with this
+                            surface form in the stem memo, zero when the form
+                            is new: a caller may cache something per form
+                            there (the writer keeps a term id). NULL when
+                            not memoized. Valid during the callback; zeroed
+                            by trawl_analyzer_forget() or when the memo
+                            fills up. */
 } trawl_token;
 
 /* Return 0 to continue, non-zero to stop (that value is returned by
@@ -62,6 +69,9 @@ typedef int (*trawl_token_cb)(void *payload, const trawl_token *tok);
 int trawl_analyzer_new(trawl_analyzer **out, const char *language,
                        trawl_err *err);
 void trawl_analyzer_free(trawl_analyzer *a);
+
+/* Drop the stem memo (and every token's user bytes with it). */
+void trawl_analyzer_forget(trawl_analyzer *a);
 
 /* The canonical language name the analyzer was created with: the
  * sb_stemmer_list() name ("en", "eng", "English" -> "english") or "none". */
