@@ -865,6 +865,34 @@ static double prox_score(ctx *c, uint32_t d)
     return c->w_prox * sum;
 }
 
+/* Upper bound of prox_score(c, d) from the document's own term
+ * frequencies (no positions): acc <= 2.2 * min(tf_a, tf_b). */
+static double prox_doc_bound(ctx *c, uint32_t d)
+{
+    double sum = 0;
+    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
+    double avg = c->avg[TRAWL_FIELD_BODY];
+    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
+    for (uint32_t k = 0; k < c->npairs; k++) {
+        struct matcher *ma = c->leaf_m[c->pair_a[k]];
+        struct matcher *mb = c->leaf_m[c->pair_b[k]];
+        if (ma == NULL || mb == NULL || ma->doc != d || mb->doc != d)
+            continue;
+        cursor *ca = ma->cur[0], *cb = mb->cur[0];
+        if (cur_tfs(ca) < 0 || cur_tfs(cb) < 0)
+            return 0;
+        double ta = 0, tb = 0;
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            ta += ca->tf[f][ca->i];
+            tb += cb->tf[f][cb->i];
+        }
+        double acc = 2.2 * (ta < tb ? ta : tb);
+        if (acc > 0)
+            sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
+    }
+    return c->w_prox * sum;
+}
+
 /* Adjacent pairs of the positive, unrestricted TERM leaves reachable from
  * the root through AND nodes only, in query order. */
 static void collect_prox(ctx *c, const qnode *n, int32_t *prev)
@@ -1338,9 +1366,10 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                      * document into a full heap. */
                     if (c.npairs > 0) {
                         heap *h = out->h;
-                        int hopeless = h->n == h->k && h->k > 0 &&
-                                       q->sort == TRAWL_SORT_SCORE &&
-                                       x.score + c.prox_ub < h->v[0].score;
+                        int hopeless =
+                            h->n == h->k && h->k > 0 &&
+                            q->sort == TRAWL_SORT_SCORE &&
+                            x.score + prox_doc_bound(&c, d) < h->v[0].score;
                         if (!hopeless)
                             x.score += prox_score(&c, d);
                     }
