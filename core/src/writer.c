@@ -23,6 +23,8 @@
 #include "trawl/writer.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -105,6 +107,32 @@ typedef struct wseg {
     uint64_t nterms, bytes;
 } wseg;
 
+/*
+ * The analysis pipeline. trawl_writer_add (the caller's thread) parses
+ * nothing but decides everything that needs the old generation and the
+ * build's id table, adds the stored record, and queues a job; the worker
+ * thread analyzes the job's title and body, maps terms to ids and appends
+ * the postings and the doc record, strictly in job order, so the result
+ * is byte for byte what one thread would write. The worker owns the
+ * terms, their table and posting buffers, the token scratch, DOCS and the
+ * token counts; the caller owns everything else. They meet only at the
+ * ring, and at drains (flush, commit, free), when the worker is idle.
+ */
+#define RING 64
+
+typedef struct wjob {
+    trawl_buf title, body; /* copies: the caller's article goes away */
+    uint32_t doc;
+    int64_t date;
+    uint64_t fp;
+    uint32_t block, slot;
+    /* The worker's bytes right after this job, for the budget decision
+     * RING documents later (the same moment with or without a thread, so
+     * runs are cut at the same documents either way). */
+    size_t mem_after, flush_after;
+    int mem_valid;
+} wjob;
+
 struct trawl_writer {
     char *dir;
     int lock_fd;
@@ -162,7 +190,21 @@ struct trawl_writer {
     uint32_t runs, merges;
     int committed;
     int rc;
+
+    trawl_arena *term_strings; /* term bytes (worker) */
+    wjob ring[RING];
+    uint64_t enq, done;        /* jobs queued / finished (under mu) */
+    uint64_t jobs;             /* jobs ever queued (caller) */
+    int threaded, stop;
+    pthread_t worker;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_job, cv_done;
+    atomic_int wrc;            /* the worker's first error */
+    atomic_size_t wmem;        /* the worker's bytes, published per job */
 };
+
+static void publish_mem(trawl_writer *w);
+static int worker_start(trawl_writer *w);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -285,7 +327,7 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
         w->terms = nt;
         w->terms_cap = ncap;
     }
-    char *copy = trawl_arena_strndup(w->strings, s, len);
+    char *copy = trawl_arena_strndup(w->term_strings, s, len);
     if (copy == NULL)
         return TRAWL_ENOMEM;
     wterm *t = &w->terms[w->nterms];
@@ -405,34 +447,45 @@ static bid *bt_find(trawl_writer *w, uint64_t h, const char *id, size_t len)
     }
 }
 
-/* Bytes held by the writer, allocator overhead included. */
-static size_t writer_mem(const trawl_writer *w)
+/* Bytes held by the worker's side (see the pipeline comment). */
+static size_t worker_mem(const trawl_writer *w)
 {
     size_t m = 0;
     m += (size_t)w->terms_cap * sizeof(wterm);
     m += ((size_t)w->table_mask + 1) * 4;
     m += w->post_mem + (size_t)w->nterms * MALLOC_OVERHEAD;
-    m += trawl_arena_footprint(w->strings);
-    m += w->docs.cap + w->deleted.cap + w->scratch.cap + w->rec.cap;
-    m += (size_t)w->ids_cap * (sizeof(wid) + sizeof(char *));
+    m += trawl_arena_footprint(w->term_strings);
+    m += w->docs.cap + w->scratch.cap;
     m += w->toks_cap * sizeof(wtok);
     m += (size_t)w->dt_cap * sizeof(wdoc) + (size_t)w->dterms_cap * 4;
+    return m;
+}
+
+/* Bytes held by the caller's side. */
+static size_t caller_mem(const trawl_writer *w)
+{
+    size_t m = 0;
+    m += trawl_arena_footprint(w->strings);
+    m += w->deleted.cap + w->rec.cap;
+    m += (size_t)w->ids_cap * (sizeof(wid) + sizeof(char *));
     m += trawl__store_mem(&w->store);
     m += w->seg_open ? SEGFILE_WBUF : 0;
     m += ((size_t)w->bt_mask + 1) * sizeof(bid);
+    for (int i = 0; i < RING; i++)
+        m += w->ring[i].title.cap + w->ring[i].body.cap;
     for (uint32_t i = 0; i < w->nsegs; i++)
         m += (w->segs[i].del ? bitmap_bytes(w->segs[i].ndocs) : 0) +
              (w->segs[i].seen ? bitmap_bytes(w->segs[i].ndocs) : 0);
     return m;
 }
 
-/* What flushing the run will allocate on top: the term order, the
- * dictionary, and the encoded postings of the longest list. */
-static size_t flush_mem(const trawl_writer *w)
+/* Bytes held by the writer, allocator overhead included; the worker's
+ * part as it last published it. */
+static size_t writer_mem(trawl_writer *w)
 {
-    return (size_t)w->nterms * (4 + 24) + (size_t)w->max_blen * 2 +
-           (size_t)w->ndocs * sizeof(wid);
+    return caller_mem(w) + atomic_load(&w->wmem);
 }
+
 
 /* ---- open ------------------------------------------------------------- */
 
@@ -453,7 +506,8 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
         w->budget = MIN_BUDGET;
     w->dir = strdup(dir);
     w->strings = trawl_arena_new(64 << 10);
-    if (w->dir == NULL || w->strings == NULL ||
+    w->term_strings = trawl_arena_new(64 << 10);
+    if (w->dir == NULL || w->strings == NULL || w->term_strings == NULL ||
         trawl__store_init(&w->store, err) < 0) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto fail;
@@ -536,6 +590,12 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
     w->gen = max_gen + 1;
     if ((rc = table_grow(w)) < 0 || (rc = bt_grow(w)) < 0) {
         trawl_err_set(err, rc, "out of memory");
+        goto fail;
+    }
+    publish_mem(w);
+    /* Analysis runs on a second thread unless asked not to. */
+    if (w->opts.threads != 1 && (rc = worker_start(w)) < 0) {
+        trawl_err_set(err, rc, "cannot start the analysis thread");
         goto fail;
     }
     *out = w;
@@ -742,6 +802,157 @@ static int run_flush(trawl_writer *w, trawl_err *err);
 
 /* Index the article whose stored record is in w->rec as doc w->ndocs of
  * the in-memory run. */
+/* ---- the pipeline ----------------------------------------------------- */
+
+static void publish_mem(trawl_writer *w)
+{
+    atomic_store(&w->wmem, worker_mem(w));
+}
+
+/* Worker side of one document: analyze, invert, append its DOCS record. */
+static int process_job(trawl_writer *w, wjob *j)
+{
+    int rc;
+    w->ntoks = 0;
+    w->ndterms = 0;
+    if (++w->cur_stamp == 0) { /* wrapped: forget every old stamp */
+        memset(w->dt, 0, (size_t)w->dt_cap * sizeof(*w->dt));
+        w->cur_stamp = 1;
+    }
+    uint32_t len[TRAWL_NFIELDS];
+    w->cur_field = TRAWL_FIELD_TITLE;
+    rc = trawl_analyze(w->an, (const char *)j->title.ptr, j->title.len,
+                       on_token, w);
+    len[TRAWL_FIELD_TITLE] = (uint32_t)w->ntoks;
+    if (rc == 0) {
+        w->cur_field = TRAWL_FIELD_BODY;
+        rc = trawl_analyze(w->an, (const char *)j->body.ptr, j->body.len,
+                           on_token, w);
+    }
+    len[TRAWL_FIELD_BODY] = (uint32_t)w->ntoks - len[TRAWL_FIELD_TITLE];
+    if (rc == 0)
+        rc = invert_doc(w, j->doc);
+    if (rc != 0)
+        return rc;
+    unsigned char r[DOC_RECORD];
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        trawl__put_u32(r + 4 * f, len[f]);
+        w->total_len[f] += len[f];
+    }
+    trawl__put_u64(r + 4 * TRAWL_NFIELDS, (uint64_t)j->date);
+    trawl__put_u64(r + 4 * TRAWL_NFIELDS + 8, j->fp);
+    trawl__put_u32(r + 4 * TRAWL_NFIELDS + 16, j->block);
+    trawl__put_u32(r + 4 * TRAWL_NFIELDS + 20, j->slot);
+    trawl_buf_put(&w->docs, r, sizeof(r));
+    if (w->docs.rc != 0)
+        return TRAWL_ENOMEM;
+    w->tokens += w->ntoks;
+    w->input_bytes += j->title.len + j->body.len;
+    publish_mem(w);
+    j->mem_after = worker_mem(w);
+    /* What flushing the run would allocate on top: the term order, the
+     * dictionary, the encoded postings of the longest list. */
+    j->flush_after = (size_t)w->nterms * (4 + 24) + (size_t)w->max_blen * 2;
+    j->mem_valid = 1;
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    trawl_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->done == w->enq && !w->stop)
+            pthread_cond_wait(&w->cv_job, &w->mu);
+        if (w->done == w->enq && w->stop)
+            break;
+        wjob *j = &w->ring[w->done % RING];
+        pthread_mutex_unlock(&w->mu);
+        int rc = atomic_load(&w->wrc) == 0 ? process_job(w, j) : 0;
+        if (rc != 0) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&w->wrc, &zero, rc);
+        }
+        pthread_mutex_lock(&w->mu);
+        w->done++;
+        pthread_cond_broadcast(&w->cv_done);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Wait until the worker has finished every queued job. */
+static int drain(trawl_writer *w, trawl_err *err)
+{
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        while (w->done != w->enq)
+            pthread_cond_wait(&w->cv_done, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+    }
+    int rc = atomic_load(&w->wrc);
+    if (rc != 0)
+        return trawl_err_set(err, rc, "indexing: %s", trawl_strerror(rc));
+    return 0;
+}
+
+/* A free ring slot for the next job (waiting for the worker if full):
+ * the slot of the job RING places back, which has finished. */
+static wjob *job_slot(trawl_writer *w)
+{
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        while (w->enq - w->done >= RING)
+            pthread_cond_wait(&w->cv_done, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return &w->ring[w->jobs % RING];
+}
+
+static void job_submit(trawl_writer *w, wjob *j)
+{
+    if (!w->threaded) {
+        int rc = atomic_load(&w->wrc) == 0 ? process_job(w, j) : 0;
+        if (rc != 0)
+            atomic_store(&w->wrc, rc);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->enq++;
+    pthread_cond_signal(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int worker_start(trawl_writer *w)
+{
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
+        return TRAWL_ENOMEM;
+    if (pthread_cond_init(&w->cv_job, NULL) != 0 ||
+        pthread_cond_init(&w->cv_done, NULL) != 0 ||
+        pthread_create(&w->worker, NULL, worker_main, w) != 0) {
+        return TRAWL_ENOMEM;
+    }
+    w->threaded = 1;
+    return 0;
+}
+
+static void worker_stop(trawl_writer *w)
+{
+    if (!w->threaded)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->worker, NULL);
+    pthread_cond_destroy(&w->cv_job);
+    pthread_cond_destroy(&w->cv_done);
+    pthread_mutex_destroy(&w->mu);
+    w->threaded = 0;
+}
+
+/* Caller side: index the article whose stored record is in w->rec as doc
+ * w->ndocs of the in-memory run. */
 static int index_article(trawl_writer *w, const trawl_article *a,
                          uint64_t h, uint64_t fp, trawl_err *err)
 {
@@ -762,45 +973,30 @@ static int index_article(trawl_writer *w, const trawl_article *a,
                                       &block, &slot, err)) < 0)
         return rc;
 
-    const char *title = a->title != NULL ? a->title : "";
-    const char *body = a->body != NULL ? a->body : "";
-    w->ntoks = 0;
-    w->ndterms = 0;
-    if (++w->cur_stamp == 0) { /* wrapped: forget every old stamp */
-        memset(w->dt, 0, (size_t)w->dt_cap * sizeof(*w->dt));
-        w->cur_stamp = 1;
-    }
-    uint32_t len[TRAWL_NFIELDS];
-    w->cur_field = TRAWL_FIELD_TITLE;
-    rc = trawl_analyze(w->an, title, a->title_len, on_token, w);
-    len[TRAWL_FIELD_TITLE] = (uint32_t)w->ntoks;
-    if (rc == 0) {
-        w->cur_field = TRAWL_FIELD_BODY;
-        rc = trawl_analyze(w->an, body, a->body_len, on_token, w);
-    }
-    len[TRAWL_FIELD_BODY] = (uint32_t)w->ntoks - len[TRAWL_FIELD_TITLE];
-    if (rc == 0)
-        rc = invert_doc(w, doc);
-    if (rc != 0)
+    wjob *j = job_slot(w);
+    /* The worker's bytes RING documents ago (see wjob). */
+    int have_mem = j->mem_valid;
+    size_t wmem = j->mem_after, wflush = j->flush_after;
+    trawl_buf_clear(&j->title);
+    trawl_buf_clear(&j->body);
+    trawl_buf_put(&j->title, a->title != NULL ? a->title : "", a->title_len);
+    trawl_buf_put(&j->body, a->body != NULL ? a->body : "", a->body_len);
+    if (trawl_buf_reserve(&j->title, 0) != 0 ||
+        trawl_buf_reserve(&j->body, 0) != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    j->doc = doc;
+    j->date = a->date;
+    j->fp = fp;
+    j->block = block;
+    j->slot = slot;
+    j->mem_valid = 0;
+    w->jobs++;
+    job_submit(w, j);
+    w->ndocs++;
+    if ((rc = atomic_load(&w->wrc)) != 0)
         return trawl_err_set(err, rc, "indexing %.*s: %s",
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
                              trawl_strerror(rc));
-
-    unsigned char r[DOC_RECORD];
-    for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        trawl__put_u32(r + 4 * f, len[f]);
-        w->total_len[f] += len[f];
-    }
-    trawl__put_u64(r + 4 * TRAWL_NFIELDS, (uint64_t)a->date);
-    trawl__put_u64(r + 4 * TRAWL_NFIELDS + 8, fp);
-    trawl__put_u32(r + 4 * TRAWL_NFIELDS + 16, block);
-    trawl__put_u32(r + 4 * TRAWL_NFIELDS + 20, slot);
-    trawl_buf_put(&w->docs, r, sizeof(r));
-    if (w->docs.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    w->ndocs++;
-    w->tokens += w->ntoks;
-    w->input_bytes += a->title_len + a->body_len;
 
     if (w->store.block.len >= STORE_BLOCK &&
         (rc = trawl__store_flush(&w->store, &w->seg, err)) < 0)
@@ -808,9 +1004,12 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     /* Flush at the budget, but never runs that grew by less than a
      * quarter of it (when what a flush cannot free, such as the id table,
      * grows past the budget, the budget loses). */
-    size_t mem = writer_mem(w);
-    if (mem + flush_mem(w) >= w->budget && mem >= w->base_mem &&
-        mem - w->base_mem >= w->budget / 4 && (rc = run_flush(w, err)) < 0)
+    if (!have_mem)
+        return 0;
+    size_t mem = caller_mem(w) + wmem;
+    if (mem + wflush + (size_t)w->ndocs * sizeof(wid) >= w->budget &&
+        mem >= w->base_mem && mem - w->base_mem >= w->budget / 4 &&
+        (rc = run_flush(w, err)) < 0)
         return rc;
     return 0;
 }
@@ -1095,6 +1294,7 @@ static void run_reset(trawl_writer *w)
     if (w->table != NULL)
         memset(w->table, 0, ((size_t)w->table_mask + 1) * 4);
     trawl_arena_reset(w->strings);
+    trawl_arena_reset(w->term_strings);
     trawl_buf_clear(&w->docs);
     trawl_buf_clear(&w->deleted);
     w->ndocs = 0;
@@ -1106,6 +1306,9 @@ static void run_reset(trawl_writer *w)
     free(w->seg_tmp);
     w->seg_name = w->seg_tmp = NULL;
     w->seg_open = 0;
+    for (int i = 0; i < RING; i++)
+        w->ring[i].mem_valid = 0;
+    publish_mem(w);
 }
 
 /* Flush the in-memory run as segment segs[nsegs] (still NAME.tmp). */
@@ -1114,6 +1317,8 @@ static int run_flush(trawl_writer *w, trawl_err *err)
     int rc;
     uint64_t nterms = 0;
     uint32_t k;
+    if ((rc = drain(w, err)) < 0)
+        return rc;
     if (seg_push(w, &k) < 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     w->nsegs--; /* not listed until written: ids still point at nsegs */
@@ -1387,6 +1592,8 @@ static int build_manifest(trawl_writer *w, const uint32_t *list, uint32_t n,
 static int commit(trawl_writer *w, trawl_writer_stats *stats, trawl_err *err)
 {
     int rc;
+    if ((rc = drain(w, err)) < 0)
+        return rc;
     /* The last run. */
     if (w->seg_open && w->ndocs > 0 && (rc = run_flush(w, err)) < 0)
         return rc;
@@ -1548,6 +1755,12 @@ void trawl_writer_free(trawl_writer *w)
 {
     if (w == NULL)
         return;
+    worker_stop(w); /* finishes what was queued: it owns buffers below */
+    for (int i = 0; i < RING; i++) {
+        trawl_buf_free(&w->ring[i].title);
+        trawl_buf_free(&w->ring[i].body);
+    }
+    trawl_arena_free(w->term_strings);
     /* Before commit this removes the run's temporary segment file. */
     trawl__segfile_abort(&w->seg);
     for (uint32_t i = 0; i < w->nterms; i++)

@@ -596,9 +596,67 @@ static void writer_budget_runs(void **state)
     corpus_free(&c);
 }
 
+/* The segment file of the only segment in dir, read whole. */
+static unsigned char *read_segment(const char *dir, size_t *len)
+{
+    char cmd[256], path[512];
+    snprintf(cmd, sizeof(cmd), "ls %s/seg-*.trs", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(path, sizeof(path), p));
+    pclose(p);
+    path[strcspn(path, "\n")] = '\0';
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* Analysis on a second thread writes exactly what one thread writes, with
+ * and without budget runs. */
+static void writer_threads_write_the_same_bytes(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 1500, 150, 9);
+    for (int budget = 0; budget < 2; budget++) {
+        char one[64], two[64];
+        new_dir(one);
+        new_dir(two);
+        trawl_writer_opts o1, o2;
+        memset(&o1, 0, sizeof(o1));
+        memset(&o2, 0, sizeof(o2));
+        o1.threads = 1;
+        o2.threads = 0;
+        o1.mem_budget = o2.mem_budget = budget ? 1 << 20 : 0;
+        trawl_writer_stats s1, s2;
+        run(one, &c, NULL, c.n, &o1, &s1);
+        run(two, &c, NULL, c.n, &o2, &s2);
+        assert_int_equal(s1.runs, s2.runs);
+        assert_int_equal(s1.tokens, s2.tokens);
+        size_t n1, n2;
+        unsigned char *b1 = read_segment(one, &n1);
+        unsigned char *b2 = read_segment(two, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(b1, b2, n1);
+        free(b1);
+        free(b2);
+        rm_rf(one);
+        rm_rf(two);
+    }
+    corpus_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(writer_threads_write_the_same_bytes),
         cmocka_unit_test(writer_increments_match_one_build),
         cmocka_unit_test(writer_growing_corpus_reruns),
         cmocka_unit_test(writer_updates_and_deletes),

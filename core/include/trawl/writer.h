@@ -24,6 +24,10 @@ typedef struct trawl_writer_opts {
     int keep_unseen;      /* 1: articles of the old generation that were not
                              added in this run stay (add-only update); 0: they
                              are deleted (the run describes the whole corpus) */
+    int threads;          /* 1: analyze on the caller's thread; otherwise
+                             (0, the default) on a second thread, so that
+                             parsing and analysis use two cores. The index
+                             written is the same either way. */
 } trawl_writer_opts;
 
 typedef struct trawl_writer_stats {
