@@ -35,11 +35,16 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTRAWL_WERROR=OFF >/dev/null
 fi
 echo "bench: building trawl (Release) in $build"
-cmake --build "$build" -j "$jobs" --target trawl_core trawl-index trawld >/dev/null
+mkdir -p "$bin"
+if ! cmake --build "$build" -j "$jobs" --target trawl_core trawl-index trawld \
+        >"$bin/build.log" 2>&1; then
+    cat "$bin/build.log" >&2
+    echo "bench: the trawl build failed" >&2
+    exit 1
+fi
 
 # The bench programs (not part of the CMake project: they need the peers'
 # libraries, which trawl itself does not).
-mkdir -p "$bin"
 CFLAGS="-std=gnu17 -O2 -g -Wall -Wextra"
 deps=$(pkg-config --libs libxxhash libutf8proc jansson libzstd)
 newer() { # newer TARGET SOURCES...: true if TARGET is missing or older
