@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
+#include "jsonid.h"
 #include "trawl/article.h"
 #include "trawl/analyze.h"
 #include "trawl/index.h"
@@ -33,6 +35,16 @@
 #include "walk.h"
 
 #define PROG "trawl-index"
+
+/*
+ * Memory for reading input, independent of file sizes: a .jsonl file is
+ * read through a buffer of JSONL_BUF bytes that grows only to hold a
+ * single longer line, up to MAX_LINE (a longer line is reported and
+ * skipped). A text file is one article and is read whole, up to MAX_TEXT.
+ */
+#define JSONL_BUF ((size_t)1 << 20)
+#define MAX_LINE ((size_t)64 << 20)
+#define MAX_TEXT ((size_t)256 << 20)
 
 #ifndef TRAWL_VERSION
 #define TRAWL_VERSION "0.1.0"
@@ -53,10 +65,12 @@ typedef struct run {
     int progress;     /* PROGRESS_* */
     char *buf;        /* reusable file buffer */
     size_t cap;
+    int full;         /* --full: nothing can be kept, skip the id scan */
     uint64_t files;   /* files read */
     uint64_t bytes;   /* bytes read */
     uint64_t total;   /* bytes the pre-walk found, 0 if unknown */
     uint64_t articles;/* articles accepted by the writer */
+    uint64_t kept;    /* JSON lines kept unchanged without parsing */
     uint64_t bad;     /* bad files / lines skipped */
     uint64_t repaired;/* inputs whose invalid UTF-8 was replaced */
     int fatal;        /* a writer error that ends the run */
@@ -85,9 +99,13 @@ static void usage(FILE *f)
 "                a file). An optional header block of Title:, Date:,\n"
 "                Author:, URL: lines ended by a blank line; otherwise the\n"
 "                first non-blank line is the title. Without a date the\n"
-"                file's modification time is used.\n"
+"                file's modification time is used. A file larger than\n"
+"                256 MiB is reported and skipped.\n"
 "  *.jsonl       one article per non-blank line: {\"id\", \"title\", \"body\",\n"
-"                optional \"date\", \"author\", \"url\"}.\n"
+"                optional \"date\", \"author\", \"url\"}. Read as a stream;\n"
+"                a line longer than 64 MiB is reported and skipped. A line\n"
+"                identical to the one last indexed for its id is kept\n"
+"                without being parsed again.\n"
 "Other files in directories are ignored.\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
@@ -227,7 +245,8 @@ static void progress_tick(run *r, int force)
         return;
     r->last_tick = t;
     double secs = t - r->t0;
-    double rate = secs > 0 ? (double)r->articles / secs : 0.0;
+    uint64_t docs = r->articles + r->kept;
+    double rate = secs > 0 ? (double)docs / secs : 0.0;
     double left = eta(r, secs);
     if (r->progress == PROGRESS_JSON) {
         printf("{\"event\":\"progress\",\"files\":%" PRIu64
@@ -239,7 +258,7 @@ static void progress_tick(run *r, int force)
             fputs("null", stdout);
         printf(",\"docs\":%" PRIu64 ",\"docs_per_s\":%.1f,\"elapsed_s\":%.3f"
                ",\"eta_s\":",
-               r->articles, rate, secs);
+               docs, rate, secs);
         if (left >= 0)
             printf("%.1f}\n", left);
         else
@@ -270,12 +289,12 @@ static void progress_commit(run *r)
     if (r->progress == PROGRESS_JSON) {
         printf("{\"event\":\"commit\",\"docs\":%" PRIu64
                ",\"elapsed_s\":%.3f}\n",
-               r->articles, now_s() - r->t0);
+               r->articles + r->kept, now_s() - r->t0);
         fflush(stdout);
     } else if (r->progress == PROGRESS_TTY) {
         char d[32];
         fprintf(stderr, "\r\033[K" PROG ": %s docs read; writing the index...",
-                fmt_count(r->articles, d, sizeof(d)));
+                fmt_count(r->articles + r->kept, d, sizeof(d)));
         fflush(stderr);
         r->line_shown = 1;
     }
@@ -313,45 +332,72 @@ static void crash_if(const char *phase)
         raise(SIGKILL);
 }
 
-/* Read path into r->buf (NUL-terminated). 0, or -1 with errno. */
-static int read_file(run *r, const char *path, const struct stat *st,
-                     size_t *len_out)
+/* Make r->buf hold at least cap bytes (contents kept). 0 or -1. */
+static int buf_reserve(run *r, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (r->cap >= cap)
+        return 0;
+    char *p = realloc(r->buf, cap);
+    if (p == NULL)
         return -1;
+    r->buf = p;
+    r->cap = cap;
+    return 0;
+}
 
+/* Give back a buffer a long line or a large text file made big. */
+static void buf_shrink(run *r, size_t keep)
+{
+    if (r->cap > JSONL_BUF && keep <= JSONL_BUF) {
+        char *p = realloc(r->buf, JSONL_BUF);
+        if (p != NULL) {
+            r->buf = p;
+            r->cap = JSONL_BUF;
+        }
+    }
+}
+
+/* The run ends: out of memory. */
+static void fatal_nomem(run *r, const char *path)
+{
+    trawl_err_set(&r->err, TRAWL_ENOMEM, "out of memory reading %s", path);
+    r->fatal = 1;
+}
+
+/*
+ * Read a text file into r->buf (NUL-terminated), at most MAX_TEXT bytes.
+ * 0; 1 when the file is larger (nothing indexed); -1 with errno.
+ */
+static int read_text(run *r, int fd, const struct stat *st, size_t *len_out)
+{
     size_t len = 0;
+
+    if ((uint64_t)st->st_size > MAX_TEXT)
+        return 1;
     size_t want = st->st_size > 0 ? (size_t)st->st_size + 1 : 4096;
     for (;;) {
         if (len + 1 >= r->cap || want > r->cap) {
             size_t cap = r->cap ? r->cap : 65536;
             while (cap < want || cap <= len + 1)
                 cap *= 2;
-            char *p = realloc(r->buf, cap);
-            if (p == NULL) {
-                close(fd);
+            if (buf_reserve(r, cap) < 0) {
                 errno = ENOMEM;
                 return -1;
             }
-            r->buf = p;
-            r->cap = cap;
         }
         ssize_t n = read(fd, r->buf + len, r->cap - len - 1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            int e = errno;
-            close(fd);
-            errno = e;
             return -1;
         }
         if (n == 0)
             break;
         len += (size_t)n;
+        if (len > MAX_TEXT)
+            return 1; /* it grew while we read it */
         want = len + 1; /* the file may have grown: keep reading */
     }
-    close(fd);
     r->buf[len] = '\0';
     *len_out = len;
     return 0;
@@ -376,6 +422,14 @@ static unsigned long first_bad_utf8_line(const char *text, size_t len)
     return 0;
 }
 
+/* One more article handled (added or kept): the crash hook and progress. */
+static void counted(run *r)
+{
+    if (r->crash_after != 0 && r->articles + r->kept == r->crash_after)
+        raise(SIGKILL); /* TRAWL_TEST_CRASH_AT=add:N */
+    progress_tick(r, 0);
+}
+
 /* Hand one parsed article to the writer; reports problems. */
 static void add_article(run *r, const trawl_article *a, const char *path,
                         unsigned long line)
@@ -386,9 +440,7 @@ static void add_article(run *r, const trawl_article *a, const char *path,
     int rc = trawl_writer_add(r->w, a, &err);
     if (rc == 0) {
         r->articles++;
-        if (r->crash_after != 0 && r->articles == r->crash_after)
-            raise(SIGKILL); /* TRAWL_TEST_CRASH_AT=add:N */
-        progress_tick(r, 0);
+        counted(r);
         return;
     }
     if (rc == TRAWL_EINVAL) {
@@ -433,55 +485,158 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         note(e->path, first_bad_utf8_line(text, len), msg);
         r->repaired++;
     }
+    /* fingerprint 0: the writer hashes the parsed fields, as the date may
+     * come from the file's mtime rather than its bytes */
     add_article(r, &a, e->path, 0);
     trawl_article_clear(&a);
 }
 
-static void index_jsonl(run *r, const trawl_walk_entry *e, const char *text,
-                        size_t len)
+/*
+ * One JSON line (without its newline). An article whose id the previous
+ * generation holds with the same hash of the raw line is kept without
+ * parsing; any other is parsed and added with that hash as fingerprint.
+ */
+static void index_json_line(run *r, const char *path, unsigned long line,
+                            const char *s, size_t n)
 {
-    unsigned long line = 0;
-    size_t start = 0;
+    if (n > 0 && s[n - 1] == '\r')
+        n--;
+    size_t k = 0;
+    while (k < n && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+    if (k == n)
+        return; /* blank line */
 
-    while (start < len && !r->fatal) {
-        const char *nl = memchr(text + start, '\n', len - start);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t n = end - start;
-        const char *s = text + start;
-        line++;
-        start = end + 1;
-        r->file_left = start < len ? len - start : 0;
-        if (n > 0 && s[n - 1] == '\r')
-            n--;
-
-        size_t k = 0;
-        while (k < n && (s[k] == ' ' || s[k] == '\t'))
-            k++;
-        if (k == n)
-            continue; /* blank line */
-
-        trawl_article a;
-        trawl_err err;
-        memset(&a, 0, sizeof(a));
-        trawl_err_clear(&err);
-        int rc = trawl_article_parse_json(&a, s, n, &err);
-        if (rc == TRAWL_ENOMEM) {
+    trawl_err err;
+    trawl_err_clear(&err);
+    uint64_t h = XXH3_64bits(s, n);
+    if (h == 0)
+        h = 1; /* 0 means "no fingerprint" to the writer */
+    jsonid id;
+    if (!r->full && jsonid_find(s, n, &id)) {
+        int rc = trawl_writer_keep(r->w, id.id, id.len, h, &err);
+        if (rc == 1) {
+            r->kept++;
+            counted(r);
+            return;
+        }
+        if (rc < 0) {
             r->err = err;
             r->err.code = rc;
             r->fatal = 1;
             return;
         }
-        if (rc < 0) {
-            note(e->path, line, err.msg[0] ? err.msg : trawl_strerror(rc));
-            r->bad++;
+    }
+
+    trawl_article a;
+    memset(&a, 0, sizeof(a));
+    int rc = trawl_article_parse_json(&a, s, n, &err);
+    if (rc == TRAWL_ENOMEM) {
+        r->err = err;
+        r->err.code = rc;
+        r->fatal = 1;
+        return;
+    }
+    if (rc < 0) {
+        note(path, line, err.msg[0] ? err.msg : trawl_strerror(rc));
+        r->bad++;
+        return;
+    }
+    if (a.replaced > 0) {
+        note(path, line, "invalid UTF-8 replaced by U+FFFD");
+        r->repaired++;
+    }
+    a.fingerprint = h;
+    add_article(r, &a, path, line);
+    trawl_article_clear(&a);
+}
+
+/*
+ * Stream a .jsonl file line by line through r->buf: JSONL_BUF bytes, more
+ * only while one line is longer, never more than MAX_LINE + 1.
+ * buf[pos, have) holds bytes read and not yet consumed; buf[pos, pos +
+ * scanned) is known to hold no newline.
+ */
+static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
+{
+    size_t have = 0, pos = 0, scanned = 0;
+    uint64_t read_total = 0, size = (uint64_t)e->st->st_size;
+    unsigned long line = 0;
+    int eof = 0, skipping = 0;
+
+    if (buf_reserve(r, JSONL_BUF) < 0) {
+        fatal_nomem(r, e->path);
+        return;
+    }
+    while (!r->fatal) {
+        char *nl = memchr(r->buf + pos + scanned, '\n',
+                          have - pos - scanned);
+        if (nl == NULL && !eof) {
+            /* Need more: compact, grow for a long line, then read. */
+            if (skipping) {
+                have = pos = 0;
+            } else {
+                if (pos > 0) {
+                    memmove(r->buf, r->buf + pos, have - pos);
+                    have -= pos;
+                    pos = 0;
+                    buf_shrink(r, have);
+                }
+                if (have == r->cap) {
+                    if (r->cap > MAX_LINE) {
+                        char msg[96];
+                        line++;
+                        snprintf(msg, sizeof(msg),
+                                 "line longer than %zu MiB, skipped",
+                                 MAX_LINE >> 20);
+                        note(e->path, line, msg);
+                        r->bad++;
+                        skipping = 1;
+                        have = 0;
+                    } else {
+                        size_t cap = r->cap * 2;
+                        if (cap > MAX_LINE + 1)
+                            cap = MAX_LINE + 1;
+                        if (buf_reserve(r, cap) < 0) {
+                            fatal_nomem(r, e->path);
+                            return;
+                        }
+                    }
+                }
+            }
+            scanned = have - pos;
+            ssize_t n = read(fd, r->buf + have, r->cap - have);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                note(e->path, 0, strerror(errno));
+                r->bad++;
+                return;
+            }
+            if (n == 0)
+                eof = 1;
+            have += (size_t)n;
+            read_total += (uint64_t)n;
+            r->bytes += (uint64_t)n;
+            r->file_left = (size > read_total ? size - read_total : 0) +
+                           (have - pos);
             continue;
         }
-        if (a.replaced > 0) {
-            note(e->path, line, "invalid UTF-8 replaced by U+FFFD");
-            r->repaired++;
+        size_t end = nl != NULL ? (size_t)(nl - r->buf) : have;
+        if (nl == NULL && pos == have)
+            break; /* the end of the file, after a newline */
+        if (skipping) {
+            skipping = 0; /* the end of the long line */
+        } else {
+            line++;
+            index_json_line(r, e->path, line, r->buf + pos, end - pos);
         }
-        add_article(r, &a, e->path, line);
-        trawl_article_clear(&a);
+        pos = nl != NULL ? end + 1 : have;
+        scanned = 0;
+        r->file_left = (size > read_total ? size - read_total : 0) +
+                       (have - pos);
+        if (nl == NULL)
+            break;
     }
 }
 
@@ -500,25 +655,37 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         return 0;
     }
 
-    size_t len;
-    if (read_file(r, e->path, e->st, &len) < 0) {
-        if (errno == ENOMEM) {
-            trawl_err_set(&r->err, TRAWL_ENOMEM, "out of memory reading %s",
-                          e->path);
-            r->fatal = 1;
-            return 1;
-        }
+    int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         note(e->path, 0, strerror(errno));
         r->bad++;
         return 0;
     }
     r->files++;
-    r->bytes += len;
-    r->file_left = len;
-    if (jsonl)
-        index_jsonl(r, e, r->buf, len);
-    else
-        index_text(r, e, r->buf, len);
+    if (jsonl) {
+        index_jsonl(r, e, fd);
+    } else {
+        size_t len = 0;
+        int rc = read_text(r, fd, e->st, &len);
+        if (rc < 0 && errno == ENOMEM) {
+            fatal_nomem(r, e->path);
+        } else if (rc < 0) {
+            note(e->path, 0, strerror(errno));
+            r->bad++;
+        } else if (rc > 0) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "file larger than %zu MiB, skipped",
+                     MAX_TEXT >> 20);
+            note(e->path, 0, msg);
+            r->bad++;
+        } else {
+            r->bytes += len;
+            r->file_left = len;
+            index_text(r, e, r->buf, len);
+        }
+        buf_shrink(r, 0);
+    }
+    close(fd);
     r->file_left = 0;
     progress_tick(r, 0);
     return r->fatal ? 1 : 0;
@@ -626,10 +793,11 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
                ",\"bytes\":%" PRIu64 ",\"index_bytes\":%" PRIu64
                ",\"segments\":%u,\"runs\":%u,\"merges\":%u"
                ",\"bad\":%" PRIu64 ",\"repaired\":%" PRIu64
-               ",\"elapsed_s\":%.3f}\n",
+               ",\"skipped\":%" PRIu64 ",\"elapsed_s\":%.3f}\n",
                st->generation, st->docs, st->added, st->updated, st->deleted,
                st->unchanged, st->terms, r->files, r->bytes, st->index_bytes,
-               st->segments, st->runs, st->merges, r->bad, r->repaired, secs);
+               st->segments, st->runs, st->merges, r->bad, r->repaired,
+               r->kept, secs);
         return;
     }
     printf("indexed %s document%s (%" PRIu64 " added, %" PRIu64
@@ -642,11 +810,17 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
            fmt_bytes(st->index_bytes, ix, sizeof(ix)));
     if (ratio > 0)
         printf(" (%.2fx text)", ratio);
-    printf(" in %u segment%s (%u run%s flushed, %u merge%s); "
-           "generation %" PRIu64 "; %s bad input%s",
-           st->segments,
-           st->segments == 1 ? "" : "s", st->runs, st->runs == 1 ? "" : "s",
-           st->merges, st->merges == 1 ? "" : "s", st->generation,
+    printf(" in %u segment%s", st->segments, st->segments == 1 ? "" : "s");
+    /* stats.runs counts every run written, the last one too: only a
+     * budget that forced flushes makes more than one worth a mention */
+    if (st->runs > 1 && st->merges > 0)
+        printf(" (%u runs flushed at the memory budget, %u merge%s)",
+               st->runs, st->merges, st->merges == 1 ? "" : "s");
+    else if (st->runs > 1)
+        printf(" (%u runs flushed at the memory budget)", st->runs);
+    else if (st->merges > 0)
+        printf(" (%u merge%s)", st->merges, st->merges == 1 ? "" : "s");
+    printf("; generation %" PRIu64 "; %s bad input%s", st->generation,
            fmt_count(r->bad, bd, sizeof(bd)), r->bad == 1 ? "" : "s");
     if (r->repaired > 0)
         printf("; %" PRIu64 " with invalid UTF-8 repaired", r->repaired);
@@ -761,6 +935,7 @@ int main(int argc, char **argv)
     /* A merge-only run keeps everything; --add keeps what it does not see. */
     opts.keep_unseen = add || optind >= argc;
     r.keep_unseen = opts.keep_unseen;
+    r.full = opts.full;
     parse_progress(progress != NULL ? progress : "auto", &r.progress,
                    r.quiet);
 
@@ -820,7 +995,7 @@ int main(int argc, char **argv)
         free(r.buf);
         return EXIT_FATAL;
     }
-    if (r.articles == 0 && !opts.merge) {
+    if (r.articles + r.kept == 0 && !opts.merge) {
         progress_clear(&r);
         fprintf(stderr, PROG ": no articles found (%" PRIu64 " file%s read, "
                 "%" PRIu64 " bad input%s); index %s left unchanged\n",
