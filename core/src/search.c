@@ -294,6 +294,32 @@ static void cur_seek(cursor *c, uint32_t target)
 
 /* Decode the current posting's positions into out (tf[f] entries per
  * field, fields back to back). Returns 0 or -1 on corruption. */
+/* Skip n varints in [*pp, end): count terminator bytes (high bit
+ * clear), eight at a time. -1 if the input ends first. */
+static int skip_varints(const unsigned char **pp, const unsigned char *end,
+                        uint64_t n)
+{
+    const unsigned char *p = *pp;
+    while (n >= 8 && end - p >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        uint64_t stops = ~word & 0x8080808080808080ull;
+        uint64_t k = (uint64_t)__builtin_popcountll(stops);
+        if (k > n)
+            break;
+        n -= k;
+        p += 8;
+    }
+    while (n > 0) {
+        if (p >= end)
+            return -1;
+        if (!(*p++ & 0x80))
+            n--;
+    }
+    *pp = p;
+    return 0;
+}
+
 static int cur_positions(cursor *c, uint32_t *out)
 {
     if (cur_tfs(c) < 0)
@@ -303,22 +329,22 @@ static int cur_positions(cursor *c, uint32_t *out)
         c->pp = c->blk_pos;
     }
     const unsigned char *p = c->pp;
-    uint64_t v;
-    while (c->pi < c->i) {
+    uint64_t v, skip = 0;
+    for (; c->pi < c->i; c->pi++)
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            for (uint32_t k = 0; k < c->tf[f][c->pi]; k++)
-                if (trawl__get_varint(&p, c->blk_pos_end, &v)) {
-                    cur_fail(c);
-                    return -1;
-                }
-        c->pi++;
+            skip += c->tf[f][c->pi];
+    if (skip > 0 && skip_varints(&p, c->blk_pos_end, skip) < 0) {
+        cur_fail(c);
+        return -1;
     }
     c->pp = p;
     size_t o = 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
         uint32_t pos = 0;
         for (uint32_t k = 0; k < c->tf[f][c->i]; k++) {
-            if (trawl__get_varint(&p, c->blk_pos_end, &v)) {
+            if (p < c->blk_pos_end && *p < 0x80) {
+                v = *p++; /* the common one-byte delta */
+            } else if (trawl__get_varint(&p, c->blk_pos_end, &v)) {
                 cur_fail(c);
                 return -1;
             }
@@ -539,10 +565,14 @@ static double leaf_bound(const ctx *c, const matcher *m, uint32_t *last)
         tf[f] = UINT32_MAX;
         len[f] = 0;
     }
+    /* As in doc_bound: "near" counts occurrences of its first word. */
+    uint32_t nb = m->kind == M_PHRASE && m->slop > 0 ? 1 : m->ncur;
     for (uint32_t k = 0; k < m->ncur; k++) {
         const cursor *cu = m->cur[k];
         if (cu->last < *last)
             *last = cu->last;
+        if (k >= nb)
+            continue;
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
             if (cu->bmax_tf[f] < tf[f])
                 tf[f] = cu->bmax_tf[f];
@@ -584,6 +614,37 @@ static double prox_bound(const ctx *c)
     return c->w_prox * sum;
 }
 
+static double prox_doc_bound(ctx *c, uint32_t d);
+
+/* Upper bound of the root AND's score at d from the document's term
+ * frequencies (phrases: the minimum over their words) and lengths. */
+static double doc_bound(ctx *c, const matcher *m, uint32_t d)
+{
+    double ub = 0;
+    uint32_t len[TRAWL_NFIELDS];
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        len[f] = trawl__seg_field_len(c->seg, d, f);
+    for (uint32_t k = 0; k < m->nkids; k++) {
+        const matcher *kid = m->kids[k];
+        uint32_t tf[TRAWL_NFIELDS];
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            tf[f] = UINT32_MAX;
+        /* An exact phrase occurs at most as often as its rarest word; a
+         * "near" match is counted per occurrence of its first word. */
+        uint32_t nb = kid->kind == M_PHRASE && kid->slop > 0 ? 1 : kid->ncur;
+        for (uint32_t j = 0; j < nb; j++) {
+            cursor *cu = kid->cur[j];
+            if (cur_tfs(cu) < 0)
+                return INFINITY;
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                if (cu->tf[f][cu->i] < tf[f])
+                    tf[f] = cu->tf[f][cu->i];
+        }
+        ub += bound(c, tf, len, kid->lf->idf, kid->field);
+    }
+    return ub + prox_doc_bound(c, d);
+}
+
 /* The root AND with pruning: align, bound, then verify phrases. */
 static uint32_t and_pruned(ctx *c, matcher *m, uint32_t target)
 {
@@ -617,6 +678,14 @@ static uint32_t and_pruned(ctx *c, matcher *m, uint32_t target)
                     return m->doc = DOC_END;
                 continue;
             }
+        }
+        /* Before reading positions: a bound from this document's own
+         * term frequencies and lengths (a phrase occurs at most as often
+         * as its rarest word). */
+        if (c->pruning && doc_bound(c, m, d) <= c->theta) {
+            c->skipped = 1;
+            d++;
+            continue;
         }
         int ok = 1;
         for (uint32_t k = 0; k < m->nkids && ok; k++) {
