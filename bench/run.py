@@ -366,8 +366,8 @@ def render(res):
                                                                 k["success1"], k["success10"]))
     L.append("")
     L.append("trawl runs twice: with its default proximity weight (`w_prox` 1) and with it "
-             "off (`w_prox` 0). While the engine does not implement the proximity signal yet "
-             "the two rows are the same; they will differ once it does.")
+             "off (`w_prox` 0): the difference is what the proximity signal (query words "
+             "standing close together, in order) adds on top of BM25F.")
     L.append("")
     L.append(NOTES)
     return "\n".join(L) + "\n"
