@@ -255,6 +255,8 @@ struct trawl_analyzer {
     size_t pool_len, pool_cap;
 
     unsigned char *user; /* user slot of the last memo hit or insert */
+    size_t memo_pool;    /* bounds of the memo (see trawl_analyzer_limit) */
+    size_t memo_entries;
 
     /* Folding scratch space. */
     int32_t *cps;
@@ -351,6 +353,8 @@ int trawl_analyzer_new(trawl_analyzer **out, const char *language,
         }
     }
     snprintf(a->language, sizeof(a->language), "%s", canonical);
+    a->memo_pool = MEMO_MAX_POOL;
+    a->memo_entries = MEMO_MAX_ENTRIES;
     *out = a;
     return 0;
 }
@@ -455,7 +459,7 @@ static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
 
     /* Insert (after a clear or a grow, as needed). */
     size_t need = MEMO_HDR + len + slen;
-    if (a->count + 1 > MEMO_MAX_ENTRIES || a->pool_len + need > MEMO_MAX_POOL)
+    if (a->count + 1 > a->memo_entries || a->pool_len + need > a->memo_pool)
         memo_clear(a);
     if ((a->count + 1) * 2 > a->nslots) {
         if (memo_grow(a) < 0)
@@ -733,6 +737,29 @@ int trawl_analyze(trawl_analyzer *a, const char *text, size_t len,
 void trawl_analyzer_forget(trawl_analyzer *a)
 {
     memo_clear(a);
+}
+
+void trawl_analyzer_limit(trawl_analyzer *a, size_t bytes)
+{
+    /* About a third for the slots (8 bytes, half full), the rest for the
+     * entries (header, surface form and stem: ~24 bytes each). */
+    if (bytes < (64u << 10))
+        bytes = 64u << 10;
+    if (bytes > (size_t)MEMO_MAX_POOL + MEMO_MAX_ENTRIES * 16u)
+        bytes = (size_t)MEMO_MAX_POOL + MEMO_MAX_ENTRIES * 16u;
+    a->memo_entries = bytes / 48;
+    if (a->memo_entries > MEMO_MAX_ENTRIES)
+        a->memo_entries = MEMO_MAX_ENTRIES;
+    a->memo_pool = bytes - a->memo_entries * 16;
+    if (a->memo_pool > MEMO_MAX_POOL)
+        a->memo_pool = MEMO_MAX_POOL;
+    memo_clear(a);
+}
+
+size_t trawl_analyzer_footprint(const trawl_analyzer *a)
+{
+    return a->nslots * sizeof(memo_slot) + a->pool_cap +
+           a->cps_cap * sizeof(*a->cps) + a->fold_cap;
 }
 
 int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,

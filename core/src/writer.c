@@ -458,6 +458,7 @@ static size_t worker_mem(const trawl_writer *w)
     m += w->docs.cap + w->scratch.cap;
     m += w->toks_cap * sizeof(wtok);
     m += (size_t)w->dt_cap * sizeof(wdoc) + (size_t)w->dterms_cap * 4;
+    m += trawl_analyzer_footprint(w->an);
     return m;
 }
 
@@ -559,6 +560,8 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
         lang = "english";
     if ((rc = trawl_analyzer_new(&w->an, lang, err)) < 0)
         goto fail;
+    /* The stem memo is part of the budget: an eighth of it at most. */
+    trawl_analyzer_limit(w->an, w->budget / 8);
     snprintf(w->language, sizeof(w->language), "%s",
              trawl_analyzer_language(w->an));
     if (w->old != NULL && strcmp(w->old->language, w->language) != 0) {

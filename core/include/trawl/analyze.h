@@ -73,6 +73,13 @@ void trawl_analyzer_free(trawl_analyzer *a);
 /* Drop the stem memo (and every token's user bytes with it). */
 void trawl_analyzer_forget(trawl_analyzer *a);
 
+/* Bound the stem memo to about `bytes` (default: 48 MiB); it is cleared
+ * and refilled when it reaches the bound. */
+void trawl_analyzer_limit(trawl_analyzer *a, size_t bytes);
+
+/* Bytes the analyzer holds (memo and scratch). */
+size_t trawl_analyzer_footprint(const trawl_analyzer *a);
+
 /* The canonical language name the analyzer was created with: the
  * sb_stemmer_list() name ("en", "eng", "English" -> "english") or "none". */
 const char *trawl_analyzer_language(const trawl_analyzer *a);
