@@ -115,6 +115,8 @@ typedef struct cursor {
     uint32_t pi; /* positions walk: posting index and pointer */
     const unsigned char *pp;
     int *corrupt; /* the search's error slot, set on damaged postings */
+    double bub;   /* bound of the current block for its TERM matcher, or
+                     negative when not computed yet */
     uint32_t tmax_tf[TRAWL_NFIELDS];  /* over the whole list */
     uint32_t tmin_len[TRAWL_NFIELDS];
     uint32_t docs[BLOCK_SIZE];
@@ -194,6 +196,7 @@ static int cur_next_block(cursor *c)
     c->i = 0;
     c->pi = 0;
     c->pp = c->blk_pos;
+    c->bub = -1;
     return 0;
 }
 
@@ -564,6 +567,16 @@ static double leaf_bound(const ctx *c, const matcher *m, uint32_t *last)
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
         tf[f] = UINT32_MAX;
         len[f] = 0;
+    }
+    if (m->kind == M_TERM) {
+        /* One cursor: its block's bound is computed once per block. */
+        cursor *cu = m->cur[0];
+        if (cu->last < *last)
+            *last = cu->last;
+        if (cu->bub < 0)
+            cu->bub = bound(c, cu->bmax_tf, cu->bmin_len, m->lf->idf,
+                            m->field);
+        return cu->bub;
     }
     /* As in doc_bound: "near" counts occurrences of its first word. */
     uint32_t nb = m->kind == M_PHRASE && m->slop > 0 ? 1 : m->ncur;
