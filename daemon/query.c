@@ -1,7 +1,7 @@
 /*
  * Queries on the thread pool. Each job holds a reference to the index
  * generation it started on (so a reload can swap generations under it), a
- * searcher borrowed from the server's pool and its own arena; it encodes
+ * searcher borrowed from the server's pool with the arena it owns; it encodes
  * its response into the request's slot before returning to the loop.
  */
 #include <stdlib.h>
@@ -45,22 +45,21 @@ static void job_run(uv_work_t *w)
     int rc;
 
     trawl_err_clear(&err);
-    arena = trawl_arena_new(64 * 1024);
-    if (arena == NULL) {
+    /* The searcher (taken from the pool) brings its own arena, kept warm
+     * from query to query: no allocation per request here. */
+    sr = server_searcher_take(j->srv);
+    if (sr == NULL) {
         rc = trawl_err_set(&err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }
+    arena = trawl_searcher_arena(sr);
+    trawl_arena_reset(arena);
     if (j->req.op == OP_GET) {
         trawl_stored doc;
         rc = trawl_index_get(j->ix, j->req.doc, j->req.doc_len, arena, &doc,
                              &err);
         if (rc == 0)
             proto_put_doc(out, id, j->gen, &doc);
-        goto done;
-    }
-    sr = server_searcher_take(j->srv);
-    if (sr == NULL) {
-        rc = trawl_err_set(&err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }
     if (j->req.op == OP_SEARCH) {
@@ -101,8 +100,9 @@ done:
                         err.msg[0] ? err.msg : trawl_strerror(rc));
         j->error = true;
     }
+    if (arena != NULL)
+        trawl_arena_reset(arena); /* big one-off blocks go back now */
     server_searcher_give(j->srv, sr);
-    trawl_arena_free(arena);
     j->took_us = (uv_hrtime() - t0) / 1000;
 }
 

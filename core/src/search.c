@@ -36,6 +36,7 @@
 
 struct trawl_searcher {
     ZSTD_DCtx *dctx; /* reused for every stored document */
+    trawl_arena *arena; /* see trawl_searcher_arena */
     trawl_analyzer *an;
     char language[32];
     uint32_t *scratch; /* positions for phrase checks */
@@ -59,8 +60,9 @@ void trawl_query_init(trawl_query *q)
 int trawl_searcher_new(trawl_searcher **out, trawl_err *err)
 {
     *out = calloc(1, sizeof(**out));
-    if (*out == NULL || ((*out)->dctx = ZSTD_createDCtx()) == NULL) {
-        free(*out);
+    if (*out == NULL || ((*out)->dctx = ZSTD_createDCtx()) == NULL ||
+        ((*out)->arena = trawl_arena_new(64 * 1024)) == NULL) {
+        trawl_searcher_free(*out);
         *out = NULL;
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     }
@@ -73,8 +75,14 @@ void trawl_searcher_free(trawl_searcher *s)
         return;
     trawl_analyzer_free(s->an);
     ZSTD_freeDCtx(s->dctx);
+    trawl_arena_free(s->arena);
     free(s->scratch);
     free(s);
+}
+
+trawl_arena *trawl_searcher_arena(trawl_searcher *s)
+{
+    return s->arena;
 }
 
 static int searcher_bind(trawl_searcher *s, const trawl_index *ix,

@@ -37,18 +37,24 @@ typedef struct sctx {
     stok *toks;
     size_t n, cap;
     int oom;
+    trawl_arena *a;
 } sctx;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/* Grow an array in the query's arena (doubling: the old copy is dropped
+ * with the arena, so at most twice the final size is used). */
+static int grow(trawl_arena *a, void **p, size_t *cap, size_t need,
+                size_t elem)
 {
     if (need <= *cap)
         return 0;
     size_t ncap = *cap ? *cap : 256;
     while (ncap < need)
         ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
+    void *np = trawl_arena_calloc(a, ncap, elem);
     if (np == NULL)
         return -1;
+    if (*cap > 0)
+        memcpy(np, *p, *cap * elem);
     *p = np;
     *cap = ncap;
     return 0;
@@ -70,7 +76,8 @@ static int qterm_id(sctx *c, const char *t, size_t len, int add)
 static int on_tok(void *payload, const trawl_token *t)
 {
     sctx *c = payload;
-    if (grow((void **)&c->toks, &c->cap, c->n + 1, sizeof(stok)) != 0) {
+    if (grow(c->a, (void **)&c->toks, &c->cap, c->n + 1, sizeof(stok)) !=
+        0) {
         c->oom = 1;
         return TRAWL_ENOMEM;
     }
@@ -96,6 +103,7 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     int ids[Q_MAX_LEAVES * 2][Q_MAX_LEAVES];
     sctx c;
     memset(&c, 0, sizeof(c));
+    c.a = a;
     c.leaves = leaves;
     c.nleaves = trawl__query_leaves(q, leaves, Q_MAX_LEAVES * 2);
     *out = "";
@@ -129,7 +137,7 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
         if (qid < 0)
             continue;
         if (c.term_leaf[qid] >= 0) {
-            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
+            if (grow(a, (void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
                 rc = TRAWL_ENOMEM;
                 goto done;
             }
@@ -149,7 +157,7 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
                 k++;
             if (k < p->nterms)
                 continue;
-            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
+            if (grow(a, (void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
                 rc = TRAWL_ENOMEM;
                 goto done;
             }
@@ -275,7 +283,5 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     *nranges = nr;
     rc = 0;
 done:
-    free(c.toks);
-    free(ms);
     return rc;
 }

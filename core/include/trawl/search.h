@@ -82,6 +82,13 @@ int trawl_searcher_new(trawl_searcher **out, trawl_err *err);
 void trawl_searcher_free(trawl_searcher *s); /* accepts NULL */
 
 /*
+ * An arena owned by the searcher, for callers that want a per-query arena
+ * without allocating one each time: trawl_arena_reset() it before each
+ * query (its warm blocks are kept); it is freed with the searcher.
+ */
+trawl_arena *trawl_searcher_arena(trawl_searcher *s);
+
+/*
  * Run q against ix. Returns 0, TRAWL_EQUERY (syntax error; err->msg names
  * the column and the reason), TRAWL_EINVAL (bad option), TRAWL_ENOMEM,
  * TRAWL_ECORRUPT.
