@@ -587,6 +587,56 @@ static void search_wide_prefix(void **state)
     rm_rf(dir);
 }
 
+/* Hostile query strings: any mix of operators, quotes, fields, dates and
+ * raw bytes gives a result or a clear query error, never a crash (this
+ * runs under ASan/UBSan in CI). */
+static void search_survives_garbage_queries(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f, 60, 17);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *a = trawl_arena_new(1 << 16);
+    static const char *const bits[] = {
+        "(", ")", "\"", "-", "*", ":", "~", "~3", " OR ", " AND ", "NOT ",
+        "title:", "body:", "date:", "after:", "before:", "2024", "2024-02",
+        "2024-02-30", "..", "korea", "north", "ma", "the", " ", "  ", "\xff",
+        "\xc3", "\xe2\x80\x99", "\xe6\x97\xa5", "author:", "\\", "'",
+        "1,000", "3.5", "\x00",
+    };
+    size_t nb = sizeof(bits) / sizeof(bits[0]);
+    for (int t = 0; t < 20000; t++) {
+        char q[256];
+        size_t len = 0;
+        int parts = 1 + (int)rnd(12);
+        for (int k = 0; k < parts; k++) {
+            const char *b = bits[rnd((uint32_t)nb)];
+            size_t bl = b[0] == '\0' ? 1 : strlen(b);
+            if (len + bl >= sizeof(q))
+                break;
+            memcpy(q + len, b, bl);
+            len += bl;
+        }
+        trawl_query tq;
+        trawl_results r;
+        trawl_query_init(&tq);
+        tq.q = q;
+        tq.qlen = len;
+        tq.limit = 3;
+        int rc = trawl_search(s, f.ix, &tq, a, &r, &err);
+        if (rc != 0 && rc != TRAWL_EQUERY)
+            fail_msg("query of %zu bytes: rc %d (%s)", len, rc, err.msg);
+        if (rc == TRAWL_EQUERY)
+            assert_true(err.msg[0] != '\0');
+        trawl_arena_reset(a);
+    }
+    trawl_arena_free(a);
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +646,7 @@ int main(void)
         cmocka_unit_test(index_stores_and_replaces_articles),
         cmocka_unit_test(snippet_highlights_matches),
         cmocka_unit_test(search_wide_prefix),
+        cmocka_unit_test(search_survives_garbage_queries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
