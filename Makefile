@@ -10,7 +10,7 @@ DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libxxhash-dev \
 	libstemmer-dev libcmocka-dev libutf8proc-dev libjansson-dev libzstd-dev \
 	libstreamvbyte-dev python3
 
-.PHONY: all deps build test demo clean sanitize bench bench-short corpus
+.PHONY: all deps build test demo clean sanitize bench bench-short bench-scale corpus
 
 all: build
 
@@ -42,6 +42,11 @@ bench:
 
 bench-short:
 	@sh bench/run.sh --short
+
+# trawl alone at 10k, 100k and 1M documents, 1 GiB indexing budget;
+# writes bench/RESULTS-scale.md (about 4 GB of corpus under bench/data)
+bench-scale:
+	@sh bench/run.sh --scale
 
 clean:
 	rm -rf build build-asan

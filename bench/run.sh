@@ -5,6 +5,8 @@
 # Usage: sh bench/run.sh [--short | --full] [run.py options, e.g. --sizes 10k,100k]
 #   --short (default)  real corpus + synthetic 10k, 1000 queries each
 #   --full             real corpus + synthetic 10k, 100k and 1M
+#   --scale            trawl only, synthetic 10k, 100k and 1M with a 1 GiB
+#                      indexing budget: bench/scale.py, bench/RESULTS-scale.md
 # Environment: BENCH_BUILD (build dir, default build-bench), BENCH_SRC (the
 # trawl source tree to build, default this checkout; e.g. a `git archive`
 # export of a commit while the working tree is being edited), BENCH_COMMIT
@@ -76,10 +78,17 @@ mode=--short
 rest=""
 for a in "$@"; do
     case "$a" in
-    --short | --full) mode=$a ;;
+    --short | --full | --scale) mode=$a ;;
     *) rest="$rest $a" ;;
     esac
 done
+if [ "$mode" = --scale ]; then
+    # trawl alone at 10k, 100k and 1M documents: bench/scale.py writes
+    # bench/RESULTS-scale.md (scale.py options, e.g. --sizes, --memory)
+    # shellcheck disable=SC2086
+    exec python3 bench/scale.py --build "$build" --bin "$bin" --command "$command" \
+        ${BENCH_COMMIT:+--trawl-commit "$BENCH_COMMIT"} $rest
+fi
 # shellcheck disable=SC2086
 exec python3 bench/run.py --build "$build" --bin "$bin" $mode --command "$command" \
     ${BENCH_COMMIT:+--trawl-commit "$BENCH_COMMIT"} $rest
