@@ -12,16 +12,22 @@ static unsigned bit_len(uint32_t v)
 
 size_t trawl__codec_encode(const uint32_t *in, uint32_t n, unsigned char *out)
 {
-    /* Histogram of bit lengths; the cost of width b follows from it. */
+    /* Histogram of bit lengths; the cost of width b follows from it.
+     * Only widths up to the largest length are candidates. */
     uint32_t cnt[33] = {0};
-    for (uint32_t i = 0; i < n; i++)
-        cnt[bit_len(in[i])]++;
-    unsigned best_b = 32;
-    size_t best = SIZE_MAX;
-    for (unsigned b = 0; b <= 32; b++) {
+    unsigned maxl = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned l = bit_len(in[i]);
+        cnt[l]++;
+        if (l > maxl)
+            maxl = l;
+    }
+    unsigned best_b = maxl;
+    size_t best = ((size_t)n * maxl + 7) / 8;
+    for (unsigned b = 0; b < maxl && n > 4; b++) {
         size_t cost = ((size_t)n * b + 7) / 8;
         uint32_t exc = 0;
-        for (unsigned l = b + 1; l <= 32; l++) {
+        for (unsigned l = b + 1; l <= maxl && cost < best; l++) {
             exc += cnt[l];
             cost += (size_t)cnt[l] * (1 + (l - b + 6) / 7);
         }

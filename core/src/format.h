@@ -88,8 +88,8 @@
  *     of any BM25F score in the block follows from them for any k1, b and
  *     field weights.
  *   blocks: n = min(BLOCK_SIZE, remaining) postings as
- *     streamvbyte_encode_0124 of (doc gap - 1) [n values]
- *     streamvbyte_encode_0124 of tf[f] for each field [n values each]
+ *     a PFor run (codec.h) of (doc gap - 1) [n values]
+ *     a PFor run of tf[f] for each field [n values each]
  *   The first gap of the first block is doc + 1 (i.e. from -1).
  *
  * Section POSITIONS, per term at positions_offset, per block (pos_bytes
@@ -100,11 +100,14 @@
  *   1: first version.
  *   2: ids and titles moved from STORE into DOCMETA (small blocks), so a
  *      page of hits no longer decompresses the articles' bodies.
+ *   3: postings blocks packed with PFor (bit packing with exceptions)
+ *      instead of StreamVByte: runs of zeros and small gaps cost bits, not
+ *      bytes.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
 
-#define TRAWL_FORMAT_VERSION 2
+#define TRAWL_FORMAT_VERSION 3
 
 #define TRAWL_NFIELDS 2
 enum { TRAWL_FIELD_TITLE = 0, TRAWL_FIELD_BODY = 1 };

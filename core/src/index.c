@@ -1004,28 +1004,52 @@ static const char *chk_field_name(int f)
 }
 
 /*
- * Decode a streamvbyte 0124 run of n values from [p, end): control bytes
- * (2 bits per value, low bits first: 0, 1, 2 or 4 data bytes), then the
- * little-endian data bytes. Returns the bytes used, or 0 if the run does
- * not fit. Deliberately independent of the library the search uses.
+ * Decode a PFor run of n values from [p, end) (format in codec.h): u8 bit
+ * width, u8 exception count, the packed low bits, then (index, varint
+ * high part) per exception. Returns the bytes used, or 0 if the run is
+ * malformed. Written bit by bit, deliberately independent of the codec the
+ * search uses.
  */
-static size_t chk_svb(const unsigned char *p, const unsigned char *end,
-                      uint32_t n, uint32_t *out)
+static size_t chk_pfor(const unsigned char *p, const unsigned char *end,
+                       uint32_t n, uint32_t *out)
 {
-    size_t ctl = ((size_t)n + 3) / 4;
-    if ((size_t)(end - p) < ctl)
+    if (end - p < 2)
         return 0;
-    const unsigned char *d = p + ctl;
+    unsigned b = p[0], nexc = p[1];
+    if (b > 32 || nexc > n)
+        return 0;
+    size_t bits = (size_t)n * b;
+    const unsigned char *d = p + 2;
+    if ((size_t)(end - d) < (bits + 7) / 8)
+        return 0;
     for (uint32_t i = 0; i < n; i++) {
-        unsigned code = (p[i / 4] >> (2 * (i % 4))) & 3;
-        size_t k = code == 3 ? 4 : code;
-        if ((size_t)(end - d) < k)
-            return 0;
         uint32_t v = 0;
-        for (size_t j = 0; j < k; j++)
-            v |= (uint32_t)d[j] << (8 * j);
+        for (unsigned k = 0; k < b; k++) {
+            size_t bit = (size_t)i * b + k;
+            if ((d[bit / 8] >> (bit % 8)) & 1)
+                v |= (uint32_t)1 << k;
+        }
         out[i] = v;
-        d += k;
+    }
+    d += (bits + 7) / 8;
+    for (unsigned e = 0; e < nexc; e++) {
+        if (d >= end)
+            return 0;
+        unsigned i = *d++;
+        uint64_t v = 0;
+        unsigned shift = 0;
+        for (;;) {
+            if (d >= end || shift > 35)
+                return 0;
+            unsigned char ch = *d++;
+            v |= (uint64_t)(ch & 0x7f) << shift;
+            shift += 7;
+            if (!(ch & 0x80))
+                break;
+        }
+        if (i >= n || b >= 32 || (v << b) > 0xffffffffu)
+            return 0;
+        out[i] |= (uint32_t)(v << b);
     }
     return (size_t)(d - p);
 }
@@ -1371,12 +1395,12 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
             TPROB("POSITIONS", "block %u: %" PRIu64 " bytes run past the "
                   "section", nb, pb);
         const unsigned char *bp = dp, *bend = dp + db;
-        size_t k = chk_svb(bp, bend, n, gaps);
+        size_t k = chk_pfor(bp, bend, n, gaps);
         if (k == 0)
             TPROB("POSTINGS", "block %u: doc gaps truncated", nb);
         bp += k;
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
-            k = chk_svb(bp, bend, n, tf[f]);
+            k = chk_pfor(bp, bend, n, tf[f]);
             if (k == 0)
                 TPROB("POSTINGS", "block %u: %s tf truncated", nb,
                       chk_field_name(f));

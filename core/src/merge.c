@@ -19,10 +19,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <streamvbyte.h>
 #include <zstd.h>
 
 #include "format.h"
+#include "codec.h"
 #include "internal.h"
 #include "segfile.h"
 #include "trawl/buf.h"
@@ -126,10 +126,10 @@ static int prd_block(prd *r, int decode)
     r->pos = r->bpos_end;
     if (!decode)
         return 1;
-    size_t need = trawl__svb0124_len(blk, (size_t)(blk_end - blk), r->n);
-    if (need > (size_t)(blk_end - blk))
+    size_t used = trawl__codec_decode(blk, blk_end, r->docs, r->n);
+    if (used == 0)
         return -1;
-    blk += streamvbyte_decode_0124(blk, r->docs, r->n);
+    blk += used;
     int64_t prev = base;
     for (uint32_t i = 0; i < r->n; i++) {
         prev += (int64_t)r->docs[i] + 1;
@@ -138,10 +138,10 @@ static int prd_block(prd *r, int decode)
     if (prev != (int64_t)r->last)
         return -1;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        need = trawl__svb0124_len(blk, (size_t)(blk_end - blk), r->n);
-        if (need > (size_t)(blk_end - blk))
+        used = trawl__codec_decode(blk, blk_end, r->tf[f], r->n);
+        if (used == 0)
             return -1;
-        blk += streamvbyte_decode_0124(blk, r->tf[f], r->n);
+        blk += used;
     }
     return 1;
 }

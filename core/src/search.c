@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <streamvbyte.h>
 #include <zstd.h>
 
+#include "codec.h"
 #include "format.h"
 #include "internal.h"
 #include "query.h"
@@ -131,18 +131,6 @@ typedef struct cursor {
     uint32_t tf[TRAWL_NFIELDS][BLOCK_SIZE];
 } cursor;
 
-size_t trawl__svb0124_len(const unsigned char *p, size_t avail, uint32_t n)
-{
-    size_t ctl = (n + 3) / 4;
-    if (avail < ctl)
-        return SIZE_MAX;
-    size_t len = ctl;
-    for (uint32_t i = 0; i < n; i++) {
-        unsigned code = (p[i / 4] >> (2 * (i % 4))) & 3;
-        len += code == 3 ? 4 : code;
-    }
-    return len;
-}
 
 static void cur_fail(cursor *c)
 {
@@ -211,13 +199,12 @@ static int cur_next_block(cursor *c)
 static int cur_decode(cursor *c)
 {
     const unsigned char *p = c->blk;
-    size_t avail = (size_t)(c->blk_end - p);
-    size_t need = trawl__svb0124_len(p, avail, c->n);
-    if (need > avail) {
+    size_t used = trawl__codec_decode(p, c->blk_end, c->docs, c->n);
+    if (used == 0) {
         cur_fail(c);
         return -1;
     }
-    p += streamvbyte_decode_0124(p, c->docs, c->n);
+    p += used;
     int64_t prev = c->base;
     for (uint32_t i = 0; i < c->n; i++) {
         prev += (int64_t)c->docs[i] + 1;
@@ -240,15 +227,14 @@ static int cur_tfs(cursor *c)
         return 0;
     const unsigned char *p = c->tfp;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        size_t avail = (size_t)(c->blk_end - p);
-        size_t need = trawl__svb0124_len(p, avail, c->n);
-        if (need > avail) {
+        size_t used = trawl__codec_decode(p, c->blk_end, c->tf[f], c->n);
+        if (used == 0) {
             cur_fail(c);
             memset(c->tf, 0, sizeof(c->tf));
             c->tf_decoded = 1;
             return -1;
         }
-        p += streamvbyte_decode_0124(p, c->tf[f], c->n);
+        p += used;
     }
     c->tf_decoded = 1;
     return 0;

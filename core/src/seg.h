@@ -140,8 +140,5 @@ int trawl__index_find_id(const trawl_index *ix, const char *id, size_t len,
                          uint32_t *seg_out, uint32_t *doc_out,
                          trawl_err *err);
 
-/* Bytes a streamvbyte_encode_0124 run of n values occupies, from its
- * control bytes; or SIZE_MAX if avail is too short for them. */
-size_t trawl__svb0124_len(const unsigned char *p, size_t avail, uint32_t n);
 
 #endif

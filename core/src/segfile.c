@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <streamvbyte.h>
 
+#include "codec.h"
 #include "internal.h"
 #include "trawl/analyze.h"
 
@@ -227,9 +227,8 @@ void trawl__penc_reset(seg_penc *e)
     }
 }
 
-/* Encode the pending block: doc gaps then tf per field, each a
- * streamvbyte_encode_0124 run; its skip entry carries the block-max
- * inputs. */
+/* Encode the pending block: doc gaps then tf per field, each a PFor run
+ * (codec.h); its skip entry carries the block-max inputs. */
 static void penc_block(seg_penc *e)
 {
     uint32_t n = e->n;
@@ -239,9 +238,9 @@ static void penc_block(seg_penc *e)
         e->vals[i] = (uint32_t)((int64_t)e->docs[i] - e->prev_doc - 1);
         e->prev_doc = e->docs[i];
     }
-    size_t eb = streamvbyte_encode_0124(e->vals, n, e->enc);
+    size_t eb = trawl__codec_encode(e->vals, n, e->enc);
     for (int f = 0; f < TRAWL_NFIELDS; f++)
-        eb += streamvbyte_encode_0124(e->tf[f], n, e->enc + eb);
+        eb += trawl__codec_encode(e->tf[f], n, e->enc + eb);
     trawl_buf_put(&e->blocks, e->enc, eb);
     uint32_t last = e->docs[n - 1];
     trawl_buf_put_varint(&e->skip, last - e->prev_last);
