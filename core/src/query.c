@@ -106,7 +106,7 @@ static int on_term(void *payload, const trawl_token *t)
 
 /* Analyze text into a TERM or PHRASE node, or NULL if it has no terms. */
 static int make_leaf(parser *p, const char *text, size_t n, int field,
-                     int quoted, size_t at, qnode **out)
+                     size_t at, qnode **out)
 {
     collect c = {p, NULL, NULL, 0, 0, 0};
     *out = NULL;
@@ -123,7 +123,6 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
     if (q == NULL)
         return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
     q->kind = c.n == 1 ? Q_TERM : Q_PHRASE;
-    (void)quoted;
     q->column = column(p, at);
     q->field = field;
     q->nterms = c.n;
@@ -403,7 +402,7 @@ static int parse_primary(parser *p, qnode **out)
                                    "positions, 0..1000");
             slop = (uint32_t)v;
         }
-        if ((rc = make_leaf(p, p->q + s, e - s, field, 1, start, out)) < 0)
+        if ((rc = make_leaf(p, p->q + s, e - s, field, start, out)) < 0)
             return rc;
         if (*out != NULL && (*out)->kind == Q_PHRASE)
             (*out)->slop = slop;
@@ -416,7 +415,7 @@ static int parse_primary(parser *p, qnode **out)
         return fail(p, s, "expected a term");
     if (p->q[p->i - 1] == '*' && p->i - s > 1)
         return make_prefix(p, p->q + s, p->i - s - 1, field, start, out);
-    return make_leaf(p, p->q + s, p->i - s, field, 0, start, out);
+    return make_leaf(p, p->q + s, p->i - s, field, start, out);
 }
 
 static int parse_unary(parser *p, qnode **out)

@@ -395,7 +395,6 @@ typedef struct ctx {
     uint32_t npairs;
     uint32_t pair_a[Q_MAX_LEAVES], pair_b[Q_MAX_LEAVES];
     double pair_w[Q_MAX_LEAVES];
-    double prox_ub; /* upper bound of the proximity part of any score */
     struct matcher **leaf_m;
     /* Block-max pruning at the root (score order, page full): a
      * candidate whose upper bound cannot beat theta is skipped, together
@@ -992,7 +991,6 @@ static void collect_prox(ctx *c, const qnode *n, int32_t *prev)
             c->pair_a[c->npairs] = (uint32_t)*prev;
             c->pair_b[c->npairs] = (uint32_t)me;
             c->pair_w[c->npairs] = ia < ib ? ia : ib;
-            c->prox_ub += c->pair_w[c->npairs] * (c->k1 + 1);
             c->npairs++;
         }
     }
@@ -1392,7 +1390,6 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     if (scoring && q->w_prox > 0) {
         int32_t prev = -1;
         collect_prox(&c, pr->root, &prev);
-        c.prox_ub *= q->w_prox;
     }
     c.leaf_m = trawl_arena_calloc(a, c.nleaves ? c.nleaves : 1,
                                   sizeof(*c.leaf_m));
