@@ -106,7 +106,7 @@ def measured(cmd, nice=0):
 def measured_build(cmd, ixdir, nice):
     """Run the indexer under rss_run, reading its JSON progress lines as
     they come and sampling its memory and the index directory's size.
-    Returns (rusage report, done event, timeline, samples summary)."""
+    Returns (rusage report, done event, timeline, peaks, samples)."""
     fd, report = tempfile.mkstemp(prefix="bench-rss.")
     os.close(fd)
     if nice:
@@ -115,6 +115,7 @@ def measured_build(cmd, ixdir, nice):
     t0 = time.monotonic()
     peak = {"RssAnon": 0, "RssFile": 0, "VmRSS": 0, "disk": 0}
     last = {"RssAnon": 0, "RssFile": 0}
+    series = []  # [t, anon, file, disk] every 0.2 s
     stop = threading.Event()
 
     def sampler():
@@ -122,14 +123,17 @@ def measured_build(cmd, ixdir, nice):
         while not stop.is_set():
             if pid is None:
                 pid = child_of(p.pid)
-            if pid is not None:
-                st = proc_status(pid)
-                if st:
-                    for k in ("RssAnon", "RssFile", "VmRSS"):
-                        peak[k] = max(peak[k], st.get(k, 0))
-                        if k in last:
-                            last[k] = st.get(k, 0)
-            peak["disk"] = max(peak["disk"], tree_bytes(ixdir))
+            st = proc_status(pid) if pid is not None else None
+            if st:
+                for k in ("RssAnon", "RssFile", "VmRSS"):
+                    peak[k] = max(peak[k], st.get(k, 0))
+                    if k in last:
+                        last[k] = st.get(k, 0)
+            disk = tree_bytes(ixdir)
+            peak["disk"] = max(peak["disk"], disk)
+            if st:
+                series.append([round(time.monotonic() - t0, 2), st.get("RssAnon", 0),
+                               st.get("RssFile", 0), disk])
             stop.wait(0.2)
 
     th = threading.Thread(target=sampler, daemon=True)
@@ -159,7 +163,7 @@ def measured_build(cmd, ixdir, nice):
         os.unlink(report)
     if done is None:
         sys.exit("scale: the indexer printed no summary")
-    return rep, done, timeline, peak
+    return rep, done, timeline, peak, series
 
 
 # ---------------------------------------------------------------- corpora
@@ -235,7 +239,7 @@ def run_size(size, corpus, gen_s, args):
     os.makedirs(os.path.dirname(ix), exist_ok=True)
     log("synth-%s: trawl-index --memory %d (%d docs, %.0f MB of text)"
         % (size, args.memory, r["docs"], r["text_bytes"] / 1e6))
-    rep, done, timeline, peak = measured_build(
+    rep, done, timeline, peak, series = measured_build(
         [os.path.join(args.build, "bin", "trawl-index"), "--full", "--memory", str(args.memory),
          "--progress=json", "--index", ix, corpus], ix, args.nice)
     commit = [e for e in timeline if e.get("event") == "commit"]
@@ -243,11 +247,13 @@ def run_size(size, corpus, gen_s, args):
                   "utime_s": rep.get("utime_s"), "stime_s": rep.get("stime_s"),
                   "written": rep.get("oublock", 0) * 512, "read": rep.get("inblock", 0) * 512,
                   "peak_anon": peak["RssAnon"], "peak_file": peak["RssFile"],
+                  "peak_vmrss": peak["VmRSS"],
                   "peak_disk": peak["disk"],
                   "commit_at_s": commit[0]["elapsed_s"] if commit else None,
                   "done": done}
     r["timeline"] = [{"t": e["elapsed_s"], "docs": e["docs"], "anon": e["rss_anon"],
                       "file": e["rss_file"], "event": e["event"]} for e in timeline]
+    r["series"] = series
     r["index_bytes"] = tree_bytes(ix)
     r["load_after_build"] = os.getloadavg()
     log("synth-%s: built in %.1f s, peak RSS %.0f MB, index %.0f MB, %d runs, %d merges"
@@ -318,6 +324,8 @@ def metrics(r):
         ("text (title + body)", "MB", r["text_bytes"]),
         ("index build, wall", "s", b["wall_s"]),
         ("  of which reading + inverting (until the commit event)", "s", b["commit_at_s"]),
+        ("    stalls while reading (no progress event for over 1 s: runs being written)", "s",
+         stalls(r)[0]),
         ("  of which final write / merge / commit", "s",
          b["wall_s"] - b["commit_at_s"] if b["commit_at_s"] is not None else None),
         ("index build, CPU (user + sys)", "s", cpu),
@@ -325,8 +333,14 @@ def metrics(r):
         ("indexing MB/s (text)", "f", r["text_bytes"] / 1e6 / b["wall_s"]),
         ("indexing docs/s", "f0", r["docs"] / b["wall_s"]),
         ("peak RSS (wait4)", "MB", b["rss"]),
-        ("  peak anonymous RSS (sampled every 0.2 s)", "MB", b["peak_anon"]),
+        ("  peak RSS, sampled every 0.2 s", "MB", b.get("peak_vmrss")),
+        ("  peak anonymous RSS (sampled)", "MB", b["peak_anon"]),
         ("  peak file-backed RSS (sampled)", "MB", b["peak_file"]),
+        ("  peak anonymous RSS while reading (sampled)", "MB", phase_peak(r, 1, False)),
+        ("  peak anonymous RSS in the final write / merge (sampled)", "MB",
+         phase_peak(r, 1, True)),
+        ("  peak file-backed RSS in the final write / merge (sampled)", "MB",
+         phase_peak(r, 2, True)),
         ("runs written (more than 1: flushed at the budget)", "n", dn["runs"]),
         ("merges", "n", dn["merges"]),
         ("segments in the index", "n", dn["segments"]),
@@ -354,6 +368,26 @@ def metrics(r):
     rows.append(("trawld RSS after the queries (anonymous / total)", "MB2",
                  (dm.get("RssAnon"), dm.get("VmRSS"))))
     return rows
+
+
+def stalls(r):
+    """(seconds, count) of the gaps of over 1 s between the indexer's
+    progress events (emitted every 0.5 s while it reads), minus the 0.5 s
+    it would have waited anyway."""
+    tl = [e["t"] for e in r["timeline"]]
+    gaps = [b - a for a, b in zip(tl, tl[1:]) if b - a > 1.0]
+    return sum(g - 0.5 for g in gaps), len(gaps)
+
+
+def phase_peak(r, col, after_commit):
+    """Peak of a sampled column (1 anon, 2 file, 3 disk) before or after
+    the commit event."""
+    at = r["build"]["commit_at_s"]
+    ser = r.get("series")
+    if not ser or at is None:
+        return None
+    vals = [x[col] for x in ser if (x[0] >= at) == after_commit]
+    return max(vals) if vals else None
 
 
 def cell(unit, v):
@@ -452,8 +486,8 @@ def render(res):
             add("Progress of the build (from the indexer's JSON progress events; RSS sampled "
                 "at the same moment):")
             add("")
-            add("| elapsed | docs read | docs/s in the interval | anonymous RSS | file-backed RSS |")
-            add("|---:|---:|---:|---:|---:|")
+            add("| elapsed | docs read | docs/s in the interval | anonymous RSS | file-backed RSS | index dir on disk |")
+            add("|---:|---:|---:|---:|---:|---:|")
             picks, prev = [], None
             for q in range(1, 11):
                 want = r["docs"] * q / 10
@@ -465,12 +499,21 @@ def render(res):
             for e in picks:
                 dt = e["t"] - last_t
                 rate = (e["docs"] - last_d) / dt if dt > 0 else 0
-                add("| %.1f s | %d | %.0f | %s | %s |" % (e["t"], e["docs"], rate,
-                                                          mb(e["anon"]), mb(e["file"])))
+                add("| %.1f s | %d | %.0f | %s | %s | %s |" % (
+                    e["t"], e["docs"], rate, mb(e["anon"]), mb(e["file"]),
+                    mb(disk_at(r, e["t"]))))
                 last_t, last_d = e["t"], e["docs"]
             if b["commit_at_s"] is not None:
-                add("| %.1f s | commit starts | | | |" % b["commit_at_s"])
-                add("| %.1f s | done | | | |" % b["wall_s"])
+                add("| %.1f s | commit starts | | | | %s |" % (b["commit_at_s"],
+                                                           mb(disk_at(r, b["commit_at_s"]))))
+                add("| %.1f s | done | | | | %s |" % (b["wall_s"], mb(r["index_bytes"])))
+            st, n = stalls(r)
+            add("")
+            if n:
+                add("While reading, the progress events stopped %d times for over a second "
+                    "(%.1f s in all): reading waits while a run is written out." % (n, st))
+            else:
+                add("The progress events never stopped for over a second while reading.")
     add("")
     add(res.get("notes", NOTES_PLACEHOLDER))
     return "\n".join(L) + "\n"
@@ -479,6 +522,15 @@ def render(res):
 NOTES_PLACEHOLDER = """## Notes
 
 (No notes: see bench/scale.py --notes.)"""
+
+
+def disk_at(r, t):
+    """The index directory's size sampled at or just before t."""
+    best = None
+    for x in r.get("series") or ():
+        if x[0] <= t:
+            best = x[3]
+    return best
 
 
 # ------------------------------------------------------------------- main
