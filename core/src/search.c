@@ -300,8 +300,10 @@ static int skip_varints(const unsigned char **pp, const unsigned char *end,
     while (n >= 8 && end - p >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
-        uint64_t stops = ~word & 0x8080808080808080ull;
-        uint64_t k = (uint64_t)__builtin_popcountll(stops);
+        /* One bit per terminator byte, at bit 7 of each byte: gather
+         * them into the top byte by multiplication (no popcnt needed). */
+        uint64_t stops = (~word & 0x8080808080808080ull) >> 7;
+        uint64_t k = (stops * 0x0101010101010101ull) >> 56;
         if (k > n)
             break;
         n -= k;
