@@ -757,6 +757,18 @@ static int record_fields(const unsigned char *p, const unsigned char *end,
     return 0;
 }
 
+/* Decompress DOCMETA block `block` (into the arena, or into buf). */
+static int meta_block(const trawl_segment *s, uint32_t block,
+                      ZSTD_DCtx *dctx, trawl_arena *a, trawl_buf *buf,
+                      unsigned char **out, size_t *out_len, trawl_err *err)
+{
+    const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
+    uint64_t off = trawl__get_u64(mi + (size_t)block * 8);
+    uint64_t lim = trawl__get_u64(mi + (size_t)block * 8 + 8);
+    return unzstd(s, "docmeta", block, s->sec[SEC_DOCMETA].p + off,
+                  lim - off, dctx, a, buf, out, out_len, err);
+}
+
 int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
                         trawl_buf *buf, uint32_t *cached,
                         const unsigned char **rec, size_t *len,
@@ -766,14 +778,10 @@ int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
         return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
     uint32_t block = d / META_BLOCK;
     if (*cached != block) {
-        const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
-        uint64_t off = trawl__get_u64(mi + (size_t)block * 8);
-        uint64_t lim = trawl__get_u64(mi + (size_t)block * 8 + 8);
         unsigned char *dst;
         size_t n;
         *cached = UINT32_MAX;
-        int rc = unzstd(s, "docmeta", block, s->sec[SEC_DOCMETA].p + off,
-                        lim - off, dctx, NULL, buf, &dst, &n, err);
+        int rc = meta_block(s, block, dctx, NULL, buf, &dst, &n, err);
         if (rc < 0)
             return rc;
         *cached = block;
@@ -798,13 +806,9 @@ int trawl__seg_meta(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
     if (d >= s->ndocs)
         return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
     uint32_t block = d / META_BLOCK;
-    const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
-    uint64_t off = trawl__get_u64(mi + (size_t)block * 8);
-    uint64_t lim = trawl__get_u64(mi + (size_t)block * 8 + 8);
     unsigned char *dst;
     size_t n;
-    int rc = unzstd(s, "docmeta", block, s->sec[SEC_DOCMETA].p + off,
-                    lim - off, dctx, a, NULL, &dst, &n, err);
+    int rc = meta_block(s, block, dctx, a, NULL, &dst, &n, err);
     if (rc < 0)
         return rc;
     const char *f[STORED_META_N];
