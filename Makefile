@@ -36,9 +36,11 @@ demo: build
 corpus:
 	@sh corpus/fetch-sotu.sh
 
-# trawl vs SQLite FTS5 vs Xapian; writes bench/RESULTS.md (see bench/README.md)
+# trawl vs SQLite FTS5, Xapian and Sphinx at 10k and 100k documents (about
+# 20 minutes); writes bench/RESULTS-full.md (see bench/README.md). The 1M
+# corpus is trawl alone: make bench-scale (Xapian would take hours there).
 bench:
-	@sh bench/run.sh --full
+	@sh bench/run.sh --full --sizes 10k,100k --results bench/RESULTS-full.md
 
 bench-short:
 	@sh bench/run.sh --short
