@@ -902,7 +902,11 @@ static double pair_acc(const uint32_t *pa, const uint32_t *pb,
     return acc;
 }
 
-static double prox_score(ctx *c, uint32_t d)
+/* The proximity part of the score at d (exact: from positions), or an
+ * upper bound of it from the document's own term frequencies, without
+ * positions (each occurrence has at most 5 neighbours each side, weighing
+ * 1/d^2 and 0.5/d^2, so acc <= 2.2 * min(tf_a, tf_b)). */
+static double prox(ctx *c, uint32_t d, int exact)
 {
     double sum = 0;
     double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
@@ -914,11 +918,11 @@ static double prox_score(ctx *c, uint32_t d)
         if (ma == NULL || mb == NULL || ma->doc != d || mb->doc != d)
             continue;
         cursor *ca = ma->cur[0], *cb = mb->cur[0];
-        uint32_t na[TRAWL_NFIELDS], nb[TRAWL_NFIELDS];
         if (cur_tfs(ca) < 0 || cur_tfs(cb) < 0) {
             c->corrupt = TRAWL_ECORRUPT;
             return 0;
         }
+        uint32_t na[TRAWL_NFIELDS], nb[TRAWL_NFIELDS];
         size_t ta = 0, tb = 0;
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
             na[f] = ca->tf[f][ca->i];
@@ -926,48 +930,36 @@ static double prox_score(ctx *c, uint32_t d)
             ta += na[f];
             tb += nb[f];
         }
-        uint32_t *buf = scratch(c, ta + tb);
-        if (buf == NULL) {
-            c->corrupt = TRAWL_ENOMEM;
-            return 0;
+        double acc;
+        if (exact) {
+            uint32_t *buf = scratch(c, ta + tb);
+            if (buf == NULL) {
+                c->corrupt = TRAWL_ENOMEM;
+                return 0;
+            }
+            if (cur_positions(ca, buf) < 0 ||
+                cur_positions(cb, buf + ta) < 0) {
+                c->corrupt = TRAWL_ECORRUPT;
+                return 0;
+            }
+            acc = pair_acc(buf, buf + ta, na, nb);
+        } else {
+            acc = 2.2 * (double)(ta < tb ? ta : tb);
         }
-        if (cur_positions(ca, buf) < 0 || cur_positions(cb, buf + ta) < 0) {
-            c->corrupt = TRAWL_ECORRUPT;
-            return 0;
-        }
-        double acc = pair_acc(buf, buf + ta, na, nb);
         if (acc > 0)
             sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
     }
     return c->w_prox * sum;
 }
 
-/* Upper bound of prox_score(c, d) from the document's own term
- * frequencies (no positions): acc <= 2.2 * min(tf_a, tf_b). */
+static double prox_score(ctx *c, uint32_t d)
+{
+    return prox(c, d, 1);
+}
+
 static double prox_doc_bound(ctx *c, uint32_t d)
 {
-    double sum = 0;
-    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
-    double avg = c->avg[TRAWL_FIELD_BODY];
-    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
-    for (uint32_t k = 0; k < c->npairs; k++) {
-        struct matcher *ma = c->leaf_m[c->pair_a[k]];
-        struct matcher *mb = c->leaf_m[c->pair_b[k]];
-        if (ma == NULL || mb == NULL || ma->doc != d || mb->doc != d)
-            continue;
-        cursor *ca = ma->cur[0], *cb = mb->cur[0];
-        if (cur_tfs(ca) < 0 || cur_tfs(cb) < 0)
-            return 0;
-        double ta = 0, tb = 0;
-        for (int f = 0; f < TRAWL_NFIELDS; f++) {
-            ta += ca->tf[f][ca->i];
-            tb += cb->tf[f][cb->i];
-        }
-        double acc = 2.2 * (ta < tb ? ta : tb);
-        if (acc > 0)
-            sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
-    }
-    return c->w_prox * sum;
+    return prox(c, d, 0);
 }
 
 /* Adjacent pairs of the positive, unrestricted TERM leaves reachable from
