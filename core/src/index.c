@@ -757,40 +757,31 @@ static int record_fields(const unsigned char *p, const unsigned char *end,
     return 0;
 }
 
-/* Decompress DOCMETA block `block` (into the arena, or into buf). */
-static int meta_block(const trawl_segment *s, uint32_t block,
-                      ZSTD_DCtx *dctx, trawl_arena *a, trawl_buf *buf,
-                      unsigned char **out, size_t *out_len, trawl_err *err)
+/* DOCMETA block `block`: raw records in the mapping. */
+static void meta_block(const trawl_segment *s, uint32_t block,
+                       const unsigned char **out, const unsigned char **end)
 {
     const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
     uint64_t off = trawl__get_u64(mi + (size_t)block * 8);
     uint64_t lim = trawl__get_u64(mi + (size_t)block * 8 + 8);
-    return unzstd(s, "docmeta", block, s->sec[SEC_DOCMETA].p + off,
-                  lim - off, dctx, a, buf, out, out_len, err);
+    *out = s->sec[SEC_DOCMETA].p + off;
+    *end = s->sec[SEC_DOCMETA].p + lim;
 }
 
-int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
-                        trawl_buf *buf, uint32_t *cached,
+int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d,
                         const unsigned char **rec, size_t *len,
                         trawl_err *err)
 {
     if (d >= s->ndocs)
         return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
     uint32_t block = d / META_BLOCK;
-    if (*cached != block) {
-        unsigned char *dst;
-        size_t n;
-        *cached = UINT32_MAX;
-        int rc = meta_block(s, block, dctx, NULL, buf, &dst, &n, err);
-        if (rc < 0)
-            return rc;
-        *cached = block;
-    }
+    const unsigned char *p, *end;
+    meta_block(s, block, &p, &end);
     const char *f[STORED_META_N];
     size_t fl[STORED_META_N];
     const unsigned char *rs, *re;
-    if (record_fields(buf->ptr, buf->ptr + buf->len, d % META_BLOCK,
-                      STORED_META_N, f, fl, &rs, &re) < 0 ||
+    if (record_fields(p, end, d % META_BLOCK, STORED_META_N, f, fl, &rs,
+                      &re) < 0 ||
         f[STORED_ID] == NULL)
         return trawl__corrupt(err, "%s: docmeta block %u damaged", s->name,
                               block);
@@ -799,22 +790,19 @@ int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
     return 0;
 }
 
-int trawl__seg_meta(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
-                    trawl_arena *a, const char **id, size_t *id_len,
-                    const char **title, size_t *title_len, trawl_err *err)
+int trawl__seg_meta(const trawl_segment *s, uint32_t d, trawl_arena *a,
+                    const char **id, size_t *id_len, const char **title,
+                    size_t *title_len, trawl_err *err)
 {
     if (d >= s->ndocs)
         return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
     uint32_t block = d / META_BLOCK;
-    unsigned char *dst;
-    size_t n;
-    int rc = meta_block(s, block, dctx, a, NULL, &dst, &n, err);
-    if (rc < 0)
-        return rc;
+    const unsigned char *p, *end;
+    meta_block(s, block, &p, &end);
     const char *f[STORED_META_N];
     size_t fl[STORED_META_N];
-    if (record_fields(dst, dst + n, d % META_BLOCK, STORED_META_N, f, fl,
-                      NULL, NULL) < 0 ||
+    if (record_fields(p, end, d % META_BLOCK, STORED_META_N, f, fl, NULL,
+                      NULL) < 0 ||
         f[STORED_ID] == NULL)
         return trawl__corrupt(err, "%s: docmeta block %u damaged", s->name,
                               block);
@@ -839,7 +827,7 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
     memset(out, 0, sizeof(*out));
     if (d >= s->ndocs)
         return trawl_err_set(err, TRAWL_ENOTFOUND, "no doc %u", d);
-    int rc = trawl__seg_meta(s, d, dctx, a, &out->id, &out->id_len,
+    int rc = trawl__seg_meta(s, d, a, &out->id, &out->id_len,
                              &out->title, &out->title_len, err);
     if (rc < 0)
         return rc;
@@ -908,7 +896,7 @@ static int find_in_seg(const trawl_index *ix, uint32_t si, const char *id,
                 return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
             const char *sid, *stitle;
             size_t sid_len, stitle_len;
-            int rc = trawl__seg_meta(s, d, NULL, a, &sid, &sid_len, &stitle,
+            int rc = trawl__seg_meta(s, d, a, &sid, &sid_len, &stitle,
                                      &stitle_len, err);
             int same = rc == 0 && sid_len == len && memcmp(sid, id, len) == 0;
             trawl_arena_free(a);
@@ -1227,45 +1215,20 @@ static int chk_store(chk *c, const trawl_segment *s)
     return rc;
 }
 
-/* DOCMETA: every block decompresses to exactly its documents' records,
- * each with an id (whose hash goes to id_hash for the IDS check) and a
- * valid UTF-8 title. */
+/* DOCMETA: every block holds exactly its documents' records, each with
+ * an id (whose hash goes to id_hash for the IDS check) and a valid UTF-8
+ * title. */
 static int chk_docmeta(chk *c, const trawl_segment *s, uint64_t *id_hash,
                        unsigned char *have)
 {
     const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
     uint32_t nb = (uint32_t)(((uint64_t)s->ndocs + META_BLOCK - 1) /
                              META_BLOCK);
-    unsigned char *raw = NULL;
-    size_t raw_cap = 0;
     for (uint32_t b = 0; b < nb; b++) {
         uint64_t off = trawl__get_u64(mi + (size_t)b * 8);
         uint64_t lim = trawl__get_u64(mi + (size_t)b * 8 + 8);
-        const unsigned char *src = s->sec[SEC_DOCMETA].p + off;
-        size_t zlen = (size_t)(lim - off);
-        unsigned long long want = ZSTD_getFrameContentSize(src, zlen);
-        size_t fsz = ZSTD_findFrameCompressedSize(src, zlen);
-        if (want == ZSTD_CONTENTSIZE_ERROR ||
-            want == ZSTD_CONTENTSIZE_UNKNOWN || want > (1ull << 30) ||
-            ZSTD_isError(fsz) || fsz != zlen) {
-            CHK(c, "DOCMETA", "block %u: not a whole zstd frame", b);
-            continue;
-        }
-        if (want + 1 > raw_cap) {
-            unsigned char *nr = realloc(raw, (size_t)want + 1);
-            if (nr == NULL) {
-                free(raw);
-                return TRAWL_ENOMEM;
-            }
-            raw = nr;
-            raw_cap = (size_t)want + 1;
-        }
-        size_t n = ZSTD_decompress(raw, raw_cap, src, zlen);
-        if (ZSTD_isError(n) || n != want) {
-            CHK(c, "DOCMETA", "block %u does not decompress", b);
-            continue;
-        }
-        const unsigned char *p = raw, *end = raw + n;
+        const unsigned char *p = s->sec[SEC_DOCMETA].p + off;
+        const unsigned char *end = s->sec[SEC_DOCMETA].p + lim;
         uint32_t first = b * META_BLOCK;
         uint32_t count = s->ndocs - first < META_BLOCK ? s->ndocs - first
                                                        : META_BLOCK;
@@ -1305,7 +1268,6 @@ static int chk_docmeta(chk *c, const trawl_segment *s, uint64_t *id_hash,
             CHK(c, "DOCMETA", "block %u holds %s records than its %u docs",
                 b, k < count ? "fewer" : "more", count);
     }
-    free(raw);
     return 0;
 }
 

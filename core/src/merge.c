@@ -226,7 +226,7 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
                        uint32_t *nfirst, trawl_err *err)
 {
     seg_store st;
-    trawl_buf raw = TRAWL_BUF_INIT, mraw = TRAWL_BUF_INIT;
+    trawl_buf raw = TRAWL_BUF_INIT;
     ZSTD_DCtx *dz = ZSTD_createDCtx();
     int rc = trawl__store_init(&st, err);
     size_t cap = 0;
@@ -242,7 +242,6 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
         const trawl_segment *s = m[i].s;
         const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
         uint32_t cur = UINT32_MAX, cur_slot = 0;
-        uint32_t mcached = UINT32_MAX;
         const unsigned char *p = NULL, *end = NULL;
         for (uint32_t d = 0; d < s->ndocs; d++) {
             if (!is_live(&m[i], d))
@@ -314,8 +313,7 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
             const unsigned char *mrec;
             size_t mlen;
             uint32_t ob, os;
-            if ((rc = trawl__seg_meta_raw(s, d, dz, &mraw, &mcached, &mrec,
-                                          &mlen, err)) < 0 ||
+            if ((rc = trawl__seg_meta_raw(s, d, &mrec, &mlen, err)) < 0 ||
                 (rc = trawl__store_add(&st, mrec, mlen, rs, (size_t)(p - rs),
                                        &ob, &os, err)) < 0)
                 break;
@@ -335,7 +333,6 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
 done:
     trawl__store_free(&st);
     trawl_buf_free(&raw);
-    trawl_buf_free(&mraw);
     ZSTD_freeDCtx(dz);
     return rc;
 }

@@ -1529,7 +1529,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         hit->date = trawl__seg_date(sg, x->doc);
         if (!q->snippets && !q->author_url) {
             /* A result list needs only the small DOCMETA block. */
-            if ((rc = trawl__seg_meta(sg, x->doc, s->dctx, arena, &hit->id,
+            if ((rc = trawl__seg_meta(sg, x->doc, arena, &hit->id,
                                       &hit->id_len, &hit->title,
                                       &hit->title_len, err)) < 0)
                 return rc;

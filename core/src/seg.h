@@ -123,15 +123,11 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
                            trawl_stored *out, trawl_err *err);
 
 /* The id and title of doc d (NUL-terminated, in the arena). */
-int trawl__seg_meta(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
-                    trawl_arena *a, const char **id, size_t *id_len,
+int trawl__seg_meta(const trawl_segment *s, uint32_t d, trawl_arena *a, const char **id, size_t *id_len,
                     const char **title, size_t *title_len, trawl_err *err);
 
-/* The raw DOCMETA record of doc d, from its block decompressed into buf
- * (kept there: *cached names the block buf holds, UINT32_MAX for none). */
-
-int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d, ZSTD_DCtx *dctx,
-                        trawl_buf *buf, uint32_t *cached,
+/* The raw DOCMETA record of doc d (pointing into the mapping). */
+int trawl__seg_meta_raw(const trawl_segment *s, uint32_t d,
                         const unsigned char **rec, size_t *len,
                         trawl_err *err);
 

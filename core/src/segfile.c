@@ -407,25 +407,20 @@ int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
     return f->rc;
 }
 
+/* DOCMETA blocks are stored raw: a page of hits reads ten small records
+ * straight from the mapping, with no decompression (format 4). */
 static int meta_flush(seg_store *st, trawl_err *err)
 {
     if (st->mslot == 0)
         return 0;
     if (st->mblock.rc != 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t bound = ZSTD_compressBound(st->mblock.len);
-    if (trawl_buf_reserve(&st->mz, bound) != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t n = ZSTD_compressCCtx(st->zc, st->mz.ptr + st->mz.len, bound,
-                                 st->mblock.ptr, st->mblock.len, 3);
-    if (ZSTD_isError(n))
-        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
     trawl_buf_put_u64le(&st->mindex, st->mz.len);
-    st->mz.len += n;
+    trawl_buf_put(&st->mz, st->mblock.ptr, st->mblock.len);
     st->mnblocks++;
     st->mslot = 0;
     trawl_buf_clear(&st->mblock);
-    if (st->mindex.rc != 0)
+    if (st->mindex.rc != 0 || st->mz.rc != 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     return 0;
 }
