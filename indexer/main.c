@@ -513,7 +513,8 @@ static void index_json_line(run *r, const char *path, unsigned long line,
     if (h == 0)
         h = 1; /* 0 means "no fingerprint" to the writer */
     jsonid id;
-    if (!r->full && jsonid_find(s, n, &id)) {
+    if (!r->full && trawl_writer_can_keep(r->w) &&
+        jsonid_find(s, n, &id)) {
         int rc = trawl_writer_keep(r->w, id.id, id.len, h, &err);
         if (rc == 1) {
             r->kept++;

@@ -87,6 +87,16 @@ int trawl_utf8_valid(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
+        /* ASCII runs eight bytes at a time. */
+        while (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, p + i, 8);
+            if (v & 0x8080808080808080u)
+                break;
+            i += 8;
+        }
+        if (i == len)
+            break;
         if (p[i] < 0x80) {
             i++;
             continue;

@@ -735,8 +735,364 @@ static int opt_string(json_t *obj, const char *key, const char **v,
     return 0;
 }
 
+/*
+ * The fast path for the common record: one object whose members are only
+ * the known fields, with values of the simple kinds (strings, null, small
+ * integers), parsed in one pass without building a jansson tree. It gives
+ * up (returns 0, out untouched) on anything else: unknown members (they
+ * go to extra), duplicate keys, escapes in keys, numbers that are not
+ * short integers, other literals, any syntax error or value the slow path
+ * rejects. The slow path (jansson) then decides, with its own messages,
+ * so both paths give the same article or the same error by construction.
+ * The line is already known to be valid UTF-8. Returns 1 (parsed into
+ * out), 0 (use the slow path) or TRAWL_ENOMEM.
+ */
+enum { JF_ID, JF_TITLE, JF_BODY, JF_DATE, JF_AUTHOR, JF_URL, JF_N };
+
+typedef struct jvalue {
+    int kind;        /* 0 absent, 1 null, 2 string, 3 integer */
+    char *s;         /* kind 2: decoded, NUL-terminated (malloc'd) */
+    size_t n;
+    long long i;     /* kind 3 */
+} jvalue;
+
+static int json_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 32) >= 'a' && (c | 32) <= 'f')
+            d = (c | 32) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Bytes that end a plain run inside a JSON string: '"', '\\' and the
+ * control characters (which JSON forbids raw). */
+static const unsigned char json_stop[256] = {
+    [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1,
+    [8] = 1, [9] = 1, [10] = 1, [11] = 1, [12] = 1, [13] = 1, [14] = 1,
+    [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1, [21] = 1,
+    [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [27] = 1, [28] = 1,
+    [29] = 1, [30] = 1, [31] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/*
+ * Decode the JSON string starting just after its opening quote at *pp
+ * into a new buffer. Returns 1 (and *pp just past the closing quote), 0
+ * when the slow path must decide, TRAWL_ENOMEM.
+ */
+static int json_fast_string(const unsigned char **pp, const unsigned char *end,
+                            char **out, size_t *out_len)
+{
+    const unsigned char *p = *pp, *q = p;
+    /* A first scan finds the end when there is no escape (the usual
+     * case: one memcpy). */
+    while (q < end && !json_stop[*q])
+        q++;
+    if (q == end || *q < 0x20)
+        return 0;
+    size_t cap = *q == '"' ? (size_t)(q - p) : (size_t)(end - p);
+    char *s = malloc(cap + 1);
+    if (s == NULL)
+        return TRAWL_ENOMEM;
+    size_t o = (size_t)(q - p);
+    memcpy(s, p, o);
+    p = q;
+    while (*p != '"') {
+        /* p < end and *p is '\\' (a control character fails below). */
+        if (*p != '\\' || end - p < 2)
+            goto slow;
+        unsigned char e = p[1];
+        p += 2;
+        char c;
+        switch (e) {
+        case '"': c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/': c = '/'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (end - p < 4 || hex4(p, &cp) < 0)
+                goto slow;
+            p += 4;
+            if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+                goto slow;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+                    hex4(p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+                    goto slow;
+                p += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            /* The escape takes at least as many bytes as its UTF-8. */
+            if (cp < 0x80) {
+                s[o++] = (char)cp;
+            } else if (cp < 0x800) {
+                s[o++] = (char)(0xc0 | cp >> 6);
+                s[o++] = (char)(0x80 | (cp & 0x3f));
+            } else if (cp < 0x10000) {
+                s[o++] = (char)(0xe0 | cp >> 12);
+                s[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                s[o++] = (char)(0x80 | (cp & 0x3f));
+            } else {
+                s[o++] = (char)(0xf0 | cp >> 18);
+                s[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+                s[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                s[o++] = (char)(0x80 | (cp & 0x3f));
+            }
+            goto next;
+        }
+        default:
+            goto slow;
+        }
+        s[o++] = c;
+    next:
+        q = p;
+        while (q < end && !json_stop[*q])
+            q++;
+        if (q == end || *q < 0x20)
+            goto slow;
+        memcpy(s + o, p, (size_t)(q - p));
+        o += (size_t)(q - p);
+        p = q;
+    }
+    s[o] = '\0';
+    if (cap - o > 4096) {
+        /* Sized for the rest of the line: give the excess back. */
+        char *t = realloc(s, o + 1);
+        if (t != NULL)
+            s = t;
+    }
+    *out = s;
+    *out_len = o;
+    *pp = p + 1;
+    return 1;
+slow:
+    free(s);
+    return 0;
+}
+
+/* A short integer: -?(0|[1-9][0-9]{0,17}), not followed by more of a
+ * number. 1, or 0 when the slow path must decide. */
+static int json_fast_int(const unsigned char **pp, const unsigned char *end,
+                         long long *out)
+{
+    const unsigned char *p = *pp;
+    int neg = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p == end || *p < '0' || *p > '9')
+        return 0;
+    long long v = 0;
+    int n = 0;
+    if (*p == '0') {
+        p++;
+        n = 1;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9' && n < 18) {
+            v = v * 10 + (*p++ - '0');
+            n++;
+        }
+    }
+    if (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' ||
+                    *p == 'E'))
+        return 0;
+    *out = neg ? -v : v;
+    *pp = p;
+    return 1;
+}
+
+static int json_fast_key(const unsigned char *k, size_t n)
+{
+    static const char *const names[JF_N] = {"id",   "title",  "body",
+                                            "date", "author", "url"};
+    for (int i = 0; i < JF_N; i++) {
+        if (strlen(names[i]) == n && memcmp(names[i], k, n) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static int json_fast(trawl_article *out, const char *line, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)line, *end = p + len;
+    jvalue v[JF_N];
+    int rc = 0;
+    memset(v, 0, sizeof(v));
+
+    while (p < end && json_ws(*p))
+        p++;
+    if (p == end || *p++ != '{')
+        return 0;
+    while (p < end && json_ws(*p))
+        p++;
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            /* Key: a known name without escapes. */
+            if (p == end || *p++ != '"')
+                goto out;
+            const unsigned char *k = p;
+            while (p < end && *p != '"' && *p != '\\' && *p >= 0x20)
+                p++;
+            if (p == end || *p != '"')
+                goto out;
+            int f = json_fast_key(k, (size_t)(p - k));
+            p++;
+            if (f < 0 || v[f].kind != 0)
+                goto out;
+            while (p < end && json_ws(*p))
+                p++;
+            if (p == end || *p++ != ':')
+                goto out;
+            while (p < end && json_ws(*p))
+                p++;
+            if (p == end)
+                goto out;
+            if (*p == '"') {
+                p++;
+                rc = json_fast_string(&p, end, &v[f].s, &v[f].n);
+                if (rc <= 0)
+                    goto out;
+                rc = 0;
+                v[f].kind = 2;
+            } else if (*p == 'n') {
+                if (end - p < 4 || memcmp(p, "null", 4) != 0)
+                    goto out;
+                p += 4;
+                v[f].kind = 1;
+            } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+                if (!json_fast_int(&p, end, &v[f].i))
+                    goto out;
+                v[f].kind = 3;
+            } else {
+                goto out;
+            }
+            while (p < end && json_ws(*p))
+                p++;
+            if (p == end)
+                goto out;
+            if (*p == '}') {
+                p++;
+                break;
+            }
+            if (*p++ != ',')
+                goto out;
+            while (p < end && json_ws(*p))
+                p++;
+        }
+    }
+    while (p < end && json_ws(*p))
+        p++;
+    if (p != end)
+        goto out;
+
+    /* The slow path's rules, in its order; every error is left to it. */
+    char numbuf[32];
+    const char *id;
+    size_t id_len;
+    if (v[JF_ID].kind == 2) {
+        id = v[JF_ID].s;
+        id_len = v[JF_ID].n;
+    } else if (v[JF_ID].kind == 3) {
+        snprintf(numbuf, sizeof(numbuf), "%lld", v[JF_ID].i);
+        id = numbuf;
+        id_len = strlen(numbuf);
+    } else {
+        goto out;
+    }
+    if (id_len == 0 || v[JF_BODY].kind != 2)
+        goto out;
+    if (v[JF_TITLE].kind == 3 || v[JF_AUTHOR].kind == 3 ||
+        v[JF_URL].kind == 3)
+        goto out;
+    int64_t date = TRAWL_NO_DATE;
+    if (v[JF_DATE].kind == 3) {
+        date = v[JF_DATE].i;
+    } else if (v[JF_DATE].kind == 2) {
+        if (trawl_parse_iso_date(v[JF_DATE].s, v[JF_DATE].n, &date) < 0)
+            goto out;
+    }
+
+    if (v[JF_ID].kind == 2) {
+        out->id = v[JF_ID].s;
+        v[JF_ID].s = NULL;
+    } else if ((out->id = dup_n(id, id_len)) == NULL) {
+        rc = TRAWL_ENOMEM;
+        goto out;
+    }
+    out->id_len = id_len;
+    out->body = v[JF_BODY].s;
+    out->body_len = v[JF_BODY].n;
+    v[JF_BODY].s = NULL;
+    if (v[JF_TITLE].kind == 2) {
+        out->title = v[JF_TITLE].s;
+        out->title_len = v[JF_TITLE].n;
+        v[JF_TITLE].s = NULL;
+    } else if ((out->title = dup_n("", 0)) == NULL) {
+        rc = TRAWL_ENOMEM;
+        goto out;
+    }
+    if (v[JF_AUTHOR].kind == 2) {
+        out->author = v[JF_AUTHOR].s;
+        out->author_len = v[JF_AUTHOR].n;
+        v[JF_AUTHOR].s = NULL;
+    }
+    if (v[JF_URL].kind == 2) {
+        out->url = v[JF_URL].s;
+        out->url_len = v[JF_URL].n;
+        v[JF_URL].s = NULL;
+    }
+    out->date = date;
+    rc = 1;
+out:
+    for (int f = 0; f < JF_N; f++)
+        free(v[f].s);
+    if (rc != 1)
+        trawl_article_clear(out);
+    return rc;
+}
+
+/* The jansson path: everything the fast path does not take. Not static
+ * (and not in the public header) so that tests can compare both paths. */
+int trawl__article_parse_json_slow(trawl_article *out, const char *line,
+                                   size_t len, trawl_err *err);
+
 int trawl_article_parse_json(trawl_article *out, const char *line,
                              size_t len, trawl_err *err)
+{
+    article_init(out);
+    if (!trawl_utf8_valid(line, len))
+        return trawl_err_set(err, TRAWL_EINVAL, "invalid UTF-8");
+    int rc = json_fast(out, line, len);
+    if (rc == 1)
+        return 0;
+    if (rc < 0)
+        return trawl_err_set(err, rc, "out of memory");
+    return trawl__article_parse_json_slow(out, line, len, err);
+}
+
+int trawl__article_parse_json_slow(trawl_article *out, const char *line,
+                                   size_t len, trawl_err *err)
 {
     json_error_t jerr;
     json_t *root = NULL, *extra = NULL;

@@ -1017,6 +1017,11 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     return 0;
 }
 
+int trawl_writer_can_keep(const trawl_writer *w)
+{
+    return w->old != NULL && !w->opts.full;
+}
+
 int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
                       uint64_t fingerprint, trawl_err *err)
 {

@@ -424,6 +424,149 @@ static void test_json(void **state)
     trawl_article_clear(&a);
 }
 
+/* The jansson path of trawl_article_parse_json (core/src/article.c). */
+int trawl__article_parse_json_slow(trawl_article *out, const char *line,
+                                   size_t len, trawl_err *err);
+
+static void same_field(const char *what, const char *line, const char *x,
+                       size_t xn, const char *y, size_t yn)
+{
+    if ((x == NULL) != (y == NULL) || xn != yn ||
+        (x != NULL && memcmp(x, y, xn) != 0))
+        fail_msg("fast and slow paths differ in %s for %s", what, line);
+}
+
+/* The fast path must give exactly what jansson gives: the same article or
+ * the same error. */
+static void json_same(const char *line, size_t len)
+{
+    trawl_article a, b;
+    trawl_err ea = {0}, eb = {0};
+    int ra = trawl_article_parse_json(&a, line, len, &ea);
+    int rb = trawl__article_parse_json_slow(&b, line, len, &eb);
+    if (ra != rb || strcmp(ea.msg, eb.msg) != 0)
+        fail_msg("fast and slow paths differ for %.*s: %d \"%s\" / %d \"%s\"",
+                 (int)len, line, ra, ea.msg, rb, eb.msg);
+    same_field("id", line, a.id, a.id_len, b.id, b.id_len);
+    same_field("title", line, a.title, a.title_len, b.title, b.title_len);
+    same_field("body", line, a.body, a.body_len, b.body, b.body_len);
+    same_field("author", line, a.author, a.author_len, b.author,
+               b.author_len);
+    same_field("url", line, a.url, a.url_len, b.url, b.url_len);
+    same_field("extra", line, a.extra, a.extra_len, b.extra, b.extra_len);
+    assert_true(a.date == b.date);
+    assert_true(a.replaced == b.replaced);
+    trawl_article_clear(&a);
+    trawl_article_clear(&b);
+}
+
+static void test_json_fast_path(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "{\"id\":\"a\",\"body\":\"b\"}",
+        " \t{ \"id\" : \"a\" ,\r\n \"body\" : \"b\" } \n",
+        "{\"id\":\"a\",\"title\":\"T\",\"body\":\"B\",\"date\":\"2025-12-17\","
+        "\"author\":\"A\",\"url\":\"U\"}",
+        "{\"id\":\"a\",\"body\":\"q\\\"\\\\\\/\\b\\f\\n\\r\\t.\"}",
+        "{\"id\":\"a\",\"body\":\"\\u00e9\\u20AC\\ud83d\\ude00\\u0041\"}",
+        "{\"id\":\"a\",\"body\":\"\\ud83d\"}",
+        "{\"id\":\"a\",\"body\":\"\\ude00\"}",
+        "{\"id\":\"a\",\"body\":\"\\ud83d\\u0041\"}",
+        "{\"id\":\"a\",\"body\":\"\\u0000\"}",
+        "{\"id\":\"a\",\"body\":\"\\u00g0\"}",
+        "{\"id\":\"a\",\"body\":\"\\x\"}",
+        "{\"id\":\"a\",\"body\":\"tab\there\"}",
+        "{\"id\":\"a\",\"body\":\"\\u00e9",
+        "{\"id\":\"a\",\"body\":\"b\"",
+        "{\"id\":\"a\",\"body\":\"b\",}",
+        "{\"id\":\"a\",\"body\":\"b\"} x",
+        "{\"id\":\"a\",\"body\":\"b\"}}",
+        "{\"id\":\"a\" \"body\":\"b\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"id\":\"c\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":1}",
+        "{\"i\\u0064\":\"a\",\"body\":\"b\"}",
+        "{\"id\":\"\",\"body\":\"b\"}",
+        "{\"id\":null,\"body\":\"b\"}",
+        "{\"id\":true,\"body\":\"b\"}",
+        "{\"id\":0,\"body\":\"b\"}",
+        "{\"id\":-0,\"body\":\"b\"}",
+        "{\"id\":-12,\"body\":\"b\"}",
+        "{\"id\":012,\"body\":\"b\"}",
+        "{\"id\":1.0,\"body\":\"b\"}",
+        "{\"id\":1e3,\"body\":\"b\"}",
+        "{\"id\":-,\"body\":\"b\"}",
+        "{\"id\":123456789012345678,\"body\":\"b\"}",
+        "{\"id\":1234567890123456789,\"body\":\"b\"}",
+        "{\"id\":99999999999999999999,\"body\":\"b\"}",
+        "{\"id\":\"a\",\"body\":null}",
+        "{\"id\":\"a\",\"body\":7}",
+        "{\"id\":\"a\"}",
+        "{\"body\":\"b\"}",
+        "{}",
+        "",
+        "[]",
+        "\"s\"",
+        "{\"id\":\"a\",\"body\":\"b\",\"title\":null,\"author\":null,"
+        "\"url\":null,\"date\":null}",
+        "{\"id\":\"a\",\"body\":\"b\",\"title\":1}",
+        "{\"id\":\"a\",\"body\":\"b\",\"author\":2}",
+        "{\"id\":\"a\",\"body\":\"b\",\"url\":\"\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"date\":86400}",
+        "{\"id\":\"a\",\"body\":\"b\",\"date\":-86400}",
+        "{\"id\":\"a\",\"body\":\"b\",\"date\":\"2025-13-01\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"date\":\"2025-12-17T08:34:00+09:00\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"date\":nul}",
+        "{\"id\":\"a\",\"body\":\"b\",\"date\":nulls}",
+        "{\"id\":\"a\",\"body\":\"b\",\"date\":[]}",
+        "{\"id\":\"\xc3\xa9\",\"body\":\"\xe2\x82\xac \xf0\x9f\x98\x80\"}",
+        "\xef\xbb\xbf{\"id\":\"a\",\"body\":\"b\"}",
+        "{\"id\":\"a\",\"body\":\"b\"}\f",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++)
+        json_same(lines[i], strlen(lines[i]));
+    /* A NUL inside and right after the object. */
+    json_same("{\"id\":\"a\",\"body\":\"b\0\"}", 21);
+    json_same("{\"id\":\"a\",\"body\":\"b\"}\0", 21);
+
+    /* Random mutations of a record: JSON punctuation, escapes and bytes
+     * in and out of strings. */
+    static const char base[] =
+        "{\"id\":\"x/1\",\"title\":\"Caf\\u00e9 \\\"T\\\"\",\"body\":\"one two\\n"
+        "three\",\"date\":\"2025-12-17\",\"author\":null,\"url\":\"u\"}";
+    static const char alphabet[] = "{}[]:,\"\\/ u0123456789abcdefnrtl-.eE\t\r";
+    unsigned seed = 12345;
+    char buf[sizeof(base) + 8];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = sizeof(base) - 1;
+        memcpy(buf, base, n);
+        int edits = 1 + iter % 3;
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            char c = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+            seed = seed * 1103515245u + 12345u;
+            switch ((seed >> 8) % 3) {
+            case 0: /* replace */
+                buf[at] = c;
+                break;
+            case 1: /* delete */
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+                break;
+            default: /* insert */
+                if (n + 1 < sizeof(buf)) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    buf[at] = c;
+                    n++;
+                }
+            }
+        }
+        json_same(buf, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_text_posted),
         cmocka_unit_test(test_seed_files),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

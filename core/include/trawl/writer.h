@@ -77,6 +77,11 @@ int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err);
 int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
                       uint64_t fingerprint, trawl_err *err);
 
+/* 1 when trawl_writer_keep can keep anything at all (a previous
+ * generation is open and this is not a full rebuild), else 0: a caller
+ * may then skip finding ids for it. */
+int trawl_writer_can_keep(const trawl_writer *w);
+
 /* Write everything, commit a new generation, fill stats (may be NULL). */
 int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
                         trawl_err *err);
