@@ -838,8 +838,8 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
     const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
     uint64_t off = trawl__get_u64(si + (size_t)block * 8);
     uint64_t lim = trawl__get_u64(si + (size_t)block * 8 + 8);
-    unsigned char *dst;
-    size_t n;
+    unsigned char *dst = NULL;
+    size_t n = 0;
     if ((rc = unzstd(s, "store", block, s->sec[SEC_STORE].p + off, lim - off,
                      dctx, a, NULL, &dst, &n, err)) < 0)
         return rc;
