@@ -173,6 +173,16 @@ static inline void bench_pass_once(bench_run_fn run, void **states,
     for (t = 0; t < threads; t++)
         pthread_join(tid[t], NULL);
     st->wall = bench_now() - t0;
+    if (getenv("BENCH_LATENCIES") != NULL) {
+        /* BENCH_LATENCIES=FILE: each query's latency in us, one per line
+         * in query order (the last pass run wins), to find slow queries. */
+        FILE *lf = fopen(getenv("BENCH_LATENCIES"), "w");
+        if (lf != NULL) {
+            for (i = 0; i < nq; i++)
+                fprintf(lf, "%.1f\n", p.lat[i] * 1e6);
+            fclose(lf);
+        }
+    }
     sorted = (double *)bench_xmalloc(sizeof(double) * nq);
     for (i = 0; i < nq; i++) {
         if (p.hits[i] < 0) {

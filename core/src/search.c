@@ -20,6 +20,9 @@
 #include <string.h>
 
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "codec.h"
 #include "format.h"
@@ -289,14 +292,43 @@ static void cur_seek(cursor *c, uint32_t target)
     c->doc = c->docs[c->i];
 }
 
-/* Decode the current posting's positions into out (tf[f] entries per
- * field, fields back to back). Returns 0 or -1 on corruption. */
 /* Skip n varints in [*pp, end): count terminator bytes (high bit
  * clear), eight at a time. -1 if the input ends first. */
+static uint32_t popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+}
+
 static int skip_varints(const unsigned char **pp, const unsigned char *end,
                         uint64_t n)
 {
     const unsigned char *p = *pp;
+#ifdef __SSE2__
+    /* 64 bytes at a time: the terminators are the bytes whose high bit
+     * is clear, so the sign-bit mask of the bytes counts them. */
+    while (n >= 64 && end - p >= 64) {
+        uint64_t cont =
+            (uint64_t)(uint16_t)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)p)) |
+            (uint64_t)(uint16_t)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)(p + 16)))
+                << 16 |
+            (uint64_t)(uint16_t)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)(p + 32)))
+                << 32 |
+            (uint64_t)(uint16_t)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)(p + 48)))
+                << 48;
+        uint32_t k = popcount64(~cont);
+        if (k > n)
+            break;
+        n -= k;
+        p += 64;
+    }
+#endif
     while (n >= 8 && end - p >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
@@ -319,7 +351,97 @@ static int skip_varints(const unsigned char **pp, const unsigned char *end,
     return 0;
 }
 
-static int cur_positions(cursor *c, uint32_t *out)
+/* Decode n position deltas (the first from 0) at *pp into out as
+ * positions. One-byte deltas, the common case, go eight at a time.
+ * 0, or -1 if the input is damaged. */
+static int pos_decode(const unsigned char **pp, const unsigned char *end,
+                      uint32_t n, uint32_t *out)
+{
+    const unsigned char *p = *pp;
+    uint32_t pos = 0, k = 0;
+    while (k < n) {
+        if (n - k >= 8 && end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                for (int j = 0; j < 8; j++) {
+                    pos += (uint32_t)(w >> (8 * j)) & 0x7f;
+                    out[k + (uint32_t)j] = pos;
+                }
+                k += 8;
+                p += 8;
+                continue;
+            }
+        }
+        uint64_t v;
+        if (p < end && *p < 0x80) {
+            v = *p++;
+        } else if (trawl__get_varint(&p, end, &v) || v > UINT32_MAX) {
+            return -1;
+        }
+        pos += (uint32_t)v;
+        out[k++] = pos;
+    }
+    *pp = p;
+    return 0;
+}
+
+/* Keep the candidates c (ascending) for which c + off is among the n
+ * positions encoded at p (deltas, the first from 0); returns how many
+ * were kept (moved to the front of cand), or -1 if the input is damaged.
+ * Decoding stops at the last candidate. */
+static int64_t pos_filter(const unsigned char *p, const unsigned char *end,
+                          uint32_t n, uint32_t *cand, uint32_t nc,
+                          uint32_t off)
+{
+    uint32_t pos = 0, k = 0, i = 0, keep = 0;
+    if (nc == 0)
+        return 0;
+    uint64_t want = (uint64_t)cand[0] + off;
+    while (k < n) {
+        uint32_t v[8], m = 1;
+        if (n - k >= 8 && end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                for (int j = 0; j < 8; j++) {
+                    pos += (uint32_t)(w >> (8 * j)) & 0x7f;
+                    v[j] = pos;
+                }
+                m = 8;
+                p += 8;
+            }
+        }
+        if (m == 1) {
+            uint64_t x;
+            if (p < end && *p < 0x80) {
+                x = *p++;
+            } else if (trawl__get_varint(&p, end, &x) || x > UINT32_MAX) {
+                return -1;
+            }
+            pos += (uint32_t)x;
+            v[0] = pos;
+        }
+        k += m;
+        for (uint32_t j = 0; j < m; j++) {
+            while (want < v[j]) {
+                if (++i == nc)
+                    return keep;
+                want = (uint64_t)cand[i] + off;
+            }
+            if (want == v[j]) {
+                cand[keep++] = cand[i];
+                if (++i == nc)
+                    return keep;
+                want = (uint64_t)cand[i] + off;
+            }
+        }
+    }
+    return keep;
+}
+
+/* Point *pp at the current posting's positions (tf decoded). */
+static int cur_pos_at(cursor *c, const unsigned char **pp)
 {
     if (cur_tfs(c) < 0)
         return -1;
@@ -328,7 +450,7 @@ static int cur_positions(cursor *c, uint32_t *out)
         c->pp = c->blk_pos;
     }
     const unsigned char *p = c->pp;
-    uint64_t v, skip = 0;
+    uint64_t skip = 0;
     for (; c->pi < c->i; c->pi++)
         for (int f = 0; f < TRAWL_NFIELDS; f++)
             skip += c->tf[f][c->pi];
@@ -337,19 +459,57 @@ static int cur_positions(cursor *c, uint32_t *out)
         return -1;
     }
     c->pp = p;
+    *pp = p;
+    return 0;
+}
+
+/* Decode the current posting's positions into out (tf[f] entries per
+ * field, fields back to back). Returns 0 or -1 on corruption. */
+static int cur_positions(cursor *c, uint32_t *out)
+{
+    const unsigned char *p;
+    if (cur_pos_at(c, &p) < 0)
+        return -1;
     size_t o = 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        uint32_t pos = 0;
-        for (uint32_t k = 0; k < c->tf[f][c->i]; k++) {
-            if (p < c->blk_pos_end && *p < 0x80) {
-                v = *p++; /* the common one-byte delta */
-            } else if (trawl__get_varint(&p, c->blk_pos_end, &v)) {
-                cur_fail(c);
-                return -1;
-            }
-            pos += (uint32_t)v;
-            out[o++] = pos;
+        uint32_t n = c->tf[f][c->i];
+        if (pos_decode(&p, c->blk_pos_end, n, out + o) < 0) {
+            cur_fail(c);
+            return -1;
         }
+        o += n;
+    }
+    return 0;
+}
+
+/* Point *pp at field f's positions of the current posting. */
+static int cur_field_at(cursor *c, int f, const unsigned char **pp)
+{
+    if (cur_pos_at(c, pp) < 0)
+        return -1;
+    uint64_t skip = 0;
+    for (int g = 0; g < f; g++)
+        skip += c->tf[g][c->i];
+    if (skip > 0 && skip_varints(pp, c->blk_pos_end, skip) < 0) {
+        cur_fail(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Decode field f's positions of the current posting into out. */
+static int cur_field_positions(cursor *c, int f, uint32_t *out)
+{
+    const unsigned char *p;
+    if (cur_pos_at(c, &p) < 0)
+        return -1;
+    uint64_t skip = 0;
+    for (int g = 0; g < f; g++)
+        skip += c->tf[g][c->i];
+    if ((skip > 0 && skip_varints(&p, c->blk_pos_end, skip) < 0) ||
+        pos_decode(&p, c->blk_pos_end, c->tf[f][c->i], out) < 0) {
+        cur_fail(c);
+        return -1;
     }
     return 0;
 }
@@ -435,9 +595,122 @@ static uint32_t *scratch(ctx *c, size_t n)
     return s->scratch;
 }
 
+/* The first index j in [lo, n) with a[j] >= x, or n (branch-free). */
+static uint32_t lower_bound(const uint32_t *a, uint32_t lo, uint32_t n,
+                            uint32_t x)
+{
+    if (lo >= n)
+        return n;
+    const uint32_t *b = a + lo;
+    uint32_t len = n - lo;
+    while (len > 1) {
+        uint32_t half = len / 2;
+        b = b[half] < x ? b + half : b;
+        len -= half;
+    }
+    return (uint32_t)(b - a) + (*b < x);
+}
+
+/* Exact phrase occurrences at the aligned doc, per field, rarest word
+ * first: its positions give the candidate starts, and each further word
+ * (in order of frequency) keeps the candidates it continues. A document
+ * where the rare words never stand together is rejected before the
+ * common words' positions are decoded at all. */
+static int phrase_exact(ctx *c, matcher *m)
+{
+    uint32_t n = m->ncur > Q_MAX_LEAVES * 2 ? Q_MAX_LEAVES * 2 : m->ncur;
+    for (uint32_t k = 0; k < n; k++)
+        if (cur_tfs(m->cur[k]) < 0) {
+            c->corrupt = TRAWL_ECORRUPT;
+            return 0;
+        }
+    uint32_t any = 0;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        m->ptf[f] = 0;
+        if (m->field != Q_ANY_FIELD && m->field != f)
+            continue;
+        uint32_t ord[Q_MAX_LEAVES * 2], cnt[Q_MAX_LEAVES * 2], most = 0;
+        int absent = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            cursor *cu = m->cur[k];
+            cnt[k] = cu->tf[f][cu->i];
+            absent |= cnt[k] == 0;
+            if (cnt[k] > most)
+                most = cnt[k];
+            /* insertion by frequency, ties in phrase order */
+            uint32_t j = k;
+            while (j > 0 && cnt[ord[j - 1]] > cnt[k]) {
+                ord[j] = ord[j - 1];
+                j--;
+            }
+            ord[j] = k;
+        }
+        if (absent)
+            continue;
+        uint32_t r = ord[0];
+        uint32_t *cand = scratch(c, (size_t)cnt[r] + most);
+        if (cand == NULL) {
+            c->corrupt = TRAWL_ENOMEM;
+            return 0;
+        }
+        uint32_t *tmp = cand + cnt[r];
+        if (cur_field_positions(m->cur[r], f, cand) < 0) {
+            c->corrupt = TRAWL_ECORRUPT;
+            return 0;
+        }
+        /* candidate starts: where word 0 would stand */
+        uint32_t nc = 0;
+        for (uint32_t j = 0; j < cnt[r]; j++)
+            if (cand[j] >= r)
+                cand[nc++] = cand[j] - r;
+        for (uint32_t t = 1; t < n && nc > 0; t++) {
+            uint32_t k = ord[t];
+            cursor *cu = m->cur[k];
+            const unsigned char *p;
+            if (cur_field_at(cu, f, &p) < 0) {
+                c->corrupt = TRAWL_ECORRUPT;
+                return 0;
+            }
+            if ((uint64_t)nc * 8 >= cnt[k]) {
+                /* about as many candidates as positions: merge */
+                int64_t kept = pos_filter(p, cu->blk_pos_end, cnt[k], cand,
+                                          nc, k);
+                if (kept < 0) {
+                    cur_fail(cu);
+                    c->corrupt = TRAWL_ECORRUPT;
+                    return 0;
+                }
+                nc = (uint32_t)kept;
+                continue;
+            }
+            /* few candidates in many positions: decode, then search */
+            if (pos_decode(&p, cu->blk_pos_end, cnt[k], tmp) < 0) {
+                cur_fail(cu);
+                c->corrupt = TRAWL_ECORRUPT;
+                return 0;
+            }
+            uint32_t keep = 0, j = 0;
+            for (uint32_t i = 0; i < nc; i++) {
+                uint32_t want = cand[i] + k;
+                j = lower_bound(tmp, j, cnt[k], want);
+                if (j == cnt[k])
+                    break;
+                if (tmp[j] == want)
+                    cand[keep++] = cand[i];
+            }
+            nc = keep;
+        }
+        m->ptf[f] = nc;
+        any += nc;
+    }
+    return any > 0;
+}
+
 /* Count phrase occurrences at the aligned doc, per field. */
 static int phrase_check(ctx *c, matcher *m)
 {
+    if (m->slop == 0)
+        return phrase_exact(c, m);
     size_t total = 0;
     for (uint32_t k = 0; k < m->ncur; k++) {
         if (cur_tfs(m->cur[k]) < 0) {
@@ -879,6 +1152,14 @@ static const leaf *find_leaf(const ctx *c, const qnode *q)
  */
 #define PROX_WINDOW 5
 
+/* Weight of a neighbour d positions after (1/d^2) or before (0.5/d^2). */
+static const double prox_after[PROX_WINDOW + 1] = {0, 1.0, 1.0 / 4,
+                                                   1.0 / 9, 1.0 / 16,
+                                                   1.0 / 25};
+static const double prox_before[PROX_WINDOW + 1] = {0, 0.5, 0.5 / 4,
+                                                    0.5 / 9, 0.5 / 16,
+                                                    0.5 / 25};
+
 static double pair_acc(const uint32_t *pa, const uint32_t *pb,
                        const uint32_t *na, const uint32_t *nb)
 {
@@ -890,10 +1171,10 @@ static double pair_acc(const uint32_t *pa, const uint32_t *pb,
             while (j0 < nb[f] && pb[j0] + PROX_WINDOW < p)
                 j0++;
             for (uint32_t j = j0; j < nb[f] && pb[j] <= p + PROX_WINDOW; j++) {
-                if (pb[j] == p)
-                    continue;
-                double d = pb[j] > p ? (double)(pb[j] - p) : (double)(p - pb[j]);
-                acc += (pb[j] > p ? 1.0 : 0.5) / (d * d);
+                if (pb[j] > p)
+                    acc += prox_after[pb[j] - p];
+                else
+                    acc += prox_before[p - pb[j]];
             }
         }
         pa += na[f];
@@ -1253,6 +1534,8 @@ typedef struct run_out {
     heap *h;
     uint64_t total;
     int skipped; /* pruning skipped documents: total is a lower bound */
+    int no_prox;  /* score without the proximity part (added later by
+                     rescore for the documents that need it) */
 } run_out;
 
 static void push_cand(ctx *c, heap *h, double score, uint32_t si,
@@ -1381,10 +1664,11 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         c.avg[f] = ix->avg_len[f];
     c.w_prox = q->w_prox;
-    if (scoring && q->w_prox > 0) {
+    if (scoring && q->w_prox > 0 && !out->no_prox) {
         int32_t prev = -1;
         collect_prox(&c, pr->root, &prev);
     }
+
     c.leaf_m = trawl_arena_calloc(a, c.nleaves ? c.nleaves : 1,
                                   sizeof(*c.leaf_m));
     if (c.leaf_m == NULL)
@@ -1507,7 +1791,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     h.v = trawl_arena_alloc(arena, (h.k ? h.k : 1) * sizeof(cand));
     if (h.v == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    run_out r = {&h, 0, 0};
+    run_out r = {&h, 0, 0, 0};
     if ((rc = run(s, ix, &pr, q, arena, &r, 1, err)) < 0)
         return rc;
     out->total = r.total;
@@ -1576,7 +1860,7 @@ int trawl_count(trawl_searcher *s, const trawl_index *ix, const char *q,
     int rc = prepare(s, ix, q, qlen, arena, &pr, err);
     if (rc < 0)
         return rc;
-    run_out r = {NULL, 0, 0};
+    run_out r = {NULL, 0, 0, 0};
     if ((rc = run(s, ix, &pr, &tq, arena, &r, 0, err)) < 0)
         return rc;
     *count = r.total;
