@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "internal.h"
@@ -428,10 +429,9 @@ static int memo_grow(trawl_analyzer *a)
  * a pointer valid until the next call; returns the stem length (>= 1) or
  * TRAWL_ENOMEM.
  */
-static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
-                     const char **out)
+static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
+                       uint64_t h, const char **out)
 {
-    uint64_t h = XXH3_64bits(folded, len);
     uint32_t tag = (uint32_t)(h >> 32);
     size_t mask = a->nslots - 1;
     size_t j = a->nslots ? (size_t)h & mask : 0;
@@ -504,6 +504,12 @@ static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
     return (int)slen;
 }
 
+static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
+                     const char **out)
+{
+    return stem_memo_h(a, folded, len, XXH3_64bits(folded, len), out);
+}
+
 /* ---- folding ---- */
 
 static utf8proc_int32_t fold_custom(utf8proc_int32_t cp, void *data)
@@ -574,7 +580,7 @@ static size_t clip_term(const char *s, size_t len)
  * clipped to TRAWL_MAX_TERM (0 if nothing is left, e.g. only marks), or
  * TRAWL_ENOMEM.
  */
-static int fold_slow(trawl_analyzer *a, const char *s, size_t n)
+static int fold_slow(trawl_analyzer *a, const char *s, size_t n, char *dst)
 {
     const utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE |
                                    UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
@@ -608,35 +614,71 @@ static int fold_slow(trawl_analyzer *a, const char *s, size_t n)
         utf8proc_ssize_t k = utf8proc_encode_char(a->cps[i], tmp);
         if (o + (size_t)k > TRAWL_MAX_TERM)
             break;
-        memcpy(a->fold + o, tmp, (size_t)k);
+        memcpy(dst + o, tmp, (size_t)k);
         o += (size_t)k;
     }
     return (int)o;
 }
 
-/* Fold the token s[0..n); ascii says it has no byte >= 0x80. */
+/* Fold the token s[0..n) into dst (TRAWL_MAX_TERM bytes); ascii says it
+ * has no byte >= 0x80. */
 static inline int fold_token(trawl_analyzer *a, const char *s, size_t n,
-                             int ascii)
+                             int ascii, char *dst)
 {
     if (ascii) {
         size_t m = n < TRAWL_MAX_TERM ? n : TRAWL_MAX_TERM;
         for (size_t i = 0; i < m; i++) {
             unsigned char c = (unsigned char)s[i];
-            a->fold[i] = (char)((unsigned)(c - 'A') < 26u ? c + 32 : c);
+            dst[i] = (char)((unsigned)(c - 'A') < 26u ? c + 32 : c);
         }
         return (int)m;
     }
-    return fold_slow(a, s, n);
+    return fold_slow(a, s, n, dst);
 }
 
 /* ---- tokenizer ---- */
 
-static int analyze(trawl_analyzer *a, const char *text, size_t len,
-                   int stem, trawl_token_cb cb, void *payload)
+/* Where the tokenizer's folded tokens go: a callback (after stemming, if
+ * stem), or the end of a trawl_folded batch. */
+typedef struct sink {
+    int stem;
+    trawl_token_cb cb;
+    void *payload;
+    trawl_folded *out;
+} sink;
+
+/* Room for one more folded token at the end of f->bytes and f->toks. */
+static int folded_room(trawl_folded *f)
+{
+    if (f->cap - f->len < TRAWL_MAX_TERM + 8) {
+        size_t cap = f->cap ? f->cap * 2 : 4096;
+        if (f->len + TRAWL_MAX_TERM + 8 > UINT32_MAX)
+            return TRAWL_ETOOBIG;
+        char *p = realloc(f->bytes, cap);
+        if (p == NULL)
+            return TRAWL_ENOMEM;
+        f->bytes = p;
+        f->cap = cap;
+    }
+    if (f->n == f->toks_cap) {
+        size_t cap = f->toks_cap ? f->toks_cap * 2 : 512;
+        trawl_ftok *t = realloc(f->toks, cap * sizeof(*t));
+        if (t == NULL)
+            return TRAWL_ENOMEM;
+        f->toks = t;
+        f->toks_cap = cap;
+    }
+    return 0;
+}
+
+static int tokenize(trawl_analyzer *a, const char *text, size_t len,
+                    sink *out)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     uint32_t pos = 0;
+    int stem = out->stem;
+    trawl_folded *f = out->out;
 
     if (a->fold == NULL) {
         a->fold = malloc(TRAWL_MAX_TERM + 8);
@@ -710,7 +752,24 @@ static int analyze(trawl_analyzer *a, const char *text, size_t len,
         }
         size_t end = i;
 
-        int flen = fold_token(a, text + start, end - start, ascii);
+        if (f != NULL) {
+            int rc = folded_room(f);
+            if (rc < 0)
+                return rc;
+            char *dst = f->bytes + f->len;
+            int flen = fold_token(a, text + start, end - start, ascii, dst);
+            if (flen < 0)
+                return flen;
+            if (flen == 0)
+                continue;
+            trawl_ftok *t = &f->toks[f->n++];
+            t->hash = XXH3_64bits(dst, (size_t)flen);
+            t->off = (uint32_t)f->len;
+            t->len = (uint32_t)flen;
+            f->len += (size_t)flen;
+            continue;
+        }
+        int flen = fold_token(a, text + start, end - start, ascii, a->fold);
         if (flen < 0)
             return flen;
         if (flen == 0)
@@ -731,6 +790,74 @@ static int analyze(trawl_analyzer *a, const char *text, size_t len,
         tok.pos = pos++;
         tok.start = start;
         tok.end = end;
+        int rc = out->cb(out->payload, &tok);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int analyze(trawl_analyzer *a, const char *text, size_t len,
+                   int stem, trawl_token_cb cb, void *payload)
+{
+    sink out = {stem, cb, payload, NULL};
+    return tokenize(a, text, len, &out);
+}
+
+int trawl_analyze_fold(trawl_analyzer *a, const char *text, size_t len,
+                       trawl_folded *out)
+{
+    sink k = {0, NULL, NULL, out};
+    return tokenize(a, text, len, &k);
+}
+
+void trawl_folded_clear(trawl_folded *f)
+{
+    f->len = 0;
+    f->n = 0;
+}
+
+void trawl_folded_free(trawl_folded *f)
+{
+    free(f->bytes);
+    free(f->toks);
+    memset(f, 0, sizeof(*f));
+}
+
+size_t trawl_folded_footprint(const trawl_folded *f)
+{
+    return f->cap + f->toks_cap * sizeof(*f->toks);
+}
+
+/* How many tokens ahead the batch stemmer prefetches memo slots. */
+#define PREFETCH_AHEAD 8
+
+int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
+                             size_t from, size_t to, trawl_token_cb cb,
+                             void *payload)
+{
+    trawl_token tok;
+    tok.start = 0;
+    tok.end = 0;
+    tok.user = NULL;
+    for (size_t i = from; i < to; i++) {
+        const trawl_ftok *t = &f->toks[i];
+        tok.term = f->bytes + t->off;
+        tok.len = t->len;
+        tok.pos = (uint32_t)(i - from);
+        if (a->stemmer != NULL) {
+            if (i + PREFETCH_AHEAD < to && a->nslots != 0)
+                __builtin_prefetch(
+                    &a->slots[f->toks[i + PREFETCH_AHEAD].hash &
+                              (a->nslots - 1)]);
+            const char *st;
+            int k = stem_memo_h(a, tok.term, t->len, t->hash, &st);
+            if (k < 0)
+                return k;
+            tok.term = st;
+            tok.len = (size_t)k;
+            tok.user = a->user;
+        }
         int rc = cb(payload, &tok);
         if (rc != 0)
             return rc;

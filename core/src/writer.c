@@ -121,7 +121,9 @@ typedef struct wseg {
 #define RING 64
 
 typedef struct wjob {
-    trawl_buf title, body; /* copies: the caller's article goes away */
+    trawl_folded fold; /* title then body, folded by the caller */
+    size_t ntitle;     /* tokens of the title */
+    uint64_t in_bytes; /* title and body bytes */
     uint32_t doc;
     int64_t date;
     uint64_t fp;
@@ -136,7 +138,8 @@ typedef struct wjob {
 struct trawl_writer {
     char *dir;
     int lock_fd;
-    trawl_analyzer *an;
+    trawl_analyzer *an;  /* stems (the worker) */
+    trawl_analyzer *fan; /* folds (the caller) */
     char language[32];
     trawl_writer_opts opts;
     size_t budget;
@@ -473,7 +476,8 @@ static size_t caller_mem(const trawl_writer *w)
     m += w->seg_open ? SEGFILE_WBUF : 0;
     m += ((size_t)w->bt_mask + 1) * sizeof(bid);
     for (int i = 0; i < RING; i++)
-        m += w->ring[i].title.cap + w->ring[i].body.cap;
+        m += trawl_folded_footprint(&w->ring[i].fold);
+    m += trawl_analyzer_footprint(w->fan);
     for (uint32_t i = 0; i < w->nsegs; i++)
         m += (w->segs[i].del ? bitmap_bytes(w->segs[i].ndocs) : 0) +
              (w->segs[i].seen ? bitmap_bytes(w->segs[i].ndocs) : 0);
@@ -558,7 +562,8 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
     }
     if (lang == NULL)
         lang = "english";
-    if ((rc = trawl_analyzer_new(&w->an, lang, err)) < 0)
+    if ((rc = trawl_analyzer_new(&w->an, lang, err)) < 0 ||
+        (rc = trawl_analyzer_new(&w->fan, lang, err)) < 0)
         goto fail;
     /* The stem memo is part of the budget: an eighth of it at most. */
     trawl_analyzer_limit(w->an, w->budget / 8);
@@ -824,13 +829,12 @@ static int process_job(trawl_writer *w, wjob *j)
     }
     uint32_t len[TRAWL_NFIELDS];
     w->cur_field = TRAWL_FIELD_TITLE;
-    rc = trawl_analyze(w->an, (const char *)j->title.ptr, j->title.len,
-                       on_token, w);
+    rc = trawl_analyze_stem_batch(w->an, &j->fold, 0, j->ntitle, on_token, w);
     len[TRAWL_FIELD_TITLE] = (uint32_t)w->ntoks;
     if (rc == 0) {
         w->cur_field = TRAWL_FIELD_BODY;
-        rc = trawl_analyze(w->an, (const char *)j->body.ptr, j->body.len,
-                           on_token, w);
+        rc = trawl_analyze_stem_batch(w->an, &j->fold, j->ntitle, j->fold.n,
+                                      on_token, w);
     }
     len[TRAWL_FIELD_BODY] = (uint32_t)w->ntoks - len[TRAWL_FIELD_TITLE];
     if (rc == 0)
@@ -850,7 +854,7 @@ static int process_job(trawl_writer *w, wjob *j)
     if (w->docs.rc != 0)
         return TRAWL_ENOMEM;
     w->tokens += w->ntoks;
-    w->input_bytes += j->title.len + j->body.len;
+    w->input_bytes += j->in_bytes;
     publish_mem(w);
     j->mem_after = worker_mem(w);
     /* What flushing the run would allocate on top: the term order, the
@@ -980,13 +984,20 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     /* The worker's bytes RING documents ago (see wjob). */
     int have_mem = j->mem_valid;
     size_t wmem = j->mem_after, wflush = j->flush_after;
-    trawl_buf_clear(&j->title);
-    trawl_buf_clear(&j->body);
-    trawl_buf_put(&j->title, a->title != NULL ? a->title : "", a->title_len);
-    trawl_buf_put(&j->body, a->body != NULL ? a->body : "", a->body_len);
-    if (trawl_buf_reserve(&j->title, 0) != 0 ||
-        trawl_buf_reserve(&j->body, 0) != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    /* Tokenizing and folding happen here, on the caller's thread; the
+     * worker stems and inverts. */
+    trawl_folded_clear(&j->fold);
+    rc = trawl_analyze_fold(w->fan, a->title != NULL ? a->title : "",
+                            a->title_len, &j->fold);
+    j->ntitle = j->fold.n;
+    if (rc == 0)
+        rc = trawl_analyze_fold(w->fan, a->body != NULL ? a->body : "",
+                                a->body_len, &j->fold);
+    if (rc < 0)
+        return trawl_err_set(err, rc, "indexing %.*s: %s",
+                             (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
+                             trawl_strerror(rc));
+    j->in_bytes = (uint64_t)a->title_len + a->body_len;
     j->doc = doc;
     j->date = a->date;
     j->fp = fp;
@@ -1764,10 +1775,8 @@ void trawl_writer_free(trawl_writer *w)
     if (w == NULL)
         return;
     worker_stop(w); /* finishes what was queued: it owns buffers below */
-    for (int i = 0; i < RING; i++) {
-        trawl_buf_free(&w->ring[i].title);
-        trawl_buf_free(&w->ring[i].body);
-    }
+    for (int i = 0; i < RING; i++)
+        trawl_folded_free(&w->ring[i].fold);
     trawl_arena_free(w->term_strings);
     /* Before commit this removes the run's temporary segment file. */
     trawl__segfile_abort(&w->seg);
@@ -1795,6 +1804,7 @@ void trawl_writer_free(trawl_writer *w)
     free(w->dt);
     free(w->dterms);
     trawl_analyzer_free(w->an);
+    trawl_analyzer_free(w->fan);
     trawl_arena_free(w->strings);
     trawl_index_release(w->old);
     free(w->seg_tmp);

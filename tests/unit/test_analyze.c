@@ -449,6 +449,125 @@ static void test_fast_slow_agree(void **state)
     trawl_analyzer_free(a);
 }
 
+/* What trawl_analyze gives, token by token, as one string. */
+typedef struct dump {
+    char *s;
+    size_t n, cap;
+    int with_user; /* also whether the user bytes were zero (new form) */
+} dump;
+
+static int dump_tok(void *payload, const trawl_token *t)
+{
+    dump *d = payload;
+    if (d->n + t->len + 64 > d->cap) {
+        d->cap = (d->n + t->len + 64) * 2;
+        d->s = realloc(d->s, d->cap);
+        assert_non_null(d->s);
+    }
+    int k = snprintf(d->s + d->n, d->cap - d->n, "%u:%.*s", (unsigned)t->pos,
+                     (int)t->len, t->term);
+    d->n += (size_t)k;
+    if (d->with_user) {
+        uint32_t u = 1;
+        if (t->user != NULL) {
+            memcpy(&u, t->user, 4);
+            /* Mark the form as seen, as the writer does. */
+            uint32_t one = 1;
+            memcpy(t->user, &one, 4);
+        }
+        d->n += (size_t)snprintf(d->s + d->n, d->cap - d->n, "%s",
+                                 t->user == NULL ? "-" : u ? "+" : "*");
+    }
+    d->s[d->n++] = ' ';
+    d->s[d->n] = '\0';
+    return 0;
+}
+
+/* Folding on one analyzer and stemming the batch on another gives what
+ * trawl_analyze gives (terms, positions, memo user bytes), for every
+ * language mode and for text that takes every path of the tokenizer. */
+static void test_fold_stem_batch(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "",
+        "   ",
+        "The Quick brown foxes JUMPED over the lazy dogs' kennels, 3.5 "
+        "times in 1,000 years: d\xe2\x80\x99" "affaires korea's",
+        "Chars\xc3\xa9 caf\xc3\xa9 CAF\xc3\x89 na\xc3\xafve \xe6\x9d\xb1\xe4"
+        "\xba\xac\xe3\x81\x8c \xd0\xb9\xd0\xbe\xd0\xb4 \xe0\xa4\x95\xe0\xa4"
+        "\xbf \xef\xac\x81nance \xcc\x81 x\xcc\x81y",
+        "bad \xff bytes \xed\xa0\x80 in \xc3 between",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaa \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+        "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+        "\xa9\xc3\xa9\xc3\xa9",
+        "running runs ran runner running runs the the the The THE",
+    };
+    static const char *const langs[] = {"english", "french", "none"};
+    for (size_t li = 0; li < sizeof(langs) / sizeof(*langs); li++) {
+        trawl_analyzer *one = mk(langs[li]);
+        trawl_analyzer *fold = mk(langs[li]);
+        trawl_analyzer *stem = mk(langs[li]);
+        trawl_folded f;
+        memset(&f, 0, sizeof(f));
+        /* Twice over, so the second round hits the memo. */
+        for (int round = 0; round < 2; round++) {
+            for (size_t ti = 0; ti < sizeof(texts) / sizeof(*texts); ti++) {
+                const char *t = texts[ti];
+                dump d1 = {NULL, 0, 0, 1}, d2 = {NULL, 0, 0, 1};
+                dump_tok(&d1, &(trawl_token){"x", 1, 0, 0, 1, NULL});
+                dump_tok(&d2, &(trawl_token){"x", 1, 0, 0, 1, NULL});
+                assert_int_equal(
+                    trawl_analyze(one, t, strlen(t), dump_tok, &d1), 0);
+                /* Two texts in one batch, as the writer folds title and
+                 * body: the range restarts positions. */
+                trawl_folded_clear(&f);
+                assert_int_equal(trawl_analyze_fold(fold, "x", 1, &f), 0);
+                size_t mid = f.n;
+                assert_int_equal(trawl_analyze_fold(fold, t, strlen(t), &f),
+                                 0);
+                assert_int_equal(trawl_analyze_stem_batch(stem, &f, mid, f.n,
+                                                          dump_tok, &d2),
+                                 0);
+                assert_string_equal(d1.s, d2.s);
+                free(d1.s);
+                free(d2.s);
+            }
+        }
+        assert_true(trawl_folded_footprint(&f) > 0);
+        trawl_folded_free(&f);
+        trawl_analyzer_free(one);
+        trawl_analyzer_free(fold);
+        trawl_analyzer_free(stem);
+    }
+}
+
+/* The word-at-a-time ASCII scan finds a bad byte at every offset. */
+static void test_utf8_valid_offsets(void **state)
+{
+    (void)state;
+    char buf[40];
+    for (size_t len = 0; len < sizeof(buf); len++) {
+        memset(buf, 'a', sizeof(buf));
+        assert_int_equal(trawl_utf8_valid(buf, len), 1);
+        for (size_t at = 0; at < len; at++) {
+            memset(buf, 'a', sizeof(buf));
+            buf[at] = (char)0xff;
+            assert_int_equal(trawl_utf8_valid(buf, len), 0);
+            if (at + 2 <= len) {
+                buf[at] = (char)0xc3;
+                buf[at + 1] = (char)0xa9;
+                assert_int_equal(trawl_utf8_valid(buf, len), 1);
+                /* A truncated sequence at the very end. */
+                assert_int_equal(trawl_utf8_valid(buf, at + 1), 0);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +584,8 @@ int main(void)
         cmocka_unit_test(test_memo_consistency),
         cmocka_unit_test(test_stem_api),
         cmocka_unit_test(test_fast_slow_agree),
+        cmocka_unit_test(test_fold_stem_batch),
+        cmocka_unit_test(test_utf8_valid_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

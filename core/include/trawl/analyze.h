@@ -98,6 +98,45 @@ int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,
                          trawl_token_cb cb, void *payload);
 
 /*
+ * Analysis in two halves, for a pipeline that folds on one thread and
+ * stems on another (the index writer): trawl_analyze_fold() appends the
+ * folded tokens of a text to a batch, and trawl_analyze_stem_batch() then
+ * passes a range of them through the stem memo to a callback, exactly as
+ * trawl_analyze() would have (same terms, same positions counted from the
+ * range's first token, same user bytes), except that start and end are
+ * 0. Each half uses its own analyzer (of the same language) when they
+ * run on different threads.
+ */
+typedef struct trawl_ftok {
+    uint64_t hash; /* of the folded form */
+    uint32_t off;  /* of the folded form in trawl_folded.bytes */
+    uint32_t len;  /* 1..TRAWL_MAX_TERM */
+} trawl_ftok;
+
+typedef struct trawl_folded {
+    char *bytes;       /* folded forms, back to back */
+    size_t len, cap;
+    trawl_ftok *toks;
+    size_t n, toks_cap;
+} trawl_folded; /* zero-initialize */
+
+/* Append the folded tokens of text[0..len). Returns 0, TRAWL_ENOMEM,
+ * TRAWL_ETOOBIG (4 GiB of folded bytes in one batch). */
+int trawl_analyze_fold(trawl_analyzer *a, const char *text, size_t len,
+                       trawl_folded *out);
+
+/* Stem tokens [from, to) of f and call cb for each in order. Returns 0,
+ * the callback's non-zero value, or TRAWL_ENOMEM. */
+int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
+                             size_t from, size_t to, trawl_token_cb cb,
+                             void *payload);
+
+/* Empty the batch (keeping its memory); free it; bytes it holds. */
+void trawl_folded_clear(trawl_folded *f);
+void trawl_folded_free(trawl_folded *f);
+size_t trawl_folded_footprint(const trawl_folded *f);
+
+/*
  * Stem one already-folded token (used for prefix expansion and tests).
  * Writes at most cap bytes to out and returns the length, or a negative
  * code: TRAWL_EINVAL if folded is not valid UTF-8, TRAWL_ETOOBIG if the
