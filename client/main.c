@@ -62,6 +62,7 @@ typedef struct opts {
     int ids;            /* -l: print only the ids */
     int exact_total;
     long snippet_len;   /* 0: the daemon's default */
+    long prox_depth;    /* -1: the daemon's default */
     const char *fields; /* comma-separated, or NULL */
     double rank[NRANK];
     int timeout_s;
@@ -130,6 +131,8 @@ static void usage(FILE *f)
 "      --title-weight X, --body-weight X\n"
 "                        field weights, 0..1000\n"
 "      --prox-weight X   proximity weight, 0..1000 (0 turns it off)\n"
+"      --prox-depth N    add proximity to the N best BM25F matches,\n"
+"                        0..100000 (0: to every match)\n"
 "                        (ranking defaults: those of trawld)\n"
 "      --timeout SEC     give up waiting for the daemon after SEC seconds\n"
 "                        (default 30)\n"
@@ -205,7 +208,8 @@ static void parse_args(opts *o, int argc, char **argv)
 {
     enum {
         O_SORT = 256, O_NO_SNIPPET, O_PING, O_STATS, O_GET, O_TIMEOUT,
-        O_FIELDS, O_EXPLAIN, O_EXACT, O_SNIPLEN, O_RANK /* + index */
+        O_FIELDS, O_EXPLAIN, O_EXACT, O_SNIPLEN, O_PROXDEPTH,
+        O_RANK /* + index */
     };
     static const struct option longopts[] = {
         { "socket", required_argument, NULL, 's' },
@@ -223,6 +227,7 @@ static void parse_args(opts *o, int argc, char **argv)
         { "title-weight", required_argument, NULL, O_RANK + 2 },
         { "body-weight", required_argument, NULL, O_RANK + 3 },
         { "prox-weight", required_argument, NULL, O_RANK + 4 },
+        { "prox-depth", required_argument, NULL, O_PROXDEPTH },
         { "json", no_argument, NULL, 'j' },
         { "no-snippet", no_argument, NULL, O_NO_SNIPPET },
         { "timeout", required_argument, NULL, O_TIMEOUT },
@@ -244,6 +249,7 @@ static void parse_args(opts *o, int argc, char **argv)
     o->op = OP_SEARCH;
     for (size_t i = 0; i < NRANK; i++)
         o->rank[i] = -1;
+    o->prox_depth = -1;
 
     /* "+": stop at the first query word, so "-word" in a query is not
      * taken for an option. */
@@ -280,6 +286,9 @@ static void parse_args(opts *o, int argc, char **argv)
             break;
         case O_EXACT:
             o->exact_total = 1;
+            break;
+        case O_PROXDEPTH:
+            o->prox_depth = parse_long(optarg, "--prox-depth", 100000);
             break;
         case O_SNIPLEN:
             o->snippet_len = parse_long(optarg, "--snippet-length", 10000);
@@ -856,6 +865,7 @@ static void show_explain(const out *o, const json_t *resp)
         { "title_weight", "title" },
         { "body_weight", "body" },
         { "prox_weight", "proximity" },
+        { "prox_depth", "depth" },
     };
 
     if (!json_is_object(ex))
@@ -1059,6 +1069,9 @@ static json_t *build_request(const opts *o)
                                     json_integer(o->snippet_len));
             if (o->exact_total)
                 json_object_set_new(req, "exact_total", json_true());
+            if (o->prox_depth >= 0)
+                json_object_set_new(req, "prox_depth",
+                                    json_integer(o->prox_depth));
             for (size_t i = 0; i < NRANK; i++)
                 if (o->rank[i] >= 0)
                     json_object_set_new(req, rank_opts[i].member,

@@ -54,6 +54,10 @@ static void usage(FILE *f)
                "  --prox-weight X        proximity signal weight, 0..1000; "
                "0 turns it off\n"
                "                         (default 1)\n"
+               "  --prox-depth N         proximity is added to the N best "
+               "BM25F matches,\n"
+               "                         0..100000; 0: to every match "
+               "(default 30)\n"
                "  --snippet-length BYTES snippet length, 1..10000 (default "
                "200)\n"
                "\n"
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
         {"title-weight", required_argument, NULL, 'T'},
         {"body-weight", required_argument, NULL, 'W'},
         {"prox-weight", required_argument, NULL, 'P'},
+        {"prox-depth", required_argument, NULL, 'D'},
         {"snippet-length", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -203,6 +208,12 @@ int main(int argc, char **argv)
             if (parse_real("--prox-weight", optarg, 0, PROTO_MAX_WEIGHT,
                            &dq.w_prox) < 0)
                 return 2;
+            break;
+        case 'D':
+            if (parse_num("--prox-depth", optarg, 0, TRAWL_MAX_PROX_DEPTH,
+                          &v) < 0)
+                return 2;
+            dq.prox_depth = (uint32_t)v;
             break;
         case 'S':
             if (parse_num("--snippet-length", optarg, 1, PROTO_MAX_SNIPPET_LEN,

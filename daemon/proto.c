@@ -179,6 +179,8 @@ static int parse_search(proto_request *req, proto_fail *fail)
                    fail) < 0 ||
         get_number(req->root, "prox_weight", 0.0, PROTO_MAX_WEIGHT, &q->w_prox,
                    fail) < 0 ||
+        get_uint(req->root, "prox_depth", TRAWL_MAX_PROX_DEPTH,
+                 &q->prox_depth, fail) < 0 ||
         get_bool(req->root, "exact_total", &q->exact_total, fail) < 0 ||
         get_bool(req->root, "explain", &req->explain, fail) < 0 ||
         get_fields(req->root, &req->fields, fail) < 0)
@@ -231,6 +233,7 @@ static void init_query(trawl_query *q)
         q->w_title = defaults.w_title;
         q->w_body = defaults.w_body;
         q->w_prox = defaults.w_prox;
+        q->prox_depth = defaults.prox_depth;
         q->snippet_len = defaults.snippet_len;
     }
 }
@@ -428,8 +431,9 @@ put_explain(trawl_buf *out, const proto_request *req, const char *parsed)
         trawl_buf_printf(out,
                          ",\"k1\":%.15g,\"b\":%.15g,\"title_weight\":%.15g,"
                          "\"body_weight\":%.15g,\"prox_weight\":%.15g,"
-                         "\"sort\":\"%s\"",
+                         "\"prox_depth\":%u,\"sort\":\"%s\"",
                          q->k1, q->b, q->w_title, q->w_body, q->w_prox,
+                         (unsigned)q->prox_depth,
                          sort_name(q->sort));
     }
     trawl_buf_putc(out, '}');

@@ -56,6 +56,7 @@ void trawl_query_init(trawl_query *q)
     q->w_title = 2.0;
     q->w_body = 1.0;
     q->w_prox = 1.0;
+    q->prox_depth = TRAWL_PROX_DEPTH;
     q->snippets = 1;
     q->snippet_len = 200;
 }
@@ -1767,6 +1768,82 @@ static int check_query(const trawl_query *q, trawl_err *err)
     return 0;
 }
 
+/* Order of candidates for rescoring: segment, then document. */
+static int cmp_seg_doc(const void *pa, const void *pb)
+{
+    const cand *a = *(const cand *const *)pa, *b = *(const cand *const *)pb;
+    if (a->seg != b->seg)
+        return a->seg < b->seg ? -1 : 1;
+    return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+/* Add the proximity part to the scores of v[0..n) (documents that match
+ * the query), visiting them in index order. */
+static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
+                   const trawl_query *q, trawl_arena *a, cand *v, size_t n,
+                   trawl_err *err)
+{
+    ctx c;
+    memset(&c, 0, sizeof(c));
+    c.s = s;
+    c.ix = ix;
+    c.a = a;
+    c.err = err;
+    c.leaves = pr->leaves;
+    c.nleaves = pr->nleaves;
+    c.k1 = q->k1;
+    c.b = q->b;
+    c.w[TRAWL_FIELD_TITLE] = q->w_title;
+    c.w[TRAWL_FIELD_BODY] = q->w_body;
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        c.avg[f] = ix->avg_len[f];
+    c.w_prox = q->w_prox;
+    int32_t prev = -1;
+    collect_prox(&c, pr->root, &prev);
+    if (c.npairs == 0 || n == 0)
+        return 0;
+    cand **o = trawl_arena_alloc(a, n * sizeof(*o));
+    c.leaf_m = trawl_arena_calloc(a, c.nleaves, sizeof(*c.leaf_m));
+    if (o == NULL || c.leaf_m == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        o[i] = &v[i];
+    qsort(o, n, sizeof(*o), cmp_seg_doc);
+    for (size_t i = 0; i < n;) {
+        uint32_t si = o[i]->seg;
+        c.seg = &ix->segs[si];
+        memset(c.leaf_m, 0, c.nleaves * sizeof(*c.leaf_m));
+        if (m_build(&c, pr->root) == NULL)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        for (; i < n && o[i]->seg == si; i++) {
+            uint32_t d = o[i]->doc;
+            for (uint32_t k = 0; k < c.npairs; k++) {
+                matcher *ma = c.leaf_m[c.pair_a[k]];
+                matcher *mb = c.leaf_m[c.pair_b[k]];
+                if (ma != NULL)
+                    m_seek(&c, ma, d);
+                if (mb != NULL)
+                    m_seek(&c, mb, d);
+            }
+            o[i]->score += prox_score(&c, d);
+        }
+        if (c.corrupt == TRAWL_ENOMEM)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (c.corrupt)
+            return trawl__corrupt(err, "%s: damaged postings", c.seg->name);
+    }
+    return 0;
+}
+
+/* Rank order by score (then segment, document), as better() does. */
+static int cmp_rank(const void *pa, const void *pb)
+{
+    const cand *a = pa, *b = pb;
+    if (better(TRAWL_SORT_SCORE, a, b))
+        return -1;
+    return better(TRAWL_SORT_SCORE, b, a);
+}
+
 int trawl_search(trawl_searcher *s, const trawl_index *ix,
                  const trawl_query *q, trawl_arena *arena,
                  trawl_results *out, trawl_err *err)
@@ -1784,14 +1861,23 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         out->parsed = trawl_arena_strndup(arena, (const char *)rb.ptr, rb.len);
     trawl_buf_free(&rb);
 
+    /* Proximity as a second phase: the first ranks by BM25F alone (with
+     * all its pruning), then the prox_depth best matches get their
+     * proximity part and are ranked again. Beyond them scores are BM25F,
+     * never above the rescored ones (proximity only adds), so pages stay
+     * consistent. With date sorts, only the page's hits are rescored. */
+    size_t page = (size_t)q->offset + q->limit;
+    int second = q->w_prox > 0 && q->prox_depth > 0 && page > 0;
     heap h;
-    h.k = (size_t)q->offset + q->limit;
+    h.k = page;
+    if (second && q->sort == TRAWL_SORT_SCORE && h.k < q->prox_depth)
+        h.k = q->prox_depth;
     h.n = 0;
     h.sort = q->sort;
     h.v = trawl_arena_alloc(arena, (h.k ? h.k : 1) * sizeof(cand));
     if (h.v == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    run_out r = {&h, 0, 0, 0};
+    run_out r = {&h, 0, 0, second};
     if ((rc = run(s, ix, &pr, q, arena, &r, 1, err)) < 0)
         return rc;
     out->total = r.total;
@@ -1799,6 +1885,19 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     size_t kept = h.n;
     heap_drain(&h);
     h.n = kept;
+    if (second && q->sort == TRAWL_SORT_SCORE) {
+        size_t nr = h.n < q->prox_depth ? h.n : q->prox_depth;
+        if ((rc = rescore(s, ix, &pr, q, arena, h.v, nr, err)) < 0)
+            return rc;
+        qsort(h.v, nr, sizeof(cand), cmp_rank);
+    } else if (second && h.n > q->offset) {
+        size_t nr = (h.n < page ? h.n : page) - q->offset;
+        if ((rc = rescore(s, ix, &pr, q, arena, h.v + q->offset, nr, err)) <
+            0)
+            return rc;
+    }
+    if (h.n > page)
+        h.n = page;
     if (h.n <= q->offset)
         return 0;
     size_t nh = h.n - q->offset;

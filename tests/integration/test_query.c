@@ -150,6 +150,7 @@ static void explain_search(void **state)
     assert_true(num(ex, "title_weight") == 2.0);
     assert_true(num(ex, "body_weight") == 1.0);
     assert_true(num(ex, "prox_weight") == 1.0);
+    assert_true(num(ex, "prox_depth") == 30);
     assert_string_equal(str(ex, "sort"), "score");
     json_decref(r);
 
@@ -157,7 +158,8 @@ static void explain_search(void **state)
     r = ask("{\"op\":\"search\",\"q\":\"-ferry storm OR frost* "
             "date:2024-03..2024-04 title:\\\"rail strike\\\"~3\","
             "\"explain\":true,\"k1\":2,\"b\":0.5,\"title_weight\":3,"
-            "\"body_weight\":0.5,\"prox_weight\":0,\"sort\":\"date_asc\"}");
+            "\"body_weight\":0.5,\"prox_weight\":0,\"prox_depth\":0,"
+            "\"sort\":\"date_asc\"}");
     assert_ok(r);
     ex = json_object_get(r, "explain");
     assert_string_equal(str(ex, "parsed"),
@@ -169,6 +171,7 @@ static void explain_search(void **state)
     assert_true(num(ex, "title_weight") == 3.0);
     assert_true(num(ex, "body_weight") == 0.5);
     assert_true(num(ex, "prox_weight") == 0.0);
+    assert_true(num(ex, "prox_depth") == 0);
     assert_string_equal(str(ex, "sort"), "date_asc");
     json_decref(r);
 
@@ -533,6 +536,10 @@ static void bad_options(void **state)
         "\"prox_weight\":1001",
         "\"prox_weight\":\"1\"",
         "\"prox_weight\":null",
+        "\"prox_depth\":-1",
+        "\"prox_depth\":100001",
+        "\"prox_depth\":1.5",
+        "\"prox_depth\":\"30\"",
         "\"exact_total\":1",
         "\"explain\":\"true\"",
         "\"snippet_length\":0",
@@ -697,11 +704,13 @@ static void client_explain(void **state)
     assert_int_equal(
         run_client(&H, &r,
                    (const char *[]){"--explain", "-l", "--prox-weight", "0",
-                                    "--k1", "2", "\"winter storm\"", NULL}),
+                                    "--prox-depth", "5", "--k1", "2",
+                                    "\"winter storm\"", NULL}),
         0);
     assert_non_null(strstr(r.out, "\"winter storm\"\n"));
     assert_non_null(strstr(r.out, "k1 2,"));
     assert_non_null(strstr(r.out, "proximity 0"));
+    assert_non_null(strstr(r.out, "depth 5"));
     assert_non_null(strstr(r.out, "\nharbor-storm.txt\n"));
     th_result_free(&r);
 
@@ -879,6 +888,8 @@ static void daemon_defaults(void **state)
         {"--k1", "-1"},
         {"--title-weight", "x"},
         {"--prox-weight", "1e9"},
+        {"--prox-depth", "-1"},
+        {"--prox-depth", "100001"},
         {"--snippet-length", "0"},
         {"--body-weight", "nan"},
     };

@@ -356,7 +356,7 @@ static void expand(oracle *o, qnode *q)
 
 oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
                           double w_title, double w_body, double w_prox,
-                          size_t *n)
+                          uint32_t prox_depth, size_t *n)
 {
     expand(o, (qnode *)q);
     params p;
@@ -379,10 +379,16 @@ oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
             continue;
         hits[*n].doc = i;
         hits[*n].score = score(&p, &o->docs[i], q);
-        if (w_prox > 0)
-            hits[*n].score += prox(&p, &o->docs[i], q, w_prox);
         (*n)++;
     }
     qsort(hits, *n, sizeof(*hits), cmp_hit);
+    /* Proximity for the prox_depth best by BM25F (0: all), ranked again;
+     * the rest keep BM25F, never above a rescored one. */
+    size_t nr = prox_depth == 0 || prox_depth > *n ? *n : prox_depth;
+    if (w_prox > 0) {
+        for (size_t i = 0; i < nr; i++)
+            hits[i].score += prox(&p, &o->docs[hits[i].doc], q, w_prox);
+        qsort(hits, nr, sizeof(*hits), cmp_hit);
+    }
     return hits;
 }

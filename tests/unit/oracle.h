@@ -25,9 +25,10 @@ void oracle_free(oracle *o);
 void oracle_add(oracle *o, const char *title, const char *body, int64_t date);
 /* Evaluate q with the given parameters; returns all matching documents
  * ranked by score (ties by insertion order); *n gets the count. The array
- * is malloc'd. */
+ * is malloc'd. Proximity (w_prox > 0) is added to the prox_depth best
+ * documents by BM25F (0: to all), which are then ranked again. */
 oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
                           double w_title, double w_body, double w_prox,
-                          size_t *n);
+                          uint32_t prox_depth, size_t *n);
 
 #endif

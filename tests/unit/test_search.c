@@ -130,6 +130,7 @@ static void teardown_fixture(fixture *f)
 
 /* Compare trawl_search (all hits) with the oracle for query text q. */
 static double w_prox = 1.0;
+static uint32_t prox_depth = TRAWL_PROX_DEPTH;
 
 static void check_query(fixture *f, trawl_searcher *s, const char *q,
                         double k1, double b, double wt, double wb)
@@ -148,6 +149,7 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
     tq.w_title = wt;
     tq.w_body = wb;
     tq.w_prox = w_prox;
+    tq.prox_depth = prox_depth;
     tq.snippets = 0;
     trawl_results r;
     int rc = trawl_search(s, f->ix, &tq, a, &r, &err);
@@ -159,7 +161,8 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
     if (rc != 0)
         fail_msg("query [%s]: %s", q, err.msg);
     size_t n;
-    oracle_hit *want = oracle_search(f->o, root, k1, b, wt, wb, w_prox, &n);
+    oracle_hit *want = oracle_search(f->o, root, k1, b, wt, wb, w_prox,
+                                     prox_depth, &n);
     if (r.total != n)
         fail_msg("query [%s] (%s): total %llu, oracle %zu", q, r.parsed,
                  (unsigned long long)r.total, n);
@@ -269,15 +272,27 @@ static void search_matches_oracle_random(void **state)
     check_query(&f, s, "north korea", 0.5, 0.3, 1.0, 1.0);
     check_query(&f, s, "north korea", 2.0, 1.0, 5.0, 0.5);
     check_query(&f, s, "korea OR talks", 1.2, 0.0, 0.0, 1.0);
-    /* Proximity off and strong. */
+    /* Proximity off and strong, over every match (depth 0), over a
+     * depth shorter than the short page, and over the default depth. */
+    static const uint32_t depths[] = {0, 2, TRAWL_PROX_DEPTH};
     for (int k = 0; k < 2; k++) {
-        w_prox = k == 0 ? 0.0 : 4.0;
-        check_query(&f, s, "north korea", 1.2, 0.75, 2.0, 1.0);
-        check_query(&f, s, "the market bank rates", 1.2, 0.75, 2.0, 1.0);
-        check_query(&f, s, "korea north talks -flood", 1.2, 0.75, 2.0, 1.0);
-        check_query(&f, s, "north kor* korea", 1.2, 0.75, 2.0, 1.0);
+        for (size_t j = 0; j < sizeof(depths) / sizeof(depths[0]); j++) {
+            w_prox = k == 0 ? 0.0 : 4.0;
+            prox_depth = depths[j];
+            check_query(&f, s, "north korea", 1.2, 0.75, 2.0, 1.0);
+            check_query(&f, s, "the market bank rates", 1.2, 0.75, 2.0, 1.0);
+            check_query(&f, s, "korea north talks -flood", 1.2, 0.75, 2.0,
+                        1.0);
+            check_query(&f, s, "north kor* korea", 1.2, 0.75, 2.0, 1.0);
+            check_query(&f, s, "the of and", 1.2, 0.75, 2.0, 1.0);
+        }
     }
+    /* Every fixed query once more with proximity over every match. */
     w_prox = 1.0;
+    prox_depth = 0;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        check_query(&f, s, fixed[i], 1.2, 0.75, 2.0, 1.0);
+    prox_depth = TRAWL_PROX_DEPTH;
     trawl_searcher_free(s);
     teardown_fixture(&f);
 }

@@ -25,6 +25,9 @@ typedef struct trawl_searcher trawl_searcher;
 enum { TRAWL_SORT_SCORE = 0, TRAWL_SORT_DATE = 1, TRAWL_SORT_DATE_ASC = 2 };
 
 #define TRAWL_MAX_LIMIT 1000
+/* Default and largest proximity depth (trawl_query.prox_depth). */
+#define TRAWL_PROX_DEPTH 30
+#define TRAWL_MAX_PROX_DEPTH 100000
 
 typedef struct trawl_query {
     const char *q;        /* query text, UTF-8 */
@@ -37,6 +40,9 @@ typedef struct trawl_query {
     double w_title;       /* title field weight (default 2.0) */
     double w_body;        /* body field weight (default 1.0) */
     double w_prox;        /* proximity signal weight (default 1.0; 0 = off) */
+    uint32_t prox_depth;  /* proximity is added to the prox_depth best
+                             BM25F matches (default TRAWL_PROX_DEPTH;
+                             0 = to every match); see trawl_search */
     int snippets;         /* 1: build a snippet per hit */
     uint32_t snippet_len; /* target snippet length in bytes (default 200) */
     int exact_total;      /* 1: always count every match exactly */
@@ -45,7 +51,8 @@ typedef struct trawl_query {
 } trawl_query;
 
 /* Fill q with defaults (limit 10, offset 0, score sort, k1 1.2, b 0.75,
- * title 2.0, body 1.0, proximity 1.0, snippets on, 200 bytes). */
+ * title 2.0, body 1.0, proximity 1.0 over the 30 best BM25F matches,
+ * snippets on, 200 bytes). */
 void trawl_query_init(trawl_query *q);
 
 typedef struct trawl_range {
