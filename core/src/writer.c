@@ -121,6 +121,7 @@ typedef struct wseg {
 #define RING 64
 
 typedef struct wjob {
+    int encode;        /* 1: not a document but w->enc (see write_segment) */
     trawl_folded fold; /* title then body, folded by the caller */
     size_t ntitle;     /* tokens of the title */
     uint64_t in_bytes; /* title and body bytes */
@@ -134,6 +135,38 @@ typedef struct wjob {
     size_t mem_after, flush_after;
     int mem_valid;
 } wjob;
+
+/* Per term of an encoded chunk: what the dictionary entry needs. */
+typedef struct tstat {
+    uint32_t df;
+    uint64_t skip_len, len; /* skip table bytes; skip + blocks bytes */
+    uint64_t pos_bytes;
+    uint32_t max_tf[TRAWL_NFIELDS], min_len[TRAWL_NFIELDS];
+} tstat;
+
+/*
+ * A chunk of the run's terms (in term order) whose POSTINGS bytes the
+ * worker encodes while the caller encodes the chunk before it: the bytes
+ * of every term back to back in out, and their dictionary data in st.
+ */
+typedef struct wenc {
+    const uint32_t *order;
+    uint32_t from, to;
+    trawl_buf out;
+    tstat *st;
+    uint32_t st_cap;
+    seg_penc *pe;
+    int rc;
+} wenc;
+
+/* A term's sort key: its first 8 bytes, big-endian, zero-padded. */
+typedef struct skey {
+    uint64_t key;
+    uint32_t idx;
+} skey;
+
+/* Terms per chunk: about this many bytes of in-memory postings. */
+#define ENC_CHUNK ((size_t)256 << 10)
 
 struct trawl_writer {
     char *dir;
@@ -182,7 +215,6 @@ struct trawl_writer {
     uint32_t ndterms, dterms_cap;
     uint32_t cur_stamp;
     uint32_t cur_field;
-    trawl_buf scratch;
     trawl_buf rec; /* the stored record of the article being added */
 
     uint64_t tokens;
@@ -196,6 +228,7 @@ struct trawl_writer {
 
     trawl_arena *term_strings; /* term bytes (worker) */
     wjob ring[RING];
+    wenc enc;                  /* the worker's chunk while writing a run */
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
     uint64_t jobs;             /* jobs ever queued (caller) */
     int threaded, stop;
@@ -208,6 +241,7 @@ struct trawl_writer {
 
 static void publish_mem(trawl_writer *w);
 static int worker_start(trawl_writer *w);
+static int encode_chunk(trawl_writer *w);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -458,10 +492,12 @@ static size_t worker_mem(const trawl_writer *w)
     m += ((size_t)w->table_mask + 1) * 4;
     m += w->post_mem + (size_t)w->nterms * MALLOC_OVERHEAD;
     m += trawl_arena_footprint(w->term_strings);
-    m += w->docs.cap + w->scratch.cap;
+    m += w->docs.cap;
     m += w->toks_cap * sizeof(wtok);
     m += (size_t)w->dt_cap * sizeof(wdoc) + (size_t)w->dterms_cap * 4;
     m += trawl_analyzer_footprint(w->an);
+    m += w->enc.out.cap + (size_t)w->enc.st_cap * sizeof(tstat) +
+         (w->enc.pe != NULL ? sizeof(seg_penc) : 0);
     return m;
 }
 
@@ -717,29 +753,28 @@ static int on_token(void *payload, const trawl_token *tok)
     return 0;
 }
 
-static int term_append(trawl_writer *w, wterm *t, const void *p, size_t n)
+/* Make room for n more bytes in t's posting buffer. */
+static int term_reserve(trawl_writer *w, wterm *t, size_t n)
 {
-    if ((size_t)t->blen + n > t->bcap) {
-        size_t ncap = t->bcap ? (size_t)t->bcap * 2 : 16;
-        while (ncap < (size_t)t->blen + n)
-            ncap *= 2;
-        if (ncap > UINT32_MAX)
-            return TRAWL_ETOOBIG;
-        unsigned char *nb = realloc(t->buf, ncap);
-        if (nb == NULL)
-            return TRAWL_ENOMEM;
-        w->post_mem += ncap - t->bcap;
-        if (ncap > w->max_blen)
-            w->max_blen = (uint32_t)ncap;
-        t->buf = nb;
-        t->bcap = (uint32_t)ncap;
-    }
-    memcpy(t->buf + t->blen, p, n);
-    t->blen += (uint32_t)n;
+    if ((size_t)t->blen + n <= t->bcap)
+        return 0;
+    size_t ncap = t->bcap ? (size_t)t->bcap * 2 : 16;
+    while (ncap < (size_t)t->blen + n)
+        ncap *= 2;
+    if (ncap > UINT32_MAX)
+        return TRAWL_ETOOBIG;
+    unsigned char *nb = realloc(t->buf, ncap);
+    if (nb == NULL)
+        return TRAWL_ENOMEM;
+    w->post_mem += ncap - t->bcap;
+    if (ncap > w->max_blen)
+        w->max_blen = (uint32_t)ncap;
+    t->buf = nb;
+    t->bcap = (uint32_t)ncap;
     return 0;
 }
 
-static size_t put_varint(unsigned char *p, uint64_t v)
+static inline size_t put_varint(unsigned char *p, uint64_t v)
 {
     size_t n = 0;
     while (v >= 0x80) {
@@ -750,41 +785,66 @@ static size_t put_varint(unsigned char *p, uint64_t v)
     return n;
 }
 
+static inline size_t varint_len(uint32_t v)
+{
+    return v < (1u << 7) ? 1 : v < (1u << 14) ? 2 : v < (1u << 21) ? 3
+                               : v < (1u << 28) ? 4 : 5;
+}
+
 /* Append the postings of the current document (w->toks) to their terms:
  * each distinct term's tokens are already linked in position order, title
- * first, so no sort is needed. */
+ * first, so no sort is needed. A posting is written straight into the
+ * term's buffer: one pass over its tokens sizes the positions, a second
+ * writes them. */
 static int invert_doc(trawl_writer *w, uint32_t doc)
 {
+    const wtok *toks = w->toks;
     for (uint32_t k = 0; k < w->ndterms; k++) {
         uint32_t tid = w->dterms[k];
+        uint32_t head = w->dt[tid].head;
         uint32_t tf[TRAWL_NFIELDS] = {0};
-        trawl_buf_clear(&w->scratch);
+        size_t pos_bytes = 0;
         uint32_t prev = 0;
         uint32_t field = UINT32_MAX;
-        for (uint32_t j = w->dt[tid].head; j != 0; j = w->toks[j - 1].next) {
-            const wtok *t = &w->toks[j - 1];
+        for (uint32_t j = head; j != 0; j = toks[j - 1].next) {
+            const wtok *t = &toks[j - 1];
             if (t->field != field) {
                 field = t->field;
                 prev = 0;
             }
             tf[t->field]++;
-            trawl_buf_put_varint(&w->scratch, t->pos - prev);
+            pos_bytes += varint_len(t->pos - prev);
             prev = t->pos;
         }
-        if (w->scratch.rc != 0)
-            return TRAWL_ENOMEM;
         wterm *t = &w->terms[tid];
-        unsigned char hdr[10 * (2 + TRAWL_NFIELDS)];
-        size_t n = put_varint(hdr, t->df == 0 ? (uint64_t)doc + 1
-                                              : (uint64_t)(doc - t->last_doc));
+        uint32_t gap = t->df == 0 ? doc + 1 : doc - t->last_doc;
+        if (pos_bytes > UINT32_MAX)
+            return TRAWL_ETOOBIG;
+        /* Exactly the posting's size: buffers grow as they always did. */
+        size_t need = varint_len(gap) + varint_len((uint32_t)pos_bytes) +
+                      pos_bytes;
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            n += put_varint(hdr + n, tf[f]);
-        n += put_varint(hdr + n, w->scratch.len);
-        int rc = term_append(w, t, hdr, n);
-        if (rc == 0)
-            rc = term_append(w, t, w->scratch.ptr, w->scratch.len);
+            need += varint_len(tf[f]);
+        int rc = term_reserve(w, t, need);
         if (rc != 0)
             return rc;
+        unsigned char *p = t->buf + t->blen;
+        size_t n = put_varint(p, gap);
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            n += put_varint(p + n, tf[f]);
+        n += put_varint(p + n, pos_bytes);
+        prev = 0;
+        field = UINT32_MAX;
+        for (uint32_t j = head; j != 0; j = toks[j - 1].next) {
+            const wtok *tk = &toks[j - 1];
+            if (tk->field != field) {
+                field = tk->field;
+                prev = 0;
+            }
+            n += put_varint(p + n, tk->pos - prev);
+            prev = tk->pos;
+        }
+        t->blen += (uint32_t)n;
         t->df++;
         t->last_doc = doc;
     }
@@ -821,6 +881,8 @@ static void publish_mem(trawl_writer *w)
 static int process_job(trawl_writer *w, wjob *j)
 {
     int rc;
+    if (j->encode)
+        return encode_chunk(w);
     w->ntoks = 0;
     w->ndterms = 0;
     if (++w->cur_stamp == 0) { /* wrapped: forget every old stamp */
@@ -859,7 +921,8 @@ static int process_job(trawl_writer *w, wjob *j)
     j->mem_after = worker_mem(w);
     /* What flushing the run would allocate on top: the term order, the
      * dictionary, the encoded postings of the longest list. */
-    j->flush_after = (size_t)w->nterms * (4 + 24) + (size_t)w->max_blen * 2;
+    j->flush_after = (size_t)w->nterms * (4 + 24 + 2 * sizeof(skey)) +
+                     (size_t)w->max_blen * 2 + 2 * ENC_CHUNK;
     j->mem_valid = 1;
     return 0;
 }
@@ -998,6 +1061,7 @@ static int index_article(trawl_writer *w, const trawl_article *a,
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
                              trawl_strerror(rc));
     j->in_bytes = (uint64_t)a->title_len + a->body_len;
+    j->encode = 0;
     j->doc = doc;
     j->date = a->date;
     j->fp = fp;
@@ -1194,6 +1258,124 @@ static void next_post(const unsigned char **pp, const unsigned char *end,
     *pp += v;
 }
 
+/* Sort the terms' indexes into byte order: a radix sort on the first 8
+ * bytes, then a comparison sort within runs of equal prefixes. */
+static int sort_terms(const wterm *terms, uint32_t n, uint32_t *order)
+{
+    skey *a = malloc((size_t)(n ? n : 1) * sizeof(*a));
+    skey *b = malloc((size_t)(n ? n : 1) * sizeof(*b));
+    if (a == NULL || b == NULL) {
+        free(a);
+        free(b);
+        return TRAWL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)terms[i].s;
+        uint32_t m = terms[i].len < 8 ? terms[i].len : 8;
+        uint64_t key = 0;
+        for (uint32_t j = 0; j < m; j++)
+            key |= (uint64_t)p[j] << (56 - 8 * j);
+        a[i].key = key;
+        a[i].idx = i;
+    }
+    for (int shift = 0; shift < 64 && n > 0; shift += 8) {
+        size_t cnt[256] = {0};
+        for (uint32_t i = 0; i < n; i++)
+            cnt[(a[i].key >> shift) & 255]++;
+        if (cnt[(a[0].key >> shift) & 255] == n)
+            continue; /* one byte value: nothing to move */
+        size_t sum = 0;
+        for (int c = 0; c < 256; c++) {
+            size_t t = cnt[c];
+            cnt[c] = sum;
+            sum += t;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            b[cnt[(a[i].key >> shift) & 255]++] = a[i];
+        skey *t = a;
+        a = b;
+        b = t;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = a[i].idx;
+    /* A prefix shorter than 8 bytes is padded with zeros, so key order
+     * never contradicts byte order; equal keys need a full comparison. */
+    sort_base = terms;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i + 1;
+        while (j < n && a[j].key == a[i].key)
+            j++;
+        if (j - i > 1)
+            qsort(order + i, j - i, sizeof(*order), cmp_term);
+        i = j;
+    }
+    free(a);
+    free(b);
+    return 0;
+}
+
+/* Encode the postings of term t into pe. */
+static void encode_term(const trawl_writer *w, const wterm *t, seg_penc *pe)
+{
+    const unsigned char *p = t->buf, *end = t->buf + t->blen;
+    const unsigned char *dl = w->docs.ptr;
+    post ps;
+    memset(&ps, 0, sizeof(ps));
+    trawl__penc_reset(pe);
+    for (uint32_t i = 0; i < t->df; i++) {
+        next_post(&p, end, i == 0, &ps);
+        uint32_t len[TRAWL_NFIELDS];
+        for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
+            len[fi] = trawl__get_u32(dl + (size_t)ps.doc * DOC_RECORD +
+                                     4 * fi);
+        trawl__penc_add(pe, ps.doc, ps.tf, len, ps.pos_len);
+    }
+    trawl__penc_finish(pe);
+}
+
+/* The end of the chunk of terms that starts at order[k]. */
+static uint32_t chunk_end(const trawl_writer *w, const uint32_t *order,
+                          uint32_t k)
+{
+    size_t cost = 0;
+    while (k < w->nterms && cost < ENC_CHUNK)
+        cost += (size_t)w->terms[order[k++]].blen + 32;
+    return k;
+}
+
+/* Worker side: encode the chunk w->enc describes (see write_segment). */
+static int encode_chunk(trawl_writer *w)
+{
+    wenc *e = &w->enc;
+    uint32_t n = e->to - e->from;
+    trawl_buf_clear(&e->out);
+    if (e->pe == NULL && (e->pe = calloc(1, sizeof(*e->pe))) == NULL)
+        return TRAWL_ENOMEM;
+    if (n > e->st_cap) {
+        tstat *st = realloc(e->st, (size_t)n * sizeof(*st));
+        if (st == NULL)
+            return TRAWL_ENOMEM;
+        e->st = st;
+        e->st_cap = n;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        seg_penc *pe = e->pe;
+        encode_term(w, &w->terms[e->order[e->from + k]], pe);
+        if (trawl__penc_rc(pe) != 0)
+            return TRAWL_ENOMEM;
+        tstat *st = &e->st[k];
+        st->df = pe->df;
+        st->skip_len = pe->skip.len;
+        st->len = pe->skip.len + pe->blocks.len;
+        st->pos_bytes = pe->pos_bytes;
+        memcpy(st->max_tf, pe->max_tf, sizeof(st->max_tf));
+        memcpy(st->min_len, pe->min_len, sizeof(st->min_len));
+        trawl_buf_put(&e->out, pe->skip.ptr, pe->skip.len);
+        trawl_buf_put(&e->out, pe->blocks.ptr, pe->blocks.len);
+    }
+    return e->out.rc != 0 ? TRAWL_ENOMEM : 0;
+}
+
 /* Write the in-memory run as a complete segment (store already streamed)
  * and return its counts. */
 static int write_segment(trawl_writer *w, uint64_t *nterms_out,
@@ -1226,43 +1408,65 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     /* Terms in byte order. */
     uint32_t *order = malloc((size_t)(w->nterms ? w->nterms : 1) * 4);
     seg_penc *pe = calloc(1, sizeof(*pe));
+    seg_penc *stub = calloc(1, sizeof(*stub));
     seg_dict dict;
     memset(&dict, 0, sizeof(dict));
-    if (order == NULL || pe == NULL) {
+    if (order == NULL || pe == NULL || stub == NULL ||
+        sort_terms(w->terms, w->nterms, order) < 0) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }
-    for (uint32_t i = 0; i < w->nterms; i++)
-        order[i] = i;
-    sort_base = w->terms;
-    qsort(order, w->nterms, sizeof(*order), cmp_term);
 
-    /* Pass 1: POSTINGS (skip tables + blocks), and the dictionary. */
+    /* Pass 1: POSTINGS (skip tables + blocks), and the dictionary. The
+     * terms go in chunks, in pairs: the worker encodes the second chunk
+     * of a pair into w->enc while this thread encodes and writes the
+     * first, then copies the second. The bytes are the same either way. */
     uint64_t post_off = 0, pos_off = 0;
-    const unsigned char *dl = w->docs.ptr;
+    wenc *e = &w->enc;
     trawl__segfile_begin(f, SEC_POSTINGS);
-    for (uint32_t k = 0; k < w->nterms && f->rc == 0; k++) {
-        const wterm *t = &w->terms[order[k]];
-        const unsigned char *p = t->buf, *end = t->buf + t->blen;
-        post ps;
-        memset(&ps, 0, sizeof(ps));
-        trawl__penc_reset(pe);
-        for (uint32_t i = 0; i < t->df; i++) {
-            next_post(&p, end, i == 0, &ps);
-            uint32_t len[TRAWL_NFIELDS];
-            for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
-                len[fi] = trawl__get_u32(dl + (size_t)ps.doc * DOC_RECORD +
-                                         4 * fi);
-            trawl__penc_add(pe, ps.doc, ps.tf, len, ps.pos_len);
+    for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
+        uint32_t a_end = chunk_end(w, order, k);
+        uint32_t b_end = chunk_end(w, order, a_end);
+        if (b_end > a_end) {
+            e->order = order;
+            e->from = a_end;
+            e->to = b_end;
+            wjob *j = job_slot(w);
+            j->encode = 1;
+            j->mem_valid = 0;
+            w->jobs++;
+            job_submit(w, j);
         }
-        trawl__penc_finish(pe);
-        if (trawl__penc_rc(pe) != 0)
-            break;
-        trawl__segfile_write(f, pe->skip.ptr, pe->skip.len);
-        trawl__segfile_write(f, pe->blocks.ptr, pe->blocks.len);
-        trawl__dict_add(&dict, t->s, t->len, pe, post_off, pos_off);
-        post_off += pe->skip.len + pe->blocks.len;
-        pos_off += pe->pos_bytes;
+        for (; k < a_end; k++) {
+            const wterm *t = &w->terms[order[k]];
+            encode_term(w, t, pe);
+            if (trawl__penc_rc(pe) != 0)
+                break;
+            trawl__segfile_write(f, pe->skip.ptr, pe->skip.len);
+            trawl__segfile_write(f, pe->blocks.ptr, pe->blocks.len);
+            trawl__dict_add(&dict, t->s, t->len, pe, post_off, pos_off);
+            post_off += pe->skip.len + pe->blocks.len;
+            pos_off += pe->pos_bytes;
+        }
+        if (b_end > a_end && (rc = drain(w, err)) < 0)
+            goto done;
+        if (k < a_end)
+            break; /* out of memory in pe */
+        if (b_end == a_end)
+            continue;
+        trawl__segfile_write(f, e->out.ptr, e->out.len);
+        for (; k < b_end; k++) {
+            const tstat *st = &e->st[k - a_end];
+            stub->df = st->df;
+            stub->skip.len = st->skip_len;
+            stub->blocks.len = st->len - st->skip_len;
+            memcpy(stub->max_tf, st->max_tf, sizeof(stub->max_tf));
+            memcpy(stub->min_len, st->min_len, sizeof(stub->min_len));
+            const wterm *t = &w->terms[order[k]];
+            trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
+            post_off += st->len;
+            pos_off += st->pos_bytes;
+        }
     }
     trawl__segfile_end(f);
     if (trawl__penc_rc(pe) != 0) {
@@ -1294,6 +1498,7 @@ done:
     if (pe != NULL)
         trawl__penc_free(pe);
     free(pe);
+    free(stub);
     free(order);
     trawl__dict_free(&dict);
     return rc;
@@ -1777,6 +1982,11 @@ void trawl_writer_free(trawl_writer *w)
     worker_stop(w); /* finishes what was queued: it owns buffers below */
     for (int i = 0; i < RING; i++)
         trawl_folded_free(&w->ring[i].fold);
+    trawl_buf_free(&w->enc.out);
+    free(w->enc.st);
+    if (w->enc.pe != NULL)
+        trawl__penc_free(w->enc.pe);
+    free(w->enc.pe);
     trawl_arena_free(w->term_strings);
     /* Before commit this removes the run's temporary segment file. */
     trawl__segfile_abort(&w->seg);
@@ -1797,7 +2007,6 @@ void trawl_writer_free(trawl_writer *w)
     free(w->segs);
     trawl_buf_free(&w->docs);
     trawl_buf_free(&w->deleted);
-    trawl_buf_free(&w->scratch);
     trawl_buf_free(&w->rec);
     trawl__store_free(&w->store);
     free(w->toks);
