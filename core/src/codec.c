@@ -3,6 +3,8 @@
  */
 #include "codec.h"
 
+#include <string.h>
+
 #include "internal.h"
 
 static unsigned bit_len(uint32_t v)
@@ -71,6 +73,73 @@ size_t trawl__codec_encode(const uint32_t *in, uint32_t n, unsigned char *out)
     return (size_t)(p - out);
 }
 
+/* Values [from, n) of b bits each at q, one byte at a time (for the
+ * tail, where an 8-byte load would pass the end of the input). */
+static void unpack_slow(const unsigned char *q, uint32_t *out, uint32_t from,
+                        uint32_t n, unsigned b)
+{
+    uint64_t mask = ((uint64_t)1 << b) - 1;
+    for (uint32_t i = from; i < n; i++) {
+        size_t bit = (size_t)i * b;
+        const unsigned char *r = q + (bit >> 3);
+        unsigned sh = (unsigned)(bit & 7);
+        uint64_t acc = 0;
+        for (unsigned k = 0; k * 8 < sh + b; k++)
+            acc |= (uint64_t)r[k] << (8 * k);
+        out[i] = (uint32_t)((acc >> sh) & mask);
+    }
+}
+
+/* Unpack n values of b bits: each one from an unaligned 8-byte load
+ * (b <= 32, so a value and its bit offset fit in 64 bits), as long as
+ * the load stays inside the avail bytes at q; inlined with a constant b
+ * per case below so that the loop unrolls. */
+static inline __attribute__((always_inline)) void
+unpack_fast(const unsigned char *q, size_t avail, uint32_t *out, uint32_t n,
+            unsigned b)
+{
+    uint64_t mask = ((uint64_t)1 << b) - 1;
+    uint32_t nfast = 0;
+    if (avail >= 8) {
+        /* value i loads bytes [i*b/8, i*b/8 + 8) */
+        uint64_t lim = ((uint64_t)(avail - 8) * 8) / b + 1;
+        nfast = lim < n ? (uint32_t)lim : n;
+    }
+    for (uint32_t i = 0; i < nfast; i++) {
+        size_t bit = (size_t)i * b;
+        uint64_t w;
+        memcpy(&w, q + (bit >> 3), 8);
+        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
+    }
+    if (nfast < n)
+        unpack_slow(q, out, nfast, n, b);
+}
+
+static void unpack(const unsigned char *q, size_t avail, uint32_t *out,
+                   uint32_t n, unsigned b)
+{
+    switch (b) {
+    case 0:
+        memset(out, 0, (size_t)n * sizeof(*out));
+        break;
+#define UNPACK_CASE(B)                                                       \
+    case B:                                                                  \
+        unpack_fast(q, avail, out, n, B);                                    \
+        break;
+        UNPACK_CASE(1) UNPACK_CASE(2) UNPACK_CASE(3) UNPACK_CASE(4)
+        UNPACK_CASE(5) UNPACK_CASE(6) UNPACK_CASE(7) UNPACK_CASE(8)
+        UNPACK_CASE(9) UNPACK_CASE(10) UNPACK_CASE(11) UNPACK_CASE(12)
+        UNPACK_CASE(13) UNPACK_CASE(14) UNPACK_CASE(15) UNPACK_CASE(16)
+        UNPACK_CASE(17) UNPACK_CASE(18) UNPACK_CASE(19) UNPACK_CASE(20)
+        UNPACK_CASE(21) UNPACK_CASE(22) UNPACK_CASE(23) UNPACK_CASE(24)
+        UNPACK_CASE(25) UNPACK_CASE(26) UNPACK_CASE(27) UNPACK_CASE(28)
+        UNPACK_CASE(29) UNPACK_CASE(30) UNPACK_CASE(31) UNPACK_CASE(32)
+#undef UNPACK_CASE
+    default:
+        break;
+    }
+}
+
 size_t trawl__codec_decode(const unsigned char *p, const unsigned char *end,
                            uint32_t *out, uint32_t n)
 {
@@ -83,24 +152,7 @@ size_t trawl__codec_decode(const unsigned char *p, const unsigned char *end,
     size_t packed = ((size_t)n * b + 7) / 8;
     if (b > 32 || nexc > n || (size_t)(end - p) < packed)
         return 0;
-    if (b == 0) {
-        for (uint32_t i = 0; i < n; i++)
-            out[i] = 0;
-    } else {
-        uint64_t mask = ((uint64_t)1 << b) - 1;
-        uint64_t acc = 0;
-        unsigned bits = 0;
-        const unsigned char *q = p;
-        for (uint32_t i = 0; i < n; i++) {
-            while (bits < b) {
-                acc |= (uint64_t)*q++ << bits;
-                bits += 8;
-            }
-            out[i] = (uint32_t)(acc & mask);
-            acc >>= b;
-            bits -= b;
-        }
-    }
+    unpack(p, (size_t)(end - p), out, n, b);
     p += packed;
     for (unsigned k = 0; k < nexc; k++) {
         if (p >= end)

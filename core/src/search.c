@@ -1636,6 +1636,136 @@ static void maxscore(ctx *c, matcher *m, heap *h, uint64_t *total,
     }
 }
 
+/*
+ * The common query: plain words, all required (a lone word is an AND of
+ * one). A dedicated loop instead of the matcher tree: the rarest word
+ * leads, the others seek to its documents, field lengths are read once
+ * per document, and while the page is full, a block of the leader whose
+ * bound (its own block maximum plus the others' bounds at their current
+ * blocks, or over their whole lists) cannot beat the page is skipped
+ * without decoding it. Scores are summed in query order, exactly as
+ * m_score does.
+ */
+static int and_terms_ok(const matcher *m)
+{
+    if (m->kind != M_AND || m->nneg > 0 || m->nkids == 0 ||
+        m->nkids > Q_MAX_LEAVES)
+        return 0;
+    for (uint32_t k = 0; k < m->nkids; k++)
+        if (m->kids[k]->kind != M_TERM)
+            return 0;
+    return 1;
+}
+
+static void and_terms(ctx *c, matcher *m, heap *h, uint64_t *total,
+                      uint32_t si)
+{
+    uint32_t n = m->nkids;
+    cursor *cu[Q_MAX_LEAVES];   /* by df, rarest first */
+    matcher *km[Q_MAX_LEAVES];
+    double tub[Q_MAX_LEAVES];  /* list-wide bounds, in the same order */
+    for (uint32_t k = 0; k < n; k++) {
+        matcher *kid = m->kids[k];
+        cursor *x = kid->cur[0];
+        uint32_t df = x->remaining + x->n; /* postings left from here */
+        uint32_t j = k;
+        while (j > 0 && cu[j - 1]->remaining + cu[j - 1]->n > df) {
+            cu[j] = cu[j - 1];
+            km[j] = km[j - 1];
+            j--;
+        }
+        cu[j] = x;
+        km[j] = kid;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        tub[k] = bound(c, cu[k]->tmax_tf, cu[k]->tmin_len, km[k]->lf->idf,
+                       km[k]->field);
+    const trawl_segment *sg = c->seg;
+    cursor *lead = cu[0];
+    uint32_t d = lead->doc;
+    while (d != DOC_END && !*lead->corrupt) {
+        if (c->pruning) {
+            /* The leader's block bound and the others' at the blocks
+             * they are in, where those cover d. */
+            if (lead->bub < 0)
+                lead->bub = bound(c, lead->bmax_tf, lead->bmin_len,
+                                  km[0]->lf->idf, km[0]->field);
+            double ub = lead->bub;
+            uint32_t last = lead->last;
+            for (uint32_t k = 1; k < n; k++) {
+                cursor *x = cu[k];
+                if (x->started && x->last >= d && x->doc != DOC_END &&
+                    (x->base < (int64_t)d)) {
+                    if (x->bub < 0)
+                        x->bub = bound(c, x->bmax_tf, x->bmin_len,
+                                       km[k]->lf->idf, km[k]->field);
+                    ub += x->bub;
+                    if (x->last < last)
+                        last = x->last;
+                } else {
+                    ub += tub[k];
+                }
+            }
+            if (ub <= c->theta) {
+                c->skipped = 1;
+                if (last == UINT32_MAX || last + 1 >= sg->ndocs)
+                    break;
+                cur_seek(lead, last + 1);
+                d = lead->doc;
+                continue;
+            }
+        }
+        /* the others to d */
+        uint32_t k;
+        for (k = 1; k < n; k++) {
+            cur_seek(cu[k], d);
+            if (cu[k]->doc != d)
+                break;
+        }
+        if (k < n) {
+            if (cu[k]->doc == DOC_END)
+                break;
+            cur_seek(lead, cu[k]->doc);
+            d = lead->doc;
+            continue;
+        }
+        int ok = 1;
+        for (k = 0; k < n && ok; k++)
+            ok = term_ok(km[k]);
+        if (ok && !trawl__seg_is_deleted(sg, d)) {
+            (*total)++;
+            double norm[TRAWL_NFIELDS];
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                double len = trawl__seg_field_len(sg, d, f);
+                norm[f] = c->avg[f] > 0 ? 1 - c->b + c->b * len / c->avg[f]
+                                        : 1;
+            }
+            double score = 0;
+            for (uint32_t q = 0; q < n; q++) {
+                const matcher *kid = m->kids[q];
+                cursor *x = kid->cur[0];
+                if (cur_tfs(x) < 0)
+                    return;
+                double t = 0;
+                for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                    uint32_t tf = x->tf[f][x->i];
+                    if (tf == 0 ||
+                        (kid->field != Q_ANY_FIELD && kid->field != f))
+                        continue;
+                    t += c->w[f] * tf / norm[f];
+                }
+                if (t > 0)
+                    score += kid->lf->idf * t * (c->k1 + 1) / (c->k1 + t);
+            }
+            if (!c->pruning || score > c->theta ||
+                (score == c->theta && h->sort == TRAWL_SORT_SCORE))
+                push_cand(c, h, score, si, d);
+        }
+        cur_next(lead);
+        d = lead->doc;
+    }
+}
+
 static int all_terms(const matcher *m)
 {
     if (m->kind != M_OR)
@@ -1700,6 +1830,8 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
         uint32_t d = DOC_END;
         if (may_prune && all_terms(m))
             maxscore(&c, m, out->h, &out->total, si);
+        else if (may_prune && c.npairs == 0 && and_terms_ok(m))
+            and_terms(&c, m, out->h, &out->total, si);
         else
             d = m_seek(&c, m, 0);
         while (d != DOC_END) {
