@@ -522,6 +522,10 @@ enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR, M_DATE };
 typedef struct leaf {
     const qnode *q;
     double idf;
+    /* Dictionary entries of its words, looked up once per query:
+     * [segment * nterms + word], and whether each was found. */
+    seg_term *st;
+    unsigned char *found;
 } leaf;
 
 typedef struct matcher {
@@ -1291,10 +1295,18 @@ static matcher *m_build(ctx *c, const qnode *q)
         cursor **cs = trawl_arena_alloc(c->a, q->nterms * sizeof(*cs));
         if (cs == NULL)
             return NULL;
+        const leaf *lf = find_leaf(c, q);
+        size_t si = (size_t)(c->seg - c->ix->segs);
         for (uint32_t k = 0; k < q->nterms; k++) {
             seg_term t;
-            int rc = trawl__seg_lookup(c->seg, q->terms[k], q->lens[k], &t,
+            int rc;
+            if (lf != NULL && lf->st != NULL) {
+                rc = lf->found[si * q->nterms + k];
+                t = lf->st[si * q->nterms + k];
+            } else {
+                rc = trawl__seg_lookup(c->seg, q->terms[k], q->lens[k], &t,
                                        c->err);
+            }
             if (rc < 0) {
                 c->corrupt = rc;
                 return m_new(c, M_EMPTY);
@@ -1312,7 +1324,7 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->ncur = q->nterms;
         m->field = q->field;
         m->slop = q->slop;
-        m->lf = find_leaf(c, q);
+        m->lf = lf;
         if (m->lf != NULL && c->leaf_m != NULL)
             c->leaf_m[m->lf - c->leaves] = m;
         return m;
@@ -1507,18 +1519,25 @@ static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
         ((qnode *)lv[i])->leaf = (uint32_t)i;
     double N = (double)ix->live_docs;
     for (size_t i = 0; i < n; i++) {
-        out->leaves[i].q = lv[i];
+        leaf *lf = &out->leaves[i];
+        lf->q = lv[i];
+        size_t nt = (size_t)ix->nsegs * lv[i]->nterms;
+        lf->st = trawl_arena_alloc(a, (nt ? nt : 1) * sizeof(seg_term));
+        lf->found = trawl_arena_alloc(a, nt ? nt : 1);
+        if (lf->st == NULL || lf->found == NULL)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         double idf = 0;
         for (uint32_t k = 0; k < lv[i]->nterms; k++) {
             uint64_t df = 0;
             for (uint32_t si = 0; si < ix->nsegs; si++) {
-                seg_term t;
+                size_t at = (size_t)si * lv[i]->nterms + k;
                 rc = trawl__seg_lookup(&ix->segs[si], lv[i]->terms[k],
-                                       lv[i]->lens[k], &t, err);
+                                       lv[i]->lens[k], &lf->st[at], err);
                 if (rc < 0)
                     return rc;
+                lf->found[at] = (unsigned char)rc;
                 if (rc == 1)
-                    df += t.df;
+                    df += lf->st[at].df;
             }
             double dfd = (double)df;
             if (dfd > N)
