@@ -1959,7 +1959,22 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         o[i] = &v[i];
-    qsort(o, n, sizeof(*o), cmp_seg_doc);
+    if (n <= 64) {
+        /* the usual few dozen: insertion sort, no calls */
+        for (size_t i = 1; i < n; i++) {
+            cand *x = o[i];
+            size_t j = i;
+            while (j > 0 && (o[j - 1]->seg > x->seg ||
+                             (o[j - 1]->seg == x->seg &&
+                              o[j - 1]->doc > x->doc))) {
+                o[j] = o[j - 1];
+                j--;
+            }
+            o[j] = x;
+        }
+    } else {
+        qsort(o, n, sizeof(*o), cmp_seg_doc);
+    }
     for (size_t i = 0; i < n;) {
         uint32_t si = o[i]->seg;
         c.seg = &ix->segs[si];
@@ -2040,7 +2055,19 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         size_t nr = h.n < q->prox_depth ? h.n : q->prox_depth;
         if ((rc = rescore(s, ix, &pr, q, arena, h.v, nr, err)) < 0)
             return rc;
-        qsort(h.v, nr, sizeof(cand), cmp_rank);
+        if (nr <= 64) {
+            for (size_t i = 1; i < nr; i++) {
+                cand x = h.v[i];
+                size_t j = i;
+                while (j > 0 && better(TRAWL_SORT_SCORE, &x, &h.v[j - 1])) {
+                    h.v[j] = h.v[j - 1];
+                    j--;
+                }
+                h.v[j] = x;
+            }
+        } else {
+            qsort(h.v, nr, sizeof(cand), cmp_rank);
+        }
     } else if (second && h.n > q->offset) {
         size_t nr = (h.n < page ? h.n : page) - q->offset;
         if ((rc = rescore(s, ix, &pr, q, arena, h.v + q->offset, nr, err)) <
