@@ -182,6 +182,22 @@ static const unsigned char ascii_class[128] = {
     ['y'] = C_LETTER, ['z'] = C_LETTER,
 };
 
+/* 1 for the ASCII letters and digits (the bytes of the fast path). */
+static const unsigned char ascii_word[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
 /* Han, Hiragana and Katakana: the scripts written without spaces. */
 static int is_cjk(int32_t cp)
 {
@@ -429,6 +445,17 @@ static int memo_grow(trawl_analyzer *a)
  * a pointer valid until the next call; returns the stem length (>= 1) or
  * TRAWL_ENOMEM.
  */
+/* memcmp() == 0 for the short keys of the memo, without the call. */
+static inline int same_bytes(const unsigned char *x, const char *y, size_t n)
+{
+    const unsigned char *q = (const unsigned char *)y;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] != q[i])
+            return 0;
+    }
+    return 1;
+}
+
 static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
                        uint64_t h, const char **out)
 {
@@ -443,7 +470,7 @@ static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
                 break;
             const unsigned char *k = a->pool + e.off - 1;
             if (e.tag == tag && k[0] == len &&
-                memcmp(k + MEMO_HDR, folded, len) == 0) {
+                same_bytes(k + MEMO_HDR, folded, len)) {
                 *out = (const char *)k + MEMO_HDR + len;
                 a->user = a->pool + e.off + 1;
                 return k[1];
@@ -706,6 +733,36 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         }
 
         size_t start = i;
+        char *dst = a->fold;
+        if (f != NULL) {
+            int rc = folded_room(f);
+            if (rc < 0)
+                return rc;
+            dst = f->bytes + f->len;
+        }
+        int flen;
+        size_t end;
+
+        /* The fast path: a run of ASCII letters and digits that ends at
+         * the end or at an ASCII separator (not ' . , which may join) is
+         * the whole token; it is scanned, lowercased and copied in one
+         * pass (OR 0x20 lowercases letters and keeps digits). Anything
+         * else goes the general way, from the start. */
+        if (ascii_word[s[i]]) {
+            size_t j = i, m = 0;
+            while (j < len && ascii_word[s[j]]) {
+                if (m < TRAWL_MAX_TERM)
+                    dst[m++] = (char)(s[j] | 0x20);
+                j++;
+            }
+            if (j == len || (s[j] < 0x80 && ascii_class[s[j]] == C_SEP)) {
+                i = j;
+                end = j;
+                flen = (int)m;
+                goto emit;
+            }
+        }
+
         int ascii = s[i] < 0x80;
         int prev = cls; /* class of the last letter/digit (MARK at first) */
         i += n;
@@ -750,18 +807,15 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                 break;
             }
         }
-        size_t end = i;
+        end = i;
+        flen = fold_token(a, text + start, end - start, ascii, dst);
+        if (flen < 0)
+            return flen;
+        if (flen == 0)
+            continue;
 
+    emit:
         if (f != NULL) {
-            int rc = folded_room(f);
-            if (rc < 0)
-                return rc;
-            char *dst = f->bytes + f->len;
-            int flen = fold_token(a, text + start, end - start, ascii, dst);
-            if (flen < 0)
-                return flen;
-            if (flen == 0)
-                continue;
             trawl_ftok *t = &f->toks[f->n++];
             t->hash = XXH3_64bits(dst, (size_t)flen);
             t->off = (uint32_t)f->len;
@@ -769,11 +823,6 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
             f->len += (size_t)flen;
             continue;
         }
-        int flen = fold_token(a, text + start, end - start, ascii, a->fold);
-        if (flen < 0)
-            return flen;
-        if (flen == 0)
-            continue;
         trawl_token tok;
         tok.term = a->fold;
         tok.len = (size_t)flen;
@@ -846,10 +895,19 @@ int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
         tok.len = t->len;
         tok.pos = (uint32_t)(i - from);
         if (a->stemmer != NULL) {
+            /* The slot of a token a few ahead, and the entry of the one
+             * halfway there, whose slot should be in cache by now. */
             if (i + PREFETCH_AHEAD < to && a->nslots != 0)
                 __builtin_prefetch(
                     &a->slots[f->toks[i + PREFETCH_AHEAD].hash &
                               (a->nslots - 1)]);
+            if (i + PREFETCH_AHEAD / 2 < to && a->nslots != 0) {
+                uint32_t off = a->slots[f->toks[i + PREFETCH_AHEAD / 2].hash &
+                                        (a->nslots - 1)]
+                                   .off;
+                if (off != 0)
+                    __builtin_prefetch(a->pool + off - 1);
+            }
             const char *st;
             int k = stem_memo_h(a, tok.term, t->len, t->hash, &st);
             if (k < 0)

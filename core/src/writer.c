@@ -64,6 +64,11 @@ typedef struct wterm {
     uint32_t df;
     uint32_t last_doc;
     uint32_t blen, bcap;
+    /* Its tokens in the document being inverted: a linked list through
+     * wtok.next (1-based), valid while stamp == w->cur_stamp. Kept here
+     * rather than in an array of their own: one cache line per term. */
+    uint32_t stamp;
+    uint32_t head, tail;
     unsigned char *buf;
 } wterm;
 
@@ -74,12 +79,6 @@ typedef struct wtok {
     uint32_t next; /* the term's next token in this document, or 0 */
 } wtok;
 
-/* Per term, its tokens in the document being inverted: a linked list
- * through wtok.next (1-based), valid while stamp == doc + 1. */
-typedef struct wdoc {
-    uint32_t stamp;
-    uint32_t head, tail;
-} wdoc;
 
 typedef struct wid {
     uint64_t hash;
@@ -209,8 +208,6 @@ struct trawl_writer {
 
     wtok *toks;
     size_t ntoks, toks_cap;
-    wdoc *dt;          /* by term id */
-    uint32_t dt_cap;
     uint32_t *dterms;  /* distinct terms of the current document */
     uint32_t ndterms, dterms_cap;
     uint32_t cur_stamp;
@@ -494,7 +491,7 @@ static size_t worker_mem(const trawl_writer *w)
     m += trawl_arena_footprint(w->term_strings);
     m += w->docs.cap;
     m += w->toks_cap * sizeof(wtok);
-    m += (size_t)w->dt_cap * sizeof(wdoc) + (size_t)w->dterms_cap * 4;
+    m += (size_t)w->dterms_cap * 4;
     m += trawl_analyzer_footprint(w->an);
     m += w->enc.out.cap + (size_t)w->enc.st_cap * sizeof(tstat) +
          (w->enc.pe != NULL ? sizeof(seg_penc) : 0);
@@ -716,40 +713,51 @@ static int on_token(void *payload, const trawl_token *tok)
         w->toks = nt;
         w->toks_cap = ncap;
     }
-    if (id >= w->dt_cap) {
-        uint32_t ncap = w->dt_cap ? w->dt_cap : 4096;
-        while (ncap <= id)
-            ncap *= 2;
-        wdoc *nd = realloc(w->dt, (size_t)ncap * sizeof(*nd));
-        if (nd == NULL)
-            return TRAWL_ENOMEM;
-        memset(nd + w->dt_cap, 0, (size_t)(ncap - w->dt_cap) * sizeof(*nd));
-        w->dt = nd;
-        w->dt_cap = ncap;
-    }
-    uint32_t me = (uint32_t)w->ntoks + 1;
     wtok *t = &w->toks[w->ntoks++];
     t->term = id;
     t->pos = tok->pos;
     t->field = w->cur_field;
-    t->next = 0;
-    wdoc *d = &w->dt[id];
-    if (d->stamp != w->cur_stamp) {
-        if (w->ndterms == w->dterms_cap) {
-            uint32_t ncap = w->dterms_cap ? w->dterms_cap * 2 : 1024;
-            uint32_t *nd2 = realloc(w->dterms, (size_t)ncap * sizeof(*nd2));
-            if (nd2 == NULL)
-                return TRAWL_ENOMEM;
-            w->dterms = nd2;
-            w->dterms_cap = ncap;
-        }
-        w->dterms[w->ndterms++] = id;
-        d->stamp = w->cur_stamp;
-        d->head = me;
-    } else {
-        w->toks[d->tail - 1].next = me;
+    /* Linked later (link_doc), when this has arrived. */
+    __builtin_prefetch(&w->terms[id]);
+    return 0;
+}
+
+/* Link the current document's tokens into per-term lists (see wterm) and
+ * list its distinct terms in order of first occurrence. Their posting
+ * buffers' ends are prefetched for invert_doc. */
+static int link_doc(trawl_writer *w)
+{
+    if (w->ntoks > w->dterms_cap) {
+        size_t ncap = w->dterms_cap ? w->dterms_cap : 1024;
+        while (ncap < w->ntoks)
+            ncap *= 2;
+        if (ncap > UINT32_MAX)
+            return TRAWL_ETOOBIG;
+        uint32_t *nd = realloc(w->dterms, ncap * sizeof(*nd));
+        if (nd == NULL)
+            return TRAWL_ENOMEM;
+        w->dterms = nd;
+        w->dterms_cap = (uint32_t)ncap;
     }
-    d->tail = me;
+    wtok *toks = w->toks;
+    uint32_t stamp = w->cur_stamp, nd = 0;
+    for (size_t i = 0; i < w->ntoks; i++) {
+        uint32_t me = (uint32_t)i + 1;
+        wtok *t = &toks[i];
+        wterm *d = &w->terms[t->term];
+        t->next = 0;
+        if (d->stamp != stamp) {
+            w->dterms[nd++] = t->term;
+            d->stamp = stamp;
+            d->head = me;
+            if (d->buf != NULL)
+                __builtin_prefetch(d->buf + d->blen, 1);
+        } else {
+            toks[d->tail - 1].next = me;
+        }
+        d->tail = me;
+    }
+    w->ndterms = nd;
     return 0;
 }
 
@@ -801,7 +809,7 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
     const wtok *toks = w->toks;
     for (uint32_t k = 0; k < w->ndterms; k++) {
         uint32_t tid = w->dterms[k];
-        uint32_t head = w->dt[tid].head;
+        uint32_t head = w->terms[tid].head;
         uint32_t tf[TRAWL_NFIELDS] = {0};
         size_t pos_bytes = 0;
         uint32_t prev = 0;
@@ -886,7 +894,8 @@ static int process_job(trawl_writer *w, wjob *j)
     w->ntoks = 0;
     w->ndterms = 0;
     if (++w->cur_stamp == 0) { /* wrapped: forget every old stamp */
-        memset(w->dt, 0, (size_t)w->dt_cap * sizeof(*w->dt));
+        for (uint32_t i = 0; i < w->nterms; i++)
+            w->terms[i].stamp = 0;
         w->cur_stamp = 1;
     }
     uint32_t len[TRAWL_NFIELDS];
@@ -899,6 +908,8 @@ static int process_job(trawl_writer *w, wjob *j)
                                       on_token, w);
     }
     len[TRAWL_FIELD_BODY] = (uint32_t)w->ntoks - len[TRAWL_FIELD_TITLE];
+    if (rc == 0)
+        rc = link_doc(w);
     if (rc == 0)
         rc = invert_doc(w, j->doc);
     if (rc != 0)
@@ -2010,7 +2021,6 @@ void trawl_writer_free(trawl_writer *w)
     trawl_buf_free(&w->rec);
     trawl__store_free(&w->store);
     free(w->toks);
-    free(w->dt);
     free(w->dterms);
     trawl_analyzer_free(w->an);
     trawl_analyzer_free(w->fan);
