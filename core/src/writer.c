@@ -149,6 +149,7 @@ typedef struct tstat {
  * of every term back to back in out, and their dictionary data in st.
  */
 typedef struct wenc {
+    int positions; /* 0: POSTINGS bytes and st; 1: POSITIONS bytes */
     const uint32_t *order;
     uint32_t from, to;
     trawl_buf out;
@@ -164,7 +165,9 @@ typedef struct skey {
     uint32_t idx;
 } skey;
 
-/* Terms per chunk: about this many bytes of in-memory postings. */
+/* Terms per chunk: about this many bytes of in-memory postings for the
+ * worker's chunks, half that for the caller's, which also writes both
+ * and builds the dictionary. */
 #define ENC_CHUNK ((size_t)256 << 10)
 
 struct trawl_writer {
@@ -1344,14 +1347,42 @@ static void encode_term(const trawl_writer *w, const wterm *t, seg_penc *pe)
     trawl__penc_finish(pe);
 }
 
-/* The end of the chunk of terms that starts at order[k]. */
+/* The end of the chunk of terms that starts at order[k], of about
+ * `target` bytes of in-memory postings. */
 static uint32_t chunk_end(const trawl_writer *w, const uint32_t *order,
-                          uint32_t k)
+                          uint32_t k, size_t target)
 {
     size_t cost = 0;
-    while (k < w->nterms && cost < ENC_CHUNK)
+    while (k < w->nterms && cost < target)
         cost += (size_t)w->terms[order[k++]].blen + 32;
     return k;
+}
+
+/* Hand the worker the chunk [from, to) of order (see write_segment). */
+static void enc_submit(trawl_writer *w, int positions, const uint32_t *order,
+                       uint32_t from, uint32_t to)
+{
+    w->enc.positions = positions;
+    w->enc.order = order;
+    w->enc.from = from;
+    w->enc.to = to;
+    wjob *j = job_slot(w);
+    j->encode = 1;
+    j->mem_valid = 0;
+    w->jobs++;
+    job_submit(w, j);
+}
+
+/* Append the positions of term t (as buffered) to out. */
+static void gather_positions(const wterm *t, trawl_buf *out)
+{
+    const unsigned char *p = t->buf, *end = t->buf + t->blen;
+    post ps;
+    memset(&ps, 0, sizeof(ps));
+    for (uint32_t i = 0; i < t->df; i++) {
+        next_post(&p, end, i == 0, &ps);
+        trawl_buf_put(out, ps.pos, ps.pos_len);
+    }
 }
 
 /* Worker side: encode the chunk w->enc describes (see write_segment). */
@@ -1360,6 +1391,11 @@ static int encode_chunk(trawl_writer *w)
     wenc *e = &w->enc;
     uint32_t n = e->to - e->from;
     trawl_buf_clear(&e->out);
+    if (e->positions) {
+        for (uint32_t k = 0; k < n; k++)
+            gather_positions(&w->terms[e->order[e->from + k]], &e->out);
+        return e->out.rc != 0 ? TRAWL_ENOMEM : 0;
+    }
     if (e->pe == NULL && (e->pe = calloc(1, sizeof(*e->pe))) == NULL)
         return TRAWL_ENOMEM;
     if (n > e->st_cap) {
@@ -1436,18 +1472,10 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     wenc *e = &w->enc;
     trawl__segfile_begin(f, SEC_POSTINGS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
-        uint32_t a_end = chunk_end(w, order, k);
-        uint32_t b_end = chunk_end(w, order, a_end);
-        if (b_end > a_end) {
-            e->order = order;
-            e->from = a_end;
-            e->to = b_end;
-            wjob *j = job_slot(w);
-            j->encode = 1;
-            j->mem_valid = 0;
-            w->jobs++;
-            job_submit(w, j);
-        }
+        uint32_t a_end = chunk_end(w, order, k, ENC_CHUNK / 2);
+        uint32_t b_end = chunk_end(w, order, a_end, ENC_CHUNK);
+        if (b_end > a_end)
+            enc_submit(w, 0, order, a_end, b_end);
         for (; k < a_end; k++) {
             const wterm *t = &w->terms[order[k]];
             encode_term(w, t, pe);
@@ -1486,17 +1514,30 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     }
     trawl__penc_free(pe);
 
-    /* Pass 2: POSITIONS, copied as they were buffered. */
+    /* Pass 2: POSITIONS, copied as they were buffered, in chunk pairs
+     * like pass 1. */
     trawl__segfile_begin(f, SEC_POSITIONS);
-    for (uint32_t k = 0; k < w->nterms && f->rc == 0; k++) {
-        const wterm *t = &w->terms[order[k]];
-        const unsigned char *p = t->buf, *end = t->buf + t->blen;
-        post ps;
-        memset(&ps, 0, sizeof(ps));
-        for (uint32_t i = 0; i < t->df; i++) {
-            next_post(&p, end, i == 0, &ps);
-            trawl__segfile_write(f, ps.pos, ps.pos_len);
+    for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
+        uint32_t a_end = chunk_end(w, order, k, ENC_CHUNK / 2);
+        uint32_t b_end = chunk_end(w, order, a_end, ENC_CHUNK);
+        if (b_end > a_end)
+            enc_submit(w, 1, order, a_end, b_end);
+        for (; k < a_end; k++) {
+            const wterm *t = &w->terms[order[k]];
+            const unsigned char *p = t->buf, *end = t->buf + t->blen;
+            post ps;
+            memset(&ps, 0, sizeof(ps));
+            for (uint32_t i = 0; i < t->df; i++) {
+                next_post(&p, end, i == 0, &ps);
+                trawl__segfile_write(f, ps.pos, ps.pos_len);
+            }
         }
+        if (b_end > a_end) {
+            if ((rc = drain(w, err)) < 0)
+                goto done;
+            trawl__segfile_write(f, e->out.ptr, e->out.len);
+        }
+        k = b_end;
     }
     trawl__segfile_end(f);
 
