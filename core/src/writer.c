@@ -230,6 +230,7 @@ struct trawl_writer {
     wjob ring[RING];
     wenc enc;                  /* the worker's chunk while writing a run */
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
+    int wsleep, csleep;        /* worker / caller waiting (under mu) */
     uint64_t jobs;             /* jobs ever queued (caller) */
     int threaded, stop;
     pthread_t worker;
@@ -946,8 +947,11 @@ static void *worker_main(void *arg)
     trawl_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->done == w->enq && !w->stop)
+        while (w->done == w->enq && !w->stop) {
+            w->wsleep = 1;
             pthread_cond_wait(&w->cv_job, &w->mu);
+        }
+        w->wsleep = 0;
         if (w->done == w->enq && w->stop)
             break;
         wjob *j = &w->ring[w->done % RING];
@@ -959,10 +963,24 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_lock(&w->mu);
         w->done++;
-        pthread_cond_broadcast(&w->cv_done);
+        /* A waiting caller resumes when the ring is half empty (or
+         * empty, for drain), not after every job. */
+        if (w->csleep && w->enq - w->done <= RING / 2) {
+            w->csleep = 0;
+            pthread_cond_broadcast(&w->cv_done);
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+/* Wake the worker if it sleeps with jobs queued (under mu). */
+static void wake_worker(trawl_writer *w)
+{
+    if (w->wsleep && w->done != w->enq) {
+        w->wsleep = 0;
+        pthread_cond_signal(&w->cv_job);
+    }
 }
 
 /* Wait until the worker has finished every queued job. */
@@ -970,8 +988,11 @@ static int drain(trawl_writer *w, trawl_err *err)
 {
     if (w->threaded) {
         pthread_mutex_lock(&w->mu);
-        while (w->done != w->enq)
+        wake_worker(w);
+        while (w->done != w->enq) {
+            w->csleep = 1;
             pthread_cond_wait(&w->cv_done, &w->mu);
+        }
         pthread_mutex_unlock(&w->mu);
     }
     int rc = atomic_load(&w->wrc);
@@ -980,20 +1001,28 @@ static int drain(trawl_writer *w, trawl_err *err)
     return 0;
 }
 
-/* A free ring slot for the next job (waiting for the worker if full):
- * the slot of the job RING places back, which has finished. */
+/* A free ring slot for the next job (waiting for the worker if full,
+ * until the ring is half empty): the slot of the job RING places back,
+ * which has finished. */
 static wjob *job_slot(trawl_writer *w)
 {
     if (w->threaded) {
         pthread_mutex_lock(&w->mu);
-        while (w->enq - w->done >= RING)
-            pthread_cond_wait(&w->cv_done, &w->mu);
+        if (w->enq - w->done >= RING) {
+            wake_worker(w);
+            while (w->enq - w->done > RING / 2) {
+                w->csleep = 1;
+                pthread_cond_wait(&w->cv_done, &w->mu);
+            }
+        }
         pthread_mutex_unlock(&w->mu);
     }
     return &w->ring[w->jobs % RING];
 }
 
-static void job_submit(trawl_writer *w, wjob *j)
+/* Queue job j. A sleeping worker is woken once a few jobs wait (fewer
+ * wake-ups), or at once if urgent. */
+static void job_submit(trawl_writer *w, wjob *j, int urgent)
 {
     if (!w->threaded) {
         int rc = atomic_load(&w->wrc) == 0 ? process_job(w, j) : 0;
@@ -1003,7 +1032,8 @@ static void job_submit(trawl_writer *w, wjob *j)
     }
     pthread_mutex_lock(&w->mu);
     w->enq++;
-    pthread_cond_signal(&w->cv_job);
+    if (urgent || w->enq - w->done >= RING / 4)
+        wake_worker(w);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -1083,7 +1113,7 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     j->slot = slot;
     j->mem_valid = 0;
     w->jobs++;
-    job_submit(w, j);
+    job_submit(w, j, 0);
     w->ndocs++;
     if ((rc = atomic_load(&w->wrc)) != 0)
         return trawl_err_set(err, rc, "indexing %.*s: %s",
@@ -1370,7 +1400,7 @@ static void enc_submit(trawl_writer *w, int positions, const uint32_t *order,
     j->encode = 1;
     j->mem_valid = 0;
     w->jobs++;
-    job_submit(w, j);
+    job_submit(w, j, 1);
 }
 
 /* Append the positions of term t (as buffered) to out. */
