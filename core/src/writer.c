@@ -1286,20 +1286,34 @@ typedef struct post {
     const unsigned char *pos;
 } post;
 
-static void next_post(const unsigned char **pp, const unsigned char *end,
-                      int first, post *ps)
+/* A varint of the writer's own buffers (at most 5 bytes, trusted). */
+static inline uint32_t get_vu32(const unsigned char **pp)
 {
-    uint64_t v = 0;
-    trawl__get_varint(pp, end, &v);
-    ps->doc = first ? (uint32_t)(v - 1) : ps->doc + (uint32_t)v;
-    for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        trawl__get_varint(pp, end, &v);
-        ps->tf[f] = (uint32_t)v;
+    const unsigned char *p = *pp;
+    uint32_t v = *p++;
+    if (v >= 0x80) {
+        v &= 0x7f;
+        unsigned shift = 7;
+        uint32_t c;
+        do {
+            c = *p++;
+            v |= (c & 0x7f) << shift;
+            shift += 7;
+        } while (c >= 0x80);
     }
-    trawl__get_varint(pp, end, &v);
-    ps->pos_len = (uint32_t)v;
+    *pp = p;
+    return v;
+}
+
+static inline void next_post(const unsigned char **pp, int first, post *ps)
+{
+    uint32_t v = get_vu32(pp);
+    ps->doc = first ? v - 1 : ps->doc + v;
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        ps->tf[f] = get_vu32(pp);
+    ps->pos_len = get_vu32(pp);
     ps->pos = *pp;
-    *pp += v;
+    *pp += ps->pos_len;
 }
 
 /* Sort the terms' indexes into byte order: a radix sort on the first 8
@@ -1361,13 +1375,13 @@ static int sort_terms(const wterm *terms, uint32_t n, uint32_t *order)
 /* Encode the postings of term t into pe. */
 static void encode_term(const trawl_writer *w, const wterm *t, seg_penc *pe)
 {
-    const unsigned char *p = t->buf, *end = t->buf + t->blen;
+    const unsigned char *p = t->buf;
     const unsigned char *dl = w->docs.ptr;
     post ps;
     memset(&ps, 0, sizeof(ps));
     trawl__penc_reset(pe);
     for (uint32_t i = 0; i < t->df; i++) {
-        next_post(&p, end, i == 0, &ps);
+        next_post(&p, i == 0, &ps);
         uint32_t len[TRAWL_NFIELDS];
         for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
             len[fi] = trawl__get_u32(dl + (size_t)ps.doc * DOC_RECORD +
@@ -1406,13 +1420,20 @@ static void enc_submit(trawl_writer *w, int positions, const uint32_t *order,
 /* Append the positions of term t (as buffered) to out. */
 static void gather_positions(const wterm *t, trawl_buf *out)
 {
-    const unsigned char *p = t->buf, *end = t->buf + t->blen;
+    /* They are fewer bytes than the whole buffer. */
+    if (trawl_buf_reserve(out, t->blen) != 0)
+        return;
+    unsigned char *o = out->ptr + out->len;
+    const unsigned char *p = t->buf;
     post ps;
     memset(&ps, 0, sizeof(ps));
     for (uint32_t i = 0; i < t->df; i++) {
-        next_post(&p, end, i == 0, &ps);
-        trawl_buf_put(out, ps.pos, ps.pos_len);
+        next_post(&p, i == 0, &ps);
+        memcpy(o, ps.pos, ps.pos_len);
+        o += ps.pos_len;
     }
+    out->len = (size_t)(o - out->ptr);
+    out->ptr[out->len] = '\0';
 }
 
 /* Worker side: encode the chunk w->enc describes (see write_segment). */
@@ -1486,6 +1507,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     uint32_t *order = malloc((size_t)(w->nterms ? w->nterms : 1) * 4);
     seg_penc *pe = calloc(1, sizeof(*pe));
     seg_penc *stub = calloc(1, sizeof(*stub));
+    trawl_buf mine = TRAWL_BUF_INIT; /* this thread's positions chunk */
     seg_dict dict;
     memset(&dict, 0, sizeof(dict));
     if (order == NULL || pe == NULL || stub == NULL ||
@@ -1552,16 +1574,15 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         uint32_t b_end = chunk_end(w, order, a_end, ENC_CHUNK);
         if (b_end > a_end)
             enc_submit(w, 1, order, a_end, b_end);
-        for (; k < a_end; k++) {
-            const wterm *t = &w->terms[order[k]];
-            const unsigned char *p = t->buf, *end = t->buf + t->blen;
-            post ps;
-            memset(&ps, 0, sizeof(ps));
-            for (uint32_t i = 0; i < t->df; i++) {
-                next_post(&p, end, i == 0, &ps);
-                trawl__segfile_write(f, ps.pos, ps.pos_len);
-            }
+        trawl_buf_clear(&mine);
+        for (; k < a_end; k++)
+            gather_positions(&w->terms[order[k]], &mine);
+        if (mine.rc != 0) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            drain(w, NULL);
+            goto done;
         }
+        trawl__segfile_write(f, mine.ptr, mine.len);
         if (b_end > a_end) {
             if ((rc = drain(w, err)) < 0)
                 goto done;
@@ -1581,6 +1602,7 @@ done:
         trawl__penc_free(pe);
     free(pe);
     free(stub);
+    trawl_buf_free(&mine);
     free(order);
     trawl__dict_free(&dict);
     return rc;
