@@ -129,6 +129,7 @@ typedef struct cursor {
     int *corrupt; /* the search's error slot, set on damaged postings */
     double bub;   /* bound of the current block for its TERM matcher, or
                      negative when not computed yet */
+    uint64_t seq; /* blocks entered so far */
     uint32_t tmax_tf[TRAWL_NFIELDS];  /* over the whole list */
     uint32_t tmin_len[TRAWL_NFIELDS];
     uint32_t docs[BLOCK_SIZE];
@@ -197,6 +198,7 @@ static int cur_next_block(cursor *c)
     c->pi = 0;
     c->pp = c->blk_pos;
     c->bub = -1;
+    c->seq++;
     return 0;
 }
 
@@ -542,6 +544,9 @@ typedef struct matcher {
     struct matcher **neg;        /* AND: excluded */
     uint32_t nneg;
     uint32_t slop;               /* PHRASE: extra positions allowed */
+    double pbub;                 /* PHRASE: bound at the blocks whose
+                                    sequence numbers sum to pbub_key */
+    uint64_t pbub_key;
     int64_t from, to;            /* DATE */
 } matcher;
 
@@ -851,6 +856,17 @@ static double leaf_bound(const ctx *c, const matcher *m, uint32_t *last)
                             m->field);
         return cu->bub;
     }
+    /* The same blocks as last time: the same bound (a cursor's block
+     * sequence number only grows, so the sum changes with any block). */
+    uint64_t key = 0;
+    for (uint32_t k = 0; k < m->ncur; k++) {
+        const cursor *cu = m->cur[k];
+        key += cu->seq;
+        if (cu->last < *last)
+            *last = cu->last;
+    }
+    if (key == m->pbub_key && m->pbub >= 0)
+        return m->pbub;
     /* As in doc_bound: "near" counts occurrences of its first word. */
     uint32_t nb = m->kind == M_PHRASE && m->slop > 0 ? 1 : m->ncur;
     for (uint32_t k = 0; k < m->ncur; k++) {
@@ -866,7 +882,9 @@ static double leaf_bound(const ctx *c, const matcher *m, uint32_t *last)
                 len[f] = cu->bmin_len[f];
         }
     }
-    return bound(c, tf, len, m->lf->idf, m->field);
+    ((matcher *)m)->pbub = bound(c, tf, len, m->lf->idf, m->field);
+    ((matcher *)m)->pbub_key = key;
+    return m->pbub;
 }
 
 /* Upper bound of the proximity part from the pairs' block maxima:
