@@ -1,23 +1,34 @@
 /*
- * One client connection: framing, request dispatch, ordered responses and
- * back-pressure.
+ * One client connection, owned by one query loop from accept to close:
+ * framing, request dispatch, ordered responses and back-pressure.
  *
- * Each request line gets a slot at the tail of the connection's queue.
- * Quick ops (ping, stats, errors) fill their slot at once; queries fill it
- * from the thread pool; reload fills it when the reload job ends. flush()
- * writes the done slots at the head, so responses leave in request order
- * however the work completes.
+ * Each request line gets a slot at the tail of the connection's queue and
+ * is answered at once, on this loop's thread (queries included, see
+ * query.c), except "reload", whose slot is filled when the main loop's
+ * reload job has ended; the connection's later requests wait for that (and
+ * reading pauses), so they are served by the generation the reload
+ * reports, or a newer one. flush() writes the done slots at the head, so
+ * responses leave in request order. A long query holds up the other
+ * connections of this loop until it ends: the price of running each
+ * request to completion without a thread hand-off.
  *
- * Limits: at most MAX_QUEUED requests per connection are queued (then we
- * stop reading until some are written); reading also pauses while more
- * than OUT_PAUSE bytes wait in the kernel-side write queue, and a client
- * that lets OUT_CAP bytes pile up is cut off.
+ * Writing: when nothing is queued in libuv, flush() first tries a direct
+ * write (uv_try_write), which in the common case (one request read, one
+ * response written) takes the whole answer with no write request and no
+ * callback; what the kernel does not take goes through uv_write().
+ *
+ * Limits: at most MAX_QUEUED requests per connection are queued
+ * unanswered (then we stop reading until some are written), and at most
+ * MAX_QUEUED are answered per round (see process()); reading pauses while
+ * more than OUT_PAUSE bytes wait in libuv's write queue, and a client that
+ * lets OUT_CAP bytes pile up is cut off.
  *
  * Lifetime: a conn is freed when its handle's close callback has run and
- * no job or reload still points at one of its slots (refs == 0).
+ * no reload still points at one of its slots (refs == 0).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -29,19 +40,25 @@
 #define READ_CHUNK (64 * 1024)
 #define OUT_PAUSE  (1024 * 1024)
 #define OUT_CAP    (8 * 1024 * 1024)
+#define FLUSH_AT   (64 * 1024) /* answered bytes worth writing at once */
+#define SLOT_CACHE 8           /* spare slots kept per connection */
 
 struct conn {
     uv_pipe_t pipe; /* first: (uv_handle_t *)c is the handle */
+    qloop *q;
     server *srv;
     conn *prev, *next;
     unsigned long num; /* for log lines */
     trawl_buf in;      /* received bytes not yet consumed */
     size_t scanned;    /* in[0..scanned) holds no newline */
     slot *head, *tail; /* responses in request order */
-    unsigned queued;   /* slots in the queue */
-    unsigned writes;   /* uv_write requests in flight */
-    unsigned refs;     /* jobs and reloads holding one of our slots */
-    bool counted;      /* counts against max_connections */
+    slot *spare;       /* freed slots kept for reuse */
+    unsigned nspare;
+    unsigned queued;  /* slots in the queue */
+    size_t ready;     /* bytes of the done slots at the head (roughly) */
+    unsigned writes;  /* uv_write requests in flight */
+    unsigned refs;    /* reloads holding one of our slots */
+    bool counted;     /* counts against max_connections */
     bool reading;
     bool eof;        /* the client has shut down its side */
     bool no_input;   /* take no more requests (too large, busy, stop) */
@@ -58,41 +75,71 @@ typedef struct conn_write {
     uv_buf_t bufs[];
 } conn_write;
 
-static unsigned long conn_counter;
-
 static void process(conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 /* ---- lifetime ---------------------------------------------------------- */
 
-static void slot_free(slot *s)
+static void slot_destroy(slot *s)
 {
     free(s->reload_id);
     trawl_buf_free(&s->out);
     free(s);
 }
 
+/* Give a written slot back: kept for reuse unless its buffer is big. */
+static void slot_release(conn *c, slot *s)
+{
+    if (c->nspare >= SLOT_CACHE || s->out.cap > FLUSH_AT ||
+        s->reload_id != NULL) {
+        slot_destroy(s);
+        return;
+    }
+    trawl_buf_clear(&s->out);
+    s->done = false;
+    s->next = c->spare;
+    c->spare = s;
+    c->nspare++;
+}
+
+static void release_chain(conn *c, slot *s)
+{
+    while (s != NULL) {
+        slot *next = s->next;
+        slot_release(c, s);
+        s = next;
+    }
+}
+
 static void conn_free(conn *c)
 {
+    qloop *q = c->q;
+
     while (c->head != NULL) {
         slot *s = c->head;
         c->head = s->next;
-        slot_free(s);
+        slot_destroy(s);
+    }
+    while (c->spare != NULL) {
+        slot *s = c->spare;
+        c->spare = s->next;
+        slot_destroy(s);
     }
     trawl_buf_free(&c->in);
     free(c);
+    qloop_conn_freed(q);
 }
 
 static void conn_closed(uv_handle_t *h)
 {
     conn *c = h->data;
-    server *srv = c->srv;
+    qloop *q = c->q;
 
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
-        srv->conns = c->next;
+        q->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
     c->closed = true;
@@ -107,7 +154,8 @@ void conn_abort(conn *c)
         return;
     c->closing = true;
     if (c->counted)
-        c->srv->nconns--;
+        atomic_fetch_sub(&c->srv->nconns, 1);
+    atomic_fetch_sub(&c->q->load, 1);
     uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
@@ -127,11 +175,7 @@ static void on_write(uv_write_t *req, int status)
     conn_write *w = (conn_write *)req;
     conn *c = w->c;
 
-    while (w->slots != NULL) {
-        slot *s = w->slots;
-        w->slots = s->next;
-        slot_free(s);
-    }
+    release_chain(c, w->slots);
     free(w);
     c->writes--;
     if (c->closing)
@@ -144,53 +188,89 @@ static void on_write(uv_write_t *req, int status)
     process(c); /* room again: resume buffered requests and reading */
 }
 
-/* Write every done slot at the head of the queue, in one uv_write. */
-static void flush(conn *c)
+/*
+ * Write every done slot at the head of the queue. direct: the caller will
+ * not need a write callback to carry on (see process()), so a direct write
+ * may take it all.
+ */
+static void flush(conn *c, bool direct)
 {
-    unsigned n = 0;
-    slot *s, *last = NULL;
+    unsigned n = 0, i;
+    slot *s, *last = NULL, *first;
+    size_t total = 0;
 
     if (c->closing)
         return;
     for (s = c->head; s != NULL && s->done; s = s->next) {
-        last = s;
-        n++;
-    }
-    if (n == 0)
-        return;
-    conn_write *w = malloc(sizeof(*w) + n * sizeof(uv_buf_t));
-    if (w == NULL) {
-        log_error("conn %lu: out of memory", c->num);
-        conn_abort(c);
-        return;
-    }
-    w->c = c;
-    w->slots = c->head;
-    w->nbufs = n;
-    c->head = last->next;
-    if (c->head == NULL)
-        c->tail = NULL;
-    last->next = NULL;
-    c->queued -= n;
-    n = 0;
-    for (s = w->slots; s != NULL; s = s->next) {
         if (s->out.rc != 0) { /* ENOMEM while encoding */
             trawl_buf_clear(&s->out);
             proto_put_error(&s->out, "null", NULL, PROTO_INTERNAL,
                             "out of memory");
         }
-        w->bufs[n++] = uv_buf_init((char *)s->out.ptr, (unsigned)s->out.len);
+        total += s->out.len;
+        last = s;
+        n++;
     }
-    int rc =
-        uv_write(&w->req, (uv_stream_t *)&c->pipe, w->bufs, w->nbufs, on_write);
+    if (n == 0)
+        return;
+    first = c->head;
+    c->head = last->next;
+    if (c->head == NULL)
+        c->tail = NULL;
+    last->next = NULL;
+    c->queued -= n;
+    c->ready = 0;
+
+    uv_buf_t one[8], *bufs = one;
+    conn_write *w = NULL;
+    if (!direct || c->writes > 0 || n > 8) {
+        if ((w = malloc(sizeof(*w) + n * sizeof(uv_buf_t))) == NULL)
+            goto nomem;
+        bufs = w->bufs;
+    }
+    for (i = 0, s = first; s != NULL; s = s->next)
+        bufs[i++] = uv_buf_init((char *)s->out.ptr, (unsigned)s->out.len);
+
+    unsigned skip = 0;
+    if (direct && c->writes == 0) {
+        int rc = uv_try_write((uv_stream_t *)&c->pipe, bufs, n);
+        if (rc < 0 && rc != UV_EAGAIN) {
+            log_debug("conn %lu: write: %s", c->num, uv_strerror(rc));
+            release_chain(c, first);
+            free(w);
+            conn_abort(c);
+            return;
+        }
+        size_t done = rc > 0 ? (size_t)rc : 0;
+        if (done == total) {
+            release_chain(c, first);
+            free(w);
+            return;
+        }
+        while (skip < n && done >= bufs[skip].len) {
+            done -= bufs[skip].len;
+            skip++;
+        }
+        bufs[skip].base += done;
+        bufs[skip].len -= done;
+        if (w == NULL) {
+            if ((w = malloc(sizeof(*w) + n * sizeof(uv_buf_t))) == NULL)
+                goto nomem;
+            memcpy(w->bufs, bufs, n * sizeof(uv_buf_t));
+        }
+    }
+    w->c = c;
+    w->slots = first;
+    w->nbufs = n - skip;
+    c->writes++;
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, w->bufs + skip,
+                      w->nbufs, on_write);
     if (rc < 0) {
         log_debug("conn %lu: write: %s", c->num, uv_strerror(rc));
-        w->req.data = NULL;
-        c->writes++;
+        conn_abort(c);
         on_write(&w->req, rc);
         return;
     }
-    c->writes++;
     size_t pending = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
     if (pending > OUT_CAP) {
         log_warn("conn %lu: client not reading (%zu bytes pending), "
@@ -198,14 +278,24 @@ static void flush(conn *c)
                  c->num, pending);
         conn_abort(c);
     }
+    return;
+nomem:
+    log_error("conn %lu: out of memory", c->num);
+    release_chain(c, first);
+    conn_abort(c);
 }
 
 static slot *slot_push(conn *c)
 {
-    slot *s = calloc(1, sizeof(*s));
+    slot *s = c->spare;
 
-    if (s == NULL)
+    if (s != NULL) {
+        c->spare = s->next;
+        c->nspare--;
+        s->next = NULL;
+    } else if ((s = calloc(1, sizeof(*s))) == NULL) {
         return NULL;
+    }
     if (c->tail != NULL)
         c->tail->next = s;
     else
@@ -213,6 +303,13 @@ static slot *slot_push(conn *c)
     c->tail = s;
     c->queued++;
     return s;
+}
+
+/* A slot has its answer. */
+static void slot_done(conn *c, slot *s)
+{
+    s->done = true;
+    c->ready += s->out.len;
 }
 
 /* Queue an error response that needs no request (id null). */
@@ -223,16 +320,21 @@ static void push_error(conn *c, const char *code, const char *msg)
     if (s == NULL)
         return;
     proto_put_error(&s->out, "null", NULL, code, "%s", msg);
-    s->done = true;
-    c->srv->errors++;
+    slot_done(c, s);
+    server_note_error(c->srv);
 }
 
-void conn_job_done(conn *c, slot *s, bool error)
+void conn_reload_done(reload_waiter *w)
 {
-    s->done = true;
+    conn *c = w->c;
+    slot *s = w->s;
+
+    proto_put_reload(&s->out, s->reload_id ? s->reload_id : "null",
+                     w->has_gen ? &w->gen : NULL, w->reloaded, w->error);
+    free(w->error);
+    free(w);
+    slot_done(c, s);
     c->refs--;
-    if (error)
-        c->srv->errors++;
     if (c->closed) {
         if (c->refs == 0)
             conn_free(c);
@@ -240,14 +342,6 @@ void conn_job_done(conn *c, slot *s, bool error)
     }
     if (!c->in_process)
         process(c);
-}
-
-void conn_reload_done(
-    conn *c, slot *s, const uint64_t *gen, bool reloaded, const char *error)
-{
-    proto_put_reload(&s->out, s->reload_id ? s->reload_id : "null", gen,
-                     reloaded, error);
-    conn_job_done(c, s, false);
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -268,38 +362,42 @@ static void dispatch(conn *c, const char *line, size_t len)
     if (proto_parse(&req, line, len, &fail) < 0) {
         proto_put_error(&s->out, req.id_json, NULL, fail.code, "%s", fail.msg);
         log_debug("conn %lu: %s: %s", c->num, fail.code, fail.msg);
-        s->done = true;
-        srv->errors++;
+        slot_done(c, s);
+        server_note_error(srv);
         proto_request_free(&req);
         return;
     }
     switch (req.op) {
     case OP_PING:
         proto_put_pong(&s->out, req.id_json);
-        s->done = true;
+        slot_done(c, s);
         break;
     case OP_STATS:
         server_put_stats(srv, &s->out, req.id_json);
-        s->done = true;
+        slot_done(c, s);
         break;
-    case OP_RELOAD:
+    case OP_RELOAD: {
+        reload_waiter *w = calloc(1, sizeof(*w));
+        if (w == NULL) {
+            proto_put_reload(&s->out, req.id_json, NULL, false,
+                             "out of memory");
+            slot_done(c, s);
+            break;
+        }
         s->reload_id = req.id_json; /* kept until the reload ends */
         req.id_json = NULL;
+        w->q = c->q;
+        w->c = c;
+        w->s = s;
         c->refs++;
-        server_reload(srv, c, s, true);
-        break;
-    default: {
-        int rc;
-        c->refs++;
-        rc = query_submit(srv, c, s, &req);
-        if (rc <= 0) {
-            s->done = true;
-            c->refs--;
-            if (rc < 0)
-                srv->errors++;
-        }
+        server_post_reload(srv, w);
         break;
     }
+    default:
+        if (query_run(c->q, s, &req) < 0)
+            server_note_error(srv);
+        slot_done(c, s);
+        break;
     }
     proto_request_free(&req);
 }
@@ -334,11 +432,15 @@ static void too_large(conn *c)
     c->scanned = 0;
 }
 
+static size_t write_queue(conn *c)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
+}
+
 static void update_reading(conn *c)
 {
-    bool want =
-        !c->closing && !c->eof && !c->no_input && c->queued < MAX_QUEUED &&
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < OUT_PAUSE;
+    bool want = !c->closing && !c->eof && !c->no_input && c->refs == 0 &&
+                c->queued < MAX_QUEUED && write_queue(c) < OUT_PAUSE;
 
     if (want && !c->reading) {
         int rc = uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
@@ -355,18 +457,31 @@ static void update_reading(conn *c)
 }
 
 /*
- * Turn buffered bytes into requests while there is room in the queue,
- * write what is ready, and decide whether to read on or close.
+ * Answer the buffered requests while there is room in the queue, write
+ * what is ready, and decide whether to read on or close.
+ *
+ * At most MAX_QUEUED requests are taken per call, so that a client that
+ * pipelines a lot shares its loop with the others: when the queue limit
+ * stops us with requests left in the buffer, the answers go through
+ * uv_write() and its callback (on the next loop iteration) calls us again.
  */
 static void process(conn *c)
 {
     size_t max = c->srv->cfg.max_request;
     size_t start = 0;
+    bool more = false; /* stopped with requests left: continue later */
+    unsigned handled = 0;
 
     if (c->closing)
         return;
     c->in_process = true;
-    while (!c->no_input && !c->closing && c->queued < MAX_QUEUED) {
+    while (!c->no_input && !c->closing) {
+        if (c->refs > 0) /* a reload first: conn_reload_done() resumes */
+            break;
+        if (c->queued >= MAX_QUEUED || handled >= MAX_QUEUED) {
+            more = true;
+            break;
+        }
         const char *base = (const char *)c->in.ptr + start;
         size_t avail = c->in.len - start;
         size_t from = c->scanned > start ? c->scanned - start : 0;
@@ -388,15 +503,18 @@ static void process(conn *c)
             break;
         }
         handle_line(c, base, n);
+        handled++;
         start += n + 1;
+        if (c->ready >= FLUSH_AT) /* big answers: out with them now */
+            flush(c, false);
     }
-    if (start > 0 && !c->no_input) {
+    if (start > 0 && !c->no_input && !c->closing) {
         memmove(c->in.ptr, c->in.ptr + start, c->in.len - start);
         c->in.len -= start;
         c->scanned = c->scanned > start ? c->scanned - start : 0;
     }
     c->in_process = false;
-    flush(c);
+    flush(c, !more);
     update_reading(c);
     maybe_close(c);
 }
@@ -435,48 +553,55 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     process(c);
 }
 
-/* ---- accept and shutdown ----------------------------------------------- */
+/* ---- open and shutdown ------------------------------------------------- */
 
-void conn_accept(server *srv)
+void conn_open(qloop *q, const handoff *h)
 {
+    server *srv = q->srv;
     conn *c = calloc(1, sizeof(*c));
     int rc;
 
     if (c == NULL) {
         log_error("accept: out of memory");
-        return;
+        goto refuse;
     }
+    c->q = q;
     c->srv = srv;
-    c->num = ++conn_counter;
-    if ((rc = uv_pipe_init(&srv->loop, &c->pipe, 0)) < 0) {
+    c->num = h->num;
+    c->counted = h->reject == NULL;
+    if ((rc = uv_pipe_init(&q->loop, &c->pipe, 0)) < 0) {
         log_error("accept: %s", uv_strerror(rc));
         free(c);
-        return;
+        goto refuse;
     }
     c->pipe.data = c;
-    c->next = srv->conns;
-    if (srv->conns != NULL)
-        srv->conns->prev = c;
-    srv->conns = c;
-    if ((rc = uv_accept((uv_stream_t *)&srv->listener,
-                        (uv_stream_t *)&c->pipe)) < 0) {
+    q->nalloc++;
+    c->next = q->conns;
+    if (q->conns != NULL)
+        q->conns->prev = c;
+    q->conns = c;
+    if ((rc = uv_pipe_open(&c->pipe, h->fd)) < 0) {
         log_warn("accept: %s", uv_strerror(rc));
+        close(h->fd);
         conn_abort(c);
         return;
     }
-    if (srv->nconns >= srv->cfg.max_connections || srv->stopping) {
-        log_warn("conn %lu: refused, %u connections open", c->num, srv->nconns);
-        push_error(c, PROTO_BUSY,
-                   srv->stopping ? "server is shutting down"
-                                 : "too many connections");
+    if (h->reject != NULL || q->stopping) {
+        const char *why = h->reject ? h->reject : "server is shutting down";
+        log_warn("conn %lu: refused: %s", c->num, why);
+        push_error(c, PROTO_BUSY, why);
         c->no_input = true;
         process(c);
         return;
     }
-    c->counted = true;
-    srv->nconns++;
-    log_debug("conn %lu: open (%u connections)", c->num, srv->nconns);
+    log_debug("conn %lu: open on loop %u", c->num, q->idx);
     process(c);
+    return;
+refuse:
+    close(h->fd);
+    if (h->reject == NULL)
+        atomic_fetch_sub(&srv->nconns, 1);
+    atomic_fetch_sub(&q->load, 1);
 }
 
 void conn_drain(conn *c)

@@ -34,8 +34,10 @@ static void usage(FILE *f)
                "else\n"
                "                         $XDG_RUNTIME_DIR/trawl.sock, else "
                "./trawl.sock)\n"
-               "  --threads N            query threads (default "
-               "$UV_THREADPOOL_SIZE or 4)\n"
+               "  --threads N            query threads, each serving its "
+               "share of the\n"
+               "                         connections (default: one per "
+               "online CPU)\n"
                "  --max-request BYTES    longest request line (default 65536)\n"
                "  --max-connections N    open connections (default 256)\n"
                "  --log-level LEVEL      debug, info, warn or error (default "
@@ -243,12 +245,10 @@ int main(int argc, char **argv)
     proto_set_defaults(&dq);
     if (cfg.socket_path == NULL)
         cfg.socket_path = default_socket(&owned_socket);
-    if (cfg.threads > 0) {
-        /* Read by libuv when its pool starts, on the first queued job. */
-        char n[16];
-        snprintf(n, sizeof(n), "%u", cfg.threads);
-        setenv("UV_THREADPOOL_SIZE", n, 1);
-    }
+    /* libuv's thread pool only opens new generations (queries run on the
+     * query loops' threads): one thread is plenty. Read by libuv on the
+     * first queued job. */
+    setenv("UV_THREADPOOL_SIZE", "1", 0);
     signal(SIGPIPE, SIG_IGN);
 
     int status = 1;

@@ -1,12 +1,17 @@
 /*
- * The server's loop-thread side: the listening socket, signals, the index
- * watcher and reloads, stats, and the orderly shutdown.
+ * The main loop (see server.h): the listening socket, signals, the index
+ * watcher and reloads, stats, the query loops' start and the orderly
+ * shutdown.
  *
  * Shutdown (SIGTERM/SIGINT): close the listener, the signal handlers and
- * the watcher; let every connection answer what it has queued, then close
- * (abort them after DRAIN_MS); uv_run() returns once nothing is left;
- * close whatever remains with uv_walk(), and uv_loop_close() must be 0.
+ * the watcher, and tell every query loop to stop: each lets its
+ * connections answer what they have queued, then close (aborting them
+ * after DRAIN_MS), and ends. The main loop keeps its wake handle open
+ * (query loops may still ask for a reload) until the last query loop is
+ * done; then uv_run() returns, the threads are joined, whatever remains
+ * is closed with uv_walk(), and uv_loop_close() must be 0.
  */
+#define _GNU_SOURCE /* accept4() */
 #include "server.h"
 
 #include <errno.h>
@@ -22,14 +27,9 @@
 #include "log.h"
 #include "proto.h"
 
-#define DRAIN_MS 5000
-#define POLL_MS  1000
-
-struct reload_waiter {
-    reload_waiter *next;
-    conn *c;
-    slot *s;
-};
+#define POLL_MS         1000
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_BATCH    64
 
 typedef struct reload_job {
     uv_work_t work;
@@ -45,32 +45,46 @@ typedef struct reload_job {
 
 trawl_index *server_index_acquire(server *srv, uint64_t *gen)
 {
-    if (srv->ix == NULL)
-        return NULL;
-    trawl_index_retain(srv->ix);
-    *gen = srv->gen;
-    return srv->ix;
+    trawl_index *ix;
+
+    pthread_mutex_lock(&srv->ix_lock);
+    ix = srv->ix;
+    if (ix != NULL) {
+        trawl_index_retain(ix);
+        *gen = srv->gen;
+    }
+    pthread_mutex_unlock(&srv->ix_lock);
+    return ix;
 }
 
+/* Main loop. */
 static void set_reload_error(server *srv, const char *msg)
 {
+    char *copy = msg ? strdup(msg) : NULL;
+
+    pthread_mutex_lock(&srv->ix_lock);
     free(srv->last_reload_error);
-    srv->last_reload_error = msg ? strdup(msg) : NULL;
+    srv->last_reload_error = copy;
+    pthread_mutex_unlock(&srv->ix_lock);
 }
 
 /* Swap in ix (which we own) unless it is the generation already served. */
 static bool install(server *srv, trawl_index *ix)
 {
     trawl_index_info info;
+    trawl_index *old;
 
     trawl_index_info_get(ix, &info);
     if (srv->ix != NULL && info.generation == srv->gen) {
         trawl_index_release(ix);
         return false;
     }
-    trawl_index_release(srv->ix); /* jobs in flight keep their own refs */
+    pthread_mutex_lock(&srv->ix_lock);
+    old = srv->ix;
     srv->ix = ix;
     srv->gen = info.generation;
+    pthread_mutex_unlock(&srv->ix_lock);
+    trawl_index_release(old); /* queries in flight keep their own refs */
     srv->failed_gen = 0;
     set_reload_error(srv, NULL);
     log_info("serving generation %llu: %llu docs, %u segments, %llu bytes",
@@ -79,14 +93,18 @@ static bool install(server *srv, trawl_index *ix)
     return true;
 }
 
+/* Send every waiter its answer, back on the loop that owns its
+ * connection. */
 static void
 answer_waiters(server *srv, reload_waiter *w, bool reloaded, const char *error)
 {
     while (w != NULL) {
         reload_waiter *next = w->next;
-        conn_reload_done(w->c, w->s, srv->ix ? &srv->gen : NULL, reloaded,
-                         error);
-        free(w);
+        w->has_gen = srv->ix != NULL;
+        w->gen = srv->gen;
+        w->reloaded = reloaded;
+        w->error = error ? strdup(error) : NULL;
+        qloop_post_answer(w->q, w);
         w = next;
     }
 }
@@ -101,6 +119,9 @@ static void reload_run(uv_work_t *w)
     j->rc = trawl_index_open(&j->ix, dir, &j->err);
 }
 
+static void reload(server *srv, bool force);
+static void maybe_close_wake(server *srv);
+
 static void reload_after(uv_work_t *w, int status)
 {
     reload_job *j = w->data;
@@ -112,42 +133,37 @@ static void reload_after(uv_work_t *w, int status)
     if (j->rc == 0) {
         reloaded = install(srv, j->ix);
     } else {
+        const char *msg = j->err.msg[0] ? j->err.msg : trawl_strerror(j->rc);
         srv->failed_gen = j->current;
-        set_reload_error(srv,
-                         j->err.msg[0] ? j->err.msg : trawl_strerror(j->rc));
+        set_reload_error(srv, msg);
         if (srv->ix != NULL)
             log_warn("reload failed, still serving generation %llu: %s",
-                     (unsigned long long)srv->gen, srv->last_reload_error);
+                     (unsigned long long)srv->gen, msg);
         else
-            log_warn("reload failed, no index to serve: %s",
-                     srv->last_reload_error);
+            log_warn("reload failed, no index to serve: %s", msg);
     }
     answer_waiters(srv, j->waiters, reloaded,
                    j->rc < 0 ? srv->last_reload_error : NULL);
     free(j);
     if (srv->reload_again || srv->waiters != NULL) {
         srv->reload_again = false;
-        server_reload(srv, NULL, NULL, true);
+        if (!srv->stopping || srv->waiters != NULL)
+            reload(srv, true);
     }
+    maybe_close_wake(srv);
 }
 
-void server_reload(server *srv, conn *c, slot *s, bool force)
+/*
+ * Reload the index for srv->waiters (the "reload" ops asked for so far) or
+ * for nobody (SIGHUP, watcher: the result is only logged). force: try even
+ * when CURRENT names the generation that failed last time or cannot be
+ * read.
+ */
+static void reload(server *srv, bool force)
 {
     uint64_t cur = 0;
     int rc;
 
-    if (c != NULL) {
-        reload_waiter *w = calloc(1, sizeof(*w));
-        if (w == NULL) {
-            conn_reload_done(c, s, srv->ix ? &srv->gen : NULL, false,
-                             "out of memory");
-            return;
-        }
-        w->c = c;
-        w->s = s;
-        w->next = srv->waiters;
-        srv->waiters = w;
-    }
     if (srv->reloading) {
         srv->reload_again = true;
         return;
@@ -185,6 +201,65 @@ void server_reload(server *srv, conn *c, slot *s, bool force)
     srv->reloading = true;
 }
 
+void server_post_reload(server *srv, reload_waiter *w)
+{
+    pthread_mutex_lock(&srv->lock);
+    /* A waiter keeps its query loop alive, hence wake open. */
+    w->next = srv->requests;
+    srv->requests = w;
+    uv_async_send(&srv->wake);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+void server_loop_done(server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    srv->loops_done++;
+    if (!srv->wake_closed)
+        uv_async_send(&srv->wake);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* Once stopping, every query loop has ended and no reload runs: close wake,
+ * the last handle that keeps the main loop alive. */
+static void maybe_close_wake(server *srv)
+{
+    if (!srv->stopping || srv->reloading)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    if (srv->loops_done == srv->nloops && !srv->wake_closed) {
+        srv->wake_closed = true;
+        uv_close((uv_handle_t *)&srv->wake, NULL);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    server *srv = a->data;
+    reload_waiter *ws, *rev = NULL;
+
+    pthread_mutex_lock(&srv->lock);
+    ws = srv->requests;
+    srv->requests = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    /* pushed newest first: keep the order asked in */
+    while (ws != NULL) {
+        reload_waiter *next = ws->next;
+        ws->next = rev;
+        rev = ws;
+        ws = next;
+    }
+    if (rev != NULL) {
+        reload_waiter **tail = &srv->waiters;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        *tail = rev;
+        reload(srv, true);
+    }
+    maybe_close_wake(srv);
+}
+
 static void
 on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
@@ -196,7 +271,7 @@ on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
         return;
     }
     if (name == NULL || strcmp(name, "CURRENT") == 0)
-        server_reload(srv, NULL, NULL, false);
+        reload(srv, false);
 }
 
 static void watch_start(server *srv)
@@ -218,51 +293,24 @@ static void on_poll(uv_timer_t *t)
 
     if (!srv->watching)
         watch_start(srv);
-    server_reload(srv, NULL, NULL, false);
+    reload(srv, false);
 }
 
-/* ---- searchers, latency, stats ----------------------------------------- */
+/* ---- stats ------------------------------------------------------------- */
 
-trawl_searcher *server_searcher_take(server *srv)
+void server_note_query(server *srv, uint64_t us)
 {
-    trawl_searcher *s = NULL;
-    trawl_err err;
-
-    pthread_mutex_lock(&srv->pool_lock);
-    if (srv->npool > 0)
-        s = srv->pool[--srv->npool];
-    pthread_mutex_unlock(&srv->pool_lock);
-    if (s == NULL && trawl_searcher_new(&s, &err) < 0) {
-        log_error("searcher: %s", err.msg);
-        return NULL;
-    }
-    return s;
+    uint64_t i = atomic_fetch_add_explicit(&srv->nlatency, 1,
+                                           memory_order_relaxed);
+    atomic_store_explicit(&srv->latency[i % LATENCY_RING],
+                          us > UINT32_MAX ? UINT32_MAX : (uint32_t)us,
+                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&srv->queries, 1, memory_order_relaxed);
 }
 
-void server_searcher_give(server *srv, trawl_searcher *s)
+void server_note_error(server *srv)
 {
-    if (s == NULL)
-        return;
-    pthread_mutex_lock(&srv->pool_lock);
-    if (srv->npool == srv->cap_pool) {
-        size_t cap = srv->cap_pool ? 2 * srv->cap_pool : 8;
-        trawl_searcher **p = realloc(srv->pool, cap * sizeof(*p));
-        if (p == NULL) {
-            pthread_mutex_unlock(&srv->pool_lock);
-            trawl_searcher_free(s);
-            return;
-        }
-        srv->pool = p;
-        srv->cap_pool = cap;
-    }
-    srv->pool[srv->npool++] = s;
-    pthread_mutex_unlock(&srv->pool_lock);
-}
-
-void server_note_latency(server *srv, uint64_t us)
-{
-    srv->latency[srv->nlatency++ % LATENCY_RING] =
-        us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    atomic_fetch_add_explicit(&srv->errors, 1, memory_order_relaxed);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -274,21 +322,31 @@ static int cmp_u32(const void *a, const void *b)
 void server_put_stats(server *srv, trawl_buf *out, const char *id_json)
 {
     uint32_t sorted[LATENCY_RING];
-    size_t n = srv->nlatency < LATENCY_RING ? srv->nlatency : LATENCY_RING;
+    uint64_t nl = atomic_load_explicit(&srv->nlatency, memory_order_relaxed);
+    size_t n = nl < LATENCY_RING ? (size_t)nl : LATENCY_RING;
     trawl_index_info info;
     proto_stats st = {0};
+    char *reload_error = NULL;
 
+    pthread_mutex_lock(&srv->ix_lock);
     if (srv->ix != NULL) {
         trawl_index_info_get(srv->ix, &info);
         st.info = &info;
     }
+    if (srv->last_reload_error != NULL)
+        reload_error = strdup(srv->last_reload_error);
+    pthread_mutex_unlock(&srv->ix_lock);
     st.uptime_s = (double)(uv_hrtime() - srv->started_ns) / 1e9;
-    st.queries = srv->queries;
-    st.errors = srv->errors;
-    st.connections = srv->nconns;
-    st.last_reload_error = srv->last_reload_error;
+    st.queries = atomic_load_explicit(&srv->queries, memory_order_relaxed);
+    st.errors = atomic_load_explicit(&srv->errors, memory_order_relaxed);
+    st.connections = atomic_load(&srv->nconns);
+    st.last_reload_error = reload_error;
     if (n > 0) {
-        memcpy(sorted, srv->latency, n * sizeof(sorted[0]));
+        /* A slot being written meanwhile may be the old or the new value:
+         * good enough for percentiles. */
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = atomic_load_explicit(&srv->latency[i],
+                                             memory_order_relaxed);
         qsort(sorted, n, sizeof(sorted[0]), cmp_u32);
         /* nearest rank: the smallest value with at least p% at or below */
         st.p50 = sorted[(n * 50 + 99) / 100 - 1];
@@ -296,6 +354,7 @@ void server_put_stats(server *srv, trawl_buf *out, const char *id_json)
         st.p99 = sorted[(n * 99 + 99) / 100 - 1];
     }
     proto_put_stats(out, id_json, &st);
+    free(reload_error);
 }
 
 /* ---- the socket -------------------------------------------------------- */
@@ -352,46 +411,133 @@ static int socket_prepare(const char *path)
     return 0;
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+/* The query loop for a new connection: the one with the fewest, the next
+ * in turn on a tie. */
+static qloop *pick_loop(server *srv)
 {
-    server *srv = listener->data;
+    qloop *best = NULL;
+    unsigned best_load = 0;
 
+    for (unsigned k = 0; k < srv->nloops; k++) {
+        qloop *q = &srv->loops[(srv->next_loop + k) % srv->nloops];
+        unsigned load = atomic_load(&q->load);
+        if (best == NULL || load < best_load) {
+            best = q;
+            best_load = load;
+        }
+    }
+    srv->next_loop = (srv->next_loop + 1) % srv->nloops;
+    return best;
+}
+
+static void hand_off(server *srv, int fd)
+{
+    handoff h = {.fd = fd, .num = ++srv->conn_counter};
+    unsigned n = atomic_load(&srv->nconns);
+    qloop *q = pick_loop(srv);
+
+    /* Only this thread adds to nconns: no race between check and add. */
+    if (n >= srv->cfg.max_connections)
+        h.reject = "too many connections";
+    else
+        atomic_fetch_add(&srv->nconns, 1);
+    atomic_fetch_add(&q->load, 1);
+    if (!qloop_post_fd(q, &h)) {
+        close(fd);
+        if (h.reject == NULL)
+            atomic_fetch_sub(&srv->nconns, 1);
+        atomic_fetch_sub(&q->load, 1);
+    }
+}
+
+static void on_accept_pause(uv_timer_t *t)
+{
+    server *srv = t->data;
+
+    if (srv->listening && !srv->stopping)
+        uv_poll_start(&srv->listener, UV_READABLE, NULL);
+}
+
+static void on_listener(uv_poll_t *p, int status, int events);
+
+static void accept_some(server *srv)
+{
+    for (int k = 0; k < ACCEPT_BATCH; k++) {
+        int fd = accept4(srv->listen_fd, NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            hand_off(srv, fd);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        /* EMFILE, ENFILE, ENOBUFS...: the listener stays readable, so
+         * pause rather than spin. */
+        log_warn("accept: %s (pausing %d ms)", strerror(errno),
+                 ACCEPT_PAUSE_MS);
+        uv_poll_stop(&srv->listener);
+        uv_timer_start(&srv->accept_pause, on_accept_pause, ACCEPT_PAUSE_MS,
+                       0);
+        return;
+    }
+}
+
+static void on_listener(uv_poll_t *p, int status, int events)
+{
+    server *srv = p->data;
+
+    (void)events;
     if (status < 0) {
         log_warn("listen: %s", uv_strerror(status));
         return;
     }
-    conn_accept(srv);
+    accept_some(srv);
 }
 
 static int listen_start(server *srv)
 {
     const char *path = srv->cfg.socket_path;
+    struct sockaddr_un sa;
     struct stat st;
     mode_t old;
-    int rc;
+    int fd, rc;
 
     if (socket_prepare(path) < 0)
         return -1;
-    if ((rc = uv_pipe_init(&srv->loop, &srv->listener, 0)) < 0) {
-        log_error("pipe: %s", uv_strerror(rc));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_error("socket: %s", strerror(errno));
         return -1;
     }
-    srv->listener.data = srv;
-    srv->listening = true;
+    srv->listen_fd = fd;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
     old = umask(0177); /* the socket file is born 0600 */
-    rc = uv_pipe_bind(&srv->listener, path);
+    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc < 0) {
-        log_error("bind %s: %s", path, uv_strerror(rc));
+        log_error("bind %s: %s", path, strerror(errno));
         return -1;
     }
     if (stat(path, &st) == 0) {
         srv->sock_dev = st.st_dev;
         srv->sock_ino = st.st_ino;
     }
-    if ((rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection)) <
-        0) {
-        log_error("listen %s: %s", path, uv_strerror(rc));
+    if (listen(fd, 128) < 0) {
+        log_error("listen %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((rc = uv_poll_init(&srv->loop, &srv->listener, fd)) < 0) {
+        log_error("poll: %s", uv_strerror(rc));
+        return -1;
+    }
+    srv->listener.data = srv;
+    srv->listening = true;
+    if ((rc = uv_poll_start(&srv->listener, UV_READABLE, on_listener)) < 0) {
+        log_error("poll %s: %s", path, uv_strerror(rc));
         return -1;
     }
     return 0;
@@ -411,13 +557,15 @@ static void socket_unlink(server *srv)
 
 /* ---- signals, startup, shutdown ---------------------------------------- */
 
+static void server_stop(server *srv);
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     server *srv = h->data;
 
     if (signum == SIGHUP) {
         log_info("SIGHUP: reloading");
-        server_reload(srv, NULL, NULL, true);
+        reload(srv, true);
         return;
     }
     log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -430,42 +578,30 @@ static void close_if_open(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
-static void on_drain_timeout(uv_timer_t *t)
+static void close_listener(uv_handle_t *h)
 {
-    server *srv = t->data;
+    server *srv = h->data;
 
-    log_warn("shutdown: requests still in flight after %d ms; closing "
-             "their connections",
-             DRAIN_MS);
-    conn *c = srv->conns;
-    while (c != NULL) {
-        conn *next = conn_next(c);
-        conn_abort(c);
-        c = next;
-    }
+    close(srv->listen_fd);
+    srv->listen_fd = -1;
 }
 
-void server_stop(server *srv)
+static void server_stop(server *srv)
 {
     if (srv->stopping)
         return;
     srv->stopping = true;
-    if (srv->listening)
-        close_if_open((uv_handle_t *)&srv->listener);
+    if (srv->listening && !uv_is_closing((uv_handle_t *)&srv->listener))
+        uv_close((uv_handle_t *)&srv->listener, close_listener);
+    close_if_open((uv_handle_t *)&srv->accept_pause);
     close_if_open((uv_handle_t *)&srv->sig_term);
     close_if_open((uv_handle_t *)&srv->sig_int);
     close_if_open((uv_handle_t *)&srv->sig_hup);
     close_if_open((uv_handle_t *)&srv->watch);
     close_if_open((uv_handle_t *)&srv->poll);
-    /* The deadline must not keep the loop alive by itself. */
-    uv_timer_start(&srv->drain, on_drain_timeout, DRAIN_MS, 0);
-    uv_unref((uv_handle_t *)&srv->drain);
-    conn *c = srv->conns;
-    while (c != NULL) {
-        conn *next = conn_next(c);
-        conn_drain(c);
-        c = next;
-    }
+    for (unsigned k = 0; k < srv->nloops; k++)
+        qloop_post_stop(&srv->loops[k]);
+    maybe_close_wake(srv);
 }
 
 static void walk_close(uv_handle_t *h, void *arg)
@@ -474,8 +610,8 @@ static void walk_close(uv_handle_t *h, void *arg)
 
     if (uv_is_closing(h))
         return;
-    if (h->type == UV_NAMED_PIPE && h != (uv_handle_t *)&srv->listener)
-        conn_abort(h->data);
+    if (h == (uv_handle_t *)&srv->listener)
+        uv_close(h, close_listener);
     else
         uv_close(h, NULL);
 }
@@ -484,20 +620,30 @@ static int server_finish(server *srv)
 {
     int rc, status = 0;
 
+    /* Normally every loop has ended already (that is what let uv_run()
+     * return); on a failed start, stop them now. */
+    for (unsigned k = 0; k < srv->nloops; k++) {
+        qloop_post_stop(&srv->loops[k]);
+        qloop_join(&srv->loops[k]);
+        if (srv->loops[k].status != 0)
+            status = 1;
+    }
+    free(srv->loops);
+    srv->loops = NULL;
     uv_walk(&srv->loop, walk_close, srv);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     if ((rc = uv_loop_close(&srv->loop)) != 0) {
         log_error("loop close: %s", uv_strerror(rc));
         status = 1;
     }
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
     socket_unlink(srv);
     trawl_index_release(srv->ix);
     srv->ix = NULL;
-    for (size_t i = 0; i < srv->npool; i++)
-        trawl_searcher_free(srv->pool[i]);
-    free(srv->pool);
     free(srv->last_reload_error);
-    pthread_mutex_destroy(&srv->pool_lock);
+    pthread_mutex_destroy(&srv->ix_lock);
+    pthread_mutex_destroy(&srv->lock);
     return status;
 }
 
@@ -514,6 +660,13 @@ static int signal_start(server *srv, uv_signal_t *h, int signum)
     return 0;
 }
 
+static unsigned default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
 int server_init(server *srv, const trawld_config *cfg)
 {
     trawl_err err;
@@ -521,17 +674,22 @@ int server_init(server *srv, const trawld_config *cfg)
 
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
+    srv->listen_fd = -1;
     srv->started_ns = uv_hrtime();
-    pthread_mutex_init(&srv->pool_lock, NULL);
+    pthread_mutex_init(&srv->ix_lock, NULL);
+    pthread_mutex_init(&srv->lock, NULL);
     if ((rc = uv_loop_init(&srv->loop)) < 0) {
         log_error("loop: %s", uv_strerror(rc));
-        pthread_mutex_destroy(&srv->pool_lock);
+        pthread_mutex_destroy(&srv->ix_lock);
+        pthread_mutex_destroy(&srv->lock);
         return -1;
     }
     uv_timer_init(&srv->loop, &srv->poll);
-    uv_timer_init(&srv->loop, &srv->drain);
+    uv_timer_init(&srv->loop, &srv->accept_pause);
     uv_fs_event_init(&srv->loop, &srv->watch);
-    srv->poll.data = srv->drain.data = srv->watch.data = srv;
+    uv_async_init(&srv->loop, &srv->wake, on_wake);
+    srv->poll.data = srv->accept_pause.data = srv->watch.data = srv;
+    srv->wake.data = srv;
 
     if (listen_start(srv) < 0 ||
         signal_start(srv, &srv->sig_term, SIGTERM) < 0 ||
@@ -553,9 +711,24 @@ int server_init(server *srv, const trawld_config *cfg)
         set_reload_error(srv, err.msg);
         log_warn("no index yet in %s: %s", cfg->index_dir, err.msg);
     }
+
+    unsigned n = cfg->threads ? cfg->threads : default_threads();
+    if ((srv->loops = calloc(n, sizeof(*srv->loops))) == NULL) {
+        log_error("out of memory");
+        server_finish(srv);
+        return -1;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        if (qloop_start(&srv->loops[k], srv, k) < 0) {
+            server_finish(srv);
+            return -1;
+        }
+        srv->nloops = k + 1;
+    }
     watch_start(srv);
     uv_timer_start(&srv->poll, on_poll, POLL_MS, POLL_MS);
-    log_info("listening on %s (pid %ld)", cfg->socket_path, (long)getpid());
+    log_info("listening on %s (pid %ld, %u query threads)", cfg->socket_path,
+             (long)getpid(), n);
     return 0;
 }
 

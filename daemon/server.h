@@ -1,14 +1,37 @@
 /*
- * trawld's server: one libuv loop thread owns the listener, the
- * connections, the signal handlers, the index watcher and the pointer to
- * the index generation being served. Queries run on the libuv thread pool
- * (query.c); everything else happens on the loop thread, so the fields
- * below need no locking except the searcher pool.
+ * trawld's server: run to completion on a few event loops.
+ *
+ * The main loop (server.c, the process's main thread) owns the listening
+ * socket, the signal handlers, the index watcher, reloads, and the pointer
+ * to the index generation being served. N query loops (qloop.c, one thread
+ * and one uv_loop each; N = --threads, default the number of online CPUs)
+ * own the client connections. The main loop accepts a connection and hands
+ * its fd to the query loop with the fewest connections (a mutex-protected
+ * queue plus one uv_async_send per connection, not per request); from then
+ * on that loop alone reads the connection's requests and runs each one
+ * inline: parse, search with the loop's own searcher, encode, write. A
+ * request costs no thread hand-off at all.
+ *
+ * The price: a long query blocks the other connections of its own loop
+ * (never those of the other loops) until it ends.
+ *
+ * What the threads share, and how:
+ *   - ix, gen, failed_gen, last_reload_error: written only by the main
+ *     loop, always under ix_lock; query loops read them under ix_lock
+ *     (server_index_acquire() retains the index: refcounts are atomic, so
+ *     a query keeps its generation alive across a reload).
+ *   - queries, errors, nconns, the latency ring: atomics.
+ *   - a "reload" op: the query loop queues a reload_waiter to the main
+ *     loop (server_post_reload()); the main loop answers it by queueing
+ *     it back to that query loop (qloop_post_answer()) once the reload job
+ *     has finished. Both queues are under a mutex and wake the other loop
+ *     with its uv_async.
  */
 #ifndef TRAWLD_SERVER_H
 #define TRAWLD_SERVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,13 +46,16 @@
 typedef struct trawld_config {
     const char *index_dir;
     const char *socket_path;
-    unsigned threads;         /* 0: libuv's default (UV_THREADPOOL_SIZE) */
+    unsigned threads;         /* query loops; 0: one per online CPU */
     size_t max_request;       /* bytes per request line, newline included */
     unsigned max_connections; /* beyond this, new clients get "busy" */
 } trawld_config;
 
 #define LATENCY_RING 1024
+#define DRAIN_MS     5000
 
+typedef struct server server;
+typedef struct qloop qloop;
 typedef struct conn conn;
 typedef struct reload_waiter reload_waiter;
 
@@ -37,108 +63,174 @@ typedef struct reload_waiter reload_waiter;
  * in request order: a slot is written once it and all before it are done. */
 typedef struct slot {
     struct slot *next;
-    trawl_buf out;   /* the response line, filled by whoever answers */
+    trawl_buf out;   /* the response line */
     char *reload_id; /* reload op: the request's id until it is answered */
     bool done;
 } slot;
 
-typedef struct server {
+/* A "reload" op on its way to the main loop and back. */
+struct reload_waiter {
+    reload_waiter *next;
+    qloop *q; /* the loop that owns c */
+    conn *c;
+    slot *s;
+    /* the answer, filled by the main loop */
+    bool has_gen, reloaded;
+    uint64_t gen;
+    char *error; /* malloc'd, or NULL */
+};
+
+/* An accepted connection on its way to its query loop. */
+typedef struct handoff {
+    int fd;
+    unsigned long num; /* connection number, for log lines */
+    const char *reject; /* non-NULL: answer "busy" with this, then close */
+} handoff;
+
+/* A query loop (qloop.c). */
+struct qloop {
+    server *srv;
+    unsigned idx;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wake;  /* new fds, reload answers, stop */
+    uv_timer_t drain; /* shutdown deadline */
+    bool started;     /* thread created */
+    int status;       /* 0 if its uv_loop_close() succeeded */
+
+    /* under lock, written by the main loop */
+    pthread_mutex_t lock;
+    handoff *fds;
+    size_t nfds, cap_fds;
+    reload_waiter *answers;
+    bool stop;
+    bool closed; /* wake is closed: post nothing more */
+
+    /* the loop thread's own */
+    trawl_searcher *searcher;
+    conn *conns;   /* its open connections, doubly linked */
+    size_t nalloc; /* conn structs not yet freed */
+    bool stopping;
+
+    atomic_uint load; /* open connections, for the least-loaded choice */
+};
+
+struct server {
     uv_loop_t loop;
     trawld_config cfg;
 
-    uv_pipe_t listener;
+    int listen_fd;
+    uv_poll_t listener;
+    uv_timer_t accept_pause; /* out of fds: accept again a bit later */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_fs_event_t watch; /* DIR, for CURRENT being replaced */
     uv_timer_t poll;     /* 1 s fallback when inotify misses (or DIR is new) */
-    uv_timer_t drain;    /* shutdown deadline for in-flight requests */
+    uv_async_t wake;     /* reload requests from query loops, loops ending */
     bool listening, watching, watch_failed, stopping;
     dev_t sock_dev; /* the socket file we created, to unlink only it */
     ino_t sock_ino;
 
+    /* written by the main loop under ix_lock, read by anyone under it */
+    pthread_mutex_t ix_lock;
     trawl_index *ix; /* generation served; NULL before the first one */
     uint64_t gen;
-    uint64_t failed_gen; /* last generation that failed to open, or 0 */
     char *last_reload_error;
-    bool reloading;    /* a reload job is running */
-    bool reload_again; /* another was asked for meanwhile */
-    reload_waiter *waiters, *waiters_next;
 
-    conn *conns;     /* every open connection, doubly linked */
-    unsigned nconns; /* counted connections (not the busy rejects) */
+    /* the main loop's own */
+    uint64_t failed_gen; /* last generation that failed to open, or 0 */
+    bool reloading;      /* a reload job is running */
+    bool reload_again;   /* another was asked for meanwhile */
+    reload_waiter *waiters; /* for the next reload job */
+    unsigned long conn_counter;
+    unsigned next_loop; /* round-robin start of the least-loaded search */
+
+    /* under lock: from the query loops to the main loop */
+    pthread_mutex_t lock;
+    reload_waiter *requests;
+    unsigned loops_done;
+    bool wake_closed;
+
+    qloop *loops;
+    unsigned nloops;
 
     uint64_t started_ns;
-    uint64_t queries, errors;
-    uint32_t latency[LATENCY_RING];
-    uint64_t nlatency;
+    atomic_uint_fast64_t queries, errors;
+    atomic_uint nconns; /* counted connections (not the busy rejects) */
+    _Atomic uint32_t latency[LATENCY_RING];
+    atomic_uint_fast64_t nlatency;
+};
 
-    pthread_mutex_t pool_lock; /* searchers are not thread-safe: one each */
-    trawl_searcher **pool;
-    size_t npool, cap_pool;
-} server;
+/* ---- server.c (main loop) ---- */
 
-/* Set everything up (listen, signals, watcher, first index open). 0 or -1
- * after logging why. */
+/* Set everything up (listen, signals, watcher, first index open, query
+ * loops). 0 or -1 after logging why. */
 int server_init(server *srv, const trawld_config *cfg);
 
 /* Run until SIGTERM/SIGINT has drained everything; returns the exit status
- * (0 if the loop closed cleanly). Frees everything server_init made. */
+ * (0 if every loop closed cleanly). Frees everything server_init made. */
 int server_run(server *srv);
 
-/* Start a graceful shutdown (stop accepting, drain, close). */
-void server_stop(server *srv);
-
-/*
- * Reload the index. With c == NULL (SIGHUP, watcher) the result is only
- * logged; otherwise conn_reload_done(c, s, ...) answers the "reload" op.
- * force: try even when CURRENT names the generation that failed last time
- * or cannot be read.
- */
-void server_reload(server *srv, conn *c, slot *s, bool force);
-
-/* The index to serve a new request with, retained (NULL if none). */
+/* Any thread: the index to serve a new request with, retained (NULL if
+ * none). */
 trawl_index *server_index_acquire(server *srv, uint64_t *gen);
 
-/* Record one finished query's latency. */
-void server_note_latency(server *srv, uint64_t us);
+/* Any thread: ask the main loop for a reload that answers w. */
+void server_post_reload(server *srv, reload_waiter *w);
 
-/* Borrow / return a searcher (thread-safe). NULL on ENOMEM. */
-trawl_searcher *server_searcher_take(server *srv);
-void server_searcher_give(server *srv, trawl_searcher *s);
+/* Any thread: a query loop has ended (its last call into the server). */
+void server_loop_done(server *srv);
 
-/* Fill a stats response. */
+/* Any thread: record one finished query / one error response. */
+void server_note_query(server *srv, uint64_t us);
+void server_note_error(server *srv);
+
+/* Any thread: fill a stats response. */
 void server_put_stats(server *srv, trawl_buf *out, const char *id_json);
 
-/* ---- conn.c ---- */
+/* ---- qloop.c (query loops) ---- */
 
-/* Accept a pending connection on the listener. */
-void conn_accept(server *srv);
+/* Start / join the thread of q. 0 or -1. */
+int qloop_start(qloop *q, server *srv, unsigned idx);
+void qloop_join(qloop *q);
 
-/* The next connection in the server's list. */
+/* Main loop: hand an accepted connection to q. false if q takes nothing
+ * more (then the caller closes fd). */
+bool qloop_post_fd(qloop *q, const handoff *h);
+
+/* Main loop: an answered reload waiter back to its loop. */
+void qloop_post_answer(qloop *q, reload_waiter *w);
+
+/* Main loop: tell q to drain and end. */
+void qloop_post_stop(qloop *q);
+
+/* Loop thread: a connection struct was freed. */
+void qloop_conn_freed(qloop *q);
+
+/* ---- conn.c (on the query loop that owns the connection) ---- */
+
+/* Open a handed-over connection on q. */
+void conn_open(qloop *q, const handoff *h);
+
+/* The next connection in the loop's list. */
 conn *conn_next(conn *c);
 
-/* Ask a connection to finish what it has in flight, then close. */
+/* Ask a connection to finish what it has queued, then close. */
 void conn_drain(conn *c);
 
 /* Close a connection now, dropping pending responses. */
 void conn_abort(conn *c);
 
-/* Answer a "reload" op queued in slot s. */
-void conn_reload_done(
-    conn *c, slot *s, const uint64_t *gen, bool reloaded, const char *error);
-
-/* A query job for slot s has put its response there (loop thread). */
-void conn_job_done(conn *c, slot *s, bool error);
+/* Answer a "reload" op (w comes back from the main loop; freed here). */
+void conn_reload_done(reload_waiter *w);
 
 /* ---- query.c ---- */
 
 struct proto_request;
 
 /*
- * Answer a search, count or get. The request is moved into the job (the
- * caller's copy is zeroed). Returns 1 if a job was queued (conn_job_done()
- * follows), 0 if s was answered at once without error, -1 if it was
- * answered at once with an error (e.g. no_index).
+ * Answer a search, count or get into s->out, inline on the calling loop
+ * with its searcher. Returns 0, or -1 if the answer is an error response.
  */
-int query_submit(server *srv, conn *c, slot *s, struct proto_request *req);
+int query_run(qloop *q, slot *s, struct proto_request *req);
 
 #endif

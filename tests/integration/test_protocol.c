@@ -725,6 +725,22 @@ static void socket_stale_live_and_long(void **state)
     th_cleanup(&h);
 }
 
+/* Connect and ping until the daemon takes the connection (not "busy"). */
+static void connect_counted(th *h, th_conn *c)
+{
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(th_connect(h, c), 0);
+        json_t *r = th_request(c, "{\"op\":\"ping\"}");
+        int ok = json_is_true(json_object_get(r, "ok"));
+        json_decref(r);
+        if (ok)
+            return;
+        th_close(c);
+        sleep_ms(10);
+    }
+    fail_msg("the daemon never took a connection");
+}
+
 static void busy_beyond_max_connections(void **state)
 {
     (void)state;
@@ -736,10 +752,10 @@ static void busy_beyond_max_connections(void **state)
     const char *extra[] = {"--max-connections", "2", "--max-request", "100",
                            NULL};
     assert_int_equal(th_daemon_start(&h, extra), 0);
-    assert_int_equal(th_connect(&h, &a), 0);
-    assert_pong(&a);
-    assert_int_equal(th_connect(&h, &b), 0);
-    assert_pong(&b);
+    /* th_daemon_start's probe connection still counts until the daemon
+     * has noticed its close (asynchronously, on a query thread) */
+    connect_counted(&h, &a);
+    connect_counted(&h, &b);
     assert_int_equal(th_connect(&h, &c), 0);
     r = th_recv_json(&c);
     assert_non_null(r);

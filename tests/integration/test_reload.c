@@ -325,10 +325,149 @@ static void reload_under_load(void **state)
     th_cleanup(&H);
 }
 
+/* ---- many connections over several query loops ------------------------- */
+
+#define NCONNS    12
+#define NPIPE     40
+#define NLOOPS    3
+
+/*
+ * trawld --threads 3: connections are spread over three query loops. Each
+ * connection pipelines a batch of queries with "reload" ops among them
+ * while the index is rebuilt; every response must come back, in request
+ * order, with the reloads answered in their place. Then a SIGTERM while
+ * batches (reloads included) are still queued: what is answered is in
+ * order, and the daemon exits 0.
+ */
+static void loops_keep_order_during_reload(void **state)
+{
+    (void)state;
+    th_conn c[NCONNS];
+    char w[64];
+    static char batch[NCONNS][NPIPE * 96];
+    size_t blen[NCONNS];
+
+    assert_int_equal(th_init(&H), 0);
+    snprintf(articles, sizeof(articles), "%s/articles", H.dir);
+    assert_int_equal(mkdir(articles, 0700), 0);
+    for (int i = 0; i < 10; i++) {
+        char name[32], title[32];
+        snprintf(name, sizeof(name), "a%02d.txt", i);
+        snprintf(title, sizeof(title), "Article %d", i);
+        word(w, sizeof(w), "old", i);
+        write_article(name, title, w);
+    }
+    long long g0 = reindex();
+    const char *extra[] = {"--threads", "3", "--log-level", "debug", NULL};
+    assert_int_equal(th_daemon_start(&H, extra), 0);
+
+    for (int k = 0; k < NCONNS; k++) {
+        size_t n = 0;
+        for (int i = 0; i < NPIPE; i++) {
+            const char *body;
+            switch (i % 8) {
+            case 3:
+                body = "\"op\":\"reload\"";
+                break;
+            case 1:
+                body = "\"op\":\"ping\"";
+                break;
+            case 5:
+                body = "\"op\":\"search\",\"q\":\"harbor\",\"limit\":3";
+                break;
+            case 7:
+                body = "\"op\":\"stats\"";
+                break;
+            default:
+                body = "\"op\":\"count\",\"q\":\"commonplace\"";
+            }
+            n += (size_t)snprintf(batch[k] + n, sizeof(batch[k]) - n,
+                                  "{\"id\":%d,%s}\n", k * 1000 + i, body);
+        }
+        blen[k] = n;
+        assert_int_equal(th_connect(&H, &c[k]), 0);
+    }
+    /* every connection is open (and counted) before the batches go */
+    json_t *r = ask("{\"op\":\"stats\"}");
+    assert_true(json_integer_value(json_object_get(r, "connections")) >=
+                NCONNS);
+    json_decref(r);
+
+    /* a new generation is committed while the batches are answered */
+    write_article("new.txt", "New one", "zqbrandnew");
+    for (int k = 0; k < NCONNS; k++) {
+        assert_int_equal(th_send(&c[k], batch[k], blen[k] / 2), 0);
+        if (k == NCONNS / 2)
+            reindex();
+    }
+    for (int k = 0; k < NCONNS; k++)
+        assert_int_equal(
+            th_send(&c[k], batch[k] + blen[k] / 2, blen[k] - blen[k] / 2), 0);
+    long long last_gen = g0;
+    for (int k = 0; k < NCONNS; k++) {
+        long long gen = 0;
+        for (int i = 0; i < NPIPE; i++) {
+            r = th_recv_json(&c[k]);
+            if (r == NULL)
+                fail_msg("conn %d: no response %d", k, i);
+            assert_int_equal(json_integer_value(json_object_get(r, "id")),
+                             k * 1000 + i);
+            if (!json_is_true(json_object_get(r, "ok"))) {
+                char *s = json_dumps(r, JSON_COMPACT);
+                fail_msg("conn %d, request %d: %s", k, i, s);
+            }
+            if (i % 8 == 3)
+                assert_true(json_is_boolean(json_object_get(r, "reloaded")));
+            json_t *jg = json_object_get(r, "generation");
+            if (jg != NULL) {
+                /* generations never go backwards on one connection */
+                assert_true(json_integer_value(jg) >= gen);
+                gen = json_integer_value(jg);
+            }
+            json_decref(r);
+        }
+        if (gen > last_gen)
+            last_gen = gen;
+    }
+    assert_true(last_gen > g0);
+    /* the connections were spread over the loops */
+    char *log = th_daemon_log(&H);
+    int loops_used = 0;
+    for (int l = 0; l < NLOOPS; l++) {
+        char pat[32];
+        snprintf(pat, sizeof(pat), "open on loop %d", l);
+        loops_used += strstr(log, pat) != NULL;
+    }
+    free(log);
+    assert_int_equal(loops_used, NLOOPS);
+
+    /* SIGTERM with batches queued: answered in order, then EOF, exit 0 */
+    for (int k = 0; k < NCONNS; k++)
+        assert_int_equal(th_send(&c[k], batch[k], blen[k]), 0);
+    assert_int_equal(th_daemon_signal(&H, SIGTERM), 0);
+    for (int k = 0; k < NCONNS; k++) {
+        int i = 0;
+        while ((r = th_recv_json(&c[k])) != NULL) {
+            assert_true(i < NPIPE);
+            assert_int_equal(json_integer_value(json_object_get(r, "id")),
+                             k * 1000 + i);
+            json_decref(r);
+            i++;
+        }
+        th_close(&c[k]);
+    }
+    /* not th_daemon_stop(): a second SIGTERM would kill it */
+    int st = th_wait(H.pid);
+    H.pid = 0;
+    assert_int_equal(st, 0);
+    th_cleanup(&H);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reload_under_load),
+        cmocka_unit_test(loops_keep_order_during_reload),
     };
 
     signal(SIGPIPE, SIG_IGN);

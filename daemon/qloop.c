@@ -1,0 +1,235 @@
+/*
+ * A query loop: one thread, one uv_loop, its own searcher, and the
+ * connections the main loop handed to it (see server.h for the design).
+ *
+ * The loop's uv_async "wake" is how the main loop reaches it: new fds,
+ * answered reloads and the stop order wait in the mutex-protected fields
+ * of qloop and are picked up by on_wake().
+ *
+ * Shutdown: on stop, every connection finishes what it has queued and
+ * closes (aborted after DRAIN_MS). Once no connection struct is left (a
+ * closed connection whose reload is still being answered counts), wake is
+ * closed, uv_run() returns, and uv_loop_close() must return 0.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "log.h"
+#include "server.h"
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    qloop *q = t->data;
+
+    log_warn("shutdown: requests still queued after %d ms; closing their "
+             "connections",
+             DRAIN_MS);
+    conn *c = q->conns;
+    while (c != NULL) {
+        conn *next = conn_next(c);
+        conn_abort(c);
+        c = next;
+    }
+}
+
+/* Close wake (and so end the loop) once stopping and nothing is left. */
+static void maybe_end(qloop *q)
+{
+    if (!q->stopping || q->nalloc > 0)
+        return;
+    pthread_mutex_lock(&q->lock);
+    if (q->closed) {
+        pthread_mutex_unlock(&q->lock);
+        return;
+    }
+    q->closed = true;
+    /* Under the lock: the main loop never sends to a closed wake. */
+    uv_close((uv_handle_t *)&q->wake, NULL);
+    pthread_mutex_unlock(&q->lock);
+    uv_close((uv_handle_t *)&q->drain, NULL);
+}
+
+static void begin_stop(qloop *q)
+{
+    q->stopping = true;
+    /* The deadline must not keep the loop alive by itself. */
+    uv_timer_start(&q->drain, on_drain_timeout, DRAIN_MS, 0);
+    uv_unref((uv_handle_t *)&q->drain);
+    conn *c = q->conns;
+    while (c != NULL) {
+        conn *next = conn_next(c);
+        conn_drain(c);
+        c = next;
+    }
+    maybe_end(q);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    qloop *q = a->data;
+    handoff *fds;
+    size_t nfds;
+    reload_waiter *answers;
+    bool stop;
+
+    pthread_mutex_lock(&q->lock);
+    fds = q->fds;
+    nfds = q->nfds;
+    q->fds = NULL;
+    q->nfds = q->cap_fds = 0;
+    answers = q->answers;
+    q->answers = NULL;
+    stop = q->stop;
+    pthread_mutex_unlock(&q->lock);
+
+    for (size_t i = 0; i < nfds; i++)
+        conn_open(q, &fds[i]);
+    free(fds);
+    /* answers were pushed newest first: answer in the order asked */
+    reload_waiter *rev = NULL;
+    while (answers != NULL) {
+        reload_waiter *next = answers->next;
+        answers->next = rev;
+        rev = answers;
+        answers = next;
+    }
+    while (rev != NULL) {
+        reload_waiter *next = rev->next;
+        conn_reload_done(rev);
+        rev = next;
+    }
+    if (stop && !q->stopping)
+        begin_stop(q);
+}
+
+void qloop_conn_freed(qloop *q)
+{
+    q->nalloc--;
+    maybe_end(q);
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (uv_is_closing(h))
+        return;
+    if (h->type == UV_NAMED_PIPE)
+        conn_abort(h->data);
+    else
+        uv_close(h, NULL);
+}
+
+static void qloop_main(void *arg)
+{
+    qloop *q = arg;
+    int rc;
+
+    uv_run(&q->loop, UV_RUN_DEFAULT);
+    /* Normally nothing is left; be sure before closing the loop. */
+    uv_walk(&q->loop, walk_close, q);
+    uv_run(&q->loop, UV_RUN_DEFAULT);
+    if ((rc = uv_loop_close(&q->loop)) != 0) {
+        log_error("query loop %u: loop close: %s", q->idx, uv_strerror(rc));
+        q->status = 1;
+    }
+    server_loop_done(q->srv);
+}
+
+int qloop_start(qloop *q, server *srv, unsigned idx)
+{
+    trawl_err err;
+    int rc;
+
+    q->srv = srv;
+    q->idx = idx;
+    atomic_init(&q->load, 0);
+    pthread_mutex_init(&q->lock, NULL);
+    if (trawl_searcher_new(&q->searcher, &err) < 0) {
+        log_error("searcher: %s", err.msg);
+        pthread_mutex_destroy(&q->lock);
+        return -1;
+    }
+    if ((rc = uv_loop_init(&q->loop)) < 0) {
+        log_error("query loop: %s", uv_strerror(rc));
+        goto fail;
+    }
+    if ((rc = uv_async_init(&q->loop, &q->wake, on_wake)) < 0) {
+        log_error("query loop: %s", uv_strerror(rc));
+        uv_loop_close(&q->loop);
+        goto fail;
+    }
+    uv_timer_init(&q->loop, &q->drain);
+    q->wake.data = q->drain.data = q;
+    if ((rc = uv_thread_create(&q->thread, qloop_main, q)) < 0) {
+        log_error("query thread: %s", uv_strerror(rc));
+        uv_close((uv_handle_t *)&q->wake, NULL);
+        uv_close((uv_handle_t *)&q->drain, NULL);
+        uv_run(&q->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&q->loop);
+        goto fail;
+    }
+    q->started = true;
+    return 0;
+fail:
+    trawl_searcher_free(q->searcher);
+    q->searcher = NULL;
+    pthread_mutex_destroy(&q->lock);
+    return -1;
+}
+
+void qloop_join(qloop *q)
+{
+    if (!q->started)
+        return;
+    uv_thread_join(&q->thread);
+    q->started = false;
+    free(q->fds);
+    trawl_searcher_free(q->searcher);
+    pthread_mutex_destroy(&q->lock);
+}
+
+bool qloop_post_fd(qloop *q, const handoff *h)
+{
+    bool ok = false;
+
+    pthread_mutex_lock(&q->lock);
+    if (!q->closed) {
+        if (q->nfds == q->cap_fds) {
+            size_t cap = q->cap_fds ? 2 * q->cap_fds : 8;
+            handoff *p = realloc(q->fds, cap * sizeof(*p));
+            if (p == NULL)
+                goto out;
+            q->fds = p;
+            q->cap_fds = cap;
+        }
+        q->fds[q->nfds++] = *h;
+        uv_async_send(&q->wake);
+        ok = true;
+    }
+out:
+    pthread_mutex_unlock(&q->lock);
+    return ok;
+}
+
+void qloop_post_answer(qloop *q, reload_waiter *w)
+{
+    pthread_mutex_lock(&q->lock);
+    /* A waiter keeps its connection, hence the loop, alive: never closed
+     * here. */
+    w->next = q->answers;
+    q->answers = w;
+    uv_async_send(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void qloop_post_stop(qloop *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->stop = true;
+    if (!q->closed)
+        uv_async_send(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+}
