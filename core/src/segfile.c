@@ -18,9 +18,21 @@
 
 #define WBUF_SIZE SEGFILE_WBUF
 
+/* Hash the open section's bytes still unhashed in the write buffer: the
+ * section checksum is computed over whole buffers, not call by call (the
+ * postings and positions are written in pieces of a few bytes, and
+ * XXH3's streaming update costs more per call than per byte). */
+static void hash_pending(segfile *f)
+{
+    if (f->in_section && f->wlen > f->hpos)
+        XXH3_64bits_update(f->xx, f->wbuf + f->hpos, f->wlen - f->hpos);
+    f->hpos = f->wlen;
+}
+
 static void flush_wbuf(segfile *f)
 {
     size_t done = 0;
+    hash_pending(f);
     while (f->rc == 0 && done < f->wlen) {
         ssize_t n = write(f->fd, f->wbuf + done, f->wlen - done);
         if (n < 0) {
@@ -33,6 +45,7 @@ static void flush_wbuf(segfile *f)
         done += (size_t)n;
     }
     f->wlen = 0;
+    f->hpos = 0;
 }
 
 static void raw_write(segfile *f, const void *p, size_t n)
@@ -88,6 +101,7 @@ void trawl__segfile_begin(segfile *f, uint32_t id)
     f->in_section = 1;
     f->cur_id = id;
     f->cur_start = f->off;
+    f->hpos = f->wlen;
     XXH3_64bits_reset(f->xx);
 }
 
@@ -95,7 +109,12 @@ void trawl__segfile_write(segfile *f, const void *p, size_t n)
 {
     if (f->rc != 0 || n == 0)
         return;
-    XXH3_64bits_update(f->xx, p, n);
+    if (n < WBUF_SIZE - f->wlen) {
+        memcpy(f->wbuf + f->wlen, p, n);
+        f->wlen += n;
+        f->off += n;
+        return;
+    }
     raw_write(f, p, n);
 }
 
@@ -107,6 +126,7 @@ void trawl__segfile_end(segfile *f)
         f->rc = trawl_err_set(f->err, TRAWL_EINVAL, "too many sections");
         return;
     }
+    hash_pending(f);
     f->sec[f->nsec].id = f->cur_id;
     f->sec[f->nsec].off = f->cur_start;
     f->sec[f->nsec].len = f->off - f->cur_start;

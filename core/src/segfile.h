@@ -26,6 +26,8 @@ typedef struct segfile {
     char *path;          /* temporary path while writing */
     unsigned char *wbuf; /* write buffer */
     size_t wlen;
+    size_t hpos;         /* wbuf offset up to which the open section
+                            is hashed (see hash_pending) */
     uint64_t off;        /* bytes written (incl. buffered) */
     int in_section;
     uint32_t cur_id;
