@@ -817,7 +817,6 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
     emit:
         if (f != NULL) {
             trawl_ftok *t = &f->toks[f->n++];
-            t->hash = XXH3_64bits(dst, (size_t)flen);
             t->off = (uint32_t)f->len;
             t->len = (uint32_t)flen;
             f->len += (size_t)flen;
@@ -878,14 +877,17 @@ size_t trawl_folded_footprint(const trawl_folded *f)
     return f->cap + f->toks_cap * sizeof(*f->toks);
 }
 
-/* How many tokens ahead the batch stemmer prefetches memo slots. */
-#define PREFETCH_AHEAD 8
+/* How many tokens ahead the batch stemmer hashes tokens and prefetches
+ * their memo slots (a power of two). */
+#define PREFETCH_AHEAD 16
 
 int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
                              size_t from, size_t to, trawl_token_cb cb,
                              void *payload)
 {
     trawl_token tok;
+    uint64_t hq[PREFETCH_AHEAD]; /* hashes of tokens [i, ahead) */
+    size_t ahead = from;
     tok.start = 0;
     tok.end = 0;
     tok.user = NULL;
@@ -895,21 +897,27 @@ int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
         tok.len = t->len;
         tok.pos = (uint32_t)(i - from);
         if (a->stemmer != NULL) {
-            /* The slot of a token a few ahead, and the entry of the one
-             * halfway there, whose slot should be in cache by now. */
-            if (i + PREFETCH_AHEAD < to && a->nslots != 0)
-                __builtin_prefetch(
-                    &a->slots[f->toks[i + PREFETCH_AHEAD].hash &
-                              (a->nslots - 1)]);
-            if (i + PREFETCH_AHEAD / 2 < to && a->nslots != 0) {
-                uint32_t off = a->slots[f->toks[i + PREFETCH_AHEAD / 2].hash &
-                                        (a->nslots - 1)]
-                                   .off;
+            /* Hash the tokens up to PREFETCH_AHEAD ahead and prefetch
+             * their slots; prefetch the entry of the one halfway there,
+             * whose slot should be in cache by now. */
+            while (ahead < to && ahead < i + PREFETCH_AHEAD) {
+                const trawl_ftok *u = &f->toks[ahead];
+                uint64_t h = XXH3_64bits(f->bytes + u->off, u->len);
+                hq[ahead % PREFETCH_AHEAD] = h;
+                if (a->nslots != 0)
+                    __builtin_prefetch(&a->slots[h & (a->nslots - 1)]);
+                ahead++;
+            }
+            size_t half = i + PREFETCH_AHEAD / 2;
+            if (half < ahead && a->nslots != 0) {
+                uint32_t off =
+                    a->slots[hq[half % PREFETCH_AHEAD] & (a->nslots - 1)].off;
                 if (off != 0)
                     __builtin_prefetch(a->pool + off - 1);
             }
             const char *st;
-            int k = stem_memo_h(a, tok.term, t->len, t->hash, &st);
+            int k = stem_memo_h(a, tok.term, t->len,
+                                hq[i % PREFETCH_AHEAD], &st);
             if (k < 0)
                 return k;
             tok.term = st;

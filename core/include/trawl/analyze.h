@@ -108,7 +108,6 @@ int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,
  * run on different threads.
  */
 typedef struct trawl_ftok {
-    uint64_t hash; /* of the folded form */
     uint32_t off;  /* of the folded form in trawl_folded.bytes */
     uint32_t len;  /* 1..TRAWL_MAX_TERM */
 } trawl_ftok;
