@@ -56,12 +56,27 @@
  * Section IDS: ndocs records of 12 bytes sorted by (hash, docid):
  *   u64 xxh3(external id), u32 docid. Exact lookups compare the stored id.
  *
- * Section STORE: zstd frames, one per store block (about STORE_BLOCK raw
- *   bytes). A decompressed block is a sequence of body records, each: for
- *   each of body, author, url, extra: varint (len + 1, or 0 when absent)
- *   then len bytes.
+ * Section STORE: zstd frames (level STORE_LEVEL, content size in the
+ *   header, no checksum), one per store block (blocks are sealed once they
+ *   reach STORE_BLOCK raw bytes, so a block holds at least one record and
+ *   ends after the record that crossed the mark). A decompressed block is
+ *   a sequence of body records, each: for each of body, author, url,
+ *   extra: varint (len + 1, or 0 when absent) then len bytes. When
+ *   STORE_DICT is not empty, every frame is compressed with it as a raw
+ *   content dictionary: a reader decodes a frame as if the dictionary's
+ *   bytes immediately preceded the frame's output (zstd's "raw content"
+ *   dictionary: matches may reach back into it; with libzstd,
+ *   ZSTD_decompress_usingDict with the section's bytes).
  * Section STORE_INDEX: u32 nblocks, then u64 offset (into STORE) per
  *   block, plus one final offset = STORE length.
+ * Section STORE_DICT: the store's dictionary content, empty (no
+ *   dictionary) or STORE_DICT_MIN to STORE_DICT_MAX bytes that do not
+ *   begin with the zstd dictionary magic (37 A4 30 EC). The writer
+ *   trains it per segment (zstd's fastCover, k 200, d 6, f 16, accel 4)
+ *   on the first STORE_DICT_TRAIN raw bytes of the segment's blocks, cut
+ *   into STORE_DICT_SAMPLE pieces, and keeps it to at most 1/8 of that
+ *   text; a segment with less than STORE_DICT_MIN_TRAIN raw bytes has
+ *   none. A merge trains a new one for its output.
  * Section DOCMETA: what a result list shows, apart from the bodies, so a
  *   page of hits reads a few small records instead of whole articles:
  *   raw (uncompressed) blocks of META_BLOCK documents each (doc d is in
@@ -106,11 +121,15 @@
  *   4: DOCMETA blocks stored raw instead of zstd frames: a page of hits
  *      read no body, but still decompressed up to ten frames, which was
  *      two thirds of a typical query's time.
+ *   5: the document store compresses with a per-segment dictionary (new
+ *      section STORE_DICT) and seals blocks at 8 KiB instead of 16 KiB:
+ *      the store is 11% smaller on synthetic news, 7% on long real
+ *      articles, and a stored document decompresses less text.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
 
-#define TRAWL_FORMAT_VERSION 4
+#define TRAWL_FORMAT_VERSION 5
 
 #define TRAWL_NFIELDS 2
 enum { TRAWL_FIELD_TITLE = 0, TRAWL_FIELD_BODY = 1 };
@@ -133,14 +152,22 @@ enum {
     SEC_POSITIONS = 9,
     SEC_DOCMETA = 10,
     SEC_DOCMETA_INDEX = 11,
-    SEC_MAX = 12
+    SEC_STORE_DICT = 12,
+    SEC_MAX = 13
 };
 
 #define DOC_RECORD  (4 * TRAWL_NFIELDS + 8 + 8 + 4 + 4)
 #define ID_RECORD   12
 #define BLOCK_SIZE  128
 #define TERM_BLOCK  32
-#define STORE_BLOCK (16 * 1024) /* target raw bytes per store block */
+#define STORE_BLOCK (8 * 1024) /* target raw bytes per store block */
+#define STORE_LEVEL 3          /* zstd level of the store's frames */
+#define STORE_DICT_MAX       (64 * 1024)   /* dictionary bytes, at most */
+#define STORE_DICT_MIN       8             /* ... and at least */
+#define STORE_DICT_TRAIN     (512 * 1024)  /* raw bytes trained on */
+#define STORE_DICT_MIN_TRAIN (64 * 1024)   /* less: no dictionary */
+#define STORE_DICT_SAMPLE    4096          /* training sample bytes */
+#define STORE_ZDICT_MAGIC    0xEC30A437u   /* zstd dictionary magic (LE) */
 
 #define META_BLOCK 32 /* documents per DOCMETA block */
 

@@ -260,6 +260,12 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
             return trawl__corrupt(err, "%s: STORE_INDEX offsets", path);
         prev = v;
     }
+    const seg_section *sd = &s->sec[SEC_STORE_DICT];
+    if (sd->len != 0 &&
+        (sd->len < STORE_DICT_MIN || sd->len > STORE_DICT_MAX ||
+         trawl__get_u32(sd->p) == STORE_ZDICT_MAGIC))
+        return trawl__corrupt(err, "%s: STORE_DICT is not a raw dictionary",
+                              path);
     const seg_section *mx = &s->sec[SEC_DOCMETA_INDEX];
     uint64_t mnb = ((uint64_t)s->ndocs + META_BLOCK - 1) / META_BLOCK;
     if (mx->len != 4 + (mnb + 1) * 8 || trawl__get_u32(mx->p) != mnb)
@@ -691,39 +697,60 @@ int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,
     return trawl__seg_stored_dctx(s, d, NULL, a, out, err);
 }
 
-/* Decompress one zstd frame [src, src + n) into the arena (or into buf
- * when buf is not NULL). */
-static int unzstd(const trawl_segment *s, const char *what, uint32_t block,
+/* Decompress frame [src, src + n) of STORE into buf: the store's
+ * dictionary is copied to the front of buf and the frame decoded right
+ * after it, so the dictionary is a plain prefix of the output (zstd's
+ * fast path, no separate dictionary segment). *out and *out_len: the
+ * block. */
+static int unzstd(const trawl_segment *s, uint32_t block,
                   const unsigned char *src, size_t n, ZSTD_DCtx *dctx,
-                  trawl_arena *a, trawl_buf *buf, unsigned char **out,
-                  size_t *out_len, trawl_err *err)
+                  trawl_buf *buf, const unsigned char **out, size_t *out_len,
+                  trawl_err *err)
 {
     unsigned long long raw = ZSTD_getFrameContentSize(src, n);
     if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN ||
         raw > (1ull << 31))
-        return trawl__corrupt(err, "%s: bad %s block %u", s->name, what,
-                              block);
-    unsigned char *dst;
-    if (buf != NULL) {
-        trawl_buf_clear(buf);
-        if (trawl_buf_reserve(buf, (size_t)raw + 1) != 0)
-            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-        dst = buf->ptr;
-    } else if ((dst = trawl_arena_alloc(a, (size_t)raw + 1)) == NULL) {
+        return trawl__corrupt(err, "%s: bad store block %u", s->name, block);
+    const seg_section *sd = &s->sec[SEC_STORE_DICT];
+    size_t dl = (size_t)sd->len;
+    trawl_buf_clear(buf);
+    if (trawl_buf_reserve(buf, dl + (size_t)raw + 1) != 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    unsigned char *dst = buf->ptr + dl;
+    ZSTD_DCtx *tmp = NULL;
+    if (dctx == NULL && (dctx = tmp = ZSTD_createDCtx()) == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    size_t got;
+    if (dl > 0) {
+        memcpy(buf->ptr, sd->p, dl);
+        got = ZSTD_decompress_usingDict(dctx, dst, (size_t)raw, src, n,
+                                        buf->ptr, dl);
+    } else {
+        got = ZSTD_decompressDCtx(dctx, dst, (size_t)raw, src, n);
     }
-    size_t got = dctx != NULL
-                     ? ZSTD_decompressDCtx(dctx, dst, (size_t)raw, src, n)
-                     : ZSTD_decompress(dst, (size_t)raw, src, n);
+    ZSTD_freeDCtx(tmp);
     if (ZSTD_isError(got) || got != raw)
-        return trawl__corrupt(err, "%s: %s block %u: %s", s->name, what, block,
+        return trawl__corrupt(err, "%s: store block %u: %s", s->name, block,
                               ZSTD_isError(got) ? ZSTD_getErrorName(got)
                                                 : "short");
-    if (buf != NULL)
-        buf->len = got;
+    buf->len = dl + got;
     *out = dst;
     *out_len = got;
     return 0;
+}
+
+int trawl__seg_store_block(const trawl_segment *s, uint32_t block,
+                           ZSTD_DCtx *dctx, trawl_buf *buf,
+                           const unsigned char **out, size_t *len,
+                           trawl_err *err)
+{
+    if (block >= s->nstore_blocks)
+        return trawl__corrupt(err, "%s: no store block %u", s->name, block);
+    const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
+    uint64_t off = trawl__get_u64(si + (size_t)block * 8);
+    uint64_t lim = trawl__get_u64(si + (size_t)block * 8 + 8);
+    return unzstd(s, block, s->sec[SEC_STORE].p + off, (size_t)(lim - off),
+                  dctx, buf, out, len, err);
 }
 
 /* Walk to record `slot` of nfields fields in [p, end); fill f/fl. */
@@ -835,20 +862,22 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
     uint32_t block = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16);
     uint32_t slot = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 20);
     out->date = (int64_t)trawl__get_u64(r + 4 * TRAWL_NFIELDS);
-    const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
-    uint64_t off = trawl__get_u64(si + (size_t)block * 8);
-    uint64_t lim = trawl__get_u64(si + (size_t)block * 8 + 8);
-    unsigned char *dst = NULL;
+    /* The block is decoded into a temporary buffer (it starts with the
+     * dictionary): only the record's fields are copied into the arena. */
+    trawl_buf buf = TRAWL_BUF_INIT;
+    const unsigned char *dst = NULL;
     size_t n = 0;
-    if ((rc = unzstd(s, "store", block, s->sec[SEC_STORE].p + off, lim - off,
-                     dctx, a, NULL, &dst, &n, err)) < 0)
-        return rc;
+    if ((rc = trawl__seg_store_block(s, block, dctx, &buf, &dst, &n, err)) <
+        0)
+        goto done;
     const char *f[STORED_BODY_N];
     size_t fl[STORED_BODY_N];
     if (record_fields(dst, dst + n, slot, STORED_BODY_N, f, fl, NULL, NULL) <
-        0)
-        return trawl__corrupt(err, "%s: store block %u damaged", s->name,
-                              block);
+        0) {
+        rc = trawl__corrupt(err, "%s: store block %u damaged", s->name,
+                            block);
+        goto done;
+    }
     const char **dsts[STORED_BODY_N] = {&out->body, &out->author, &out->url,
                                         &out->extra};
     size_t *lens[STORED_BODY_N] = {&out->body_len, &out->author_len,
@@ -857,14 +886,18 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
         if (f[i] == NULL)
             continue;
         char *c = trawl_arena_strndup(a, f[i], fl[i]);
-        if (c == NULL)
-            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (c == NULL) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            goto done;
+        }
         *dsts[i] = c;
         *lens[i] = fl[i];
     }
     if (out->body == NULL)
         out->body = "";
-    return 0;
+done:
+    trawl_buf_free(&buf);
+    return rc;
 }
 
 static int find_in_seg(const trawl_index *ix, uint32_t si, const char *id,
@@ -986,7 +1019,8 @@ static const char *chk_sec_name(uint32_t id)
     static const char *const names[SEC_MAX] = {
         "?",           "META",     "DOCS",      "IDS",
         "STORE",       "STORE_INDEX", "TERMS", "TERMS_INDEX",
-        "POSTINGS",    "POSITIONS",   "DOCMETA", "DOCMETA_INDEX"};
+        "POSTINGS",    "POSITIONS",   "DOCMETA", "DOCMETA_INDEX",
+        "STORE_DICT"};
     return id < SEC_MAX ? names[id] : "?";
 }
 
@@ -1137,6 +1171,15 @@ static int chk_store(chk *c, const trawl_segment *s)
     unsigned char *raw = NULL;
     size_t raw_cap = 0;
     int rc = 0;
+    /* The dictionary goes first in raw, each block is decoded after it
+     * (see unzstd). Open has checked its size and magic. */
+    const seg_section *sd = &s->sec[SEC_STORE_DICT];
+    size_t dl = (size_t)sd->len;
+    ZSTD_DCtx *dz = ZSTD_createDCtx();
+    if (dz == NULL) {
+        free(refs);
+        return TRAWL_ENOMEM;
+    }
     for (uint32_t b = 0; b < s->nstore_blocks; b++) {
         uint64_t off = trawl__get_u64(si + (size_t)b * 8);
         uint64_t lim = trawl__get_u64(si + (size_t)b * 8 + 8);
@@ -1155,23 +1198,27 @@ static int chk_store(chk *c, const trawl_segment *s)
                 ZSTD_isError(fsz) || fsz > zlen ? "longer" : "shorter",
                 zlen);
         } else {
-            if (want + 1 > raw_cap) {
-                unsigned char *nr = realloc(raw, (size_t)want + 1);
+            if (dl + want + 1 > raw_cap) {
+                unsigned char *nr = realloc(raw, dl + (size_t)want + 1);
                 if (nr == NULL) {
                     rc = TRAWL_ENOMEM;
                     break;
                 }
                 raw = nr;
-                raw_cap = (size_t)want + 1;
+                raw_cap = dl + (size_t)want + 1;
+                memcpy(raw, sd->p, dl);
             }
-            n = ZSTD_decompress(raw, raw_cap, src, zlen);
+            n = dl > 0 ? ZSTD_decompress_usingDict(dz, raw + dl, raw_cap - dl,
+                                                   src, zlen, raw, dl)
+                       : ZSTD_decompressDCtx(dz, raw, raw_cap, src, zlen);
             if (ZSTD_isError(n) || n != want)
                 CHK(c, "STORE", "block %u does not decompress: %s", b,
                     ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
             else
                 ok = 1;
         }
-        const unsigned char *p = raw, *end = raw + n;
+        const unsigned char *p = raw != NULL ? raw + dl : NULL;
+        const unsigned char *end = p != NULL ? p + n : NULL;
         uint32_t slot = 0;
         while (ok && p < end) {
             const unsigned char *f[STORED_BODY_N];
@@ -1210,6 +1257,7 @@ static int chk_store(chk *c, const trawl_segment *s)
                 CHK(c, "DOCS", "doc %u: store block %u has no slot %u",
                     refs[ri].doc, b, refs[ri].slot);
     }
+    ZSTD_freeDCtx(dz);
     free(raw);
     free(refs);
     return rc;

@@ -251,34 +251,16 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
             uint32_t b = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16);
             uint32_t slot = trawl__get_u32(r + 4 * TRAWL_NFIELDS + 20);
             if (b != cur || slot < cur_slot) {
-                uint64_t off = trawl__get_u64(si + (size_t)b * 8);
-                uint64_t lim = trawl__get_u64(si + (size_t)b * 8 + 8);
-                const unsigned char *src = s->sec[SEC_STORE].p + off;
-                unsigned long long rawn =
-                    ZSTD_getFrameContentSize(src, lim - off);
-                if (rawn == ZSTD_CONTENTSIZE_ERROR ||
-                    rawn == ZSTD_CONTENTSIZE_UNKNOWN || rawn > (1ull << 31)) {
-                    rc = trawl__corrupt(err, "%s: bad store block %u",
-                                        s->name, b);
+                size_t got;
+                if ((rc = trawl__seg_store_block(s, b, dz, &raw, &p, &got,
+                                                 err)) < 0)
                     break;
-                }
-                trawl_buf_clear(&raw);
-                if (trawl_buf_reserve(&raw, (size_t)rawn + 1) != 0) {
-                    rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-                    break;
-                }
-                size_t got = ZSTD_decompressDCtx(dz, raw.ptr, (size_t)rawn,
-                                                 src, lim - off);
-                if (ZSTD_isError(got) || got != rawn) {
-                    rc = trawl__corrupt(err, "%s: store block %u damaged",
-                                        s->name, b);
-                    break;
-                }
-                p = raw.ptr;
-                end = raw.ptr + got;
+                end = p + got;
                 cur = b;
                 cur_slot = 0;
-                release(&m[i], SEC_STORE, src);
+                release(&m[i], SEC_STORE,
+                        s->sec[SEC_STORE].p +
+                            trawl__get_u64(si + (size_t)b * 8));
             }
             /* Skip to the record, then take its bytes verbatim. */
             const unsigned char *rs = p;
@@ -331,6 +313,8 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
         rc = trawl__store_write_meta(&st, f, err);
     }
 done:
+    if (f->on_end_ctx == &st)
+        f->on_end = NULL; /* failed with blocks held: never call back */
     trawl__store_free(&st);
     trawl_buf_free(&raw);
     ZSTD_freeDCtx(dz);

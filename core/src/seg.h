@@ -122,6 +122,14 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
                            ZSTD_DCtx *dctx, trawl_arena *a,
                            trawl_stored *out, trawl_err *err);
 
+/* Decompress store block `block` of s into buf (reused; it holds the
+ * store's dictionary, then the block): *out and *len get the block's raw
+ * records. dctx may be NULL (a temporary is used). */
+int trawl__seg_store_block(const trawl_segment *s, uint32_t block,
+                           ZSTD_DCtx *dctx, trawl_buf *buf,
+                           const unsigned char **out, size_t *len,
+                           trawl_err *err);
+
 /* The id and title of doc d (NUL-terminated, in the arena). */
 int trawl__seg_meta(const trawl_segment *s, uint32_t d, trawl_arena *a, const char **id, size_t *id_len,
                     const char **title, size_t *title_len, trawl_err *err);

@@ -3,6 +3,14 @@
  * footer, fsync. Errors are sticky in f->rc. Then the section encoders
  * shared by the writer and the merger (see segfile.h).
  */
+/* Two parts of zstd's advanced API, both in the shared library:
+ * ZDICT_trainFromBuffer_fastCover with fixed parameters (the default
+ * trainer searches its parameters and takes ten times longer), and
+ * ZSTD_c_forceAttachDict (a frame larger than 16 KiB would otherwise copy
+ * the dictionary's match tables, 384 KiB or more, before each frame). */
+#define ZDICT_STATIC_LINKING_ONLY
+#define ZSTD_STATIC_LINKING_ONLY
+
 #include "segfile.h"
 
 #include <errno.h>
@@ -11,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zdict.h>
 
 #include "codec.h"
 #include "internal.h"
@@ -120,6 +129,11 @@ void trawl__segfile_write(segfile *f, const void *p, size_t n)
 
 void trawl__segfile_end(segfile *f)
 {
+    if (f->on_end != NULL) {
+        void (*cb)(void *, segfile *) = f->on_end;
+        f->on_end = NULL;
+        cb(f->on_end_ctx, f);
+    }
     if (f->rc != 0)
         return;
     if (f->nsec >= SEC_MAX) {
@@ -183,6 +197,7 @@ int trawl__segfile_finish(segfile *f)
 
 void trawl__segfile_abort(segfile *f)
 {
+    f->on_end = NULL;
     if (f->fd >= 0) {
         close(f->fd);
         f->fd = -1;
@@ -387,7 +402,11 @@ int trawl__store_init(seg_store *st, trawl_err *err)
 {
     memset(st, 0, sizeof(*st));
     st->zc = ZSTD_createCCtx();
-    if (st->zc == NULL)
+    if (st->zc == NULL ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_compressionLevel,
+                                            STORE_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_forceAttachDict,
+                                            ZSTD_dictForceAttach)))
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     return 0;
 }
@@ -402,18 +421,84 @@ void trawl__store_put_field(trawl_buf *b, const char *s, size_t len)
     trawl_buf_put(b, s, len);
 }
 
-int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
+/*
+ * Train the segment's dictionary on the held raw blocks (cut into
+ * STORE_DICT_SAMPLE pieces): fastCover with fixed parameters (k 200, d 6,
+ * f 16, accel 4: a few ms for 512 KiB, 256 KiB of tables),
+ * at most STORE_DICT_MAX bytes and at most 1/8 of the text. Only its
+ * content is kept (the zstd header and entropy tables are dropped: frames
+ * are decoded with the content as a raw prefix, see format.h). Too little
+ * text, or a failed training, leaves the store without a dictionary.
+ */
+static int store_train(seg_store *st, trawl_err *err)
 {
-    if (st->slot == 0)
+    st->dict_done = 1;
+    trawl_buf_clear(&st->dict);
+    size_t total = st->held.len;
+    if (total > STORE_DICT_TRAIN)
+        total = STORE_DICT_TRAIN;
+    if (total < STORE_DICT_MIN_TRAIN)
         return 0;
-    if (st->block.rc != 0)
+    size_t cap = total / 8 < STORE_DICT_MAX ? total / 8 : STORE_DICT_MAX;
+    unsigned nsamples = (unsigned)((total + STORE_DICT_SAMPLE - 1) /
+                                   STORE_DICT_SAMPLE);
+    size_t *sizes = malloc(nsamples * sizeof(*sizes));
+    unsigned char *out = malloc(cap);
+    if (sizes == NULL || out == NULL) {
+        free(sizes);
+        free(out);
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t bound = ZSTD_compressBound(st->block.len);
+    }
+    for (unsigned i = 0; i < nsamples; i++)
+        sizes[i] = i + 1 < nsamples
+                       ? STORE_DICT_SAMPLE
+                       : total - (size_t)i * STORE_DICT_SAMPLE;
+    ZDICT_fastCover_params_t prm;
+    memset(&prm, 0, sizeof(prm));
+    prm.k = 200;
+    prm.d = 6;
+    prm.f = 16;
+    prm.accel = 4;
+    /* Only the content is kept: the level of the entropy statistics,
+     * which zdict computes by compressing the samples, does not matter. */
+    prm.zParams.compressionLevel = 1;
+    prm.zParams.notificationLevel = 0;
+    size_t n = ZDICT_trainFromBuffer_fastCover(out, cap, st->held.ptr, sizes,
+                                               nsamples, prm);
+    free(sizes);
+    if (!ZDICT_isError(n)) {
+        size_t hs = ZDICT_getDictHeaderSize(out, n);
+        const unsigned char *c = out + hs;
+        size_t cl = ZDICT_isError(hs) || hs > n ? 0 : n - hs;
+        /* A raw content dictionary must not look like a zstd one. */
+        while (cl >= 4 && trawl__get_u32(c) == STORE_ZDICT_MAGIC) {
+            c++;
+            cl--;
+        }
+        if (cl >= STORE_DICT_MIN)
+            trawl_buf_put(&st->dict, c, cl);
+    }
+    free(out);
+    if (st->dict.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    if (st->dict.len > 0) {
+        st->cdict = ZSTD_createCDict(st->dict.ptr, st->dict.len, STORE_LEVEL);
+        if (st->cdict == NULL ||
+            ZSTD_isError(ZSTD_CCtx_refCDict(st->zc, st->cdict)))
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* Compress one raw block and append it to STORE. */
+static int store_put_block(seg_store *st, segfile *f, const unsigned char *p,
+                           size_t len, trawl_err *err)
+{
+    size_t bound = ZSTD_compressBound(len);
     trawl_buf_clear(&st->zbuf);
     if (trawl_buf_reserve(&st->zbuf, bound) != 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t n = ZSTD_compressCCtx(st->zc, st->zbuf.ptr, bound, st->block.ptr,
-                                 st->block.len, 3);
+    size_t n = ZSTD_compress2(st->zc, st->zbuf.ptr, bound, p, len);
     if (ZSTD_isError(n))
         return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
     trawl_buf_put_u64le(&st->index, st->off);
@@ -421,6 +506,63 @@ int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     trawl__segfile_write(f, st->zbuf.ptr, n);
     st->off += n;
+    return f->rc;
+}
+
+/* Decide the dictionary (if not yet), then write the held blocks. */
+static int store_drain(seg_store *st, segfile *f, trawl_err *err)
+{
+    int rc;
+    if (!st->dict_done && (rc = store_train(st, err)) < 0)
+        return rc;
+    const unsigned char *p = st->held.ptr;
+    for (uint32_t i = 0; i < st->nheld; i++) {
+        uint32_t len = trawl__get_u32(st->held_len.ptr + (size_t)i * 4);
+        if ((rc = store_put_block(st, f, p, len, err)) < 0)
+            return rc;
+        p += len;
+    }
+    st->nheld = 0;
+    trawl_buf_clear(&st->held);
+    trawl_buf_clear(&st->held_len);
+    if (f->on_end_ctx == st && f->on_end != NULL)
+        f->on_end = NULL;
+    return 0;
+}
+
+/* segfile on_end hook: the STORE section ends with blocks still held. */
+static void store_on_end(void *ctx, segfile *f)
+{
+    seg_store *st = ctx;
+    if (f->rc != 0)
+        return;
+    int rc = store_drain(st, f, f->err);
+    if (rc < 0 && f->rc == 0)
+        f->rc = rc;
+}
+
+int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
+{
+    if (st->slot == 0)
+        return 0;
+    if (st->block.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    int rc = 0;
+    if (st->dict_done) {
+        rc = store_put_block(st, f, st->block.ptr, st->block.len, err);
+    } else {
+        trawl_buf_put_u32le(&st->held_len, (uint32_t)st->block.len);
+        trawl_buf_put(&st->held, st->block.ptr, st->block.len);
+        if (st->held.rc != 0 || st->held_len.rc != 0)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        st->nheld++;
+        f->on_end = store_on_end;
+        f->on_end_ctx = st;
+        if (st->held.len >= STORE_DICT_TRAIN)
+            rc = store_drain(st, f, err);
+    }
+    if (rc < 0)
+        return rc;
     st->nblocks++;
     st->slot = 0;
     trawl_buf_clear(&st->block);
@@ -499,12 +641,17 @@ int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err)
 void trawl__store_write_index(seg_store *st, segfile *f)
 {
     unsigned char b[8];
+    if (f->rc == 0 && st->index.rc != 0)
+        f->rc = trawl_err_set(f->err, TRAWL_ENOMEM, "out of memory");
     trawl__segfile_begin(f, SEC_STORE_INDEX);
     trawl__put_u32(b, st->nblocks);
     trawl__segfile_write(f, b, 4);
     trawl__segfile_write(f, st->index.ptr, st->index.len);
     trawl__put_u64(b, st->off);
     trawl__segfile_write(f, b, 8);
+    trawl__segfile_end(f);
+    trawl__segfile_begin(f, SEC_STORE_DICT);
+    trawl__segfile_write(f, st->dict.ptr, st->dict.len);
     trawl__segfile_end(f);
 }
 
@@ -515,6 +662,15 @@ void trawl__store_reset(seg_store *st)
     st->slot = 0;
     st->nblocks = 0;
     st->off = 0;
+    st->dict_done = 0;
+    trawl_buf_clear(&st->dict);
+    if (st->zc != NULL)
+        ZSTD_CCtx_refCDict(st->zc, NULL);
+    ZSTD_freeCDict(st->cdict);
+    st->cdict = NULL;
+    trawl_buf_clear(&st->held);
+    trawl_buf_clear(&st->held_len);
+    st->nheld = 0;
     trawl_buf_clear(&st->mblock);
     trawl_buf_clear(&st->mz);
     trawl_buf_clear(&st->mindex);
@@ -525,7 +681,9 @@ void trawl__store_reset(seg_store *st)
 size_t trawl__store_mem(const seg_store *st)
 {
     return st->block.cap + st->index.cap + st->zbuf.cap + st->mblock.cap +
-           st->mz.cap + st->mindex.cap + ZSTD_sizeof_CCtx(st->zc);
+           st->mz.cap + st->mindex.cap + st->held.cap + st->held_len.cap +
+           st->dict.cap + ZSTD_sizeof_CCtx(st->zc) +
+           ZSTD_sizeof_CDict(st->cdict);
 }
 
 void trawl__store_free(seg_store *st)
@@ -536,8 +694,13 @@ void trawl__store_free(seg_store *st)
     trawl_buf_free(&st->mblock);
     trawl_buf_free(&st->mz);
     trawl_buf_free(&st->mindex);
+    trawl_buf_free(&st->dict);
+    trawl_buf_free(&st->held);
+    trawl_buf_free(&st->held_len);
     ZSTD_freeCCtx(st->zc);
     st->zc = NULL;
+    ZSTD_freeCDict(st->cdict);
+    st->cdict = NULL;
 }
 
 /* ---- META -------------------------------------------------------------- */

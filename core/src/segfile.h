@@ -40,6 +40,11 @@ typedef struct segfile {
     } sec[SEC_MAX];
     int nosync;          /* 1: finish without fsync (the caller syncs
                             the file if it keeps it) */
+    /* Called once by trawl__segfile_end before it closes the open section
+     * (then cleared): the document store uses it to write the blocks it
+     * held back until its dictionary was trained. */
+    void (*on_end)(void *ctx, struct segfile *f);
+    void *on_end_ctx;
     int rc;
     trawl_err *err;
 } segfile;
@@ -107,15 +112,29 @@ size_t trawl__dict_mem(const seg_dict *d);
 int trawl__dict_write(seg_dict *d, segfile *f);
 void trawl__dict_free(seg_dict *d);
 
-/* The document store, streamed into the STORE section as blocks fill. */
+/*
+ * The document store, streamed into the STORE section as blocks fill.
+ * Each segment's blocks are compressed with a dictionary (STORE_DICT)
+ * trained on the segment's first STORE_DICT_TRAIN raw bytes: until that
+ * much is there, sealed blocks are held raw in `held`; then the dictionary
+ * is trained and they are compressed and written. A segment with less
+ * text trains on what it has when its STORE section ends (segfile on_end
+ * hook), or goes without a dictionary when that is too little.
+ */
 typedef struct seg_store {
     trawl_buf block;   /* raw body records of the pending block */
     uint32_t slot;     /* records in it */
-    uint32_t nblocks;  /* blocks written */
+    uint32_t nblocks;  /* blocks sealed (written or held) */
     trawl_buf index;   /* u64 offset per written block */
     uint64_t off;      /* STORE bytes written */
     ZSTD_CCtx *zc;
     trawl_buf zbuf;
+    int dict_done;     /* 1: the dictionary is decided (maybe empty) */
+    trawl_buf dict;    /* its content (raw, see format.h) */
+    ZSTD_CDict *cdict; /* NULL without a dictionary */
+    trawl_buf held;    /* raw blocks sealed before the dictionary */
+    trawl_buf held_len; /* u32 length of each held block */
+    uint32_t nheld;
     trawl_buf mblock;  /* raw DOCMETA records of the pending meta block */
     uint32_t mslot;    /* records in it */
     trawl_buf mz;      /* compressed DOCMETA blocks, written at the end */
@@ -127,7 +146,7 @@ int trawl__store_init(seg_store *st, trawl_err *err);
 /* Compress and write the pending block (if any) into f's open STORE
  * section. */
 int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err);
-/* Write STORE_INDEX (STORE must be ended). */
+/* Write STORE_INDEX and STORE_DICT (STORE must be ended). */
 void trawl__store_write_index(seg_store *st, segfile *f);
 void trawl__store_reset(seg_store *st); /* for the next segment */
 size_t trawl__store_mem(const seg_store *st);

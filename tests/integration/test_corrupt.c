@@ -9,7 +9,9 @@
  *
  * The damaged generation is installed next to the served one with
  * write-to-temporary + rename, as a writer would: the daemon's mappings of
- * the served files are never written to.
+ * the served files are never written to. One long article (about 80 KiB)
+ * gives the first segment a store dictionary, so STORE_DICT is damaged
+ * too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -93,6 +95,32 @@ static void install(const char *name, const char *p, size_t n)
     assert_int_equal(rename(tmp, dst), 0);
 }
 
+/* An article long enough for a store dictionary (STORE_DICT is empty
+ * below 64 KiB of stored text), without the word "storm". */
+static void write_long_article(const char *path)
+{
+    static const char *const words[] = {
+        "harbor", "council", "said",   "ships",  "market", "prices",
+        "rose",   "fell",    "report", "week",   "crates", "workers",
+        "port",   "city",    "plan",   "trade",  "after",  "night",
+        "the",    "of",      "and",    "in",     "a",      "for"};
+    size_t cap = 90 * 1024, n = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    uint32_t x = 2463534242u;
+    n += (size_t)snprintf(t, cap, "Title: Harbor almanac\n\n");
+    while (n < 80 * 1024) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        n += (size_t)snprintf(t + n, cap - n, "%s%s",
+                              words[x % (sizeof(words) / sizeof(words[0]))],
+                              x % 13 == 0 ? ".\n" : " ");
+    }
+    th_write_file(path, t, n);
+    free(t);
+}
+
 static int setup(void **state)
 {
     char src[256], extra[512];
@@ -114,6 +142,9 @@ static int setup(void **state)
         snprintf(f, sizeof(f), "%s/protocol", th_fixtures_dir());
         copy_tree_file(f, src, names[i]);
     }
+    char almanac[512];
+    snprintf(almanac, sizeof(almanac), "%s/almanac.txt", src);
+    write_long_article(almanac);
     const char *argv1[] = {"trawl-index", "--index", scratch, src, NULL};
     if (th_run(&r, argv1) != 0) {
         fprintf(stderr, "%s", r.err);
@@ -266,6 +297,9 @@ static void truncate_at(const gfile *g, size_t len)
     try_damaged(g, g->data, len, what);
 }
 
+#define SEC_ID_STORE_DICT 12 /* core/src/format.h */
+static int dict_sections;    /* non-empty STORE_DICT sections damaged */
+
 static void damage_segment(const gfile *g)
 {
     const unsigned char *p = (const unsigned char *)g->data;
@@ -286,6 +320,8 @@ static void damage_segment(const gfile *g)
         uint64_t off = le64(e + 8), len = le64(e + 16);
         if (len == 0)
             continue;
+        if (le32(e) == SEC_ID_STORE_DICT)
+            dict_sections++;
         flip_at(g, off);
         flip_at(g, off + len / 2);
         flip_at(g, off + len - 1);
@@ -357,6 +393,7 @@ static void every_file_damaged(void **state)
         }
     }
     assert_true(seen_seg >= 1);
+    assert_true(dict_sections >= 1);
     assert_int_equal(seen_man, 1);
     assert_int_equal(seen_cur, 1);
     assert_true(trials >= 50);

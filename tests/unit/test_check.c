@@ -3,7 +3,8 @@
  * and the section and TOC checksums are recomputed ("resealed"), so open
  * accepts the file and only the structural checks can notice. Also: any
  * resealed single-byte change in any section is reported or harmless,
- * never a crash (this runs under ASan in CI).
+ * never a crash (this runs under ASan in CI). The corpus has enough text
+ * for a store dictionary (STORE_DICT), which a merge retrains.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 
 #include "format.h"
 #include "internal.h"
+#include "trawl/arena.h"
 #include "trawl/index.h"
 #include "trawl/writer.h"
 
@@ -83,7 +85,7 @@ static void reseal(unsigned char *p, size_t n)
 }
 
 static void add(trawl_writer *w, const char *id, const char *title,
-                const char *body)
+                const char *body, const char *extra)
 {
     trawl_article a;
     trawl_err err;
@@ -94,37 +96,77 @@ static void add(trawl_writer *w, const char *id, const char *title,
     a.title_len = strlen(title);
     a.body = (char *)body;
     a.body_len = strlen(body);
+    a.extra = (char *)extra;
+    a.extra_len = strlen(extra);
     a.date = 1700000000;
     assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+}
+
+/* Doc i's body, a short sentence (short fields keep most damage to
+ * positions detectable), and its stored-only extra field: about 400
+ * bytes of words drawn from a small vocabulary (news-like repetition, so
+ * a store dictionary pays off). */
+static void make_body(int i, char *body, size_t cap)
+{
+    snprintf(body, cap,
+             "The harbor was busy on day %d. Ships %s came in while "
+             "the harbor master counted %d crates of %s.",
+             i, i % 3 ? "slowly" : "quickly", i * 7,
+             i % 2 ? "apples" : "pears");
+}
+
+static void make_extra(int i, char *extra, size_t cap)
+{
+    static const char *const words[] = {
+        "the",     "harbor",  "council", "said",    "ships",   "storm",
+        "of",      "and",     "market",  "prices",  "rose",    "fell",
+        "minister", "report", "week",    "crates",  "workers", "strike",
+        "in",      "port",    "city",    "officials", "on",    "a",
+        "new",     "plan",    "for",     "trade",   "after",   "night"};
+    uint32_t x = 2463534242u ^ (uint32_t)i * 2654435761u;
+    int n = snprintf(extra, cap, "{\"notes\":\"day %d", i);
+    while (n > 0 && (size_t)n < cap - 16 && n < 420) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        n += snprintf(extra + n, cap - (size_t)n, " %s",
+                      words[x % (sizeof(words) / sizeof(words[0]))]);
+    }
+    snprintf(extra + n, cap - (size_t)n, "\"}");
+}
+
+static int build(const char *d, int from, int to, const trawl_writer_opts *o)
+{
+    trawl_writer *w;
+    trawl_err err;
+    char body[512], extra[1024];
+    if (trawl_writer_open(&w, d, o, &err) != 0)
+        return -1;
+    for (int i = from; i < to; i++) {
+        char id[32], title[64];
+        snprintf(id, sizeof(id), "doc-%03d", i);
+        snprintf(title, sizeof(title), "Harbor report %d", i);
+        make_body(i, body, sizeof(body));
+        make_extra(i, extra, sizeof(extra));
+        add(w, id, title, body, extra);
+    }
+    if (trawl_writer_commit(w, NULL, &err) != 0)
+        return -1;
+    trawl_writer_free(w);
+    return 0;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    trawl_writer *w;
-    trawl_err err;
-    char body[4096];
 
     snprintf(dir, sizeof(dir), "/tmp/trawl-check-XXXXXX");
     if (mkdtemp(dir) == NULL)
         return -1;
-    if (trawl_writer_open(&w, dir, NULL, &err) != 0)
+    /* Enough docs that a common term has more than one block, and enough
+     * stored text (about 150 KiB) for a store dictionary. */
+    if (build(dir, 0, 300, NULL) != 0)
         return -1;
-    /* Enough docs that a common term has more than one block. */
-    for (int i = 0; i < 300; i++) {
-        char id[32], title[64];
-        snprintf(id, sizeof(id), "doc-%03d", i);
-        snprintf(title, sizeof(title), "Harbor report %d", i);
-        snprintf(body, sizeof(body),
-                 "The harbor was busy on day %d. Ships %s came in while "
-                 "the harbor master counted %d crates of %s.",
-                 i, i % 3 ? "slowly" : "quickly", i * 7,
-                 i % 2 ? "apples" : "pears");
-        add(w, id, title, body);
-    }
-    if (trawl_writer_commit(w, NULL, &err) != 0)
-        return -1;
-    trawl_writer_free(w);
     DIR *d = opendir(dir);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -139,21 +181,26 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static void remove_dir(const char *path)
 {
-    (void)state;
-    DIR *d = opendir(dir);
+    DIR *d = opendir(path);
     struct dirent *e;
     char p[256];
     while (d != NULL && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        snprintf(p, sizeof(p), "%s/%.100s", dir, e->d_name);
+        snprintf(p, sizeof(p), "%s/%.100s", path, e->d_name);
         unlink(p);
     }
     if (d != NULL)
         closedir(d);
-    rmdir(dir);
+    rmdir(path);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    remove_dir(dir);
     free(orig);
     return 0;
 }
@@ -242,6 +289,118 @@ static void store_slot(void **state)
     free(img);
 }
 
+static void store_has_dictionary(void **state)
+{
+    (void)state;
+    uint64_t off, len;
+    section(orig, orig_len, SEC_STORE_DICT, &off, &len);
+    assert_true(len >= STORE_DICT_MIN && len <= STORE_DICT_MAX);
+    assert_true(trawl__get_u32(orig + off) != STORE_ZDICT_MAGIC);
+}
+
+static void store_dict_magic(void **state)
+{
+    (void)state;
+    uint64_t off, len;
+    unsigned char *img = malloc(orig_len);
+    memcpy(img, orig, orig_len);
+    section(img, orig_len, SEC_STORE_DICT, &off, &len);
+    /* a zstd dictionary header where raw content belongs */
+    trawl__put_u32(img + off, STORE_ZDICT_MAGIC);
+    expect(img, "dictionary magic", "STORE_DICT", NULL);
+    free(img);
+}
+
+/* A dictionary byte changed (resealed): the frames that copy from it
+ * decode to other text or fail; the check reports the store. */
+static void store_dict_changed(void **state)
+{
+    (void)state;
+    uint64_t off, len;
+    unsigned char *img = malloc(orig_len);
+    memcpy(img, orig, orig_len);
+    section(img, orig_len, SEC_STORE_DICT, &off, &len);
+    for (uint64_t k = 0; k < len; k++)
+        img[off + k] = (unsigned char)(0x80 | (k * 37)); /* not UTF-8 */
+    expect(img, "dictionary", "STORE", NULL);
+    free(img);
+}
+
+/* Two add-only builds merged: every stored body reads back, the merged
+ * segment has its own dictionary, and it is byte-identical to one build
+ * of the same documents. */
+static void merge_retrains_dictionary(void **state)
+{
+    (void)state;
+    char a[64], b[64];
+    snprintf(a, sizeof(a), "/tmp/trawl-check-XXXXXX");
+    snprintf(b, sizeof(b), "/tmp/trawl-check-XXXXXX");
+    assert_non_null(mkdtemp(a));
+    assert_non_null(mkdtemp(b));
+    trawl_writer_opts o;
+    memset(&o, 0, sizeof(o));
+    o.keep_unseen = 1;
+    assert_int_equal(build(a, 0, 300, &o), 0);
+    assert_int_equal(build(a, 300, 600, &o), 0);
+    o.merge = 1;
+    assert_int_equal(build(a, 600, 600, &o), 0);
+    assert_int_equal(build(b, 0, 600, NULL), 0);
+
+    char *rep = NULL;
+    trawl_err err;
+    if (trawl_index_check(a, &rep, &err) != 0)
+        fail_msg("merged: %s\n%s", err.msg, rep ? rep : "");
+    free(rep);
+    trawl_index *ix;
+    assert_int_equal(trawl_index_open(&ix, a, &err), 0);
+    trawl_index_info info;
+    trawl_index_info_get(ix, &info);
+    assert_int_equal(info.segments, 1);
+    trawl_arena *ar = trawl_arena_new(0);
+    assert_non_null(ar);
+    char body[512], extra[1024];
+    for (int i = 0; i < 600; i += 7) {
+        char id[32];
+        trawl_stored st;
+        snprintf(id, sizeof(id), "doc-%03d", i);
+        assert_int_equal(trawl_index_get(ix, id, strlen(id), ar, &st, &err),
+                         0);
+        make_body(i, body, sizeof(body));
+        make_extra(i, extra, sizeof(extra));
+        assert_string_equal(st.body, body);
+        assert_non_null(st.extra);
+        assert_string_equal(st.extra, extra);
+    }
+    trawl_arena_free(ar);
+    trawl_index_release(ix);
+
+    /* The one segment of each index, byte for byte. */
+    const char *dirs[2] = {a, b};
+    unsigned char *img[2];
+    size_t n[2];
+    for (int k = 0; k < 2; k++) {
+        DIR *d = opendir(dirs[k]);
+        struct dirent *e;
+        char p[160] = "";
+        while ((e = readdir(d)) != NULL) {
+            size_t l = strlen(e->d_name);
+            if (l > 4 && strcmp(e->d_name + l - 4, ".trs") == 0)
+                snprintf(p, sizeof(p), "%s/%.60s", dirs[k], e->d_name);
+        }
+        closedir(d);
+        img[k] = slurp(p, &n[k]);
+    }
+    uint64_t off, len;
+    section(img[0], n[0], SEC_STORE_DICT, &off, &len);
+    assert_true(len > 0);
+    assert_int_equal(n[0], n[1]);
+    assert_memory_equal(img[0], img[1], n[0]);
+    free(img[0]);
+    free(img[1]);
+    remove_dir(a);
+    remove_dir(b);
+}
+
 /* Every resealed byte change in every section: a report or nothing,
  * never a crash; in the posting data most are noticed. */
 static void resealed_flips_never_crash(void **state)
@@ -290,6 +449,10 @@ int main(void)
         cmocka_unit_test(id_key_mismatch),
         cmocka_unit_test(header_reserved),
         cmocka_unit_test(store_slot),
+        cmocka_unit_test(store_has_dictionary),
+        cmocka_unit_test(store_dict_magic),
+        cmocka_unit_test(store_dict_changed),
+        cmocka_unit_test(merge_retrains_dictionary),
         cmocka_unit_test(resealed_flips_never_crash),
     };
     return cmocka_run_group_tests_name("check", tests, setup, teardown);
