@@ -198,6 +198,27 @@ static const unsigned char ascii_word[256] = {
     ['y'] = 1, ['z'] = 1,
 };
 
+#define REP8(b) ((uint64_t)(b) * 0x0101010101010101u)
+
+/*
+ * The bytes of the 8-byte little-endian word v that are not ASCII letters
+ * or digits, as the high bit of each such byte; *lower gets v with 0x20
+ * ORed into every byte (the lowercase of the letters, the digits as
+ * they are). Byte ranges are tested on 7-bit values, where adding a
+ * constant below 0x80 never carries into the next byte.
+ */
+static inline uint64_t word_stops(uint64_t v, uint64_t *lower)
+{
+    const uint64_t hi = REP8(0x80);
+    uint64_t x = v & ~hi;
+    uint64_t digit = (x + REP8(0x80 - '0')) & ~(x + REP8(0x7f - '9'));
+    uint64_t l = x | REP8(0x20);
+    uint64_t alpha = (l + REP8(0x80 - 'a')) & ~(l + REP8(0x7f - 'z'));
+    uint64_t word = (digit | alpha) & ~v & hi;
+    *lower = v | REP8(0x20);
+    return ~word & hi;
+}
+
 /* Han, Hiragana and Katakana: the scripts written without spaces. */
 static int is_cjk(int32_t cp)
 {
@@ -750,6 +771,21 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
          * else goes the general way, from the start. */
         if (ascii_word[s[i]]) {
             size_t j = i, m = 0;
+            /* Eight bytes at a time while they are all letters and
+             * digits (dst has 8 bytes of slack past TRAWL_MAX_TERM). */
+            while (len - j >= 8) {
+                uint64_t v, lower;
+                memcpy(&v, s + j, 8);
+                uint64_t stop = word_stops(v, &lower);
+                size_t k = stop ? (size_t)__builtin_ctzll(stop) / 8 : 8;
+                if (m < TRAWL_MAX_TERM) {
+                    memcpy(dst + m, &lower, 8);
+                    m = m + k < TRAWL_MAX_TERM ? m + k : TRAWL_MAX_TERM;
+                }
+                j += k;
+                if (k < 8)
+                    break;
+            }
             while (j < len && ascii_word[s[j]]) {
                 if (m < TRAWL_MAX_TERM)
                     dst[m++] = (char)(s[j] | 0x20);

@@ -446,6 +446,23 @@ static void test_fast_slow_agree(void **state)
         assert_int_equal(r2[0], 'e');
         assert_string_equal(r1, r2 + 1);
     }
+    /* Every byte at every place of a long token, so that the 8-byte
+     * scan meets it in every lane (and past the end of the text). */
+    for (int c = 1; c < 256; c++) {
+        for (int at = 0; at < 20; at++) {
+            char t1[64], t2[80], r1[512];
+            memcpy(t1, "AbCdEfGhIjKlMnOpQrSt9", 22);
+            t1[at] = (char)c;
+            snprintf(t2, sizeof(t2), "\xc3\xa9%s", t1);
+            snprintf(r1, sizeof(r1), "%s", terms(a, t1, 0));
+            const char *r2 = terms(a, t2, 0);
+            if (t1[0] == 'A' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+                (c >= '0' && c <= '9')) {
+                assert_int_equal(r2[0], 'e');
+                assert_string_equal(r1, r2 + 1);
+            }
+        }
+    }
     trawl_analyzer_free(a);
 }
 
