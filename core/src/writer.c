@@ -107,15 +107,20 @@ typedef struct wseg {
 } wseg;
 
 /*
- * The analysis pipeline. trawl_writer_add (the caller's thread) parses
- * nothing but decides everything that needs the old generation and the
- * build's id table, adds the stored record, and queues a job; the worker
- * thread analyzes the job's title and body, maps terms to ids and appends
- * the postings and the doc record, strictly in job order, so the result
- * is byte for byte what one thread would write. The worker owns the
- * terms, their table and posting buffers, the token scratch, DOCS and the
- * token counts; the caller owns everything else. They meet only at the
- * ring, and at drains (flush, commit, free), when the worker is idle.
+ * The analysis pipeline. trawl_writer_add (the caller's thread) decides
+ * everything that needs the old generation and the build's id table, adds
+ * the stored record, tokenizes and folds the title and body into the
+ * job's batch (trawl_analyze_fold), and queues the job; the worker thread
+ * stems the batch (trawl_analyze_stem_batch, with its own analyzer and
+ * memo), maps terms to ids and appends the postings and the doc record,
+ * strictly in job order, so the result is byte for byte what one thread
+ * would write. The worker owns the terms, their table and posting
+ * buffers, the token scratch, DOCS and the token counts; the caller owns
+ * everything else. They meet only at the ring, and at drains (flush,
+ * commit, free), when the worker is idle. While a run is written the
+ * worker also takes jobs that encode chunks of it (see write_segment).
+ * Wake-ups are batched: the worker is woken when a quarter of the ring
+ * is queued, a caller waiting for a full ring when it is half empty.
  */
 #define RING 64
 
