@@ -19,7 +19,8 @@
  *
  * Limits: at most MAX_QUEUED requests per connection are queued
  * unanswered (then we stop reading until some are written), and at most
- * MAX_QUEUED are answered per round (see process()); reading pauses while
+ * MAX_QUEUED, or about ROUND_NS of work, are answered per round (see
+ * process()); reading pauses while
  * more than OUT_PAUSE bytes wait in libuv's write queue, and a client that
  * lets OUT_CAP bytes pile up is cut off.
  *
@@ -42,6 +43,7 @@
 #define OUT_CAP    (8 * 1024 * 1024)
 #define FLUSH_AT   (64 * 1024) /* answered bytes worth writing at once */
 #define SLOT_CACHE 8           /* spare slots kept per connection */
+#define ROUND_NS   2000000     /* work per connection before the others */
 
 struct conn {
     uv_pipe_t pipe; /* first: (uv_handle_t *)c is the handle */
@@ -63,6 +65,8 @@ struct conn {
     bool eof;        /* the client has shut down its side */
     bool no_input;   /* take no more requests (too large, busy, stop) */
     bool in_process; /* process() is on the stack */
+    bool resume;     /* on the loop's resume list */
+    conn *resume_next;
     bool closing;    /* uv_close() called */
     bool closed;     /* close callback ran */
 };
@@ -76,6 +80,8 @@ typedef struct conn_write {
 } conn_write;
 
 static void process(conn *c);
+static void resume_cancel(conn *c);
+static void resume_later(conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
@@ -143,6 +149,8 @@ static void conn_closed(uv_handle_t *h)
     if (c->next != NULL)
         c->next->prev = c->prev;
     c->closed = true;
+    if (c->resume)
+        resume_cancel(c);
     log_debug("conn %lu: closed", c->num);
     if (c->refs == 0)
         conn_free(c);
@@ -188,12 +196,8 @@ static void on_write(uv_write_t *req, int status)
     process(c); /* room again: resume buffered requests and reading */
 }
 
-/*
- * Write every done slot at the head of the queue. direct: the caller will
- * not need a write callback to carry on (see process()), so a direct write
- * may take it all.
- */
-static void flush(conn *c, bool direct)
+/* Write every done slot at the head of the queue. */
+static void flush(conn *c)
 {
     unsigned n = 0, i;
     slot *s, *last = NULL, *first;
@@ -223,7 +227,7 @@ static void flush(conn *c, bool direct)
 
     uv_buf_t one[8], *bufs = one;
     conn_write *w = NULL;
-    if (!direct || c->writes > 0 || n > 8) {
+    if (c->writes > 0 || n > 8) {
         if ((w = malloc(sizeof(*w) + n * sizeof(uv_buf_t))) == NULL)
             goto nomem;
         bufs = w->bufs;
@@ -232,7 +236,7 @@ static void flush(conn *c, bool direct)
         bufs[i++] = uv_buf_init((char *)s->out.ptr, (unsigned)s->out.len);
 
     unsigned skip = 0;
-    if (direct && c->writes == 0) {
+    if (c->writes == 0) {
         int rc = uv_try_write((uv_stream_t *)&c->pipe, bufs, n);
         if (rc < 0 && rc != UV_EAGAIN) {
             log_debug("conn %lu: write: %s", c->num, uv_strerror(rc));
@@ -460,10 +464,14 @@ static void update_reading(conn *c)
  * Answer the buffered requests while there is room in the queue, write
  * what is ready, and decide whether to read on or close.
  *
- * At most MAX_QUEUED requests are taken per call, so that a client that
- * pipelines a lot shares its loop with the others: when the queue limit
- * stops us with requests left in the buffer, the answers go through
- * uv_write() and its callback (on the next loop iteration) calls us again.
+ * A round takes at most MAX_QUEUED requests and about ROUND_NS of work, so
+ * that a client that pipelines a lot shares its loop with the others: when
+ * the round ends with requests left in the buffer, the connection goes on
+ * the loop's resume list and the next round runs once the loop has seen to
+ * its other events (qloop_resume_later()).
+ * Once a stop is asked, buffered requests are no longer started (the loop
+ * is told in its next wake-up, and drains): a shutdown waits for the query
+ * running, not for a whole pipelined batch.
  */
 static void process(conn *c)
 {
@@ -471,6 +479,7 @@ static void process(conn *c)
     size_t start = 0;
     bool more = false; /* stopped with requests left: continue later */
     unsigned handled = 0;
+    uint64_t t0 = uv_hrtime();
 
     if (c->closing)
         return;
@@ -478,7 +487,10 @@ static void process(conn *c)
     while (!c->no_input && !c->closing) {
         if (c->refs > 0) /* a reload first: conn_reload_done() resumes */
             break;
-        if (c->queued >= MAX_QUEUED || handled >= MAX_QUEUED) {
+        if (atomic_load_explicit(&c->q->stop_seen, memory_order_relaxed))
+            break; /* on_wake() drains us */
+        if (c->queued >= MAX_QUEUED || handled >= MAX_QUEUED ||
+            (handled > 0 && uv_hrtime() - t0 > ROUND_NS)) {
             more = true;
             break;
         }
@@ -506,7 +518,7 @@ static void process(conn *c)
         handled++;
         start += n + 1;
         if (c->ready >= FLUSH_AT) /* big answers: out with them now */
-            flush(c, false);
+            flush(c);
     }
     if (start > 0 && !c->no_input && !c->closing) {
         memmove(c->in.ptr, c->in.ptr + start, c->in.len - start);
@@ -514,7 +526,9 @@ static void process(conn *c)
         c->scanned = c->scanned > start ? c->scanned - start : 0;
     }
     c->in_process = false;
-    flush(c, !more);
+    flush(c);
+    if (more)
+        resume_later(c);
     update_reading(c);
     maybe_close(c);
 }
@@ -613,4 +627,46 @@ void conn_drain(conn *c)
 conn *conn_next(conn *c)
 {
     return c->next;
+}
+
+/* ---- rounds ------------------------------------------------------------ */
+
+static void resume_later(conn *c)
+{
+    qloop *q = c->q;
+
+    if (c->resume)
+        return;
+    c->resume = true;
+    c->resume_next = q->resume_list;
+    q->resume_list = c;
+    if (!uv_is_active((uv_handle_t *)&q->resume))
+        uv_idle_start(&q->resume, conn_resume_all);
+}
+
+static void resume_cancel(conn *c)
+{
+    conn **p = &c->q->resume_list;
+
+    while (*p != NULL && *p != c)
+        p = &(*p)->resume_next;
+    if (*p == c)
+        *p = c->resume_next;
+    c->resume = false;
+}
+
+void conn_resume_all(uv_idle_t *h)
+{
+    qloop *q = h->data;
+    conn *list = q->resume_list;
+
+    /* Connections put back during this pass wait for the next one. */
+    q->resume_list = NULL;
+    uv_idle_stop(&q->resume);
+    while (list != NULL) {
+        conn *c = list;
+        list = c->resume_next;
+        c->resume = false;
+        process(c);
+    }
 }

@@ -50,6 +50,7 @@ static void maybe_end(qloop *q)
     uv_close((uv_handle_t *)&q->wake, NULL);
     pthread_mutex_unlock(&q->lock);
     uv_close((uv_handle_t *)&q->drain, NULL);
+    uv_close((uv_handle_t *)&q->resume, NULL);
 }
 
 static void begin_stop(qloop *q)
@@ -146,6 +147,7 @@ int qloop_start(qloop *q, server *srv, unsigned idx)
     q->srv = srv;
     q->idx = idx;
     atomic_init(&q->load, 0);
+    atomic_init(&q->stop_seen, false);
     pthread_mutex_init(&q->lock, NULL);
     if (trawl_searcher_new(&q->searcher, &err) < 0) {
         log_error("searcher: %s", err.msg);
@@ -162,11 +164,13 @@ int qloop_start(qloop *q, server *srv, unsigned idx)
         goto fail;
     }
     uv_timer_init(&q->loop, &q->drain);
-    q->wake.data = q->drain.data = q;
+    uv_idle_init(&q->loop, &q->resume);
+    q->wake.data = q->drain.data = q->resume.data = q;
     if ((rc = uv_thread_create(&q->thread, qloop_main, q)) < 0) {
         log_error("query thread: %s", uv_strerror(rc));
         uv_close((uv_handle_t *)&q->wake, NULL);
         uv_close((uv_handle_t *)&q->drain, NULL);
+        uv_close((uv_handle_t *)&q->resume, NULL);
         uv_run(&q->loop, UV_RUN_DEFAULT);
         uv_loop_close(&q->loop);
         goto fail;
@@ -227,6 +231,7 @@ void qloop_post_answer(qloop *q, reload_waiter *w)
 
 void qloop_post_stop(qloop *q)
 {
+    atomic_store(&q->stop_seen, true);
     pthread_mutex_lock(&q->lock);
     q->stop = true;
     if (!q->closed)

@@ -107,12 +107,15 @@ struct qloop {
     bool closed; /* wake is closed: post nothing more */
 
     /* the loop thread's own */
+    uv_idle_t resume;    /* runs the next round of resume_list */
+    conn *resume_list;   /* connections with requests left after a round */
     trawl_searcher *searcher;
     conn *conns;   /* its open connections, doubly linked */
     size_t nalloc; /* conn structs not yet freed */
     bool stopping;
 
-    atomic_uint load; /* open connections, for the least-loaded choice */
+    atomic_uint load;      /* open connections, for the least-loaded choice */
+    atomic_bool stop_seen; /* stop asked: run no more buffered requests */
 };
 
 struct server {
@@ -219,6 +222,10 @@ void conn_drain(conn *c);
 
 /* Close a connection now, dropping pending responses. */
 void conn_abort(conn *c);
+
+/* The resume idle handle's callback: next round for connections that
+ * stopped with requests left (conn.c's process()). */
+void conn_resume_all(uv_idle_t *h);
 
 /* Answer a "reload" op (w comes back from the main loop; freed here). */
 void conn_reload_done(reload_waiter *w);
