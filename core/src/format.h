@@ -86,12 +86,23 @@
  *   u64 offset (into DOCMETA) per block, plus a final offset.
  *
  * Section TERMS: the term dictionary, terms in byte order, in blocks of
- *   TERM_BLOCK entries. Each entry: varint shared_prefix_len (0 for the
- *   first of a block), varint suffix_len, suffix bytes, varint df,
- *   varint postings_offset (into POSTINGS), varint skip_len, varint
- *   postings_len, varint positions_offset (into POSITIONS), varint
- *   max_tf[TRAWL_NFIELDS], varint min_len[TRAWL_NFIELDS] (bounds over the
- *   whole list, for MaxScore).
+ *   TERM_BLOCK entries. Terms' postings (and positions) are laid out in
+ *   POSTINGS (and POSITIONS) in term order, back to back. Each entry:
+ *     varint shared_prefix_len (0 for the first of a block), varint
+ *     suffix_len, suffix bytes, varint df,
+ *     first entry of a block: varint postings_offset (into POSTINGS),
+ *       varint positions_offset (into POSITIONS);
+ *     other entries: varint positions_offset minus the previous entry's
+ *       (the postings_offset is the previous entry's postings_offset +
+ *       postings_len),
+ *     varint postings_len (skip table + blocks),
+ *     only when df > BLOCK_SIZE: varint skip_len, varint
+ *       max_tf[TRAWL_NFIELDS], varint min_len[TRAWL_NFIELDS] (bounds over
+ *       the whole list, for MaxScore).
+ *   A list of df <= BLOCK_SIZE postings has one block, so its skip table
+ *   is one entry: skip_len is that entry's length and the whole-list
+ *   bounds are its block-max values (its doc_bytes is postings_len -
+ *   skip_len).
  * Section TERMS_INDEX: u32 nblocks, u64 nterms, then u32 offset (into
  *   TERMS) of each block.
  *
@@ -124,7 +135,11 @@
  *   5: the document store compresses with a per-segment dictionary (new
  *      section STORE_DICT) and seals blocks at 8 KiB instead of 16 KiB:
  *      the store is 11% smaller on synthetic news, 7% on long real
- *      articles, and a stored document decompresses less text.
+ *      articles, and a stored document decompresses less text. TERMS
+ *      entries imply their offsets from the previous entry (only a
+ *      block's first has them), and a one-block list keeps its skip
+ *      length and bounds only in its skip entry: the dictionary is less
+ *      than half its size.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H

@@ -517,14 +517,22 @@ void trawl_index_info_get(const trawl_index *ix, trawl_index_info *out)
         var = v_;                                                            \
     } while (0)
 
-/* Decode one dictionary entry at *pp; term_buf holds the previous term
- * (shared prefix) and receives this one. */
+/*
+ * Decode one dictionary entry at *pp (layout in format.h); term_buf holds
+ * the previous term (shared prefix) and receives this one. t holds the
+ * block's previous entry (ignored when first) and receives this one: the
+ * offsets of all but a block's first entry follow from the previous
+ * entry. The skip_len and bounds of a one-block list are not in the
+ * entry; they stay 0 until term_resolve() reads them from the list's skip
+ * entry, so a scan through the dictionary touches no postings.
+ */
 static int decode_entry(const trawl_segment *s, const unsigned char **pp,
                         const unsigned char *end, char *term_buf,
-                        size_t *term_len, seg_term *t, trawl_err *err)
+                        size_t *term_len, int first, seg_term *t,
+                        trawl_err *err)
 {
     const unsigned char *p = *pp;
-    uint64_t shared, suffix, v;
+    uint64_t shared, suffix, v, post_off, pos_off, post_len;
     GETV(shared);
     GETV(suffix);
     if (shared > *term_len || shared + suffix > 255 ||
@@ -536,11 +544,57 @@ static int decode_entry(const trawl_segment *s, const unsigned char **pp,
     GETV(v);
     if (v == 0 || v > s->ndocs)
         return trawl__corrupt(err, "%s: bad df", s->name);
+    uint64_t plen = s->sec[SEC_POSTINGS].len, qlen = s->sec[SEC_POSITIONS].len;
+    if (first) {
+        GETV(post_off);
+        GETV(pos_off);
+    } else {
+        post_off = t->post_off + t->post_len; /* both checked before */
+        GETV(pos_off);
+        if (pos_off > qlen - t->pos_off)
+            return trawl__corrupt(err, "%s: term positions out of bounds",
+                                  s->name);
+        pos_off += t->pos_off;
+    }
+    GETV(post_len);
     t->df = (uint32_t)v;
-    GETV(t->post_off);
-    GETV(t->skip_len);
-    GETV(t->post_len);
-    GETV(t->pos_off);
+    t->post_off = post_off;
+    t->post_len = post_len;
+    t->pos_off = pos_off;
+    t->skip_len = 0;
+    memset(t->max_tf, 0, sizeof(t->max_tf));
+    memset(t->min_len, 0, sizeof(t->min_len));
+    if (t->df > BLOCK_SIZE) {
+        GETV(t->skip_len);
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            GETV(v);
+            t->max_tf[f] = (uint32_t)v;
+        }
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            GETV(v);
+            t->min_len[f] = (uint32_t)v;
+        }
+    }
+    if (post_off > plen || post_len > plen - post_off ||
+        t->skip_len > post_len || pos_off > qlen)
+        return trawl__corrupt(err, "%s: term postings out of bounds",
+                              s->name);
+    *pp = p;
+    return 0;
+}
+
+/* Fill skip_len and the whole-list bounds of a one-block list (df <=
+ * BLOCK_SIZE) from its single skip entry: they are the block's. */
+static int term_resolve(const trawl_segment *s, seg_term *t, trawl_err *err)
+{
+    if (t->df > BLOCK_SIZE)
+        return 0;
+    const unsigned char *p0 = s->sec[SEC_POSTINGS].p + t->post_off;
+    const unsigned char *p = p0, *end = p0 + t->post_len;
+    uint64_t v, doc_bytes;
+    GETV(v);         /* last doc */
+    GETV(doc_bytes);
+    GETV(v);         /* positions bytes */
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
         GETV(v);
         t->max_tf[f] = (uint32_t)v;
@@ -549,12 +603,10 @@ static int decode_entry(const trawl_segment *s, const unsigned char **pp,
         GETV(v);
         t->min_len[f] = (uint32_t)v;
     }
-    if (t->post_off > s->sec[SEC_POSTINGS].len ||
-        t->post_len > s->sec[SEC_POSTINGS].len - t->post_off ||
-        t->skip_len > t->post_len || t->pos_off > s->sec[SEC_POSITIONS].len)
-        return trawl__corrupt(err, "%s: term postings out of bounds",
-                              s->name);
-    *pp = p;
+    t->skip_len = (uint64_t)(p - p0);
+    if (doc_bytes != t->post_len - t->skip_len)
+        return trawl__corrupt(err, "%s: skip entry does not span the "
+                              "postings", s->name);
     return 0;
 }
 
@@ -622,11 +674,12 @@ int trawl__seg_lookup(const trawl_segment *s, const char *term, size_t len,
     size_t blen = 0;
     uint64_t first = (uint64_t)b * TERM_BLOCK;
     for (uint64_t i = first; i < s->nterms && i < first + TERM_BLOCK; i++) {
-        if ((rc = decode_entry(s, &p, end, buf, &blen, out, err)) < 0)
+        if ((rc = decode_entry(s, &p, end, buf, &blen, i == first, out,
+                               err)) < 0)
             return rc;
         int c = cmp_bytes(buf, blen, term, len);
         if (c == 0)
-            return 1;
+            return (rc = term_resolve(s, out, err)) < 0 ? rc : 1;
         if (c > 0)
             return 0;
     }
@@ -655,10 +708,12 @@ int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
                                     (size_t)(i / TERM_BLOCK) * 4);
             blen = 0;
         }
-        if ((rc = decode_entry(s, &p, end, buf, &blen, &t, err)) < 0)
+        if ((rc = decode_entry(s, &p, end, buf, &blen, i % TERM_BLOCK == 0,
+                               &t, err)) < 0)
             return rc;
         if (blen >= len && (len == 0 || memcmp(buf, prefix, len) == 0)) {
-            if ((rc = cb(payload, buf, blen, &t)) != 0)
+            if ((rc = term_resolve(s, &t, err)) < 0 ||
+                (rc = cb(payload, buf, blen, &t)) != 0)
                 return rc;
         } else if (cmp_bytes(buf, blen, prefix, len) > 0) {
             break;
@@ -682,8 +737,9 @@ int trawl__seg_iter_next(seg_iter *it, trawl_err *err)
     if (it->i % TERM_BLOCK == 0)
         it->len = 0;
     const unsigned char *end = s->sec[SEC_TERMS].p + s->sec[SEC_TERMS].len;
-    int rc = decode_entry(s, &it->p, end, it->term, &it->len, &it->t, err);
-    if (rc < 0)
+    int rc = decode_entry(s, &it->p, end, it->term, &it->len,
+                          it->i % TERM_BLOCK == 0, &it->t, err);
+    if (rc < 0 || (rc = term_resolve(s, &it->t, err)) < 0)
         return rc;
     it->i++;
     return 1;
@@ -1509,6 +1565,8 @@ static int chk_terms(chk *c, const trawl_segment *s)
     uint64_t want_post = 0, want_pos = 0;
     int walked = 1; /* every list was walked: the sums are meaningful */
     uint64_t i;
+    seg_term t;
+    memset(&t, 0, sizeof(t));
     for (i = 0; i < s->nterms; i++) {
         if (i % TERM_BLOCK == 0) {
             uint32_t b = (uint32_t)(i / TERM_BLOCK);
@@ -1520,10 +1578,16 @@ static int chk_terms(chk *c, const trawl_segment *s)
             p = tp + off;
             cur_len = 0;
         }
-        seg_term t;
         trawl_err e;
-        if (decode_entry(s, &p, end, cur, &cur_len, &t, &e) < 0) {
+        if (decode_entry(s, &p, end, cur, &cur_len, i % TERM_BLOCK == 0, &t,
+                         &e) < 0) {
             CHK(c, "TERMS", "term %" PRIu64 ": %.300s", i, e.msg);
+            walked = 0;
+            break;
+        }
+        if (term_resolve(s, &t, &e) < 0) {
+            CHK(c, "POSTINGS", "term \"%.*s\": %.300s",
+                (int)(cur_len > 60 ? 60 : cur_len), cur, e.msg);
             walked = 0;
             break;
         }

@@ -339,10 +339,16 @@ void trawl__penc_free(seg_penc *e)
 
 /* ---- dictionary -------------------------------------------------------- */
 
+/* An entry (format.h): the block's first carries its offsets, the others
+ * follow their predecessor (postings: right after its list; positions: a
+ * delta, since the caller's positions length of a term is not always in
+ * e); a list of one block keeps its skip length and bounds only in its
+ * skip entry. */
 void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
                      const seg_penc *e, uint64_t post_off, uint64_t pos_off)
 {
-    if (d->n % TERM_BLOCK == 0) {
+    int first = d->n % TERM_BLOCK == 0;
+    if (first) {
         trawl_buf_put_u32le(&d->tindex, (uint32_t)d->terms.len);
         d->prev_len = 0;
     }
@@ -354,14 +360,25 @@ void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
     trawl_buf_put_varint(&d->terms, len - shared);
     trawl_buf_put(&d->terms, term + shared, len - shared);
     trawl_buf_put_varint(&d->terms, e->df);
-    trawl_buf_put_varint(&d->terms, post_off);
-    trawl_buf_put_varint(&d->terms, e->skip.len);
-    trawl_buf_put_varint(&d->terms, e->skip.len + e->blocks.len);
-    trawl_buf_put_varint(&d->terms, pos_off);
-    for (int f = 0; f < TRAWL_NFIELDS; f++)
-        trawl_buf_put_varint(&d->terms, e->max_tf[f]);
-    for (int f = 0; f < TRAWL_NFIELDS; f++)
-        trawl_buf_put_varint(&d->terms, e->min_len[f]);
+    uint64_t post_len = e->skip.len + e->blocks.len;
+    if (first) {
+        trawl_buf_put_varint(&d->terms, post_off);
+        trawl_buf_put_varint(&d->terms, pos_off);
+    } else {
+        if (post_off != d->next_post || pos_off < d->prev_pos)
+            d->bad = 1;
+        trawl_buf_put_varint(&d->terms, pos_off - d->prev_pos);
+    }
+    trawl_buf_put_varint(&d->terms, post_len);
+    if (e->df > BLOCK_SIZE) {
+        trawl_buf_put_varint(&d->terms, e->skip.len);
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            trawl_buf_put_varint(&d->terms, e->max_tf[f]);
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            trawl_buf_put_varint(&d->terms, e->min_len[f]);
+    }
+    d->next_post = post_off + post_len;
+    d->prev_pos = pos_off;
     d->prev_len = len < sizeof(d->prev) ? len : (uint32_t)sizeof(d->prev);
     memcpy(d->prev, term, d->prev_len);
     d->n++;
@@ -376,6 +393,10 @@ int trawl__dict_write(seg_dict *d, segfile *f)
 {
     if (d->terms.rc != 0 || d->tindex.rc != 0)
         return f->rc = trawl_err_set(f->err, TRAWL_ENOMEM, "out of memory");
+    if (d->bad)
+        return f->rc = trawl_err_set(f->err, TRAWL_EINVAL,
+                                     "postings or positions not laid out "
+                                     "in term order");
     trawl__segfile_begin(f, SEC_TERMS);
     trawl__segfile_write(f, d->terms.ptr, d->terms.len);
     trawl__segfile_end(f);

@@ -96,12 +96,17 @@ int trawl__penc_rc(const seg_penc *e);
 void trawl__penc_free(seg_penc *e);
 
 /* The term dictionary (TERMS and TERMS_INDEX), built in memory in term
- * order, then written. Terms are at most TRAWL_MAX_TERM bytes. */
+ * order, then written. Terms are at most TRAWL_MAX_TERM bytes; postings
+ * and positions must be laid out in term order, back to back (the
+ * entries imply their offsets). */
 typedef struct seg_dict {
     trawl_buf terms, tindex;
     uint64_t n;
     char prev[256];
     uint32_t prev_len;
+    uint64_t next_post; /* where the next term's postings must start */
+    uint64_t prev_pos;  /* the previous term's positions offset */
+    int bad;            /* an offset broke the term order */
 } seg_dict;
 
 void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
