@@ -17,6 +17,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -832,6 +835,13 @@ enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK };
 
 int main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* One heap for both writer threads, grown in large steps: glibc grows
+     * a second thread's own heap a page range at a time (thousands of
+     * mprotect calls). */
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_TOP_PAD, 16 << 20);
+#endif
     static const struct option longopts[] = {
         { "index", required_argument, NULL, 'i' },
         { "language", required_argument, NULL, 'l' },
