@@ -443,37 +443,44 @@ void trawl__store_put_field(trawl_buf *b, const char *s, size_t len)
 }
 
 /*
- * Train the segment's dictionary on the held raw blocks (cut into
- * STORE_DICT_SAMPLE pieces): fastCover with fixed parameters (k 200, d 6,
- * f 16, accel 4: a few ms for 512 KiB, 256 KiB of tables),
- * at most STORE_DICT_MAX bytes and at most 1/8 of the text. Only its
- * content is kept (the zstd header and entropy tables are dropped: frames
- * are decoded with the content as a raw prefix, see format.h). Too little
- * text, or a failed training, leaves the store without a dictionary.
+ * Train the segment's dictionary on the held raw blocks: up to
+ * STORE_DICT_TRAIN bytes of STORE_DICT_SAMPLE pieces spread evenly over
+ * them, fastCover with fixed parameters (k 200, d 6, f 16, accel 4: a few
+ * ms, 256 KiB of tables). The dictionary gets 1/32 of the held text, at
+ * most STORE_DICT_MAX: it is paid once per segment and pays back a few
+ * percent of the segment's store, so a small segment gets a small one,
+ * and none below STORE_DICT_MIN_TRAIN. Only its content is kept (the zstd
+ * header and entropy tables are dropped: frames are decoded with the
+ * content as a raw prefix, see format.h). A failed training leaves the
+ * store without a dictionary.
  */
 static int store_train(seg_store *st, trawl_err *err)
 {
     st->dict_done = 1;
     trawl_buf_clear(&st->dict);
-    size_t total = st->held.len;
-    if (total > STORE_DICT_TRAIN)
-        total = STORE_DICT_TRAIN;
-    if (total < STORE_DICT_MIN_TRAIN)
+    size_t held = st->held.len;
+    if (held < STORE_DICT_MIN_TRAIN)
         return 0;
-    size_t cap = total / 8 < STORE_DICT_MAX ? total / 8 : STORE_DICT_MAX;
-    unsigned nsamples = (unsigned)((total + STORE_DICT_SAMPLE - 1) /
-                                   STORE_DICT_SAMPLE);
+    size_t cap = held / 32 < STORE_DICT_MAX ? held / 32 : STORE_DICT_MAX;
+    size_t pieces = held / STORE_DICT_SAMPLE;
+    size_t nsamples = STORE_DICT_TRAIN / STORE_DICT_SAMPLE;
+    if (nsamples > pieces)
+        nsamples = pieces;
     size_t *sizes = malloc(nsamples * sizeof(*sizes));
+    unsigned char *smp = malloc(nsamples * STORE_DICT_SAMPLE);
     unsigned char *out = malloc(cap);
-    if (sizes == NULL || out == NULL) {
+    if (sizes == NULL || smp == NULL || out == NULL) {
         free(sizes);
+        free(smp);
         free(out);
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     }
-    for (unsigned i = 0; i < nsamples; i++)
-        sizes[i] = i + 1 < nsamples
-                       ? STORE_DICT_SAMPLE
-                       : total - (size_t)i * STORE_DICT_SAMPLE;
+    for (size_t i = 0; i < nsamples; i++) {
+        size_t piece = i * pieces / nsamples;
+        memcpy(smp + i * STORE_DICT_SAMPLE,
+               st->held.ptr + piece * STORE_DICT_SAMPLE, STORE_DICT_SAMPLE);
+        sizes[i] = STORE_DICT_SAMPLE;
+    }
     ZDICT_fastCover_params_t prm;
     memset(&prm, 0, sizeof(prm));
     prm.k = 200;
@@ -484,9 +491,10 @@ static int store_train(seg_store *st, trawl_err *err)
      * which zdict computes by compressing the samples, does not matter. */
     prm.zParams.compressionLevel = 1;
     prm.zParams.notificationLevel = 0;
-    size_t n = ZDICT_trainFromBuffer_fastCover(out, cap, st->held.ptr, sizes,
-                                               nsamples, prm);
+    size_t n = ZDICT_trainFromBuffer_fastCover(out, cap, smp, sizes,
+                                               (unsigned)nsamples, prm);
     free(sizes);
+    free(smp);
     if (!ZDICT_isError(n)) {
         size_t hs = ZDICT_getDictHeaderSize(out, n);
         const unsigned char *c = out + hs;
@@ -579,7 +587,7 @@ int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
         st->nheld++;
         f->on_end = store_on_end;
         f->on_end_ctx = st;
-        if (st->held.len >= STORE_DICT_TRAIN)
+        if (st->held.len >= STORE_DICT_HOLD)
             rc = store_drain(st, f, err);
     }
     if (rc < 0)

@@ -120,7 +120,7 @@ void trawl__dict_free(seg_dict *d);
 /*
  * The document store, streamed into the STORE section as blocks fill.
  * Each segment's blocks are compressed with a dictionary (STORE_DICT)
- * trained on the segment's first STORE_DICT_TRAIN raw bytes: until that
+ * trained on the segment's first STORE_DICT_HOLD raw bytes: until that
  * much is there, sealed blocks are held raw in `held`; then the dictionary
  * is trained and they are compressed and written. A segment with less
  * text trains on what it has when its STORE section ends (segfile on_end

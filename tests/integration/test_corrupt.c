@@ -9,7 +9,7 @@
  *
  * The damaged generation is installed next to the served one with
  * write-to-temporary + rename, as a writer would: the daemon's mappings of
- * the served files are never written to. One long article (about 80 KiB)
+ * the served files are never written to. One long article (about 160 KiB)
  * gives the first segment a store dictionary, so STORE_DICT is damaged
  * too.
  */
@@ -96,7 +96,7 @@ static void install(const char *name, const char *p, size_t n)
 }
 
 /* An article long enough for a store dictionary (STORE_DICT is empty
- * below 64 KiB of stored text), without the word "storm". */
+ * below 128 KiB of stored text), without the word "storm". */
 static void write_long_article(const char *path)
 {
     static const char *const words[] = {
@@ -104,12 +104,12 @@ static void write_long_article(const char *path)
         "rose",   "fell",    "report", "week",   "crates", "workers",
         "port",   "city",    "plan",   "trade",  "after",  "night",
         "the",    "of",      "and",    "in",     "a",      "for"};
-    size_t cap = 90 * 1024, n = 0;
+    size_t cap = 170 * 1024, n = 0;
     char *t = malloc(cap);
     assert_non_null(t);
     uint32_t x = 2463534242u;
     n += (size_t)snprintf(t, cap, "Title: Harbor almanac\n\n");
-    while (n < 80 * 1024) {
+    while (n < 160 * 1024) {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
