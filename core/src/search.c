@@ -134,6 +134,9 @@ typedef struct cursor {
     uint32_t tmin_len[TRAWL_NFIELDS];
     uint32_t docs[BLOCK_SIZE];
     uint32_t tf[TRAWL_NFIELDS][BLOCK_SIZE];
+    int tfpre_ok;               /* tfpre computed for this block */
+    uint32_t tfpre[BLOCK_SIZE]; /* positions of the block's postings
+                                   before each (all fields) */
 } cursor;
 
 
@@ -199,6 +202,7 @@ static int cur_next_block(cursor *c)
     c->pp = c->blk_pos;
     c->bub = -1;
     c->seq++;
+    c->tfpre_ok = 0;
     return 0;
 }
 
@@ -576,6 +580,7 @@ typedef struct ctx {
     int pruning;    /* the heap is full: theta is meaningful */
     double theta;   /* the worst score on the page */
     int skipped;    /* something was skipped: total is a lower bound */
+    struct run_out *out; /* the run's output (records, see and_terms) */
 } ctx;
 
 static uint32_t m_seek(ctx *c, matcher *m, uint32_t target);
@@ -1396,7 +1401,20 @@ typedef struct cand {
     int64_t date;
     uint32_t seg;
     uint32_t doc;
+    uint32_t rec; /* its posref record (see and_terms), or NO_REC */
 } cand;
+
+#define NO_REC UINT32_MAX
+
+/* Where one word's positions are for a document, noted by the first
+ * phase so that rescoring reads them without seeking cursors again: the
+ * block's positions, how many varints precede the posting's, and its
+ * term frequencies. */
+typedef struct posref {
+    const unsigned char *p, *end;
+    uint32_t skip;
+    uint32_t tf[TRAWL_NFIELDS];
+} posref;
 
 /* 1 if a ranks before b. */
 static int better(int sort, const cand *a, const cand *b)
@@ -1574,7 +1592,170 @@ typedef struct run_out {
     int skipped; /* pruning skipped documents: total is a lower bound */
     int no_prox;  /* score without the proximity part (added later by
                      rescore for the documents that need it) */
+    /* Records of where the proximity words' positions are, one per heap
+     * entry that has one (cand.rec): nref words each, in slots given by
+     * ref_slot (leaf index -> slot, -1 for other leaves); free slots in
+     * ref_free. NULL when not kept. */
+    posref *refs;
+    uint32_t nref;
+    int32_t *ref_slot;
+    uint32_t *ref_leaf; /* slot -> leaf */
+    uint32_t *ref_free;
+    uint32_t nfree;
 } run_out;
+
+/* Set up the records of a first phase that leaves proximity for later:
+ * the words in c's pairs get a slot each. 0, or -1 out of memory. */
+static int refs_init(ctx *c, run_out *out)
+{
+    if (out->refs != NULL || c->npairs == 0 || out->h == NULL ||
+        out->h->k == 0)
+        return 0;
+    trawl_arena *a = c->a;
+    int32_t *slot = trawl_arena_alloc(a, c->nleaves * sizeof(*slot));
+    uint32_t *lv = trawl_arena_alloc(a, 2 * c->npairs * sizeof(*lv));
+    if (slot == NULL || lv == NULL)
+        return -1;
+    for (size_t i = 0; i < c->nleaves; i++)
+        slot[i] = -1;
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < c->npairs; k++) {
+        uint32_t ab[2] = {c->pair_a[k], c->pair_b[k]};
+        for (int j = 0; j < 2; j++)
+            if (slot[ab[j]] < 0) {
+                slot[ab[j]] = (int32_t)n;
+                lv[n++] = ab[j];
+            }
+    }
+    size_t k = out->h->k;
+    posref *refs = trawl_arena_alloc(a, k * n * sizeof(*refs));
+    uint32_t *fr = trawl_arena_alloc(a, k * sizeof(*fr));
+    if (refs == NULL || fr == NULL)
+        return -1;
+    for (size_t i = 0; i < k; i++)
+        fr[i] = (uint32_t)(k - 1 - i);
+    out->refs = refs;
+    out->nref = n;
+    out->ref_slot = slot;
+    out->ref_leaf = lv;
+    out->ref_free = fr;
+    out->nfree = (uint32_t)k;
+    return 0;
+}
+
+/* Push x; with record set, note where its proximity words' positions
+ * are (their TERM cursors stand on x's document). Keeps the record
+ * slots: an evicted entry's slot goes to x or back to the free list. */
+static void heap_push_rec(ctx *c, heap *h, cand *x, int record)
+{
+    run_out *o = c->out;
+    if (o == NULL || o->refs == NULL) {
+        x->rec = NO_REC;
+        heap_push(h, x);
+        return;
+    }
+    if (h->k == 0 || (h->n == h->k && !better(h->sort, x, &h->v[0])))
+        return;
+    uint32_t evict = h->n == h->k ? h->v[0].rec : NO_REC;
+    x->rec = NO_REC;
+    if (record) {
+        x->rec = evict != NO_REC ? evict : o->ref_free[--o->nfree];
+        posref *r = &o->refs[(size_t)x->rec * o->nref];
+        for (uint32_t j = 0; j < o->nref; j++) {
+            matcher *m = c->leaf_m[o->ref_leaf[j]];
+            cursor *cu = m->cur[0];
+            if (!cu->tfpre_ok) {
+                uint32_t sum = 0;
+                for (uint32_t i = 0; i < cu->n; i++) {
+                    cu->tfpre[i] = sum;
+                    for (int f = 0; f < TRAWL_NFIELDS; f++)
+                        sum += cu->tf[f][i];
+                }
+                cu->tfpre_ok = 1;
+            }
+            r[j].p = cu->blk_pos;
+            r[j].end = cu->blk_pos_end;
+            r[j].skip = cu->tfpre[cu->i];
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                r[j].tf[f] = cu->tf[f][cu->i];
+        }
+    } else if (evict != NO_REC) {
+        o->ref_free[o->nfree++] = evict;
+    }
+    heap_push(h, x);
+}
+
+/* Where the last record read of a word left off in its block, so that
+ * records read in index order skip forward from there. */
+typedef struct refpos {
+    const unsigned char *blk, *at;
+    uint32_t skipped; /* varints of the block before at */
+} refpos;
+
+/* Point *pp at the positions r describes, from where st left off when
+ * it is the same block. 0, or -1 if damaged. */
+static int ref_at(const posref *r, refpos *st, const unsigned char **pp)
+{
+    const unsigned char *p = r->p;
+    uint32_t skip = r->skip;
+    if (st->blk == r->p && st->skipped <= r->skip) {
+        p = st->at;
+        skip = r->skip - st->skipped;
+    }
+    if (skip_varints(&p, r->end, skip) < 0)
+        return -1;
+    st->blk = r->p;
+    st->at = p;
+    st->skipped = r->skip;
+    *pp = p;
+    return 0;
+}
+
+/* The proximity part from a record (as prox() computes it from the
+ * cursors); st has one refpos per slot. */
+static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
+                       uint32_t d, refpos *st)
+{
+    double sum = 0;
+    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
+    double avg = c->avg[TRAWL_FIELD_BODY];
+    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
+    for (uint32_t k = 0; k < c->npairs; k++) {
+        const posref *ra = &r[slot[c->pair_a[k]]];
+        const posref *rb = &r[slot[c->pair_b[k]]];
+        size_t ta = 0, tb = 0;
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            ta += ra->tf[f];
+            tb += rb->tf[f];
+        }
+        uint32_t *buf = scratch(c, ta + tb);
+        if (buf == NULL) {
+            c->corrupt = TRAWL_ENOMEM;
+            return 0;
+        }
+        const posref *rr[2] = {ra, rb};
+        refpos *rs[2] = {&st[slot[c->pair_a[k]]], &st[slot[c->pair_b[k]]]};
+        uint32_t *at = buf;
+        for (int j = 0; j < 2; j++) {
+            const unsigned char *p;
+            if (ref_at(rr[j], rs[j], &p) < 0) {
+                c->corrupt = TRAWL_ECORRUPT;
+                return 0;
+            }
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                if (pos_decode(&p, rr[j]->end, rr[j]->tf[f], at) < 0) {
+                    c->corrupt = TRAWL_ECORRUPT;
+                    return 0;
+                }
+                at += rr[j]->tf[f];
+            }
+        }
+        double acc = pair_acc(buf, buf + ta, ra->tf, rb->tf);
+        if (acc > 0)
+            sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
+    }
+    return c->w_prox * sum;
+}
 
 static void push_cand(ctx *c, heap *h, double score, uint32_t si,
                       uint32_t d)
@@ -1582,9 +1763,10 @@ static void push_cand(ctx *c, heap *h, double score, uint32_t si,
     cand x;
     x.score = score;
     x.date = 0;
+    x.rec = NO_REC;
     x.seg = si;
     x.doc = d;
-    heap_push(h, &x);
+    heap_push_rec(c, h, &x, 0);
     if (h->n == h->k) {
         c->pruning = 1;
         c->theta = h->v[0].score;
@@ -1794,9 +1976,18 @@ static void and_terms(ctx *c, matcher *m, heap *h, uint64_t *total,
                 if (t > 0)
                     score += kid->lf->idf * t * (c->k1 + 1) / (c->k1 + t);
             }
-            if (!c->pruning || score > c->theta ||
-                (score == c->theta && h->sort == TRAWL_SORT_SCORE))
-                push_cand(c, h, score, si, d);
+            if (!c->pruning || score >= c->theta) {
+                cand x;
+                x.score = score;
+                x.date = 0;
+                x.seg = si;
+                x.doc = d;
+                heap_push_rec(c, h, &x, 1);
+                if (h->n == h->k) {
+                    c->pruning = 1;
+                    c->theta = h->v[0].score;
+                }
+            }
         }
         cur_next(lead);
         d = lead->doc;
@@ -1832,9 +2023,17 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         c.avg[f] = ix->avg_len[f];
     c.w_prox = q->w_prox;
-    if (scoring && q->w_prox > 0 && !out->no_prox) {
+    c.out = out;
+    if (scoring && q->w_prox > 0) {
         int32_t prev = -1;
         collect_prox(&c, pr->root, &prev);
+    }
+    if (out->no_prox) {
+        /* Proximity comes later: plain-word queries note where its
+         * words' positions are for the documents they keep. */
+        if (q->sort == TRAWL_SORT_SCORE && refs_init(&c, out) < 0)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        c.npairs = 0;
     }
 
     c.leaf_m = trawl_arena_calloc(a, c.nleaves ? c.nleaves : 1,
@@ -1876,6 +2075,7 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                 out->total++;
                 if (scoring) {
                     cand x;
+                    x.rec = NO_REC;
                     x.score = m_score(&c, m, d);
                     x.date = q->sort != TRAWL_SORT_SCORE
                                  ? trawl__seg_date(c.seg, d)
@@ -1894,7 +2094,7 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                         if (!hopeless)
                             x.score += prox_score(&c, d);
                     }
-                    heap_push(out->h, &x);
+                    heap_push_rec(&c, out->h, &x, 0);
                     if (out->h->n == out->h->k) {
                         c.pruning = 1;
                         c.theta = out->h->v[0].score;
@@ -1946,11 +2146,31 @@ static int cmp_seg_doc(const void *pa, const void *pb)
     return a->doc < b->doc ? -1 : a->doc > b->doc;
 }
 
+/* Sort candidates into index order (segment, then document). */
+static void sort_seg_doc(cand **o, size_t n)
+{
+    if (n > 64) {
+        qsort(o, n, sizeof(*o), cmp_seg_doc);
+        return;
+    }
+    /* the usual few dozen: insertion sort, no calls */
+    for (size_t i = 1; i < n; i++) {
+        cand *x = o[i];
+        size_t j = i;
+        while (j > 0 && (o[j - 1]->seg > x->seg ||
+                         (o[j - 1]->seg == x->seg && o[j - 1]->doc > x->doc))) {
+            o[j] = o[j - 1];
+            j--;
+        }
+        o[j] = x;
+    }
+}
+
 /* Add the proximity part to the scores of v[0..n) (documents that match
  * the query), visiting them in index order. */
 static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
-                   const trawl_query *q, trawl_arena *a, cand *v, size_t n,
-                   trawl_err *err)
+                   const trawl_query *q, trawl_arena *a, const run_out *ro,
+                   cand *v, size_t n, trawl_err *err)
 {
     ctx c;
     memset(&c, 0, sizeof(c));
@@ -1977,22 +2197,30 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         o[i] = &v[i];
-    if (n <= 64) {
-        /* the usual few dozen: insertion sort, no calls */
-        for (size_t i = 1; i < n; i++) {
-            cand *x = o[i];
-            size_t j = i;
-            while (j > 0 && (o[j - 1]->seg > x->seg ||
-                             (o[j - 1]->seg == x->seg &&
-                              o[j - 1]->doc > x->doc))) {
-                o[j] = o[j - 1];
-                j--;
-            }
-            o[j] = x;
+    sort_seg_doc(o, n);
+    /* Hits whose first phase noted where their positions are need no
+     * cursor: read them in index order, each word skipping forward from
+     * where its previous record left off. */
+    size_t m = 0;
+    refpos *st = NULL;
+    if (ro != NULL && ro->refs != NULL &&
+        (st = trawl_arena_calloc(a, ro->nref, sizeof(*st))) == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        cand *x = o[i];
+        if (x->rec == NO_REC || st == NULL) {
+            o[m++] = x;
+            continue;
         }
-    } else {
-        qsort(o, n, sizeof(*o), cmp_seg_doc);
+        c.seg = &ix->segs[x->seg];
+        x->score += prox_rec(&c, &ro->refs[(size_t)x->rec * ro->nref],
+                             ro->ref_slot, x->doc, st);
+        if (c.corrupt == TRAWL_ENOMEM)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (c.corrupt)
+            return trawl__corrupt(err, "%s: damaged positions", c.seg->name);
     }
+    n = m;
     for (size_t i = 0; i < n;) {
         uint32_t si = o[i]->seg;
         c.seg = &ix->segs[si];
@@ -2061,7 +2289,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     h.v = trawl_arena_alloc(arena, (h.k ? h.k : 1) * sizeof(cand));
     if (h.v == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    run_out r = {&h, 0, 0, second};
+    run_out r = {.h = &h, .no_prox = second};
     if ((rc = run(s, ix, &pr, q, arena, &r, 1, err)) < 0)
         return rc;
     out->total = r.total;
@@ -2071,7 +2299,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     h.n = kept;
     if (second && q->sort == TRAWL_SORT_SCORE) {
         size_t nr = h.n < q->prox_depth ? h.n : q->prox_depth;
-        if ((rc = rescore(s, ix, &pr, q, arena, h.v, nr, err)) < 0)
+        if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v, nr, err)) < 0)
             return rc;
         if (nr <= 64) {
             for (size_t i = 1; i < nr; i++) {
@@ -2088,7 +2316,8 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         }
     } else if (second && h.n > q->offset) {
         size_t nr = (h.n < page ? h.n : page) - q->offset;
-        if ((rc = rescore(s, ix, &pr, q, arena, h.v + q->offset, nr, err)) <
+        if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v + q->offset, nr,
+                          err)) <
             0)
             return rc;
     }
@@ -2155,7 +2384,7 @@ int trawl_count(trawl_searcher *s, const trawl_index *ix, const char *q,
     int rc = prepare(s, ix, q, qlen, arena, &pr, err);
     if (rc < 0)
         return rc;
-    run_out r = {NULL, 0, 0, 0};
+    run_out r = {.h = NULL};
     if ((rc = run(s, ix, &pr, &tq, arena, &r, 0, err)) < 0)
         return rc;
     *count = r.total;
