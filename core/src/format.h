@@ -72,12 +72,12 @@
  * Section STORE_DICT: the store's dictionary content, empty (no
  *   dictionary) or STORE_DICT_MIN to STORE_DICT_MAX bytes that do not
  *   begin with the zstd dictionary magic (37 A4 30 EC). The writer
- *   trains it per segment (zstd's fastCover, k 200, d 6, f 16, accel 4)
- *   on STORE_DICT_TRAIN bytes of STORE_DICT_SAMPLE pieces spread over the
- *   segment's first STORE_DICT_HOLD raw bytes (all of them in a smaller
- *   segment), and keeps it to 1/32 of those bytes, at most
- *   STORE_DICT_MAX; a segment with less than STORE_DICT_MIN_TRAIN raw
- *   bytes has none. A merge trains a new one for its output.
+ *   builds it per segment from STORE_DICT_PIECE pieces of raw block
+ *   bytes spread evenly over the segment's first STORE_DICT_HOLD raw
+ *   bytes (all of them in a smaller segment), 1/32 of those bytes in all,
+ *   at most STORE_DICT_MAX; a segment with less than STORE_DICT_MIN_TRAIN
+ *   raw bytes has none. A merge builds a new one for its output. (Any
+ *   content that meets the rules above is valid: readers only use it.)
  * Section DOCMETA: what a result list shows, apart from the bodies, so a
  *   page of hits reads a few small records instead of whole articles:
  *   raw (uncompressed) blocks of META_BLOCK documents each (doc d is in
@@ -180,10 +180,9 @@ enum {
 #define STORE_LEVEL 3          /* zstd level of the store's frames */
 #define STORE_DICT_MAX       (64 * 1024)   /* dictionary bytes, at most */
 #define STORE_DICT_MIN       8             /* ... and at least */
-#define STORE_DICT_HOLD      (2048 * 1024) /* raw bytes held to train on */
-#define STORE_DICT_TRAIN     (256 * 1024)  /* sample bytes trained on */
+#define STORE_DICT_HOLD      (2048 * 1024) /* raw bytes held to pick from */
 #define STORE_DICT_MIN_TRAIN (128 * 1024)  /* less text: no dictionary */
-#define STORE_DICT_SAMPLE    4096          /* training sample bytes */
+#define STORE_DICT_PIECE     1024          /* bytes per dictionary piece */
 #define STORE_ZDICT_MAGIC    0xEC30A437u   /* zstd dictionary magic (LE) */
 
 #define META_BLOCK 32 /* documents per DOCMETA block */
