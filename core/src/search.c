@@ -1685,6 +1685,30 @@ static void heap_push_rec(ctx *c, heap *h, cand *x, int record)
     heap_push(h, x);
 }
 
+/* An upper bound of prox_rec from the record's term frequencies alone
+ * (as prox_doc_bound from the cursors'). */
+static double prox_rec_bound(const ctx *c, const posref *r,
+                             const int32_t *slot, uint32_t d)
+{
+    double sum = 0;
+    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
+    double avg = c->avg[TRAWL_FIELD_BODY];
+    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
+    for (uint32_t k = 0; k < c->npairs; k++) {
+        const posref *ra = &r[slot[c->pair_a[k]]];
+        const posref *rb = &r[slot[c->pair_b[k]]];
+        size_t ta = 0, tb = 0;
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            ta += ra->tf[f];
+            tb += rb->tf[f];
+        }
+        double acc = 2.2 * (double)(ta < tb ? ta : tb);
+        if (acc > 0)
+            sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
+    }
+    return c->w_prox * sum;
+}
+
 /* Where the last record read of a word left off in its block, so that
  * records read in index order skip forward from there. */
 typedef struct refpos {
@@ -2170,7 +2194,7 @@ static void sort_seg_doc(cand **o, size_t n)
  * the query), visiting them in index order. */
 static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                    const trawl_query *q, trawl_arena *a, const run_out *ro,
-                   cand *v, size_t n, trawl_err *err)
+                   cand *v, size_t n, size_t page, trawl_err *err)
 {
     ctx c;
     memset(&c, 0, sizeof(c));
@@ -2195,6 +2219,11 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     c.leaf_m = trawl_arena_calloc(a, c.nleaves, sizeof(*c.leaf_m));
     if (o == NULL || c.leaf_m == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    /* v is in BM25F order: the page-th score is a floor for the page's
+     * final scores (proximity only adds). A hit below the page whose
+     * proximity bound cannot lift it to the floor keeps its BM25F
+     * score: it can reach neither this page nor an earlier one. */
+    double floor = page > 0 && page <= n ? v[page - 1].score : -1;
     for (size_t i = 0; i < n; i++)
         o[i] = &v[i];
     sort_seg_doc(o, n);
@@ -2213,8 +2242,11 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
             continue;
         }
         c.seg = &ix->segs[x->seg];
-        x->score += prox_rec(&c, &ro->refs[(size_t)x->rec * ro->nref],
-                             ro->ref_slot, x->doc, st);
+        const posref *r = &ro->refs[(size_t)x->rec * ro->nref];
+        if (floor >= 0 && (size_t)(x - v) >= page &&
+            x->score + prox_rec_bound(&c, r, ro->ref_slot, x->doc) < floor)
+            continue;
+        x->score += prox_rec(&c, r, ro->ref_slot, x->doc, st);
         if (c.corrupt == TRAWL_ENOMEM)
             return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         if (c.corrupt)
@@ -2299,7 +2331,8 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     h.n = kept;
     if (second && q->sort == TRAWL_SORT_SCORE) {
         size_t nr = h.n < q->prox_depth ? h.n : q->prox_depth;
-        if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v, nr, err)) < 0)
+        if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v, nr, page, err)) <
+            0)
             return rc;
         if (nr <= 64) {
             for (size_t i = 1; i < nr; i++) {
@@ -2316,7 +2349,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         }
     } else if (second && h.n > q->offset) {
         size_t nr = (h.n < page ? h.n : page) - q->offset;
-        if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v + q->offset, nr,
+        if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v + q->offset, nr, 0,
                           err)) <
             0)
             return rc;
