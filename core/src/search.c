@@ -1895,7 +1895,7 @@ static int and_terms_ok(const matcher *m)
         m->nkids > Q_MAX_LEAVES)
         return 0;
     for (uint32_t k = 0; k < m->nkids; k++)
-        if (m->kids[k]->kind != M_TERM)
+        if (m->kids[k]->kind != M_TERM || m->kids[k]->lf == NULL)
             return 0;
     return 1;
 }
@@ -2028,25 +2028,33 @@ static int all_terms(const matcher *m)
     return 1;
 }
 
+/* A search context with the query's parameters, no segment yet. */
+static void ctx_init(ctx *c, trawl_searcher *s, const trawl_index *ix,
+                     const prep *pr, const trawl_query *q, trawl_arena *a,
+                     trawl_err *err)
+{
+    memset(c, 0, sizeof(*c));
+    c->s = s;
+    c->ix = ix;
+    c->a = a;
+    c->err = err;
+    c->leaves = pr->leaves;
+    c->nleaves = pr->nleaves;
+    c->k1 = q->k1;
+    c->b = q->b;
+    c->w[TRAWL_FIELD_TITLE] = q->w_title;
+    c->w[TRAWL_FIELD_BODY] = q->w_body;
+    for (int f = 0; f < TRAWL_NFIELDS; f++)
+        c->avg[f] = ix->avg_len[f];
+    c->w_prox = q->w_prox;
+}
+
 static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                const trawl_query *q, trawl_arena *a, run_out *out,
                int scoring, trawl_err *err)
 {
     ctx c;
-    memset(&c, 0, sizeof(c));
-    c.s = s;
-    c.ix = ix;
-    c.a = a;
-    c.err = err;
-    c.leaves = pr->leaves;
-    c.nleaves = pr->nleaves;
-    c.k1 = q->k1;
-    c.b = q->b;
-    c.w[TRAWL_FIELD_TITLE] = q->w_title;
-    c.w[TRAWL_FIELD_BODY] = q->w_body;
-    for (int f = 0; f < TRAWL_NFIELDS; f++)
-        c.avg[f] = ix->avg_len[f];
-    c.w_prox = q->w_prox;
+    ctx_init(&c, s, ix, pr, q, a, err);
     c.out = out;
     if (scoring && q->w_prox > 0) {
         int32_t prev = -1;
@@ -2197,20 +2205,7 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
                    cand *v, size_t n, size_t page, trawl_err *err)
 {
     ctx c;
-    memset(&c, 0, sizeof(c));
-    c.s = s;
-    c.ix = ix;
-    c.a = a;
-    c.err = err;
-    c.leaves = pr->leaves;
-    c.nleaves = pr->nleaves;
-    c.k1 = q->k1;
-    c.b = q->b;
-    c.w[TRAWL_FIELD_TITLE] = q->w_title;
-    c.w[TRAWL_FIELD_BODY] = q->w_body;
-    for (int f = 0; f < TRAWL_NFIELDS; f++)
-        c.avg[f] = ix->avg_len[f];
-    c.w_prox = q->w_prox;
+    ctx_init(&c, s, ix, pr, q, a, err);
     int32_t prev = -1;
     collect_prox(&c, pr->root, &prev);
     if (c.npairs == 0 || n == 0)
