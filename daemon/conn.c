@@ -357,6 +357,7 @@ static void dispatch(conn *c, const char *line, size_t len)
     proto_fail fail;
     slot *s;
 
+    c->q->served++;
     s = slot_push(c);
     if (s == NULL) {
         log_error("conn %lu: out of memory", c->num);

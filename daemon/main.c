@@ -40,6 +40,12 @@ static void usage(FILE *f)
                "online CPU)\n"
                "  --max-request BYTES    longest request line (default 65536)\n"
                "  --max-connections N    open connections (default 256)\n"
+               "  --spin-us N            after answering, poll N microseconds "
+               "for the\n"
+               "                         connection's next request before "
+               "sleeping,\n"
+               "                         0..10000 (default 50; 0: sleep at "
+               "once)\n"
                "  --log-level LEVEL      debug, info, warn or error (default "
                "info)\n"
                "\n"
@@ -135,6 +141,7 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"max-request", required_argument, NULL, 'r'},
         {"max-connections", required_argument, NULL, 'c'},
+        {"spin-us", required_argument, NULL, 'u'},
         {"log-level", required_argument, NULL, 'l'},
         {"k1", required_argument, NULL, 'K'},
         {"b", required_argument, NULL, 'B'},
@@ -150,6 +157,7 @@ int main(int argc, char **argv)
     trawld_config cfg = {
         .max_request = 65536,
         .max_connections = 256,
+        .spin_us = 50,
     };
     trawl_query dq;
     char *owned_socket = NULL;
@@ -170,6 +178,11 @@ int main(int argc, char **argv)
             if (parse_num("--threads", optarg, 1, 1024, &v) < 0)
                 return 2;
             cfg.threads = (unsigned)v;
+            break;
+        case 'u':
+            if (parse_num("--spin-us", optarg, 0, 10000, &v) < 0)
+                return 2;
+            cfg.spin_us = (unsigned)v;
             break;
         case 'r':
             if (parse_num("--max-request", optarg, 64, 64UL << 20, &v) < 0)

@@ -49,6 +49,8 @@ typedef struct trawld_config {
     unsigned threads;         /* query loops; 0: one per online CPU */
     size_t max_request;       /* bytes per request line, newline included */
     unsigned max_connections; /* beyond this, new clients get "busy" */
+    unsigned spin_us;         /* after a request, poll this long for the
+                                 next before sleeping; 0: never */
 } trawld_config;
 
 #define LATENCY_RING 1024
@@ -111,6 +113,7 @@ struct qloop {
     conn *resume_list;   /* connections with requests left after a round */
     trawl_searcher *searcher;
     conn *conns;   /* its open connections, doubly linked */
+    uint64_t served; /* requests dispatched: the spin's progress mark */
     size_t nalloc; /* conn structs not yet freed */
     bool stopping;
 

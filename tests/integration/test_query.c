@@ -890,6 +890,8 @@ static void daemon_defaults(void **state)
         {"--prox-weight", "1e9"},
         {"--prox-depth", "-1"},
         {"--prox-depth", "100001"},
+        {"--spin-us", "10001"},
+        {"--spin-us", "-5"},
         {"--snippet-length", "0"},
         {"--body-weight", "nan"},
     };
