@@ -129,24 +129,39 @@ static void walk_close(uv_handle_t *h, void *arg)
  * within microseconds of reading the last answer, and waking a sleeping
  * thread costs about as much as a whole small query on a busy machine.
  * Under load the next request is already there and nothing spins; an
- * idle daemon sleeps.
+ * idle daemon sleeps. At most half the CPUs poll at once, so that the
+ * clients (often on the same machine) keep cores to run on.
  */
+static bool spin_enter(server *srv)
+{
+    unsigned n = atomic_load_explicit(&srv->spinners, memory_order_relaxed);
+    while (n < srv->max_spinners)
+        if (atomic_compare_exchange_weak(&srv->spinners, &n, n + 1))
+            return true;
+    return false;
+}
+
 static void run_loop(qloop *q)
 {
     uint64_t spin_ns = (uint64_t)q->srv->cfg.spin_us * 1000;
     uint64_t mark = q->served;
     for (;;) {
-        if (spin_ns > 0 && q->served != mark && !q->stopping) {
+        if (spin_ns > 0 && q->served != mark && !q->stopping &&
+            spin_enter(q->srv)) {
             uint64_t t0 = uv_hrtime();
+            int alive = 1;
             mark = q->served;
             while (uv_hrtime() - t0 < spin_ns) {
-                if (uv_run(&q->loop, UV_RUN_NOWAIT) == 0)
-                    return;
+                if ((alive = uv_run(&q->loop, UV_RUN_NOWAIT)) == 0)
+                    break;
                 if (q->served != mark) {
                     mark = q->served;
                     t0 = uv_hrtime();
                 }
             }
+            atomic_fetch_sub(&q->srv->spinners, 1);
+            if (!alive)
+                return;
         }
         mark = q->served;
         if (uv_run(&q->loop, UV_RUN_ONCE) == 0)

@@ -675,6 +675,10 @@ int server_init(server *srv, const trawld_config *cfg)
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
     srv->listen_fd = -1;
+    atomic_init(&srv->spinners, 0);
+    srv->max_spinners = default_threads() / 2;
+    if (srv->max_spinners == 0)
+        srv->max_spinners = 1;
     srv->started_ns = uv_hrtime();
     pthread_mutex_init(&srv->ix_lock, NULL);
     pthread_mutex_init(&srv->lock, NULL);

@@ -162,6 +162,8 @@ struct server {
     uint64_t started_ns;
     atomic_uint_fast64_t queries, errors;
     atomic_uint nconns; /* counted connections (not the busy rejects) */
+    atomic_uint spinners;  /* query threads polling after an answer */
+    unsigned max_spinners; /* at most half the CPUs, at least one */
     _Atomic uint32_t latency[LATENCY_RING];
     atomic_uint_fast64_t nlatency;
 };
