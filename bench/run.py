@@ -57,6 +57,33 @@ def measured(cmd):
     return rep["wall_s"], rep["maxrss_kb"] * 1024, p.stdout.decode()
 
 
+BUILD_REPEAT_UNDER_S = 5.0  # builds this quick are repeated ...
+BUILD_REPEATS = 3           # ... up to this many times, fastest kept
+
+
+def measured_build(cmd, paths):
+    """Build with cmd (removing paths first, every time): repeated while
+    it takes under BUILD_REPEAT_UNDER_S, up to BUILD_REPEATS times, the
+    fastest kept (the same rule for every engine: a one-second build is
+    at the mercy of a shared machine's hiccups). Returns (wall seconds,
+    peak RSS of that build, builds run)."""
+    best = None
+    n = 0
+    while n < BUILD_REPEATS:
+        for p in paths:
+            if os.path.isdir(p):
+                shutil.rmtree(p)
+            elif os.path.exists(p):
+                os.unlink(p)
+        wall, rss, _ = measured(cmd)
+        n += 1
+        if best is None or wall < best[0]:
+            best = (wall, rss)
+        if wall >= BUILD_REPEAT_UNDER_S:
+            break
+    return best[0], best[1], n
+
+
 def jsonlines(text):
     return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
 
@@ -261,8 +288,8 @@ def run_sphinx(name, corpus, ix, qfile, kfile, args, r):
     with open(conf, "w") as f:
         f.write(SPHINX_CONF % vals)
     log("%s: indexing with Sphinx" % name)
-    wall, rss, _ = measured(["indexer", "--config", conf, "--all", "--quiet"])
-    r["build"]["sphinx"] = {"wall_s": wall, "rss": rss}
+    wall, rss, nb = measured_build(["indexer", "--config", conf, "--all", "--quiet"], [])
+    r["build"]["sphinx"] = {"wall_s": wall, "rss": rss, "builds": nb}
     r["size"]["sphinx"] = tree_bytes(sdir)
 
     log("%s: queries through Sphinx searchd" % name)
@@ -328,8 +355,8 @@ def run_corpus(name, corpus, args, res):
     }
     for eng, cmd in builds.items():
         log("%s: indexing with %s" % (name, NAMES[eng]))
-        wall, rss, _ = measured(cmd)
-        r["build"][eng] = {"wall_s": wall, "rss": rss}
+        wall, rss, nb = measured_build(cmd, [paths[eng]])
+        r["build"][eng] = {"wall_s": wall, "rss": rss, "builds": nb}
         if eng in ("fts5", "fts5c"):
             r["size"][eng] = sqlite_live_bytes(paths[eng])
             r["size"][eng + "_file"] = tree_bytes(paths[eng])
@@ -601,7 +628,10 @@ NOTES = """## How it is measured, and where the engines differ
 - **Same input.** Every engine reads the same JSON Lines file (id, title,
   body, date) and runs the same query file. Each build is a separate
   process: wall time from start to exit (JSON parsing, analysis, writing,
-  commit) and its peak RSS (`wait4` rusage). Indexing MB/s counts the
+  commit) and its peak RSS (`wait4` rusage). A build that takes under
+  5 s is run again from scratch, up to 3 times, and the fastest is kept;
+  the same rule holds for every engine (a one-second build is at the mercy
+  of a shared machine's hiccups; a slow one averages them out). Indexing MB/s counts the
   bytes of title + body. Files are in the page cache (warm) for every
   engine; nothing is dropped between runs.
 - **trawl**: `trawl-index --full` (default 512 MiB memory budget), English
