@@ -1434,7 +1434,26 @@ typedef struct heap {
     int sort;
 } heap;
 
-/* Min-heap by rank: the root is the worst kept candidate. */
+/* Min-heap by rank: the root is the worst kept candidate. sift_down
+ * restores the order after the root was replaced. */
+static void sift_down(heap *h)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < h->n && better(h->sort, &h->v[w], &h->v[l]))
+            w = l;
+        if (r < h->n && better(h->sort, &h->v[w], &h->v[r]))
+            w = r;
+        if (w == i)
+            break;
+        cand t = h->v[i];
+        h->v[i] = h->v[w];
+        h->v[w] = t;
+        i = w;
+    }
+}
+
 static void heap_push(heap *h, const cand *x)
 {
     if (h->k == 0)
@@ -1442,21 +1461,8 @@ static void heap_push(heap *h, const cand *x)
     if (h->n == h->k) {
         if (!better(h->sort, x, &h->v[0]))
             return;
-        size_t i = 0;
         h->v[0] = *x;
-        for (;;) {
-            size_t l = 2 * i + 1, r = l + 1, w = i;
-            if (l < h->n && better(h->sort, &h->v[w], &h->v[l]))
-                w = l;
-            if (r < h->n && better(h->sort, &h->v[w], &h->v[r]))
-                w = r;
-            if (w == i)
-                break;
-            cand t = h->v[i];
-            h->v[i] = h->v[w];
-            h->v[w] = t;
-            i = w;
-        }
+        sift_down(h);
         return;
     }
     size_t i = h->n++;
@@ -1479,20 +1485,7 @@ static void heap_drain(heap *h)
     while (h->n > 1) {
         cand worst = h->v[0];
         h->v[0] = h->v[--h->n];
-        size_t i = 0;
-        for (;;) {
-            size_t l = 2 * i + 1, r = l + 1, w = i;
-            if (l < h->n && better(h->sort, &h->v[w], &h->v[l]))
-                w = l;
-            if (r < h->n && better(h->sort, &h->v[w], &h->v[r]))
-                w = r;
-            if (w == i)
-                break;
-            cand t = h->v[i];
-            h->v[i] = h->v[w];
-            h->v[w] = t;
-            i = w;
-        }
+        sift_down(h);
         h->v[h->n] = worst;
     }
 }
