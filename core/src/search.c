@@ -1678,30 +1678,6 @@ static void heap_push_rec(ctx *c, heap *h, cand *x, int record)
     heap_push(h, x);
 }
 
-/* An upper bound of prox_rec from the record's term frequencies alone
- * (as prox_doc_bound from the cursors'). */
-static double prox_rec_bound(const ctx *c, const posref *r,
-                             const int32_t *slot, uint32_t d)
-{
-    double sum = 0;
-    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
-    double avg = c->avg[TRAWL_FIELD_BODY];
-    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
-    for (uint32_t k = 0; k < c->npairs; k++) {
-        const posref *ra = &r[slot[c->pair_a[k]]];
-        const posref *rb = &r[slot[c->pair_b[k]]];
-        size_t ta = 0, tb = 0;
-        for (int f = 0; f < TRAWL_NFIELDS; f++) {
-            ta += ra->tf[f];
-            tb += rb->tf[f];
-        }
-        double acc = 2.2 * (double)(ta < tb ? ta : tb);
-        if (acc > 0)
-            sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
-    }
-    return c->w_prox * sum;
-}
-
 /* Where the last record read of a word left off in its block, so that
  * records read in index order skip forward from there. */
 typedef struct refpos {
@@ -1728,10 +1704,11 @@ static int ref_at(const posref *r, refpos *st, const unsigned char **pp)
     return 0;
 }
 
-/* The proximity part from a record (as prox() computes it from the
- * cursors); st has one refpos per slot. */
+/* The proximity part from a record, exact (st has one refpos per slot)
+ * or its bound from the term frequencies alone (st unused), as prox()
+ * computes both from the cursors. */
 static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
-                       uint32_t d, refpos *st)
+                       uint32_t d, refpos *st, int exact)
 {
     double sum = 0;
     double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
@@ -1744,6 +1721,13 @@ static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
             ta += ra->tf[f];
             tb += rb->tf[f];
+        }
+        if (!exact) {
+            double acc = 2.2 * (double)(ta < tb ? ta : tb);
+            if (acc > 0)
+                sum += c->pair_w[k] * acc * (c->k1 + 1) /
+                       (acc + c->k1 * norm);
+            continue;
         }
         uint32_t *buf = scratch(c, ta + tb);
         if (buf == NULL) {
@@ -2232,9 +2216,9 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
         c.seg = &ix->segs[x->seg];
         const posref *r = &ro->refs[(size_t)x->rec * ro->nref];
         if (floor >= 0 && (size_t)(x - v) >= page &&
-            x->score + prox_rec_bound(&c, r, ro->ref_slot, x->doc) < floor)
+            x->score + prox_rec(&c, r, ro->ref_slot, x->doc, NULL, 0) < floor)
             continue;
-        x->score += prox_rec(&c, r, ro->ref_slot, x->doc, st);
+        x->score += prox_rec(&c, r, ro->ref_slot, x->doc, st, 1);
         if (c.corrupt == TRAWL_ENOMEM)
             return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         if (c.corrupt)
