@@ -1714,44 +1714,64 @@ static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
     double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
     double avg = c->avg[TRAWL_FIELD_BODY];
     double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
-    for (uint32_t k = 0; k < c->npairs; k++) {
-        const posref *ra = &r[slot[c->pair_a[k]]];
-        const posref *rb = &r[slot[c->pair_b[k]]];
-        size_t ta = 0, tb = 0;
-        for (int f = 0; f < TRAWL_NFIELDS; f++) {
-            ta += ra->tf[f];
-            tb += rb->tf[f];
-        }
-        if (!exact) {
-            double acc = 2.2 * (double)(ta < tb ? ta : tb);
-            if (acc > 0)
-                sum += c->pair_w[k] * acc * (c->k1 + 1) /
-                       (acc + c->k1 * norm);
-            continue;
-        }
-        uint32_t *buf = scratch(c, ta + tb);
+    /* Exact: each word's positions are decoded once, into its part of
+     * the scratch buffer (a word may stand in two pairs). */
+    uint32_t *at[Q_MAX_LEAVES + 1]; /* slots: at most npairs + 1 */
+    uint32_t nslot = 0;
+    if (exact) {
+        size_t total = 0;
+        for (uint32_t k = 0; k < c->nleaves; k++)
+            if (slot[k] >= 0) {
+                const posref *x = &r[slot[k]];
+                for (int f = 0; f < TRAWL_NFIELDS; f++)
+                    total += x->tf[f];
+                if ((uint32_t)slot[k] + 1 > nslot)
+                    nslot = (uint32_t)slot[k] + 1;
+            }
+        uint32_t *buf = scratch(c, total);
         if (buf == NULL) {
             c->corrupt = TRAWL_ENOMEM;
             return 0;
         }
-        const posref *rr[2] = {ra, rb};
-        refpos *rs[2] = {&st[slot[c->pair_a[k]]], &st[slot[c->pair_b[k]]]};
-        uint32_t *at = buf;
-        for (int j = 0; j < 2; j++) {
-            const unsigned char *p;
-            if (ref_at(rr[j], rs[j], &p) < 0) {
-                c->corrupt = TRAWL_ECORRUPT;
-                return 0;
-            }
-            for (int f = 0; f < TRAWL_NFIELDS; f++) {
-                if (pos_decode(&p, rr[j]->end, rr[j]->tf[f], at) < 0) {
+        for (uint32_t j = 0; j < nslot; j++)
+            at[j] = NULL;
+        for (uint32_t k = 0; k < c->npairs; k++) {
+            int32_t sl[2] = {slot[c->pair_a[k]], slot[c->pair_b[k]]};
+            for (int j = 0; j < 2; j++) {
+                if (at[sl[j]] != NULL)
+                    continue;
+                const posref *x = &r[sl[j]];
+                const unsigned char *p;
+                if (ref_at(x, &st[sl[j]], &p) < 0) {
                     c->corrupt = TRAWL_ECORRUPT;
                     return 0;
                 }
-                at += rr[j]->tf[f];
+                at[sl[j]] = buf;
+                for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                    if (pos_decode(&p, x->end, x->tf[f], buf) < 0) {
+                        c->corrupt = TRAWL_ECORRUPT;
+                        return 0;
+                    }
+                    buf += x->tf[f];
+                }
             }
         }
-        double acc = pair_acc(buf, buf + ta, ra->tf, rb->tf);
+    }
+    for (uint32_t k = 0; k < c->npairs; k++) {
+        const posref *ra = &r[slot[c->pair_a[k]]];
+        const posref *rb = &r[slot[c->pair_b[k]]];
+        double acc;
+        if (exact) {
+            acc = pair_acc(at[slot[c->pair_a[k]]], at[slot[c->pair_b[k]]],
+                           ra->tf, rb->tf);
+        } else {
+            size_t ta = 0, tb = 0;
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                ta += ra->tf[f];
+                tb += rb->tf[f];
+            }
+            acc = 2.2 * (double)(ta < tb ? ta : tb);
+        }
         if (acc > 0)
             sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
     }
@@ -2191,39 +2211,58 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     c.leaf_m = trawl_arena_calloc(a, c.nleaves, sizeof(*c.leaf_m));
     if (o == NULL || c.leaf_m == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    /* v is in BM25F order: the page-th score is a floor for the page's
-     * final scores (proximity only adds). A hit below the page whose
-     * proximity bound cannot lift it to the floor keeps its BM25F
-     * score: it can reach neither this page nor an earlier one. */
-    double floor = page > 0 && page <= n ? v[page - 1].score : -1;
-    for (size_t i = 0; i < n; i++)
-        o[i] = &v[i];
-    sort_seg_doc(o, n);
+    /* v is in BM25F order and proximity only adds. The page's own hits
+     * are rescored first; then the lowest of their scores is a floor for
+     * the page's final scores: a hit below the page whose proximity
+     * bound cannot lift it to the floor keeps its BM25F score, as it
+     * can reach neither this page nor an earlier one. */
+    size_t np = page > 0 && page < n ? page : n;
     /* Hits whose first phase noted where their positions are need no
      * cursor: read them in index order, each word skipping forward from
-     * where its previous record left off. */
+     * where its previous record left off. The rest (o[0..m)) are scored
+     * from cursors below. */
     size_t m = 0;
     refpos *st = NULL;
     if (ro != NULL && ro->refs != NULL &&
         (st = trawl_arena_calloc(a, ro->nref, sizeof(*st))) == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        cand *x = o[i];
-        if (x->rec == NO_REC || st == NULL) {
-            o[m++] = x;
-            continue;
+    double floor = -1;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t lo = pass == 0 ? 0 : np, hi = pass == 0 ? np : n;
+        if (lo >= hi)
+            break;
+        if (pass == 1) {
+            floor = v[0].score;
+            for (size_t i = 1; i < np; i++)
+                if (v[i].score < floor)
+                    floor = v[i].score;
         }
-        c.seg = &ix->segs[x->seg];
-        const posref *r = &ro->refs[(size_t)x->rec * ro->nref];
-        if (floor >= 0 && (size_t)(x - v) >= page &&
-            x->score + prox_rec(&c, r, ro->ref_slot, x->doc, NULL, 0) < floor)
-            continue;
-        x->score += prox_rec(&c, r, ro->ref_slot, x->doc, st, 1);
-        if (c.corrupt == TRAWL_ENOMEM)
-            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-        if (c.corrupt)
-            return trawl__corrupt(err, "%s: damaged positions", c.seg->name);
+        cand **w = o + m;
+        size_t nw = 0;
+        for (size_t i = lo; i < hi; i++)
+            w[nw++] = &v[i];
+        sort_seg_doc(w, nw);
+        for (size_t i = 0; i < nw; i++) {
+            cand *x = w[i];
+            if (x->rec == NO_REC || st == NULL) {
+                o[m++] = x;
+                continue;
+            }
+            c.seg = &ix->segs[x->seg];
+            const posref *r = &ro->refs[(size_t)x->rec * ro->nref];
+            if (pass == 1 &&
+                x->score + prox_rec(&c, r, ro->ref_slot, x->doc, NULL, 0) <
+                    floor)
+                continue;
+            x->score += prox_rec(&c, r, ro->ref_slot, x->doc, st, 1);
+            if (c.corrupt == TRAWL_ENOMEM)
+                return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            if (c.corrupt)
+                return trawl__corrupt(err, "%s: damaged positions",
+                                      c.seg->name);
+        }
     }
+    sort_seg_doc(o, m);
     n = m;
     for (size_t i = 0; i < n;) {
         uint32_t si = o[i]->seg;
