@@ -1438,20 +1438,22 @@ typedef struct heap {
  * restores the order after the root was replaced. */
 static void sift_down(heap *h)
 {
-    size_t i = 0;
+    /* The root's entry sinks through a hole: each level moves the worse
+     * child up, and the entry is stored once where it stops. */
+    cand *v = h->v;
+    size_t n = h->n, i = 0;
+    cand x = v[0];
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < h->n && better(h->sort, &h->v[w], &h->v[l]))
-            w = l;
-        if (r < h->n && better(h->sort, &h->v[w], &h->v[r]))
-            w = r;
-        if (w == i)
+        size_t l = 2 * i + 1;
+        if (l >= n)
             break;
-        cand t = h->v[i];
-        h->v[i] = h->v[w];
-        h->v[w] = t;
+        size_t w = l + 1 < n && better(h->sort, &v[l], &v[l + 1]) ? l + 1 : l;
+        if (!better(h->sort, &x, &v[w]))
+            break;
+        v[i] = v[w];
         i = w;
     }
+    v[i] = x;
 }
 
 static void heap_push(heap *h, const cand *x)
