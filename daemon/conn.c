@@ -22,7 +22,8 @@
  * MAX_QUEUED, or about ROUND_NS of work, are answered per round (see
  * process()); reading pauses while
  * more than OUT_PAUSE bytes wait in libuv's write queue, and a client that
- * lets OUT_CAP bytes pile up is cut off.
+ * lets more than OUT_CAP bytes pile up behind the write it is reading is
+ * cut off (a single bigger answer is sent whole).
  *
  * Lifetime: a conn is freed when its handle's close callback has run and
  * no reload still points at one of its slots (refs == 0).
@@ -45,6 +46,8 @@
 #define SLOT_CACHE 8           /* spare slots kept per connection */
 #define ROUND_NS   2000000     /* work per connection before the others */
 
+typedef struct conn_write conn_write;
+
 struct conn {
     uv_pipe_t pipe; /* first: (uv_handle_t *)c is the handle */
     qloop *q;
@@ -59,6 +62,7 @@ struct conn {
     unsigned queued;  /* slots in the queue */
     size_t ready;     /* bytes of the done slots at the head (roughly) */
     unsigned writes;  /* uv_write requests in flight */
+    conn_write *wfirst, *wlast; /* those requests, oldest first */
     unsigned refs;    /* reloads holding one of our slots */
     bool counted;     /* counts against max_connections */
     bool reading;
@@ -71,13 +75,15 @@ struct conn {
     bool closed;     /* close callback ran */
 };
 
-typedef struct conn_write {
+struct conn_write {
     uv_write_t req;
     conn *c;
-    slot *slots; /* the slots being written, freed in the callback */
+    conn_write *next; /* the connection's next write request */
+    slot *slots;      /* the slots being written, freed in the callback */
+    size_t bytes;     /* bytes handed to uv_write() */
     unsigned nbufs;
     uv_buf_t bufs[];
-} conn_write;
+};
 
 static void process(conn *c);
 static void resume_cancel(conn *c);
@@ -178,11 +184,29 @@ static void maybe_close(conn *c)
 
 /* ---- output ------------------------------------------------------------ */
 
+/* Take w off its connection's list of writes in flight (normally the
+ * oldest: libuv completes a stream's writes in order). */
+static void write_unlink(conn *c, conn_write *w)
+{
+    conn_write **p = &c->wfirst, *prev = NULL;
+
+    while (*p != NULL && *p != w) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p == NULL)
+        return;
+    *p = w->next;
+    if (c->wlast == w)
+        c->wlast = prev;
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     conn_write *w = (conn_write *)req;
     conn *c = w->c;
 
+    write_unlink(c, w);
     release_chain(c, w->slots);
     free(w);
     c->writes--;
@@ -264,8 +288,17 @@ static void flush(conn *c)
         }
     }
     w->c = c;
+    w->next = NULL;
     w->slots = first;
     w->nbufs = n - skip;
+    w->bytes = 0;
+    for (i = skip; i < n; i++)
+        w->bytes += w->bufs[i].len;
+    if (c->wlast != NULL)
+        c->wlast->next = w;
+    else
+        c->wfirst = w;
+    c->wlast = w;
     c->writes++;
     int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, w->bufs + skip,
                       w->nbufs, on_write);
@@ -275,8 +308,11 @@ static void flush(conn *c)
         on_write(&w->req, rc);
         return;
     }
+    /* What waits behind the write the client is reading: one answer
+     * bigger than OUT_CAP is no pile-up, and is sent whole. */
     size_t pending = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
-    if (pending > OUT_CAP) {
+    size_t head = c->wfirst != NULL ? c->wfirst->bytes : 0;
+    if (pending > head && pending - head > OUT_CAP) {
         log_warn("conn %lu: client not reading (%zu bytes pending), "
                  "closing it",
                  c->num, pending);
