@@ -177,7 +177,8 @@ static int parse_period(const char *s, size_t n, int64_t *first,
         return -1;
     static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30,
                                        31, 31, 30, 31, 30, 31};
-    if (v[2] > mdays[v[1] - 1])
+    int leap = v[0] % 4 == 0 && (v[0] % 100 != 0 || v[0] % 400 == 0);
+    if (v[2] > mdays[v[1] - 1] || (v[1] == 2 && v[2] == 29 && !leap))
         return -1;
     int64_t start = days_from_civil(v[0], v[1], v[2]);
     int64_t end;
@@ -188,9 +189,6 @@ static int parse_period(const char *s, size_t n, int64_t *first,
                          : days_from_civil(v[0], v[1] + 1, 1);
     else
         end = start + 1;
-    if (parts == 3 && days_from_civil(v[0], v[1], v[2]) !=
-                          days_from_civil(v[0], v[1], 1) + v[2] - 1)
-        return -1;
     *first = start * 86400;
     *last = end * 86400 - 1;
     return 0;
