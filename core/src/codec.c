@@ -12,8 +12,18 @@ static unsigned bit_len(uint32_t v)
     return v == 0 ? 0 : 32 - (unsigned)__builtin_clz(v);
 }
 
-size_t trawl__codec_encode(const uint32_t *in, uint32_t n, unsigned char *out)
+/* The width that minimizes the encoded size of in[0..n); *nexc gets the
+ * number of values that do not fit in it (the exceptions). */
+static unsigned best_width(const uint32_t *in, uint32_t n, uint32_t *nexc)
 {
+    *nexc = 0;
+    if (n <= 4) {
+        /* Too few values for an exception to pay: the largest length. */
+        uint32_t all = 0;
+        for (uint32_t i = 0; i < n; i++)
+            all |= in[i];
+        return bit_len(all);
+    }
     /* Histogram of bit lengths; the cost of width b follows from it.
      * Only widths up to the largest length are candidates. */
     uint32_t cnt[33] = {0};
@@ -25,8 +35,9 @@ size_t trawl__codec_encode(const uint32_t *in, uint32_t n, unsigned char *out)
             maxl = l;
     }
     unsigned best_b = maxl;
+    uint32_t best_exc = 0;
     size_t best = ((size_t)n * maxl + 7) / 8;
-    for (unsigned b = 0; b < maxl && n > 4; b++) {
+    for (unsigned b = 0; b < maxl; b++) {
         size_t cost = ((size_t)n * b + 7) / 8;
         uint32_t exc = 0;
         for (unsigned l = b + 1; l <= maxl && cost < best; l++) {
@@ -36,32 +47,46 @@ size_t trawl__codec_encode(const uint32_t *in, uint32_t n, unsigned char *out)
         if (exc <= 255 && cost < best) {
             best = cost;
             best_b = b;
+            best_exc = exc;
         }
     }
-    unsigned b = best_b;
+    *nexc = best_exc;
+    return best_b;
+}
+
+size_t trawl__codec_encode(const uint32_t *in, uint32_t n, unsigned char *out)
+{
+    uint32_t nexc;
+    unsigned b = best_width(in, n, &nexc);
     uint64_t mask = b == 32 ? 0xffffffffu : ((uint64_t)1 << b) - 1;
     unsigned char *p = out + 2;
+    /* The low parts, 32 bits stored at a time (bits < 32 before each
+     * value, so the 64-bit accumulator never overflows). */
     uint64_t acc = 0;
     unsigned bits = 0;
-    uint32_t nexc = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        acc |= ((uint64_t)in[i] & mask) << bits;
-        bits += b;
-        while (bits >= 8) {
-            *p++ = (unsigned char)acc;
-            acc >>= 8;
-            bits -= 8;
+    if (b > 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            acc |= ((uint64_t)in[i] & mask) << bits;
+            bits += b;
+            if (bits >= 32) {
+                trawl__put_u32(p, (uint32_t)acc);
+                p += 4;
+                acc >>= 32;
+                bits -= 32;
+            }
         }
-        if (b < 32 && (in[i] >> b) != 0)
-            nexc++;
     }
-    if (bits > 0)
+    for (; bits > 0; bits = bits > 8 ? bits - 8 : 0) {
         *p++ = (unsigned char)acc;
-    for (uint32_t i = 0; i < n && nexc > 0; i++) {
-        if (b >= 32 || (in[i] >> b) == 0)
-            continue;
-        *p++ = (unsigned char)i;
+        acc >>= 8;
+    }
+    for (uint32_t i = 0, left = nexc; left > 0; i++) {
+        /* b < 32 here: there are exceptions */
         uint32_t v = in[i] >> b;
+        if (v == 0)
+            continue;
+        left--;
+        *p++ = (unsigned char)i;
         while (v >= 0x80) {
             *p++ = (unsigned char)(v | 0x80);
             v >>= 7;

@@ -257,9 +257,30 @@ void trawl__penc_reset(seg_penc *e)
     }
 }
 
+/* Append varint v at p; returns the end. */
+static inline unsigned char *put_vu64(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+/* Room for n more bytes (and the NUL) at the end of b; sticky errors as
+ * in trawl_buf. */
+static inline int room(trawl_buf *b, size_t n)
+{
+    if (b->rc == 0 && b->len + n < b->cap)
+        return 0;
+    return trawl_buf_reserve(b, n);
+}
+
 /* Encode the pending block: doc gaps then tf per field, each a PFor run
- * (codec.h); its skip entry carries the block-max inputs. */
-static void penc_block(seg_penc *e)
+ * (codec.h), straight into blocks; its skip entry carries the block-max
+ * inputs. */
+void trawl__penc_block(seg_penc *e)
 {
     uint32_t n = e->n;
     if (n == 0)
@@ -268,19 +289,30 @@ static void penc_block(seg_penc *e)
         e->vals[i] = (uint32_t)((int64_t)e->docs[i] - e->prev_doc - 1);
         e->prev_doc = e->docs[i];
     }
-    size_t eb = trawl__codec_encode(e->vals, n, e->enc);
-    for (int f = 0; f < TRAWL_NFIELDS; f++)
-        eb += trawl__codec_encode(e->tf[f], n, e->enc + eb);
-    trawl_buf_put(&e->blocks, e->enc, eb);
+    size_t eb = 0;
+    if (room(&e->blocks, CODEC_BOUND(n) * (1 + TRAWL_NFIELDS)) == 0) {
+        unsigned char *o = e->blocks.ptr + e->blocks.len;
+        eb = trawl__codec_encode(e->vals, n, o);
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            eb += trawl__codec_encode(e->tf[f], n, o + eb);
+        e->blocks.len += eb;
+        e->blocks.ptr[e->blocks.len] = '\0';
+    }
     uint32_t last = e->docs[n - 1];
-    trawl_buf_put_varint(&e->skip, last - e->prev_last);
+    if (room(&e->skip, 10 * (3 + 2 * TRAWL_NFIELDS)) == 0) {
+        unsigned char *p = e->skip.ptr + e->skip.len;
+        p = put_vu64(p, last - e->prev_last);
+        p = put_vu64(p, eb);
+        p = put_vu64(p, e->bpos);
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            p = put_vu64(p, e->bmax_tf[f]);
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            p = put_vu64(p, e->bmax_tf[f] ? e->bmin_len[f] : 0);
+        e->skip.len = (size_t)(p - e->skip.ptr);
+        *p = '\0';
+    }
     e->prev_last = last;
-    trawl_buf_put_varint(&e->skip, eb);
-    trawl_buf_put_varint(&e->skip, e->bpos);
-    for (int f = 0; f < TRAWL_NFIELDS; f++)
-        trawl_buf_put_varint(&e->skip, e->bmax_tf[f]);
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        trawl_buf_put_varint(&e->skip, e->bmax_tf[f] ? e->bmin_len[f] : 0);
         if (e->bmax_tf[f] > e->max_tf[f])
             e->max_tf[f] = e->bmax_tf[f];
         if (e->bmax_tf[f] && e->bmin_len[f] < e->min_len[f])
@@ -293,29 +325,9 @@ static void penc_block(seg_penc *e)
     e->n = 0;
 }
 
-void trawl__penc_add(seg_penc *e, uint32_t doc, const uint32_t *tf,
-                     const uint32_t *len, uint32_t pos_len)
-{
-    uint32_t i = e->n;
-    e->docs[i] = doc;
-    for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        e->tf[f][i] = tf[f];
-        if (tf[f] == 0)
-            continue;
-        if (tf[f] > e->bmax_tf[f])
-            e->bmax_tf[f] = tf[f];
-        if (len[f] < e->bmin_len[f])
-            e->bmin_len[f] = len[f];
-    }
-    e->bpos += pos_len;
-    e->df++;
-    if (++e->n == BLOCK_SIZE)
-        penc_block(e);
-}
-
 void trawl__penc_finish(seg_penc *e)
 {
-    penc_block(e);
+    trawl__penc_block(e);
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         if (e->max_tf[f] == 0)
             e->min_len[f] = 0;
@@ -351,26 +363,34 @@ void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
     uint32_t m = d->prev_len < len ? d->prev_len : len;
     while (shared < m && d->prev[shared] == term[shared])
         shared++;
-    trawl_buf_put_varint(&d->terms, shared);
-    trawl_buf_put_varint(&d->terms, len - shared);
-    trawl_buf_put(&d->terms, term + shared, len - shared);
-    trawl_buf_put_varint(&d->terms, e->df);
     uint64_t post_len = e->skip.len + e->blocks.len;
-    if (first) {
-        trawl_buf_put_varint(&d->terms, post_off);
-        trawl_buf_put_varint(&d->terms, pos_off);
-    } else {
-        if (post_off != d->next_post || pos_off < d->prev_pos)
-            d->bad = 1;
-        trawl_buf_put_varint(&d->terms, pos_off - d->prev_pos);
-    }
-    trawl_buf_put_varint(&d->terms, post_len);
-    if (e->df > BLOCK_SIZE) {
-        trawl_buf_put_varint(&d->terms, e->skip.len);
-        for (int f = 0; f < TRAWL_NFIELDS; f++)
-            trawl_buf_put_varint(&d->terms, e->max_tf[f]);
-        for (int f = 0; f < TRAWL_NFIELDS; f++)
-            trawl_buf_put_varint(&d->terms, e->min_len[f]);
+    if (!first && (post_off != d->next_post || pos_off < d->prev_pos))
+        d->bad = 1;
+    /* An entry: at most 6 + 2 * TRAWL_NFIELDS varints of up to 10 bytes,
+     * and the term's suffix. */
+    if (room(&d->terms, 10 * (6 + 2 * TRAWL_NFIELDS) + len) == 0) {
+        unsigned char *p = d->terms.ptr + d->terms.len;
+        p = put_vu64(p, shared);
+        p = put_vu64(p, len - shared);
+        memcpy(p, term + shared, len - shared);
+        p += len - shared;
+        p = put_vu64(p, e->df);
+        if (first) {
+            p = put_vu64(p, post_off);
+            p = put_vu64(p, pos_off);
+        } else {
+            p = put_vu64(p, pos_off - d->prev_pos);
+        }
+        p = put_vu64(p, post_len);
+        if (e->df > BLOCK_SIZE) {
+            p = put_vu64(p, e->skip.len);
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                p = put_vu64(p, e->max_tf[f]);
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                p = put_vu64(p, e->min_len[f]);
+        }
+        d->terms.len = (size_t)(p - d->terms.ptr);
+        *p = '\0';
     }
     d->next_post = post_off + post_len;
     d->prev_pos = pos_off;

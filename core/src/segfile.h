@@ -66,8 +66,6 @@ void trawl__segfile_abort(segfile *f);
  * dictionary entry and pos_bytes the term's bytes in POSITIONS. Appends
  * are sticky: check trawl__penc_rc() at the end.
  */
-#define SEG_SVB_MAX (BLOCK_SIZE / 4 + 4 * BLOCK_SIZE) /* one svb0124 run */
-
 typedef struct seg_penc {
     trawl_buf skip, blocks;
     uint32_t df;                         /* postings added */
@@ -82,15 +80,35 @@ typedef struct seg_penc {
     uint64_t bpos;
     int64_t prev_doc;
     uint32_t prev_last;
-    unsigned char enc[SEG_SVB_MAX * (1 + TRAWL_NFIELDS)];
     uint32_t vals[BLOCK_SIZE];
 } seg_penc;
 
 void trawl__penc_reset(seg_penc *e);
+/* Encode the pending block (trawl__penc_add calls it when it is full). */
+void trawl__penc_block(seg_penc *e);
+
 /* tf[f] per field, len[f] the doc's field lengths, pos_len its positions
- * bytes. */
-void trawl__penc_add(seg_penc *e, uint32_t doc, const uint32_t *tf,
-                     const uint32_t *len, uint32_t pos_len);
+ * bytes. Inline: it runs once per posting. */
+static inline void trawl__penc_add(seg_penc *e, uint32_t doc,
+                                   const uint32_t *tf, const uint32_t *len,
+                                   uint32_t pos_len)
+{
+    uint32_t i = e->n;
+    e->docs[i] = doc;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        e->tf[f][i] = tf[f];
+        if (tf[f] == 0)
+            continue;
+        if (tf[f] > e->bmax_tf[f])
+            e->bmax_tf[f] = tf[f];
+        if (len[f] < e->bmin_len[f])
+            e->bmin_len[f] = len[f];
+    }
+    e->bpos += pos_len;
+    e->df++;
+    if (++e->n == BLOCK_SIZE)
+        trawl__penc_block(e);
+}
 void trawl__penc_finish(seg_penc *e);
 int trawl__penc_rc(const seg_penc *e);
 void trawl__penc_free(seg_penc *e);
