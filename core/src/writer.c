@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,19 @@ typedef struct skey {
     uint32_t idx;
 } skey;
 
+/*
+ * Posting buffers grow by doubling from 16 bytes. Up to SLAB_MAX bytes
+ * they are carved from slabs (aligned to and offered huge pages, see
+ * big_alloc) of SLAB_BYTES, or 1/64 of a smaller budget, with a free list
+ * per size for the ones outgrown; the slabs go at the end of the run.
+ * Longer buffers are on the heap.
+ */
+#define SLAB_MIN 16u
+#define SLAB_MAX ((size_t)64 << 10)
+#define SLAB_CLASSES 13 /* 16 << 0 .. 16 << 12 = SLAB_MAX */
+#define SLAB_BYTES ((size_t)4 << 20)
+#define SLAB_BYTES_MIN ((size_t)128 << 10)
+
 /* Terms per chunk: about this many bytes of in-memory postings for the
  * worker's chunks, half that for the caller's, which also writes both
  * and builds the dictionary. */
@@ -196,7 +210,13 @@ struct trawl_writer {
     uint32_t nterms, terms_cap;
     uint32_t *table; /* open addressing: term index + 1, 0 = empty */
     uint32_t table_mask;
-    size_t post_mem;  /* bytes of term posting buffers */
+    size_t post_mem;  /* bytes of term posting buffers on the heap */
+    /* Posting buffers of up to SLAB_MAX bytes (see term_reserve). */
+    unsigned char **slabs;
+    uint32_t nslabs, slabs_cap;
+    size_t slab_used;   /* bytes carved from the last slab */
+    size_t slab_bytes;  /* of each slab */
+    void *slab_free[SLAB_CLASSES];
     size_t base_mem;  /* writer_mem() when the run began */
     uint32_t max_blen;
 
@@ -325,12 +345,48 @@ static int scan_dir(trawl_writer *w, uint64_t *max_gen, trawl_err *err)
 
 /* ---- term table ------------------------------------------------------- */
 
+/*
+ * The term array and table are read at random, megabytes of them: from
+ * 2 MiB on they are aligned to 2 MiB and offered transparent huge pages
+ * (where the kernel gives them only on request): fewer TLB misses.
+ */
+#define HUGE_MIN ((size_t)2 << 20)
+
+static void *big_alloc(size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    if (n >= HUGE_MIN) {
+        void *p;
+        if (posix_memalign(&p, HUGE_MIN, n) != 0)
+            return NULL;
+        madvise(p, n & ~(HUGE_MIN - 1), MADV_HUGEPAGE);
+        return p;
+    }
+#endif
+    return malloc(n);
+}
+
+/* realloc() for big_alloc() blocks: the first old bytes of p are kept. */
+static void *big_realloc(void *p, size_t old, size_t n)
+{
+    if (n < HUGE_MIN)
+        return realloc(p, n);
+    void *q = big_alloc(n);
+    if (q == NULL)
+        return NULL;
+    if (old > 0)
+        memcpy(q, p, old < n ? old : n);
+    free(p);
+    return q;
+}
+
 static int table_grow(trawl_writer *w)
 {
     uint32_t ncap = w->table_mask ? (w->table_mask + 1) * 2 : 1u << 16;
-    uint32_t *t = calloc(ncap, sizeof(*t));
+    uint32_t *t = big_alloc((size_t)ncap * sizeof(*t));
     if (t == NULL)
         return TRAWL_ENOMEM;
+    memset(t, 0, (size_t)ncap * sizeof(*t));
     for (uint32_t i = 0; i < w->nterms; i++) {
         uint64_t h = trawl__hash64(w->terms[i].s, w->terms[i].len);
         uint32_t j = (uint32_t)h & (ncap - 1);
@@ -364,7 +420,8 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
     }
     if (w->nterms == w->terms_cap) {
         uint32_t ncap = w->terms_cap ? w->terms_cap * 2 : 4096;
-        wterm *nt = realloc(w->terms, ncap * sizeof(*nt));
+        wterm *nt = big_realloc(w->terms, (size_t)w->nterms * sizeof(*nt),
+                                (size_t)ncap * sizeof(*nt));
         if (nt == NULL)
             return TRAWL_ENOMEM;
         w->terms = nt;
@@ -496,7 +553,8 @@ static size_t worker_mem(const trawl_writer *w)
     size_t m = 0;
     m += (size_t)w->terms_cap * sizeof(wterm);
     m += ((size_t)w->table_mask + 1) * 4;
-    m += w->post_mem + (size_t)w->nterms * MALLOC_OVERHEAD;
+    m += w->post_mem + (size_t)w->nslabs * w->slab_bytes;
+    m += (size_t)w->slabs_cap * sizeof(*w->slabs);
     m += trawl_arena_footprint(w->term_strings);
     m += w->docs.cap;
     m += w->toks_cap * sizeof(wtok);
@@ -551,6 +609,9 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
     w->budget = w->opts.mem_budget ? w->opts.mem_budget : DEFAULT_BUDGET;
     if (w->budget < MIN_BUDGET)
         w->budget = MIN_BUDGET;
+    w->slab_bytes = SLAB_BYTES;
+    while (w->slab_bytes > SLAB_BYTES_MIN && w->slab_bytes > w->budget / 64)
+        w->slab_bytes /= 2;
     w->dir = strdup(dir);
     w->strings = trawl_arena_new(64 << 10);
     w->term_strings = trawl_arena_new(64 << 10);
@@ -770,20 +831,84 @@ static int link_doc(trawl_writer *w)
     return 0;
 }
 
+/* A posting buffer of cap bytes (a power of two, SLAB_MIN..SLAB_MAX). */
+static unsigned char *slab_get(trawl_writer *w, size_t cap)
+{
+    unsigned k = (unsigned)__builtin_ctzll(cap / SLAB_MIN);
+    void *b = w->slab_free[k];
+    if (b != NULL) {
+        memcpy(&w->slab_free[k], b, sizeof(void *));
+        return b;
+    }
+    if (w->nslabs == 0 || w->slab_used + cap > w->slab_bytes) {
+        if (w->nslabs == w->slabs_cap) {
+            uint32_t ncap = w->slabs_cap ? w->slabs_cap * 2 : 16;
+            unsigned char **ns = realloc(w->slabs, ncap * sizeof(*ns));
+            if (ns == NULL)
+                return NULL;
+            w->slabs = ns;
+            w->slabs_cap = ncap;
+        }
+        unsigned char *slab = big_alloc(w->slab_bytes);
+        if (slab == NULL)
+            return NULL;
+        w->slabs[w->nslabs++] = slab;
+        w->slab_used = 0;
+    }
+    unsigned char *p = w->slabs[w->nslabs - 1] + w->slab_used;
+    w->slab_used += cap;
+    return p;
+}
+
+/* Give back a slab buffer of cap bytes. */
+static void slab_put(trawl_writer *w, unsigned char *b, size_t cap)
+{
+    unsigned k = (unsigned)__builtin_ctzll(cap / SLAB_MIN);
+    memcpy(b, &w->slab_free[k], sizeof(void *));
+    w->slab_free[k] = b;
+}
+
+/* Free every posting buffer of the run. */
+static void postings_free(trawl_writer *w)
+{
+    for (uint32_t i = 0; i < w->nterms; i++) {
+        if (w->terms[i].bcap > SLAB_MAX)
+            free(w->terms[i].buf);
+    }
+    for (uint32_t i = 0; i < w->nslabs; i++)
+        free(w->slabs[i]);
+    w->nslabs = 0;
+    w->slab_used = 0;
+    memset(w->slab_free, 0, sizeof(w->slab_free));
+}
+
 /* Make room for n more bytes in t's posting buffer. */
 static int term_reserve(trawl_writer *w, wterm *t, size_t n)
 {
     if ((size_t)t->blen + n <= t->bcap)
         return 0;
-    size_t ncap = t->bcap ? (size_t)t->bcap * 2 : 16;
+    size_t ncap = t->bcap ? (size_t)t->bcap * 2 : SLAB_MIN;
     while (ncap < (size_t)t->blen + n)
         ncap *= 2;
     if (ncap > UINT32_MAX)
         return TRAWL_ETOOBIG;
-    unsigned char *nb = realloc(t->buf, ncap);
-    if (nb == NULL)
-        return TRAWL_ENOMEM;
-    w->post_mem += ncap - t->bcap;
+    unsigned char *nb;
+    if (t->bcap > SLAB_MAX) {
+        nb = realloc(t->buf, ncap);
+        if (nb == NULL)
+            return TRAWL_ENOMEM;
+        w->post_mem += ncap - t->bcap;
+    } else {
+        nb = ncap <= SLAB_MAX ? slab_get(w, ncap) : malloc(ncap);
+        if (nb == NULL)
+            return TRAWL_ENOMEM;
+        if (ncap > SLAB_MAX)
+            w->post_mem += ncap + MALLOC_OVERHEAD;
+        if (t->buf != NULL) {
+            memcpy(nb, t->buf, t->blen);
+            slab_put(w, t->buf, t->bcap);
+        }
+    }
     if (ncap > w->max_blen)
         w->max_blen = (uint32_t)ncap;
     t->buf = nb;
@@ -1617,8 +1742,7 @@ done:
  * the big arrays for the next run. */
 static void run_reset(trawl_writer *w)
 {
-    for (uint32_t i = 0; i < w->nterms; i++)
-        free(w->terms[i].buf);
+    postings_free(w);
     w->nterms = 0;
     /* Term ids cached in the analyzer's memo belong to this run. */
     trawl_analyzer_forget(w->an);
@@ -2099,8 +2223,8 @@ void trawl_writer_free(trawl_writer *w)
     trawl_arena_free(w->term_strings);
     /* Before commit this removes the run's temporary segment file. */
     trawl__segfile_abort(&w->seg);
-    for (uint32_t i = 0; i < w->nterms; i++)
-        free(w->terms[i].buf);
+    postings_free(w);
+    free(w->slabs);
     free(w->terms);
     free(w->table);
     free(w->ids);
