@@ -123,6 +123,27 @@
  *   each), per posting in order, per field: tf[f] varints of position
  *   deltas (the first from 0). Positions count tokens within one field.
  *
+ * Section PAIRS (optional; absent or empty = none): the segment's common
+ *   words, for phrase queries: u32 count (at most PAIR_MAX_WORDS), then
+ *   per word u8 len (1 to PAIR_MAX_LEN) and its bytes, words in strictly
+ *   increasing byte order. For every two of them a and b (a = b
+ *   included) that stand next to each other in some document's field
+ *   (a at position p, b at p + 1), TERMS has the pair term
+ *   PAIR_MARK a PAIR_MARK b, a term like any other: its postings are the
+ *   documents where the pair occurs, tf[f] the number of its occurrences
+ *   in field f, and its positions those of a. A pair of common words
+ *   that has no term does not occur in the segment. So a phrase's
+ *   adjacent common words read one short list instead of checking the
+ *   positions of two long ones, and a two-word phrase of common words
+ *   is exactly its pair term. Pair terms start with PAIR_MARK (0x01),
+ *   which no analyzed word contains, so they sort before every word and
+ *   no prefix query reaches them. The writer picks the words once per
+ *   build (from its first run: up to PAIR_MAX_WORDS terms of document
+ *   frequency at least 1/PAIR_DF_DIV of the run's documents, most
+ *   frequent first) or keeps those of the previous generation; a merge
+ *   keeps them when every input has the same PAIRS bytes and otherwise
+ *   drops the section and every pair term.
+ *
  * Format changelog:
  *   1: first version.
  *   2: ids and titles moved from STORE into DOCMETA (small blocks), so a
@@ -141,11 +162,15 @@
  *      block's first has them), and a one-block list keeps its skip
  *      length and bounds only in its skip entry: the dictionary is less
  *      than half its size.
+ *   6: the PAIRS section and pair terms of common words (phrases of very
+ *      common words read a pair's list instead of two long position
+ *      lists). Format 5 segments are still read: they have no pairs.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
 
-#define TRAWL_FORMAT_VERSION 5
+#define TRAWL_FORMAT_VERSION 6
+#define TRAWL_FORMAT_OLDEST 5 /* the oldest version still read */
 
 #define TRAWL_NFIELDS 2
 enum { TRAWL_FIELD_TITLE = 0, TRAWL_FIELD_BODY = 1 };
@@ -169,7 +194,8 @@ enum {
     SEC_DOCMETA = 10,
     SEC_DOCMETA_INDEX = 11,
     SEC_STORE_DICT = 12,
-    SEC_MAX = 13
+    SEC_PAIRS = 13,
+    SEC_MAX = 14
 };
 
 #define DOC_RECORD  (4 * TRAWL_NFIELDS + 8 + 8 + 4 + 4)
@@ -186,6 +212,11 @@ enum {
 #define STORE_ZDICT_MAGIC    0xEC30A437u   /* zstd dictionary magic (LE) */
 
 #define META_BLOCK 32 /* documents per DOCMETA block */
+
+#define PAIR_MARK      0x01 /* first byte of a pair term, and separator */
+#define PAIR_MAX_WORDS 64   /* common words per segment, at most */
+#define PAIR_MAX_LEN   32   /* bytes of a common word, at most */
+#define PAIR_DF_DIV    8    /* df >= ndocs / PAIR_DF_DIV to be common */
 
 /* Stored field order of an article record as the writer builds it; the
  * first two go to DOCMETA, the rest (STORED_BODY_N fields) to STORE. */

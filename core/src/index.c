@@ -21,6 +21,7 @@
 
 #include "format.h"
 #include "internal.h"
+#include "pairs.h"
 #include "seg.h"
 #include "trawl/analyze.h"
 #include "trawl/article.h"
@@ -182,11 +183,12 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
         return trawl__corrupt(err, "%s: not a trawl segment (bad magic)",
                               path);
     uint32_t ver = trawl__get_u32(p + 8);
-    if (ver != TRAWL_FORMAT_VERSION)
+    if (ver < TRAWL_FORMAT_OLDEST || ver > TRAWL_FORMAT_VERSION)
         return trawl_err_set(err, TRAWL_EVERSION,
-                             "%s: format version %u, this trawl reads %u; "
-                             "rebuild with trawl-index --full",
-                             path, ver, TRAWL_FORMAT_VERSION);
+                             "%s: format version %u, this trawl reads %u "
+                             "to %u; rebuild with trawl-index --full",
+                             path, ver, TRAWL_FORMAT_OLDEST,
+                             TRAWL_FORMAT_VERSION);
     const unsigned char *foot = p + s->size - SEG_FOOTER;
     if (memcmp(foot + 24, SEG_END_MAGIC, 8) != 0)
         return trawl__corrupt(err, "%s: truncated or damaged (no footer)",
@@ -218,8 +220,11 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
         s->sec[id].len = len;
     }
     for (int id = 1; id < SEC_MAX; id++)
-        if (s->sec[id].p == NULL)
+        if (s->sec[id].p == NULL && id != SEC_PAIRS)
             return trawl__corrupt(err, "%s: section %d missing", path, id);
+    if (trawl__pairs_valid(&s->sec[SEC_PAIRS]) < 0)
+        return trawl__corrupt(err, "%s: PAIRS is not a sorted word list",
+                              path);
 
     /* META */
     const unsigned char *mp = s->sec[SEC_META].p;
@@ -320,11 +325,12 @@ static int parse_manifest(trawl_index *ix, const unsigned char *p, size_t n,
     if (trawl__hash64(p, n - 8) != trawl__get_u64(p + n - 8))
         return trawl__corrupt(err, "%s: checksum mismatch", path);
     uint32_t ver = trawl__get_u32(p + 8);
-    if (ver != TRAWL_FORMAT_VERSION)
+    if (ver < TRAWL_FORMAT_OLDEST || ver > TRAWL_FORMAT_VERSION)
         return trawl_err_set(err, TRAWL_EVERSION,
-                             "%s: format version %u, this trawl reads %u; "
-                             "rebuild with trawl-index --full",
-                             path, ver, TRAWL_FORMAT_VERSION);
+                             "%s: format version %u, this trawl reads %u "
+                             "to %u; rebuild with trawl-index --full",
+                             path, ver, TRAWL_FORMAT_OLDEST,
+                             TRAWL_FORMAT_VERSION);
     uint32_t aver = trawl__get_u32(p + 12);
     if (aver != TRAWL_ANALYZER_VERSION)
         return trawl_err_set(err, TRAWL_EVERSION,
@@ -1442,6 +1448,17 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
         CHK(c, part, "term \"%.*s\": %s", tl, term, tp_);                  \
         return 0;                                                          \
     } while (0)
+    /* A pair term (format.h, PAIRS): two of the segment's common words,
+     * counted apart from the tokens, with no positions. */
+    int pair = trawl__is_pair(term, tlen);
+    if (pair) {
+        const char *mid = memchr(term + 1, PAIR_MARK, tlen - 1);
+        const seg_section *pw = &s->sec[SEC_PAIRS];
+        if (mid == NULL ||
+            !trawl__pairs_has(pw, term + 1, (size_t)(mid - term - 1)) ||
+            !trawl__pairs_has(pw, mid + 1, (size_t)(term + tlen - mid - 1)))
+            TPROB("TERMS", "a pair term of words that PAIRS does not list");
+    }
     while (remaining > 0) {
         uint64_t delta, db, pb, bmax[TRAWL_NFIELDS], bmin[TRAWL_NFIELDS];
         int ok = trawl__get_varint(&sp, send, &delta) == 0 &&
@@ -1464,6 +1481,8 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
         if (pb > (uint64_t)(pend - pp))
             TPROB("POSITIONS", "block %u: %" PRIu64 " bytes run past the "
                   "section", nb, pb);
+        if (pair && pb != 0)
+            TPROB("POSITIONS", "block %u: a pair term with positions", nb);
         const unsigned char *bp = dp, *bend = dp + db;
         size_t k = chk_pfor(bp, bend, n, gaps);
         if (k == 0)
@@ -1491,7 +1510,8 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
                 uint32_t x = tf[f][i];
                 uint32_t len = trawl__seg_field_len(s, d, f);
                 sum += x;
-                doc_tf[(size_t)d * TRAWL_NFIELDS + f] += x;
+                if (!pair)
+                    doc_tf[(size_t)d * TRAWL_NFIELDS + f] += x;
                 if (x == 0)
                     continue;
                 if (x > bmax[f] || len < bmin[f])
@@ -1505,6 +1525,8 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
                 if (x > len)
                     TPROB("POSTINGS", "doc %u: %s tf %u exceeds the field's "
                           "%u tokens", d, chk_field_name(f), x, len);
+                if (pair)
+                    continue;
                 uint64_t at = 0;
                 for (uint32_t j = 0; j < x; j++) {
                     uint64_t v;

@@ -13,6 +13,7 @@
  * megabytes plus the output dictionary.
  */
 #include "merge.h"
+#include "pairs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ typedef struct prd {
     uint32_t remaining;
     uint32_t last;
     int started;
+    int nopos; /* a pair term: no positions (format.h, PAIRS) */
     uint32_t n;
     const unsigned char *bpos, *bpos_end; /* the block's positions */
     uint32_t docs[BLOCK_SIZE];
@@ -91,6 +93,7 @@ static void prd_init(prd *r, const trawl_segment *s, const seg_term *t)
     r->pos_end = s->sec[SEC_POSITIONS].p + s->sec[SEC_POSITIONS].len;
     r->remaining = t->df;
     r->started = 0;
+    r->nopos = 0;
     r->last = 0;
 }
 
@@ -151,6 +154,8 @@ static int64_t pos_len(const prd *r, uint32_t i, const unsigned char **pp)
 {
     const unsigned char *p = *pp;
     uint64_t v;
+    if (r->nopos)
+        return 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         for (uint32_t k = 0; k < r->tf[f][i]; k++)
             if (trawl__get_varint(&p, r->bpos_end, &v))
@@ -391,7 +396,7 @@ static void merge_ids(mseg *m, uint32_t n, segfile *f, uint32_t *at)
 
 /* POSTINGS and the dictionary. */
 static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
-                          uint32_t *sel, trawl_err *err)
+                          uint32_t *sel, int drop_pairs, trawl_err *err)
 {
     seg_penc *pe = calloc(1, sizeof(*pe));
     prd *r = malloc(sizeof(*r));
@@ -406,11 +411,16 @@ static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
     trawl__segfile_begin(f, SEC_POSTINGS);
     uint32_t k;
     while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
+        if (drop_pairs && trawl__is_pair(m[sel[0]].it.term, m[sel[0]].it.len)) {
+            rc = iter_advance(m, sel, k, err);
+            continue;
+        }
         trawl__penc_reset(pe);
         for (uint32_t j = 0; j < k && rc == 0; j++) {
             mseg *ms = &m[sel[j]];
             const trawl_segment *s = ms->s;
             prd_init(r, s, &ms->it.t);
+            r->nopos = trawl__is_pair(ms->it.term, ms->it.len);
             int b;
             while ((b = prd_block(r, 1)) == 1) {
                 const unsigned char *pp = r->bpos;
@@ -470,7 +480,7 @@ done:
 
 /* POSITIONS: the same walk, copying the live postings' positions. */
 static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
-                           trawl_err *err)
+                           int drop_pairs, trawl_err *err)
 {
     prd *r = malloc(sizeof(*r));
     int rc = 0;
@@ -483,9 +493,14 @@ static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
     trawl__segfile_begin(f, SEC_POSITIONS);
     uint32_t k;
     while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
+        if (drop_pairs && trawl__is_pair(m[sel[0]].it.term, m[sel[0]].it.len)) {
+            rc = iter_advance(m, sel, k, err);
+            continue;
+        }
         for (uint32_t j = 0; j < k && rc == 0; j++) {
             mseg *ms = &m[sel[j]];
             prd_init(r, ms->s, &ms->it.t);
+            r->nopos = trawl__is_pair(ms->it.term, ms->it.len);
             int b;
             const unsigned char *start = r->pos;
             if (ms->del == NULL) {
@@ -569,9 +584,22 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
         goto done;
     merge_docs(m, n, &f, first, nfirst, total_len);
     merge_ids(m, n, &f, sel);
-    if ((rc = merge_postings(m, n, &f, &dict, sel, err)) < 0)
+    /* Pair terms stay only if every input has the same common words:
+     * otherwise a pair's list could miss the documents of an input that
+     * did not count it. */
+    const seg_section *pw = n > 0 ? &m[0].s->sec[SEC_PAIRS] : NULL;
+    int keep_pairs = pw != NULL && trawl__pairs_count(pw) > 0;
+    for (uint32_t i = 1; i < n && keep_pairs; i++) {
+        const seg_section *o = &m[i].s->sec[SEC_PAIRS];
+        keep_pairs = o->len == pw->len && memcmp(o->p, pw->p, pw->len) == 0;
+    }
+    trawl__segfile_begin(&f, SEC_PAIRS);
+    if (keep_pairs)
+        trawl__segfile_write(&f, pw->p, pw->len);
+    trawl__segfile_end(&f);
+    if ((rc = merge_postings(m, n, &f, &dict, sel, !keep_pairs, err)) < 0)
         goto done;
-    if ((rc = merge_positions(m, n, &f, sel, err)) < 0)
+    if ((rc = merge_positions(m, n, &f, sel, !keep_pairs, err)) < 0)
         goto done;
     if ((rc = trawl__dict_write(&dict, &f)) < 0)
         goto done;

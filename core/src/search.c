@@ -28,6 +28,7 @@
 #include "format.h"
 #include "internal.h"
 #include "query.h"
+#include "pairs.h"
 #include "seg.h"
 #include "snippet.h"
 #include "trawl/analyze.h"
@@ -540,8 +541,11 @@ typedef struct matcher {
     uint32_t doc;
     int field;                   /* TERM/PHRASE restriction */
     const leaf *lf;              /* TERM/PHRASE scoring info */
-    cursor **cur;                /* TERM: 1, PHRASE: nterms */
+    cursor **cur;                /* TERM: 1, PHRASE: nterms, then pairs */
     uint32_t ncur;
+    uint32_t nword;              /* PHRASE: cursors of its words; those
+                                    after them are pair terms of its
+                                    adjacent common words (align, bound) */
     uint32_t ptf[TRAWL_NFIELDS]; /* PHRASE: occurrences at doc */
     struct matcher **kids;       /* AND positive / OR */
     uint32_t nkids;
@@ -633,7 +637,7 @@ static uint32_t lower_bound(const uint32_t *a, uint32_t lo, uint32_t n,
  * common words' positions are decoded at all. */
 static int phrase_exact(ctx *c, matcher *m)
 {
-    uint32_t n = m->ncur > Q_MAX_LEAVES * 2 ? Q_MAX_LEAVES * 2 : m->ncur;
+    uint32_t n = m->nword > Q_MAX_LEAVES * 2 ? Q_MAX_LEAVES * 2 : m->nword;
     for (uint32_t k = 0; k < n; k++)
         if (cur_tfs(m->cur[k]) < 0) {
             c->corrupt = TRAWL_ECORRUPT;
@@ -742,7 +746,7 @@ static int phrase_check(ctx *c, matcher *m)
     }
     uint32_t *pos[Q_MAX_LEAVES * 2];
     uint32_t *start = buf;
-    uint32_t n = m->ncur > Q_MAX_LEAVES * 2 ? Q_MAX_LEAVES * 2 : m->ncur;
+    uint32_t n = m->nword > Q_MAX_LEAVES * 2 ? Q_MAX_LEAVES * 2 : m->nword;
     for (uint32_t k = 0; k < n; k++) {
         if (cur_positions(m->cur[k], start) < 0) {
             c->corrupt = TRAWL_ECORRUPT;
@@ -1341,10 +1345,57 @@ static matcher *m_build(ctx *c, const qnode *q)
                 return NULL;
             cur_init(cs[k], c->seg, &t, &c->corrupt);
         }
-        if ((m = m_new(c, q->kind == Q_TERM ? M_TERM : M_PHRASE)) == NULL)
+        /* An exact phrase's adjacent common words have a pair term:
+         * a two-word phrase of common words is exactly one (a TERM,
+         * scored with the phrase's idf); longer phrases align and bound
+         * with theirs too. No pair term: the phrase is not here. */
+        uint32_t npc = 0;
+        cursor **pc = NULL;
+        if (q->kind == Q_PHRASE && q->slop == 0 && q->nterms >= 2 &&
+            trawl__pairs_count(&c->seg->sec[SEC_PAIRS]) > 0) {
+            const seg_section *pw = &c->seg->sec[SEC_PAIRS];
+            pc = trawl_arena_alloc(c->a, q->nterms * sizeof(*pc));
+            if (pc == NULL)
+                return NULL;
+            for (uint32_t k = 0; k + 1 < q->nterms; k++) {
+                if (!trawl__pairs_has(pw, q->terms[k], q->lens[k]) ||
+                    !trawl__pairs_has(pw, q->terms[k + 1], q->lens[k + 1]))
+                    continue;
+                char key[PAIR_KEY_MAX];
+                size_t kl = trawl__pair_key(key, q->terms[k], q->lens[k],
+                                            q->terms[k + 1], q->lens[k + 1]);
+                seg_term t;
+                int rc = trawl__seg_lookup(c->seg, key, kl, &t, c->err);
+                if (rc < 0)
+                    c->corrupt = rc;
+                if (rc <= 0)
+                    return m_new(c, M_EMPTY);
+                if ((pc[npc] = trawl_arena_alloc(c->a, sizeof(cursor))) ==
+                    NULL)
+                    return NULL;
+                cur_init(pc[npc++], c->seg, &t, &c->corrupt);
+            }
+        }
+        int as_term = q->kind == Q_TERM || (q->nterms == 2 && npc == 1);
+        if ((m = m_new(c, as_term ? M_TERM : M_PHRASE)) == NULL)
             return NULL;
-        m->cur = cs;
-        m->ncur = q->nterms;
+        if (q->kind == Q_PHRASE && as_term) {
+            m->cur = pc;
+            m->ncur = 1;
+        } else if (npc > 0) {
+            cursor **all = trawl_arena_alloc(c->a, (q->nterms + npc) *
+                                                       sizeof(*all));
+            if (all == NULL)
+                return NULL;
+            memcpy(all, cs, q->nterms * sizeof(*all));
+            memcpy(all + q->nterms, pc, npc * sizeof(*all));
+            m->cur = all;
+            m->ncur = q->nterms + npc;
+        } else {
+            m->cur = cs;
+            m->ncur = q->nterms;
+        }
+        m->nword = q->nterms;
         m->field = q->field;
         m->slop = q->slop;
         m->lf = lf;

@@ -43,6 +43,7 @@
 #include "format.h"
 #include "internal.h"
 #include "merge.h"
+#include "pairs.h"
 #include "seg.h"
 #include "segfile.h"
 #include "trawl/analyze.h"
@@ -252,6 +253,11 @@ struct trawl_writer {
     int rc;
 
     trawl_arena *term_strings; /* term bytes (worker) */
+
+    /* The build's common words (a PAIRS section's bytes), chosen by the
+     * first run or kept from the previous generation (see pairs_build). */
+    trawl_buf pairs;
+    int pairs_chosen;
     wjob ring[RING];
     wenc enc;                  /* the worker's chunk while writing a run */
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
@@ -698,6 +704,20 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
         }
     }
     w->nold = w->nsegs;
+    /* An incremental build keeps the common words of the newest old
+     * segment that has them, so its runs merge with the old segments
+     * without dropping their pair terms. */
+    for (uint32_t i = w->nold; i-- > 0 && !w->opts.full && !w->pairs_chosen;) {
+        const seg_section *ps = &w->segs[i].seg->sec[SEC_PAIRS];
+        if (trawl__pairs_count(ps) > 0) {
+            trawl_buf_put(&w->pairs, ps->p, ps->len);
+            if (w->pairs.rc != 0) {
+                rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                goto fail;
+            }
+            w->pairs_chosen = 1;
+        }
+    }
     w->gen = max_gen + 1;
     if ((rc = table_grow(w)) < 0 || (rc = bt_grow(w)) < 0) {
         trawl_err_set(err, rc, "out of memory");
@@ -880,6 +900,60 @@ static void postings_free(trawl_writer *w)
     w->nslabs = 0;
     w->slab_used = 0;
     memset(w->slab_free, 0, sizeof(w->slab_free));
+}
+
+/* The term's index in the run, or -1 if the run does not have it. */
+static int64_t term_find(const trawl_writer *w, const char *s, size_t len)
+{
+    if (w->table == NULL)
+        return -1;
+    uint64_t h = trawl__hash64(s, len);
+    uint32_t j = (uint32_t)h & w->table_mask;
+    for (;;) {
+        uint32_t v = w->table[j];
+        if (v == 0)
+            return -1;
+        const wterm *t = &w->terms[v - 1];
+        if (t->len == len && memcmp(t->s, s, len) == 0)
+            return v - 1;
+        j = (j + 1) & w->table_mask;
+    }
+}
+
+/* Forget the terms from index n on (their buffers too). */
+static void terms_truncate(trawl_writer *w, uint32_t n)
+{
+    for (uint32_t i = n; i < w->nterms; i++) {
+        wterm *t = &w->terms[i];
+        if (t->bcap > SLAB_MAX) {
+            w->post_mem -= t->bcap + MALLOC_OVERHEAD;
+            free(t->buf);
+        } else if (t->buf != NULL) {
+            slab_put(w, t->buf, t->bcap);
+        }
+    }
+    w->nterms = n;
+    memset(w->table, 0, ((size_t)w->table_mask + 1) * sizeof(*w->table));
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t h = trawl__hash64(w->terms[i].s, w->terms[i].len);
+        uint32_t j = (uint32_t)h & w->table_mask;
+        while (w->table[j] != 0)
+            j = (j + 1) & w->table_mask;
+        w->table[j] = i + 1;
+    }
+}
+
+/* What building a run's pair terms may add to its postings: a quarter
+ * of them (pair occurrences are a fraction of the common words'); a run
+ * that would need more gets none (see pairs_build). */
+static size_t postings_bytes(const trawl_writer *w)
+{
+    return w->post_mem + (size_t)w->nslabs * w->slab_bytes;
+}
+
+static size_t pairs_reserve(const trawl_writer *w)
+{
+    return w->opts.no_pairs ? 0 : postings_bytes(w) / 4;
 }
 
 /* Make room for n more bytes in t's posting buffer. */
@@ -1067,7 +1141,8 @@ static int process_job(trawl_writer *w, wjob *j)
     /* What flushing the run would allocate on top: the term order, the
      * dictionary, the encoded postings of the longest list. */
     j->flush_after = (size_t)w->nterms * (4 + 24 + 2 * sizeof(skey)) +
-                     (size_t)w->max_blen * 2 + 2 * ENC_CHUNK;
+                     (size_t)w->max_blen * 2 + 2 * ENC_CHUNK +
+                     pairs_reserve(w);
     j->mem_valid = 1;
     return 0;
 }
@@ -1604,6 +1679,286 @@ static int encode_chunk(trawl_writer *w)
     return e->out.rc != 0 ? TRAWL_ENOMEM : 0;
 }
 
+/* ---- pair terms of common words (format.h, section PAIRS) ----------- */
+
+typedef struct pcand {
+    uint32_t df;
+    uint32_t idx;
+} pcand;
+
+static int cmp_pcand(const void *a, const void *b)
+{
+    const pcand *x = a, *y = b;
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_word(const void *a, const void *b)
+{
+    const wterm *x = *(const wterm *const *)a, *y = *(const wterm *const *)b;
+    uint32_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    if (c != 0)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Choose the build's common words from this run: up to PAIR_MAX_WORDS
+ * terms of df >= ndocs / PAIR_DF_DIV (and >= 2), most frequent first,
+ * ties by term index (first seen); stored in byte order. */
+static int pairs_choose(trawl_writer *w)
+{
+    pcand *c = malloc((size_t)(w->nterms ? w->nterms : 1) * sizeof(*c));
+    if (c == NULL)
+        return TRAWL_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->nterms; i++) {
+        const wterm *t = &w->terms[i];
+        if (t->df >= 2 && (uint64_t)t->df * PAIR_DF_DIV >= w->ndocs &&
+            t->len <= PAIR_MAX_LEN && !trawl__is_pair(t->s, t->len)) {
+            c[n].df = t->df;
+            c[n].idx = i;
+            n++;
+        }
+    }
+    qsort(c, n, sizeof(*c), cmp_pcand);
+    if (n > PAIR_MAX_WORDS)
+        n = PAIR_MAX_WORDS;
+    const wterm *words[PAIR_MAX_WORDS];
+    for (uint32_t i = 0; i < n; i++)
+        words[i] = &w->terms[c[i].idx];
+    free(c);
+    qsort(words, n, sizeof(*words), cmp_word);
+    trawl_buf_clear(&w->pairs);
+    trawl_buf_put_u32le(&w->pairs, n);
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char len = (unsigned char)words[i]->len;
+        trawl_buf_put(&w->pairs, &len, 1);
+        trawl_buf_put(&w->pairs, words[i]->s, words[i]->len);
+    }
+    if (w->pairs.rc != 0)
+        return TRAWL_ENOMEM;
+    w->pairs_chosen = 1;
+    return 0;
+}
+
+/* A common word's postings, read along the documents. */
+typedef struct pcur {
+    const unsigned char *p;
+    uint32_t left; /* postings not yet read */
+    post ps;       /* the current one (ps.doc = UINT32_MAX at the end) */
+} pcur;
+
+static void pcur_next(pcur *c, int first)
+{
+    if (c->left == 0) {
+        c->ps.doc = UINT32_MAX;
+        return;
+    }
+    next_post(&c->p, first, &c->ps);
+    c->left--;
+}
+
+/*
+ * Add this run's pair terms: for every document, mark where the common
+ * words stand in each field, and for each occurrence of one that is
+ * followed by another, append the pair. Postings are written as
+ * invert_doc writes them. *seg_pairs is set to 1 when the segment has
+ * its pairs (and so writes the build's word list), 0 when it has none:
+ * two common words at one position, or more memory than the reserve.
+ */
+static int pairs_build(trawl_writer *w, int *seg_pairs)
+{
+    int rc = 0;
+    *seg_pairs = 0;
+    if (w->opts.no_pairs)
+        return 0;
+    if (!w->pairs_chosen && (rc = pairs_choose(w)) != 0)
+        return rc;
+    seg_section sec = {w->pairs.ptr, w->pairs.len};
+    uint32_t nw = trawl__pairs_count(&sec);
+    if (nw == 0)
+        return 0;
+    /* The common words this run has, in the section's order. */
+    const unsigned char *wp = w->pairs.ptr + 4;
+    uint32_t ids[PAIR_MAX_WORDS], k = 0;
+    for (uint32_t i = 0; i < nw; i++) {
+        size_t len = *wp++;
+        int64_t id = term_find(w, (const char *)wp, len);
+        if (id >= 0)
+            ids[k++] = (uint32_t)id;
+        wp += len;
+    }
+    *seg_pairs = 1;
+    if (k == 0)
+        return 0;
+
+    uint32_t nbefore = w->nterms;
+    size_t mem0 = postings_bytes(w), allow = pairs_reserve(w) + ((size_t)2 << 20);
+    pcur *cu = calloc(k, sizeof(*cu));
+    uint32_t *pid = calloc((size_t)k * k, sizeof(*pid)); /* term id + 1 */
+    uint32_t *stamp = calloc((size_t)k * k, sizeof(*stamp));
+    /* per pair, in the document at hand: occurrences per field */
+    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc((size_t)k * k * sizeof(*ptf));
+    uint32_t *plist = malloc((size_t)k * k * sizeof(*plist));
+    unsigned char *mark = NULL; /* position -> common word + 1 */
+    size_t mark_cap = 0;
+    uint32_t *pos = NULL; /* the words' positions in one field */
+    size_t pos_cap = 0;
+    if (cu == NULL || pid == NULL || stamp == NULL || ptf == NULL ||
+        plist == NULL) {
+        rc = TRAWL_ENOMEM;
+        goto done;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        cu[i].p = w->terms[ids[i]].buf;
+        cu[i].left = w->terms[ids[i]].df;
+        pcur_next(&cu[i], 1);
+    }
+    for (uint32_t d = 0; d < w->ndocs; d++) {
+        uint32_t here[PAIR_MAX_WORDS], nh = 0;
+        for (uint32_t i = 0; i < k; i++)
+            if (cu[i].ps.doc == d)
+                here[nh++] = i;
+        if (nh == 0)
+            continue;
+        uint32_t npl = 0;
+        for (uint32_t f = 0; f < TRAWL_NFIELDS; f++) {
+            size_t flen = trawl__get_u32(w->docs.ptr +
+                                         (size_t)d * DOC_RECORD + 4 * f);
+            if (flen + 2 > mark_cap) {
+                size_t ncap = mark_cap ? mark_cap : 4096;
+                while (ncap < flen + 2)
+                    ncap *= 2;
+                unsigned char *nm = realloc(mark, ncap);
+                if (nm == NULL) {
+                    rc = TRAWL_ENOMEM;
+                    goto done;
+                }
+                memset(nm + mark_cap, 0, ncap - mark_cap);
+                mark = nm;
+                mark_cap = ncap;
+            }
+            /* Decode each word's positions in f once; mark where the
+             * words stand; read the pairs; unmark. */
+            size_t need = 0;
+            for (uint32_t h = 0; h < nh; h++)
+                need += cu[here[h]].ps.tf[f];
+            if (need > pos_cap) {
+                size_t ncap = pos_cap ? pos_cap : 4096;
+                while (ncap < need)
+                    ncap *= 2;
+                uint32_t *np = realloc(pos, ncap * sizeof(*np));
+                if (np == NULL) {
+                    rc = TRAWL_ENOMEM;
+                    goto done;
+                }
+                pos = np;
+                pos_cap = ncap;
+            }
+            uint32_t *at = pos, span[PAIR_MAX_WORDS + 1];
+            int clash = 0;
+            for (uint32_t h = 0; h < nh; h++) {
+                const post *ps = &cu[here[h]].ps;
+                const unsigned char *p = ps->pos;
+                span[h] = (uint32_t)(at - pos);
+                for (uint32_t g = 0; g < f; g++)
+                    for (uint32_t t = 0; t < ps->tf[g]; t++)
+                        (void)get_vu32(&p);
+                uint32_t x = 0;
+                for (uint32_t t = 0; t < ps->tf[f]; t++) {
+                    x += get_vu32(&p);
+                    *at++ = x;
+                    if (x >= flen || mark[x] != 0)
+                        clash = 1; /* not as counted, or two words at x */
+                    else
+                        mark[x] = (unsigned char)(here[h] + 1);
+                }
+            }
+            span[nh] = (uint32_t)(at - pos);
+            for (uint32_t h = 0; h < nh && !clash; h++) {
+                uint32_t i = here[h];
+                for (uint32_t t = span[h]; t < span[h + 1]; t++) {
+                    uint32_t x = pos[t];
+                    if (mark[x + 1] == 0)
+                        continue;
+                    uint32_t pr = i * k + (mark[x + 1] - 1);
+                    if (stamp[pr] != d + 1) {
+                        stamp[pr] = d + 1;
+                        memset(ptf[pr], 0, sizeof(ptf[pr]));
+                        plist[npl++] = pr;
+                    }
+                    ptf[pr][f]++;
+                }
+            }
+            for (uint32_t t = 0; t < span[nh]; t++)
+                if (pos[t] < flen)
+                    mark[pos[t]] = 0;
+            if (clash) {
+                *seg_pairs = 0;
+                goto undo;
+            }
+        }
+        /* The document's postings, one per pair, in first-seen order. */
+        for (uint32_t q = 0; q < npl; q++) {
+            uint32_t pr = plist[q];
+            if (pid[pr] == 0) {
+                char key[PAIR_KEY_MAX];
+                const wterm *a = &w->terms[ids[pr / k]];
+                const wterm *b = &w->terms[ids[pr % k]];
+                size_t kl = trawl__pair_key(key, a->s, a->len, b->s, b->len);
+                uint32_t id;
+                if (kl == 0 || term_id(w, key, kl, &id) != 0) {
+                    rc = TRAWL_ENOMEM;
+                    goto done;
+                }
+                pid[pr] = id + 1;
+            }
+            /* A pair term keeps no positions (format.h). */
+            const uint32_t *tf = ptf[pr];
+            wterm *t = &w->terms[pid[pr] - 1];
+            uint32_t gap = t->df == 0 ? d + 1 : d - t->last_doc;
+            size_t need = varint_len(gap) + 1;
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                need += varint_len(tf[f]);
+            if ((rc = term_reserve(w, t, need)) != 0)
+                goto done;
+            unsigned char *p = t->buf + t->blen;
+            size_t n = put_varint(p, gap);
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                n += put_varint(p + n, tf[f]);
+            n += put_varint(p + n, 0);
+            t->blen += (uint32_t)n;
+            t->df++;
+            t->last_doc = d;
+        }
+        if (postings_bytes(w) - mem0 > allow) {
+            *seg_pairs = 0;
+            goto undo;
+        }
+        for (uint32_t h = 0; h < nh; h++)
+            pcur_next(&cu[here[h]], 0);
+    }
+    goto done;
+undo:
+    /* No pairs in this segment: clear the marks, drop the pair terms. */
+    if (mark != NULL)
+        memset(mark, 0, mark_cap);
+    terms_truncate(w, nbefore);
+done:
+    if (rc != 0)
+        terms_truncate(w, nbefore);
+    free(cu);
+    free(pid);
+    free(stamp);
+    free(ptf);
+    free(plist);
+    free(mark);
+    free(pos);
+    return rc;
+}
+
 /* Write the in-memory run as a complete segment (store already streamed)
  * and return its counts. */
 static int write_segment(trawl_writer *w, uint64_t *nterms_out,
@@ -1631,6 +1986,15 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         trawl__put_u32(r + 8, w->ids[d].doc);
         trawl__segfile_write(f, r, sizeof(r));
     }
+    trawl__segfile_end(f);
+
+    /* The pair terms of common words join the run's terms. */
+    int seg_pairs;
+    if ((rc = pairs_build(w, &seg_pairs)) != 0)
+        return trawl_err_set(err, rc, "out of memory");
+    trawl__segfile_begin(f, SEC_PAIRS);
+    if (seg_pairs)
+        trawl__segfile_write(f, w->pairs.ptr, w->pairs.len);
     trawl__segfile_end(f);
 
     /* Terms in byte order. */
@@ -2241,6 +2605,7 @@ void trawl_writer_free(trawl_writer *w)
     trawl_buf_free(&w->docs);
     trawl_buf_free(&w->deleted);
     trawl_buf_free(&w->rec);
+    trawl_buf_free(&w->pairs);
     trawl__store_free(&w->store);
     free(w->toks);
     free(w->dterms);

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "pairs.h"
 #include "seg.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
@@ -172,9 +173,10 @@ static trawl_index *open_ix(const char *dir)
     return ix;
 }
 
-/* Every query against both indexes: the same hits with the same scores,
- * bit for bit, in the same order. */
-static void assert_same_results(const char *dir_a, const char *dir_b)
+/* Every query of qs against both indexes: the same hits with the same
+ * scores, bit for bit, in the same order. */
+static void assert_same_results_of(const char *dir_a, const char *dir_b,
+                                   const char *const *qs, size_t nq)
 {
     trawl_index *a = open_ix(dir_a), *b = open_ix(dir_b);
     trawl_searcher *s;
@@ -185,11 +187,11 @@ static void assert_same_results(const char *dir_a, const char *dir_b)
     trawl_index_info_get(b, &ib);
     assert_int_equal(ia.docs, ib.docs);
     size_t nonempty = 0;
-    for (size_t qi = 0; qi < NQUERIES; qi++) {
+    for (size_t qi = 0; qi < nq; qi++) {
         trawl_arena *ar = trawl_arena_new(1 << 16);
         trawl_query q;
         trawl_query_init(&q);
-        q.q = queries[qi];
+        q.q = qs[qi];
         q.qlen = strlen(q.q);
         q.snippets = 0;
         /* Every hit counted, then a short pruned page (the plain-word
@@ -211,7 +213,7 @@ static void assert_same_results(const char *dir_a, const char *dir_b)
                         rb.hits[i].score != full.hits[i].score)
                         fail_msg("query '%s': pruned page hit %zu differs "
                                  "from the full ranking",
-                                 queries[qi], i);
+                                 qs[qi], i);
             if (pass == 0)
                 assert_int_equal(ra.total, rb.total);
             assert_int_equal(ra.nhits, rb.nhits);
@@ -220,7 +222,7 @@ static void assert_same_results(const char *dir_a, const char *dir_b)
                     ra.hits[i].score != rb.hits[i].score)
                     fail_msg("query '%s' (limit %u) hit %zu: %s %.17g vs "
                              "%s %.17g",
-                             queries[qi], q.limit, i, ra.hits[i].id,
+                             qs[qi], q.limit, i, ra.hits[i].id,
                              ra.hits[i].score, rb.hits[i].id,
                              rb.hits[i].score);
             }
@@ -229,10 +231,15 @@ static void assert_same_results(const char *dir_a, const char *dir_b)
         }
         trawl_arena_free(ar);
     }
-    assert_true(nonempty >= NQUERIES - 3);
+    assert_true(nonempty + 3 >= nq);
     trawl_searcher_free(s);
     trawl_index_release(a);
     trawl_index_release(b);
+}
+
+static void assert_same_results(const char *dir_a, const char *dir_b)
+{
+    assert_same_results_of(dir_a, dir_b, queries, NQUERIES);
 }
 
 static trawl_index_info info_of(const char *dir)
@@ -617,6 +624,83 @@ static void writer_budget_runs(void **state)
 }
 
 /* The segment file of the only segment in dir, read whole. */
+/* Phrases of common words read pair terms (format.h, PAIRS): a build
+ * with them, one without, and one whose segments disagree (so merges drop
+ * the pairs) rank every phrase the same, bit for bit. */
+static const char *phrase_queries[] = {
+    "\"the market\"",       "\"of the\"",            "\"north korea\"",
+    "\"the of\"",           "\"market bank rates\"",  "title:\"the market\"",
+    "\"a the\"",            "\"the the\"",           "\"in the market\"",
+    "\"of the\" OR flood",  "korea \"of a\"",        "\"the market\"~2",
+    "\"north korea\" -\"the market\"", "body:\"and the\"", "\"zebra the\"",
+    "\"harbour of\"",       "\"the a of and in\"",
+};
+
+static void writer_phrase_pairs(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 900, 60, 11);
+    char with[64], without[64], mixed[64];
+    new_dir(with);
+    new_dir(without);
+    new_dir(mixed);
+    trawl_writer_opts np;
+    memset(&np, 0, sizeof(np));
+    np.no_pairs = 1;
+    run(with, &c, NULL, c.n, NULL, NULL);
+    run(without, &c, NULL, c.n, &np, NULL);
+
+    /* The build has common words and their pair terms; the other none. */
+    trawl_index *ix = open_ix(with);
+    const trawl_segment *sg = &ix->segs[0];
+    assert_true(trawl__pairs_count(&sg->sec[SEC_PAIRS]) > 4);
+    assert_true(trawl__pairs_has(&sg->sec[SEC_PAIRS], "the", 3));
+    char key[PAIR_KEY_MAX];
+    size_t kl = trawl__pair_key(key, "the", 3, "market", 6);
+    seg_term t;
+    trawl_err err;
+    assert_int_equal(trawl__seg_lookup(sg, key, kl, &t, &err), 1);
+    assert_true(t.df > 0);
+    trawl_index_release(ix);
+    ix = open_ix(without);
+    assert_int_equal(trawl__pairs_count(&ix->segs[0].sec[SEC_PAIRS]), 0);
+    trawl_index_release(ix);
+    uint64_t n_with = count(with, "\"the market\"");
+    assert_true(n_with > 10);
+    assert_int_equal(n_with, count(without, "\"the market\""));
+    assert_same_results_of(with, without, phrase_queries,
+                           sizeof(phrase_queries) / sizeof(phrase_queries[0]));
+
+    /* Increments alternating with and without pairs, then one merge. */
+    trawl_writer_opts add_only;
+    memset(&add_only, 0, sizeof(add_only));
+    add_only.keep_unseen = 1;
+    trawl_writer_opts add_np = add_only;
+    add_np.no_pairs = 1;
+    for (int k = 0; k < 3; k++)
+        run_range(mixed, &c, (size_t)k * c.n / 3, (size_t)(k + 1) * c.n / 3,
+                  k == 1 ? &add_np : &add_only, NULL);
+    assert_same_results_of(with, mixed, phrase_queries,
+                           sizeof(phrase_queries) / sizeof(phrase_queries[0]));
+    trawl_writer_opts mo = add_only;
+    mo.merge = 1;
+    run(mixed, &c, NULL, 0, &mo, NULL);
+    ix = open_ix(mixed);
+    assert_int_equal(ix->nsegs, 1);
+    assert_int_equal(trawl__pairs_count(&ix->segs[0].sec[SEC_PAIRS]), 0);
+    assert_int_equal(trawl__seg_lookup(&ix->segs[0], key, kl, &t, &err), 0);
+    trawl_index_release(ix);
+    assert_same_results_of(with, mixed, phrase_queries,
+                           sizeof(phrase_queries) / sizeof(phrase_queries[0]));
+    assert_same_results(with, mixed);
+
+    rm_rf(with);
+    rm_rf(without);
+    rm_rf(mixed);
+    corpus_free(&c);
+}
+
 static unsigned char *read_segment(const char *dir, size_t *len)
 {
     char cmd[256], path[512];
@@ -684,6 +768,7 @@ int main(void)
         cmocka_unit_test(writer_keep_fast_path),
         cmocka_unit_test(writer_duplicates_within_a_run),
         cmocka_unit_test(writer_budget_runs),
+        cmocka_unit_test(writer_phrase_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

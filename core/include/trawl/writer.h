@@ -28,6 +28,11 @@ typedef struct trawl_writer_opts {
                              (0, the default) on a second thread, so that
                              parsing and analysis use two cores. The index
                              written is the same either way. */
+    int no_pairs;         /* 1: this run's segments get no pair terms of
+                             common words (a slightly smaller index, slower
+                             phrases of common words; see docs/index-format.md).
+                             Merging them with segments that have pairs
+                             drops those pairs too. */
 } trawl_writer_opts;
 
 typedef struct trawl_writer_stats {
