@@ -138,9 +138,10 @@
  *   is exactly its pair term. Pair terms start with PAIR_MARK (0x01),
  *   which no analyzed word contains, so they sort before every word and
  *   no prefix query reaches them. The writer picks the words once per
- *   build (from its first run: up to PAIR_MAX_WORDS terms of document
- *   frequency at least 1/PAIR_DF_DIV of the run's documents, most
- *   frequent first) or keeps those of the previous generation; a merge
+ *   build (from its first run of at least PAIR_MIN_DOCS documents: up to
+ *   PAIR_MAX_WORDS terms of document frequency at least 1/PAIR_DF_DIV of
+ *   the run's documents, most frequent first) or keeps those of the
+ *   previous generation (a smaller run gets no pairs); a merge
  *   keeps them when every input has the same PAIRS bytes and otherwise
  *   drops the section and every pair term.
  *
@@ -217,6 +218,7 @@ enum {
 #define PAIR_MAX_WORDS 64   /* common words per segment, at most */
 #define PAIR_MAX_LEN   32   /* bytes of a common word, at most */
 #define PAIR_DF_DIV    8    /* df >= ndocs / PAIR_DF_DIV to be common */
+#define PAIR_MIN_DOCS  100  /* documents of the run that chooses them */
 
 /* Stored field order of an article record as the writer builds it; the
  * first two go to DOCMETA, the rest (STORED_BODY_N fields) to STORE. */

@@ -1774,6 +1774,10 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
     *seg_pairs = 0;
     if (w->opts.no_pairs)
         return 0;
+    /* Too few documents to tell common words: none yet (a later run or
+     * build chooses). */
+    if (!w->pairs_chosen && w->ndocs < PAIR_MIN_DOCS)
+        return 0;
     if (!w->pairs_chosen && (rc = pairs_choose(w)) != 0)
         return rc;
     seg_section sec = {w->pairs.ptr, w->pairs.len};
