@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <utf8proc.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -428,42 +427,6 @@ const char *trawl_analyzer_language(const trawl_analyzer *a)
 
 /* ---- the stem memo ---- */
 
-/*
- * The memo's slots and pool are read at random, a few megabytes of them:
- * from 2 MiB on they are aligned to 2 MiB and offered transparent huge
- * pages (where the kernel gives them only on request), which saves most
- * of the TLB misses of the lookups.
- */
-#define HUGE_MIN ((size_t)2 << 20)
-
-static void *big_alloc(size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    if (n >= HUGE_MIN) {
-        void *p;
-        if (posix_memalign(&p, HUGE_MIN, n) != 0)
-            return NULL;
-        madvise(p, n & ~(HUGE_MIN - 1), MADV_HUGEPAGE);
-        return p;
-    }
-#endif
-    return malloc(n);
-}
-
-/* realloc() for big_alloc() blocks: old bytes of p are kept. */
-static void *big_realloc(void *p, size_t old, size_t n)
-{
-    if (n < HUGE_MIN)
-        return realloc(p, n);
-    void *q = big_alloc(n);
-    if (q == NULL)
-        return NULL;
-    if (old > 0)
-        memcpy(q, p, old < n ? old : n);
-    free(p);
-    return q;
-}
-
 /* A memo entry: u8 folded_len, u8 stem_len, u32 user slot (see
  * trawl_token.user), folded bytes, stem bytes. */
 #define MEMO_HDR 6
@@ -479,10 +442,9 @@ static void memo_clear(trawl_analyzer *a)
 static int memo_grow(trawl_analyzer *a)
 {
     size_t n = a->nslots ? a->nslots * 2 : MEMO_MIN_SLOTS;
-    memo_slot *s = big_alloc(n * sizeof(*s));
+    memo_slot *s = calloc(n, sizeof(*s));
     if (s == NULL)
         return TRAWL_ENOMEM;
-    memset(s, 0, n * sizeof(*s));
     for (size_t i = 0; i < a->nslots; i++) {
         memo_slot e = a->slots[i];
         if (e.off == 0)
@@ -565,7 +527,7 @@ static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
         size_t cap = a->pool_cap ? a->pool_cap * 2 : 64 * 1024;
         while (cap < a->pool_len + need)
             cap *= 2;
-        unsigned char *p = big_realloc(a->pool, a->pool_len, cap);
+        unsigned char *p = realloc(a->pool, cap);
         if (p == NULL)
             return TRAWL_ENOMEM;
         a->pool = p;
