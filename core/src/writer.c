@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,12 +150,18 @@ typedef struct tstat {
 } tstat;
 
 /*
- * A chunk of the run's terms (in term order) whose POSTINGS bytes the
- * worker encodes while the caller encodes the chunk before it: the bytes
- * of every term back to back in out, and their dictionary data in st.
+ * Work on the run being written that the worker does while the caller
+ * does its part (see write_segment): a chunk of the run's terms (in term
+ * order) whose POSTINGS bytes the worker encodes while the caller encodes
+ * the chunk before it (the bytes of every term back to back in out, and
+ * their dictionary data in st), or their POSITIONS bytes, or the pair
+ * terms while the caller sorts the others.
  */
+enum { ENC_POSTINGS, ENC_POSITIONS, ENC_PAIRS };
+
 typedef struct wenc {
-    int positions; /* 0: POSTINGS bytes and st; 1: POSITIONS bytes */
+    int kind;      /* ENC_* */
+    int seg_pairs; /* ENC_PAIRS: see pairs_build */
     const uint32_t *order;
     uint32_t from, to;
     trawl_buf out;
@@ -174,10 +179,10 @@ typedef struct skey {
 
 /*
  * Posting buffers grow by doubling from 16 bytes. Up to SLAB_MAX bytes
- * they are carved from slabs (aligned to and offered huge pages, see
- * big_alloc) of SLAB_BYTES, or 1/64 of a smaller budget, with a free list
- * per size for the ones outgrown; the slabs go at the end of the run.
- * Longer buffers are on the heap.
+ * they are carved from slabs of SLAB_BYTES, or 1/64 of a smaller budget,
+ * with a free list per size for the ones outgrown (no realloc, no malloc
+ * per buffer); the slabs go at the end of the run. Longer buffers are on
+ * the heap.
  */
 #define SLAB_MIN 16u
 #define SLAB_MAX ((size_t)64 << 10)
@@ -351,48 +356,12 @@ static int scan_dir(trawl_writer *w, uint64_t *max_gen, trawl_err *err)
 
 /* ---- term table ------------------------------------------------------- */
 
-/*
- * The term array and table are read at random, megabytes of them: from
- * 2 MiB on they are aligned to 2 MiB and offered transparent huge pages
- * (where the kernel gives them only on request): fewer TLB misses.
- */
-#define HUGE_MIN ((size_t)2 << 20)
-
-static void *big_alloc(size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    if (n >= HUGE_MIN) {
-        void *p;
-        if (posix_memalign(&p, HUGE_MIN, n) != 0)
-            return NULL;
-        madvise(p, n & ~(HUGE_MIN - 1), MADV_HUGEPAGE);
-        return p;
-    }
-#endif
-    return malloc(n);
-}
-
-/* realloc() for big_alloc() blocks: the first old bytes of p are kept. */
-static void *big_realloc(void *p, size_t old, size_t n)
-{
-    if (n < HUGE_MIN)
-        return realloc(p, n);
-    void *q = big_alloc(n);
-    if (q == NULL)
-        return NULL;
-    if (old > 0)
-        memcpy(q, p, old < n ? old : n);
-    free(p);
-    return q;
-}
-
 static int table_grow(trawl_writer *w)
 {
     uint32_t ncap = w->table_mask ? (w->table_mask + 1) * 2 : 1u << 16;
-    uint32_t *t = big_alloc((size_t)ncap * sizeof(*t));
+    uint32_t *t = calloc(ncap, sizeof(*t));
     if (t == NULL)
         return TRAWL_ENOMEM;
-    memset(t, 0, (size_t)ncap * sizeof(*t));
     for (uint32_t i = 0; i < w->nterms; i++) {
         uint64_t h = trawl__hash64(w->terms[i].s, w->terms[i].len);
         uint32_t j = (uint32_t)h & (ncap - 1);
@@ -403,6 +372,24 @@ static int table_grow(trawl_writer *w)
     free(w->table);
     w->table = t;
     w->table_mask = ncap - 1;
+    return 0;
+}
+
+/* Room in w->terms for n more terms. */
+static int terms_room(trawl_writer *w, uint32_t n)
+{
+    if ((uint64_t)w->nterms + n <= w->terms_cap)
+        return 0;
+    uint64_t ncap = w->terms_cap ? w->terms_cap : 4096;
+    while (ncap < (uint64_t)w->nterms + n)
+        ncap *= 2;
+    if (ncap > UINT32_MAX)
+        return TRAWL_ETOOBIG;
+    wterm *nt = realloc(w->terms, (size_t)ncap * sizeof(*nt));
+    if (nt == NULL)
+        return TRAWL_ENOMEM;
+    w->terms = nt;
+    w->terms_cap = (uint32_t)ncap;
     return 0;
 }
 
@@ -424,15 +411,8 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
         }
         j = (j + 1) & w->table_mask;
     }
-    if (w->nterms == w->terms_cap) {
-        uint32_t ncap = w->terms_cap ? w->terms_cap * 2 : 4096;
-        wterm *nt = big_realloc(w->terms, (size_t)w->nterms * sizeof(*nt),
-                                (size_t)ncap * sizeof(*nt));
-        if (nt == NULL)
-            return TRAWL_ENOMEM;
-        w->terms = nt;
-        w->terms_cap = ncap;
-    }
+    if (w->nterms == w->terms_cap && terms_room(w, 1) != 0)
+        return TRAWL_ENOMEM;
     char *copy = trawl_arena_strndup(w->term_strings, s, len);
     if (copy == NULL)
         return TRAWL_ENOMEM;
@@ -869,7 +849,7 @@ static unsigned char *slab_get(trawl_writer *w, size_t cap)
             w->slabs = ns;
             w->slabs_cap = ncap;
         }
-        unsigned char *slab = big_alloc(w->slab_bytes);
+        unsigned char *slab = malloc(w->slab_bytes);
         if (slab == NULL)
             return NULL;
         w->slabs[w->nslabs++] = slab;
@@ -1608,10 +1588,10 @@ static uint32_t chunk_end(const trawl_writer *w, const uint32_t *order,
 }
 
 /* Hand the worker the chunk [from, to) of order (see write_segment). */
-static void enc_submit(trawl_writer *w, int positions, const uint32_t *order,
+static void enc_submit(trawl_writer *w, int kind, const uint32_t *order,
                        uint32_t from, uint32_t to)
 {
-    w->enc.positions = positions;
+    w->enc.kind = kind;
     w->enc.order = order;
     w->enc.from = from;
     w->enc.to = to;
@@ -1642,12 +1622,16 @@ static void gather_positions(const wterm *t, trawl_buf *out)
 }
 
 /* Worker side: encode the chunk w->enc describes (see write_segment). */
+static int pairs_build(trawl_writer *w, int *seg_pairs);
+
 static int encode_chunk(trawl_writer *w)
 {
     wenc *e = &w->enc;
     uint32_t n = e->to - e->from;
+    if (e->kind == ENC_PAIRS)
+        return pairs_build(w, &e->seg_pairs);
     trawl_buf_clear(&e->out);
-    if (e->positions) {
+    if (e->kind == ENC_POSITIONS) {
         for (uint32_t k = 0; k < n; k++)
             gather_positions(&w->terms[e->order[e->from + k]], &e->out);
         return e->out.rc != 0 ? TRAWL_ENOMEM : 0;
@@ -1992,27 +1976,46 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     }
     trawl__segfile_end(f);
 
-    /* The pair terms of common words join the run's terms. */
-    int seg_pairs;
-    if ((rc = pairs_build(w, &seg_pairs)) != 0)
-        return trawl_err_set(err, rc, "out of memory");
-    trawl__segfile_begin(f, SEC_PAIRS);
-    if (seg_pairs)
-        trawl__segfile_write(f, w->pairs.ptr, w->pairs.len);
-    trawl__segfile_end(f);
-
-    /* Terms in byte order. */
-    uint32_t *order = malloc((size_t)(w->nterms ? w->nterms : 1) * 4);
+    /* Terms in byte order. The pair terms of common words join the
+     * run's terms: the worker builds them (appending to w->terms, whose
+     * room is made first so that it does not move) while this thread
+     * sorts the others. They sort first: they begin with byte 0x01
+     * (pairs.h), which no word has. */
+    uint32_t nwords = w->nterms, *order = NULL;
+    uint32_t *sorted = malloc((size_t)(nwords ? nwords : 1) * 4);
     seg_penc *pe = calloc(1, sizeof(*pe));
     seg_penc *stub = calloc(1, sizeof(*stub));
     trawl_buf mine = TRAWL_BUF_INIT; /* this thread's positions chunk */
     seg_dict dict;
     memset(&dict, 0, sizeof(dict));
-    if (order == NULL || pe == NULL || stub == NULL ||
-        sort_terms(w->terms, w->nterms, order) < 0) {
+    if (sorted == NULL || pe == NULL || stub == NULL ||
+        terms_room(w, PAIR_MAX_WORDS * PAIR_MAX_WORDS) < 0) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }
+    enc_submit(w, ENC_PAIRS, NULL, 0, 0);
+    rc = sort_terms(w->terms, nwords, sorted);
+    int drc = drain(w, err);
+    if (rc < 0 || drc < 0) {
+        rc = drc < 0 ? drc : trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
+    trawl__segfile_begin(f, SEC_PAIRS);
+    if (w->enc.seg_pairs)
+        trawl__segfile_write(f, w->pairs.ptr, w->pairs.len);
+    trawl__segfile_end(f);
+    uint32_t npairs = w->nterms - nwords;
+    order = malloc((size_t)(w->nterms ? w->nterms : 1) * 4);
+    if (order == NULL ||
+        sort_terms(w->terms + nwords, npairs, order) < 0) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i < npairs; i++)
+        order[i] += nwords;
+    memcpy(order + npairs, sorted, (size_t)nwords * 4);
+    free(sorted);
+    sorted = NULL;
 
     /* Pass 1: POSTINGS (skip tables + blocks), and the dictionary. The
      * terms go in chunks, in pairs: the worker encodes the second chunk
@@ -2025,7 +2028,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         uint32_t a_end = chunk_end(w, order, k, ENC_CHUNK / 2);
         uint32_t b_end = chunk_end(w, order, a_end, ENC_CHUNK);
         if (b_end > a_end)
-            enc_submit(w, 0, order, a_end, b_end);
+            enc_submit(w, ENC_POSTINGS, order, a_end, b_end);
         for (; k < a_end; k++) {
             const wterm *t = &w->terms[order[k]];
             encode_term(w, t, pe);
@@ -2071,7 +2074,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         uint32_t a_end = chunk_end(w, order, k, ENC_CHUNK / 2);
         uint32_t b_end = chunk_end(w, order, a_end, ENC_CHUNK);
         if (b_end > a_end)
-            enc_submit(w, 1, order, a_end, b_end);
+            enc_submit(w, ENC_POSITIONS, order, a_end, b_end);
         trawl_buf_clear(&mine);
         for (; k < a_end; k++)
             gather_positions(&w->terms[order[k]], &mine);
@@ -2101,6 +2104,7 @@ done:
     free(pe);
     free(stub);
     trawl_buf_free(&mine);
+    free(sorted);
     free(order);
     trawl__dict_free(&dict);
     return rc;
