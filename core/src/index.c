@@ -376,6 +376,14 @@ static int parse_manifest(trawl_index *ix, const unsigned char *p, size_t n,
             (bm == 0 && s->ndeleted != 0) || s->ndeleted > ndocs)
             return trawl__corrupt(err, "%s: bad deletion bitmap", path);
         if (bm != 0) {
+            /* The count must be the bitmap's: live totals and every
+             * later generation of an incremental run are built on it. */
+            uint32_t bits = 0;
+            for (uint32_t b = 0; b < bm; b++)
+                bits += (uint32_t)__builtin_popcount(q[b]);
+            if (bits != s->ndeleted ||
+                (ndocs % 8 != 0 && (q[bm - 1] >> (ndocs % 8)) != 0))
+                return trawl__corrupt(err, "%s: bad deletion bitmap", path);
             s->deleted = malloc(bm);
             if (s->deleted == NULL)
                 return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");

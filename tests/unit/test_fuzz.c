@@ -12,12 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
+#include "internal.h"
 #include "query.h"
 #include "trawl/analyze.h"
 #include "trawl/arena.h"
 #include "trawl/buf.h"
+#include "trawl/index.h"
+#include "trawl/writer.h"
 
 static int parse(trawl_analyzer *an, trawl_arena *a, const char *q,
                  qnode **root, trawl_err *err)
@@ -148,11 +154,144 @@ static void random_queries_parse_or_fail_cleanly(void **state)
     trawl_arena_free(a);
 }
 
+/* ---- manifests --------------------------------------------------------- */
+
+static void add_doc(trawl_writer *w, int i)
+{
+    char id[32], body[96];
+    trawl_article a;
+    trawl_err err;
+
+    snprintf(id, sizeof(id), "doc-%02d", i);
+    snprintf(body, sizeof(body), "harbor report number %d of the day", i);
+    memset(&a, 0, sizeof(a));
+    a.id = id;
+    a.id_len = strlen(id);
+    a.title = (char *)"";
+    a.body = body;
+    a.body_len = strlen(body);
+    a.date = TRAWL_NO_DATE;
+    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+}
+
+/* Index docs [0, n) except skip (-1: none) into d, as one generation. */
+static void build(const char *d, int n, int skip)
+{
+    trawl_writer *w;
+    trawl_err err;
+
+    assert_int_equal(trawl_writer_open(&w, d, NULL, &err), 0);
+    for (int i = 0; i < n; i++)
+        if (i != skip)
+            add_doc(w, i);
+    assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
+    trawl_writer_free(w);
+}
+
+static void remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char p[256];
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof(p), "%s/%.100s", path, e->d_name);
+        unlink(p);
+    }
+    if (d != NULL)
+        closedir(d);
+    rmdir(path);
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc((size_t)n + 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static void write_all(const char *path, const unsigned char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/*
+ * A manifest whose deletion count disagrees with its bitmap (resealed, so
+ * the checksum passes) is refused at open. Before, open took the count,
+ * the daemon served a document total that no query could reach, and an
+ * incremental run carried the inconsistency into every later generation;
+ * only trawl-index --check noticed.
+ */
+static void manifest_deletions_must_match_bitmap(void **state)
+{
+    (void)state;
+    char d[64], man[128];
+    trawl_index *ix;
+    trawl_index_info info;
+    trawl_err err;
+    size_t n;
+
+    snprintf(d, sizeof(d), "/tmp/trawl-fuzz-XXXXXX");
+    assert_non_null(mkdtemp(d));
+    build(d, 20, -1);
+    build(d, 20, 5); /* doc-05 deleted: one bit in a 3-byte bitmap */
+    assert_int_equal(trawl_index_open(&ix, d, &err), 0);
+    trawl_index_info_get(ix, &info);
+    assert_int_equal(info.docs, 19);
+    assert_int_equal(info.deleted, 1);
+    snprintf(man, sizeof(man), "%s/gen-%06llu.man", d,
+             (unsigned long long)info.generation);
+    trawl_index_release(ix);
+
+    unsigned char *orig = read_all(man, &n);
+    /* the bitmap is the manifest's last 3 bytes before the hash; doc-05
+     * is bit 5 of its first byte */
+    assert_true(n > 11);
+    unsigned char *bm = orig + n - 8 - 3;
+    assert_int_equal(bm[0], 1u << 5);
+    static const unsigned char bad[][3] = {
+        {0x21, 0, 0}, /* two bits, count 1 */
+        {0, 0, 0},    /* none, count 1 */
+        {0x20, 0, 0x10}, /* a bit beyond doc 19 */
+    };
+    unsigned char *img = malloc(n);
+    assert_non_null(img);
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        memcpy(img, orig, n);
+        memcpy(img + n - 8 - 3, bad[k], 3);
+        trawl__put_u64(img + n - 8, trawl__hash64(img, n - 8));
+        write_all(man, img, n);
+        trawl_err_clear(&err);
+        assert_int_equal(trawl_index_open(&ix, d, &err), TRAWL_ECORRUPT);
+        assert_non_null(strstr(err.msg, "deletion"));
+    }
+    write_all(man, orig, n);
+    assert_int_equal(trawl_index_open(&ix, d, &err), 0);
+    trawl_index_release(ix);
+    free(img);
+    free(orig);
+    remove_tree(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(feb_29_only_in_leap_years),
         cmocka_unit_test(random_queries_parse_or_fail_cleanly),
+        cmocka_unit_test(manifest_deletions_must_match_bitmap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
