@@ -263,6 +263,10 @@ int main(int argc, char **argv)
      * first queued job. */
     setenv("UV_THREADPOOL_SIZE", "1", 0);
     signal(SIGPIPE, SIG_IGN);
+    if (guard_install() < 0) {
+        fprintf(stderr, "trawld: SIGBUS handler: %s\n", strerror(errno));
+        return 1;
+    }
 
     int status = 1;
     if (server_init(&srv, &cfg) == 0)

@@ -4,6 +4,8 @@
  * generations meanwhile), the loop's own searcher brings its arena, and
  * the response is encoded straight into the request's slot.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +17,119 @@
 #include "proto.h"
 #include "server.h"
 
+/* ---- reading the mapped index safely ------------------------------------ */
+
+/*
+ * Segments are mapped. If a file is truncated under the daemon (segments
+ * are immutable, but nothing stops a person or a broken disk), touching a
+ * page past its new end raises SIGBUS, which would kill the daemon. The
+ * reads of the index run under guarded(): the handler jumps back there and
+ * the request fails with TRAWL_ECORRUPT (an "internal" answer), while
+ * everything else goes on. A SIGBUS anywhere else keeps its default
+ * effect.
+ */
+static _Thread_local sigjmp_buf *bus_jump;
+
+static void on_sigbus(int sig)
+{
+    sigjmp_buf *j = bus_jump;
+
+    if (j != NULL) {
+        bus_jump = NULL;
+        siglongjmp(*j, 1);
+    }
+    /* Not ours: the faulting access runs again and dies of it. */
+    signal(sig, SIG_DFL);
+}
+
+int guard_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    /* Not blocked in the handler: the jump leaves it without restoring
+     * the mask, so a later fault must still be delivered. */
+    sa.sa_flags = SA_NODEFER;
+    return sigaction(SIGBUS, &sa, NULL);
+}
+
+int guarded(int (*fn)(void *arg, trawl_err *err), void *arg, trawl_err *err)
+{
+    sigjmp_buf j;
+
+    if (sigsetjmp(j, 0) != 0)
+        return trawl_err_set(err, TRAWL_ECORRUPT,
+                             "an index file could not be read (truncated "
+                             "or an I/O error)");
+    bus_jump = &j;
+    int rc = fn(arg, err);
+    bus_jump = NULL;
+    return rc;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
 static const char *op_name(proto_op op)
 {
     return op == OP_SEARCH ? "search" : op == OP_COUNT ? "count" : "get";
+}
+
+typedef struct query_job {
+    trawl_searcher *sr;
+    trawl_index *ix;
+    trawl_arena *arena;
+    proto_request *req;
+    trawl_buf *out;
+    uint64_t gen, t0;
+} query_job;
+
+/* The part of a query that reads the index (and encodes from it). */
+static int query_answer(void *arg, trawl_err *err)
+{
+    query_job *qj = arg;
+    trawl_searcher *sr = qj->sr;
+    trawl_index *ix = qj->ix;
+    trawl_arena *arena = qj->arena;
+    proto_request *req = qj->req;
+    trawl_buf *out = qj->out;
+    const char *id = req->id_json;
+    uint64_t gen = qj->gen, t0 = qj->t0;
+    int rc;
+
+    if (req->op == OP_GET) {
+        trawl_stored doc;
+        rc = trawl_index_get(ix, req->doc, req->doc_len, arena, &doc, err);
+        if (rc == 0)
+            proto_put_doc(out, id, gen, &doc);
+    } else if (req->op == OP_SEARCH) {
+        trawl_results res;
+        rc = trawl_search(sr, ix, &req->query, arena, &res, err);
+        if (rc == 0)
+            proto_put_search(out, req, gen, &res, (uv_hrtime() - t0) / 1000);
+    } else if (req->explain) {
+        /* A count that also reports the parsed query: a search for no
+         * hits, counting every match. */
+        trawl_results res;
+        trawl_query qq = req->query;
+        qq.limit = 0;
+        qq.offset = 0;
+        qq.snippets = 0;
+        qq.exact_total = 1;
+        rc = trawl_search(sr, ix, &qq, arena, &res, err);
+        if (rc == 0)
+            proto_put_count(out, req, gen, res.total, res.parsed,
+                            (uv_hrtime() - t0) / 1000);
+    } else {
+        uint64_t n = 0;
+        rc = trawl_count(sr, ix, req->query.q, req->query.qlen, arena, &n,
+                         err);
+        if (rc == 0)
+            proto_put_count(out, req, gen, n, NULL,
+                            (uv_hrtime() - t0) / 1000);
+    }
+    return rc;
 }
 
 int query_run(qloop *q, slot *s, proto_request *req)
@@ -26,8 +138,6 @@ int query_run(qloop *q, slot *s, proto_request *req)
     trawl_buf *out = &s->out;
     const char *id = req->id_json;
     uint64_t t0 = uv_hrtime();
-    trawl_searcher *sr = q->searcher;
-    trawl_arena *arena;
     trawl_index *ix;
     uint64_t gen = 0;
     trawl_err err;
@@ -41,39 +151,10 @@ int query_run(qloop *q, slot *s, proto_request *req)
     trawl_err_clear(&err);
     /* The searcher's arena is kept warm from query to query: no
      * allocation per request here. */
-    arena = trawl_searcher_arena(sr);
-    trawl_arena_reset(arena);
-    if (req->op == OP_GET) {
-        trawl_stored doc;
-        rc = trawl_index_get(ix, req->doc, req->doc_len, arena, &doc, &err);
-        if (rc == 0)
-            proto_put_doc(out, id, gen, &doc);
-    } else if (req->op == OP_SEARCH) {
-        trawl_results res;
-        rc = trawl_search(sr, ix, &req->query, arena, &res, &err);
-        if (rc == 0)
-            proto_put_search(out, req, gen, &res, (uv_hrtime() - t0) / 1000);
-    } else if (req->explain) {
-        /* A count that also reports the parsed query: a search for no
-         * hits, counting every match. */
-        trawl_results res;
-        trawl_query qq = req->query;
-        qq.limit = 0;
-        qq.offset = 0;
-        qq.snippets = 0;
-        qq.exact_total = 1;
-        rc = trawl_search(sr, ix, &qq, arena, &res, &err);
-        if (rc == 0)
-            proto_put_count(out, req, gen, res.total, res.parsed,
-                            (uv_hrtime() - t0) / 1000);
-    } else {
-        uint64_t n = 0;
-        rc = trawl_count(sr, ix, req->query.q, req->query.qlen, arena, &n,
-                         &err);
-        if (rc == 0)
-            proto_put_count(out, req, gen, n, NULL,
-                            (uv_hrtime() - t0) / 1000);
-    }
+    query_job qj = {q->searcher, ix, trawl_searcher_arena(q->searcher), req,
+                    out, gen, t0};
+    trawl_arena_reset(qj.arena);
+    rc = guarded(query_answer, &qj, &err);
     if (rc < 0) {
         const char *code = proto_core_code(rc);
         if (strcmp(code, PROTO_INTERNAL) == 0)
@@ -83,7 +164,7 @@ int query_run(qloop *q, slot *s, proto_request *req)
         proto_put_error(out, id, &gen, code, "%s",
                         err.msg[0] ? err.msg : trawl_strerror(rc));
     }
-    trawl_arena_reset(arena); /* big one-off blocks go back now */
+    trawl_arena_reset(qj.arena); /* big one-off blocks go back now */
     trawl_index_release(ix);
     server_note_query(srv, (uv_hrtime() - t0) / 1000);
     return rc < 0 ? -1 : 0;

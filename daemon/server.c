@@ -109,6 +109,13 @@ answer_waiters(server *srv, reload_waiter *w, bool reloaded, const char *error)
     }
 }
 
+static int reload_open(void *arg, trawl_err *err)
+{
+    reload_job *j = arg;
+
+    return trawl_index_open(&j->ix, j->srv->cfg.index_dir, err);
+}
+
 static void reload_run(uv_work_t *w)
 {
     reload_job *j = w->data;
@@ -116,7 +123,11 @@ static void reload_run(uv_work_t *w)
 
     if (trawl_index_current(dir, &j->current, NULL) < 0)
         j->current = 0;
-    j->rc = trawl_index_open(&j->ix, dir, &j->err);
+    /* Verifying reads every page: a file truncated meanwhile must fail
+     * the reload, not kill the daemon (what was opened so far is lost). */
+    j->rc = guarded(reload_open, j, &j->err);
+    if (j->rc < 0)
+        j->ix = NULL;
 }
 
 static void reload(server *srv, bool force);

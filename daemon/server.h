@@ -245,4 +245,14 @@ struct proto_request;
  */
 int query_run(qloop *q, slot *s, struct proto_request *req);
 
+/*
+ * Run fn(arg, err) so that a SIGBUS raised by reading the mapped index (a
+ * segment truncated under the daemon, an I/O error) ends it with
+ * TRAWL_ECORRUPT in err instead of killing the daemon. Whatever fn had
+ * allocated outside arenas at that moment is lost. guard_install() sets
+ * the handler up once, at start; 0 or -1 (errno).
+ */
+int guard_install(void);
+int guarded(int (*fn)(void *arg, trawl_err *err), void *arg, trawl_err *err);
+
 #endif

@@ -2,6 +2,7 @@
  * Robustness against hostile and unusual input, found by fuzzing the real
  * programs: each test here failed before the fix it came with.
  */
+#define _GNU_SOURCE /* memmem() */
 #include <errno.h>
 #include <jansson.h>
 #include <setjmp.h>
@@ -77,10 +78,86 @@ static void big_response_is_delivered(void **state)
     th_cleanup(&h);
 }
 
+/* The live generation's segment file (its name from the manifest). */
+static void segment_path(const th *h, char *out, size_t cap)
+{
+    char cur[160], *name, *man, *p;
+    size_t len;
+
+    snprintf(cur, sizeof(cur), "%s/CURRENT", h->index);
+    name = th_read_file(cur, NULL);
+    assert_non_null(name);
+    name[strcspn(name, "\n")] = '\0';
+    snprintf(cur, sizeof(cur), "%s/%s", h->index, name);
+    free(name);
+    man = th_read_file(cur, &len);
+    assert_non_null(man);
+    p = memmem(man, len, "seg-", 4);
+    assert_non_null(p);
+    snprintf(out, cap, "%s/%.17s", h->index, p); /* seg-NNNNNN-SS.trs */
+    free(man);
+}
+
+/*
+ * A segment of the served generation truncated in place (the daemon has
+ * it mapped): reading a page past the new end raises SIGBUS. The daemon
+ * must answer such requests with an "internal" error and keep serving,
+ * not die. Before, the first query that touched the lost pages killed it.
+ */
+static void truncated_live_segment_is_survived(void **state)
+{
+    (void)state;
+    th h;
+    th_conn c;
+    char seg[200];
+    const char *paths[] = {NULL, NULL};
+    char fixture[512];
+
+    assert_int_equal(th_init(&h), 0);
+    snprintf(fixture, sizeof(fixture), "%s/articles", th_fixtures_dir());
+    paths[0] = fixture;
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *r = th_request(&c, "{\"op\":\"search\",\"q\":\"the\"}");
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_t *hits = json_object_get(r, "hits");
+    assert_true(json_array_size(hits) > 0);
+    char get[512];
+    snprintf(get, sizeof(get), "{\"op\":\"get\",\"doc\":\"%s\"}",
+             json_string_value(
+                 json_object_get(json_array_get(hits, 0), "id")));
+    json_decref(r);
+
+    segment_path(&h, seg, sizeof(seg));
+    assert_int_equal(truncate(seg, 64), 0);
+    static const char *const reqs[] = {
+        "{\"op\":\"search\",\"q\":\"the\"}",
+        "{\"op\":\"search\",\"q\":\"harbor OR storm OR the\",\"limit\":50}",
+        "{\"op\":\"count\",\"q\":\"t*\"}",
+        NULL,
+    };
+    for (int i = 0; i < 4; i++) {
+        r = th_request(&c, reqs[i] ? reqs[i] : get);
+        assert_non_null(r); /* the daemon is still there */
+        /* what the first page still holds reads as zeros */
+        if (!json_is_true(json_object_get(r, "ok")))
+            assert_true(strcmp(th_error_code(r), "internal") == 0 ||
+                        strcmp(th_error_code(r), "not_found") == 0);
+        json_decref(r);
+    }
+    assert_pong(&c);
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(big_response_is_delivered),
+        cmocka_unit_test(truncated_live_segment_is_survived),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
