@@ -7,6 +7,8 @@
  * ZSTD_c_forceAttachDict (a frame larger than 16 KiB would otherwise copy
  * the dictionary's match tables, 384 KiB or more, before each frame). */
 #define ZSTD_STATIC_LINKING_ONLY
+/* sync_file_range() (Linux) */
+#define _GNU_SOURCE
 
 #include "segfile.h"
 
@@ -21,6 +23,10 @@
 #include "trawl/analyze.h"
 
 #define WBUF_SIZE SEGFILE_WBUF
+/* Every this many bytes written, the kernel is asked to start writing
+ * them back, so that the fsync at the end (here or at commit) has little
+ * left to wait for. */
+#define WRITEBACK_STEP ((uint64_t)4 << 20)
 
 /* Hash the open section's bytes still unhashed in the write buffer: the
  * section checksum is computed over whole buffers, not call by call (the
@@ -50,6 +56,15 @@ static void flush_wbuf(segfile *f)
     }
     f->wlen = 0;
     f->hpos = 0;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (f->rc == 0 && f->off - f->synced >= WRITEBACK_STEP) {
+        /* Only a hint: an error here shows at the fsync. */
+        (void)sync_file_range(f->fd, (off_t)f->synced,
+                              (off_t)(f->off - f->synced),
+                              SYNC_FILE_RANGE_WRITE);
+        f->synced = f->off;
+    }
+#endif
 }
 
 static void raw_write(segfile *f, const void *p, size_t n)

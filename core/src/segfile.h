@@ -29,6 +29,7 @@ typedef struct segfile {
     size_t hpos;         /* wbuf offset up to which the open section
                             is hashed (see hash_pending) */
     uint64_t off;        /* bytes written (incl. buffered) */
+    uint64_t synced;     /* bytes whose writeback has been started */
     int in_section;
     uint32_t cur_id;
     uint64_t cur_start;
