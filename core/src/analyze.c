@@ -27,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "internal.h"
 
@@ -427,6 +425,69 @@ const char *trawl_analyzer_language(const trawl_analyzer *a)
 
 /* ---- the stem memo ---- */
 
+static inline uint64_t ld64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t ld32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* memcmp() == 0 for the short keys of the memo, in a few loads (which
+ * overlap rather than pass the end). */
+static inline int same_bytes(const unsigned char *x, const char *y, size_t n)
+{
+    const unsigned char *q = (const unsigned char *)y;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            if (ld64(x + i) != ld64(q + i))
+                return 0;
+        }
+        return ld64(x + n - 8) == ld64(q + n - 8);
+    }
+    if (n >= 4)
+        return ld32(x) == ld32(q) && ld32(x + n - 4) == ld32(q + n - 4);
+    if (n == 0)
+        return 1;
+    return x[0] == q[0] && x[n / 2] == q[n / 2] && x[n - 1] == q[n - 1];
+}
+
+/*
+ * The memo's hash of a folded form (only ever kept in memory): the same
+ * overlapping loads, mixed by multiplication. Cheaper than XXH3 on these
+ * short keys; the high half is the slot's tag.
+ */
+static inline uint64_t memo_hash(const void *key, size_t n)
+{
+    const unsigned char *p = key;
+    const uint64_t k1 = 0x9e3779b97f4a7c15u, k2 = 0xc2b2ae3d27d4eb4fu;
+    uint64_t a, b;
+    if (n >= 8) {
+        a = ld64(p);
+        b = ld64(p + n - 8);
+        for (size_t i = 8; i + 8 < n; i += 8)
+            a = (a ^ ld64(p + i)) * k1;
+    } else if (n >= 4) {
+        a = ld32(p);
+        b = ld32(p + n - 4);
+    } else {
+        a = n > 0 ? (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1]
+                  : 0;
+        b = 0;
+    }
+    uint64_t h = (a ^ n) * k1 ^ (b * k2 << 31 | b * k2 >> 33);
+    h ^= h >> 32;
+    h *= k2;
+    h ^= h >> 29;
+    return h;
+}
+
 /* A memo entry: u8 folded_len, u8 stem_len, u32 user slot (see
  * trawl_token.user), folded bytes, stem bytes. */
 #define MEMO_HDR 6
@@ -450,7 +511,7 @@ static int memo_grow(trawl_analyzer *a)
         if (e.off == 0)
             continue;
         const unsigned char *k = a->pool + e.off - 1;
-        size_t j = XXH3_64bits(k + MEMO_HDR, k[0]) & (n - 1);
+        size_t j = memo_hash(k + MEMO_HDR, k[0]) & (n - 1);
         while (s[j].off != 0)
             j = (j + 1) & (n - 1);
         s[j] = e;
@@ -466,17 +527,6 @@ static int memo_grow(trawl_analyzer *a)
  * a pointer valid until the next call; returns the stem length (>= 1) or
  * TRAWL_ENOMEM.
  */
-/* memcmp() == 0 for the short keys of the memo, without the call. */
-static inline int same_bytes(const unsigned char *x, const char *y, size_t n)
-{
-    const unsigned char *q = (const unsigned char *)y;
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] != q[i])
-            return 0;
-    }
-    return 1;
-}
-
 static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
                        uint64_t h, const char **out)
 {
@@ -555,7 +605,7 @@ static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
 static int stem_memo(trawl_analyzer *a, const char *folded, size_t len,
                      const char **out)
 {
-    return stem_memo_h(a, folded, len, XXH3_64bits(folded, len), out);
+    return stem_memo_h(a, folded, len, memo_hash(folded, len), out);
 }
 
 /* ---- folding ---- */
@@ -938,7 +988,7 @@ int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
              * whose slot should be in cache by now. */
             while (ahead < to && ahead < i + PREFETCH_AHEAD) {
                 const trawl_ftok *u = &f->toks[ahead];
-                uint64_t h = XXH3_64bits(f->bytes + u->off, u->len);
+                uint64_t h = memo_hash(f->bytes + u->off, u->len);
                 hq[ahead % PREFETCH_AHEAD] = h;
                 if (a->nslots != 0)
                     __builtin_prefetch(&a->slots[h & (a->nslots - 1)]);
