@@ -124,26 +124,32 @@
  *   deltas (the first from 0). Positions count tokens within one field.
  *
  * Section PAIRS (optional; absent or empty = none): the segment's common
- *   words, for phrase queries: u32 count (at most PAIR_MAX_WORDS), then
- *   per word u8 len (1 to PAIR_MAX_LEN) and its bytes, words in strictly
- *   increasing byte order. For every two of them a and b (a = b
- *   included) that stand next to each other in some document's field
- *   (a at position p, b at p + 1), TERMS has the pair term
- *   PAIR_MARK a PAIR_MARK b, a term like any other: its postings are the
+ *   and frequent words, for phrase queries: u32 ncommon (1 to
+ *   PAIR_MAX_WORDS), u32 nfrequent (0 to PAIR_MAX_FREQ), u32 offset per
+ *   word plus a final one (offset 0 first, increasing) into the word
+ *   bytes that follow: the common words in strictly increasing byte
+ *   order, then the frequent ones likewise; a word is 1 to PAIR_MAX_LEN
+ *   bytes without PAIR_MARK, and no word is in both lists. For every two
+ *   listed words a and b (a = b included), at least one of them common,
+ *   that stand next to each other in some document's field (a at
+ *   position p, b at p + 1), TERMS has the pair term
+ *   PAIR_MARK a PAIR_MARK b: a term like any other whose postings are the
  *   documents where the pair occurs, tf[f] the number of its occurrences
- *   in field f, and its positions those of a. A pair of common words
- *   that has no term does not occur in the segment. So a phrase's
- *   adjacent common words read one short list instead of checking the
- *   positions of two long ones, and a two-word phrase of common words
- *   is exactly its pair term. Pair terms start with PAIR_MARK (0x01),
- *   which no analyzed word contains, so they sort before every word and
- *   no prefix query reaches them. The writer picks the words once per
- *   build (from its first run of at least PAIR_MIN_DOCS documents: up to
- *   PAIR_MAX_WORDS terms of document frequency at least 1/PAIR_DF_DIV of
- *   the run's documents, most frequent first) or keeps those of the
- *   previous generation (a smaller run gets no pairs); a merge
- *   keeps them when every input has the same PAIRS bytes and otherwise
- *   drops the section and every pair term.
+ *   in field f, and no positions (pos_bytes 0 in every block); its
+ *   occurrences are not tokens (DOCS counts only words). Such a pair
+ *   without a term does not occur in the segment. So a phrase's adjacent
+ *   words, when covered, read one short list instead of the positions of
+ *   two long ones, and a two-word phrase is exactly its pair term. Pair
+ *   terms start with PAIR_MARK (0x01), which no analyzed word contains,
+ *   so they sort before every word and no prefix query reaches them. The
+ *   writer picks the words once per build, from its first run of at
+ *   least PAIR_MIN_DOCS documents: as common, up to PAIR_MAX_WORDS terms
+ *   of document frequency at least 1/PAIR_DF_DIV of the run's documents;
+ *   as frequent, up to PAIR_MAX_FREQ more of at least 1/PAIR_FREQ_DIV
+ *   (most frequent first, at least 2); or it keeps those of the previous
+ *   generation (a smaller run gets no pairs). A merge keeps them when
+ *   every input has the same PAIRS bytes and otherwise drops the section
+ *   and every pair term.
  *
  * Format changelog:
  *   1: first version.
@@ -163,9 +169,10 @@
  *      block's first has them), and a one-block list keeps its skip
  *      length and bounds only in its skip entry: the dictionary is less
  *      than half its size.
- *   6: the PAIRS section and pair terms of common words (phrases of very
- *      common words read a pair's list instead of two long position
- *      lists). Format 5 segments are still read: they have no pairs.
+ *   6: the PAIRS section and pair terms of common and frequent words
+ *      (phrases of very common words read a pair's list instead of two
+ *      long position lists). Format 5 segments are still read: they have
+ *      no pairs.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
@@ -218,6 +225,8 @@ enum {
 #define PAIR_MAX_WORDS 64   /* common words per segment, at most */
 #define PAIR_MAX_LEN   32   /* bytes of a common word, at most */
 #define PAIR_DF_DIV    8    /* df >= ndocs / PAIR_DF_DIV to be common */
+#define PAIR_MAX_FREQ  192 /* frequent (not common) words, at most */
+#define PAIR_FREQ_DIV  16   /* df >= ndocs / PAIR_FREQ_DIV to be frequent */
 #define PAIR_MIN_DOCS  100  /* documents of the run that chooses them */
 
 /* Stored field order of an article record as the writer builds it; the

@@ -1463,9 +1463,9 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
         const char *mid = memchr(term + 1, PAIR_MARK, tlen - 1);
         const seg_section *pw = &s->sec[SEC_PAIRS];
         if (mid == NULL ||
-            !trawl__pairs_has(pw, term + 1, (size_t)(mid - term - 1)) ||
-            !trawl__pairs_has(pw, mid + 1, (size_t)(term + tlen - mid - 1)))
-            TPROB("TERMS", "a pair term of words that PAIRS does not list");
+            !trawl__pairs_cover(pw, term + 1, (size_t)(mid - term - 1),
+                                mid + 1, (size_t)(term + tlen - mid - 1)))
+            TPROB("TERMS", "a pair term of words that PAIRS does not cover");
     }
     while (remaining > 0) {
         uint64_t delta, db, pb, bmax[TRAWL_NFIELDS], bmin[TRAWL_NFIELDS];

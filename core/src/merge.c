@@ -588,7 +588,7 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
      * otherwise a pair's list could miss the documents of an input that
      * did not count it. */
     const seg_section *pw = n > 0 ? &m[0].s->sec[SEC_PAIRS] : NULL;
-    int keep_pairs = pw != NULL && trawl__pairs_count(pw) > 0;
+    int keep_pairs = pw != NULL && trawl__pairs_common(pw) > 0;
     for (uint32_t i = 1; i < n && keep_pairs; i++) {
         const seg_section *o = &m[i].s->sec[SEC_PAIRS];
         keep_pairs = o->len == pw->len && memcmp(o->p, pw->p, pw->len) == 0;

@@ -1,5 +1,5 @@
 /*
- * The PAIRS section's word list and pair term keys (see format.h).
+ * The PAIRS section's word lists and pair term keys (see format.h).
  */
 #include "pairs.h"
 
@@ -7,58 +7,110 @@
 
 #include "internal.h"
 
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0)
+        return c;
+    return al < bl ? -1 : al > bl;
+}
+
 int trawl__pairs_valid(const seg_section *sec)
 {
     if (sec->len == 0)
         return 0;
-    if (sec->len < 4)
+    if (sec->len < 12)
         return -1;
-    const unsigned char *p = sec->p, *end = sec->p + sec->len;
-    uint32_t n = trawl__get_u32(p);
-    if (n > PAIR_MAX_WORDS)
+    uint32_t nc = trawl__get_u32(sec->p), nf = trawl__get_u32(sec->p + 4);
+    if (nc == 0 || nc > PAIR_MAX_WORDS || nf > PAIR_MAX_FREQ)
         return -1;
-    p += 4;
-    const unsigned char *prev = NULL;
-    size_t plen = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (p >= end)
+    uint64_t n = (uint64_t)nc + nf;
+    uint64_t head = 8 + (n + 1) * 4;
+    if (sec->len < head)
+        return -1;
+    const unsigned char *off = sec->p + 8;
+    const char *words = (const char *)sec->p + head;
+    uint64_t area = sec->len - head;
+    if (trawl__get_u32(off) != 0 || trawl__get_u32(off + n * 4) != area)
+        return -1;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t a = trawl__get_u32(off + i * 4);
+        uint32_t b = trawl__get_u32(off + (i + 1) * 4);
+        if (b <= a || b - a > PAIR_MAX_LEN || b > area)
             return -1;
-        size_t len = *p++;
-        if (len == 0 || len > PAIR_MAX_LEN || (size_t)(end - p) < len)
+        if (memchr(words + a, PAIR_MARK, b - a) != NULL)
             return -1;
-        if (memchr(p, PAIR_MARK, len) != NULL)
-            return -1;
-        if (prev != NULL) {
-            size_t m = plen < len ? plen : len;
-            int c = memcmp(prev, p, m);
-            if (c > 0 || (c == 0 && plen >= len))
+        /* strictly increasing within each list */
+        if (i > 0 && i != nc) {
+            uint32_t p = trawl__get_u32(off + (i - 1) * 4);
+            if (cmp_bytes(words + p, a - p, words + a, b - a) >= 0)
                 return -1;
         }
-        prev = p;
-        plen = len;
-        p += len;
-    }
-    return p == end ? 0 : -1;
-}
-
-unsigned trawl__pairs_count(const seg_section *sec)
-{
-    return sec->len >= 4 ? trawl__get_u32(sec->p) : 0;
-}
-
-int trawl__pairs_has(const seg_section *sec, const char *w, size_t len)
-{
-    if (sec->len < 4 || len == 0 || len > PAIR_MAX_LEN)
-        return 0;
-    const unsigned char *p = sec->p + 4;
-    uint32_t n = trawl__get_u32(sec->p);
-    for (uint32_t i = 0; i < n; i++) {
-        size_t l = *p++;
-        if (l == len && memcmp(p, w, len) == 0)
-            return 1;
-        p += l;
     }
     return 0;
+}
+
+unsigned trawl__pairs_common(const seg_section *sec)
+{
+    return sec->len >= 12 ? trawl__get_u32(sec->p) : 0;
+}
+
+unsigned trawl__pairs_frequent(const seg_section *sec)
+{
+    return sec->len >= 12 ? trawl__get_u32(sec->p + 4) : 0;
+}
+
+const char *trawl__pairs_word(const seg_section *sec, unsigned i,
+                              size_t *len)
+{
+    uint64_t n = (uint64_t)trawl__pairs_common(sec) +
+                 trawl__pairs_frequent(sec);
+    const unsigned char *off = sec->p + 8;
+    uint32_t a = trawl__get_u32(off + (size_t)i * 4);
+    *len = trawl__get_u32(off + (size_t)(i + 1) * 4) - a;
+    return (const char *)sec->p + 8 + (n + 1) * 4 + a;
+}
+
+/* Binary search of words [lo, hi) of a valid section. */
+static int find(const seg_section *sec, unsigned lo, unsigned hi,
+                const char *w, size_t len)
+{
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        size_t ml;
+        const char *m = trawl__pairs_word(sec, mid, &ml);
+        int c = cmp_bytes(m, ml, w, len);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+int trawl__pairs_class(const seg_section *sec, const char *w, size_t len)
+{
+    unsigned nc = trawl__pairs_common(sec);
+    if (nc == 0 || len == 0 || len > PAIR_MAX_LEN)
+        return PAIR_NONE;
+    if (find(sec, 0, nc, w, len))
+        return PAIR_COMMON;
+    if (find(sec, nc, nc + trawl__pairs_frequent(sec), w, len))
+        return PAIR_FREQUENT;
+    return PAIR_NONE;
+}
+
+int trawl__pairs_cover(const seg_section *sec, const char *a, size_t alen,
+                       const char *b, size_t blen)
+{
+    int ca = trawl__pairs_class(sec, a, alen);
+    if (ca == PAIR_NONE)
+        return 0;
+    int cb = trawl__pairs_class(sec, b, blen);
+    return cb != PAIR_NONE && (ca == PAIR_COMMON || cb == PAIR_COMMON);
 }
 
 size_t trawl__pair_key(char *out, const char *a, size_t alen, const char *b,

@@ -1345,21 +1345,21 @@ static matcher *m_build(ctx *c, const qnode *q)
                 return NULL;
             cur_init(cs[k], c->seg, &t, &c->corrupt);
         }
-        /* An exact phrase's adjacent common words have a pair term:
-         * a two-word phrase of common words is exactly one (a TERM,
+        /* Adjacent words of an exact phrase that PAIRS covers have a
+         * pair term: a two-word phrase is then exactly one (a TERM,
          * scored with the phrase's idf); longer phrases align and bound
          * with theirs too. No pair term: the phrase is not here. */
         uint32_t npc = 0;
         cursor **pc = NULL;
         if (q->kind == Q_PHRASE && q->slop == 0 && q->nterms >= 2 &&
-            trawl__pairs_count(&c->seg->sec[SEC_PAIRS]) > 0) {
+            trawl__pairs_common(&c->seg->sec[SEC_PAIRS]) > 0) {
             const seg_section *pw = &c->seg->sec[SEC_PAIRS];
             pc = trawl_arena_alloc(c->a, q->nterms * sizeof(*pc));
             if (pc == NULL)
                 return NULL;
             for (uint32_t k = 0; k + 1 < q->nterms; k++) {
-                if (!trawl__pairs_has(pw, q->terms[k], q->lens[k]) ||
-                    !trawl__pairs_has(pw, q->terms[k + 1], q->lens[k + 1]))
+                if (!trawl__pairs_cover(pw, q->terms[k], q->lens[k],
+                                        q->terms[k + 1], q->lens[k + 1]))
                     continue;
                 char key[PAIR_KEY_MAX];
                 size_t kl = trawl__pair_key(key, q->terms[k], q->lens[k],

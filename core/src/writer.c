@@ -689,7 +689,7 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
      * without dropping their pair terms. */
     for (uint32_t i = w->nold; i-- > 0 && !w->opts.full && !w->pairs_chosen;) {
         const seg_section *ps = &w->segs[i].seg->sec[SEC_PAIRS];
-        if (trawl__pairs_count(ps) > 0) {
+        if (trawl__pairs_common(ps) > 0) {
             trawl_buf_put(&w->pairs, ps->p, ps->len);
             if (w->pairs.rc != 0) {
                 rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -923,17 +923,19 @@ static void terms_truncate(trawl_writer *w, uint32_t n)
     }
 }
 
-/* What building a run's pair terms may add to its postings: a quarter
- * of them (pair occurrences are a fraction of the common words'); a run
- * that would need more gets none (see pairs_build). */
+/* The run's posting buffers, in bytes. */
 static size_t postings_bytes(const trawl_writer *w)
 {
     return w->post_mem + (size_t)w->nslabs * w->slab_bytes;
 }
 
+/* What building a run's pair terms may add to its postings, reserved in
+ * the budget: a third of them (a pair posting has no positions and is
+ * about half a word posting's bytes; 13-25% on news-like text); a run
+ * that would need more gets none (see pairs_build). */
 static size_t pairs_reserve(const trawl_writer *w)
 {
-    return w->opts.no_pairs ? 0 : postings_bytes(w) / 4;
+    return w->opts.no_pairs ? 0 : postings_bytes(w) / 3;
 }
 
 /* Make room for n more bytes in t's posting buffer. */
@@ -1501,6 +1503,21 @@ static inline void next_post(const unsigned char **pp, int first, post *ps)
     *pp += ps->pos_len;
 }
 
+/* A pair term's posting in the writer's buffer (see pairs_build): doc
+ * gap, then body tf << 1 | (title tf != 0), then the title tf unless it
+ * is 0; no positions. Pair postings are half as many bytes so. */
+static inline void next_pair_post(const unsigned char **pp, int first,
+                                  post *ps)
+{
+    uint32_t v = get_vu32(pp);
+    ps->doc = first ? v - 1 : ps->doc + v;
+    uint32_t x = get_vu32(pp);
+    ps->tf[TRAWL_FIELD_BODY] = x >> 1;
+    ps->tf[TRAWL_FIELD_TITLE] = x & 1 ? get_vu32(pp) : 0;
+    ps->pos_len = 0;
+    ps->pos = *pp;
+}
+
 /* Sort the terms' indexes into byte order: a radix sort on the first 8
  * bytes, then a comparison sort within runs of equal prefixes. */
 static int sort_terms(const wterm *terms, uint32_t n, uint32_t *order)
@@ -1565,8 +1582,12 @@ static void encode_term(const trawl_writer *w, const wterm *t, seg_penc *pe)
     post ps;
     memset(&ps, 0, sizeof(ps));
     trawl__penc_reset(pe);
+    int pair = trawl__is_pair(t->s, t->len);
     for (uint32_t i = 0; i < t->df; i++) {
-        next_post(&p, i == 0, &ps);
+        if (pair)
+            next_pair_post(&p, i == 0, &ps);
+        else
+            next_post(&p, i == 0, &ps);
         uint32_t len[TRAWL_NFIELDS];
         for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
             len[fi] = trawl__get_u32(dl + (size_t)ps.doc * DOC_RECORD +
@@ -1605,6 +1626,8 @@ static void enc_submit(trawl_writer *w, int kind, const uint32_t *order,
 /* Append the positions of term t (as buffered) to out. */
 static void gather_positions(const wterm *t, trawl_buf *out)
 {
+    if (trawl__is_pair(t->s, t->len))
+        return; /* none */
     /* They are fewer bytes than the whole buffer. */
     if (trawl_buf_reserve(out, t->blen) != 0)
         return;
@@ -1688,9 +1711,9 @@ static int cmp_word(const void *a, const void *b)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Choose the build's common words from this run: up to PAIR_MAX_WORDS
- * terms of df >= ndocs / PAIR_DF_DIV (and >= 2), most frequent first,
- * ties by term index (first seen); stored in byte order. */
+/* Choose the build's common and frequent words from this run (format.h,
+ * PAIRS): most frequent first, ties by term index (first seen); each list
+ * stored in byte order. */
 static int pairs_choose(trawl_writer *w)
 {
     pcand *c = malloc((size_t)(w->nterms ? w->nterms : 1) * sizeof(*c));
@@ -1699,7 +1722,7 @@ static int pairs_choose(trawl_writer *w)
     uint32_t n = 0;
     for (uint32_t i = 0; i < w->nterms; i++) {
         const wterm *t = &w->terms[i];
-        if (t->df >= 2 && (uint64_t)t->df * PAIR_DF_DIV >= w->ndocs &&
+        if (t->df >= 2 && (uint64_t)t->df * PAIR_FREQ_DIV >= w->ndocs &&
             t->len <= PAIR_MAX_LEN && !trawl__is_pair(t->s, t->len)) {
             c[n].df = t->df;
             c[n].idx = i;
@@ -1707,30 +1730,49 @@ static int pairs_choose(trawl_writer *w)
         }
     }
     qsort(c, n, sizeof(*c), cmp_pcand);
-    if (n > PAIR_MAX_WORDS)
-        n = PAIR_MAX_WORDS;
-    const wterm *words[PAIR_MAX_WORDS];
-    for (uint32_t i = 0; i < n; i++)
+    uint32_t nc = 0;
+    while (nc < n && nc < PAIR_MAX_WORDS &&
+           (uint64_t)c[nc].df * PAIR_DF_DIV >= w->ndocs)
+        nc++;
+    uint32_t nf = n - nc < PAIR_MAX_FREQ ? n - nc : PAIR_MAX_FREQ;
+    trawl_buf_clear(&w->pairs);
+    if (nc == 0) {
+        free(c);
+        w->pairs_chosen = 1; /* none common: no pairs in this build */
+        return 0;
+    }
+    const wterm **words = malloc(((size_t)nc + nf) * sizeof(*words));
+    if (words == NULL) {
+        free(c);
+        return TRAWL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < nc + nf; i++)
         words[i] = &w->terms[c[i].idx];
     free(c);
-    qsort(words, n, sizeof(*words), cmp_word);
-    trawl_buf_clear(&w->pairs);
-    trawl_buf_put_u32le(&w->pairs, n);
-    for (uint32_t i = 0; i < n; i++) {
-        unsigned char len = (unsigned char)words[i]->len;
-        trawl_buf_put(&w->pairs, &len, 1);
-        trawl_buf_put(&w->pairs, words[i]->s, words[i]->len);
+    qsort(words, nc, sizeof(*words), cmp_word);
+    qsort(words + nc, nf, sizeof(*words), cmp_word);
+    trawl_buf_put_u32le(&w->pairs, nc);
+    trawl_buf_put_u32le(&w->pairs, nf);
+    uint32_t off = 0;
+    for (uint32_t i = 0; i <= nc + nf; i++) {
+        trawl_buf_put_u32le(&w->pairs, off);
+        if (i < nc + nf)
+            off += words[i]->len;
     }
+    for (uint32_t i = 0; i < nc + nf; i++)
+        trawl_buf_put(&w->pairs, words[i]->s, words[i]->len);
+    free(words);
     if (w->pairs.rc != 0)
         return TRAWL_ENOMEM;
     w->pairs_chosen = 1;
     return 0;
 }
 
-/* A common word's postings, read along the documents. */
+/* A listed word's postings, read along the documents. */
 typedef struct pcur {
     const unsigned char *p;
     uint32_t left; /* postings not yet read */
+    uint32_t next; /* the next cursor waiting for the same doc, + 1 */
     post ps;       /* the current one (ps.doc = UINT32_MAX at the end) */
 } pcur;
 
@@ -1744,13 +1786,22 @@ static void pcur_next(pcur *c, int first)
     c->left--;
 }
 
+/* The dense index of the pair (i, j) of listed words (kc common first,
+ * k in all), at least one common. */
+static inline uint32_t pair_index(uint32_t i, uint32_t j, uint32_t kc,
+                                  uint32_t k)
+{
+    return i < kc ? i * k + j : kc * k + (i - kc) * kc + j;
+}
+
 /*
- * Add this run's pair terms: for every document, mark where the common
- * words stand in each field, and for each occurrence of one that is
- * followed by another, append the pair. Postings are written as
- * invert_doc writes them. *seg_pairs is set to 1 when the segment has
- * its pairs (and so writes the build's word list), 0 when it has none:
- * two common words at one position, or more memory than the reserve.
+ * Add this run's pair terms: for every document, mark where the listed
+ * words stand in each field, and for each occurrence of one followed by
+ * another, at least one of them common, count the pair. Postings are
+ * written as invert_doc writes them, without positions. *seg_pairs is set
+ * to 1 when the segment has its pairs (and so writes the build's word
+ * lists), 0 when it has none: two listed words at one position, or more
+ * memory than the reserve.
  */
 static int pairs_build(trawl_writer *w, int *seg_pairs)
 {
@@ -1765,50 +1816,65 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
     if (!w->pairs_chosen && (rc = pairs_choose(w)) != 0)
         return rc;
     seg_section sec = {w->pairs.ptr, w->pairs.len};
-    uint32_t nw = trawl__pairs_count(&sec);
-    if (nw == 0)
+    uint32_t nc = trawl__pairs_common(&sec);
+    if (nc == 0)
         return 0;
-    /* The common words this run has, in the section's order. */
-    const unsigned char *wp = w->pairs.ptr + 4;
-    uint32_t ids[PAIR_MAX_WORDS], k = 0;
-    for (uint32_t i = 0; i < nw; i++) {
-        size_t len = *wp++;
-        int64_t id = term_find(w, (const char *)wp, len);
-        if (id >= 0)
-            ids[k++] = (uint32_t)id;
-        wp += len;
-    }
+    uint32_t nw = nc + trawl__pairs_frequent(&sec);
     *seg_pairs = 1;
-    if (k == 0)
+    /* The listed words this run has: common ones first. */
+    uint32_t *ids = malloc((size_t)nw * sizeof(*ids));
+    if (ids == NULL)
+        return TRAWL_ENOMEM;
+    uint32_t k = 0, kc = 0;
+    for (uint32_t i = 0; i < nw; i++) {
+        size_t len;
+        const char *wd = trawl__pairs_word(&sec, i, &len);
+        int64_t id = term_find(w, wd, len);
+        if (id >= 0) {
+            ids[k++] = (uint32_t)id;
+            kc += i < nc;
+        }
+    }
+    if (kc == 0) {
+        free(ids);
         return 0;
+    }
 
     uint32_t nbefore = w->nterms;
     size_t mem0 = postings_bytes(w), allow = pairs_reserve(w) + ((size_t)2 << 20);
+    size_t np = (size_t)kc * k * 2; /* >= pair_index() + 1 */
     pcur *cu = calloc(k, sizeof(*cu));
-    uint32_t *pid = calloc((size_t)k * k, sizeof(*pid)); /* term id + 1 */
-    uint32_t *stamp = calloc((size_t)k * k, sizeof(*stamp));
+    uint32_t *bucket = calloc((size_t)w->ndocs + 1, sizeof(*bucket));
+    uint32_t *here = malloc((size_t)k * sizeof(*here));
+    uint32_t *pid = calloc(np, sizeof(*pid)); /* term id + 1 */
+    uint32_t *stamp = calloc(np, sizeof(*stamp));
     /* per pair, in the document at hand: occurrences per field */
-    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc((size_t)k * k * sizeof(*ptf));
-    uint32_t *plist = malloc((size_t)k * k * sizeof(*plist));
-    unsigned char *mark = NULL; /* position -> common word + 1 */
+    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc(np * sizeof(*ptf));
+    uint32_t *plist = malloc(np * sizeof(*plist));
+    uint16_t *mark = NULL; /* position -> listed word + 1 */
     size_t mark_cap = 0;
     uint32_t *pos = NULL; /* the words' positions in one field */
     size_t pos_cap = 0;
-    if (cu == NULL || pid == NULL || stamp == NULL || ptf == NULL ||
-        plist == NULL) {
+    uint32_t *span = malloc(((size_t)k + 1) * sizeof(*span));
+    if (cu == NULL || bucket == NULL || here == NULL || pid == NULL ||
+        stamp == NULL || ptf == NULL || plist == NULL || span == NULL) {
         rc = TRAWL_ENOMEM;
         goto done;
     }
+    /* Each cursor waits in the bucket of its next document. */
     for (uint32_t i = 0; i < k; i++) {
         cu[i].p = w->terms[ids[i]].buf;
         cu[i].left = w->terms[ids[i]].df;
         pcur_next(&cu[i], 1);
+        if (cu[i].ps.doc < w->ndocs) {
+            cu[i].next = bucket[cu[i].ps.doc];
+            bucket[cu[i].ps.doc] = i + 1;
+        }
     }
     for (uint32_t d = 0; d < w->ndocs; d++) {
-        uint32_t here[PAIR_MAX_WORDS], nh = 0;
-        for (uint32_t i = 0; i < k; i++)
-            if (cu[i].ps.doc == d)
-                here[nh++] = i;
+        uint32_t nh = 0;
+        for (uint32_t b = bucket[d]; b != 0; b = cu[b - 1].next)
+            here[nh++] = b - 1;
         if (nh == 0)
             continue;
         uint32_t npl = 0;
@@ -1819,17 +1885,17 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
                 size_t ncap = mark_cap ? mark_cap : 4096;
                 while (ncap < flen + 2)
                     ncap *= 2;
-                unsigned char *nm = realloc(mark, ncap);
+                uint16_t *nm = realloc(mark, ncap * sizeof(*nm));
                 if (nm == NULL) {
                     rc = TRAWL_ENOMEM;
                     goto done;
                 }
-                memset(nm + mark_cap, 0, ncap - mark_cap);
+                memset(nm + mark_cap, 0, (ncap - mark_cap) * sizeof(*nm));
                 mark = nm;
                 mark_cap = ncap;
             }
             /* Decode each word's positions in f once; mark where the
-             * words stand; read the pairs; unmark. */
+             * words stand; count the pairs; unmark. */
             size_t need = 0;
             for (uint32_t h = 0; h < nh; h++)
                 need += cu[here[h]].ps.tf[f];
@@ -1837,15 +1903,15 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
                 size_t ncap = pos_cap ? pos_cap : 4096;
                 while (ncap < need)
                     ncap *= 2;
-                uint32_t *np = realloc(pos, ncap * sizeof(*np));
-                if (np == NULL) {
+                uint32_t *npos = realloc(pos, ncap * sizeof(*npos));
+                if (npos == NULL) {
                     rc = TRAWL_ENOMEM;
                     goto done;
                 }
-                pos = np;
+                pos = npos;
                 pos_cap = ncap;
             }
-            uint32_t *at = pos, span[PAIR_MAX_WORDS + 1];
+            uint32_t *at = pos;
             int clash = 0;
             for (uint32_t h = 0; h < nh; h++) {
                 const post *ps = &cu[here[h]].ps;
@@ -1861,17 +1927,17 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
                     if (x >= flen || mark[x] != 0)
                         clash = 1; /* not as counted, or two words at x */
                     else
-                        mark[x] = (unsigned char)(here[h] + 1);
+                        mark[x] = (uint16_t)(here[h] + 1);
                 }
             }
             span[nh] = (uint32_t)(at - pos);
             for (uint32_t h = 0; h < nh && !clash; h++) {
                 uint32_t i = here[h];
                 for (uint32_t t = span[h]; t < span[h + 1]; t++) {
-                    uint32_t x = pos[t];
-                    if (mark[x + 1] == 0)
+                    uint32_t j = mark[pos[t] + 1];
+                    if (j == 0 || (i >= kc && j - 1 >= kc))
                         continue;
-                    uint32_t pr = i * k + (mark[x + 1] - 1);
+                    uint32_t pr = pair_index(i, j - 1, kc, k);
                     if (stamp[pr] != d + 1) {
                         stamp[pr] = d + 1;
                         memset(ptf[pr], 0, sizeof(ptf[pr]));
@@ -1892,9 +1958,17 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
         for (uint32_t q = 0; q < npl; q++) {
             uint32_t pr = plist[q];
             if (pid[pr] == 0) {
+                uint32_t i, j;
+                if (pr < kc * k) {
+                    i = pr / k;
+                    j = pr % k;
+                } else {
+                    i = kc + (pr - kc * k) / kc;
+                    j = (pr - kc * k) % kc;
+                }
                 char key[PAIR_KEY_MAX];
-                const wterm *a = &w->terms[ids[pr / k]];
-                const wterm *b = &w->terms[ids[pr % k]];
+                const wterm *a = &w->terms[ids[i]];
+                const wterm *b = &w->terms[ids[j]];
                 size_t kl = trawl__pair_key(key, a->s, a->len, b->s, b->len);
                 uint32_t id;
                 if (kl == 0 || term_id(w, key, kl, &id) != 0) {
@@ -1903,20 +1977,22 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
                 }
                 pid[pr] = id + 1;
             }
-            /* A pair term keeps no positions (format.h). */
+            /* A pair term keeps no positions (format.h); its buffer is
+             * read by next_pair_post. */
             const uint32_t *tf = ptf[pr];
             wterm *t = &w->terms[pid[pr] - 1];
             uint32_t gap = t->df == 0 ? d + 1 : d - t->last_doc;
-            size_t need = varint_len(gap) + 1;
-            for (int f = 0; f < TRAWL_NFIELDS; f++)
-                need += varint_len(tf[f]);
+            uint32_t tt = tf[TRAWL_FIELD_TITLE];
+            uint32_t x = tf[TRAWL_FIELD_BODY] << 1 | (tt != 0);
+            size_t need = varint_len(gap) + varint_len(x) +
+                          (tt != 0 ? varint_len(tt) : 0);
             if ((rc = term_reserve(w, t, need)) != 0)
                 goto done;
             unsigned char *p = t->buf + t->blen;
             size_t n = put_varint(p, gap);
-            for (int f = 0; f < TRAWL_NFIELDS; f++)
-                n += put_varint(p + n, tf[f]);
-            n += put_varint(p + n, 0);
+            n += put_varint(p + n, x);
+            if (tt != 0)
+                n += put_varint(p + n, tt);
             t->blen += (uint32_t)n;
             t->df++;
             t->last_doc = d;
@@ -1925,25 +2001,35 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
             *seg_pairs = 0;
             goto undo;
         }
-        for (uint32_t h = 0; h < nh; h++)
-            pcur_next(&cu[here[h]], 0);
+        for (uint32_t h = 0; h < nh; h++) {
+            pcur *x = &cu[here[h]];
+            pcur_next(x, 0);
+            if (x->ps.doc < w->ndocs) {
+                x->next = bucket[x->ps.doc];
+                bucket[x->ps.doc] = here[h] + 1;
+            }
+        }
     }
     goto done;
 undo:
     /* No pairs in this segment: clear the marks, drop the pair terms. */
     if (mark != NULL)
-        memset(mark, 0, mark_cap);
+        memset(mark, 0, mark_cap * sizeof(*mark));
     terms_truncate(w, nbefore);
 done:
     if (rc != 0)
         terms_truncate(w, nbefore);
+    free(ids);
     free(cu);
+    free(bucket);
+    free(here);
     free(pid);
     free(stamp);
     free(ptf);
     free(plist);
     free(mark);
     free(pos);
+    free(span);
     return rc;
 }
 
@@ -1989,7 +2075,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     seg_dict dict;
     memset(&dict, 0, sizeof(dict));
     if (sorted == NULL || pe == NULL || stub == NULL ||
-        terms_room(w, PAIR_MAX_WORDS * PAIR_MAX_WORDS) < 0) {
+        terms_room(w, 2 * PAIR_MAX_WORDS *
+                          (PAIR_MAX_WORDS + PAIR_MAX_FREQ)) < 0) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }

@@ -633,7 +633,9 @@ static const char *phrase_queries[] = {
     "\"a the\"",            "\"the the\"",           "\"in the market\"",
     "\"of the\" OR flood",  "korea \"of a\"",        "\"the market\"~2",
     "\"north korea\" -\"the market\"", "body:\"and the\"", "\"zebra the\"",
-    "\"harbour of\"",       "\"the a of and in\"",
+    "\"harbour of\"",       "\"the a of and in\"",    "\"the zephyr3\"",
+    "\"quill3 of\"",        "\"the zephyr3 quill0 of\"", "\"zephyr3 quill0\"",
+    "\"quill5 of north\"",  "\"quill7 of the\"",       "title:\"zephyr2 the\"",
 };
 
 static void writer_phrase_pairs(void **state)
@@ -641,6 +643,23 @@ static void writer_phrase_pairs(void **state)
     (void)state;
     corpus c;
     corpus_make(&c, 900, 60, 11);
+    /* Words in an eleventh of the documents each: frequent, not common
+     * (format.h, PAIRS), next to common words and to each other. */
+    for (size_t i = 0; i < c.n; i++) {
+        size_t len = strlen(c.body[i]) + 64;
+        char *b = malloc(len);
+        snprintf(b, len, "%s the zephyr%zu quill%zu of %s", c.body[i],
+                 i % 11, i / 11 % 11, i % 3 ? "north" : "the");
+        corpus_set_body(&c, i, b);
+        free(b);
+        if (i % 7 == 0) {
+            len = strlen(c.title[i]) + 32;
+            b = malloc(len);
+            snprintf(b, len, "zephyr%zu the %s", i % 11, c.title[i]);
+            free(c.title[i]);
+            c.title[i] = b;
+        }
+    }
     char with[64], without[64], mixed[64];
     new_dir(with);
     new_dir(without);
@@ -654,17 +673,27 @@ static void writer_phrase_pairs(void **state)
     /* The build has common words and their pair terms; the other none. */
     trawl_index *ix = open_ix(with);
     const trawl_segment *sg = &ix->segs[0];
-    assert_true(trawl__pairs_count(&sg->sec[SEC_PAIRS]) > 4);
-    assert_true(trawl__pairs_has(&sg->sec[SEC_PAIRS], "the", 3));
+    assert_true(trawl__pairs_common(&sg->sec[SEC_PAIRS]) > 4);
+    assert_int_equal(trawl__pairs_class(&sg->sec[SEC_PAIRS], "the", 3),
+                     PAIR_COMMON);
+    assert_int_equal(trawl__pairs_class(&sg->sec[SEC_PAIRS], "zephyr3", 7),
+                     PAIR_FREQUENT);
     char key[PAIR_KEY_MAX];
     size_t kl = trawl__pair_key(key, "the", 3, "market", 6);
     seg_term t;
     trawl_err err;
     assert_int_equal(trawl__seg_lookup(sg, key, kl, &t, &err), 1);
     assert_true(t.df > 0);
+    char key2[PAIR_KEY_MAX];
+    size_t kl2 = trawl__pair_key(key2, "quill3", 6, "of", 2);
+    assert_int_equal(trawl__seg_lookup(sg, key2, kl2, &t, &err), 1);
+    /* frequent next to frequent: no pair term */
+    kl2 = trawl__pair_key(key2, "zephyr3", 7, "quill0", 6);
+    assert_int_equal(trawl__seg_lookup(sg, key2, kl2, &t, &err), 0);
+    assert_true(count(with, "\"zephyr3 quill0\"") > 0);
     trawl_index_release(ix);
     ix = open_ix(without);
-    assert_int_equal(trawl__pairs_count(&ix->segs[0].sec[SEC_PAIRS]), 0);
+    assert_int_equal(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]), 0);
     trawl_index_release(ix);
     uint64_t n_with = count(with, "\"the market\"");
     assert_true(n_with > 10);
@@ -688,7 +717,7 @@ static void writer_phrase_pairs(void **state)
     run(mixed, &c, NULL, 0, &mo, NULL);
     ix = open_ix(mixed);
     assert_int_equal(ix->nsegs, 1);
-    assert_int_equal(trawl__pairs_count(&ix->segs[0].sec[SEC_PAIRS]), 0);
+    assert_int_equal(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]), 0);
     assert_int_equal(trawl__seg_lookup(&ix->segs[0], key, kl, &t, &err), 0);
     trawl_index_release(ix);
     assert_same_results_of(with, mixed, phrase_queries,
