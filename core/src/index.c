@@ -624,13 +624,23 @@ static int term_resolve(const trawl_segment *s, seg_term *t, trawl_err *err)
     return 0;
 }
 
+/* Where term block b starts in TERMS. Checked at open; a file changed
+ * under its mapping since gives the section's end (read as corrupt). */
+static const unsigned char *term_block(const trawl_segment *s, uint64_t b)
+{
+    uint32_t off = trawl__get_u32(s->sec[SEC_TERMS_INDEX].p + 12 +
+                                  (size_t)b * 4);
+    if (off > s->sec[SEC_TERMS].len)
+        off = (uint32_t)s->sec[SEC_TERMS].len;
+    return s->sec[SEC_TERMS].p + off;
+}
+
 static int block_first(const trawl_segment *s, uint32_t b, char *buf,
                        size_t *len, trawl_err *err)
 {
     const unsigned char *tp = s->sec[SEC_TERMS].p;
     const unsigned char *end = tp + s->sec[SEC_TERMS].len;
-    const unsigned char *p =
-        tp + trawl__get_u32(s->sec[SEC_TERMS_INDEX].p + 12 + (size_t)b * 4);
+    const unsigned char *p = term_block(s, b);
     uint64_t shared, suffix;
     if (trawl__get_varint(&p, end, &shared) != 0 ||
         trawl__get_varint(&p, end, &suffix) != 0 || shared != 0 ||
@@ -682,8 +692,7 @@ int trawl__seg_lookup(const trawl_segment *s, const char *term, size_t len,
         return rc;
     const unsigned char *tp = s->sec[SEC_TERMS].p;
     const unsigned char *end = tp + s->sec[SEC_TERMS].len;
-    const unsigned char *p =
-        tp + trawl__get_u32(s->sec[SEC_TERMS_INDEX].p + 12 + (size_t)b * 4);
+    const unsigned char *p = term_block(s, (uint64_t)b);
     char buf[256];
     size_t blen = 0;
     uint64_t first = (uint64_t)b * TERM_BLOCK;
@@ -718,8 +727,7 @@ int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
     const unsigned char *p = tp;
     for (uint64_t i = (uint64_t)b * TERM_BLOCK; i < s->nterms; i++) {
         if (i % TERM_BLOCK == 0) {
-            p = tp + trawl__get_u32(s->sec[SEC_TERMS_INDEX].p + 12 +
-                                    (size_t)(i / TERM_BLOCK) * 4);
+            p = term_block(s, i / TERM_BLOCK);
             blen = 0;
         }
         if ((rc = decode_entry(s, &p, end, buf, &blen, i % TERM_BLOCK == 0,
@@ -819,6 +827,10 @@ int trawl__seg_store_block(const trawl_segment *s, uint32_t block,
     const unsigned char *si = s->sec[SEC_STORE_INDEX].p + 4;
     uint64_t off = trawl__get_u64(si + (size_t)block * 8);
     uint64_t lim = trawl__get_u64(si + (size_t)block * 8 + 8);
+    /* Checked at open; checked again in case the file changed under its
+     * mapping since (segments are immutable, but files can be damaged). */
+    if (off > lim || lim > s->sec[SEC_STORE].len)
+        return trawl__corrupt(err, "%s: bad store block %u", s->name, block);
     return unzstd(s, block, s->sec[SEC_STORE].p + off, (size_t)(lim - off),
                   dctx, buf, out, len, err);
 }
@@ -861,6 +873,9 @@ static void meta_block(const trawl_segment *s, uint32_t block,
     const unsigned char *mi = s->sec[SEC_DOCMETA_INDEX].p + 4;
     uint64_t off = trawl__get_u64(mi + (size_t)block * 8);
     uint64_t lim = trawl__get_u64(mi + (size_t)block * 8 + 8);
+    /* Checked at open; a file changed since reads as an empty block. */
+    if (off > lim || lim > s->sec[SEC_DOCMETA].len)
+        off = lim = 0;
     *out = s->sec[SEC_DOCMETA].p + off;
     *end = s->sec[SEC_DOCMETA].p + lim;
 }
