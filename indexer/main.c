@@ -83,7 +83,7 @@ typedef struct run {
     int line_shown;   /* a TTY progress line is on screen */
     uint64_t crash_after; /* TRAWL_TEST_CRASH_AT=add:N, 0 = off */
     int keep_unseen;  /* an --add or merge-only run */
-    uint64_t file_left; /* bytes of the file being indexed not yet done */
+    uint64_t file_left; /* bytes counted in bytes but not yet indexed */
 } run;
 
 static void usage(FILE *f)
@@ -564,7 +564,6 @@ static void index_json_line(run *r, const char *path, unsigned long line,
 static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
 {
     size_t have = 0, pos = 0, scanned = 0;
-    uint64_t read_total = 0, size = (uint64_t)e->st->st_size;
     unsigned long line = 0;
     int eof = 0, skipping = 0;
 
@@ -620,10 +619,8 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
             if (n == 0)
                 eof = 1;
             have += (size_t)n;
-            read_total += (uint64_t)n;
             r->bytes += (uint64_t)n;
-            r->file_left = (size > read_total ? size - read_total : 0) +
-                           (have - pos);
+            r->file_left = have - pos; /* read, not yet indexed */
             continue;
         }
         size_t end = nl != NULL ? (size_t)(nl - r->buf) : have;
@@ -637,8 +634,7 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         }
         pos = nl != NULL ? end + 1 : have;
         scanned = 0;
-        r->file_left = (size > read_total ? size - read_total : 0) +
-                       (have - pos);
+        r->file_left = have - pos;
         if (nl == NULL)
             break;
     }
