@@ -160,8 +160,9 @@ typedef struct tstat {
 enum { ENC_POSTINGS, ENC_POSITIONS, ENC_PAIRS };
 
 typedef struct wenc {
-    int kind;      /* ENC_* */
-    int seg_pairs; /* ENC_PAIRS: see pairs_build */
+    int kind;         /* ENC_* */
+    int seg_pairs;    /* ENC_PAIRS: see pairs_build */
+    atomic_int busy;  /* ENC_PAIRS: 1 until the pair terms are built */
     const uint32_t *order;
     uint32_t from, to;
     trawl_buf out;
@@ -189,6 +190,12 @@ typedef struct skey {
 #define SLAB_CLASSES 13 /* 16 << 0 .. 16 << 12 = SLAB_MAX */
 #define SLAB_BYTES ((size_t)4 << 20)
 #define SLAB_BYTES_MIN ((size_t)128 << 10)
+
+/* While the worker builds the pair terms, the caller encodes the first
+ * other terms ahead, into at most this many bytes, and no more than the
+ * sort keys took (see flush_after: they are freed by then, and the
+ * dictionary is not built yet). */
+#define PRE_BYTES ((size_t)8 << 20)
 
 /* Terms per chunk: about this many bytes of in-memory postings for the
  * worker's chunks, half that for the caller's, which also writes both
@@ -1598,14 +1605,26 @@ static void encode_term(const trawl_writer *w, const wterm *t, seg_penc *pe)
 }
 
 /* The end of the chunk of terms that starts at order[k], of about
- * `target` bytes of in-memory postings. */
+ * `target` bytes of in-memory postings, at most lim. */
 static uint32_t chunk_end(const trawl_writer *w, const uint32_t *order,
-                          uint32_t k, size_t target)
+                          uint32_t k, uint32_t lim, size_t target)
 {
     size_t cost = 0;
-    while (k < w->nterms && cost < target)
+    while (k < lim && cost < target)
         cost += (size_t)w->terms[order[k++]].blen + 32;
     return k;
+}
+
+/* The terms are visited in byte order, at random in memory: fetch the
+ * entry of the term 8 places ahead in order[0..n) and the postings of the
+ * one 4 ahead. */
+static inline void prefetch_term(const trawl_writer *w, const uint32_t *order,
+                                 uint32_t k, uint32_t n)
+{
+    if (k + 8 < n)
+        __builtin_prefetch(&w->terms[order[k + 8]]);
+    if (k + 4 < n)
+        __builtin_prefetch(w->terms[order[k + 4]].buf);
 }
 
 /* Hand the worker the chunk [from, to) of order (see write_segment). */
@@ -1645,18 +1664,52 @@ static void gather_positions(const wterm *t, trawl_buf *out)
 }
 
 /* Worker side: encode the chunk w->enc describes (see write_segment). */
+/* Encode the postings of t with pe, append them to out and their
+ * dictionary data to *st. */
+static int encode_to(const trawl_writer *w, const wterm *t, seg_penc *pe,
+                     trawl_buf *out, tstat *st)
+{
+    encode_term(w, t, pe);
+    if (trawl__penc_rc(pe) != 0)
+        return TRAWL_ENOMEM;
+    st->df = pe->df;
+    st->skip_len = pe->skip.len;
+    st->len = pe->skip.len + pe->blocks.len;
+    st->pos_bytes = pe->pos_bytes;
+    memcpy(st->max_tf, pe->max_tf, sizeof(st->max_tf));
+    memcpy(st->min_len, pe->min_len, sizeof(st->min_len));
+    trawl_buf_put(out, pe->skip.ptr, pe->skip.len);
+    trawl_buf_put(out, pe->blocks.ptr, pe->blocks.len);
+    return out->rc != 0 ? TRAWL_ENOMEM : 0;
+}
+
+/* The dictionary data of an encoded term, as trawl__dict_add reads it. */
+static void stub_of(seg_penc *stub, const tstat *st)
+{
+    stub->df = st->df;
+    stub->skip.len = st->skip_len;
+    stub->blocks.len = st->len - st->skip_len;
+    memcpy(stub->max_tf, st->max_tf, sizeof(stub->max_tf));
+    memcpy(stub->min_len, st->min_len, sizeof(stub->min_len));
+}
+
 static int pairs_build(trawl_writer *w, int *seg_pairs);
 
 static int encode_chunk(trawl_writer *w)
 {
     wenc *e = &w->enc;
     uint32_t n = e->to - e->from;
-    if (e->kind == ENC_PAIRS)
-        return pairs_build(w, &e->seg_pairs);
+    if (e->kind == ENC_PAIRS) {
+        int rc = pairs_build(w, &e->seg_pairs);
+        atomic_store(&e->busy, 0);
+        return rc;
+    }
     trawl_buf_clear(&e->out);
     if (e->kind == ENC_POSITIONS) {
-        for (uint32_t k = 0; k < n; k++)
+        for (uint32_t k = 0; k < n; k++) {
+            prefetch_term(w, e->order, e->from + k, w->nterms);
             gather_positions(&w->terms[e->order[e->from + k]], &e->out);
+        }
         return e->out.rc != 0 ? TRAWL_ENOMEM : 0;
     }
     if (e->pe == NULL && (e->pe = calloc(1, sizeof(*e->pe))) == NULL)
@@ -1669,21 +1722,13 @@ static int encode_chunk(trawl_writer *w)
         e->st_cap = n;
     }
     for (uint32_t k = 0; k < n; k++) {
-        seg_penc *pe = e->pe;
-        encode_term(w, &w->terms[e->order[e->from + k]], pe);
-        if (trawl__penc_rc(pe) != 0)
-            return TRAWL_ENOMEM;
-        tstat *st = &e->st[k];
-        st->df = pe->df;
-        st->skip_len = pe->skip.len;
-        st->len = pe->skip.len + pe->blocks.len;
-        st->pos_bytes = pe->pos_bytes;
-        memcpy(st->max_tf, pe->max_tf, sizeof(st->max_tf));
-        memcpy(st->min_len, pe->min_len, sizeof(st->min_len));
-        trawl_buf_put(&e->out, pe->skip.ptr, pe->skip.len);
-        trawl_buf_put(&e->out, pe->blocks.ptr, pe->blocks.len);
+        prefetch_term(w, e->order, e->from + k, w->nterms);
+        int rc = encode_to(w, &w->terms[e->order[e->from + k]], e->pe,
+                           &e->out, &e->st[k]);
+        if (rc != 0)
+            return rc;
     }
-    return e->out.rc != 0 ? TRAWL_ENOMEM : 0;
+    return 0;
 }
 
 /* ---- pair terms of common words (format.h, section PAIRS) ----------- */
@@ -2069,6 +2114,9 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
      * (pairs.h), which no word has. */
     uint32_t nwords = w->nterms, *order = NULL;
     uint32_t *sorted = malloc((size_t)(nwords ? nwords : 1) * 4);
+    trawl_buf pre = TRAWL_BUF_INIT; /* encoded ahead: npre terms */
+    tstat *pre_st = NULL;
+    uint32_t npre = 0, pre_cap = 0;
     seg_penc *pe = calloc(1, sizeof(*pe));
     seg_penc *stub = calloc(1, sizeof(*stub));
     trawl_buf mine = TRAWL_BUF_INIT; /* this thread's positions chunk */
@@ -2080,8 +2128,32 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }
+    atomic_store(&w->enc.busy, 1);
     enc_submit(w, ENC_PAIRS, NULL, 0, 0);
     rc = sort_terms(w->terms, nwords, sorted);
+    /* While the worker is still at it, encode the first of those terms'
+     * POSTINGS ahead (they follow the pair terms'), up to PRE_BYTES (half
+     * of it used: buffers double): the bytes are the same, only who
+     * writes them when differs. */
+    size_t pre_max = (size_t)nwords * 2 * sizeof(skey);
+    if (pre_max > PRE_BYTES)
+        pre_max = PRE_BYTES;
+    while (rc == 0 && npre < nwords && atomic_load(&w->enc.busy) &&
+           pre.len + (size_t)npre * sizeof(tstat) < pre_max / 2) {
+        if (npre == pre_cap) {
+            uint32_t ncap = pre_cap ? pre_cap * 2 : 1024;
+            tstat *ns = realloc(pre_st, (size_t)ncap * sizeof(*ns));
+            if (ns == NULL) {
+                rc = TRAWL_ENOMEM;
+                break;
+            }
+            pre_st = ns;
+            pre_cap = ncap;
+        }
+        prefetch_term(w, sorted, npre, nwords);
+        rc = encode_to(w, &w->terms[sorted[npre]], pe, &pre, &pre_st[npre]);
+        npre++;
+    }
     int drc = drain(w, err);
     if (rc < 0 || drc < 0) {
         rc = drc < 0 ? drc : trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -2107,17 +2179,35 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     /* Pass 1: POSTINGS (skip tables + blocks), and the dictionary. The
      * terms go in chunks, in pairs: the worker encodes the second chunk
      * of a pair into w->enc while this thread encodes and writes the
-     * first, then copies the second. The bytes are the same either way. */
+     * first, then copies the second; the terms encoded ahead come right
+     * after the pair terms. The bytes are the same either way. */
     uint64_t post_off = 0, pos_off = 0;
     wenc *e = &w->enc;
     trawl__segfile_begin(f, SEC_POSTINGS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
-        uint32_t a_end = chunk_end(w, order, k, ENC_CHUNK / 2);
-        uint32_t b_end = chunk_end(w, order, a_end, ENC_CHUNK);
+        if (k == npairs && npre > 0) {
+            trawl__segfile_write(f, pre.ptr, pre.len);
+            for (uint32_t i = 0; i < npre; i++, k++) {
+                const wterm *t = &w->terms[order[k]];
+                stub_of(stub, &pre_st[i]);
+                trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
+                post_off += pre_st[i].len;
+                pos_off += pre_st[i].pos_bytes;
+            }
+            trawl_buf_free(&pre);
+            free(pre_st);
+            pre_st = NULL;
+            continue;
+        }
+        /* Chunks end where the terms encoded ahead begin. */
+        uint32_t lim = k < npairs ? npairs : w->nterms;
+        uint32_t a_end = chunk_end(w, order, k, lim, ENC_CHUNK / 2);
+        uint32_t b_end = chunk_end(w, order, a_end, lim, ENC_CHUNK);
         if (b_end > a_end)
             enc_submit(w, ENC_POSTINGS, order, a_end, b_end);
         for (; k < a_end; k++) {
             const wterm *t = &w->terms[order[k]];
+            prefetch_term(w, order, k, w->nterms);
             encode_term(w, t, pe);
             if (trawl__penc_rc(pe) != 0)
                 break;
@@ -2136,11 +2226,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         trawl__segfile_write(f, e->out.ptr, e->out.len);
         for (; k < b_end; k++) {
             const tstat *st = &e->st[k - a_end];
-            stub->df = st->df;
-            stub->skip.len = st->skip_len;
-            stub->blocks.len = st->len - st->skip_len;
-            memcpy(stub->max_tf, st->max_tf, sizeof(stub->max_tf));
-            memcpy(stub->min_len, st->min_len, sizeof(stub->min_len));
+            stub_of(stub, st);
             const wterm *t = &w->terms[order[k]];
             trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
             post_off += st->len;
@@ -2158,13 +2244,15 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
      * like pass 1. */
     trawl__segfile_begin(f, SEC_POSITIONS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
-        uint32_t a_end = chunk_end(w, order, k, ENC_CHUNK / 2);
-        uint32_t b_end = chunk_end(w, order, a_end, ENC_CHUNK);
+        uint32_t a_end = chunk_end(w, order, k, w->nterms, ENC_CHUNK / 2);
+        uint32_t b_end = chunk_end(w, order, a_end, w->nterms, ENC_CHUNK);
         if (b_end > a_end)
             enc_submit(w, ENC_POSITIONS, order, a_end, b_end);
         trawl_buf_clear(&mine);
-        for (; k < a_end; k++)
+        for (; k < a_end; k++) {
+            prefetch_term(w, order, k, w->nterms);
             gather_positions(&w->terms[order[k]], &mine);
+        }
         if (mine.rc != 0) {
             rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
             drain(w, NULL);
@@ -2191,6 +2279,8 @@ done:
     free(pe);
     free(stub);
     trawl_buf_free(&mine);
+    trawl_buf_free(&pre);
+    free(pre_st);
     free(sorted);
     free(order);
     trawl__dict_free(&dict);
