@@ -45,6 +45,7 @@
 #define FLUSH_AT   (64 * 1024) /* answered bytes worth writing at once */
 #define SLOT_CACHE 8           /* spare slots kept per connection */
 #define ROUND_NS   2000000     /* work per connection before the others */
+#define DISCARD_MAX (16 * 1024 * 1024) /* read and dropped after too large */
 
 typedef struct conn_write conn_write;
 
@@ -68,6 +69,10 @@ struct conn {
     bool reading;
     bool eof;        /* the client has shut down its side */
     bool no_input;   /* take no more requests (too large, busy, stop) */
+    bool discard;    /* too large: drop what the client still sends */
+    bool shut;       /* our sending side is shut down */
+    size_t discarded;
+    uv_shutdown_t shut_req;
     bool in_process; /* process() is on the stack */
     bool resume;     /* on the loop's resume list */
     conn *resume_next;
@@ -173,11 +178,33 @@ void conn_abort(conn *c)
     uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
-/* Close once the client will get nothing more from us. */
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status; /* closing follows the client's EOF or the limit */
+}
+
+/*
+ * Close once the client will get nothing more from us. After a request
+ * that is too large, the client may still be sending the rest of it: we
+ * shut our side down (it reads the error, then EOF) and read and drop
+ * what comes, up to DISCARD_MAX, so that a client blocked in writing its
+ * request gets to read the answer instead of a broken pipe; its EOF ends
+ * the connection.
+ */
 static void maybe_close(conn *c)
 {
     if (c->closing || c->queued > 0 || c->writes > 0)
         return;
+    if (c->discard && !c->eof && c->discarded < DISCARD_MAX) {
+        if (!c->shut) {
+            c->shut = true;
+            if (uv_shutdown(&c->shut_req, (uv_stream_t *)&c->pipe,
+                            on_shutdown) < 0)
+                conn_abort(c);
+        }
+        return;
+    }
     if (c->no_input || (c->eof && c->in.len == 0))
         conn_abort(c);
 }
@@ -469,6 +496,7 @@ static void too_large(conn *c)
     log_info("conn %lu: %s; closing", c->num, msg);
     push_error(c, PROTO_REQUEST_TOO_LARGE, msg);
     c->no_input = true;
+    c->discard = true;
     trawl_buf_clear(&c->in);
     c->scanned = 0;
 }
@@ -480,8 +508,11 @@ static size_t write_queue(conn *c)
 
 static void update_reading(conn *c)
 {
-    bool want = !c->closing && !c->eof && !c->no_input && c->refs == 0 &&
-                c->queued < MAX_QUEUED && write_queue(c) < OUT_PAUSE;
+    bool want = !c->closing && !c->eof &&
+                (c->discard ? c->discarded < DISCARD_MAX
+                            : !c->no_input && c->refs == 0 &&
+                                  c->queued < MAX_QUEUED &&
+                                  write_queue(c) < OUT_PAUSE);
 
     if (want && !c->reading) {
         int rc = uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
@@ -600,6 +631,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         conn_abort(c);
         return;
     }
+    if (c->discard) { /* the rest of a request too large: dropped */
+        c->discarded += (size_t)nread;
+        update_reading(c);
+        maybe_close(c);
+        return;
+    }
     c->in.len += (size_t)nread;
     process(c);
 }
@@ -658,6 +695,7 @@ refuse:
 void conn_drain(conn *c)
 {
     c->no_input = true;
+    c->discard = false;
     process(c);
 }
 

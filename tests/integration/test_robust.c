@@ -153,11 +153,58 @@ static void truncated_live_segment_is_survived(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A request line far over the limit, sent with one blocking write, as
+ * most clients do: the client must be able to finish writing and then
+ * read the request_too_large answer, then EOF. Before, the daemon closed
+ * as soon as it had seen 64 KiB, so the rest of the write failed with a
+ * broken pipe (EPIPE) before the client could read anything.
+ */
+static void oversized_request_is_answered(void **state)
+{
+    (void)state;
+    th h;
+    th_conn c;
+    const size_t n = 4 * 1024 * 1024;
+    char fixture[512];
+    const char *paths[] = {fixture, NULL};
+
+    assert_int_equal(th_init(&h), 0);
+    snprintf(fixture, sizeof(fixture), "%s/articles", th_fixtures_dir());
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+
+    char *big = malloc(n);
+    assert_non_null(big);
+    memcpy(big, "{\"op\":\"ping\",\"pad\":\"", 21);
+    memset(big + 21, 'a', n - 21 - 3);
+    memcpy(big + n - 3, "\"}\n", 3);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(th_connect(&h, &c), 0);
+        assert_int_equal(th_send(&c, big, n), 0);
+        json_t *r = th_recv_json(&c);
+        assert_non_null(r);
+        assert_string_equal(th_error_code(r), "request_too_large");
+        json_decref(r);
+        char *more = th_recv_line(&c); /* then EOF */
+        assert_null(more);
+        th_close(&c);
+    }
+    free(big);
+    /* and the daemon is fine */
+    assert_int_equal(th_connect(&h, &c), 0);
+    assert_pong(&c);
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(big_response_is_delivered),
         cmocka_unit_test(truncated_live_segment_is_survived),
+        cmocka_unit_test(oversized_request_is_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
