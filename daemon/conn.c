@@ -28,6 +28,7 @@
  * Lifetime: a conn is freed when its handle's close callback has run and
  * no reload still points at one of its slots (refs == 0).
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -529,6 +530,23 @@ static void update_reading(conn *c)
 }
 
 /*
+ * Has the client closed its socket altogether (not just shut down its
+ * sending side)? Then nobody will read what we would answer.
+ */
+static bool peer_gone(conn *c)
+{
+    uv_os_fd_t fd;
+    struct pollfd pfd;
+
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0)
+        return false;
+    pfd.fd = fd;
+    pfd.events = POLLOUT;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP) != 0;
+}
+
+/*
  * Answer the buffered requests while there is room in the queue, write
  * what is ready, and decide whether to read on or close.
  *
@@ -551,6 +569,20 @@ static void process(conn *c)
 
     if (c->closing)
         return;
+    /* A client that sent a pipeline and closed (or died) wants no
+     * answers: do not run it (heavy queries from a dead client would hold
+     * up the live connections of this loop). Asked only when more than
+     * one request waits, which spares the common case a system call; a
+     * lone request costs at most itself. */
+    const unsigned char *first =
+        c->in.len > 0 ? memchr(c->in.ptr, '\n', c->in.len) : NULL;
+    if (first != NULL && (size_t)(first - c->in.ptr) + 1 < c->in.len &&
+        !c->no_input && peer_gone(c)) {
+        log_debug("conn %lu: client gone, %zu bytes of requests dropped",
+                  c->num, c->in.len);
+        conn_abort(c);
+        return;
+    }
     c->in_process = true;
     while (!c->no_input && !c->closing) {
         if (c->refs > 0) /* a reload first: conn_reload_done() resumes */

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -199,12 +201,103 @@ static void oversized_request_is_answered(void **state)
     th_cleanup(&h);
 }
 
+/* SIGSTOP the daemon and wait until it is stopped (kill() returns
+ * before the stop takes effect). */
+static void daemon_stop_now(th *h)
+{
+    char path[64];
+
+    assert_int_equal(th_daemon_signal(h, SIGSTOP), 0);
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->pid);
+    for (int i = 0; i < 1000; i++) {
+        char st[512] = "";
+        FILE *f = fopen(path, "r"); /* /proc files have no size */
+        if (f != NULL) {
+            if (fgets(st, sizeof(st), f) == NULL)
+                st[0] = '\0';
+            fclose(f);
+        }
+        char *p = strrchr(st, ')');
+        int stopped = p != NULL && (p[2] == 'T' || p[2] == 't');
+        if (stopped)
+            return;
+        th_sleep_ms(2);
+    }
+    fail_msg("the daemon did not stop");
+}
+
+/* stats.queries of the daemon. */
+static long long queries_run(th *h)
+{
+    th_conn c;
+
+    assert_int_equal(th_connect(h, &c), 0);
+    json_t *r = th_request(&c, "{\"op\":\"stats\"}");
+    assert_non_null(r);
+    long long n = (long long)json_integer_value(json_object_get(r, "queries"));
+    json_decref(r);
+    th_close(&c);
+    return n;
+}
+
+/*
+ * A client that pipelines requests and closes its socket before the
+ * daemon reads them gets no answers, and the daemon runs none of its
+ * queries: a dead client's pipeline of heavy queries would otherwise hold
+ * up the live connections of its loop. (The daemon is stopped while the
+ * client sends and closes, so that it finds the client gone.) Before,
+ * they ran until an answer failed to be written (6 of the 50 here).
+ */
+static void dead_client_queries_are_not_run(void **state)
+{
+    (void)state;
+    th h;
+    th_conn c;
+    char fixture[512];
+    const char *paths[] = {fixture, NULL};
+    const char *const threads[] = {"--threads", "1", NULL};
+
+    assert_int_equal(th_init(&h), 0);
+    snprintf(fixture, sizeof(fixture), "%s/articles", th_fixtures_dir());
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, threads), 0);
+    long long before = queries_run(&h);
+
+    assert_int_equal(th_connect(&h, &c), 0);
+    daemon_stop_now(&h);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(
+            th_send_line(&c, "{\"op\":\"search\",\"q\":\"the\"}"), 0);
+    th_close(&c);
+    assert_int_equal(th_daemon_signal(&h, SIGCONT), 0);
+    th_sleep_ms(300);
+    assert_int_equal(queries_run(&h) - before, 0);
+    /* a client that only shut down its sending side is still answered */
+    assert_int_equal(th_connect(&h, &c), 0);
+    daemon_stop_now(&h);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            th_send_line(&c, "{\"op\":\"count\",\"q\":\"the\"}"), 0);
+    assert_int_equal(shutdown(c.fd, SHUT_WR), 0);
+    assert_int_equal(th_daemon_signal(&h, SIGCONT), 0);
+    for (int i = 0; i < 3; i++) {
+        json_t *r = th_recv_json(&c);
+        assert_non_null(r);
+        assert_true(json_is_true(json_object_get(r, "ok")));
+        json_decref(r);
+    }
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(big_response_is_delivered),
         cmocka_unit_test(truncated_live_segment_is_survived),
         cmocka_unit_test(oversized_request_is_answered),
+        cmocka_unit_test(dead_client_queries_are_not_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
