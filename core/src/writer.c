@@ -192,15 +192,19 @@ typedef struct skey {
 #define SLAB_BYTES_MIN ((size_t)128 << 10)
 
 /* While the worker builds the pair terms, the caller encodes the first
- * other terms ahead, into at most this many bytes, and no more than the
- * sort keys took (see flush_after: they are freed by then, and the
- * dictionary is not built yet). */
-#define PRE_BYTES ((size_t)8 << 20)
+ * other terms ahead, into at most this many bytes, and no more than what
+ * flush_after reserves for the sort keys, the dictionary and the chunk
+ * buffers, which are not in use then (the sort keys are freed, the rest
+ * is not there yet). */
+#define PRE_BYTES ((size_t)16 << 20)
 
 /* Terms per chunk: about this many bytes of in-memory postings for the
- * worker's chunks, half that for the caller's, which also writes both
- * and builds the dictionary. */
+ * worker's chunks; for the caller's, which also writes both, 2/5 of that
+ * in the POSTINGS pass (it also builds the dictionary) and 3/4 in the
+ * POSITIONS pass (measured on synth-10k: both threads about as busy). */
 #define ENC_CHUNK ((size_t)256 << 10)
+#define ENC_CHUNK_POST (ENC_CHUNK * 2 / 5)
+#define ENC_CHUNK_POS (ENC_CHUNK * 3 / 4)
 
 struct trawl_writer {
     char *dir;
@@ -2132,26 +2136,27 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     enc_submit(w, ENC_PAIRS, NULL, 0, 0);
     rc = sort_terms(w->terms, nwords, sorted);
     /* While the worker is still at it, encode the first of those terms'
-     * POSTINGS ahead (they follow the pair terms'), up to PRE_BYTES (half
-     * of it used: buffers double): the bytes are the same, only who
-     * writes them when differs. */
-    size_t pre_max = (size_t)nwords * 2 * sizeof(skey);
+     * POSTINGS ahead (they follow the pair terms'), up to PRE_BYTES: a
+     * third for their dictionary data, the rest for their bytes. The bytes
+     * are the same, only who writes them when differs. */
+    size_t pre_max = (size_t)nwords * (24 + 2 * sizeof(skey)) + 2 * ENC_CHUNK;
     if (pre_max > PRE_BYTES)
         pre_max = PRE_BYTES;
-    while (rc == 0 && npre < nwords && atomic_load(&w->enc.busy) &&
-           pre.len + (size_t)npre * sizeof(tstat) < pre_max / 2) {
-        if (npre == pre_cap) {
-            uint32_t ncap = pre_cap ? pre_cap * 2 : 1024;
-            tstat *ns = realloc(pre_st, (size_t)ncap * sizeof(*ns));
-            if (ns == NULL) {
-                rc = TRAWL_ENOMEM;
-                break;
-            }
-            pre_st = ns;
-            pre_cap = ncap;
-        }
+    pre_cap = (uint32_t)(pre_max / 3 / sizeof(tstat));
+    size_t pre_lim = pre_max - (size_t)pre_cap * sizeof(tstat);
+    if (rc == 0 && atomic_load(&w->enc.busy) && nwords > 0 &&
+        ((pre_st = malloc((size_t)pre_cap * sizeof(*pre_st))) == NULL ||
+         trawl_buf_reserve(&pre, pre_lim) != 0))
+        rc = TRAWL_ENOMEM;
+    while (rc == 0 && npre < nwords && npre < pre_cap &&
+           atomic_load(&w->enc.busy)) {
+        const wterm *t = &w->terms[sorted[npre]];
+        /* Its encoding is smaller than its buffer, plus a skip entry
+         * and block headers. */
+        if (pre.len + t->blen + 64 > pre_lim)
+            break;
         prefetch_term(w, sorted, npre, nwords);
-        rc = encode_to(w, &w->terms[sorted[npre]], pe, &pre, &pre_st[npre]);
+        rc = encode_to(w, t, pe, &pre, &pre_st[npre]);
         npre++;
     }
     int drc = drain(w, err);
@@ -2201,7 +2206,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         }
         /* Chunks end where the terms encoded ahead begin. */
         uint32_t lim = k < npairs ? npairs : w->nterms;
-        uint32_t a_end = chunk_end(w, order, k, lim, ENC_CHUNK / 2);
+        uint32_t a_end = chunk_end(w, order, k, lim, ENC_CHUNK_POST);
         uint32_t b_end = chunk_end(w, order, a_end, lim, ENC_CHUNK);
         if (b_end > a_end)
             enc_submit(w, ENC_POSTINGS, order, a_end, b_end);
@@ -2244,7 +2249,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
      * like pass 1. */
     trawl__segfile_begin(f, SEC_POSITIONS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
-        uint32_t a_end = chunk_end(w, order, k, w->nterms, ENC_CHUNK / 2);
+        uint32_t a_end = chunk_end(w, order, k, w->nterms, ENC_CHUNK_POS);
         uint32_t b_end = chunk_end(w, order, a_end, w->nterms, ENC_CHUNK);
         if (b_end > a_end)
             enc_submit(w, ENC_POSITIONS, order, a_end, b_end);
