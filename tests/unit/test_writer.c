@@ -724,6 +724,44 @@ static void writer_phrase_pairs(void **state)
                            sizeof(phrase_queries) / sizeof(phrase_queries[0]));
     assert_same_results(with, mixed);
 
+    /* Random phrases of two to four words taken from the documents'
+     * bodies (common, frequent and rare words mixed), some quoted for the
+     * body field: the same with pairs as without, bit for bit. */
+    enum { NRANDOM = 60 };
+    char qbuf[NRANDOM][200];
+    const char *rq[NRANDOM];
+    rng_state = 99;
+    for (int i = 0; i < NRANDOM; i++) {
+        const char *body = c.body[rnd((uint32_t)c.n)];
+        const char *wv[512];
+        size_t wl[512], nwv = 0;
+        for (const char *p = body; *p != '\0' && nwv < 512;) {
+            while (*p == ' ')
+                p++;
+            const char *q = p;
+            while (*q != '\0' && *q != ' ')
+                q++;
+            if (q > p) {
+                wv[nwv] = p;
+                wl[nwv++] = (size_t)(q - p);
+            }
+            p = q;
+        }
+        uint32_t nw = 2 + rnd(3);
+        if (nwv < nw)
+            nw = (uint32_t)nwv;
+        size_t at = nwv > nw ? rnd((uint32_t)(nwv - nw + 1)) : 0, len = 0;
+        len += (size_t)snprintf(qbuf[i], sizeof(qbuf[i]), "%s\"",
+                                rnd(4) == 0 ? "body:" : "");
+        for (uint32_t k = 0; k < nw; k++)
+            len += (size_t)snprintf(qbuf[i] + len, sizeof(qbuf[i]) - len,
+                                    "%s%.*s", k ? " " : "", (int)wl[at + k],
+                                    wv[at + k]);
+        snprintf(qbuf[i] + len, sizeof(qbuf[i]) - len, "\"");
+        rq[i] = qbuf[i];
+    }
+    assert_same_results_of(with, without, rq, NRANDOM);
+
     rm_rf(with);
     rm_rf(without);
     rm_rf(mixed);
