@@ -36,6 +36,8 @@ typedef struct reload_job {
     server *srv;
     reload_waiter *waiters;
     trawl_index *ix;  /* the newly opened generation, or NULL */
+    dev_t man_dev;    /* its manifest file */
+    ino_t man_ino;
     uint64_t current; /* what CURRENT named when the job ran, 0 if unknown */
     int rc;
     trawl_err err;
@@ -68,14 +70,44 @@ static void set_reload_error(server *srv, const char *msg)
     pthread_mutex_unlock(&srv->ix_lock);
 }
 
-/* Swap in ix (which we own) unless it is the generation already served. */
-static bool install(server *srv, trawl_index *ix)
+/* The file identity of generation gen's manifest in dir; -1 if none. A
+ * generation is its number and this: DIR deleted and built again starts
+ * over at generation 1. */
+static int manifest_id(const char *dir, uint64_t gen, dev_t *dev, ino_t *ino)
+{
+    char path[4096];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/gen-%06llu.man", dir,
+             (unsigned long long)gen);
+    if (stat(path, &st) < 0)
+        return -1;
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return 0;
+}
+
+/* Is generation gen of DIR the one served? */
+static bool is_served(const server *srv, uint64_t gen)
+{
+    dev_t dev;
+    ino_t ino;
+
+    return srv->ix != NULL && gen == srv->gen &&
+           manifest_id(srv->cfg.index_dir, gen, &dev, &ino) == 0 &&
+           dev == srv->man_dev && ino == srv->man_ino;
+}
+
+/* Swap in ix (which we own, its manifest's identity dev/ino) unless it is
+ * the generation already served. */
+static bool install(server *srv, trawl_index *ix, dev_t dev, ino_t ino)
 {
     trawl_index_info info;
     trawl_index *old;
 
     trawl_index_info_get(ix, &info);
-    if (srv->ix != NULL && info.generation == srv->gen) {
+    if (srv->ix != NULL && info.generation == srv->gen &&
+        dev == srv->man_dev && ino == srv->man_ino) {
         trawl_index_release(ix);
         return false;
     }
@@ -84,6 +116,8 @@ static bool install(server *srv, trawl_index *ix)
     srv->ix = ix;
     srv->gen = info.generation;
     pthread_mutex_unlock(&srv->ix_lock);
+    srv->man_dev = dev;
+    srv->man_ino = ino;
     trawl_index_release(old); /* queries in flight keep their own refs */
     srv->failed_gen = 0;
     set_reload_error(srv, NULL);
@@ -126,8 +160,14 @@ static void reload_run(uv_work_t *w)
     /* Verifying reads every page: a file truncated meanwhile must fail
      * the reload, not kill the daemon (what was opened so far is lost). */
     j->rc = guarded(reload_open, j, &j->err);
-    if (j->rc < 0)
+    if (j->rc < 0) {
         j->ix = NULL;
+        return;
+    }
+    trawl_index_info info;
+    trawl_index_info_get(j->ix, &info);
+    if (manifest_id(dir, info.generation, &j->man_dev, &j->man_ino) < 0)
+        j->man_dev = 0, j->man_ino = 0; /* replaced already: next poll */
 }
 
 static void reload(server *srv, bool force);
@@ -142,7 +182,7 @@ static void reload_after(uv_work_t *w, int status)
     (void)status;
     srv->reloading = false;
     if (j->rc == 0) {
-        reloaded = install(srv, j->ix);
+        reloaded = install(srv, j->ix, j->man_dev, j->man_ino);
     } else {
         const char *msg = j->err.msg[0] ? j->err.msg : trawl_strerror(j->rc);
         srv->failed_gen = j->current;
@@ -181,7 +221,7 @@ static void reload(server *srv, bool force)
     }
     /* Cheap check first: CURRENT is a few bytes. */
     rc = trawl_index_current(srv->cfg.index_dir, &cur, NULL);
-    if (rc == 0 && srv->ix != NULL && cur == srv->gen) {
+    if (rc == 0 && is_served(srv, cur)) {
         reload_waiter *ws = srv->waiters;
         srv->waiters = NULL;
         answer_waiters(srv, ws, false, NULL);
@@ -718,7 +758,12 @@ int server_init(server *srv, const trawld_config *cfg)
      * serve ping/stats and the watcher picks the index up when it appears. */
     trawl_index *ix = NULL;
     if (trawl_index_open(&ix, cfg->index_dir, &err) == 0) {
-        install(srv, ix);
+        trawl_index_info info;
+        dev_t dev = 0;
+        ino_t ino = 0;
+        trawl_index_info_get(ix, &info);
+        manifest_id(cfg->index_dir, info.generation, &dev, &ino);
+        install(srv, ix, dev, ino);
     } else {
         uint64_t cur;
         if (trawl_index_current(cfg->index_dir, &cur, NULL) == 0)

@@ -143,6 +143,9 @@ struct server {
     char *last_reload_error;
 
     /* the main loop's own */
+    dev_t man_dev;       /* the served generation's manifest file: the */
+    ino_t man_ino;       /* number alone is not enough (a rebuilt DIR
+                            starts over at generation 1) */
     uint64_t failed_gen; /* last generation that failed to open, or 0 */
     bool reloading;      /* a reload job is running */
     bool reload_again;   /* another was asked for meanwhile */

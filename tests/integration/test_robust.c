@@ -291,6 +291,85 @@ static void dead_client_queries_are_not_run(void **state)
     th_cleanup(&h);
 }
 
+/* stats of the daemon on a fresh connection: docs, and generation. */
+static long long stats_docs(th *h, long long *gen)
+{
+    th_conn c;
+
+    assert_int_equal(th_connect(h, &c), 0);
+    json_t *r = th_request(&c, "{\"op\":\"stats\"}");
+    assert_non_null(r);
+    long long n = (long long)json_integer_value(json_object_get(r, "docs"));
+    if (gen != NULL)
+        *gen = (long long)json_integer_value(json_object_get(r, "generation"));
+    json_decref(r);
+    th_close(&c);
+    return n;
+}
+
+/*
+ * The index directory deleted and built again from scratch starts over at
+ * generation 1, the number the daemon is serving: it must still notice
+ * that this is another index (on its own, and on "reload"). Before, it
+ * compared generation numbers only and served the deleted files until
+ * restarted; "reload" answered reloaded:false.
+ */
+static void rebuilt_index_dir_is_picked_up(void **state)
+{
+    (void)state;
+    th h;
+    th_conn c;
+    char one[200], two[200], cmd[600];
+    const char *paths[] = {one, NULL};
+
+    assert_int_equal(th_init(&h), 0);
+    snprintf(one, sizeof(one), "%s/one", h.dir);
+    snprintf(two, sizeof(two), "%s/two", h.dir);
+    assert_int_equal(mkdir(one, 0700), 0);
+    assert_int_equal(mkdir(two, 0700), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof(cmd), "%s/a%d.txt", one, i);
+        assert_int_equal(th_write_file(cmd, "Title: t\n\nharbor storm\n", 24),
+                         0);
+    }
+    snprintf(cmd, sizeof(cmd), "%s/b.txt", two);
+    assert_int_equal(th_write_file(cmd, "Title: t\n\nharbor storm\n", 24), 0);
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    long long gen = 0;
+    assert_int_equal(stats_docs(&h, &gen), 3);
+    assert_int_equal(gen, 1);
+
+    /* rm -rf the index, build it again from another corpus: generation 1 */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h.index);
+    assert_int_equal(system(cmd), 0);
+    paths[0] = two;
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *r = th_request(&c, "{\"op\":\"reload\"}");
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_null(json_object_get(r, "reload_error"));
+    json_decref(r);
+    th_close(&c);
+    assert_int_equal(stats_docs(&h, &gen), 1);
+    assert_int_equal(gen, 1);
+
+    /* once more, left to the watcher's poll */
+    assert_int_equal(system(cmd), 0);
+    paths[0] = one;
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+    long long docs = 0;
+    for (int i = 0; i < 300 && docs != 3; i++) {
+        th_sleep_ms(10);
+        docs = stats_docs(&h, NULL);
+    }
+    assert_int_equal(docs, 3);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +377,7 @@ int main(void)
         cmocka_unit_test(truncated_live_segment_is_survived),
         cmocka_unit_test(oversized_request_is_answered),
         cmocka_unit_test(dead_client_queries_are_not_run),
+        cmocka_unit_test(rebuilt_index_dir_is_picked_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
