@@ -828,6 +828,16 @@ static uint32_t phrase_align(matcher *m, uint32_t target)
     return d;
 }
 
+/*
+ * Bounds are computed with the scores' own formulas, but from other
+ * inputs and in another order, so a bound could come out an ulp or two
+ * below the score it bounds (with k1 = 0 every document of a term scores
+ * its idf give or take an ulp), and pruning would skip a document that
+ * belongs on the page. Every bound is raised by this factor, far above
+ * such rounding and far below any real difference in score.
+ */
+#define BOUND_SLACK (1 + 1e-12)
+
 /* Upper bound of BM25F for tf <= max_tf and field lengths >= min_len. */
 static double bound(const ctx *c, const uint32_t *max_tf,
                     const uint32_t *min_len, double idf, int field)
@@ -843,7 +853,7 @@ static double bound(const ctx *c, const uint32_t *max_tf,
     }
     if (t <= 0)
         return 0;
-    return idf * t * (c->k1 + 1) / (c->k1 + t);
+    return BOUND_SLACK * (idf * t * (c->k1 + 1) / (c->k1 + t));
 }
 
 /* Upper bound of a TERM or PHRASE kid's score anywhere in its cursors'
@@ -924,7 +934,7 @@ static double prox_bound(const ctx *c)
         if (acc > 0)
             sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
     }
-    return c->w_prox * sum;
+    return BOUND_SLACK * c->w_prox * sum;
 }
 
 static double prox_doc_bound(ctx *c, uint32_t d);
@@ -1262,7 +1272,7 @@ static double prox(ctx *c, uint32_t d, int exact)
         if (acc > 0)
             sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
     }
-    return c->w_prox * sum;
+    return exact ? c->w_prox * sum : BOUND_SLACK * c->w_prox * sum;
 }
 
 static double prox_score(ctx *c, uint32_t d)
@@ -1828,7 +1838,7 @@ static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
         if (acc > 0)
             sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
     }
-    return c->w_prox * sum;
+    return exact ? c->w_prox * sum : BOUND_SLACK * c->w_prox * sum;
 }
 
 static void push_cand(ctx *c, heap *h, double score, uint32_t si,

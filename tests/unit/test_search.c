@@ -297,6 +297,70 @@ static void search_matches_oracle_random(void **state)
     teardown_fixture(&f);
 }
 
+/* Pruned pages (block-max, MaxScore, the plain-word loop, proximity's
+ * second phase) equal the exhaustive ranking cut at the same place, also
+ * with parameters that make many scores tie up to rounding (k1 = 0: every
+ * document of a word scores its idf, give or take an ulp). */
+static void search_pruned_pages_match_exhaustive(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f, 600, 21);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *a = trawl_arena_new(1 << 16);
+    static const char *qs[] = {"korea", "north korea", "the market bank",
+                               "korea OR talks OR flood", "\"the market\"",
+                               "north -flood"};
+    static const double k1s[] = {0.0, 0.0, 1.2, 3.0};
+    static const double bs[] = {0.75, 0.0, 0.0, 1.0};
+    for (size_t qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++)
+        for (size_t pi = 0; pi < sizeof(k1s) / sizeof(k1s[0]); pi++) {
+            trawl_query q;
+            trawl_query_init(&q);
+            q.q = qs[qi];
+            q.qlen = strlen(q.q);
+            q.k1 = k1s[pi];
+            q.b = bs[pi];
+            q.snippets = 0;
+            q.limit = 60;
+            q.exact_total = 1; /* no pruning */
+            trawl_results all;
+            trawl_arena_reset(a);
+            assert_int_equal(trawl_search(s, f.ix, &q, a, &all, &err), 0);
+            q.exact_total = 0;
+            static const uint32_t lims[] = {1, 3, 7};
+            for (size_t li = 0; li < 3; li++)
+                for (uint32_t off = 0; off + lims[li] <= 21; off += lims[li]) {
+                    trawl_results page;
+                    q.limit = lims[li];
+                    q.offset = off;
+                    assert_int_equal(trawl_search(s, f.ix, &q, a, &page, &err),
+                                     0);
+                    size_t want = all.nhits > off ? all.nhits - off : 0;
+                    if (want > lims[li])
+                        want = lims[li];
+                    if (page.nhits != want)
+                        fail_msg("'%s' k1 %g b %g: %zu hits at offset %u, "
+                                 "want %zu", qs[qi], q.k1, q.b, page.nhits,
+                                 off, want);
+                    for (size_t i = 0; i < page.nhits; i++)
+                        if (strcmp(page.hits[i].id, all.hits[off + i].id) != 0 ||
+                            page.hits[i].score != all.hits[off + i].score)
+                            fail_msg("'%s' k1 %g b %g limit %u offset %u hit "
+                                     "%zu: %s %.17g, exhaustive %s %.17g",
+                                     qs[qi], q.k1, q.b, lims[li], off, i,
+                                     page.hits[i].id, page.hits[i].score,
+                                     all.hits[off + i].id,
+                                     all.hits[off + i].score);
+                }
+        }
+    trawl_arena_free(a);
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
 static void search_pages_and_sorts(void **state)
 {
     (void)state;
@@ -656,6 +720,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(search_matches_oracle_random),
+        cmocka_unit_test(search_pruned_pages_match_exhaustive),
         cmocka_unit_test(search_pages_and_sorts),
         cmocka_unit_test(search_reports_query_errors),
         cmocka_unit_test(index_stores_and_replaces_articles),
