@@ -127,6 +127,7 @@ static void usage(FILE *f)
 "                       run\n"
 "      --merge          merge all segments into one on commit; without a\n"
 "                       PATH, a merge-only run that keeps every article\n"
+"                       (DIR must hold an index then)\n"
 "  -m, --memory MB      memory budget for postings before a run is written\n"
 "                       to disk (default 512)\n"
 "  -q, --quiet          print nothing on success (problems still go to stderr)\n"
@@ -967,6 +968,13 @@ int main(int argc, char **argv)
                     argv[i]);
             return EXIT_FATAL;
         }
+    }
+
+    /* A merge-only run needs an index to merge. */
+    uint64_t cur_gen;
+    if (optind >= argc && trawl_index_current(dir, &cur_gen, NULL) != 0) {
+        fprintf(stderr, PROG ": no index in %s to merge\n", dir);
+        return EXIT_NOTHING;
     }
 
     r.t0 = now_s();

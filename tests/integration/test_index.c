@@ -265,6 +265,23 @@ static void test_text_too_large(void **state)
     th_cleanup(&h);
 }
 
+/* --merge with no index to merge: refused, nothing created. */
+static void test_merge_without_index(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    const char *argv[] = {"trawl-index", "--index", h.index, "--merge", NULL};
+    assert_int_equal(th_run(&r, argv), 1);
+    if (strstr(r.err, "no index in") == NULL)
+        fail_msg("no clear error:\n%s", r.err);
+    struct stat st;
+    assert_int_equal(stat(h.index, &st), -1);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_summary_runs),
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_text_too_large),
+        cmocka_unit_test(test_merge_without_index),
     };
     return cmocka_run_group_tests_name("index", tests, NULL, NULL);
 }
