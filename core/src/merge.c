@@ -5,7 +5,9 @@
  * remapped doc ids (deleted docs dropped) and re-encoded into blocks with
  * fresh skip and block-max data by the writer's own encoder (segfile.c);
  * positions are copied per posting. The document store is decompressed
- * and recompressed without the deleted docs; DOCS, IDS and META follow.
+ * and recompressed without the deleted docs (a second thread compresses
+ * and writes the blocks the first one assembles); DOCS, IDS and META
+ * follow.
  *
  * Everything streams: the inputs are read in file order (postings and
  * positions are laid out in term order), and their pages are dropped from
@@ -15,6 +17,8 @@
 #include "merge.h"
 #include "pairs.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -225,15 +229,212 @@ static int iter_advance(mseg *m, const uint32_t *sel, uint32_t k,
 
 /* ---- sections ---------------------------------------------------------- */
 
+/*
+ * The merged store's raw blocks go through a ring to a second thread that
+ * writes them in order: until the dictionary is decided, through
+ * trawl__store_flush on its own seg_store (which so holds the block side:
+ * index, dictionary, offsets); then as frames that either thread
+ * compresses (this one when the ring is full, instead of waiting) and the
+ * second one appends. This thread decompresses the inputs and assembles
+ * the blocks; its seg_store keeps the DOCMETA side. The bytes are those of
+ * one thread.
+ */
+#define ZQ_RING 16
+
+enum { ZS_FREE, ZS_RAW, ZS_CLAIMED, ZS_DONE };
+
+typedef struct zslot {
+    trawl_buf raw, z;
+    uint32_t slots;
+    int state; /* ZS_* */
+} zslot;
+
+typedef struct zq {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* any change of head, tail, states or done */
+    zslot ring[ZQ_RING];    /* blocks [head, tail) */
+    uint64_t head, tail;
+    int done;
+    int threaded;
+    int frames;             /* the dictionary is decided: frames mode */
+    ZSTD_CCtx *zc[2];       /* frames mode: this thread's, the writer's */
+    atomic_int rc;          /* the first error (err: its message) */
+    trawl_err err;
+    seg_store *st;          /* the writing side's store */
+    segfile *f;
+} zq;
+
+static void zq_fail(zq *q, int rc, const trawl_err *e)
+{
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&q->rc, &zero, rc)) {
+        if (e != NULL)
+            q->err = *e;
+        else
+            trawl_err_set(&q->err, rc, "out of memory");
+    }
+}
+
+/* Until the dictionary is decided: write one raw block as the store's
+ * pending one (writing side, or this thread without a second one).
+ * Returns 1 when that decided it (the contexts for frames are made). */
+static int zq_flush(zq *q, zslot *z)
+{
+    trawl_buf t = q->st->block;
+    q->st->block = z->raw;
+    z->raw = t;
+    q->st->slot = z->slots;
+    trawl_err e;
+    int rc = trawl__store_flush(q->st, q->f, &e);
+    if (rc < 0)
+        zq_fail(q, rc, &e);
+    if (!q->st->dict_done)
+        return 0;
+    q->zc[0] = trawl__store_cctx(q->st);
+    q->zc[1] = trawl__store_cctx(q->st);
+    if (q->zc[0] == NULL || q->zc[1] == NULL)
+        zq_fail(q, TRAWL_ENOMEM, NULL);
+    return 1;
+}
+
+/* Compress slot z with context zc (outside the lock). */
+static void zq_frame(zq *q, zslot *z, ZSTD_CCtx *zc)
+{
+    trawl_err e;
+    int rc = zc == NULL ? TRAWL_ENOMEM
+                        : trawl__store_frame(zc, z->raw.ptr, z->raw.len,
+                                             &z->z, &e);
+    if (rc < 0)
+        zq_fail(q, rc, zc == NULL ? NULL : &e);
+}
+
+/* Write the oldest block (its turn has come): flush it, or compress it if
+ * nobody did, and append its frame. Called and returns with mu held. */
+static void zq_write(zq *q)
+{
+    zslot *z = &q->ring[q->head % ZQ_RING];
+    if (!q->frames) {
+        z->state = ZS_CLAIMED;
+        pthread_mutex_unlock(&q->mu);
+        int frames = atomic_load(&q->rc) == 0 && zq_flush(q, z);
+        pthread_mutex_lock(&q->mu);
+        if (frames)
+            q->frames = 1;
+    } else {
+        while (z->state == ZS_CLAIMED)
+            pthread_cond_wait(&q->cv, &q->mu);
+        int raw = z->state == ZS_RAW;
+        z->state = ZS_CLAIMED;
+        pthread_mutex_unlock(&q->mu);
+        if (raw && atomic_load(&q->rc) == 0)
+            zq_frame(q, z, q->zc[1]);
+        if (atomic_load(&q->rc) == 0) {
+            trawl_err e;
+            int rc = trawl__store_put_frame(q->st, q->f, z->z.ptr, z->z.len,
+                                            &e);
+            if (rc < 0)
+                zq_fail(q, rc, &e);
+        }
+        pthread_mutex_lock(&q->mu);
+    }
+    trawl_buf_clear(&z->raw);
+    z->state = ZS_FREE;
+    q->head++;
+    pthread_cond_broadcast(&q->cv);
+}
+
+static void *zq_main(void *arg)
+{
+    zq *q = arg;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->head == q->tail && !q->done)
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (q->head == q->tail)
+            break;
+        zq_write(q);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+/* Hand over the pending block of st (this thread's store). While the ring
+ * is full, compress a block of it that nobody has taken. */
+static void zq_push(zq *q, seg_store *st)
+{
+    if (!q->threaded) {
+        zslot *z = &q->ring[0];
+        z->raw = st->block;
+        z->slots = st->slot;
+        st->block = (trawl_buf)TRAWL_BUF_INIT;
+        if (atomic_load(&q->rc) == 0 && !q->frames) {
+            q->frames = zq_flush(q, z);
+        } else if (atomic_load(&q->rc) == 0) {
+            zq_frame(q, z, q->zc[1]);
+            trawl_err e;
+            int rc = atomic_load(&q->rc) != 0
+                         ? 0
+                         : trawl__store_put_frame(q->st, q->f, z->z.ptr,
+                                                  z->z.len, &e);
+            if (rc < 0)
+                zq_fail(q, rc, &e);
+        }
+        st->block = z->raw; /* reuse the memory */
+        z->raw = (trawl_buf)TRAWL_BUF_INIT;
+    } else {
+        pthread_mutex_lock(&q->mu);
+        while (q->tail - q->head == ZQ_RING) {
+            zslot *h = NULL;
+            for (uint64_t k = q->tail; q->frames && k-- > q->head + 1;) {
+                if (q->ring[k % ZQ_RING].state == ZS_RAW) {
+                    h = &q->ring[k % ZQ_RING];
+                    break;
+                }
+            }
+            if (h == NULL) {
+                pthread_cond_wait(&q->cv, &q->mu);
+                continue;
+            }
+            h->state = ZS_CLAIMED;
+            pthread_mutex_unlock(&q->mu);
+            if (atomic_load(&q->rc) == 0)
+                zq_frame(q, h, q->zc[0]);
+            pthread_mutex_lock(&q->mu);
+            h->state = ZS_DONE;
+            pthread_cond_broadcast(&q->cv);
+        }
+        zslot *z = &q->ring[q->tail % ZQ_RING];
+        trawl_buf t = z->raw;
+        z->raw = st->block;
+        st->block = t;
+        z->slots = st->slot;
+        z->state = ZS_RAW;
+        q->tail++;
+        pthread_cond_broadcast(&q->cv);
+        pthread_mutex_unlock(&q->mu);
+    }
+    trawl_buf_clear(&st->block);
+    st->slot = 0;
+    st->nblocks++;
+}
+
 /* STORE and STORE_INDEX: live records copied in output doc order into new
  * blocks. first[b] gets the first output doc of output block b. */
 static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
                        uint32_t *nfirst, trawl_err *err)
 {
-    seg_store st;
+    seg_store st, zst; /* records and DOCMETA here; blocks in zst */
+    memset(&st, 0, sizeof(st));
+    memset(&zst, 0, sizeof(zst));
     trawl_buf raw = TRAWL_BUF_INIT;
     ZSTD_DCtx *dz = ZSTD_createDCtx();
+    zq q;
+    memset(&q, 0, sizeof(q));
+    q.st = &zst;
+    q.f = f;
     int rc = trawl__store_init(&st, err);
+    if (rc == 0)
+        rc = trawl__store_init(&zst, err);
     size_t cap = 0;
     *first = NULL;
     *nfirst = 0;
@@ -242,6 +443,17 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
         goto done;
     }
     trawl__segfile_begin(f, SEC_STORE);
+    pthread_t zt;
+    memset(&zt, 0, sizeof(zt));
+    if (pthread_mutex_init(&q.mu, NULL) == 0) {
+        if (pthread_cond_init(&q.cv, NULL) == 0) {
+            q.threaded = pthread_create(&zt, NULL, zq_main, &q) == 0;
+            if (!q.threaded)
+                pthread_cond_destroy(&q.cv);
+        }
+        if (!q.threaded)
+            pthread_mutex_destroy(&q.mu);
+    }
     uint32_t nd = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         const trawl_segment *s = m[i].s;
@@ -305,21 +517,50 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
                                        &ob, &os, err)) < 0)
                 break;
             nd++;
-            if (st.block.len >= STORE_BLOCK &&
-                (rc = trawl__store_flush(&st, f, err)) < 0)
-                break;
+            if (st.block.len >= STORE_BLOCK) {
+                if (st.block.rc != 0) {
+                    rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                    break;
+                }
+                zq_push(&q, &st);
+            }
         }
     }
-    if (rc == 0)
-        rc = trawl__store_flush(&st, f, err);
+    if (rc == 0 && st.slot > 0) {
+        if (st.block.rc != 0)
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        else
+            zq_push(&q, &st);
+    }
+    if (q.threaded) {
+        pthread_mutex_lock(&q.mu);
+        q.done = 1;
+        pthread_cond_broadcast(&q.cv);
+        pthread_mutex_unlock(&q.mu);
+        pthread_join(zt, NULL);
+        pthread_cond_destroy(&q.cv);
+        pthread_mutex_destroy(&q.mu);
+    }
+    if (rc == 0 && atomic_load(&q.rc) < 0) {
+        rc = atomic_load(&q.rc);
+        if (err != NULL)
+            *err = q.err;
+    }
     if (rc == 0) {
         trawl__segfile_end(f);
-        trawl__store_write_index(&st, f);
+        trawl__store_write_index(&zst, f);
         rc = trawl__store_write_meta(&st, f, err);
     }
 done:
-    if (f->on_end_ctx == &st)
+    if (f->on_end_ctx == &zst)
         f->on_end = NULL; /* failed with blocks held: never call back */
+    for (int i = 0; i < ZQ_RING; i++) {
+        trawl_buf_free(&q.ring[i].raw);
+        trawl_buf_free(&q.ring[i].z);
+    }
+    ZSTD_freeCCtx(q.zc[0]);
+    ZSTD_freeCCtx(q.zc[1]);
+    trawl__store_free(&zst);
     trawl__store_free(&st);
     trawl_buf_free(&raw);
     ZSTD_freeDCtx(dz);

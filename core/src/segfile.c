@@ -534,6 +534,48 @@ static int store_put_block(seg_store *st, segfile *f, const unsigned char *p,
     return f->rc;
 }
 
+ZSTD_CCtx *trawl__store_cctx(const seg_store *st)
+{
+    ZSTD_CCtx *zc = ZSTD_createCCtx();
+    if (zc == NULL ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel,
+                                            STORE_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_forceAttachDict,
+                                            ZSTD_dictForceAttach)) ||
+        (st->cdict != NULL &&
+         ZSTD_isError(ZSTD_CCtx_refCDict(zc, st->cdict)))) {
+        ZSTD_freeCCtx(zc);
+        return NULL;
+    }
+    return zc;
+}
+
+int trawl__store_frame(ZSTD_CCtx *zc, const void *raw, size_t len,
+                       trawl_buf *out, trawl_err *err)
+{
+    size_t bound = ZSTD_compressBound(len);
+    trawl_buf_clear(out);
+    if (trawl_buf_reserve(out, bound) != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    size_t n = ZSTD_compress2(zc, out->ptr, bound, raw, len);
+    if (ZSTD_isError(n))
+        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
+    out->len = n;
+    return 0;
+}
+
+int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
+                           size_t n, trawl_err *err)
+{
+    trawl_buf_put_u64le(&st->index, st->off);
+    if (st->index.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    trawl__segfile_write(f, z, n);
+    st->off += n;
+    st->nblocks++;
+    return f->rc;
+}
+
 /* Decide the dictionary (if not yet), then write the held blocks. */
 static int store_drain(seg_store *st, segfile *f, trawl_err *err)
 {

@@ -189,6 +189,19 @@ int trawl__store_add(seg_store *st, const unsigned char *meta, size_t mlen,
 int trawl__store_add_record(seg_store *st, const unsigned char *rec,
                             size_t len, uint32_t *block, uint32_t *slot,
                             trawl_err *err);
+/*
+ * Blocks compressed elsewhere (the merger's threads), once the dictionary
+ * is decided (st->dict_done): a context of the store's parameters and
+ * dictionary (NULL: out of memory), one block's frame into out (as
+ * trawl__store_flush would write it), and appending such a frame to the
+ * STORE section as the next block.
+ */
+ZSTD_CCtx *trawl__store_cctx(const seg_store *st);
+int trawl__store_frame(ZSTD_CCtx *zc, const void *raw, size_t len,
+                       trawl_buf *out, trawl_err *err);
+int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
+                           size_t n, trawl_err *err);
+
 /* Write DOCMETA and DOCMETA_INDEX (after the STORE sections). */
 int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err);
 
