@@ -36,8 +36,7 @@ typedef struct reload_job {
     server *srv;
     reload_waiter *waiters;
     trawl_index *ix;  /* the newly opened generation, or NULL */
-    dev_t man_dev;    /* its manifest file */
-    ino_t man_ino;
+    man_id man;       /* its manifest file */
     uint64_t current; /* what CURRENT named when the job ran, 0 if unknown */
     int rc;
     trawl_err err;
@@ -73,7 +72,7 @@ static void set_reload_error(server *srv, const char *msg)
 /* The file identity of generation gen's manifest in dir; -1 if none. A
  * generation is its number and this: DIR deleted and built again starts
  * over at generation 1. */
-static int manifest_id(const char *dir, uint64_t gen, dev_t *dev, ino_t *ino)
+static int manifest_id(const char *dir, uint64_t gen, man_id *id)
 {
     char path[4096];
     struct stat st;
@@ -82,32 +81,37 @@ static int manifest_id(const char *dir, uint64_t gen, dev_t *dev, ino_t *ino)
              (unsigned long long)gen);
     if (stat(path, &st) < 0)
         return -1;
-    *dev = st.st_dev;
-    *ino = st.st_ino;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
+}
+
+static bool same_manifest(const man_id *a, const man_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->mtime_ns == b->mtime_ns;
 }
 
 /* Is generation gen of DIR the one served? */
 static bool is_served(const server *srv, uint64_t gen)
 {
-    dev_t dev;
-    ino_t ino;
+    man_id id;
 
     return srv->ix != NULL && gen == srv->gen &&
-           manifest_id(srv->cfg.index_dir, gen, &dev, &ino) == 0 &&
-           dev == srv->man_dev && ino == srv->man_ino;
+           manifest_id(srv->cfg.index_dir, gen, &id) == 0 &&
+           same_manifest(&id, &srv->man);
 }
 
-/* Swap in ix (which we own, its manifest's identity dev/ino) unless it is
- * the generation already served. */
-static bool install(server *srv, trawl_index *ix, dev_t dev, ino_t ino)
+/* Swap in ix (which we own, its manifest's identity id) unless it is the
+ * generation already served. */
+static bool install(server *srv, trawl_index *ix, const man_id *id)
 {
     trawl_index_info info;
     trawl_index *old;
 
     trawl_index_info_get(ix, &info);
     if (srv->ix != NULL && info.generation == srv->gen &&
-        dev == srv->man_dev && ino == srv->man_ino) {
+        same_manifest(id, &srv->man)) {
         trawl_index_release(ix);
         return false;
     }
@@ -116,8 +120,7 @@ static bool install(server *srv, trawl_index *ix, dev_t dev, ino_t ino)
     srv->ix = ix;
     srv->gen = info.generation;
     pthread_mutex_unlock(&srv->ix_lock);
-    srv->man_dev = dev;
-    srv->man_ino = ino;
+    srv->man = *id;
     trawl_index_release(old); /* queries in flight keep their own refs */
     srv->failed_gen = 0;
     set_reload_error(srv, NULL);
@@ -166,8 +169,8 @@ static void reload_run(uv_work_t *w)
     }
     trawl_index_info info;
     trawl_index_info_get(j->ix, &info);
-    if (manifest_id(dir, info.generation, &j->man_dev, &j->man_ino) < 0)
-        j->man_dev = 0, j->man_ino = 0; /* replaced already: next poll */
+    if (manifest_id(dir, info.generation, &j->man) < 0)
+        memset(&j->man, 0, sizeof(j->man)); /* replaced already: next poll */
 }
 
 static void reload(server *srv, bool force);
@@ -182,7 +185,7 @@ static void reload_after(uv_work_t *w, int status)
     (void)status;
     srv->reloading = false;
     if (j->rc == 0) {
-        reloaded = install(srv, j->ix, j->man_dev, j->man_ino);
+        reloaded = install(srv, j->ix, &j->man);
     } else {
         const char *msg = j->err.msg[0] ? j->err.msg : trawl_strerror(j->rc);
         srv->failed_gen = j->current;
@@ -759,11 +762,11 @@ int server_init(server *srv, const trawld_config *cfg)
     trawl_index *ix = NULL;
     if (trawl_index_open(&ix, cfg->index_dir, &err) == 0) {
         trawl_index_info info;
-        dev_t dev = 0;
-        ino_t ino = 0;
+        man_id id;
+        memset(&id, 0, sizeof(id));
         trawl_index_info_get(ix, &info);
-        manifest_id(cfg->index_dir, info.generation, &dev, &ino);
-        install(srv, ix, dev, ino);
+        manifest_id(cfg->index_dir, info.generation, &id);
+        install(srv, ix, &id);
     } else {
         uint64_t cur;
         if (trawl_index_current(cfg->index_dir, &cur, NULL) == 0)

@@ -56,6 +56,14 @@ typedef struct trawld_config {
 #define LATENCY_RING 1024
 #define DRAIN_MS     5000
 
+/* A manifest file's identity: device, inode and modification time (an
+ * inode number freed by a deleted index can come back at once). */
+typedef struct man_id {
+    dev_t dev;
+    ino_t ino;
+    int64_t mtime_ns;
+} man_id;
+
 typedef struct server server;
 typedef struct qloop qloop;
 typedef struct conn conn;
@@ -143,8 +151,8 @@ struct server {
     char *last_reload_error;
 
     /* the main loop's own */
-    dev_t man_dev;       /* the served generation's manifest file: the */
-    ino_t man_ino;       /* number alone is not enough (a rebuilt DIR
+    man_id man;          /* the served generation's manifest file: the
+                            number alone is not enough (a rebuilt DIR
                             starts over at generation 1) */
     uint64_t failed_gen; /* last generation that failed to open, or 0 */
     bool reloading;      /* a reload job is running */
