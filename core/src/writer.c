@@ -2121,6 +2121,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     trawl_buf pre = TRAWL_BUF_INIT; /* encoded ahead: npre terms */
     tstat *pre_st = NULL;
     uint32_t npre = 0, pre_cap = 0;
+    trawl_buf ppos = TRAWL_BUF_INIT; /* positions gathered ahead: nppos */
+    uint32_t nppos = 0;
     seg_penc *pe = calloc(1, sizeof(*pe));
     seg_penc *stub = calloc(1, sizeof(*stub));
     trawl_buf mine = TRAWL_BUF_INIT; /* this thread's positions chunk */
@@ -2159,6 +2161,22 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         rc = encode_to(w, t, pe, &pre, &pre_st[npre]);
         npre++;
     }
+    /* Then, if it is still at it, gather their POSITIONS ahead too, into
+     * the sort keys' share of the budget (kept until pass 2). */
+    size_t ppos_max = (size_t)nwords * 2 * sizeof(skey);
+    if (rc == 0 && atomic_load(&w->enc.busy) && nwords > 0 &&
+        trawl_buf_reserve(&ppos, ppos_max) != 0)
+        rc = TRAWL_ENOMEM;
+    while (rc == 0 && nppos < nwords && atomic_load(&w->enc.busy)) {
+        const wterm *t = &w->terms[sorted[nppos]];
+        if (ppos.len + t->blen + 1 > ppos_max)
+            break;
+        prefetch_term(w, sorted, nppos, nwords);
+        gather_positions(t, &ppos);
+        nppos++;
+    }
+    if (rc == 0 && ppos.rc != 0)
+        rc = TRAWL_ENOMEM;
     int drc = drain(w, err);
     if (rc < 0 || drc < 0) {
         rc = drc < 0 ? drc : trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -2246,11 +2264,19 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     trawl__penc_free(pe);
 
     /* Pass 2: POSITIONS, copied as they were buffered, in chunk pairs
-     * like pass 1. */
+     * like pass 1; those gathered ahead right after the pair terms (which
+     * have none). */
     trawl__segfile_begin(f, SEC_POSITIONS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
-        uint32_t a_end = chunk_end(w, order, k, w->nterms, ENC_CHUNK_POS);
-        uint32_t b_end = chunk_end(w, order, a_end, w->nterms, ENC_CHUNK);
+        if (k == npairs && nppos > 0) {
+            trawl__segfile_write(f, ppos.ptr, ppos.len);
+            trawl_buf_free(&ppos);
+            k += nppos;
+            continue;
+        }
+        uint32_t lim = k < npairs ? npairs : w->nterms;
+        uint32_t a_end = chunk_end(w, order, k, lim, ENC_CHUNK_POS);
+        uint32_t b_end = chunk_end(w, order, a_end, lim, ENC_CHUNK);
         if (b_end > a_end)
             enc_submit(w, ENC_POSITIONS, order, a_end, b_end);
         trawl_buf_clear(&mine);
@@ -2285,6 +2311,7 @@ done:
     free(stub);
     trawl_buf_free(&mine);
     trawl_buf_free(&pre);
+    trawl_buf_free(&ppos);
     free(pre_st);
     free(sorted);
     free(order);
