@@ -651,15 +651,6 @@ static int block_first(const trawl_segment *s, uint32_t b, char *buf,
     return 0;
 }
 
-static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
-{
-    size_t n = al < bl ? al : bl;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c != 0)
-        return c;
-    return al < bl ? -1 : al > bl;
-}
-
 /* Index of the last term block whose first term is <= key, or -1. */
 static int find_block(const trawl_segment *s, const char *key, size_t klen,
                       int64_t *out, trawl_err *err)
@@ -672,7 +663,7 @@ static int find_block(const trawl_segment *s, const char *key, size_t klen,
         int rc = block_first(s, (uint32_t)mid, buf, &len, err);
         if (rc < 0)
             return rc;
-        if (cmp_bytes(buf, len, key, klen) <= 0) {
+        if (trawl__cmp_bytes(buf, len, key, klen) <= 0) {
             ans = mid;
             lo = mid + 1;
         } else {
@@ -700,7 +691,7 @@ int trawl__seg_lookup(const trawl_segment *s, const char *term, size_t len,
         if ((rc = decode_entry(s, &p, end, buf, &blen, i == first, out,
                                err)) < 0)
             return rc;
-        int c = cmp_bytes(buf, blen, term, len);
+        int c = trawl__cmp_bytes(buf, blen, term, len);
         if (c == 0)
             return (rc = term_resolve(s, out, err)) < 0 ? rc : 1;
         if (c > 0)
@@ -737,7 +728,7 @@ int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
             if ((rc = term_resolve(s, &t, err)) < 0 ||
                 (rc = cb(payload, buf, blen, &t)) != 0)
                 return rc;
-        } else if (cmp_bytes(buf, blen, prefix, len) > 0) {
+        } else if (trawl__cmp_bytes(buf, blen, prefix, len) > 0) {
             break;
         }
     }
@@ -1636,7 +1627,7 @@ static int chk_terms(chk *c, const trawl_segment *s)
             walked = 0;
             break;
         }
-        if (i > 0 && cmp_bytes(prev, prev_len, cur, cur_len) >= 0)
+        if (i > 0 && trawl__cmp_bytes(prev, prev_len, cur, cur_len) >= 0)
             CHK(c, "TERMS", "term %" PRIu64 " \"%.*s\" is not after \"%.*s\"",
                 i, (int)(cur_len > 60 ? 60 : cur_len), cur,
                 (int)(prev_len > 60 ? 60 : prev_len), prev);

@@ -49,6 +49,17 @@ static inline void trawl__put_u64(unsigned char *p, uint64_t v)
  * Decode a LEB128 varint from [*p, end). Returns 0 and advances *p, or -1
  * if the input ends early or the value exceeds 64 bits.
  */
+/* Byte order of two strings (a prefix sorts first): <0, 0 or >0. */
+static inline int trawl__cmp_bytes(const char *a, size_t al, const char *b,
+                                   size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0)
+        return c;
+    return al < bl ? -1 : al > bl;
+}
+
 static inline int trawl__get_varint(const unsigned char **p,
                                     const unsigned char *end, uint64_t *out)
 {

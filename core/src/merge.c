@@ -171,15 +171,6 @@ static int64_t pos_len(const prd *r, uint32_t i, const unsigned char **pp)
 
 /* ---- the dictionary walk ----------------------------------------------- */
 
-static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
-{
-    size_t n = al < bl ? al : bl;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c != 0)
-        return c;
-    return al < bl ? -1 : al > bl;
-}
-
 static int iter_start(mseg *m, uint32_t n, trawl_err *err)
 {
     for (uint32_t i = 0; i < n; i++) {
@@ -202,7 +193,7 @@ static uint32_t iter_min(mseg *m, uint32_t n, uint32_t *sel)
         if (!m[i].has)
             continue;
         int c = best == NULL ? -1
-                             : cmp_bytes(m[i].it.term, m[i].it.len,
+                             : trawl__cmp_bytes(m[i].it.term, m[i].it.len,
                                          best->term, best->len);
         if (c < 0) {
             best = &m[i].it;

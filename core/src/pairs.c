@@ -7,15 +7,6 @@
 
 #include "internal.h"
 
-static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
-{
-    size_t n = al < bl ? al : bl;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c != 0)
-        return c;
-    return al < bl ? -1 : al > bl;
-}
-
 int trawl__pairs_valid(const seg_section *sec)
 {
     if (sec->len == 0)
@@ -44,7 +35,7 @@ int trawl__pairs_valid(const seg_section *sec)
         /* strictly increasing within each list */
         if (i > 0 && i != nc) {
             uint32_t p = trawl__get_u32(off + (i - 1) * 4);
-            if (cmp_bytes(words + p, a - p, words + a, b - a) >= 0)
+            if (trawl__cmp_bytes(words + p, a - p, words + a, b - a) >= 0)
                 return -1;
         }
     }
@@ -80,7 +71,7 @@ static int find(const seg_section *sec, unsigned lo, unsigned hi,
         unsigned mid = lo + (hi - lo) / 2;
         size_t ml;
         const char *m = trawl__pairs_word(sec, mid, &ml);
-        int c = cmp_bytes(m, ml, w, len);
+        int c = trawl__cmp_bytes(m, ml, w, len);
         if (c == 0)
             return 1;
         if (c < 0)
