@@ -1461,11 +1461,7 @@ static int cmp_term(const void *a, const void *b)
 {
     const wterm *x = &sort_base[*(const uint32_t *)a];
     const wterm *y = &sort_base[*(const uint32_t *)b];
-    uint32_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
-    if (c != 0)
-        return c;
-    return x->len < y->len ? -1 : x->len > y->len;
+    return trawl__cmp_bytes(x->s, x->len, y->s, y->len);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -1753,11 +1749,7 @@ static int cmp_pcand(const void *a, const void *b)
 static int cmp_word(const void *a, const void *b)
 {
     const wterm *x = *(const wterm *const *)a, *y = *(const wterm *const *)b;
-    uint32_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
-    if (c != 0)
-        return c;
-    return x->len < y->len ? -1 : x->len > y->len;
+    return trawl__cmp_bytes(x->s, x->len, y->s, y->len);
 }
 
 /* Choose the build's common and frequent words from this run (format.h,
