@@ -481,6 +481,15 @@ static int wseg_delete(wseg *g, uint32_t d)
     return 0;
 }
 
+/* Clear doc d's deletion in g's new bitmap (it was live before). */
+static void wseg_undelete(wseg *g, uint32_t d)
+{
+    if (g->del != NULL && bit_get(g->del, d)) {
+        g->del[d >> 3] &= (unsigned char)~(1u << (d & 7));
+        g->ndel--;
+    }
+}
+
 static int run_delete(trawl_writer *w, uint32_t doc)
 {
     size_t need = doc / 8 + 1;
@@ -1412,6 +1421,25 @@ int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err)
         /* Seen before in this run: the later version wins. A kept old doc
          * turns from unchanged into updated. */
         uint32_t ps = e->seg - 1;
+        /* A later copy the same as the old generation's version, after
+         * an earlier copy in this build replaced it: the old document
+         * stands again and the earlier copy goes, so rerunning a corpus
+         * that holds an id twice finds it unchanged. */
+        uint32_t os, od;
+        if (ps >= w->nold && !full && w->old != NULL &&
+            trawl__index_find_id(w->old, a->id, a->id_len, &os, &od, NULL) ==
+                1 &&
+            !bit_get(w->segs[os].seg->deleted, od) &&
+            trawl__seg_fingerprint(w->segs[os].seg, od) == fp) {
+            if ((rc = delete_doc(w, ps, e->doc)) < 0)
+                return trawl_err_set(err, rc, "out of memory");
+            wseg_undelete(&w->segs[os], od);
+            w->updated--;
+            w->unchanged++;
+            e->seg = os + 1;
+            e->doc = od;
+            return 0;
+        }
         if (ps < w->nold && !full) {
             w->unchanged--;
             w->updated++;
@@ -2624,8 +2652,8 @@ static int commit(trawl_writer *w, trawl_writer_stats *stats, trawl_err *err)
     int rc;
     if ((rc = drain(w, err)) < 0)
         return rc;
-    /* The last run. */
-    if (w->seg_open && w->ndocs > 0 && (rc = run_flush(w, err)) < 0)
+    /* The last run, unless every doc of it was replaced again. */
+    if (w->seg_open && w->ndocs > w->ndeleted && (rc = run_flush(w, err)) < 0)
         return rc;
     if (w->seg_open) {
         trawl__segfile_abort(&w->seg);

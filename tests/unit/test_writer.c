@@ -597,6 +597,56 @@ static void writer_duplicates_within_a_run(void **state)
     corpus_free(&c);
 }
 
+/* A corpus that holds an id twice (the later copy wins), run again
+ * unchanged: nothing is updated and no segment is written. */
+static void writer_duplicate_id_rerun_unchanged(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 300, 40, 5);
+    char dir[64];
+    new_dir(dir);
+    size_t order[302], n = 0;
+    for (size_t i = 0; i < 300; i++) {
+        order[n++] = i;
+        if (i == 200)
+            order[n++] = 300; /* the second copy of doc 7, below */
+    }
+    corpus_set_body(&c, 7, "the quokka copy one");
+    /* one slot more: the same id as doc 7, another body */
+    c.id = realloc(c.id, 301 * sizeof(char *));
+    c.title = realloc(c.title, 301 * sizeof(char *));
+    c.body = realloc(c.body, 301 * sizeof(char *));
+    c.date = realloc(c.date, 301 * sizeof(int64_t));
+    c.id[300] = strdup(c.id[7]);
+    c.title[300] = strdup(c.title[7]);
+    c.body[300] = strdup("the zebra copy two");
+    c.date[300] = c.date[7];
+    c.n = 301;
+    trawl_writer_stats st;
+    run(dir, &c, order, n, NULL, &st);
+    assert_int_equal(st.docs, 300);
+    assert_int_equal(count(dir, "zebra"), 1);
+    assert_int_equal(count(dir, "quokka"), 0);
+    trawl_index_info before = info_of(dir);
+    for (int k = 0; k < 2; k++) {
+        run(dir, &c, order, n, NULL, &st);
+        assert_int_equal(st.docs, 300);
+        assert_int_equal(st.added, 0);
+        assert_int_equal(st.updated, 0);
+        assert_int_equal(st.deleted, 0);
+        assert_int_equal(st.unchanged, 300);
+        assert_int_equal(st.runs, 0);
+        trawl_index_info now = info_of(dir);
+        assert_int_equal(now.segments, before.segments);
+        assert_int_equal(now.bytes, before.bytes);
+    }
+    assert_int_equal(count(dir, "zebra"), 1);
+    assert_int_equal(count(dir, "quokka"), 0);
+    rm_rf(dir);
+    corpus_free(&c);
+}
+
 /* A tiny memory budget: several runs flushed and merged at the end; the
  * same results as an unbounded build. */
 static void writer_budget_runs(void **state)
@@ -834,6 +884,7 @@ int main(void)
         cmocka_unit_test(writer_keep_unseen),
         cmocka_unit_test(writer_keep_fast_path),
         cmocka_unit_test(writer_duplicates_within_a_run),
+        cmocka_unit_test(writer_duplicate_id_rerun_unchanged),
         cmocka_unit_test(writer_budget_runs),
         cmocka_unit_test(writer_phrase_pairs),
     };
