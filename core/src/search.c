@@ -1329,7 +1329,8 @@ static matcher *m_build(ctx *c, const qnode *q)
     switch (q->kind) {
     case Q_TERM:
     case Q_PHRASE: {
-        cursor **cs = trawl_arena_alloc(c->a, q->nterms * sizeof(*cs));
+        /* its words' cursors, then (phrases) its pair terms' */
+        cursor **cs = trawl_arena_alloc(c->a, 2 * q->nterms * sizeof(*cs));
         if (cs == NULL)
             return NULL;
         const leaf *lf = find_leaf(c, q);
@@ -1360,13 +1361,10 @@ static matcher *m_build(ctx *c, const qnode *q)
          * scored with the phrase's idf); longer phrases align and bound
          * with theirs too. No pair term: the phrase is not here. */
         uint32_t npc = 0;
-        cursor **pc = NULL;
+        cursor **pc = cs + q->nterms;
         if (q->kind == Q_PHRASE && q->slop == 0 && q->nterms >= 2 &&
             trawl__pairs_common(&c->seg->sec[SEC_PAIRS]) > 0) {
             const seg_section *pw = &c->seg->sec[SEC_PAIRS];
-            pc = trawl_arena_alloc(c->a, q->nterms * sizeof(*pc));
-            if (pc == NULL)
-                return NULL;
             for (uint32_t k = 0; k + 1 < q->nterms; k++) {
                 if (!trawl__pairs_cover(pw, q->terms[k], q->lens[k],
                                         q->terms[k + 1], q->lens[k + 1]))
@@ -1389,22 +1387,8 @@ static matcher *m_build(ctx *c, const qnode *q)
         int as_term = q->kind == Q_TERM || (q->nterms == 2 && npc == 1);
         if ((m = m_new(c, as_term ? M_TERM : M_PHRASE)) == NULL)
             return NULL;
-        if (q->kind == Q_PHRASE && as_term) {
-            m->cur = pc;
-            m->ncur = 1;
-        } else if (npc > 0) {
-            cursor **all = trawl_arena_alloc(c->a, (q->nterms + npc) *
-                                                       sizeof(*all));
-            if (all == NULL)
-                return NULL;
-            memcpy(all, cs, q->nterms * sizeof(*all));
-            memcpy(all + q->nterms, pc, npc * sizeof(*all));
-            m->cur = all;
-            m->ncur = q->nterms + npc;
-        } else {
-            m->cur = cs;
-            m->ncur = q->nterms;
-        }
+        m->cur = q->kind == Q_PHRASE && as_term ? pc : cs;
+        m->ncur = q->kind == Q_PHRASE && as_term ? 1 : q->nterms + npc;
         m->nword = q->nterms;
         m->field = q->field;
         m->slop = q->slop;
