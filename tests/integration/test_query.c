@@ -475,6 +475,106 @@ static void count_equals_total(void **state)
     }
 }
 
+/*
+ * Phrases through the daemon on a corpus big enough for pair terms of
+ * common words (format 6, PAIRS): every count equals a brute-force scan
+ * of the generated bodies, and search finds the same documents.
+ */
+static const char *pvocab[] = {"the", "of",    "and",  "to",   "harbor",
+                               "storm", "ship", "rain", "a",   "in",
+                               "crew",  "port", "wind", "tide"};
+#define NPVOCAB (sizeof(pvocab) / sizeof(pvocab[0]))
+
+static void phrases_with_pair_terms(void **state)
+{
+    (void)state;
+    enum { NDOC = 240, NWORDS = 40 };
+    th h;
+    assert_int_equal(th_init(&h), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/pairs.jsonl", h.dir);
+    static int words[NDOC][NWORDS];
+    uint64_t rng = 12345;
+    size_t cap = (size_t)NDOC * (NWORDS * 8 + 64), len = 0;
+    char *all = malloc(cap);
+    assert_non_null(all);
+    for (int d = 0; d < NDOC; d++) {
+        len += (size_t)snprintf(all + len, cap - len,
+                                "{\"id\":\"p%03d\",\"title\":\"report %d\","
+                                "\"body\":\"",
+                                d, d);
+        for (int k = 0; k < NWORDS; k++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t a = (uint32_t)(rng >> 33) % NPVOCAB;
+            uint32_t b = (uint32_t)(rng >> 13) % NPVOCAB;
+            words[d][k] = (int)(a < b ? a : b); /* low indexes more often */
+            len += (size_t)snprintf(all + len, cap - len, "%s%s",
+                                    k ? " " : "", pvocab[words[d][k]]);
+        }
+        len += (size_t)snprintf(all + len, cap - len, "\"}\n");
+    }
+    assert_int_equal(th_write_file(path, all, len), 0);
+    free(all);
+    assert_int_equal(th_index(&h, (const char *[]){path, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    /* The dictionary holds the pair terms too: far more entries than the
+     * 14 words, "report" and 240 numbers. */
+    json_t *st = ask_on(&h, "{\"op\":\"stats\"}");
+    assert_ok(st);
+    assert_true(json_integer_value(json_object_get(st, "terms")) >
+                14 + 1 + 240 + 100);
+    json_decref(st);
+
+    static const int phr[][4] = {
+        {0, 1, -1, -1},  {1, 0, -1, -1},  {0, 0, -1, -1}, {2, 3, -1, -1},
+        {0, 4, -1, -1},  {4, 5, -1, -1},  {0, 1, 2, -1},  {1, 0, 4, -1},
+        {3, 0, 1, 0},    {13, 12, -1, -1}, {8, 9, 10, -1}, {0, 11, -1, -1},
+    };
+    for (size_t i = 0; i < sizeof(phr) / sizeof(phr[0]); i++) {
+        int n = 0;
+        while (n < 4 && phr[i][n] >= 0)
+            n++;
+        /* brute force: documents with the words next to each other */
+        long want = 0;
+        for (int d = 0; d < NDOC; d++) {
+            int found = 0;
+            for (int k = 0; k + n <= NWORDS && !found; k++) {
+                int j = 0;
+                while (j < n && words[d][k + j] == phr[i][j])
+                    j++;
+                found = j == n;
+            }
+            want += found;
+        }
+        char q[128];
+        size_t ql = 0;
+        for (int j = 0; j < n; j++)
+            ql += (size_t)snprintf(q + ql, sizeof(q) - ql, "%s%s",
+                                   j ? " " : "", pvocab[phr[i][j]]);
+        char line[512];
+        snprintf(line, sizeof(line), "{\"op\":\"count\",\"q\":\"\\\"%s\\\"\"}",
+                 q);
+        json_t *c = ask_on(&h, line);
+        assert_ok(c);
+        long got = (long)json_integer_value(json_object_get(c, "count"));
+        if (got != want)
+            fail_msg("phrase \"%s\": count %ld, brute force %ld", q, got,
+                     want);
+        json_decref(c);
+        snprintf(line, sizeof(line),
+                 "{\"op\":\"search\",\"q\":\"\\\"%s\\\"\",\"limit\":1000,"
+                 "\"snippet\":false}",
+                 q);
+        json_t *s = ask_on(&h, line);
+        assert_ok(s);
+        assert_int_equal((long)json_array_size(json_object_get(s, "hits")),
+                         want);
+        json_decref(s);
+    }
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 static void sorts_and_paging(void **state)
 {
     (void)state;
@@ -967,6 +1067,7 @@ int main(void)
         cmocka_unit_test(fields_selection),
         cmocka_unit_test(prox_weight_keeps_hit_set),
         cmocka_unit_test(count_equals_total),
+        cmocka_unit_test(phrases_with_pair_terms),
         cmocka_unit_test(sorts_and_paging),
         cmocka_unit_test(bad_options),
         cmocka_unit_test(syntax_errors),
