@@ -2337,6 +2337,20 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     return 0;
 }
 
+/* 1 if the query has pairs of words that proximity scores (a lone word,
+ * a phrase or alternatives have none: their first phase need not keep
+ * more than the page). */
+static int has_prox(trawl_searcher *s, const trawl_index *ix,
+                    const prep *pr, const trawl_query *q, trawl_arena *a,
+                    trawl_err *err)
+{
+    ctx c;
+    ctx_init(&c, s, ix, pr, q, a, err);
+    int32_t prev = -1;
+    collect_prox(&c, pr->root, &prev);
+    return c.npairs > 0;
+}
+
 /* Rank order by score (then segment, document), as better() does. */
 static int cmp_rank(const void *pa, const void *pb)
 {
@@ -2369,7 +2383,8 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
      * never above the rescored ones (proximity only adds), so pages stay
      * consistent. With date sorts, only the page's hits are rescored. */
     size_t page = (size_t)q->offset + q->limit;
-    int second = q->w_prox > 0 && q->prox_depth > 0 && page > 0;
+    int second = q->w_prox > 0 && q->prox_depth > 0 && page > 0 &&
+                 has_prox(s, ix, &pr, q, arena, err);
     heap h;
     h.k = page;
     if (second && q->sort == TRAWL_SORT_SCORE && h.k < q->prox_depth)
