@@ -408,6 +408,26 @@ static int64_t pos_filter(const unsigned char *p, const unsigned char *end,
     uint64_t want = (uint64_t)cand[0] + off;
     while (k < n) {
         uint32_t v[8], m = 1;
+#ifdef __SSE2__
+        /* Far from the next candidate: step over 16 one-byte deltas at
+         * a time while they stay short of it (their sum in one psadbw). */
+        while (n - k >= 16 && end - p >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            if (_mm_movemask_epi8(x) != 0)
+                break;
+            __m128i sad = _mm_sad_epu8(x, _mm_setzero_si128());
+            uint32_t sum = (uint32_t)_mm_cvtsi128_si32(sad) +
+                           (uint32_t)_mm_cvtsi128_si32(
+                               _mm_srli_si128(sad, 8));
+            if ((uint64_t)pos + sum >= want)
+                break;
+            pos += sum;
+            p += 16;
+            k += 16;
+        }
+        if (k >= n)
+            break;
+#endif
         if (n - k >= 8 && end - p >= 8) {
             uint64_t w;
             memcpy(&w, p, 8);
@@ -447,6 +467,12 @@ static int64_t pos_filter(const unsigned char *p, const unsigned char *end,
     }
     return keep;
 }
+
+#ifdef __SSE2__
+#define POS_SKIP 1
+#else
+#define POS_SKIP 0
+#endif
 
 /* Point *pp at the current posting's positions (tf decoded). */
 static int cur_pos_at(cursor *c, const unsigned char **pp)
@@ -690,8 +716,9 @@ static int phrase_exact(ctx *c, matcher *m)
                 c->corrupt = TRAWL_ECORRUPT;
                 return 0;
             }
-            if ((uint64_t)nc * 8 >= cnt[k]) {
-                /* about as many candidates as positions: merge */
+            if ((uint64_t)nc * 8 >= cnt[k] || POS_SKIP) {
+                /* merge; with few candidates in many positions, steps
+                 * over the runs of positions between them */
                 int64_t kept = pos_filter(p, cu->blk_pos_end, cnt[k], cand,
                                           nc, k);
                 if (kept < 0) {
