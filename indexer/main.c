@@ -84,6 +84,10 @@ typedef struct run {
     uint64_t crash_after; /* TRAWL_TEST_CRASH_AT=add:N, 0 = off */
     int keep_unseen;  /* an --add or merge-only run */
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
+    uint64_t *ids;    /* hashes of the ids of this run's .txt/.md articles,
+                       * open addressing, 0 = free slot */
+    size_t ids_mask;  /* slots - 1; 0 before the first id */
+    size_t ids_n;
 } run;
 
 static void usage(FILE *f)
@@ -460,6 +464,45 @@ static void add_article(run *r, const trawl_article *a, const char *path,
     r->fatal = 1;
 }
 
+/*
+ * Remember the id of a .txt/.md article: 1 if an earlier file of this run
+ * had it too (the same relative name under two PATHs, or names that differ
+ * only in invalid UTF-8), 0 if not, -1 out of memory. Ids are compared by
+ * a 64-bit hash.
+ */
+static int id_seen(run *r, const char *id, size_t len)
+{
+    uint64_t h = XXH3_64bits(id, len);
+    if (h == 0)
+        h = 1;
+    if (r->ids_n * 2 >= r->ids_mask) {
+        size_t cap = r->ids_mask ? (r->ids_mask + 1) * 2 : 1024;
+        uint64_t *t = calloc(cap, sizeof(*t));
+        if (t == NULL)
+            return -1;
+        for (size_t i = 0; r->ids_mask != 0 && i <= r->ids_mask; i++) {
+            if (r->ids[i] == 0)
+                continue;
+            size_t k = (size_t)r->ids[i] & (cap - 1);
+            while (t[k] != 0)
+                k = (k + 1) & (cap - 1);
+            t[k] = r->ids[i];
+        }
+        free(r->ids);
+        r->ids = t;
+        r->ids_mask = cap - 1;
+    }
+    size_t k = (size_t)h & r->ids_mask;
+    while (r->ids[k] != 0) {
+        if (r->ids[k] == h)
+            return 1;
+        k = (k + 1) & r->ids_mask;
+    }
+    r->ids[k] = h;
+    r->ids_n++;
+    return 0;
+}
+
 static void index_text(run *r, const trawl_walk_entry *e, const char *text,
                        size_t len)
 {
@@ -488,6 +531,22 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
                  a.replaced, a.replaced == 1 ? "" : "s");
         note(e->path, first_bad_utf8_line(text, len), msg);
         r->repaired++;
+    }
+    int dup = id_seen(r, a.id, a.id_len);
+    if (dup < 0) {
+        trawl_article_clear(&a);
+        fatal_nomem(r, e->path);
+        return;
+    }
+    if (dup) {
+        /* the writer keeps the later of two articles with one id */
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "duplicate id \"%.*s\": an earlier file of this run has "
+                 "the same id, this one replaces it",
+                 (int)(a.id_len > 256 ? 256 : a.id_len), a.id);
+        note(e->path, 0, msg);
+        r->bad++;
     }
     /* fingerprint 0: the writer hashes the parsed fields, as the date may
      * come from the file's mtime rather than its bytes */
@@ -1001,6 +1060,8 @@ int main(int argc, char **argv)
             r.fatal = 1;
         }
     }
+    free(r.ids);
+    r.ids = NULL;
     if (optind < argc)
         progress_tick(&r, 1);
     if (r.fatal) {
