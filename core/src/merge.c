@@ -626,9 +626,619 @@ static void merge_ids(mseg *m, uint32_t n, segfile *f, uint32_t *at)
     trawl__segfile_end(f);
 }
 
+/* ---- pair terms rebuilt (format.h, PAIRS) ------------------------------ */
+
+/*
+ * When the inputs do not all have the same PAIRS, the output's pair terms
+ * are built again before the postings are streamed (they sort first): the
+ * words are those of the newest input that has some (so an index
+ * converges on one list, which later runs keep), else, with at least
+ * PAIR_MIN_DOCS live documents, chosen from the merged dictionary by the
+ * writer's rules. A pre-pass reads the listed words' positions input by
+ * input, document by document, and counts each pair as the writer does
+ * (pairs_build in writer.c): adjacent positions within one field, at
+ * least one of the two words common. The postings are held in memory as
+ * compact varints until they are encoded; if they would take more than
+ * the cap, or two listed words share a position, the output gets no pairs
+ * (as before this pass existed) and phrases read positions there.
+ */
+
+size_t trawl__merge_pairs_cap = 0;
+
+#define PAIRS_CAP_MIN ((size_t)2 << 20)
+#define PAIRS_CAP_MAX ((size_t)256 << 20)
+
+/* One pair term's postings while they are gathered: per posting, varint
+ * doc gap (the first from -1), varint body tf << 1 | (title tf != 0),
+ * then varint title tf when it is not 0 (the writer's own layout). */
+typedef struct mpair {
+    unsigned char *buf;
+    uint32_t len, cap;
+    uint32_t df, last;
+} mpair;
+
+typedef struct mpairs {
+    trawl_buf sec;    /* the output's PAIRS bytes (empty: no pairs) */
+    uint32_t nc, nw;  /* common words, all listed words */
+    uint32_t np;      /* pair slots (see pair_index) */
+    mpair *p;
+    uint32_t *inv;    /* output doc -> its input doc */
+    uint32_t *start;  /* first output doc of each input, then nd */
+    size_t mem, cap;  /* bytes held for the postings, and the cap */
+} mpairs;
+
+/* The dense index of the pair (i, j) of listed words (kc common first,
+ * k in all), at least one common: below 2 * kc * k. */
+static inline uint32_t pair_index(uint32_t i, uint32_t j, uint32_t kc,
+                                  uint32_t k)
+{
+    return i < kc ? i * k + j : kc * k + (i - kc) * kc + j;
+}
+
+static void pair_words(uint32_t pr, uint32_t kc, uint32_t k, uint32_t *i,
+                       uint32_t *j)
+{
+    if (pr < kc * k) {
+        *i = pr / k;
+        *j = pr % k;
+    } else {
+        *i = kc + (pr - kc * k) / kc;
+        *j = (pr - kc * k) % kc;
+    }
+}
+
+static void mpairs_drop(mpairs *mp)
+{
+    for (uint32_t i = 0; mp->p != NULL && i < mp->np; i++)
+        free(mp->p[i].buf);
+    free(mp->p);
+    mp->p = NULL;
+    free(mp->inv);
+    mp->inv = NULL;
+    free(mp->start);
+    mp->start = NULL;
+    mp->mem = 0;
+}
+
+static void mpairs_free(mpairs *mp)
+{
+    mpairs_drop(mp);
+    trawl_buf_free(&mp->sec);
+}
+
+static size_t put_vu32(unsigned char *p, uint32_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+/* Append output doc od with tf to pair term x. 0 or TRAWL_ENOMEM. */
+static int mpair_put(mpairs *mp, mpair *x, uint32_t od, const uint32_t *tf)
+{
+    unsigned char tmp[16];
+    uint32_t tt = tf[TRAWL_FIELD_TITLE];
+    size_t k = put_vu32(tmp, x->df == 0 ? od + 1 : od - x->last);
+    k += put_vu32(tmp + k, tf[TRAWL_FIELD_BODY] << 1 | (tt != 0));
+    if (tt != 0)
+        k += put_vu32(tmp + k, tt);
+    if (x->len + k > x->cap) {
+        size_t ncap = x->cap ? (size_t)x->cap * 2 : 16;
+        if (ncap > UINT32_MAX)
+            return TRAWL_ENOMEM;
+        unsigned char *nb = realloc(x->buf, ncap);
+        if (nb == NULL)
+            return TRAWL_ENOMEM;
+        mp->mem += ncap - x->cap;
+        x->buf = nb;
+        x->cap = (uint32_t)ncap;
+    }
+    memcpy(x->buf + x->len, tmp, k);
+    x->len += (uint32_t)k;
+    x->df++;
+    x->last = od;
+    return 0;
+}
+
+/* Drop the whole pages of [a, b) of s from the resident set. */
+static void drop_range(const trawl_segment *s, const unsigned char *a,
+                       const unsigned char *b)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t lo = (uintptr_t)a, hi = (uintptr_t)b;
+    lo = (lo + psz - 1) / psz * psz;
+    hi = hi / psz * psz;
+    if (hi > lo && lo >= (uintptr_t)s->map &&
+        hi <= (uintptr_t)s->map + s->size)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* A listed word's postings in one input, read along its documents. */
+typedef struct wcur {
+    prd r;
+    uint32_t i;               /* the current posting in the block */
+    const unsigned char *pp;  /* its positions */
+    uint32_t word;            /* in the lists, common first */
+    uint32_t next;            /* the next cursor at the same doc, + 1 */
+    const unsigned char *post0, *pos0; /* where the term's lists start */
+} wcur;
+
+/* Step to the next posting (first: to the list's first); skip: the
+ * current one's positions were not read. 1, 0 at the end, -1 damaged. */
+static int wcur_next(wcur *c, int first, int skip)
+{
+    if (!first) {
+        if (skip && pos_len(&c->r, c->i, &c->pp) < 0)
+            return -1;
+        c->i++;
+    }
+    if (first || c->i == c->r.n) {
+        int b = prd_block(&c->r, 1);
+        if (b <= 0)
+            return b;
+        c->i = 0;
+        c->pp = c->r.bpos;
+    }
+    return 1;
+}
+
+static inline uint32_t wcur_doc(const wcur *c)
+{
+    return c->r.docs[c->i];
+}
+
+/*
+ * Count the pair terms of the listed words (mp->sec) over every live
+ * document of the inputs, in output order, into mp->p. Returns 0 (with
+ * mp->sec emptied when the output gets no pairs: over the cap, or two
+ * listed words at one position) or <0.
+ */
+static int pairs_gather(mseg *m, uint32_t n, uint64_t nd, mpairs *mp,
+                        trawl_err *err)
+{
+    seg_section sec = {mp->sec.ptr, mp->sec.len};
+    uint32_t nc = trawl__pairs_common(&sec);
+    uint32_t nw = nc + trawl__pairs_frequent(&sec);
+    int rc = 0, give_up = 0;
+    const char *name = "";
+    uint32_t maxdocs = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (m[i].s->ndocs > maxdocs)
+            maxdocs = m[i].s->ndocs;
+    mp->nc = nc;
+    mp->nw = nw;
+    mp->np = 2 * nc * nw;
+    mp->p = calloc(mp->np, sizeof(*mp->p));
+    mp->inv = malloc((size_t)(nd ? nd : 1) * sizeof(*mp->inv));
+    mp->start = malloc(((size_t)n + 1) * sizeof(*mp->start));
+    mp->mem = (size_t)nd * sizeof(*mp->inv);
+    wcur *cu = malloc((size_t)nw * sizeof(*cu));
+    uint32_t *bucket = calloc((size_t)maxdocs + 1, sizeof(*bucket));
+    uint32_t *here = malloc((size_t)nw * sizeof(*here));
+    uint32_t *span = malloc(((size_t)nw + 1) * sizeof(*span));
+    uint32_t *stamp = calloc(mp->np, sizeof(*stamp));
+    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc(mp->np * sizeof(*ptf));
+    uint32_t *plist = malloc(mp->np * sizeof(*plist));
+    uint16_t *mark = NULL; /* position -> listed word + 1 */
+    size_t mark_cap = 0;
+    uint32_t *pos = NULL;  /* the words' positions in one field */
+    size_t pos_cap = 0;
+    if (mp->p == NULL || mp->inv == NULL || mp->start == NULL ||
+        cu == NULL || bucket == NULL || here == NULL || span == NULL ||
+        stamp == NULL || ptf == NULL || plist == NULL) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const trawl_segment *s = m[i].s;
+        mp->start[i] = UINT32_MAX;
+        for (uint32_t d = 0; d < s->ndocs; d++) {
+            uint32_t od = m[i].map[d];
+            if (od == NO_DOC)
+                continue;
+            if (mp->start[i] == UINT32_MAX)
+                mp->start[i] = od;
+            mp->inv[od] = d;
+        }
+    }
+    mp->start[n] = (uint32_t)nd;
+    for (uint32_t i = n; i-- > 0;)
+        if (mp->start[i] == UINT32_MAX)
+            mp->start[i] = mp->start[i + 1];
+
+    for (uint32_t si = 0; si < n; si++) {
+        mseg *ms = &m[si];
+        const trawl_segment *s = ms->s;
+        name = s->name;
+        const unsigned char *pend = s->sec[SEC_POSITIONS].p +
+                                    s->sec[SEC_POSITIONS].len;
+        uint32_t k = 0, kc = 0;
+        /* Each cursor waits in the bucket of its next document. */
+        for (uint32_t w = 0; w < nw; w++) {
+            size_t wl;
+            const char *wd = trawl__pairs_word(&sec, w, &wl);
+            seg_term t;
+            int found = trawl__seg_lookup(s, wd, wl, &t, err);
+            if (found < 0) {
+                rc = found;
+                goto done;
+            }
+            if (found == 0 || t.df == 0)
+                continue;
+            wcur *c = &cu[k];
+            prd_init(&c->r, s, &t);
+            c->word = w;
+            c->post0 = c->r.skip;
+            c->pos0 = c->r.pos;
+            int b = wcur_next(c, 1, 0);
+            if (b < 0)
+                goto damaged;
+            if (b == 0)
+                continue;
+            c->next = bucket[wcur_doc(c)];
+            bucket[wcur_doc(c)] = k + 1;
+            kc += w < nc;
+            k++;
+        }
+        for (uint32_t d = 0; d < s->ndocs && k > 0; d++) {
+            uint32_t nh = 0;
+            for (uint32_t b = bucket[d]; b != 0; b = cu[b - 1].next)
+                here[nh++] = b - 1;
+            bucket[d] = 0;
+            if (nh == 0)
+                continue;
+            uint32_t od = ms->map[d];
+            int skip = od == NO_DOC || kc == 0;
+            uint32_t npl = 0;
+            for (uint32_t f = 0; f < TRAWL_NFIELDS && !skip; f++) {
+                size_t flen = trawl__seg_field_len(s, d, (int)f);
+                if (flen + 2 > mark_cap) {
+                    size_t ncap = mark_cap ? mark_cap : 4096;
+                    while (ncap < flen + 2)
+                        ncap *= 2;
+                    uint16_t *nm = realloc(mark, ncap * sizeof(*nm));
+                    if (nm == NULL) {
+                        rc = trawl_err_set(err, TRAWL_ENOMEM,
+                                           "out of memory");
+                        goto done;
+                    }
+                    memset(nm + mark_cap, 0,
+                           (ncap - mark_cap) * sizeof(*nm));
+                    mark = nm;
+                    mark_cap = ncap;
+                }
+                size_t need = 0;
+                for (uint32_t h = 0; h < nh; h++) {
+                    const wcur *c = &cu[here[h]];
+                    need += c->r.tf[f][c->i];
+                }
+                if (need > pos_cap) {
+                    size_t ncap = pos_cap ? pos_cap : 4096;
+                    while (ncap < need)
+                        ncap *= 2;
+                    uint32_t *np2 = realloc(pos, ncap * sizeof(*np2));
+                    if (np2 == NULL) {
+                        rc = trawl_err_set(err, TRAWL_ENOMEM,
+                                           "out of memory");
+                        goto done;
+                    }
+                    pos = np2;
+                    pos_cap = ncap;
+                }
+                /* Decode each word's positions in f (its cursor moves on
+                 * through them), mark where the words stand, count the
+                 * pairs, unmark. */
+                uint32_t *at = pos;
+                int clash = 0, bad = 0;
+                for (uint32_t h = 0; h < nh; h++) {
+                    wcur *c = &cu[here[h]];
+                    span[h] = (uint32_t)(at - pos);
+                    uint32_t x = 0, ntf = c->r.tf[f][c->i];
+                    for (uint32_t t = 0; t < ntf; t++) {
+                        uint64_t v;
+                        if (trawl__get_varint(&c->pp, c->r.bpos_end, &v) ||
+                            v > UINT32_MAX - x) {
+                            bad = 1;
+                            break;
+                        }
+                        x += (uint32_t)v;
+                        *at++ = x;
+                        if (x >= flen || mark[x] != 0)
+                            clash = 1;
+                        else
+                            mark[x] = (uint16_t)(c->word + 1);
+                    }
+                }
+                span[nh] = (uint32_t)(at - pos);
+                for (uint32_t h = 0; h < nh && !clash && !bad; h++) {
+                    uint32_t i = cu[here[h]].word;
+                    for (uint32_t t = span[h]; t < span[h + 1]; t++) {
+                        uint32_t j = mark[pos[t] + 1];
+                        if (j == 0 || (i >= nc && j - 1 >= nc))
+                            continue;
+                        uint32_t pr = pair_index(i, j - 1, nc, nw);
+                        if (stamp[pr] != od + 1) {
+                            stamp[pr] = od + 1;
+                            memset(ptf[pr], 0, sizeof(ptf[pr]));
+                            plist[npl++] = pr;
+                        }
+                        ptf[pr][f]++;
+                    }
+                }
+                for (uint32_t t = 0; t < span[nh]; t++)
+                    if (pos[t] < flen)
+                        mark[pos[t]] = 0;
+                if (bad)
+                    goto damaged;
+                if (clash) {
+                    give_up = 1; /* as the writer: no pairs */
+                    goto done;
+                }
+            }
+            for (uint32_t q = 0; q < npl; q++) {
+                uint32_t pr = plist[q];
+                if (mpair_put(mp, &mp->p[pr], od, ptf[pr]) != 0) {
+                    rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                    goto done;
+                }
+            }
+            if (mp->mem > mp->cap) {
+                give_up = 1;
+                goto done;
+            }
+            /* Cursors move on; those whose positions were not read (a
+             * deleted doc, or no pairs to count) skip them. */
+            for (uint32_t h = 0; h < nh; h++) {
+                wcur *c = &cu[here[h]];
+                int b = wcur_next(c, 0, skip);
+                if (b < 0)
+                    goto damaged;
+                if (b == 1) {
+                    c->next = bucket[wcur_doc(c)];
+                    bucket[wcur_doc(c)] = here[h] + 1;
+                }
+            }
+        }
+        /* Those lists were read for the last time in this pass. */
+        for (uint32_t h = 0; h < k; h++) {
+            drop_range(s, cu[h].post0, cu[h].r.data);
+            drop_range(s, cu[h].pos0, cu[h].r.pos < pend ? cu[h].r.pos
+                                                         : pend);
+        }
+    }
+    goto done;
+damaged:
+    rc = trawl__corrupt(err, "%s: damaged postings of a listed word", name);
+done:
+    if (rc == 0 && give_up) {
+        mpairs_drop(mp);
+        trawl_buf_clear(&mp->sec);
+    }
+    free(cu);
+    free(bucket);
+    free(here);
+    free(span);
+    free(stamp);
+    free(ptf);
+    free(plist);
+    free(mark);
+    free(pos);
+    return rc;
+}
+
+/* Live postings of the current term of m[i] (its doc ids decoded). */
+static int live_df(mseg *ms, prd *r, uint64_t *df, trawl_err *err)
+{
+    prd_init(r, ms->s, &ms->it.t);
+    int b;
+    while ((b = prd_block(r, 1)) == 1)
+        for (uint32_t i = 0; i < r->n; i++)
+            *df += ms->map[r->docs[i]] != NO_DOC;
+    if (b < 0)
+        return trawl__corrupt(err, "%s: damaged postings of %.*s",
+                              ms->s->name, (int)ms->it.len, ms->it.term);
+    return 0;
+}
+
+/* Choose the words from the merged dictionary: each term's df over the
+ * output's nd live documents (the inputs' dfs, or their live postings
+ * counted where an input has deletions), by the writer's rules; ties go
+ * to the term first in byte order (the writer's, to the first seen). */
+static int pairs_pick(mseg *m, uint32_t n, uint32_t *sel, uint64_t nd,
+                      trawl_buf *out, trawl_err *err)
+{
+    pair_cand *c = NULL;
+    size_t nc = 0, cap = 0;
+    trawl_buf words = TRAWL_BUF_INIT;
+    prd *r = malloc(sizeof(*r));
+    int rc = r == NULL ? trawl_err_set(err, TRAWL_ENOMEM, "out of memory")
+                       : iter_start(m, n, err);
+    uint32_t k;
+    while (rc == 0 && (k = iter_min(m, n, sel)) > 0) {
+        const seg_iter *it = &m[sel[0]].it;
+        uint64_t df = 0;
+        int dels = 0;
+        for (uint32_t j = 0; j < k; j++) {
+            df += m[sel[j]].it.t.df;
+            dels |= m[sel[j]].del != NULL;
+        }
+        int may = !trawl__is_pair(it->term, it->len) &&
+                  it->len <= PAIR_MAX_LEN && df >= 2 &&
+                  df * PAIR_FREQ_DIV >= nd;
+        if (may && dels) {
+            df = 0;
+            for (uint32_t j = 0; j < k && rc == 0; j++) {
+                if (m[sel[j]].del == NULL)
+                    df += m[sel[j]].it.t.df;
+                else
+                    rc = live_df(&m[sel[j]], r, &df, err);
+            }
+            may = df >= 2 && df * PAIR_FREQ_DIV >= nd;
+        }
+        if (rc == 0 && may) {
+            if (nc == cap) {
+                cap = cap ? cap * 2 : 256;
+                pair_cand *nb = realloc(c, cap * sizeof(*nb));
+                if (nb == NULL) {
+                    rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                    break;
+                }
+                c = nb;
+            }
+            c[nc].s = NULL;
+            c[nc].len = it->len;
+            c[nc].df = (uint32_t)df;
+            nc++;
+            trawl_buf_put(&words, it->term, it->len);
+        }
+        if (rc == 0)
+            rc = iter_advance(m, sel, k, err);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        memset(m[i].rel, 0, sizeof(m[i].rel));
+    if (rc == 0 && words.rc != 0)
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    if (rc == 0) {
+        size_t off = 0;
+        for (size_t i = 0; i < nc; i++) {
+            c[i].s = (const char *)words.ptr + off;
+            off += c[i].len;
+        }
+        if (trawl__pairs_choose(c, nc, nd, out) != 0)
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
+    free(c);
+    free(r);
+    trawl_buf_free(&words);
+    return rc;
+}
+
+/* The output's pair terms when the inputs' PAIRS differ: the words, then
+ * their postings (mp->sec stays empty when the output gets none). */
+static int pairs_prepare(mseg *m, uint32_t n, uint32_t *sel, uint64_t nd,
+                         mpairs *mp, trawl_err *err)
+{
+    int rc;
+    for (uint32_t i = n; i-- > 0;) {
+        const seg_section *ps = &m[i].s->sec[SEC_PAIRS];
+        if (trawl__pairs_common(ps) > 0) {
+            trawl_buf_put(&mp->sec, ps->p, ps->len);
+            break;
+        }
+    }
+    if (mp->sec.len == 0 && nd >= PAIR_MIN_DOCS &&
+        (rc = pairs_pick(m, n, sel, nd, &mp->sec, err)) < 0)
+        return rc;
+    if (mp->sec.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    if (mp->sec.len == 0 || nd == 0)
+        return 0;
+    mp->cap = trawl__merge_pairs_cap;
+    if (mp->cap == 0) {
+        uint64_t in = 0;
+        for (uint32_t i = 0; i < n; i++)
+            in += m[i].s->sec[SEC_POSTINGS].len +
+                  m[i].s->sec[SEC_POSITIONS].len;
+        in = in / 3 + PAIRS_CAP_MIN;
+        mp->cap = in > PAIRS_CAP_MAX ? PAIRS_CAP_MAX : (size_t)in;
+    }
+    return pairs_gather(m, n, nd, mp, err);
+}
+
+/* Encode and write the gathered pair terms, in byte order, ahead of every
+ * word: POSTINGS bytes and dictionary entries (no positions). */
+typedef struct pkey {
+    uint32_t pr;
+    uint32_t len;
+    char key[PAIR_KEY_MAX];
+} pkey;
+
+static int cmp_pkey(const void *a, const void *b)
+{
+    const pkey *x = a, *y = b;
+    return trawl__cmp_bytes(x->key, x->len, y->key, y->len);
+}
+
+static int pairs_write(mpairs *mp, mseg *m, seg_penc *pe, segfile *f,
+                       seg_dict *dict, uint64_t *post_off, uint64_t pos_off,
+                       trawl_err *err)
+{
+    seg_section sec = {mp->sec.ptr, mp->sec.len};
+    uint32_t nk = 0;
+    for (uint32_t pr = 0; pr < mp->np; pr++)
+        nk += mp->p[pr].df > 0;
+    pkey *keys = malloc((size_t)(nk ? nk : 1) * sizeof(*keys));
+    if (keys == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    nk = 0;
+    for (uint32_t pr = 0; pr < mp->np; pr++) {
+        if (mp->p[pr].df == 0)
+            continue;
+        uint32_t i, j;
+        size_t al, bl;
+        pair_words(pr, mp->nc, mp->nw, &i, &j);
+        const char *a = trawl__pairs_word(&sec, i, &al);
+        const char *b = trawl__pairs_word(&sec, j, &bl);
+        keys[nk].pr = pr;
+        keys[nk].len = (uint32_t)trawl__pair_key(keys[nk].key, a, al, b, bl);
+        nk++;
+    }
+    qsort(keys, nk, sizeof(*keys), cmp_pkey);
+    int rc = 0;
+    for (uint32_t q = 0; q < nk && rc == 0 && f->rc == 0; q++) {
+        mpair *x = &mp->p[keys[q].pr];
+        const unsigned char *p = x->buf, *end = x->buf + x->len;
+        int64_t od = -1;
+        uint32_t si = 0;
+        trawl__penc_reset(pe);
+        for (uint32_t t = 0; t < x->df; t++) {
+            uint64_t gap, v, tt = 0;
+            if (trawl__get_varint(&p, end, &gap) ||
+                trawl__get_varint(&p, end, &v) ||
+                ((v & 1) && trawl__get_varint(&p, end, &tt))) {
+                rc = trawl_err_set(err, TRAWL_EINVAL,
+                                   "merge: pair postings garbled");
+                break;
+            }
+            od += (int64_t)gap;
+            while (od >= (int64_t)mp->start[si + 1])
+                si++;
+            uint32_t d = mp->inv[od];
+            uint32_t tf[TRAWL_NFIELDS], len[TRAWL_NFIELDS];
+            tf[TRAWL_FIELD_TITLE] = (uint32_t)tt;
+            tf[TRAWL_FIELD_BODY] = (uint32_t)(v >> 1);
+            for (int fi = 0; fi < TRAWL_NFIELDS; fi++)
+                len[fi] = trawl__seg_field_len(m[si].s, d, fi);
+            trawl__penc_add(pe, (uint32_t)od, tf, len, 0);
+        }
+        if (rc < 0)
+            break;
+        free(x->buf);
+        x->buf = NULL;
+        trawl__penc_finish(pe);
+        if (trawl__penc_rc(pe) != 0) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            break;
+        }
+        trawl__segfile_write(f, pe->skip.ptr, pe->skip.len);
+        trawl__segfile_write(f, pe->blocks.ptr, pe->blocks.len);
+        trawl__dict_add(dict, keys[q].key, keys[q].len, pe, *post_off,
+                        pos_off);
+        *post_off += pe->skip.len + pe->blocks.len;
+    }
+    free(keys);
+    return rc;
+}
+
 /* POSTINGS and the dictionary. */
 static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
-                          uint32_t *sel, int drop_pairs, trawl_err *err)
+                          uint32_t *sel, int drop_pairs, mpairs *mp,
+                          trawl_err *err)
 {
     seg_penc *pe = calloc(1, sizeof(*pe));
     prd *r = malloc(sizeof(*r));
@@ -641,6 +1251,8 @@ static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
         goto done;
     uint64_t post_off = 0, pos_off = 0;
     trawl__segfile_begin(f, SEC_POSTINGS);
+    if (mp != NULL && mp->sec.len > 0)
+        rc = pairs_write(mp, m, pe, f, dict, &post_off, pos_off, err);
     uint32_t k;
     while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
         if (drop_pairs && trawl__is_pair(m[sel[0]].it.term, m[sel[0]].it.len)) {
@@ -783,6 +1395,8 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
     uint32_t *first = NULL, nfirst = 0;
     seg_dict dict;
     segfile f;
+    mpairs mp;
+    memset(&mp, 0, sizeof(mp));
     memset(&dict, 0, sizeof(dict));
     memset(&f, 0, sizeof(f));
     f.fd = -1;
@@ -816,21 +1430,27 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
         goto done;
     merge_docs(m, n, &f, first, nfirst, total_len);
     merge_ids(m, n, &f, sel);
-    /* Pair terms stay only if every input has the same common words:
-     * otherwise a pair's list could miss the documents of an input that
-     * did not count it. */
+    /* Pair terms are copied when every input has the same words; else
+     * they are built again (pairs_prepare), since an input's pair lists
+     * miss the pairs of words it did not list. */
     const seg_section *pw = n > 0 ? &m[0].s->sec[SEC_PAIRS] : NULL;
     int keep_pairs = pw != NULL && trawl__pairs_common(pw) > 0;
     for (uint32_t i = 1; i < n && keep_pairs; i++) {
         const seg_section *o = &m[i].s->sec[SEC_PAIRS];
         keep_pairs = o->len == pw->len && memcmp(o->p, pw->p, pw->len) == 0;
     }
+    if (!keep_pairs && (rc = pairs_prepare(m, n, sel, nd, &mp, err)) < 0)
+        goto done;
     trawl__segfile_begin(&f, SEC_PAIRS);
     if (keep_pairs)
         trawl__segfile_write(&f, pw->p, pw->len);
+    else if (mp.sec.len > 0)
+        trawl__segfile_write(&f, mp.sec.ptr, mp.sec.len);
     trawl__segfile_end(&f);
-    if ((rc = merge_postings(m, n, &f, &dict, sel, !keep_pairs, err)) < 0)
+    if ((rc = merge_postings(m, n, &f, &dict, sel, !keep_pairs, &mp,
+                             err)) < 0)
         goto done;
+    mpairs_free(&mp);
     if ((rc = merge_positions(m, n, &f, sel, !keep_pairs, err)) < 0)
         goto done;
     if ((rc = trawl__dict_write(&dict, &f)) < 0)
@@ -848,6 +1468,7 @@ done:
     free(m);
     free(sel);
     free(first);
+    mpairs_free(&mp);
     trawl__dict_free(&dict);
     return rc;
 }

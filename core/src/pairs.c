@@ -3,6 +3,7 @@
  */
 #include "pairs.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -114,4 +115,56 @@ size_t trawl__pair_key(char *out, const char *a, size_t alen, const char *b,
     out[1 + alen] = PAIR_MARK;
     memcpy(out + 2 + alen, b, blen);
     return 2 + alen + blen;
+}
+
+static int cmp_cand_df(const void *a, const void *b)
+{
+    const pair_cand *x = a, *y = b;
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static int cmp_cand_bytes(const void *a, const void *b)
+{
+    const pair_cand *x = a, *y = b;
+    return trawl__cmp_bytes(x->s, x->len, y->s, y->len);
+}
+
+int trawl__pairs_choose(pair_cand *c, size_t n, uint64_t ndocs,
+                        trawl_buf *out)
+{
+    trawl_buf_clear(out);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].df >= 2 && (uint64_t)c[i].df * PAIR_FREQ_DIV >= ndocs &&
+            c[i].len > 0 && c[i].len <= PAIR_MAX_LEN &&
+            !trawl__is_pair(c[i].s, c[i].len) &&
+            memchr(c[i].s, PAIR_MARK, c[i].len) == NULL) {
+            c[k] = c[i];
+            c[k].ord = (uint32_t)k;
+            k++;
+        }
+    }
+    qsort(c, k, sizeof(*c), cmp_cand_df);
+    uint32_t nc = 0;
+    while (nc < k && nc < PAIR_MAX_WORDS &&
+           (uint64_t)c[nc].df * PAIR_DF_DIV >= ndocs)
+        nc++;
+    if (nc == 0)
+        return 0;
+    uint32_t nf = k - nc < PAIR_MAX_FREQ ? (uint32_t)(k - nc) : PAIR_MAX_FREQ;
+    qsort(c, nc, sizeof(*c), cmp_cand_bytes);
+    qsort(c + nc, nf, sizeof(*c), cmp_cand_bytes);
+    trawl_buf_put_u32le(out, nc);
+    trawl_buf_put_u32le(out, nf);
+    uint32_t off = 0;
+    for (uint32_t i = 0; i <= nc + nf; i++) {
+        trawl_buf_put_u32le(out, off);
+        if (i < nc + nf)
+            off += (uint32_t)c[i].len;
+    }
+    for (uint32_t i = 0; i < nc + nf; i++)
+        trawl_buf_put(out, c[i].s, c[i].len);
+    return out->rc != 0 ? TRAWL_ENOMEM : 0;
 }

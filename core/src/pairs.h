@@ -10,6 +10,7 @@
 
 #include "format.h"
 #include "seg.h"
+#include "trawl/buf.h"
 
 /* Longest pair term key. */
 #define PAIR_KEY_MAX (2 + 2 * PAIR_MAX_LEN)
@@ -42,6 +43,34 @@ int trawl__pairs_cover(const seg_section *sec, const char *a, size_t alen,
  * return its length; 0 if either word is longer than PAIR_MAX_LEN. */
 size_t trawl__pair_key(char *out, const char *a, size_t alen, const char *b,
                        size_t blen);
+
+/* A term that may become a listed word, and its document frequency
+ * (see trawl__pairs_choose). */
+typedef struct pair_cand {
+    const char *s;
+    size_t len;
+    uint32_t df;
+    uint32_t ord; /* set by trawl__pairs_choose */
+} pair_cand;
+
+/*
+ * Choose the common and frequent words of ndocs documents from terms
+ * c[0..n) (format.h, PAIRS): as common, up to PAIR_MAX_WORDS of df at
+ * least ndocs / PAIR_DF_DIV; as frequent, up to PAIR_MAX_FREQ more of at
+ * least ndocs / PAIR_FREQ_DIV and at least 2; most frequent first, ties
+ * to the earlier candidate. Terms that cannot be listed (pair terms, too
+ * long, too rare) are skipped. out gets the PAIRS section's bytes; it is
+ * left empty when no word is common. c is reordered. 0 or TRAWL_ENOMEM.
+ * (The merge uses it; writer.c has its own copy of these rules, in
+ * pairs_choose, that ties by first-seen term.)
+ */
+int trawl__pairs_choose(pair_cand *c, size_t n, uint64_t ndocs,
+                        trawl_buf *out);
+
+/* Bytes a merge may hold to rebuild pair terms; 0 (the default): a third
+ * of its inputs' POSTINGS and POSITIONS plus 2 MiB, at most 256 MiB (see
+ * merge.c). Over it, the output gets no pairs. A hook for tests. */
+extern size_t trawl__merge_pairs_cap;
 
 /* 1 if the term is a pair term. */
 static inline int trawl__is_pair(const char *term, size_t len)
