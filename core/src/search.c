@@ -380,6 +380,22 @@ static int pos_decode(const unsigned char **pp, const unsigned char *end,
                 p += 8;
                 continue;
             }
+            /* One- and two-byte deltas mixed (sparse words in long
+             * articles): up to four without a branch on the length,
+             * reading within the eight bytes known to be there. */
+            uint32_t j = 0;
+            for (; j < 4; j++) {
+                uint32_t c0 = p[0], c1 = p[1];
+                if (c0 & c1 & 0x80)
+                    break;
+                uint32_t two = c0 >> 7;
+                pos += (c0 & 0x7f) | ((c1 & 0x7f) << 7 & (0u - two));
+                out[k + j] = pos;
+                p += 1 + two;
+            }
+            k += j;
+            if (j == 4)
+                continue;
         }
         uint64_t v;
         if (p < end && *p < 0x80) {

@@ -58,6 +58,36 @@ static char *make_text(uint32_t nwords)
     return s;
 }
 
+/* Long text where the key words stand at gaps of one of three sizes
+ * (per text): a few positions, hundreds, or tens of thousands, so that
+ * their position deltas take one, two and three varint bytes; "north" is
+ * often followed by "korea". The rest are the common words. */
+static const char *keys[] = {"north", "korea", "talks", "summit"};
+static int long_docs;
+
+static char *make_long_text(uint32_t nwords)
+{
+    static const uint32_t gap[] = {6, 400, 12000};
+    uint32_t g = gap[rnd(3)];
+    size_t cap = nwords * 16 + 1, len = 0;
+    char *s = malloc(cap);
+    s[0] = '\0';
+    for (uint32_t i = 0; i < nwords; i++) {
+        const char *w = vocab[24 + rnd(5)];
+        if (rnd(g) == 0) {
+            w = keys[rnd(4)];
+            if (w == keys[0] && rnd(2) == 0 && i + 1 < nwords) {
+                len += (size_t)snprintf(s + len, cap - len, "%snorth",
+                                        i ? " " : "");
+                w = keys[1];
+                i++;
+            }
+        }
+        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "", w);
+    }
+    return s;
+}
+
 typedef struct fixture {
     char dir[64];
     size_t ndocs;
@@ -90,7 +120,9 @@ static void build(fixture *f, size_t ndocs, uint64_t seed)
     f->o = oracle_new(f->an);
     for (size_t i = 0; i < ndocs; i++) {
         f->titles[i] = make_text(2 + rnd(5));
-        f->bodies[i] = make_text(rnd(7) == 0 ? 300 + rnd(400) : 5 + rnd(60));
+        f->bodies[i] = long_docs ? make_long_text(16000 + rnd(16000))
+                                 : make_text(rnd(7) == 0 ? 300 + rnd(400)
+                                                         : 5 + rnd(60));
         char id[32];
         snprintf(id, sizeof(id), "doc-%05zu", i);
         trawl_article a;
@@ -292,6 +324,36 @@ static void search_matches_oracle_random(void **state)
     prox_depth = 0;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         check_query(&f, s, fixed[i], 1.2, 0.75, 2.0, 1.0);
+    prox_depth = TRAWL_PROX_DEPTH;
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
+/* Long articles whose words' position deltas take one, two and three
+ * bytes: phrases and proximity, which decode and step over positions in
+ * bulk, still rank as the oracle does. */
+static void search_matches_oracle_long_documents(void **state)
+{
+    (void)state;
+    fixture f;
+    long_docs = 1;
+    build(&f, 24, 7);
+    long_docs = 0;
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    static const char *qs[] = {
+        "north korea", "korea north", "\"north korea\"", "\"korea north\"",
+        "north talks summit", "\"the north\"", "\"north korea the\"",
+        "\"of north korea\"", "\"korea talks\"~3", "summit the",
+        "talks OR summit", "\"a the of\"", "north -talks",
+    };
+    static const uint32_t depths[] = {0, 2, TRAWL_PROX_DEPTH};
+    for (size_t j = 0; j < sizeof(depths) / sizeof(depths[0]); j++) {
+        prox_depth = depths[j];
+        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+            check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
+    }
     prox_depth = TRAWL_PROX_DEPTH;
     trawl_searcher_free(s);
     teardown_fixture(&f);
@@ -720,6 +782,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(search_matches_oracle_random),
+        cmocka_unit_test(search_matches_oracle_long_documents),
         cmocka_unit_test(search_pruned_pages_match_exhaustive),
         cmocka_unit_test(search_pages_and_sorts),
         cmocka_unit_test(search_reports_query_errors),
