@@ -1237,35 +1237,43 @@ static const leaf *find_leaf(const ctx *c, const qnode *q)
  */
 #define PROX_WINDOW 5
 
-/* Weight of a neighbour d positions after (1/d^2) or before (0.5/d^2). */
-static const double prox_after[PROX_WINDOW + 1] = {0, 1.0, 1.0 / 4,
-                                                   1.0 / 9, 1.0 / 16,
-                                                   1.0 / 25};
-static const double prox_before[PROX_WINDOW + 1] = {0, 0.5, 0.5 / 4,
-                                                    0.5 / 9, 0.5 / 16,
-                                                    0.5 / 25};
+/* Weight of a neighbour at d = q - p positions (-5..5): 1/d^2 after,
+ * 0.5/d^2 before, in units of 1/7200 so that sums are exact integers
+ * (their order does not matter); index d + 5, and 11 for out of reach. */
+#define PROX_UNIT 7200.0
+static const uint32_t prox_w[2 * PROX_WINDOW + 2] = {
+    144, 225, 400, 900, 3600, 0, 7200, 1800, 800, 450, 288, 0};
 
 static double pair_acc(const uint32_t *pa, const uint32_t *pb,
                        const uint32_t *na, const uint32_t *nb)
 {
-    double acc = 0;
+    uint64_t acc = 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        uint32_t j0 = 0;
-        for (uint32_t i = 0; i < na[f]; i++) {
-            uint32_t p = pa[i];
-            while (j0 < nb[f] && pb[j0] + PROX_WINDOW < p)
-                j0++;
-            for (uint32_t j = j0; j < nb[f] && pb[j] <= p + PROX_WINDOW; j++) {
-                if (pb[j] > p)
-                    acc += prox_after[pb[j] - p];
-                else
-                    acc += prox_before[p - pb[j]];
+        if ((uint64_t)na[f] * nb[f] <= 256) {
+            /* few occurrences: every pair, without a branch */
+            for (uint32_t i = 0; i < na[f]; i++) {
+                uint32_t p = pa[i] - PROX_WINDOW;
+                for (uint32_t j = 0; j < nb[f]; j++) {
+                    uint32_t d = pb[j] - p;
+                    acc += prox_w[d <= 2 * PROX_WINDOW ? d
+                                                       : 2 * PROX_WINDOW + 1];
+                }
+            }
+        } else {
+            uint32_t j0 = 0;
+            for (uint32_t i = 0; i < na[f]; i++) {
+                uint32_t p = pa[i];
+                while (j0 < nb[f] && pb[j0] + PROX_WINDOW < p)
+                    j0++;
+                for (uint32_t j = j0; j < nb[f] && pb[j] <= p + PROX_WINDOW;
+                     j++)
+                    acc += prox_w[pb[j] + PROX_WINDOW - p];
             }
         }
         pa += na[f];
         pb += nb[f];
     }
-    return acc;
+    return (double)acc / PROX_UNIT;
 }
 
 /* The proximity part of the score at d (exact: from positions), or an
