@@ -256,7 +256,7 @@ int main(int argc, char **argv)
         return 2;
     }
     proto_set_defaults(&dq);
-    if (cfg.socket_path == NULL)
+    if (cfg.socket_path == NULL || cfg.socket_path[0] == '\0')
         cfg.socket_path = default_socket(&owned_socket);
     /* libuv's thread pool only opens new generations (queries run on the
      * query loops' threads): one thread is plenty. Read by libuv on the

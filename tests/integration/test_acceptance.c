@@ -76,10 +76,42 @@ static void test_duplicate_file_ids_reported(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * trawld --socket "" (a script's unset variable) listened on an empty
+ * path, which nobody can connect to; like the client, it now takes the
+ * default ($TRAWL_SOCKET here).
+ */
+static void test_empty_socket_option_is_default(void **state)
+{
+    (void)state;
+    th h;
+    char src[256];
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "src");
+    write_in(&h, "src/a.txt", "Title\n\nsome words\n");
+    path_in(src, sizeof(src), &h, "src");
+    assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
+    assert_int_equal(setenv("TRAWL_SOCKET", h.sock, 1), 0);
+    assert_int_equal(th_daemon_start(&h, (const char *[]){"--socket", "",
+                                                          NULL}),
+                     0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *r = th_request(&c, "{\"op\":\"ping\"}");
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "pong")));
+    json_decref(r);
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    unsetenv("TRAWL_SOCKET");
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duplicate_file_ids_reported),
+        cmocka_unit_test(test_empty_socket_option_is_default),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
