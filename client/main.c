@@ -958,15 +958,18 @@ static int show_stats(const out *o, const char *path, const json_t *r)
     printf("trawld at ");
     put_styled(o, C_BOLD, path);
     printf("\n");
-    printf("  index     generation %" JSON_INTEGER_FORMAT ", %s documents, "
-           "%s terms, %s tokens, %" JSON_INTEGER_FORMAT " segment%s, "
-           "%s, %s\n",
-           get_int(r, "generation", 0),
-           fmt_count(get_int(r, "docs", 0), a, sizeof(a)),
-           fmt_count(get_int(r, "terms", 0), b, sizeof(b)),
-           fmt_count(get_int(r, "tokens", 0), c, sizeof(c)), segs,
-           segs == 1 ? "" : "s", lang ? lang : "?",
-           fmt_bytes(get_num(r, "index_bytes", 0), d, sizeof(d)));
+    if (json_is_null(json_object_get(r, "generation")))
+        printf("  index     no index loaded yet\n");
+    else
+        printf("  index     generation %" JSON_INTEGER_FORMAT ", %s documents, "
+               "%s terms, %s tokens, %" JSON_INTEGER_FORMAT " segment%s, "
+               "%s, %s\n",
+               get_int(r, "generation", 0),
+               fmt_count(get_int(r, "docs", 0), a, sizeof(a)),
+               fmt_count(get_int(r, "terms", 0), b, sizeof(b)),
+               fmt_count(get_int(r, "tokens", 0), c, sizeof(c)), segs,
+               segs == 1 ? "" : "s", lang ? lang : "?",
+               fmt_bytes(get_num(r, "index_bytes", 0), d, sizeof(d)));
     printf("  daemon    up %.1f s, %s queries, %s errors, %s connections\n",
            get_num(r, "uptime_s", 0),
            fmt_count(get_int(r, "queries", 0), a, sizeof(a)),

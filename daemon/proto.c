@@ -59,6 +59,7 @@ static int get_string(json_t *obj,
 
 static int get_uint(json_t *obj,
                     const char *name,
+                    json_int_t min,
                     json_int_t max,
                     uint32_t *out,
                     proto_fail *fail)
@@ -71,10 +72,10 @@ static int get_uint(json_t *obj,
         return fail_set(fail, PROTO_BAD_REQUEST,
                         "field \"%s\" must be an integer", name);
     json_int_t n = json_integer_value(v);
-    if (n < 0 || n > max)
+    if (n < min || n > max)
         return fail_set(fail, PROTO_BAD_REQUEST,
-                        "field \"%s\" must be in 0..%lld", name,
-                        (long long)max);
+                        "field \"%s\" must be in %lld..%lld", name,
+                        (long long)min, (long long)max);
     *out = (uint32_t)n;
     return 0;
 }
@@ -165,11 +166,12 @@ static int parse_search(proto_request *req, proto_fail *fail)
     size_t sort_len = 0;
 
     if (get_string(req->root, "q", 1, &q->q, &q->qlen, fail) < 0 ||
-        get_uint(req->root, "limit", TRAWL_MAX_LIMIT, &q->limit, fail) < 0 ||
-        get_uint(req->root, "offset", PROTO_MAX_OFFSET, &q->offset, fail) < 0 ||
+        get_uint(req->root, "limit", 0, TRAWL_MAX_LIMIT, &q->limit, fail) < 0 ||
+        get_uint(req->root, "offset", 0, PROTO_MAX_OFFSET, &q->offset,
+                 fail) < 0 ||
         get_string(req->root, "sort", 0, &sort, &sort_len, fail) < 0 ||
         get_bool(req->root, "snippet", &req->snippet_asked, fail) < 0 ||
-        get_uint(req->root, "snippet_length", PROTO_MAX_SNIPPET_LEN,
+        get_uint(req->root, "snippet_length", 1, PROTO_MAX_SNIPPET_LEN,
                  &q->snippet_len, fail) < 0 ||
         get_number(req->root, "k1", 0.0, PROTO_MAX_K1, &q->k1, fail) < 0 ||
         get_number(req->root, "b", 0.0, 1.0, &q->b, fail) < 0 ||
@@ -179,16 +181,12 @@ static int parse_search(proto_request *req, proto_fail *fail)
                    fail) < 0 ||
         get_number(req->root, "prox_weight", 0.0, PROTO_MAX_WEIGHT, &q->w_prox,
                    fail) < 0 ||
-        get_uint(req->root, "prox_depth", TRAWL_MAX_PROX_DEPTH,
+        get_uint(req->root, "prox_depth", 0, TRAWL_MAX_PROX_DEPTH,
                  &q->prox_depth, fail) < 0 ||
         get_bool(req->root, "exact_total", &q->exact_total, fail) < 0 ||
         get_bool(req->root, "explain", &req->explain, fail) < 0 ||
         get_fields(req->root, &req->fields, fail) < 0)
         return -1;
-    if (q->snippet_len == 0)
-        return fail_set(fail, PROTO_BAD_REQUEST,
-                        "field \"snippet_length\" must be in 1..%d",
-                        PROTO_MAX_SNIPPET_LEN);
     if (sort == NULL || (strcmp(sort, "score") == 0 && sort_len == 5))
         q->sort = TRAWL_SORT_SCORE;
     else if (strcmp(sort, "date") == 0 && sort_len == 4)

@@ -107,11 +107,67 @@ static void test_empty_socket_option_is_default(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * trawl --stats before any index exists showed "generation 0, ... ?" for
+ * the daemon's "generation":null; it says that no index is loaded.
+ */
+static void test_stats_without_index(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--stats", NULL}), 0);
+    if (strstr(r.out, "generation 0") != NULL ||
+        strstr(r.out, "no index loaded") == NULL)
+        fail_msg("stats without an index:\n%s", r.out);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/* The message of an out-of-range snippet_length gave "0..10000" above
+ * the limit, though 0 is refused too. */
+static void test_range_messages(void **state)
+{
+    (void)state;
+    th h;
+    char src[256];
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "src");
+    write_in(&h, "src/a.txt", "Title\n\nsome words\n");
+    path_in(src, sizeof(src), &h, "src");
+    assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    static const char *const reqs[] = {
+        "{\"op\":\"search\",\"q\":\"words\",\"snippet_length\":0}",
+        "{\"op\":\"search\",\"q\":\"words\",\"snippet_length\":10001}",
+    };
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        json_t *r = th_request(&c, reqs[i]);
+        assert_non_null(r);
+        assert_string_equal(th_error_code(r), "bad_request");
+        const char *msg = json_string_value(
+            json_object_get(json_object_get(r, "error"), "message"));
+        if (msg == NULL || strstr(msg, "1..10000") == NULL)
+            fail_msg("%s: %s", reqs[i], msg ? msg : "(no message)");
+        json_decref(r);
+    }
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duplicate_file_ids_reported),
         cmocka_unit_test(test_empty_socket_option_is_default),
+        cmocka_unit_test(test_stats_without_index),
+        cmocka_unit_test(test_range_messages),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
