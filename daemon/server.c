@@ -504,15 +504,15 @@ static void hand_off(server *srv, int fd)
     }
 }
 
+static void on_listener(uv_poll_t *p, int status, int events);
+
 static void on_accept_pause(uv_timer_t *t)
 {
     server *srv = t->data;
 
     if (srv->listening && !srv->stopping)
-        uv_poll_start(&srv->listener, UV_READABLE, NULL);
+        uv_poll_start(&srv->listener, UV_READABLE, on_listener);
 }
-
-static void on_listener(uv_poll_t *p, int status, int events);
 
 static void accept_some(server *srv)
 {

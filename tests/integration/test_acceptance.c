@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -161,6 +162,64 @@ static void test_range_messages(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * When accept() failed for want of file descriptors, trawld paused the
+ * listener and 100 ms later restarted it without a callback: it crashed
+ * (a call through NULL). Run it with few descriptors, connect more clients
+ * than it can hold, and check that it still answers once they are gone.
+ */
+static void test_out_of_descriptors(void **state)
+{
+    (void)state;
+    th h;
+    char src[256];
+    struct rlimit old, low;
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "src");
+    write_in(&h, "src/a.txt", "Title\n\nsome words\n");
+    path_in(src, sizeof(src), &h, "src");
+    assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
+
+    /* trawld inherits the low limit; this process gets its own back */
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 40;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int started = th_daemon_start(&h, NULL);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(started, 0);
+
+    enum { NCONN = 60 };
+    th_conn c[NCONN];
+    int n = 0;
+    for (; n < NCONN; n++)
+        if (th_connect(&h, &c[n]) < 0)
+            break;
+    th_sleep_ms(400); /* past the accept pause */
+    for (int i = 0; i < n; i++)
+        th_close(&c[i]);
+    th_sleep_ms(300);
+
+    th_conn d;
+    assert_int_equal(th_connect(&h, &d), 0);
+    json_t *r = th_request(&d, "{\"op\":\"ping\"}");
+    if (r == NULL) {
+        char *log = th_daemon_log(&h);
+        fail_msg("no answer after running out of descriptors; log:\n%s",
+                 log ? log : "");
+    }
+    assert_true(json_is_true(json_object_get(r, "pong")));
+    json_decref(r);
+    th_close(&d);
+    char *log = th_daemon_log(&h);
+    assert_non_null(log);
+    if (strstr(log, "accept: Too many open files") == NULL)
+        fail_msg("the descriptors did not run out; log:\n%s", log);
+    free(log);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_empty_socket_option_is_default),
         cmocka_unit_test(test_stats_without_index),
         cmocka_unit_test(test_range_messages),
+        cmocka_unit_test(test_out_of_descriptors),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
