@@ -645,7 +645,7 @@ static void merge_ids(mseg *m, uint32_t n, segfile *f, uint32_t *at)
 
 size_t trawl__merge_pairs_cap = 0;
 
-#define PAIRS_CAP_MIN ((size_t)2 << 20)
+#define PAIRS_CAP_MIN ((size_t)4 << 20)
 #define PAIRS_CAP_MAX ((size_t)256 << 20)
 
 /* One pair term's postings while they are gathered: per posting, varint
@@ -664,6 +664,13 @@ typedef struct mpairs {
     mpair *p;
     uint32_t *inv;    /* output doc -> its input doc */
     uint32_t *start;  /* first output doc of each input, then nd */
+    uint32_t *rank;   /* word -> its rank in key order (as first word) */
+    uint32_t *byrank; /* rank -> word */
+    uint32_t lo, hi;  /* this pass: pairs whose first word's rank is in
+                         [lo, hi) */
+    int strict;       /* first pass: over the cap with one first word
+                         left, the output gets no pairs */
+    size_t base;      /* bytes held whatever the pass (inv) */
     size_t mem, cap;  /* bytes held for the postings, and the cap */
 } mpairs;
 
@@ -697,6 +704,10 @@ static void mpairs_drop(mpairs *mp)
     mp->inv = NULL;
     free(mp->start);
     mp->start = NULL;
+    free(mp->rank);
+    mp->rank = NULL;
+    free(mp->byrank);
+    mp->byrank = NULL;
     mp->mem = 0;
 }
 
@@ -727,7 +738,7 @@ static int mpair_put(mpairs *mp, mpair *x, uint32_t od, const uint32_t *tf)
     if (tt != 0)
         k += put_vu32(tmp + k, tt);
     if (x->len + k > x->cap) {
-        size_t ncap = x->cap ? (size_t)x->cap * 2 : 16;
+        size_t ncap = x->cap ? (size_t)x->cap + x->cap / 2 : 16;
         if (ncap > UINT32_MAX)
             return TRAWL_ENOMEM;
         unsigned char *nb = realloc(x->buf, ncap);
@@ -792,48 +803,46 @@ static inline uint32_t wcur_doc(const wcur *c)
     return c->r.docs[c->i];
 }
 
-/*
- * Count the pair terms of the listed words (mp->sec) over every live
- * document of the inputs, in output order, into mp->p. Returns 0 (with
- * mp->sec emptied when the output gets no pairs: over the cap, or two
- * listed words at one position) or <0.
- */
-static int pairs_gather(mseg *m, uint32_t n, uint64_t nd, mpairs *mp,
-                        trawl_err *err)
+typedef struct fword {
+    const char *s;
+    size_t len;
+    uint32_t w;
+} fword;
+
+/* Two words as the first word of a pair term: the order of their keys
+ * (the word is followed by PAIR_MARK there). */
+static int cmp_first_word(const void *a, const void *b)
+{
+    const fword *fa = a, *fb = b;
+    const char *x = fa->s, *y = fb->s;
+    size_t al = fa->len, bl = fb->len;
+    size_t k = al < bl ? al : bl;
+    int c = memcmp(x, y, k);
+    if (c != 0 || al == bl)
+        return c;
+    unsigned char cx = al > k ? (unsigned char)x[k] : PAIR_MARK;
+    unsigned char cy = bl > k ? (unsigned char)y[k] : PAIR_MARK;
+    return cx < cy ? -1 : cx > cy;
+}
+
+/* What every pass needs: the pair slots, the doc maps, the words' ranks
+ * in key order. */
+static int pairs_setup(mseg *m, uint32_t n, uint64_t nd, mpairs *mp,
+                       trawl_err *err)
 {
     seg_section sec = {mp->sec.ptr, mp->sec.len};
-    uint32_t nc = trawl__pairs_common(&sec);
-    uint32_t nw = nc + trawl__pairs_frequent(&sec);
-    int rc = 0, give_up = 0;
-    const char *name = "";
-    uint32_t maxdocs = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (m[i].s->ndocs > maxdocs)
-            maxdocs = m[i].s->ndocs;
-    mp->nc = nc;
-    mp->nw = nw;
-    mp->np = 2 * nc * nw;
+    mp->nc = trawl__pairs_common(&sec);
+    mp->nw = mp->nc + trawl__pairs_frequent(&sec);
+    mp->np = 2 * mp->nc * mp->nw;
     mp->p = calloc(mp->np, sizeof(*mp->p));
     mp->inv = malloc((size_t)(nd ? nd : 1) * sizeof(*mp->inv));
     mp->start = malloc(((size_t)n + 1) * sizeof(*mp->start));
-    mp->mem = (size_t)nd * sizeof(*mp->inv);
-    wcur *cu = malloc((size_t)nw * sizeof(*cu));
-    uint32_t *bucket = calloc((size_t)maxdocs + 1, sizeof(*bucket));
-    uint32_t *here = malloc((size_t)nw * sizeof(*here));
-    uint32_t *span = malloc(((size_t)nw + 1) * sizeof(*span));
-    uint32_t *stamp = calloc(mp->np, sizeof(*stamp));
-    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc(mp->np * sizeof(*ptf));
-    uint32_t *plist = malloc(mp->np * sizeof(*plist));
-    uint16_t *mark = NULL; /* position -> listed word + 1 */
-    size_t mark_cap = 0;
-    uint32_t *pos = NULL;  /* the words' positions in one field */
-    size_t pos_cap = 0;
+    mp->rank = malloc((size_t)mp->nw * sizeof(*mp->rank));
+    mp->byrank = malloc((size_t)mp->nw * sizeof(*mp->byrank));
     if (mp->p == NULL || mp->inv == NULL || mp->start == NULL ||
-        cu == NULL || bucket == NULL || here == NULL || span == NULL ||
-        stamp == NULL || ptf == NULL || plist == NULL) {
-        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-        goto done;
-    }
+        mp->rank == NULL || mp->byrank == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    mp->base = (size_t)nd * sizeof(*mp->inv);
     for (uint32_t i = 0; i < n; i++) {
         const trawl_segment *s = m[i].s;
         mp->start[i] = UINT32_MAX;
@@ -850,6 +859,77 @@ static int pairs_gather(mseg *m, uint32_t n, uint64_t nd, mpairs *mp,
     for (uint32_t i = n; i-- > 0;)
         if (mp->start[i] == UINT32_MAX)
             mp->start[i] = mp->start[i + 1];
+    fword *fw = malloc((size_t)(mp->nw ? mp->nw : 1) * sizeof(*fw));
+    if (fw == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    for (uint32_t w = 0; w < mp->nw; w++) {
+        fw[w].s = trawl__pairs_word(&sec, w, &fw[w].len);
+        fw[w].w = w;
+    }
+    qsort(fw, mp->nw, sizeof(*fw), cmp_first_word);
+    for (uint32_t r = 0; r < mp->nw; r++) {
+        mp->byrank[r] = fw[r].w;
+        mp->rank[fw[r].w] = r;
+    }
+    free(fw);
+    mp->lo = 0;
+    mp->hi = mp->nw;
+    mp->strict = 1;
+    return 0;
+}
+
+/* Leave the pairs of this pass's last first word to a later pass. */
+static void pairs_shrink(mpairs *mp)
+{
+    uint32_t i = mp->byrank[--mp->hi];
+    for (uint32_t j = 0; j < mp->nw; j++) {
+        if (i >= mp->nc && j >= mp->nc)
+            continue;
+        mpair *x = &mp->p[pair_index(i, j, mp->nc, mp->nw)];
+        free(x->buf);
+        mp->mem -= x->cap;
+        memset(x, 0, sizeof(*x));
+    }
+}
+
+/*
+ * Count the pair terms of the listed words (mp->sec) whose first word's
+ * rank is in [mp->lo, mp->hi) over every live document of the inputs, in
+ * output order, into mp->p. Over the cap, the pass leaves the pairs of its
+ * last first words to the next one (mp->hi shrinks); on the first pass,
+ * when one first word alone is over it, or two listed words share a
+ * position (the writer's rule), mp->sec is emptied: no pairs. A later
+ * pass keeps its one first word whatever it takes. 0 or <0.
+ */
+static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
+{
+    seg_section sec = {mp->sec.ptr, mp->sec.len};
+    uint32_t nc = trawl__pairs_common(&sec);
+    uint32_t nw = nc + trawl__pairs_frequent(&sec);
+    int rc = 0, give_up = 0;
+    const char *name = "";
+    uint32_t maxdocs = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (m[i].s->ndocs > maxdocs)
+            maxdocs = m[i].s->ndocs;
+    memset(mp->p, 0, mp->np * sizeof(*mp->p));
+    mp->mem = mp->base;
+    wcur *cu = malloc((size_t)nw * sizeof(*cu));
+    uint32_t *bucket = calloc((size_t)maxdocs + 1, sizeof(*bucket));
+    uint32_t *here = malloc((size_t)nw * sizeof(*here));
+    uint32_t *span = malloc(((size_t)nw + 1) * sizeof(*span));
+    uint32_t *stamp = calloc(mp->np, sizeof(*stamp));
+    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc(mp->np * sizeof(*ptf));
+    uint32_t *plist = malloc(mp->np * sizeof(*plist));
+    uint16_t *mark = NULL; /* position -> listed word + 1 */
+    size_t mark_cap = 0;
+    uint32_t *pos = NULL;  /* the words' positions in one field */
+    size_t pos_cap = 0;
+    if (cu == NULL || bucket == NULL || here == NULL || span == NULL ||
+        stamp == NULL || ptf == NULL || plist == NULL) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto done;
+    }
 
     for (uint32_t si = 0; si < n; si++) {
         mseg *ms = &m[si];
@@ -957,6 +1037,8 @@ static int pairs_gather(mseg *m, uint32_t n, uint64_t nd, mpairs *mp,
                 span[nh] = (uint32_t)(at - pos);
                 for (uint32_t h = 0; h < nh && !clash && !bad; h++) {
                     uint32_t i = cu[here[h]].word;
+                    if (mp->rank[i] < mp->lo || mp->rank[i] >= mp->hi)
+                        continue; /* another pass's first word */
                     for (uint32_t t = span[h]; t < span[h + 1]; t++) {
                         uint32_t j = mark[pos[t] + 1];
                         if (j == 0 || (i >= nc && j - 1 >= nc))
@@ -988,8 +1070,12 @@ static int pairs_gather(mseg *m, uint32_t n, uint64_t nd, mpairs *mp,
                 }
             }
             if (mp->mem > mp->cap) {
-                give_up = 1;
-                goto done;
+                while (mp->mem > mp->cap / 4 * 3 && mp->hi > mp->lo + 1)
+                    pairs_shrink(mp);
+                if (mp->mem > mp->cap && mp->strict) {
+                    give_up = 1;
+                    goto done;
+                }
             }
             /* Cursors move on; those whose positions were not read (a
              * deleted doc, or no pairs to count) skip them. */
@@ -1015,6 +1101,9 @@ static int pairs_gather(mseg *m, uint32_t n, uint64_t nd, mpairs *mp,
 damaged:
     rc = trawl__corrupt(err, "%s: damaged postings of a listed word", name);
 done:
+    if (rc == 0 && give_up && !mp->strict)
+        rc = trawl_err_set(err, TRAWL_EINVAL,
+                           "merge: pair terms differ between passes");
     if (rc == 0 && give_up) {
         mpairs_drop(mp);
         trawl_buf_clear(&mp->sec);
@@ -1144,10 +1233,12 @@ static int pairs_prepare(mseg *m, uint32_t n, uint32_t *sel, uint64_t nd,
         for (uint32_t i = 0; i < n; i++)
             in += m[i].s->sec[SEC_POSTINGS].len +
                   m[i].s->sec[SEC_POSITIONS].len;
-        in = in / 3 + PAIRS_CAP_MIN;
+        in = in / 2 + PAIRS_CAP_MIN;
         mp->cap = in > PAIRS_CAP_MAX ? PAIRS_CAP_MAX : (size_t)in;
     }
-    return pairs_gather(m, n, nd, mp, err);
+    if ((rc = pairs_setup(m, n, nd, mp, err)) < 0)
+        return rc;
+    return pairs_gather(m, n, mp, err);
 }
 
 /* Encode and write the gathered pair terms, in byte order, ahead of every
@@ -1251,8 +1342,20 @@ static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
         goto done;
     uint64_t post_off = 0, pos_off = 0;
     trawl__segfile_begin(f, SEC_POSTINGS);
-    if (mp != NULL && mp->sec.len > 0)
+    /* The pair terms gathered by pairs_prepare, then those of the passes
+     * it left (see pairs_gather). */
+    if (mp != NULL && mp->sec.len > 0) {
         rc = pairs_write(mp, m, pe, f, dict, &post_off, pos_off, err);
+        while (rc == 0 && f->rc == 0 && mp->hi < mp->nw) {
+            mp->lo = mp->hi;
+            mp->hi = mp->nw;
+            mp->strict = 0;
+            rc = pairs_gather(m, n, mp, err);
+            if (rc == 0)
+                rc = pairs_write(mp, m, pe, f, dict, &post_off, pos_off,
+                                 err);
+        }
+    }
     uint32_t k;
     while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
         if (drop_pairs && trawl__is_pair(m[sel[0]].it.term, m[sel[0]].it.len)) {

@@ -67,9 +67,9 @@ typedef struct pair_cand {
 int trawl__pairs_choose(pair_cand *c, size_t n, uint64_t ndocs,
                         trawl_buf *out);
 
-/* Bytes a merge may hold to rebuild pair terms; 0 (the default): a third
- * of its inputs' POSTINGS and POSITIONS plus 2 MiB, at most 256 MiB (see
- * merge.c). Over it, the output gets no pairs. A hook for tests. */
+/* Bytes a merge may hold to rebuild pair terms; 0 (the default): half
+ * of its inputs' POSTINGS and POSITIONS plus 4 MiB, at most 256 MiB (see
+ * merge.c). A hook for tests. */
 extern size_t trawl__merge_pairs_cap;
 
 /* 1 if the term is a pair term. */

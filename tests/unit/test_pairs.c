@@ -683,9 +683,24 @@ static void pairs_deletions(void **state)
     corpus_free(&c);
 }
 
-/* The merger itself: inputs with different words and deletion bitmaps;
- * then the same with a cap too small, which gives no pairs but a sound
- * segment. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* The merger itself: inputs with different words and deletion bitmaps.
+ * Then with a cap smaller than the pair postings, which takes several
+ * passes over the positions and writes the same bytes; then with a cap
+ * too small for any, which gives no pairs but a sound segment. */
 static void pairs_direct_merge(void **state)
 {
     (void)state;
@@ -720,12 +735,14 @@ static void pairs_direct_merge(void **state)
         else
             live++;
     merge_in in[2] = {{sa, da}, {sb, db}};
-    for (int capped = 0; capped < 2; capped++) {
+    static const size_t caps[] = {0, 16 << 10, 4096};
+    uint64_t pair_bytes = 0;
+    for (int capped = 0; capped < 3; capped++) {
         char path[128];
         snprintf(path, sizeof(path), "%s/seg-%d.trs", out, capped);
         merge_out mo;
         trawl_err err;
-        trawl__merge_pairs_cap = capped ? 4096 : 0;
+        trawl__merge_pairs_cap = caps[capped];
         int rc = trawl__merge(path, in, 2, ia->language, &mo, &err);
         trawl__merge_pairs_cap = 0;
         if (rc != 0)
@@ -738,14 +755,31 @@ static void pairs_direct_merge(void **state)
         if (trawl__seg_open(&s, out, &err) != 0)
             fail_msg("open: %s", err.msg);
         const seg_section *ps = &s.sec[SEC_PAIRS];
-        if (capped) {
+        if (capped == 2) {
             assert_int_equal(ps->len, 0);
             assert_int_equal(verify_pairs(&s), 0);
+        } else if (capped == 1) {
+            /* more than the cap even encoded: several passes */
+            assert_true(pair_bytes > caps[1]);
+            size_t l0, l1;
+            char p0[128], p1[128];
+            snprintf(p0, sizeof(p0), "%s/seg-0.trs", out);
+            snprintf(p1, sizeof(p1), "%s/seg-1.trs", out);
+            unsigned char *b0 = slurp(p0, &l0), *b1 = slurp(p1, &l1);
+            assert_int_equal(l0, l1);
+            assert_memory_equal(b0, b1, l0);
+            free(b0);
+            free(b1);
         } else {
             /* the newest input's words */
             assert_int_equal(ps->len, sb->sec[SEC_PAIRS].len);
             assert_memory_equal(ps->p, sb->sec[SEC_PAIRS].p, ps->len);
             assert_true(verify_pairs(&s) > 100);
+            seg_iter it;
+            trawl__seg_iter_init(&it, &s);
+            while (trawl__seg_iter_next(&it, &err) == 1 &&
+                   trawl__is_pair(it.term, it.len))
+                pair_bytes += it.t.post_len;
         }
         trawl__seg_close(&s);
     }
