@@ -42,13 +42,14 @@ def log(msg):
 RSS_RUN = None  # bench/out/rss_run, set in main()
 
 
-def measured(cmd):
+def measured(cmd, env=None):
     """Run cmd under rss_run; return (wall seconds, peak RSS in bytes,
     stdout text)."""
     fd, report = tempfile.mkstemp(prefix="bench-rss.")
     os.close(fd)
     try:
-        p = subprocess.run([RSS_RUN, report] + cmd, stdout=subprocess.PIPE)
+        p = subprocess.run([RSS_RUN, report] + cmd, stdout=subprocess.PIPE,
+                           env=None if env is None else dict(os.environ, **env))
         if p.returncode != 0:
             sys.exit("bench: command failed (%d): %s" % (p.returncode, " ".join(cmd)))
         rep = json.load(open(report))
@@ -337,6 +338,7 @@ def run_corpus(name, corpus, args, res):
     subprocess.run(gen, check=True, stdout=subprocess.DEVNULL)
     r["queries"] = sum(1 for l in open(qfile) if l.strip())
     r["phrases"] = sum(1 for l in open(qfile) if l.startswith('"'))
+    r["qtext"] = [l.rstrip("\r\n") for l in open(qfile) if l.rstrip("\r\n")]
     r["known_n"] = sum(1 for l in open(kfile) if l.strip())
 
     ix = os.path.join(DATA, "idx", name)
@@ -372,13 +374,26 @@ def run_corpus(name, corpus, args, res):
                               "--repeat", str(args.repeat)])
         for j in jsonlines(out):
             r["inproc"].setdefault(eng, {})[j["threads"]] = j
+        # Each query's latency (1 thread, the last of --repeat passes),
+        # for the medians by kind of query.
+        variants = [(eng, [])]
         if eng == "trawl":
             # The peers rank by BM25 alone: trawl without its proximity
             # signal too, for a like-for-like latency.
-            _, _, out = measured([qprogs[eng], "query", paths[eng], qfile, "--threads", "1",
-                                  "--repeat", str(args.repeat), "--prox", "0"])
-            for j in jsonlines(out):
-                r["inproc_noprox"] = j
+            variants.append(("trawl_noprox", ["--prox", "0"]))
+        for key, extra in variants:
+            fd, latf = tempfile.mkstemp(prefix="bench-lat.")
+            os.close(fd)
+            try:
+                _, _, out = measured([qprogs[eng], "query", paths[eng], qfile, "--threads", "1",
+                                      "--repeat", str(args.repeat)] + extra,
+                                     env={"BENCH_LATENCIES": latf})
+                r.setdefault("lat", {})[key] = [float(x) for x in open(latf)]
+            finally:
+                os.unlink(latf)
+            if key == "trawl_noprox":
+                for j in jsonlines(out):
+                    r["inproc_noprox"] = j
         log("%s: known-item queries with %s" % (name, NAMES[eng]))
         kcmd = [qprogs[eng], "known", paths[eng], kfile]
         if eng == "trawl":
@@ -553,6 +568,7 @@ def render(res):
             line.append("Sphinx %.2f" % sd["sphinx"][1]["mean_hits"])
         L.append("Mean hits returned per query (of at most 10): " + ", ".join(line) +
                  " (differences come from the tokenizers and stemmers, see the notes).")
+        L += kind_table(r)
         sk = r["socket"]
         if "ping" in sk and "echo" in sk:
             L.append("")
@@ -600,6 +616,45 @@ def render(res):
     L += sphinx_targets(res)
     L.append(NOTES)
     return "\n".join(L) + "\n"
+
+
+def query_kind(q):
+    if '"' in q:
+        return "phrase"
+    n = len(q.split())
+    return "%d word%s" % (n, "s" if n > 1 else "") if n < 4 else "4+ words"
+
+
+def kind_table(r):
+    """Median latency by kind of query, in process, 1 thread."""
+    lat = r.get("lat", {})
+    if "qtext" not in r or not all(k in lat for k in ("trawl", "xapian")):
+        return []
+    cols = [("trawl", "trawl"), ("trawl_noprox", "trawl, no proximity"),
+            ("fts5", "FTS5"), ("xapian", "Xapian")]
+    cols = [c for c in cols if c[0] in lat and len(lat[c[0]]) == len(r["qtext"])]
+    kinds = {}
+    for i, q in enumerate(r["qtext"]):
+        kinds.setdefault(query_kind(q), []).append(i)
+    order = ["1 word", "2 words", "3 words", "4+ words", "phrase"]
+    L = ["", "Median latency by kind of query (in process, 1 thread, each query's time "
+         "in the last timed pass):", "",
+         "| queries | n | " + " | ".join(c[1] for c in cols) +
+         " | trawl / Xapian | trawl, no proximity / Xapian |",
+         "|---|---:|" + "---:|" * (len(cols) + 2)]
+    def med(v):
+        v = sorted(v)
+        return v[len(v) // 2]
+    for k in order:
+        if k not in kinds:
+            continue
+        ix = kinds[k]
+        m = {c[0]: med([lat[c[0]][i] for i in ix]) for c in cols}
+        L.append("| %s | %d | %s | %s | %s |" % (
+            k, len(ix), " | ".join(fmt(m[c[0]], "us") for c in cols),
+            ratio_cell(m["trawl"], m["xapian"]),
+            ratio_cell(m.get("trawl_noprox"), m["xapian"]) if "trawl_noprox" in m else "n/a"))
+    return L
 
 
 def sphinx_targets(res):
