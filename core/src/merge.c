@@ -12,7 +12,8 @@
  * Everything streams: the inputs are read in file order (postings and
  * positions are laid out in term order), and their pages are dropped from
  * the resident set once consumed, so a merge of gigabytes runs in a few
- * megabytes plus the output dictionary.
+ * megabytes plus the output dictionary; but a merge that builds its pair
+ * terms again (inputs whose PAIRS differ) holds them, within a cap.
  */
 #include "merge.h"
 #include "pairs.h"
@@ -638,9 +639,12 @@ static void merge_ids(mseg *m, uint32_t n, segfile *f, uint32_t *at)
  * input, document by document, and counts each pair as the writer does
  * (pairs_build in writer.c): adjacent positions within one field, at
  * least one of the two words common. The postings are held in memory as
- * compact varints until they are encoded; if they would take more than
- * the cap, or two listed words share a position, the output gets no pairs
- * (as before this pass existed) and phrases read positions there.
+ * compact varints until they are encoded. Over the cap, a pass keeps the
+ * pairs of the first words (in key order) that fit and leaves the rest to
+ * further passes over the positions, whose pair terms follow in the file;
+ * if one first word alone is over it in the first pass, or two listed
+ * words share a position, the output gets no pairs (as before this pass
+ * existed) and phrases read positions there.
  */
 
 size_t trawl__merge_pairs_cap = 0;
@@ -776,8 +780,28 @@ typedef struct wcur {
     const unsigned char *pp;  /* its positions */
     uint32_t word;            /* in the lists, common first */
     uint32_t next;            /* the next cursor at the same doc, + 1 */
-    const unsigned char *post0, *pos0; /* where the term's lists start */
+    const unsigned char *post_rel, *pos_rel; /* released below these */
 } wcur;
+
+/* Drop the pages of the word's lists read for the last time in this pass
+ * (all of them when final), in steps of RELEASE_STEP. */
+static void wcur_release(const trawl_segment *s, wcur *c, int final)
+{
+    const unsigned char *pend = s->sec[SEC_POSITIONS].p +
+                                s->sec[SEC_POSITIONS].len;
+    const unsigned char *pe = c->r.data;
+    const unsigned char *qe = final ? c->r.pos : c->pp;
+    if (qe > pend)
+        qe = pend;
+    if (final || (uint64_t)(pe - c->post_rel) >= RELEASE_STEP) {
+        drop_range(s, c->post_rel, pe);
+        c->post_rel = pe;
+    }
+    if (final || (uint64_t)(qe - c->pos_rel) >= RELEASE_STEP) {
+        drop_range(s, c->pos_rel, qe);
+        c->pos_rel = qe;
+    }
+}
 
 /* Step to the next posting (first: to the list's first); skip: the
  * current one's positions were not read. 1, 0 at the end, -1 damaged. */
@@ -935,8 +959,6 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
         mseg *ms = &m[si];
         const trawl_segment *s = ms->s;
         name = s->name;
-        const unsigned char *pend = s->sec[SEC_POSITIONS].p +
-                                    s->sec[SEC_POSITIONS].len;
         uint32_t k = 0, kc = 0;
         /* Each cursor waits in the bucket of its next document. */
         for (uint32_t w = 0; w < nw; w++) {
@@ -953,8 +975,8 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
             wcur *c = &cu[k];
             prd_init(&c->r, s, &t);
             c->word = w;
-            c->post0 = c->r.skip;
-            c->pos0 = c->r.pos;
+            c->post_rel = c->r.skip;
+            c->pos_rel = c->r.pos;
             int b = wcur_next(c, 1, 0);
             if (b < 0)
                 goto damaged;
@@ -966,6 +988,9 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
             k++;
         }
         for (uint32_t d = 0; d < s->ndocs && k > 0; d++) {
+            if ((d & 4095) == 4095)
+                for (uint32_t h = 0; h < k; h++)
+                    wcur_release(s, &cu[h], 0);
             uint32_t nh = 0;
             for (uint32_t b = bucket[d]; b != 0; b = cu[b - 1].next)
                 here[nh++] = b - 1;
@@ -1091,11 +1116,8 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
             }
         }
         /* Those lists were read for the last time in this pass. */
-        for (uint32_t h = 0; h < k; h++) {
-            drop_range(s, cu[h].post0, cu[h].r.data);
-            drop_range(s, cu[h].pos0, cu[h].r.pos < pend ? cu[h].r.pos
-                                                         : pend);
-        }
+        for (uint32_t h = 0; h < k; h++)
+            wcur_release(s, &cu[h], 1);
     }
     goto done;
 damaged:
