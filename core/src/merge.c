@@ -654,10 +654,17 @@ size_t trawl__merge_pairs_cap = 0;
 
 /* One pair term's postings while they are gathered: per posting, varint
  * doc gap (the first from -1), varint body tf << 1 | (title tf != 0),
- * then varint title tf when it is not 0 (the writer's own layout). */
+ * then varint title tf when it is not 0 (the writer's own layout), in a
+ * chain of chunks (tens of thousands of short lists: chunks from shared
+ * slabs waste less than a buffer each). */
+#define CHUNK      64          /* bytes of a chunk: a u32 link, then data */
+#define CHUNK_DATA (CHUNK - 4)
+#define SLAB_SHIFT 14          /* 2^14 chunks (1 MiB) per slab */
+
 typedef struct mpair {
-    unsigned char *buf;
-    uint32_t len, cap;
+    uint32_t head, tail; /* chunk ids + 1 (0: none) */
+    uint32_t used;       /* data bytes in the tail chunk */
+    uint32_t nchunks;
     uint32_t df, last;
 } mpair;
 
@@ -676,7 +683,59 @@ typedef struct mpairs {
                          left, the output gets no pairs */
     size_t base;      /* bytes held whatever the pass (inv) */
     size_t mem, cap;  /* bytes held for the postings, and the cap */
+    unsigned char **slab;
+    uint32_t nslabs, slab_cap;
+    uint32_t nchunks; /* chunks handed out of the slabs */
+    uint32_t free1;   /* the free chunks' chain: id + 1, or 0 */
 } mpairs;
+
+static inline unsigned char *chunk_at(const mpairs *mp, uint32_t id)
+{
+    return mp->slab[id >> SLAB_SHIFT] +
+           (size_t)(id & ((1u << SLAB_SHIFT) - 1)) * CHUNK;
+}
+
+/* A chunk with no link: its id + 1, or 0 when out of memory. */
+static uint32_t chunk_new(mpairs *mp)
+{
+    uint32_t id;
+    if (mp->free1 != 0) {
+        id = mp->free1 - 1;
+        mp->free1 = trawl__get_u32(chunk_at(mp, id));
+    } else {
+        if (mp->nchunks >= UINT32_MAX - (1u << SLAB_SHIFT))
+            return 0;
+        if ((mp->nchunks >> SLAB_SHIFT) == mp->nslabs) {
+            if (mp->nslabs == mp->slab_cap) {
+                uint32_t nc = mp->slab_cap ? mp->slab_cap * 2 : 16;
+                unsigned char **ns = realloc(mp->slab, nc * sizeof(*ns));
+                if (ns == NULL)
+                    return 0;
+                mp->slab = ns;
+                mp->slab_cap = nc;
+            }
+            mp->slab[mp->nslabs] = malloc((size_t)CHUNK << SLAB_SHIFT);
+            if (mp->slab[mp->nslabs] == NULL)
+                return 0;
+            mp->nslabs++;
+        }
+        id = mp->nchunks++;
+    }
+    trawl__put_u32(chunk_at(mp, id), 0);
+    mp->mem += CHUNK;
+    return id + 1;
+}
+
+/* Give x's chunks back (to the free chain) and empty it. */
+static void mpair_clear(mpairs *mp, mpair *x)
+{
+    if (x->head != 0) {
+        trawl__put_u32(chunk_at(mp, x->tail - 1), mp->free1);
+        mp->free1 = x->head;
+        mp->mem -= (size_t)x->nchunks * CHUNK;
+    }
+    memset(x, 0, sizeof(*x));
+}
 
 /* The dense index of the pair (i, j) of listed words (kc common first,
  * k in all), at least one common: below 2 * kc * k. */
@@ -700,8 +759,11 @@ static void pair_words(uint32_t pr, uint32_t kc, uint32_t k, uint32_t *i,
 
 static void mpairs_drop(mpairs *mp)
 {
-    for (uint32_t i = 0; mp->p != NULL && i < mp->np; i++)
-        free(mp->p[i].buf);
+    for (uint32_t i = 0; i < mp->nslabs; i++)
+        free(mp->slab[i]);
+    free(mp->slab);
+    mp->slab = NULL;
+    mp->nslabs = mp->slab_cap = mp->nchunks = mp->free1 = 0;
     free(mp->p);
     mp->p = NULL;
     free(mp->inv);
@@ -741,19 +803,25 @@ static int mpair_put(mpairs *mp, mpair *x, uint32_t od, const uint32_t *tf)
     k += put_vu32(tmp + k, tf[TRAWL_FIELD_BODY] << 1 | (tt != 0));
     if (tt != 0)
         k += put_vu32(tmp + k, tt);
-    if (x->len + k > x->cap) {
-        size_t ncap = x->cap ? (size_t)x->cap + x->cap / 2 : 16;
-        if (ncap > UINT32_MAX)
-            return TRAWL_ENOMEM;
-        unsigned char *nb = realloc(x->buf, ncap);
-        if (nb == NULL)
-            return TRAWL_ENOMEM;
-        mp->mem += ncap - x->cap;
-        x->buf = nb;
-        x->cap = (uint32_t)ncap;
+    for (size_t at = 0; at < k;) {
+        if (x->head == 0 || x->used == CHUNK_DATA) {
+            uint32_t c = chunk_new(mp);
+            if (c == 0)
+                return TRAWL_ENOMEM;
+            if (x->head == 0)
+                x->head = c;
+            else
+                trawl__put_u32(chunk_at(mp, x->tail - 1), c);
+            x->tail = c;
+            x->used = 0;
+            x->nchunks++;
+        }
+        size_t room = CHUNK_DATA - x->used, put = k - at < room ? k - at
+                                                                 : room;
+        memcpy(chunk_at(mp, x->tail - 1) + 4 + x->used, tmp + at, put);
+        x->used += (uint32_t)put;
+        at += put;
     }
-    memcpy(x->buf + x->len, tmp, k);
-    x->len += (uint32_t)k;
     x->df++;
     x->last = od;
     return 0;
@@ -784,7 +852,10 @@ typedef struct wcur {
 } wcur;
 
 /* Drop the pages of the word's lists read for the last time in this pass
- * (all of them when final), in steps of RELEASE_STEP. */
+ * (all of them when final), in steps of PAIR_RELEASE_STEP: up to 256
+ * lists are read at once. */
+#define PAIR_RELEASE_STEP ((uint64_t)64 << 10)
+
 static void wcur_release(const trawl_segment *s, wcur *c, int final)
 {
     const unsigned char *pend = s->sec[SEC_POSITIONS].p +
@@ -793,11 +864,11 @@ static void wcur_release(const trawl_segment *s, wcur *c, int final)
     const unsigned char *qe = final ? c->r.pos : c->pp;
     if (qe > pend)
         qe = pend;
-    if (final || (uint64_t)(pe - c->post_rel) >= RELEASE_STEP) {
+    if (final || (uint64_t)(pe - c->post_rel) >= PAIR_RELEASE_STEP) {
         drop_range(s, c->post_rel, pe);
         c->post_rel = pe;
     }
-    if (final || (uint64_t)(qe - c->pos_rel) >= RELEASE_STEP) {
+    if (final || (uint64_t)(qe - c->pos_rel) >= PAIR_RELEASE_STEP) {
         drop_range(s, c->pos_rel, qe);
         c->pos_rel = qe;
     }
@@ -909,10 +980,7 @@ static void pairs_shrink(mpairs *mp)
     for (uint32_t j = 0; j < mp->nw; j++) {
         if (i >= mp->nc && j >= mp->nc)
             continue;
-        mpair *x = &mp->p[pair_index(i, j, mp->nc, mp->nw)];
-        free(x->buf);
-        mp->mem -= x->cap;
-        memset(x, 0, sizeof(*x));
+        mpair_clear(mp, &mp->p[pair_index(i, j, mp->nc, mp->nw)]);
     }
 }
 
@@ -937,6 +1005,7 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
         if (m[i].s->ndocs > maxdocs)
             maxdocs = m[i].s->ndocs;
     memset(mp->p, 0, mp->np * sizeof(*mp->p));
+    mp->nchunks = mp->free1 = 0; /* the slabs are reused */
     mp->mem = mp->base;
     wcur *cu = malloc((size_t)nw * sizeof(*cu));
     uint32_t *bucket = calloc((size_t)maxdocs + 1, sizeof(*bucket));
@@ -988,7 +1057,7 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
             k++;
         }
         for (uint32_t d = 0; d < s->ndocs && k > 0; d++) {
-            if ((d & 4095) == 4095)
+            if ((d & 1023) == 1023)
                 for (uint32_t h = 0; h < k; h++)
                     wcur_release(s, &cu[h], 0);
             uint32_t nh = 0;
@@ -1281,6 +1350,7 @@ static int pairs_write(mpairs *mp, mseg *m, seg_penc *pe, segfile *f,
                        seg_dict *dict, uint64_t *post_off, uint64_t pos_off,
                        trawl_err *err)
 {
+    trawl_buf one = TRAWL_BUF_INIT; /* a pair's chunks, end to end */
     seg_section sec = {mp->sec.ptr, mp->sec.len};
     uint32_t nk = 0;
     for (uint32_t pr = 0; pr < mp->np; pr++)
@@ -1305,7 +1375,18 @@ static int pairs_write(mpairs *mp, mseg *m, seg_penc *pe, segfile *f,
     int rc = 0;
     for (uint32_t q = 0; q < nk && rc == 0 && f->rc == 0; q++) {
         mpair *x = &mp->p[keys[q].pr];
-        const unsigned char *p = x->buf, *end = x->buf + x->len;
+        trawl_buf_clear(&one);
+        for (uint32_t c = x->head; c != 0;) {
+            const unsigned char *cp = chunk_at(mp, c - 1);
+            uint32_t next = trawl__get_u32(cp);
+            trawl_buf_put(&one, cp + 4, next != 0 ? CHUNK_DATA : x->used);
+            c = next;
+        }
+        if (one.rc != 0) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            break;
+        }
+        const unsigned char *p = one.ptr, *end = one.ptr + one.len;
         int64_t od = -1;
         uint32_t si = 0;
         trawl__penc_reset(pe);
@@ -1331,8 +1412,7 @@ static int pairs_write(mpairs *mp, mseg *m, seg_penc *pe, segfile *f,
         }
         if (rc < 0)
             break;
-        free(x->buf);
-        x->buf = NULL;
+        mpair_clear(mp, x);
         trawl__penc_finish(pe);
         if (trawl__penc_rc(pe) != 0) {
             rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -1345,6 +1425,7 @@ static int pairs_write(mpairs *mp, mseg *m, seg_penc *pe, segfile *f,
         *post_off += pe->skip.len + pe->blocks.len;
     }
     free(keys);
+    trawl_buf_free(&one);
     return rc;
 }
 
