@@ -566,7 +566,12 @@ static int cur_field_positions(cursor *c, int f, uint32_t *out)
 
 /* ---- matchers --------------------------------------------------------- */
 
-enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR, M_DATE };
+enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR, M_DATE, M_MAT };
+
+/* An OR of at least this many words (a prefix's expansion, mostly) is
+ * evaluated term at a time into a bitmap and scores (M_MAT): seeking and
+ * scoring document at a time would visit every word at every match. */
+#define OR_WIDE 16
 
 typedef struct leaf {
     const qnode *q;
@@ -598,6 +603,8 @@ typedef struct matcher {
                                     sequence numbers sum to pbub_key */
     uint64_t pbub_key;
     int64_t from, to;            /* DATE */
+    uint64_t *bits;              /* MAT: the matching documents */
+    double *acc;                 /* MAT: their scores (NULL: not needed) */
 } matcher;
 
 typedef struct ctx {
@@ -618,6 +625,8 @@ typedef struct ctx {
     uint32_t pair_a[Q_MAX_LEAVES], pair_b[Q_MAX_LEAVES];
     double pair_w[Q_MAX_LEAVES];
     struct matcher **leaf_m;
+    int mat_ok;    /* wide ORs may be materialized (M_MAT) */
+    int mat_score; /* ... with their scores */
     /* Block-max pruning at the root (score order, page full): a
      * candidate whose upper bound cannot beat theta is skipped, together
      * with the rest of the blocks it lies in. */
@@ -1170,6 +1179,19 @@ static uint32_t m_seek(ctx *c, matcher *m, uint32_t target)
         }
         return m->doc = best;
     }
+    case M_MAT: {
+        uint32_t n = c->seg->ndocs;
+        if (target >= n)
+            return m->doc = DOC_END;
+        size_t w = target >> 6, nw = ((size_t)n + 63) >> 6;
+        uint64_t x = m->bits[w] & (~0ull << (target & 63));
+        while (x == 0) {
+            if (++w >= nw)
+                return m->doc = DOC_END;
+            x = m->bits[w];
+        }
+        return m->doc = (uint32_t)(w << 6) + (uint32_t)__builtin_ctzll(x);
+    }
     }
     return m->doc = DOC_END;
 }
@@ -1214,6 +1236,8 @@ static double m_score(const ctx *c, const matcher *m, uint32_t d)
             if (m->kids[k]->doc == d)
                 sum += m_score(c, m->kids[k], d);
         return sum;
+    case M_MAT:
+        return m->doc == d && m->acc != NULL ? m->acc[d] : 0;
     default:
         return 0;
     }
@@ -1373,6 +1397,94 @@ static matcher *m_new(ctx *c, int kind)
     return m;
 }
 
+/* Turn m, an OR of at least OR_WIDE kids, into an M_MAT when they are
+ * all words: each word's postings are read once, in order, marking its
+ * documents and adding its score to theirs (the same sums, in the same
+ * order, as m_score adds them document at a time). 0 (m may be
+ * unchanged), or -1 out of memory. */
+static int or_materialize(ctx *c, matcher *m)
+{
+    for (uint32_t k = 0; k < m->nkids; k++)
+        if (m->kids[k]->kind != M_TERM || m->kids[k]->lf == NULL)
+            return 0;
+    uint32_t n = c->seg->ndocs;
+    size_t nw = ((size_t)n + 63) >> 6;
+    uint64_t *bits = trawl_arena_calloc(c->a, nw ? nw : 1, sizeof(*bits));
+    /* scores are set on a document's first word: untouched pages of a
+     * big segment's array are never written */
+    double *acc = c->mat_score ? trawl_arena_alloc(c->a, (n ? n : 1) *
+                                                             sizeof(*acc))
+                               : NULL;
+    if (bits == NULL || (c->mat_score && acc == NULL))
+        return -1;
+    /* Many postings per document: each field's length norm once per
+     * document (as bm25f computes it), not once per posting. */
+    uint64_t npost = 0;
+    for (uint32_t k = 0; k < m->nkids; k++)
+        npost += m->kids[k]->cur[0]->remaining + m->kids[k]->cur[0]->n;
+    double *nrm = NULL;
+    if (acc != NULL && npost >= 2 * (uint64_t)n) {
+        nrm = trawl_arena_alloc(c->a, (size_t)(n ? n : 1) * TRAWL_NFIELDS *
+                                          sizeof(*nrm));
+        if (nrm == NULL)
+            return -1;
+        for (uint32_t d = 0; d < n; d++)
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                double len = trawl__seg_field_len(c->seg, d, f);
+                nrm[(size_t)d * TRAWL_NFIELDS + f] =
+                    c->avg[f] > 0 ? 1 - c->b + c->b * len / c->avg[f] : 1;
+            }
+    }
+    for (uint32_t k = 0; k < m->nkids; k++) {
+        matcher *kid = m->kids[k];
+        cursor *cu = kid->cur[0];
+        for (; cu->doc != DOC_END; cur_next(cu)) {
+            uint32_t d = cu->doc;
+            if (d >= n) {
+                c->corrupt = TRAWL_ECORRUPT;
+                return 0;
+            }
+            if (!term_ok(kid))
+                continue;
+            uint64_t bit = 1ull << (d & 63);
+            int first = !(bits[d >> 6] & bit);
+            bits[d >> 6] |= bit;
+            if (acc == NULL)
+                continue;
+            uint32_t tf[TRAWL_NFIELDS];
+            if (cur_tfs(cu) < 0) {
+                c->corrupt = TRAWL_ECORRUPT;
+                return 0;
+            }
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                tf[f] = cu->tf[f][cu->i];
+            double sc;
+            if (nrm != NULL) {
+                /* bm25f, with the norms looked up */
+                double t = 0;
+                for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                    if (tf[f] == 0 ||
+                        (kid->field != Q_ANY_FIELD && kid->field != f))
+                        continue;
+                    t += c->w[f] * tf[f] / nrm[(size_t)d * TRAWL_NFIELDS + f];
+                }
+                sc = t <= 0 ? 0
+                            : kid->lf->idf * t * (c->k1 + 1) / (c->k1 + t);
+            } else {
+                sc = bm25f(c, c->seg, d, tf, kid->lf->idf, kid->field);
+            }
+            acc[d] = first ? 0.0 + sc : acc[d] + sc;
+        }
+        if (c->corrupt)
+            return 0;
+    }
+    m->kind = M_MAT;
+    m->bits = bits;
+    m->acc = acc;
+    m->positioned = 0;
+    return 0;
+}
+
 /* Build the matcher for q over the current segment. NULL on ENOMEM. */
 static matcher *m_build(ctx *c, const qnode *q)
 {
@@ -1454,8 +1566,14 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->from = q->from;
         m->to = q->to;
         return m;
-    case Q_NOT:
-        return m_build(c, q->kids[0]);
+    case Q_NOT: {
+        /* an excluded part is never scored */
+        int save = c->mat_score;
+        c->mat_score = 0;
+        m = m_build(c, q->kids[0]);
+        c->mat_score = save;
+        return m;
+    }
     case Q_AND:
     case Q_OR: {
         if ((m = m_new(c, q->kind == Q_AND ? M_AND : M_OR)) == NULL)
@@ -1484,6 +1602,9 @@ static matcher *m_build(ctx *c, const qnode *q)
         }
         if (m->nkids == 0)
             return m_new(c, M_EMPTY);
+        if (m->kind == M_OR && m->nkids >= OR_WIDE && c->mat_ok &&
+            or_materialize(c, m) < 0)
+            return NULL;
         return m;
     }
     }
@@ -2151,6 +2272,8 @@ static int run(trawl_searcher *s, const trawl_index *ix, const prep *pr,
     ctx c;
     ctx_init(&c, s, ix, pr, q, a, err);
     c.out = out;
+    c.mat_ok = 1;
+    c.mat_score = scoring;
     if (scoring && q->w_prox > 0) {
         int32_t prev = -1;
         collect_prox(&c, pr->root, &prev);

@@ -47,14 +47,24 @@ static const char *word(void)
     return vocab[a < b ? a : b];
 }
 
+/* With prefix_words set, a third of the words are one of 300 that share
+ * their first letters (pre000..pre299, "pre1*" covering 100 of them), so
+ * that prefixes expand to wide alternatives. */
+static int prefix_words;
+
 static char *make_text(uint32_t nwords)
 {
     size_t cap = nwords * 16 + 1, len = 0;
     char *s = malloc(cap);
     s[0] = '\0';
-    for (uint32_t i = 0; i < nwords; i++)
-        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "",
-                                word());
+    for (uint32_t i = 0; i < nwords; i++) {
+        if (prefix_words && rnd(3) == 0)
+            len += (size_t)snprintf(s + len, cap - len, "%spre%03u",
+                                    i ? " " : "", rnd(300));
+        else
+            len += (size_t)snprintf(s + len, cap - len, "%s%s",
+                                    i ? " " : "", word());
+    }
     return s;
 }
 
@@ -355,6 +365,39 @@ static void search_matches_oracle_long_documents(void **state)
             check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
     }
     prox_depth = TRAWL_PROX_DEPTH;
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
+/* Prefixes that expand to hundreds of words (evaluated word at a time
+ * into a bitmap and scores) rank, count and page as the oracle does,
+ * alone, in conjunctions, alternatives, exclusions and fields. */
+static void search_matches_oracle_wide_prefixes(void **state)
+{
+    (void)state;
+    fixture f;
+    prefix_words = 1;
+    build(&f, 400, 11);
+    prefix_words = 0;
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    static const char *qs[] = {
+        "pre*", "pre1*", "pre* north", "north pre2*", "pre1* pre2*",
+        "pre1* OR korea", "pre1* OR pre2* OR talks", "north -pre1*",
+        "title:pre*", "title:pre1* body:pre2*", "(pre1* OR seoul) korea",
+        "\"north korea\" pre0*", "pre1* date:2024", "pre* -korea -north",
+        "north korea pre1*",
+    };
+    static const uint32_t depths[] = {0, TRAWL_PROX_DEPTH};
+    for (size_t j = 0; j < sizeof(depths) / sizeof(depths[0]); j++) {
+        prox_depth = depths[j];
+        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+            check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
+    }
+    prox_depth = TRAWL_PROX_DEPTH;
+    check_query(&f, s, "pre1* north", 0.5, 0.3, 1.0, 1.0);
+    check_query(&f, s, "pre1* OR north", 2.0, 1.0, 5.0, 0.5);
     trawl_searcher_free(s);
     teardown_fixture(&f);
 }
@@ -783,6 +826,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(search_matches_oracle_random),
         cmocka_unit_test(search_matches_oracle_long_documents),
+        cmocka_unit_test(search_matches_oracle_wide_prefixes),
         cmocka_unit_test(search_pruned_pages_match_exhaustive),
         cmocka_unit_test(search_pages_and_sorts),
         cmocka_unit_test(search_reports_query_errors),
