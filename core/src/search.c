@@ -627,6 +627,8 @@ typedef struct ctx {
     struct matcher **leaf_m;
     int mat_ok;    /* wide ORs may be materialized (M_MAT) */
     int mat_score; /* ... with their scores */
+    const trawl_segment *nrm_seg; /* whose length norms nrm holds */
+    double *nrm;
     /* Block-max pruning at the root (score order, page full): a
      * candidate whose upper bound cannot beat theta is skipped, together
      * with the rest of the blocks it lies in. */
@@ -1422,8 +1424,8 @@ static int or_materialize(ctx *c, matcher *m)
     uint64_t npost = 0;
     for (uint32_t k = 0; k < m->nkids; k++)
         npost += m->kids[k]->cur[0]->remaining + m->kids[k]->cur[0]->n;
-    double *nrm = NULL;
-    if (acc != NULL && npost >= 2 * (uint64_t)n) {
+    double *nrm = c->nrm_seg == c->seg ? c->nrm : NULL;
+    if (nrm == NULL && acc != NULL && npost >= 2 * (uint64_t)n) {
         nrm = trawl_arena_alloc(c->a, (size_t)(n ? n : 1) * TRAWL_NFIELDS *
                                           sizeof(*nrm));
         if (nrm == NULL)
@@ -1434,6 +1436,9 @@ static int or_materialize(ctx *c, matcher *m)
                 nrm[(size_t)d * TRAWL_NFIELDS + f] =
                     c->avg[f] > 0 ? 1 - c->b + c->b * len / c->avg[f] : 1;
             }
+        /* the query's other wide alternatives here share them */
+        c->nrm_seg = c->seg;
+        c->nrm = nrm;
     }
     for (uint32_t k = 0; k < m->nkids; k++) {
         matcher *kid = m->kids[k];
