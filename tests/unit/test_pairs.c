@@ -124,33 +124,6 @@ static void rm_rf(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
-/* One writer run over docs [from, to) of c that pass keep (NULL: all). */
-static void run_docs(const char *dir, const corpus *c, size_t from,
-                     size_t to, int (*keep)(size_t), const trawl_writer_opts *o)
-{
-    trawl_err err;
-    trawl_writer *w;
-    assert_int_equal(trawl_writer_open(&w, dir, o, &err), 0);
-    for (size_t i = from; i < to; i++) {
-        if (keep != NULL && !keep(i))
-            continue;
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = c->id[i];
-        a.id_len = strlen(a.id);
-        a.title = c->title[i];
-        a.title_len = strlen(a.title);
-        a.body = c->body[i];
-        a.body_len = strlen(a.body);
-        a.date = c->date[i];
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-    }
-    trawl_writer_stats st;
-    if (trawl_writer_commit(w, &st, &err) != 0)
-        fail_msg("commit: %s", err.msg);
-    trawl_writer_free(w);
-}
-
 /* One writer run over docs order[0..n) of c. */
 static void run_order(const char *dir, const corpus *c, const size_t *order,
                       size_t n, const trawl_writer_opts *o)
@@ -175,6 +148,18 @@ static void run_order(const char *dir, const corpus *c, const size_t *order,
     if (trawl_writer_commit(w, &st, &err) != 0)
         fail_msg("commit: %s", err.msg);
     trawl_writer_free(w);
+}
+
+/* One writer run over docs [from, to) of c that pass keep (NULL: all). */
+static void run_docs(const char *dir, const corpus *c, size_t from,
+                     size_t to, int (*keep)(size_t), const trawl_writer_opts *o)
+{
+    size_t *order = malloc((to - from + 1) * sizeof(*order)), n = 0;
+    for (size_t i = from; i < to; i++)
+        if (keep == NULL || keep(i))
+            order[n++] = i;
+    run_order(dir, c, order, n, o);
+    free(order);
 }
 
 static trawl_writer_opts opts_of(int keep_unseen, int no_pairs, int merge)
@@ -793,6 +778,68 @@ static void pairs_direct_merge(void **state)
     corpus_free(&c);
 }
 
+/* Merge the only segments of dirs[0..n) into out/name; verify its pairs
+ * and return how many pair terms it has. */
+static uint64_t merge_dirs(const char *const *dirs, uint32_t n,
+                           const char *out, const char *name)
+{
+    trawl_index *ix[4];
+    merge_in in[4];
+    for (uint32_t i = 0; i < n; i++) {
+        ix[i] = open_ix(dirs[i]);
+        assert_int_equal(ix[i]->nsegs, 1);
+        in[i].seg = &ix[i]->segs[0];
+        in[i].del = NULL;
+    }
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", out, name);
+    merge_out mo;
+    trawl_err err;
+    if (trawl__merge(path, in, n, ix[0]->language, &mo, &err) != 0)
+        fail_msg("merge: %s", err.msg);
+    for (uint32_t i = 0; i < n; i++)
+        trawl_index_release(ix[i]);
+    trawl_segment s;
+    memset(&s, 0, sizeof(s));
+    s.name = strdup(name);
+    if (trawl__seg_open(&s, out, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    uint64_t np = verify_pairs(&s);
+    assert_int_equal(np > 0, trawl__pairs_common(&s.sec[SEC_PAIRS]) > 0);
+    trawl__seg_close(&s);
+    return np;
+}
+
+/* Inputs without pairs: their merge chooses words only from
+ * PAIR_MIN_DOCS live documents on. */
+static void pairs_min_docs(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 200, 8);
+    char x[64], y[64], w[64], z[64], out[64];
+    new_dir(x);
+    new_dir(y);
+    new_dir(w);
+    new_dir(z);
+    new_dir(out);
+    trawl_writer_opts all = opts_of(0, 0, 0);
+    run_docs(x, &c, 0, 40, NULL, &all);
+    run_docs(y, &c, 40, 99, NULL, &all);
+    run_docs(w, &c, 99, 100, NULL, &all);
+    run_docs(z, &c, 100, 200, NULL, &all); /* chooses its own words */
+    const char *xy[2] = {x, y}, *xyw[3] = {x, y, w}, *xzw[3] = {x, z, w};
+    assert_int_equal(merge_dirs(xy, 2, out, "xy.trs"), 0);     /* 99 */
+    assert_true(merge_dirs(xyw, 3, out, "xyw.trs") > 100);     /* 100 */
+    assert_true(merge_dirs(xzw, 3, out, "xzw.trs") > 100);     /* z's */
+    rm_rf(x);
+    rm_rf(y);
+    rm_rf(w);
+    rm_rf(z);
+    rm_rf(out);
+    corpus_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -801,6 +848,7 @@ int main(void)
         cmocka_unit_test(pairs_chosen_like_the_writer),
         cmocka_unit_test(pairs_mixed_inputs),
         cmocka_unit_test(pairs_deletions),
+        cmocka_unit_test(pairs_min_docs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
