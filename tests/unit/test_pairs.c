@@ -154,7 +154,7 @@ static void run_order(const char *dir, const corpus *c, const size_t *order,
 static void run_docs(const char *dir, const corpus *c, size_t from,
                      size_t to, int (*keep)(size_t), const trawl_writer_opts *o)
 {
-    size_t *order = malloc((to - from + 1) * sizeof(*order)), n = 0;
+    size_t *order = calloc(to - from + 1, sizeof(*order)), n = 0;
     for (size_t i = from; i < to; i++)
         if (keep == NULL || keep(i))
             order[n++] = i;
