@@ -105,6 +105,7 @@ static void usage(FILE *f)
 "  harb*                    words starting with harb (at most 1024 distinct\n"
 "                           terms, else an error: use a longer prefix)\n"
 "  title:storm  title:\"rail strike\"  body:ferry    one field only\n"
+"  title:(storm OR flood)   a field for a group (title:-storm = -title:storm)\n"
 "  date:2024-03             a day, month or year: YYYY-MM-DD, YYYY-MM, YYYY\n"
 "  date:2024-01..2024-06    inclusive range; open ends: date:2024.. date:..2024-06\n"
 "  after:2024-03-05         on or after that day (inclusive)\n"

@@ -5,7 +5,11 @@
  *   or      := and ( "OR" and )*
  *   and     := unary ( ["AND"] unary )*
  *   unary   := ( "-" | "NOT" ) unary | primary
- *   primary := "(" or ")" | [field ":"] ( '"' words '"' | word )
+ *   primary := "(" or ")" | field ":" ( "(" or ")" | "-" unary )
+ *            | [field ":"] ( '"' words '"' | word )
+ *
+ * A field before a group or an exclusion applies to every word, phrase
+ * and prefix inside that has no field of its own.
  *
  * A word is analyzed like document text: one token gives a TERM, several
  * (e.g. "U.S." or CJK) a PHRASE, none (punctuation) nothing at all.
@@ -25,6 +29,7 @@ typedef struct parser {
     size_t i;
     int depth;
     int leaves;
+    int field;       /* of an enclosing "title:(...)", else Q_ANY_FIELD */
     trawl_analyzer *an;
     trawl_arena *a;
     trawl_err *err;
@@ -133,6 +138,7 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
 }
 
 static int parse_or(parser *p, qnode **out);
+static int parse_unary(parser *p, qnode **out);
 
 /* Pseudo-fields that take a date instead of text. */
 enum { F_DATE = -2, F_AFTER = -3, F_BEFORE = -4 };
@@ -318,8 +324,8 @@ static int parse_field(parser *p, int *field)
     if (j == p->i || j >= p->len || p->q[j] != ':')
         return 0;
     /* "name:" followed by nothing to search is plain text ("re:"). */
-    if (j + 1 >= p->len ||
-        (word_end_char(p->q[j + 1]) && p->q[j + 1] != '"'))
+    if (j + 1 >= p->len || (word_end_char(p->q[j + 1]) &&
+                            p->q[j + 1] != '"' && p->q[j + 1] != '('))
         return 0;
     size_t n = j - p->i;
     if (n == 5 && strncmp(p->q + p->i, "title", 5) == 0)
@@ -372,6 +378,17 @@ static int parse_primary(parser *p, qnode **out)
     int rc = parse_field(p, &field);
     if (rc < 0)
         return rc;
+    if (field >= 0 && p->i < p->len &&
+        (p->q[p->i] == '(' || p->q[p->i] == '-')) {
+        /* title:(a OR b), title:-a: the field for everything inside */
+        int outer = p->field;
+        p->field = field;
+        rc = p->q[p->i] == '(' ? parse_primary(p, out) : parse_unary(p, out);
+        p->field = outer;
+        return rc;
+    }
+    if (field == Q_ANY_FIELD)
+        field = p->field;
     if (field <= F_DATE) {
         size_t s = p->i;
         while (p->i < p->len && !word_end_char(p->q[p->i]))
@@ -570,7 +587,7 @@ static int validate(parser *p, const qnode *n, int under_and)
 int trawl__query_parse(qnode **out, trawl_analyzer *an, const char *q,
                        size_t len, trawl_arena *a, trawl_err *err)
 {
-    parser p = {q, len, 0, 0, 0, an, a, err};
+    parser p = {q, len, 0, 0, 0, Q_ANY_FIELD, an, a, err};
     *out = NULL;
     if (!trawl_utf8_valid(q, len))
         return trawl_err_set(err, TRAWL_EQUERY, "query is not valid UTF-8");
@@ -582,8 +599,7 @@ int trawl__query_parse(qnode **out, trawl_analyzer *an, const char *q,
     if (p.i < p.len)
         return fail(&p, p.i, "unexpected ')'");
     if (root == NULL)
-        return trawl_err_set(err, TRAWL_EQUERY,
-                             "empty query (no searchable words)");
+        return fail(&p, 0, "empty query (no searchable words)");
     if ((rc = validate(&p, root, 0)) < 0)
         return rc;
     *out = root;

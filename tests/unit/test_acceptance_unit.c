@@ -1,0 +1,122 @@
+/*
+ * Acceptance regressions of the query parser: queries a user wrote that
+ * were parsed into something other than what they meant, without an error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "query.h"
+#include "trawl/analyze.h"
+#include "trawl/arena.h"
+#include "trawl/buf.h"
+
+typedef struct fixture {
+    trawl_analyzer *an;
+    trawl_arena *a;
+} fixture;
+
+static int setup(void **state)
+{
+    static fixture f;
+    trawl_err err;
+    if (trawl_analyzer_new(&f.an, "english", &err) != 0)
+        return -1;
+    f.a = trawl_arena_new(1 << 12);
+    *state = &f;
+    return f.a == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    trawl_analyzer_free(f->an);
+    trawl_arena_free(f->a);
+    return 0;
+}
+
+/* q parsed and rendered as explain shows it; 0 or the parser's code. */
+static int parse_render(fixture *f, const char *q, char *out, size_t cap,
+                        trawl_err *err)
+{
+    qnode *root;
+    trawl_buf b = TRAWL_BUF_INIT;
+
+    trawl_arena_reset(f->a);
+    trawl_err_clear(err);
+    int rc = trawl__query_parse(&root, f->an, q, strlen(q), f->a, err);
+    if (rc != 0)
+        return rc;
+    trawl__query_render(root, &b);
+    assert_int_equal(b.rc, 0);
+    snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.ptr);
+    trawl_buf_free(&b);
+    return 0;
+}
+
+/*
+ * "title:(a OR b)" searched for the word "title" and then a OR b in any
+ * field; "title:-x" searched for x in the title, the opposite of what was
+ * asked. A field now applies to a group and to an exclusion.
+ */
+static void field_applies_to_group_and_exclusion(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    char s[256];
+    static const struct {
+        const char *q, *rendered;
+    } cases[] = {
+        {"title:(storm OR flood)", "OR(title:storm, title:flood)"},
+        {"body:(storm flood) harbor",
+         "AND(AND(body:storm, body:flood), harbor)"},
+        {"title:(\"harbor master\" OR harb*)",
+         "OR(title:\"harbor master\", title:harb*)"},
+        {"title:(storm OR body:flood)", "OR(title:storm, body:flood)"},
+        {"title:(storm date:2024)",
+         "AND(title:storm, date:2024-01-01..2024-12-31)"},
+        {"title:(storm -flood)", "AND(title:storm, NOT title:flood)"},
+        {"harbor title:-storm", "AND(harbor, NOT title:storm)"},
+        {"harbor -title:storm", "AND(harbor, NOT title:storm)"},
+        {"harbor title:-\"rail strike\"",
+         "AND(harbor, NOT title:\"rail strike\")"},
+        {"title:(storm) flood", "AND(title:storm, flood)"},
+        /* unchanged */
+        {"title:storm flood", "AND(title:storm, flood)"},
+        {"re: storm", "AND(re, storm)"},
+        {"(storm OR flood) title:harbor", "AND(OR(storm, flood), title:harbor)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = parse_render(f, cases[i].q, s, sizeof(s), &err);
+        if (rc != 0)
+            fail_msg("%s: %s", cases[i].q, err.msg);
+        if (strcmp(s, cases[i].rendered) != 0)
+            fail_msg("%s: parsed as %s, want %s", cases[i].q, s,
+                     cases[i].rendered);
+    }
+
+    static const char *const bad[] = {
+        "title:-storm",          /* only an exclusion */
+        "title:(storm",          /* never closed */
+        "title:()",              /* nothing in it */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = parse_render(f, bad[i], s, sizeof(s), &err);
+        if (rc != TRAWL_EQUERY || strstr(err.msg, "column ") == NULL)
+            fail_msg("%s: rc %d, %s", bad[i], rc, rc == 0 ? s : err.msg);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(field_applies_to_group_and_exclusion),
+    };
+    return cmocka_run_group_tests_name("acceptance_unit", tests, setup,
+                                       teardown);
+}
