@@ -90,6 +90,44 @@ typedef struct run {
     size_t ids_n;
 } run;
 
+/*
+ * SIGINT/SIGTERM while reading: the run stops, the writer removes what it
+ * wrote, and the process dies of the signal. The handler is reset by the
+ * first signal, so a second one kills at once; the commit itself runs with
+ * the default action (a killed commit leaves the previous generation, and
+ * the next run removes its files).
+ */
+static volatile sig_atomic_t stop_signal;
+static int stop_caught[2];
+static const int stop_sigs[2] = {SIGINT, SIGTERM};
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Catch them, unless ignored (a background job of a script). */
+static void stop_signals_catch(void)
+{
+    struct sigaction sa, old;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    for (int i = 0; i < 2; i++)
+        if (sigaction(stop_sigs[i], NULL, &old) == 0 &&
+            old.sa_handler != SIG_IGN)
+            stop_caught[i] = sigaction(stop_sigs[i], &sa, NULL) == 0;
+}
+
+static void stop_signals_default(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (stop_caught[i])
+            signal(stop_sigs[i], SIG_DFL);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -122,6 +160,7 @@ static void usage(FILE *f)
 "new generation atomically; a running trawld picks it up. Only one\n"
 "trawl-index at a time may write to DIR; a killed run leaves the previous\n"
 "generation intact, and its leftovers are removed by the next run.\n"
+"Ctrl-C or SIGTERM while reading stops the run and removes its files.\n"
 "\n"
 "Options:\n"
 "  -i, --index DIR      the index directory (created if missing; required)\n"
@@ -631,7 +670,7 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         fatal_nomem(r, e->path);
         return;
     }
-    while (!r->fatal) {
+    while (!r->fatal && !stop_signal) {
         char *nl = memchr(r->buf + pos + scanned, '\n',
                           have - pos - scanned);
         if (nl == NULL && !eof) {
@@ -705,6 +744,9 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     run *r = payload;
     int jsonl = has_suffix(e->rel, ".jsonl");
     int text = has_suffix(e->rel, ".txt") || has_suffix(e->rel, ".md");
+
+    if (stop_signal)
+        return 1;
 
     if (!jsonl && !text) {
         if (e->explicit_file) {
@@ -1052,7 +1094,8 @@ int main(int argc, char **argv)
         for (int i = optind; i < argc; i++)
             trawl_walk(argv[i], sum_file, ignore_problem, &r.total);
 
-    for (int i = optind; i < argc && !r.fatal; i++) {
+    stop_signals_catch();
+    for (int i = optind; i < argc && !r.fatal && !stop_signal; i++) {
         int wr = trawl_walk(argv[i], on_file, on_problem, &r);
         if (wr < 0 && !r.fatal) {
             trawl_err_set(&r.err, TRAWL_EIO, "cannot walk %s: %s", argv[i],
@@ -1062,6 +1105,18 @@ int main(int argc, char **argv)
     }
     free(r.ids);
     r.ids = NULL;
+    if (stop_signal) {
+        int sig = stop_signal;
+        progress_clear(&r);
+        fprintf(stderr, PROG ": interrupted; nothing committed, index %s "
+                "left unchanged\n", dir);
+        trawl_writer_free(r.w);
+        free(r.buf);
+        stop_signals_default();
+        raise(sig);
+        return EXIT_FATAL;
+    }
+    stop_signals_default();
     if (optind < argc)
         progress_tick(&r, 1);
     if (r.fatal) {

@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <dirent.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -220,6 +223,87 @@ static void test_out_of_descriptors(void **state)
     th_cleanup(&h);
 }
 
+/* Files in dir whose name ends in ".tmp". */
+static int count_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/*
+ * Ctrl-C (or SIGTERM) during a long build left its run files (*.tmp,
+ * as large as the postings) in the index directory until the next run.
+ * trawl-index now stops reading, removes what it wrote and dies of the
+ * signal; the previous generation stays the live one.
+ */
+static void test_interrupted_build_cleans_up(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char src[256], big[256], log[256], cur_before[64];
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "src");
+    write_in(&h, "src/a.txt", "Title\n\nsome words\n");
+    path_in(src, sizeof(src), &h, "src");
+    assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
+    char cur[256];
+    snprintf(cur, sizeof(cur), "%s/CURRENT", h.index);
+    char *text = th_read_file(cur, NULL);
+    assert_non_null(text);
+    snprintf(cur_before, sizeof(cur_before), "%s", text);
+    free(text);
+
+    path_in(big, sizeof(big), &h, "big.jsonl");
+    FILE *f = fopen(big, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 40000; i++) {
+        fprintf(f, "{\"id\":\"d%d\",\"title\":\"t %d\",\"body\":\"", i, i);
+        for (int k = 0; k < 120; k++)
+            fprintf(f, "w%d ", (i * 131 + k * 17) % 20011);
+        fputs("\"}\n", f);
+    }
+    assert_int_equal(fclose(f), 0);
+
+    path_in(log, sizeof(log), &h, "index.log");
+    const char *argv[] = {"trawl-index", "--index", h.index, "--memory", "1",
+                          big, NULL};
+    pid_t pid = th_spawn(argv, log);
+    assert_true(pid > 0);
+    /* a run file on disk: the build is well under way */
+    long long deadline = th_now_ms() + 20000;
+    while (count_tmp(h.index) == 0 && th_now_ms() < deadline)
+        th_sleep_ms(5);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status = th_wait(pid);
+    char *out = th_read_file(log, NULL);
+    assert_non_null(out);
+    if (status != 128 + SIGTERM || strstr(out, "interrupted") == NULL)
+        fail_msg("status %d after SIGTERM; output:\n%s", status, out);
+    free(out);
+    if (count_tmp(h.index) != 0)
+        fail_msg("%d temporary files left in %s", count_tmp(h.index),
+                 h.index);
+    text = th_read_file(cur, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, cur_before);
+    free(text);
+    const char *check[] = {"trawl-index", "--check", h.index, NULL};
+    assert_int_equal(th_run(&r, check), 0);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_stats_without_index),
         cmocka_unit_test(test_range_messages),
         cmocka_unit_test(test_out_of_descriptors),
+        cmocka_unit_test(test_interrupted_build_cleans_up),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
