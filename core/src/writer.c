@@ -1691,7 +1691,17 @@ static void gather_positions(const wterm *t, trawl_buf *out)
     out->ptr[out->len] = '\0';
 }
 
-/* Worker side: encode the chunk w->enc describes (see write_segment). */
+/* The dictionary data of the term just encoded with pe. */
+static void stat_of(const seg_penc *pe, tstat *st)
+{
+    st->df = pe->df;
+    st->skip_len = pe->skip.len;
+    st->len = pe->skip.len + pe->blocks.len;
+    st->pos_bytes = pe->pos_bytes;
+    memcpy(st->max_tf, pe->max_tf, sizeof(st->max_tf));
+    memcpy(st->min_len, pe->min_len, sizeof(st->min_len));
+}
+
 /* Encode the postings of t with pe, append them to out and their
  * dictionary data to *st. */
 static int encode_to(const trawl_writer *w, const wterm *t, seg_penc *pe,
@@ -1700,12 +1710,7 @@ static int encode_to(const trawl_writer *w, const wterm *t, seg_penc *pe,
     encode_term(w, t, pe);
     if (trawl__penc_rc(pe) != 0)
         return TRAWL_ENOMEM;
-    st->df = pe->df;
-    st->skip_len = pe->skip.len;
-    st->len = pe->skip.len + pe->blocks.len;
-    st->pos_bytes = pe->pos_bytes;
-    memcpy(st->max_tf, pe->max_tf, sizeof(st->max_tf));
-    memcpy(st->min_len, pe->min_len, sizeof(st->min_len));
+    stat_of(pe, st);
     trawl_buf_put(out, pe->skip.ptr, pe->skip.len);
     trawl_buf_put(out, pe->blocks.ptr, pe->blocks.len);
     return out->rc != 0 ? TRAWL_ENOMEM : 0;
@@ -1723,6 +1728,7 @@ static void stub_of(seg_penc *stub, const tstat *st)
 
 static int pairs_build(trawl_writer *w, int *seg_pairs);
 
+/* Worker side: encode the chunk w->enc describes (see write_segment). */
 static int encode_chunk(trawl_writer *w)
 {
     wenc *e = &w->enc;
@@ -2138,9 +2144,12 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
      * (pairs.h), which no word has. */
     uint32_t nwords = w->nterms, *order = NULL;
     uint32_t *sorted = malloc((size_t)(nwords ? nwords : 1) * 4);
-    trawl_buf pre = TRAWL_BUF_INIT; /* encoded ahead: npre terms */
+    /* Encoded ahead: npre terms, their bytes from the start of pre (pre_len
+     * of them), their dictionary data from its end down (pre_st[-1 - i]). */
+    unsigned char *pre = NULL;
     tstat *pre_st = NULL;
-    uint32_t npre = 0, pre_cap = 0;
+    size_t pre_len = 0;
+    uint32_t npre = 0;
     trawl_buf ppos = TRAWL_BUF_INIT; /* positions gathered ahead: nppos */
     uint32_t nppos = 0;
     seg_penc *pe = calloc(1, sizeof(*pe));
@@ -2158,27 +2167,38 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     enc_submit(w, ENC_PAIRS, NULL, 0, 0);
     rc = sort_terms(w->terms, nwords, sorted);
     /* While the worker is still at it, encode the first of those terms'
-     * POSTINGS ahead (they follow the pair terms'), up to PRE_BYTES: a
-     * third for their dictionary data, the rest for their bytes. The bytes
-     * are the same, only who writes them when differs. */
+     * POSTINGS ahead (they follow the pair terms'), into at most PRE_BYTES
+     * shared by their bytes and their dictionary data, as much as fits:
+     * a term is encoded first, then kept if it fits (the last one, that
+     * did not, is encoded again in pass 1). The bytes are the same, only
+     * who writes them when differs. */
     size_t pre_max = (size_t)nwords * (24 + 2 * sizeof(skey)) + 2 * ENC_CHUNK;
     if (pre_max > PRE_BYTES)
         pre_max = PRE_BYTES;
-    pre_cap = (uint32_t)(pre_max / 3 / sizeof(tstat));
-    size_t pre_lim = pre_max - (size_t)pre_cap * sizeof(tstat);
-    if (rc == 0 && atomic_load(&w->enc.busy) && nwords > 0 &&
-        ((pre_st = malloc((size_t)pre_cap * sizeof(*pre_st))) == NULL ||
-         trawl_buf_reserve(&pre, pre_lim) != 0))
-        rc = TRAWL_ENOMEM;
-    while (rc == 0 && npre < nwords && npre < pre_cap &&
+    size_t pre_nst = pre_max / sizeof(tstat);
+    if (rc == 0 && atomic_load(&w->enc.busy) && nwords > 0 && pre_nst > 0) {
+        if ((pre = malloc(pre_nst * sizeof(tstat))) == NULL)
+            rc = TRAWL_ENOMEM;
+        else
+            pre_st = (tstat *)pre + pre_nst;
+    }
+    while (pre != NULL && rc == 0 && npre < nwords &&
            atomic_load(&w->enc.busy)) {
         const wterm *t = &w->terms[sorted[npre]];
-        /* Its encoding is smaller than its buffer, plus a skip entry
-         * and block headers. */
-        if (pre.len + t->blen + 64 > pre_lim)
-            break;
         prefetch_term(w, sorted, npre, nwords);
-        rc = encode_to(w, t, pe, &pre, &pre_st[npre]);
+        encode_term(w, t, pe);
+        if (trawl__penc_rc(pe) != 0) {
+            rc = TRAWL_ENOMEM;
+            break;
+        }
+        size_t n = pe->skip.len + pe->blocks.len;
+        if (npre + 1 > pre_nst ||
+            pre_len + n > (pre_nst - npre - 1) * sizeof(tstat))
+            break;
+        memcpy(pre + pre_len, pe->skip.ptr, pe->skip.len);
+        memcpy(pre + pre_len + pe->skip.len, pe->blocks.ptr, pe->blocks.len);
+        pre_len += n;
+        stat_of(pe, &pre_st[-1 - (ptrdiff_t)npre]);
         npre++;
     }
     /* Then, if it is still at it, gather their POSITIONS ahead too, into
@@ -2229,17 +2249,17 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     trawl__segfile_begin(f, SEC_POSTINGS);
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
         if (k == npairs && npre > 0) {
-            trawl__segfile_write(f, pre.ptr, pre.len);
+            trawl__segfile_write(f, pre, pre_len);
             for (uint32_t i = 0; i < npre; i++, k++) {
                 const wterm *t = &w->terms[order[k]];
-                stub_of(stub, &pre_st[i]);
+                const tstat *st = &pre_st[-1 - (ptrdiff_t)i];
+                stub_of(stub, st);
                 trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
-                post_off += pre_st[i].len;
-                pos_off += pre_st[i].pos_bytes;
+                post_off += st->len;
+                pos_off += st->pos_bytes;
             }
-            trawl_buf_free(&pre);
-            free(pre_st);
-            pre_st = NULL;
+            free(pre);
+            pre = NULL;
             continue;
         }
         /* Chunks end where the terms encoded ahead begin. */
@@ -2330,9 +2350,8 @@ done:
     free(pe);
     free(stub);
     trawl_buf_free(&mine);
-    trawl_buf_free(&pre);
+    free(pre);
     trawl_buf_free(&ppos);
-    free(pre_st);
     free(sorted);
     free(order);
     trawl__dict_free(&dict);
