@@ -795,8 +795,9 @@ static int on_file(void *payload, const trawl_walk_entry *e)
 
 static void on_problem(void *payload, const char *path, const char *reason)
 {
-    (void)payload;
+    run *r = payload;
     note(path, 0, reason);
+    r->bad++;
 }
 
 static int parse_mb(const char *s, size_t *out)

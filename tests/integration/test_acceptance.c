@@ -304,6 +304,30 @@ static void test_interrupted_build_cleans_up(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A dangling symlink or an unreadable directory was reported on stderr
+ * but not counted in the summary's "bad inputs".
+ */
+static void test_walk_problems_counted(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char src[256], link[256];
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "src");
+    write_in(&h, "src/a.txt", "Title\n\nsome words\n");
+    path_in(link, sizeof(link), &h, "src/gone.txt");
+    assert_int_equal(symlink("nowhere.txt", link), 0);
+    path_in(src, sizeof(src), &h, "src");
+    assert_int_equal(th_index(&h, (const char *[]){src, NULL}, &r), 0);
+    if (strstr(r.err, "gone.txt") == NULL ||
+        strstr(r.out, "; 1 bad input") == NULL)
+        fail_msg("dangling link not counted:\n%s%s", r.out, r.err);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_range_messages),
         cmocka_unit_test(test_out_of_descriptors),
         cmocka_unit_test(test_interrupted_build_cleans_up),
+        cmocka_unit_test(test_walk_problems_counted),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
