@@ -1632,15 +1632,40 @@ static void encode_term(const trawl_writer *w, const wterm *t, seg_penc *pe)
     trawl__penc_finish(pe);
 }
 
-/* The end of the chunk of terms that starts at order[k], of about
- * `target` bytes of in-memory postings, at most lim. */
+/* The end of the chunk of terms that starts at order[k], at most lim, of
+ * about `target` in cost: bytes of in-memory postings to copy positions
+ * from, or (per_post) 8 per posting to encode (encoding goes by the
+ * posting, whatever its positions: a pair term's few bytes per posting
+ * cost as much as a word's). */
 static uint32_t chunk_end(const trawl_writer *w, const uint32_t *order,
-                          uint32_t k, uint32_t lim, size_t target)
+                          uint32_t k, uint32_t lim, size_t target,
+                          int per_post)
 {
     size_t cost = 0;
-    while (k < lim && cost < target)
-        cost += (size_t)w->terms[order[k++]].blen + 32;
+    while (k < lim && cost < target) {
+        const wterm *t = &w->terms[order[k++]];
+        cost += (per_post ? (size_t)t->df * 8 : t->blen) + 32;
+    }
     return k;
+}
+
+/* 1 if the worker has finished its chunk (always without a thread). */
+static int enc_done(trawl_writer *w)
+{
+    if (!w->threaded)
+        return 1;
+    pthread_mutex_lock(&w->mu);
+    int d = w->done == w->enq;
+    pthread_mutex_unlock(&w->mu);
+    return d;
+}
+
+/* This thread's next chunk target: smaller if the worker finished its
+ * chunk first (was waiting), larger if not, within [lo, hi]. */
+static size_t chunk_tune(trawl_writer *w, size_t t, size_t lo, size_t hi)
+{
+    t = enc_done(w) ? t - t / 5 : t + t / 4;
+    return t < lo ? lo : t > hi ? hi : t;
 }
 
 /* The terms are visited in byte order, at random in memory: fetch the
@@ -2243,7 +2268,11 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
      * terms go in chunks, in pairs: the worker encodes the second chunk
      * of a pair into w->enc while this thread encodes and writes the
      * first, then copies the second; the terms encoded ahead come right
-     * after the pair terms. The bytes are the same either way. */
+     * after the pair terms. This thread's chunks grow while it waits for
+     * the worker's and shrink while the worker waits (its own are written
+     * as they go, so need no memory). The bytes are the same either
+     * way. */
+    size_t my_chunk = ENC_CHUNK_POST;
     uint64_t post_off = 0, pos_off = 0;
     wenc *e = &w->enc;
     trawl__segfile_begin(f, SEC_POSTINGS);
@@ -2264,8 +2293,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         }
         /* Chunks end where the terms encoded ahead begin. */
         uint32_t lim = k < npairs ? npairs : w->nterms;
-        uint32_t a_end = chunk_end(w, order, k, lim, ENC_CHUNK_POST);
-        uint32_t b_end = chunk_end(w, order, a_end, lim, ENC_CHUNK);
+        uint32_t a_end = chunk_end(w, order, k, lim, my_chunk, 1);
+        uint32_t b_end = chunk_end(w, order, a_end, lim, ENC_CHUNK, 1);
         if (b_end > a_end)
             enc_submit(w, ENC_POSTINGS, order, a_end, b_end);
         for (; k < a_end; k++) {
@@ -2280,6 +2309,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
             post_off += pe->skip.len + pe->blocks.len;
             pos_off += pe->pos_bytes;
         }
+        if (b_end > a_end)
+            my_chunk = chunk_tune(w, my_chunk, ENC_CHUNK / 8, 2 * ENC_CHUNK);
         if (b_end > a_end && (rc = drain(w, err)) < 0)
             goto done;
         if (k < a_end)
@@ -2304,19 +2335,19 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     trawl__penc_free(pe);
 
     /* Pass 2: POSITIONS, copied as they were buffered, in chunk pairs
-     * like pass 1; those gathered ahead right after the pair terms (which
-     * have none). */
+     * like pass 1 (this thread's chunk, in memory, at most ENC_CHUNK);
+     * those gathered ahead right after the pair terms, which have none. */
+    my_chunk = ENC_CHUNK_POS;
     trawl__segfile_begin(f, SEC_POSITIONS);
-    for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
+    for (uint32_t k = npairs; k < w->nterms && f->rc == 0;) {
         if (k == npairs && nppos > 0) {
             trawl__segfile_write(f, ppos.ptr, ppos.len);
             trawl_buf_free(&ppos);
             k += nppos;
             continue;
         }
-        uint32_t lim = k < npairs ? npairs : w->nterms;
-        uint32_t a_end = chunk_end(w, order, k, lim, ENC_CHUNK_POS);
-        uint32_t b_end = chunk_end(w, order, a_end, lim, ENC_CHUNK);
+        uint32_t a_end = chunk_end(w, order, k, w->nterms, my_chunk, 0);
+        uint32_t b_end = chunk_end(w, order, a_end, w->nterms, ENC_CHUNK, 0);
         if (b_end > a_end)
             enc_submit(w, ENC_POSITIONS, order, a_end, b_end);
         trawl_buf_clear(&mine);
@@ -2331,6 +2362,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         }
         trawl__segfile_write(f, mine.ptr, mine.len);
         if (b_end > a_end) {
+            my_chunk = chunk_tune(w, my_chunk, ENC_CHUNK / 8, ENC_CHUNK);
             if ((rc = drain(w, err)) < 0)
                 goto done;
             trawl__segfile_write(f, e->out.ptr, e->out.len);
