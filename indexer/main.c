@@ -1082,6 +1082,21 @@ int main(int argc, char **argv)
     r.t0 = now_s();
     trawl_err err;
     trawl_err_clear(&err);
+    /* An alias ("German", "de") as the canonical name the index stores,
+     * and an unknown name refused before the index is looked at. */
+    char language[64];
+    if (opts.language != NULL) {
+        trawl_analyzer *an;
+        if (trawl_analyzer_new(&an, opts.language, &err) < 0) {
+            fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg
+                                                      : "bad --language");
+            return EXIT_FATAL;
+        }
+        snprintf(language, sizeof(language), "%s",
+                 trawl_analyzer_language(an));
+        trawl_analyzer_free(an);
+        opts.language = language;
+    }
     int rc = trawl_writer_open(&r.w, dir, &opts, &err);
     if (rc < 0) {
         fprintf(stderr, PROG ": cannot open index %s: %s\n", dir,

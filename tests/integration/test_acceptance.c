@@ -328,6 +328,40 @@ static void test_walk_problems_counted(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * --language takes Snowball's aliases ("German", "de"), and a new index
+ * stores the canonical name; a rerun with the same alias was refused as
+ * another language, and an unknown name over an existing index was told
+ * to use --full.
+ */
+static void test_language_alias_rerun(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char src[256];
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "src");
+    write_in(&h, "src/a.txt", "Titel\n\nDie Strassen sind lang\n");
+    path_in(src, sizeof(src), &h, "src");
+    const char *first[] = {"trawl-index", "--index", h.index, "--language",
+                           "German", src, NULL};
+    assert_int_equal(th_run(&r, first), 0);
+    th_result_free(&r);
+    const char *again[] = {"trawl-index", "--index", h.index, "--language",
+                           "German", src, NULL};
+    if (th_run(&r, again) != 0)
+        fail_msg("rerun with the same --language refused:\n%s", r.err);
+    th_result_free(&r);
+    const char *bad[] = {"trawl-index", "--index", h.index, "--language",
+                         "klingon", src, NULL};
+    assert_int_equal(th_run(&r, bad), 2);
+    if (strstr(r.err, "unknown language") == NULL)
+        fail_msg("unknown language not named:\n%s", r.err);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_out_of_descriptors),
         cmocka_unit_test(test_interrupted_build_cleans_up),
         cmocka_unit_test(test_walk_problems_counted),
+        cmocka_unit_test(test_language_alias_rerun),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
