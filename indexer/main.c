@@ -190,8 +190,15 @@ static void usage(FILE *f)
 "problems.\n");
 }
 
+static void progress_clear(run *r);
+
+/* The run whose TTY progress line a note must clear first, if any. */
+static run *tty_run;
+
 static void note(const char *path, unsigned long line, const char *reason)
 {
+    if (tty_run != NULL)
+        progress_clear(tty_run); /* the next tick draws it again */
     if (line > 0)
         fprintf(stderr, PROG ": %s:%lu: %s\n", path, line, reason);
     else
@@ -1048,6 +1055,8 @@ int main(int argc, char **argv)
     r.full = opts.full;
     parse_progress(progress != NULL ? progress : "auto", &r.progress,
                    r.quiet);
+    if (r.progress == PROGRESS_TTY)
+        tty_run = &r;
 
     const char *crash = getenv("TRAWL_TEST_CRASH_AT");
     if (crash != NULL && strncmp(crash, "add:", 4) == 0)

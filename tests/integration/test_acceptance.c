@@ -362,6 +362,41 @@ static void test_language_alias_rerun(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * With the progress line on (a terminal, or --progress=tty), a bad input's
+ * message was printed right after the progress line, on the same line.
+ */
+static void test_notes_clear_progress_line(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char src[256];
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "src");
+    mkdir_in(&h, "src/b");
+    write_in(&h, "src/a.txt", "Title\n\nsome words\n");
+    write_in(&h, "src/b/empty.txt", "");
+    path_in(src, sizeof(src), &h, "src");
+    const char *argv[] = {"trawl-index", "--index", h.index,
+                          "--progress=tty", src, NULL};
+    assert_int_equal(th_run(&r, argv), 0);
+    const char *at = strstr(r.err, "trawl-index: ");
+    for (; at != NULL; at = strstr(at + 1, "trawl-index: ")) {
+        if (strstr(at, "empty.txt") != at + strlen("trawl-index: ") +
+                                          strlen(src) + 3)
+            continue;
+        if (!(at == r.err || at[-1] == '\n' ||
+              (at - r.err >= 3 && memcmp(at - 3, "\033[K", 3) == 0)))
+            fail_msg("the note is not on a line of its own:\n%s", r.err);
+        break;
+    }
+    if (at == NULL)
+        fail_msg("no note for the empty file:\n%s", r.err);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_interrupted_build_cleans_up),
         cmocka_unit_test(test_walk_problems_counted),
         cmocka_unit_test(test_language_alias_rerun),
+        cmocka_unit_test(test_notes_clear_progress_line),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
