@@ -12,6 +12,7 @@
 
 typedef struct otok {
     char term[TRAWL_MAX_TERM + 1];
+    uint32_t len; /* strlen(term) */
     uint32_t pos;
 } otok;
 
@@ -39,15 +40,20 @@ static void *keep(oracle *o, void *p)
 typedef struct addctx {
     otok **v;
     size_t *n;
+    size_t cap;
 } addctx;
 
 static int add_tok(void *payload, const trawl_token *t)
 {
     addctx *c = payload;
-    *c->v = realloc(*c->v, (*c->n + 1) * sizeof(otok));
+    if (*c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        *c->v = realloc(*c->v, c->cap * sizeof(otok));
+    }
     otok *o = &(*c->v)[*c->n];
     memcpy(o->term, t->term, t->len);
     o->term[t->len] = '\0';
+    o->len = (uint32_t)t->len;
     o->pos = t->pos;
     (*c->n)++;
     return 0;
@@ -82,7 +88,7 @@ void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
     d->date = date;
     const char *text[TRAWL_NFIELDS] = {title, body};
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        addctx c = {&d->f[f], &d->n[f]};
+        addctx c = {&d->f[f], &d->n[f], 0};
         trawl_analyze(o->an, text[f], strlen(text[f]), add_tok, &c);
     }
 }
@@ -91,7 +97,7 @@ static uint32_t term_tf(const odoc *d, int f, const char *t, size_t len)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < d->n[f]; i++)
-        if (strlen(d->f[f][i].term) == len && memcmp(d->f[f][i].term, t, len) == 0)
+        if (d->f[f][i].len == len && memcmp(d->f[f][i].term, t, len) == 0)
             n++;
     return n;
 }
@@ -109,7 +115,7 @@ static uint32_t leaf_tf(const odoc *d, int f, const qnode *q)
          * first, either side. */
         int64_t span = (int64_t)q->nterms - 1 + q->slop;
         for (size_t i = 0; i < d->n[f]; i++) {
-            if (strlen(d->f[f][i].term) != q->lens[0] ||
+            if (d->f[f][i].len != q->lens[0] ||
                 memcmp(d->f[f][i].term, q->terms[0], q->lens[0]) != 0)
                 continue;
             int64_t p0 = d->f[f][i].pos;
@@ -119,7 +125,7 @@ static uint32_t leaf_tf(const odoc *d, int f, const qnode *q)
                 for (size_t j = 0; j < d->n[f] && !ok; j++) {
                     int64_t pj = d->f[f][j].pos;
                     ok = pj >= p0 - span && pj <= p0 + span &&
-                         strlen(d->f[f][j].term) == q->lens[k] &&
+                         d->f[f][j].len == q->lens[k] &&
                          memcmp(d->f[f][j].term, q->terms[k], q->lens[k]) == 0;
                 }
             }
@@ -130,7 +136,7 @@ static uint32_t leaf_tf(const odoc *d, int f, const qnode *q)
     for (size_t i = 0; i + q->nterms <= d->n[f]; i++) {
         uint32_t k = 0;
         while (k < q->nterms &&
-               strlen(d->f[f][i + k].term) == q->lens[k] &&
+               d->f[f][i + k].len == q->lens[k] &&
                memcmp(d->f[f][i + k].term, q->terms[k], q->lens[k]) == 0)
             k++;
         if (k == q->nterms)
@@ -252,7 +258,7 @@ static void prox_pairs(const qnode *n, const qnode **prev, const qnode **pa,
 
 static int is_term(const otok *t, const qnode *q)
 {
-    return strlen(t->term) == q->lens[0] &&
+    return t->len == q->lens[0] &&
            memcmp(t->term, q->terms[0], q->lens[0]) == 0;
 }
 
@@ -272,7 +278,11 @@ static double prox(params *p, const odoc *d, const qnode *root, double w)
                 if (!is_term(&d->f[f][i], pa[k]))
                     continue;
                 int64_t pp = d->f[f][i].pos;
-                for (size_t j = 0; j < d->n[f]; j++) {
+                /* positions grow with the token index: neighbours within
+                 * 5 positions are within 5 tokens */
+                size_t j0 = i > 5 ? i - 5 : 0;
+                size_t j1 = i + 6 < d->n[f] ? i + 6 : d->n[f];
+                for (size_t j = j0; j < j1; j++) {
                     int64_t q = d->f[f][j].pos;
                     int64_t dist = q > pp ? q - pp : pp - q;
                     if (dist < 1 || dist > 5 || !is_term(&d->f[f][j], pb[k]))
