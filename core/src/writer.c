@@ -1695,22 +1695,38 @@ static void enc_submit(trawl_writer *w, int kind, const uint32_t *order,
     job_submit(w, j, 1);
 }
 
-/* Append the positions of term t (as buffered) to out. */
+/* Step over a varint of the writer's own buffers. */
+static inline const unsigned char *skip_varint(const unsigned char *p)
+{
+    while (*p++ >= 0x80)
+        ;
+    return p;
+}
+
+/* Append the positions of term t (as buffered) to out. Most postings have
+ * a few bytes of them: those are copied 16 bytes at a time, as long as
+ * that stays inside t's buffer, and the next one writes over the excess
+ * (out has 16 bytes of room past them). */
 static void gather_positions(const wterm *t, trawl_buf *out)
 {
     if (trawl__is_pair(t->s, t->len))
         return; /* none */
     /* They are fewer bytes than the whole buffer. */
-    if (trawl_buf_reserve(out, t->blen) != 0)
+    if (trawl_buf_reserve(out, (size_t)t->blen + 16) != 0)
         return;
     unsigned char *o = out->ptr + out->len;
-    const unsigned char *p = t->buf;
-    post ps;
-    memset(&ps, 0, sizeof(ps));
+    const unsigned char *p = t->buf, *end = t->buf + t->bcap;
     for (uint32_t i = 0; i < t->df; i++) {
-        next_post(&p, i == 0, &ps);
-        memcpy(o, ps.pos, ps.pos_len);
-        o += ps.pos_len;
+        p = skip_varint(p); /* doc gap */
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            p = skip_varint(p); /* tf */
+        uint32_t n = get_vu32(&p);
+        if (n <= 16 && end - p >= 16)
+            memcpy(o, p, 16);
+        else
+            memcpy(o, p, n);
+        o += n;
+        p += n;
     }
     out->len = (size_t)(o - out->ptr);
     out->ptr[out->len] = '\0';
@@ -2234,7 +2250,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         rc = TRAWL_ENOMEM;
     while (rc == 0 && nppos < nwords && atomic_load(&w->enc.busy)) {
         const wterm *t = &w->terms[sorted[nppos]];
-        if (ppos.len + t->blen + 1 > ppos_max)
+        if (ppos.len + t->blen + 17 > ppos_max)
             break;
         prefetch_term(w, sorted, nppos, nwords);
         gather_positions(t, &ppos);
