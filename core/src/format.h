@@ -147,9 +147,11 @@
  *   of document frequency at least 1/PAIR_DF_DIV of the run's documents;
  *   as frequent, up to PAIR_MAX_FREQ more of at least 1/PAIR_FREQ_DIV
  *   (most frequent first, at least 2); or it keeps those of the previous
- *   generation (a smaller run gets no pairs). A merge keeps them when
- *   every input has the same PAIRS bytes and otherwise drops the section
- *   and every pair term.
+ *   generation (a smaller run gets no pairs). A merge copies them when
+ *   every input has the same PAIRS bytes; otherwise it builds the pair
+ *   terms of its output again, with the words of its newest input that
+ *   has some (or, when none has, chosen from the merged documents by the
+ *   same rules, given 100 or more of them).
  *
  * Format changelog:
  *   1: first version.

@@ -29,7 +29,10 @@ typedef struct merge_out {
  * Memory stays small whatever the inputs' size: a doc-id map (4 bytes per
  * input doc), the dictionary being built, one term's postings, and one
  * store block; the inputs' pages are dropped from the resident set as they
- * are consumed. On error the partial file is removed.
+ * are consumed. A merge whose inputs' PAIRS differ also holds the pair
+ * terms it builds again, up to a cap (half the inputs' postings and
+ * positions plus 4 MiB, at most 256 MiB; more takes further passes), and
+ * 4 bytes per output document. On error the partial file is removed.
  */
 int trawl__merge(const char *path, const merge_in *in, uint32_t n,
                  const char *language, merge_out *out, trawl_err *err);

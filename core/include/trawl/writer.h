@@ -31,8 +31,10 @@ typedef struct trawl_writer_opts {
     int no_pairs;         /* 1: this run's segments get no pair terms of
                              common words (a slightly smaller index, slower
                              phrases of common words; see docs/index-format.md).
-                             Merging them with segments that have pairs
-                             drops those pairs too. */
+                             A later merge of them builds pair terms for
+                             its output (when it has 100 or more live
+                             documents), like a merge of any segments
+                             whose word lists differ. */
 } trawl_writer_opts;
 
 typedef struct trawl_writer_stats {
