@@ -88,6 +88,10 @@ typedef struct run {
                        * open addressing, 0 = free slot */
     size_t ids_mask;  /* slots - 1; 0 before the first id */
     size_t ids_n;
+    trawl_err add_err; /* trawl_writer_add's: a segment file it opens keeps
+                        * a pointer to it and reports later write errors
+                        * there (even during the commit), so it lives as
+                        * long as the run */
 } run;
 
 /*
@@ -488,22 +492,22 @@ static void counted(run *r)
 static void add_article(run *r, const trawl_article *a, const char *path,
                         unsigned long line)
 {
-    trawl_err err;
+    trawl_err *err = &r->add_err;
 
-    trawl_err_clear(&err);
-    int rc = trawl_writer_add(r->w, a, &err);
+    trawl_err_clear(err);
+    int rc = trawl_writer_add(r->w, a, err);
     if (rc == 0) {
         r->articles++;
         counted(r);
         return;
     }
     if (rc == TRAWL_EINVAL) {
-        note(path, line, err.msg[0] ? err.msg : trawl_strerror(rc));
+        note(path, line, err->msg[0] ? err->msg : trawl_strerror(rc));
         r->bad++;
         return;
     }
     /* Out of memory or an I/O error while spilling: the run is over. */
-    r->err = err;
+    r->err = *err;
     if (r->err.msg[0] == '\0')
         snprintf(r->err.msg, sizeof(r->err.msg), "%s", trawl_strerror(rc));
     r->err.code = rc;
@@ -1167,13 +1171,17 @@ int main(int argc, char **argv)
     trawl_err_clear(&err);
     progress_commit(&r);
     crash_if("commit");
+    trawl_err_clear(&r.add_err);
     rc = trawl_writer_commit(r.w, &st, &err);
     trawl_writer_free(r.w);
     free(r.buf);
     progress_clear(&r);
     if (rc < 0) {
+        /* a segment file opened while adding reports into add_err */
         fprintf(stderr, PROG ": commit to %s failed: %s\n", dir,
-                err.msg[0] ? err.msg : trawl_strerror(rc));
+                err.msg[0]         ? err.msg
+                : r.add_err.msg[0] ? r.add_err.msg
+                                   : trawl_strerror(rc));
         return EXIT_FATAL;
     }
 

@@ -397,6 +397,53 @@ static void test_notes_clear_progress_line(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A write error (disk full; here the file size limit) while the commit
+ * writes the segment was reported as "commit to DIR failed: I/O error":
+ * the segment file reported it into the trawl_err of the trawl_writer_add
+ * call that had opened it, a stack variable long gone (a write through a
+ * dangling pointer). The reason and the file are now named.
+ */
+static void test_write_error_is_named(void **state)
+{
+    (void)state;
+    th h;
+    char big[256], log[256];
+    struct rlimit old, low;
+    assert_int_equal(th_init(&h), 0);
+    path_in(big, sizeof(big), &h, "big.jsonl");
+    FILE *f = fopen(big, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 4000; i++) {
+        fprintf(f, "{\"id\":\"d%d\",\"title\":\"t %d\",\"body\":\"", i, i);
+        for (int k = 0; k < 120; k++)
+            fprintf(f, "w%d ", (i * 131 + k * 17) % 20011);
+        fputs("\"}\n", f);
+    }
+    assert_int_equal(fclose(f), 0);
+
+    /* files up to 256 KiB: the segment is larger; SIGXFSZ ignored (the
+     * child inherits that), so that write() fails with EFBIG */
+    path_in(log, sizeof(log), &h, "index.log");
+    const char *argv[] = {"trawl-index", "--index", h.index, big, NULL};
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    low = old;
+    low.rlim_cur = 256 << 10;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+    pid_t pid = th_spawn(argv, log);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_true(pid > 0);
+    int status = th_wait(pid);
+    char *out = th_read_file(log, NULL);
+    assert_non_null(out);
+    if (status != 2 || strstr(out, "File too large") == NULL)
+        fail_msg("status %d; output:\n%s", status, out);
+    free(out);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_walk_problems_counted),
         cmocka_unit_test(test_language_alias_rerun),
         cmocka_unit_test(test_notes_clear_progress_line),
+        cmocka_unit_test(test_write_error_is_named),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
