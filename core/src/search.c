@@ -1276,10 +1276,34 @@ static double pair_acc(const uint32_t *pa, const uint32_t *pb,
     uint64_t acc = 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
         if ((uint64_t)na[f] * nb[f] <= 256) {
-            /* few occurrences: every pair, without a branch */
+            /* few occurrences: every pair, without a branch (SSE2:
+             * four of b at a time, looked at only if one is in reach) */
             for (uint32_t i = 0; i < na[f]; i++) {
                 uint32_t p = pa[i] - PROX_WINDOW;
-                for (uint32_t j = 0; j < nb[f]; j++) {
+                uint32_t j = 0;
+#ifdef __SSE2__
+                const __m128i bias = _mm_set1_epi32((int)0x80000000u);
+                const __m128i lim =
+                    _mm_set1_epi32((int)(0x80000000u + 2 * PROX_WINDOW));
+                const __m128i vp = _mm_set1_epi32((int)p);
+                for (; j + 4 <= nb[f]; j += 4) {
+                    __m128i d = _mm_sub_epi32(
+                        _mm_loadu_si128((const __m128i *)(const void *)(pb +
+                                                                        j)),
+                        vp);
+                    __m128i out =
+                        _mm_cmpgt_epi32(_mm_xor_si128(d, bias), lim);
+                    if (_mm_movemask_epi8(out) == 0xffff)
+                        continue;
+                    for (uint32_t k = j; k < j + 4; k++) {
+                        uint32_t e = pb[k] - p;
+                        acc += prox_w[e <= 2 * PROX_WINDOW
+                                          ? e
+                                          : 2 * PROX_WINDOW + 1];
+                    }
+                }
+#endif
+                for (; j < nb[f]; j++) {
                     uint32_t d = pb[j] - p;
                     acc += prox_w[d <= 2 * PROX_WINDOW ? d
                                                        : 2 * PROX_WINDOW + 1];
