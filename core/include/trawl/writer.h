@@ -68,9 +68,10 @@ typedef struct trawl_writer_progress {
 int trawl_writer_open(trawl_writer **out, const char *dir,
                       const trawl_writer_opts *opts, trawl_err *err);
 
-/* Add (or replace, by id) one article. The article is copied. Returns 0,
- * TRAWL_EINVAL (e.g. duplicate id within this run), TRAWL_ENOMEM,
- * TRAWL_EIO. */
+/* Add (or replace, by id) one article. The article is copied. An id
+ * added twice in one run keeps the later article. Returns 0, TRAWL_EINVAL
+ * (an empty id, or text that is not valid UTF-8), TRAWL_ETOOBIG,
+ * TRAWL_ENOMEM, TRAWL_EIO. */
 int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err);
 
 /*
