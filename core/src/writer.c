@@ -274,6 +274,10 @@ struct trawl_writer {
      * first run or kept from the previous generation (see pairs_build). */
     trawl_buf pairs;
     int pairs_chosen;
+    /* While a run is written: the index of its first pair term (they
+     * follow its words), so that a term is known to be one without
+     * reading its bytes, a cache miss each. */
+    uint32_t pair_from;
     wjob ring[RING];
     wenc enc;                  /* the worker's chunk while writing a run */
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
@@ -610,6 +614,7 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     w->lock_fd = -1;
     w->seg.fd = -1;
+    w->pair_from = UINT32_MAX;
     if (opts != NULL)
         w->opts = *opts;
     w->budget = w->opts.mem_budget ? w->opts.mem_budget : DEFAULT_BUDGET;
@@ -1617,7 +1622,7 @@ static void encode_term(const trawl_writer *w, const wterm *t, seg_penc *pe)
     post ps;
     memset(&ps, 0, sizeof(ps));
     trawl__penc_reset(pe);
-    int pair = trawl__is_pair(t->s, t->len);
+    int pair = (uint32_t)(t - w->terms) >= w->pair_from;
     for (uint32_t i = 0; i < t->df; i++) {
         if (pair)
             next_pair_post(&p, i == 0, &ps);
@@ -1670,14 +1675,18 @@ static size_t chunk_tune(trawl_writer *w, size_t t, size_t lo, size_t hi)
 
 /* The terms are visited in byte order, at random in memory: fetch the
  * entry of the term 8 places ahead in order[0..n) and the postings of the
- * one 4 ahead. */
+ * one 4 ahead, and its bytes if they go in the dictionary (dict). */
 static inline void prefetch_term(const trawl_writer *w, const uint32_t *order,
-                                 uint32_t k, uint32_t n)
+                                 uint32_t k, uint32_t n, int dict)
 {
     if (k + 8 < n)
         __builtin_prefetch(&w->terms[order[k + 8]]);
-    if (k + 4 < n)
-        __builtin_prefetch(w->terms[order[k + 4]].buf);
+    if (k + 4 < n) {
+        const wterm *t = &w->terms[order[k + 4]];
+        __builtin_prefetch(t->buf);
+        if (dict)
+            __builtin_prefetch(t->s);
+    }
 }
 
 /* Hand the worker the chunk [from, to) of order (see write_segment). */
@@ -1707,10 +1716,11 @@ static inline const unsigned char *skip_varint(const unsigned char *p)
  * a few bytes of them: those are copied 16 bytes at a time, as long as
  * that stays inside t's buffer, and the next one writes over the excess
  * (out has 16 bytes of room past them). */
-static void gather_positions(const wterm *t, trawl_buf *out)
+static void gather_positions(const trawl_writer *w, const wterm *t,
+                             trawl_buf *out)
 {
-    if (trawl__is_pair(t->s, t->len))
-        return; /* none */
+    if ((uint32_t)(t - w->terms) >= w->pair_from)
+        return; /* a pair term: none */
     /* They are fewer bytes than the whole buffer. */
     if (trawl_buf_reserve(out, (size_t)t->blen + 16) != 0)
         return;
@@ -1782,8 +1792,8 @@ static int encode_chunk(trawl_writer *w)
     trawl_buf_clear(&e->out);
     if (e->kind == ENC_POSITIONS) {
         for (uint32_t k = 0; k < n; k++) {
-            prefetch_term(w, e->order, e->from + k, w->nterms);
-            gather_positions(&w->terms[e->order[e->from + k]], &e->out);
+            prefetch_term(w, e->order, e->from + k, w->nterms, 0);
+            gather_positions(w, &w->terms[e->order[e->from + k]], &e->out);
         }
         return e->out.rc != 0 ? TRAWL_ENOMEM : 0;
     }
@@ -1797,7 +1807,7 @@ static int encode_chunk(trawl_writer *w)
         e->st_cap = n;
     }
     for (uint32_t k = 0; k < n; k++) {
-        prefetch_term(w, e->order, e->from + k, w->nterms);
+        prefetch_term(w, e->order, e->from + k, w->nterms, 0);
         int rc = encode_to(w, &w->terms[e->order[e->from + k]], e->pe,
                            &e->out, &e->st[k]);
         if (rc != 0)
@@ -2204,6 +2214,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto done;
     }
+    w->pair_from = nwords;
     atomic_store(&w->enc.busy, 1);
     enc_submit(w, ENC_PAIRS, NULL, 0, 0);
     rc = sort_terms(w->terms, nwords, sorted);
@@ -2226,7 +2237,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     while (pre != NULL && rc == 0 && npre < nwords &&
            atomic_load(&w->enc.busy)) {
         const wterm *t = &w->terms[sorted[npre]];
-        prefetch_term(w, sorted, npre, nwords);
+        prefetch_term(w, sorted, npre, nwords, 0);
         encode_term(w, t, pe);
         if (trawl__penc_rc(pe) != 0) {
             rc = TRAWL_ENOMEM;
@@ -2252,8 +2263,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         const wterm *t = &w->terms[sorted[nppos]];
         if (ppos.len + t->blen + 17 > ppos_max)
             break;
-        prefetch_term(w, sorted, nppos, nwords);
-        gather_positions(t, &ppos);
+        prefetch_term(w, sorted, nppos, nwords, 0);
+        gather_positions(w, t, &ppos);
         nppos++;
     }
     if (rc == 0 && ppos.rc != 0)
@@ -2296,6 +2307,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         if (k == npairs && npre > 0) {
             trawl__segfile_write(f, pre, pre_len);
             for (uint32_t i = 0; i < npre; i++, k++) {
+                prefetch_term(w, order, k, w->nterms, 1);
                 const wterm *t = &w->terms[order[k]];
                 const tstat *st = &pre_st[-1 - (ptrdiff_t)i];
                 stub_of(stub, st);
@@ -2315,7 +2327,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
             enc_submit(w, ENC_POSTINGS, order, a_end, b_end);
         for (; k < a_end; k++) {
             const wterm *t = &w->terms[order[k]];
-            prefetch_term(w, order, k, w->nterms);
+            prefetch_term(w, order, k, w->nterms, 1);
             encode_term(w, t, pe);
             if (trawl__penc_rc(pe) != 0)
                 break;
@@ -2368,8 +2380,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
             enc_submit(w, ENC_POSITIONS, order, a_end, b_end);
         trawl_buf_clear(&mine);
         for (; k < a_end; k++) {
-            prefetch_term(w, order, k, w->nterms);
-            gather_positions(&w->terms[order[k]], &mine);
+            prefetch_term(w, order, k, w->nterms, 0);
+            gather_positions(w, &w->terms[order[k]], &mine);
         }
         if (mine.rc != 0) {
             rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
