@@ -234,6 +234,12 @@ static int unicode_class(int32_t cp)
 {
     if (cp == 0x2019 || cp == 0x2018)
         return C_APOS;
+    /* Invisible inside words, and dropped by folding: the soft hyphen
+     * (web text breaks long words with it), the zero-width (non-)joiners
+     * and the word joiners. They keep a word whole, like a mark. */
+    if (cp == 0x00ad || cp == 0x200c || cp == 0x200d || cp == 0x2060 ||
+        cp == 0xfeff)
+        return C_MARK;
     switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:
@@ -681,7 +687,8 @@ static size_t clip_term(const char *s, size_t len)
 static int fold_slow(trawl_analyzer *a, const char *s, size_t n, char *dst)
 {
     const utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE |
-                                   UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+                                   UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                                   UTF8PROC_IGNORE;
     utf8proc_ssize_t r;
     for (;;) {
         r = utf8proc_decompose_custom((const utf8proc_uint8_t *)s,

@@ -110,6 +110,13 @@ static void test_folded(void **state)
     assert_string_equal(terms(a, "Consultations CHARGÉ Korea’s", 1),
                         "consultations charge korea's");
     assert_string_equal(terms(a, "Straße ﬁnal Ⅻ", 1), "strasse final xii");
+    /* A soft hyphen, zero-width joiners and word joiners inside a word
+     * neither split it nor stay in it; a zero-width space separates. */
+    assert_string_equal(terms(a, "news\u00adpaper Zei\u00adtungs\u00adartikel "
+                                 "co\u200dop wo\u200crd a\u2060b \u00adlead",
+                              1),
+                        "newspaper zeitungsartikel coop word ab lead");
+    assert_string_equal(terms(a, "one\u200btwo", 1), "one two");
     trawl_analyzer_free(a);
 }
 
