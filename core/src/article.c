@@ -209,6 +209,26 @@ int trawl_parse_iso_date(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
+/* A JSON Lines "date" string: ISO 8601 (a day, or a day and time), the
+ * forms trawl_parse_loose_date reads (RFC 2822 "Tue, 14 Nov 2023 08:12:00
+ * +0000", "November 14, 2023", 2023/11/14), or a month or a year alone
+ * ("2023-11", "2023": its first day). */
+static int parse_json_date(const char *s, size_t len, int64_t *out)
+{
+    if (trawl_parse_iso_date(s, len, out) == 0 ||
+        trawl_parse_loose_date(s, len, out) == 0)
+        return 0;
+    cursor c = {s, s + len};
+    int y, m = 1;
+    if (cur_digits(&c, 4, 4, &y) < 0)
+        return TRAWL_EINVAL;
+    if (cur_char(&c, '-') && cur_digits(&c, 2, 2, &m) < 0)
+        return TRAWL_EINVAL;
+    if (c.p != c.end || make_time(y, m, 1, 0, 0, 0, out) < 0)
+        return TRAWL_EINVAL;
+    return 0;
+}
+
 static const char *const month_names[12] = {
     "january", "february", "march",     "april",   "may",      "june",
     "july",    "august",   "september", "october", "november", "december"};
@@ -297,6 +317,7 @@ static int parse_loose(cursor *c, int64_t *out)
 {
     cursor save = *c;
     int y, m, d, hh = 0, mm = 0, ss = 0;
+    int64_t off = 0;
 
     cur_spaces(c);
     if (parse_iso(c, out) == 0)
@@ -357,10 +378,33 @@ have_date:
             mm = m2;
             ss = s2;
             *c = t;
+            /* An optional zone (RFC 2822 and the like): +hhmm, -hh:mm,
+             * UTC, GMT, UT, Z. Other names are left as trailing text. */
+            cursor z = *c;
+            cur_spaces(&z);
+            if (z.p < z.end && (*z.p == '+' || *z.p == '-')) {
+                int sign = *z.p++ == '-' ? -1 : 1, oh, om = 0;
+                if (cur_fixed(&z, 2, &oh) == 0 && oh <= 23) {
+                    cur_char(&z, ':');
+                    if (cur_fixed(&z, 2, &om) == 0 && om <= 59) {
+                        off = sign * (oh * 3600 + om * 60);
+                        *c = z;
+                    }
+                }
+            } else {
+                char zw[8];
+                cursor zv = z;
+                size_t zn = cur_word(&zv, zw, sizeof(zw));
+                if (zn > 0 &&
+                    (strcmp(zw, "utc") == 0 || strcmp(zw, "gmt") == 0 ||
+                     strcmp(zw, "ut") == 0 || strcmp(zw, "z") == 0))
+                    *c = zv;
+            }
         }
     }
     if (make_time(y, m, d, hh, mm, ss, out) < 0)
         goto fail;
+    *out -= off;
     return 0;
 fail:
     *c = save;
@@ -459,6 +503,15 @@ static int span_ieq(span s, const char *lit)
             return 0;
     }
     return 1;
+}
+
+/* A YAML front matter value without its quotes. */
+static span unquote(span v)
+{
+    if (v.n >= 2 && ((v.p[0] == '"' && v.p[v.n - 1] == '"') ||
+                     (v.p[0] == '\'' && v.p[v.n - 1] == '\'')))
+        return trim(v.p + 1, v.n - 2);
+    return v;
 }
 
 /* Lines of site navigation that some saved pages start with. */
@@ -602,6 +655,57 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
         if (trim(line.p, line.n).n != 0)
             break;
         p = next;
+    }
+
+    /* Markdown's YAML front matter: a "---" line, lines, then a "---"
+     * or "..." line (within 200 lines). Its top-level title:, date:,
+     * author: and url: give the fields (quotes dropped); anything else in
+     * it is left out of the article. */
+    line = line_at(p, end, &next);
+    if (p < end && span_ieq(trim(line.p, line.n), "---")) {
+        const char *q = next, *close = NULL, *after = NULL;
+        for (int i = 0; i < 200 && q < end; i++) {
+            const char *nx;
+            span t = line_at(q, end, &nx);
+            t = trim(t.p, t.n);
+            if (span_ieq(t, "---") || span_ieq(t, "...")) {
+                close = q;
+                after = nx;
+                break;
+            }
+            q = nx;
+        }
+        if (close != NULL) {
+            for (q = next; q < close; q = next) {
+                span v;
+                span l = line_at(q, end, &next);
+                int h = header_line(l, &v);
+                v = unquote(v);
+                rc = 0;
+                if (h == H_TITLE && v.n > 0) {
+                    rc = set_field(&out->title, &out->title_len, v);
+                    have_title = 1;
+                } else if (h == H_AUTHOR && v.n > 0) {
+                    rc = set_field(&out->author, &out->author_len, v);
+                } else if (h == H_URL && v.n > 0) {
+                    rc = set_field(&out->url, &out->url_len, v);
+                } else if (h == H_DATE && !have_date) {
+                    have_date = trawl_parse_loose_date(v.p, v.n,
+                                                       &out->date) == 0;
+                }
+                if (rc < 0) {
+                    rc = trawl_err_set(err, rc, "out of memory");
+                    goto fail;
+                }
+            }
+            p = after;
+            while (p < end) {
+                line = line_at(p, end, &next);
+                if (trim(line.p, line.n).n != 0)
+                    break;
+                p = next;
+            }
+        }
     }
 
     /* Header block: starts with a known key, every line is "Key: value",
@@ -1029,7 +1133,7 @@ static int json_fast(trawl_article *out, const char *line, size_t len)
     if (v[JF_DATE].kind == 3) {
         date = v[JF_DATE].i;
     } else if (v[JF_DATE].kind == 2) {
-        if (trawl_parse_iso_date(v[JF_DATE].s, v[JF_DATE].n, &date) < 0)
+        if (parse_json_date(v[JF_DATE].s, v[JF_DATE].n, &date) < 0)
             goto out;
     }
 
@@ -1183,8 +1287,8 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
     if (jdate != NULL && json_is_integer(jdate)) {
         out->date = json_integer_value(jdate);
     } else if (jdate != NULL && json_is_string(jdate)) {
-        if (trawl_parse_iso_date(json_string_value(jdate),
-                                 json_string_length(jdate), &out->date) < 0) {
+        if (parse_json_date(json_string_value(jdate),
+                            json_string_length(jdate), &out->date) < 0) {
             rc = trawl_err_set(err, TRAWL_EINVAL, "bad date \"%.64s\"",
                                json_string_value(jdate));
             goto done;

@@ -101,13 +101,21 @@ static void test_loose_dates(void **state)
                      iso("2025-05-05") + 15 * 3600 + 5 * 60);
     assert_int_equal(loose("Dec 17, 2025 12:00 AM"), day);
     assert_int_equal(loose("February 29, 2024"), iso("2024-02-29"));
+    /* RFC 2822 (RSS pubDate, e-mail), with its zone */
+    assert_int_equal(loose("Wed, 17 Dec 2025 08:34:00 +0000"),
+                     day + 8 * 3600 + 34 * 60);
+    assert_int_equal(loose("Wed, 17 Dec 2025 08:34:00 -0130"),
+                     day + 10 * 3600 + 4 * 60);
+    assert_int_equal(loose("17 Dec 2025 08:34 GMT"), day + 8 * 3600 + 34 * 60);
+    assert_int_equal(loose("Dec 17, 2025 08:34 UTC"), day + 8 * 3600 + 34 * 60);
     assert_int_equal(loose("July 20, 1969"), iso("1969-07-20"));
 
     int64_t t;
     static const char *bad[] = {
         "", "December", "Dec 2025", "Foo 17, 2025", "February 29, 2025",
         "Dec 32, 2025", "17 2025", "Dec 17, 25", "Dec 17, 2025 and more",
-        "De 17, 2025", "Dec 17, 2025 13:00 pm",
+        "De 17, 2025", "Dec 17, 2025 13:00 pm", "Dec 17, 2025 08:34 +25",
+        "Dec 17, 2025 08:34 EST",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         if (trawl_parse_loose_date(bad[i], strlen(bad[i]), &t) == 0)
@@ -254,6 +262,37 @@ static void test_text_header(void **state)
     assert_string_equal(a.body, "and a second line of prose\n\nx");
     trawl_article_clear(&a);
 
+    /* Markdown front matter: its fields, quotes dropped, other keys and
+     * nested ones left out of the article. */
+    a = parse_text("---\n"
+                   "layout: post\n"
+                   "title: \"Front: Matter\"\n"
+                   "date: 2025-12-17T08:34:00Z\n"
+                   "author: 'Ann'\n"
+                   "tags:\n"
+                   "  - x\n"
+                   "  - title: nested\n"
+                   "---\n"
+                   "\n"
+                   "Body text.\n",
+                   5);
+    assert_string_equal(a.title, "Front: Matter");
+    assert_string_equal(a.author, "Ann");
+    assert_int_equal(a.date, iso("2025-12-17T08:34:00Z"));
+    assert_string_equal(a.body, "Body text.");
+    trawl_article_clear(&a);
+    /* Without a title in it: the first line after it. */
+    a = parse_text("---\ndate: Dec 17, 2025\n...\n# Heading\n\nText.", 5);
+    assert_string_equal(a.title, "Heading");
+    assert_string_equal(a.body, "Text.");
+    assert_int_equal(a.date, iso("2025-12-17"));
+    trawl_article_clear(&a);
+    /* A rule that is never closed is text, not front matter. */
+    a = parse_text("---\nSome words\n", 5);
+    assert_string_equal(a.title, "---");
+    assert_string_equal(a.body, "Some words");
+    trawl_article_clear(&a);
+
     /* Header that runs to the end of the file. */
     a = parse_text("Title: Just this\nURL: u", 0);
     assert_string_equal(a.title, "Just this");
@@ -342,6 +381,10 @@ static trawl_article parse_json_ok(const char *line)
     return a;
 }
 
+/* The jansson path of trawl_article_parse_json (core/src/article.c). */
+int trawl__article_parse_json_slow(trawl_article *out, const char *line,
+                                   size_t len, trawl_err *err);
+
 static void json_err(const char *line, size_t len, const char *want)
 {
     trawl_article a;
@@ -410,12 +453,41 @@ static void test_json(void **state)
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13-01\"}", 41,
              "bad date \"2025-13-01\"");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":true}", 33, "\"date\"");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"someday\"}", 38,
+             "bad date \"someday\"");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13\"}", 38,
+             "bad date");
     json_err("{\"id\":\"x\",\"id\":\"y\",\"body\":\"b\"}", 29, "bad JSON");
     json_err("{\"id\":\"x\",\"body\":\"a\\u0000b\"}", 28, "bad JSON");
     const char bad[] = "{\"id\":\"x\",\"body\":\"\xff\"}";
     json_err(bad, sizeof(bad) - 1, "invalid UTF-8");
     const char bad2[] = "{\"id\":\"x\",\"body\":\"\xed\xa0\x80\"}";
     json_err(bad2, sizeof(bad2) - 1, "invalid UTF-8");
+    /* Dates as news feeds write them, and a month or a year alone (its
+     * first day), on both parsing paths. */
+    static const struct {
+        const char *date, *iso;
+    } dates[] = {
+        {"Wed, 17 Dec 2025 08:34:00 +0000", "2025-12-17T08:34:00Z"},
+        {"December 17, 2025", "2025-12-17"},
+        {"2025/12/17", "2025-12-17"},
+        {"2025-12", "2025-12-01"},
+        {"2025", "2025-01-01"},
+    };
+    for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+        char line[160];
+        snprintf(line, sizeof(line),
+                 "{\"id\":\"d\",\"body\":\"b\",\"date\":\"%s\"}", dates[i].date);
+        a = parse_json_ok(line);
+        assert_int_equal(a.date, iso(dates[i].iso));
+        trawl_article_clear(&a);
+        trawl_err e2 = {0};
+        assert_int_equal(trawl__article_parse_json_slow(&a, line, strlen(line),
+                                                        &e2),
+                         0);
+        assert_int_equal(a.date, iso(dates[i].iso));
+        trawl_article_clear(&a);
+    }
     /* Length is honoured: a trailing newline-less slice of a buffer. */
     const char two[] = "{\"id\":\"1\",\"body\":\"b\"}{\"id\":\"2\"}";
     trawl_err err = {0};
@@ -424,9 +496,6 @@ static void test_json(void **state)
     trawl_article_clear(&a);
 }
 
-/* The jansson path of trawl_article_parse_json (core/src/article.c). */
-int trawl__article_parse_json_slow(trawl_article *out, const char *line,
-                                   size_t len, trawl_err *err);
 
 static void same_field(const char *what, const char *line, const char *x,
                        size_t xn, const char *y, size_t yn)
