@@ -252,6 +252,10 @@ static void parse_args(opts *o, int argc, char **argv)
         o->rank[i] = -1;
     o->prox_depth = -1;
 
+    /* getopt names the program by argv[0] in its messages: the name, not
+     * the path it was run by. */
+    static char prog_name[] = PROG;
+    argv[0] = prog_name;
     /* "+": stop at the first query word, so "-word" in a query is not
      * taken for an option. */
     while ((c = getopt_long(argc, argv, "+s:n:o:cljhV", longopts, NULL)) !=

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +71,7 @@ typedef struct run {
     size_t cap;
     int full;         /* --full: nothing can be kept, skip the id scan */
     uint64_t files;   /* files read */
+    uint64_t found;   /* article files (by name) met by the walk */
     uint64_t bytes;   /* bytes read */
     uint64_t total;   /* bytes the pre-walk found, 0 if unknown */
     uint64_t articles;/* articles accepted by the writer */
@@ -143,6 +145,7 @@ static void usage(FILE *f)
 "Build or update the trawl index in DIR from the articles under each PATH.\n"
 "A PATH is a file or a directory, walked recursively in sorted order;\n"
 "hidden files and directories (names starting with '.') are skipped.\n"
+"Article files are known by their extension, in any case (.txt, .TXT, .Md):\n"
 "  *.txt, *.md   one article per file; the id is the path relative to the\n"
 "                PATH it was found under (the file name for a PATH that is\n"
 "                a file). An optional header block of Title:, Date:,\n"
@@ -157,7 +160,9 @@ static void usage(FILE *f)
 "                a line longer than 64 MiB is reported and skipped. A line\n"
 "                identical to the one last indexed for its id is kept\n"
 "                without being parsed again.\n"
-"Other files in directories are ignored.\n"
+"Other files in directories are ignored. A PATH that is a file of another\n"
+"type, or that gives no article (an empty directory, one without article\n"
+"files), is reported as bad input.\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
@@ -360,18 +365,30 @@ static void progress_commit(run *r)
     }
 }
 
+/* s ends with suffix, ignoring ASCII case ("A.TXT" ends with ".txt"). */
 static int has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+enum { KIND_OTHER, KIND_TEXT, KIND_JSONL };
+
+/* What a file is by its name: *.txt and *.md, *.jsonl (any case). */
+static int file_kind(const char *name)
+{
+    if (has_suffix(name, ".jsonl"))
+        return KIND_JSONL;
+    if (has_suffix(name, ".txt") || has_suffix(name, ".md"))
+        return KIND_TEXT;
+    return KIND_OTHER;
 }
 
 /* Pre-walk: sum the sizes of the files the real walk will read. */
 static int sum_file(void *payload, const trawl_walk_entry *e)
 {
     uint64_t *total = payload;
-    if (has_suffix(e->rel, ".txt") || has_suffix(e->rel, ".md") ||
-        has_suffix(e->rel, ".jsonl"))
+    if (file_kind(e->rel) != KIND_OTHER)
         *total += (uint64_t)e->st->st_size;
     return 0;
 }
@@ -755,20 +772,21 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
 static int on_file(void *payload, const trawl_walk_entry *e)
 {
     run *r = payload;
-    int jsonl = has_suffix(e->rel, ".jsonl");
-    int text = has_suffix(e->rel, ".txt") || has_suffix(e->rel, ".md");
+    int kind = file_kind(e->rel);
+    int jsonl = kind == KIND_JSONL;
 
     if (stop_signal)
         return 1;
 
-    if (!jsonl && !text) {
+    if (kind == KIND_OTHER) {
         if (e->explicit_file) {
-            note(e->path, 0,
-                 "unsupported file type (expected .txt, .md or .jsonl)");
+            note(e->path, 0, "not an article file (expected .txt, .md or "
+                             ".jsonl, in any case)");
             r->bad++;
         }
         return 0;
     }
+    r->found++;
 
     int fd = open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -977,6 +995,10 @@ int main(int argc, char **argv)
     memset(&opts, 0, sizeof(opts));
     memset(&r, 0, sizeof(r));
 
+    /* getopt names the program by argv[0] in its messages: the name, not
+     * the path it was run by. */
+    static char prog_name[] = PROG;
+    argv[0] = prog_name;
     while ((c = getopt_long(argc, argv, "i:l:fam:qhV", longopts, NULL)) !=
            -1) {
         switch (c) {
@@ -1127,11 +1149,28 @@ int main(int argc, char **argv)
 
     stop_signals_catch();
     for (int i = optind; i < argc && !r.fatal && !stop_signal; i++) {
+        uint64_t found = r.found, got = r.articles + r.kept, bad = r.bad;
         int wr = trawl_walk(argv[i], on_file, on_problem, &r);
         if (wr < 0 && !r.fatal) {
             trawl_err_set(&r.err, TRAWL_EIO, "cannot walk %s: %s", argv[i],
                           strerror(errno));
             r.fatal = 1;
+        }
+        /* A PATH the user named that gave no article and was not
+         * reported yet (an empty directory, one of other files only, an
+         * empty .jsonl): say so; without --add, the articles the index
+         * held from it are deleted. */
+        if (!r.fatal && !stop_signal && r.articles + r.kept == got &&
+            r.bad == bad) {
+            struct stat st;
+            int is_dir = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
+            note(argv[i], 0,
+                 r.found == found
+                     ? "no article file (.txt, .md or .jsonl, in any case) "
+                       "in this directory"
+                 : is_dir ? "no article in the files of this directory"
+                          : "no article in this file");
+            r.bad++;
         }
     }
     free(r.ids);

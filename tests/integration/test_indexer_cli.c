@@ -1,0 +1,274 @@
+/*
+ * Integration tests of what trawl-index and trawl tell the user about
+ * their command line: article files are known by their extension in any
+ * case (.TXT, .Md, .JSONL); a PATH given explicitly that yields nothing (a
+ * file of another type, an empty directory, a directory of other files,
+ * an empty .jsonl) is reported as bad input; option errors name the
+ * program, not the path it was run by.
+ *
+ * Environment: TRAWL_BIN (the build's bin/).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+static void path_in(char *out, size_t cap, const th *h, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", h->dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void put(const th *h, const char *name, const char *text)
+{
+    char p[256];
+    path_in(p, sizeof(p), h, name);
+    assert_int_equal(th_write_file(p, text, strlen(text)), 0);
+}
+
+static void mkdir_in(const th *h, const char *name)
+{
+    char p[256];
+    path_in(p, sizeof(p), h, name);
+    assert_int_equal(mkdir(p, 0755), 0);
+}
+
+/* trawl-index --progress=json --index h->index PATH... (names inside
+ * h->dir); the exit status. */
+static int run_index(th *h, th_result *r, const char *const names[])
+{
+    static char paths[8][256];
+    const char *argv[16];
+    int n = 0;
+
+    argv[n++] = "trawl-index";
+    argv[n++] = "--progress=json";
+    argv[n++] = "--index";
+    argv[n++] = h->index;
+    for (int i = 0; names[i] != NULL; i++) {
+        assert_true(i < 8);
+        path_in(paths[i], sizeof(paths[i]), h, names[i]);
+        argv[n++] = paths[i];
+    }
+    argv[n] = NULL;
+    return th_run(r, argv);
+}
+
+/* The "done" event's integer member (-1 if there is none). */
+static long long done_int(const th_result *r, const char *key)
+{
+    const char *line = strstr(r->out, "{\"event\":\"done\"");
+    if (line == NULL)
+        return -1;
+    json_t *j = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+    if (j == NULL)
+        return -1;
+    json_t *v = json_object_get(j, key);
+    long long n = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+    json_decref(j);
+    return n;
+}
+
+/* stderr has "trawl-index: DIR/name: " followed by reason. */
+static void expect_note(const th *h, const th_result *r, const char *name,
+                        const char *reason)
+{
+    char want[512];
+    snprintf(want, sizeof(want), "trawl-index: %s/%s: %s", h->dir, name,
+             reason);
+    if (strstr(r->err, want) == NULL)
+        fail_msg("stderr lacks \"%s\":\n%s", want, r->err);
+}
+
+/* Upper- and mixed-case extensions are article files, in a directory and
+ * as a PATH of their own. */
+static void test_upper_case_extensions(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "in");
+    put(&h, "in/A.TXT", "Upper text\n\nthe zebra grazes\n");
+    put(&h, "in/b.Md", "# Mixed markdown\n\nthe giraffe eats\n");
+    put(&h, "in/c.JSONL",
+        "{\"id\":\"j1\",\"title\":\"J one\",\"body\":\"okapi\"}\n"
+        "{\"id\":\"j2\",\"title\":\"J two\",\"body\":\"kudu\"}\n");
+    put(&h, "in/d.Txt", "Mixed text\n\nthe lion sleeps\n");
+    put(&h, "in/notes.rst", "not an article\n"); /* ignored in a dir */
+    put(&h, "E.MD", "Explicit\n\nthe hippo swims\n");
+
+    int rc = run_index(&h, &r, (const char *[]){ "in", "E.MD", NULL });
+    if (rc != 0)
+        fail_msg("exit %d, stderr:\n%s", rc, r.err);
+    assert_int_equal(done_int(&r, "docs"), 6);
+    assert_int_equal(done_int(&r, "bad"), 0);
+    assert_string_equal(r.err, "");
+    th_result_free(&r);
+
+    /* the client finds them */
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){ "-l", "zebra",
+                                                         NULL }), 0);
+    assert_non_null(strstr(r.out, "A.TXT"));
+    th_result_free(&r);
+    assert_int_equal(th_client(&h, &r, (const char *[]){ "-l", "kudu",
+                                                         NULL }), 0);
+    assert_non_null(strstr(r.out, "j2"));
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/* A PATH that is a file of another type is bad input, the rest of the run
+ * goes on. */
+static void test_explicit_other_extension(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    put(&h, "table.csv", "a,b\n1,2\n");
+    put(&h, "NOTE.TXT", "A note\n\nthe zebra\n");
+
+    int rc = run_index(&h, &r,
+                       (const char *[]){ "table.csv", "NOTE.TXT", NULL });
+    if (rc != 0)
+        fail_msg("exit %d, stderr:\n%s", rc, r.err);
+    expect_note(&h, &r, "table.csv", "not an article file");
+    assert_null(strstr(r.err, "NOTE.TXT"));
+    assert_int_equal(done_int(&r, "docs"), 1);
+    assert_int_equal(done_int(&r, "bad"), 1);
+    th_result_free(&r);
+
+    /* alone: nothing found, nothing committed, exit 1 */
+    rc = run_index(&h, &r, (const char *[]){ "table.csv", NULL });
+    assert_int_equal(rc, 1);
+    expect_note(&h, &r, "table.csv", "not an article file");
+    assert_non_null(strstr(r.err, "no articles found"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
+/* PATHs that give no article are named on stderr and counted as bad. */
+static void test_path_without_articles(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "good");
+    put(&h, "good/a.txt", "Good\n\nthe zebra\n");
+    mkdir_in(&h, "empty");
+    mkdir_in(&h, "others");
+    put(&h, "others/readme.rst", "not an article\n");
+    put(&h, "others/.hidden.txt", "Hidden\n\nskipped\n");
+    put(&h, "none.jsonl", "\n\n");
+    mkdir_in(&h, "jdir");
+    put(&h, "jdir/x.jsonl", "");
+
+    int rc = run_index(&h, &r,
+                       (const char *[]){ "good", "empty", "others",
+                                         "none.jsonl", "jdir", NULL });
+    if (rc != 0)
+        fail_msg("exit %d, stderr:\n%s", rc, r.err);
+    expect_note(&h, &r, "empty", "no article file");
+    expect_note(&h, &r, "others", "no article file");
+    expect_note(&h, &r, "none.jsonl", "no article in this file");
+    expect_note(&h, &r, "jdir", "no article in the files of this directory");
+    assert_null(strstr(r.err, "/good"));
+    assert_int_equal(done_int(&r, "docs"), 1);
+    assert_int_equal(done_int(&r, "bad"), 4);
+    th_result_free(&r);
+
+    /* an empty directory alone: named, then nothing committed, exit 1 */
+    rc = run_index(&h, &r, (const char *[]){ "empty", NULL });
+    assert_int_equal(rc, 1);
+    expect_note(&h, &r, "empty", "no article file");
+    assert_non_null(strstr(r.err, "no articles found"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
+/* Every stderr line is "NAME: ..." or "Try 'NAME --help' ...", and the
+ * path the program was run by appears nowhere. */
+static void expect_named(const th_result *r, const char *name,
+                         const char *path)
+{
+    char pre[64], try[64];
+    snprintf(pre, sizeof(pre), "%s: ", name);
+    snprintf(try, sizeof(try), "Try '%s --help'", name);
+    if (r->err[0] == '\0')
+        fail_msg("%s printed nothing on stderr", name);
+    if (strstr(r->err, path) != NULL)
+        fail_msg("stderr names the path %s:\n%s", path, r->err);
+    for (const char *l = r->err; *l != '\0';) {
+        if (strncmp(l, pre, strlen(pre)) != 0 &&
+            strncmp(l, try, strlen(try)) != 0)
+            fail_msg("a line of stderr does not start with \"%s\":\n%s",
+                     pre, r->err);
+        const char *nl = strchr(l, '\n');
+        l = nl != NULL ? nl + 1 : l + strlen(l);
+    }
+}
+
+static void run_named(const char *name, const char *const args[],
+                      int want_status)
+{
+    char path[512];
+    const char *argv[8];
+    int n = 0;
+    th_result r;
+
+    snprintf(path, sizeof(path), "%s/%s", th_bin_dir(), name);
+    argv[n++] = path; /* as a shell runs a program found on $PATH */
+    for (int i = 0; args[i] != NULL; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int rc = th_run(&r, argv);
+    if (rc != want_status)
+        fail_msg("%s: exit %d, not %d; stderr:\n%s", name, rc, want_status,
+                 r.err);
+    expect_named(&r, name, path);
+    th_result_free(&r);
+}
+
+static void test_index_messages_name_the_program(void **state)
+{
+    (void)state;
+    run_named("trawl-index", (const char *[]){ "--bogus", NULL }, 1);
+    run_named("trawl-index", (const char *[]){ "-x", NULL }, 1);
+    run_named("trawl-index", (const char *[]){ "--index", NULL }, 1);
+    run_named("trawl-index", (const char *[]){ "--progress", NULL }, 1);
+    run_named("trawl-index", (const char *[]){ "-i", "ix", NULL }, 1);
+}
+
+static void test_client_messages_name_the_program(void **state)
+{
+    (void)state;
+    run_named("trawl", (const char *[]){ "--bogus", NULL }, 2);
+    run_named("trawl", (const char *[]){ "-q", "zebra", NULL }, 2);
+    run_named("trawl", (const char *[]){ "--limit", NULL }, 2);
+    run_named("trawl", (const char *[]){ "--limit", "x", "a", NULL }, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_upper_case_extensions),
+        cmocka_unit_test(test_explicit_other_extension),
+        cmocka_unit_test(test_path_without_articles),
+        cmocka_unit_test(test_index_messages_name_the_program),
+        cmocka_unit_test(test_client_messages_name_the_program),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
