@@ -1386,6 +1386,9 @@ int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err)
     int rc;
     if (w->rc != 0)
         return trawl_err_set(err, w->rc, "writer is in a failed state");
+    /* The run's segment file reports its write errors into this call's
+     * err, not into that of the call that opened it (gone by now). */
+    w->seg.err = err;
     if (a->id == NULL || a->id_len == 0)
         return trawl_err_set(err, TRAWL_EINVAL, "article has an empty id");
     if (w->ndocs == UINT32_MAX - 1)
@@ -2882,6 +2885,7 @@ int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
         return trawl_err_set(err, w->rc, "writer is in a failed state");
     if (w->committed)
         return trawl_err_set(err, TRAWL_EINVAL, "already committed");
+    w->seg.err = err; /* see trawl_writer_add */
     int rc = commit(w, stats, err);
     if (rc < 0)
         w->rc = rc;

@@ -5,12 +5,14 @@
  * the same documents were segmented.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -161,6 +163,74 @@ static void run_range(const char *dir, const corpus *c, size_t from,
         order[i - from] = i;
     run(dir, c, order, to - from, opts, st);
     free(order);
+}
+
+/* Add docs [0, n) of c, each with an err that lives only in this call
+ * (as a caller's loop would have it). */
+static void add_all_short_lived_err(trawl_writer *w, const corpus *c,
+                                    size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        trawl_err err;
+        memset(&err, 0, sizeof(err));
+        trawl_article a;
+        memset(&a, 0, sizeof(a));
+        a.id = c->id[i];
+        a.id_len = strlen(a.id);
+        a.title = c->title[i];
+        a.title_len = strlen(a.title);
+        a.body = c->body[i];
+        a.body_len = strlen(a.body);
+        a.date = c->date[i];
+        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    }
+}
+
+static trawl_index *open_ix(const char *dir);
+
+/* A write that fails while the commit writes the run's segment (here: a
+ * file size limit) is reported by the commit, with the file and the
+ * reason, and the previous generation stays. */
+static void writer_write_error_reported_by_commit(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 300, 60, 99);
+    char dir[64];
+    new_dir(dir);
+    run_range(dir, &c, 0, 10, NULL, NULL);
+    uint64_t gen0;
+    assert_int_equal(trawl_index_current(dir, &gen0, NULL), 0);
+
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = 16 << 10; /* under the write buffer: the commit writes */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    trawl_err err;
+    memset(&err, 0, sizeof(err));
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
+    add_all_short_lived_err(w, &c, c.n);
+    memset(&err, 0, sizeof(err));
+    int rc = trawl_writer_commit(w, NULL, &err);
+    trawl_writer_free(w);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, TRAWL_EIO);
+    assert_int_equal(err.code, TRAWL_EIO);
+    if (strstr(err.msg, "write") == NULL || strstr(err.msg, dir) == NULL)
+        fail_msg("commit error \"%s\" does not say which write failed",
+                 err.msg);
+    uint64_t gen1;
+    assert_int_equal(trawl_index_current(dir, &gen1, NULL), 0);
+    assert_int_equal(gen1, gen0);
+    trawl_index *ix = open_ix(dir);
+    assert_int_equal(ix->live_docs, 10);
+    trawl_index_release(ix);
+    rm_rf(dir);
+    corpus_free(&c);
 }
 
 static trawl_index *open_ix(const char *dir)
@@ -892,6 +962,7 @@ int main(void)
         cmocka_unit_test(writer_keep_fast_path),
         cmocka_unit_test(writer_duplicates_within_a_run),
         cmocka_unit_test(writer_duplicate_id_rerun_unchanged),
+        cmocka_unit_test(writer_write_error_reported_by_commit),
         cmocka_unit_test(writer_budget_runs),
         cmocka_unit_test(writer_phrase_pairs),
     };
