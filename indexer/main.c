@@ -13,6 +13,7 @@
  * the Nth article, or just before the commit. The core never reads the
  * environment; this hook lives here.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -196,9 +197,9 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 when a generation was committed (even if some inputs were\n"
 "bad) or --check found no problem, 1 on a usage error or when no article\n"
-"was found (nothing is committed then), 2 on a fatal error (missing PATH,\n"
-"locked or unreadable index, write failure), 3 when --check found\n"
-"problems.\n");
+"was found (nothing is committed then), 2 on a fatal error (a missing\n"
+"or unreadable PATH, checked before the index is touched; a locked or\n"
+"unreadable index; a write failure), 3 when --check found problems.\n");
 }
 
 static void progress_clear(run *r);
@@ -1105,6 +1106,25 @@ int main(int argc, char **argv)
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
             fprintf(stderr, PROG ": %s is neither a file nor a directory\n",
                     argv[i]);
+            return EXIT_FATAL;
+        }
+        /* Readable too: an unreadable PATH would look empty, and its
+         * articles would be deleted just the same. */
+        int ok;
+        if (S_ISDIR(st.st_mode)) {
+            DIR *dp = opendir(argv[i]);
+            ok = dp != NULL;
+            if (dp != NULL)
+                closedir(dp);
+        } else {
+            int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+            ok = fd >= 0;
+            if (fd >= 0)
+                close(fd);
+        }
+        if (!ok) {
+            fprintf(stderr, PROG ": cannot read %s: %s\n", argv[i],
+                    strerror(errno));
             return EXIT_FATAL;
         }
     }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -199,6 +200,47 @@ static void test_path_without_articles(void **state)
     th_cleanup(&h);
 }
 
+/* A PATH that cannot be read stops the run before the index is touched
+ * (exit 2): read as empty, it would delete the articles it held. Needs a
+ * user whom permissions stop (skipped as root). */
+static void test_unreadable_path_stops_run(void **state)
+{
+    (void)state;
+    if (geteuid() == 0)
+        skip();
+    th h;
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    mkdir_in(&h, "in");
+    put(&h, "in/a.txt", "Alpha\n\nthe zebra\n");
+    put(&h, "b.txt", "Beta\n\nthe okapi\n");
+    int rc = run_index(&h, &r, (const char *[]){ "in", "b.txt", NULL });
+    assert_int_equal(rc, 0);
+    th_result_free(&r);
+    char p[256];
+    path_in(p, sizeof(p), &h, "in");
+    assert_int_equal(chmod(p, 0), 0);
+    rc = run_index(&h, &r, (const char *[]){ "in", "b.txt", NULL });
+    assert_int_equal(chmod(p, 0755), 0);
+    assert_int_equal(rc, 2);
+    if (strstr(r.err, "cannot read") == NULL)
+        fail_msg("stderr:\n%s", r.err);
+    th_result_free(&r);
+    path_in(p, sizeof(p), &h, "b.txt");
+    assert_int_equal(chmod(p, 0), 0);
+    rc = run_index(&h, &r, (const char *[]){ "in", "b.txt", NULL });
+    assert_int_equal(chmod(p, 0644), 0);
+    assert_int_equal(rc, 2);
+    th_result_free(&r);
+    /* the index still holds both */
+    rc = run_index(&h, &r, (const char *[]){ "in", "b.txt", NULL });
+    assert_int_equal(rc, 0);
+    assert_int_equal(done_int(&r, "docs"), 2);
+    assert_int_equal(done_int(&r, "deleted"), 0);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 /* Every stderr line is "NAME: ..." or "Try 'NAME --help' ...", and the
  * path the program was run by appears nowhere. */
 static void expect_named(const th_result *r, const char *name,
@@ -267,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_upper_case_extensions),
         cmocka_unit_test(test_explicit_other_extension),
         cmocka_unit_test(test_path_without_articles),
+        cmocka_unit_test(test_unreadable_path_stops_run),
         cmocka_unit_test(test_index_messages_name_the_program),
         cmocka_unit_test(test_client_messages_name_the_program),
     };
