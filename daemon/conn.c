@@ -25,6 +25,19 @@
  * lets more than OUT_CAP bytes pile up behind the write it is reading is
  * cut off (a single bigger answer is sent whole).
  *
+ * Idleness: a connection is busy from the moment a request line is
+ * complete (its newline read) until every response has been handed to the
+ * kernel; otherwise it is idle, a partial line or not. Its idle clock
+ * starts when it opens and each time it turns idle again; the bytes of a
+ * partial line do not reset it, so a line must be complete within
+ * --idle-timeout of the last answer (a client dribbling one byte now and
+ * then does not hold a slot for ever). The loop keeps its idle
+ * connections in a list, idle longest first (appending at the loop's
+ * current time keeps it sorted), and one timer for the list's head. At
+ * the connection limit, the main loop hands a new client to the loop
+ * whose head has been idle longest, and that head is closed to make room
+ * if it has been idle for --evict-idle (conn_open()).
+ *
  * Lifetime: a conn is freed when its handle's close callback has run and
  * no reload still points at one of its slots (refs == 0).
  */
@@ -79,6 +92,9 @@ struct conn {
     conn *resume_next;
     bool closing;    /* uv_close() called */
     bool closed;     /* close callback ran */
+    bool idle;       /* on the loop's idle list */
+    conn *idle_prev, *idle_next;
+    uint64_t idle_since; /* uv_now() when it turned idle */
 };
 
 struct conn_write {
@@ -96,6 +112,8 @@ static void resume_cancel(conn *c);
 static void resume_later(conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void idle_unlink(conn *c);
+static void idle_update(conn *c);
 
 /* ---- lifetime ---------------------------------------------------------- */
 
@@ -173,6 +191,7 @@ void conn_abort(conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    idle_unlink(c);
     if (c->counted)
         atomic_fetch_sub(&c->srv->nconns, 1);
     atomic_fetch_sub(&c->q->load, 1);
@@ -422,6 +441,7 @@ static void dispatch(conn *c, const char *line, size_t len)
     slot *s;
 
     c->q->served++;
+    idle_unlink(c);
     s = slot_push(c);
     if (s == NULL) {
         log_error("conn %lu: out of memory", c->num);
@@ -631,6 +651,7 @@ static void process(conn *c)
         resume_later(c);
     update_reading(c);
     maybe_close(c);
+    idle_update(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -673,6 +694,134 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     process(c);
 }
 
+/* ---- idleness ---------------------------------------------------------- */
+
+static uint64_t idle_timeout_ms(const qloop *q)
+{
+    return (uint64_t)q->srv->cfg.idle_timeout_s * 1000;
+}
+
+/* The head of the loop's idle list changed: tell the main loop. */
+static void publish_oldest(qloop *q)
+{
+    atomic_store_explicit(&q->idle_oldest,
+                          q->idle_head ? q->idle_head->idle_since : UINT64_MAX,
+                          memory_order_relaxed);
+}
+
+static void idle_unlink(conn *c)
+{
+    qloop *q = c->q;
+
+    if (!c->idle)
+        return;
+    if (c->idle_prev != NULL)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        q->idle_head = c->idle_next;
+    if (c->idle_next != NULL)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        q->idle_tail = c->idle_prev;
+    c->idle = false;
+    if (c->idle_prev == NULL)
+        publish_oldest(q);
+    c->idle_prev = c->idle_next = NULL;
+}
+
+/* c turns idle now: to the tail (the loop's time never goes back). */
+static void idle_append(conn *c)
+{
+    qloop *q = c->q;
+
+    c->idle = true;
+    c->idle_since = uv_now(&q->loop);
+    c->idle_next = NULL;
+    c->idle_prev = q->idle_tail;
+    if (q->idle_tail != NULL)
+        q->idle_tail->idle_next = c;
+    else
+        q->idle_head = c;
+    q->idle_tail = c;
+    if (c->idle_prev == NULL)
+        publish_oldest(q);
+    if (idle_timeout_ms(q) > 0 && !uv_is_active((uv_handle_t *)&q->idle))
+        uv_timer_start(&q->idle, conn_idle_timer, idle_timeout_ms(q), 0);
+}
+
+/* After a round of process(): on the idle list, or off it. */
+static void idle_update(conn *c)
+{
+    bool busy = c->queued > 0 || c->writes > 0 || c->refs > 0 || c->resume;
+
+    if (c->closing || busy)
+        idle_unlink(c);
+    else if (!c->idle)
+        idle_append(c);
+}
+
+/* Bytes from the client wait in the socket, not read yet: it sent
+ * something just now, and is not to be closed as idle. */
+static bool input_waiting(conn *c)
+{
+    uv_os_fd_t fd;
+    struct pollfd pfd;
+
+    if (!c->reading || uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0)
+        return false;
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
+}
+
+void conn_idle_timer(uv_timer_t *t)
+{
+    qloop *q = t->data;
+    uint64_t timeout = idle_timeout_ms(q);
+    uint64_t now = uv_now(&q->loop);
+    conn *c;
+
+    while ((c = q->idle_head) != NULL && now - c->idle_since >= timeout) {
+        if (input_waiting(c)) { /* read it first; the clock starts over */
+            idle_unlink(c);
+            idle_append(c);
+            continue;
+        }
+        log_debug("conn %lu: idle for %llu s, closing", c->num,
+                  (unsigned long long)((now - c->idle_since) / 1000));
+        conn_abort(c); /* off the list */
+    }
+    if (c != NULL)
+        uv_timer_start(t, conn_idle_timer, c->idle_since + timeout - now, 0);
+}
+
+/*
+ * At the connection limit: close the loop's connection idle longest to
+ * make room for newcomer, if it has been idle for --evict-idle. Its place
+ * in nconns goes to newcomer. false if there is none to close.
+ */
+static bool evict_idle(qloop *q, const conn *newcomer)
+{
+    uint64_t min = (uint64_t)q->srv->cfg.evict_idle_s * 1000;
+    uint64_t now = uv_now(&q->loop);
+    conn *c = q->idle_head;
+
+    /* Input waiting, or not counted (not seen on the list in practice):
+     * move on to the next. */
+    while (c != NULL && (!c->counted || input_waiting(c)))
+        c = c->idle_next;
+    if (min == 0 || c == NULL || now - c->idle_since < min)
+        return false;
+    log_info("conn %lu: idle for %.1f s, closed to make room for conn %lu "
+             "(--max-connections %u reached)",
+             c->num, (double)(now - c->idle_since) / 1000, newcomer->num,
+             q->srv->cfg.max_connections);
+    c->counted = false; /* its place is the newcomer's */
+    conn_abort(c);
+    return true;
+}
+
 /* ---- open and shutdown ------------------------------------------------- */
 
 void conn_open(qloop *q, const handoff *h)
@@ -688,7 +837,7 @@ void conn_open(qloop *q, const handoff *h)
     c->q = q;
     c->srv = srv;
     c->num = h->num;
-    c->counted = h->reject == NULL;
+    c->counted = h->reject == NULL && !h->evict;
     if ((rc = uv_pipe_init(&q->loop, &c->pipe, 0)) < 0) {
         log_error("accept: %s", uv_strerror(rc));
         free(c);
@@ -706,8 +855,15 @@ void conn_open(qloop *q, const handoff *h)
         conn_abort(c);
         return;
     }
-    if (h->reject != NULL || q->stopping) {
-        const char *why = h->reject ? h->reject : "server is shutting down";
+    const char *reject = h->reject;
+    if (reject == NULL && h->evict && !q->stopping) {
+        if (evict_idle(q, c))
+            c->counted = true;
+        else
+            reject = "too many connections";
+    }
+    if (reject != NULL || q->stopping) {
+        const char *why = reject ? reject : "server is shutting down";
         log_warn("conn %lu: refused: %s", c->num, why);
         push_error(c, PROTO_BUSY, why);
         c->no_input = true;
@@ -719,7 +875,7 @@ void conn_open(qloop *q, const handoff *h)
     return;
 refuse:
     close(h->fd);
-    if (h->reject == NULL)
+    if (h->reject == NULL && !h->evict)
         atomic_fetch_sub(&srv->nconns, 1);
     atomic_fetch_sub(&q->load, 1);
 }

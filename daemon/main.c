@@ -15,6 +15,8 @@
 #include "proto.h"
 #include "server.h"
 
+#define MAX_IDLE_S (366UL * 24 * 3600) /* --idle-timeout, --evict-idle */
+
 #ifndef TRAWL_VERSION
 #define TRAWL_VERSION "unknown"
 #endif
@@ -39,7 +41,23 @@ static void usage(FILE *f)
                "                         connections (default: one per "
                "online CPU)\n"
                "  --max-request BYTES    longest request line (default 65536)\n"
-               "  --max-connections N    open connections (default 256)\n"
+               "  --max-connections N    open connections (default 256); "
+               "beyond them a new\n"
+               "                         client replaces the connection "
+               "idle longest, if\n"
+               "                         idle for --evict-idle, else gets "
+               "\"busy\"\n"
+               "  --idle-timeout SECONDS close a connection after SECONDS "
+               "with no request\n"
+               "                         (none running, nothing left to "
+               "send); clients\n"
+               "                         reconnect (default 300; 0: never)\n"
+               "  --evict-idle SECONDS   at --max-connections, a connection "
+               "idle at least\n"
+               "                         SECONDS may be closed for a new "
+               "client (default\n"
+               "                         10; 0: never, the new client gets "
+               "\"busy\")\n"
                "  --spin-us N            after answering, poll N microseconds "
                "for the\n"
                "                         connection's next request before "
@@ -142,6 +160,8 @@ int main(int argc, char **argv)
         {"max-request", required_argument, NULL, 'r'},
         {"max-connections", required_argument, NULL, 'c'},
         {"spin-us", required_argument, NULL, 'u'},
+        {"idle-timeout", required_argument, NULL, 'I'},
+        {"evict-idle", required_argument, NULL, 'E'},
         {"log-level", required_argument, NULL, 'l'},
         {"k1", required_argument, NULL, 'K'},
         {"b", required_argument, NULL, 'B'},
@@ -158,6 +178,8 @@ int main(int argc, char **argv)
         .max_request = 65536,
         .max_connections = 256,
         .spin_us = 50,
+        .idle_timeout_s = 300,
+        .evict_idle_s = 10,
     };
     trawl_query dq;
     char *owned_socket = NULL;
@@ -193,6 +215,16 @@ int main(int argc, char **argv)
             if (parse_num("--max-connections", optarg, 1, 1000000, &v) < 0)
                 return 2;
             cfg.max_connections = (unsigned)v;
+            break;
+        case 'I':
+            if (parse_num("--idle-timeout", optarg, 0, MAX_IDLE_S, &v) < 0)
+                return 2;
+            cfg.idle_timeout_s = (unsigned)v;
+            break;
+        case 'E':
+            if (parse_num("--evict-idle", optarg, 0, MAX_IDLE_S, &v) < 0)
+                return 2;
+            cfg.evict_idle_s = (unsigned)v;
             break;
         case 'l':
             if ((level = log_level_parse(optarg)) < 0) {

@@ -51,6 +51,7 @@ static void maybe_end(qloop *q)
     pthread_mutex_unlock(&q->lock);
     uv_close((uv_handle_t *)&q->drain, NULL);
     uv_close((uv_handle_t *)&q->resume, NULL);
+    uv_close((uv_handle_t *)&q->idle, NULL);
 }
 
 static void begin_stop(qloop *q)
@@ -194,6 +195,7 @@ int qloop_start(qloop *q, server *srv, unsigned idx)
     q->idx = idx;
     atomic_init(&q->load, 0);
     atomic_init(&q->stop_seen, false);
+    atomic_init(&q->idle_oldest, UINT64_MAX);
     pthread_mutex_init(&q->lock, NULL);
     if (trawl_searcher_new(&q->searcher, &err) < 0) {
         log_error("searcher: %s", err.msg);
@@ -211,12 +213,14 @@ int qloop_start(qloop *q, server *srv, unsigned idx)
     }
     uv_timer_init(&q->loop, &q->drain);
     uv_idle_init(&q->loop, &q->resume);
-    q->wake.data = q->drain.data = q->resume.data = q;
+    uv_timer_init(&q->loop, &q->idle);
+    q->wake.data = q->drain.data = q->resume.data = q->idle.data = q;
     if ((rc = uv_thread_create(&q->thread, qloop_main, q)) < 0) {
         log_error("query thread: %s", uv_strerror(rc));
         uv_close((uv_handle_t *)&q->wake, NULL);
         uv_close((uv_handle_t *)&q->drain, NULL);
         uv_close((uv_handle_t *)&q->resume, NULL);
+        uv_close((uv_handle_t *)&q->idle, NULL);
         uv_run(&q->loop, UV_RUN_DEFAULT);
         uv_loop_close(&q->loop);
         goto fail;

@@ -30,6 +30,7 @@
 #define POLL_MS         1000
 #define ACCEPT_PAUSE_MS 100
 #define ACCEPT_BATCH    64
+#define ACCEPT_LOG_MS   60000 /* accept() still failing: a line a minute */
 
 typedef struct reload_job {
     uv_work_t work;
@@ -484,21 +485,56 @@ static qloop *pick_loop(server *srv)
     return best;
 }
 
+/*
+ * At the connection limit: the query loop whose connection idle longest
+ * has been idle for --evict-idle, or NULL. That loop checks again when the
+ * newcomer arrives (the connection may have sent a request meanwhile).
+ */
+static qloop *pick_evicting_loop(server *srv)
+{
+    uint64_t min = (uint64_t)srv->cfg.evict_idle_s * 1000, now, best_since;
+    qloop *best = NULL;
+
+    if (min == 0)
+        return NULL;
+    uv_update_time(&srv->loop);
+    now = uv_now(&srv->loop);
+    best_since = UINT64_MAX;
+    for (unsigned k = 0; k < srv->nloops; k++) {
+        qloop *q = &srv->loops[k];
+        uint64_t since = atomic_load_explicit(&q->idle_oldest,
+                                              memory_order_relaxed);
+        if (since < best_since) {
+            best = q;
+            best_since = since;
+        }
+    }
+    if (best == NULL || best_since > now || now - best_since < min)
+        return NULL;
+    return best;
+}
+
 static void hand_off(server *srv, int fd)
 {
     handoff h = {.fd = fd, .num = ++srv->conn_counter};
     unsigned n = atomic_load(&srv->nconns);
-    qloop *q = pick_loop(srv);
+    qloop *q = NULL;
 
     /* Only this thread adds to nconns: no race between check and add. */
-    if (n >= srv->cfg.max_connections)
-        h.reject = "too many connections";
-    else
+    if (n >= srv->cfg.max_connections) {
+        if ((q = pick_evicting_loop(srv)) != NULL)
+            h.evict = true; /* takes the evicted one's place in nconns */
+        else
+            h.reject = "too many connections";
+    } else {
         atomic_fetch_add(&srv->nconns, 1);
+    }
+    if (!h.evict)
+        q = pick_loop(srv);
     atomic_fetch_add(&q->load, 1);
     if (!qloop_post_fd(q, &h)) {
         close(fd);
-        if (h.reject == NULL)
+        if (h.reject == NULL && !h.evict)
             atomic_fetch_sub(&srv->nconns, 1);
         atomic_fetch_sub(&q->load, 1);
     }
@@ -514,6 +550,59 @@ static void on_accept_pause(uv_timer_t *t)
         uv_poll_start(&srv->listener, UV_READABLE, on_listener);
 }
 
+/*
+ * accept() failed with err (EMFILE...). Retried every ACCEPT_PAUSE_MS
+ * while it lasts, but logged only when it starts (or the error changes)
+ * and then at most once every ACCEPT_LOG_MS, with a count. It lasts until
+ * every waiting client has been accepted (EAGAIN): at the limit, accepts
+ * that work (a descriptor freed) and accepts that fail alternate.
+ */
+static void accept_failed(server *srv, int err)
+{
+    uint64_t now;
+
+    uv_update_time(&srv->loop);
+    now = uv_now(&srv->loop);
+    if (srv->accept_errno == 0) {
+        srv->accept_fail_ms = now;
+        srv->accept_fails = 0;
+    }
+    srv->accept_fails++;
+    if (srv->accept_errno != err) {
+        srv->accept_errno = err;
+        srv->accept_logged_ms = now;
+        srv->accept_fails_logged = srv->accept_fails;
+        log_warn("accept: %s (new clients wait; retrying every %d ms, "
+                 "logged again once a minute while it lasts)",
+                 strerror(err), ACCEPT_PAUSE_MS);
+    } else if (now - srv->accept_logged_ms >= ACCEPT_LOG_MS) {
+        log_warn("accept: still failing (%s): %llu failed attempts in the "
+                 "last %llu s, %llu s in all",
+                 strerror(err),
+                 (unsigned long long)(srv->accept_fails -
+                                      srv->accept_fails_logged),
+                 (unsigned long long)((now - srv->accept_logged_ms) / 1000),
+                 (unsigned long long)((now - srv->accept_fail_ms) / 1000));
+        srv->accept_logged_ms = now;
+        srv->accept_fails_logged = srv->accept_fails;
+    }
+}
+
+/* accept() has taken every waiting client: the end of a failure, if
+ * there was one. */
+static void accept_recovered(server *srv)
+{
+    if (srv->accept_errno == 0)
+        return;
+    uv_update_time(&srv->loop);
+    log_info("accept: works again after %.1f s (%llu failed attempts: %s); "
+             "every waiting client accepted",
+             (double)(uv_now(&srv->loop) - srv->accept_fail_ms) / 1000,
+             (unsigned long long)srv->accept_fails,
+             strerror(srv->accept_errno));
+    srv->accept_errno = 0;
+}
+
 static void accept_some(server *srv)
 {
     for (int k = 0; k < ACCEPT_BATCH; k++) {
@@ -525,12 +614,13 @@ static void accept_some(server *srv)
         }
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            accept_recovered(srv);
             return;
+        }
         /* EMFILE, ENFILE, ENOBUFS...: the listener stays readable, so
          * pause rather than spin. */
-        log_warn("accept: %s (pausing %d ms)", strerror(errno),
-                 ACCEPT_PAUSE_MS);
+        accept_failed(srv, errno);
         uv_poll_stop(&srv->listener);
         uv_timer_start(&srv->accept_pause, on_accept_pause, ACCEPT_PAUSE_MS,
                        0);

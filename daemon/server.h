@@ -21,6 +21,10 @@
  *     (server_index_acquire() retains the index: refcounts are atomic, so
  *     a query keeps its generation alive across a reload).
  *   - queries, errors, nconns, the latency ring: atomics.
+ *   - each query loop's idle_oldest (since when its connection idle
+ *     longest has been idle): an atomic, written by the loop, read by
+ *     the main loop at --max-connections to pick the loop that makes room
+ *     for a new client (conn.c, "Idleness").
  *   - a "reload" op: the query loop queues a reload_waiter to the main
  *     loop (server_post_reload()); the main loop answers it by queueing
  *     it back to that query loop (qloop_post_answer()) once the reload job
@@ -51,6 +55,11 @@ typedef struct trawld_config {
     unsigned max_connections; /* beyond this, new clients get "busy" */
     unsigned spin_us;         /* after a request, poll this long for the
                                  next before sleeping; 0: never */
+    unsigned idle_timeout_s;  /* close a connection idle this long; 0:
+                                 never */
+    unsigned evict_idle_s;    /* at max_connections, a new client replaces
+                                 the connection idle longest if idle this
+                                 long; 0: never (the new one gets busy) */
 } trawld_config;
 
 #define LATENCY_RING 1024
@@ -95,6 +104,8 @@ typedef struct handoff {
     int fd;
     unsigned long num; /* connection number, for log lines */
     const char *reject; /* non-NULL: answer "busy" with this, then close */
+    bool evict; /* at the limit: take the place of the loop's connection
+                   idle longest (not counted in nconns yet), or get busy */
 } handoff;
 
 /* A query loop (qloop.c). */
@@ -105,6 +116,7 @@ struct qloop {
     uv_thread_t thread;
     uv_async_t wake;  /* new fds, reload answers, stop */
     uv_timer_t drain; /* shutdown deadline */
+    uv_timer_t idle;  /* the idle timeout of idle_head */
     bool started;     /* thread created */
     int status;       /* 0 if its uv_loop_close() succeeded */
 
@@ -121,12 +133,17 @@ struct qloop {
     conn *resume_list;   /* connections with requests left after a round */
     trawl_searcher *searcher;
     conn *conns;   /* its open connections, doubly linked */
+    conn *idle_head, *idle_tail; /* its idle connections, idle longest
+                                    first (conn.c) */
     uint64_t served; /* requests dispatched: the spin's progress mark */
     size_t nalloc; /* conn structs not yet freed */
     bool stopping;
 
     atomic_uint load;      /* open connections, for the least-loaded choice */
     atomic_bool stop_seen; /* stop asked: run no more buffered requests */
+    /* since when (uv_now(), ms) idle_head has been idle; UINT64_MAX if no
+     * connection is idle: read by the main loop to pick whom to evict */
+    atomic_uint_fast64_t idle_oldest;
 };
 
 struct server {
@@ -136,6 +153,13 @@ struct server {
     int listen_fd;
     uv_poll_t listener;
     uv_timer_t accept_pause; /* out of fds: accept again a bit later */
+    /* accept() failing (EMFILE...): logged when it starts, at most once a
+     * minute while it lasts, and when it ends */
+    int accept_errno;          /* 0 while accept() works */
+    uint64_t accept_fail_ms;   /* when it started failing (uv_now) */
+    uint64_t accept_fails;     /* failed calls since then */
+    uint64_t accept_logged_ms; /* last log line about it */
+    uint64_t accept_fails_logged; /* accept_fails at that line */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_fs_event_t watch; /* DIR, for CURRENT being replaced */
     uv_timer_t poll;     /* 1 s fallback when inotify misses (or DIR is new) */
@@ -242,6 +266,10 @@ void conn_abort(conn *c);
 /* The resume idle handle's callback: next round for connections that
  * stopped with requests left (conn.c's process()). */
 void conn_resume_all(uv_idle_t *h);
+
+/* The idle timer's callback: close the loop's connections idle for
+ * --idle-timeout. */
+void conn_idle_timer(uv_timer_t *t);
 
 /* Answer a "reload" op (w comes back from the main loop; freed here). */
 void conn_reload_done(reload_waiter *w);
