@@ -78,6 +78,7 @@ typedef struct run {
     uint64_t articles;/* articles accepted by the writer */
     uint64_t kept;    /* JSON lines kept unchanged without parsing */
     uint64_t bad;     /* bad files / lines skipped */
+    uint64_t unread;  /* directories and files that could not be read */
     uint64_t repaired;/* inputs whose invalid UTF-8 was replaced */
     int fatal;        /* a writer error that ends the run */
     trawl_err err;
@@ -167,7 +168,8 @@ static void usage(FILE *f)
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
-"see are deleted (with --add they are kept). A bad file or line is\n"
+"see are deleted (with --add they are kept, and when some directory or\n"
+"file could not be read, which is said). A bad file or line is\n"
 "reported on stderr as 'PATH:LINE: reason' and skipped. Each run commits a\n"
 "new generation atomically; a running trawld picks it up. Only one\n"
 "trawl-index at a time may write to DIR; a killed run leaves the previous\n"
@@ -394,10 +396,12 @@ static int sum_file(void *payload, const trawl_walk_entry *e)
     return 0;
 }
 
-static void ignore_problem(void *payload, const char *path, const char *reason)
+static void ignore_problem(void *payload, const char *path, const char *reason,
+                           int e)
 {
     (void)payload;
     (void)path;
+    (void)e;
     (void)reason;
 }
 
@@ -744,6 +748,7 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
                     continue;
                 note(e->path, 0, strerror(errno));
                 r->bad++;
+                r->unread++;
                 return;
             }
             if (n == 0)
@@ -793,6 +798,7 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     if (fd < 0) {
         note(e->path, 0, strerror(errno));
         r->bad++;
+        r->unread++;
         return 0;
     }
     r->files++;
@@ -806,6 +812,7 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         } else if (rc < 0) {
             note(e->path, 0, strerror(errno));
             r->bad++;
+            r->unread++;
         } else if (rc > 0) {
             char msg[96];
             snprintf(msg, sizeof(msg), "file larger than %zu MiB, skipped",
@@ -825,11 +832,16 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     return r->fatal ? 1 : 0;
 }
 
-static void on_problem(void *payload, const char *path, const char *reason)
+static void on_problem(void *payload, const char *path, const char *reason,
+                       int e)
 {
     run *r = payload;
     note(path, 0, reason);
     r->bad++;
+    /* A dangling link or a loop is no loss; anything else may hide
+     * articles that are still there. */
+    if (e != 0 && e != ENOENT && e != ELOOP)
+        r->unread++;
 }
 
 static int parse_mb(const char *s, size_t *out)
@@ -1225,6 +1237,16 @@ int main(int argc, char **argv)
         trawl_writer_free(r.w);
         free(r.buf);
         return EXIT_NOTHING;
+    }
+
+    /* Inputs that could not be read may still hold the articles this run
+     * did not see: keep them rather than delete them. */
+    if (r.unread > 0 && !opts.keep_unseen) {
+        trawl_writer_keep_unseen(r.w);
+        progress_clear(&r);
+        fprintf(stderr, PROG ": %" PRIu64 " input%s could not be read; the "
+                "articles this run did not see are kept (run again to "
+                "delete them)\n", r.unread, r.unread == 1 ? "" : "s");
     }
 
     trawl_writer_stats st;

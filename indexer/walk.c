@@ -71,7 +71,7 @@ static int walk_dir(walker *w, size_t len, const struct stat *st,
     for (const dir_frame *f = up; f != NULL; f = f->up) {
         if (f->dev == st->st_dev && f->ino == st->st_ino) {
             w->on_problem(w->payload, w->path,
-                          "symlink loop, directory skipped");
+                          "symlink loop, directory skipped", 0);
             return 0;
         }
     }
@@ -80,7 +80,8 @@ static int walk_dir(walker *w, size_t len, const struct stat *st,
     struct dirent **names = NULL;
     int n = scandir(w->path, &names, skip_name, name_cmp);
     if (n < 0) {
-        w->on_problem(w->payload, w->path, strerror(errno));
+        int e = errno;
+        w->on_problem(w->payload, w->path, strerror(e), e);
         return 0;
     }
 
@@ -94,7 +95,8 @@ static int walk_dir(walker *w, size_t len, const struct stat *st,
         size_t sub_len = strlen(w->path);
         struct stat sub;
         if (stat(w->path, &sub) < 0) {
-            w->on_problem(w->payload, w->path, strerror(errno));
+            int e = errno;
+            w->on_problem(w->payload, w->path, strerror(e), e);
         } else if (S_ISDIR(sub.st_mode)) {
             rc = walk_dir(w, sub_len, &sub, &me);
         } else if (S_ISREG(sub.st_mode)) {

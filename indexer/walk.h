@@ -25,9 +25,10 @@ typedef struct trawl_walk_entry {
 /* Return 0 to continue, non-zero to stop the walk with that value. */
 typedef int (*trawl_walk_file_cb)(void *payload, const trawl_walk_entry *e);
 
-/* Called for an entry that cannot be walked: path and a reason. */
+/* Called for an entry that cannot be walked: path, a reason, and the
+ * errno behind it (0 for a symlink loop). */
 typedef void (*trawl_walk_problem_cb)(void *payload, const char *path,
-                                      const char *reason);
+                                      const char *reason, int err);
 
 /*
  * Walk root. Returns 0, the callback's non-zero value, or -1 with errno

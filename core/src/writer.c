@@ -2878,6 +2878,11 @@ out:
     return rc;
 }
 
+void trawl_writer_keep_unseen(trawl_writer *w)
+{
+    w->opts.keep_unseen = 1;
+}
+
 int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
                         trawl_err *err)
 {

@@ -90,6 +90,11 @@ int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
  * may then skip finding ids for it. */
 int trawl_writer_can_keep(const trawl_writer *w);
 
+/* From now on, keep the previous generation's articles that this run
+ * does not see (as opts.keep_unseen): for a caller that could not read
+ * some of its inputs. */
+void trawl_writer_keep_unseen(trawl_writer *w);
+
 /* Write everything, commit a new generation, fill stats (may be NULL). */
 int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
                         trawl_err *err);
