@@ -799,10 +799,12 @@ void conn_idle_timer(uv_timer_t *t)
 /*
  * At the connection limit: close the loop's connection idle longest to
  * make room for newcomer, if it has been idle for --evict-idle. Its place
- * in nconns goes to newcomer. false if there is none to close.
+ * in nconns goes to newcomer. false if there is none to close. newcomer
+ * NULL: to free a descriptor for accept() (its place is just freed).
  */
 static bool evict_idle(qloop *q, const conn *newcomer)
 {
+    char why[96];
     uint64_t min = (uint64_t)q->srv->cfg.evict_idle_s * 1000;
     uint64_t now = uv_now(&q->loop);
     conn *c = q->idle_head;
@@ -813,13 +815,23 @@ static bool evict_idle(qloop *q, const conn *newcomer)
         c = c->idle_next;
     if (min == 0 || c == NULL || now - c->idle_since < min)
         return false;
-    log_info("conn %lu: idle for %.1f s, closed to make room for conn %lu "
-             "(--max-connections %u reached)",
-             c->num, (double)(now - c->idle_since) / 1000, newcomer->num,
-             q->srv->cfg.max_connections);
-    c->counted = false; /* its place is the newcomer's */
-    conn_abort(c);
+    if (newcomer != NULL)
+        snprintf(why, sizeof(why),
+                 "to make room for conn %lu (--max-connections %u reached)",
+                 newcomer->num, q->srv->cfg.max_connections);
+    else
+        snprintf(why, sizeof(why), "to free a file descriptor");
+    log_info("conn %lu: idle for %.1f s, closed %s", c->num,
+             (double)(now - c->idle_since) / 1000, why);
+    if (newcomer != NULL)
+        c->counted = false; /* its place is the newcomer's */
+    conn_abort(c); /* closes the descriptor now */
     return true;
+}
+
+void conn_evict_for_fd(qloop *q)
+{
+    evict_idle(q, NULL);
 }
 
 /* ---- open and shutdown ------------------------------------------------- */

@@ -75,7 +75,7 @@ static void on_wake(uv_async_t *a)
     handoff *fds;
     size_t nfds;
     reload_waiter *answers;
-    bool stop;
+    bool stop, evict;
 
     pthread_mutex_lock(&q->lock);
     fds = q->fds;
@@ -85,8 +85,15 @@ static void on_wake(uv_async_t *a)
     answers = q->answers;
     q->answers = NULL;
     stop = q->stop;
+    evict = q->evict;
+    q->evict = false;
     pthread_mutex_unlock(&q->lock);
 
+    if (evict) {
+        if (!q->stopping)
+            conn_evict_for_fd(q);
+        atomic_store(&q->srv->evicting, false);
+    }
     for (size_t i = 0; i < nfds; i++)
         conn_open(q, &fds[i]);
     free(fds);
@@ -276,6 +283,18 @@ void qloop_post_answer(qloop *q, reload_waiter *w)
     w->next = q->answers;
     q->answers = w;
     uv_async_send(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void qloop_post_evict(qloop *q)
+{
+    pthread_mutex_lock(&q->lock);
+    if (!q->closed) {
+        q->evict = true;
+        uv_async_send(&q->wake);
+    } else {
+        atomic_store(&q->srv->evicting, false);
+    }
     pthread_mutex_unlock(&q->lock);
 }
 

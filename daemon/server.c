@@ -29,6 +29,8 @@
 
 #define POLL_MS         1000
 #define ACCEPT_PAUSE_MS 100
+#define ACCEPT_EVICT_MS 5 /* retry sooner when an idle connection is being
+                             closed to free a descriptor */
 #define ACCEPT_BATCH    64
 #define ACCEPT_LOG_MS   60000 /* accept() still failing: a line a minute */
 
@@ -603,6 +605,27 @@ static void accept_recovered(server *srv)
     srv->accept_errno = 0;
 }
 
+/*
+ * Out of descriptors: like a new client at --max-connections, the clients
+ * waiting to be accepted may take the place of a connection idle for
+ * --evict-idle, one at a time (the next only once that one is closed).
+ * true if one is being closed.
+ */
+static bool evict_for_fd(server *srv, int err)
+{
+    qloop *q;
+
+    if (err != EMFILE && err != ENFILE)
+        return false;
+    if (atomic_load(&srv->evicting))
+        return true;
+    if ((q = pick_evicting_loop(srv)) == NULL)
+        return false;
+    atomic_store(&srv->evicting, true);
+    qloop_post_evict(q);
+    return true;
+}
+
 static void accept_some(server *srv)
 {
     for (int k = 0; k < ACCEPT_BATCH; k++) {
@@ -620,9 +643,12 @@ static void accept_some(server *srv)
         }
         /* EMFILE, ENFILE, ENOBUFS...: the listener stays readable, so
          * pause rather than spin. */
-        accept_failed(srv, errno);
+        int err = errno;
+        accept_failed(srv, err);
         uv_poll_stop(&srv->listener);
-        uv_timer_start(&srv->accept_pause, on_accept_pause, ACCEPT_PAUSE_MS,
+        uv_timer_start(&srv->accept_pause, on_accept_pause,
+                       evict_for_fd(srv, err) ? ACCEPT_EVICT_MS
+                                              : ACCEPT_PAUSE_MS,
                        0);
         return;
     }
@@ -820,6 +846,7 @@ int server_init(server *srv, const trawld_config *cfg)
     srv->cfg = *cfg;
     srv->listen_fd = -1;
     atomic_init(&srv->spinners, 0);
+    atomic_init(&srv->evicting, false);
     srv->max_spinners = default_threads() / 2;
     if (srv->max_spinners == 0)
         srv->max_spinners = 1;

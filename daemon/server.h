@@ -125,6 +125,7 @@ struct qloop {
     handoff *fds;
     size_t nfds, cap_fds;
     reload_waiter *answers;
+    bool evict; /* out of descriptors: close the connection idle longest */
     bool stop;
     bool closed; /* wake is closed: post nothing more */
 
@@ -160,6 +161,8 @@ struct server {
     uint64_t accept_fails;     /* failed calls since then */
     uint64_t accept_logged_ms; /* last log line about it */
     uint64_t accept_fails_logged; /* accept_fails at that line */
+    atomic_bool evicting; /* a loop was asked to close an idle connection
+                             to free a descriptor, and has not yet */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_fs_event_t watch; /* DIR, for CURRENT being replaced */
     uv_timer_t poll;     /* 1 s fallback when inotify misses (or DIR is new) */
@@ -243,6 +246,10 @@ bool qloop_post_fd(qloop *q, const handoff *h);
 /* Main loop: an answered reload waiter back to its loop. */
 void qloop_post_answer(qloop *q, reload_waiter *w);
 
+/* Main loop: out of descriptors: ask q to close its connection idle
+ * longest (if idle for --evict-idle); q clears srv->evicting when done. */
+void qloop_post_evict(qloop *q);
+
 /* Main loop: tell q to drain and end. */
 void qloop_post_stop(qloop *q);
 
@@ -270,6 +277,10 @@ void conn_resume_all(uv_idle_t *h);
 /* The idle timer's callback: close the loop's connections idle for
  * --idle-timeout. */
 void conn_idle_timer(uv_timer_t *t);
+
+/* Out of descriptors: close the loop's connection idle longest if it has
+ * been idle for --evict-idle. */
+void conn_evict_for_fd(qloop *q);
 
 /* Answer a "reload" op (w comes back from the main loop; freed here). */
 void conn_reload_done(reload_waiter *w);

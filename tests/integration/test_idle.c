@@ -2,8 +2,9 @@
  * Idle connections: trawld --idle-timeout closes a connection that has no
  * request in progress and nothing left to send; at --max-connections a new
  * client takes the place of the connection idle longest (if idle for
- * --evict-idle) instead of getting "busy"; running out of descriptors is
- * logged once, not every retry. See docs/protocol.md, "Idle connections".
+ * --evict-idle) instead of getting "busy", and so do clients waiting to
+ * be accepted while the daemon is out of descriptors, which is logged
+ * once, not every retry. See docs/protocol.md, "Idle connections".
  *
  * Timeouts here are 1 s; the bounds checked are loose (the tests may run
  * beside others, or under sanitizers).
@@ -32,22 +33,33 @@
 
 #define BIG_BODY (1 << 20) /* a "get" answer the socket cannot hold */
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
+/* The test's directory and daemon: a global, so that teardown() kills the
+ * daemon of a test that failed half-way. */
+static th h;
+
+static int teardown(void **state)
 {
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
+    (void)state;
+    th_cleanup(&h);
+    return 0;
+}
+
+static void path_in(char *out, size_t cap, const th *t, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", t->dir, name);
     assert_true(n > 0 && (size_t)n < cap);
 }
 
 /* A temporary directory and an index of two articles, one of them with a
  * body of BIG_BODY bytes. */
-static void setup_index(th *h)
+static void setup_index(th *t)
 {
     char src[256], path[256];
 
-    assert_int_equal(th_init(h), 0);
-    path_in(src, sizeof(src), h, "src");
+    assert_int_equal(th_init(t), 0);
+    path_in(src, sizeof(src), t, "src");
     assert_int_equal(mkdir(src, 0755), 0);
-    path_in(path, sizeof(path), h, "src/a.txt");
+    path_in(path, sizeof(path), t, "src/a.txt");
     const char *a = "Title\n\nsome aardvark words\n";
     assert_int_equal(th_write_file(path, a, strlen(a)), 0);
 
@@ -60,16 +72,16 @@ static void setup_index(th *h)
         n += 5;
     }
     big[n++] = '\n';
-    path_in(path, sizeof(path), h, "src/big.txt");
+    path_in(path, sizeof(path), t, "src/big.txt");
     assert_int_equal(th_write_file(path, big, n), 0);
     free(big);
-    assert_int_equal(th_index(h, (const char *[]){src, NULL}, NULL), 0);
+    assert_int_equal(th_index(t, (const char *[]){src, NULL}, NULL), 0);
 }
 
-static void stop_daemon(th *h)
+static void stop_daemon(th *t)
 {
-    assert_int_equal(th_daemon_stop(h), 0);
-    th_cleanup(h);
+    assert_int_equal(th_daemon_stop(t), 0);
+    th_cleanup(t);
 }
 
 static bool ping_ok(th_conn *c)
@@ -83,10 +95,10 @@ static bool ping_ok(th_conn *c)
 /* Connect and ping until the daemon takes the connection (not "busy"):
  * th_daemon_start's probe connection counts until the daemon has seen
  * its close. */
-static void connect_counted(th *h, th_conn *c)
+static void connect_counted(th *t, th_conn *c)
 {
     for (int i = 0; i < 100; i++) {
-        assert_int_equal(th_connect(h, c), 0);
+        assert_int_equal(th_connect(t, c), 0);
         if (ping_ok(c))
             return;
         th_close(c);
@@ -123,9 +135,9 @@ static int wait_closed(th_conn *c, int ms)
 }
 
 /* The daemon's log, asserted to be there (free it). */
-static char *daemon_log(th *h)
+static char *daemon_log(th *t)
 {
-    char *log = th_daemon_log(h);
+    char *log = th_daemon_log(t);
     assert_non_null(log);
     return log;
 }
@@ -147,7 +159,6 @@ static int count_in(const char *s, const char *what)
 static void test_idle_closed_active_kept(void **state)
 {
     (void)state;
-    th h;
     th_conn idle, silent, active;
     setup_index(&h);
     assert_int_equal(
@@ -204,7 +215,6 @@ static void test_idle_closed_active_kept(void **state)
 static void test_partial_line(void **state)
 {
     (void)state;
-    th h;
     th_conn part, drip, late;
     setup_index(&h);
     assert_int_equal(
@@ -286,7 +296,6 @@ static void read_big_get(th_conn *c)
 static void test_writing_is_not_idle(void **state)
 {
     (void)state;
-    th h;
     th_conn big;
     setup_index(&h);
     assert_int_equal(
@@ -320,7 +329,6 @@ static void assert_busy(th_conn *c)
 static void test_evict_longest_idle(void **state)
 {
     (void)state;
-    th h;
     th_conn a, b, c, d, e;
     setup_index(&h);
     assert_int_equal(th_daemon_start(&h, (const char *[]){"--max-connections",
@@ -376,7 +384,6 @@ static void test_evict_longest_idle(void **state)
 static void test_evict_spares_busy(void **state)
 {
     (void)state;
-    th h;
     th_conn big, idle, n1, n2;
     setup_index(&h);
     assert_int_equal(th_daemon_start(&h, (const char *[]){"--max-connections",
@@ -410,7 +417,6 @@ static void test_evict_spares_busy(void **state)
 static void test_out_of_descriptors_logged_once(void **state)
 {
     (void)state;
-    th h;
     struct rlimit old, low;
     setup_index(&h);
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -446,15 +452,67 @@ static void test_out_of_descriptors_logged_once(void **state)
     stop_daemon(&h);
 }
 
+/*
+ * Out of descriptors, the clients waiting to be accepted take the place
+ * of connections idle for --evict-idle, as at --max-connections: a client
+ * that arrives while the others hold every descriptor and send nothing
+ * is served within a few seconds instead of waiting for the idle timeout.
+ */
+static void test_out_of_descriptors_evicts_idle(void **state)
+{
+    (void)state;
+    struct rlimit old, low;
+    setup_index(&h);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 40;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int started =
+        th_daemon_start(&h, (const char *[]){"--evict-idle", "1", NULL});
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(started, 0);
+
+    enum { NCONN = 60 };
+    th_conn c[NCONN];
+    int n = 0;
+    for (; n < NCONN; n++)
+        if (th_connect(&h, &c[n]) < 0)
+            break;
+    th_sleep_ms(300);
+    long long t0 = th_now_ms();
+    th_conn d;
+    assert_int_equal(th_connect(&h, &d), 0);
+    if (!ping_ok(&d)) {
+        char *log = daemon_log(&h);
+        fail_msg("the new client was not served; log:\n%s", log);
+    }
+    long long took = th_now_ms() - t0;
+    if (took > 6000)
+        fail_msg("the new client waited %lld ms", took);
+    /* the first clients, idle longest, were closed for it */
+    assert_int_equal(wait_closed(&c[0], 0), 1);
+    char *log = daemon_log(&h);
+    if (strstr(log, "closed to free a file descriptor") == NULL)
+        fail_msg("no eviction logged:\n%s", log);
+    free(log);
+    for (int i = 0; i < n; i++)
+        th_close(&c[i]);
+    th_close(&d);
+    stop_daemon(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idle_closed_active_kept),
-        cmocka_unit_test(test_partial_line),
-        cmocka_unit_test(test_writing_is_not_idle),
-        cmocka_unit_test(test_evict_longest_idle),
-        cmocka_unit_test(test_evict_spares_busy),
-        cmocka_unit_test(test_out_of_descriptors_logged_once),
+        cmocka_unit_test_teardown(test_idle_closed_active_kept, teardown),
+        cmocka_unit_test_teardown(test_partial_line, teardown),
+        cmocka_unit_test_teardown(test_writing_is_not_idle, teardown),
+        cmocka_unit_test_teardown(test_evict_longest_idle, teardown),
+        cmocka_unit_test_teardown(test_evict_spares_busy, teardown),
+        cmocka_unit_test_teardown(test_out_of_descriptors_logged_once,
+                                  teardown),
+        cmocka_unit_test_teardown(test_out_of_descriptors_evicts_idle,
+                                  teardown),
     };
     return cmocka_run_group_tests_name("idle", tests, NULL, NULL);
 }
