@@ -286,6 +286,33 @@ static int can_connect(const char *path)
     return 1;
 }
 
+/* Daemons started, so that a test that fails before stopping its own
+ * (cmocka goes on with the next test) does not leave it running after
+ * the test program exits. */
+#define MAX_STARTED 256
+static pid_t started[MAX_STARTED];
+static int nstarted;
+
+static void kill_started(void)
+{
+    for (int i = 0; i < nstarted; i++) {
+        /* 0: still our running child (a reaped one is not waited for,
+         * so a pid reused by someone else is never killed) */
+        if (started[i] > 0 && waitpid(started[i], NULL, WNOHANG) == 0) {
+            kill(started[i], SIGKILL);
+            waitpid(started[i], NULL, 0);
+        }
+    }
+}
+
+static void note_started(pid_t pid)
+{
+    if (nstarted == 0)
+        atexit(kill_started);
+    if (nstarted < MAX_STARTED)
+        started[nstarted++] = pid;
+}
+
 int th_daemon_start(th *h, const char *const extra[])
 {
     const char *prefix[] = {"trawld", "--index", h->index, "--socket", h->sock};
@@ -307,6 +334,7 @@ int th_daemon_start(th *h, const char *const extra[])
         h->pid = 0;
         return -1;
     }
+    note_started(h->pid);
     while (now_ms() < deadline) {
         if (waitpid(h->pid, &ws, WNOHANG) == h->pid) {
             fprintf(stderr, "harness: trawld exited early (%d)\n",
