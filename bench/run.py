@@ -374,8 +374,8 @@ def run_corpus(name, corpus, args, res):
                               "--repeat", str(args.repeat)])
         for j in jsonlines(out):
             r["inproc"].setdefault(eng, {})[j["threads"]] = j
-        # Each query's latency (1 thread, the last of --repeat passes),
-        # for the medians by kind of query.
+        # Each query's latency (1 thread, its fastest of the --repeat
+        # passes), for the medians by kind of query.
         variants = [(eng, [])]
         if eng == "trawl":
             # The peers rank by BM25 alone: trawl without its proximity
@@ -637,8 +637,8 @@ def kind_table(r):
     for i, q in enumerate(r["qtext"]):
         kinds.setdefault(query_kind(q), []).append(i)
     order = ["1 word", "2 words", "3 words", "4+ words", "phrase"]
-    L = ["", "Median latency by kind of query (in process, 1 thread, each query's time "
-         "in the last timed pass):", "",
+    L = ["", "Median latency by kind of query (in process, 1 thread, each query's fastest "
+         "time over the passes):", "",
          "| queries | n | " + " | ".join(c[1] for c in cols) +
          " | trawl / Xapian | trawl, no proximity / Xapian |",
          "|---|---:|" + "---:|" * (len(cols) + 2)]
