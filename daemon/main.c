@@ -189,6 +189,9 @@ int main(int argc, char **argv)
     int opt, level;
 
     trawl_query_init(&dq);
+    /* getopt's own messages name the program, not the path it ran by */
+    static char prog_name[] = "trawld";
+    argv[0] = prog_name;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'i':

@@ -353,6 +353,25 @@ static void test_client_messages_name_the_program(void **state)
     run_named("trawl", (const char *[]){ "--limit", "x", "a", NULL }, 2);
 }
 
+/* trawld follows an option error with its usage: the error line names
+ * the program, and the path it ran by appears nowhere. */
+static void test_daemon_messages_name_the_program(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"--bogus", "--index"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[512];
+        th_result r;
+        snprintf(path, sizeof(path), "%s/trawld", th_bin_dir());
+        const char *argv[] = {path, bad[i], NULL};
+        int rc = th_run(&r, argv);
+        assert_int_equal(rc, 2);
+        if (strncmp(r.err, "trawld: ", 8) != 0 || strstr(r.err, path) != NULL)
+            fail_msg("trawld %s: stderr:\n%s", bad[i], r.err);
+        th_result_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_inside_keeps_articles),
         cmocka_unit_test(test_index_messages_name_the_program),
         cmocka_unit_test(test_client_messages_name_the_program),
+        cmocka_unit_test(test_daemon_messages_name_the_program),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
