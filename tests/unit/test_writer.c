@@ -124,6 +124,21 @@ static void rm_rf(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Document i of c as an article (pointing into c). */
+static trawl_article article_of(const corpus *c, size_t i)
+{
+    trawl_article a;
+    memset(&a, 0, sizeof(a));
+    a.id = c->id[i];
+    a.id_len = strlen(a.id);
+    a.title = c->title[i];
+    a.title_len = strlen(a.title);
+    a.body = c->body[i];
+    a.body_len = strlen(a.body);
+    a.date = c->date[i];
+    return a;
+}
+
 /* One writer run over docs order[0..n) of c (all of c when order is
  * NULL). */
 static void run(const char *dir, const corpus *c, const size_t *order,
@@ -135,15 +150,7 @@ static void run(const char *dir, const corpus *c, const size_t *order,
     assert_int_equal(trawl_writer_open(&w, dir, opts, &err), 0);
     for (size_t k = 0; k < n; k++) {
         size_t i = order != NULL ? order[k] : k;
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = c->id[i];
-        a.id_len = strlen(a.id);
-        a.title = c->title[i];
-        a.title_len = strlen(a.title);
-        a.body = c->body[i];
-        a.body_len = strlen(a.body);
-        a.date = c->date[i];
+        trawl_article a = article_of(c, i);
         assert_int_equal(trawl_writer_add(w, &a, &err), 0);
     }
     trawl_writer_stats local;
@@ -173,15 +180,7 @@ static void add_all_short_lived_err(trawl_writer *w, const corpus *c,
     for (size_t i = 0; i < n; i++) {
         trawl_err err;
         memset(&err, 0, sizeof(err));
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = c->id[i];
-        a.id_len = strlen(a.id);
-        a.title = c->title[i];
-        a.title_len = strlen(a.title);
-        a.body = c->body[i];
-        a.body_len = strlen(a.body);
-        a.date = c->date[i];
+        trawl_article a = article_of(c, i);
         assert_int_equal(trawl_writer_add(w, &a, &err), 0);
     }
 }
