@@ -76,7 +76,8 @@ typedef struct run {
     uint64_t bytes;   /* bytes read */
     uint64_t total;   /* bytes the pre-walk found, 0 if unknown */
     uint64_t articles;/* articles accepted by the writer */
-    uint64_t kept;    /* JSON lines kept unchanged without parsing */
+    uint64_t kept;    /* articles the writer kept unchanged */
+    uint64_t skipped; /* of them, kept without being parsed */
     uint64_t bad;     /* bad files / lines skipped */
     uint64_t unread;  /* directories and files that could not be read */
     uint64_t repaired;/* inputs whose invalid UTF-8 was replaced */
@@ -92,6 +93,7 @@ typedef struct run {
                        * open addressing, 0 = free slot */
     size_t ids_mask;  /* slots - 1; 0 before the first id */
     size_t ids_n;
+    int no_changes;   /* nothing to commit: the generation stays */
     trawl_err add_err; /* trawl_writer_add's: a segment file it opens keeps
                         * a pointer to it and reports later write errors
                         * there (even during the commit), so it lives as
@@ -170,8 +172,10 @@ static void usage(FILE *f)
 "ones kept, and articles of the previous generation that this run does not\n"
 "see are deleted (with --add they are kept, and when some directory or\n"
 "file could not be read, which is said). A bad file or line is\n"
-"reported on stderr as 'PATH:LINE: reason' and skipped. Each run commits a\n"
-"new generation atomically; a running trawld picks it up. Only one\n"
+"reported on stderr as 'PATH:LINE: reason' and skipped. A run commits a\n"
+"new generation atomically, which a running trawld picks up; a run that\n"
+"changes nothing (no article new, changed or deleted) commits nothing and\n"
+"says 'no changes' (--merge and --full always commit). Only one\n"
 "trawl-index at a time may write to DIR; a killed run leaves the previous\n"
 "generation intact, and its leftovers are removed by the next run.\n"
 "Ctrl-C or SIGTERM while reading stops the run and removes its files.\n"
@@ -197,11 +201,12 @@ static void usage(FILE *f)
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
-"Exit status: 0 when a generation was committed (even if some inputs were\n"
-"bad) or --check found no problem, 1 on a usage error or when no article\n"
-"was found (nothing is committed then), 2 on a fatal error (a missing\n"
-"or unreadable PATH, checked before the index is touched; a locked or\n"
-"unreadable index; a write failure), 3 when --check found problems.\n");
+"Exit status: 0 when a generation was committed or nothing changed (even\n"
+"if some inputs were bad) or --check found no problem, 1 on a usage error\n"
+"or when no article was found (nothing is committed then), 2 on a fatal\n"
+"error (a missing or unreadable PATH, checked before the index is touched;\n"
+"a locked or unreadable index; a write failure), 3 when --check found\n"
+"problems.\n");
 }
 
 static void progress_clear(run *r);
@@ -514,12 +519,32 @@ static void counted(run *r)
 
 /* Hand one parsed article to the writer; reports problems. */
 static void add_article(run *r, const trawl_article *a, const char *path,
-                        unsigned long line)
+                        unsigned long line, int try_keep)
 {
     trawl_err *err = &r->add_err;
+    int rc;
 
     trawl_err_clear(err);
-    int rc = trawl_writer_add(r->w, a, err);
+    /* An article whose id could not be known before parsing (an escaped
+     * JSON id, a file name that is not UTF-8) may still be unchanged:
+     * counted as kept, not added, so that an unchanged rerun commits
+     * nothing. */
+    if (try_keep && a->fingerprint != 0 && !r->full &&
+        trawl_writer_can_keep(r->w)) {
+        rc = trawl_writer_keep(r->w, a->id, a->id_len, a->fingerprint, err);
+        if (rc == 1) {
+            r->kept++;
+            counted(r);
+            return;
+        }
+        if (rc < 0) {
+            r->err = *err;
+            r->err.code = rc;
+            r->fatal = 1;
+            return;
+        }
+    }
+    rc = trawl_writer_add(r->w, a, err);
     if (rc == 0) {
         r->articles++;
         counted(r);
@@ -577,6 +602,31 @@ static int id_seen(run *r, const char *id, size_t len)
     return 0;
 }
 
+/*
+ * The fingerprint of a text article: a hash of its bytes (and of
+ * TEXT_FP_VERSION, to be raised whenever trawl_article_parse_text would
+ * read the same bytes differently), mixed with the file's modification
+ * time only when that time gave the article its date. A rerun tries both
+ * forms with trawl_writer_keep: an unchanged file is kept without being
+ * parsed, and touching a file whose date comes from its text changes
+ * nothing.
+ */
+#define TEXT_FP_VERSION 1
+
+static uint64_t text_fingerprint(const char *text, size_t len)
+{
+    uint64_t h = XXH3_64bits_withSeed(text, len,
+                                      0x7472617774787400ull + TEXT_FP_VERSION);
+    return h != 0 ? h : 1;
+}
+
+static uint64_t text_fingerprint_mtime(uint64_t fp, int64_t mtime)
+{
+    uint64_t v[2] = {fp, (uint64_t)mtime};
+    uint64_t h = XXH3_64bits(v, sizeof(v));
+    return h != 0 ? h : 1;
+}
+
 static void index_text(run *r, const trawl_walk_entry *e, const char *text,
                        size_t len)
 {
@@ -586,7 +636,46 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
     memset(&a, 0, sizeof(a));
     trawl_err_clear(&err);
     int64_t mtime = (int64_t)e->st->st_mtim.tv_sec;
-    int rc = trawl_article_parse_text(&a, e->rel, text, len, mtime, &err);
+    uint64_t fp = text_fingerprint(text, len);
+    uint64_t fp_mtime = text_fingerprint_mtime(fp, mtime);
+    size_t rel_len = strlen(e->rel);
+    /* The id is the relative name as it is (a name that is not UTF-8 is
+     * repaired by the parser: such a file is parsed first). */
+    int id_known = trawl_utf8_valid(e->rel, rel_len);
+    if (!r->full && trawl_writer_can_keep(r->w) && id_known) {
+        int rc = trawl_writer_keep(r->w, e->rel, rel_len, fp, &err);
+        if (rc == 0)
+            rc = trawl_writer_keep(r->w, e->rel, rel_len, fp_mtime, &err);
+        if (rc == 1) {
+            /* the writer had not seen the id in this run: neither had we */
+            if (id_seen(r, e->rel, rel_len) < 0) {
+                fatal_nomem(r, e->path);
+                return;
+            }
+            r->kept++;
+            r->skipped++;
+            counted(r);
+            return;
+        }
+        if (rc < 0) {
+            r->err = err;
+            r->err.code = rc;
+            r->fatal = 1;
+            return;
+        }
+    }
+
+    /* Parsed without a fallback date first, to know where the date
+     * came from (the same article as with the fallback). */
+    int rc = trawl_article_parse_text(&a, e->rel, text, len, TRAWL_NO_DATE,
+                                      &err);
+    if (rc == 0) {
+        a.fingerprint = fp;
+        if (a.date == TRAWL_NO_DATE) {
+            a.date = mtime;
+            a.fingerprint = fp_mtime;
+        }
+    }
     if (rc == TRAWL_ENOMEM) {
         r->err = err;
         r->err.code = rc;
@@ -622,9 +711,7 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         note(e->path, 0, msg);
         r->bad++;
     }
-    /* fingerprint 0: the writer hashes the parsed fields, as the date may
-     * come from the file's mtime rather than its bytes */
-    add_article(r, &a, e->path, 0);
+    add_article(r, &a, e->path, 0, !id_known && !dup);
     trawl_article_clear(&a);
 }
 
@@ -650,11 +737,14 @@ static void index_json_line(run *r, const char *path, unsigned long line,
     if (h == 0)
         h = 1; /* 0 means "no fingerprint" to the writer */
     jsonid id;
+    int id_known = 0;
     if (!r->full && trawl_writer_can_keep(r->w) &&
         jsonid_find(s, n, &id)) {
+        id_known = 1;
         int rc = trawl_writer_keep(r->w, id.id, id.len, h, &err);
         if (rc == 1) {
             r->kept++;
+            r->skipped++;
             counted(r);
             return;
         }
@@ -685,7 +775,7 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         r->repaired++;
     }
     a.fingerprint = h;
-    add_article(r, &a, path, line);
+    add_article(r, &a, path, line, !id_known);
     trawl_article_clear(&a);
 }
 
@@ -940,11 +1030,27 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
                ",\"bytes\":%" PRIu64 ",\"index_bytes\":%" PRIu64
                ",\"segments\":%u,\"runs\":%u,\"merges\":%u"
                ",\"bad\":%" PRIu64 ",\"repaired\":%" PRIu64
-               ",\"skipped\":%" PRIu64 ",\"elapsed_s\":%.3f}\n",
+               ",\"skipped\":%" PRIu64 ",\"committed\":%s"
+               ",\"elapsed_s\":%.3f}\n",
                st->generation, st->docs, st->added, st->updated, st->deleted,
                st->unchanged, st->terms, r->files, r->bytes, st->index_bytes,
                st->segments, st->runs, st->merges, r->bad, r->repaired,
-               r->kept, secs);
+               r->skipped, r->no_changes ? "false" : "true", secs);
+        return;
+    }
+    if (r->no_changes) {
+        char u[32];
+        printf("no changes: %s document%s unchanged",
+               fmt_count(st->unchanged, u, sizeof(u)),
+               st->unchanged == 1 ? "" : "s");
+        if (st->unchanged != st->docs)
+            printf(" (%s in the index)", fmt_count(st->docs, a, sizeof(a)));
+        printf(", from %s in %.2f s; generation %" PRIu64 " kept (index %s "
+               "in %u segment%s); %s bad input%s\n",
+               fmt_bytes(r->bytes, b, sizeof(b)), secs, st->generation,
+               fmt_bytes(st->index_bytes, ix, sizeof(ix)), st->segments,
+               st->segments == 1 ? "" : "s",
+               fmt_count(r->bad, bd, sizeof(bd)), r->bad == 1 ? "" : "s");
         return;
     }
     printf("indexed %s document%s (%" PRIu64 " added, %" PRIu64
@@ -972,6 +1078,41 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
     if (r->repaired > 0)
         printf("; %" PRIu64 " with invalid UTF-8 repaired", r->repaired);
     printf("\n");
+}
+
+/*
+ * A run that changes nothing: every article it gave was kept unchanged
+ * (none added, updated or replaced), and none of the generation's
+ * articles goes (it kept them all, or keeps the unseen ones). Then no
+ * generation is committed, and st describes the one that stays. Not for
+ * --merge, which asks for a new generation.
+ */
+static int unchanged_run(run *r, const trawl_writer_opts *opts,
+                         const char *dir, trawl_writer_stats *st)
+{
+    if (opts->merge || r->articles != 0 || r->kept == 0 ||
+        !trawl_writer_can_keep(r->w))
+        return 0;
+    /* The writer holds the lock: CURRENT names the generation it opened. */
+    trawl_index *ix;
+    if (trawl_index_open(&ix, dir, NULL) < 0)
+        return 0;
+    trawl_index_info info;
+    trawl_index_info_get(ix, &info);
+    trawl_index_release(ix);
+    /* trawl_writer_keep keeps a live article once per run: kept ==
+     * docs means that each of them was seen */
+    if (!opts->keep_unseen && r->unread == 0 && r->kept != info.docs)
+        return 0;
+    memset(st, 0, sizeof(*st));
+    st->generation = info.generation;
+    st->docs = info.docs;
+    st->unchanged = r->kept;
+    st->terms = info.terms;
+    st->index_bytes = info.bytes;
+    st->segments = info.segments;
+    r->no_changes = 1;
+    return 1;
 }
 
 enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK };
@@ -1251,6 +1392,16 @@ int main(int argc, char **argv)
 
     trawl_writer_stats st;
     memset(&st, 0, sizeof(st));
+    if (unchanged_run(&r, &opts, dir, &st)) {
+        /* Nothing to write: the generation stays (a running trawld has
+         * nothing to reload). */
+        trawl_writer_free(r.w);
+        free(r.buf);
+        progress_clear(&r);
+        if (!r.quiet || r.progress == PROGRESS_JSON)
+            print_summary(&r, &st, now_s() - r.t0);
+        return 0;
+    }
     trawl_err_clear(&err);
     progress_commit(&r);
     crash_if("commit");

@@ -1,0 +1,253 @@
+/*
+ * Integration tests from the fifth acceptance sweep: what an operator, a
+ * program on the socket and a person at the terminal met that earlier
+ * sweeps did not cover.
+ *
+ * Environment: TRAWL_BIN (the build's bin/).
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+static void path_in(char *out, size_t cap, const th *h, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", h->dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    assert_int_equal(th_write_file(path, text, strlen(text)), 0);
+}
+
+/* Set a file's modification time to t seconds since the epoch. */
+static void set_mtime(const char *path, time_t t)
+{
+    struct timeval tv[2] = {{t, 0}, {t, 0}};
+    assert_int_equal(utimes(path, tv), 0);
+}
+
+/* trawl-index --progress=json --index h->index [extra...] PATH...: the
+ * "done" event (the caller frees it). */
+static json_t *index_done(th *h, const char *const extra[],
+                          const char *const paths[])
+{
+    const char *argv[24];
+    int n = 0;
+    th_result r;
+    argv[n++] = "trawl-index";
+    argv[n++] = "--progress=json";
+    argv[n++] = "--index";
+    argv[n++] = h->index;
+    for (int i = 0; extra != NULL && extra[i] != NULL; i++)
+        argv[n++] = extra[i];
+    for (int i = 0; paths != NULL && paths[i] != NULL; i++)
+        argv[n++] = paths[i];
+    argv[n] = NULL;
+    int st = th_run(&r, argv);
+    if (st != 0)
+        fail_msg("trawl-index exited %d:\n%s", st, r.err);
+    const char *done = strstr(r.out, "{\"event\":\"done\"");
+    if (done == NULL)
+        fail_msg("no done event:\n%s", r.out);
+    json_t *d = json_loads(done, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(d);
+    th_result_free(&r);
+    return d;
+}
+
+static long long num(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        fail_msg("no integer \"%s\" in %s", key, json_dumps(o, 0));
+    return (long long)json_integer_value(v);
+}
+
+static int committed(const json_t *d)
+{
+    json_t *v = json_object_get(d, "committed");
+    assert_true(json_is_boolean(v));
+    return json_is_true(v);
+}
+
+/* The generation trawld serves (after a reload request). */
+static long long served_generation(th_conn *c)
+{
+    json_t *r = th_request(c, "{\"op\":\"reload\"}");
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    long long g = json_integer_value(json_object_get(r, "generation"));
+    json_decref(r);
+    return g;
+}
+
+/*
+ * Rerunning trawl-index over an unchanged corpus commits nothing: the
+ * generation stays, trawld has nothing to reload, and the summary says
+ * "no changes". Text files dated by their text, by their mtime, JSON
+ * Lines with plain and escaped ids, a file name that is not UTF-8.
+ */
+static void test_unchanged_rerun_keeps_generation(void **state)
+{
+    (void)state;
+    th h;
+    char dir[128], dated[192], undated[192], jsonl[192], badname[192];
+    char gone[192];
+
+    assert_int_equal(th_init(&h), 0);
+    path_in(dir, sizeof(dir), &h, "corpus");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(dated, sizeof(dated), "%s/dated.txt", dir);
+    snprintf(undated, sizeof(undated), "%s/undated.md", dir);
+    snprintf(jsonl, sizeof(jsonl), "%s/lines.jsonl", dir);
+    snprintf(badname, sizeof(badname), "%s/caf\xe9.txt", dir);
+    snprintf(gone, sizeof(gone), "%s/gone.txt", dir);
+    write_text(dated, "Title: Harbor\nDate: 2025-03-04\n\nThe harbor "
+                      "master spoke.\n");
+    write_text(undated, "# Ferry\n\nThe ferry was late again.\n");
+    set_mtime(undated, 1700000000);
+    write_text(jsonl,
+               "{\"id\":\"plain\",\"title\":\"A\",\"body\":\"storm one\"}\n"
+               "{\"id\":\"esc\\u002did\",\"body\":\"storm two\"}\n"
+               "{\"id\":\"https:\\/\\/example.com\\/a\",\"body\":\"three\"}\n"
+               "{\"id\":42,\"body\":\"storm four\"}\n");
+    write_text(badname, "Latin-1 name\n\nA file whose name is not UTF-8.\n");
+    write_text(gone, "Gone\n\nThis one will be deleted.\n");
+
+    const char *paths[] = {dir, NULL};
+    json_t *d = index_done(&h, NULL, paths);
+    assert_int_equal(num(d, "generation"), 1);
+    assert_int_equal(num(d, "docs"), 8);
+    assert_true(committed(d));
+    json_decref(d);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    assert_int_equal(served_generation(&c), 1);
+
+    /* unchanged: nothing committed, every article kept */
+    d = index_done(&h, NULL, paths);
+    assert_int_equal(num(d, "generation"), 1);
+    assert_int_equal(num(d, "docs"), 8);
+    assert_int_equal(num(d, "unchanged"), 8);
+    assert_int_equal(num(d, "added"), 0);
+    assert_int_equal(num(d, "updated"), 0);
+    assert_int_equal(num(d, "deleted"), 0);
+    assert_false(committed(d));
+    json_decref(d);
+    assert_int_equal(served_generation(&c), 1);
+
+    /* the plain summary says so */
+    th_result r;
+    assert_int_equal(th_index(&h, paths, &r), 0);
+    if (strstr(r.out, "no changes: 8 documents unchanged") == NULL ||
+        strstr(r.out, "generation 1 kept") == NULL)
+        fail_msg("summary:\n%s", r.out);
+    th_result_free(&r);
+
+    /* touching a file dated by its text changes nothing either */
+    set_mtime(dated, 1600000000);
+    d = index_done(&h, NULL, paths);
+    assert_false(committed(d));
+    json_decref(d);
+
+    /* --add of a part: nothing new, nothing deleted */
+    const char *part[] = {jsonl, NULL};
+    d = index_done(&h, (const char *const[]){"--add", NULL}, part);
+    assert_false(committed(d));
+    assert_int_equal(num(d, "docs"), 8);
+    json_decref(d);
+
+    /* the mtime that dates a file: its date changed, so it is updated */
+    set_mtime(undated, 1710000000);
+    d = index_done(&h, NULL, paths);
+    assert_true(committed(d));
+    assert_int_equal(num(d, "generation"), 2);
+    assert_int_equal(num(d, "updated"), 1);
+    assert_int_equal(num(d, "unchanged"), 7);
+    json_decref(d);
+    assert_int_equal(served_generation(&c), 2);
+    json_t *g = th_request(&c, "{\"op\":\"get\",\"doc\":\"undated.md\"}");
+    assert_non_null(g);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(g, "doc"), "date")),
+        "2024-03-09");
+    json_decref(g);
+
+    /* a deleted file is a change */
+    assert_int_equal(unlink(gone), 0);
+    d = index_done(&h, NULL, paths);
+    assert_true(committed(d));
+    assert_int_equal(num(d, "deleted"), 1);
+    assert_int_equal(num(d, "generation"), 3);
+    json_decref(d);
+
+    /* an edited file is a change */
+    write_text(dated, "Title: Harbor\nDate: 2025-03-04\n\nThe harbor "
+                      "master spoke twice.\n");
+    d = index_done(&h, NULL, paths);
+    assert_true(committed(d));
+    assert_int_equal(num(d, "updated"), 1);
+    json_decref(d);
+
+    /* one JSON line with an escaped id changed */
+    write_text(jsonl,
+               "{\"id\":\"plain\",\"title\":\"A\",\"body\":\"storm one\"}\n"
+               "{\"id\":\"esc\\u002did\",\"body\":\"storm 2\"}\n"
+               "{\"id\":\"https:\\/\\/example.com\\/a\",\"body\":\"three\"}\n"
+               "{\"id\":42,\"body\":\"storm four\"}\n");
+    d = index_done(&h, NULL, paths);
+    assert_true(committed(d));
+    assert_int_equal(num(d, "updated"), 1);
+    assert_int_equal(num(d, "generation"), 5);
+    json_decref(d);
+
+    /* --merge asks for a generation, changed or not */
+    d = index_done(&h, (const char *const[]){"--merge", NULL}, NULL);
+    assert_true(committed(d));
+    assert_int_equal(num(d, "generation"), 6);
+    assert_int_equal(num(d, "segments"), 1);
+    json_decref(d);
+    d = index_done(&h, NULL, paths);
+    assert_false(committed(d));
+    assert_int_equal(num(d, "generation"), 6);
+    json_decref(d);
+
+    /* --full rebuilds, changed or not */
+    d = index_done(&h, (const char *const[]){"--full", NULL}, paths);
+    assert_true(committed(d));
+    assert_int_equal(num(d, "generation"), 7);
+    assert_int_equal(num(d, "docs"), 7);
+    json_decref(d);
+    assert_int_equal(served_generation(&c), 7);
+
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    const char *check[] = {"trawl-index", "--check", h.index, NULL};
+    assert_int_equal(th_run(&r, check), 0);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unchanged_rerun_keeps_generation),
+    };
+    return cmocka_run_group_tests_name("sweep5", tests, NULL, NULL);
+}
