@@ -37,6 +37,8 @@
 
 #define DOC_END UINT32_MAX
 #define MAX_OFFSET 100000
+/* Proximity counts positions below this in a bitmap (8 KiB). */
+#define PROX_BM_POS ((1u << 16) - 32)
 
 struct trawl_searcher {
     ZSTD_DCtx *dctx; /* reused for every stored document */
@@ -45,6 +47,7 @@ struct trawl_searcher {
     char language[32];
     uint32_t *scratch; /* positions for phrase checks */
     size_t scratch_cap;
+    unsigned char *prox_bm; /* proximity bitmap, all zero between uses */
 };
 
 void trawl_query_init(trawl_query *q)
@@ -82,6 +85,7 @@ void trawl_searcher_free(trawl_searcher *s)
     ZSTD_freeDCtx(s->dctx);
     trawl_arena_free(s->arena);
     free(s->scratch);
+    free(s->prox_bm);
     free(s);
 }
 
@@ -301,51 +305,49 @@ static void cur_seek(cursor *c, uint32_t target)
 }
 
 /* Skip n varints in [*pp, end): count terminator bytes (high bit
- * clear), eight at a time. -1 if the input ends first. */
-static uint32_t popcount64(uint64_t x)
-{
-    x = x - ((x >> 1) & 0x5555555555555555ull);
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (uint32_t)((x * 0x0101010101010101ull) >> 56);
-}
-
+ * clear), many at a time, then find the last one needed within a word.
+ * -1 if the input ends first. */
 static int skip_varints(const unsigned char **pp, const unsigned char *end,
                         uint64_t n)
 {
     const unsigned char *p = *pp;
 #ifdef __SSE2__
-    /* 64 bytes at a time: the terminators are the bytes whose high bit
-     * is clear, so the sign-bit mask of the bytes counts them. */
-    while (n >= 64 && end - p >= 64) {
-        uint64_t cont =
-            (uint64_t)(uint16_t)_mm_movemask_epi8(
-                _mm_loadu_si128((const __m128i *)(const void *)p)) |
-            (uint64_t)(uint16_t)_mm_movemask_epi8(
-                _mm_loadu_si128((const __m128i *)(const void *)(p + 16)))
-                << 16 |
-            (uint64_t)(uint16_t)_mm_movemask_epi8(
-                _mm_loadu_si128((const __m128i *)(const void *)(p + 32)))
-                << 32 |
-            (uint64_t)(uint16_t)_mm_movemask_epi8(
-                _mm_loadu_si128((const __m128i *)(const void *)(p + 48)))
-                << 48;
-        uint32_t k = popcount64(~cont);
+    /* 128 bytes at a time while at least that many varints remain: a
+     * terminator compares greater than -1 as a signed byte, which
+     * subtracts -1 from its lane's count; one psadbw sums the lanes. */
+    while (n >= 128 && end - p >= 128) {
+        const __m128i neg = _mm_set1_epi8(-1);
+        __m128i cnt = _mm_setzero_si128();
+        for (int j = 0; j < 128; j += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + j));
+            cnt = _mm_sub_epi8(cnt, _mm_cmpgt_epi8(x, neg));
+        }
+        __m128i sad = _mm_sad_epu8(cnt, _mm_setzero_si128());
+        uint64_t k = (uint64_t)_mm_cvtsi128_si32(sad) +
+                     (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(sad, 8));
+        /* k == n only if all 128 bytes end varints: safe to step over */
         if (k > n)
             break;
         n -= k;
-        p += 64;
+        p += 128;
     }
 #endif
-    while (n >= 8 && end - p >= 8) {
+    while (n > 0 && end - p >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
-        /* One bit per terminator byte, at bit 7 of each byte: gather
-         * them into the top byte by multiplication (no popcnt needed). */
-        uint64_t stops = (~word & 0x8080808080808080ull) >> 7;
-        uint64_t k = (stops * 0x0101010101010101ull) >> 56;
-        if (k > n)
+        /* One bit per terminator byte, at bit 7 of each byte; their
+         * count gathered into the top byte by multiplication. */
+        uint64_t stops = ~word & 0x8080808080808080ull;
+        uint64_t k = ((stops >> 7) * 0x0101010101010101ull) >> 56;
+        if (k >= n) {
+            /* the n-th terminator is in this word: drop the n - 1
+             * before it, and stop right after it */
+            for (uint64_t i = 1; i < n; i++)
+                stops &= stops - 1;
+            p += (unsigned)__builtin_ctzll(stops) / 8 + 1;
+            n = 0;
             break;
+        }
         n -= k;
         p += 8;
     }
@@ -665,6 +667,16 @@ static uint32_t *scratch(ctx *c, size_t n)
         s->scratch_cap = cap;
     }
     return s->scratch;
+}
+
+/* The searcher's proximity bitmap (PROX_BM_POS + 32 bits, zero), or
+ * NULL without memory (the caller then goes without it). */
+static unsigned char *prox_bitmap(ctx *c)
+{
+    trawl_searcher *s = c->s;
+    if (s->prox_bm == NULL)
+        s->prox_bm = calloc(1, (PROX_BM_POS + 32) / 8 + 8);
+    return s->prox_bm;
 }
 
 /* The first index j in [lo, n) with a[j] >= x, or n (branch-free). */
@@ -1267,15 +1279,72 @@ static const leaf *find_leaf(const ctx *c, const qnode *q)
  * 0.5/d^2 before, in units of 1/7200 so that sums are exact integers
  * (their order does not matter); index d + 5, and 11 for out of reach. */
 #define PROX_UNIT 7200.0
+#define PW_M5 144u
+#define PW_M4 225u
+#define PW_M3 400u
+#define PW_M2 900u
+#define PW_M1 3600u
+#define PW_P1 7200u
+#define PW_P2 1800u
+#define PW_P3 800u
+#define PW_P4 450u
+#define PW_P5 288u
 static const uint32_t prox_w[2 * PROX_WINDOW + 2] = {
-    144, 225, 400, 900, 3600, 0, 7200, 1800, 800, 450, 288, 0};
+    PW_M5, PW_M4, PW_M3, PW_M2, PW_M1, 0,
+    PW_P1, PW_P2, PW_P3, PW_P4, PW_P5, 0};
 
-static double pair_acc(const uint32_t *pa, const uint32_t *pb,
+/* The same weights summed over a window of neighbours given as bits:
+ * prox_lo[x] for b at p-5..p-1 (bit i set: b at p - 5 + i), prox_hi[x]
+ * for b at p+1..p+5 (bit i: b at p + 1 + i). */
+#define PXB(x, i, v) ((((x) >> (i)) & 1u) * (v))
+#define PX_LO(x)                                                           \
+    (PXB(x, 0, PW_M5) + PXB(x, 1, PW_M4) + PXB(x, 2, PW_M3) +              \
+     PXB(x, 3, PW_M2) + PXB(x, 4, PW_M1))
+#define PX_HI(x)                                                           \
+    (PXB(x, 0, PW_P1) + PXB(x, 1, PW_P2) + PXB(x, 2, PW_P3) +              \
+     PXB(x, 3, PW_P4) + PXB(x, 4, PW_P5))
+#define PX4(M, x) M(x##u), M(x##u + 1u), M(x##u + 2u), M(x##u + 3u)
+#define PX32(M)                                                            \
+    PX4(M, 0), PX4(M, 4), PX4(M, 8), PX4(M, 12), PX4(M, 16), PX4(M, 20),  \
+        PX4(M, 24), PX4(M, 28)
+static const uint32_t prox_lo[32] = {PX32(PX_LO)};
+static const uint32_t prox_hi[32] = {PX32(PX_HI)};
+
+/* acc of one field's occurrences, in units, through the bitmap bm
+ * (all zero, and left so): b's positions are marked, and each
+ * occurrence of a reads the eleven bits around it and adds their
+ * weights. */
+static uint64_t pair_acc_bm(unsigned char *bm, const uint32_t *pa,
+                            uint32_t na, const uint32_t *pb, uint32_t nb)
+{
+    /* bit q + 8 stands for position q, so p - 5 stays above zero */
+    for (uint32_t j = 0; j < nb; j++) {
+        uint32_t q = pb[j] + 8;
+        bm[q >> 3] |= (unsigned char)(1u << (q & 7));
+    }
+    uint64_t acc = 0;
+    for (uint32_t i = 0; i < na; i++) {
+        uint32_t s = pa[i] + 3; /* bit of p - 5 */
+        const unsigned char *x = bm + (s >> 3);
+        uint32_t w = ((uint32_t)x[0] | (uint32_t)x[1] << 8 |
+                      (uint32_t)x[2] << 16) >>
+                     (s & 7);
+        acc += prox_lo[w & 31] + prox_hi[(w >> 6) & 31];
+    }
+    for (uint32_t j = 0; j < nb; j++)
+        bm[(pb[j] + 8) >> 3] = 0;
+    return acc;
+}
+
+static double pair_acc(ctx *c, const uint32_t *pa, const uint32_t *pb,
                        const uint32_t *na, const uint32_t *nb)
 {
     uint64_t acc = 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        if ((uint64_t)na[f] * nb[f] <= 256) {
+        if ((uint64_t)na[f] * nb[f] > 16 && pa[na[f] - 1] < PROX_BM_POS &&
+            pb[nb[f] - 1] < PROX_BM_POS && prox_bitmap(c) != NULL) {
+            acc += pair_acc_bm(c->s->prox_bm, pa, na[f], pb, nb[f]);
+        } else if ((uint64_t)na[f] * nb[f] <= 256) {
             /* few occurrences: every pair, without a branch (SSE2:
              * four of b at a time, looked at only if one is in reach) */
             for (uint32_t i = 0; i < na[f]; i++) {
@@ -1366,7 +1435,7 @@ static double prox(ctx *c, uint32_t d, int exact)
                 c->corrupt = TRAWL_ECORRUPT;
                 return 0;
             }
-            acc = pair_acc(buf, buf + ta, na, nb);
+            acc = pair_acc(c, buf, buf + ta, na, nb);
         } else {
             acc = 2.2 * (double)(ta < tb ? ta : tb);
         }
@@ -2010,7 +2079,7 @@ static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
         const posref *rb = &r[slot[c->pair_b[k]]];
         double acc;
         if (exact) {
-            acc = pair_acc(at[slot[c->pair_a[k]]], at[slot[c->pair_b[k]]],
+            acc = pair_acc(c, at[slot[c->pair_a[k]]], at[slot[c->pair_b[k]]],
                            ra->tf, rb->tf);
         } else {
             size_t ta = 0, tb = 0;
