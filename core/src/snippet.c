@@ -37,24 +37,25 @@ typedef struct sctx {
     stok *toks;
     size_t n, cap;
     int oom;
-    trawl_arena *a;
 } sctx;
 
-/* Grow an array in the query's arena (doubling: the old copy is dropped
- * with the arena, so at most twice the final size is used). */
-static int grow(trawl_arena *a, void **p, size_t *cap, size_t need,
-                size_t elem)
+/* Grow a scratch array on the heap (doubling). The token and match
+ * arrays of one hit are freed when its snippet is made: in the query's
+ * arena they stayed until the query ended, a few times the size of every
+ * body of the page together (a page of 1000 long articles held hundreds
+ * of MB, kept afterwards by the warm arena). */
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
     size_t ncap = *cap ? *cap : 256;
     while (ncap < need)
         ncap *= 2;
-    void *np = trawl_arena_calloc(a, ncap, elem);
+    if (ncap > SIZE_MAX / elem)
+        return -1;
+    void *np = realloc(*p, ncap * elem);
     if (np == NULL)
         return -1;
-    if (*cap > 0)
-        memcpy(np, *p, *cap * elem);
     *p = np;
     *cap = ncap;
     return 0;
@@ -76,7 +77,7 @@ static int qterm_id(sctx *c, const char *t, size_t len, int add)
 static int on_tok(void *payload, const trawl_token *t)
 {
     sctx *c = payload;
-    if (grow(c->a, (void **)&c->toks, &c->cap, c->n + 1, sizeof(stok)) !=
+    if (grow((void **)&c->toks, &c->cap, c->n + 1, sizeof(stok)) !=
         0) {
         c->oom = 1;
         return TRAWL_ENOMEM;
@@ -103,7 +104,6 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     int ids[Q_MAX_LEAVES * 2][Q_MAX_LEAVES];
     sctx c;
     memset(&c, 0, sizeof(c));
-    c.a = a;
     c.leaves = leaves;
     c.nleaves = trawl__query_leaves(q, leaves, Q_MAX_LEAVES * 2);
     *out = "";
@@ -137,7 +137,7 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
         if (qid < 0)
             continue;
         if (c.term_leaf[qid] >= 0) {
-            if (grow(a, (void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
+            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
                 rc = TRAWL_ENOMEM;
                 goto done;
             }
@@ -157,7 +157,7 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
                 k++;
             if (k < p->nterms)
                 continue;
-            if (grow(a, (void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
+            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
                 rc = TRAWL_ENOMEM;
                 goto done;
             }
@@ -235,15 +235,19 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
         we = ws;
 
     /* Copy with whitespace collapsed, mapping match offsets. */
+    size_t o = 0, nr = 0, mi = 0, mend;
+    while (mi < nm && ms[mi].start < ws)
+        mi++;
+    for (mend = mi; mend < nm && ms[mend].start < we; mend++)
+        ;
+    /* ranges for the matches in the window only, not all of the body's */
     char *buf = trawl_arena_alloc(a, we - ws + 1);
-    trawl_range *rg = trawl_arena_alloc(a, (nm ? nm : 1) * sizeof(*rg));
+    trawl_range *rg = trawl_arena_alloc(
+        a, (mend > mi ? mend - mi : 1) * sizeof(*rg));
     if (buf == NULL || rg == NULL) {
         rc = TRAWL_ENOMEM;
         goto done;
     }
-    size_t o = 0, nr = 0, mi = 0;
-    while (mi < nm && ms[mi].start < ws)
-        mi++;
     size_t i = ws;
     while (i < we && is_ws((unsigned char)text[i]))
         i++;
@@ -283,5 +287,7 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     *nranges = nr;
     rc = 0;
 done:
+    free(c.toks);
+    free(ms);
     return rc;
 }

@@ -7,11 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "query.h"
+#include "snippet.h"
 #include "trawl/analyze.h"
 #include "trawl/arena.h"
 #include "trawl/buf.h"
@@ -112,10 +114,50 @@ static void field_applies_to_group_and_exclusion(void **state)
     }
 }
 
+/*
+ * A snippet of a long body kept its token and match arrays (with every
+ * copy made while they grew) in the query's arena until the query ended:
+ * a page of 1000 long articles made trawld's arena hundreds of MB, kept
+ * afterwards. Only the snippet and its ranges belong in the arena.
+ */
+static void snippet_scratch_not_in_arena(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    qnode *root;
+    const size_t words = 200000; /* 1 MB of "the ": 200k tokens, matches */
+    char *body = malloc(words * 4 + 1);
+    assert_non_null(body);
+    for (size_t i = 0; i < words; i++)
+        memcpy(body + i * 4, "the ", 4);
+    body[words * 4] = '\0';
+
+    trawl_arena_reset(f->a);
+    assert_int_equal(trawl__query_parse(&root, f->an, "the", 3, f->a, &err),
+                     0);
+    size_t before = trawl_arena_footprint(f->a);
+    const char *snip;
+    size_t snip_len, nr;
+    trawl_range *rg;
+    assert_int_equal(trawl__snippet(f->an, root, body, words * 4, 200, f->a,
+                                    &snip, &snip_len, &rg, &nr),
+                     0);
+    assert_true(snip_len > 150 && snip_len <= 200);
+    assert_true(nr > 30);
+    assert_memory_equal(snip, "the the", 7);
+    assert_int_equal(rg[0].start, 0);
+    assert_int_equal(rg[0].end, 3);
+    size_t grew = trawl_arena_footprint(f->a) - before;
+    if (grew > (size_t)1 << 20)
+        fail_msg("the arena grew by %zu bytes for a 200-byte snippet", grew);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(field_applies_to_group_and_exclusion),
+        cmocka_unit_test(snippet_scratch_not_in_arena),
     };
     return cmocka_run_group_tests_name("acceptance_unit", tests, setup,
                                        teardown);
