@@ -36,13 +36,16 @@
  * current time keeps it sorted), and one timer for the list's head. At
  * the connection limit, the main loop hands a new client to the loop
  * whose head has been idle longest, and that head is closed to make room
- * if it has been idle for --evict-idle (conn_open()).
+ * if it has been idle for --evict-idle (conn_open()). A busy connection
+ * whose client reads none of the answers waiting for it is closed after
+ * --write-timeout (conn_stall_timer()).
  *
  * Lifetime: a conn is freed when its handle's close callback has run and
  * no reload still points at one of its slots (refs == 0).
  */
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,6 +98,11 @@ struct conn {
     bool idle;       /* on the loop's idle list */
     conn *idle_prev, *idle_next;
     uint64_t idle_since; /* uv_now() when it turned idle */
+    uint64_t wprogress;  /* uv_now() when the client last took some of
+                            the writes in flight (or the first began) */
+    size_t wq_last;      /* libuv's write queue at the last look */
+    size_t kq_last;      /* the socket's unread bytes then (kernel) */
+    size_t wq_added;     /* bytes given to uv_write() since */
 };
 
 struct conn_write {
@@ -231,6 +239,97 @@ static void maybe_close(conn *c)
 
 /* ---- output ------------------------------------------------------------ */
 
+static uint64_t write_timeout_ms(const qloop *q)
+{
+    return (uint64_t)q->srv->cfg.write_timeout_s * 1000;
+}
+
+/* How often the stall timer looks: a second, or the timeout if shorter. */
+static uint64_t stall_period_ms(const qloop *q)
+{
+    uint64_t t = write_timeout_ms(q);
+    return t < 1000 ? t : 1000;
+}
+
+/* What the kernel holds in the socket for the client (in the kernel's
+ * accounting, which counts buffers, not bytes; 0 if unknown). */
+static size_t kernel_queue(conn *c)
+{
+#ifdef TIOCOUTQ
+    uv_os_fd_t fd;
+    int k;
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
+        ioctl(fd, TIOCOUTQ, &k) == 0 && k > 0)
+        return (size_t)k;
+#endif
+    return 0;
+}
+
+/* Note where c's output stands now: the client's progress is measured
+ * from here. */
+static void stall_mark(conn *c)
+{
+    c->wprogress = uv_now(&c->q->loop);
+    c->wq_last = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
+    c->kq_last = kernel_queue(c);
+    c->wq_added = 0;
+}
+
+/* c starts waiting for its client to read (a write now in flight). */
+static void stall_watch(conn *c)
+{
+    qloop *q = c->q;
+
+    stall_mark(c);
+    if (write_timeout_ms(q) > 0 && !uv_is_active((uv_handle_t *)&q->stall))
+        uv_timer_start(&q->stall, conn_stall_timer, stall_period_ms(q),
+                       stall_period_ms(q));
+}
+
+/*
+ * A client that reads none of the responses waiting for it holds its
+ * connection busy (never idle) and the responses in memory, for ever:
+ * enough of them lock everyone else out at --max-connections. Such a
+ * connection is closed once its client has taken no byte for
+ * --write-timeout. The client read something when a write completed,
+ * when libuv could move bytes of its queue into the socket (the queue is
+ * shorter than it was plus what was added), or when the socket holds
+ * less than it did.
+ */
+void conn_stall_timer(uv_timer_t *t)
+{
+    qloop *q = t->data;
+    uint64_t timeout = write_timeout_ms(q);
+    uint64_t now = uv_now(&q->loop);
+    bool watching = false;
+
+    for (conn *c = q->conns; c != NULL; c = c->next) {
+        if (c->closing || c->writes == 0)
+            continue;
+        size_t wq = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
+        size_t kq = kernel_queue(c);
+        if (wq < c->wq_last + c->wq_added || kq < c->kq_last) {
+            stall_mark(c);
+            watching = true;
+            continue;
+        }
+        c->wq_last = wq;
+        c->kq_last = kq;
+        c->wq_added = 0;
+        if (now - c->wprogress < timeout) {
+            watching = true;
+            continue;
+        }
+        log_info("conn %lu: the client read nothing for %llu s (%zu bytes "
+                 "waiting), closing it",
+                 c->num, (unsigned long long)((now - c->wprogress) / 1000),
+                 wq);
+        conn_abort(c); /* unlinked by its close callback */
+    }
+    if (!watching)
+        uv_timer_stop(t);
+}
+
 /* Take w off its connection's list of writes in flight (normally the
  * oldest: libuv completes a stream's writes in order). */
 static void write_unlink(conn *c, conn_write *w)
@@ -264,6 +363,7 @@ static void on_write(uv_write_t *req, int status)
         conn_abort(c);
         return;
     }
+    stall_mark(c);
     process(c); /* room again: resume buffered requests and reading */
 }
 
@@ -346,7 +446,7 @@ static void flush(conn *c)
     else
         c->wfirst = w;
     c->wlast = w;
-    c->writes++;
+    bool first_write = c->writes++ == 0;
     int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, w->bufs + skip,
                       w->nbufs, on_write);
     if (rc < 0) {
@@ -355,6 +455,10 @@ static void flush(conn *c)
         on_write(&w->req, rc);
         return;
     }
+    if (first_write) /* after uv_write: its bytes are in the queue */
+        stall_watch(c);
+    else
+        c->wq_added += w->bytes;
     /* What waits behind the write the client is reading: one answer
      * bigger than OUT_CAP is no pile-up, and is sent whole. */
     size_t pending = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);

@@ -15,7 +15,8 @@
 #include "proto.h"
 #include "server.h"
 
-#define MAX_IDLE_S (366UL * 24 * 3600) /* --idle-timeout, --evict-idle */
+#define MAX_IDLE_S (366UL * 24 * 3600) /* --idle-timeout, --evict-idle,
+                                          --write-timeout */
 
 #ifndef TRAWL_VERSION
 #define TRAWL_VERSION "unknown"
@@ -52,6 +53,11 @@ static void usage(FILE *f)
                "                         (none running, nothing left to "
                "send); clients\n"
                "                         reconnect (default 300; 0: never)\n"
+               "  --write-timeout SECONDS close a connection whose client "
+               "reads nothing\n"
+               "                         of the answers waiting for it for "
+               "SECONDS\n"
+               "                         (default 300; 0: never)\n"
                "  --evict-idle SECONDS   at --max-connections (or out of file "
                "descriptors),\n"
                "                         a connection idle at least SECONDS "
@@ -163,6 +169,7 @@ int main(int argc, char **argv)
         {"spin-us", required_argument, NULL, 'u'},
         {"idle-timeout", required_argument, NULL, 'I'},
         {"evict-idle", required_argument, NULL, 'E'},
+        {"write-timeout", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'l'},
         {"k1", required_argument, NULL, 'K'},
         {"b", required_argument, NULL, 'B'},
@@ -181,6 +188,7 @@ int main(int argc, char **argv)
         .spin_us = 50,
         .idle_timeout_s = 300,
         .evict_idle_s = 10,
+        .write_timeout_s = 300,
     };
     trawl_query dq;
     char *owned_socket = NULL;
@@ -224,6 +232,11 @@ int main(int argc, char **argv)
             if (parse_num("--idle-timeout", optarg, 0, MAX_IDLE_S, &v) < 0)
                 return 2;
             cfg.idle_timeout_s = (unsigned)v;
+            break;
+        case 'w':
+            if (parse_num("--write-timeout", optarg, 0, MAX_IDLE_S, &v) < 0)
+                return 2;
+            cfg.write_timeout_s = (unsigned)v;
             break;
         case 'E':
             if (parse_num("--evict-idle", optarg, 0, MAX_IDLE_S, &v) < 0)

@@ -52,6 +52,7 @@ static void maybe_end(qloop *q)
     uv_close((uv_handle_t *)&q->drain, NULL);
     uv_close((uv_handle_t *)&q->resume, NULL);
     uv_close((uv_handle_t *)&q->idle, NULL);
+    uv_close((uv_handle_t *)&q->stall, NULL);
 }
 
 static void begin_stop(qloop *q)
@@ -221,13 +222,16 @@ int qloop_start(qloop *q, server *srv, unsigned idx)
     uv_timer_init(&q->loop, &q->drain);
     uv_idle_init(&q->loop, &q->resume);
     uv_timer_init(&q->loop, &q->idle);
+    uv_timer_init(&q->loop, &q->stall);
     q->wake.data = q->drain.data = q->resume.data = q->idle.data = q;
+    q->stall.data = q;
     if ((rc = uv_thread_create(&q->thread, qloop_main, q)) < 0) {
         log_error("query thread: %s", uv_strerror(rc));
         uv_close((uv_handle_t *)&q->wake, NULL);
         uv_close((uv_handle_t *)&q->drain, NULL);
         uv_close((uv_handle_t *)&q->resume, NULL);
         uv_close((uv_handle_t *)&q->idle, NULL);
+    uv_close((uv_handle_t *)&q->stall, NULL);
         uv_run(&q->loop, UV_RUN_DEFAULT);
         uv_loop_close(&q->loop);
         goto fail;

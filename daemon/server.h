@@ -60,6 +60,9 @@ typedef struct trawld_config {
     unsigned evict_idle_s;    /* at max_connections, a new client replaces
                                  the connection idle longest if idle this
                                  long; 0: never (the new one gets busy) */
+    unsigned write_timeout_s; /* close a connection whose client reads
+                                 nothing of its waiting answers this long;
+                                 0: never */
 } trawld_config;
 
 #define LATENCY_RING 1024
@@ -117,6 +120,8 @@ struct qloop {
     uv_async_t wake;  /* new fds, reload answers, stop */
     uv_timer_t drain; /* shutdown deadline */
     uv_timer_t idle;  /* the idle timeout of idle_head */
+    uv_timer_t stall; /* runs while a connection has writes in flight:
+                         closes those whose client reads nothing */
     bool started;     /* thread created */
     int status;       /* 0 if its uv_loop_close() succeeded */
 
@@ -277,6 +282,10 @@ void conn_resume_all(uv_idle_t *h);
 /* The idle timer's callback: close the loop's connections idle for
  * --idle-timeout. */
 void conn_idle_timer(uv_timer_t *t);
+
+/* The stall timer's callback: close the loop's connections whose client
+ * has not read any of the responses waiting for it for --write-timeout. */
+void conn_stall_timer(uv_timer_t *t);
 
 /* Out of descriptors: close the loop's connection idle longest if it has
  * been idle for --evict-idle. */

@@ -5,6 +5,7 @@
  *
  * Environment: TRAWL_BIN (the build's bin/).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -244,10 +246,113 @@ static void test_unchanged_rerun_keeps_generation(void **state)
     th_cleanup(&h);
 }
 
+/* Make DIR/big.jsonl: one article "big" of about n bytes of body, and a
+ * small one; index it. */
+static void index_big_article(th *h, size_t n)
+{
+    char path[192];
+    path_in(path, sizeof(path), h, "big.jsonl");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"id\":\"big\",\"title\":\"Big\",\"body\":\"", f);
+    for (size_t i = 0; i < n / 8; i++)
+        fputs("harbour ", f);
+    fputs("\"}\n{\"id\":\"small\",\"body\":\"a small one\"}\n", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(th_index(h, (const char *const[]){path, NULL}, NULL),
+                     0);
+}
+
+/* Read from c until end of file or error; the bytes read, or -1 if the
+ * 10 s receive timeout ran out first. */
+static long long read_to_eof(th_conn *c)
+{
+    static char buf[65536];
+    long long total = 0;
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n == 0)
+            return total;
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : total;
+        total += n;
+    }
+}
+
+/*
+ * A client that sends requests and never reads the answers held its
+ * connection busy for ever (never idle, so neither --idle-timeout nor
+ * eviction applied) with megabytes waiting for it: enough of them locked
+ * everyone out. Now a client that reads nothing for --write-timeout while
+ * answers wait is closed; one that reads slowly is not.
+ */
+static void test_client_not_reading_is_closed(void **state)
+{
+    (void)state;
+    th h;
+    assert_int_equal(th_init(&h), 0);
+    index_big_article(&h, 600 * 1024);
+    assert_int_equal(th_daemon_start(&h, (const char *const[]){
+                                             "--write-timeout", "1", NULL}),
+                     0);
+    const char *get = "{\"op\":\"get\",\"doc\":\"big\"}\n";
+
+    /* stuck: three big answers, none read */
+    th_conn stuck;
+    assert_int_equal(th_connect(&h, &stuck), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(th_send(&stuck, get, strlen(get)), 0);
+
+    /* slow: reads 32 KB every 150 ms, about 3 s for its two answers */
+    th_conn slow;
+    assert_int_equal(th_connect(&h, &slow), 0);
+    assert_int_equal(th_send(&slow, get, strlen(get)), 0);
+    assert_int_equal(th_send(&slow, get, strlen(get)), 0);
+    th_sleep_ms(300);
+    long long got = 0;
+    int lines = 0;
+    static char buf[32768];
+    long long t0 = th_now_ms();
+    while (lines < 2 && th_now_ms() - t0 < 20000) {
+        ssize_t n = recv(slow.fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            fail_msg("the slow reader was cut off after %lld bytes", got);
+        got += n;
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+        th_sleep_ms(150);
+    }
+    assert_int_equal(lines, 2);
+    th_close(&slow);
+
+    /* by now the stuck one has been closed: what the socket held, then
+     * end of file */
+    long long n = read_to_eof(&stuck);
+    if (n < 0)
+        fail_msg("the connection of a client that reads nothing stays open");
+    assert_true(n < 3 * 600 * 1024);
+    th_close(&stuck);
+    char *log = th_daemon_log(&h);
+    assert_non_null(strstr(log, "the client read nothing for"));
+    free(log);
+
+    /* the daemon serves on */
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *r = th_request(&c, "{\"op\":\"count\",\"q\":\"small\"}");
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), 1);
+    json_decref(r);
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unchanged_rerun_keeps_generation),
+        cmocka_unit_test(test_client_not_reading_is_closed),
     };
     return cmocka_run_group_tests_name("sweep5", tests, NULL, NULL);
 }
