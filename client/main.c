@@ -116,7 +116,7 @@ static void usage(FILE *f)
 "  -s, --socket PATH     daemon socket (default: $TRAWL_SOCKET, else\n"
 "                        $XDG_RUNTIME_DIR/trawl.sock, else ./trawl.sock)\n"
 "  -n, --limit K         show at most K results, 0..%d (default 10)\n"
-"  -o, --offset N        skip the first N results (default 0)\n"
+"  -o, --offset N        skip the first N results, 0..100000 (default 0)\n"
 "      --sort ORDER      score (default), date (newest first) or date_asc\n"
 "  -c, --count           print only the number of matching documents\n"
 "  -l, --ids             print only the ids of the results, one per line\n"
@@ -268,7 +268,7 @@ static void parse_args(opts *o, int argc, char **argv)
             o->limit = parse_long(optarg, "--limit", MAX_LIMIT);
             break;
         case 'o':
-            o->offset = parse_long(optarg, "--offset", 1000000000L);
+            o->offset = parse_long(optarg, "--offset", 100000);
             break;
         case O_SORT:
             if (strcmp(optarg, "score") != 0 && strcmp(optarg, "date") != 0 &&

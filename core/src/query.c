@@ -327,6 +327,9 @@ static int parse_field(parser *p, int *field)
     if (j + 1 >= p->len || (word_end_char(p->q[j + 1]) &&
                             p->q[j + 1] != '"' && p->q[j + 1] != '('))
         return 0;
+    /* A URL ("https://...") is text, not a field. */
+    if (j + 2 < p->len && p->q[j + 1] == '/' && p->q[j + 2] == '/')
+        return 0;
     size_t n = j - p->i;
     if (n == 5 && strncmp(p->q + p->i, "title", 5) == 0)
         *field = TRAWL_FIELD_TITLE;
@@ -342,7 +345,7 @@ static int parse_field(parser *p, int *field)
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "unknown field \"%.*s\" (fields: title, body, date, "
-                 "after, before)",
+                 "after, before; quote other text with a colon)",
                  (int)(n > 32 ? 32 : n), p->q + p->i);
         return fail(p, p->i, msg);
     }

@@ -348,11 +348,53 @@ static void test_client_not_reading_is_closed(void **state)
     th_cleanup(&h);
 }
 
+/* The command line: a pasted URL is searched as text, and --offset is
+ * checked against the daemon's range before anything is sent. */
+static void test_terminal_queries(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char path[192];
+    assert_int_equal(th_init(&h), 0);
+    path_in(path, sizeof(path), &h, "a.txt");
+    write_text(path, "Links\n\nSee https://www.example.com/news/a-b for "
+                     "O'Neill's covid-19 note.\n");
+    assert_int_equal(th_index(&h, (const char *const[]){path, NULL}, NULL),
+                     0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+
+    static const char *const found[] = {
+        "https://www.example.com/news/a-b", "www.example.com",
+        "o'neill", "covid-19", "example.com/news", NULL};
+    for (int i = 0; found[i] != NULL; i++) {
+        const char *args[] = {"-c", "--", found[i], NULL};
+        int st = th_client(&h, &r, args);
+        if (st != 0 || strcmp(r.out, "1\n") != 0)
+            fail_msg("%s: exit %d, out '%s', err '%s'", found[i], st, r.out,
+                     r.err);
+        th_result_free(&r);
+    }
+
+    const char *off[] = {"--offset", "100001", "note", NULL};
+    assert_int_equal(th_client(&h, &r, off), 2);
+    if (strstr(r.err, "--offset wants a number from 0 to 100000") == NULL)
+        fail_msg("--offset 100001: %s", r.err);
+    th_result_free(&r);
+    const char *off_ok[] = {"--offset", "100000", "note", NULL};
+    assert_int_equal(th_client(&h, &r, off_ok), 0);
+    th_result_free(&r);
+
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unchanged_rerun_keeps_generation),
         cmocka_unit_test(test_client_not_reading_is_closed),
+        cmocka_unit_test(test_terminal_queries),
     };
     return cmocka_run_group_tests_name("sweep5", tests, NULL, NULL);
 }

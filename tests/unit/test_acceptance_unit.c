@@ -114,6 +114,28 @@ static void field_applies_to_group_and_exclusion(void **state)
     }
 }
 
+/* A pasted URL was an error ("unknown field \"https\""): it is text. */
+static void url_is_text(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    char s[256];
+
+    assert_int_equal(parse_render(f, "https://www.example.com/a-b korea", s,
+                                  sizeof(s), &err),
+                     0);
+    assert_string_equal(s, "AND(\"https www exampl com a b\", korea)");
+    assert_int_equal(parse_render(f, "title:ftp://example.org", s, sizeof(s),
+                                  &err),
+                     0);
+    assert_string_equal(s, "title:\"ftp exampl org\"");
+    /* other names are still fields, known or not */
+    assert_int_equal(parse_render(f, "colour:red", s, sizeof(s), &err),
+                     TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "unknown field \"colour\""));
+    assert_non_null(strstr(err.msg, "quote"));
+}
+
 /*
  * A snippet of a long body kept its token and match arrays (with every
  * copy made while they grew) in the query's arena until the query ended:
@@ -158,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(field_applies_to_group_and_exclusion),
         cmocka_unit_test(snippet_scratch_not_in_arena),
+        cmocka_unit_test(url_is_text),
     };
     return cmocka_run_group_tests_name("acceptance_unit", tests, setup,
                                        teardown);
