@@ -1201,9 +1201,17 @@ int main(int argc, char **argv)
         const char *msg = get_str(err, "message");
         fprintf(stderr, PROG ": %s: %s\n", code ? code : "error",
                 msg ? msg : "(no message)");
-        if (code != NULL && strcmp(code, "no_index") == 0)
-            fprintf(stderr, PROG ": build an index with: trawl-index --index "
-                    "DIR PATH...\n");
+        /* No index at all, or one that cannot be served (damaged, of
+         * another version): the message says which. */
+        if (code != NULL && strcmp(code, "no_index") == 0) {
+            if (msg == NULL || strstr(msg, "no CURRENT") != NULL ||
+                strstr(msg, "loaded yet") != NULL)
+                fprintf(stderr, PROG ": build an index with: trawl-index "
+                        "--index DIR PATH...\n");
+            else
+                fprintf(stderr, PROG ": run trawl-index --index DIR PATH... "
+                        "again to rebuild it\n");
+        }
         exit_code = EXIT_ERROR;
     } else if (o.op == OP_COUNT) {
         json_int_t cnt = get_int(resp, "count", 0);

@@ -144,8 +144,17 @@ int query_run(qloop *q, slot *s, proto_request *req)
     int rc;
 
     if ((ix = server_index_acquire(srv, &gen)) == NULL) {
-        proto_put_error(out, id, NULL, PROTO_NO_INDEX,
-                        "no index loaded yet from %s", srv->cfg.index_dir);
+        /* An index that is there but cannot be served: say why. */
+        char *why = server_reload_error(srv);
+        if (why != NULL && strstr(why, "no CURRENT") == NULL)
+            proto_put_error(out, id, NULL, PROTO_NO_INDEX,
+                            "no index loaded from %s: %s",
+                            srv->cfg.index_dir, why);
+        else
+            proto_put_error(out, id, NULL, PROTO_NO_INDEX,
+                            "no index loaded yet from %s",
+                            srv->cfg.index_dir);
+        free(why);
         return -1;
     }
     trawl_err_clear(&err);

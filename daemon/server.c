@@ -61,6 +61,17 @@ trawl_index *server_index_acquire(server *srv, uint64_t *gen)
     return ix;
 }
 
+char *server_reload_error(server *srv)
+{
+    char *msg = NULL;
+
+    pthread_mutex_lock(&srv->ix_lock);
+    if (srv->last_reload_error != NULL)
+        msg = strdup(srv->last_reload_error);
+    pthread_mutex_unlock(&srv->ix_lock);
+    return msg;
+}
+
 /* Main loop. */
 static void set_reload_error(server *srv, const char *msg)
 {

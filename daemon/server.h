@@ -225,6 +225,9 @@ int server_run(server *srv);
  * none). */
 trawl_index *server_index_acquire(server *srv, uint64_t *gen);
 
+/* Any thread: a copy of the last reload error (malloc'd), NULL if none. */
+char *server_reload_error(server *srv);
+
 /* Any thread: ask the main loop for a reload that answers w. */
 void server_post_reload(server *srv, reload_waiter *w);
 

@@ -1314,6 +1314,23 @@ int main(int argc, char **argv)
         return EXIT_FATAL;
     }
     crash_if("open");
+    /* A previous generation the writer could not read (damaged, or of
+     * another analyzer version) is rebuilt from this run's articles:
+     * say so, and why. */
+    uint64_t prev_gen;
+    if (!opts.full && trawl_index_current(dir, &prev_gen, NULL) == 0 &&
+        !trawl_writer_can_keep(r.w)) {
+        trawl_index *prev;
+        trawl_err perr;
+        trawl_err_clear(&perr);
+        if (trawl_index_open(&prev, dir, &perr) < 0)
+            fprintf(stderr, PROG ": generation %" PRIu64 " of %s cannot be "
+                    "read (%s); the index is rebuilt from the articles of "
+                    "this run\n", prev_gen, dir,
+                    perr.msg[0] ? perr.msg : "unreadable");
+        else
+            trawl_index_release(prev);
+    }
 
     /* Only for the progress display: what the walk will read in total. */
     if (r.progress != PROGRESS_NONE)

@@ -389,12 +389,82 @@ static void test_terminal_queries(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A damaged generation at startup: trawld served nothing and told the
+ * user "no index loaded yet ... build an index", as if there were none;
+ * trawl-index rebuilt it without a word. Both now say what is wrong.
+ */
+static void test_damaged_index_explained(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char path[192], seg[192];
+    assert_int_equal(th_init(&h), 0);
+    path_in(path, sizeof(path), &h, "a.txt");
+    write_text(path, "Harbor\n\nThe harbor master spoke at length about "
+                     "the storm and the ferry.\n");
+    assert_int_equal(th_index(&h, (const char *const[]){path, NULL}, NULL),
+                     0);
+    snprintf(seg, sizeof(seg), "%s/seg-000001-00.trs", h.index);
+    size_t len;
+    char *data = th_read_file(seg, &len);
+    assert_non_null(data);
+    assert_true(len > 600);
+    data[len / 2] ^= 0x5a; /* in some section: its checksum fails */
+    assert_int_equal(th_write_file(seg, data, len), 0);
+    free(data);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    const char *q[] = {"harbor", NULL};
+    assert_int_equal(th_client(&h, &r, q), 2);
+    if (strstr(r.err, "no_index: no index loaded from ") == NULL ||
+        strstr(r.err, "seg-000001-00.trs") == NULL ||
+        strstr(r.err, "again to rebuild it") == NULL)
+        fail_msg("stderr:\n%s", r.err);
+    th_result_free(&r);
+
+    assert_int_equal(th_index(&h, (const char *const[]){path, NULL}, &r), 0);
+    if (strstr(r.err, "generation 1 of ") == NULL ||
+        strstr(r.err, "cannot be read (") == NULL ||
+        strstr(r.err, "rebuilt from the articles of this run") == NULL)
+        fail_msg("stderr:\n%s", r.err);
+    assert_non_null(strstr(r.out, "(1 added"));
+    th_result_free(&r);
+
+    /* served once the watcher sees the new generation */
+    long long t0 = th_now_ms();
+    int st;
+    while ((st = th_client(&h, &r, (const char *[]){"-c", "harbor", NULL})) !=
+               0 &&
+           th_now_ms() - t0 < 5000) {
+        th_result_free(&r);
+        th_sleep_ms(100);
+    }
+    assert_int_equal(st, 0);
+    assert_string_equal(r.out, "1\n");
+    th_result_free(&r);
+
+    /* no index at all: the old advice */
+    th_cleanup(&h);
+    assert_int_equal(th_init(&h), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, q), 2);
+    if (strstr(r.err, "no index loaded yet from") == NULL ||
+        strstr(r.err, "build an index with") == NULL)
+        fail_msg("stderr:\n%s", r.err);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unchanged_rerun_keeps_generation),
         cmocka_unit_test(test_client_not_reading_is_closed),
         cmocka_unit_test(test_terminal_queries),
+        cmocka_unit_test(test_damaged_index_explained),
     };
     return cmocka_run_group_tests_name("sweep5", tests, NULL, NULL);
 }
