@@ -5,6 +5,17 @@
  * most `target` bytes that covers the most distinct leaves (then the most
  * matches) wins; it is widened to use the whole budget, cut at token
  * boundaries, and whitespace inside it is collapsed.
+ *
+ * Analysis (folding, stemming) is most of a snippet's cost, and a long
+ * article's first few KiB usually hold every query word: the body is
+ * analyzed in growing pieces (2 KiB, then the size so far again, cut at
+ * whitespace, which no token spans), and analysis stops as soon as the
+ * best window so far covers every leaf that can match the body, with a
+ * snippet's length of analyzed text after it. So the window is the first
+ * best one rather than the best of the whole body when several cover all
+ * leaves; a body with a leaf that never matches is analyzed to the end,
+ * or to SNIP_MATCHED bytes once something matched, or SNIP_ANY at most
+ * (past that, a snippet from the start without highlights).
  */
 #include "snippet.h"
 
@@ -25,6 +36,9 @@ typedef struct match {
 } match;
 
 #define MAX_QTERMS (Q_MAX_LEAVES * 4)
+#define SNIP_FIRST ((size_t)2 << 10)
+#define SNIP_MATCHED ((size_t)64 << 10)
+#define SNIP_ANY ((size_t)4 << 20)
 
 typedef struct sctx {
     const qnode **leaves;
@@ -36,6 +50,7 @@ typedef struct sctx {
     int term_leaf[MAX_QTERMS]; /* TERM leaf a query term highlights alone */
     stok *toks;
     size_t n, cap;
+    size_t base; /* offset of the piece being analyzed */
     int oom;
 } sctx;
 
@@ -83,8 +98,8 @@ static int on_tok(void *payload, const trawl_token *t)
         return TRAWL_ENOMEM;
     }
     stok *s = &c->toks[c->n++];
-    s->start = t->start;
-    s->end = t->end;
+    s->start = c->base + t->start;
+    s->end = c->base + t->end;
     s->qid = qterm_id(c, t->term, t->len, 0);
     return 0;
 }
@@ -93,6 +108,102 @@ static int is_ws(unsigned char ch)
 {
     return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t' ||
            ch == '\f' || ch == '\v';
+}
+
+/* The end of a piece that starts analysis up to at least `at`: the next
+ * whitespace byte (ASCII, so never inside a UTF-8 sequence or a token),
+ * or the end of the text. */
+static size_t piece_end(const char *text, size_t len, size_t at)
+{
+    if (at >= len)
+        return len;
+    while (at < len && !is_ws((unsigned char)text[at]))
+        at++;
+    return at;
+}
+
+/* The matches among the tokens so far, in text order, into *ms (grown
+ * on the heap): single terms and phrases. 0, or -1 out of memory. */
+static int collect(const sctx *c, int (*ids)[Q_MAX_LEAVES], match **msp,
+                   size_t *mcap, size_t *nmp)
+{
+    match *ms = *msp;
+    size_t nm = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int qid = c->toks[i].qid;
+        if (qid < 0)
+            continue;
+        if (c->term_leaf[qid] >= 0) {
+            if (grow((void **)&ms, mcap, nm + 1, sizeof(match)) != 0) {
+                *msp = ms;
+                return -1;
+            }
+            ms[nm].start = c->toks[i].start;
+            ms[nm].end = c->toks[i].end;
+            ms[nm].leaf = c->term_leaf[qid];
+            nm++;
+        }
+        for (size_t l = 0; l < c->nleaves; l++) {
+            const qnode *p = c->leaves[l];
+            if (p->kind != Q_PHRASE || p->slop > 0 ||
+                p->field == TRAWL_FIELD_TITLE || i + p->nterms > c->n ||
+                p->nterms > Q_MAX_LEAVES || ids[l][0] != qid)
+                continue;
+            uint32_t k = 1;
+            while (k < p->nterms && c->toks[i + k].qid == ids[l][k])
+                k++;
+            if (k < p->nterms)
+                continue;
+            if (grow((void **)&ms, mcap, nm + 1, sizeof(match)) != 0) {
+                *msp = ms;
+                return -1;
+            }
+            ms[nm].start = c->toks[i].start;
+            ms[nm].end = c->toks[i + p->nterms - 1].end;
+            ms[nm].leaf = (int)l;
+            nm++;
+        }
+    }
+    *msp = ms;
+    *nmp = nm;
+    return 0;
+}
+
+/* The best window of at most target bytes: the most distinct leaves,
+ * then the most matches; its matches are [*bi, *bj). Returns how many
+ * distinct leaves it covers (-1 without matches). */
+static int best_window(const match *ms, size_t nm, size_t target,
+                       size_t *bi, size_t *bj)
+{
+    size_t best_i = 0, best_j = 0;
+    int best_distinct = -1;
+    size_t best_count = 0;
+    for (size_t i = 0; i < nm; i++) {
+        uint64_t seen = 0;
+        int distinct = 0;
+        size_t j = i;
+        while (j < nm && ms[j].end - ms[i].start <= target) {
+            uint64_t bit = 1ull << (ms[j].leaf & 63);
+            if (!(seen & bit)) {
+                seen |= bit;
+                distinct++;
+            }
+            j++;
+        }
+        if (j == i)
+            j = i + 1; /* a single match longer than the window */
+        size_t count = j - i;
+        if (distinct > best_distinct ||
+            (distinct == best_distinct && count > best_count)) {
+            best_distinct = distinct;
+            best_count = count;
+            best_i = i;
+            best_j = j;
+        }
+    }
+    *bi = best_i;
+    *bj = best_j;
+    return best_distinct;
 }
 
 int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
@@ -124,76 +235,48 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
                 c.term_leaf[id] = (int)l;
         }
     }
-    int rc = trawl_analyze(an, text, len, on_tok, &c);
-    match *ms = NULL;
-    size_t nm = 0, mcap = 0;
-    if (rc != 0 || c.oom) {
-        rc = TRAWL_ENOMEM;
-        goto done;
-    }
-    /* Collect matches in text order: single terms and phrases. */
-    for (size_t i = 0; i < c.n; i++) {
-        int qid = c.toks[i].qid;
-        if (qid < 0)
+    /* The leaves a window can cover (as bits, the way windows count
+     * them): terms that highlight alone, and exact phrases in the body. */
+    uint64_t can = 0;
+    for (int id = 0; id < c.nq; id++)
+        if (c.term_leaf[id] >= 0)
+            can |= 1ull << (c.term_leaf[id] & 63);
+    for (size_t l = 0; l < c.nleaves; l++) {
+        const qnode *p = leaves[l];
+        if (p->kind != Q_PHRASE || p->slop > 0 ||
+            p->field == TRAWL_FIELD_TITLE || p->nterms > Q_MAX_LEAVES)
             continue;
-        if (c.term_leaf[qid] >= 0) {
-            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
-                rc = TRAWL_ENOMEM;
-                goto done;
-            }
-            ms[nm].start = c.toks[i].start;
-            ms[nm].end = c.toks[i].end;
-            ms[nm].leaf = c.term_leaf[qid];
-            nm++;
-        }
-        for (size_t l = 0; l < c.nleaves; l++) {
-            const qnode *p = leaves[l];
-            if (p->kind != Q_PHRASE || p->slop > 0 ||
-                p->field == TRAWL_FIELD_TITLE || i + p->nterms > c.n ||
-                p->nterms > Q_MAX_LEAVES || ids[l][0] != qid)
-                continue;
-            uint32_t k = 1;
-            while (k < p->nterms && c.toks[i + k].qid == ids[l][k])
-                k++;
-            if (k < p->nterms)
-                continue;
-            if (grow((void **)&ms, &mcap, nm + 1, sizeof(match)) != 0) {
-                rc = TRAWL_ENOMEM;
-                goto done;
-            }
-            ms[nm].start = c.toks[i].start;
-            ms[nm].end = c.toks[i + p->nterms - 1].end;
-            ms[nm].leaf = (int)l;
-            nm++;
-        }
+        uint32_t k = 0;
+        while (k < p->nterms && ids[l][k] >= 0)
+            k++;
+        if (k == p->nterms)
+            can |= 1ull << (l & 63);
     }
+    int need = __builtin_popcountll(can);
 
-    /* Best window: the most distinct leaves, then the most matches. */
-    size_t best_i = 0, best_j = 0;
-    int best_distinct = -1;
-    size_t best_count = 0;
-    for (size_t i = 0; i < nm; i++) {
-        uint64_t seen = 0;
-        int distinct = 0;
-        size_t j = i;
-        while (j < nm && ms[j].end - ms[i].start <= target) {
-            uint64_t bit = 1ull << (ms[j].leaf & 63);
-            if (!(seen & bit)) {
-                seen |= bit;
-                distinct++;
-            }
-            j++;
+    int rc = 0;
+    match *ms = NULL;
+    size_t nm = 0, mcap = 0, best_i = 0, best_j = 0, done = 0;
+    for (;;) {
+        size_t to = piece_end(text, len, done == 0 ? SNIP_FIRST : 2 * done);
+        c.base = done;
+        if (trawl_analyze(an, text + done, to - done, on_tok, &c) != 0 ||
+            c.oom) {
+            rc = TRAWL_ENOMEM;
+            goto done;
         }
-        if (j == i)
-            j = i + 1; /* a single match longer than the window */
-        size_t count = j - i;
-        if (distinct > best_distinct ||
-            (distinct == best_distinct && count > best_count)) {
-            best_distinct = distinct;
-            best_count = count;
-            best_i = i;
-            best_j = j;
+        done = to;
+        if (collect(&c, ids, &ms, &mcap, &nm) < 0) {
+            rc = TRAWL_ENOMEM;
+            goto done;
         }
+        int distinct = best_window(ms, nm, target, &best_i, &best_j);
+        if (done >= len || done >= SNIP_ANY ||
+            (nm > 0 && done >= SNIP_MATCHED))
+            break;
+        if (nm > 0 && distinct >= need &&
+            ms[best_j - 1].end + target <= done)
+            break;
     }
 
     /* Window bytes: center the matches, then snap to token boundaries. */
