@@ -725,6 +725,11 @@ static void index_json_line(run *r, const char *path, unsigned long line,
 {
     if (n > 0 && s[n - 1] == '\r')
         n--;
+    /* A byte order mark before the first line (Windows tools write one). */
+    if (line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+        s += 3;
+        n -= 3;
+    }
     size_t k = 0;
     while (k < n && (s[k] == ' ' || s[k] == '\t'))
         k++;

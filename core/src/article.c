@@ -1282,7 +1282,7 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
         out->url_len = n;
     }
 
-    /* date: an ISO 8601 string, or an integer of seconds since the epoch. */
+    /* date: an ISO 8601 string, or a number of seconds since the epoch. */
     json_t *jdate = json_object_get(root, "date");
     if (jdate != NULL && json_is_integer(jdate)) {
         out->date = json_integer_value(jdate);
@@ -1293,8 +1293,22 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
                                json_string_value(jdate));
             goto done;
         }
+    } else if (jdate != NULL && json_is_real(jdate)) {
+        /* seconds with a fraction (Python's time.time(), JavaScript's
+         * Date.now() / 1000): the second it falls in, years 1..9999 */
+        double v = json_real_value(jdate);
+        if (!(v >= -62135596800.0 && v < 253402300800.0)) {
+            rc = trawl_err_set(err, TRAWL_EINVAL, "bad date %.6g (seconds "
+                               "since 1970 out of range)", v);
+            goto done;
+        }
+        int64_t t = (int64_t)v;
+        if ((double)t > v)
+            t--;
+        out->date = t;
     } else if (jdate != NULL && !json_is_null(jdate)) {
-        rc = trawl_err_set(err, TRAWL_EINVAL, "field \"date\" is not a string");
+        rc = trawl_err_set(err, TRAWL_EINVAL,
+                           "field \"date\" is not a string or a number");
         goto done;
     }
 

@@ -458,6 +458,47 @@ static void test_damaged_index_explained(void **state)
     th_cleanup(&h);
 }
 
+/* JSON Lines as other tools write them: a byte order mark before the
+ * first line (it made that line bad input), CRLF, dates in seconds with a
+ * fraction (bad input too). */
+static void test_jsonl_from_other_tools(void **state)
+{
+    (void)state;
+    th h;
+    char path[192];
+    assert_int_equal(th_init(&h), 0);
+    path_in(path, sizeof(path), &h, "win.jsonl");
+    write_text(path,
+               "\xef\xbb\xbf{\"id\":\"first\",\"body\":\"harbor one\"}\r\n"
+               "{\"id\":\"second\",\"body\":\"harbor two\","
+               "\"date\":1765960440.25}\r\n"
+               "\xef\xbb\xbf{\"id\":\"third\",\"body\":\"not first\"}\r\n");
+    json_t *d = index_done(&h, NULL, (const char *const[]){path, NULL});
+    assert_int_equal(num(d, "docs"), 2);
+    assert_int_equal(num(d, "bad"), 1); /* a mark inside the file is not */
+    json_decref(d);
+    /* unchanged: kept, BOM and all */
+    d = index_done(&h, NULL, (const char *const[]){path, NULL});
+    assert_false(committed(d));
+    assert_int_equal(num(d, "skipped"), 2);
+    json_decref(d);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *g = th_request(&c, "{\"op\":\"get\",\"doc\":\"first\"}");
+    assert_true(json_is_true(json_object_get(g, "ok")));
+    json_decref(g);
+    g = th_request(&c, "{\"op\":\"get\",\"doc\":\"second\"}");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(g, "doc"), "date")),
+        "2025-12-17");
+    json_decref(g);
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_client_not_reading_is_closed),
         cmocka_unit_test(test_terminal_queries),
         cmocka_unit_test(test_damaged_index_explained),
+        cmocka_unit_test(test_jsonl_from_other_tools),
     };
     return cmocka_run_group_tests_name("sweep5", tests, NULL, NULL);
 }

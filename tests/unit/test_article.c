@@ -452,7 +452,21 @@ static void test_json(void **state)
              "field \"title\" is not a string");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13-01\"}", 41,
              "bad date \"2025-13-01\"");
-    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":true}", 33, "\"date\"");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":true}", 33,
+             "field \"date\" is not a string or a number");
+    /* seconds with a fraction, as Python's time.time() writes them: the
+     * second they fall in (they made the line bad input) */
+    a = parse_json_ok("{\"id\":\"f\",\"body\":\"b\",\"date\":1765960440.75}");
+    assert_int_equal(a.date, 1765960440);
+    trawl_article_clear(&a);
+    a = parse_json_ok("{\"id\":\"f\",\"body\":\"b\",\"date\":-0.5}");
+    assert_int_equal(a.date, -1);
+    trawl_article_clear(&a);
+    a = parse_json_ok("{\"id\":\"f\",\"body\":\"b\",\"date\":86400.0}");
+    assert_int_equal(a.date, 86400);
+    trawl_article_clear(&a);
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":1e300}", 34,
+             "out of range");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"someday\"}", 38,
              "bad date \"someday\"");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13\"}", 38,
