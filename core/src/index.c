@@ -635,8 +635,11 @@ static const unsigned char *term_block(const trawl_segment *s, uint64_t b)
     return s->sec[SEC_TERMS].p + off;
 }
 
-static int block_first(const trawl_segment *s, uint32_t b, char *buf,
-                       size_t *len, trawl_err *err)
+/* Compare key with the first term of block b, read in place: *cmp gets
+ * the sign of (first term - key). */
+static int block_first_cmp(const trawl_segment *s, uint32_t b,
+                           const char *key, size_t klen, int *cmp,
+                           trawl_err *err)
 {
     const unsigned char *tp = s->sec[SEC_TERMS].p;
     const unsigned char *end = tp + s->sec[SEC_TERMS].len;
@@ -646,8 +649,7 @@ static int block_first(const trawl_segment *s, uint32_t b, char *buf,
         trawl__get_varint(&p, end, &suffix) != 0 || shared != 0 ||
         suffix > 255 || suffix > (uint64_t)(end - p))
         return trawl__corrupt(err, "%s: bad term block %u", s->name, b);
-    memcpy(buf, p, suffix);
-    *len = suffix;
+    *cmp = trawl__cmp_bytes((const char *)p, (size_t)suffix, key, klen);
     return 0;
 }
 
@@ -656,14 +658,13 @@ static int find_block(const trawl_segment *s, const char *key, size_t klen,
                       int64_t *out, trawl_err *err)
 {
     int64_t lo = 0, hi = (int64_t)s->nterm_blocks - 1, ans = -1;
-    char buf[256];
-    size_t len = 0;
     while (lo <= hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        int rc = block_first(s, (uint32_t)mid, buf, &len, err);
+        int c = 0;
+        int rc = block_first_cmp(s, (uint32_t)mid, key, klen, &c, err);
         if (rc < 0)
             return rc;
-        if (trawl__cmp_bytes(buf, len, key, klen) <= 0) {
+        if (c <= 0) {
             ans = mid;
             lo = mid + 1;
         } else {
@@ -674,6 +675,15 @@ static int find_block(const trawl_segment *s, const char *key, size_t klen,
     return 0;
 }
 
+/*
+ * Find term in its block without rebuilding every entry's term: m is how
+ * many bytes the entry before shares with term (which it precedes). An
+ * entry sharing more than m bytes with it also differs from term at byte
+ * m, by the same smaller byte, so it precedes term too and needs no
+ * look; otherwise only its suffix is compared, from where it starts.
+ * The entries passed over are decoded only as far as the offsets they
+ * carry forward; the one that matches is decoded (and checked) whole.
+ */
 int trawl__seg_lookup(const trawl_segment *s, const char *term, size_t len,
                       seg_term *out, trawl_err *err)
 {
@@ -684,18 +694,54 @@ int trawl__seg_lookup(const trawl_segment *s, const char *term, size_t len,
     const unsigned char *tp = s->sec[SEC_TERMS].p;
     const unsigned char *end = tp + s->sec[SEC_TERMS].len;
     const unsigned char *p = term_block(s, (uint64_t)b);
-    char buf[256];
-    size_t blen = 0;
+    const unsigned char *key = (const unsigned char *)term;
     uint64_t first = (uint64_t)b * TERM_BLOCK;
+    size_t m = 0;
+    memset(out, 0, sizeof(*out));
     for (uint64_t i = first; i < s->nterms && i < first + TERM_BLOCK; i++) {
-        if ((rc = decode_entry(s, &p, end, buf, &blen, i == first, out,
-                               err)) < 0)
-            return rc;
-        int c = trawl__cmp_bytes(buf, blen, term, len);
-        if (c == 0)
-            return (rc = term_resolve(s, out, err)) < 0 ? rc : 1;
-        if (c > 0)
-            return 0;
+        const unsigned char *at = p;
+        uint64_t shared, suffix, df, v, post_off, pos_off, post_len;
+        GETV(shared);
+        GETV(suffix);
+        if (suffix > (uint64_t)(end - p))
+            return trawl__corrupt(err, "%s: bad term entry", s->name);
+        if (shared <= m) {
+            /* bytes [0, shared) equal term's: compare the rest */
+            const unsigned char *sf = p;
+            size_t k = 0, rest = len - (size_t)shared;
+            while (k < suffix && k < rest && sf[k] == key[shared + k])
+                k++;
+            if (k == suffix && k == rest) {
+                /* the term: decode the entry whole from the one before */
+                char buf[256];
+                size_t blen = len;
+                memcpy(buf, term, len);
+                if ((rc = decode_entry(s, &at, end, buf, &blen, i == first,
+                                       out, err)) < 0)
+                    return rc;
+                return (rc = term_resolve(s, out, err)) < 0 ? rc : 1;
+            }
+            if (k == rest || (k < suffix && sf[k] > key[shared + k]))
+                return 0; /* past term */
+            m = (size_t)shared + k;
+        }
+        p += suffix;
+        GETV(df);
+        if (i == first) {
+            GETV(post_off);
+            GETV(pos_off);
+        } else {
+            post_off = out->post_off + out->post_len;
+            GETV(v);
+            pos_off = out->pos_off + v;
+        }
+        GETV(post_len);
+        if (df > BLOCK_SIZE) /* skip length, largest tfs, smallest lengths */
+            for (int f = 0; f < 1 + 2 * TRAWL_NFIELDS; f++)
+                GETV(v);
+        out->post_off = post_off;
+        out->post_len = post_len;
+        out->pos_off = pos_off;
     }
     return 0;
 }
