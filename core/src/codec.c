@@ -191,3 +191,83 @@ size_t trawl__codec_decode(const unsigned char *p, const unsigned char *end,
     }
     return (size_t)(p - start);
 }
+
+/* ---- compact lists ------------------------------------------------------ */
+
+static unsigned char *put_varint(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+size_t trawl__compact_encode(const uint32_t *docs, const uint32_t *tf,
+                             size_t stride, uint32_t n, unsigned char *out)
+{
+    unsigned char *p = out;
+    int64_t prev = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t t0 = tf[i], t1 = tf[stride + i];
+        uint64_t plain = t0 == 0 && t1 == 1;
+        p = put_varint(p, (uint64_t)((int64_t)docs[i] - prev - 1) << 1 |
+                              plain);
+        prev = docs[i];
+        if (plain)
+            continue;
+        p = put_varint(p, (uint64_t)t1 << 2 | (t0 < 3 ? t0 : 3));
+        if (t0 >= 3)
+            p = put_varint(p, t0 - 3);
+    }
+    return (size_t)(p - out);
+}
+
+/* One varint at *pp below end, at most lim; -1 if damaged, short or
+ * larger. The one-byte case first. */
+static inline int get_small(const unsigned char **pp, const unsigned char *end,
+                            uint64_t lim, uint64_t *out)
+{
+    const unsigned char *p = *pp;
+    if (p < end && *p < 0x80) {
+        *out = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    if (trawl__get_varint(pp, end, out) != 0 || *out > lim)
+        return -1;
+    return 0;
+}
+
+size_t trawl__compact_decode(const unsigned char *p, const unsigned char *end,
+                             uint32_t n, uint32_t ndocs, uint32_t *docs,
+                             uint32_t *tf, size_t stride)
+{
+    const unsigned char *start = p;
+    int64_t prev = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t gap, code, extra;
+        if (get_small(&p, end, (uint64_t)UINT32_MAX << 1 | 1, &gap) != 0)
+            return 0;
+        prev += (int64_t)(gap >> 1) + 1;
+        if (prev >= (int64_t)ndocs)
+            return 0;
+        docs[i] = (uint32_t)prev;
+        if (gap & 1) {
+            tf[i] = 0;
+            tf[stride + i] = 1;
+            continue;
+        }
+        if (get_small(&p, end, (uint64_t)UINT32_MAX << 2 | 3, &code) != 0)
+            return 0;
+        tf[stride + i] = (uint32_t)(code >> 2);
+        tf[i] = (uint32_t)(code & 3);
+        if ((code & 3) == 3) {
+            if (get_small(&p, end, UINT32_MAX - 3, &extra) != 0)
+                return 0;
+            tf[i] = (uint32_t)extra + 3;
+        }
+    }
+    return (size_t)(p - start);
+}

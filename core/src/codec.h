@@ -31,4 +31,25 @@ size_t trawl__codec_encode(const uint32_t *in, uint32_t n, unsigned char *out);
 size_t trawl__codec_decode(const unsigned char *p, const unsigned char *end,
                            uint32_t *out, uint32_t n);
 
+/*
+ * Compact posting lists (format.h, POSTINGS): n postings as, per posting,
+ * varint ((doc gap - 1) << 1 | plain) (the first gap from -1), where
+ * plain = 1 when tf0 = 0 and tf1 = 1 (the common case: one occurrence, in
+ * the body); otherwise varint (tf1 << 2 | min(tf0, 3)) follows and, when
+ * tf0 >= 3, varint (tf0 - 3). tf0 and tf1 are the title's and the body's
+ * term frequencies: tf[f * stride + i] is field f's tf of posting i.
+ */
+#define COMPACT_BOUND(n) ((size_t)(n) * 15)
+
+/* Encode docs[0..n) (increasing) and their tfs into out; returns bytes
+ * written (at most COMPACT_BOUND(n)). */
+size_t trawl__compact_encode(const uint32_t *docs, const uint32_t *tf,
+                             size_t stride, uint32_t n, unsigned char *out);
+
+/* Decode n postings from [p, end) into docs (absolute, each < ndocs) and
+ * tf; returns bytes read, or 0 if the input is damaged or short. */
+size_t trawl__compact_decode(const unsigned char *p, const unsigned char *end,
+                             uint32_t n, uint32_t ndocs, uint32_t *docs,
+                             uint32_t *tf, size_t stride);
+
 #endif

@@ -189,6 +189,7 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
                              "to %u; rebuild with trawl-index --full",
                              path, ver, TRAWL_FORMAT_OLDEST,
                              TRAWL_FORMAT_VERSION);
+    s->version = ver;
     const unsigned char *foot = p + s->size - SEG_FOOTER;
     if (memcmp(foot + 24, SEG_END_MAGIC, 8) != 0)
         return trawl__corrupt(err, "%s: truncated or damaged (no footer)",
@@ -578,6 +579,7 @@ static int decode_entry(const trawl_segment *s, const unsigned char **pp,
     t->skip_len = 0;
     memset(t->max_tf, 0, sizeof(t->max_tf));
     memset(t->min_len, 0, sizeof(t->min_len));
+    t->compact = s->version >= COMPACT_FROM && t->df <= COMPACT_MAX;
     if (t->df > BLOCK_SIZE) {
         GETV(t->skip_len);
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
@@ -598,10 +600,11 @@ static int decode_entry(const trawl_segment *s, const unsigned char **pp,
 }
 
 /* Fill skip_len and the whole-list bounds of a one-block list (df <=
- * BLOCK_SIZE) from its single skip entry: they are the block's. */
+ * BLOCK_SIZE) from its single skip entry: they are the block's. A
+ * compact list has neither (its reader computes the bounds). */
 static int term_resolve(const trawl_segment *s, seg_term *t, trawl_err *err)
 {
-    if (t->df > BLOCK_SIZE)
+    if (t->df > BLOCK_SIZE || t->compact)
         return 0;
     const unsigned char *p0 = s->sec[SEC_POSTINGS].p + t->post_off;
     const unsigned char *p = p0, *end = p0 + t->post_len;
@@ -1519,22 +1522,79 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
                                 mid + 1, (size_t)(term + tlen - mid - 1)))
             TPROB("TERMS", "a pair term of words that PAIRS does not cover");
     }
+    /* The whole-list bounds: from TERMS or the skip entry, or for a
+     * compact list (format.h) the list's own, which nothing stores. */
+    uint64_t tmax[TRAWL_NFIELDS], tmin[TRAWL_NFIELDS];
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        tmax[f] = t->max_tf[f];
+        tmin[f] = t->min_len[f];
+    }
     while (remaining > 0) {
         uint64_t delta, db, pb, bmax[TRAWL_NFIELDS], bmin[TRAWL_NFIELDS];
-        int ok = trawl__get_varint(&sp, send, &delta) == 0 &&
-                 trawl__get_varint(&sp, send, &db) == 0 &&
-                 trawl__get_varint(&sp, send, &pb) == 0;
-        for (int f = 0; f < TRAWL_NFIELDS && ok; f++)
-            ok = trawl__get_varint(&sp, send, &bmax[f]) == 0;
-        for (int f = 0; f < TRAWL_NFIELDS && ok; f++)
-            ok = trawl__get_varint(&sp, send, &bmin[f]) == 0;
-        if (!ok)
-            TPROB("POSTINGS", "skip table ends before block %u", nb);
+        uint32_t n = remaining < BLOCK_SIZE ? remaining : BLOCK_SIZE;
+        if (t->compact) {
+            /* Decoded here with a walk of its own (not the codec's):
+             * gap << 1 | plain (tf 0 title, 1 body), else the tf code
+             * (body << 2 | title up to 3) and the title's rest. */
+            const unsigned char *q = dp;
+            uint32_t cd[COMPACT_MAX];
+            for (uint32_t i = 0; i < n; i++) {
+                uint64_t g, code = 1 << 2, extra = 0;
+                if (trawl__get_varint(&q, dend, &g) != 0 ||
+                    (!(g & 1) && trawl__get_varint(&q, dend, &code) != 0) ||
+                    ((code & 3) == 3 &&
+                     trawl__get_varint(&q, dend, &extra) != 0))
+                    TPROB("POSTINGS", "compact list truncated at posting "
+                          "%u", i);
+                g >>= 1;
+                if (g > s->ndocs || code >> 2 > UINT32_MAX ||
+                    extra > UINT32_MAX - 3)
+                    TPROB("POSTINGS", "compact list: posting %u out of "
+                          "range", i);
+                gaps[i] = (uint32_t)g;
+                tf[TRAWL_FIELD_BODY][i] = (uint32_t)(code >> 2);
+                tf[TRAWL_FIELD_TITLE][i] = (uint32_t)((code & 3) + extra);
+                last += g + (i > 0);
+                if (last >= s->ndocs)
+                    TPROB("POSTINGS", "compact list: doc %" PRIu64 " out of "
+                          "range (%u docs)", last, s->ndocs);
+                cd[i] = (uint32_t)last;
+            }
+            if (q != dend)
+                TPROB("POSTINGS", "compact list: %zu unexplained bytes",
+                      (size_t)(dend - q));
+            delta = last;
+            last = 0;
+            db = (uint64_t)(dend - dp);
+            pb = pair ? 0 : (uint64_t)(pend - pp);
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                bmax[f] = 0;
+                bmin[f] = UINT32_MAX;
+                for (uint32_t i = 0; i < n; i++) {
+                    uint32_t len = trawl__seg_field_len(s, cd[i], f);
+                    if (tf[f][i] > bmax[f])
+                        bmax[f] = tf[f][i];
+                    if (tf[f][i] > 0 && len < bmin[f])
+                        bmin[f] = len;
+                }
+                tmax[f] = bmax[f];
+                tmin[f] = bmin[f];
+            }
+        } else {
+            int ok = trawl__get_varint(&sp, send, &delta) == 0 &&
+                     trawl__get_varint(&sp, send, &db) == 0 &&
+                     trawl__get_varint(&sp, send, &pb) == 0;
+            for (int f = 0; f < TRAWL_NFIELDS && ok; f++)
+                ok = trawl__get_varint(&sp, send, &bmax[f]) == 0;
+            for (int f = 0; f < TRAWL_NFIELDS && ok; f++)
+                ok = trawl__get_varint(&sp, send, &bmin[f]) == 0;
+            if (!ok)
+                TPROB("POSTINGS", "skip table ends before block %u", nb);
+        }
         if (delta > s->ndocs || last + delta >= s->ndocs)
             TPROB("POSTINGS", "block %u: last doc %" PRIu64 " out of range",
                   nb, last + delta);
         last += delta;
-        uint32_t n = remaining < BLOCK_SIZE ? remaining : BLOCK_SIZE;
         if (db > (uint64_t)(dend - dp))
             TPROB("POSTINGS", "block %u: %" PRIu64 " bytes run past the "
                   "list", nb, db);
@@ -1544,16 +1604,20 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
         if (pair && pb != 0)
             TPROB("POSITIONS", "block %u: a pair term with positions", nb);
         const unsigned char *bp = dp, *bend = dp + db;
-        size_t k = chk_pfor(bp, bend, n, gaps);
-        if (k == 0)
-            TPROB("POSTINGS", "block %u: doc gaps truncated", nb);
-        bp += k;
-        for (int f = 0; f < TRAWL_NFIELDS; f++) {
-            k = chk_pfor(bp, bend, n, tf[f]);
+        if (t->compact) {
+            bp = bend; /* decoded above */
+        } else {
+            size_t k = chk_pfor(bp, bend, n, gaps);
             if (k == 0)
-                TPROB("POSTINGS", "block %u: %s tf truncated", nb,
-                      chk_field_name(f));
+                TPROB("POSTINGS", "block %u: doc gaps truncated", nb);
             bp += k;
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                k = chk_pfor(bp, bend, n, tf[f]);
+                if (k == 0)
+                    TPROB("POSTINGS", "block %u: %s tf truncated", nb,
+                          chk_field_name(f));
+                bp += k;
+            }
         }
         if (bp != bend)
             TPROB("POSTINGS", "block %u: %zu unexplained bytes", nb,
@@ -1579,7 +1643,7 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
                           "bound doc %u (%s tf %u, len %u; max_tf %" PRIu64
                           ", min_len %" PRIu64 ")", nb, d, chk_field_name(f),
                           x, len, bmax[f], bmin[f]);
-                if (x > t->max_tf[f] || len < t->min_len[f])
+                if (x > tmax[f] || len < tmin[f])
                     TPROB("TERMS", "max_tf/min_len do not bound doc %u (%s "
                           "tf %u, len %u)", d, chk_field_name(f), x, len);
                 if (x > len)
@@ -1609,6 +1673,8 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
         if (prev != (int64_t)last)
             TPROB("POSTINGS", "block %u: last doc %" PRId64 ", skip table "
                   "says %" PRIu64, nb, prev, last);
+        if (t->compact) /* its positions end where the walk does */
+            qend = q;
         if (q != qend)
             TPROB("POSITIONS", "block %u: %zu unexplained bytes", nb,
                   (size_t)(qend - q));

@@ -80,6 +80,7 @@ typedef struct prd {
     uint32_t last;
     int started;
     int nopos; /* a pair term: no positions (format.h, PAIRS) */
+    int compact; /* a compact list (format.h): one block, no skip table */
     uint32_t n;
     const unsigned char *bpos, *bpos_end; /* the block's positions */
     uint32_t docs[BLOCK_SIZE];
@@ -99,7 +100,35 @@ static void prd_init(prd *r, const trawl_segment *s, const seg_term *t)
     r->remaining = t->df;
     r->started = 0;
     r->nopos = 0;
+    r->compact = t->compact;
     r->last = 0;
+}
+
+static int64_t pos_len(const prd *r, uint32_t i, const unsigned char **pp);
+
+/* The whole compact list as one block, always decoded: its positions'
+ * length is known only from its tfs. 1, or -1 on corruption. */
+static int prd_compact(prd *r)
+{
+    uint32_t n = r->remaining;
+    if (n == 0 || n > COMPACT_MAX ||
+        trawl__compact_decode(r->data, r->data_end, n, r->s->ndocs, r->docs,
+                              r->tf[0], BLOCK_SIZE) !=
+            (size_t)(r->data_end - r->data))
+        return -1;
+    r->n = n;
+    r->remaining = 0;
+    r->started = 1;
+    r->last = r->docs[n - 1];
+    r->data = r->data_end;
+    r->bpos = r->pos;
+    r->bpos_end = r->pos_end;
+    const unsigned char *q = r->pos;
+    for (uint32_t i = 0; i < n; i++)
+        if (pos_len(r, i, &q) < 0)
+            return -1;
+    r->pos = r->bpos_end = q;
+    return 1;
 }
 
 /* Enter the next block; decode it too if decode. 1, 0 at the end, or -1
@@ -108,6 +137,8 @@ static int prd_block(prd *r, int decode)
 {
     if (r->remaining == 0)
         return 0;
+    if (r->compact)
+        return prd_compact(r);
     uint64_t delta, db, pb, v;
     const unsigned char *p = r->skip;
     if (trawl__get_varint(&p, r->skip_end, &delta) ||

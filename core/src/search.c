@@ -255,12 +255,65 @@ static int cur_tfs(cursor *c)
     return 0;
 }
 
+/* A compact list (format.h), all of it at once, as the cursor's one
+ * block, decoded with its tfs; its bounds (block and list) follow from
+ * them and the docs' field lengths. The positions end where the walk of
+ * the tfs ends; the section's end bounds it. */
+static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t)
+{
+    const unsigned char *p = s->sec[SEC_POSTINGS].p + t->post_off;
+    uint32_t n = t->df;
+    if (n == 0 || n > COMPACT_MAX ||
+        trawl__compact_decode(p, p + t->post_len, n, s->ndocs, c->docs,
+                              c->tf[0], BLOCK_SIZE) != t->post_len) {
+        cur_fail(c);
+        return;
+    }
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        uint32_t mx = 0, mn = UINT32_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t x = c->tf[f][i];
+            if (x == 0)
+                continue;
+            if (x > mx)
+                mx = x;
+            uint32_t len = trawl__seg_field_len(s, c->docs[i], f);
+            if (len < mn)
+                mn = len;
+        }
+        c->bmax_tf[f] = c->tmax_tf[f] = mx;
+        c->bmin_len[f] = c->tmin_len[f] = mx ? mn : 0;
+    }
+    c->skip = c->skip_end = p;
+    c->data = c->data_end = p + t->post_len;
+    c->pdata = c->blk_pos = c->pp = s->sec[SEC_POSITIONS].p + t->pos_off;
+    c->pdata_end = c->blk_pos_end =
+        s->sec[SEC_POSITIONS].p + s->sec[SEC_POSITIONS].len;
+    c->blk = p;
+    c->blk_end = c->data_end;
+    c->remaining = 0;
+    c->started = 1;
+    c->n = n;
+    c->last = c->docs[n - 1];
+    c->base = -1;
+    c->decoded = 1;
+    c->tf_decoded = 1;
+    c->bub = -1;
+    c->seq = 1;
+    c->tfpre_ok = 0;
+    c->doc = c->docs[0];
+}
+
 static void cur_init(cursor *c, const trawl_segment *s, const seg_term *t,
                      int *corrupt)
 {
     memset(c, 0, offsetof(cursor, docs));
     c->s = s;
     c->corrupt = corrupt;
+    if (t->compact) {
+        cur_compact(c, s, t);
+        return;
+    }
     memcpy(c->tmax_tf, t->max_tf, sizeof(c->tmax_tf));
     memcpy(c->tmin_len, t->min_len, sizeof(c->tmin_len));
     const unsigned char *base = s->sec[SEC_POSTINGS].p + t->post_off;

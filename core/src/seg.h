@@ -28,8 +28,9 @@ typedef struct seg_term {
     uint64_t skip_len;  /* skip table bytes at post_off */
     uint64_t post_len;  /* skip table + blocks */
     uint64_t pos_off;   /* into POSITIONS */
-    uint32_t max_tf[TRAWL_NFIELDS];
-    uint32_t min_len[TRAWL_NFIELDS];
+    uint32_t max_tf[TRAWL_NFIELDS]; /* 0 for a compact list (unknown */
+    uint32_t min_len[TRAWL_NFIELDS]; /* until it is decoded) */
+    int compact;        /* a compact list (format.h; skip_len 0) */
 } seg_term;
 
 typedef struct trawl_segment {
@@ -46,6 +47,7 @@ typedef struct trawl_segment {
     uint32_t ndeleted;
     char language[32];
     uint32_t analyzer_version;
+    uint32_t version;            /* format version of the file */
 } trawl_segment;
 
 struct trawl_index {

@@ -28,6 +28,12 @@
  * left to wait for. */
 #define WRITEBACK_STEP ((uint64_t)4 << 20)
 
+uint32_t trawl__segfile_format = TRAWL_FORMAT_VERSION;
+
+#if TRAWL_NFIELDS != 2
+#error "compact posting lists (codec.h) encode a title and a body tf"
+#endif
+
 /* Hash the open section's bytes still unhashed in the write buffer: the
  * section checksum is computed over whole buffers, not call by call (the
  * postings and positions are written in pieces of a few bytes, and
@@ -105,7 +111,7 @@ int trawl__segfile_open(segfile *f, const char *path, trawl_err *err)
     }
     unsigned char hdr[SEG_HEADER] = {0};
     memcpy(hdr, SEG_MAGIC, 8);
-    trawl__put_u32(hdr + 8, TRAWL_FORMAT_VERSION);
+    trawl__put_u32(hdr + 8, trawl__segfile_format);
     raw_write(f, hdr, sizeof(hdr));
     return f->rc;
 }
@@ -340,9 +346,35 @@ void trawl__penc_block(seg_penc *e)
     e->n = 0;
 }
 
+/* A list of df <= COMPACT_MAX (format.h): the pending block, which holds
+ * all of it, as varints into blocks; no skip entry. */
+static void penc_compact(seg_penc *e)
+{
+    uint32_t n = e->n;
+    if (room(&e->blocks, COMPACT_BOUND(n)) == 0) {
+        unsigned char *o = e->blocks.ptr + e->blocks.len;
+        e->blocks.len += trawl__compact_encode(e->docs, e->tf[0],
+                                               BLOCK_SIZE, n, o);
+        e->blocks.ptr[e->blocks.len] = '\0';
+    }
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
+        e->max_tf[f] = e->bmax_tf[f];
+        e->min_len[f] = e->bmin_len[f];
+        e->bmax_tf[f] = 0;
+        e->bmin_len[f] = UINT32_MAX;
+    }
+    e->pos_bytes += e->bpos;
+    e->bpos = 0;
+    e->n = 0;
+}
+
 void trawl__penc_finish(seg_penc *e)
 {
-    trawl__penc_block(e);
+    if (e->df <= COMPACT_MAX && e->n == e->df &&
+        trawl__segfile_format >= COMPACT_FROM)
+        penc_compact(e);
+    else
+        trawl__penc_block(e);
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         if (e->max_tf[f] == 0)
             e->min_len[f] = 0;

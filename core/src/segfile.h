@@ -50,6 +50,11 @@ typedef struct segfile {
     trawl_err *err;
 } segfile;
 
+/* The format version written (segment headers, manifests, compact
+ * lists): TRAWL_FORMAT_VERSION; tests set it to an older one (6) to build
+ * an index as the previous version did. */
+extern uint32_t trawl__segfile_format;
+
 int trawl__segfile_open(segfile *f, const char *path, trawl_err *err);
 void trawl__segfile_begin(segfile *f, uint32_t id);
 void trawl__segfile_write(segfile *f, const void *p, size_t n);
@@ -63,7 +68,8 @@ void trawl__segfile_abort(segfile *f);
  * Postings encoder for one term. Feed postings in increasing doc order with
  * trawl__penc_add(), then trawl__penc_finish(): skip holds the term's skip
  * table and blocks its postings blocks (the term's bytes in POSTINGS are
- * skip then blocks); max_tf/min_len are the whole-list bounds for the
+ * skip then blocks; a list of df <= COMPACT_MAX is compact, format.h:
+ * skip empty, blocks its varints); max_tf/min_len are the whole-list bounds for the
  * dictionary entry and pos_bytes the term's bytes in POSITIONS. Appends
  * are sticky: check trawl__penc_rc() at the end.
  */

@@ -2250,7 +2250,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         if (npre + 1 > pre_nst ||
             pre_len + n > (pre_nst - npre - 1) * sizeof(tstat))
             break;
-        memcpy(pre + pre_len, pe->skip.ptr, pe->skip.len);
+        if (pe->skip.len > 0) /* none for a compact list: maybe no ptr */
+            memcpy(pre + pre_len, pe->skip.ptr, pe->skip.len);
         memcpy(pre + pre_len + pe->skip.len, pe->blocks.ptr, pe->blocks.len);
         pre_len += n;
         stat_of(pe, &pre_st[-1 - (ptrdiff_t)npre]);
@@ -2707,7 +2708,7 @@ static int build_manifest(trawl_writer *w, const uint32_t *list, uint32_t n,
                           trawl_buf *m)
 {
     trawl_buf_put(m, MAN_MAGIC, 8);
-    trawl_buf_put_u32le(m, TRAWL_FORMAT_VERSION);
+    trawl_buf_put_u32le(m, trawl__segfile_format);
     trawl_buf_put_u32le(m, TRAWL_ANALYZER_VERSION);
     trawl_buf_put_u64le(m, w->gen);
     trawl_buf_put_u64le(m, (uint64_t)time(NULL));
