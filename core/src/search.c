@@ -257,8 +257,9 @@ static int cur_tfs(cursor *c)
 
 /* A compact list (format.h), all of it at once, as the cursor's one
  * block, decoded with its tfs; its bounds (block and list) follow from
- * them and the docs' field lengths. The positions end where the walk of
- * the tfs ends; the section's end bounds it. */
+ * them and the docs' field lengths (a tf above its field's length is
+ * damage). The positions end where the walk of the tfs ends; the
+ * section's end bounds it. */
 static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t)
 {
     const unsigned char *p = s->sec[SEC_POSTINGS].p + t->post_off;
@@ -280,6 +281,10 @@ static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t)
             uint32_t len = trawl__seg_field_len(s, c->docs[i], f);
             if (len < mn)
                 mn = len;
+            if (x > len) { /* damaged: more occurrences than tokens */
+                cur_fail(c);
+                return;
+            }
         }
         c->bmax_tf[f] = c->tmax_tf[f] = mx;
         c->bmin_len[f] = c->tmin_len[f] = mx ? mn : 0;
