@@ -212,6 +212,25 @@ static post *read_postings(const trawl_segment *s, const seg_term *t,
                                 s->sec[SEC_POSITIONS].len;
     uint32_t vals[TRAWL_NFIELDS + 1][BLOCK_SIZE];
     int64_t doc = -1;
+    if (t->compact) { /* format.h: varints, no skip table */
+        assert_int_equal(trawl__compact_decode(dp, dp + t->post_len, t->df,
+                                               s->ndocs, vals[0], vals[1],
+                                               BLOCK_SIZE),
+                         t->post_len);
+        for (uint32_t i = 0; i < t->df; i++) {
+            post *x = &ps[i];
+            x->doc = vals[0][i];
+            x->pos = pp;
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                x->tf[f] = vals[f + 1][i];
+                for (uint32_t k = 0; k < x->tf[f] && !pair; k++) {
+                    uint64_t d = 0;
+                    assert_int_equal(trawl__get_varint(&pp, pend, &d), 0);
+                }
+            }
+        }
+        return ps;
+    }
     for (uint32_t at = 0; at < t->df;) {
         uint64_t v[3 + 2 * TRAWL_NFIELDS] = {0};
         for (int k = 0; k < 3 + 2 * TRAWL_NFIELDS; k++)
