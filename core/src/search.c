@@ -48,6 +48,7 @@ struct trawl_searcher {
     uint32_t *scratch; /* positions for phrase checks */
     size_t scratch_cap;
     unsigned char *prox_bm; /* proximity bitmap, all zero between uses */
+    snip_scratch snip;      /* snippets' tokens and matches */
 };
 
 void trawl_query_init(trawl_query *q)
@@ -86,6 +87,7 @@ void trawl_searcher_free(trawl_searcher *s)
     trawl_arena_free(s->arena);
     free(s->scratch);
     free(s->prox_bm);
+    trawl__snip_scratch_free(&s->snip);
     free(s);
 }
 
@@ -2794,10 +2796,10 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
             hit->url_len = st.url_len;
         }
         if (q->snippets) {
-            rc = trawl__snippet(s->an, pr.root, st.body, st.body_len,
-                                q->snippet_len ? q->snippet_len : 200, arena,
-                                &hit->snippet, &hit->snippet_len,
-                                &hit->ranges, &hit->nranges);
+            rc = trawl__snippet_in(
+                s->an, &s->snip, pr.root, st.body, st.body_len,
+                q->snippet_len ? q->snippet_len : 200, arena, &hit->snippet,
+                &hit->snippet_len, &hit->ranges, &hit->nranges);
             if (rc < 0)
                 return trawl_err_set(err, rc, "snippet: %s",
                                      trawl_strerror(rc));

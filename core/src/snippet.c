@@ -39,6 +39,7 @@ typedef struct match {
 #define SNIP_FIRST ((size_t)2 << 10)
 #define SNIP_MATCHED ((size_t)64 << 10)
 #define SNIP_ANY ((size_t)4 << 20)
+#define SNIP_KEEP ((size_t)1 << 20) /* scratch bytes kept between calls */
 
 typedef struct sctx {
     const qnode **leaves;
@@ -54,11 +55,9 @@ typedef struct sctx {
     int oom;
 } sctx;
 
-/* Grow a scratch array on the heap (doubling). The token and match
- * arrays of one hit are freed when its snippet is made: in the query's
- * arena they stayed until the query ended, a few times the size of every
- * body of the page together (a page of 1000 long articles held hundreds
- * of MB, kept afterwards by the warm arena). */
+/* Grow a scratch array on the heap (doubling): the token and match
+ * arrays live in the caller's snip_scratch, not in the query's arena
+ * (see snippet.h). */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -211,10 +210,32 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
                    const char **out, size_t *out_len, trawl_range **ranges,
                    size_t *nranges)
 {
+    snip_scratch sb;
+    memset(&sb, 0, sizeof(sb));
+    int rc = trawl__snippet_in(an, &sb, q, text, len, target, a, out,
+                               out_len, ranges, nranges);
+    trawl__snip_scratch_free(&sb);
+    return rc;
+}
+
+void trawl__snip_scratch_free(snip_scratch *sb)
+{
+    free(sb->toks);
+    free(sb->ms);
+    memset(sb, 0, sizeof(*sb));
+}
+
+int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
+                      const char *text, size_t len, size_t target,
+                      trawl_arena *a, const char **out, size_t *out_len,
+                      trawl_range **ranges, size_t *nranges)
+{
     const qnode *leaves[Q_MAX_LEAVES * 2];
     int ids[Q_MAX_LEAVES * 2][Q_MAX_LEAVES];
     sctx c;
     memset(&c, 0, sizeof(c));
+    c.toks = sb->toks;
+    c.cap = sb->toks_cap;
     c.leaves = leaves;
     c.nleaves = trawl__query_leaves(q, leaves, Q_MAX_LEAVES * 2);
     *out = "";
@@ -255,8 +276,8 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     int need = __builtin_popcountll(can);
 
     int rc = 0;
-    match *ms = NULL;
-    size_t nm = 0, mcap = 0, best_i = 0, best_j = 0, done = 0;
+    match *ms = sb->ms;
+    size_t nm = 0, mcap = sb->ms_cap, best_i = 0, best_j = 0, done = 0;
     for (;;) {
         size_t to = piece_end(text, len, done == 0 ? SNIP_FIRST : 2 * done);
         c.base = done;
@@ -370,7 +391,12 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
     *nranges = nr;
     rc = 0;
 done:
-    free(c.toks);
-    free(ms);
+    sb->toks = c.toks;
+    sb->toks_cap = c.cap;
+    sb->ms = ms;
+    sb->ms_cap = mcap;
+    /* kept for the next snippet, unless a long body made them large */
+    if (c.cap * sizeof(stok) + mcap * sizeof(match) > SNIP_KEEP)
+        trawl__snip_scratch_free(sb);
     return rc;
 }

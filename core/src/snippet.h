@@ -25,4 +25,23 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
                    const char **out, size_t *out_len, trawl_range **ranges,
                    size_t *nranges);
 
+/*
+ * Scratch for the tokens and matches of snippets, kept between calls so
+ * that a query allocates nothing for them beyond its arena (the arena
+ * only gets each snippet and its ranges: kept there, the scratch of a
+ * page of long bodies made it hundreds of MB). More than 1 MiB of it is
+ * given back after the call that grew it. Zero-initialize.
+ */
+typedef struct snip_scratch {
+    void *toks, *ms;
+    size_t toks_cap, ms_cap; /* elements */
+} snip_scratch;
+
+/* trawl__snippet with the caller's scratch. */
+int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
+                      const char *text, size_t len, size_t target,
+                      trawl_arena *a, const char **out, size_t *out_len,
+                      trawl_range **ranges, size_t *nranges);
+void trawl__snip_scratch_free(snip_scratch *sb);
+
 #endif
