@@ -135,8 +135,8 @@ static void usage(FILE *f)
 "      --prox-depth N    add proximity to the N best BM25F matches,\n"
 "                        0..100000 (0: to every match)\n"
 "                        (ranking defaults: those of trawld)\n"
-"      --timeout SEC     give up waiting for the daemon after SEC seconds\n"
-"                        (default 30)\n"
+"      --timeout SEC     give up waiting for the daemon after SEC seconds,\n"
+"                        0..3600 (default 30; 0: wait for ever)\n"
 "      --ping            check that the daemon answers\n"
 "      --stats           show index and daemon statistics\n"
 "      --get ID          show the stored article with this id\n"
@@ -352,6 +352,26 @@ static void parse_args(opts *o, int argc, char **argv)
     }
     if (optind >= argc)
         die_usage("%s", "no query given");
+    /* An option after the query words ("trawl korea -n 5") would silently
+     * become part of the query (korea, not n, 5): refused, unless a "--"
+     * says the query is meant as it is. */
+    if (strcmp(argv[optind - 1], "--") != 0) {
+        for (int i = optind; i < argc; i++) {
+            const char *w = argv[i];
+            int is_opt = w[0] == '-' && w[1] != '\0' && w[2] == '\0' &&
+                         strchr("snocljhV", w[1]) != NULL;
+            if (w[0] == '-' && w[1] == '-' && w[2] != '\0') {
+                size_t n = strcspn(w + 2, "=");
+                for (int k = 0; longopts[k].name != NULL && !is_opt; k++)
+                    is_opt = strlen(longopts[k].name) == n &&
+                             strncmp(longopts[k].name, w + 2, n) == 0;
+            }
+            if (is_opt)
+                die_usage("option '%s' after the query: options go before "
+                          "the query words (put -- before a query that "
+                          "means it as a word)", w);
+        }
+    }
     o->query = join_words(argv + optind, argc - optind);
     if (strspn(o->query, " \t") == strlen(o->query))
         die_usage("%s", "the query is empty");

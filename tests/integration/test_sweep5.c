@@ -385,6 +385,24 @@ static void test_terminal_queries(void **state)
     assert_int_equal(th_client(&h, &r, off_ok), 0);
     th_result_free(&r);
 
+    /* an option after the query was silently searched for ("note -n 5"
+     * is note, not n, 5): refused, unless -- says it is meant */
+    const char *late[] = {"note", "-n", "5", NULL};
+    assert_int_equal(th_client(&h, &r, late), 2);
+    if (strstr(r.err, "option '-n' after the query") == NULL)
+        fail_msg("note -n 5: %s", r.err);
+    th_result_free(&r);
+    const char *late_long[] = {"-c", "note", "--json", NULL};
+    assert_int_equal(th_client(&h, &r, late_long), 2);
+    th_result_free(&r);
+    const char *meant[] = {"-c", "--", "note", "-n", NULL};
+    assert_int_equal(th_client(&h, &r, meant), 0);
+    assert_string_equal(r.out, "1\n");
+    th_result_free(&r);
+    const char *excl[] = {"-c", "note", "-harbor", NULL};
+    assert_int_equal(th_client(&h, &r, excl), 0);
+    th_result_free(&r);
+
     assert_int_equal(th_daemon_stop(&h), 0);
     th_cleanup(&h);
 }
