@@ -35,6 +35,9 @@ typedef struct qnode {
     size_t column;        /* where the node starts in the query (1-based) */
     uint32_t leaf;        /* TERM/PHRASE: index among the positive leaves
                              (set by the searcher) */
+    const char *prefix;   /* OR a prefix expanded to: the prefix (its kids
+                             are TERMs, in byte order); else NULL */
+    uint32_t prefix_len;
 } qnode;
 
 /*
@@ -48,9 +51,11 @@ int trawl__query_parse(qnode **out, trawl_analyzer *an, const char *q,
 void trawl__query_render(const qnode *n, trawl_buf *b);
 
 /*
- * Replace every PREFIX node by an OR of the terms it expands to (or EMPTY)
- * using expand(payload, prefix, len, add, add_payload), which calls
- * add(add_payload, term, len) for each dictionary term with that prefix.
+ * Replace every PREFIX node by an OR of the terms it expands to, in byte
+ * order (or EMPTY, or the one TERM) using expand(payload, prefix, len,
+ * add, add_payload), which calls add(add_payload, term, len) for each
+ * dictionary term with that prefix (in any order, repeats allowed: once
+ * per segment that has it).
  * Returns 0, TRAWL_EQUERY when a prefix expands to more than
  * Q_MAX_EXPANSION terms, TRAWL_ENOMEM.
  */

@@ -1903,6 +1903,73 @@ static int expand_prefix(void *payload, const char *prefix, size_t len,
     return 0;
 }
 
+/* Where a walk of one segment's terms with a prefix stands among the
+ * kids of the OR that prefix expanded to (TERM leaves, in byte order). */
+typedef struct kid_walk {
+    qnode *const *kids;
+    uint32_t n, i;
+    leaf *leaves;
+    size_t si;
+} kid_walk;
+
+static int on_kid_term(void *payload, const char *term, size_t len,
+                       const seg_term *t)
+{
+    kid_walk *w = payload;
+    while (w->i < w->n) {
+        const qnode *k = w->kids[w->i];
+        int c = trawl__cmp_bytes(k->terms[0], k->lens[0], term, len);
+        if (c > 0)
+            return 0; /* not one of the kids (cannot be: they are all) */
+        w->i++;
+        if (c == 0) {
+            leaf *lf = &w->leaves[k->leaf];
+            lf->st[w->si] = *t;
+            lf->found[w->si] = 1;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The dictionary entries of the positive leaves that a prefix expanded
+ * to, with one walk per segment of the terms that have the prefix,
+ * instead of a lookup per term and segment (1000 words in 9 segments:
+ * 9000 lookups, most of the query's time). Leaves it fills get found
+ * 0 or 1 for every segment; the others keep found 2.
+ */
+static int prefix_lookups(const trawl_index *ix, const qnode *n,
+                          leaf *leaves, const qnode **lv, size_t nlv,
+                          trawl_err *err)
+{
+    if (n->kind == Q_NOT)
+        return 0;
+    if (n->kind == Q_OR && n->prefix != NULL) {
+        for (uint32_t k = 0; k < n->nkids; k++) {
+            const qnode *kid = n->kids[k];
+            if (kid->kind != Q_TERM || kid->leaf >= nlv || lv[kid->leaf] != kid)
+                return 0; /* not all positive leaves: look them up */
+        }
+        for (uint32_t k = 0; k < n->nkids; k++)
+            memset(leaves[n->kids[k]->leaf].found, 0, ix->nsegs);
+        for (uint32_t si = 0; si < ix->nsegs; si++) {
+            kid_walk w = {n->kids, n->nkids, 0, leaves, si};
+            int rc = trawl__seg_prefix(&ix->segs[si], n->prefix,
+                                       n->prefix_len, on_kid_term, &w, err);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    for (uint32_t k = 0; k < n->nkids; k++) {
+        int rc = prefix_lookups(ix, n->kids[k], leaves, lv, nlv, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
                    size_t qlen, trawl_arena *a, prep *out, trawl_err *err)
 {
@@ -1923,7 +1990,6 @@ static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
     n = trawl__query_leaves(out->root, lv, n);
     for (size_t i = 0; i < n; i++)
         ((qnode *)lv[i])->leaf = (uint32_t)i;
-    double N = (double)ix->live_docs;
     for (size_t i = 0; i < n; i++) {
         leaf *lf = &out->leaves[i];
         lf->q = lv[i];
@@ -1932,17 +1998,26 @@ static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
         lf->found = trawl_arena_alloc(a, nt ? nt : 1);
         if (lf->st == NULL || lf->found == NULL)
             return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        memset(lf->found, 2, nt ? nt : 1); /* not looked up yet */
+    }
+    if ((rc = prefix_lookups(ix, out->root, out->leaves, lv, n, err)) < 0)
+        return rc;
+    double N = (double)ix->live_docs;
+    for (size_t i = 0; i < n; i++) {
+        leaf *lf = &out->leaves[i];
         double idf = 0;
         for (uint32_t k = 0; k < lv[i]->nterms; k++) {
             uint64_t df = 0;
             for (uint32_t si = 0; si < ix->nsegs; si++) {
                 size_t at = (size_t)si * lv[i]->nterms + k;
-                rc = trawl__seg_lookup(&ix->segs[si], lv[i]->terms[k],
-                                       lv[i]->lens[k], &lf->st[at], err);
-                if (rc < 0)
-                    return rc;
-                lf->found[at] = (unsigned char)rc;
-                if (rc == 1)
+                if (lf->found[at] == 2) {
+                    rc = trawl__seg_lookup(&ix->segs[si], lv[i]->terms[k],
+                                           lv[i]->lens[k], &lf->st[at], err);
+                    if (rc < 0)
+                        return rc;
+                    lf->found[at] = (unsigned char)rc;
+                }
+                if (lf->found[at] == 1)
                     df += lf->st[at].df;
             }
             double dfd = (double)df;
