@@ -64,6 +64,13 @@ enum {
 
 enum { PROGRESS_NONE, PROGRESS_TTY, PROGRESS_JSON };
 
+/* A set of nonzero 64-bit hashes. */
+typedef struct hset {
+    uint64_t *v;
+    size_t mask; /* slots - 1; 0 before the first */
+    size_t n;
+} hset;
+
 typedef struct run {
     trawl_writer *w;
     int quiet;
@@ -89,10 +96,9 @@ typedef struct run {
     uint64_t crash_after; /* TRAWL_TEST_CRASH_AT=add:N, 0 = off */
     int keep_unseen;  /* an --add or merge-only run */
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
-    uint64_t *ids;    /* hashes of the ids of this run's .txt/.md articles,
-                       * open addressing, 0 = free slot */
-    size_t ids_mask;  /* slots - 1; 0 before the first id */
-    size_t ids_n;
+    hset ids;         /* hashes of the ids of this run's .txt/.md articles */
+    hset jsonl_files; /* hashes of the .jsonl files read (device, inode) */
+    uint64_t again;   /* .jsonl files met again, skipped */
     int no_changes;   /* nothing to commit: the generation stays */
     trawl_err add_err; /* trawl_writer_add's: a segment file it opens keeps
                         * a pointer to it and reports later write errors
@@ -563,6 +569,44 @@ static void add_article(run *r, const trawl_article *a, const char *path,
     r->fatal = 1;
 }
 
+/* Add the nonzero hash h to a set: 1 if it was there, 0 if added, -1 out
+ * of memory. Open addressing, 0 = free slot. */
+static int hset_add(hset *t, uint64_t h)
+{
+    if (t->n * 2 >= t->mask) {
+        size_t cap = t->mask ? (t->mask + 1) * 2 : 1024;
+        uint64_t *v = calloc(cap, sizeof(*v));
+        if (v == NULL)
+            return -1;
+        for (size_t i = 0; t->mask != 0 && i <= t->mask; i++) {
+            if (t->v[i] == 0)
+                continue;
+            size_t k = (size_t)t->v[i] & (cap - 1);
+            while (v[k] != 0)
+                k = (k + 1) & (cap - 1);
+            v[k] = t->v[i];
+        }
+        free(t->v);
+        t->v = v;
+        t->mask = cap - 1;
+    }
+    size_t k = (size_t)h & t->mask;
+    while (t->v[k] != 0) {
+        if (t->v[k] == h)
+            return 1;
+        k = (k + 1) & t->mask;
+    }
+    t->v[k] = h;
+    t->n++;
+    return 0;
+}
+
+static void hset_free(hset *t)
+{
+    free(t->v);
+    memset(t, 0, sizeof(*t));
+}
+
 /*
  * Remember the id of a .txt/.md article: 1 if an earlier file of this run
  * had it too (the same relative name under two PATHs, or names that differ
@@ -572,34 +616,18 @@ static void add_article(run *r, const trawl_article *a, const char *path,
 static int id_seen(run *r, const char *id, size_t len)
 {
     uint64_t h = XXH3_64bits(id, len);
-    if (h == 0)
-        h = 1;
-    if (r->ids_n * 2 >= r->ids_mask) {
-        size_t cap = r->ids_mask ? (r->ids_mask + 1) * 2 : 1024;
-        uint64_t *t = calloc(cap, sizeof(*t));
-        if (t == NULL)
-            return -1;
-        for (size_t i = 0; r->ids_mask != 0 && i <= r->ids_mask; i++) {
-            if (r->ids[i] == 0)
-                continue;
-            size_t k = (size_t)r->ids[i] & (cap - 1);
-            while (t[k] != 0)
-                k = (k + 1) & (cap - 1);
-            t[k] = r->ids[i];
-        }
-        free(r->ids);
-        r->ids = t;
-        r->ids_mask = cap - 1;
-    }
-    size_t k = (size_t)h & r->ids_mask;
-    while (r->ids[k] != 0) {
-        if (r->ids[k] == h)
-            return 1;
-        k = (k + 1) & r->ids_mask;
-    }
-    r->ids[k] = h;
-    r->ids_n++;
-    return 0;
+    return hset_add(&r->ids, h != 0 ? h : 1);
+}
+
+/* A .jsonl file already read in this run (a PATH given twice, a file
+ * inside a directory also given, a link to it): 1, else 0 (noted now),
+ * -1 out of memory. Reading it again would only replace each of its
+ * articles by itself, and make them count as updated. */
+static int jsonl_seen(run *r, const struct stat *st)
+{
+    uint64_t v[2] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino};
+    uint64_t h = XXH3_64bits(v, sizeof(v));
+    return hset_add(&r->jsonl_files, h != 0 ? h : 1);
 }
 
 /*
@@ -895,6 +923,21 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         r->bad++;
         r->unread++;
         return 0;
+    }
+    if (jsonl) {
+        struct stat fst;
+        int seen = fstat(fd, &fst) == 0 ? jsonl_seen(r, &fst) : 0;
+        if (seen != 0) {
+            close(fd);
+            if (seen < 0) {
+                fatal_nomem(r, e->path);
+                return 1;
+            }
+            note(e->path, 0, "the same file was read earlier in this run "
+                             "(a PATH given twice, or a link): skipped");
+            r->again++;
+            return 0;
+        }
     }
     r->files++;
     if (jsonl) {
@@ -1345,6 +1388,7 @@ int main(int argc, char **argv)
     stop_signals_catch();
     for (int i = optind; i < argc && !r.fatal && !stop_signal; i++) {
         uint64_t found = r.found, got = r.articles + r.kept, bad = r.bad;
+        uint64_t again = r.again;
         int wr = trawl_walk(argv[i], on_file, on_problem, &r);
         if (wr < 0 && !r.fatal) {
             trawl_err_set(&r.err, TRAWL_EIO, "cannot walk %s: %s", argv[i],
@@ -1356,7 +1400,7 @@ int main(int argc, char **argv)
          * empty .jsonl): say so; without --add, the articles the index
          * held from it are deleted. */
         if (!r.fatal && !stop_signal && r.articles + r.kept == got &&
-            r.bad == bad) {
+            r.bad == bad && r.again == again) {
             struct stat st;
             int is_dir = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
             note(argv[i], 0,
@@ -1368,8 +1412,8 @@ int main(int argc, char **argv)
             r.bad++;
         }
     }
-    free(r.ids);
-    r.ids = NULL;
+    hset_free(&r.ids);
+    hset_free(&r.jsonl_files);
     if (stop_signal) {
         int sig = stop_signal;
         progress_clear(&r);

@@ -517,6 +517,44 @@ static void test_jsonl_from_other_tools(void **state)
     th_cleanup(&h);
 }
 
+/* A .jsonl file met twice in a run (a PATH given twice, a directory and a
+ * file in it, a link) was read twice: each article replaced by itself,
+ * counted as updated, a generation committed on every run. */
+static void test_jsonl_read_once(void **state)
+{
+    (void)state;
+    th h;
+    char dir[160], path[192], link[192];
+    assert_int_equal(th_init(&h), 0);
+    path_in(dir, sizeof(dir), &h, "feed");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/a.jsonl", dir);
+    snprintf(link, sizeof(link), "%s/latest.jsonl", dir);
+    write_text(path, "{\"id\":\"a\",\"body\":\"one\"}\n"
+                     "{\"id\":\"b\",\"body\":\"two\"}\n");
+    assert_int_equal(symlink("a.jsonl", link), 0);
+
+    const char *const twice[] = {dir, path, NULL};
+    json_t *d = index_done(&h, NULL, twice);
+    assert_int_equal(num(d, "docs"), 2);
+    assert_int_equal(num(d, "added"), 2);
+    assert_int_equal(num(d, "bad"), 0);
+    json_decref(d);
+    d = index_done(&h, NULL, twice);
+    assert_int_equal(num(d, "updated"), 0);
+    assert_false(committed(d));
+    json_decref(d);
+
+    th_result r;
+    assert_int_equal(th_index(&h, twice, &r), 0);
+    if (strstr(r.err, "latest.jsonl: the same file was read earlier") ==
+            NULL ||
+        strstr(r.err, "no article") != NULL)
+        fail_msg("stderr:\n%s", r.err);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_terminal_queries),
         cmocka_unit_test(test_damaged_index_explained),
         cmocka_unit_test(test_jsonl_from_other_tools),
+        cmocka_unit_test(test_jsonl_read_once),
     };
     return cmocka_run_group_tests_name("sweep5", tests, NULL, NULL);
 }
