@@ -621,6 +621,14 @@ static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
     return p;
 }
 
+/*
+ * trawl-index keeps an unchanged text file without parsing it again, by a
+ * hash of its bytes (indexer/main.c, text_fingerprint()): a change here
+ * that reads the same bytes into another article must raise
+ * TEXT_FP_VERSION there, or indexes keep the old reading of every file
+ * that did not change. (JSON lines are kept by a hash of the line alike;
+ * a change in how an accepted line is read needs a version there too.)
+ */
 int trawl_article_parse_text(trawl_article *out, const char *id,
                              const char *text, size_t len,
                              int64_t fallback_date, trawl_err *err)
