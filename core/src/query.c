@@ -432,6 +432,15 @@ static int parse_primary(parser *p, qnode **out)
         p->i++;
     if (p->i == s)
         return fail(p, s, "expected a term");
+    /* "word~2" (Lucene's fuzzy match) searched for the phrase "word 2"
+     * and found nothing: say what ~N is for. */
+    size_t t = p->i;
+    while (t > s && p->q[t - 1] >= '0' && p->q[t - 1] <= '9')
+        t--;
+    if (t < p->i && t > s + 1 && p->q[t - 1] == '~' && p->q[t - 2] != '~')
+        return fail(p, t - 1, "'~N' goes after a quoted phrase (\"a b\"~N, "
+                              "words near each other); there is no fuzzy "
+                              "match of a word");
     if (p->q[p->i - 1] == '*' && p->i - s > 1)
         return make_prefix(p, p->q + s, p->i - s - 1, field, start, out);
     return make_leaf(p, p->q + s, p->i - s, field, start, out);

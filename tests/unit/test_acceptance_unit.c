@@ -136,6 +136,31 @@ static void url_is_text(void **state)
     assert_non_null(strstr(err.msg, "quote"));
 }
 
+/* "korea~2" (a fuzzy match in Lucene) was the phrase "korea 2": no
+ * result and no word why. ~N belongs after a quoted phrase. */
+static void tilde_after_word_explained(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    char s[256];
+
+    static const char *const bad[] = {"korea~2", "talks korea~1",
+                                      "title:korea~10"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = parse_render(f, bad[i], s, sizeof(s), &err);
+        if (rc != TRAWL_EQUERY || strstr(err.msg, "quoted phrase") == NULL)
+            fail_msg("%s: rc %d, %s", bad[i], rc, rc == 0 ? s : err.msg);
+    }
+    assert_int_equal(parse_render(f, "\"north korea\"~2", s, sizeof(s),
+                                  &err),
+                     0);
+    assert_string_equal(s, "\"north korea\"~2");
+    /* a tilde that is just text stays text */
+    assert_int_equal(parse_render(f, "~2 million", s, sizeof(s), &err), 0);
+    assert_int_equal(parse_render(f, "korea~", s, sizeof(s), &err), 0);
+    assert_string_equal(s, "korea");
+}
+
 /*
  * A snippet of a long body kept its token and match arrays (with every
  * copy made while they grew) in the query's arena until the query ended:
@@ -181,6 +206,7 @@ int main(void)
         cmocka_unit_test(field_applies_to_group_and_exclusion),
         cmocka_unit_test(snippet_scratch_not_in_arena),
         cmocka_unit_test(url_is_text),
+        cmocka_unit_test(tilde_after_word_explained),
     };
     return cmocka_run_group_tests_name("acceptance_unit", tests, setup,
                                        teardown);
