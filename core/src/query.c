@@ -567,29 +567,33 @@ static int parse_or(parser *p, qnode **out)
     return 0;
 }
 
-/* Every AND needs a positive member; OR and the root may not be NOT. */
-static int validate(parser *p, const qnode *n, int under_and)
+/* Every AND needs a positive member; OR and the root may not be NOT.
+ * in_or: n is an alternative of an OR (said so in the message). */
+static int validate(parser *p, const qnode *n, int under_and, int in_or)
 {
-    static const char only_neg[] = "a query cannot consist only of excluded "
-                                   "terms (add a term to match)";
+    const char *only_neg =
+        in_or ? "an alternative of OR cannot consist only of excluded terms "
+                "(each side of OR needs a term to match)"
+              : "a query cannot consist only of excluded terms (add a term "
+                "to match)";
     switch (n->kind) {
     case Q_NOT:
         if (!under_and)
             return fail(p, 0, only_neg);
-        return validate(p, n->kids[0], 0);
+        return validate(p, n->kids[0], 0, 0);
     case Q_AND: {
         int pos = 0;
         for (uint32_t i = 0; i < n->nkids; i++) {
             if (n->kids[i]->kind != Q_NOT)
                 pos = 1;
-            if (validate(p, n->kids[i], 1) < 0)
+            if (validate(p, n->kids[i], 1, 0) < 0)
                 return TRAWL_EQUERY;
         }
         return pos ? 0 : fail(p, 0, only_neg);
     }
     case Q_OR:
         for (uint32_t i = 0; i < n->nkids; i++)
-            if (validate(p, n->kids[i], 0) < 0)
+            if (validate(p, n->kids[i], 0, 1) < 0)
                 return TRAWL_EQUERY;
         return 0;
     default:
@@ -613,7 +617,7 @@ int trawl__query_parse(qnode **out, trawl_analyzer *an, const char *q,
         return fail(&p, p.i, "unexpected ')'");
     if (root == NULL)
         return fail(&p, 0, "empty query (no searchable words)");
-    if ((rc = validate(&p, root, 0)) < 0)
+    if ((rc = validate(&p, root, 0, 0)) < 0)
         return rc;
     *out = root;
     return 0;

@@ -155,6 +155,13 @@ static void tilde_after_word_explained(void **state)
                                   &err),
                      0);
     assert_string_equal(s, "\"north korea\"~2");
+    /* an OR side that only excludes: said so, not "a query" */
+    assert_int_equal(parse_render(f, "korea OR -japan", s, sizeof(s), &err),
+                     TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "alternative of OR"));
+    assert_int_equal(parse_render(f, "-japan", s, sizeof(s), &err),
+                     TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "a query cannot consist only"));
     /* a tilde that is just text stays text */
     assert_int_equal(parse_render(f, "~2 million", s, sizeof(s), &err), 0);
     assert_int_equal(parse_render(f, "korea~", s, sizeof(s), &err), 0);
