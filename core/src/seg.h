@@ -42,6 +42,9 @@ typedef struct trawl_segment {
     uint64_t nterms;
     uint64_t total_len[TRAWL_NFIELDS];
     uint32_t nterm_blocks;
+    uint64_t *term_keys;         /* per term block, its first term's first 8
+                                    bytes as a big-endian number (zero
+                                    padded), for lookups; malloc'd */
     uint32_t nstore_blocks;
     unsigned char *deleted;      /* bitmap (malloc'd) or NULL: none deleted */
     uint32_t ndeleted;

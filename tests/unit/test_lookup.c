@@ -5,7 +5,9 @@
  * prefixes, extensions, a byte off at each place) is found exactly when
  * it is itself a term. The words share long prefixes, so that entries
  * share from none to all of the bytes of the one before, on both sides of
- * the looked-up key, within and across dictionary blocks.
+ * the looked-up key, within and across dictionary blocks, and blocks
+ * start with terms that share their first 8 bytes (which lookups bisect
+ * by first) and with terms shorter than that.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +146,11 @@ static void lookups_agree_with_the_walk(void **state)
         /* some words in many documents (lists of several blocks) */
         o += (size_t)snprintf(body + o, sizeof(body) - o, "%s ",
                               i % 3 ? "barrxyz" : "antia");
+        /* long words sharing their first 8 bytes and more, over several
+         * dictionary blocks (their first terms' keys are equal) */
+        o += (size_t)snprintf(body + o, sizeof(body) - o,
+                              "internationalization%d internat%d ", i % 300,
+                              i % 7);
         for (int k = 0; k < 60; k++) {
             char wd[64];
             word(wd, sizeof(wd));
