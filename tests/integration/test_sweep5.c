@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -555,6 +556,111 @@ static void test_jsonl_read_once(void **state)
     th_cleanup(&h);
 }
 
+/* count of q as trawld serves it now, after a reload */
+static long long served_count(th_conn *c, const char *q)
+{
+    (void)served_generation(c);
+    char req[256];
+    snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":\"%s\"}", q);
+    json_t *r = th_request(c, req);
+    assert_non_null(r);
+    if (!json_is_true(json_object_get(r, "ok")))
+        fail_msg("count %s: %s", q, json_dumps(r, 0));
+    long long n = json_integer_value(json_object_get(r, "count"));
+    json_decref(r);
+    return n;
+}
+
+/* Write DIR/NAME.jsonl: 400 articles with ids NAME-i, 134 of them with
+ * "harbor". */
+static void write_batch(const th *h, const char *name, char *path,
+                        size_t cap)
+{
+    int n = snprintf(path, cap, "%s/%s.jsonl", h->dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 400; i++) {
+        fprintf(f, "{\"id\":\"%s-%d\",\"title\":\"t %d\",\"body\":\"", name,
+                i, i);
+        for (int k = 0; k < 60; k++)
+            fprintf(f, "w%d ", (i * 7 + k * 13) % 500);
+        fprintf(f, "%s\"}\n", i % 3 == 0 ? "harbor" : "ferry");
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * trawl-index --add --merge (a batch added, every segment merged) killed
+ * (SIGKILL) at many moments while trawld serves: what it serves is always
+ * one committed generation (the batches it holds, whole), --check passes
+ * on what CURRENT names, and the next run succeeds.
+ */
+static void test_merge_killed_anywhere(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char path[192], name[32];
+    assert_int_equal(th_init(&h), 0);
+    /* six batches added one by one: six segments */
+    for (int b = 0; b < 6; b++) {
+        snprintf(name, sizeof(name), "b%d", b);
+        write_batch(&h, name, path, sizeof(path));
+        const char *argv[] = {"trawl-index", "-q", "--add", "--index",
+                              h.index, path, NULL};
+        assert_int_equal(th_run(&r, argv), 0);
+        th_result_free(&r);
+    }
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    int batches = 6, killed = 0;
+    long long gen = served_generation(&c);
+    assert_int_equal(served_count(&c, "harbor"), 134 * batches);
+
+    const char *check[] = {"trawl-index", "--check", h.index, NULL};
+    srand(5);
+    for (int round = 0; round < 14; round++) {
+        snprintf(name, sizeof(name), "r%d", round);
+        write_batch(&h, name, path, sizeof(path));
+        const char *argv[] = {"trawl-index", "-q", "--add", "--merge",
+                              "--index", h.index, path, NULL};
+        pid_t pid = th_spawn(argv, NULL);
+        assert_true(pid > 0);
+        th_sleep_ms(rand() % 30);
+        kill(pid, SIGKILL);
+        killed += th_wait(pid) == 128 + SIGKILL;
+        long long g = served_generation(&c);
+        if (g != gen) { /* it committed before the kill */
+            batches++;
+            gen = g;
+        }
+        long long n = served_count(&c, "harbor");
+        if (n != 134 * batches)
+            fail_msg("round %d: harbor counts %lld, not %d", round, n,
+                     134 * batches);
+        int st = th_run(&r, check);
+        if (st != 0)
+            fail_msg("round %d: --check: %s%s", round, r.out, r.err);
+        th_result_free(&r);
+    }
+    assert_true(killed > 0);
+    const char *merge[] = {"trawl-index", "-q", "--merge", "--index", h.index,
+                           NULL};
+    assert_int_equal(th_run(&r, merge), 0);
+    th_result_free(&r);
+    assert_int_equal(served_count(&c, "harbor"), 134 * batches);
+    json_t *st = th_request(&c, "{\"op\":\"stats\"}");
+    assert_int_equal(json_integer_value(json_object_get(st, "segments")), 1);
+    assert_int_equal(json_integer_value(json_object_get(st, "docs")),
+                     400 * batches);
+    json_decref(st);
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_damaged_index_explained),
         cmocka_unit_test(test_jsonl_from_other_tools),
         cmocka_unit_test(test_jsonl_read_once),
+        cmocka_unit_test(test_merge_killed_anywhere),
     };
     return cmocka_run_group_tests_name("sweep5", tests, NULL, NULL);
 }
