@@ -17,8 +17,9 @@
 /*
  * Build a snippet of about target bytes from text for the positive leaves
  * of q. Whitespace runs are collapsed to one space in the snippet; ranges
- * are byte offsets into the snippet. Everything is allocated from a.
- * Returns 0 or TRAWL_ENOMEM.
+ * are byte offsets into the snippet. The snippet and its ranges are
+ * allocated from a; the tokens and matches it needs while choosing are
+ * heap scratch, freed before it returns. Returns 0 or TRAWL_ENOMEM.
  */
 int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
                    size_t len, size_t target, trawl_arena *a,

@@ -16,8 +16,11 @@
  * (required), and optional "date" (ISO 8601), "author", "url"; any other
  * members are kept verbatim as a JSON object in `extra`. "id" may also be
  * an integer (stored as its decimal string) and must not be empty; a
- * missing or null "title" is empty; "date" may also be an integer of
- * seconds since the epoch; null optional fields count as absent.
+ * missing or null "title" is empty; "date" may also be a number of
+ * seconds since the epoch (a fraction is dropped: the second it falls in),
+ * or another date string ("2025", "2025-06", RFC 2822 dates, "November
+ * 14, 2023"); null optional fields
+ * count as absent.
  *
  * All text is made valid UTF-8 (invalid bytes become U+FFFD).
  */
