@@ -19,8 +19,7 @@
  * missing or null "title" is empty; "date" may also be a number of
  * seconds since the epoch (a fraction is dropped: the second it falls in),
  * or another date string ("2025", "2025-06", RFC 2822 dates, "November
- * 14, 2023"); null optional fields
- * count as absent.
+ * 14, 2023"); null optional fields count as absent.
  *
  * All text is made valid UTF-8 (invalid bytes become U+FFFD).
  */
