@@ -145,7 +145,8 @@ static void usage(FILE *f)
 "\n"
 "Colors are used only when stdout is a terminal and NO_COLOR is unset.\n"
 "Exit status: 0 when something matched (or the request succeeded), 1 when\n"
-"nothing matched, 2 on an error.\n", MAX_LIMIT);
+"nothing matched (or --get found no article with that id), 2 on an\n"
+"error.\n", MAX_LIMIT);
 }
 
 static void die_usage(const char *fmt, ...)
@@ -1232,7 +1233,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, PROG ": run trawl-index --index DIR PATH... "
                         "again to rebuild it\n");
         }
-        exit_code = EXIT_ERROR;
+        /* An id that is not there is "nothing matched", like a search
+         * without hits: scripts can tell it from a failure. */
+        exit_code = o.op == OP_GET && code != NULL &&
+                            strcmp(code, "not_found") == 0
+                        ? EXIT_NOHITS
+                        : EXIT_ERROR;
     } else if (o.op == OP_COUNT) {
         json_int_t cnt = get_int(resp, "count", 0);
         if (!o.json && o.explain)

@@ -510,7 +510,7 @@ static void test_ping_stats_get(void **state)
     result_free(&r);
 
     RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--get", "no/such.txt");
-    expect_code(&r, 2, "get unknown");
+    expect_code(&r, 1, "get unknown");
     expect_has(r.err, "not_found", "get unknown");
     result_free(&r);
 
