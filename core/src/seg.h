@@ -51,6 +51,7 @@ typedef struct trawl_segment {
     char language[32];
     uint32_t analyzer_version;
     uint32_t version;            /* format version of the file */
+    uint64_t dict_hash;          /* XXH3 of STORE_DICT (from the TOC) */
 } trawl_segment;
 
 struct trawl_index {

@@ -520,7 +520,9 @@ static int store_train(seg_store *st, trawl_err *err)
     size_t held = st->held.len;
     if (held < STORE_DICT_MIN_TRAIN)
         return 0;
-    size_t cap = held / 32 < STORE_DICT_MAX ? held / 32 : STORE_DICT_MAX;
+    size_t max = trawl__segfile_format >= 8 ? STORE_DICT_MAX
+                                            : STORE_DICT_MAX_V7;
+    size_t cap = held / 32 < max ? held / 32 : max;
     size_t npieces = cap / STORE_DICT_PIECE;
     for (size_t i = 0; i < npieces; i++)
         trawl_buf_put(&st->dict, st->held.ptr + held / npieces * i,
@@ -540,7 +542,18 @@ static int store_train(seg_store *st, trawl_err *err)
         trawl_buf_clear(&st->dict);
         return 0;
     }
-    st->cdict = ZSTD_createCDict(st->dict.ptr, st->dict.len, STORE_LEVEL);
+    /* Format 8's larger dictionaries need larger match tables than the
+     * level's defaults (17 and 16 for level 3): 18 made the store 1.4%
+     * smaller on synth-10k for 7% more compression time. */
+    ZSTD_compressionParameters cp =
+        ZSTD_getCParams(STORE_LEVEL, ZSTD_CONTENTSIZE_UNKNOWN, st->dict.len);
+    if (trawl__segfile_format >= 8) {
+        cp.hashLog = STORE_DICT_HASHLOG;
+        cp.chainLog = STORE_DICT_HASHLOG;
+    }
+    st->cdict = ZSTD_createCDict_advanced(st->dict.ptr, st->dict.len,
+                                          ZSTD_dlm_byCopy, ZSTD_dct_rawContent,
+                                          cp, ZSTD_defaultCMem);
     if (st->cdict == NULL ||
         ZSTD_isError(ZSTD_CCtx_refCDict(st->zc, st->cdict)))
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -657,7 +670,8 @@ int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
         st->nheld++;
         f->on_end = store_on_end;
         f->on_end_ctx = st;
-        if (st->held.len >= STORE_DICT_HOLD)
+        if (st->held.len >= (trawl__segfile_format >= 8 ? STORE_DICT_HOLD
+                                                        : STORE_DICT_HOLD_V7))
             rc = store_drain(st, f, err);
     }
     if (rc < 0)
@@ -690,9 +704,10 @@ int trawl__store_add(seg_store *st, const unsigned char *meta, size_t mlen,
                      const unsigned char *body, size_t blen, uint32_t *block,
                      uint32_t *slot, trawl_err *err)
 {
+    trawl_buf_put_u32le(&st->mrel, (uint32_t)st->mblock.len);
     trawl_buf_put(&st->mblock, meta, mlen);
     trawl_buf_put(&st->block, body, blen);
-    if (st->mblock.rc != 0 || st->block.rc != 0)
+    if (st->mblock.rc != 0 || st->block.rc != 0 || st->mrel.rc != 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     *block = st->nblocks;
     *slot = st->slot++;
@@ -733,6 +748,8 @@ int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err)
     trawl__segfile_write(f, st->mindex.ptr, st->mindex.len);
     trawl__put_u64(b, st->mz.len);
     trawl__segfile_write(f, b, 8);
+    if (trawl__segfile_format >= META_DOC_OFFSETS)
+        trawl__segfile_write(f, st->mrel.ptr, st->mrel.len);
     trawl__segfile_end(f);
     return f->rc;
 }
@@ -773,6 +790,7 @@ void trawl__store_reset(seg_store *st)
     trawl_buf_clear(&st->mblock);
     trawl_buf_clear(&st->mz);
     trawl_buf_clear(&st->mindex);
+    trawl_buf_clear(&st->mrel);
     st->mslot = 0;
     st->mnblocks = 0;
 }
@@ -780,8 +798,8 @@ void trawl__store_reset(seg_store *st)
 size_t trawl__store_mem(const seg_store *st)
 {
     return st->block.cap + st->index.cap + st->zbuf.cap + st->mblock.cap +
-           st->mz.cap + st->mindex.cap + st->held.cap + st->held_len.cap +
-           st->dict.cap + ZSTD_sizeof_CCtx(st->zc) +
+           st->mz.cap + st->mindex.cap + st->mrel.cap + st->held.cap +
+           st->held_len.cap + st->dict.cap + ZSTD_sizeof_CCtx(st->zc) +
            ZSTD_sizeof_CDict(st->cdict);
 }
 
@@ -793,6 +811,7 @@ void trawl__store_free(seg_store *st)
     trawl_buf_free(&st->mblock);
     trawl_buf_free(&st->mz);
     trawl_buf_free(&st->mindex);
+    trawl_buf_free(&st->mrel);
     trawl_buf_free(&st->dict);
     trawl_buf_free(&st->held);
     trawl_buf_free(&st->held_len);

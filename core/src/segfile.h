@@ -169,6 +169,8 @@ typedef struct seg_store {
     uint32_t mslot;    /* records in it */
     trawl_buf mz;      /* compressed DOCMETA blocks, written at the end */
     trawl_buf mindex;  /* u64 offset (into mz) per meta block */
+    trawl_buf mrel;    /* u32 offset of each doc's record in its block
+                          (format 8) */
     uint32_t mnblocks;
 } seg_store;
 

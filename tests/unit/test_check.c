@@ -326,6 +326,58 @@ static void store_dict_changed(void **state)
     free(img);
 }
 
+/* Format 8 keeps each document's DOCMETA offset within its block: one
+ * that breaks the order (doc 1 at doc 0's record) is refused at open. */
+static void docmeta_offset_order(void **state)
+{
+    (void)state;
+    uint64_t off, len;
+    unsigned char *img = malloc(orig_len);
+    memcpy(img, orig, orig_len);
+    section(img, orig_len, SEC_DOCMETA_INDEX, &off, &len);
+    uint32_t nb = trawl__get_u32(img + off);
+    unsigned char *rel = img + off + 4 + ((size_t)nb + 1) * 8;
+    assert_int_equal(len, 4 + ((uint64_t)nb + 1) * 8 + 300 * 4);
+    assert_int_equal(trawl__get_u32(rel), 0);
+    assert_true(trawl__get_u32(rel + 4) > 0);
+    trawl__put_u32(rel + 4, 0);
+    expect(img, "docmeta offset order", "DOCMETA_INDEX", NULL);
+    free(img);
+}
+
+/* An offset still in order and inside its block, but not at its
+ * record: open accepts it, the check reports it, and reading the
+ * document's id and title gives an error or some text, never a crash. */
+static void docmeta_offset_misplaced(void **state)
+{
+    (void)state;
+    uint64_t off, len;
+    unsigned char *img = malloc(orig_len);
+    memcpy(img, orig, orig_len);
+    section(img, orig_len, SEC_DOCMETA_INDEX, &off, &len);
+    uint32_t nb = trawl__get_u32(img + off);
+    unsigned char *rel = img + off + 4 + ((size_t)nb + 1) * 8;
+    trawl__put_u32(rel + 4 * 5, trawl__get_u32(rel + 4 * 5) + 1);
+    expect(img, "docmeta offset", "DOCMETA_INDEX", NULL);
+
+    reseal(img, orig_len);
+    spit(seg_path, img, orig_len);
+    trawl_index *ix;
+    trawl_err err;
+    assert_int_equal(trawl_index_open(&ix, dir, &err), 0);
+    trawl_arena *ar = trawl_arena_new(0);
+    trawl_stored st;
+    int rc = trawl_index_get(ix, "doc-005", 7, ar, &st, &err);
+    assert_true(rc == 0 || rc == TRAWL_ECORRUPT || rc == TRAWL_ENOTFOUND);
+    rc = trawl_index_get(ix, "doc-006", 7, ar, &st, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(st.id, "doc-006");
+    trawl_arena_free(ar);
+    trawl_index_release(ix);
+    spit(seg_path, orig, orig_len);
+    free(img);
+}
+
 /* Two add-only builds merged: every stored body reads back, the merged
  * segment has its own dictionary, and it is byte-identical to one build
  * of the same documents. */
@@ -452,6 +504,8 @@ int main(void)
         cmocka_unit_test(store_has_dictionary),
         cmocka_unit_test(store_dict_magic),
         cmocka_unit_test(store_dict_changed),
+        cmocka_unit_test(docmeta_offset_order),
+        cmocka_unit_test(docmeta_offset_misplaced),
         cmocka_unit_test(merge_retrains_dictionary),
         cmocka_unit_test(resealed_flips_never_crash),
     };
