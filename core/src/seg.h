@@ -52,6 +52,8 @@ typedef struct trawl_segment {
     uint32_t analyzer_version;
     uint32_t version;            /* format version of the file */
     uint64_t dict_hash;          /* XXH3 of STORE_DICT (from the TOC) */
+    uint32_t meta_rel;           /* bytes per document offset in
+                                    DOCMETA_INDEX: 2 or 4 (format 8), 0 */
 } trawl_segment;
 
 struct trawl_index {
@@ -73,6 +75,22 @@ struct trawl_index {
 static inline int trawl__seg_is_deleted(const trawl_segment *s, uint32_t d)
 {
     return s->deleted != NULL && (s->deleted[d >> 3] >> (d & 7)) & 1;
+}
+
+/* Format 8: where doc d's DOCMETA record starts within its block (d <
+ * ndocs, s->meta_rel > 0; unchecked). */
+static inline uint32_t trawl__seg_meta_rel(const trawl_segment *s,
+                                           uint32_t d)
+{
+    const unsigned char *mx = s->sec[SEC_DOCMETA_INDEX].p + 4 +
+                              ((size_t)s->ndocs + META_BLOCK - 1) /
+                                  META_BLOCK * 8 + 8;
+    if (s->meta_rel == 2)
+        return (uint32_t)mx[(size_t)d * 2] |
+               (uint32_t)mx[(size_t)d * 2 + 1] << 8;
+    mx += (size_t)d * 4;
+    return (uint32_t)mx[0] | (uint32_t)mx[1] << 8 | (uint32_t)mx[2] << 16 |
+           (uint32_t)mx[3] << 24;
 }
 
 /* Field lengths of doc d (d < ndocs; unchecked). */

@@ -520,9 +520,7 @@ static int store_train(seg_store *st, trawl_err *err)
     size_t held = st->held.len;
     if (held < STORE_DICT_MIN_TRAIN)
         return 0;
-    size_t max = trawl__segfile_format >= 8 ? STORE_DICT_MAX
-                                            : STORE_DICT_MAX_V7;
-    size_t cap = held / 32 < max ? held / 32 : max;
+    size_t cap = held / 32 < STORE_DICT_MAX ? held / 32 : STORE_DICT_MAX;
     size_t npieces = cap / STORE_DICT_PIECE;
     for (size_t i = 0; i < npieces; i++)
         trawl_buf_put(&st->dict, st->held.ptr + held / npieces * i,
@@ -542,18 +540,7 @@ static int store_train(seg_store *st, trawl_err *err)
         trawl_buf_clear(&st->dict);
         return 0;
     }
-    /* Format 8's larger dictionaries need larger match tables than the
-     * level's defaults (17 and 16 for level 3): 18 made the store 1.4%
-     * smaller on synth-10k for 7% more compression time. */
-    ZSTD_compressionParameters cp =
-        ZSTD_getCParams(STORE_LEVEL, ZSTD_CONTENTSIZE_UNKNOWN, st->dict.len);
-    if (trawl__segfile_format >= 8) {
-        cp.hashLog = STORE_DICT_HASHLOG;
-        cp.chainLog = STORE_DICT_HASHLOG;
-    }
-    st->cdict = ZSTD_createCDict_advanced(st->dict.ptr, st->dict.len,
-                                          ZSTD_dlm_byCopy, ZSTD_dct_rawContent,
-                                          cp, ZSTD_defaultCMem);
+    st->cdict = ZSTD_createCDict(st->dict.ptr, st->dict.len, STORE_LEVEL);
     if (st->cdict == NULL ||
         ZSTD_isError(ZSTD_CCtx_refCDict(st->zc, st->cdict)))
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -670,8 +657,7 @@ int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
         st->nheld++;
         f->on_end = store_on_end;
         f->on_end_ctx = st;
-        if (st->held.len >= (trawl__segfile_format >= 8 ? STORE_DICT_HOLD
-                                                        : STORE_DICT_HOLD_V7))
+        if (st->held.len >= STORE_DICT_HOLD)
             rc = store_drain(st, f, err);
     }
     if (rc < 0)
@@ -704,6 +690,10 @@ int trawl__store_add(seg_store *st, const unsigned char *meta, size_t mlen,
                      const unsigned char *body, size_t blen, uint32_t *block,
                      uint32_t *slot, trawl_err *err)
 {
+    /* A block's records are addressed by u32 offsets (format 8). */
+    if (st->mblock.len + mlen > UINT32_MAX)
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "ids and titles too long (4 GiB per 32)");
     trawl_buf_put_u32le(&st->mrel, (uint32_t)st->mblock.len);
     trawl_buf_put(&st->mblock, meta, mlen);
     trawl_buf_put(&st->block, body, blen);
@@ -748,8 +738,27 @@ int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err)
     trawl__segfile_write(f, st->mindex.ptr, st->mindex.len);
     trawl__put_u64(b, st->mz.len);
     trawl__segfile_write(f, b, 8);
-    if (trawl__segfile_format >= META_DOC_OFFSETS)
-        trawl__segfile_write(f, st->mrel.ptr, st->mrel.len);
+    if (trawl__segfile_format >= META_DOC_OFFSETS) {
+        /* u16 offsets when every block is shorter than 64 KiB */
+        int wide = 0;
+        for (uint32_t i = 0; i < st->mnblocks; i++) {
+            const unsigned char *mi = st->mindex.ptr + (size_t)i * 8;
+            uint64_t z = i + 1 < st->mnblocks ? trawl__get_u64(mi + 8)
+                                              : st->mz.len;
+            if (z - trawl__get_u64(mi) > UINT16_MAX)
+                wide = 1;
+        }
+        if (wide) {
+            trawl__segfile_write(f, st->mrel.ptr, st->mrel.len);
+        } else {
+            for (size_t i = 0; i + 4 <= st->mrel.len; i += 4) {
+                uint32_t v = trawl__get_u32(st->mrel.ptr + i);
+                b[0] = (unsigned char)(v & 0xff);
+                b[1] = (unsigned char)(v >> 8);
+                trawl__segfile_write(f, b, 2);
+            }
+        }
+    }
     trawl__segfile_end(f);
     return f->rc;
 }

@@ -1,9 +1,9 @@
 /*
- * The document store and DOCMETA of format 8: store dictionaries larger
- * than format 7 allowed, per-document DOCMETA offsets (a result's id and
- * title read without walking its block), format 7 segments still read
- * and merged, and the per-thread buffer that keeps a segment's dictionary
- * between documents (it must never decode against another segment's).
+ * The document store and DOCMETA of format 8: per-document DOCMETA
+ * offsets (a result's id and title read without walking its block), u16
+ * or u32 wide, format 7 segments still read and merged, and the
+ * per-thread buffer that keeps a segment's store dictionary between
+ * documents (it must never decode against another segment's).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -167,9 +167,9 @@ static uint64_t dict_len(const trawl_segment *s)
     return s->sec[SEC_STORE_DICT].len;
 }
 
-/* About 4.4 MiB of stored text: a format 8 dictionary of 1/32 of it,
- * more than format 7's 64 KiB; per-document DOCMETA offsets; every
- * document reads back, in order and out of order. */
+/* About 4.4 MiB of stored text (a store dictionary of 64 KiB), blocks
+ * of ids and titles under 64 KiB, so u16 per-document DOCMETA offsets;
+ * every document reads back, in order and out of order. */
 static void format8_round_trip(void **state)
 {
     (void)state;
@@ -182,11 +182,11 @@ static void format8_round_trip(void **state)
     assert_int_equal(ix->nsegs, 1);
     const trawl_segment *s = &ix->segs[0];
     assert_int_equal(s->version, 8);
-    assert_true(dict_len(s) > STORE_DICT_MAX_V7);
-    assert_true(dict_len(s) <= STORE_DICT_MAX);
+    assert_int_equal(dict_len(s), STORE_DICT_MAX);
     uint64_t mnb = ((uint64_t)s->ndocs + META_BLOCK - 1) / META_BLOCK;
     assert_int_equal(s->sec[SEC_DOCMETA_INDEX].len,
-                     4 + (mnb + 1) * 8 + (uint64_t)s->ndocs * 4);
+                     4 + (mnb + 1) * 8 + (uint64_t)s->ndocs * 2);
+    assert_int_equal(s->meta_rel, 2);
     trawl_arena *ar = trawl_arena_new(0);
     for (int i = 0; i < n; i++) {
         expect_doc(ix, 0, i, 0, (uint32_t)i, ar);
@@ -224,7 +224,8 @@ static void format7_read_and_merged(void **state)
     const trawl_segment *s7 = &ix->segs[0];
     assert_int_equal(s7->version, 7);
     assert_true(dict_len(s7) >= STORE_DICT_MIN &&
-                dict_len(s7) <= STORE_DICT_MAX_V7);
+                dict_len(s7) <= STORE_DICT_MAX);
+    assert_int_equal(s7->meta_rel, 0);
     uint64_t mnb = ((uint64_t)s7->ndocs + META_BLOCK - 1) / META_BLOCK;
     assert_int_equal(s7->sec[SEC_DOCMETA_INDEX].len, 4 + (mnb + 1) * 8);
     assert_int_equal(ix->segs[1].version, 8);
@@ -243,7 +244,7 @@ static void format7_read_and_merged(void **state)
     ix = open_ix(a);
     assert_int_equal(ix->nsegs, 1);
     assert_int_equal(ix->segs[0].version, 8);
-    assert_true(dict_len(&ix->segs[0]) > STORE_DICT_MAX_V7);
+    assert_int_equal(ix->segs[0].meta_rel, 2);
     for (int i = 0; i < n; i += 3) {
         expect_doc(ix, 0, i, 0, (uint32_t)i, ar);
         trawl_arena_reset(ar);
@@ -314,6 +315,78 @@ static void dictionary_kept_per_segment(void **state)
     rm_rf(b);
 }
 
+static void long_title(int i, char *title)
+{
+    int n = snprintf(title, 4096, "Title %d:", i);
+    while (n < 2900 + i)
+        n += snprintf(title + n, 4096 - (size_t)n, " word%d", n % 97);
+}
+
+/* Titles of about 3 KiB: a DOCMETA block of 32 documents passes 64 KiB,
+ * so the segment's per-document offsets are u32; all read back, and a
+ * merge of it with a u16 segment writes u32 offsets. */
+static void wide_docmeta_offsets(void **state)
+{
+    (void)state;
+    char d[64];
+    make_dir(d, sizeof(d));
+    trawl_writer_opts o;
+    memset(&o, 0, sizeof(o));
+    o.keep_unseen = 1;
+    trawl_writer *w;
+    trawl_err err;
+    char id[32], *title = malloc(4096);
+    assert_int_equal(trawl_writer_open(&w, d, &o, &err), 0);
+    for (int i = 0; i < 70; i++) {
+        snprintf(id, sizeof(id), "long/%d", i);
+        long_title(i, title);
+        trawl_article a;
+        memset(&a, 0, sizeof(a));
+        a.id = id;
+        a.id_len = strlen(id);
+        a.title = title;
+        a.title_len = strlen(title);
+        a.body = (char *)"a body";
+        a.body_len = 6;
+        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    }
+    assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
+    trawl_writer_free(w);
+    check_clean(d);
+    trawl_index *ix = open_ix(d);
+    assert_int_equal(ix->segs[0].meta_rel, 4);
+    trawl_index_release(ix);
+    build(d, 0, 0, 100, &o, TRAWL_FORMAT_VERSION);
+    o.merge = 1;
+    build(d, 0, 0, 0, &o, TRAWL_FORMAT_VERSION);
+    check_clean(d);
+    ix = open_ix(d);
+    assert_int_equal(ix->nsegs, 1);
+    assert_int_equal(ix->segs[0].meta_rel, 4);
+    trawl_arena *ar = trawl_arena_new(0);
+    for (int i = 0; i < 70; i++) {
+        snprintf(id, sizeof(id), "long/%d", i);
+        const char *mid, *mtitle;
+        size_t mil, mtl;
+        assert_int_equal(trawl__seg_meta(&ix->segs[0], (uint32_t)i, ar, &mid,
+                                         &mil, &mtitle, &mtl, &err),
+                         0);
+        assert_string_equal(mid, id);
+        long_title(i, title);
+        assert_int_equal(mtl, strlen(title));
+        assert_string_equal(mtitle, title);
+        trawl_arena_reset(ar);
+    }
+    for (int i = 0; i < 100; i += 7) {
+        expect_doc(ix, 0, i, 0, 70 + (uint32_t)i, ar);
+        trawl_arena_reset(ar);
+    }
+    trawl_arena_free(ar);
+    trawl_index_release(ix);
+    free(title);
+    rm_rf(d);
+}
+
 typedef struct reader_arg {
     const trawl_index *ix;
     int seg;
@@ -374,6 +447,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(format8_round_trip),
         cmocka_unit_test(format7_read_and_merged),
+        cmocka_unit_test(wide_docmeta_offsets),
         cmocka_unit_test(dictionary_kept_per_segment),
         cmocka_unit_test(threads_read_their_own),
     };
