@@ -879,24 +879,38 @@ static bool input_waiting(conn *c)
     return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
 }
 
+/*
+ * Close the connections idle for the timeout. One with bytes waiting in
+ * its socket is spared for now: they may complete the request that ends
+ * its idleness, and the loop reads them right after its timers. Its clock
+ * does not start over (it did: a client whose next byte of a partial line
+ * happened to be unread when the timer ran, which a loaded loop makes
+ * likely, was given another timeout, and could dribble on for ever); it
+ * is looked at again a millisecond later, once they are read.
+ */
 void conn_idle_timer(uv_timer_t *t)
 {
     qloop *q = t->data;
     uint64_t timeout = idle_timeout_ms(q);
     uint64_t now = uv_now(&q->loop);
-    conn *c;
+    bool spared = false;
+    conn *c, *next;
 
-    while ((c = q->idle_head) != NULL && now - c->idle_since >= timeout) {
-        if (input_waiting(c)) { /* read it first; the clock starts over */
-            idle_unlink(c);
-            idle_append(c);
+    for (c = q->idle_head; c != NULL && now - c->idle_since >= timeout;
+         c = next) {
+        next = c->idle_next;
+        if (input_waiting(c)) {
+            spared = true;
             continue;
         }
         log_debug("conn %lu: idle for %llu s, closing", c->num,
                   (unsigned long long)((now - c->idle_since) / 1000));
-        conn_abort(c); /* off the list */
+        conn_abort(c); /* off the list; next stays on it */
     }
-    if (c != NULL)
+    /* not 0: libuv would run this timer again before reading */
+    if (spared)
+        uv_timer_start(t, conn_idle_timer, 1, 0);
+    else if (c != NULL)
         uv_timer_start(t, conn_idle_timer, c->idle_since + timeout - now, 0);
 }
 

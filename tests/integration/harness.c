@@ -5,12 +5,14 @@
 
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +359,48 @@ int th_daemon_signal(th *h, int sig)
     return h->pid > 0 ? kill(h->pid, sig) : -1;
 }
 
+/* A process that does not exit: what each of its threads is doing (from
+ * /proc, where there is one), for the failure message. */
+static void print_threads(pid_t pid)
+{
+    char path[64], line[512];
+    DIR *d;
+    struct dirent *e;
+
+    snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+    if ((d = opendir(path)) == NULL)
+        return;
+    fprintf(stderr,
+            "harness: threads of pid %ld (tid, name, state, "
+            "kernel wait):\n",
+            (long)pid);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char stat[512] = "", wchan[128] = "";
+        const char *names[2] = {"stat", "wchan"};
+        char *outs[2] = {stat, wchan};
+        size_t caps[2] = {sizeof(stat), sizeof(wchan)};
+        for (int i = 0; i < 2; i++) {
+            snprintf(line, sizeof(line), "/proc/%ld/task/%.32s/%s", (long)pid,
+                     e->d_name, names[i]);
+            FILE *f = fopen(line, "r");
+            if (f == NULL)
+                continue;
+            if (fgets(outs[i], (int)caps[i], f) == NULL)
+                outs[i][0] = '\0';
+            outs[i][strcspn(outs[i], "\n")] = '\0';
+            fclose(f);
+        }
+        /* stat: "tid (name) state ...": the first three fields */
+        char *close = strrchr(stat, ')');
+        if (close != NULL && close[1] == ' ')
+            close[3] = '\0';
+        fprintf(stderr, "  %s  %s\n", stat, wchan);
+    }
+    closedir(d);
+}
+
 int th_daemon_stop(th *h)
 {
     long long deadline = now_ms() + STOP_TIMEOUT_MS;
@@ -365,7 +409,10 @@ int th_daemon_stop(th *h)
     if (h->pid <= 0)
         return -1;
     kill(h->pid, SIGTERM);
-    while (now_ms() < deadline) {
+    for (;;) {
+        /* looked at once more after the deadline: this process may have
+         * stood still past it while trawld exited */
+        bool last = now_ms() >= deadline;
         pid_t p = waitpid(h->pid, &ws, WNOHANG);
         if (p == h->pid) {
             int status = decode_status(ws);
@@ -374,9 +421,12 @@ int th_daemon_stop(th *h)
                 print_log(h);
             return status;
         }
+        if (last)
+            break;
         sleep_ms(10);
     }
     fprintf(stderr, "harness: trawld did not exit after SIGTERM\n");
+    print_threads(h->pid);
     print_log(h);
     kill(h->pid, SIGKILL);
     waitpid(h->pid, NULL, 0);
