@@ -79,7 +79,9 @@ int th_daemon_start(th *h, const char *const extra[]);
 int th_daemon_signal(th *h, int sig);
 
 /* SIGTERM, then wait up to 15 s. Returns the exit status as th_result's
- * status (-1 on timeout, after which it is SIGKILLed). */
+ * status (-1 on timeout, after which it is SIGKILLed; before that, the
+ * state and kernel wait of each of its threads and its log go to
+ * stderr). */
 int th_daemon_stop(th *h);
 
 /* The daemon's log so far (malloc'd). */
