@@ -1396,63 +1396,168 @@ static uint64_t pair_acc_bm(unsigned char *bm, const uint32_t *pa,
     return acc;
 }
 
+/* acc of one field's occurrences, in units: a's positions pa[0..na)
+ * against b's pb[0..nb), through the bitmap where many pairs are
+ * possible, else pair by pair. */
+static uint64_t pair_acc_field(ctx *c, const uint32_t *pa, uint32_t na,
+                               const uint32_t *pb, uint32_t nb)
+{
+    uint64_t acc = 0;
+    if (na == 0 || nb == 0)
+        return 0;
+    if ((uint64_t)na * nb > 16 && pa[na - 1] < PROX_BM_POS &&
+        pb[nb - 1] < PROX_BM_POS && prox_bitmap(c) != NULL)
+        return pair_acc_bm(c->s->prox_bm, pa, na, pb, nb);
+    if ((uint64_t)na * nb <= 256) {
+        /* few occurrences: every pair, without a branch (SSE2: four of
+         * b at a time, looked at only if one is in reach) */
+        for (uint32_t i = 0; i < na; i++) {
+            uint32_t p = pa[i] - PROX_WINDOW;
+            uint32_t j = 0;
+#ifdef __SSE2__
+            const __m128i bias = _mm_set1_epi32((int)0x80000000u);
+            const __m128i lim =
+                _mm_set1_epi32((int)(0x80000000u + 2 * PROX_WINDOW));
+            const __m128i vp = _mm_set1_epi32((int)p);
+            for (; j + 4 <= nb; j += 4) {
+                __m128i d = _mm_sub_epi32(
+                    _mm_loadu_si128((const __m128i *)(const void *)(pb + j)),
+                    vp);
+                __m128i out = _mm_cmpgt_epi32(_mm_xor_si128(d, bias), lim);
+                if (_mm_movemask_epi8(out) == 0xffff)
+                    continue;
+                for (uint32_t k = j; k < j + 4; k++) {
+                    uint32_t e = pb[k] - p;
+                    acc += prox_w[e <= 2 * PROX_WINDOW ? e
+                                                       : 2 * PROX_WINDOW + 1];
+                }
+            }
+#endif
+            for (; j < nb; j++) {
+                uint32_t d = pb[j] - p;
+                acc += prox_w[d <= 2 * PROX_WINDOW ? d : 2 * PROX_WINDOW + 1];
+            }
+        }
+        return acc;
+    }
+    uint32_t j0 = 0;
+    for (uint32_t i = 0; i < na; i++) {
+        uint32_t p = pa[i];
+        while (j0 < nb && pb[j0] + PROX_WINDOW < p)
+            j0++;
+        for (uint32_t j = j0; j < nb && pb[j] <= p + PROX_WINDOW; j++)
+            acc += prox_w[pb[j] + PROX_WINDOW - p];
+    }
+    return acc;
+}
+
 static double pair_acc(ctx *c, const uint32_t *pa, const uint32_t *pb,
                        const uint32_t *na, const uint32_t *nb)
 {
     uint64_t acc = 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        if ((uint64_t)na[f] * nb[f] > 16 && pa[na[f] - 1] < PROX_BM_POS &&
-            pb[nb[f] - 1] < PROX_BM_POS && prox_bitmap(c) != NULL) {
-            acc += pair_acc_bm(c->s->prox_bm, pa, na[f], pb, nb[f]);
-        } else if ((uint64_t)na[f] * nb[f] <= 256) {
-            /* few occurrences: every pair, without a branch (SSE2:
-             * four of b at a time, looked at only if one is in reach) */
-            for (uint32_t i = 0; i < na[f]; i++) {
-                uint32_t p = pa[i] - PROX_WINDOW;
-                uint32_t j = 0;
-#ifdef __SSE2__
-                const __m128i bias = _mm_set1_epi32((int)0x80000000u);
-                const __m128i lim =
-                    _mm_set1_epi32((int)(0x80000000u + 2 * PROX_WINDOW));
-                const __m128i vp = _mm_set1_epi32((int)p);
-                for (; j + 4 <= nb[f]; j += 4) {
-                    __m128i d = _mm_sub_epi32(
-                        _mm_loadu_si128((const __m128i *)(const void *)(pb +
-                                                                        j)),
-                        vp);
-                    __m128i out =
-                        _mm_cmpgt_epi32(_mm_xor_si128(d, bias), lim);
-                    if (_mm_movemask_epi8(out) == 0xffff)
-                        continue;
-                    for (uint32_t k = j; k < j + 4; k++) {
-                        uint32_t e = pb[k] - p;
-                        acc += prox_w[e <= 2 * PROX_WINDOW
-                                          ? e
-                                          : 2 * PROX_WINDOW + 1];
-                    }
-                }
-#endif
-                for (; j < nb[f]; j++) {
-                    uint32_t d = pb[j] - p;
-                    acc += prox_w[d <= 2 * PROX_WINDOW ? d
-                                                       : 2 * PROX_WINDOW + 1];
-                }
-            }
-        } else {
-            uint32_t j0 = 0;
-            for (uint32_t i = 0; i < na[f]; i++) {
-                uint32_t p = pa[i];
-                while (j0 < nb[f] && pb[j0] + PROX_WINDOW < p)
-                    j0++;
-                for (uint32_t j = j0; j < nb[f] && pb[j] <= p + PROX_WINDOW;
-                     j++)
-                    acc += prox_w[pb[j] + PROX_WINDOW - p];
-            }
-        }
+        acc += pair_acc_field(c, pa, na[f], pb, nb[f]);
         pa += na[f];
         pb += nb[f];
     }
     return (double)acc / PROX_UNIT;
+}
+
+/* What pos_walk does with each position. */
+enum { PWALK_MARK, PWALK_PROBE };
+
+/* The three bitmap bytes from x, as pair_acc_bm reads them. */
+static inline uint32_t bm_window(const unsigned char *x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t w;
+    memcpy(&w, x, 4);
+    return w;
+#else
+    return (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16;
+#endif
+}
+
+/*
+ * pair_acc_bm straight from the index: walk n position deltas at *pp
+ * and, with PWALK_MARK, set each position's bit in bm (bit q + 8 for
+ * position q), or, with PWALK_PROBE, add to *acc the weights of the
+ * marked bits around each position. Decoding as pos_decode does, without
+ * storing the positions. *last gets the last position acted on (0 if
+ * none). Returns 0; 1 when a position reaches PROX_BM_POS (the walk stops
+ * there: the caller goes without the bitmap); -1 if the input is damaged.
+ * Inlined with a constant mode, so each use is its own loop.
+ */
+static inline __attribute__((always_inline)) int
+pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
+         int mode, unsigned char *bm, uint64_t *acc, uint32_t *last)
+{
+    const unsigned char *p = *pp;
+    uint32_t pos = 0, k = 0, done = 0;
+    uint64_t sum = 0;
+#define PWALK_AT(q)                                                        \
+    do {                                                                   \
+        uint32_t q_ = (q);                                                 \
+        if (q_ >= PROX_BM_POS)                                             \
+            goto far;                                                      \
+        if (mode == PWALK_MARK) {                                          \
+            uint32_t b_ = q_ + 8;                                          \
+            bm[b_ >> 3] |= (unsigned char)(1u << (b_ & 7));                \
+        } else {                                                           \
+            uint32_t s_ = q_ + 3;                                          \
+            uint32_t w_ = bm_window(bm + (s_ >> 3)) >> (s_ & 7);           \
+            sum += prox_lo[w_ & 31] + prox_hi[(w_ >> 6) & 31];             \
+        }                                                                  \
+        done = q_;                                                         \
+    } while (0)
+    while (k < n) {
+        if (n - k >= 8 && end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                for (int j = 0; j < 8; j++) {
+                    pos += (uint32_t)(w >> (8 * j)) & 0x7f;
+                    PWALK_AT(pos);
+                }
+                k += 8;
+                p += 8;
+                continue;
+            }
+            uint32_t j = 0;
+            for (; j < 4; j++) {
+                uint32_t c0 = p[0], c1 = p[1];
+                if (c0 & c1 & 0x80)
+                    break;
+                uint32_t two = c0 >> 7;
+                pos += (c0 & 0x7f) | ((c1 & 0x7f) << 7 & (0u - two));
+                PWALK_AT(pos);
+                p += 1 + two;
+            }
+            k += j;
+            if (j == 4)
+                continue;
+        }
+        uint64_t v;
+        if (p < end && *p < 0x80) {
+            v = *p++;
+        } else if (trawl__get_varint(&p, end, &v) || v > UINT32_MAX ||
+                   (uint64_t)pos + v > UINT32_MAX) {
+            *last = done;
+            return -1;
+        }
+        pos += (uint32_t)v;
+        PWALK_AT(pos);
+        k++;
+    }
+#undef PWALK_AT
+    *pp = p;
+    *last = done;
+    if (mode == PWALK_PROBE)
+        *acc += sum;
+    return 0;
+far:
+    *last = done;
+    return 1;
 }
 
 /* The proximity part of the score at d (exact: from positions), or an
@@ -2156,6 +2261,46 @@ static int ref_at(const posref *r, refpos *st, const unsigned char **pp)
     return 0;
 }
 
+/* Add to *acc one field's part of a pair from the index bytes: a's na
+ * positions at qa, b's nb at qb (each ending before its end). Through
+ * the bitmap without decoding into memory where it serves (pos_walk),
+ * else decoded into the scratch buffer. 0, or a negative TRAWL_E*. */
+static int pair_acc_at(ctx *c, uint32_t flen, const unsigned char *qa,
+                       const unsigned char *ea, uint32_t na,
+                       const unsigned char *qb, const unsigned char *eb,
+                       uint32_t nb, uint64_t *acc)
+{
+    if (na == 0 || nb == 0)
+        return 0;
+    unsigned char *bm;
+    if ((uint64_t)na * nb > 16 && flen <= PROX_BM_POS &&
+        (bm = prox_bitmap(c)) != NULL) {
+        const unsigned char *p = qb;
+        uint32_t lastb = 0, lasta;
+        uint64_t part = 0;
+        int rc = pos_walk(&p, eb, nb, PWALK_MARK, bm, NULL, &lastb);
+        if (rc == 0) {
+            p = qa;
+            rc = pos_walk(&p, ea, na, PWALK_PROBE, bm, &part, &lasta);
+        }
+        memset(bm, 0, ((lastb + 8) >> 3) + 1);
+        if (rc < 0)
+            return TRAWL_ECORRUPT;
+        if (rc == 0) {
+            *acc += part;
+            return 0;
+        }
+        /* a position past the bitmap (longer than the field says) */
+    }
+    uint32_t *buf = scratch(c, (size_t)na + nb);
+    if (buf == NULL)
+        return TRAWL_ENOMEM;
+    if (pos_decode(&qa, ea, na, buf) < 0 || pos_decode(&qb, eb, nb, buf + na) < 0)
+        return TRAWL_ECORRUPT;
+    *acc += pair_acc_field(c, buf, na, buf + na, nb);
+    return 0;
+}
+
 /* The proximity part from a record, exact (st has one refpos per slot)
  * or its bound from the term frequencies alone (st unused), as prox()
  * computes both from the cursors. */
@@ -2166,31 +2311,23 @@ static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
     double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
     double avg = c->avg[TRAWL_FIELD_BODY];
     double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
-    /* Exact: each word's positions are decoded once, into its part of
-     * the scratch buffer (a word may stand in two pairs). */
-    uint32_t *at[Q_MAX_LEAVES + 1]; /* slots: at most npairs + 1 */
-    uint32_t nslot = 0;
+    /* Exact: where each word's positions start, per field (a word may
+     * stand in two pairs). */
+    const unsigned char *fp[Q_MAX_LEAVES + 1][TRAWL_NFIELDS];
+    uint32_t flen[TRAWL_NFIELDS];
     if (exact) {
-        size_t total = 0;
+        uint32_t nslot = 0;
         for (uint32_t k = 0; k < c->nleaves; k++)
-            if (slot[k] >= 0) {
-                const posref *x = &r[slot[k]];
-                for (int f = 0; f < TRAWL_NFIELDS; f++)
-                    total += x->tf[f];
-                if ((uint32_t)slot[k] + 1 > nslot)
-                    nslot = (uint32_t)slot[k] + 1;
-            }
-        uint32_t *buf = scratch(c, total);
-        if (buf == NULL) {
-            c->corrupt = TRAWL_ENOMEM;
-            return 0;
-        }
+            if (slot[k] >= 0 && (uint32_t)slot[k] + 1 > nslot)
+                nslot = (uint32_t)slot[k] + 1;
         for (uint32_t j = 0; j < nslot; j++)
-            at[j] = NULL;
+            fp[j][0] = NULL;
+        for (int f = 0; f < TRAWL_NFIELDS; f++)
+            flen[f] = trawl__seg_field_len(c->seg, d, f);
         for (uint32_t k = 0; k < c->npairs; k++) {
             int32_t sl[2] = {slot[c->pair_a[k]], slot[c->pair_b[k]]};
             for (int j = 0; j < 2; j++) {
-                if (at[sl[j]] != NULL)
+                if (fp[sl[j]][0] != NULL)
                     continue;
                 const posref *x = &r[sl[j]];
                 const unsigned char *p;
@@ -2198,24 +2335,35 @@ static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
                     c->corrupt = TRAWL_ECORRUPT;
                     return 0;
                 }
-                at[sl[j]] = buf;
-                for (int f = 0; f < TRAWL_NFIELDS; f++) {
-                    if (pos_decode(&p, x->end, x->tf[f], buf) < 0) {
+                fp[sl[j]][0] = p;
+                for (int f = 1; f < TRAWL_NFIELDS; f++) {
+                    if (x->tf[f - 1] > 0 &&
+                        skip_varints(&p, x->end, x->tf[f - 1]) < 0) {
                         c->corrupt = TRAWL_ECORRUPT;
                         return 0;
                     }
-                    buf += x->tf[f];
+                    fp[sl[j]][f] = p;
                 }
             }
         }
     }
     for (uint32_t k = 0; k < c->npairs; k++) {
-        const posref *ra = &r[slot[c->pair_a[k]]];
-        const posref *rb = &r[slot[c->pair_b[k]]];
+        int32_t sa = slot[c->pair_a[k]], sb = slot[c->pair_b[k]];
+        const posref *ra = &r[sa];
+        const posref *rb = &r[sb];
         double acc;
         if (exact) {
-            acc = pair_acc(c, at[slot[c->pair_a[k]]], at[slot[c->pair_b[k]]],
-                           ra->tf, rb->tf);
+            uint64_t units = 0;
+            for (int f = 0; f < TRAWL_NFIELDS; f++) {
+                int rc = pair_acc_at(c, flen[f], fp[sa][f], ra->end,
+                                     ra->tf[f], fp[sb][f], rb->end,
+                                     rb->tf[f], &units);
+                if (rc < 0) {
+                    c->corrupt = rc;
+                    return 0;
+                }
+            }
+            acc = (double)units / PROX_UNIT;
         } else {
             size_t ta = 0, tb = 0;
             for (int f = 0; f < TRAWL_NFIELDS; f++) {
