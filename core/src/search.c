@@ -430,10 +430,10 @@ static int pos_decode(const unsigned char **pp, const unsigned char *end,
     const unsigned char *p = *pp;
     uint32_t pos = 0, k = 0;
     while (k < n) {
-        if (n - k >= 8 && end - p >= 8) {
+        if (end - p >= 8) {
             uint64_t w;
             memcpy(&w, p, 8);
-            if ((w & 0x8080808080808080ull) == 0) {
+            if (n - k >= 8 && (w & 0x8080808080808080ull) == 0) {
                 for (int j = 0; j < 8; j++) {
                     pos += (uint32_t)(w >> (8 * j)) & 0x7f;
                     out[k + (uint32_t)j] = pos;
@@ -443,10 +443,11 @@ static int pos_decode(const unsigned char **pp, const unsigned char *end,
                 continue;
             }
             /* One- and two-byte deltas mixed (sparse words in long
-             * articles): up to four without a branch on the length,
-             * reading within the eight bytes known to be there. */
-            uint32_t j = 0;
-            for (; j < 4; j++) {
+             * articles), or the last few: up to four without a branch on
+             * the length, reading within the eight bytes known to be
+             * there. */
+            uint32_t j = 0, m = n - k < 4 ? n - k : 4;
+            for (; j < m; j++) {
                 uint32_t c0 = p[0], c1 = p[1];
                 if (c0 & c1 & 0x80)
                     break;
@@ -456,7 +457,7 @@ static int pos_decode(const unsigned char **pp, const unsigned char *end,
                 p += 1 + two;
             }
             k += j;
-            if (j == 4)
+            if (j == m)
                 continue;
         }
         uint64_t v;
@@ -1511,10 +1512,10 @@ pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
         done = q_;                                                         \
     } while (0)
     while (k < n) {
-        if (n - k >= 8 && end - p >= 8) {
+        if (end - p >= 8) {
             uint64_t w;
             memcpy(&w, p, 8);
-            if ((w & 0x8080808080808080ull) == 0) {
+            if (n - k >= 8 && (w & 0x8080808080808080ull) == 0) {
                 for (int j = 0; j < 8; j++) {
                     pos += (uint32_t)(w >> (8 * j)) & 0x7f;
                     PWALK_AT(pos);
@@ -1523,8 +1524,10 @@ pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
                 p += 8;
                 continue;
             }
-            uint32_t j = 0;
-            for (; j < 4; j++) {
+            /* up to four one- or two-byte deltas within the eight bytes
+             * (also the last few of the list) */
+            uint32_t j = 0, m = n - k < 4 ? n - k : 4;
+            for (; j < m; j++) {
                 uint32_t c0 = p[0], c1 = p[1];
                 if (c0 & c1 & 0x80)
                     break;
@@ -1534,7 +1537,7 @@ pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
                 p += 1 + two;
             }
             k += j;
-            if (j == 4)
+            if (j == m)
                 continue;
         }
         uint64_t v;
