@@ -1963,6 +1963,72 @@ static void heap_push(heap *h, const cand *x)
     }
 }
 
+/* Reorder v[0..n) so that v[0..k) are the k best by score (0 < k < n),
+ * in no particular order (quickselect). */
+static void select_best(cand *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the k-th best lies in v[lo..hi) */
+    while (hi - lo > 1) {
+        /* the median of three as the pivot, moved to lo */
+        size_t mid = lo + (hi - lo) / 2;
+        cand t;
+        if (better(TRAWL_SORT_SCORE, &v[mid], &v[lo])) {
+            t = v[mid];
+            v[mid] = v[lo];
+            v[lo] = t;
+        }
+        if (better(TRAWL_SORT_SCORE, &v[hi - 1], &v[mid])) {
+            t = v[hi - 1];
+            v[hi - 1] = v[mid];
+            v[mid] = t;
+            if (better(TRAWL_SORT_SCORE, &v[mid], &v[lo])) {
+                t = v[mid];
+                v[mid] = v[lo];
+                v[lo] = t;
+            }
+        }
+        t = v[mid];
+        v[mid] = v[lo];
+        v[lo] = t;
+        cand pv = v[lo];
+        /* v[lo+1..i) rank before the pivot, v[j..hi) after it */
+        size_t i = lo + 1, j = hi;
+        while (i < j) {
+            if (better(TRAWL_SORT_SCORE, &v[i], &pv)) {
+                i++;
+            } else {
+                j--;
+                t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+            }
+        }
+        v[lo] = v[i - 1];
+        v[i - 1] = pv;
+        size_t at = i - 1; /* the pivot's rank */
+        if (at == k - 1 || at == k)
+            return;
+        if (at > k)
+            hi = at;
+        else
+            lo = at + 1;
+    }
+}
+
+/* Sort v[0..n) best first by score (insertion sort: n is small). */
+static void sort_best(cand *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        cand x = v[i];
+        size_t j = i;
+        while (j > 0 && better(TRAWL_SORT_SCORE, &x, &v[j - 1])) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
 /* Sort the heap's candidates best first, in place: pop the worst to the
  * back, one at a time (heap sort; k may be large with a deep offset). */
 static void heap_drain(heap *h)
@@ -2958,6 +3024,19 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     out->total = r.total;
     out->total_exact = !r.skipped;
     size_t kept = h.n;
+    if (second && q->sort == TRAWL_SORT_SCORE && page < kept &&
+        kept <= q->prox_depth) {
+        /* Every kept candidate is rescored: rescoring needs the page's
+         * candidates as a set (the best page of them first), and only
+         * the page is put in order at the end. */
+        select_best(h.v, kept, page);
+        if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v, kept, page, err)) <
+            0)
+            return rc;
+        select_best(h.v, kept, page);
+        sort_best(h.v, page);
+        goto hits;
+    }
     heap_drain(&h);
     h.n = kept;
     if (second && q->sort == TRAWL_SORT_SCORE) {
@@ -2966,15 +3045,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
             0)
             return rc;
         if (nr <= 64) {
-            for (size_t i = 1; i < nr; i++) {
-                cand x = h.v[i];
-                size_t j = i;
-                while (j > 0 && better(TRAWL_SORT_SCORE, &x, &h.v[j - 1])) {
-                    h.v[j] = h.v[j - 1];
-                    j--;
-                }
-                h.v[j] = x;
-            }
+            sort_best(h.v, nr);
         } else {
             qsort(h.v, nr, sizeof(cand), cmp_rank);
         }
@@ -2985,6 +3056,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
             0)
             return rc;
     }
+hits:
     if (h.n > page)
         h.n = page;
     if (h.n <= q->offset)
