@@ -160,7 +160,8 @@ static void usage(FILE *f)
 "                PATH it was found under (the file name for a PATH that is\n"
 "                a file). An optional header block of Title:, Date:,\n"
 "                Author:, URL: lines ended by a blank line, or Markdown\n"
-"                front matter (title:, date:, ... between --- lines);\n"
+"                front matter (title:, date:, ... between --- lines,\n"
+"                or title =, date = ... between +++ lines);\n"
 "                otherwise the first non-blank line is the title. Without\n"
 "                a date the file's modification time is used. A file larger than\n"
 "                256 MiB is reported and skipped.\n"
@@ -639,7 +640,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 1
+#define TEXT_FP_VERSION 2
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {

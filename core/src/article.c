@@ -600,6 +600,81 @@ static int set_field(char **dst, size_t *dst_len, span v)
     return 0;
 }
 
+/* If line is TOML's "key = value" (a bare key of ASCII letters, digits,
+ * '-', '_'), return which key, as header_line does, and its trimmed
+ * value. */
+static int toml_line(span line, span *value)
+{
+    size_t i = 0;
+    while (i < line.n && ((line.p[i] >= 'a' && line.p[i] <= 'z') ||
+                          (line.p[i] >= 'A' && line.p[i] <= 'Z') ||
+                          (line.p[i] >= '0' && line.p[i] <= '9') ||
+                          line.p[i] == '-' || line.p[i] == '_'))
+        i++;
+    span key = {line.p, i};
+    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
+        i++;
+    if (key.n == 0 || i >= line.n || line.p[i] != '=')
+        return H_NONE;
+    *value = trim(line.p + i + 1, line.n - i - 1);
+    if (span_ieq(key, "title"))
+        return H_TITLE;
+    if (span_ieq(key, "date"))
+        return H_DATE;
+    if (span_ieq(key, "author"))
+        return H_AUTHOR;
+    if (span_ieq(key, "url"))
+        return H_URL;
+    return H_OTHER;
+}
+
+/* YAML's block scalar indicators: '>' or '|', then an optional chomping
+ * '-'/'+' and indentation digit, in either order. */
+static int is_block_scalar(span v)
+{
+    if (v.n == 0 || (v.p[0] != '>' && v.p[0] != '|') || v.n > 3)
+        return 0;
+    for (size_t i = 1; i < v.n; i++) {
+        if (v.p[i] != '-' && v.p[i] != '+' && !(v.p[i] >= '1' &&
+                                                v.p[i] <= '9'))
+            return 0;
+    }
+    return 1;
+}
+
+/* The value of a YAML block scalar ("title: >" then indented lines) that
+ * starts at q and ends before stop or at the first line that is not
+ * indented: its lines trimmed and joined by a space. *next gets the line
+ * after it. */
+static int set_block_field(char **dst, size_t *dst_len, const char *q,
+                           const char *stop, const char **next)
+{
+    char *out = malloc((size_t)(stop - q) + 1);
+    size_t n = 0;
+    if (out == NULL)
+        return TRAWL_ENOMEM;
+    while (q < stop) {
+        const char *nx;
+        span l = line_at(q, stop, &nx);
+        span t = trim(l.p, l.n);
+        if (t.n != 0 && l.p[0] != ' ' && l.p[0] != '\t')
+            break;
+        if (t.n != 0) {
+            if (n > 0)
+                out[n++] = ' ';
+            memcpy(out + n, t.p, t.n);
+            n += t.n;
+        }
+        q = nx;
+    }
+    out[n] = '\0';
+    *next = q;
+    free(*dst);
+    *dst = out;
+    *dst_len = n;
+    return 0;
+}
+
 /* Copy text, dropping a UTF-8 BOM and turning "\r\n" into "\n". */
 static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
 {
@@ -665,32 +740,55 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
         p = next;
     }
 
-    /* Markdown's YAML front matter: a "---" line, lines, then a "---"
-     * or "..." line (within 200 lines). Its top-level title:, date:,
-     * author: and url: give the fields (quotes dropped); anything else in
-     * it is left out of the article. */
+    /* Markdown's front matter: YAML between a "---" line and a "---" or
+     * "..." line, or TOML (Hugo) between "+++" lines, closed within 200
+     * lines. Its top-level title, date, author and url give the fields
+     * (quotes dropped; a YAML block scalar's lines joined); anything else
+     * in it is left out of the article. */
     line = line_at(p, end, &next);
-    if (p < end && span_ieq(trim(line.p, line.n), "---")) {
+    span open = trim(line.p, line.n);
+    int toml = p < end && span_ieq(open, "+++");
+    if (p < end && (toml || span_ieq(open, "---"))) {
         const char *q = next, *close = NULL, *after = NULL;
         for (int i = 0; i < 200 && q < end; i++) {
             const char *nx;
             span t = line_at(q, end, &nx);
             t = trim(t.p, t.n);
-            if (span_ieq(t, "---") || span_ieq(t, "...")) {
+            if (toml ? span_ieq(t, "+++")
+                     : span_ieq(t, "---") || span_ieq(t, "...")) {
                 close = q;
                 after = nx;
                 break;
             }
             q = nx;
         }
+        int top = 1; /* TOML: not inside a [table] yet */
         if (close != NULL) {
             for (q = next; q < close; q = next) {
                 span v;
                 span l = line_at(q, end, &next);
-                int h = header_line(l, &v);
+                if (toml && l.n > 0 && l.p[0] == '[')
+                    top = 0;
+                int h = !top ? H_NONE
+                        : toml ? toml_line(l, &v)
+                               : header_line(l, &v);
+                if (h == H_NONE)
+                    continue;
+                int block = !toml && is_block_scalar(v);
                 v = unquote(v);
                 rc = 0;
-                if (h == H_TITLE && v.n > 0) {
+                if (block && (h == H_TITLE || h == H_AUTHOR ||
+                              h == H_URL)) {
+                    char **dst = h == H_TITLE    ? &out->title
+                                 : h == H_AUTHOR ? &out->author
+                                                 : &out->url;
+                    size_t *dst_len = h == H_TITLE    ? &out->title_len
+                                      : h == H_AUTHOR ? &out->author_len
+                                                      : &out->url_len;
+                    rc = set_block_field(dst, dst_len, next, close, &next);
+                    if (h == H_TITLE && rc == 0 && out->title_len > 0)
+                        have_title = 1;
+                } else if (h == H_TITLE && v.n > 0) {
                     rc = set_field(&out->title, &out->title_len, v);
                     have_title = 1;
                 } else if (h == H_AUTHOR && v.n > 0) {

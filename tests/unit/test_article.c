@@ -287,6 +287,51 @@ static void test_text_header(void **state)
     assert_string_equal(a.body, "Text.");
     assert_int_equal(a.date, iso("2025-12-17"));
     trawl_article_clear(&a);
+    /* TOML front matter (Hugo): "+++" lines around key = value; keys of
+     * a [table] are not the article's. Was taken as text: the title was
+     * "+++" and the date the file's. */
+    a = parse_text("+++\n"
+                   "title = \"Hugo Post\"\n"
+                   "date = 2024-05-09T10:00:00Z\n"
+                   "author='Bo'\n"
+                   "draft = false\n"
+                   "[params]\n"
+                   "title = \"nested\"\n"
+                   "+++\n"
+                   "\n"
+                   "Body text.\n",
+                   5);
+    assert_string_equal(a.title, "Hugo Post");
+    assert_string_equal(a.author, "Bo");
+    assert_int_equal(a.date, iso("2024-05-09T10:00:00Z"));
+    assert_string_equal(a.body, "Body text.");
+    trawl_article_clear(&a);
+    /* "---" does not close TOML, "+++" does not close YAML. */
+    a = parse_text("+++\ntitle = \"T\"\n---\nx\n", 5);
+    assert_string_equal(a.title, "+++");
+    trawl_article_clear(&a);
+    /* A YAML block scalar: its indented lines, joined (the title was
+     * ">"). */
+    a = parse_text("---\n"
+                   "title: >-\n"
+                   "  A folded\n"
+                   "  long title\n"
+                   "date: 2024-05-11\n"
+                   "author: |\n"
+                   "   Ann\n"
+                   "---\n"
+                   "Body.\n",
+                   5);
+    assert_string_equal(a.title, "A folded long title");
+    assert_string_equal(a.author, "Ann");
+    assert_int_equal(a.date, iso("2024-05-11"));
+    assert_string_equal(a.body, "Body.");
+    trawl_article_clear(&a);
+    /* An empty block scalar leaves the title to the text. */
+    a = parse_text("---\ntitle: >\n---\nFirst line\nrest\n", 5);
+    assert_string_equal(a.title, "First line");
+    assert_string_equal(a.body, "rest");
+    trawl_article_clear(&a);
     /* A rule that is never closed is text, not front matter. */
     a = parse_text("---\nSome words\n", 5);
     assert_string_equal(a.title, "---");
