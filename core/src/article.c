@@ -1098,6 +1098,13 @@ slow:
     return 0;
 }
 
+/* A JSON Lines date given as a number of seconds since 1970: years
+ * 1..9999, as dates are shown and queried. */
+static int json_seconds_ok(long long t)
+{
+    return t >= -62135596800LL && t < 253402300800LL;
+}
+
 /* A short integer: -?(0|[1-9][0-9]{0,17}), not followed by more of a
  * number. 1, or 0 when the slow path must decide. */
 static int json_fast_int(const unsigned char **pp, const unsigned char *end,
@@ -1237,6 +1244,8 @@ static int json_fast(trawl_article *out, const char *line, size_t len)
         goto out;
     int64_t date = TRAWL_NO_DATE;
     if (v[JF_DATE].kind == 3) {
+        if (!json_seconds_ok(v[JF_DATE].i))
+            goto out; /* the slow path says why */
         date = v[JF_DATE].i;
     } else if (v[JF_DATE].kind == 2) {
         if (parse_json_date(v[JF_DATE].s, v[JF_DATE].n, &date) < 0)
@@ -1391,7 +1400,18 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
     /* date: an ISO 8601 string, or a number of seconds since the epoch. */
     json_t *jdate = json_object_get(root, "date");
     if (jdate != NULL && json_is_integer(jdate)) {
-        out->date = json_integer_value(jdate);
+        json_int_t t = json_integer_value(jdate);
+        if (!json_seconds_ok(t)) {
+            /* Milliseconds (JavaScript's Date.now(), Java's
+             * currentTimeMillis()) were dated 9999-12-31. */
+            rc = trawl_err_set(err, TRAWL_EINVAL, "bad date %lld (seconds "
+                               "since 1970 out of range: years 1..9999%s)",
+                               (long long)t,
+                               json_seconds_ok(t / 1000)
+                                   ? "; milliseconds?" : "");
+            goto done;
+        }
+        out->date = t;
     } else if (jdate != NULL && json_is_string(jdate)) {
         if (parse_json_date(json_string_value(jdate),
                             json_string_length(jdate), &out->date) < 0) {

@@ -512,6 +512,26 @@ static void test_json(void **state)
     trawl_article_clear(&a);
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":1e300}", 34,
              "out of range");
+    /* Whole seconds outside years 1..9999, milliseconds above all, on
+     * both parsing paths (the fast one takes up to 18 digits): they were
+     * dated 9999-12-31 (or 0000-01-01), shown as such and sorted first. */
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":1700000000000}", 42,
+             "bad date 1700000000000 (seconds since 1970 out of range: "
+             "years 1..9999; milliseconds?)");
+    json_err("{\"body\":\"b\",\"date\":1700000000000,\"id\":\"x\"}", 42,
+             "milliseconds?");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":253402300800}", 41,
+             "out of range: years 1..9999");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":-62135596801}", 41,
+             "out of range");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":-9223372036854775808}",
+             49, "out of range");
+    a = parse_json_ok("{\"id\":\"f\",\"body\":\"b\",\"date\":253402300799}");
+    assert_int_equal(a.date, 253402300799);
+    trawl_article_clear(&a);
+    a = parse_json_ok("{\"id\":\"f\",\"body\":\"b\",\"date\":-62135596800}");
+    assert_int_equal(a.date, -62135596800);
+    trawl_article_clear(&a);
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"someday\"}", 38,
              "bad date \"someday\"");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13\"}", 38,
