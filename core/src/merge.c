@@ -163,6 +163,10 @@ static int prd_block(prd *r, int decode)
     r->bpos = r->pos;
     r->bpos_end = r->pos + pb;
     r->pos = r->bpos_end;
+    /* Format 9: step over the block's offset table (format.h); its
+     * positions follow it. */
+    if (r->s->version >= POS_TAB_FROM)
+        r->bpos += (size_t)trawl__postab_width(r->n, pb) * (r->n - 1);
     if (!decode)
         return 1;
     size_t used = trawl__codec_decode(blk, blk_end, r->docs, r->n);
@@ -1559,14 +1563,60 @@ done:
     return rc;
 }
 
+/* The output's positions of one term, a block at a time, so that a block
+ * gets its offset table (format 9, format.h) as the encoder counted it. */
+typedef struct pout {
+    trawl_buf b;              /* the pending block's positions */
+    uint32_t len[BLOCK_SIZE]; /* bytes of each of its postings */
+    uint32_t n;               /* its postings */
+    uint64_t df;              /* the term's postings so far */
+} pout;
+
+/* Write the pending block; last: it ends the term (a compact list, of
+ * df <= COMPACT_MAX postings, has no table). */
+static void pout_flush(pout *o, segfile *f, int last)
+{
+    if (o->n == 0)
+        return;
+    int compact = last && o->df <= COMPACT_MAX &&
+                  trawl__segfile_format >= COMPACT_FROM;
+    uint64_t tb = 0;
+    if (!compact && trawl__segfile_format >= POS_TAB_FROM)
+        tb = trawl__postab_bytes(o->n, o->b.len);
+    if (tb > 0) {
+        unsigned char tab[4 * BLOCK_SIZE];
+        trawl__postab_put(tab, o->len, o->n);
+        trawl__segfile_write(f, tab, (size_t)tb);
+    }
+    trawl__segfile_write(f, o->b.ptr, o->b.len);
+    trawl_buf_clear(&o->b);
+    o->n = 0;
+}
+
+/* One live posting's positions. 0, or ENOMEM. */
+static int pout_add(pout *o, segfile *f, const unsigned char *p, size_t len)
+{
+    trawl_buf_put(&o->b, p, len);
+    if (o->b.rc != 0)
+        return TRAWL_ENOMEM;
+    o->len[o->n++] = (uint32_t)len;
+    o->df++;
+    if (o->n == BLOCK_SIZE)
+        pout_flush(o, f, 0);
+    return 0;
+}
+
 /* POSITIONS: the same walk, copying the live postings' positions. */
 static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
                            int drop_pairs, trawl_err *err)
 {
     prd *r = malloc(sizeof(*r));
+    pout po;
+    memset(&po, 0, sizeof(po));
     int rc = 0;
     if (r == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    int out_tab = trawl__segfile_format >= POS_TAB_FROM;
     for (uint32_t i = 0; i < n; i++)
         memset(m[i].rel, 0, sizeof(m[i].rel));
     if ((rc = iter_start(m, n, err)) < 0)
@@ -1578,14 +1628,21 @@ static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
             rc = iter_advance(m, sel, k, err);
             continue;
         }
+        po.n = 0;
+        po.df = 0;
+        trawl_buf_clear(&po.b);
         for (uint32_t j = 0; j < k && rc == 0; j++) {
             mseg *ms = &m[sel[j]];
             prd_init(r, ms->s, &ms->it.t);
             r->nopos = trawl__is_pair(ms->it.term, ms->it.len);
             int b;
             const unsigned char *start = r->pos;
-            if (ms->del == NULL) {
-                /* Nothing to drop: one copy of the term's whole range. */
+            /* The output's blocks are the input's, tables and all, when
+             * the term is this input's alone, nothing is dropped and
+             * both have tables or neither (the copies of format 8). */
+            if (k == 1 && ms->del == NULL &&
+                (ms->s->version >= POS_TAB_FROM) == out_tab) {
+                /* One copy of the term's whole range. */
                 while ((b = prd_block(r, 0)) == 1)
                     ;
                 if (b == 0)
@@ -1597,20 +1654,23 @@ static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
                         const unsigned char *ps = pp;
                         if (pos_len(r, i, &pp) < 0)
                             b = -1;
-                        else if (ms->map[r->docs[i]] != NO_DOC)
-                            trawl__segfile_write(f, ps, (size_t)(pp - ps));
+                        else if (ms->map[r->docs[i]] != NO_DOC &&
+                                 pout_add(&po, f, ps, (size_t)(pp - ps)) < 0)
+                            rc = trawl_err_set(err, TRAWL_ENOMEM,
+                                               "out of memory");
                     }
-                    if (b < 0)
+                    if (b < 0 || rc < 0)
                         break;
                 }
             }
-            if (b < 0)
+            if (b < 0 && rc == 0)
                 rc = trawl__corrupt(err, "%s: damaged postings of %.*s",
                                     ms->s->name, (int)ms->it.len,
                                     ms->it.term);
             release(ms, SEC_POSTINGS, r->data);
             release(ms, SEC_POSITIONS, r->pos);
         }
+        pout_flush(&po, f, 1);
         if (rc == 0)
             rc = iter_advance(m, sel, k, err);
     }
@@ -1618,6 +1678,7 @@ static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
     if (rc == 0)
         rc = f->rc;
 done:
+    trawl_buf_free(&po.b);
     free(r);
     return rc;
 }

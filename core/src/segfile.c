@@ -320,6 +320,11 @@ void trawl__penc_block(seg_penc *e)
         e->blocks.ptr[e->blocks.len] = '\0';
     }
     uint32_t last = e->docs[n - 1];
+    /* Format 9: the block's positions start with their offset table when
+     * they are long per posting (format.h, POSITIONS); the positions
+     * writers add the same table. */
+    if (trawl__segfile_format >= POS_TAB_FROM)
+        e->bpos += trawl__postab_bytes(n, e->bpos);
     if (room(&e->skip, 10 * (3 + 2 * TRAWL_NFIELDS)) == 0) {
         unsigned char *p = e->skip.ptr + e->skip.len;
         p = put_vu64(p, last - e->prev_last);
