@@ -224,8 +224,9 @@
  *      with a table of its postings' offsets (u16, or u32 when the block
  *      is 64 KiB or more), so a document's positions are found without
  *      stepping over those of the block's earlier documents (phrases and
- *      the proximity part on long articles). Formats 5 to 8 are still
- *      read.
+ *      the proximity part on long articles: on the real corpus POSITIONS
+ *      +1.8%, its phrases 10% fewer instructions, p95 and p99 10% lower;
+ *      synth-10k POSITIONS +1.0%). Formats 5 to 8 are still read.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
@@ -284,7 +285,9 @@ enum {
 
 /* Format 9: offset tables in POSITIONS blocks of n >= 2 postings with at
  * least POS_TAB_MIN bytes of positions per posting (see POSITIONS above;
- * part of the format). */
+ * part of the format). Measured from 8 to 64 (docs/index-format.md): 16
+ * keeps the tables under 2% of POSITIONS on both benchmark corpora; 8
+ * saves more skipping for 4.7% on the real one. */
 #define POS_TAB_FROM 9
 #define POS_TAB_MIN  16
 
