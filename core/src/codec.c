@@ -271,3 +271,21 @@ size_t trawl__compact_decode(const unsigned char *p, const unsigned char *end,
     }
     return (size_t)(p - start);
 }
+
+void trawl__postab_put(unsigned char *out, const uint32_t *len, uint32_t n)
+{
+    uint64_t data = 0;
+    for (uint32_t i = 0; i < n; i++)
+        data += len[i];
+    unsigned w = (unsigned)(trawl__postab_bytes(n, data) / (n - 1));
+    uint32_t at = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        at += len[i - 1];
+        *out++ = (unsigned char)at;
+        *out++ = (unsigned char)(at >> 8);
+        if (w == 4) {
+            *out++ = (unsigned char)(at >> 16);
+            *out++ = (unsigned char)(at >> 24);
+        }
+    }
+}

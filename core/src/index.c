@@ -20,6 +20,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "codec.h"
 #include "format.h"
 #include "internal.h"
 #include "pairs.h"
@@ -1808,7 +1809,33 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
             TPROB("POSTINGS", "block %u: %zu unexplained bytes", nb,
                   (size_t)(bend - bp));
         const unsigned char *q = pp, *qend = pp + pb;
+        /* Format 9: the block's offset table (format.h, POSITIONS), each
+         * offset checked where the walk reaches its posting. */
+        unsigned tw = 0;
+        const unsigned char *tab = NULL;
+        if (!t->compact && s->version >= POS_TAB_FROM &&
+            (tw = trawl__postab_width(n, pb)) != 0) {
+            tab = q;
+            q += (size_t)tw * (n - 1);
+            uint32_t was = 0;
+            for (uint32_t i = 1; i < n; i++) {
+                uint32_t o = trawl__postab_get(tab, tw, i);
+                if (o >= (uint64_t)(qend - q))
+                    TPROB("POSITIONS", "block %u: offset %u of posting %u "
+                          "is outside the block", nb, o, i);
+                if (o <= was)
+                    TPROB("POSITIONS", "block %u: offsets not increasing "
+                          "at posting %u", nb, i);
+                was = o;
+            }
+        }
+        const unsigned char *q0 = q;
         for (uint32_t i = 0; i < n; i++) {
+            if (tab != NULL && trawl__postab_get(tab, tw, i) !=
+                                   (uint64_t)(q - q0))
+                TPROB("POSITIONS", "block %u: offset table says posting %u "
+                      "starts at %u, its positions start at %zu", nb, i,
+                      trawl__postab_get(tab, tw, i), (size_t)(q - q0));
             prev += (int64_t)gaps[i] + 1;
             if (prev >= (int64_t)s->ndocs)
                 TPROB("POSTINGS", "block %u: doc %" PRId64 " out of range "

@@ -163,6 +163,10 @@ static int prd_block(prd *r, int decode)
     r->bpos = r->pos;
     r->bpos_end = r->pos + pb;
     r->pos = r->bpos_end;
+    /* Format 9: step over the block's offset table (format.h); its
+     * positions follow it. */
+    if (r->s->version >= POS_TAB_FROM)
+        r->bpos += (size_t)trawl__postab_width(r->n, pb) * (r->n - 1);
     if (!decode)
         return 1;
     size_t used = trawl__codec_decode(blk, blk_end, r->docs, r->n);
@@ -1460,10 +1464,12 @@ static int pairs_write(mpairs *mp, mseg *m, seg_penc *pe, segfile *f,
     return rc;
 }
 
-/* POSTINGS and the dictionary. */
+/* POSTINGS and the dictionary. tabbed gets a bit per term of the walk
+ * (those merge_positions visits, in the same order): set when the
+ * output's list has a block with an offset table (format 9). */
 static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
                           uint32_t *sel, int drop_pairs, mpairs *mp,
-                          trawl_err *err)
+                          trawl_buf *tabbed, trawl_err *err)
 {
     seg_penc *pe = calloc(1, sizeof(*pe));
     prd *r = malloc(sizeof(*r));
@@ -1491,11 +1497,19 @@ static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
         }
     }
     uint32_t k;
+    uint64_t vi = 0; /* terms of the walk */
     while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
         if (drop_pairs && trawl__is_pair(m[sel[0]].it.term, m[sel[0]].it.len)) {
             rc = iter_advance(m, sel, k, err);
             continue;
         }
+        if (vi % 8 == 0)
+            trawl_buf_put(tabbed, "", 1);
+        if (tabbed->rc != 0) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            break;
+        }
+        vi++;
         trawl__penc_reset(pe);
         for (uint32_t j = 0; j < k && rc == 0; j++) {
             mseg *ms = &m[sel[j]];
@@ -1545,6 +1559,8 @@ static int merge_postings(mseg *m, uint32_t n, segfile *f, seg_dict *dict,
                             pos_off);
             post_off += pe->skip.len + pe->blocks.len;
             pos_off += pe->pos_bytes;
+            if (pe->ntab > 0)
+                tabbed->ptr[(vi - 1) / 8] |= (unsigned char)(1u << (vi - 1) % 8);
         }
         rc = iter_advance(m, sel, k, err);
     }
@@ -1559,11 +1575,58 @@ done:
     return rc;
 }
 
-/* POSITIONS: the same walk, copying the live postings' positions. */
+/* The output's positions of one term, a block at a time, so that a block
+ * gets its offset table (format 9, format.h) as the encoder counted it. */
+typedef struct pout {
+    trawl_buf b;              /* the pending block's positions */
+    uint32_t len[BLOCK_SIZE]; /* bytes of each of its postings */
+    uint32_t n;               /* its postings */
+    uint64_t df;              /* the term's postings so far */
+} pout;
+
+/* Write the pending block; last: it ends the term (a compact list, of
+ * df <= COMPACT_MAX postings, has no table). */
+static void pout_flush(pout *o, segfile *f, int last)
+{
+    if (o->n == 0)
+        return;
+    int compact = last && o->df <= COMPACT_MAX &&
+                  trawl__segfile_format >= COMPACT_FROM;
+    uint64_t tb = 0;
+    if (!compact && trawl__segfile_format >= POS_TAB_FROM)
+        tb = trawl__postab_bytes(o->n, o->b.len);
+    if (tb > 0) {
+        unsigned char tab[4 * BLOCK_SIZE];
+        trawl__postab_put(tab, o->len, o->n);
+        trawl__segfile_write(f, tab, (size_t)tb);
+    }
+    trawl__segfile_write(f, o->b.ptr, o->b.len);
+    trawl_buf_clear(&o->b);
+    o->n = 0;
+}
+
+/* One live posting's positions. 0, or ENOMEM. */
+static int pout_add(pout *o, segfile *f, const unsigned char *p, size_t len)
+{
+    trawl_buf_put(&o->b, p, len);
+    if (o->b.rc != 0)
+        return TRAWL_ENOMEM;
+    o->len[o->n++] = (uint32_t)len;
+    o->df++;
+    if (o->n == BLOCK_SIZE)
+        pout_flush(o, f, 0);
+    return 0;
+}
+
+/* POSITIONS: the same walk, copying the live postings' positions; the
+ * lists that tabbed (merge_postings) marks get their blocks' tables. */
 static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
-                           int drop_pairs, trawl_err *err)
+                           int drop_pairs, const trawl_buf *tabbed,
+                           trawl_err *err)
 {
     prd *r = malloc(sizeof(*r));
+    pout po;
+    memset(&po, 0, sizeof(po));
     int rc = 0;
     if (r == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -1573,23 +1636,38 @@ static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
         goto done;
     trawl__segfile_begin(f, SEC_POSITIONS);
     uint32_t k;
+    uint64_t vi = 0; /* terms of the walk */
     while (rc == 0 && f->rc == 0 && (k = iter_min(m, n, sel)) > 0) {
         if (drop_pairs && trawl__is_pair(m[sel[0]].it.term, m[sel[0]].it.len)) {
             rc = iter_advance(m, sel, k, err);
             continue;
         }
+        int tab = vi / 8 < tabbed->len &&
+                  (tabbed->ptr[vi / 8] >> vi % 8 & 1);
+        vi++;
+        po.n = 0;
+        po.df = 0;
+        trawl_buf_clear(&po.b);
         for (uint32_t j = 0; j < k && rc == 0; j++) {
             mseg *ms = &m[sel[j]];
             prd_init(r, ms->s, &ms->it.t);
             r->nopos = trawl__is_pair(ms->it.term, ms->it.len);
             int b;
             const unsigned char *start = r->pos;
-            if (ms->del == NULL) {
-                /* Nothing to drop: one copy of the term's whole range. */
+            if (!tab && ms->del == NULL &&
+                ms->s->version < POS_TAB_FROM) {
+                /* Nothing to drop or to add: one copy of the term's
+                 * whole range (an input of format 8 has no tables). */
                 while ((b = prd_block(r, 0)) == 1)
                     ;
                 if (b == 0)
                     trawl__segfile_write(f, start, (size_t)(r->pos - start));
+            } else if (!tab && ms->del == NULL) {
+                /* The same, block by block, without the input's tables
+                 * (the output's blocks have none). */
+                while ((b = prd_block(r, 0)) == 1)
+                    trawl__segfile_write(f, r->bpos,
+                                         (size_t)(r->bpos_end - r->bpos));
             } else {
                 while ((b = prd_block(r, 1)) == 1) {
                     const unsigned char *pp = r->bpos;
@@ -1597,20 +1675,26 @@ static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
                         const unsigned char *ps = pp;
                         if (pos_len(r, i, &pp) < 0)
                             b = -1;
-                        else if (ms->map[r->docs[i]] != NO_DOC)
+                        else if (ms->map[r->docs[i]] == NO_DOC)
+                            continue;
+                        else if (!tab)
                             trawl__segfile_write(f, ps, (size_t)(pp - ps));
+                        else if (pout_add(&po, f, ps, (size_t)(pp - ps)) < 0)
+                            rc = trawl_err_set(err, TRAWL_ENOMEM,
+                                               "out of memory");
                     }
-                    if (b < 0)
+                    if (b < 0 || rc < 0)
                         break;
                 }
             }
-            if (b < 0)
+            if (b < 0 && rc == 0)
                 rc = trawl__corrupt(err, "%s: damaged postings of %.*s",
                                     ms->s->name, (int)ms->it.len,
                                     ms->it.term);
             release(ms, SEC_POSTINGS, r->data);
             release(ms, SEC_POSITIONS, r->pos);
         }
+        pout_flush(&po, f, 1);
         if (rc == 0)
             rc = iter_advance(m, sel, k, err);
     }
@@ -1618,6 +1702,7 @@ static int merge_positions(mseg *m, uint32_t n, segfile *f, uint32_t *sel,
     if (rc == 0)
         rc = f->rc;
 done:
+    trawl_buf_free(&po.b);
     free(r);
     return rc;
 }
@@ -1633,6 +1718,7 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
     seg_dict dict;
     segfile f;
     mpairs mp;
+    trawl_buf tabbed = TRAWL_BUF_INIT; /* merge_postings, format 9 */
     memset(&mp, 0, sizeof(mp));
     memset(&dict, 0, sizeof(dict));
     memset(&f, 0, sizeof(f));
@@ -1685,10 +1771,11 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
         trawl__segfile_write(&f, mp.sec.ptr, mp.sec.len);
     trawl__segfile_end(&f);
     if ((rc = merge_postings(m, n, &f, &dict, sel, !keep_pairs, &mp,
-                             err)) < 0)
+                             &tabbed, err)) < 0)
         goto done;
     mpairs_free(&mp);
-    if ((rc = merge_positions(m, n, &f, sel, !keep_pairs, err)) < 0)
+    if ((rc = merge_positions(m, n, &f, sel, !keep_pairs, &tabbed,
+                              err)) < 0)
         goto done;
     if ((rc = trawl__dict_write(&dict, &f)) < 0)
         goto done;
@@ -1706,6 +1793,7 @@ done:
     free(sel);
     free(first);
     mpairs_free(&mp);
+    trawl_buf_free(&tabbed);
     trawl__dict_free(&dict);
     return rc;
 }

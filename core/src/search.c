@@ -123,6 +123,10 @@ typedef struct cursor {
     uint32_t n;         /* postings in the current block */
     const unsigned char *blk, *blk_end;
     const unsigned char *blk_pos, *blk_pos_end;
+    /* Format 9: the block's offset table and its width (0: none), known
+     * once ptab_end is blk_pos_end (cur_ptab; blk_pos then is past it) */
+    const unsigned char *ptab, *ptab_end;
+    unsigned ptab_w;
     uint32_t bmax_tf[TRAWL_NFIELDS];
     uint32_t bmin_len[TRAWL_NFIELDS];
     int64_t base; /* doc before the block's first (-1 for the first) */
@@ -296,6 +300,8 @@ static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t)
     c->pdata = c->blk_pos = c->pp = s->sec[SEC_POSITIONS].p + t->pos_off;
     c->pdata_end = c->blk_pos_end =
         s->sec[SEC_POSITIONS].p + s->sec[SEC_POSITIONS].len;
+    c->ptab_end = c->blk_pos_end; /* no offset table */
+    c->ptab_w = 0;
     c->blk = p;
     c->blk_end = c->data_end;
     c->remaining = 0;
@@ -553,11 +559,49 @@ static int64_t pos_filter(const unsigned char *p, const unsigned char *end,
 #define POS_SKIP 0
 #endif
 
+/* The width of the current block's offset table (format 9, format.h,
+ * POSITIONS), 0 without one; the first call of a block steps blk_pos over
+ * the table (pos_bytes >= POS_TAB_MIN * n holds it). Not done when the
+ * block is entered: seeks that read no positions stay as they were. */
+static __attribute__((noinline)) unsigned cur_ptab_enter(cursor *c)
+{
+    c->ptab_end = c->blk_pos_end;
+    c->ptab_w = c->s->version >= POS_TAB_FROM
+                    ? trawl__postab_width(
+                          c->n, (uint64_t)(c->blk_pos_end - c->blk_pos))
+                    : 0;
+    if (c->ptab_w != 0) {
+        c->ptab = c->blk_pos;
+        c->blk_pos += (size_t)c->ptab_w * (c->n - 1);
+        c->pp = c->blk_pos;
+        c->pi = 0;
+    }
+    return c->ptab_w;
+}
+
+static inline unsigned cur_ptab(cursor *c)
+{
+    if (c->ptab_end != c->blk_pos_end)
+        return cur_ptab_enter(c);
+    return c->ptab_w;
+}
+
 /* Point *pp at the current posting's positions (tf decoded). */
 static int cur_pos_at(cursor *c, const unsigned char **pp)
 {
     if (cur_tfs(c) < 0)
         return -1;
+    if (cur_ptab(c) != 0) {
+        /* straight from the block's table (damage: an offset past it) */
+        uint32_t o = trawl__postab_get(c->ptab, c->ptab_w, c->i);
+        if (o >= (uint64_t)(c->blk_pos_end - c->blk_pos)) {
+            cur_fail(c);
+            return -1;
+        }
+        c->pi = c->i;
+        c->pp = *pp = c->blk_pos + o;
+        return 0;
+    }
     if (c->pi > c->i) {
         c->pi = 0;
         c->pp = c->blk_pos;
@@ -1892,11 +1936,14 @@ typedef struct cand {
 /* Where one word's positions are for a document, noted by the first
  * phase so that rescoring reads them without seeking cursors again: the
  * block's positions, how many varints precede the posting's, and its
- * term frequencies. */
+ * term frequencies; or, in a block with an offset table (format 9),
+ * the table and the posting's index, read when the record is. */
 typedef struct posref {
     const unsigned char *p, *end;
     uint32_t skip;
     uint32_t tf[TRAWL_NFIELDS];
+    uint8_t w, n; /* w != 0: p is the block's offset table (format 9) of
+                     width w, for n postings; skip the posting's index */
 } posref;
 
 /* 1 if a ranks before b. */
@@ -2262,6 +2309,22 @@ static int refs_init(ctx *c, run_out *out)
     return 0;
 }
 
+/* Once per block of a cursor that records are taken from: its offset
+ * table (format 9), or else the varints before each posting's positions
+ * (tfpre). */
+static __attribute__((noinline)) void ref_block(cursor *cu)
+{
+    if (cur_ptab(cu) == 0) {
+        uint32_t sum = 0;
+        for (uint32_t i = 0; i < cu->n; i++) {
+            cu->tfpre[i] = sum;
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                sum += cu->tf[f][i];
+        }
+    }
+    cu->tfpre_ok = 1;
+}
+
 /* Push x; with record set, note where its proximity words' positions
  * are (their TERM cursors stand on x's document). Keeps the record
  * slots: an evicted entry's slot goes to x or back to the free list. */
@@ -2283,20 +2346,20 @@ static void heap_push_rec(ctx *c, heap *h, cand *x, int record)
         for (uint32_t j = 0; j < o->nref; j++) {
             matcher *m = c->leaf_m[o->ref_leaf[j]];
             cursor *cu = m->cur[0];
-            if (!cu->tfpre_ok) {
-                uint32_t sum = 0;
-                for (uint32_t i = 0; i < cu->n; i++) {
-                    cu->tfpre[i] = sum;
-                    for (int f = 0; f < TRAWL_NFIELDS; f++)
-                        sum += cu->tf[f][i];
-                }
-                cu->tfpre_ok = 1;
-            }
-            r[j].p = cu->blk_pos;
-            r[j].end = cu->blk_pos_end;
-            r[j].skip = cu->tfpre[cu->i];
             for (int f = 0; f < TRAWL_NFIELDS; f++)
                 r[j].tf[f] = cu->tf[f][cu->i];
+            if (!cu->tfpre_ok)
+                ref_block(cu);
+            r[j].end = cu->blk_pos_end;
+            r[j].w = (uint8_t)cu->ptab_w;
+            r[j].n = (uint8_t)cu->n;
+            if (cu->ptab_w != 0) {
+                r[j].p = cu->ptab;
+                r[j].skip = cu->i;
+            } else {
+                r[j].p = cu->blk_pos;
+                r[j].skip = cu->tfpre[cu->i];
+            }
         }
     } else if (evict != NO_REC) {
         o->ref_free[o->nfree++] = evict;
@@ -2315,6 +2378,14 @@ typedef struct refpos {
  * it is the same block. 0, or -1 if damaged. */
 static int ref_at(const posref *r, refpos *st, const unsigned char **pp)
 {
+    if (r->w != 0) {
+        /* from the table; a damaged offset gives the block's end,
+         * where decoding fails as on any damage */
+        const unsigned char *data = r->p + (size_t)r->w * (r->n - 1u);
+        uint32_t o = trawl__postab_get(r->p, r->w, r->skip);
+        *pp = o < (uint64_t)(r->end - data) ? data + o : r->end;
+        return 0;
+    }
     const unsigned char *p = r->p;
     uint32_t skip = r->skip;
     if (st->blk == r->p && st->skipped <= r->skip) {

@@ -267,6 +267,7 @@ void trawl__penc_reset(seg_penc *e)
     e->df = 0;
     e->n = 0;
     e->pos_bytes = 0;
+    e->ntab = 0;
     e->bpos = 0;
     e->prev_doc = -1;
     e->prev_last = 0;
@@ -320,6 +321,14 @@ void trawl__penc_block(seg_penc *e)
         e->blocks.ptr[e->blocks.len] = '\0';
     }
     uint32_t last = e->docs[n - 1];
+    /* Format 9: the block's positions start with their offset table when
+     * they are long per posting (format.h, POSITIONS); the positions
+     * writers add the same table. */
+    if (trawl__segfile_format >= POS_TAB_FROM) {
+        uint64_t tb = trawl__postab_bytes(n, e->bpos);
+        e->bpos += tb;
+        e->ntab += tb > 0;
+    }
     if (room(&e->skip, 10 * (3 + 2 * TRAWL_NFIELDS)) == 0) {
         unsigned char *p = e->skip.ptr + e->skip.len;
         p = put_vu64(p, last - e->prev_last);

@@ -79,6 +79,8 @@ typedef struct seg_penc {
     uint32_t max_tf[TRAWL_NFIELDS];      /* over the whole list */
     uint32_t min_len[TRAWL_NFIELDS];     /* 0 when max_tf is 0 */
     uint64_t pos_bytes;                  /* POSITIONS bytes of the term */
+    uint32_t ntab;                       /* its blocks with an offset
+                                            table (format 9) */
     /* the pending block */
     uint32_t n;
     uint32_t docs[BLOCK_SIZE];

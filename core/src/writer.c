@@ -39,6 +39,7 @@
 
 #include <zstd.h>
 
+#include "codec.h"
 #include "format.h"
 #include "internal.h"
 #include "merge.h"
@@ -1724,22 +1725,58 @@ static void gather_positions(const trawl_writer *w, const wterm *t,
 {
     if ((uint32_t)(t - w->terms) >= w->pair_from)
         return; /* a pair term: none */
-    /* They are fewer bytes than the whole buffer. */
+    /* They are fewer bytes than the whole buffer, offset tables
+     * included (format 9: at most 4 bytes per posting, while each
+     * posting's doc gap, tfs and length take at least 4 bytes of it). */
     if (trawl_buf_reserve(out, (size_t)t->blen + 16) != 0)
         return;
     unsigned char *o = out->ptr + out->len;
     const unsigned char *p = t->buf, *end = t->buf + t->bcap;
-    for (uint32_t i = 0; i < t->df; i++) {
-        p = skip_varint(p); /* doc gap */
-        for (int f = 0; f < TRAWL_NFIELDS; f++)
-            p = skip_varint(p); /* tf */
-        uint32_t n = get_vu32(&p);
-        if (n <= 16 && end - p >= 16)
-            memcpy(o, p, 16);
-        else
-            memcpy(o, p, n);
-        o += n;
-        p += n;
+    int tab = trawl__segfile_format >= POS_TAB_FROM &&
+              !(t->df <= COMPACT_MAX &&
+                trawl__segfile_format >= COMPACT_FROM);
+    if (!tab) {
+        for (uint32_t i = 0; i < t->df; i++) {
+            p = skip_varint(p); /* doc gap */
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                p = skip_varint(p); /* tf */
+            uint32_t n = get_vu32(&p);
+            if (n <= 16 && end - p >= 16)
+                memcpy(o, p, 16);
+            else
+                memcpy(o, p, n);
+            o += n;
+            p += n;
+        }
+    } else {
+        /* Per block of BLOCK_SIZE postings, as the encoder splits them:
+         * the positions, then, when the block takes a table
+         * (format.h, POSITIONS), moved up to make room for it. */
+        uint32_t len[BLOCK_SIZE];
+        for (uint32_t i = 0; i < t->df;) {
+            uint32_t nb = t->df - i < BLOCK_SIZE ? t->df - i : BLOCK_SIZE;
+            unsigned char *bo = o;
+            for (uint32_t k = 0; k < nb; k++) {
+                p = skip_varint(p);
+                for (int f = 0; f < TRAWL_NFIELDS; f++)
+                    p = skip_varint(p);
+                uint32_t n = get_vu32(&p);
+                if (n <= 16 && end - p >= 16)
+                    memcpy(o, p, 16);
+                else
+                    memcpy(o, p, n);
+                len[k] = n;
+                o += n;
+                p += n;
+            }
+            i += nb;
+            uint64_t tb = trawl__postab_bytes(nb, (uint64_t)(o - bo));
+            if (tb > 0) {
+                memmove(bo + tb, bo, (size_t)(o - bo));
+                trawl__postab_put(bo, len, nb);
+                o += tb;
+            }
+        }
     }
     out->len = (size_t)(o - out->ptr);
     out->ptr[out->len] = '\0';
