@@ -181,7 +181,7 @@ static void format8_round_trip(void **state)
     trawl_index *ix = open_ix(d);
     assert_int_equal(ix->nsegs, 1);
     const trawl_segment *s = &ix->segs[0];
-    assert_int_equal(s->version, 8);
+    assert_int_equal(s->version, TRAWL_FORMAT_VERSION);
     assert_int_equal(dict_len(s), STORE_DICT_MAX);
     uint64_t mnb = ((uint64_t)s->ndocs + META_BLOCK - 1) / META_BLOCK;
     assert_int_equal(s->sec[SEC_DOCMETA_INDEX].len,
@@ -228,7 +228,7 @@ static void format7_read_and_merged(void **state)
     assert_int_equal(s7->meta_rel, 0);
     uint64_t mnb = ((uint64_t)s7->ndocs + META_BLOCK - 1) / META_BLOCK;
     assert_int_equal(s7->sec[SEC_DOCMETA_INDEX].len, 4 + (mnb + 1) * 8);
-    assert_int_equal(ix->segs[1].version, 8);
+    assert_int_equal(ix->segs[1].version, TRAWL_FORMAT_VERSION);
     trawl_arena *ar = trawl_arena_new(0);
     /* alternating between the segments (and their dictionaries) */
     for (int k = 0; k < n - half; k++) {
@@ -243,7 +243,7 @@ static void format7_read_and_merged(void **state)
     check_clean(a);
     ix = open_ix(a);
     assert_int_equal(ix->nsegs, 1);
-    assert_int_equal(ix->segs[0].version, 8);
+    assert_int_equal(ix->segs[0].version, TRAWL_FORMAT_VERSION);
     assert_int_equal(ix->segs[0].meta_rel, 2);
     for (int i = 0; i < n; i += 3) {
         expect_doc(ix, 0, i, 0, (uint32_t)i, ar);
