@@ -225,8 +225,8 @@
  *      is 64 KiB or more), so a document's positions are found without
  *      stepping over those of the block's earlier documents (phrases and
  *      the proximity part on long articles: on the real corpus POSITIONS
- *      +1.8%, its phrases 10% fewer instructions, p95 and p99 10% lower;
- *      synth-10k POSITIONS +1.0%). Formats 5 to 8 are still read.
+ *      +4.7%, its phrases 11% fewer instructions, plain queries 5%;
+ *      synth-10k POSITIONS +1.5%). Formats 5 to 8 are still read.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
@@ -285,11 +285,11 @@ enum {
 
 /* Format 9: offset tables in POSITIONS blocks of n >= 2 postings with at
  * least POS_TAB_MIN bytes of positions per posting (see POSITIONS above;
- * part of the format). Measured from 8 to 64 (docs/index-format.md): 16
- * keeps the tables under 2% of POSITIONS on both benchmark corpora; 8
- * saves more skipping for 4.7% on the real one. */
+ * part of the format). Measured from 8 to 64 (docs/index-format.md): 8
+ * costs 4.7% of POSITIONS on the long real articles (1.1% of the index
+ * more than 16) for the most skipping saved where the median query is. */
 #define POS_TAB_FROM 9
-#define POS_TAB_MIN  16
+#define POS_TAB_MIN  8
 
 #define PAIR_MARK      0x01 /* first byte of a pair term, and separator */
 #define PAIR_MAX_WORDS 64   /* common words per segment, at most */
