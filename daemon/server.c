@@ -237,12 +237,32 @@ static void reload(server *srv, bool force)
         return;
     }
     /* Cheap check first: CURRENT is a few bytes. */
-    rc = trawl_index_current(srv->cfg.index_dir, &cur, NULL);
+    trawl_err cerr;
+    trawl_err_clear(&cerr);
+    rc = trawl_index_current(srv->cfg.index_dir, &cur, &cerr);
+    if (rc == 0 && srv->check_failed) {
+        srv->check_failed = false;
+        log_info("%s/CURRENT can be read again", srv->cfg.index_dir);
+        if (is_served(srv, cur))
+            set_reload_error(srv, NULL);
+    }
     if (rc == 0 && is_served(srv, cur)) {
         reload_waiter *ws = srv->waiters;
         srv->waiters = NULL;
         answer_waiters(srv, ws, false, NULL);
         return;
+    }
+    if (!force && rc < 0 && rc != TRAWL_ENOTFOUND && !srv->check_failed) {
+        /* Out of file descriptors, say: the watcher's and the poll's
+         * checks failed without a word, and a new generation was not
+         * served until one worked. Said once; stats shows it meanwhile.
+         * (No CURRENT is a directory being built again: not an error.) */
+        srv->check_failed = true;
+        set_reload_error(srv, cerr.msg[0] ? cerr.msg : trawl_strerror(rc));
+        log_warn("cannot check %s for a new generation (retried every "
+                 "second): %s",
+                 srv->cfg.index_dir, cerr.msg[0] ? cerr.msg
+                                                  : trawl_strerror(rc));
     }
     if (!force && (rc < 0 || cur == srv->failed_gen))
         return;

@@ -188,6 +188,8 @@ struct server {
                             starts over at generation 1) */
     uint64_t failed_gen; /* last generation that failed to open, or 0 */
     bool reloading;      /* a reload job is running */
+    bool check_failed;   /* last_reload_error says why CURRENT could not
+                            be read by the watcher or the poll */
     bool reload_again;   /* another was asked for meanwhile */
     reload_waiter *waiters; /* for the next reload job */
     unsigned long conn_counter;

@@ -1,0 +1,171 @@
+/*
+ * Integration tests from the sixth acceptance sweep: resource limits in
+ * trawld, operator flows over time and corpus variety that earlier sweeps
+ * did not cover.
+ *
+ * Environment: TRAWL_BIN (the build's bin/).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+static void path_in(char *out, size_t cap, const th *h, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", h->dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    assert_int_equal(th_write_file(path, text, strlen(text)), 0);
+}
+
+static void make_dir(const th *h, const char *name)
+{
+    char path[256];
+    path_in(path, sizeof(path), h, name);
+    const char *argv[] = {"/bin/mkdir", "-p", path, NULL};
+    th_result r;
+    assert_int_equal(th_run(&r, argv), 0);
+    th_result_free(&r);
+}
+
+static int count_in(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+/* stats on c: its generation and last_reload_error (malloc'd, NULL for
+ * null). */
+static long long stats_on(th_conn *c, char **reload_error)
+{
+    json_t *r = th_request(c, "{\"op\":\"stats\"}");
+    if (r == NULL)
+        fail_msg("no answer to stats");
+    json_t *g = json_object_get(r, "generation");
+    json_t *e = json_object_get(r, "last_reload_error");
+    if (!json_is_integer(g))
+        fail_msg("no generation in stats: %s", json_dumps(r, 0));
+    long long gen = (long long)json_integer_value(g);
+    *reload_error = json_is_string(e) ? strdup(json_string_value(e)) : NULL;
+    json_decref(r);
+    return gen;
+}
+
+/*
+ * Out of file descriptors, the watcher's and the poll's look at CURRENT
+ * failed without a word: trawld went on serving the old generation, its
+ * stats said last_reload_error null and its log nothing about it, until
+ * descriptors were free again. Now stats and the log say why (once), and
+ * both clear when CURRENT can be read again and the new generation is
+ * served.
+ */
+static void test_reload_check_out_of_descriptors(void **state)
+{
+    (void)state;
+    th h;
+    char src[256], b[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "src");
+    path_in(src, sizeof(src), &h, "src/a.txt");
+    write_text(src, "alpha\n");
+    path_in(src, sizeof(src), &h, "src");
+    assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
+
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 40;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int started =
+        th_daemon_start(&h, (const char *[]){"--evict-idle", "0", NULL});
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(started, 0);
+
+    th_conn c0;
+    char *err = NULL;
+    assert_int_equal(th_connect(&h, &c0), 0);
+    assert_int_equal(stats_on(&c0, &err), 1);
+    assert_null(err);
+    enum { NCONN = 60 };
+    th_conn c[NCONN];
+    int n = 0;
+    for (; n < NCONN; n++)
+        if (th_connect(&h, &c[n]) < 0)
+            break;
+    th_sleep_ms(300);
+
+    path_in(b, sizeof(b), &h, "src/b.txt");
+    write_text(b, "beta\n");
+    const char *add[] = {"trawl-index", "-q", "--add", "--index",
+                         h.index, b, NULL};
+    th_result r;
+    if (th_run(&r, add) != 0)
+        fail_msg("trawl-index --add failed:\n%s", r.err);
+    th_result_free(&r);
+
+    long long gen = 0;
+    long long t0 = th_now_ms();
+    while (th_now_ms() - t0 < 5000) {
+        free(err);
+        gen = stats_on(&c0, &err);
+        if (err != NULL)
+            break;
+        th_sleep_ms(100);
+    }
+    if (err == NULL || strstr(err, "Too many open files") == NULL) {
+        char *log = th_daemon_log(&h);
+        fail_msg("out of descriptors, generation %lld served and "
+                 "last_reload_error %s; log:\n%s",
+                 gen, err ? err : "null", log);
+    }
+    assert_int_equal(gen, 1);
+
+    for (int i = 0; i < n; i++)
+        th_close(&c[i]);
+    t0 = th_now_ms();
+    while (th_now_ms() - t0 < 8000) {
+        free(err);
+        gen = stats_on(&c0, &err);
+        if (gen == 2 && err == NULL)
+            break;
+        th_sleep_ms(100);
+    }
+    if (gen != 2 || err != NULL) {
+        char *log = th_daemon_log(&h);
+        fail_msg("descriptors free again: generation %lld, "
+                 "last_reload_error %s; log:\n%s",
+                 gen, err ? err : "null", log);
+    }
+    th_close(&c0);
+    char *log = th_daemon_log(&h);
+    if (count_in(log, "cannot check") != 1 ||
+        count_in(log, "can be read again") != 1)
+        fail_msg("the failing check not logged once, and its end once:\n%s",
+                 log);
+    free(log);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reload_check_out_of_descriptors),
+    };
+    return cmocka_run_group_tests_name("sweep6", tests, NULL, NULL);
+}
