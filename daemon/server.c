@@ -257,12 +257,16 @@ static void reload(server *srv, bool force)
          * checks failed without a word, and a new generation was not
          * served until one worked. Said once; stats shows it meanwhile.
          * (No CURRENT is a directory being built again: not an error.) */
+        const char *msg = cerr.msg[0] ? cerr.msg : trawl_strerror(rc);
+        char *last = server_reload_error(srv);
         srv->check_failed = true;
-        set_reload_error(srv, cerr.msg[0] ? cerr.msg : trawl_strerror(rc));
-        log_warn("cannot check %s for a new generation (retried every "
-                 "second): %s",
-                 srv->cfg.index_dir, cerr.msg[0] ? cerr.msg
-                                                  : trawl_strerror(rc));
+        if (last == NULL || strcmp(last, msg) != 0) { /* not said at start */
+            set_reload_error(srv, msg);
+            log_warn("cannot check %s for a new generation (retried every "
+                     "second): %s",
+                     srv->cfg.index_dir, msg);
+        }
+        free(last);
     }
     if (!force && (rc < 0 || cur == srv->failed_gen))
         return;
