@@ -99,6 +99,8 @@ typedef struct run {
     hset ids;         /* hashes of the ids of this run's .txt/.md articles */
     hset jsonl_files; /* hashes of the .jsonl files read (device, inode) */
     uint64_t again;   /* .jsonl files met again, skipped */
+    unsigned long line_notes;  /* bad lines of this .jsonl file noted */
+    unsigned long lines_unshown; /* and those past LINE_NOTES, not */
     int no_changes;   /* nothing to commit: the generation stays */
     trawl_err add_err; /* trawl_writer_add's: a segment file it opens keeps
                         * a pointer to it and reports later write errors
@@ -179,7 +181,8 @@ static void usage(FILE *f)
 "ones kept, and articles of the previous generation that this run does not\n"
 "see are deleted (with --add they are kept, and when some directory or\n"
 "file could not be read, which is said). A bad file or line is\n"
-"reported on stderr as 'PATH:LINE: reason' and skipped. A run commits a\n"
+"reported on stderr as 'PATH:LINE: reason' (the first 20 lines of a\n"
+".jsonl file, then how many more) and skipped. A run commits a\n"
 "new generation atomically, which a running trawld picks up; a run that\n"
 "changes nothing (no article new, changed or deleted) commits nothing and\n"
 "says 'no changes' (--merge and --full always commit). Only one\n"
@@ -231,6 +234,26 @@ static void note(const char *path, unsigned long line, const char *reason)
         fprintf(stderr, PROG ": %s: %s\n", path, reason);
 }
 
+/* Bad lines of one .jsonl file noted one by one; past them, a count. */
+#define LINE_NOTES 20
+
+/*
+ * A note about line `line` of a .jsonl file: the first LINE_NOTES of a
+ * file, then one line saying the rest are counted only (a file whose
+ * articles all lack "body" printed a line per article, a million lines).
+ */
+static void line_note(run *r, const char *path, unsigned long line,
+                      const char *reason)
+{
+    if (r->line_notes < LINE_NOTES) {
+        r->line_notes++;
+        note(path, line, reason);
+        return;
+    }
+    if (r->lines_unshown++ == 0)
+        note(path, 0, "more lines with problems: not shown one by one "
+                      "(counted at the end of the file)");
+}
 
 /* "1,234,567" */
 static const char *fmt_count(uint64_t v, char *out, size_t cap)
@@ -558,7 +581,11 @@ static void add_article(run *r, const trawl_article *a, const char *path,
         return;
     }
     if (rc == TRAWL_EINVAL) {
-        note(path, line, err->msg[0] ? err->msg : trawl_strerror(rc));
+        if (line > 0)
+            line_note(r, path, line,
+                      err->msg[0] ? err->msg : trawl_strerror(rc));
+        else
+            note(path, line, err->msg[0] ? err->msg : trawl_strerror(rc));
         r->bad++;
         return;
     }
@@ -800,12 +827,12 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         return;
     }
     if (rc < 0) {
-        note(path, line, err.msg[0] ? err.msg : trawl_strerror(rc));
+        line_note(r, path, line, err.msg[0] ? err.msg : trawl_strerror(rc));
         r->bad++;
         return;
     }
     if (a.replaced > 0) {
-        note(path, line, "invalid UTF-8 replaced by U+FFFD");
+        line_note(r, path, line, "invalid UTF-8 replaced by U+FFFD");
         r->repaired++;
     }
     a.fingerprint = h;
@@ -819,16 +846,30 @@ static void index_json_line(run *r, const char *path, unsigned long line,
  * buf[pos, have) holds bytes read and not yet consumed; buf[pos, pos +
  * scanned) is known to hold no newline.
  */
+static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd);
+
 static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
+{
+    if (buf_reserve(r, JSONL_BUF) < 0) {
+        fatal_nomem(r, e->path);
+        return;
+    }
+    r->line_notes = r->lines_unshown = 0;
+    index_jsonl_lines(r, e, fd);
+    if (r->lines_unshown > 0) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%lu more line%s with problems not shown",
+                 r->lines_unshown, r->lines_unshown == 1 ? "" : "s");
+        note(e->path, 0, msg);
+    }
+}
+
+static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd)
 {
     size_t have = 0, pos = 0, scanned = 0;
     unsigned long line = 0;
     int eof = 0, skipping = 0;
 
-    if (buf_reserve(r, JSONL_BUF) < 0) {
-        fatal_nomem(r, e->path);
-        return;
-    }
     while (!r->fatal && !stop_signal) {
         char *nl = memchr(r->buf + pos + scanned, '\n',
                           have - pos - scanned);
@@ -850,7 +891,7 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
                         snprintf(msg, sizeof(msg),
                                  "line longer than %zu MiB, skipped",
                                  MAX_LINE >> 20);
-                        note(e->path, line, msg);
+                        line_note(r, e->path, line, msg);
                         r->bad++;
                         skipping = 1;
                         have = 0;

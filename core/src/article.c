@@ -1366,9 +1366,26 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
 
     json_t *jbody = json_object_get(root, "body");
     if (jbody == NULL || !json_is_string(jbody)) {
-        rc = trawl_err_set(err, TRAWL_EINVAL,
-                           jbody == NULL ? "missing string field \"body\""
-                                         : "field \"body\" is not a string");
+        /* Other tools' name for the text: say which field trawl reads. */
+        static const char *const others[] = {"text", "content", "article",
+                                             "contents", "Body", "Text"};
+        const char *other = NULL;
+        for (size_t i = 0; jbody == NULL && other == NULL &&
+                           i < sizeof(others) / sizeof(others[0]);
+             i++) {
+            if (json_is_string(json_object_get(root, others[i])))
+                other = others[i];
+        }
+        if (other != NULL)
+            rc = trawl_err_set(err, TRAWL_EINVAL,
+                               "missing string field \"body\" (the text "
+                               "is read from \"body\", not \"%s\")",
+                               other);
+        else
+            rc = trawl_err_set(err, TRAWL_EINVAL,
+                               jbody == NULL
+                                   ? "missing string field \"body\""
+                                   : "field \"body\" is not a string");
         goto done;
     }
     if ((out->body = dup_n(json_string_value(jbody),

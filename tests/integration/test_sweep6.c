@@ -162,10 +162,54 @@ static void test_reload_check_out_of_descriptors(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A .jsonl file whose lines all miss "body" (another tool's export, with
+ * "text") printed one message per line: a million lines for a million
+ * articles. Now the first 20 of each file, then one line, then the count;
+ * the summary still counts every bad line, and each message names the
+ * field the line has.
+ */
+static void test_bad_lines_noted_up_to_a_count(void **state)
+{
+    (void)state;
+    th h;
+    char a[256], b[256];
+    assert_int_equal(th_init(&h), 0);
+    path_in(a, sizeof(a), &h, "a.jsonl");
+    path_in(b, sizeof(b), &h, "b.jsonl");
+    size_t cap = 64 * 1024, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i < 50; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "{\"id\":%d,\"title\":\"t\",\"text\":\"x\"}\n", i);
+    len += (size_t)snprintf(text + len, cap - len,
+                            "{\"id\":\"good\",\"body\":\"fine words\"}\n");
+    assert_int_equal(th_write_file(a, text, len), 0);
+    free(text);
+    write_text(b, "{\"id\":\"b1\",\"text\":\"x\"}\n{\"id\":\"b2\",\"body\":\"y\"}\n");
+    th_result r;
+    assert_int_equal(th_index(&h, (const char *[]){a, b, NULL}, &r), 0);
+    int lines = count_in(r.err, "\n");
+    if (lines != 23 || count_in(r.err, "missing string field") != 21 ||
+        count_in(r.err, "a.jsonl: 30 more lines with problems not shown") !=
+            1 ||
+        count_in(r.err, "b.jsonl:1: ") != 1 ||
+        count_in(r.err, "not \"text\"") != 21 ||
+        strstr(r.out, "51 bad inputs") == NULL)
+    {
+        fprintf(stderr, "%s\n%s", r.err, r.out);
+        fail_msg("bad lines not noted 20 per file then counted (above)");
+    }
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reload_check_out_of_descriptors),
+        cmocka_unit_test(test_bad_lines_noted_up_to_a_count),
     };
     return cmocka_run_group_tests_name("sweep6", tests, NULL, NULL);
 }

@@ -491,6 +491,12 @@ static void test_json(void **state)
     json_err("{\"id\":\"x\"}", 10, "missing string field \"body\"");
     json_err("{\"id\":\"x\",\"body\":3}", 19, "field \"body\" is not a string");
     json_err("{\"body\":\"b\"}", 12, "missing field \"id\"");
+    /* A line of another tool's export names the field it has. */
+    json_err("{\"id\":\"x\",\"text\":\"b\"}", 21,
+             "missing string field \"body\" (the text is read from \"body\", "
+             "not \"text\")");
+    json_err("{\"id\":\"x\",\"content\":\"b\",\"n\":1}", 30,
+             "not \"content\")");
     json_err("{\"id\":1.5,\"body\":\"b\"}", 21, "\"id\"");
     json_err("{\"id\":\"\",\"body\":\"b\"}", 20, "\"id\" is empty");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"title\":[]}", 32,
