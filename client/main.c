@@ -65,7 +65,7 @@ typedef struct opts {
     long prox_depth;    /* -1: the daemon's default */
     const char *fields; /* comma-separated, or NULL */
     double rank[NRANK];
-    int timeout_s;
+    int timeout_ms; /* 0: wait for ever */
     op_kind op;
     const char *doc;
     char *query; /* the QUERY words joined by spaces (malloc'd) */
@@ -136,7 +136,7 @@ static void usage(FILE *f)
 "                        0..100000 (0: to every match)\n"
 "                        (ranking defaults: those of trawld)\n"
 "      --timeout SEC     give up waiting for the daemon after SEC seconds,\n"
-"                        0..3600 (default 30; 0: wait for ever)\n"
+"                        0..3600, 0.5 too (default 30; 0: wait for ever)\n"
 "      --ping            check that the daemon answers\n"
 "      --stats           show index and daemon statistics\n"
 "      --get ID          show the stored article with this id\n"
@@ -247,7 +247,7 @@ static void parse_args(opts *o, int argc, char **argv)
     o->limit = 10;
     o->sort = "score";
     o->snippet = 1;
-    o->timeout_s = 30;
+    o->timeout_ms = 30000;
     o->op = OP_SEARCH;
     for (size_t i = 0; i < NRANK; i++)
         o->rank[i] = -1;
@@ -307,9 +307,14 @@ static void parse_args(opts *o, int argc, char **argv)
         case O_NO_SNIPPET:
             o->snippet = 0;
             break;
-        case O_TIMEOUT:
-            o->timeout_s = (int)parse_long(optarg, "--timeout", 3600);
+        case O_TIMEOUT: {
+            /* seconds, a fraction too (0.5): a script's deadline */
+            double v = parse_double(optarg, "--timeout", 3600);
+            o->timeout_ms = (int)(v * 1000 + 0.5);
+            if (v > 0 && o->timeout_ms == 0)
+                o->timeout_ms = 1;
             break;
+        }
         case O_PING:
             o->op = OP_PING;
             nops++;
@@ -411,7 +416,7 @@ static char *socket_path(const opts *o)
 
 /* ------------------------------------------------------------- transport */
 
-static int connect_to(const char *path, int timeout_s)
+static int connect_to(const char *path, int timeout_ms)
 {
     struct sockaddr_un sa;
     size_t n = strlen(path);
@@ -430,7 +435,7 @@ static int connect_to(const char *path, int timeout_s)
         fprintf(stderr, PROG ": socket: %s\n", strerror(errno));
         return -1;
     }
-    struct timeval tv = { timeout_s, 0 };
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
@@ -441,7 +446,7 @@ static int connect_to(const char *path, int timeout_s)
         int e = 0;
         socklen_t elen = sizeof(e);
         do {
-            rc = poll(&pfd, 1, timeout_s * 1000);
+            rc = poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : -1);
         } while (rc < 0 && errno == EINTR);
         if (rc == 0)
             e = ETIMEDOUT;
@@ -454,6 +459,15 @@ static int connect_to(const char *path, int timeout_s)
     }
     if (rc < 0) {
         int e = errno;
+        if (e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT) {
+            /* A full backlog: the daemon is alive but not accepting. */
+            fprintf(stderr, PROG ": cannot connect to %s: trawld accepted "
+                    "no connection within %g s (too many clients, out of "
+                    "file descriptors, or stopped)\n", path,
+                    timeout_ms / 1000.0);
+            close(fd);
+            return -1;
+        }
         fprintf(stderr, PROG ": cannot connect to %s: %s", path, strerror(e));
         if (e == ENOENT || e == ECONNREFUSED)
             fprintf(stderr, " (is trawld running? start it with: "
@@ -486,7 +500,7 @@ static int send_all(int fd, const char *p, size_t len)
 }
 
 /* Read one response line (without its newline) into *out (malloc'd). */
-static int recv_line(int fd, int timeout_s, char **line_out, size_t *out_len)
+static int recv_line(int fd, int timeout_ms, char **line_out, size_t *out_len)
 {
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap);
@@ -517,8 +531,8 @@ static int recv_line(int fd, int timeout_s, char **line_out, size_t *out_len)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
-                fprintf(stderr, PROG ": no answer from trawld within %d s\n",
-                        timeout_s);
+                fprintf(stderr, PROG ": no answer from trawld within %g s\n",
+                        timeout_ms / 1000.0);
             else
                 fprintf(stderr, PROG ": cannot read the response: %s\n",
                         strerror(errno));
@@ -1177,7 +1191,7 @@ int main(int argc, char **argv)
 
     char *path = socket_path(&o);
     double t0 = now_us();
-    int fd = connect_to(path, o.timeout_s);
+    int fd = connect_to(path, o.timeout_ms);
     if (fd < 0) {
         free(line);
         free(path);
@@ -1188,7 +1202,7 @@ int main(int argc, char **argv)
     size_t resp_len = 0;
     int rc = send_all(fd, line, llen);
     if (rc == 0)
-        rc = recv_line(fd, o.timeout_s, &resp_text, &resp_len);
+        rc = recv_line(fd, o.timeout_ms, &resp_text, &resp_len);
     close(fd);
     free(line);
     if (rc < 0) {

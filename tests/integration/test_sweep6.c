@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -205,11 +208,94 @@ static void test_bad_lines_noted_up_to_a_count(void **state)
     th_cleanup(&h);
 }
 
+/* Fill the listen backlog of the socket at path (its daemon stopped):
+ * the connected descriptors go to fds, their number is returned. */
+static int fill_backlog(const char *path, int *fds, int cap)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int n = 0;
+    while (n < cap) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            close(fd);
+            break;
+        }
+        fds[n++] = fd;
+    }
+    return n;
+}
+
+/*
+ * trawl --timeout took whole seconds only ("wants a number from 0 to
+ * 3600, not '0.5'"), and a daemon that accepted nothing (its backlog
+ * full) was reported as "Resource temporarily unavailable". A fraction
+ * is a deadline now, for the connection and for the answer, and each
+ * message says which one ran out.
+ */
+static void test_client_timeout_fraction(void **state)
+{
+    (void)state;
+    th h;
+    char src[256];
+    assert_int_equal(th_init(&h), 0);
+    path_in(src, sizeof(src), &h, "a.txt");
+    write_text(src, "alpha\n");
+    assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_result r;
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--timeout", "0.5",
+                                                        "--ping", NULL}),
+                     0);
+    th_result_free(&r);
+
+    /* Stopped: connected, but no answer. */
+    assert_int_equal(th_daemon_signal(&h, SIGSTOP), 0);
+    long long t0 = th_now_ms();
+    int st = th_client(&h, &r, (const char *[]){"--timeout", "0.3",
+                                                 "--ping", NULL});
+    long long took = th_now_ms() - t0;
+    if (st != 2 || strstr(r.err, "no answer from trawld within 0.3 s") ==
+                       NULL || took > 5000)
+        fail_msg("stopped daemon, --timeout 0.3: exit %d after %lld ms:\n%s",
+                 st, took, r.err);
+    th_result_free(&r);
+
+    /* Stopped with its backlog full: the connection is not accepted. */
+    enum { NFD = 4096 };
+    int *fds = malloc(NFD * sizeof(*fds));
+    assert_non_null(fds);
+    int n = fill_backlog(h.sock, fds, NFD);
+    assert_true(n < NFD);
+    t0 = th_now_ms();
+    st = th_client(&h, &r, (const char *[]){"--timeout", "0.5", "--ping",
+                                            NULL});
+    took = th_now_ms() - t0;
+    if (st != 2 ||
+        strstr(r.err, "trawld accepted no connection within 0.5 s") == NULL ||
+        took > 5000)
+        fail_msg("full backlog, --timeout 0.5: exit %d after %lld ms:\n%s",
+                 st, took, r.err);
+    th_result_free(&r);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    free(fds);
+    assert_int_equal(th_daemon_signal(&h, SIGCONT), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--ping", NULL}), 0);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reload_check_out_of_descriptors),
         cmocka_unit_test(test_bad_lines_noted_up_to_a_count),
+        cmocka_unit_test(test_client_timeout_fraction),
     };
     return cmocka_run_group_tests_name("sweep6", tests, NULL, NULL);
 }
