@@ -215,7 +215,9 @@ static int fill_backlog(const char *path, int *fds, int cap)
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    size_t len = strlen(path);
+    assert_true(len < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, len + 1);
     int n = 0;
     while (n < cap) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
