@@ -724,6 +724,8 @@ typedef struct ctx {
     size_t nleaves;
     double k1, b, w[TRAWL_NFIELDS];
     double avg[TRAWL_NFIELDS];
+    double omb;                /* 1 - b */
+    double bn[TRAWL_NFIELDS];  /* b / avg (0 without tokens in f) */
     int corrupt;
     /* Proximity: pairs of adjacent query terms (by leaf index) and the
      * TERM matcher of each leaf in the current segment. */
@@ -734,7 +736,7 @@ typedef struct ctx {
     struct matcher **leaf_m;
     int mat_ok;    /* wide ORs may be materialized (M_MAT) */
     int mat_score; /* ... with their scores */
-    const trawl_segment *nrm_seg; /* whose length norms nrm holds */
+    const trawl_segment *nrm_seg; /* whose inverse length norms nrm holds */
     double *nrm;
     /* Block-max pruning at the root (score order, page full): a
      * candidate whose upper bound cannot beat theta is skipped, together
@@ -1009,6 +1011,25 @@ static uint32_t phrase_align(matcher *m, uint32_t target)
  */
 #define BOUND_SLACK (1 + 1e-12)
 
+/*
+ * BM25F's length normalisation of field f at length len,
+ * 1 - b + b * len / avg, as omb + bn * len (ctx_init), and its inverse,
+ * by which a field's tf is multiplied. Every path (scores, bounds, the
+ * proximity part, and the tests' oracle) computes them this way, so a
+ * document scores the same to the last bit however it is reached: one
+ * division per document and field instead of one per word, field and
+ * document, and none for the length's ratio.
+ */
+static inline double len_norm(const ctx *c, int f, double len)
+{
+    return c->avg[f] > 0 ? c->omb + c->bn[f] * len : 1;
+}
+
+static inline double inv_norm(const ctx *c, int f, double len)
+{
+    return c->avg[f] > 0 ? 1 / (c->omb + c->bn[f] * len) : 1;
+}
+
 /* Upper bound of BM25F for tf <= max_tf and field lengths >= min_len. */
 static double bound(const ctx *c, const uint32_t *max_tf,
                     const uint32_t *min_len, double idf, int field)
@@ -1017,10 +1038,7 @@ static double bound(const ctx *c, const uint32_t *max_tf,
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
         if (max_tf[f] == 0 || (field != Q_ANY_FIELD && field != f))
             continue;
-        double norm = c->avg[f] > 0
-                          ? 1 - c->b + c->b * (double)min_len[f] / c->avg[f]
-                          : 1;
-        t += c->w[f] * max_tf[f] / norm;
+        t += c->w[f] * max_tf[f] * inv_norm(c, f, (double)min_len[f]);
     }
     if (t <= 0)
         return 0;
@@ -1100,8 +1118,7 @@ static double prox_bound(const ctx *c)
             tb += cb->bmax_tf[f];
         }
         double acc = 2.2 * (ta < tb ? ta : tb);
-        double avg = c->avg[TRAWL_FIELD_BODY];
-        double norm = avg > 0 ? 1 - c->b + c->b * minlen / avg : 1;
+        double norm = len_norm(c, TRAWL_FIELD_BODY, (double)minlen);
         if (acc > 0)
             sum += c->pair_w[k] * acc * (c->k1 + 1) / (acc + c->k1 * norm);
     }
@@ -1323,8 +1340,7 @@ static double bm25f(const ctx *c, const trawl_segment *s, uint32_t d,
         if (tf[f] == 0 || (field != Q_ANY_FIELD && field != f))
             continue;
         double len = trawl__seg_field_len(s, d, f);
-        double norm = c->avg[f] > 0 ? 1 - c->b + c->b * len / c->avg[f] : 1;
-        t += c->w[f] * tf[f] / norm;
+        t += c->w[f] * tf[f] * inv_norm(c, f, len);
     }
     if (t <= 0)
         return 0;
@@ -1614,9 +1630,8 @@ far:
 static double prox(ctx *c, uint32_t d, int exact)
 {
     double sum = 0;
-    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
-    double avg = c->avg[TRAWL_FIELD_BODY];
-    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
+    double norm = len_norm(c, TRAWL_FIELD_BODY,
+                           trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY));
     for (uint32_t k = 0; k < c->npairs; k++) {
         struct matcher *ma = c->leaf_m[c->pair_a[k]];
         struct matcher *mb = c->leaf_m[c->pair_b[k]];
@@ -1738,8 +1753,7 @@ static int or_materialize(ctx *c, matcher *m)
         for (uint32_t d = 0; d < n; d++)
             for (int f = 0; f < TRAWL_NFIELDS; f++) {
                 double len = trawl__seg_field_len(c->seg, d, f);
-                nrm[(size_t)d * TRAWL_NFIELDS + f] =
-                    c->avg[f] > 0 ? 1 - c->b + c->b * len / c->avg[f] : 1;
+                nrm[(size_t)d * TRAWL_NFIELDS + f] = inv_norm(c, f, len);
             }
         /* the query's other wide alternatives here share them */
         c->nrm_seg = c->seg;
@@ -1776,7 +1790,7 @@ static int or_materialize(ctx *c, matcher *m)
                     if (tf[f] == 0 ||
                         (kid->field != Q_ANY_FIELD && kid->field != f))
                         continue;
-                    t += c->w[f] * tf[f] / nrm[(size_t)d * TRAWL_NFIELDS + f];
+                    t += c->w[f] * tf[f] * nrm[(size_t)d * TRAWL_NFIELDS + f];
                 }
                 sc = t <= 0 ? 0
                             : kid->lf->idf * t * (c->k1 + 1) / (c->k1 + t);
@@ -2448,9 +2462,8 @@ static double prox_rec(ctx *c, const posref *r, const int32_t *slot,
                        uint32_t d, refpos *st, int exact)
 {
     double sum = 0;
-    double len = trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY);
-    double avg = c->avg[TRAWL_FIELD_BODY];
-    double norm = avg > 0 ? 1 - c->b + c->b * len / avg : 1;
+    double norm = len_norm(c, TRAWL_FIELD_BODY,
+                           trawl__seg_field_len(c->seg, d, TRAWL_FIELD_BODY));
     /* Exact: where each word's positions start, per field (a word may
      * stand in two pairs). */
     const unsigned char *fp[Q_MAX_LEAVES + 1][TRAWL_NFIELDS];
@@ -2714,12 +2727,9 @@ static void and_terms(ctx *c, matcher *m, heap *h, uint64_t *total,
             ok = term_ok(km[k]);
         if (ok && !trawl__seg_is_deleted(sg, d)) {
             (*total)++;
-            double norm[TRAWL_NFIELDS];
-            for (int f = 0; f < TRAWL_NFIELDS; f++) {
-                double len = trawl__seg_field_len(sg, d, f);
-                norm[f] = c->avg[f] > 0 ? 1 - c->b + c->b * len / c->avg[f]
-                                        : 1;
-            }
+            double inv[TRAWL_NFIELDS];
+            for (int f = 0; f < TRAWL_NFIELDS; f++)
+                inv[f] = inv_norm(c, f, trawl__seg_field_len(sg, d, f));
             double score = 0;
             for (uint32_t q = 0; q < n; q++) {
                 const matcher *kid = m->kids[q];
@@ -2732,7 +2742,7 @@ static void and_terms(ctx *c, matcher *m, heap *h, uint64_t *total,
                     if (tf == 0 ||
                         (kid->field != Q_ANY_FIELD && kid->field != f))
                         continue;
-                    t += c->w[f] * tf / norm[f];
+                    t += c->w[f] * tf * inv[f];
                 }
                 if (t > 0)
                     score += kid->lf->idf * t * (c->k1 + 1) / (c->k1 + t);
@@ -2781,8 +2791,11 @@ static void ctx_init(ctx *c, trawl_searcher *s, const trawl_index *ix,
     c->b = q->b;
     c->w[TRAWL_FIELD_TITLE] = q->w_title;
     c->w[TRAWL_FIELD_BODY] = q->w_body;
-    for (int f = 0; f < TRAWL_NFIELDS; f++)
+    c->omb = 1 - c->b;
+    for (int f = 0; f < TRAWL_NFIELDS; f++) {
         c->avg[f] = ix->avg_len[f];
+        c->bn[f] = c->avg[f] > 0 ? c->b / c->avg[f] : 0;
+    }
     c->w_prox = q->w_prox;
 }
 

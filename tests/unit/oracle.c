@@ -214,8 +214,9 @@ static double score(params *p, const odoc *d, const qnode *q)
             uint32_t tf = leaf_tf(d, f, q);
             if (tf == 0)
                 continue;
-            double norm = 1 - p->b + p->b * (double)d->n[f] / p->avg[f];
-            t += p->w[f] * tf / norm;
+            /* as the engine computes it (search.c, inv_norm) */
+            double inv = 1 / ((1 - p->b) + p->b / p->avg[f] * (double)d->n[f]);
+            t += p->w[f] * tf * inv;
         }
         if (t <= 0)
             return 0;
@@ -293,7 +294,7 @@ static double prox(params *p, const odoc *d, const qnode *root, double w)
         if (!has_a || !has_b || acc <= 0)
             continue;
         double ia = leaf_idf(p, pa[k]), ib = leaf_idf(p, pb[k]);
-        double norm = 1 - p->b + p->b * (double)d->n[1] / p->avg[1];
+        double norm = (1 - p->b) + p->b / p->avg[1] * (double)d->n[1];
         sum += (ia < ib ? ia : ib) * acc * (p->k1 + 1) / (acc + p->k1 * norm);
     }
     return w * sum;
