@@ -292,12 +292,68 @@ static void test_client_timeout_fraction(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * An index built with --language french, end to end: trawld says so in
+ * stats, analyzes queries with the index's stemmer (a singular without
+ * accents finds the accented plural, a prefix with an accent too), and a
+ * rerun without --language keeps the language and changes nothing.
+ */
+static void test_french_index_end_to_end(void **state)
+{
+    (void)state;
+    th h;
+    char src[256];
+    assert_int_equal(th_init(&h), 0);
+    path_in(src, sizeof(src), &h, "fr.jsonl");
+    write_text(src, "{\"id\":\"fr1\",\"title\":\"\u00c9lection "
+                    "pr\u00e9sidentielle\",\"body\":\"Les \u00e9lecteurs "
+                    "fran\u00e7ais votaient.\"}\n"
+                    "{\"id\":\"fr2\",\"title\":\"Autre\",\"body\":"
+                    "\"Rien \u00e0 voir.\"}\n");
+    const char *first[] = {"trawl-index", "-q", "--language", "french",
+                           "--index", h.index, src, NULL};
+    th_result r;
+    if (th_run(&r, first) != 0)
+        fail_msg("trawl-index --language french failed:\n%s", r.err);
+    th_result_free(&r);
+    const char *again[] = {"trawl-index", "--index", h.index, src, NULL};
+    if (th_run(&r, again) != 0 || strstr(r.out, "no changes") == NULL)
+        fail_msg("rerun without --language: %s%s", r.out, r.err);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *st = th_request(&c, "{\"op\":\"stats\"}");
+    assert_non_null(st);
+    assert_string_equal(json_string_value(json_object_get(st, "language")),
+                        "french");
+    json_decref(st);
+    static const char *const finds[] = {
+        "electeur", "\u00c9LECTEURS", "title:presidentiel", "\u00e9lect*",
+        "\\\"electeurs francais\\\"",
+    };
+    for (size_t i = 0; i < sizeof(finds) / sizeof(finds[0]); i++) {
+        char req[256];
+        snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":\"%s\"}",
+                 finds[i]);
+        json_t *a = th_request(&c, req);
+        assert_non_null(a);
+        if (json_integer_value(json_object_get(a, "count")) != 1)
+            fail_msg("%s: %s", req, json_dumps(a, 0));
+        json_decref(a);
+    }
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reload_check_out_of_descriptors),
         cmocka_unit_test(test_bad_lines_noted_up_to_a_count),
         cmocka_unit_test(test_client_timeout_fraction),
+        cmocka_unit_test(test_french_index_end_to_end),
     };
     return cmocka_run_group_tests_name("sweep6", tests, NULL, NULL);
 }
