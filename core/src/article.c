@@ -160,6 +160,64 @@ static int parse_clock(cursor *c, int *hh, int *mm, int *ss)
     return 0;
 }
 
+static size_t cur_word(cursor *c, char *buf, size_t cap);
+
+/*
+ * An optional time zone after a time of day, at c: "Z", "+hh", "+hhmm",
+ * "+hh:mm" (or '-') right after it or after spaces ("2016-03-20 12:00:00
+ * -0500", as Jekyll writes dates), or after spaces UTC, GMT, UT or one of
+ * RFC 2822's North American names (EST, EDT, CST, CDT, MST, MDT, PST,
+ * PDT). *off gets the offset east of UTC in seconds; c is moved past the
+ * zone only if there is one. -1 on a malformed offset right after the
+ * time ("12:00+5x").
+ */
+static int parse_zone(cursor *c, int64_t *off)
+{
+    static const struct {
+        const char *name;
+        int hours;
+    } names[] = {{"utc", 0},  {"gmt", 0},  {"ut", 0},   {"z", 0},
+                 {"est", -5}, {"edt", -4}, {"cst", -6}, {"cdt", -5},
+                 {"mst", -7}, {"mdt", -6}, {"pst", -8}, {"pdt", -7}};
+    cursor z = *c;
+    *off = 0;
+    if (cur_char(&z, 'Z') || cur_char(&z, 'z')) {
+        *c = z;
+        return 0;
+    }
+    int spaced = z.p < z.end && (*z.p == ' ' || *z.p == '\t');
+    cur_spaces(&z);
+    if (z.p < z.end && (*z.p == '+' || *z.p == '-')) {
+        int sign = *z.p++ == '-' ? -1 : 1, oh, om = 0;
+        if (cur_fixed(&z, 2, &oh) < 0)
+            return spaced ? 0 : -1;
+        if (cur_char(&z, ':')) {
+            if (cur_fixed(&z, 2, &om) < 0)
+                return spaced ? 0 : -1;
+        } else if (z.p < z.end && *z.p >= '0' && *z.p <= '9') {
+            if (cur_fixed(&z, 2, &om) < 0)
+                return spaced ? 0 : -1;
+        }
+        if (oh > 23 || om > 59)
+            return spaced ? 0 : -1;
+        *off = sign * (oh * 3600 + om * 60);
+        *c = z;
+        return 0;
+    }
+    if (!spaced)
+        return 0;
+    char w[8];
+    size_t n = cur_word(&z, w, sizeof(w));
+    for (size_t i = 0; n > 0 && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(w, names[i].name) == 0) {
+            *off = names[i].hours * 3600;
+            *c = z;
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* An ISO 8601 date at c; on success c is just past it. */
 static int parse_iso(cursor *c, int64_t *out)
 {
@@ -173,25 +231,8 @@ static int parse_iso(cursor *c, int64_t *out)
                           (*c->p == ' ' && c->p + 1 < c->end &&
                            c->p[1] >= '0' && c->p[1] <= '9'))) {
         c->p++;
-        if (parse_clock(c, &hh, &mm, &ss) < 0)
+        if (parse_clock(c, &hh, &mm, &ss) < 0 || parse_zone(c, &off) < 0)
             return -1;
-        if (cur_char(c, 'Z') || cur_char(c, 'z')) {
-            /* UTC */
-        } else if (c->p < c->end && (*c->p == '+' || *c->p == '-')) {
-            int sign = *c->p++ == '-' ? -1 : 1, oh, om = 0;
-            if (cur_fixed(c, 2, &oh) < 0)
-                return -1;
-            if (cur_char(c, ':')) {
-                if (cur_fixed(c, 2, &om) < 0)
-                    return -1;
-            } else if (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-                if (cur_fixed(c, 2, &om) < 0)
-                    return -1;
-            }
-            if (oh > 23 || om > 59)
-                return -1;
-            off = sign * (oh * 3600 + om * 60);
-        }
     }
     if (make_time(y, m, d, hh, mm, ss, out) < 0)
         return -1;
@@ -379,27 +420,9 @@ have_date:
             ss = s2;
             *c = t;
             /* An optional zone (RFC 2822 and the like): +hhmm, -hh:mm,
-             * UTC, GMT, UT, Z. Other names are left as trailing text. */
-            cursor z = *c;
-            cur_spaces(&z);
-            if (z.p < z.end && (*z.p == '+' || *z.p == '-')) {
-                int sign = *z.p++ == '-' ? -1 : 1, oh, om = 0;
-                if (cur_fixed(&z, 2, &oh) == 0 && oh <= 23) {
-                    cur_char(&z, ':');
-                    if (cur_fixed(&z, 2, &om) == 0 && om <= 59) {
-                        off = sign * (oh * 3600 + om * 60);
-                        *c = z;
-                    }
-                }
-            } else {
-                char zw[8];
-                cursor zv = z;
-                size_t zn = cur_word(&zv, zw, sizeof(zw));
-                if (zn > 0 &&
-                    (strcmp(zw, "utc") == 0 || strcmp(zw, "gmt") == 0 ||
-                     strcmp(zw, "ut") == 0 || strcmp(zw, "z") == 0))
-                    *c = zv;
-            }
+             * UTC, GMT, EST, ... Other names are left as trailing text. */
+            if (parse_zone(c, &off) < 0)
+                off = 0;
         }
     }
     if (make_time(y, m, d, hh, mm, ss, out) < 0)

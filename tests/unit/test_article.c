@@ -109,13 +109,17 @@ static void test_loose_dates(void **state)
     assert_int_equal(loose("17 Dec 2025 08:34 GMT"), day + 8 * 3600 + 34 * 60);
     assert_int_equal(loose("Dec 17, 2025 08:34 UTC"), day + 8 * 3600 + 34 * 60);
     assert_int_equal(loose("July 20, 1969"), iso("1969-07-20"));
+    /* RFC 2822's North American zone names (RSS feeds write them) */
+    assert_int_equal(loose("Dec 17, 2025 08:34 EST"),
+                     day + 13 * 3600 + 34 * 60);
+    assert_int_equal(loose("Wed, 17 Dec 2025 08:34:00 pdt"),
+                     day + 15 * 3600 + 34 * 60);
 
     int64_t t;
     static const char *bad[] = {
         "", "December", "Dec 2025", "Foo 17, 2025", "February 29, 2025",
         "Dec 32, 2025", "17 2025", "Dec 17, 25", "Dec 17, 2025 and more",
         "De 17, 2025", "Dec 17, 2025 13:00 pm", "Dec 17, 2025 08:34 +25",
-        "Dec 17, 2025 08:34 EST",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         if (trawl_parse_loose_date(bad[i], strlen(bad[i]), &t) == 0)
@@ -286,6 +290,13 @@ static void test_text_header(void **state)
     assert_string_equal(a.title, "Heading");
     assert_string_equal(a.body, "Text.");
     assert_int_equal(a.date, iso("2025-12-17"));
+    trawl_article_clear(&a);
+    /* Jekyll's front matter date, with its zone after a space: it was
+     * unreadable, and the file's modification time dated the post. */
+    a = parse_text("---\nlayout: post\ntitle: J\n"
+                   "date: 2016-03-20 23:00:00 -0500\n---\nText.\n",
+                   5);
+    assert_int_equal(a.date, iso("2016-03-21T04:00:00Z"));
     trawl_article_clear(&a);
     /* TOML front matter (Hugo): "+++" lines around key = value; keys of
      * a [table] are not the article's. Was taken as text: the title was
@@ -538,6 +549,13 @@ static void test_json(void **state)
     a = parse_json_ok("{\"id\":\"f\",\"body\":\"b\",\"date\":-62135596800}");
     assert_int_equal(a.date, -62135596800);
     trawl_article_clear(&a);
+    /* Not a zone: still bad. */
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2016-03-20 23:00:00 +2500\"}",
+             56, "bad date");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2016-03-20 23:00:00 utter\"}",
+             56, "bad date");
+    json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2016-03-20T23:00+5x\"}", 50,
+             "bad date");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"someday\"}", 38,
              "bad date \"someday\"");
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13\"}", 38,
@@ -558,6 +576,15 @@ static void test_json(void **state)
         {"2025/12/17", "2025-12-17"},
         {"2025-12", "2025-12-01"},
         {"2025", "2025-01-01"},
+        /* A zone after a space (Jekyll's "2016-03-20 12:00:00 -0500",
+         * SQL dumps' "... +00:00"), named ones of RFC 2822: they were
+         * bad dates. */
+        {"2016-03-20 23:00:00 -0500", "2016-03-21T04:00:00Z"},
+        {"2016-03-20 23:00:00 +05:30", "2016-03-20T17:30:00Z"},
+        {"2016-03-20 23:00:00 UTC", "2016-03-20T23:00:00Z"},
+        {"2016-03-20T23:00:00 Z", "2016-03-20T23:00:00Z"},
+        {"Sun, 20 Mar 2016 23:00:00 EST", "2016-03-21T04:00:00Z"},
+        {"March 20, 2016 11:30 pm PDT", "2016-03-21T06:30:00Z"},
     };
     for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
         char line[160];
