@@ -546,6 +546,23 @@ static int is_boilerplate(span t)
 
 enum { H_NONE = -1, H_OTHER = 0, H_TITLE, H_DATE, H_AUTHOR, H_URL };
 
+/* Which field a header or front matter key gives: "date" and the names
+ * static site generators use for it (Astro's pubDate, Hugo's
+ * publishDate; the first date key that reads as a date wins). */
+static int key_kind(span key)
+{
+    if (span_ieq(key, "title"))
+        return H_TITLE;
+    if (span_ieq(key, "date") || span_ieq(key, "pubdate") ||
+        span_ieq(key, "publishdate") || span_ieq(key, "published"))
+        return H_DATE;
+    if (span_ieq(key, "author"))
+        return H_AUTHOR;
+    if (span_ieq(key, "url"))
+        return H_URL;
+    return H_OTHER;
+}
+
 /* If line is "Key: value" (key of ASCII letters, digits, '-', '_'),
  * return which key (H_OTHER for an unknown one) and its trimmed value. */
 static int header_line(span line, span *value)
@@ -560,15 +577,7 @@ static int header_line(span line, span *value)
         return H_NONE;
     span key = {line.p, i};
     *value = trim(line.p + i + 1, line.n - i - 1);
-    if (span_ieq(key, "title"))
-        return H_TITLE;
-    if (span_ieq(key, "date"))
-        return H_DATE;
-    if (span_ieq(key, "author"))
-        return H_AUTHOR;
-    if (span_ieq(key, "url"))
-        return H_URL;
-    return H_OTHER;
+    return key_kind(key);
 }
 
 /* "Posted <date>", "Published <date>", "Updated <date>" (with an optional
@@ -640,15 +649,7 @@ static int toml_line(span line, span *value)
     if (key.n == 0 || i >= line.n || line.p[i] != '=')
         return H_NONE;
     *value = trim(line.p + i + 1, line.n - i - 1);
-    if (span_ieq(key, "title"))
-        return H_TITLE;
-    if (span_ieq(key, "date"))
-        return H_DATE;
-    if (span_ieq(key, "author"))
-        return H_AUTHOR;
-    if (span_ieq(key, "url"))
-        return H_URL;
-    return H_OTHER;
+    return key_kind(key);
 }
 
 /* YAML's block scalar indicators: '>' or '|', then an optional chomping

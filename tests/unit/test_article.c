@@ -298,6 +298,20 @@ static void test_text_header(void **state)
                    5);
     assert_int_equal(a.date, iso("2016-03-21T04:00:00Z"));
     trawl_article_clear(&a);
+    /* The date under the names site generators give it (Astro's
+     * pubDate, Hugo's publishDate): they were left out, and the file's
+     * modification time dated the article. Jekyll's "published: false"
+     * is no date and does not hide the date: that follows. */
+    a = parse_text("---\ntitle: 'Astro'\npubDate: 'Jul 08 2022'\n---\nx\n",
+                   5);
+    assert_int_equal(a.date, iso("2022-07-08"));
+    trawl_article_clear(&a);
+    a = parse_text("+++\npublishDate = 2024-01-02T03:04:05Z\n+++\nx\n", 5);
+    assert_int_equal(a.date, iso("2024-01-02T03:04:05Z"));
+    trawl_article_clear(&a);
+    a = parse_text("---\npublished: false\ndate: 2016-03-20\n---\nx\n", 5);
+    assert_int_equal(a.date, iso("2016-03-20"));
+    trawl_article_clear(&a);
     /* TOML front matter (Hugo): "+++" lines around key = value; keys of
      * a [table] are not the article's. Was taken as text: the title was
      * "+++" and the date the file's. */
