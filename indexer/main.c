@@ -71,6 +71,13 @@ typedef struct hset {
     size_t n;
 } hset;
 
+/* 64-bit hashes (nonzero) to 64-bit values. */
+typedef struct hmap {
+    uint64_t *k, *v;
+    size_t mask; /* slots - 1; 0 before the first */
+    size_t n;
+} hmap;
+
 typedef struct run {
     trawl_writer *w;
     int quiet;
@@ -98,6 +105,8 @@ typedef struct run {
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
     hset ids;         /* hashes of the ids of this run's .txt/.md articles */
     hset jsonl_files; /* hashes of the .jsonl files read (device, inode) */
+    hmap jsonl_ids;   /* id hash -> fingerprint of its last line so far */
+    uint64_t same_again; /* JSON lines skipped: an id's copy as it was */
     uint64_t again;   /* .jsonl files met again, skipped */
     unsigned long line_notes;  /* bad lines of this .jsonl file noted */
     unsigned long lines_unshown; /* and those past LINE_NOTES, not */
@@ -635,6 +644,68 @@ static void hset_free(hset *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* Set key (nonzero) to val in m; *old gets its previous value, 0 if it
+ * had none. 0, or -1 out of memory. */
+static int hmap_put(hmap *m, uint64_t key, uint64_t val, uint64_t *old)
+{
+    if (m->n * 2 >= m->mask) {
+        size_t cap = m->mask ? (m->mask + 1) * 2 : 1024;
+        uint64_t *k = calloc(cap, sizeof(*k)), *v = calloc(cap, sizeof(*v));
+        if (k == NULL || v == NULL) {
+            free(k);
+            free(v);
+            return -1;
+        }
+        for (size_t i = 0; m->mask != 0 && i <= m->mask; i++) {
+            if (m->k[i] == 0)
+                continue;
+            size_t j = (size_t)m->k[i] & (cap - 1);
+            while (k[j] != 0)
+                j = (j + 1) & (cap - 1);
+            k[j] = m->k[i];
+            v[j] = m->v[i];
+        }
+        free(m->k);
+        free(m->v);
+        m->k = k;
+        m->v = v;
+        m->mask = cap - 1;
+    }
+    size_t j = (size_t)key & m->mask;
+    while (m->k[j] != 0 && m->k[j] != key)
+        j = (j + 1) & m->mask;
+    *old = m->k[j] == key ? m->v[j] : 0;
+    if (m->k[j] == 0)
+        m->n++;
+    m->k[j] = key;
+    m->v[j] = val;
+    return 0;
+}
+
+static void hmap_free(hmap *m)
+{
+    free(m->k);
+    free(m->v);
+    memset(m, 0, sizeof(*m));
+}
+
+/*
+ * A JSON line whose id an earlier line of this run had, with the same
+ * bytes as the last of them (an article in two daily dumps): 1, to skip
+ * it, as the later copy wins and is the same. Else 0, and it is now that
+ * id's last line; -1 out of memory. Such a copy made the writer count its
+ * article as updated, and every rerun of an unchanged corpus committed.
+ * Only asked on a rerun (a first build just adds both copies, the later
+ * winning): 32 bytes per article then.
+ */
+static int jsonl_same_again(run *r, const char *id, size_t len, uint64_t fp)
+{
+    uint64_t h = XXH3_64bits(id, len), old;
+    if (hmap_put(&r->jsonl_ids, h != 0 ? h : 1, fp, &old) < 0)
+        return -1;
+    return old == fp;
+}
+
 /*
  * Remember the id of a .txt/.md article: 1 if an earlier file of this run
  * had it too (the same relative name under two PATHs, or names that differ
@@ -799,9 +870,21 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         h = 1; /* 0 means "no fingerprint" to the writer */
     jsonid id;
     int id_known = 0;
-    if (!r->full && trawl_writer_can_keep(r->w) &&
-        jsonid_find(s, n, &id)) {
+    int rerun = !r->full && trawl_writer_can_keep(r->w);
+    if (rerun && jsonid_find(s, n, &id)) {
         id_known = 1;
+        int same = jsonl_same_again(r, id.id, id.len, h);
+        if (same < 0) {
+            fatal_nomem(r, path);
+            return;
+        }
+        if (same) {
+            r->same_again++;
+            counted(r);
+            return;
+        }
+    }
+    if (id_known) {
         int rc = trawl_writer_keep(r->w, id.id, id.len, h, &err);
         if (rc == 1) {
             r->kept++;
@@ -836,6 +919,17 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         r->repaired++;
     }
     a.fingerprint = h;
+    if (rerun && !id_known) {
+        int same = jsonl_same_again(r, a.id, a.id_len, h);
+        if (same != 0) {
+            if (same < 0)
+                fatal_nomem(r, path);
+            else
+                r->same_again++;
+            trawl_article_clear(&a);
+            return;
+        }
+    }
     add_article(r, &a, path, line, !id_known);
     trawl_article_clear(&a);
 }
@@ -1456,6 +1550,7 @@ int main(int argc, char **argv)
     }
     hset_free(&r.ids);
     hset_free(&r.jsonl_files);
+    hmap_free(&r.jsonl_ids);
     if (stop_signal) {
         int sig = stop_signal;
         progress_clear(&r);

@@ -347,6 +347,62 @@ static void test_french_index_end_to_end(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * Daily dumps: an article in two .jsonl files, the same line in both (and
+ * one whose id has an escape, which only the full parse reads). The
+ * second copy made the writer count its article as updated, so every
+ * rerun of the unchanged corpus committed a new generation (and trawld
+ * reloaded it). Now the rerun says "no changes"; a later copy that
+ * differs still wins.
+ */
+static void test_same_article_in_two_dumps(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], d1[256], d2[256], d3[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "dumps");
+    path_in(dir, sizeof(dir), &h, "dumps");
+    path_in(d1, sizeof(d1), &h, "dumps/day1.jsonl");
+    path_in(d2, sizeof(d2), &h, "dumps/day2.jsonl");
+    path_in(d3, sizeof(d3), &h, "dumps/day3.jsonl");
+    const char *same = "{\"id\":\"s\",\"title\":\"t\",\"body\":\"alpha\"}\n"
+                       "{\"id\":\"e\\u0041\",\"body\":\"beta\"}\n";
+    write_text(d1, same);
+    char two[256];
+    snprintf(two, sizeof(two), "%s{\"id\":\"o\",\"body\":\"gamma\"}\n",
+             same);
+    write_text(d2, two);
+    th_result r;
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    th_result_free(&r);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+        if (strstr(r.out, "no changes: 3 documents unchanged") == NULL ||
+            strstr(r.out, "generation 1 kept") == NULL)
+            fail_msg("rerun %d of unchanged dumps: %s", i + 1, r.out);
+        th_result_free(&r);
+    }
+    /* A later dump with another version of s: it wins. */
+    write_text(d3, "{\"id\":\"s\",\"title\":\"t\",\"body\":\"delta\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    if (strstr(r.out, "1 updated") == NULL)
+        fail_msg("a later different copy: %s", r.out);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-c", "delta",
+                                                        NULL}),
+                     0);
+    assert_string_equal(r.out, "1\n");
+    th_result_free(&r);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-c", "alpha",
+                                                        NULL}),
+                     1);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_bad_lines_noted_up_to_a_count),
         cmocka_unit_test(test_client_timeout_fraction),
         cmocka_unit_test(test_french_index_end_to_end),
+        cmocka_unit_test(test_same_article_in_two_dumps),
     };
     return cmocka_run_group_tests_name("sweep6", tests, NULL, NULL);
 }
