@@ -314,6 +314,22 @@ static qnode *node(parser *p, int kind, qnode **kids, uint32_t n)
     return q;
 }
 
+/* The field named name[0, n), or Q_ANY_FIELD if none is. */
+static int known_field(const char *name, size_t n)
+{
+    if (n == 5 && strncmp(name, "title", 5) == 0)
+        return TRAWL_FIELD_TITLE;
+    if (n == 4 && strncmp(name, "body", 4) == 0)
+        return TRAWL_FIELD_BODY;
+    if (n == 4 && strncmp(name, "date", 4) == 0)
+        return F_DATE;
+    if (n == 5 && strncmp(name, "after", 5) == 0)
+        return F_AFTER;
+    if (n == 6 && strncmp(name, "before", 6) == 0)
+        return F_BEFORE;
+    return Q_ANY_FIELD;
+}
+
 static int parse_field(parser *p, int *field)
 {
     /* name ':' where name is ASCII letters; only known names qualify. */
@@ -324,6 +340,22 @@ static int parse_field(parser *p, int *field)
     *field = Q_ANY_FIELD;
     if (j == p->i || j >= p->len || p->q[j] != ':')
         return 0;
+    /* A known field, spaces, then something to search: "title: storm",
+     * "date: 2024" (as Lucene reads them). They were the words "title"
+     * and "storm", and found nothing. */
+    if (j + 1 < p->len && is_space(p->q[j + 1])) {
+        size_t k = j + 1;
+        while (k < p->len && is_space(p->q[k]))
+            k++;
+        int known = known_field(p->q + p->i, j - p->i);
+        if (known != Q_ANY_FIELD && k < p->len && p->q[k] != ')' &&
+            !(k + 2 <= p->len && strncmp(p->q + k, "OR", 2) == 0 &&
+              (k + 2 == p->len || is_space(p->q[k + 2])))) {
+            *field = known;
+            p->i = k;
+            return 0;
+        }
+    }
     /* "name:" followed by nothing to search is plain text ("re:"). */
     if (j + 1 >= p->len || (word_end_char(p->q[j + 1]) &&
                             p->q[j + 1] != '"' && p->q[j + 1] != '('))
@@ -332,17 +364,8 @@ static int parse_field(parser *p, int *field)
     if (j + 2 < p->len && p->q[j + 1] == '/' && p->q[j + 2] == '/')
         return 0;
     size_t n = j - p->i;
-    if (n == 5 && strncmp(p->q + p->i, "title", 5) == 0)
-        *field = TRAWL_FIELD_TITLE;
-    else if (n == 4 && strncmp(p->q + p->i, "body", 4) == 0)
-        *field = TRAWL_FIELD_BODY;
-    else if (n == 4 && strncmp(p->q + p->i, "date", 4) == 0)
-        *field = F_DATE;
-    else if (n == 5 && strncmp(p->q + p->i, "after", 5) == 0)
-        *field = F_AFTER;
-    else if (n == 6 && strncmp(p->q + p->i, "before", 6) == 0)
-        *field = F_BEFORE;
-    else {
+    *field = known_field(p->q + p->i, n);
+    if (*field == Q_ANY_FIELD) {
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "unknown field \"%.*s\" (fields: title, body, date, "

@@ -88,6 +88,16 @@ static void field_applies_to_group_and_exclusion(void **state)
         {"harbor title:-\"rail strike\"",
          "AND(harbor, NOT title:\"rail strike\")"},
         {"title:(storm) flood", "AND(title:storm, flood)"},
+        /* A space after a known field's colon (Lucene reads them so):
+         * they were the words "titl" and "storm", and found nothing. */
+        {"title: storm flood", "AND(title:storm, flood)"},
+        {"title:  \"rail strike\"", "title:\"rail strike\""},
+        {"title: (storm OR flood)", "OR(title:storm, title:flood)"},
+        {"harbor body: -storm", "AND(harbor, NOT body:storm)"},
+        {"date: 2024", "date:2024-01-01..2024-12-31"},
+        {"after: 2024-03-05", "date:2024-03-05.."},
+        {"storm title:", "AND(storm, titl)"},
+        {"storm title: OR flood", "OR(AND(storm, titl), flood)"},
         /* unchanged */
         {"title:storm flood", "AND(title:storm, flood)"},
         {"re: storm", "AND(re, storm)"},
