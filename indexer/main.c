@@ -738,7 +738,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 4
+#define TEXT_FP_VERSION 5
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {

@@ -632,6 +632,92 @@ static int set_field(char **dst, size_t *dst_len, span v)
     return 0;
 }
 
+/* Append code point c as UTF-8 (c < 0x110000, not a surrogate). */
+static size_t put_utf8(char *o, unsigned c)
+{
+    if (c < 0x80) {
+        o[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (char)(0xc0 | (c >> 6));
+        o[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (char)(0xe0 | (c >> 12));
+        o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        o[2] = (char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    o[0] = (char)(0xf0 | (c >> 18));
+    o[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+/*
+ * Set a front matter field from its raw value: a double-quoted YAML or
+ * TOML string has its escapes read (\" \\ \/ \t \n \uXXXX, \UXXXXXXXX;
+ * an unknown one is kept as written), a single-quoted one its doubled
+ * quotes ('It''s'); the quotes themselves go. Titles showed "\"" and
+ * "''".
+ */
+static int set_quoted_field(char **dst, size_t *dst_len, span raw)
+{
+    if (raw.n < 2 || raw.p[0] != raw.p[raw.n - 1] ||
+        (raw.p[0] != '"' && raw.p[0] != '\''))
+        return set_field(dst, dst_len, raw);
+    const char *p = raw.p + 1, *e = raw.p + raw.n - 1;
+    char *o = malloc(raw.n + 1), *w = o;
+    if (o == NULL)
+        return TRAWL_ENOMEM;
+    while (p < e) {
+        if (raw.p[0] == '\'' && *p == '\'' && p + 1 < e && p[1] == '\'') {
+            *w++ = '\'';
+            p += 2;
+            continue;
+        }
+        if (raw.p[0] != '"' || *p != '\\' || p + 1 >= e) {
+            *w++ = *p++;
+            continue;
+        }
+        char c = p[1];
+        const char *simple = strchr("\"\\/tn", c);
+        if (c != '\0' && simple != NULL) {
+            *w++ = c == 't' ? '\t' : c == 'n' ? ' ' : c;
+            p += 2;
+            continue;
+        }
+        int digits = c == 'u' ? 4 : c == 'U' ? 8 : 0;
+        unsigned v = 0;
+        int ok = digits > 0 && e - p >= 2 + digits;
+        for (int i = 0; ok && i < digits; i++) {
+            char h = p[2 + i];
+            int d = h >= '0' && h <= '9'   ? h - '0'
+                    : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                    : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                           : -1;
+            ok = d >= 0;
+            v = v * 16 + (unsigned)(d < 0 ? 0 : d);
+        }
+        if (ok && v != 0 && v < 0x110000 && !(v >= 0xd800 && v < 0xe000)) {
+            w += put_utf8(w, v);
+            p += 2 + digits;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    span t = trim(o, (size_t)(w - o));
+    memmove(o, t.p, t.n);
+    o[t.n] = '\0';
+    free(*dst);
+    *dst = o;
+    *dst_len = t.n;
+    return 0;
+}
+
 /* If line is TOML's "key = value" (a bare key of ASCII letters, digits,
  * '-', '_'), return which key, as header_line does, and its trimmed
  * value. */
@@ -799,6 +885,7 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                 if (h == H_NONE)
                     continue;
                 int block = !toml && is_block_scalar(v);
+                span raw = v;
                 v = unquote(v);
                 rc = 0;
                 if (block && (h == H_TITLE || h == H_AUTHOR ||
@@ -813,12 +900,13 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                     if (h == H_TITLE && rc == 0 && out->title_len > 0)
                         have_title = 1;
                 } else if (h == H_TITLE && v.n > 0) {
-                    rc = set_field(&out->title, &out->title_len, v);
-                    have_title = 1;
+                    rc = set_quoted_field(&out->title, &out->title_len, raw);
+                    have_title = out->title_len > 0;
                 } else if (h == H_AUTHOR && v.n > 0) {
-                    rc = set_field(&out->author, &out->author_len, v);
+                    rc = set_quoted_field(&out->author, &out->author_len,
+                                          raw);
                 } else if (h == H_URL && v.n > 0) {
-                    rc = set_field(&out->url, &out->url_len, v);
+                    rc = set_quoted_field(&out->url, &out->url_len, raw);
                 } else if (h == H_DATE && !have_date) {
                     have_date = trawl_parse_loose_date(v.p, v.n,
                                                        &out->date) == 0;

@@ -312,6 +312,23 @@ static void test_text_header(void **state)
     a = parse_text("---\npublished: false\ndate: 2016-03-20\n---\nx\n", 5);
     assert_int_equal(a.date, iso("2016-03-20"));
     trawl_article_clear(&a);
+    /* Escapes in a double-quoted value, doubled quotes in a single-quoted
+     * one: the title showed the backslashes and both quotes. */
+    a = parse_text("---\n"
+                   "title: \"Trump says \\\"no\\\" \\u00e9t\\u00E9 \\\\ \\q\"\n"
+                   "author: 'It''s Ann'\n"
+                   "---\nx\n",
+                   5);
+    assert_string_equal(a.title, "Trump says \"no\" \xc3\xa9t\xc3\xa9 \\ \\q");
+    assert_string_equal(a.author, "It's Ann");
+    trawl_article_clear(&a);
+    a = parse_text("+++\ntitle = \"A \\\"b\\\" \\U0001F600\"\n+++\nx\n", 5);
+    assert_string_equal(a.title, "A \"b\" \xf0\x9f\x98\x80");
+    trawl_article_clear(&a);
+    /* An unquoted value keeps its backslashes. */
+    a = parse_text("---\ntitle: C:\\path \\\"x\n---\nx\n", 5);
+    assert_string_equal(a.title, "C:\\path \\\"x");
+    trawl_article_clear(&a);
     /* TOML front matter (Hugo): "+++" lines around key = value; keys of
      * a [table] are not the article's. Was taken as text: the title was
      * "+++" and the date the file's. */
