@@ -348,9 +348,17 @@ static int parse_field(parser *p, int *field)
         while (k < p->len && is_space(p->q[k]))
             k++;
         int known = known_field(p->q + p->i, j - p->i);
+        static const char *const ops[] = {"OR", "AND", "NOT"};
+        int keyword = 0; /* an operator follows, not the value */
+        for (size_t w = 0; w < sizeof(ops) / sizeof(ops[0]); w++) {
+            size_t wn = strlen(ops[w]);
+            if (k + wn <= p->len && strncmp(p->q + k, ops[w], wn) == 0 &&
+                (k + wn == p->len || is_space(p->q[k + wn])))
+                keyword = 1;
+        }
         if (known != Q_ANY_FIELD && k < p->len && p->q[k] != ')' &&
-            !(k + 2 <= p->len && strncmp(p->q + k, "OR", 2) == 0 &&
-              (k + 2 == p->len || is_space(p->q[k + 2])))) {
+            !keyword &&
+            !(p->q[k] == '-' && (k + 1 == p->len || is_space(p->q[k + 1])))) {
             *field = known;
             p->i = k;
             return 0;

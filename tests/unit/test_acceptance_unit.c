@@ -98,6 +98,8 @@ static void field_applies_to_group_and_exclusion(void **state)
         {"after: 2024-03-05", "date:2024-03-05.."},
         {"storm title:", "AND(storm, titl)"},
         {"storm title: OR flood", "OR(AND(storm, titl), flood)"},
+        {"storm title: NOT flood", "AND(storm, titl, NOT flood)"},
+        {"storm title: - flood", "AND(storm, titl, flood)"},
         /* unchanged */
         {"title:storm flood", "AND(title:storm, flood)"},
         {"re: storm", "AND(re, storm)"},
