@@ -1274,8 +1274,9 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
 static int unchanged_run(run *r, const trawl_writer_opts *opts,
                          const char *dir, trawl_writer_stats *st)
 {
-    if (opts->merge || r->articles != 0 || r->kept == 0 ||
-        !trawl_writer_can_keep(r->w))
+    trawl_writer_stats so_far;
+    if (opts->merge || r->kept + r->articles == 0 ||
+        !trawl_writer_can_keep(r->w) || trawl_writer_changed(r->w, &so_far))
         return 0;
     /* The writer holds the lock: CURRENT names the generation it opened. */
     trawl_index *ix;
@@ -1284,14 +1285,10 @@ static int unchanged_run(run *r, const trawl_writer_opts *opts,
     trawl_index_info info;
     trawl_index_info_get(ix, &info);
     trawl_index_release(ix);
-    /* trawl_writer_keep keeps a live article once per run: kept ==
-     * docs means that each of them was seen */
-    if (!opts->keep_unseen && r->unread == 0 && r->kept != info.docs)
-        return 0;
     memset(st, 0, sizeof(*st));
     st->generation = info.generation;
     st->docs = info.docs;
-    st->unchanged = r->kept;
+    st->unchanged = so_far.unchanged;
     st->terms = info.terms;
     st->index_bytes = info.bytes;
     st->segments = info.segments;

@@ -2921,6 +2921,25 @@ void trawl_writer_keep_unseen(trawl_writer *w)
     w->opts.keep_unseen = 1;
 }
 
+int trawl_writer_changed(const trawl_writer *w, trawl_writer_stats *so_far)
+{
+    if (so_far != NULL) {
+        memset(so_far, 0, sizeof(*so_far));
+        so_far->added = w->added;
+        so_far->updated = w->updated;
+        so_far->unchanged = w->unchanged;
+    }
+    if (w->old == NULL || w->opts.full || w->added > 0 || w->updated > 0 ||
+        w->runs > 0)
+        return 1;
+    if (w->opts.keep_unseen)
+        return 0;
+    /* each live article of the old generation seen unchanged counts once */
+    trawl_index_info info;
+    trawl_index_info_get(w->old, &info);
+    return w->unchanged != info.docs;
+}
+
 int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
                         trawl_err *err)
 {

@@ -716,6 +716,78 @@ static void writer_duplicate_id_rerun_unchanged(void **state)
     corpus_free(&c);
 }
 
+/* Open dir, add docs order[0..n) of c, and say what
+ * trawl_writer_changed says then (the writer is abandoned, nothing is
+ * committed); so_far gets its counts. */
+static int changed_after(const char *dir, const corpus *c,
+                         const size_t *order, size_t n,
+                         const trawl_writer_opts *opts, int keep_unseen,
+                         trawl_writer_stats *so_far)
+{
+    trawl_err err;
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, dir, opts, &err), 0);
+    if (keep_unseen)
+        trawl_writer_keep_unseen(w);
+    for (size_t k = 0; k < n; k++) {
+        trawl_article a = article_of(c, order[k]);
+        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    }
+    int changed = trawl_writer_changed(w, so_far);
+    trawl_writer_free(w);
+    return changed;
+}
+
+/* trawl_writer_changed: what a caller (trawl-index) uses to skip a commit
+ * that would write the same documents again. */
+static void writer_changed_says_when_a_commit_changes_nothing(void **state)
+{
+    (void)state;
+    corpus c;
+    corpus_make(&c, 41, 30, 9);
+    char dir[64];
+    new_dir(dir);
+    size_t order[42], n = 0;
+    for (size_t i = 0; i < 40; i++)
+        order[n++] = i;
+    trawl_writer_stats so;
+    /* no previous generation: a first commit changes everything */
+    assert_int_equal(changed_after(dir, &c, order, n, NULL, 0, &so), 1);
+    assert_int_equal(so.added, 40);
+    run(dir, &c, order, n, NULL, NULL);
+    trawl_index_info before = info_of(dir);
+    /* the same articles again: nothing changes */
+    assert_int_equal(changed_after(dir, &c, order, n, NULL, 0, &so), 0);
+    assert_int_equal(so.unchanged, 40);
+    assert_int_equal(so.added + so.updated, 0);
+    /* all but one: the commit would delete it ... */
+    assert_int_equal(changed_after(dir, &c, order, n - 1, NULL, 0, &so), 1);
+    /* ... unless unseen articles are kept (trawl-index --add, or inputs
+     * that could not be read) */
+    assert_int_equal(changed_after(dir, &c, order, n - 1, NULL, 1, &so), 0);
+    trawl_writer_opts add;
+    memset(&add, 0, sizeof(add));
+    add.keep_unseen = 1;
+    assert_int_equal(changed_after(dir, &c, order, 5, &add, 0, &so), 0);
+    /* a new article, or a changed one */
+    order[n] = 40;
+    assert_int_equal(changed_after(dir, &c, order, n + 1, NULL, 0, &so), 1);
+    assert_int_equal(so.added, 1);
+    corpus_set_body(&c, 3, "the platypus changed its mind");
+    assert_int_equal(changed_after(dir, &c, order, n, NULL, 0, &so), 1);
+    assert_int_equal(so.updated, 1);
+    /* a full rebuild always changes the index */
+    trawl_writer_opts full;
+    memset(&full, 0, sizeof(full));
+    full.full = 1;
+    assert_int_equal(changed_after(dir, &c, order, n, &full, 0, &so), 1);
+    /* none of these committed */
+    trawl_index_info now = info_of(dir);
+    assert_int_equal(now.generation, before.generation);
+    rm_rf(dir);
+    corpus_free(&c);
+}
+
 /* A tiny memory budget: several runs flushed and merged at the end; the
  * same results as an unbounded build. */
 static void writer_budget_runs(void **state)
@@ -961,6 +1033,7 @@ int main(void)
         cmocka_unit_test(writer_keep_fast_path),
         cmocka_unit_test(writer_duplicates_within_a_run),
         cmocka_unit_test(writer_duplicate_id_rerun_unchanged),
+        cmocka_unit_test(writer_changed_says_when_a_commit_changes_nothing),
         cmocka_unit_test(writer_write_error_reported_by_commit),
         cmocka_unit_test(writer_budget_runs),
         cmocka_unit_test(writer_phrase_pairs),

@@ -95,6 +95,16 @@ int trawl_writer_can_keep(const trawl_writer *w);
  * some of its inputs. */
 void trawl_writer_keep_unseen(trawl_writer *w);
 
+/* 1 if committing now would change the index: an article was added or
+ * updated (net of a later copy of an id restoring the previous
+ * generation's version), a run was flushed, there is no previous
+ * generation or this is a full rebuild, or (unless unseen articles are
+ * kept) an article of the previous generation was not seen, which the
+ * commit would delete. 0 when the commit would write the previous
+ * generation's documents again. so_far (may be NULL) gets the counts of
+ * articles added, updated and unchanged so far. */
+int trawl_writer_changed(const trawl_writer *w, trawl_writer_stats *so_far);
+
 /* Write everything, commit a new generation, fill stats (may be NULL). */
 int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
                         trawl_err *err);
