@@ -91,4 +91,8 @@ static inline int trawl__mul_overflow(size_t a, size_t b, size_t *out)
 
 uint64_t trawl__hash64(const void *p, size_t n);
 
+/* search.c: the bytes a query's materialized wide ORs may take (tests
+ * lower it to read them through cursors instead). */
+extern size_t trawl__search_mat_budget;
+
 #endif

@@ -735,6 +735,7 @@ typedef struct ctx {
     double pair_w[Q_MAX_LEAVES];
     struct matcher **leaf_m;
     int mat_ok;    /* wide ORs may be materialized (M_MAT) */
+    size_t mat_bytes; /* arena bytes taken by M_MATs so far */
     int mat_score; /* ... with their scores */
     const trawl_segment *nrm_seg; /* whose inverse length norms nrm holds */
     double *nrm;
@@ -1719,6 +1720,13 @@ static matcher *m_new(ctx *c, int kind)
     return m;
 }
 
+/* Bytes a query's M_MATs may take, over all segments (about 9 bytes per
+ * document each, 25 with the length norms): past it, a wide OR is read
+ * through its words' cursors as any OR (the same results, slower), so
+ * that a query of many wide prefixes over millions of documents does not
+ * hold gigabytes. Settable for tests. */
+size_t trawl__search_mat_budget = (size_t)64 << 20;
+
 /* Turn m, an OR of at least OR_WIDE kids, into an M_MAT when they are
  * all words: each word's postings are read once, in order, marking its
  * documents and adding its score to theirs (the same sums, in the same
@@ -1731,6 +1739,13 @@ static int or_materialize(ctx *c, matcher *m)
             return 0;
     uint32_t n = c->seg->ndocs;
     size_t nw = ((size_t)n + 63) >> 6;
+    size_t need = nw * 8 + (c->mat_score ? (size_t)n * 8 : 0) +
+                  (c->mat_score && c->nrm_seg != c->seg
+                       ? (size_t)n * TRAWL_NFIELDS * 8
+                       : 0);
+    if (c->mat_bytes + need > trawl__search_mat_budget)
+        return 0;
+    c->mat_bytes += need;
     uint64_t *bits = trawl_arena_calloc(c->a, nw ? nw : 1, sizeof(*bits));
     /* scores are set on a document's first word: untouched pages of a
      * big segment's array are never written */

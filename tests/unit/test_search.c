@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "internal.h"
 #include "oracle.h"
 #include "query.h"
 #include "trawl/analyze.h"
@@ -394,11 +395,21 @@ static void search_matches_oracle_wide_prefixes(void **state)
         "north korea pre1*",
     };
     static const uint32_t depths[] = {0, TRAWL_PROX_DEPTH};
-    for (size_t j = 0; j < sizeof(depths) / sizeof(depths[0]); j++) {
-        prox_depth = depths[j];
-        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
-            check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
+    /* Wide alternatives materialized, not at all (a query's budget for
+     * them spent), and the first of a query only (room for one: its bits,
+     * scores and the segment's norms, about 25 bytes per document): the
+     * same rankings. */
+    size_t budget = trawl__search_mat_budget;
+    const size_t budgets[] = {budget, 0, 400 * 26};
+    for (size_t bi = 0; bi < sizeof(budgets) / sizeof(budgets[0]); bi++) {
+        trawl__search_mat_budget = budgets[bi];
+        for (size_t j = 0; j < sizeof(depths) / sizeof(depths[0]); j++) {
+            prox_depth = depths[j];
+            for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+                check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
+        }
     }
+    trawl__search_mat_budget = budget;
     prox_depth = TRAWL_PROX_DEPTH;
     check_query(&f, s, "pre1* north", 0.5, 0.3, 1.0, 1.0);
     check_query(&f, s, "pre1* OR north", 2.0, 1.0, 5.0, 0.5);
