@@ -2952,15 +2952,21 @@ static void sort_seg_doc(cand **o, size_t n)
         qsort(o, n, sizeof(*o), cmp_seg_doc);
         return;
     }
-    /* the usual few dozen: insertion sort, no calls */
+    /* the usual few dozen: insertion sort on (segment, document) keys
+     * kept beside the pointers, no calls and no loads through them */
+    uint64_t key[64];
+    for (size_t i = 0; i < n; i++)
+        key[i] = (uint64_t)o[i]->seg << 32 | o[i]->doc;
     for (size_t i = 1; i < n; i++) {
         cand *x = o[i];
+        uint64_t k = key[i];
         size_t j = i;
-        while (j > 0 && (o[j - 1]->seg > x->seg ||
-                         (o[j - 1]->seg == x->seg && o[j - 1]->doc > x->doc))) {
+        while (j > 0 && key[j - 1] > k) {
+            key[j] = key[j - 1];
             o[j] = o[j - 1];
             j--;
         }
+        key[j] = k;
         o[j] = x;
     }
 }
