@@ -404,13 +404,18 @@ static int skip_varints(const unsigned char **pp, const unsigned char *end,
         /* One bit per terminator byte, at bit 7 of each byte; their
          * count gathered into the top byte by multiplication. */
         uint64_t stops = ~word & 0x8080808080808080ull;
-        uint64_t k = ((stops >> 7) * 0x0101010101010101ull) >> 56;
+        /* byte i of cum: the terminators in bytes 0..i (at most 8) */
+        uint64_t cum = (stops >> 7) * 0x0101010101010101ull;
+        uint64_t k = cum >> 56;
         if (k >= n) {
-            /* the n-th terminator is in this word: drop the n - 1
-             * before it, and stop right after it */
-            for (uint64_t i = 1; i < n; i++)
-                stops &= stops - 1;
-            p += (unsigned)__builtin_ctzll(stops) / 8 + 1;
+            /* the n-th terminator is in this word: the first byte whose
+             * count reaches n (each byte's high bit set where
+             * 0x80 + count - n does not go below 0x80; no borrows, the
+             * counts and n being at most 8), and stop right after it */
+            uint64_t ge = ((cum | 0x8080808080808080ull) -
+                           n * 0x0101010101010101ull) &
+                          0x8080808080808080ull;
+            p += (unsigned)__builtin_ctzll(ge) / 8 + 1;
             n = 0;
             break;
         }
