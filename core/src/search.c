@@ -433,56 +433,9 @@ static int skip_varints(const unsigned char **pp, const unsigned char *end,
 }
 
 /* Decode n position deltas (the first from 0) at *pp into out as
- * positions. One-byte deltas, the common case, go eight at a time.
- * 0, or -1 if the input is damaged. */
+ * positions (pos_walk, below). 0, or -1 if the input is damaged. */
 static int pos_decode(const unsigned char **pp, const unsigned char *end,
-                      uint32_t n, uint32_t *out)
-{
-    const unsigned char *p = *pp;
-    uint32_t pos = 0, k = 0;
-    while (k < n) {
-        if (end - p >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            if (n - k >= 8 && (w & 0x8080808080808080ull) == 0) {
-                for (int j = 0; j < 8; j++) {
-                    pos += (uint32_t)(w >> (8 * j)) & 0x7f;
-                    out[k + (uint32_t)j] = pos;
-                }
-                k += 8;
-                p += 8;
-                continue;
-            }
-            /* One- and two-byte deltas mixed (sparse words in long
-             * articles), or the last few: up to four without a branch on
-             * the length, reading within the eight bytes known to be
-             * there. */
-            uint32_t j = 0, m = n - k < 4 ? n - k : 4;
-            for (; j < m; j++) {
-                uint32_t c0 = p[0], c1 = p[1];
-                if (c0 & c1 & 0x80)
-                    break;
-                uint32_t two = c0 >> 7;
-                pos += (c0 & 0x7f) | ((c1 & 0x7f) << 7 & (0u - two));
-                out[k + j] = pos;
-                p += 1 + two;
-            }
-            k += j;
-            if (j == m)
-                continue;
-        }
-        uint64_t v;
-        if (p < end && *p < 0x80) {
-            v = *p++;
-        } else if (trawl__get_varint(&p, end, &v) || v > UINT32_MAX) {
-            return -1;
-        }
-        pos += (uint32_t)v;
-        out[k++] = pos;
-    }
-    *pp = p;
-    return 0;
-}
+                      uint32_t n, uint32_t *out);
 
 /* Keep the candidates c (ascending) for which c + off is among the n
  * positions encoded at p (deltas, the first from 0); returns how many
@@ -1531,7 +1484,7 @@ static double pair_acc(ctx *c, const uint32_t *pa, const uint32_t *pb,
 }
 
 /* What pos_walk does with each position. */
-enum { PWALK_MARK, PWALK_PROBE };
+enum { PWALK_MARK, PWALK_PROBE, PWALK_STORE };
 
 /* The three bitmap bytes from x, as pair_acc_bm reads them. */
 static inline uint32_t bm_window(const unsigned char *x)
@@ -1546,18 +1499,22 @@ static inline uint32_t bm_window(const unsigned char *x)
 }
 
 /*
- * pair_acc_bm straight from the index: walk n position deltas at *pp
- * and, with PWALK_MARK, set each position's bit in bm (bit q + 8 for
- * position q), or, with PWALK_PROBE, add to *acc the weights of the
- * marked bits around each position. Decoding as pos_decode does, without
- * storing the positions. *last gets the last position acted on (0 if
- * none). Returns 0; 1 when a position reaches PROX_BM_POS (the walk stops
- * there: the caller goes without the bitmap); -1 if the input is damaged.
- * Inlined with a constant mode, so each use is its own loop.
+ * Walk n position deltas (the first from 0) at *pp: with PWALK_STORE
+ * store each position in out (pos_decode); with PWALK_MARK set its bit in
+ * bm (bit q + 8 for position q), or with PWALK_PROBE add to *acc the
+ * weights of the marked bits around it: pair_acc_bm straight from the
+ * index, without storing the positions. One-byte deltas, the common case,
+ * go eight at a time, and up to four one- or two-byte deltas (sparse
+ * words in long articles, or the last few of a list) without a branch on
+ * their length. *last gets the last position acted on (0 if none).
+ * Returns 0; 1 when a position reaches PROX_BM_POS in a bitmap mode (the
+ * walk stops there: the caller goes without the bitmap); -1 if the input
+ * is damaged. Inlined with a constant mode, so each use is its own loop.
  */
 static inline __attribute__((always_inline)) int
 pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
-         int mode, unsigned char *bm, uint64_t *acc, uint32_t *last)
+         int mode, unsigned char *bm, uint64_t *acc, uint32_t *last,
+         uint32_t *out)
 {
     const unsigned char *p = *pp;
     uint32_t pos = 0, k = 0, done = 0;
@@ -1565,9 +1522,11 @@ pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
 #define PWALK_AT(q)                                                        \
     do {                                                                   \
         uint32_t q_ = (q);                                                 \
-        if (q_ >= PROX_BM_POS)                                             \
+        if (mode == PWALK_STORE) {                                         \
+            *out++ = q_;                                                   \
+        } else if (q_ >= PROX_BM_POS) {                                    \
             goto far;                                                      \
-        if (mode == PWALK_MARK) {                                          \
+        } else if (mode == PWALK_MARK) {                                   \
             uint32_t b_ = q_ + 8;                                          \
             bm[b_ >> 3] |= (unsigned char)(1u << (b_ & 7));                \
         } else {                                                           \
@@ -1627,6 +1586,14 @@ pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
 far:
     *last = done;
     return 1;
+}
+
+static int pos_decode(const unsigned char **pp, const unsigned char *end,
+                      uint32_t n, uint32_t *out)
+{
+    uint32_t last;
+    return pos_walk(pp, end, n, PWALK_STORE, NULL, NULL, &last, out) < 0 ? -1
+                                                                          : 0;
 }
 
 /* The proximity part of the score at d (exact: from positions), or an
@@ -2452,10 +2419,10 @@ static int pair_acc_at(ctx *c, uint32_t flen, const unsigned char *qa,
         const unsigned char *p = qb;
         uint32_t lastb = 0, lasta;
         uint64_t part = 0;
-        int rc = pos_walk(&p, eb, nb, PWALK_MARK, bm, NULL, &lastb);
+        int rc = pos_walk(&p, eb, nb, PWALK_MARK, bm, NULL, &lastb, NULL);
         if (rc == 0) {
             p = qa;
-            rc = pos_walk(&p, ea, na, PWALK_PROBE, bm, &part, &lasta);
+            rc = pos_walk(&p, ea, na, PWALK_PROBE, bm, &part, &lasta, NULL);
         }
         memset(bm, 0, ((lastb + 8) >> 3) + 1);
         if (rc < 0)
