@@ -187,6 +187,7 @@ static int parse_search(proto_request *req, proto_fail *fail)
         get_bool(req->root, "explain", &req->explain, fail) < 0 ||
         get_fields(req->root, &req->fields, fail) < 0)
         return -1;
+    q->explain = req->explain;
     if (sort == NULL || (strcmp(sort, "score") == 0 && sort_len == 5))
         q->sort = TRAWL_SORT_SCORE;
     else if (strcmp(sort, "date") == 0 && sort_len == 4)

@@ -117,6 +117,7 @@ static int query_answer(void *arg, trawl_err *err)
         qq.offset = 0;
         qq.snippets = 0;
         qq.exact_total = 1;
+        qq.explain = 1;
         rc = trawl_search(sr, ix, &qq, arena, &res, err);
         if (rc == 0)
             proto_put_count(out, req, gen, res.total, res.parsed,

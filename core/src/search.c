@@ -2063,6 +2063,59 @@ static void select_best(cand *v, size_t n, size_t k)
     }
 }
 
+/* The most candidates rank_sort orders (it compares every pair). */
+#define RANK_MAX 64
+
+/*
+ * Sort v[0..n) best first by score (n <= RANK_MAX), as sort_best does,
+ * from each candidate's rank: the number of candidates that rank before
+ * it, counted over every pair without a branch (SSE2: two scores at a
+ * time). Equal scores, which are rare, are then told apart by segment
+ * and document, one pair at a time. A few hundred comparisons that
+ * cannot be mispredicted cost less than quickselect's few dozen that are,
+ * half the time.
+ */
+static void rank_sort(cand *v, size_t n)
+{
+    double sc[RANK_MAX + 1];
+    cand out[RANK_MAX];
+    size_t i, j, np = (n + 1) & ~(size_t)1;
+    for (i = 0; i < n; i++)
+        sc[i] = v[i].score;
+    if (np > n)
+        sc[n] = __builtin_nan(""); /* compares neither above nor equal */
+    for (i = 0; i < n; i++) {
+        size_t above = 0, same = 0;
+#ifdef __SSE2__
+        __m128i va = _mm_setzero_si128(), ve = _mm_setzero_si128();
+        __m128d x = _mm_set1_pd(sc[i]);
+        for (j = 0; j < np; j += 2) {
+            __m128d y = _mm_loadu_pd(sc + j);
+            va = _mm_sub_epi64(va, _mm_castpd_si128(_mm_cmpgt_pd(y, x)));
+            ve = _mm_sub_epi64(ve, _mm_castpd_si128(_mm_cmpeq_pd(y, x)));
+        }
+        uint64_t a2[2], e2[2];
+        _mm_storeu_si128((__m128i *)(void *)a2, va);
+        _mm_storeu_si128((__m128i *)(void *)e2, ve);
+        above = (size_t)(a2[0] + a2[1]);
+        same = (size_t)(e2[0] + e2[1]);
+#else
+        for (j = 0; j < n; j++) {
+            above += sc[j] > sc[i];
+            same += sc[j] == sc[i];
+        }
+#endif
+        if (same > 1)
+            for (j = 0; j < n; j++)
+                if (sc[j] == sc[i] &&
+                    (v[j].seg != v[i].seg ? v[j].seg < v[i].seg
+                                          : v[j].doc < v[i].doc))
+                    above++;
+        out[above] = v[i];
+    }
+    memcpy(v, out, n * sizeof(*v));
+}
+
 /* Sort v[0..n) best first by score (insertion sort: n is small). */
 static void sort_best(cand *v, size_t n)
 {
@@ -2440,6 +2493,23 @@ static int pair_acc_at(ctx *c, uint32_t flen, const unsigned char *qa,
         return TRAWL_ECORRUPT;
     *acc += pair_acc_field(c, buf, na, buf + na, nb);
     return 0;
+}
+
+/* Ask for the cache lines where n records' positions start, ahead of
+ * reading them: the records of the hits to rescore are read one after
+ * another, and each would otherwise wait for its own line. */
+static void refs_prefetch(const posref *r, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        const unsigned char *p = r[j].p;
+        if (r[j].w != 0) {
+            const unsigned char *data = p + (size_t)r[j].w * (r[j].n - 1u);
+            uint32_t o = trawl__postab_get(p, r[j].w, r[j].skip);
+            p = o < (uint64_t)(r[j].end - data) ? data + o : data;
+        }
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+    }
 }
 
 /* The proximity part from a record, exact (st has one refpos per slot)
@@ -2990,6 +3060,11 @@ static int rescore(trawl_searcher *s, const trawl_index *ix, const prep *pr,
         for (size_t i = lo; i < hi; i++)
             w[nw++] = &v[i];
         sort_seg_doc(w, nw);
+        if (st != NULL)
+            for (size_t i = 0; i < nw; i++)
+                if (w[i]->rec != NO_REC)
+                    refs_prefetch(&ro->refs[(size_t)w[i]->rec * ro->nref],
+                                  ro->nref);
         for (size_t i = 0; i < nw; i++) {
             cand *x = w[i];
             if (x->rec == NO_REC || st == NULL) {
@@ -3072,11 +3147,14 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     prep pr;
     if ((rc = prepare(s, ix, q->q, q->qlen, arena, &pr, err)) < 0)
         return rc;
-    trawl_buf rb = TRAWL_BUF_INIT;
-    trawl__query_render(pr.root, &rb);
-    if (rb.rc == 0)
-        out->parsed = trawl_arena_strndup(arena, (const char *)rb.ptr, rb.len);
-    trawl_buf_free(&rb);
+    if (q->explain) {
+        trawl_buf rb = TRAWL_BUF_INIT;
+        trawl__query_render(pr.root, &rb);
+        if (rb.rc == 0)
+            out->parsed =
+                trawl_arena_strndup(arena, (const char *)rb.ptr, rb.len);
+        trawl_buf_free(&rb);
+    }
 
     /* Proximity as a second phase: the first ranks by BM25F alone (with
      * all its pruning), then the prox_depth best matches get their
@@ -3106,12 +3184,19 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         /* Every kept candidate is rescored: rescoring needs the page's
          * candidates as a set (the best page of them first), and only
          * the page is put in order at the end. */
-        select_best(h.v, kept, page);
+        if (kept <= RANK_MAX)
+            rank_sort(h.v, kept);
+        else
+            select_best(h.v, kept, page);
         if ((rc = rescore(s, ix, &pr, q, arena, &r, h.v, kept, page, err)) <
             0)
             return rc;
-        select_best(h.v, kept, page);
-        sort_best(h.v, page);
+        if (kept <= RANK_MAX) {
+            rank_sort(h.v, kept);
+        } else {
+            select_best(h.v, kept, page);
+            sort_best(h.v, page);
+        }
         goto hits;
     }
     heap_drain(&h);

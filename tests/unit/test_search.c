@@ -198,6 +198,7 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
     tq.w_prox = w_prox;
     tq.prox_depth = prox_depth;
     tq.snippets = 0;
+    tq.explain = 1;
     trawl_results r;
     int rc = trawl_search(s, f->ix, &tq, a, &r, &err);
     if (prc != 0) {
@@ -226,9 +227,13 @@ static void check_query(fixture *f, trawl_searcher *s, const char *q,
     /* A short page (pruning kicks in once the heap is full) must equal
      * the head of the full ranking. */
     tq.limit = 3;
+    tq.explain = 0;
     trawl_results top;
     assert_int_equal(trawl_search(s, f->ix, &tq, a, &top, &err), 0);
     assert_int_equal(top.nhits, n < 3 ? n : 3);
+    /* the parsed query is rendered when asked for, and only then */
+    assert_non_null(r.parsed);
+    assert_null(top.parsed);
     for (size_t i = 0; i < top.nhits; i++)
         if (strcmp(top.hits[i].id, r.hits[i].id) != 0 ||
             top.hits[i].score != r.hits[i].score)

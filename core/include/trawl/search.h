@@ -48,6 +48,7 @@ typedef struct trawl_query {
     int exact_total;      /* 1: always count every match exactly */
     int author_url;       /* 1: fill trawl_hit.author/url (reads the stored
                              body block; id, title, date never need it) */
+    int explain;          /* 1: fill trawl_results.parsed */
 } trawl_query;
 
 /* Fill q with defaults (limit 10, offset 0, score sort, k1 1.2, b 0.75,
@@ -82,7 +83,8 @@ typedef struct trawl_results {
     int total_exact;  /* 1: total is exact; 0: a lower bound */
     size_t nhits;
     trawl_hit *hits;
-    const char *parsed; /* the query as parsed and analyzed, for explain */
+    const char *parsed; /* the query as parsed and analyzed (with
+                           trawl_query.explain set, else NULL) */
 } trawl_results;
 
 int trawl_searcher_new(trawl_searcher **out, trawl_err *err);
