@@ -94,7 +94,7 @@
  *   length says which (4 + (nblocks + 1) * 8 + 2 or 4 * ndocs).
  *
  * Section TERMS: the term dictionary, terms in byte order, in blocks of
- *   TERM_BLOCK entries. Terms' postings (and positions) are laid out in
+ *   TERM_BLOCK entries (TERM_BLOCK_OLD before format 10). Terms' postings (and positions) are laid out in
  *   POSTINGS (and POSITIONS) in term order, back to back. Each entry:
  *     varint shared_prefix_len (0 for the first of a block), varint
  *     suffix_len, suffix bytes, varint df,
@@ -227,11 +227,15 @@
  *      the proximity part on long articles: on the real corpus POSITIONS
  *      +4.7%, its phrases 11% fewer instructions, plain queries 5%;
  *      synth-10k POSITIONS +1.5%). Formats 5 to 8 are still read.
+ *  10: TERMS blocks of 16 terms instead of 32 (TERM_BLOCK), so a lookup
+ *      walks half as many entries of its block (real corpus: 2-4 word
+ *      queries about 1% faster; the index 0.2% larger). Formats 5 to 9
+ *      are still read.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
 
-#define TRAWL_FORMAT_VERSION 9
+#define TRAWL_FORMAT_VERSION 10
 #define TRAWL_FORMAT_OLDEST 5 /* the oldest version still read */
 
 #define TRAWL_NFIELDS 2
@@ -269,7 +273,13 @@ enum {
  * DOCS records of its documents for its bounds. Part of the format. */
 #define COMPACT_MAX 32
 #define COMPACT_FROM 7  /* the first format with compact lists */
-#define TERM_BLOCK  32
+/* Terms per TERMS block: 16 from format 10 (a lookup bisects the blocks'
+ * first terms, then walks its block from the start: half the walk for
+ * 1,125 more block starts per 36,000 terms, +0.2% of the index), 32
+ * before. */
+#define TERM_BLOCK  16
+#define TERM_BLOCK_OLD 32
+#define TERM_BLOCK_FROM 10 /* the first format with TERM_BLOCK */
 #define STORE_BLOCK (8 * 1024) /* target raw bytes per store block */
 #define STORE_LEVEL 3          /* zstd level of the store's frames */
 #define STORE_DICT_MAX       (64 * 1024)   /* dictionary bytes, at most */

@@ -233,6 +233,7 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
                              path, ver, TRAWL_FORMAT_OLDEST,
                              TRAWL_FORMAT_VERSION);
     s->version = ver;
+    s->term_block = ver >= TERM_BLOCK_FROM ? TERM_BLOCK : TERM_BLOCK_OLD;
     const unsigned char *foot = p + s->size - SEG_FOOTER;
     if (memcmp(foot + 24, SEG_END_MAGIC, 8) != 0)
         return trawl__corrupt(err, "%s: truncated or damaged (no footer)",
@@ -356,7 +357,7 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
     if (ti->len != 12 + (uint64_t)s->nterm_blocks * 4 ||
         trawl__get_u64(ti->p + 4) != s->nterms ||
         (uint64_t)s->nterm_blocks !=
-            (s->nterms + TERM_BLOCK - 1) / TERM_BLOCK)
+            (s->nterms + s->term_block - 1) / s->term_block)
         return trawl__corrupt(err, "%s: TERMS_INDEX size", path);
     for (uint32_t b = 0; b < s->nterm_blocks; b++)
         if (trawl__get_u32(ti->p + 12 + (size_t)b * 4) >=
@@ -792,10 +793,10 @@ int trawl__seg_lookup(const trawl_segment *s, const char *term, size_t len,
     const unsigned char *end = tp + s->sec[SEC_TERMS].len;
     const unsigned char *p = term_block(s, (uint64_t)b);
     const unsigned char *key = (const unsigned char *)term;
-    uint64_t first = (uint64_t)b * TERM_BLOCK;
+    uint64_t first = (uint64_t)b * s->term_block;
     size_t m = 0;
     memset(out, 0, sizeof(*out));
-    for (uint64_t i = first; i < s->nterms && i < first + TERM_BLOCK; i++) {
+    for (uint64_t i = first; i < s->nterms && i < first + s->term_block; i++) {
         const unsigned char *at = p;
         uint64_t shared, suffix, df, v, post_off, pos_off, post_len;
         GETV(shared);
@@ -859,12 +860,12 @@ int trawl__seg_prefix(const trawl_segment *s, const char *prefix,
     size_t blen = 0;
     seg_term t;
     const unsigned char *p = tp;
-    for (uint64_t i = (uint64_t)b * TERM_BLOCK; i < s->nterms; i++) {
-        if (i % TERM_BLOCK == 0) {
-            p = term_block(s, i / TERM_BLOCK);
+    for (uint64_t i = (uint64_t)b * s->term_block; i < s->nterms; i++) {
+        if (i % s->term_block == 0) {
+            p = term_block(s, i / s->term_block);
             blen = 0;
         }
-        if ((rc = decode_entry(s, &p, end, buf, &blen, i % TERM_BLOCK == 0,
+        if ((rc = decode_entry(s, &p, end, buf, &blen, i % s->term_block == 0,
                                &t, err)) < 0)
             return rc;
         if (blen >= len && (len == 0 || memcmp(buf, prefix, len) == 0)) {
@@ -890,11 +891,11 @@ int trawl__seg_iter_next(seg_iter *it, trawl_err *err)
     const trawl_segment *s = it->s;
     if (it->i >= s->nterms)
         return 0;
-    if (it->i % TERM_BLOCK == 0)
+    if (it->i % s->term_block == 0)
         it->len = 0;
     const unsigned char *end = s->sec[SEC_TERMS].p + s->sec[SEC_TERMS].len;
     int rc = decode_entry(s, &it->p, end, it->term, &it->len,
-                          it->i % TERM_BLOCK == 0, &it->t, err);
+                          it->i % s->term_block == 0, &it->t, err);
     if (rc < 0 || (rc = term_resolve(s, &it->t, err)) < 0)
         return rc;
     it->i++;
@@ -1928,8 +1929,8 @@ static int chk_terms(chk *c, const trawl_segment *s)
     seg_term t;
     memset(&t, 0, sizeof(t));
     for (i = 0; i < s->nterms; i++) {
-        if (i % TERM_BLOCK == 0) {
-            uint32_t b = (uint32_t)(i / TERM_BLOCK);
+        if (i % s->term_block == 0) {
+            uint32_t b = (uint32_t)(i / s->term_block);
             uint32_t off = trawl__get_u32(s->sec[SEC_TERMS_INDEX].p + 12 +
                                           (size_t)b * 4);
             if ((uint64_t)(p - tp) != off)
@@ -1939,7 +1940,7 @@ static int chk_terms(chk *c, const trawl_segment *s)
             cur_len = 0;
         }
         trawl_err e;
-        if (decode_entry(s, &p, end, cur, &cur_len, i % TERM_BLOCK == 0, &t,
+        if (decode_entry(s, &p, end, cur, &cur_len, i % s->term_block == 0, &t,
                          &e) < 0) {
             CHK(c, "TERMS", "term %" PRIu64 ": %.300s", i, e.msg);
             walked = 0;

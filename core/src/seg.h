@@ -42,6 +42,8 @@ typedef struct trawl_segment {
     uint64_t nterms;
     uint64_t total_len[TRAWL_NFIELDS];
     uint32_t nterm_blocks;
+    uint32_t term_block;         /* terms per block: TERM_BLOCK, or
+                                    TERM_BLOCK_OLD before format 10 */
     uint64_t *term_keys;         /* per term block, its first term's first 8
                                     bytes as a big-endian number (zero
                                     padded), for lookups; malloc'd */

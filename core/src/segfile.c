@@ -410,7 +410,10 @@ void trawl__penc_free(seg_penc *e)
 void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
                      const seg_penc *e, uint64_t post_off, uint64_t pos_off)
 {
-    int first = d->n % TERM_BLOCK == 0;
+    int first = d->n % (trawl__segfile_format >= TERM_BLOCK_FROM
+                            ? TERM_BLOCK
+                            : TERM_BLOCK_OLD) ==
+                0;
     if (first) {
         trawl_buf_put_u32le(&d->tindex, (uint32_t)d->terms.len);
         d->prev_len = 0;

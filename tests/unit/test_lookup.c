@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "seg.h"
+#include "segfile.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
 #include "trawl/writer.h"
@@ -132,13 +133,15 @@ static void probe(const trawl_segment *s, const dict *d, const char *key,
         same_entry(key, len, &t, &d->t[at]);
 }
 
-static void lookups_agree_with_the_walk(void **state)
+/* Build an index of format fmt (blocks of 16 terms from format 10, 32
+ * before) and compare every lookup with the walk. */
+static void lookups_in_format(uint32_t fmt)
 {
-    (void)state;
     char dir[] = "/tmp/trawl-lookup-XXXXXX";
     assert_non_null(mkdtemp(dir));
     trawl_err err;
     trawl_writer *w;
+    trawl__segfile_format = fmt;
     assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
     char body[8192], id[32];
     for (int i = 0; i < 600; i++) {
@@ -171,10 +174,15 @@ static void lookups_agree_with_the_walk(void **state)
     trawl_writer_stats st;
     assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
     trawl_writer_free(w);
+    trawl__segfile_format = TRAWL_FORMAT_VERSION;
 
     trawl_index *ix;
     assert_int_equal(trawl_index_open(&ix, dir, &err), 0);
     const trawl_segment *s = &ix->segs[0];
+    assert_int_equal(s->version, fmt);
+    uint32_t tb = fmt >= TERM_BLOCK_FROM ? TERM_BLOCK : TERM_BLOCK_OLD;
+    assert_int_equal(s->term_block, tb);
+    assert_int_equal(s->nterm_blocks, (s->nterms + tb - 1) / tb);
     dict d = walk(s);
     assert_true(d.n > 1000); /* many dictionary blocks */
     char key[300];
@@ -211,10 +219,24 @@ static void lookups_agree_with_the_walk(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void lookups_agree_with_the_walk(void **state)
+{
+    (void)state;
+    lookups_in_format(TRAWL_FORMAT_VERSION);
+}
+
+/* Format 9's dictionary blocks of 32 terms are still read. */
+static void lookups_in_format_9(void **state)
+{
+    (void)state;
+    lookups_in_format(9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lookups_agree_with_the_walk),
+        cmocka_unit_test(lookups_in_format_9),
     };
     return cmocka_run_group_tests_name("lookup", tests, NULL, NULL);
 }
