@@ -193,8 +193,12 @@ static int term_keys(trawl_segment *s)
     s->term_keys = k;
     return 0;
 }
+/* The last serial given to an opened segment. */
+static atomic_uint_fast64_t seg_serial;
+
 int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
 {
+    s->serial = atomic_fetch_add(&seg_serial, 1) + 1;
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, s->name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
 #include <zstd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -40,8 +41,26 @@
 /* Proximity counts positions below this in a bitmap (8 KiB). */
 #define PROX_BM_POS ((1u << 16) - 32)
 
+/*
+ * Recent dictionary lookups, per searcher (Lucene kept such a cache of
+ * 1,024 terms per thread): a direct-mapped table keyed by the segment's
+ * serial, unique to each segment this process opens (a reloaded index
+ * never meets an entry of the one before), and the term (its hash, length
+ * and bytes). Terms longer than TC_TERM are not kept.
+ */
+#define TC_SLOTS 1024
+#define TC_TERM 24
+typedef struct tc_slot {
+    uint64_t serial; /* 0: empty */
+    uint64_t h;
+    seg_term t;
+    uint8_t len, found;
+    char term[TC_TERM];
+} tc_slot;
+
 struct trawl_searcher {
     ZSTD_DCtx *dctx; /* reused for every stored document */
+    tc_slot *tc;     /* term cache (TC_SLOTS), allocated on first use */
     trawl_arena *arena; /* see trawl_searcher_arena */
     trawl_analyzer *an;
     char language[32];
@@ -87,6 +106,7 @@ void trawl_searcher_free(trawl_searcher *s)
     trawl_arena_free(s->arena);
     free(s->scratch);
     free(s->prox_bm);
+    free(s->tc);
     trawl__snip_scratch_free(&s->snip);
     free(s);
 }
@@ -94,6 +114,34 @@ void trawl_searcher_free(trawl_searcher *s)
 trawl_arena *trawl_searcher_arena(trawl_searcher *s)
 {
     return s->arena;
+}
+
+/* trawl__seg_lookup through the searcher's term cache. */
+static int term_lookup(trawl_searcher *s, const trawl_segment *sg,
+                       const char *term, size_t len, seg_term *out,
+                       trawl_err *err)
+{
+    if (len > TC_TERM || sg->serial == 0 ||
+        (s->tc == NULL &&
+         (s->tc = calloc(TC_SLOTS, sizeof(*s->tc))) == NULL))
+        return trawl__seg_lookup(sg, term, len, out, err);
+    uint64_t h = XXH3_64bits_withSeed(term, len, sg->serial);
+    tc_slot *e = &s->tc[h & (TC_SLOTS - 1)];
+    if (e->serial == sg->serial && e->h == h && e->len == len &&
+        memcmp(e->term, term, len) == 0) {
+        *out = e->t;
+        return e->found;
+    }
+    int rc = trawl__seg_lookup(sg, term, len, out, err);
+    if (rc < 0)
+        return rc;
+    e->serial = sg->serial;
+    e->h = h;
+    e->len = (uint8_t)len;
+    e->found = (uint8_t)rc;
+    memcpy(e->term, term, len);
+    e->t = *out;
+    return rc;
 }
 
 static int searcher_bind(trawl_searcher *s, const trawl_index *ix,
@@ -1816,8 +1864,8 @@ static matcher *m_build(ctx *c, const qnode *q)
                 rc = lf->found[si * q->nterms + k];
                 t = lf->st[si * q->nterms + k];
             } else {
-                rc = trawl__seg_lookup(c->seg, q->terms[k], q->lens[k], &t,
-                                       c->err);
+                rc = term_lookup(c->s, c->seg, q->terms[k], q->lens[k], &t,
+                                 c->err);
             }
             if (rc < 0) {
                 c->corrupt = rc;
@@ -1847,7 +1895,7 @@ static matcher *m_build(ctx *c, const qnode *q)
                 size_t kl = trawl__pair_key(key, q->terms[k], q->lens[k],
                                             q->terms[k + 1], q->lens[k + 1]);
                 seg_term t;
-                int rc = trawl__seg_lookup(c->seg, key, kl, &t, c->err);
+                int rc = term_lookup(c->s, c->seg, key, kl, &t, c->err);
                 if (rc < 0)
                     c->corrupt = rc;
                 if (rc <= 0)
@@ -2286,8 +2334,8 @@ static int prepare(trawl_searcher *s, const trawl_index *ix, const char *q,
             for (uint32_t si = 0; si < ix->nsegs; si++) {
                 size_t at = (size_t)si * lv[i]->nterms + k;
                 if (lf->found[at] == 2) {
-                    rc = trawl__seg_lookup(&ix->segs[si], lv[i]->terms[k],
-                                           lv[i]->lens[k], &lf->st[at], err);
+                    rc = term_lookup(s, &ix->segs[si], lv[i]->terms[k],
+                                     lv[i]->lens[k], &lf->st[at], err);
                     if (rc < 0)
                         return rc;
                     lf->found[at] = (unsigned char)rc;

@@ -53,6 +53,9 @@ typedef struct trawl_segment {
     char language[32];
     uint32_t analyzer_version;
     uint32_t version;            /* format version of the file */
+    uint64_t serial;             /* unique among the segments this process
+                                    opened (never 0 once open): keys
+                                    searchers' term caches */
     uint64_t dict_hash;          /* XXH3 of STORE_DICT (from the TOC) */
     uint32_t meta_rel;           /* bytes per document offset in
                                     DOCMETA_INDEX: 2 or 4 (format 8), 0 */

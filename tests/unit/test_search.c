@@ -841,6 +841,46 @@ static void search_survives_garbage_queries(void **state)
     teardown_fixture(&f);
 }
 
+/*
+ * A searcher keeps recent dictionary lookups (its term cache). One
+ * searcher used on index after index (each built with the same segment
+ * file names, each opened where the last one may have been in memory)
+ * answers every query from the index it is given, as the oracle does;
+ * and thousands of distinct words sharing its slots (absent ones cached
+ * as absent, some too long to be kept) leave its answers right.
+ */
+static void search_term_cache_follows_the_index(void **state)
+{
+    (void)state;
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    static const char *qs[] = {"north", "korea talks", "north korea",
+                               "summit OR flood", "\"north korea\"",
+                               "storm -river", "the market", "kor*"};
+    for (int round = 0; round < 4; round++) {
+        fixture f;
+        build(&f, 150 + 120 * (size_t)round, 1000 + (uint64_t)round);
+        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+            check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
+        if (round == 1) {
+            for (int i = 0; i < 3000; i++) {
+                char q[96];
+                snprintf(q, sizeof(q), "%s zq%dx%s", vocab[i % NVOCAB], i,
+                         i % 7 ? "" : "withalongtailpastthecacheslength");
+                check_query(&f, s, q, 1.2, 0.75, 2.0, 1.0);
+                if (i % 100 == 0)
+                    check_query(&f, s, vocab[i % NVOCAB], 1.2, 0.75, 2.0,
+                                1.0);
+            }
+            for (size_t i = 0; i < NVOCAB; i++)
+                check_query(&f, s, vocab[i], 1.2, 0.75, 2.0, 1.0);
+        }
+        teardown_fixture(&f);
+    }
+    trawl_searcher_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -854,6 +894,7 @@ int main(void)
         cmocka_unit_test(snippet_highlights_matches),
         cmocka_unit_test(search_wide_prefix),
         cmocka_unit_test(search_survives_garbage_queries),
+        cmocka_unit_test(search_term_cache_follows_the_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
