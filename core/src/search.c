@@ -2013,15 +2013,18 @@ typedef struct heap {
     int sort;
 } heap;
 
-/* Min-heap by rank: the root is the worst kept candidate. sift_down
- * restores the order after the root was replaced. */
-static void sift_down(heap *h)
+/* Min-heap by rank once full: the root is the worst kept candidate.
+ * Until it is full, entries are only appended (most queries of a small
+ * collection never fill the first phase's 30), and it is put in heap
+ * order when the last one arrives (or before draining). sift_down_at
+ * restores the order below i after v[i] was replaced. */
+static void sift_down_at(heap *h, size_t i)
 {
-    /* The root's entry sinks through a hole: each level moves the worse
-     * child up, and the entry is stored once where it stops. */
+    /* The entry sinks through a hole: each level moves the worse child
+     * up, and the entry is stored once where it stops. */
     cand *v = h->v;
-    size_t n = h->n, i = 0;
-    cand x = v[0];
+    size_t n = h->n;
+    cand x = v[i];
     for (;;) {
         size_t l = 2 * i + 1;
         if (l >= n)
@@ -2035,6 +2038,17 @@ static void sift_down(heap *h)
     v[i] = x;
 }
 
+static void sift_down(heap *h)
+{
+    sift_down_at(h, 0);
+}
+
+static void heapify(heap *h)
+{
+    for (size_t i = h->n / 2; i-- > 0;)
+        sift_down_at(h, i);
+}
+
 static void heap_push(heap *h, const cand *x)
 {
     if (h->k == 0)
@@ -2046,17 +2060,9 @@ static void heap_push(heap *h, const cand *x)
         sift_down(h);
         return;
     }
-    size_t i = h->n++;
-    h->v[i] = *x;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!better(h->sort, &h->v[p], &h->v[i]))
-            break;
-        cand t = h->v[i];
-        h->v[i] = h->v[p];
-        h->v[p] = t;
-        i = p;
-    }
+    h->v[h->n++] = *x;
+    if (h->n == h->k)
+        heapify(h);
 }
 
 /* Reorder v[0..n) so that v[0..k) are the k best by score (0 < k < n),
@@ -2182,6 +2188,7 @@ static void sort_best(cand *v, size_t n)
  * back, one at a time (heap sort; k may be large with a deep offset). */
 static void heap_drain(heap *h)
 {
+    heapify(h); /* a heap not filled is not in order yet */
     while (h->n > 1) {
         cand worst = h->v[0];
         h->v[0] = h->v[--h->n];
