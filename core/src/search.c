@@ -1577,6 +1577,7 @@ pos_walk(const unsigned char **pp, const unsigned char *end, uint32_t n,
         } else if (mode == PWALK_MARK) {                                   \
             uint32_t b_ = q_ + 8;                                          \
             bm[b_ >> 3] |= (unsigned char)(1u << (b_ & 7));                \
+            *out++ = b_ >> 3;                                              \
         } else {                                                           \
             uint32_t s_ = q_ + 3;                                          \
             uint32_t w_ = bm_window(bm + (s_ >> 3)) >> (s_ & 7);           \
@@ -2527,12 +2528,21 @@ static int pair_acc_at(ctx *c, uint32_t flen, const unsigned char *qa,
         const unsigned char *p = qb;
         uint32_t lastb = 0, lasta;
         uint64_t part = 0;
-        int rc = pos_walk(&p, eb, nb, PWALK_MARK, bm, NULL, &lastb, NULL);
+        /* the bytes marked, to clear just them when they are few */
+        uint32_t *mk = scratch(c, nb);
+        if (mk == NULL)
+            return TRAWL_ENOMEM;
+        int rc = pos_walk(&p, eb, nb, PWALK_MARK, bm, NULL, &lastb, mk);
+        int marked = rc == 0;
         if (rc == 0) {
             p = qa;
             rc = pos_walk(&p, ea, na, PWALK_PROBE, bm, &part, &lasta, NULL);
         }
-        memset(bm, 0, ((lastb + 8) >> 3) + 1);
+        if (marked && nb <= 32 + (lastb >> 8))
+            for (uint32_t j = 0; j < nb; j++)
+                bm[mk[j]] = 0;
+        else
+            memset(bm, 0, ((lastb + 8) >> 3) + 1);
         if (rc < 0)
             return TRAWL_ECORRUPT;
         if (rc == 0) {
