@@ -1549,7 +1549,8 @@ static inline uint32_t bm_window(const unsigned char *x)
 /*
  * Walk n position deltas (the first from 0) at *pp: with PWALK_STORE
  * store each position in out (pos_decode); with PWALK_MARK set its bit in
- * bm (bit q + 8 for position q), or with PWALK_PROBE add to *acc the
+ * bm (bit q + 8 for position q) and store the byte's index in out (for
+ * clearing just those bytes), or with PWALK_PROBE add to *acc the
  * weights of the marked bits around it: pair_acc_bm straight from the
  * index, without storing the positions. One-byte deltas, the common case,
  * go eight at a time, and up to four one- or two-byte deltas (sparse
