@@ -3258,7 +3258,22 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
             0)
             return rc;
         if (kept <= RANK_MAX) {
-            rank_sort(h.v, kept);
+            /* The page's own hits (v[0..page) before rescoring) all end
+             * at or above the lowest of their final scores; a hit below
+             * that cannot reach the page, so only the others are ranked
+             * (most hits below the page stay below it). */
+            double floor = h.v[0].score;
+            for (size_t i = 1; i < page; i++)
+                if (h.v[i].score < floor)
+                    floor = h.v[i].score;
+            size_t m = page;
+            for (size_t i = page; i < kept; i++)
+                if (h.v[i].score >= floor) {
+                    cand t = h.v[m];
+                    h.v[m++] = h.v[i];
+                    h.v[i] = t;
+                }
+            rank_sort(h.v, m);
         } else {
             select_best(h.v, kept, page);
             sort_best(h.v, page);
