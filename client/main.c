@@ -796,6 +796,39 @@ static double get_num(const json_t *obj, const char *key, double dflt)
     return json_is_number(v) ? json_number_value(v) : dflt;
 }
 
+/*
+ * A NUL inside a string (JSON allows "\u0000"; an index built from a
+ * binary file by an older trawl-index holds them) would cut the string
+ * short where it is printed: it becomes '?', as other control characters
+ * are shown, so byte offsets (highlights) stay right.
+ */
+static void scrub_nul(json_t *v)
+{
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        const char *s = json_string_value(v);
+        if (memchr(s, '\0', n) == NULL)
+            return;
+        char *t = malloc(n + 1);
+        if (t == NULL)
+            return;
+        for (size_t i = 0; i < n; i++)
+            t[i] = s[i] == '\0' ? '?' : s[i];
+        json_string_setn_nocheck(v, t, n);
+        free(t);
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *m;
+        json_object_foreach(v, key, m)
+            scrub_nul(m);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+            scrub_nul(m);
+    }
+}
+
 static const char *get_str(const json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
@@ -1213,7 +1246,8 @@ int main(int argc, char **argv)
     double rtt = now_us() - t0;
 
     json_error_t jerr;
-    json_t *resp = json_loadb(resp_text, resp_len, 0, &jerr);
+    json_t *resp = json_loadb(resp_text, resp_len, JSON_ALLOW_NUL, &jerr);
+    scrub_nul(resp);
     if (!json_is_object(resp)) {
         fprintf(stderr, PROG ": trawld sent a response that is not a JSON "
                 "object: %s\n", resp ? "wrong type" : jerr.text);

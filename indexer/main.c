@@ -174,8 +174,10 @@ static void usage(FILE *f)
 "                front matter (title:, date:, ... between --- lines,\n"
 "                or title =, date = ... between +++ lines);\n"
 "                otherwise the first non-blank line is the title. Without\n"
-"                a date the file's modification time is used. A file larger than\n"
-"                256 MiB is reported and skipped.\n"
+"                a date the file's modification time is used. Text is\n"
+"                UTF-8, or UTF-16 with a byte order mark; a file with NUL\n"
+"                bytes otherwise is binary, reported and skipped. A file\n"
+"                larger than 256 MiB is reported and skipped.\n"
 "  *.jsonl       one article per non-blank line: {\"id\", \"title\", \"body\",\n"
 "                optional \"date\" (ISO 8601, RFC 2822, a month or a year),\n"
 "                \"author\", \"url\"}. Read as a stream;\n"
@@ -200,7 +202,7 @@ static void usage(FILE *f)
 "Ctrl-C or SIGTERM while reading stops the run and removes its files.\n"
 "\n"
 "Options:\n"
-"  -i, --index DIR      the index directory (created if missing; required)\n"
+"  -i, --index DIR      the index directory (created, parents too; required)\n"
 "  -l, --language NAME  stemmer language (default: the index's, or english)\n"
 "  -f, --full           rebuild from scratch, ignoring the existing index\n"
 "  -a, --add            add and update only: keep articles not seen in this\n"
@@ -738,7 +740,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 5
+#define TEXT_FP_VERSION 6
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {
@@ -816,10 +818,15 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
     }
     if (a.replaced > 0) {
         char msg[128];
+        /* UTF-16 (with its byte order mark) was decoded by the parser */
+        int wide = len >= 2 && ((unsigned char)text[0] == 0xff ||
+                                (unsigned char)text[0] == 0xfe) &&
+                   ((unsigned char)text[0] ^ (unsigned char)text[1]) == 1;
         snprintf(msg, sizeof(msg),
-                 "invalid UTF-8 (%zu sequence%s replaced by U+FFFD)",
-                 a.replaced, a.replaced == 1 ? "" : "s");
-        note(e->path, first_bad_utf8_line(text, len), msg);
+                 "invalid %s (%zu sequence%s replaced by U+FFFD)",
+                 wide ? "UTF-16" : "UTF-8", a.replaced,
+                 a.replaced == 1 ? "" : "s");
+        note(e->path, wide ? 0 : first_bad_utf8_line(text, len), msg);
         r->repaired++;
     }
     int dup = id_seen(r, a.id, a.id_len);
@@ -1298,6 +1305,28 @@ static int unchanged_run(run *r, const trawl_writer_opts *opts,
 
 enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK };
 
+/* mkdir -p of the directories above path (not path itself). */
+static void make_parents(const char *path)
+{
+    char *p = strdup(path);
+    if (p == NULL)
+        return;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    for (size_t i = 1; i < n; i++) {
+        if (p[i] != '/' || p[i - 1] == '/')
+            continue;
+        p[i] = '\0';
+        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+            p[i] = '/';
+            break;
+        }
+        p[i] = '/';
+    }
+    free(p);
+}
+
 int main(int argc, char **argv)
 {
 #ifdef __GLIBC__
@@ -1488,6 +1517,11 @@ int main(int argc, char **argv)
         trawl_analyzer_free(an);
         opts.language = language;
     }
+    /* A build run creates the index directory, and its missing parents
+     * (mkdir -p): "--index /var/lib/trawl/news" on a machine without
+     * /var/lib/trawl failed. A failure here shows as the writer's. */
+    if (optind < argc)
+        make_parents(dir);
     int rc = trawl_writer_open(&r.w, dir, &opts, &err);
     if (rc < 0) {
         fprintf(stderr, PROG ": cannot open index %s: %s\n", dir,

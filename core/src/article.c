@@ -807,6 +807,51 @@ static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
 }
 
 /*
+ * Text that starts with a UTF-16 byte order mark (FF FE little-endian,
+ * FE FF big-endian: what Windows tools write for "Unicode") as UTF-8 in a
+ * new buffer; an unpaired surrogate or a last odd byte becomes U+FFFD,
+ * counted in *replaced. NULL when out of memory.
+ */
+static char *utf16_to_utf8(const char *s, size_t n, size_t *out_len,
+                           size_t *replaced)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int be = u[0] == 0xfe;
+    size_t units = (n - 2) / 2;
+    /* a unit takes at most 3 bytes, a pair of them 4 */
+    char *o = malloc(units * 3 + 4), *w = o;
+    if (o == NULL)
+        return NULL;
+    for (size_t i = 0; i < units; i++) {
+        const unsigned char *q = u + 2 + 2 * i;
+        unsigned c = be ? (unsigned)q[0] << 8 | q[1]
+                        : (unsigned)q[1] << 8 | q[0];
+        if (c >= 0xd800 && c < 0xdc00 && i + 1 < units) {
+            const unsigned char *r = q + 2;
+            unsigned d = be ? (unsigned)r[0] << 8 | r[1]
+                            : (unsigned)r[1] << 8 | r[0];
+            if (d >= 0xdc00 && d < 0xe000) {
+                w += put_utf8(w, 0x10000 + ((c - 0xd800) << 10) +
+                                     (d - 0xdc00));
+                i++;
+                continue;
+            }
+        }
+        if (c >= 0xd800 && c < 0xe000) {
+            c = 0xfffd;
+            (*replaced)++;
+        }
+        w += put_utf8(w, c);
+    }
+    if ((n - 2) % 2 != 0) {
+        w += put_utf8(w, 0xfffd);
+        (*replaced)++;
+    }
+    *out_len = (size_t)(w - o);
+    return o;
+}
+
+/*
  * trawl-index keeps an unchanged text file without parsing it again, by a
  * hash of its bytes (indexer/main.c, text_fingerprint()): a change here
  * that reads the same bytes into another article must raise
@@ -818,17 +863,47 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                              const char *text, size_t len,
                              int64_t fallback_date, trawl_err *err)
 {
-    char *clean = NULL, *norm = NULL;
+    char *clean = NULL, *norm = NULL, *wide = NULL;
     size_t clean_len, norm_len, replaced = 0, id_replaced = 0;
+    size_t wide_replaced = 0;
     int rc;
 
     article_init(out);
+    const unsigned char *u = (const unsigned char *)text;
+    if (len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) ||
+                     (u[0] == 0xfe && u[1] == 0xff))) {
+        wide = utf16_to_utf8(text, len, &len, &wide_replaced);
+        if (wide == NULL) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        text = wide;
+    }
+    /* NUL bytes are no text: a file that has them is binary (or UTF-16
+     * without a byte order mark), and indexing it would store NULs that
+     * many JSON readers refuse. Zeros at the end only (a file's tail
+     * zero-filled by a crash) are dropped. */
+    while (len > 0 && text[len - 1] == '\0')
+        len--;
+    const char *nul = memchr(text, '\0', len);
+    if (nul != NULL) {
+        unsigned long line = 1;
+        for (const char *q = text; q < nul; q++)
+            line += *q == '\n';
+        rc = trawl_err_set(err, TRAWL_EINVAL,
+                           "binary file (a NUL byte on line %lu); text must "
+                           "be UTF-8, or UTF-16 with a byte order mark",
+                           line);
+        goto fail;
+    }
     if (trawl_utf8_sanitize(id, strlen(id), &out->id, &out->id_len,
                             &id_replaced) < 0 ||
         trawl_utf8_sanitize(text, len, &clean, &clean_len, &replaced) < 0) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto fail;
     }
+    free(wide);
+    wide = NULL;
     norm = normalize_newlines(clean, clean_len, &norm_len);
     free(clean);
     clean = NULL;
@@ -836,7 +911,7 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto fail;
     }
-    out->replaced = replaced + id_replaced;
+    out->replaced = replaced + wide_replaced + id_replaced;
 
     const char *p = norm, *end = norm + norm_len, *next;
     span line;
@@ -1032,6 +1107,7 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
     return 0;
 
 fail:
+    free(wide);
     free(clean);
     free(norm);
     trawl_article_clear(out);

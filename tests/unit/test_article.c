@@ -779,6 +779,73 @@ static void test_json_fast_path(void **state)
     }
 }
 
+/*
+ * Windows tools save "Unicode" text as UTF-16 with a byte order mark: it
+ * was read as bytes, and its NULs were stored (clients that read JSON
+ * with jansson refuse a response holding "\u0000"). Now UTF-16 (LE or
+ * BE) is decoded; other text with NUL bytes is binary and refused; zeros
+ * only at the end are dropped.
+ */
+static void test_utf16_and_nul(void **state)
+{
+    (void)state;
+    trawl_article a;
+    trawl_err err;
+    /* "Title: Caf\u00e9\n\nA \U0001F600 b\n" */
+    static const unsigned short units[] = {
+        'T', 'i', 't', 'l', 'e', ':', ' ', 'C', 'a', 'f', 0xe9, '\r', '\n',
+        '\r', '\n', 'A', ' ', 0xd83d, 0xde00, ' ', 'b', '\n'};
+    size_t nu = sizeof(units) / sizeof(units[0]);
+    char le[64], be[64];
+    le[0] = (char)0xff, le[1] = (char)0xfe, be[0] = (char)0xfe,
+    be[1] = (char)0xff;
+    for (size_t i = 0; i < nu; i++) {
+        le[2 + 2 * i] = (char)(units[i] & 0xff);
+        le[3 + 2 * i] = (char)(units[i] >> 8);
+        be[2 + 2 * i] = (char)(units[i] >> 8);
+        be[3 + 2 * i] = (char)(units[i] & 0xff);
+    }
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(trawl_article_parse_text(&a, "w.txt", k ? be : le,
+                                                  2 + 2 * nu, 7, &err),
+                         0);
+        assert_string_equal(a.title, "Caf\xc3\xa9");
+        assert_string_equal(a.body, "A \xf0\x9f\x98\x80 b");
+        assert_int_equal(a.replaced, 0);
+        trawl_article_clear(&a);
+    }
+    /* an unpaired surrogate and a last odd byte: U+FFFD, counted */
+    static const char odd[] = "\xff\xfeT\0i\0t\0l\0e\0:\0 \0x\0\n\0\n\0"
+                              "\x00\xd8y\0z";
+    assert_int_equal(trawl_article_parse_text(&a, "o.txt", odd,
+                                              sizeof(odd) - 1, 7, &err),
+                     0);
+    assert_string_equal(a.title, "x");
+    assert_string_equal(a.body, "\xef\xbf\xbdy\xef\xbf\xbd");
+    assert_int_equal(a.replaced, 2);
+    trawl_article_clear(&a);
+
+    /* binary: refused, with the line of the first NUL */
+    static const char bin[] = "Title: x\n\nsome\n\x01\x00\x02 text";
+    trawl_err_clear(&err);
+    assert_int_equal(trawl_article_parse_text(&a, "b.txt", bin,
+                                              sizeof(bin) - 1, 7, &err),
+                     TRAWL_EINVAL);
+    assert_non_null(strstr(err.msg, "binary file (a NUL byte on line 4)"));
+    /* UTF-16 without a byte order mark is no text either */
+    assert_int_equal(trawl_article_parse_text(&a, "n.txt", le + 2, 2 * nu,
+                                              7, &err),
+                     TRAWL_EINVAL);
+    /* zeros only at the end (a tail zero-filled by a crash): dropped */
+    static const char pad[] = "Title: x\n\nbody\n\0\0\0\0";
+    assert_int_equal(trawl_article_parse_text(&a, "p.txt", pad,
+                                              sizeof(pad) - 1, 7, &err),
+                     0);
+    assert_string_equal(a.body, "body");
+    assert_int_equal(a.body_len, 4);
+    trawl_article_clear(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -791,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_seed_files),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_fast_path),
+        cmocka_unit_test(test_utf16_and_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

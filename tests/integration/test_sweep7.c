@@ -1,0 +1,350 @@
+/*
+ * Integration tests from the seventh acceptance sweep: text files as
+ * Windows tools write them, binary files named .txt, what a terminal
+ * user pastes into a query, a response holding "\u0000", and an index
+ * directory whose parents do not exist yet.
+ *
+ * Environment: TRAWL_BIN (the build's bin/).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+static void path_in(char *out, size_t cap, const th *h, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", h->dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void make_dir(const th *h, const char *name)
+{
+    char path[256];
+    path_in(path, sizeof(path), h, name);
+    const char *argv[] = {"/bin/mkdir", "-p", path, NULL};
+    th_result r;
+    assert_int_equal(th_run(&r, argv), 0);
+    th_result_free(&r);
+}
+
+/* text (UTF-8, ASCII line ends) as UTF-16LE with a byte order mark and
+ * CRLF line ends, as Notepad's "Unicode" writes it: *n bytes, malloc'd. */
+static char *utf16le_crlf(const char *text, size_t *n)
+{
+    size_t len = strlen(text);
+    char *o = malloc(2 + len * 4 + 4);
+    assert_non_null(o);
+    size_t w = 0;
+    o[w++] = (char)0xff;
+    o[w++] = (char)0xfe;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)text[i];
+        unsigned cp;
+        int k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        cp = k == 1 ? c : k == 2 ? c & 0x1f : k == 3 ? c & 0x0f : c & 0x07;
+        for (int j = 1; j < k; j++)
+            cp = cp << 6 | ((unsigned char)text[i + j] & 0x3f);
+        i += (size_t)k;
+        if (cp == '\n') {
+            o[w++] = '\r';
+            o[w++] = 0;
+        }
+        if (cp >= 0x10000) {
+            unsigned hi = 0xd800 + ((cp - 0x10000) >> 10);
+            unsigned lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+            o[w++] = (char)(hi & 0xff);
+            o[w++] = (char)(hi >> 8);
+            cp = lo;
+        }
+        o[w++] = (char)(cp & 0xff);
+        o[w++] = (char)(cp >> 8);
+    }
+    *n = w;
+    return o;
+}
+
+/*
+ * A .txt saved as UTF-16 (Notepad's "Unicode", PowerShell's default) was
+ * indexed byte by byte: its words were cut apart by NULs and found by
+ * nothing, and the NULs were stored, so `trawl` failed on every search
+ * that showed it ("trawld sent a response that is not a JSON object").
+ * A binary file named .txt filled the dictionary with junk. UTF-16 with
+ * a byte order mark is now decoded; a file with NUL bytes otherwise is
+ * reported as binary and skipped (the run goes on and commits the rest).
+ */
+static void test_utf16_and_binary_text_files(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+
+    size_t n;
+    char *w = utf16le_crlf("Title: Réunion à Genève\n\nLes négociateurs "
+                           "se sont réunis \xf0\x9f\x98\x80 à Genève "
+                           "pour la trêve.\n",
+                           &n);
+    path_in(p, sizeof(p), &h, "c/unicode.txt");
+    assert_int_equal(th_write_file(p, w, n), 0);
+    free(w);
+    /* a binary file (NUL bytes, junk) named .txt */
+    char bin[600];
+    for (size_t i = 0; i < sizeof(bin); i++)
+        bin[i] = (char)((i * 7919u + 13u) % 251u);
+    memcpy(bin, "PK\x03\x04", 4);
+    bin[100] = '\0';
+    path_in(p, sizeof(p), &h, "c/archive.txt");
+    assert_int_equal(th_write_file(p, bin, sizeof(bin)), 0);
+    path_in(p, sizeof(p), &h, "c/plain.txt");
+    const char *plain = "Title: Plain\n\nThe truce talks in Geneva.\n";
+    assert_int_equal(th_write_file(p, plain, strlen(plain)), 0);
+
+    th_result r;
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    if (strstr(r.err, "archive.txt: binary file") == NULL ||
+        strstr(r.err, "unicode.txt") != NULL)
+        fail_msg("index notes: %s", r.err);
+    if (strstr(r.out, "indexed 2 documents") == NULL ||
+        strstr(r.out, "1 bad input") == NULL)
+        fail_msg("summary: %s", r.out);
+    th_result_free(&r);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    /* the UTF-16 article's words, accents folded as usual */
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-l", "negociateur "
+                                                        "geneve treve",
+                                                        NULL}),
+                     0);
+    assert_string_equal(r.out, "unicode.txt\n");
+    th_result_free(&r);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--get",
+                                                        "unicode.txt", NULL}),
+                     0);
+    if (strstr(r.out, "Réunion à Genève\n") == NULL ||
+        strstr(r.out, "réunis \xf0\x9f\x98\x80 à Genève pour la trêve.") ==
+            NULL ||
+        strchr(r.out, '\r') != NULL)
+        fail_msg("--get unicode.txt: %s", r.out);
+    th_result_free(&r);
+    /* the binary file is not in the index */
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--get",
+                                                        "archive.txt", NULL}),
+                     1);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+
+    /* A rerun: nothing changed. */
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    if (strstr(r.out, "no changes") == NULL)
+        fail_msg("rerun: %s", r.out);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
+/* A one-shot fake trawld on path: accepts one connection, reads one
+ * request line and answers with resp. The child's pid. */
+static pid_t fake_daemon(const char *path, const char *resp)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    assert_true(strlen(path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    unlink(path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20); /* never outlive a failed test */
+        int c = accept(fd, NULL, NULL);
+        char ch;
+        while (c >= 0 && read(c, &ch, 1) == 1 && ch != '\n')
+            ;
+        size_t len = strlen(resp), done = 0;
+        while (c >= 0 && done < len) {
+            ssize_t k = write(c, resp + done, len - done);
+            if (k <= 0)
+                break;
+            done += (size_t)k;
+        }
+        _exit(0);
+    }
+    close(fd);
+    return pid;
+}
+
+/*
+ * JSON strings may hold "\u0000", and an index built by an earlier
+ * trawl-index from a binary or UTF-16 file does: `trawl` refused such a
+ * response ("\u0000 is not allowed without JSON_ALLOW_NUL", exit 2), so
+ * no search that showed that article could be read from the terminal.
+ * The NUL is shown as '?' (like other control characters); highlights
+ * stay on their words.
+ */
+static void test_client_reads_nul_in_strings(void **state)
+{
+    (void)state;
+    th h;
+    assert_int_equal(th_init(&h), 0);
+    static const char search[] =
+        "{\"id\":1,\"ok\":true,\"generation\":1,\"total\":1,"
+        "\"total_exact\":true,\"took_us\":5,\"hits\":[{\"id\":\"b\\u0000.txt\","
+        "\"title\":\"T\\u0000i\\u0000t\",\"date\":null,\"score\":1.5,"
+        "\"snippet\":\"a\\u0000b needle c\",\"highlights\":[[4,10]]}]}\n";
+    static const char get[] =
+        "{\"id\":1,\"ok\":true,\"generation\":1,\"doc\":{\"id\":\"b.txt\","
+        "\"title\":\"x\\u0000y\",\"date\":null,\"author\":null,\"url\":null,"
+        "\"extra\":null,\"body\":\"one\\u0000two\\nthree\"}}\n";
+    static const struct {
+        const char *resp;
+        const char *args[4];
+        const char *want[3];
+    } cases[] = {
+        {search, {"needle", NULL}, {"T?i?t\n", "b?.txt  score 1.50\n",
+                                     "a?b needle c\n"}},
+        {search, {"-l", "needle", NULL}, {"b?.txt\n", NULL, NULL}},
+        {search, {"--json", "needle", NULL}, {"\"T\\u0000i\\u0000t\"", NULL,
+                                              NULL}},
+        {get, {"--get", "b.txt", NULL}, {"x?y\n", "one?two\nthree\n", NULL}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pid_t pid = fake_daemon(h.sock, cases[i].resp);
+        th_result r;
+        int st = th_client(&h, &r, cases[i].args);
+        if (st != 0)
+            fail_msg("case %zu: exit %d, %s", i, st, r.err);
+        for (int k = 0; k < 3 && cases[i].want[k] != NULL; k++)
+            if (strstr(r.out, cases[i].want[k]) == NULL)
+                fail_msg("case %zu: no \"%s\" in %s", i, cases[i].want[k],
+                         r.out);
+        th_result_free(&r);
+        assert_int_equal(th_wait(pid), 0);
+    }
+    th_cleanup(&h);
+}
+
+/*
+ * Text pasted into a terminal from a web page or a word processor:
+ * “north korea” (typographic quotes) searched both words anywhere, and a
+ * no-break space made two words a phrase. Both now mean what they show.
+ */
+static void test_pasted_query_text(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+    path_in(p, sizeof(p), &h, "c/a.txt");
+    const char *a = "Title: A\n\nNorth Korea and the talks.\n";
+    assert_int_equal(th_write_file(p, a, strlen(a)), 0);
+    path_in(p, sizeof(p), &h, "c/b.txt");
+    const char *b = "Title: B\n\nKorea talks in the north.\n";
+    assert_int_equal(th_write_file(p, b, strlen(b)), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    static const struct {
+        const char *q, *count;
+    } cases[] = {
+        {"\"north korea\"", "1\n"},
+        {"\xe2\x80\x9cnorth korea\xe2\x80\x9d", "1\n"},
+        {"\xe2\x80\x9enorth korea\xe2\x80\x9c", "1\n"},
+        {"north korea", "2\n"},
+        {"north\xc2\xa0korea", "2\n"},
+        {"korea\xc2\xa0north", "2\n"},
+        {"korea\xe3\x80\x80north", "2\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        th_result r;
+        assert_int_equal(th_client(&h, &r, (const char *[]){"-c", cases[i].q,
+                                                            NULL}),
+                         0);
+        if (strcmp(r.out, cases[i].count) != 0)
+            fail_msg("%s: %s", cases[i].q, r.out);
+        th_result_free(&r);
+    }
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/*
+ * README's quick start indexes into /var/lib/trawl/news: on a machine
+ * without /var/lib/trawl, trawl-index said "create ...: No such file or
+ * directory". It creates the missing parents now, and a trawld started
+ * first on that path serves the index once it is there.
+ */
+static void test_index_parents_created(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], idx[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+    path_in(p, sizeof(p), &h, "c/a.txt");
+    const char *a = "Title: A\n\nharbor storm\n";
+    assert_int_equal(th_write_file(p, a, strlen(a)), 0);
+    path_in(idx, sizeof(idx), &h, "var/lib/trawl/news");
+
+    pid_t d = th_spawn((const char *[]){"trawld", "--index", idx, "--socket",
+                                        h.sock, NULL},
+                       h.log);
+    assert_true(d > 0);
+    th_result r;
+    int st = -1;
+    for (int i = 0; i < 100 && st != 2; i++) { /* until it listens */
+        st = th_client(&h, &r, (const char *[]){"-c", "storm", NULL});
+        if (st != 2 || strstr(r.err, "no_index") == NULL) {
+            st = -1;
+            th_sleep_ms(50);
+        }
+        th_result_free(&r);
+    }
+    assert_int_equal(st, 2);
+    const char *argv[] = {"trawl-index", "--index", idx, dir, NULL};
+    assert_int_equal(th_run(&r, argv), 0);
+    if (strstr(r.out, "indexed 1 document") == NULL)
+        fail_msg("trawl-index into missing parents: %s %s", r.out, r.err);
+    th_result_free(&r);
+    st = -1;
+    for (int i = 0; i < 60 && st != 0; i++) {
+        st = th_client(&h, &r, (const char *[]){"-c", "storm", NULL});
+        th_result_free(&r);
+        if (st != 0)
+            th_sleep_ms(100);
+    }
+    assert_int_equal(st, 0);
+    kill(d, SIGTERM);
+    assert_int_equal(th_wait(d), 0);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf16_and_binary_text_files),
+        cmocka_unit_test(test_client_reads_nul_in_strings),
+        cmocka_unit_test(test_pasted_query_text),
+        cmocka_unit_test(test_index_parents_created),
+    };
+    return cmocka_run_group_tests_name("sweep7", tests, NULL, NULL);
+}
