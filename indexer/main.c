@@ -922,7 +922,8 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         return;
     }
     if (a.replaced > 0) {
-        line_note(r, path, line, "invalid UTF-8 replaced by U+FFFD");
+        line_note(r, path, line, "unpaired surrogate escape (\\udXXX) "
+                                 "replaced by U+FFFD");
         r->repaired++;
     }
     a.fingerprint = h;

@@ -1498,6 +1498,97 @@ int trawl_article_parse_json(trawl_article *out, const char *line,
     return trawl__article_parse_json_slow(out, line, len, err);
 }
 
+/* The value of the \\uXXXX escape at p (p[0] is '\\'), or -1. */
+static long u_escape(const char *p, const char *end)
+{
+    unsigned v;
+    if (end - p < 6 || p[1] != 'u' ||
+        hex4((const unsigned char *)p + 2, &v) < 0)
+        return -1;
+    return (long)v;
+}
+
+/*
+ * Every unpaired surrogate escape in line ("\\ud800" alone: what Python's
+ * json.dumps writes for text read with errors="surrogateescape") turned
+ * into "\\ufffd", the same length, in a copy (*copy, malloc'd; NULL when
+ * there is none). Returns how many, or TRAWL_ENOMEM. jansson refuses such
+ * a line, and the article was lost for a character that invalid UTF-8
+ * elsewhere would have had repaired.
+ */
+static long fix_lone_surrogates(const char *line, size_t len, char **copy)
+{
+    const char *end = line + len;
+    long fixed = 0;
+    *copy = NULL;
+    for (const char *p = memchr(line, '\\', len); p != NULL;) {
+        long v = u_escape(p, end);
+        if (v < 0xd800 || v > 0xdfff) {
+            p += 2; /* an escape: its second byte starts nothing */
+        } else {
+            long lo = v <= 0xdbff && end - p >= 12 && p[6] == '\\'
+                          ? u_escape(p + 6, end)
+                          : -1;
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                p += 12;
+            } else {
+                if (*copy == NULL && (*copy = dup_n(line, len)) == NULL)
+                    return TRAWL_ENOMEM;
+                memcpy(*copy + (p - line), "\\ufffd", 6);
+                fixed++;
+                p += 6;
+            }
+        }
+        p = p < end ? memchr(p, '\\', (size_t)(end - p)) : NULL;
+    }
+    return fixed;
+}
+
+/* A string value without its NUL characters ("\\u0000": JSON allows
+ * them, trawl does not store them). */
+static char *dup_text(const char *s, size_t n, size_t *out_n)
+{
+    char *p = malloc(n + 1);
+    size_t o = 0;
+    if (p == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\0')
+            p[o++] = s[i];
+    p[o] = '\0';
+    *out_n = o;
+    return p;
+}
+
+/* The NUL characters out of every string in v (extra fields). */
+static int drop_nuls(json_t *v)
+{
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v), m;
+        if (memchr(json_string_value(v), '\0', n) == NULL)
+            return 0;
+        char *t = dup_text(json_string_value(v), n, &m);
+        int rc = t == NULL ? -1 : json_string_setn_nocheck(v, t, m);
+        free(t);
+        return rc;
+    }
+    const char *key;
+    json_t *m;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, m) {
+            if (drop_nuls(m) < 0)
+                return -1;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            if (drop_nuls(m) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 int trawl__article_parse_json_slow(trawl_article *out, const char *line,
                                    size_t len, trawl_err *err)
 {
@@ -1513,7 +1604,16 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
      * problem. */
     if (!trawl_utf8_valid(line, len))
         return trawl_err_set(err, TRAWL_EINVAL, "invalid UTF-8");
-    root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    char *fixed;
+    long lone = fix_lone_surrogates(line, len, &fixed);
+    if (lone < 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    root = json_loadb(fixed != NULL ? fixed : line, len,
+                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+                          JSON_ALLOW_NUL,
+                      &jerr);
+    free(fixed);
+    out->replaced = (size_t)lone;
     if (root == NULL) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             return trawl_err_set(err, TRAWL_EINVAL, "invalid UTF-8");
@@ -1548,6 +1648,11 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
         rc = trawl_err_set(err, TRAWL_EINVAL, "field \"id\" is empty");
         goto done;
     }
+    if (memchr(s, '\0', n) != NULL) {
+        rc = trawl_err_set(err, TRAWL_EINVAL,
+                           "field \"id\" holds a NUL character (\\u0000)");
+        goto done;
+    }
     if ((out->id = dup_n(s, n)) == NULL)
         goto nomem;
     out->id_len = n;
@@ -1576,30 +1681,28 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
                                    : "field \"body\" is not a string");
         goto done;
     }
-    if ((out->body = dup_n(json_string_value(jbody),
-                           json_string_length(jbody))) == NULL)
+    if ((out->body = dup_text(json_string_value(jbody),
+                              json_string_length(jbody),
+                              &out->body_len)) == NULL)
         goto nomem;
-    out->body_len = json_string_length(jbody);
 
     if ((rc = opt_string(root, "title", &s, &n, err)) < 0)
         goto done;
-    if ((out->title = dup_n(s != NULL ? s : "", n)) == NULL)
+    if ((out->title = dup_text(s != NULL ? s : "", n, &out->title_len)) ==
+        NULL)
         goto nomem;
-    out->title_len = n;
 
     if ((rc = opt_string(root, "author", &s, &n, err)) < 0)
         goto done;
     if (s != NULL) {
-        if ((out->author = dup_n(s, n)) == NULL)
+        if ((out->author = dup_text(s, n, &out->author_len)) == NULL)
             goto nomem;
-        out->author_len = n;
     }
     if ((rc = opt_string(root, "url", &s, &n, err)) < 0)
         goto done;
     if (s != NULL) {
-        if ((out->url = dup_n(s, n)) == NULL)
+        if ((out->url = dup_text(s, n, &out->url_len)) == NULL)
             goto nomem;
-        out->url_len = n;
     }
 
     /* date: an ISO 8601 string, or a number of seconds since the epoch. */
@@ -1657,6 +1760,8 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
             goto nomem;
     }
     if (extra != NULL) {
+        if (drop_nuls(extra) < 0)
+            goto nomem;
         out->extra = json_dumps(extra, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (out->extra == NULL)
             goto nomem;

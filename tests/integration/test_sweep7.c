@@ -338,6 +338,55 @@ static void test_index_parents_created(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * JSON that Python's json.dumps writes for scraped text: "\u0000" in a
+ * string, and a lone surrogate ("\udcff") for an undecodable byte read
+ * with errors="surrogateescape". jansson refuses both by default, so the
+ * article was reported as bad JSON and lost. It is indexed now (NULs
+ * dropped, the surrogate U+FFFD, noted), and a rerun changes nothing.
+ */
+static void test_jsonl_nul_and_lone_surrogate(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+    path_in(p, sizeof(p), &h, "c/dump.jsonl");
+    const char *lines =
+        "{\"id\": \"a\", \"title\": \"Scraped\\u0000 page\", "
+        "\"body\": \"ferry\\u0000 timetable\"}\n"
+        "{\"id\": \"b\", \"title\": \"Caf\\udce9\", "
+        "\"body\": \"harbour caf\\udce9 menu\"}\n";
+    assert_int_equal(th_write_file(p, lines, strlen(lines)), 0);
+    th_result r;
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    if (strstr(r.out, "indexed 2 documents") == NULL ||
+        strstr(r.err, "dump.jsonl:2: unpaired surrogate") == NULL ||
+        strstr(r.err, "dump.jsonl:1") != NULL)
+        fail_msg("index: %s %s", r.out, r.err);
+    th_result_free(&r);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    if (strstr(r.out, "no changes") == NULL)
+        fail_msg("rerun: %s", r.out);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--get", "a", NULL}),
+                     0);
+    if (strstr(r.out, "Scraped page\n") == NULL ||
+        strstr(r.out, "ferry timetable") == NULL)
+        fail_msg("--get a: %s", r.out);
+    th_result_free(&r);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-l", "harbour menu",
+                                                        NULL}),
+                     0);
+    assert_string_equal(r.out, "b\n");
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_client_reads_nul_in_strings),
         cmocka_unit_test(test_pasted_query_text),
         cmocka_unit_test(test_index_parents_created),
+        cmocka_unit_test(test_jsonl_nul_and_lone_surrogate),
     };
     return cmocka_run_group_tests_name("sweep7", tests, NULL, NULL);
 }

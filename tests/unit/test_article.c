@@ -592,7 +592,8 @@ static void test_json(void **state)
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13\"}", 38,
              "bad date");
     json_err("{\"id\":\"x\",\"id\":\"y\",\"body\":\"b\"}", 29, "bad JSON");
-    json_err("{\"id\":\"x\",\"body\":\"a\\u0000b\"}", 28, "bad JSON");
+    json_err("{\"id\":\"x\\u0000\",\"body\":\"b\"}", 27,
+             "field \"id\" holds a NUL character");
     const char bad[] = "{\"id\":\"x\",\"body\":\"\xff\"}";
     json_err(bad, sizeof(bad) - 1, "invalid UTF-8");
     const char bad2[] = "{\"id\":\"x\",\"body\":\"\xed\xa0\x80\"}";
@@ -846,6 +847,49 @@ static void test_utf16_and_nul(void **state)
     trawl_article_clear(&a);
 }
 
+/*
+ * Valid JSON that jansson refuses by default lost its article: "\u0000"
+ * in a string (JSON allows it; a scraper's text may hold it) and an
+ * unpaired surrogate escape (Python's json.dumps writes one for text read
+ * with errors="surrogateescape"). NULs are dropped now (an id with one
+ * is still refused), a lone surrogate is U+FFFD and counted, as invalid
+ * UTF-8 in a text file is.
+ */
+static void test_json_nul_and_lone_surrogates(void **state)
+{
+    (void)state;
+    trawl_article a;
+    trawl_err err;
+    static const char nul[] =
+        "{\"id\":\"x\",\"title\":\"T\\u0000t\",\"body\":\"a\\u0000b c\","
+        "\"author\":\"\\u0000\",\"url\":\"u\\u0000\",\"tags\":[\"p\\u0000q\"]}";
+    assert_int_equal(trawl_article_parse_json(&a, nul, sizeof(nul) - 1,
+                                              &err),
+                     0);
+    assert_string_equal(a.title, "Tt");
+    assert_int_equal(a.title_len, 2);
+    assert_string_equal(a.body, "ab c");
+    assert_int_equal(a.body_len, 4);
+    assert_string_equal(a.author, "");
+    assert_string_equal(a.url, "u");
+    assert_string_equal(a.extra, "{\"tags\":[\"pq\"]}");
+    assert_int_equal(a.replaced, 0);
+    trawl_article_clear(&a);
+
+    static const char lone[] =
+        "{\"id\":\"\\udc80\",\"body\":\"a\\ud800 b \\ud83d\\ude00 c "
+        "\\\\ud800 d\\ud83d\\ud83d\\ude00\\udfff\"}";
+    assert_int_equal(trawl_article_parse_json(&a, lone, sizeof(lone) - 1,
+                                              &err),
+                     0);
+    assert_string_equal(a.id, "\xef\xbf\xbd");
+    assert_string_equal(a.body, "a\xef\xbf\xbd b \xf0\x9f\x98\x80 c "
+                                "\\ud800 d\xef\xbf\xbd\xf0\x9f\x98\x80"
+                                "\xef\xbf\xbd");
+    assert_int_equal(a.replaced, 4);
+    trawl_article_clear(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -859,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_fast_path),
         cmocka_unit_test(test_utf16_and_nul),
+        cmocka_unit_test(test_json_nul_and_lone_surrogates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
