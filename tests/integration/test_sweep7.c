@@ -387,6 +387,104 @@ static void test_jsonl_nul_and_lone_surrogate(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * What other languages' JSON encoders send. A request with "\u0000" got
+ * jansson's words "... not allowed without JSON_ALLOW_NUL", the name of
+ * a C flag; it says what is wrong now. The rest pins what protocol.md
+ * says: a lone surrogate escape and a number beyond a double are
+ * bad_json; -0 is the integer 0 and 10.0 is no integer; a request
+ * written a byte at a time, and 1000 in one write, are answered in order.
+ */
+static void test_protocol_from_other_languages(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+    path_in(p, sizeof(p), &h, "c/a.txt");
+    const char *a = "Title: A\n\nharbor storm\n";
+    assert_int_equal(th_write_file(p, a, strlen(a)), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+
+    json_t *r = th_request(&c, "{\"op\":\"search\",\"q\":\"storm\\u0000\"}");
+    assert_non_null(r);
+    assert_string_equal(th_error_code(r), "bad_json");
+    const char *msg = json_string_value(
+        json_object_get(json_object_get(r, "error"), "message"));
+    if (msg == NULL || strstr(msg, "JSON_ALLOW_NUL") != NULL ||
+        strstr(msg, "NUL character") == NULL)
+        fail_msg("message: %s", msg ? msg : "(none)");
+    json_decref(r);
+    static const struct {
+        const char *line, *code; /* code NULL: ok */
+    } cases[] = {
+        {"{\"op\":\"count\",\"q\":\"storm \\ud800\"}", "bad_json"},
+        {"{\"id\":\"\\udc00\",\"op\":\"ping\"}", "bad_json"},
+        {"{\"id\":1e400,\"op\":\"ping\"}", "bad_json"},
+        {"{\"op\":\"search\",\"q\":\"storm\",\"k1\":1e400}", "bad_json"},
+        {"{\"op\":\"search\",\"q\":\"storm\",\"limit\":10.0}",
+         "bad_request"},
+        {"{\"op\":\"search\",\"q\":\"storm\",\"limit\":1e1}", "bad_request"},
+        {"{\"op\":\"search\",\"q\":\"storm\",\"limit\":-0}", NULL},
+        {"{\"op\":\"search\",\"q\":\"storm\",\"k1\":-0.0}", NULL},
+        {"{\"op\":\"search\",\"q\":\"storm\",\"k1\":2}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = th_request(&c, cases[i].line);
+        if (r == NULL)
+            fail_msg("no answer to %s", cases[i].line);
+        const char *code = th_error_code(r);
+        if (cases[i].code == NULL ? code != NULL
+                                  : code == NULL ||
+                                        strcmp(code, cases[i].code) != 0)
+            fail_msg("%s: %s", cases[i].line, code ? code : "ok");
+        json_decref(r);
+    }
+
+    /* one byte at a time */
+    const char *req = "{\"id\":\"slow\",\"op\":\"count\",\"q\":\"h\xc3\xa4rbor "
+                      "storm\"}\n";
+    for (size_t i = 0; req[i] != '\0'; i++)
+        assert_int_equal(th_send(&c, req + i, 1), 0);
+    r = th_recv_json(&c);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "id")), "slow");
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), 1);
+    json_decref(r);
+
+    /* 1000 in one write, every op, in order */
+    static const char *const ops[] = {
+        "\"op\":\"search\",\"q\":\"storm\",\"limit\":1",
+        "\"op\":\"count\",\"q\":\"harbor\"", "\"op\":\"ping\"",
+        "\"op\":\"get\",\"doc\":\"a.txt\"", "\"op\":\"stats\"",
+        "\"op\":\"count\",\"q\":\"((\""};
+    size_t cap = 1000 * 80, len = 0;
+    char *blob = malloc(cap);
+    assert_non_null(blob);
+    for (int i = 0; i < 1000; i++)
+        len += (size_t)snprintf(blob + len, cap - len, "{\"id\":%d,%s}\n", i,
+                                ops[i % 6]);
+    assert_int_equal(th_send(&c, blob, len), 0);
+    free(blob);
+    for (int i = 0; i < 1000; i++) {
+        r = th_recv_json(&c);
+        if (r == NULL)
+            fail_msg("no answer %d", i);
+        assert_int_equal(json_integer_value(json_object_get(r, "id")), i);
+        int want_ok = i % 6 != 5;
+        assert_int_equal(json_is_true(json_object_get(r, "ok")), want_ok);
+        json_decref(r);
+    }
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_pasted_query_text),
         cmocka_unit_test(test_index_parents_created),
         cmocka_unit_test(test_jsonl_nul_and_lone_surrogate),
+        cmocka_unit_test(test_protocol_from_other_languages),
     };
     return cmocka_run_group_tests_name("sweep7", tests, NULL, NULL);
 }
