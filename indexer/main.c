@@ -10,8 +10,9 @@
  *
  * For crash tests only: TRAWL_TEST_CRASH_AT=open|add:N|commit makes the
  * process SIGKILL itself right after the writer opened the index, after
- * the Nth article, or just before the commit. The core never reads the
- * environment; this hook lives here.
+ * the Nth article, or just before the commit; stop:N makes it SIGSTOP
+ * itself after the Nth article (a test then changes a file under it).
+ * The core never reads the environment; this hook lives here.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -101,6 +102,7 @@ typedef struct run {
     double last_tick; /* last progress output */
     int line_shown;   /* a TTY progress line is on screen */
     uint64_t crash_after; /* TRAWL_TEST_CRASH_AT=add:N, 0 = off */
+    uint64_t stop_after;  /* TRAWL_TEST_CRASH_AT=stop:N, 0 = off */
     int keep_unseen;  /* an --add or merge-only run */
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
     hset ids;         /* hashes of the ids of this run's .txt/.md articles */
@@ -191,7 +193,8 @@ static void usage(FILE *f)
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
 "see are deleted (with --add they are kept, and when some directory or\n"
-"file could not be read, which is said). A bad file or line is\n"
+"file could not be read, or a .jsonl file changed while it was read,\n"
+"which is said). A bad file or line is\n"
 "reported on stderr as 'PATH:LINE: reason' (the first 20 lines of a\n"
 ".jsonl file, then how many more) and skipped. A run commits a\n"
 "new generation atomically, which a running trawld picks up; a run that\n"
@@ -555,6 +558,8 @@ static void counted(run *r)
 {
     if (r->crash_after != 0 && r->articles + r->kept == r->crash_after)
         raise(SIGKILL); /* TRAWL_TEST_CRASH_AT=add:N */
+    if (r->stop_after != 0 && r->articles + r->kept == r->stop_after)
+        raise(SIGSTOP); /* TRAWL_TEST_CRASH_AT=stop:N */
     progress_tick(r, 0);
 }
 
@@ -1068,9 +1073,10 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         r->unread++;
         return 0;
     }
+    struct stat fst;
+    int have_fst = fstat(fd, &fst) == 0;
     if (jsonl) {
-        struct stat fst;
-        int seen = fstat(fd, &fst) == 0 ? jsonl_seen(r, &fst) : 0;
+        int seen = have_fst ? jsonl_seen(r, &fst) : 0;
         if (seen != 0) {
             close(fd);
             if (seen < 0) {
@@ -1086,6 +1092,20 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     r->files++;
     if (jsonl) {
         index_jsonl(r, e, fd);
+        /* Written to while it was read (an export rewriting it in place,
+         * or appending): the articles of its part that this run did not
+         * see must not be deleted for it. */
+        struct stat now;
+        if (have_fst && !r->fatal && !stop_signal && fstat(fd, &now) == 0 &&
+            (now.st_size != fst.st_size ||
+             now.st_mtim.tv_sec != fst.st_mtim.tv_sec ||
+             now.st_mtim.tv_nsec != fst.st_mtim.tv_nsec)) {
+            note(e->path, 0, "changed while it was read (another program "
+                             "writing it?): the articles of the previous "
+                             "index this run did not see are kept; run "
+                             "again once it is complete");
+            r->unread++;
+        }
     } else {
         size_t len = 0;
         int rc = read_text(r, fd, e->st, &len);
@@ -1454,6 +1474,8 @@ int main(int argc, char **argv)
     const char *crash = getenv("TRAWL_TEST_CRASH_AT");
     if (crash != NULL && strncmp(crash, "add:", 4) == 0)
         r.crash_after = strtoull(crash + 4, NULL, 10);
+    if (crash != NULL && strncmp(crash, "stop:", 5) == 0)
+        r.stop_after = strtoull(crash + 5, NULL, 10);
 
     /*
      * Check every PATH before touching the index: a mistyped path would

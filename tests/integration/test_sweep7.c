@@ -485,6 +485,99 @@ static void test_protocol_from_other_languages(void **state)
     th_cleanup(&h);
 }
 
+/* Whether process pid is stopped (state T in /proc/pid/stat). */
+static int is_stopped(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return rp != NULL && rp[1] == ' ' && rp[2] == 'T';
+}
+
+/*
+ * An operator's cron job exports a JSON Lines dump in place (truncating
+ * it, then writing) while trawl-index runs: the run read the part written
+ * so far and deleted every article of the rest from the index until the
+ * next run. A file that changed while it was read now counts as not read
+ * whole: the run says so, and keeps the articles it did not see.
+ */
+static void test_jsonl_rewritten_while_read(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+    path_in(p, sizeof(p), &h, "c/dump.jsonl");
+    char all[2048];
+    size_t len = 0, cut = 0;
+    for (int i = 0; i < 10; i++) {
+        len += (size_t)snprintf(all + len, sizeof(all) - len,
+                                "{\"id\":\"a%d\",\"title\":\"t\",\"body\":"
+                                "\"word%d common\"}\n",
+                                i, i);
+        if (i == 2)
+            cut = len; /* the export has written 3 lines so far */
+    }
+    assert_int_equal(th_write_file(p, all, len), 0);
+    th_result r;
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    th_result_free(&r);
+
+    assert_int_equal(th_write_file(p, all, cut), 0);
+    char log[256];
+    path_in(log, sizeof(log), &h, "index.log");
+    setenv("TRAWL_TEST_CRASH_AT", "stop:2", 1);
+    pid_t pid = th_spawn((const char *[]){"trawl-index", "--index", h.index,
+                                          dir, NULL},
+                         log);
+    unsetenv("TRAWL_TEST_CRASH_AT");
+    assert_true(pid > 0);
+    for (int i = 0; i < 200 && !is_stopped(pid); i++)
+        th_sleep_ms(25);
+    assert_true(is_stopped(pid));
+    /* the export writes one more line meanwhile, and is not done */
+    const char *nl = memchr(all + cut, '\n', len - cut);
+    assert_non_null(nl);
+    FILE *f = fopen(p, "a");
+    assert_non_null(f);
+    assert_int_equal(fwrite(all + cut, 1, (size_t)(nl + 1 - (all + cut)), f),
+                     (size_t)(nl + 1 - (all + cut)));
+    assert_int_equal(fclose(f), 0);
+    kill(pid, SIGCONT);
+    assert_int_equal(th_wait(pid), 0);
+    char *out = th_read_file(log, NULL);
+    assert_non_null(out);
+    if (strstr(out, "dump.jsonl: changed while it was read") == NULL ||
+        strstr(out, "are kept") == NULL)
+        fail_msg("trawl-index said: %s", out);
+    free(out);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-c", "common",
+                                                        NULL}),
+                     0);
+    assert_string_equal(r.out, "10\n");
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+
+    /* the export done: a rerun reads it whole, nothing to change */
+    assert_int_equal(th_write_file(p, all, len), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    if (strstr(r.err, "changed while") != NULL ||
+        strstr(r.out, "10 documents unchanged") == NULL)
+        fail_msg("rerun: %s %s", r.out, r.err);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_index_parents_created),
         cmocka_unit_test(test_jsonl_nul_and_lone_surrogate),
         cmocka_unit_test(test_protocol_from_other_languages),
+        cmocka_unit_test(test_jsonl_rewritten_while_read),
     };
     return cmocka_run_group_tests_name("sweep7", tests, NULL, NULL);
 }
