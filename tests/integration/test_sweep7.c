@@ -578,6 +578,77 @@ static void test_jsonl_rewritten_while_read(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * trawld started with its standard descriptors closed (a cron line's
+ * "<&- >&- 2>&-", a supervisor that closes them): libuv's signal pipe
+ * took numbers 1 and 2, every log line went into it, and SIGTERM then
+ * aborted the daemon (exit 134, socket file left behind). Closed
+ * standard descriptors are /dev/null now.
+ */
+static void test_daemon_with_closed_stdio(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256], bin[512];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+    path_in(p, sizeof(p), &h, "c/a.txt");
+    const char *a = "Title: A\n\nalpha\n";
+    assert_int_equal(th_write_file(p, a, strlen(a)), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
+    snprintf(bin, sizeof(bin), "%s/trawld", th_bin_dir());
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(0);
+        close(1);
+        close(2);
+        execl(bin, bin, "--index", h.index, "--socket", h.sock, "--threads",
+              "1", (char *)NULL);
+        _exit(127);
+    }
+    th_result r;
+    int st = -1;
+    for (int i = 0; i < 100 && st != 0; i++) {
+        st = th_client(&h, &r, (const char *[]){"--ping", NULL});
+        th_result_free(&r);
+        if (st != 0)
+            th_sleep_ms(50);
+    }
+    assert_int_equal(st, 0);
+    /* log lines: two reloads and a SIGHUP */
+    for (int g = 0; g < 2; g++) {
+        char body[64];
+        snprintf(p, sizeof(p), "%s/c/b%d.txt", h.dir, g);
+        snprintf(body, sizeof(body), "Title: B\n\nbeta%d\n", g);
+        assert_int_equal(th_write_file(p, body, strlen(body)), 0);
+        assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
+        char q[16];
+        snprintf(q, sizeof(q), "beta%d", g);
+        st = -1;
+        for (int i = 0; i < 60 && st != 0; i++) {
+            st = th_client(&h, &r, (const char *[]){"-c", q, NULL});
+            th_result_free(&r);
+            if (st != 0)
+                th_sleep_ms(100);
+        }
+        assert_int_equal(st, 0);
+    }
+    kill(pid, SIGHUP);
+    th_sleep_ms(200);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-c", "alpha", NULL}),
+                     0);
+    th_result_free(&r);
+    kill(pid, SIGTERM);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        fail_msg("trawld ended with status %d", ws);
+    assert_int_equal(access(h.sock, F_OK), -1);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_nul_and_lone_surrogate),
         cmocka_unit_test(test_protocol_from_other_languages),
         cmocka_unit_test(test_jsonl_rewritten_while_read),
+        cmocka_unit_test(test_daemon_with_closed_stdio),
     };
     return cmocka_run_group_tests_name("sweep7", tests, NULL, NULL);
 }
