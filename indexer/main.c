@@ -205,7 +205,9 @@ static void usage(FILE *f)
 "Ctrl-C or SIGTERM while reading stops the run and removes its files.\n"
 "\n"
 "Options:\n"
-"  -i, --index DIR      the index directory (created, parents too; required)\n"
+"  -i, --index DIR      the index directory (created, parents too;\n"
+"                       required; one holding gen-*, seg-* or *.tmp files\n"
+"                       that are not trawl's is refused)\n"
 "  -l, --language NAME  stemmer language (default: the index's, or english)\n"
 "  -f, --full           rebuild from scratch, ignoring the existing index\n"
 "  -a, --add            add and update only: keep articles not seen in this\n"
@@ -1326,6 +1328,67 @@ static int unchanged_run(run *r, const trawl_writer_opts *opts,
 
 enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK };
 
+/* Whether s[0..n) is one or more ASCII digits. */
+static int all_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Whether name is one of the files the writer makes: gen-N.man,
+ * seg-N-M.trs, CURRENT, each possibly with .tmp. */
+static int index_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0)
+        n -= 4;
+    if (n == 7 && strncmp(name, "CURRENT", 7) == 0)
+        return 1;
+    if (n > 8 && strncmp(name, "gen-", 4) == 0 &&
+        strncmp(name + n - 4, ".man", 4) == 0)
+        return all_digits(name + 4, n - 8);
+    if (n > 8 && strncmp(name, "seg-", 4) == 0 &&
+        strncmp(name + n - 4, ".trs", 4) == 0) {
+        const char *dash = memchr(name + 4, '-', n - 8);
+        return dash != NULL &&
+               all_digits(name + 4, (size_t)(dash - (name + 4))) &&
+               all_digits(dash + 1, (size_t)(name + n - 4 - (dash + 1)));
+    }
+    return 0;
+}
+
+/*
+ * The index writer removes the *.tmp files of a dead build and the gen-*
+ * and seg-* files a generation no longer uses, by those prefixes and that
+ * suffix: an --index DIR that also held other files (the corpus itself:
+ * "gen-ai-boom.txt", "seg-rail.md"; anyone's "notes.tmp") lost them. Is
+ * there such a file in dir? Its name goes to out.
+ */
+static int foreign_file(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0; /* missing: the writer creates it, or says why not */
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        int doomed = (len > 4 && strcmp(n + len - 4, ".tmp") == 0) ||
+                     strncmp(n, "gen-", 4) == 0 || strncmp(n, "seg-", 4) == 0;
+        if (doomed && !index_file_name(n)) {
+            snprintf(out, cap, "%s", n);
+            found = 1;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
 /* mkdir -p of the directories above path (not path itself). */
 static void make_parents(const char *path)
 {
@@ -1566,6 +1629,14 @@ int main(int argc, char **argv)
      * /var/lib/trawl failed. A failure here shows as the writer's. */
     if (optind < argc)
         make_parents(dir);
+    char foreign[256];
+    if (foreign_file(dir, foreign, sizeof(foreign))) {
+        fprintf(stderr, PROG ": %s holds files that are not trawl's (%s), "
+                "which writing an index there would delete; give --index "
+                "a directory of its own\n",
+                dir, foreign);
+        return EXIT_FATAL;
+    }
     int rc = trawl_writer_open(&r.w, dir, &opts, &err);
     if (rc < 0) {
         fprintf(stderr, PROG ": cannot open index %s: %s\n", dir,

@@ -649,6 +649,57 @@ static void test_daemon_with_closed_stdio(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * The index writer removes *.tmp files and the gen-* and seg-* files of
+ * old generations by those prefixes and that suffix. "trawl-index --index
+ * news news" (the index beside the articles) deleted the user's
+ * gen-ai-boom.txt and seg-rail.md from disk, and any notes.tmp there. An
+ * --index directory holding such files that are not trawl's is refused
+ * now, before anything is written; one with only trawl's files, or
+ * articles of other names, is used as before.
+ */
+static void test_index_dir_with_foreign_files(void **state)
+{
+    (void)state;
+    th h;
+    char news[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "news");
+    path_in(news, sizeof(news), &h, "news");
+    static const char *const names[] = {"gen-ai-boom.txt", "seg-rail.md",
+                                        "notes.tmp"};
+    for (size_t i = 0; i < 3; i++) {
+        path_in(p, sizeof(p), &h, "news/other.txt");
+        assert_int_equal(th_write_file(p, "Other\n\nstory\n", 14), 0);
+        char f[256];
+        char rel[64];
+        snprintf(rel, sizeof(rel), "news/%s", names[i]);
+        path_in(f, sizeof(f), &h, rel);
+        assert_int_equal(th_write_file(f, "Mine\n\nkeep me\n", 15), 0);
+        th_result r;
+        const char *argv[] = {"trawl-index", "--index", news, news, NULL};
+        assert_int_equal(th_run(&r, argv), 2);
+        if (strstr(r.err, names[i]) == NULL ||
+            strstr(r.err, "a directory of its own") == NULL)
+            fail_msg("%s: %s", names[i], r.err);
+        th_result_free(&r);
+        assert_int_equal(access(f, F_OK), 0);
+        path_in(p, sizeof(p), &h, "news/CURRENT");
+        assert_int_equal(access(p, F_OK), -1);
+        assert_int_equal(unlink(f), 0);
+    }
+    /* without them: the index beside the articles works, twice */
+    for (int k = 0; k < 2; k++) {
+        th_result r;
+        const char *argv[] = {"trawl-index", "--index", news, news, NULL};
+        assert_int_equal(th_run(&r, argv), 0);
+        th_result_free(&r);
+    }
+    path_in(p, sizeof(p), &h, "news/other.txt");
+    assert_int_equal(access(p, F_OK), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_protocol_from_other_languages),
         cmocka_unit_test(test_jsonl_rewritten_while_read),
         cmocka_unit_test(test_daemon_with_closed_stdio),
+        cmocka_unit_test(test_index_dir_with_foreign_files),
     };
     return cmocka_run_group_tests_name("sweep7", tests, NULL, NULL);
 }
