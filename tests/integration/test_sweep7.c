@@ -304,28 +304,23 @@ static void test_index_parents_created(void **state)
     const char *a = "Title: A\n\nharbor storm\n";
     assert_int_equal(th_write_file(p, a, strlen(a)), 0);
     path_in(idx, sizeof(idx), &h, "var/lib/trawl/news");
+    assert_true(strlen(idx) < sizeof(h.index));
+    memcpy(h.index, idx, strlen(idx) + 1);
 
-    pid_t d = th_spawn((const char *[]){"trawld", "--index", idx, "--socket",
-                                        h.sock, NULL},
-                       h.log);
-    assert_true(d > 0);
+    /* trawld first: it listens without an index */
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_result r;
-    int st = -1;
-    for (int i = 0; i < 100 && st != 2; i++) { /* until it listens */
-        st = th_client(&h, &r, (const char *[]){"-c", "storm", NULL});
-        if (st != 2 || strstr(r.err, "no_index") == NULL) {
-            st = -1;
-            th_sleep_ms(50);
-        }
-        th_result_free(&r);
-    }
-    assert_int_equal(st, 2);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-c", "storm", NULL}),
+                     2);
+    if (strstr(r.err, "no_index") == NULL)
+        fail_msg("before the index: %s", r.err);
+    th_result_free(&r);
     const char *argv[] = {"trawl-index", "--index", idx, dir, NULL};
     assert_int_equal(th_run(&r, argv), 0);
     if (strstr(r.out, "indexed 1 document") == NULL)
         fail_msg("trawl-index into missing parents: %s %s", r.out, r.err);
     th_result_free(&r);
-    st = -1;
+    int st = -1;
     for (int i = 0; i < 60 && st != 0; i++) {
         st = th_client(&h, &r, (const char *[]){"-c", "storm", NULL});
         th_result_free(&r);
@@ -333,8 +328,7 @@ static void test_index_parents_created(void **state)
             th_sleep_ms(100);
     }
     assert_int_equal(st, 0);
-    kill(d, SIGTERM);
-    assert_int_equal(th_wait(d), 0);
+    assert_int_equal(th_daemon_stop(&h), 0);
     th_cleanup(&h);
 }
 
