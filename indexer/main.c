@@ -964,6 +964,18 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         return;
     }
     r->line_notes = r->lines_unshown = 0;
+    /* UTF-16 (Windows PowerShell's '>' writes it): every line would be
+     * reported as bad JSON; say once what it is instead. */
+    unsigned char bom[2];
+    ssize_t got = pread(fd, bom, 2, 0);
+    if (got == 2 && ((bom[0] == 0xff && bom[1] == 0xfe) ||
+                     (bom[0] == 0xfe && bom[1] == 0xff))) {
+        note(e->path, 0, "UTF-16 text (it starts with a UTF-16 byte order "
+                         "mark): JSON Lines must be UTF-8; convert it, e.g. "
+                         "iconv -f UTF-16 -t UTF-8");
+        r->bad++;
+        return;
+    }
     index_jsonl_lines(r, e, fd);
     if (r->lines_unshown > 0) {
         char msg[96];

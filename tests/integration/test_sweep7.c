@@ -114,13 +114,23 @@ static void test_utf16_and_binary_text_files(void **state)
     const char *plain = "Title: Plain\n\nThe truce talks in Geneva.\n";
     assert_int_equal(th_write_file(p, plain, strlen(plain)), 0);
 
+    /* JSON Lines as Windows PowerShell's '>' writes them: said once */
+    w = utf16le_crlf("{\"id\":\"j1\",\"body\":\"x\"}\n{\"id\":\"j2\","
+                     "\"body\":\"y\"}\n",
+                     &n);
+    path_in(p, sizeof(p), &h, "c/export.jsonl");
+    assert_int_equal(th_write_file(p, w, n), 0);
+    free(w);
+
     th_result r;
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
     if (strstr(r.err, "archive.txt: binary file") == NULL ||
-        strstr(r.err, "unicode.txt") != NULL)
+        strstr(r.err, "unicode.txt") != NULL ||
+        strstr(r.err, "export.jsonl: UTF-16 text") == NULL ||
+        strstr(r.err, "export.jsonl:2") != NULL)
         fail_msg("index notes: %s", r.err);
     if (strstr(r.out, "indexed 2 documents") == NULL ||
-        strstr(r.out, "1 bad input") == NULL)
+        strstr(r.out, "2 bad inputs") == NULL)
         fail_msg("summary: %s", r.out);
     th_result_free(&r);
 
