@@ -231,8 +231,8 @@ static void usage(FILE *f)
 "if some inputs were bad) or --check found no problem, 1 on a usage error\n"
 "or when no article was found (nothing is committed then), 2 on a fatal\n"
 "error (a missing or unreadable PATH, checked before the index is touched;\n"
-"a locked or unreadable index; a write failure), 3 when --check found\n"
-"problems.\n");
+"a locked or unreadable index; an index directory holding files that are\n"
+"not trawl's; a write failure), 3 when --check found problems.\n");
 }
 
 static void progress_clear(run *r);
