@@ -1352,7 +1352,7 @@ static int all_digits(const char *s, size_t n)
 }
 
 /* Whether name is one of the files the writer makes: gen-N.man,
- * seg-N-M.trs, CURRENT, each possibly with .tmp. */
+ * seg-N-M.trs (seg-N.trs before), CURRENT, each possibly with .tmp. */
 static int index_file_name(const char *name)
 {
     size_t n = strlen(name);
@@ -1365,9 +1365,11 @@ static int index_file_name(const char *name)
         return all_digits(name + 4, n - 8);
     if (n > 8 && strncmp(name, "seg-", 4) == 0 &&
         strncmp(name + n - 4, ".trs", 4) == 0) {
+        /* seg-N.trs: the names of early indexes */
         const char *dash = memchr(name + 4, '-', n - 8);
-        return dash != NULL &&
-               all_digits(name + 4, (size_t)(dash - (name + 4))) &&
+        if (dash == NULL)
+            return all_digits(name + 4, n - 8);
+        return all_digits(name + 4, (size_t)(dash - (name + 4))) &&
                all_digits(dash + 1, (size_t)(name + n - 4 - (dash + 1)));
     }
     return 0;

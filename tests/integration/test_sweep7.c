@@ -699,6 +699,20 @@ static void test_index_dir_with_foreign_files(void **state)
         assert_int_equal(th_run(&r, argv), 0);
         th_result_free(&r);
     }
+    /* a dead build's leftovers, also of early indexes (seg-N.trs), are
+     * trawl's own */
+    static const char *const own[] = {"seg-000007.trs", "seg-000008-01.trs.tmp",
+                                      "gen-000009.man.tmp", "CURRENT.tmp"};
+    for (size_t i = 0; i < 4; i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "news/%s", own[i]);
+        path_in(p, sizeof(p), &h, rel);
+        assert_int_equal(th_write_file(p, "x", 1), 0);
+    }
+    th_result r;
+    const char *argv[] = {"trawl-index", "--index", news, news, NULL};
+    assert_int_equal(th_run(&r, argv), 0);
+    th_result_free(&r);
     path_in(p, sizeof(p), &h, "news/other.txt");
     assert_int_equal(access(p, F_OK), 0);
     th_cleanup(&h);
