@@ -177,9 +177,10 @@ static void usage(FILE *f)
 "                or title =, date = ... between +++ lines);\n"
 "                otherwise the first non-blank line is the title. Without\n"
 "                a date the file's modification time is used. Text is\n"
-"                UTF-8, or UTF-16 with a byte order mark; a file with NUL\n"
-"                bytes otherwise is binary, reported and skipped. A file\n"
-"                larger than 256 MiB is reported and skipped.\n"
+"                UTF-8 (bytes that are not are read as Windows-1252, or\n"
+"                Latin-1), or UTF-16 with a byte order mark; a file with\n"
+"                NUL bytes otherwise is binary, reported and skipped. A\n"
+"                file larger than 256 MiB is reported and skipped.\n"
 "  *.jsonl       one article per non-blank line: {\"id\", \"title\", \"body\",\n"
 "                optional \"date\" (ISO 8601, RFC 2822, a month or a year),\n"
 "                \"author\", \"url\"}. Read as a stream;\n"
@@ -747,7 +748,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 6
+#define TEXT_FP_VERSION 7
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {
@@ -824,16 +825,25 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         return;
     }
     if (a.replaced > 0) {
-        char msg[128];
+        char msg[160];
         /* UTF-16 (with its byte order mark) was decoded by the parser */
         int wide = len >= 2 && ((unsigned char)text[0] == 0xff ||
                                 (unsigned char)text[0] == 0xfe) &&
                    ((unsigned char)text[0] ^ (unsigned char)text[1]) == 1;
-        snprintf(msg, sizeof(msg),
-                 "invalid %s (%zu sequence%s replaced by U+FFFD)",
-                 wide ? "UTF-16" : "UTF-8", a.replaced,
-                 a.replaced == 1 ? "" : "s");
-        note(e->path, wide ? 0 : first_bad_utf8_line(text, len), msg);
+        unsigned long line = 0;
+        if (wide) {
+            snprintf(msg, sizeof(msg),
+                     "invalid UTF-16 (%zu sequence%s replaced by U+FFFD)",
+                     a.replaced, a.replaced == 1 ? "" : "s");
+        } else if ((line = first_bad_utf8_line(text, len)) != 0) {
+            snprintf(msg, sizeof(msg),
+                     "not UTF-8: %zu byte%s read as Windows-1252 (Latin-1)",
+                     a.replaced, a.replaced == 1 ? "" : "s");
+        } else {
+            snprintf(msg, sizeof(msg),
+                     "file name is not UTF-8 (U+FFFD in its id)");
+        }
+        note(e->path, line, msg);
         r->repaired++;
     }
     int dup = id_seen(r, a.id, a.id_len);

@@ -851,6 +851,50 @@ static char *utf16_to_utf8(const char *s, size_t n, size_t *out_len,
     return o;
 }
 
+/* Windows-1252's characters for bytes 0x80..0x9f (0: undefined there). */
+static const unsigned short cp1252_c1[32] = {
+    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178};
+
+/*
+ * Text that is not valid UTF-8, in a new buffer where every byte that is
+ * not part of a valid UTF-8 sequence is read as Windows-1252 (Latin-1's
+ * superset: what older news archives and Windows editors save); its five
+ * undefined bytes become U+FFFD. *mapped counts those bytes. A Latin-1
+ * "caf\xe9" was "caf\ufffd": the article's accented words were cut
+ * apart and no query found them; a UTF-8 file with a stray byte keeps
+ * all its UTF-8. NULL when out of memory.
+ */
+static char *legacy_to_utf8(const char *s, size_t n, size_t *out_len,
+                            size_t *mapped)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char *o = malloc(n * 3 + 1), *w = o;
+    if (o == NULL)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        unsigned c = u[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef             ? 3
+                   : c >= 0xf0 && c <= 0xf4             ? 4
+                                                        : 0;
+        if (k == 1 || (k > 1 && k <= n - i && trawl_utf8_valid(s + i, k))) {
+            memcpy(w, s + i, k);
+            w += k;
+            i += k;
+            continue;
+        }
+        unsigned cp = c >= 0xa0 ? c : cp1252_c1[c - 0x80];
+        w += put_utf8(w, cp != 0 ? cp : 0xfffd);
+        (*mapped)++;
+        i++;
+    }
+    *out_len = (size_t)(w - o);
+    return o;
+}
+
 /*
  * trawl-index keeps an unchanged text file without parsing it again, by a
  * hash of its bytes (indexer/main.c, text_fingerprint()): a change here
@@ -897,8 +941,16 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
         goto fail;
     }
     if (trawl_utf8_sanitize(id, strlen(id), &out->id, &out->id_len,
-                            &id_replaced) < 0 ||
-        trawl_utf8_sanitize(text, len, &clean, &clean_len, &replaced) < 0) {
+                            &id_replaced) < 0) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (wide == NULL && !trawl_utf8_valid(text, len))
+        clean = legacy_to_utf8(text, len, &clean_len, &replaced);
+    else if (trawl_utf8_sanitize(text, len, &clean, &clean_len,
+                                 &replaced) < 0)
+        clean = NULL;
+    if (clean == NULL) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto fail;
     }

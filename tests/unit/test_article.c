@@ -207,11 +207,24 @@ static void test_text_plain(void **state)
     assert_string_equal(a.title, "Real");
     trawl_article_clear(&a);
 
-    /* Invalid UTF-8 is replaced and counted. */
-    a = parse_text("Ti\xfftle\nbo\xc3" "dy", 0);
-    assert_string_equal(a.title, "Ti\xef\xbf\xbdtle");
-    assert_string_equal(a.body, "bo\xef\xbf\xbd" "dy");
-    assert_int_equal(a.replaced, 2);
+    /* Bytes that are not UTF-8 are read as Windows-1252 and counted; its
+     * undefined bytes are U+FFFD. */
+    a = parse_text("Ti\xfftle\nbo\xc3" "dy \x81", 0);
+    assert_string_equal(a.title, "Ti\xc3\xbftle");
+    assert_string_equal(a.body, "bo\xc3\x83" "dy \xef\xbf\xbd");
+    assert_int_equal(a.replaced, 3);
+    trawl_article_clear(&a);
+    /* A Latin-1 / Windows-1252 article: its accents and quotes read, its
+     * UTF-8 (a file with a few stray bytes) kept as it is. */
+    a = parse_text("Caf\xe9 owner\n\n\x93Na\xefve\x94 \x80 5 \x96 "
+                   "r\xc3\xa9sum\xc3\xa9 \xe2\x80\x99 \xe2\x80 \xf0\x9f\x98\x80",
+                   0);
+    assert_string_equal(a.title, "Caf\xc3\xa9 owner");
+    assert_string_equal(a.body, "\xe2\x80\x9cNa\xc3\xafve\xe2\x80\x9d "
+                                "\xe2\x82\xac 5 \xe2\x80\x93 r\xc3\xa9sum\xc3\xa9 "
+                                "\xe2\x80\x99 \xc3\xa2\xe2\x82\xac "
+                                "\xf0\x9f\x98\x80");
+    assert_int_equal(a.replaced, 8);
     trawl_article_clear(&a);
 
     trawl_err err = {0};
