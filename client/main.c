@@ -1191,8 +1191,9 @@ static double now_us(void)
 /*
  * Started with standard descriptors closed (a cron job's "2>&-", a
  * supervisor that closes them), the first files and sockets opened took
- * their numbers, and messages meant for stderr went into them (results were sent to the daemon as requests). Each
- * closed one of 0, 1, 2 is /dev/null now, before anything else is opened.
+ * their numbers, and messages meant for stderr went into them (results were
+ * sent to the daemon as requests). Each closed one of 0, 1, 2 is /dev/null
+ * now, before anything else is opened.
  */
 static void std_fds_open(void)
 {

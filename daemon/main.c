@@ -163,7 +163,8 @@ static const char *default_socket(char **owned)
 /*
  * Started with standard descriptors closed (a cron job's "2>&-", a
  * supervisor that closes them), the first files and sockets opened took
- * their numbers, and messages meant for stderr went into them: trawld aborted on SIGTERM (its log lines had gone into libuv's signal pipe). Each
+ * their numbers, and messages meant for stderr went into them: trawld
+ * aborted on SIGTERM (its log lines had gone into libuv's signal pipe). Each
  * closed one of 0, 1, 2 is /dev/null now, before anything else is opened.
  */
 static void std_fds_open(void)
