@@ -175,7 +175,8 @@ static void usage(FILE *f)
 "                Author:, URL: lines ended by a blank line, or Markdown\n"
 "                front matter (title:, date:, ... between --- lines,\n"
 "                or title =, date = ... between +++ lines);\n"
-"                otherwise the first non-blank line is the title. Without\n"
+"                otherwise the first non-blank line is the title (if it\n"
+"                is at most 300 bytes long; else it is body). Without\n"
 "                a date the file's modification time is used. Text is\n"
 "                UTF-8 (bytes that are not are read as Windows-1252, or\n"
 "                Latin-1), or UTF-16 with a byte order mark; a file with\n"
@@ -748,7 +749,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 7
+#define TEXT_FP_VERSION 8
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {

@@ -785,6 +785,9 @@ static int set_block_field(char **dst, size_t *dst_len, const char *q,
     return 0;
 }
 
+/* The longest first line that is taken for a title, in bytes. */
+#define TITLE_LINE_MAX 300
+
 /* Copy text, dropping a UTF-8 BOM and turning "\r\n" into "\n". */
 static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
 {
@@ -1122,7 +1125,11 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
             p = next;
             continue;
         }
-        if (!have_title) {
+        /* A first line longer than any headline is the article's first
+         * paragraph (a file of one line, or without a title line): it
+         * stays in the body and the article is untitled. It was the
+         * title, whole, and the body was empty. */
+        if (!have_title && t.n <= TITLE_LINE_MAX) {
             rc = set_field(&out->title, &out->title_len, strip_heading(t));
             if (rc < 0) {
                 rc = trawl_err_set(err, rc, "out of memory");

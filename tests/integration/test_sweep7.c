@@ -718,6 +718,54 @@ static void test_index_dir_with_foreign_files(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A text file that is one long line: it was all title (the result
+ * printed a screenful as its heading, no snippet). It is the body now,
+ * untitled, with a snippet around the words.
+ */
+static void test_one_line_text_file(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256];
+    assert_int_equal(th_init(&h), 0);
+    make_dir(&h, "c");
+    path_in(dir, sizeof(dir), &h, "c");
+    path_in(p, sizeof(p), &h, "c/oneline.txt");
+    char text[4096];
+    size_t n = 0;
+    while (n + 40 < sizeof(text))
+        n += (size_t)snprintf(text + n, sizeof(text) - n,
+                              "officials said the ferry was late. ");
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "harbor storm");
+    assert_int_equal(th_write_file(p, text, n), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *r = th_request(&c, "{\"op\":\"search\",\"q\":\"harbor storm\","
+                               "\"snippet_length\":60}");
+    assert_non_null(r);
+    json_t *hit = json_array_get(json_object_get(r, "hits"), 0);
+    assert_non_null(hit);
+    assert_string_equal(json_string_value(json_object_get(hit, "title")), "");
+    const char *snip = json_string_value(json_object_get(hit, "snippet"));
+    if (snip == NULL || strstr(snip, "harbor storm") == NULL ||
+        strlen(snip) > 80)
+        fail_msg("snippet: %s", snip ? snip : "(null)");
+    assert_int_equal(json_array_size(json_object_get(hit, "highlights")), 2);
+    json_decref(r);
+    th_close(&c);
+    th_result res;
+    assert_int_equal(th_client(&h, &res, (const char *[]){"harbor", NULL}),
+                     0);
+    if (strstr(res.out, "1. (untitled)\n") == NULL || strlen(res.out) > 600)
+        fail_msg("trawl harbor: %s", res.out);
+    th_result_free(&res);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_rewritten_while_read),
         cmocka_unit_test(test_daemon_with_closed_stdio),
         cmocka_unit_test(test_index_dir_with_foreign_files),
+        cmocka_unit_test(test_one_line_text_file),
     };
     return cmocka_run_group_tests_name("sweep7", tests, NULL, NULL);
 }

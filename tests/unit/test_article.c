@@ -903,6 +903,50 @@ static void test_json_nul_and_lone_surrogates(void **state)
     trawl_article_clear(&a);
 }
 
+/*
+ * A text file of one long line (scraped text without line breaks), or
+ * one that starts with its first paragraph: that whole line was the
+ * title (17 KB of it) and the body was empty, so no snippet was shown and
+ * every word got the title's weight. A first line longer than 300 bytes
+ * is no title now: it stays in the body and the article is untitled.
+ */
+static void test_long_first_line_is_body(void **state)
+{
+    (void)state;
+    char text[1200];
+    trawl_article a;
+    trawl_err err;
+    for (int len = 299; len <= 302; len++) {
+        /* "word word ... word" of len bytes, then a second line */
+        for (int n = 0; n < len; n++)
+            text[n] = (n % 5 == 4) ? ' ' : 'w';
+        text[len - 1] = 'x';
+        memcpy(text + len, "\nsecond line", 13);
+        assert_int_equal(trawl_article_parse_text(&a, "l.txt", text,
+                                                  (size_t)len + 12, 7, &err),
+                         0);
+        if (len <= 300) {
+            assert_int_equal(a.title_len, (size_t)len);
+            assert_string_equal(a.body, "second line");
+        } else {
+            assert_string_equal(a.title, "");
+            assert_int_equal(a.body_len, (size_t)len + 12);
+            assert_memory_equal(a.body, text, (size_t)len + 12);
+        }
+        trawl_article_clear(&a);
+    }
+    /* a header's Title: is a title, however long */
+    memcpy(text, "Title: ", 7);
+    memset(text + 7, 't', 400);
+    memcpy(text + 407, "\n\nbody", 7);
+    assert_int_equal(trawl_article_parse_text(&a, "h.txt", text, 414, 7,
+                                              &err),
+                     0);
+    assert_int_equal(a.title_len, 400);
+    assert_string_equal(a.body, "body");
+    trawl_article_clear(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -917,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_json_fast_path),
         cmocka_unit_test(test_utf16_and_nul),
         cmocka_unit_test(test_json_nul_and_lone_surrogates),
+        cmocka_unit_test(test_long_first_line_is_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
