@@ -612,14 +612,68 @@ static int dated_line(span line, int64_t *out)
 }
 
 /* Strip a Markdown ATX heading marker ("# Title" -> "Title"). */
+/*
+ * A title line without its Markdown: "# " before it and an ATX closing
+ * "##" after it, emphasis around all of it ("**Title**", "_Title_"), a
+ * link that is all of it ("[Title](url)": its text). Titles showed them.
+ */
 static span strip_heading(span t)
 {
     size_t i = 0;
     while (i < t.n && i < 6 && t.p[i] == '#')
         i++;
-    if (i > 0 && i < t.n && (t.p[i] == ' ' || t.p[i] == '\t'))
-        return trim(t.p + i, t.n - i);
+    if (i > 0 && i < t.n && (t.p[i] == ' ' || t.p[i] == '\t')) {
+        t = trim(t.p + i, t.n - i);
+        size_t e = t.n;
+        while (e > 0 && t.p[e - 1] == '#')
+            e--;
+        if (e < t.n && e > 0 && (t.p[e - 1] == ' ' || t.p[e - 1] == '\t'))
+            t = trim(t.p, e);
+    }
+    for (size_t k = 2; k >= 1; k--) {
+        if (t.n > 2 * k && (t.p[0] == '*' || t.p[0] == '_') &&
+            memcmp(t.p, t.p + t.n - k, k) == 0 &&
+            (k == 1 || t.p[1] == t.p[0]) && t.p[t.n - 1] == t.p[0] &&
+            t.p[k] != ' ' && t.p[t.n - k - 1] != ' ') {
+            t = trim(t.p + k, t.n - 2 * k);
+            break;
+        }
+    }
+    if (t.n > 4 && t.p[0] == '[' && t.p[t.n - 1] == ')') {
+        const char *mid = NULL;
+        for (size_t j = 1; j + 1 < t.n; j++) {
+            if (t.p[j] == ']') {
+                if (t.p[j + 1] == '(')
+                    mid = t.p + j;
+                break;
+            }
+        }
+        /* the "(url)" runs to the end: no space or ')' inside it */
+        if (mid != NULL) {
+            for (const char *q = mid + 2; q < t.p + t.n - 1; q++) {
+                if (*q == ')' || *q == ' ') {
+                    mid = NULL;
+                    break;
+                }
+            }
+        }
+        if (mid != NULL && mid > t.p + 1)
+            t = trim(t.p + 1, (size_t)(mid - t.p - 1));
+    }
     return t;
+}
+
+/* A Markdown setext underline: a line of only '=' or only '-' (2 or
+ * more), spaces around it allowed. */
+static int setext_line(span t)
+{
+    t = trim(t.p, t.n);
+    if (t.n < 2 || (t.p[0] != '=' && t.p[0] != '-'))
+        return 0;
+    for (size_t i = 1; i < t.n; i++)
+        if (t.p[i] != t.p[0])
+            return 0;
+    return 1;
 }
 
 static int set_field(char **dst, size_t *dst_len, span v)
@@ -1137,6 +1191,9 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
             }
             have_title = 1;
             p = next;
+            /* "Title\n=====": the underline is no body text */
+            if (p < end && setext_line(line_at(p, end, &next)))
+                p = next;
         }
         break;
     }

@@ -947,6 +947,42 @@ static void test_long_first_line_is_body(void **state)
     trawl_article_clear(&a);
 }
 
+/*
+ * Markdown around a title line was kept: "## Vote ##" showed its closing
+ * hashes, "**Title**" and "[Title](url)" their markup, and a setext
+ * underline ("=====") began the body (and its snippets).
+ */
+static void test_markdown_title_markup(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *title, *body;
+    } cases[] = {
+        {"Harbor Storm\n============\n\nThe port.", "Harbor Storm",
+         "The port."},
+        {"Rail Strike\n---\nUnions out.", "Rail Strike", "Unions out."},
+        {"## Council Vote ##\n\nVoted.", "Council Vote", "Voted."},
+        {"# C#\n\nx", "C#", "x"},
+        {"# Issue #12\n\nx", "Issue #12", "x"},
+        {"**Bold Title**\n\nx", "Bold Title", "x"},
+        {"_Quiet Title_\n\nx", "Quiet Title", "x"},
+        {"# [Link Title](https://example.com/a)\n\nx", "Link Title", "x"},
+        /* not markup around the whole line: kept */
+        {"[a](b) and [c](d)\n\nx", "[a](b) and [c](d)", "x"},
+        {"_snake_case_name\n\nx", "_snake_case_name", "x"},
+        {"** \n\nx", "**", "x"},
+        {"Title\n\n=====\nx", "Title", "=====\nx"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        trawl_article a = parse_text(cases[i].text, 0);
+        if (strcmp(a.title, cases[i].title) != 0 ||
+            strcmp(a.body, cases[i].body) != 0)
+            fail_msg("%s: title '%s', body '%s'", cases[i].text, a.title,
+                     a.body);
+        trawl_article_clear(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -962,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_utf16_and_nul),
         cmocka_unit_test(test_json_nul_and_lone_surrogates),
         cmocka_unit_test(test_long_first_line_is_body),
+        cmocka_unit_test(test_markdown_title_markup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
