@@ -341,6 +341,23 @@ static void parse_args(opts *o, int argc, char **argv)
                 o->rank[c - O_RANK] = parse_double(optarg, r->flag, r->max);
                 break;
             }
+            /* "trawl -japan korea": an exclusion taken for options */
+            for (int i = optind > 1 ? optind - 1 : 1; i <= optind && i < argc;
+                 i++) {
+                const char *w = argv[i];
+                int word = w[0] == '-' && w[1] != '-' && w[1] != '\0' &&
+                           w[2] != '\0';
+                for (size_t k = 1; word && w[k] != '\0'; k++)
+                    word = (unsigned char)w[k] >= 0x80 ||
+                           (w[k] >= 'a' && w[k] <= 'z') ||
+                           (w[k] >= 'A' && w[k] <= 'Z');
+                if (word) {
+                    fprintf(stderr, PROG ": to search for a query that "
+                            "starts with an exclusion, put -- before it: "
+                            PROG " -- %s ...\n", w);
+                    break;
+                }
+            }
             fprintf(stderr, "Try '" PROG " --help' for more information.\n");
             exit(EXIT_ERROR);
         }

@@ -292,6 +292,19 @@ static void test_pasted_query_text(void **state)
             fail_msg("%s: %s", cases[i].q, r.out);
         th_result_free(&r);
     }
+    /* "trawl -japan korea" failed on "invalid option -- 'a'" without a
+     * word of how to search for it; the way is said now */
+    th_result r;
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-korea", "north",
+                                                        NULL}),
+                     2);
+    if (strstr(r.err, "put -- before it: trawl -- -korea") == NULL)
+        fail_msg("trawl -korea north: %s", r.err);
+    th_result_free(&r);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--", "-korea",
+                                                        "north", NULL}),
+                     1);
+    th_result_free(&r);
     assert_int_equal(th_daemon_stop(&h), 0);
     th_cleanup(&h);
 }
