@@ -842,7 +842,9 @@ static int set_block_field(char **dst, size_t *dst_len, const char *q,
 /* The longest first line that is taken for a title, in bytes. */
 #define TITLE_LINE_MAX 300
 
-/* Copy text, dropping a UTF-8 BOM and turning "\r\n" into "\n". */
+/* Copy text, dropping a UTF-8 BOM and turning "\r\n", and a lone "\r"
+ * (classic Mac OS line ends, which some exports still write), into
+ * "\n": such a file was one line, all of it the title. */
 static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
 {
     if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
@@ -856,7 +858,7 @@ static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
             continue;
-        p[o++] = s[i];
+        p[o++] = s[i] == '\r' ? '\n' : s[i];
     }
     p[o] = '\0';
     *out_len = o;

@@ -972,6 +972,9 @@ static void test_markdown_title_markup(void **state)
         {"_snake_case_name\n\nx", "_snake_case_name", "x"},
         {"** \n\nx", "**", "x"},
         {"Title\n\n=====\nx", "Title", "=====\nx"},
+        /* classic Mac OS line ends */
+        {"Mac Title\r\rFirst.\rSecond.\r", "Mac Title", "First.\nSecond."},
+        {"Title: Hdr\rDate: 2024-01-02\r\rBody.", "Hdr", "Body."},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         trawl_article a = parse_text(cases[i].text, 0);
