@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,23 @@ static void parse_args(opts *o, int argc, char **argv)
                 const rank_opt *r = &rank_opts[c - O_RANK];
                 o->rank[c - O_RANK] = parse_double(optarg, r->flag, r->max);
                 break;
+            }
+            /* "trawl -japan korea": an exclusion taken for options */
+            for (int i = optind > 1 ? optind - 1 : 1; i <= optind && i < argc;
+                 i++) {
+                const char *w = argv[i];
+                int word = w[0] == '-' && w[1] != '-' && w[1] != '\0' &&
+                           w[2] != '\0';
+                for (size_t k = 1; word && w[k] != '\0'; k++)
+                    word = (unsigned char)w[k] >= 0x80 ||
+                           (w[k] >= 'a' && w[k] <= 'z') ||
+                           (w[k] >= 'A' && w[k] <= 'Z');
+                if (word) {
+                    fprintf(stderr, PROG ": to search for a query that "
+                            "starts with an exclusion, put -- before it: "
+                            PROG " -- %s ...\n", w);
+                    break;
+                }
             }
             fprintf(stderr, "Try '" PROG " --help' for more information.\n");
             exit(EXIT_ERROR);
@@ -796,6 +814,39 @@ static double get_num(const json_t *obj, const char *key, double dflt)
     return json_is_number(v) ? json_number_value(v) : dflt;
 }
 
+/*
+ * A NUL inside a string (JSON allows "\u0000"; an index built from a
+ * binary file by an older trawl-index holds them) would cut the string
+ * short where it is printed: it becomes '?', as other control characters
+ * are shown, so byte offsets (highlights) stay right.
+ */
+static void scrub_nul(json_t *v)
+{
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        const char *s = json_string_value(v);
+        if (memchr(s, '\0', n) == NULL)
+            return;
+        char *t = malloc(n + 1);
+        if (t == NULL)
+            return;
+        for (size_t i = 0; i < n; i++)
+            t[i] = s[i] == '\0' ? '?' : s[i];
+        json_string_setn_nocheck(v, t, n);
+        free(t);
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *m;
+        json_object_foreach(v, key, m)
+            scrub_nul(m);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+            scrub_nul(m);
+    }
+}
+
 static const char *get_str(const json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
@@ -1154,8 +1205,30 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/*
+ * Started with standard descriptors closed (a cron job's "2>&-", a
+ * supervisor that closes them), the first files and sockets opened took
+ * their numbers, and messages meant for stderr went into them (results were
+ * sent to the daemon as requests). Each closed one of 0, 1, 2 is /dev/null
+ * now, before anything else is opened.
+ */
+static void std_fds_open(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (n >= 0 && n != fd) {
+            /* a lower one was free: fd is still closed */
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    std_fds_open();
     opts o;
     out ot;
 
@@ -1213,7 +1286,8 @@ int main(int argc, char **argv)
     double rtt = now_us() - t0;
 
     json_error_t jerr;
-    json_t *resp = json_loadb(resp_text, resp_len, 0, &jerr);
+    json_t *resp = json_loadb(resp_text, resp_len, JSON_ALLOW_NUL, &jerr);
+    scrub_nul(resp);
     if (!json_is_object(resp)) {
         fprintf(stderr, PROG ": trawld sent a response that is not a JSON "
                 "object: %s\n", resp ? "wrong type" : jerr.text);

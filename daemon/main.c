@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,8 +160,30 @@ static const char *default_socket(char **owned)
     return "./trawl.sock";
 }
 
+/*
+ * Started with standard descriptors closed (a cron job's "2>&-", a
+ * supervisor that closes them), the first files and sockets opened took
+ * their numbers, and messages meant for stderr went into them: trawld
+ * aborted on SIGTERM (its log lines had gone into libuv's signal pipe). Each
+ * closed one of 0, 1, 2 is /dev/null now, before anything else is opened.
+ */
+static void std_fds_open(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (n >= 0 && n != fd) {
+            /* a lower one was free: fd is still closed */
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    std_fds_open();
     static const struct option opts[] = {
         {"index", required_argument, NULL, 'i'},
         {"socket", required_argument, NULL, 's'},

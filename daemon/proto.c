@@ -262,6 +262,12 @@ int proto_parse(proto_request *req,
     if (req->root == NULL) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             return fail_set(fail, PROTO_INVALID_UTF8, "%s", jerr.text);
+        /* jansson's own words name its flag (JSON_ALLOW_NUL) */
+        if (json_error_code(&jerr) == json_error_null_character)
+            return fail_set(fail, PROTO_BAD_JSON,
+                            "invalid JSON at column %d: \\u0000 (a NUL "
+                            "character) is not allowed in a request",
+                            jerr.column);
         return fail_set(fail, PROTO_BAD_JSON, "invalid JSON at column %d: %s",
                         jerr.column, jerr.text);
     }

@@ -1,11 +1,13 @@
 /*
  * The "id" of a JSON Lines record in one pass, without a tree (jsonid.h).
  *
- * A recursive descent over RFC 8259 with jansson's extra rules, as
- * trawl_article_parse_json calls it (JSON_REJECT_DUPLICATES, no
- * JSON_ALLOW_NUL): strict UTF-8 (no overlongs, no surrogates, nothing
- * above U+10FFFF), no control characters in strings, "\u0000" refused,
- * surrogate escapes only in pairs, integers within long long, reals that
+ * A recursive descent over RFC 8259 with jansson's extra rules
+ * (JSON_REJECT_DUPLICATES, no JSON_ALLOW_NUL): strict UTF-8 (no
+ * overlongs, no surrogates, nothing above U+10FFFF), no control
+ * characters in strings, "\u0000" refused, surrogate escapes only in
+ * pairs (trawl_article_parse_json reads those two, dropping NULs and
+ * repairing lone surrogates: such a line is just parsed every time),
+ * integers within long long, reals that
  * do not overflow a double, no duplicate keys in any object. The
  * recursion is bounded by JSONID_MAX_DEPTH; every read is bounded by the
  * end of the line.

@@ -10,8 +10,9 @@
  *
  * For crash tests only: TRAWL_TEST_CRASH_AT=open|add:N|commit makes the
  * process SIGKILL itself right after the writer opened the index, after
- * the Nth article, or just before the commit. The core never reads the
- * environment; this hook lives here.
+ * the Nth article, or just before the commit; stop:N makes it SIGSTOP
+ * itself after the Nth article (a test then changes a file under it).
+ * The core never reads the environment; this hook lives here.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -101,6 +102,7 @@ typedef struct run {
     double last_tick; /* last progress output */
     int line_shown;   /* a TTY progress line is on screen */
     uint64_t crash_after; /* TRAWL_TEST_CRASH_AT=add:N, 0 = off */
+    uint64_t stop_after;  /* TRAWL_TEST_CRASH_AT=stop:N, 0 = off */
     int keep_unseen;  /* an --add or merge-only run */
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
     hset ids;         /* hashes of the ids of this run's .txt/.md articles */
@@ -173,9 +175,13 @@ static void usage(FILE *f)
 "                Author:, URL: lines ended by a blank line, or Markdown\n"
 "                front matter (title:, date:, ... between --- lines,\n"
 "                or title =, date = ... between +++ lines);\n"
-"                otherwise the first non-blank line is the title. Without\n"
-"                a date the file's modification time is used. A file larger than\n"
-"                256 MiB is reported and skipped.\n"
+"                otherwise the first non-blank line is the title (if it\n"
+"                is at most 300 bytes long; else it is body). Without\n"
+"                a date the file's modification time is used. Text is\n"
+"                UTF-8 (bytes that are not are read as Windows-1252, or\n"
+"                Latin-1), or UTF-16 with a byte order mark; a file with\n"
+"                NUL bytes otherwise is binary, reported and skipped. A\n"
+"                file larger than 256 MiB is reported and skipped.\n"
 "  *.jsonl       one article per non-blank line: {\"id\", \"title\", \"body\",\n"
 "                optional \"date\" (ISO 8601, RFC 2822, a month or a year),\n"
 "                \"author\", \"url\"}. Read as a stream;\n"
@@ -189,7 +195,8 @@ static void usage(FILE *f)
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
 "see are deleted (with --add they are kept, and when some directory or\n"
-"file could not be read, which is said). A bad file or line is\n"
+"file could not be read, or a .jsonl file changed while it was read,\n"
+"which is said). A bad file or line is\n"
 "reported on stderr as 'PATH:LINE: reason' (the first 20 lines of a\n"
 ".jsonl file, then how many more) and skipped. A run commits a\n"
 "new generation atomically, which a running trawld picks up; a run that\n"
@@ -200,7 +207,9 @@ static void usage(FILE *f)
 "Ctrl-C or SIGTERM while reading stops the run and removes its files.\n"
 "\n"
 "Options:\n"
-"  -i, --index DIR      the index directory (created if missing; required)\n"
+"  -i, --index DIR      the index directory (created, parents too;\n"
+"                       required; one holding gen-*, seg-* or *.tmp files\n"
+"                       that are not trawl's is refused)\n"
 "  -l, --language NAME  stemmer language (default: the index's, or english)\n"
 "  -f, --full           rebuild from scratch, ignoring the existing index\n"
 "  -a, --add            add and update only: keep articles not seen in this\n"
@@ -224,8 +233,8 @@ static void usage(FILE *f)
 "if some inputs were bad) or --check found no problem, 1 on a usage error\n"
 "or when no article was found (nothing is committed then), 2 on a fatal\n"
 "error (a missing or unreadable PATH, checked before the index is touched;\n"
-"a locked or unreadable index; a write failure), 3 when --check found\n"
-"problems.\n");
+"a locked or unreadable index; an index directory holding files that are\n"
+"not trawl's; a write failure), 3 when --check found problems.\n");
 }
 
 static void progress_clear(run *r);
@@ -553,6 +562,8 @@ static void counted(run *r)
 {
     if (r->crash_after != 0 && r->articles + r->kept == r->crash_after)
         raise(SIGKILL); /* TRAWL_TEST_CRASH_AT=add:N */
+    if (r->stop_after != 0 && r->articles + r->kept == r->stop_after)
+        raise(SIGSTOP); /* TRAWL_TEST_CRASH_AT=stop:N */
     progress_tick(r, 0);
 }
 
@@ -738,7 +749,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 5
+#define TEXT_FP_VERSION 10
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {
@@ -815,11 +826,25 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         return;
     }
     if (a.replaced > 0) {
-        char msg[128];
-        snprintf(msg, sizeof(msg),
-                 "invalid UTF-8 (%zu sequence%s replaced by U+FFFD)",
-                 a.replaced, a.replaced == 1 ? "" : "s");
-        note(e->path, first_bad_utf8_line(text, len), msg);
+        char msg[160];
+        /* UTF-16 (with its byte order mark) was decoded by the parser */
+        int wide = len >= 2 && ((unsigned char)text[0] == 0xff ||
+                                (unsigned char)text[0] == 0xfe) &&
+                   ((unsigned char)text[0] ^ (unsigned char)text[1]) == 1;
+        unsigned long line = 0;
+        if (wide) {
+            snprintf(msg, sizeof(msg),
+                     "invalid UTF-16 (%zu sequence%s replaced by U+FFFD)",
+                     a.replaced, a.replaced == 1 ? "" : "s");
+        } else if ((line = first_bad_utf8_line(text, len)) != 0) {
+            snprintf(msg, sizeof(msg),
+                     "not UTF-8: %zu byte%s read as Windows-1252 (Latin-1)",
+                     a.replaced, a.replaced == 1 ? "" : "s");
+        } else {
+            snprintf(msg, sizeof(msg),
+                     "file name is not UTF-8 (U+FFFD in its id)");
+        }
+        note(e->path, line, msg);
         r->repaired++;
     }
     int dup = id_seen(r, a.id, a.id_len);
@@ -915,7 +940,8 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         return;
     }
     if (a.replaced > 0) {
-        line_note(r, path, line, "invalid UTF-8 replaced by U+FFFD");
+        line_note(r, path, line, "unpaired surrogate escape (\\udXXX) "
+                                 "replaced by U+FFFD");
         r->repaired++;
     }
     a.fingerprint = h;
@@ -949,6 +975,18 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         return;
     }
     r->line_notes = r->lines_unshown = 0;
+    /* UTF-16 (Windows PowerShell's '>' writes it): every line would be
+     * reported as bad JSON; say once what it is instead. */
+    unsigned char bom[2];
+    ssize_t got = pread(fd, bom, 2, 0);
+    if (got == 2 && ((bom[0] == 0xff && bom[1] == 0xfe) ||
+                     (bom[0] == 0xfe && bom[1] == 0xff))) {
+        note(e->path, 0, "UTF-16 text (it starts with a UTF-16 byte order "
+                         "mark): JSON Lines must be UTF-8; convert it, e.g. "
+                         "iconv -f UTF-16 -t UTF-8");
+        r->bad++;
+        return;
+    }
     index_jsonl_lines(r, e, fd);
     if (r->lines_unshown > 0) {
         char msg[96];
@@ -1060,9 +1098,10 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         r->unread++;
         return 0;
     }
+    struct stat fst;
+    int have_fst = fstat(fd, &fst) == 0;
     if (jsonl) {
-        struct stat fst;
-        int seen = fstat(fd, &fst) == 0 ? jsonl_seen(r, &fst) : 0;
+        int seen = have_fst ? jsonl_seen(r, &fst) : 0;
         if (seen != 0) {
             close(fd);
             if (seen < 0) {
@@ -1078,6 +1117,20 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     r->files++;
     if (jsonl) {
         index_jsonl(r, e, fd);
+        /* Written to while it was read (an export rewriting it in place,
+         * or appending): the articles of its part that this run did not
+         * see must not be deleted for it. */
+        struct stat now;
+        if (have_fst && !r->fatal && !stop_signal && fstat(fd, &now) == 0 &&
+            (now.st_size != fst.st_size ||
+             now.st_mtim.tv_sec != fst.st_mtim.tv_sec ||
+             now.st_mtim.tv_nsec != fst.st_mtim.tv_nsec)) {
+            note(e->path, 0, "changed while it was read (another program "
+                             "writing it?): the articles of the previous "
+                             "index this run did not see are kept; run "
+                             "again once it is complete");
+            r->unread++;
+        }
     } else {
         size_t len = 0;
         int rc = read_text(r, fd, e->st, &len);
@@ -1298,8 +1351,115 @@ static int unchanged_run(run *r, const trawl_writer_opts *opts,
 
 enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK };
 
+/* Whether s[0..n) is one or more ASCII digits. */
+static int all_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Whether name is one of the files the writer makes: gen-N.man,
+ * seg-N-M.trs (seg-N.trs before), CURRENT, each possibly with .tmp. */
+static int index_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0)
+        n -= 4;
+    if (n == 7 && strncmp(name, "CURRENT", 7) == 0)
+        return 1;
+    if (n > 8 && strncmp(name, "gen-", 4) == 0 &&
+        strncmp(name + n - 4, ".man", 4) == 0)
+        return all_digits(name + 4, n - 8);
+    if (n > 8 && strncmp(name, "seg-", 4) == 0 &&
+        strncmp(name + n - 4, ".trs", 4) == 0) {
+        /* seg-N.trs: the names of early indexes */
+        const char *dash = memchr(name + 4, '-', n - 8);
+        if (dash == NULL)
+            return all_digits(name + 4, n - 8);
+        return all_digits(name + 4, (size_t)(dash - (name + 4))) &&
+               all_digits(dash + 1, (size_t)(name + n - 4 - (dash + 1)));
+    }
+    return 0;
+}
+
+/*
+ * The index writer removes the *.tmp files of a dead build and the gen-*
+ * and seg-* files a generation no longer uses, by those prefixes and that
+ * suffix: an --index DIR that also held other files (the corpus itself:
+ * "gen-ai-boom.txt", "seg-rail.md"; anyone's "notes.tmp") lost them. Is
+ * there such a file in dir? Its name goes to out.
+ */
+static int foreign_file(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0; /* missing: the writer creates it, or says why not */
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        int doomed = (len > 4 && strcmp(n + len - 4, ".tmp") == 0) ||
+                     strncmp(n, "gen-", 4) == 0 || strncmp(n, "seg-", 4) == 0;
+        if (doomed && !index_file_name(n)) {
+            snprintf(out, cap, "%s", n);
+            found = 1;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* mkdir -p of the directories above path (not path itself). */
+static void make_parents(const char *path)
+{
+    char *p = strdup(path);
+    if (p == NULL)
+        return;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    for (size_t i = 1; i < n; i++) {
+        if (p[i] != '/' || p[i - 1] == '/')
+            continue;
+        p[i] = '\0';
+        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+            p[i] = '/';
+            break;
+        }
+        p[i] = '/';
+    }
+    free(p);
+}
+
+/*
+ * Started with standard descriptors closed (a cron job's "2>&-", a
+ * supervisor that closes them), the first files and sockets opened took
+ * their numbers, and messages meant for stderr went into them (the LOCK
+ * file, a manifest being written). Each closed one of 0, 1, 2 is /dev/null
+ * now, before anything else is opened.
+ */
+static void std_fds_open(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (n >= 0 && n != fd) {
+            /* a lower one was free: fd is still closed */
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    std_fds_open();
 #ifdef __GLIBC__
     /* One heap for both writer threads, grown in large steps: glibc grows
      * a second thread's own heap a page range at a time (thousands of
@@ -1424,6 +1584,8 @@ int main(int argc, char **argv)
     const char *crash = getenv("TRAWL_TEST_CRASH_AT");
     if (crash != NULL && strncmp(crash, "add:", 4) == 0)
         r.crash_after = strtoull(crash + 4, NULL, 10);
+    if (crash != NULL && strncmp(crash, "stop:", 5) == 0)
+        r.stop_after = strtoull(crash + 5, NULL, 10);
 
     /*
      * Check every PATH before touching the index: a mistyped path would
@@ -1487,6 +1649,19 @@ int main(int argc, char **argv)
                  trawl_analyzer_language(an));
         trawl_analyzer_free(an);
         opts.language = language;
+    }
+    /* A build run creates the index directory, and its missing parents
+     * (mkdir -p): "--index /var/lib/trawl/news" on a machine without
+     * /var/lib/trawl failed. A failure here shows as the writer's. */
+    if (optind < argc)
+        make_parents(dir);
+    char foreign[256];
+    if (foreign_file(dir, foreign, sizeof(foreign))) {
+        fprintf(stderr, PROG ": %s holds files that are not trawl's (%s), "
+                "which writing an index there would delete; give --index "
+                "a directory of its own\n",
+                dir, foreign);
+        return EXIT_FATAL;
     }
     int rc = trawl_writer_open(&r.w, dir, &opts, &err);
     if (rc < 0) {

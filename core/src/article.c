@@ -612,14 +612,68 @@ static int dated_line(span line, int64_t *out)
 }
 
 /* Strip a Markdown ATX heading marker ("# Title" -> "Title"). */
+/*
+ * A title line without its Markdown: "# " before it and an ATX closing
+ * "##" after it, emphasis around all of it ("**Title**", "_Title_"), a
+ * link that is all of it ("[Title](url)": its text). Titles showed them.
+ */
 static span strip_heading(span t)
 {
     size_t i = 0;
     while (i < t.n && i < 6 && t.p[i] == '#')
         i++;
-    if (i > 0 && i < t.n && (t.p[i] == ' ' || t.p[i] == '\t'))
-        return trim(t.p + i, t.n - i);
+    if (i > 0 && i < t.n && (t.p[i] == ' ' || t.p[i] == '\t')) {
+        t = trim(t.p + i, t.n - i);
+        size_t e = t.n;
+        while (e > 0 && t.p[e - 1] == '#')
+            e--;
+        if (e < t.n && e > 0 && (t.p[e - 1] == ' ' || t.p[e - 1] == '\t'))
+            t = trim(t.p, e);
+    }
+    for (size_t k = 2; k >= 1; k--) {
+        if (t.n > 2 * k && (t.p[0] == '*' || t.p[0] == '_') &&
+            memcmp(t.p, t.p + t.n - k, k) == 0 &&
+            (k == 1 || t.p[1] == t.p[0]) && t.p[t.n - 1] == t.p[0] &&
+            t.p[k] != ' ' && t.p[t.n - k - 1] != ' ') {
+            t = trim(t.p + k, t.n - 2 * k);
+            break;
+        }
+    }
+    if (t.n > 4 && t.p[0] == '[' && t.p[t.n - 1] == ')') {
+        const char *mid = NULL;
+        for (size_t j = 1; j + 1 < t.n; j++) {
+            if (t.p[j] == ']') {
+                if (t.p[j + 1] == '(')
+                    mid = t.p + j;
+                break;
+            }
+        }
+        /* the "(url)" runs to the end: no space or ')' inside it */
+        if (mid != NULL) {
+            for (const char *q = mid + 2; q < t.p + t.n - 1; q++) {
+                if (*q == ')' || *q == ' ') {
+                    mid = NULL;
+                    break;
+                }
+            }
+        }
+        if (mid != NULL && mid > t.p + 1)
+            t = trim(t.p + 1, (size_t)(mid - t.p - 1));
+    }
     return t;
+}
+
+/* A Markdown setext underline: a line of only '=' or only '-' (2 or
+ * more), spaces around it allowed. */
+static int setext_line(span t)
+{
+    t = trim(t.p, t.n);
+    if (t.n < 2 || (t.p[0] != '=' && t.p[0] != '-'))
+        return 0;
+    for (size_t i = 1; i < t.n; i++)
+        if (t.p[i] != t.p[0])
+            return 0;
+    return 1;
 }
 
 static int set_field(char **dst, size_t *dst_len, span v)
@@ -785,7 +839,12 @@ static int set_block_field(char **dst, size_t *dst_len, const char *q,
     return 0;
 }
 
-/* Copy text, dropping a UTF-8 BOM and turning "\r\n" into "\n". */
+/* The longest first line that is taken for a title, in bytes. */
+#define TITLE_LINE_MAX 300
+
+/* Copy text, dropping a UTF-8 BOM and turning "\r\n", and a lone "\r"
+ * (classic Mac OS line ends, which some exports still write), into
+ * "\n": such a file was one line, all of it the title. */
 static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
 {
     if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
@@ -799,11 +858,100 @@ static char *normalize_newlines(const char *s, size_t n, size_t *out_len)
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
             continue;
-        p[o++] = s[i];
+        p[o++] = s[i] == '\r' ? '\n' : s[i];
     }
     p[o] = '\0';
     *out_len = o;
     return p;
+}
+
+/*
+ * Text that starts with a UTF-16 byte order mark (FF FE little-endian,
+ * FE FF big-endian: what Windows tools write for "Unicode") as UTF-8 in a
+ * new buffer; an unpaired surrogate or a last odd byte becomes U+FFFD,
+ * counted in *replaced. NULL when out of memory.
+ */
+static char *utf16_to_utf8(const char *s, size_t n, size_t *out_len,
+                           size_t *replaced)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int be = u[0] == 0xfe;
+    size_t units = (n - 2) / 2;
+    /* a unit takes at most 3 bytes, a pair of them 4 */
+    char *o = malloc(units * 3 + 4), *w = o;
+    if (o == NULL)
+        return NULL;
+    for (size_t i = 0; i < units; i++) {
+        const unsigned char *q = u + 2 + 2 * i;
+        unsigned c = be ? (unsigned)q[0] << 8 | q[1]
+                        : (unsigned)q[1] << 8 | q[0];
+        if (c >= 0xd800 && c < 0xdc00 && i + 1 < units) {
+            const unsigned char *r = q + 2;
+            unsigned d = be ? (unsigned)r[0] << 8 | r[1]
+                            : (unsigned)r[1] << 8 | r[0];
+            if (d >= 0xdc00 && d < 0xe000) {
+                w += put_utf8(w, 0x10000 + ((c - 0xd800) << 10) +
+                                     (d - 0xdc00));
+                i++;
+                continue;
+            }
+        }
+        if (c >= 0xd800 && c < 0xe000) {
+            c = 0xfffd;
+            (*replaced)++;
+        }
+        w += put_utf8(w, c);
+    }
+    if ((n - 2) % 2 != 0) {
+        w += put_utf8(w, 0xfffd);
+        (*replaced)++;
+    }
+    *out_len = (size_t)(w - o);
+    return o;
+}
+
+/* Windows-1252's characters for bytes 0x80..0x9f (0: undefined there). */
+static const unsigned short cp1252_c1[32] = {
+    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178};
+
+/*
+ * Text that is not valid UTF-8, in a new buffer where every byte that is
+ * not part of a valid UTF-8 sequence is read as Windows-1252 (Latin-1's
+ * superset: what older news archives and Windows editors save); its five
+ * undefined bytes become U+FFFD. *mapped counts those bytes. A Latin-1
+ * "caf\xe9" was "caf\ufffd": the article's accented words were cut
+ * apart and no query found them; a UTF-8 file with a stray byte keeps
+ * all its UTF-8. NULL when out of memory.
+ */
+static char *legacy_to_utf8(const char *s, size_t n, size_t *out_len,
+                            size_t *mapped)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char *o = malloc(n * 3 + 1), *w = o;
+    if (o == NULL)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        unsigned c = u[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef             ? 3
+                   : c >= 0xf0 && c <= 0xf4             ? 4
+                                                        : 0;
+        if (k == 1 || (k > 1 && k <= n - i && trawl_utf8_valid(s + i, k))) {
+            memcpy(w, s + i, k);
+            w += k;
+            i += k;
+            continue;
+        }
+        unsigned cp = c >= 0xa0 ? c : cp1252_c1[c - 0x80];
+        w += put_utf8(w, cp != 0 ? cp : 0xfffd);
+        (*mapped)++;
+        i++;
+    }
+    *out_len = (size_t)(w - o);
+    return o;
 }
 
 /*
@@ -818,17 +966,55 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                              const char *text, size_t len,
                              int64_t fallback_date, trawl_err *err)
 {
-    char *clean = NULL, *norm = NULL;
+    char *clean = NULL, *norm = NULL, *wide = NULL;
     size_t clean_len, norm_len, replaced = 0, id_replaced = 0;
+    size_t wide_replaced = 0;
     int rc;
 
     article_init(out);
+    const unsigned char *u = (const unsigned char *)text;
+    if (len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) ||
+                     (u[0] == 0xfe && u[1] == 0xff))) {
+        wide = utf16_to_utf8(text, len, &len, &wide_replaced);
+        if (wide == NULL) {
+            rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        text = wide;
+    }
+    /* NUL bytes are no text: a file that has them is binary (or UTF-16
+     * without a byte order mark), and indexing it would store NULs that
+     * many JSON readers refuse. Zeros at the end only (a file's tail
+     * zero-filled by a crash) are dropped. */
+    while (len > 0 && text[len - 1] == '\0')
+        len--;
+    const char *nul = memchr(text, '\0', len);
+    if (nul != NULL) {
+        unsigned long line = 1;
+        for (const char *q = text; q < nul; q++)
+            line += *q == '\n';
+        rc = trawl_err_set(err, TRAWL_EINVAL,
+                           "binary file (a NUL byte on line %lu); text must "
+                           "be UTF-8, or UTF-16 with a byte order mark",
+                           line);
+        goto fail;
+    }
     if (trawl_utf8_sanitize(id, strlen(id), &out->id, &out->id_len,
-                            &id_replaced) < 0 ||
-        trawl_utf8_sanitize(text, len, &clean, &clean_len, &replaced) < 0) {
+                            &id_replaced) < 0) {
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto fail;
     }
+    if (wide == NULL && !trawl_utf8_valid(text, len))
+        clean = legacy_to_utf8(text, len, &clean_len, &replaced);
+    else if (trawl_utf8_sanitize(text, len, &clean, &clean_len,
+                                 &replaced) < 0)
+        clean = NULL;
+    if (clean == NULL) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    free(wide);
+    wide = NULL;
     norm = normalize_newlines(clean, clean_len, &norm_len);
     free(clean);
     clean = NULL;
@@ -836,7 +1022,7 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         goto fail;
     }
-    out->replaced = replaced + id_replaced;
+    out->replaced = replaced + wide_replaced + id_replaced;
 
     const char *p = norm, *end = norm + norm_len, *next;
     span line;
@@ -995,7 +1181,11 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
             p = next;
             continue;
         }
-        if (!have_title) {
+        /* A first line longer than any headline is the article's first
+         * paragraph (a file of one line, or without a title line): it
+         * stays in the body and the article is untitled. It was the
+         * title, whole, and the body was empty. */
+        if (!have_title && t.n <= TITLE_LINE_MAX) {
             rc = set_field(&out->title, &out->title_len, strip_heading(t));
             if (rc < 0) {
                 rc = trawl_err_set(err, rc, "out of memory");
@@ -1003,6 +1193,9 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
             }
             have_title = 1;
             p = next;
+            /* "Title\n=====": the underline is no body text */
+            if (p < end && setext_line(line_at(p, end, &next)))
+                p = next;
         }
         break;
     }
@@ -1032,6 +1225,7 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
     return 0;
 
 fail:
+    free(wide);
     free(clean);
     free(norm);
     trawl_article_clear(out);
@@ -1422,6 +1616,97 @@ int trawl_article_parse_json(trawl_article *out, const char *line,
     return trawl__article_parse_json_slow(out, line, len, err);
 }
 
+/* The value of the \\uXXXX escape at p (p[0] is '\\'), or -1. */
+static long u_escape(const char *p, const char *end)
+{
+    unsigned v;
+    if (end - p < 6 || p[1] != 'u' ||
+        hex4((const unsigned char *)p + 2, &v) < 0)
+        return -1;
+    return (long)v;
+}
+
+/*
+ * Every unpaired surrogate escape in line ("\\ud800" alone: what Python's
+ * json.dumps writes for text read with errors="surrogateescape") turned
+ * into "\\ufffd", the same length, in a copy (*copy, malloc'd; NULL when
+ * there is none). Returns how many, or TRAWL_ENOMEM. jansson refuses such
+ * a line, and the article was lost for a character that invalid UTF-8
+ * elsewhere would have had repaired.
+ */
+static long fix_lone_surrogates(const char *line, size_t len, char **copy)
+{
+    const char *end = line + len;
+    long fixed = 0;
+    *copy = NULL;
+    for (const char *p = memchr(line, '\\', len); p != NULL;) {
+        long v = u_escape(p, end);
+        if (v < 0xd800 || v > 0xdfff) {
+            p += 2; /* an escape: its second byte starts nothing */
+        } else {
+            long lo = v <= 0xdbff && end - p >= 12 && p[6] == '\\'
+                          ? u_escape(p + 6, end)
+                          : -1;
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                p += 12;
+            } else {
+                if (*copy == NULL && (*copy = dup_n(line, len)) == NULL)
+                    return TRAWL_ENOMEM;
+                memcpy(*copy + (p - line), "\\ufffd", 6);
+                fixed++;
+                p += 6;
+            }
+        }
+        p = p < end ? memchr(p, '\\', (size_t)(end - p)) : NULL;
+    }
+    return fixed;
+}
+
+/* A string value without its NUL characters ("\\u0000": JSON allows
+ * them, trawl does not store them). */
+static char *dup_text(const char *s, size_t n, size_t *out_n)
+{
+    char *p = malloc(n + 1);
+    size_t o = 0;
+    if (p == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\0')
+            p[o++] = s[i];
+    p[o] = '\0';
+    *out_n = o;
+    return p;
+}
+
+/* The NUL characters out of every string in v (extra fields). */
+static int drop_nuls(json_t *v)
+{
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v), m;
+        if (memchr(json_string_value(v), '\0', n) == NULL)
+            return 0;
+        char *t = dup_text(json_string_value(v), n, &m);
+        int rc = t == NULL ? -1 : json_string_setn_nocheck(v, t, m);
+        free(t);
+        return rc;
+    }
+    const char *key;
+    json_t *m;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, m) {
+            if (drop_nuls(m) < 0)
+                return -1;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            if (drop_nuls(m) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 int trawl__article_parse_json_slow(trawl_article *out, const char *line,
                                    size_t len, trawl_err *err)
 {
@@ -1437,7 +1722,16 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
      * problem. */
     if (!trawl_utf8_valid(line, len))
         return trawl_err_set(err, TRAWL_EINVAL, "invalid UTF-8");
-    root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    char *fixed;
+    long lone = fix_lone_surrogates(line, len, &fixed);
+    if (lone < 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    root = json_loadb(fixed != NULL ? fixed : line, len,
+                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+                          JSON_ALLOW_NUL,
+                      &jerr);
+    free(fixed);
+    out->replaced = (size_t)lone;
     if (root == NULL) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             return trawl_err_set(err, TRAWL_EINVAL, "invalid UTF-8");
@@ -1472,6 +1766,11 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
         rc = trawl_err_set(err, TRAWL_EINVAL, "field \"id\" is empty");
         goto done;
     }
+    if (memchr(s, '\0', n) != NULL) {
+        rc = trawl_err_set(err, TRAWL_EINVAL,
+                           "field \"id\" holds a NUL character (\\u0000)");
+        goto done;
+    }
     if ((out->id = dup_n(s, n)) == NULL)
         goto nomem;
     out->id_len = n;
@@ -1500,30 +1799,28 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
                                    : "field \"body\" is not a string");
         goto done;
     }
-    if ((out->body = dup_n(json_string_value(jbody),
-                           json_string_length(jbody))) == NULL)
+    if ((out->body = dup_text(json_string_value(jbody),
+                              json_string_length(jbody),
+                              &out->body_len)) == NULL)
         goto nomem;
-    out->body_len = json_string_length(jbody);
 
     if ((rc = opt_string(root, "title", &s, &n, err)) < 0)
         goto done;
-    if ((out->title = dup_n(s != NULL ? s : "", n)) == NULL)
+    if ((out->title = dup_text(s != NULL ? s : "", n, &out->title_len)) ==
+        NULL)
         goto nomem;
-    out->title_len = n;
 
     if ((rc = opt_string(root, "author", &s, &n, err)) < 0)
         goto done;
     if (s != NULL) {
-        if ((out->author = dup_n(s, n)) == NULL)
+        if ((out->author = dup_text(s, n, &out->author_len)) == NULL)
             goto nomem;
-        out->author_len = n;
     }
     if ((rc = opt_string(root, "url", &s, &n, err)) < 0)
         goto done;
     if (s != NULL) {
-        if ((out->url = dup_n(s, n)) == NULL)
+        if ((out->url = dup_text(s, n, &out->url_len)) == NULL)
             goto nomem;
-        out->url_len = n;
     }
 
     /* date: an ISO 8601 string, or a number of seconds since the epoch. */
@@ -1581,6 +1878,8 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
             goto nomem;
     }
     if (extra != NULL) {
+        if (drop_nuls(extra) < 0)
+            goto nomem;
         out->extra = json_dumps(extra, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (out->extra == NULL)
             goto nomem;

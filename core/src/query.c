@@ -632,13 +632,85 @@ static int validate(parser *p, const qnode *n, int under_and, int in_or)
     }
 }
 
+/*
+ * The ASCII character that a pasted Unicode one stands for in the query
+ * syntax, and its length in bytes: Unicode spaces (no-break, ideographic,
+ * ...) separate items like ' ', and typographic double quotes (“ ” „ ‟,
+ * full-width ＂) quote a phrase like '"'. 0 for anything else. Word
+ * processors and web pages put them in text that is pasted into a query:
+ * “north korea” was the words north and korea, and "north\u00a0korea" a
+ * phrase.
+ */
+static char ascii_mark(const unsigned char *u, size_t n, size_t *blen)
+{
+    if (n >= 2 && u[0] == 0xc2 && (u[1] == 0xa0 || u[1] == 0x85)) {
+        *blen = 2;
+        return ' ';
+    }
+    if (n < 3)
+        return 0;
+    *blen = 3;
+    if (u[0] == 0xe2 && u[1] == 0x80) {
+        if (u[2] >= 0x9c && u[2] <= 0x9f)
+            return '"';
+        if ((u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 || u[2] == 0xa9 ||
+            u[2] == 0xaf)
+            return ' ';
+    }
+    if ((u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f) ||
+        (u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) ||
+        (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80))
+        return ' ';
+    if (u[0] == 0xef && u[1] == 0xbc && u[2] == 0x82)
+        return '"';
+    return 0;
+}
+
+/* q with ascii_mark()'s characters replaced (one character for one, so
+ * columns stay), in the arena; q itself when it has none. */
+static const char *ascii_marks(const char *q, size_t len, trawl_arena *a,
+                               size_t *out_len)
+{
+    const unsigned char *u = (const unsigned char *)q;
+    char *o = NULL;
+    size_t w = 0;
+    *out_len = len;
+    for (size_t i = 0; i < len;) {
+        size_t bl = 1;
+        char c = u[i] >= 0x80 ? ascii_mark(u + i, len - i, &bl) : 0;
+        if (c == 0) {
+            if (o != NULL)
+                o[w++] = q[i];
+            i++;
+            continue;
+        }
+        if (o == NULL) {
+            o = trawl_arena_alloc(a, len + 1);
+            if (o == NULL)
+                return NULL;
+            memcpy(o, q, i);
+            w = i;
+        }
+        o[w++] = c;
+        i += bl;
+    }
+    if (o == NULL)
+        return q;
+    o[w] = '\0';
+    *out_len = w;
+    return o;
+}
+
 int trawl__query_parse(qnode **out, trawl_analyzer *an, const char *q,
                        size_t len, trawl_arena *a, trawl_err *err)
 {
-    parser p = {q, len, 0, 0, 0, Q_ANY_FIELD, an, a, err};
     *out = NULL;
     if (!trawl_utf8_valid(q, len))
         return trawl_err_set(err, TRAWL_EQUERY, "query is not valid UTF-8");
+    q = ascii_marks(q, len, a, &len);
+    if (q == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    parser p = {q, len, 0, 0, 0, Q_ANY_FIELD, an, a, err};
     qnode *root;
     int rc = parse_or(&p, &root);
     if (rc < 0)

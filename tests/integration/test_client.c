@@ -285,8 +285,8 @@ static void test_index_summary(void **state)
     /* the bad JSON line is line 4 (line 2 is blank) */
     expect_has(fx.build.err, "trawl-index: ", "bad line report");
     expect_has(fx.build.err, "articles/wire.jsonl:4: ", "bad line report");
-    expect_has(fx.build.err, "articles/latin1-cafe.txt:1: invalid UTF-8",
-               "invalid UTF-8 report");
+    expect_has(fx.build.err, "articles/latin1-cafe.txt:1: not UTF-8: 2 "
+               "bytes read as Windows-1252 (Latin-1)", "Latin-1 report");
     assert_null(strstr(fx.build.err, "zanzibarite"));
     assert_null(strstr(fx.build.err, "wire.jsonl:2:")); /* blank line */
 }
@@ -304,12 +304,20 @@ static void test_rest_is_indexed(void **state)
     json_decref(j);
     result_free(&r);
 
-    /* the Latin-1 file, its é replaced but its words searchable */
+    /* the Latin-1 file: its words searchable, "café" too */
     RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--json", "espresso");
     expect_code(&r, 0, "espresso");
     j = parse_json(r.out);
     assert_true(hits_have(j, "latin1-cafe.txt"));
     json_decref(j);
+    result_free(&r);
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "-l", "title:caf\xc3\xa9");
+    expect_code(&r, 0, "title:café");
+    expect_has(r.out, "latin1-cafe.txt\n", "title:café");
+    result_free(&r);
+    RUN(&r, 0, "trawl", "--socket", fx.h.sock, "--get", "latin1-cafe.txt");
+    expect_code(&r, 0, "--get latin1-cafe.txt");
+    expect_has(r.out, "Caf\xc3\xa9 owner remembers", "Latin-1 title read");
     result_free(&r);
 
     /* a file in a subdirectory: id relative to the walked PATH */

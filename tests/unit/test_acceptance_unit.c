@@ -219,6 +219,50 @@ static void snippet_scratch_not_in_arena(void **state)
     free(body);
 }
 
+/*
+ * Text pasted from a word processor or a web page: typographic double
+ * quotes ("\u201c" ...) were punctuation, so \u201cnorth korea\u201d
+ * searched the two words anywhere; a no-break or ideographic space
+ * joined its words into a phrase. They are '"' and ' ' now, one
+ * character for one, so error columns stay right.
+ */
+static void pasted_quotes_and_spaces(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    char s[256];
+    static const struct {
+        const char *q, *rendered;
+    } cases[] = {
+        {"\u201cnorth korea\u201d", "\"north korea\""},
+        {"\u201enorth korea\u201c talks", "AND(\"north korea\", talk)"},
+        {"\uff02north korea\uff02~2", "\"north korea\"~2"},
+        {"title:\u201cnorth korea\u201d", "title:\"north korea\""},
+        {"north\u00a0korea", "AND(north, korea)"},
+        {"north\u3000korea\u2009talks", "AND(north, korea, talk)"},
+        {"title:\u00a0korea", "title:korea"},
+        {"\"north\u00a0korea\"", "\"north korea\""},
+        /* the apostrophe stays a part of the word */
+        {"Trump\u2019s", "trump"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = parse_render(f, cases[i].q, s, sizeof(s), &err);
+        if (rc != 0)
+            fail_msg("%s: %s", cases[i].q, err.msg);
+        if (strcmp(s, cases[i].rendered) != 0)
+            fail_msg("%s: got %s, want %s", cases[i].q, s,
+                     cases[i].rendered);
+    }
+    /* columns count characters of the query as typed */
+    assert_int_equal(parse_render(f, "\u00e9t\u00e9\u00a0\u201cnorth", s,
+                                  sizeof(s), &err),
+                     TRAWL_EQUERY);
+    assert_string_equal(err.msg, "column 5: unterminated quote");
+    assert_int_equal(parse_render(f, "a\u3000(b", s, sizeof(s), &err),
+                     TRAWL_EQUERY);
+    assert_string_equal(err.msg, "column 3: '(' is never closed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +270,7 @@ int main(void)
         cmocka_unit_test(snippet_scratch_not_in_arena),
         cmocka_unit_test(url_is_text),
         cmocka_unit_test(tilde_after_word_explained),
+        cmocka_unit_test(pasted_quotes_and_spaces),
     };
     return cmocka_run_group_tests_name("acceptance_unit", tests, setup,
                                        teardown);

@@ -207,11 +207,24 @@ static void test_text_plain(void **state)
     assert_string_equal(a.title, "Real");
     trawl_article_clear(&a);
 
-    /* Invalid UTF-8 is replaced and counted. */
-    a = parse_text("Ti\xfftle\nbo\xc3" "dy", 0);
-    assert_string_equal(a.title, "Ti\xef\xbf\xbdtle");
-    assert_string_equal(a.body, "bo\xef\xbf\xbd" "dy");
-    assert_int_equal(a.replaced, 2);
+    /* Bytes that are not UTF-8 are read as Windows-1252 and counted; its
+     * undefined bytes are U+FFFD. */
+    a = parse_text("Ti\xfftle\nbo\xc3" "dy \x81", 0);
+    assert_string_equal(a.title, "Ti\xc3\xbftle");
+    assert_string_equal(a.body, "bo\xc3\x83" "dy \xef\xbf\xbd");
+    assert_int_equal(a.replaced, 3);
+    trawl_article_clear(&a);
+    /* A Latin-1 / Windows-1252 article: its accents and quotes read, its
+     * UTF-8 (a file with a few stray bytes) kept as it is. */
+    a = parse_text("Caf\xe9 owner\n\n\x93Na\xefve\x94 \x80 5 \x96 "
+                   "r\xc3\xa9sum\xc3\xa9 \xe2\x80\x99 \xe2\x80 \xf0\x9f\x98\x80",
+                   0);
+    assert_string_equal(a.title, "Caf\xc3\xa9 owner");
+    assert_string_equal(a.body, "\xe2\x80\x9cNa\xc3\xafve\xe2\x80\x9d "
+                                "\xe2\x82\xac 5 \xe2\x80\x93 r\xc3\xa9sum\xc3\xa9 "
+                                "\xe2\x80\x99 \xc3\xa2\xe2\x82\xac "
+                                "\xf0\x9f\x98\x80");
+    assert_int_equal(a.replaced, 8);
     trawl_article_clear(&a);
 
     trawl_err err = {0};
@@ -592,7 +605,8 @@ static void test_json(void **state)
     json_err("{\"id\":\"x\",\"body\":\"b\",\"date\":\"2025-13\"}", 38,
              "bad date");
     json_err("{\"id\":\"x\",\"id\":\"y\",\"body\":\"b\"}", 29, "bad JSON");
-    json_err("{\"id\":\"x\",\"body\":\"a\\u0000b\"}", 28, "bad JSON");
+    json_err("{\"id\":\"x\\u0000\",\"body\":\"b\"}", 27,
+             "field \"id\" holds a NUL character");
     const char bad[] = "{\"id\":\"x\",\"body\":\"\xff\"}";
     json_err(bad, sizeof(bad) - 1, "invalid UTF-8");
     const char bad2[] = "{\"id\":\"x\",\"body\":\"\xed\xa0\x80\"}";
@@ -779,6 +793,199 @@ static void test_json_fast_path(void **state)
     }
 }
 
+/*
+ * Windows tools save "Unicode" text as UTF-16 with a byte order mark: it
+ * was read as bytes, and its NULs were stored (clients that read JSON
+ * with jansson refuse a response holding "\u0000"). Now UTF-16 (LE or
+ * BE) is decoded; other text with NUL bytes is binary and refused; zeros
+ * only at the end are dropped.
+ */
+static void test_utf16_and_nul(void **state)
+{
+    (void)state;
+    trawl_article a;
+    trawl_err err;
+    /* "Title: Caf\u00e9\n\nA \U0001F600 b\n" */
+    static const unsigned short units[] = {
+        'T', 'i', 't', 'l', 'e', ':', ' ', 'C', 'a', 'f', 0xe9, '\r', '\n',
+        '\r', '\n', 'A', ' ', 0xd83d, 0xde00, ' ', 'b', '\n'};
+    size_t nu = sizeof(units) / sizeof(units[0]);
+    char le[64], be[64];
+    le[0] = (char)0xff, le[1] = (char)0xfe, be[0] = (char)0xfe,
+    be[1] = (char)0xff;
+    for (size_t i = 0; i < nu; i++) {
+        le[2 + 2 * i] = (char)(units[i] & 0xff);
+        le[3 + 2 * i] = (char)(units[i] >> 8);
+        be[2 + 2 * i] = (char)(units[i] >> 8);
+        be[3 + 2 * i] = (char)(units[i] & 0xff);
+    }
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(trawl_article_parse_text(&a, "w.txt", k ? be : le,
+                                                  2 + 2 * nu, 7, &err),
+                         0);
+        assert_string_equal(a.title, "Caf\xc3\xa9");
+        assert_string_equal(a.body, "A \xf0\x9f\x98\x80 b");
+        assert_int_equal(a.replaced, 0);
+        trawl_article_clear(&a);
+    }
+    /* an unpaired surrogate and a last odd byte: U+FFFD, counted */
+    static const char odd[] = "\xff\xfeT\0i\0t\0l\0e\0:\0 \0x\0\n\0\n\0"
+                              "\x00\xd8y\0z";
+    assert_int_equal(trawl_article_parse_text(&a, "o.txt", odd,
+                                              sizeof(odd) - 1, 7, &err),
+                     0);
+    assert_string_equal(a.title, "x");
+    assert_string_equal(a.body, "\xef\xbf\xbdy\xef\xbf\xbd");
+    assert_int_equal(a.replaced, 2);
+    trawl_article_clear(&a);
+
+    /* binary: refused, with the line of the first NUL */
+    static const char bin[] = "Title: x\n\nsome\n\x01\x00\x02 text";
+    trawl_err_clear(&err);
+    assert_int_equal(trawl_article_parse_text(&a, "b.txt", bin,
+                                              sizeof(bin) - 1, 7, &err),
+                     TRAWL_EINVAL);
+    assert_non_null(strstr(err.msg, "binary file (a NUL byte on line 4)"));
+    /* UTF-16 without a byte order mark is no text either */
+    assert_int_equal(trawl_article_parse_text(&a, "n.txt", le + 2, 2 * nu,
+                                              7, &err),
+                     TRAWL_EINVAL);
+    /* zeros only at the end (a tail zero-filled by a crash): dropped */
+    static const char pad[] = "Title: x\n\nbody\n\0\0\0\0";
+    assert_int_equal(trawl_article_parse_text(&a, "p.txt", pad,
+                                              sizeof(pad) - 1, 7, &err),
+                     0);
+    assert_string_equal(a.body, "body");
+    assert_int_equal(a.body_len, 4);
+    trawl_article_clear(&a);
+}
+
+/*
+ * Valid JSON that jansson refuses by default lost its article: "\u0000"
+ * in a string (JSON allows it; a scraper's text may hold it) and an
+ * unpaired surrogate escape (Python's json.dumps writes one for text read
+ * with errors="surrogateescape"). NULs are dropped now (an id with one
+ * is still refused), a lone surrogate is U+FFFD and counted, as invalid
+ * UTF-8 in a text file is.
+ */
+static void test_json_nul_and_lone_surrogates(void **state)
+{
+    (void)state;
+    trawl_article a;
+    trawl_err err;
+    static const char nul[] =
+        "{\"id\":\"x\",\"title\":\"T\\u0000t\",\"body\":\"a\\u0000b c\","
+        "\"author\":\"\\u0000\",\"url\":\"u\\u0000\",\"tags\":[\"p\\u0000q\"]}";
+    assert_int_equal(trawl_article_parse_json(&a, nul, sizeof(nul) - 1,
+                                              &err),
+                     0);
+    assert_string_equal(a.title, "Tt");
+    assert_int_equal(a.title_len, 2);
+    assert_string_equal(a.body, "ab c");
+    assert_int_equal(a.body_len, 4);
+    assert_string_equal(a.author, "");
+    assert_string_equal(a.url, "u");
+    assert_string_equal(a.extra, "{\"tags\":[\"pq\"]}");
+    assert_int_equal(a.replaced, 0);
+    trawl_article_clear(&a);
+
+    static const char lone[] =
+        "{\"id\":\"\\udc80\",\"body\":\"a\\ud800 b \\ud83d\\ude00 c "
+        "\\\\ud800 d\\ud83d\\ud83d\\ude00\\udfff\"}";
+    assert_int_equal(trawl_article_parse_json(&a, lone, sizeof(lone) - 1,
+                                              &err),
+                     0);
+    assert_string_equal(a.id, "\xef\xbf\xbd");
+    assert_string_equal(a.body, "a\xef\xbf\xbd b \xf0\x9f\x98\x80 c "
+                                "\\ud800 d\xef\xbf\xbd\xf0\x9f\x98\x80"
+                                "\xef\xbf\xbd");
+    assert_int_equal(a.replaced, 4);
+    trawl_article_clear(&a);
+}
+
+/*
+ * A text file of one long line (scraped text without line breaks), or
+ * one that starts with its first paragraph: that whole line was the
+ * title (17 KB of it) and the body was empty, so no snippet was shown and
+ * every word got the title's weight. A first line longer than 300 bytes
+ * is no title now: it stays in the body and the article is untitled.
+ */
+static void test_long_first_line_is_body(void **state)
+{
+    (void)state;
+    char text[1200];
+    trawl_article a;
+    trawl_err err;
+    for (int len = 299; len <= 302; len++) {
+        /* "word word ... word" of len bytes, then a second line */
+        for (int n = 0; n < len; n++)
+            text[n] = (n % 5 == 4) ? ' ' : 'w';
+        text[len - 1] = 'x';
+        memcpy(text + len, "\nsecond line", 13);
+        assert_int_equal(trawl_article_parse_text(&a, "l.txt", text,
+                                                  (size_t)len + 12, 7, &err),
+                         0);
+        if (len <= 300) {
+            assert_int_equal(a.title_len, (size_t)len);
+            assert_string_equal(a.body, "second line");
+        } else {
+            assert_string_equal(a.title, "");
+            assert_int_equal(a.body_len, (size_t)len + 12);
+            assert_memory_equal(a.body, text, (size_t)len + 12);
+        }
+        trawl_article_clear(&a);
+    }
+    /* a header's Title: is a title, however long */
+    memcpy(text, "Title: ", 7);
+    memset(text + 7, 't', 400);
+    memcpy(text + 407, "\n\nbody", 7);
+    assert_int_equal(trawl_article_parse_text(&a, "h.txt", text, 414, 7,
+                                              &err),
+                     0);
+    assert_int_equal(a.title_len, 400);
+    assert_string_equal(a.body, "body");
+    trawl_article_clear(&a);
+}
+
+/*
+ * Markdown around a title line was kept: "## Vote ##" showed its closing
+ * hashes, "**Title**" and "[Title](url)" their markup, and a setext
+ * underline ("=====") began the body (and its snippets).
+ */
+static void test_markdown_title_markup(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *title, *body;
+    } cases[] = {
+        {"Harbor Storm\n============\n\nThe port.", "Harbor Storm",
+         "The port."},
+        {"Rail Strike\n---\nUnions out.", "Rail Strike", "Unions out."},
+        {"## Council Vote ##\n\nVoted.", "Council Vote", "Voted."},
+        {"# C#\n\nx", "C#", "x"},
+        {"# Issue #12\n\nx", "Issue #12", "x"},
+        {"**Bold Title**\n\nx", "Bold Title", "x"},
+        {"_Quiet Title_\n\nx", "Quiet Title", "x"},
+        {"# [Link Title](https://example.com/a)\n\nx", "Link Title", "x"},
+        /* not markup around the whole line: kept */
+        {"[a](b) and [c](d)\n\nx", "[a](b) and [c](d)", "x"},
+        {"_snake_case_name\n\nx", "_snake_case_name", "x"},
+        {"** \n\nx", "**", "x"},
+        {"Title\n\n=====\nx", "Title", "=====\nx"},
+        /* classic Mac OS line ends */
+        {"Mac Title\r\rFirst.\rSecond.\r", "Mac Title", "First.\nSecond."},
+        {"Title: Hdr\rDate: 2024-01-02\r\rBody.", "Hdr", "Body."},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        trawl_article a = parse_text(cases[i].text, 0);
+        if (strcmp(a.title, cases[i].title) != 0 ||
+            strcmp(a.body, cases[i].body) != 0)
+            fail_msg("%s: title '%s', body '%s'", cases[i].text, a.title,
+                     a.body);
+        trawl_article_clear(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -791,6 +998,10 @@ int main(void)
         cmocka_unit_test(test_seed_files),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_fast_path),
+        cmocka_unit_test(test_utf16_and_nul),
+        cmocka_unit_test(test_json_nul_and_lone_surrogates),
+        cmocka_unit_test(test_long_first_line_is_body),
+        cmocka_unit_test(test_markdown_title_markup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
