@@ -169,6 +169,7 @@ typedef struct wenc {
     trawl_buf out;
     tstat *st;
     uint32_t st_cap;
+    trawl_buf names;  /* ENC_POSTINGS: the terms, as names_put writes them */
     seg_penc *pe;
     int rc;
 } wenc;
@@ -571,7 +572,8 @@ static size_t worker_mem(const trawl_writer *w)
     m += w->toks_cap * sizeof(wtok);
     m += (size_t)w->dterms_cap * 4;
     m += trawl_analyzer_footprint(w->an);
-    m += w->enc.out.cap + (size_t)w->enc.st_cap * sizeof(tstat) +
+    m += w->enc.out.cap + w->enc.names.cap +
+         (size_t)w->enc.st_cap * sizeof(tstat) +
          (w->enc.pe != NULL ? sizeof(seg_penc) : 0);
     return m;
 }
@@ -1817,6 +1819,29 @@ static void stub_of(seg_penc *stub, const tstat *st)
     memcpy(stub->min_len, st->min_len, sizeof(stub->min_len));
 }
 
+/*
+ * The dictionary is built in term order, which is random in memory: the
+ * terms encoded ahead of it (by the worker, or by this thread while the
+ * worker builds the pair terms) have their bytes copied, one after the
+ * other (u8 length, bytes), by the thread that encoded them, and had them
+ * in cache, so that the dictionary reads them in order.
+ */
+static void names_put(trawl_buf *b, const wterm *t)
+{
+    unsigned char n = (unsigned char)t->len; /* <= TRAWL_MAX_TERM */
+    trawl_buf_put(b, &n, 1);
+    trawl_buf_put(b, t->s, t->len);
+}
+
+/* The next name of a names_put buffer at *p. */
+static inline const char *names_next(const unsigned char **p, uint32_t *len)
+{
+    *len = **p;
+    const char *s = (const char *)*p + 1;
+    *p += 1 + *len;
+    return s;
+}
+
 static int pairs_build(trawl_writer *w, int *seg_pairs);
 
 /* Worker side: encode the chunk w->enc describes (see write_segment). */
@@ -1846,14 +1871,16 @@ static int encode_chunk(trawl_writer *w)
         e->st = st;
         e->st_cap = n;
     }
+    trawl_buf_clear(&e->names);
     for (uint32_t k = 0; k < n; k++) {
-        prefetch_term(w, e->order, e->from + k, w->nterms, 0);
-        int rc = encode_to(w, &w->terms[e->order[e->from + k]], e->pe,
-                           &e->out, &e->st[k]);
+        prefetch_term(w, e->order, e->from + k, w->nterms, 1);
+        const wterm *t = &w->terms[e->order[e->from + k]];
+        int rc = encode_to(w, t, e->pe, &e->out, &e->st[k]);
         if (rc != 0)
             return rc;
+        names_put(&e->names, t);
     }
-    return 0;
+    return e->names.rc != 0 ? TRAWL_ENOMEM : 0;
 }
 
 /* ---- pair terms of common words (format.h, section PAIRS) ----------- */
@@ -2240,6 +2267,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     unsigned char *pre = NULL;
     tstat *pre_st = NULL;
     size_t pre_len = 0;
+    trawl_buf pre_names = TRAWL_BUF_INIT; /* their names (names_put) */
     uint32_t npre = 0;
     trawl_buf ppos = TRAWL_BUF_INIT; /* positions gathered ahead: nppos */
     uint32_t nppos = 0;
@@ -2269,7 +2297,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         pre_max = PRE_BYTES;
     size_t pre_nst = pre_max / sizeof(tstat);
     if (rc == 0 && atomic_load(&w->enc.busy) && nwords > 0 && pre_nst > 0) {
-        if ((pre = malloc(pre_nst * sizeof(tstat))) == NULL)
+        if ((pre = malloc(pre_nst * sizeof(tstat))) == NULL ||
+            trawl_buf_reserve(&pre_names, pre_nst * 16) != 0)
             rc = TRAWL_ENOMEM;
         else
             pre_st = (tstat *)pre + pre_nst;
@@ -2284,9 +2313,17 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
             break;
         }
         size_t n = pe->skip.len + pe->blocks.len;
+        /* The names share pre's room (reserved for an average name of
+         * up to 15 bytes: they seldom grow their buffer). */
+        size_t nm = pre_names.len + 1 + t->len;
         if (npre + 1 > pre_nst ||
-            pre_len + n > (pre_nst - npre - 1) * sizeof(tstat))
+            pre_len + n + nm > (pre_nst - npre - 1) * sizeof(tstat))
             break;
+        names_put(&pre_names, t);
+        if (pre_names.rc != 0) {
+            rc = TRAWL_ENOMEM;
+            break;
+        }
         if (pe->skip.len > 0) /* none for a compact list: maybe no ptr */
             memcpy(pre + pre_len, pe->skip.ptr, pe->skip.len);
         memcpy(pre + pre_len + pe->skip.len, pe->blocks.ptr, pe->blocks.len);
@@ -2347,17 +2384,19 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
         if (k == npairs && npre > 0) {
             trawl__segfile_write(f, pre, pre_len);
+            const unsigned char *np = pre_names.ptr;
             for (uint32_t i = 0; i < npre; i++, k++) {
-                prefetch_term(w, order, k, w->nterms, 1);
-                const wterm *t = &w->terms[order[k]];
+                uint32_t len;
+                const char *s = names_next(&np, &len);
                 const tstat *st = &pre_st[-1 - (ptrdiff_t)i];
                 stub_of(stub, st);
-                trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
+                trawl__dict_add(&dict, s, len, stub, post_off, pos_off);
                 post_off += st->len;
                 pos_off += st->pos_bytes;
             }
             free(pre);
             pre = NULL;
+            trawl_buf_free(&pre_names);
             continue;
         }
         /* Chunks end where the terms encoded ahead begin. */
@@ -2387,11 +2426,13 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         if (b_end == a_end)
             continue;
         trawl__segfile_write(f, e->out.ptr, e->out.len);
+        const unsigned char *np = e->names.ptr;
         for (; k < b_end; k++) {
             const tstat *st = &e->st[k - a_end];
             stub_of(stub, st);
-            const wterm *t = &w->terms[order[k]];
-            trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
+            uint32_t len;
+            const char *s = names_next(&np, &len);
+            trawl__dict_add(&dict, s, len, stub, post_off, pos_off);
             post_off += st->len;
             pos_off += st->pos_bytes;
         }
@@ -2452,6 +2493,7 @@ done:
     free(stub);
     trawl_buf_free(&mine);
     free(pre);
+    trawl_buf_free(&pre_names);
     trawl_buf_free(&ppos);
     free(sorted);
     free(order);
@@ -2962,6 +3004,7 @@ void trawl_writer_free(trawl_writer *w)
     for (int i = 0; i < RING; i++)
         trawl_folded_free(&w->ring[i].fold);
     trawl_buf_free(&w->enc.out);
+    trawl_buf_free(&w->enc.names);
     free(w->enc.st);
     if (w->enc.pe != NULL)
         trawl__penc_free(w->enc.pe);
