@@ -169,6 +169,7 @@ typedef struct wenc {
     trawl_buf out;
     tstat *st;
     uint32_t st_cap;
+    trawl_buf names;  /* ENC_POSTINGS: the terms, as names_put writes them */
     seg_penc *pe;
     int rc;
 } wenc;
@@ -206,6 +207,24 @@ typedef struct skey {
 #define ENC_CHUNK ((size_t)256 << 10)
 #define ENC_CHUNK_POST (ENC_CHUNK * 2 / 5)
 #define ENC_CHUNK_POS (ENC_CHUNK * 3 / 4)
+
+/* What the two threads share while they build a run's pair terms (see
+ * pairs_build): the worker publishes the listed words and the document
+ * the caller starts at (ready), the caller its records (done); both
+ * under mu. */
+typedef struct pshare {
+    int active;          /* the caller may help (set before the job) */
+    int ready, done;
+    int wdone;           /* the worker has passed d2: too late to help */
+    uint32_t wpos;       /* the document the worker is at */
+    const uint32_t *ids; /* the listed words' term ids */
+    uint32_t k, kc, d2;
+    size_t np, cap;
+    trawl_buf rec;       /* the caller's records (see pairs_help) */
+    uint32_t stop;
+    int clash, rc;
+    atomic_int abort;    /* the worker no longer needs them */
+} pshare;
 
 struct trawl_writer {
     char *dir;
@@ -281,6 +300,7 @@ struct trawl_writer {
     uint32_t pair_from;
     wjob ring[RING];
     wenc enc;                  /* the worker's chunk while writing a run */
+    pshare ph;                 /* while it builds the pair terms */
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
     int wsleep, csleep;        /* worker / caller waiting (under mu) */
     uint64_t jobs;             /* jobs ever queued (caller) */
@@ -571,7 +591,8 @@ static size_t worker_mem(const trawl_writer *w)
     m += w->toks_cap * sizeof(wtok);
     m += (size_t)w->dterms_cap * 4;
     m += trawl_analyzer_footprint(w->an);
-    m += w->enc.out.cap + (size_t)w->enc.st_cap * sizeof(tstat) +
+    m += w->enc.out.cap + w->enc.names.cap +
+         (size_t)w->enc.st_cap * sizeof(tstat) +
          (w->enc.pe != NULL ? sizeof(seg_penc) : 0);
     return m;
 }
@@ -584,6 +605,7 @@ static size_t caller_mem(const trawl_writer *w)
     m += w->deleted.cap + w->rec.cap;
     m += (size_t)w->ids_cap * (sizeof(wid) + sizeof(char *));
     m += trawl__store_mem(&w->store);
+    m += w->ph.rec.cap;
     m += w->seg_open ? SEGFILE_WBUF : 0;
     m += ((size_t)w->bt_mask + 1) * sizeof(bid);
     for (int i = 0; i < RING; i++)
@@ -1817,6 +1839,29 @@ static void stub_of(seg_penc *stub, const tstat *st)
     memcpy(stub->min_len, st->min_len, sizeof(stub->min_len));
 }
 
+/*
+ * The dictionary is built in term order, which is random in memory: the
+ * terms encoded ahead of it (by the worker, or by this thread while the
+ * worker builds the pair terms) have their bytes copied, one after the
+ * other (u8 length, bytes), by the thread that encoded them, and had them
+ * in cache, so that the dictionary reads them in order.
+ */
+static void names_put(trawl_buf *b, const wterm *t)
+{
+    unsigned char n = (unsigned char)t->len; /* <= TRAWL_MAX_TERM */
+    trawl_buf_put(b, &n, 1);
+    trawl_buf_put(b, t->s, t->len);
+}
+
+/* The next name of a names_put buffer at *p. */
+static inline const char *names_next(const unsigned char **p, uint32_t *len)
+{
+    *len = **p;
+    const char *s = (const char *)*p + 1;
+    *p += 1 + *len;
+    return s;
+}
+
 static int pairs_build(trawl_writer *w, int *seg_pairs);
 
 /* Worker side: encode the chunk w->enc describes (see write_segment). */
@@ -1846,14 +1891,16 @@ static int encode_chunk(trawl_writer *w)
         e->st = st;
         e->st_cap = n;
     }
+    trawl_buf_clear(&e->names);
     for (uint32_t k = 0; k < n; k++) {
-        prefetch_term(w, e->order, e->from + k, w->nterms, 0);
-        int rc = encode_to(w, &w->terms[e->order[e->from + k]], e->pe,
-                           &e->out, &e->st[k]);
+        prefetch_term(w, e->order, e->from + k, w->nterms, 1);
+        const wterm *t = &w->terms[e->order[e->from + k]];
+        int rc = encode_to(w, t, e->pe, &e->out, &e->st[k]);
         if (rc != 0)
             return rc;
+        names_put(&e->names, t);
     }
-    return 0;
+    return e->names.rc != 0 ? TRAWL_ENOMEM : 0;
 }
 
 /* ---- pair terms of common words (format.h, section PAIRS) ----------- */
@@ -1960,37 +2007,351 @@ static inline uint32_t pair_index(uint32_t i, uint32_t j, uint32_t kc,
     return i < kc ? i * k + j : kc * k + (i - kc) * kc + j;
 }
 
+/* One thread's scan of the listed words along a range of documents. */
+typedef struct pscan {
+    pcur *cu;
+    uint32_t base;    /* the scan's first document */
+    uint32_t *bucket; /* per doc from base: its first waiting cursor + 1 */
+    uint32_t *here;   /* the cursors of the doc at hand */
+    uint32_t *stamp;  /* per pair: doc + 1 where last seen */
+    uint32_t (*ptf)[TRAWL_NFIELDS]; /* per pair, in the doc at hand:
+                                       occurrences per field */
+    uint32_t *plist;  /* the doc's pairs, in first-seen order */
+    uint16_t *mark;   /* position -> listed word + 1 */
+    size_t mark_cap;
+    uint32_t *pos;    /* the words' positions in one field */
+    size_t pos_cap;
+    uint32_t *span;
+} pscan;
+
+static void pscan_free(pscan *sc)
+{
+    free(sc->cu);
+    free(sc->bucket);
+    free(sc->here);
+    free(sc->stamp);
+    free(sc->ptf);
+    free(sc->plist);
+    free(sc->mark);
+    free(sc->pos);
+    free(sc->span);
+    memset(sc, 0, sizeof(*sc));
+}
+
+/* Set up a scan of documents [d0, d1) for the k listed words ids (np
+ * pair indexes): each cursor waits in the bucket of its first document
+ * there. */
+static int pscan_init(pscan *sc, const trawl_writer *w, const uint32_t *ids,
+                      uint32_t k, size_t np, uint32_t d0, uint32_t d1)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->base = d0;
+    sc->cu = calloc(k, sizeof(*sc->cu));
+    sc->bucket = calloc((size_t)(d1 - d0) + 1, sizeof(*sc->bucket));
+    sc->here = malloc((size_t)k * sizeof(*sc->here));
+    sc->stamp = calloc(np, sizeof(*sc->stamp));
+    sc->ptf = malloc(np * sizeof(*sc->ptf));
+    sc->plist = malloc(np * sizeof(*sc->plist));
+    sc->span = malloc(((size_t)k + 1) * sizeof(*sc->span));
+    if (sc->cu == NULL || sc->bucket == NULL || sc->here == NULL ||
+        sc->stamp == NULL || sc->ptf == NULL || sc->plist == NULL ||
+        sc->span == NULL) {
+        pscan_free(sc);
+        return TRAWL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        pcur *c = &sc->cu[i];
+        c->p = w->terms[ids[i]].buf;
+        c->left = w->terms[ids[i]].df;
+        pcur_next(c, 1);
+        while (c->ps.doc < d0)
+            pcur_next(c, 0);
+        if (c->ps.doc < d1) {
+            c->next = sc->bucket[c->ps.doc - d0];
+            sc->bucket[c->ps.doc - d0] = i + 1;
+        }
+    }
+    return 0;
+}
+
 /*
- * Add this run's pair terms: for every document, mark where the listed
- * words stand in each field, and for each occurrence of one followed by
- * another, at least one of them common, count the pair. Postings are
- * written as invert_doc writes them, without positions. *seg_pairs is set
- * to 1 when the segment has its pairs (and so writes the build's word
- * lists), 0 when it has none: two listed words at one position, or more
- * memory than the reserve.
+ * Count the pairs of document d: mark where the listed words stand in
+ * each field, and for each occurrence of one followed by another, at
+ * least one of them common (kc common first, k in all), count the pair.
+ * Sets *nh (the doc's cursors, in sc->here) and *npl (its pairs, in
+ * sc->plist, counts in sc->ptf). Returns 0, 1 if two listed words stand
+ * at one position (or a position is not as counted), or TRAWL_ENOMEM.
+ */
+static int pscan_doc(const trawl_writer *w, pscan *sc, uint32_t kc,
+                     uint32_t k, uint32_t d, uint32_t *nh_out,
+                     uint32_t *npl_out)
+{
+    uint32_t nh = 0, npl = 0;
+    for (uint32_t b = sc->bucket[d - sc->base]; b != 0; b = sc->cu[b - 1].next)
+        sc->here[nh++] = b - 1;
+    *nh_out = nh;
+    *npl_out = 0;
+    if (nh == 0)
+        return 0;
+    const uint32_t *here = sc->here;
+    uint32_t *span = sc->span, *stamp = sc->stamp, *plist = sc->plist;
+    uint32_t (*ptf)[TRAWL_NFIELDS] = sc->ptf;
+    for (uint32_t f = 0; f < TRAWL_NFIELDS; f++) {
+        size_t flen =
+            trawl__get_u32(w->docs.ptr + (size_t)d * DOC_RECORD + 4 * f);
+        if (flen + 2 > sc->mark_cap) {
+            size_t ncap = sc->mark_cap ? sc->mark_cap : 4096;
+            while (ncap < flen + 2)
+                ncap *= 2;
+            uint16_t *nm = realloc(sc->mark, ncap * sizeof(*nm));
+            if (nm == NULL)
+                return TRAWL_ENOMEM;
+            memset(nm + sc->mark_cap, 0, (ncap - sc->mark_cap) * sizeof(*nm));
+            sc->mark = nm;
+            sc->mark_cap = ncap;
+        }
+        uint16_t *mark = sc->mark;
+        /* Decode each word's positions in f once; mark where the words
+         * stand; count the pairs; unmark. */
+        size_t need = 0;
+        for (uint32_t h = 0; h < nh; h++)
+            need += sc->cu[here[h]].ps.tf[f];
+        if (need > sc->pos_cap) {
+            size_t ncap = sc->pos_cap ? sc->pos_cap : 4096;
+            while (ncap < need)
+                ncap *= 2;
+            uint32_t *npos = realloc(sc->pos, ncap * sizeof(*npos));
+            if (npos == NULL)
+                return TRAWL_ENOMEM;
+            sc->pos = npos;
+            sc->pos_cap = ncap;
+        }
+        uint32_t *pos = sc->pos, *at = pos;
+        int clash = 0;
+        for (uint32_t h = 0; h < nh; h++) {
+            const post *ps = &sc->cu[here[h]].ps;
+            const unsigned char *p = ps->pos;
+            span[h] = (uint32_t)(at - pos);
+            for (uint32_t g = 0; g < f; g++)
+                for (uint32_t t = 0; t < ps->tf[g]; t++)
+                    (void)get_vu32(&p);
+            uint32_t x = 0;
+            for (uint32_t t = 0; t < ps->tf[f]; t++) {
+                x += get_vu32(&p);
+                *at++ = x;
+                if (x >= flen || mark[x] != 0)
+                    clash = 1; /* not as counted, or two words at x */
+                else
+                    mark[x] = (uint16_t)(here[h] + 1);
+            }
+        }
+        span[nh] = (uint32_t)(at - pos);
+        for (uint32_t h = 0; h < nh && !clash; h++) {
+            uint32_t i = here[h];
+            for (uint32_t t = span[h]; t < span[h + 1]; t++) {
+                uint32_t j = mark[pos[t] + 1];
+                if (j == 0 || (i >= kc && j - 1 >= kc))
+                    continue;
+                uint32_t pr = pair_index(i, j - 1, kc, k);
+                if (stamp[pr] != d + 1) {
+                    stamp[pr] = d + 1;
+                    memset(ptf[pr], 0, sizeof(ptf[pr]));
+                    plist[npl++] = pr;
+                }
+                ptf[pr][f]++;
+            }
+        }
+        for (uint32_t t = 0; t < span[nh]; t++)
+            if (pos[t] < flen)
+                mark[pos[t]] = 0;
+        if (clash)
+            return 1;
+    }
+    *npl_out = npl;
+    return 0;
+}
+
+/* Move the nh cursors of the doc just counted to their next documents
+ * before d1. */
+static void pscan_next(pscan *sc, uint32_t nh, uint32_t d1)
+{
+    for (uint32_t h = 0; h < nh; h++) {
+        pcur *x = &sc->cu[sc->here[h]];
+        pcur_next(x, 0);
+        if (x->ps.doc < d1) {
+            x->next = sc->bucket[x->ps.doc - sc->base];
+            sc->bucket[x->ps.doc - sc->base] = sc->here[h] + 1;
+        }
+    }
+}
+
+/* Append to the pair term of pair pr (of the listed words ids, kc common
+ * of k; made at its first posting, its id + 1 kept in pid[pr]) its
+ * posting in doc d with counts tf, as invert_doc writes one, without
+ * positions (format.h); next_pair_post reads it. */
+static int pair_post(trawl_writer *w, const uint32_t *ids, uint32_t kc,
+                     uint32_t k, uint32_t *pid, uint32_t pr, uint32_t d,
+                     const uint32_t *tf)
+{
+    int rc;
+    if (pid[pr] == 0) {
+        uint32_t i, j;
+        if (pr < kc * k) {
+            i = pr / k;
+            j = pr % k;
+        } else {
+            i = kc + (pr - kc * k) / kc;
+            j = (pr - kc * k) % kc;
+        }
+        char key[PAIR_KEY_MAX];
+        const wterm *a = &w->terms[ids[i]];
+        const wterm *b = &w->terms[ids[j]];
+        size_t kl = trawl__pair_key(key, a->s, a->len, b->s, b->len);
+        uint32_t id;
+        if (kl == 0 || term_id(w, key, kl, &id) != 0)
+            return TRAWL_ENOMEM;
+        pid[pr] = id + 1;
+    }
+    wterm *t = &w->terms[pid[pr] - 1];
+    uint32_t gap = t->df == 0 ? d + 1 : d - t->last_doc;
+    uint32_t tt = tf[TRAWL_FIELD_TITLE];
+    uint32_t x = tf[TRAWL_FIELD_BODY] << 1 | (tt != 0);
+    size_t need = varint_len(gap) + varint_len(x) +
+                  (tt != 0 ? varint_len(tt) : 0);
+    if ((rc = term_reserve(w, t, need)) != 0)
+        return rc;
+    unsigned char *p = t->buf + t->blen;
+    size_t n = put_varint(p, gap);
+    n += put_varint(p + n, x);
+    if (tt != 0)
+        n += put_varint(p + n, tt);
+    t->blen += (uint32_t)n;
+    t->df++;
+    t->last_doc = d;
+    return 0;
+}
+
+/*
+ * The caller's part of pairs_build, when there is a worker and this
+ * thread would wait for it: once the worker has published the listed
+ * words (w->ph.ready), take the last documents, with a little less than
+ * half the tokens the worker has left, and count their pairs into
+ * w->ph.rec (per document with pairs: varints doc gap from the previous
+ * one (from the first taken), number of pairs, then pair index and the
+ * two field counts per pair, in first-seen order), up to w->ph.cap
+ * bytes: w->ph.stop is the document before which it got; w->ph.clash and
+ * w->ph.rc tell what stopped it else. Then w->ph.done.
+ */
+static void pairs_help(trawl_writer *w)
+{
+    pshare *ph = &w->ph;
+    pthread_mutex_lock(&w->mu);
+    while (!ph->ready && w->done != w->enq) {
+        w->csleep = 1;
+        pthread_cond_wait(&w->cv_done, &w->mu);
+    }
+    int go = ph->ready && !ph->wdone;
+    uint32_t at = ph->wpos;
+    pthread_mutex_unlock(&w->mu);
+    if (!go)
+        return;
+    /* From the end, the documents with 9/20 of the tokens after the
+     * worker's (which also appends all the postings). */
+    uint64_t left = 0, mine = 0;
+    for (uint32_t d = at + 1; d < w->ndocs; d++) {
+        const unsigned char *r = w->docs.ptr + (size_t)d * DOC_RECORD;
+        left += (uint64_t)trawl__get_u32(r) + trawl__get_u32(r + 4);
+    }
+    uint32_t d2 = w->ndocs;
+    while (d2 > at + 2 && mine * 20 < left * 9) {
+        const unsigned char *r = w->docs.ptr + (size_t)--d2 * DOC_RECORD;
+        mine += (uint64_t)trawl__get_u32(r) + trawl__get_u32(r + 4);
+    }
+    pthread_mutex_lock(&w->mu);
+    go = !ph->wdone && ph->wpos + 1 < d2 && d2 < w->ndocs;
+    if (go)
+        ph->d2 = d2;
+    pthread_mutex_unlock(&w->mu);
+    if (!go)
+        return;
+    trawl_buf_clear(&ph->rec);
+    pscan sc;
+    uint32_t d = d2, prev = d2;
+    int rc = pscan_init(&sc, w, ph->ids, ph->k, ph->np, d2, w->ndocs);
+    for (; rc == 0 && d < w->ndocs && !atomic_load(&ph->abort); d++) {
+        uint32_t nh, npl;
+        rc = pscan_doc(w, &sc, ph->kc, ph->k, d, &nh, &npl);
+        if (rc != 0)
+            break;
+        if (npl > 0) {
+            /* at most 5 bytes per varint */
+            if (ph->rec.len + 10 + (size_t)npl * 15 > ph->cap)
+                break;
+            trawl_buf_put_varint(&ph->rec, d - prev);
+            trawl_buf_put_varint(&ph->rec, npl);
+            for (uint32_t q = 0; q < npl; q++) {
+                uint32_t pr = sc.plist[q];
+                trawl_buf_put_varint(&ph->rec, pr);
+                for (int f = 0; f < TRAWL_NFIELDS; f++)
+                    trawl_buf_put_varint(&ph->rec, sc.ptf[pr][f]);
+            }
+            if (ph->rec.rc != 0) {
+                rc = TRAWL_ENOMEM;
+                break;
+            }
+            prev = d;
+        }
+        pscan_next(&sc, nh, w->ndocs);
+    }
+    pscan_free(&sc);
+    pthread_mutex_lock(&w->mu);
+    ph->stop = d;
+    ph->clash = rc == 1;
+    ph->rc = rc < 0 ? rc : 0;
+    ph->done = 1;
+    pthread_cond_broadcast(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Add this run's pair terms: for every document, count the pairs of
+ * listed words in it (pscan_doc) and append a posting to each pair's term
+ * (pair_post), documents in order. *seg_pairs is set to 1 when the
+ * segment has its pairs (and so writes the build's word lists), 0 when
+ * it has none: two listed words at one position, or more memory than the
+ * reserve. With a caller that may help (w->ph.active, see
+ * write_segment), that may take the last documents when it has nothing
+ * else to do (pairs_help): then this thread stops before them, waits for
+ * the caller's counts, appends their postings in order, and counts any
+ * documents the caller left. The postings and the term ids are those of
+ * one thread.
  */
 static int pairs_build(trawl_writer *w, int *seg_pairs)
 {
     int rc = 0;
     *seg_pairs = 0;
+    pshare *ph = &w->ph;
+    int helped = 0; /* 1: the caller helps, wait for it before leaving */
     if (w->opts.no_pairs)
-        return 0;
+        goto out;
     /* Too few documents to tell common words: none yet (a later run or
      * build chooses). */
     if (!w->pairs_chosen && w->ndocs < PAIR_MIN_DOCS)
-        return 0;
+        goto out;
     if (!w->pairs_chosen && (rc = pairs_choose(w)) != 0)
-        return rc;
+        goto out;
     seg_section sec = {w->pairs.ptr, w->pairs.len};
     uint32_t nc = trawl__pairs_common(&sec);
     if (nc == 0)
-        return 0;
+        goto out;
     uint32_t nw = nc + trawl__pairs_frequent(&sec);
     *seg_pairs = 1;
     /* The listed words this run has: common ones first. */
     uint32_t *ids = malloc((size_t)nw * sizeof(*ids));
-    if (ids == NULL)
-        return TRAWL_ENOMEM;
+    if (ids == NULL) {
+        rc = TRAWL_ENOMEM;
+        goto out;
+    }
     uint32_t k = 0, kc = 0;
     for (uint32_t i = 0; i < nw; i++) {
         size_t len;
@@ -2003,199 +2364,160 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
     }
     if (kc == 0) {
         free(ids);
-        return 0;
+        goto out;
     }
 
     uint32_t nbefore = w->nterms;
     size_t mem0 = postings_bytes(w), allow = pairs_reserve(w) + ((size_t)2 << 20);
     size_t np = (size_t)kc * k * 2; /* >= pair_index() + 1 */
-    pcur *cu = calloc(k, sizeof(*cu));
-    uint32_t *bucket = calloc((size_t)w->ndocs + 1, sizeof(*bucket));
-    uint32_t *here = malloc((size_t)k * sizeof(*here));
+    if (ph->active) {
+        pthread_mutex_lock(&w->mu);
+        ph->ids = ids;
+        ph->k = k;
+        ph->kc = kc;
+        ph->np = np;
+        ph->d2 = w->ndocs;
+        ph->wpos = 0;
+        /* Its records are about the size of the postings they become. */
+        ph->cap = allow / 2;
+        ph->ready = 1;
+        if (w->csleep) {
+            w->csleep = 0;
+            pthread_cond_broadcast(&w->cv_done);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
     uint32_t *pid = calloc(np, sizeof(*pid)); /* term id + 1 */
-    uint32_t *stamp = calloc(np, sizeof(*stamp));
-    /* per pair, in the document at hand: occurrences per field */
-    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc(np * sizeof(*ptf));
-    uint32_t *plist = malloc(np * sizeof(*plist));
-    uint16_t *mark = NULL; /* position -> listed word + 1 */
-    size_t mark_cap = 0;
-    uint32_t *pos = NULL; /* the words' positions in one field */
-    size_t pos_cap = 0;
-    uint32_t *span = malloc(((size_t)k + 1) * sizeof(*span));
-    if (cu == NULL || bucket == NULL || here == NULL || pid == NULL ||
-        stamp == NULL || ptf == NULL || plist == NULL || span == NULL) {
+    pscan sc;
+    memset(&sc, 0, sizeof(sc));
+    if (pid == NULL) {
         rc = TRAWL_ENOMEM;
         goto done;
     }
-    /* Each cursor waits in the bucket of its next document. */
-    for (uint32_t i = 0; i < k; i++) {
-        cu[i].p = w->terms[ids[i]].buf;
-        cu[i].left = w->terms[ids[i]].df;
-        pcur_next(&cu[i], 1);
-        if (cu[i].ps.doc < w->ndocs) {
-            cu[i].next = bucket[cu[i].ps.doc];
-            bucket[cu[i].ps.doc] = i + 1;
+    uint32_t from = 0, to = w->ndocs, d2 = w->ndocs;
+    for (int round = 0; round < 2; round++) {
+        if (from < to && (rc = pscan_init(&sc, w, ids, k, np, from, to)) != 0)
+            goto done;
+        for (uint32_t d = from;; d++) {
+            if (round == 0 && ph->active) {
+                /* The caller may take the documents from d2 on, as long
+                 * as this thread has not begun them. */
+                pthread_mutex_lock(&w->mu);
+                d2 = ph->d2;
+                if (d >= d2)
+                    ph->wdone = 1;
+                else
+                    ph->wpos = d;
+                pthread_mutex_unlock(&w->mu);
+                helped = d2 < w->ndocs;
+                if (d >= d2)
+                    break;
+            } else if (d >= to) {
+                break;
+            }
+            uint32_t nh, npl;
+            int r = pscan_doc(w, &sc, kc, k, d, &nh, &npl);
+            if (r < 0) {
+                rc = r;
+                goto done;
+            }
+            if (r == 1) {
+                *seg_pairs = 0;
+                goto undo;
+            }
+            if (nh == 0)
+                continue;
+            /* The document's postings, one per pair, in first-seen
+             * order. */
+            for (uint32_t q = 0; q < npl; q++) {
+                uint32_t pr = sc.plist[q];
+                if ((rc = pair_post(w, ids, kc, k, pid, pr, d,
+                                    sc.ptf[pr])) != 0)
+                    goto done;
+            }
+            if (postings_bytes(w) - mem0 > allow) {
+                *seg_pairs = 0;
+                goto undo;
+            }
+            pscan_next(&sc, nh, to);
         }
-    }
-    for (uint32_t d = 0; d < w->ndocs; d++) {
-        uint32_t nh = 0;
-        for (uint32_t b = bucket[d]; b != 0; b = cu[b - 1].next)
-            here[nh++] = b - 1;
-        if (nh == 0)
+        pscan_free(&sc);
+        if (round == 1 || !helped)
+            break;
+        /* The caller's documents: wait for it, append its postings, and
+         * count those it left (from ph->stop) in a second round. */
+        pthread_mutex_lock(&w->mu);
+        while (!ph->done)
+            pthread_cond_wait(&w->cv_job, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+        helped = 0;
+        if (ph->rc != 0) {
+            /* It ran out of memory: its documents are this thread's. */
+            from = d2;
+            to = w->ndocs;
             continue;
-        uint32_t npl = 0;
-        for (uint32_t f = 0; f < TRAWL_NFIELDS; f++) {
-            size_t flen = trawl__get_u32(w->docs.ptr +
-                                         (size_t)d * DOC_RECORD + 4 * f);
-            if (flen + 2 > mark_cap) {
-                size_t ncap = mark_cap ? mark_cap : 4096;
-                while (ncap < flen + 2)
-                    ncap *= 2;
-                uint16_t *nm = realloc(mark, ncap * sizeof(*nm));
-                if (nm == NULL) {
-                    rc = TRAWL_ENOMEM;
+        }
+        const unsigned char *p = ph->rec.ptr, *end = p + ph->rec.len;
+        uint32_t d = d2;
+        while (p < end) {
+            d += get_vu32(&p);
+            uint32_t npl = get_vu32(&p);
+            for (uint32_t q = 0; q < npl; q++) {
+                uint32_t pr = get_vu32(&p), tf[TRAWL_NFIELDS];
+                for (int f = 0; f < TRAWL_NFIELDS; f++)
+                    tf[f] = get_vu32(&p);
+                if ((rc = pair_post(w, ids, kc, k, pid, pr, d, tf)) != 0)
                     goto done;
-                }
-                memset(nm + mark_cap, 0, (ncap - mark_cap) * sizeof(*nm));
-                mark = nm;
-                mark_cap = ncap;
             }
-            /* Decode each word's positions in f once; mark where the
-             * words stand; count the pairs; unmark. */
-            size_t need = 0;
-            for (uint32_t h = 0; h < nh; h++)
-                need += cu[here[h]].ps.tf[f];
-            if (need > pos_cap) {
-                size_t ncap = pos_cap ? pos_cap : 4096;
-                while (ncap < need)
-                    ncap *= 2;
-                uint32_t *npos = realloc(pos, ncap * sizeof(*npos));
-                if (npos == NULL) {
-                    rc = TRAWL_ENOMEM;
-                    goto done;
-                }
-                pos = npos;
-                pos_cap = ncap;
-            }
-            uint32_t *at = pos;
-            int clash = 0;
-            for (uint32_t h = 0; h < nh; h++) {
-                const post *ps = &cu[here[h]].ps;
-                const unsigned char *p = ps->pos;
-                span[h] = (uint32_t)(at - pos);
-                for (uint32_t g = 0; g < f; g++)
-                    for (uint32_t t = 0; t < ps->tf[g]; t++)
-                        (void)get_vu32(&p);
-                uint32_t x = 0;
-                for (uint32_t t = 0; t < ps->tf[f]; t++) {
-                    x += get_vu32(&p);
-                    *at++ = x;
-                    if (x >= flen || mark[x] != 0)
-                        clash = 1; /* not as counted, or two words at x */
-                    else
-                        mark[x] = (uint16_t)(here[h] + 1);
-                }
-            }
-            span[nh] = (uint32_t)(at - pos);
-            for (uint32_t h = 0; h < nh && !clash; h++) {
-                uint32_t i = here[h];
-                for (uint32_t t = span[h]; t < span[h + 1]; t++) {
-                    uint32_t j = mark[pos[t] + 1];
-                    if (j == 0 || (i >= kc && j - 1 >= kc))
-                        continue;
-                    uint32_t pr = pair_index(i, j - 1, kc, k);
-                    if (stamp[pr] != d + 1) {
-                        stamp[pr] = d + 1;
-                        memset(ptf[pr], 0, sizeof(ptf[pr]));
-                        plist[npl++] = pr;
-                    }
-                    ptf[pr][f]++;
-                }
-            }
-            for (uint32_t t = 0; t < span[nh]; t++)
-                if (pos[t] < flen)
-                    mark[pos[t]] = 0;
-            if (clash) {
+            if (postings_bytes(w) - mem0 > allow) {
                 *seg_pairs = 0;
                 goto undo;
             }
         }
-        /* The document's postings, one per pair, in first-seen order. */
-        for (uint32_t q = 0; q < npl; q++) {
-            uint32_t pr = plist[q];
-            if (pid[pr] == 0) {
-                uint32_t i, j;
-                if (pr < kc * k) {
-                    i = pr / k;
-                    j = pr % k;
-                } else {
-                    i = kc + (pr - kc * k) / kc;
-                    j = (pr - kc * k) % kc;
-                }
-                char key[PAIR_KEY_MAX];
-                const wterm *a = &w->terms[ids[i]];
-                const wterm *b = &w->terms[ids[j]];
-                size_t kl = trawl__pair_key(key, a->s, a->len, b->s, b->len);
-                uint32_t id;
-                if (kl == 0 || term_id(w, key, kl, &id) != 0) {
-                    rc = TRAWL_ENOMEM;
-                    goto done;
-                }
-                pid[pr] = id + 1;
-            }
-            /* A pair term keeps no positions (format.h); its buffer is
-             * read by next_pair_post. */
-            const uint32_t *tf = ptf[pr];
-            wterm *t = &w->terms[pid[pr] - 1];
-            uint32_t gap = t->df == 0 ? d + 1 : d - t->last_doc;
-            uint32_t tt = tf[TRAWL_FIELD_TITLE];
-            uint32_t x = tf[TRAWL_FIELD_BODY] << 1 | (tt != 0);
-            size_t need = varint_len(gap) + varint_len(x) +
-                          (tt != 0 ? varint_len(tt) : 0);
-            if ((rc = term_reserve(w, t, need)) != 0)
-                goto done;
-            unsigned char *p = t->buf + t->blen;
-            size_t n = put_varint(p, gap);
-            n += put_varint(p + n, x);
-            if (tt != 0)
-                n += put_varint(p + n, tt);
-            t->blen += (uint32_t)n;
-            t->df++;
-            t->last_doc = d;
-        }
-        if (postings_bytes(w) - mem0 > allow) {
+        if (ph->clash) {
             *seg_pairs = 0;
             goto undo;
         }
-        for (uint32_t h = 0; h < nh; h++) {
-            pcur *x = &cu[here[h]];
-            pcur_next(x, 0);
-            if (x->ps.doc < w->ndocs) {
-                x->next = bucket[x->ps.doc];
-                bucket[x->ps.doc] = here[h] + 1;
-            }
-        }
+        from = ph->stop;
+        to = w->ndocs;
     }
     goto done;
 undo:
-    /* No pairs in this segment: clear the marks, drop the pair terms. */
-    if (mark != NULL)
-        memset(mark, 0, mark_cap * sizeof(*mark));
+    /* No pairs in this segment: drop the pair terms. */
     terms_truncate(w, nbefore);
 done:
     if (rc != 0)
         terms_truncate(w, nbefore);
-    free(ids);
-    free(cu);
-    free(bucket);
-    free(here);
+    if (ph->active && !ph->wdone) {
+        /* Undone or failed before the end: no help wanted any more. */
+        pthread_mutex_lock(&w->mu);
+        ph->wdone = 1;
+        helped = ph->d2 < w->ndocs;
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (helped) {
+        /* The caller still reads ids and the words' postings. */
+        atomic_store(&ph->abort, 1);
+        pthread_mutex_lock(&w->mu);
+        while (!ph->done)
+            pthread_cond_wait(&w->cv_job, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+    }
+    pscan_free(&sc);
     free(pid);
-    free(stamp);
-    free(ptf);
-    free(plist);
-    free(mark);
-    free(pos);
-    free(span);
+    free(ids);
+out:
+    if (ph->active && !ph->ready) {
+        /* Nothing to help with. */
+        pthread_mutex_lock(&w->mu);
+        ph->ready = 1;
+        ph->wdone = 1;
+        if (w->csleep) {
+            w->csleep = 0;
+            pthread_cond_broadcast(&w->cv_done);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
     return rc;
 }
 
@@ -2240,6 +2562,7 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     unsigned char *pre = NULL;
     tstat *pre_st = NULL;
     size_t pre_len = 0;
+    trawl_buf pre_names = TRAWL_BUF_INIT; /* their names (names_put) */
     uint32_t npre = 0;
     trawl_buf ppos = TRAWL_BUF_INIT; /* positions gathered ahead: nppos */
     uint32_t nppos = 0;
@@ -2256,6 +2579,9 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     }
     w->pair_from = nwords;
     atomic_store(&w->enc.busy, 1);
+    w->ph.active = w->threaded;
+    w->ph.ready = w->ph.done = w->ph.wdone = 0;
+    atomic_store(&w->ph.abort, 0);
     enc_submit(w, ENC_PAIRS, NULL, 0, 0);
     rc = sort_terms(w->terms, nwords, sorted);
     /* While the worker is still at it, encode the first of those terms'
@@ -2269,7 +2595,8 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         pre_max = PRE_BYTES;
     size_t pre_nst = pre_max / sizeof(tstat);
     if (rc == 0 && atomic_load(&w->enc.busy) && nwords > 0 && pre_nst > 0) {
-        if ((pre = malloc(pre_nst * sizeof(tstat))) == NULL)
+        if ((pre = malloc(pre_nst * sizeof(tstat))) == NULL ||
+            trawl_buf_reserve(&pre_names, pre_nst * 16) != 0)
             rc = TRAWL_ENOMEM;
         else
             pre_st = (tstat *)pre + pre_nst;
@@ -2284,9 +2611,17 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
             break;
         }
         size_t n = pe->skip.len + pe->blocks.len;
+        /* The names share pre's room (reserved for an average name of
+         * up to 15 bytes: they seldom grow their buffer). */
+        size_t nm = pre_names.len + 1 + t->len;
         if (npre + 1 > pre_nst ||
-            pre_len + n > (pre_nst - npre - 1) * sizeof(tstat))
+            pre_len + n + nm > (pre_nst - npre - 1) * sizeof(tstat))
             break;
+        names_put(&pre_names, t);
+        if (pre_names.rc != 0) {
+            rc = TRAWL_ENOMEM;
+            break;
+        }
         if (pe->skip.len > 0) /* none for a compact list: maybe no ptr */
             memcpy(pre + pre_len, pe->skip.ptr, pe->skip.len);
         memcpy(pre + pre_len + pe->skip.len, pe->blocks.ptr, pe->blocks.len);
@@ -2310,6 +2645,9 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     }
     if (rc == 0 && ppos.rc != 0)
         rc = TRAWL_ENOMEM;
+    /* Nothing left to do ahead: help count the last documents' pairs. */
+    if (w->ph.active && atomic_load(&w->enc.busy))
+        pairs_help(w);
     int drc = drain(w, err);
     if (rc < 0 || drc < 0) {
         rc = drc < 0 ? drc : trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -2347,17 +2685,19 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
     for (uint32_t k = 0; k < w->nterms && f->rc == 0;) {
         if (k == npairs && npre > 0) {
             trawl__segfile_write(f, pre, pre_len);
+            const unsigned char *np = pre_names.ptr;
             for (uint32_t i = 0; i < npre; i++, k++) {
-                prefetch_term(w, order, k, w->nterms, 1);
-                const wterm *t = &w->terms[order[k]];
+                uint32_t len;
+                const char *s = names_next(&np, &len);
                 const tstat *st = &pre_st[-1 - (ptrdiff_t)i];
                 stub_of(stub, st);
-                trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
+                trawl__dict_add(&dict, s, len, stub, post_off, pos_off);
                 post_off += st->len;
                 pos_off += st->pos_bytes;
             }
             free(pre);
             pre = NULL;
+            trawl_buf_free(&pre_names);
             continue;
         }
         /* Chunks end where the terms encoded ahead begin. */
@@ -2387,11 +2727,13 @@ static int write_segment(trawl_writer *w, uint64_t *nterms_out,
         if (b_end == a_end)
             continue;
         trawl__segfile_write(f, e->out.ptr, e->out.len);
+        const unsigned char *np = e->names.ptr;
         for (; k < b_end; k++) {
             const tstat *st = &e->st[k - a_end];
             stub_of(stub, st);
-            const wterm *t = &w->terms[order[k]];
-            trawl__dict_add(&dict, t->s, t->len, stub, post_off, pos_off);
+            uint32_t len;
+            const char *s = names_next(&np, &len);
+            trawl__dict_add(&dict, s, len, stub, post_off, pos_off);
             post_off += st->len;
             pos_off += st->pos_bytes;
         }
@@ -2452,6 +2794,7 @@ done:
     free(stub);
     trawl_buf_free(&mine);
     free(pre);
+    trawl_buf_free(&pre_names);
     trawl_buf_free(&ppos);
     free(sorted);
     free(order);
@@ -2962,6 +3305,8 @@ void trawl_writer_free(trawl_writer *w)
     for (int i = 0; i < RING; i++)
         trawl_folded_free(&w->ring[i].fold);
     trawl_buf_free(&w->enc.out);
+    trawl_buf_free(&w->enc.names);
+    trawl_buf_free(&w->ph.rec);
     free(w->enc.st);
     if (w->enc.pe != NULL)
         trawl__penc_free(w->enc.pe);
