@@ -749,7 +749,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 10
+#define TEXT_FP_VERSION 11
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {

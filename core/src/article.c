@@ -388,8 +388,21 @@ static int parse_loose(cursor *c, int64_t *out)
     }
     cur_char(c, ',');
     cur_spaces(c);
-    if (cur_digits(c, 4, 4, &y) < 0)
-        goto fail;
+    if (cur_digits(c, 4, 4, &y) < 0) {
+        /* The year after the time: date(1), asctime() and Twitter's
+         * created_at ("Wed Dec 17 08:34:00 [UTC|+0000] 2025"). */
+        cursor t = *c;
+        if (parse_clock(&t, &hh, &mm, &ss) < 0 ||
+            parse_zone(&t, &off) < 0)
+            goto fail;
+        cur_spaces(&t);
+        if (cur_digits(&t, 4, 4, &y) < 0 ||
+            make_time(y, m, d, hh, mm, ss, out) < 0)
+            goto fail;
+        *out -= off;
+        *c = t;
+        return 0;
+    }
 
 have_date:
     {

@@ -108,6 +108,15 @@ static void test_loose_dates(void **state)
                      day + 10 * 3600 + 4 * 60);
     assert_int_equal(loose("17 Dec 2025 08:34 GMT"), day + 8 * 3600 + 34 * 60);
     assert_int_equal(loose("Dec 17, 2025 08:34 UTC"), day + 8 * 3600 + 34 * 60);
+    /* the year after the time: date(1), asctime(), Twitter's created_at */
+    assert_int_equal(loose("Wed Dec 17 08:34:00 2025"),
+                     day + 8 * 3600 + 34 * 60);
+    assert_int_equal(loose("Wed Dec 17 08:34:00 UTC 2025"),
+                     day + 8 * 3600 + 34 * 60);
+    assert_int_equal(loose("Wed Dec 17 08:34:00 +0100 2025"),
+                     day + 7 * 3600 + 34 * 60);
+    assert_int_equal(loose("Wed Dec 17 08:34:00 EST 2025"),
+                     day + 13 * 3600 + 34 * 60);
     assert_int_equal(loose("July 20, 1969"), iso("1969-07-20"));
     /* RFC 2822's North American zone names (RSS feeds write them) */
     assert_int_equal(loose("Dec 17, 2025 08:34 EST"),
@@ -120,6 +129,8 @@ static void test_loose_dates(void **state)
         "", "December", "Dec 2025", "Foo 17, 2025", "February 29, 2025",
         "Dec 32, 2025", "17 2025", "Dec 17, 25", "Dec 17, 2025 and more",
         "De 17, 2025", "Dec 17, 2025 13:00 pm", "Dec 17, 2025 08:34 +25",
+        "Wed Dec 17 08:34:00", "Wed Dec 17 08:34:00 CET 2025",
+        "Dec 17 25:00 2025", "Feb 30 08:34:00 2025",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         if (trawl_parse_loose_date(bad[i], strlen(bad[i]), &t) == 0)
