@@ -291,14 +291,17 @@ typedef struct zq {
     segfile *f;
 } zq;
 
+/* Note the first error. A failed write of the segment file has no
+ * message in e: the segfile put it in its own err (the merge's), which
+ * q->err (left empty) then does not replace. */
 static void zq_fail(zq *q, int rc, const trawl_err *e)
 {
     int zero = 0;
     if (atomic_compare_exchange_strong(&q->rc, &zero, rc)) {
-        if (e != NULL)
-            q->err = *e;
-        else
+        if (e == NULL)
             trawl_err_set(&q->err, rc, "out of memory");
+        else if (e->code != 0)
+            q->err = *e;
     }
 }
 
@@ -311,7 +314,7 @@ static int zq_flush(zq *q, zslot *z)
     q->st->block = z->raw;
     z->raw = t;
     q->st->slot = z->slots;
-    trawl_err e;
+    trawl_err e = {0};
     int rc = trawl__store_flush(q->st, q->f, &e);
     if (rc < 0)
         zq_fail(q, rc, &e);
@@ -327,7 +330,7 @@ static int zq_flush(zq *q, zslot *z)
 /* Compress slot z with context zc (outside the lock). */
 static void zq_frame(zq *q, zslot *z, ZSTD_CCtx *zc)
 {
-    trawl_err e;
+    trawl_err e = {0};
     int rc = zc == NULL ? TRAWL_ENOMEM
                         : trawl__store_frame(zc, z->raw.ptr, z->raw.len,
                                              &z->z, &e);
@@ -356,7 +359,7 @@ static void zq_write(zq *q)
         if (raw && atomic_load(&q->rc) == 0)
             zq_frame(q, z, q->zc[1]);
         if (atomic_load(&q->rc) == 0) {
-            trawl_err e;
+            trawl_err e = {0};
             int rc = trawl__store_put_frame(q->st, q->f, z->z.ptr, z->z.len,
                                             &e);
             if (rc < 0)
@@ -398,7 +401,7 @@ static void zq_push(zq *q, seg_store *st)
             q->frames = zq_flush(q, z);
         } else if (atomic_load(&q->rc) == 0) {
             zq_frame(q, z, q->zc[1]);
-            trawl_err e;
+            trawl_err e = {0};
             int rc = atomic_load(&q->rc) != 0
                          ? 0
                          : trawl__store_put_frame(q->st, q->f, z->z.ptr,
@@ -570,7 +573,7 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
     }
     if (rc == 0 && atomic_load(&q.rc) < 0) {
         rc = atomic_load(&q.rc);
-        if (err != NULL)
+        if (err != NULL && q.err.code != 0)
             *err = q.err;
     }
     if (rc == 0) {

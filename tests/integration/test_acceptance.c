@@ -444,6 +444,72 @@ static void test_write_error_is_named(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * The same in a merge: its document store is written by a second thread,
+ * whose failed write replaced the segment file's message ("write ...:
+ * File too large") with an empty one ("I/O error"). The merge fails, the
+ * message names the write, and the index still holds its two segments'
+ * articles.
+ */
+static void test_merge_write_error_is_named(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char part[2][256], log[256];
+    struct rlimit old, low;
+    assert_int_equal(th_init(&h), 0);
+    for (int j = 0; j < 2; j++) {
+        char name[32];
+        snprintf(name, sizeof(name), "part%d.jsonl", j);
+        path_in(part[j], sizeof(part[j]), &h, name);
+        FILE *f = fopen(part[j], "w");
+        assert_non_null(f);
+        /* long articles of words that hardly repeat: a store of frames
+         * that the second thread compresses and writes */
+        for (int i = j * 150; i < (j + 1) * 150; i++) {
+            fprintf(f, "{\"id\":\"d%d\",\"title\":\"t %d\",\"body\":\"", i,
+                    i);
+            for (uint64_t k = 0; k < 3000; k++)
+                fprintf(f, "w%llx ",
+                        (unsigned long long)(((uint64_t)i * 2654435761u +
+                                              k * 40503u) %
+                                             999983u));
+            fputs("\"}\n", f);
+        }
+        assert_int_equal(fclose(f), 0);
+        const char *argv[] = {"trawl-index", "--index", h.index,
+                              j ? "--add" : part[j], j ? part[j] : NULL,
+                              NULL};
+        assert_int_equal(th_run(&r, argv), 0);
+        th_result_free(&r);
+    }
+    path_in(log, sizeof(log), &h, "merge.log");
+    const char *argv[] = {"trawl-index", "--index", h.index, "--merge", NULL};
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    low = old;
+    low.rlim_cur = 256 << 10;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+    pid_t pid = th_spawn(argv, log);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_true(pid > 0);
+    int status = th_wait(pid);
+    char *out = th_read_file(log, NULL);
+    assert_non_null(out);
+    if (status != 2 || strstr(out, "File too large") == NULL ||
+        strstr(out, "seg-") == NULL)
+        fail_msg("status %d; output:\n%s", status, out);
+    free(out);
+    const char *check[] = {"trawl-index", "--check", h.index, NULL};
+    assert_int_equal(th_run(&r, check), 0);
+    if (strstr(r.out, "300 documents, 2 segments") == NULL)
+        fail_msg("after the failed merge:\n%s%s", r.out, r.err);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_language_alias_rerun),
         cmocka_unit_test(test_notes_clear_progress_line),
         cmocka_unit_test(test_write_error_is_named),
+        cmocka_unit_test(test_merge_write_error_is_named),
     };
     return cmocka_run_group_tests_name("acceptance", tests, NULL, NULL);
 }
