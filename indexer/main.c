@@ -1351,46 +1351,12 @@ static int unchanged_run(run *r, const trawl_writer_opts *opts,
 
 enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK };
 
-/* Whether s[0..n) is one or more ASCII digits. */
-static int all_digits(const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
-/* Whether name is one of the files the writer makes: gen-N.man,
- * seg-N-M.trs (seg-N.trs before), CURRENT, each possibly with .tmp. */
-static int index_file_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0)
-        n -= 4;
-    if (n == 7 && strncmp(name, "CURRENT", 7) == 0)
-        return 1;
-    if (n > 8 && strncmp(name, "gen-", 4) == 0 &&
-        strncmp(name + n - 4, ".man", 4) == 0)
-        return all_digits(name + 4, n - 8);
-    if (n > 8 && strncmp(name, "seg-", 4) == 0 &&
-        strncmp(name + n - 4, ".trs", 4) == 0) {
-        /* seg-N.trs: the names of early indexes */
-        const char *dash = memchr(name + 4, '-', n - 8);
-        if (dash == NULL)
-            return all_digits(name + 4, n - 8);
-        return all_digits(name + 4, (size_t)(dash - (name + 4))) &&
-               all_digits(dash + 1, (size_t)(name + n - 4 - (dash + 1)));
-    }
-    return 0;
-}
-
 /*
- * The index writer removes the *.tmp files of a dead build and the gen-*
- * and seg-* files a generation no longer uses, by those prefixes and that
- * suffix: an --index DIR that also held other files (the corpus itself:
- * "gen-ai-boom.txt", "seg-rail.md"; anyone's "notes.tmp") lost them. Is
+ * An --index DIR holding files named like the writer's but not of its
+ * forms (the corpus itself: "gen-ai-boom.txt", "seg-rail.md"; anyone's
+ * "notes.tmp") is most likely a mistake (--index news news). The writer
+ * leaves such files alone (it once removed them by prefix and suffix),
+ * but trawl-index refuses the directory before writing anything. Is
  * there such a file in dir? Its name goes to out.
  */
 static int foreign_file(const char *dir, char *out, size_t cap)
@@ -1405,7 +1371,7 @@ static int foreign_file(const char *dir, char *out, size_t cap)
         size_t len = strlen(n);
         int doomed = (len > 4 && strcmp(n + len - 4, ".tmp") == 0) ||
                      strncmp(n, "gen-", 4) == 0 || strncmp(n, "seg-", 4) == 0;
-        if (doomed && !index_file_name(n)) {
+        if (doomed && !trawl_writer_file_name(n)) {
             snprintf(out, cap, "%s", n);
             found = 1;
         }

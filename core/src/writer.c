@@ -364,8 +364,41 @@ static int take_lock(trawl_writer *w, trawl_err *err)
     return 0;
 }
 
-/* Remove *.tmp leftovers of dead builds and find the highest generation
- * number in use, so a new one never reuses a name. */
+/* Whether s[0..n) is one or more ASCII digits. */
+static int all_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+int trawl_writer_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0)
+        n -= 4;
+    if (n == 7 && strncmp(name, "CURRENT", 7) == 0)
+        return 1;
+    if (n > 8 && strncmp(name, "gen-", 4) == 0 &&
+        strncmp(name + n - 4, ".man", 4) == 0)
+        return all_digits(name + 4, n - 8);
+    if (n > 8 && strncmp(name, "seg-", 4) == 0 &&
+        strncmp(name + n - 4, ".trs", 4) == 0) {
+        const char *dash = memchr(name + 4, '-', n - 8);
+        if (dash == NULL)
+            return all_digits(name + 4, n - 8);
+        return all_digits(name + 4, (size_t)(dash - (name + 4))) &&
+               all_digits(dash + 1, (size_t)(name + n - 4 - (dash + 1)));
+    }
+    return 0;
+}
+
+/* Remove the *.tmp leftovers of dead builds (of the writer's own names
+ * only) and find the highest generation number in use, so a new one
+ * never reuses a name. */
 static int scan_dir(trawl_writer *w, uint64_t *max_gen, trawl_err *err)
 {
     DIR *d = opendir(w->dir);
@@ -377,6 +410,8 @@ static int scan_dir(trawl_writer *w, uint64_t *max_gen, trawl_err *err)
     while ((e = readdir(d)) != NULL) {
         const char *n = e->d_name;
         size_t len = strlen(n);
+        if (!trawl_writer_file_name(n))
+            continue;
         if (len > 4 && strcmp(n + len - 4, ".tmp") == 0) {
             unlinkat(dirfd(d), n, 0);
             continue;
@@ -3062,8 +3097,9 @@ static int write_file_sync(const char *path, const void *p, size_t n,
     return 0;
 }
 
-/* Remove the files of older generations that the new one does not use.
- * Open readers keep their mappings: unlinking a mapped file is safe. */
+/* Remove the files of older generations that the new one does not use
+ * (of the writer's own names only). Open readers keep their mappings:
+ * unlinking a mapped file is safe. */
 static void remove_unused(trawl_writer *w, const uint32_t *list, uint32_t n,
                           const char *keep_man)
 {
@@ -3073,7 +3109,8 @@ static void remove_unused(trawl_writer *w, const uint32_t *list, uint32_t n,
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *nm = e->d_name;
-        if (strncmp(nm, "gen-", 4) != 0 && strncmp(nm, "seg-", 4) != 0)
+        if ((strncmp(nm, "gen-", 4) != 0 && strncmp(nm, "seg-", 4) != 0) ||
+            !trawl_writer_file_name(nm))
             continue;
         int keep = strcmp(nm, keep_man) == 0;
         for (uint32_t i = 0; i < n && !keep; i++)

@@ -1022,6 +1022,62 @@ static void writer_threads_write_the_same_bytes(void **state)
     corpus_free(&c);
 }
 
+/* The writer removes its own leftovers and unused files, and nothing
+ * else: files in the directory that only start or end like its names
+ * (the corpus beside the index, anyone's notes) stay. */
+static void writer_removes_only_its_own_files(void **state)
+{
+    (void)state;
+    static const char *const own[] = {
+        "CURRENT", "CURRENT.tmp", "gen-000001.man", "gen-12.man.tmp",
+        "seg-000001-00.trs", "seg-000001-00.trs.tmp", "seg-7.trs"};
+    static const char *const other[] = {
+        "gen-ai-boom.txt", "seg-rail.md", "notes.tmp", "gen-.man",
+        "seg-1-.trs", "seg-x-01.trs", "gen-1.man.bak", "CURRENT.bak",
+        "seg-000001-00.trs.tmp.tmp", "LOCK"};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        if (!trawl_writer_file_name(own[i]))
+            fail_msg("%s is the writer's", own[i]);
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        if (trawl_writer_file_name(other[i]))
+            fail_msg("%s is not the writer's", other[i]);
+
+    corpus c;
+    corpus_make(&c, 40, 30, 7);
+    char dir[64], path[128];
+    new_dir(dir);
+    static const char *const foreign[] = {"gen-ai-boom.txt", "seg-rail.md",
+                                          "notes.tmp", "seg-9-01.trs.bak"};
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, foreign[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("mine\n", f);
+        assert_int_equal(fclose(f), 0);
+    }
+    /* a dead build's leftover, which the next writer removes */
+    snprintf(path, sizeof(path), "%s/seg-000005-00.trs.tmp", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fclose(f), 0);
+    /* three generations: each commit removes the files of the one
+     * before that it does not use */
+    run_range(dir, &c, 0, 20, NULL, NULL);
+    run_range(dir, &c, 0, 30, NULL, NULL);
+    run_range(dir, &c, 10, 40, NULL, NULL);
+    assert_int_equal(access(path, F_OK), -1);
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, foreign[i]);
+        if (access(path, F_OK) != 0)
+            fail_msg("the writer removed %s", foreign[i]);
+    }
+    trawl_index *ix = open_ix(dir);
+    assert_int_equal(ix->live_docs, 30);
+    trawl_index_release(ix);
+    rm_rf(dir);
+    corpus_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1037,6 +1093,7 @@ int main(void)
         cmocka_unit_test(writer_write_error_reported_by_commit),
         cmocka_unit_test(writer_budget_runs),
         cmocka_unit_test(writer_phrase_pairs),
+        cmocka_unit_test(writer_removes_only_its_own_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,12 @@ void trawl_writer_keep_unseen(trawl_writer *w);
  * articles added, updated and unchanged so far. */
 int trawl_writer_changed(const trawl_writer *w, trawl_writer_stats *so_far);
 
+/* 1 if name (a file name in an index directory) has the form of a file
+ * the writer makes: gen-N.man, seg-N-M.trs (seg-N.trs in early indexes),
+ * CURRENT, each possibly with .tmp; the writer removes no other file.
+ * 0 otherwise. */
+int trawl_writer_file_name(const char *name);
+
 /* Write everything, commit a new generation, fill stats (may be NULL). */
 int trawl_writer_commit(trawl_writer *w, trawl_writer_stats *stats,
                         trawl_err *err);
