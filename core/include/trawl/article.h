@@ -21,7 +21,14 @@
  * or another date string ("2025", "2025-06", RFC 2822 dates, "November
  * 14, 2023"); null optional fields count as absent.
  *
- * All text is made valid UTF-8 (invalid bytes become U+FFFD).
+ *
+ * Text files: UTF-16 with a byte order mark is decoded; other text with
+ * a NUL byte is binary (refused), zeros only at the end are dropped;
+ * bytes that are not UTF-8 are read as Windows-1252 (counted in
+ * `replaced`); a lone CR ends a line like LF and CRLF.
+ * JSON Lines: a NUL escape (\u0000) in a string is dropped, an unpaired
+ * surrogate escape becomes U+FFFD (counted); raw bytes that are not
+ * UTF-8 make the line bad input.
  */
 #ifndef TRAWL_ARTICLE_H
 #define TRAWL_ARTICLE_H
