@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <utf8proc.h>
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -1270,6 +1271,34 @@ int trawl__index_find_id(const trawl_index *ix, const char *id, size_t len,
     return 0;
 }
 
+/* trawl__index_find_id for id in Unicode form 0 (NFC) or 1 (NFD), if
+ * that differs from id (ids that are not UTF-8 have no other form). */
+static int find_id_form(const trawl_index *ix, const char *id, size_t len,
+                        int form, uint32_t *seg_out, uint32_t *doc_out,
+                        trawl_err *err)
+{
+    size_t i = 0;
+    while (i < len && (unsigned char)id[i] < 0x80)
+        i++;
+    if (i == len || !trawl_utf8_valid(id, len))
+        return 0; /* ASCII is its own every form */
+    utf8proc_uint8_t *n = NULL;
+    utf8proc_ssize_t nl = utf8proc_map(
+        (const utf8proc_uint8_t *)id, (utf8proc_ssize_t)len, &n,
+        UTF8PROC_STABLE |
+            (form == 0 ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE));
+    if (nl < 0)
+        return nl == UTF8PROC_ERROR_NOMEM
+                   ? trawl_err_set(err, TRAWL_ENOMEM, "out of memory")
+                   : 0;
+    int rc = 0;
+    if ((size_t)nl != len || memcmp(n, id, len) != 0)
+        rc = trawl__index_find_id(ix, (const char *)n, (size_t)nl, seg_out,
+                                  doc_out, err);
+    free(n);
+    return rc;
+}
+
 int trawl_index_get(const trawl_index *ix, const char *id, size_t id_len,
                     trawl_arena *arena, trawl_stored *out, trawl_err *err)
 {
@@ -1278,6 +1307,10 @@ int trawl_index_get(const trawl_index *ix, const char *id, size_t id_len,
     if (err == NULL)
         err = &local;
     int rc = trawl__index_find_id(ix, id, id_len, &si, &d, err);
+    /* Not as typed: its composed and decomposed forms (a file name from
+     * a Mac is decomposed, what a keyboard types composed). */
+    for (int form = 0; rc == 0 && form < 2; form++)
+        rc = find_id_form(ix, id, id_len, form, &si, &d, err);
     if (rc < 0)
         return rc;
     if (rc == 0)

@@ -51,8 +51,9 @@ typedef struct trawl_stored {
     int64_t date; /* TRAWL_NO_DATE (INT64_MIN) when unknown */
 } trawl_stored;
 
-/* Fetch the stored article with external id. TRAWL_ENOTFOUND if no live
- * article has it; TRAWL_ECORRUPT. */
+/* Fetch the stored article with external id (if no live article has it
+ * as given, the id's NFC and then NFD forms are tried). TRAWL_ENOTFOUND if
+ * none has; TRAWL_ECORRUPT. */
 int trawl_index_get(const trawl_index *ix, const char *id, size_t id_len,
                     trawl_arena *arena, trawl_stored *out, trawl_err *err);
 
