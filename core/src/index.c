@@ -1382,7 +1382,7 @@ static int find_id_form(const trawl_index *ix, const char *id, size_t len,
 int trawl_index_get(const trawl_index *ix, const char *id, size_t id_len,
                     trawl_arena *arena, trawl_stored *out, trawl_err *err)
 {
-    uint32_t si, d;
+    uint32_t si = 0, d = 0;
     trawl_err local;
     if (err == NULL)
         err = &local;
