@@ -1,0 +1,128 @@
+/*
+ * Integration tests from the eighth acceptance sweep: an operator who
+ * checks the index while trawl-index commits to it.
+ *
+ * Environment: TRAWL_BIN (the build's bin/).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+static void path_in(char *out, size_t cap, const th *h, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", h->dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+/* A JSON Lines corpus of n articles of about 600 bytes each. */
+static void write_corpus(const char *path, int n)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "{\"id\":\"a%05d\",\"title\":\"article %d\",\"body\":\"",
+                i, i);
+        for (int w = 0; w < 80; w++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            fprintf(f, "w%u ", (unsigned)(x % 5000));
+        }
+        fputs("\"}\n", f);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * `trawl-index --check DIR` while another trawl-index commits to DIR (a
+ * cron job checking a live index): --check compared the opened
+ * manifest's generation with CURRENT read again after the open, so a
+ * commit in between was reported as damage ("gen-000027.man: header:
+ * generation 27, but CURRENT names 28", exit 3). Each check must pass.
+ */
+static void test_check_while_committing(void **state)
+{
+    (void)state;
+    th h;
+    char big[256], small[256];
+
+    assert_int_equal(th_init(&h), 0);
+    path_in(big, sizeof(big), &h, "big.jsonl");
+    path_in(small, sizeof(small), &h, "small.jsonl");
+    write_corpus(big, 5000);
+    assert_int_equal(th_index(&h, (const char *[]){big, NULL}, NULL), 0);
+
+    /* The writer: one article updated per commit, as fast as it goes. */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        for (int i = 0; i < 400; i++) {
+            char line[128];
+            int n = snprintf(line, sizeof(line),
+                             "{\"id\":\"s\",\"title\":\"s\",\"body\":\"v%d\"}\n",
+                             i);
+            th_result r;
+            const char *argv[] = {"trawl-index", "--quiet", "--add",
+                                  "--index", h.index, small, NULL};
+            if (th_write_file(small, line, (size_t)n) != 0 ||
+                th_run(&r, argv) != 0)
+                _exit(1);
+            th_result_free(&r);
+        }
+        _exit(0);
+    }
+
+    int checks = 0, failed = 0;
+    char first[512] = "";
+    long long t0 = th_now_ms();
+    for (;;) {
+        int st;
+        if (waitpid(child, &st, WNOHANG) == child) {
+            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+            child = 0;
+            break;
+        }
+        if (checks >= 60 || th_now_ms() - t0 > 15000)
+            break;
+        th_result r;
+        const char *argv[] = {"trawl-index", "--check", h.index, NULL};
+        if (th_run(&r, argv) != 0) {
+            if (failed++ == 0)
+                snprintf(first, sizeof(first), "%s%s", r.out, r.err);
+        }
+        th_result_free(&r);
+        checks++;
+    }
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    if (failed > 0)
+        fail_msg("%d of %d checks failed during commits; first: %s", failed,
+                 checks, first);
+    assert_true(checks >= 10);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_check_while_committing),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests_name("sweep8", tests, NULL, NULL);
+}
