@@ -1,6 +1,7 @@
 /*
  * Integration tests from the eighth acceptance sweep: an operator who
- * checks the index while trawl-index commits to it.
+ * checks the index while trawl-index commits to it; the client's range
+ * messages.
  *
  * Environment: TRAWL_BIN (the build's bin/).
  */
@@ -117,10 +118,38 @@ static void test_check_while_committing(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * trawl --snippet-length 10001 said "wants a number from 0 to 10000",
+ * and 0 then "wants 1 to 10000": the range is 1..10000, as --help says.
+ */
+static void test_client_range_messages(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"0", "10001", "-1", "x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        th_result r;
+        const char *argv[] = {"trawl", "--socket", "/nonexistent/t.sock",
+                              "--snippet-length", bad[i], "storm", NULL};
+        assert_int_equal(th_run(&r, argv), 2);
+        char want[96];
+        snprintf(want, sizeof(want), "--snippet-length wants a number from "
+                 "1 to 10000, not '%s'", bad[i]);
+        if (strstr(r.err, want) == NULL)
+            fail_msg("--snippet-length %s: %s", bad[i], r.err);
+        th_result_free(&r);
+    }
+    th_result r;
+    const char *argv[] = {"trawl", "--help", NULL};
+    assert_int_equal(th_run(&r, argv), 0);
+    assert_non_null(strstr(r.out, "snippet length, 1..10000"));
+    th_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_while_committing),
+        cmocka_unit_test(test_client_range_messages),
     };
 
     signal(SIGPIPE, SIG_IGN);
