@@ -463,6 +463,19 @@ static int parse_primary(parser *p, qnode **out)
         p->i++;
     if (p->i == s)
         return fail(p, s, "expected a term");
+    /* '"a b" ~3': with a space before it, ~3 was the word "3", which
+     * the articles must hold as well (usually none does), while the
+     * phrase was searched exactly. */
+    if (p->q[s] == '~' && p->i - s > 1) {
+        size_t k = s + 1, b = s;
+        while (k < p->i && p->q[k] >= '0' && p->q[k] <= '9')
+            k++;
+        while (b > 0 && is_space(p->q[b - 1]))
+            b--;
+        if (k == p->i && b < s && b > 0 && p->q[b - 1] == '"')
+            return fail(p, s, "'~N' goes right after the closing quote of "
+                              "a phrase, without a space (\"a b\"~N)");
+    }
     /* "word~2" (Lucene's fuzzy match) searched for the phrase "word 2"
      * and found nothing: say what ~N is for. */
     size_t t = p->i;
