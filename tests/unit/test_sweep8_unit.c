@@ -1,6 +1,6 @@
 /*
  * Unit tests from the eighth acceptance sweep: query syntax a terminal
- * user types.
+ * user types (a space before ~N, Lucene's || and &&).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,10 +106,56 @@ static void near_with_space_before_tilde(void **state)
     }
 }
 
+/*
+ * Lucene's "||" and "&&" (which users of Lucene, Solr and Elasticsearch
+ * type) were punctuation, so "storm || flood" searched for both words:
+ * AND where OR was meant, silently. They are now OR and AND when they
+ * stand alone; glued to a word they stay punctuation.
+ */
+static void lucene_or_and_operators(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    char s[256];
+    static const struct {
+        const char *q, *rendered;
+    } good[] = {
+        {"storm || flood", "OR(storm, flood)"},
+        {"storm && flood || harbor", "OR(AND(storm, flood), harbor)"},
+        {"(storm || flood) && -harbor", "AND(OR(storm, flood), NOT harbor)"},
+        {"title: || storm", "OR(titl, storm)"},
+        {"storm||flood", "\"storm flood\""},
+        {"storm | flood", "AND(storm, flood)"},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int rc = parse_render(f, good[i].q, s, sizeof(s), &err);
+        if (rc != 0)
+            fail_msg("%s: %s", good[i].q, err.msg);
+        if (strcmp(s, good[i].rendered) != 0)
+            fail_msg("%s: rendered %s, want %s", good[i].q, s,
+                     good[i].rendered);
+    }
+    static const struct {
+        const char *q, *msg;
+    } bad[] = {
+        {"|| storm", "column 1: OR needs a term on both sides"},
+        {"storm &&", "column 7: AND needs a term on both sides"},
+        {"storm && || flood", "column 7: AND needs a term on both sides"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = parse_render(f, bad[i].q, s, sizeof(s), &err);
+        if (rc != TRAWL_EQUERY)
+            fail_msg("%s: parsed as %s", bad[i].q, rc == 0 ? s : "?");
+        if (strstr(err.msg, bad[i].msg) == NULL)
+            fail_msg("%s: %s", bad[i].q, err.msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(near_with_space_before_tilde),
+        cmocka_unit_test(lucene_or_and_operators),
     };
     return cmocka_run_group_tests_name("sweep8_unit", tests, setup,
                                        teardown);
