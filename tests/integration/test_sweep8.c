@@ -1,7 +1,7 @@
 /*
  * Integration tests from the eighth acceptance sweep: an operator who
  * checks the index while trawl-index commits to it; the client's range
- * messages.
+ * messages; trawld given a file as its index directory.
  *
  * Environment: TRAWL_BIN (the build's bin/).
  */
@@ -145,11 +145,71 @@ static void test_client_range_messages(void **state)
     th_result_free(&r);
 }
 
+/*
+ * trawld --index corpus.jsonl (a file, arguments swapped) started, logged
+ * "no index yet" and waited for ever for an index that can never appear
+ * there. It now exits 2 at once and says why; a directory that does not
+ * exist yet is still waited for.
+ */
+static void test_daemon_index_is_a_file(void **state)
+{
+    (void)state;
+    th h;
+    char file[256], under[256];
+
+    assert_int_equal(th_init(&h), 0);
+    path_in(file, sizeof(file), &h, "corpus.jsonl");
+    path_in(under, sizeof(under), &h, "corpus.jsonl/index");
+    assert_int_equal(th_write_file(file, "{}\n", 3), 0);
+    const char *const paths[] = {file, under};
+    char log[256];
+    path_in(log, sizeof(log), &h, "start.log");
+    for (int i = 0; i < 2; i++) {
+        const char *argv[] = {"trawld", "--index", paths[i], "--socket",
+                              h.sock, NULL};
+        assert_int_equal(th_write_file(log, "", 0), 0);
+        pid_t pid = th_spawn(argv, log);
+        assert_true(pid > 0);
+        int st = -1;
+        for (int ms = 0; ms < 10000; ms += 20) {
+            int w;
+            if (waitpid(pid, &w, WNOHANG) == pid) {
+                st = WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
+                break;
+            }
+            th_sleep_ms(20);
+        }
+        if (st < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        char *out = th_read_file(log, NULL);
+        assert_non_null(out);
+        if (st != 2 || strstr(out, "is not a directory") == NULL)
+            fail_msg("trawld --index %s: %s (%s)", paths[i],
+                     st < 0 ? "still running after 10 s" : "exit status",
+                     out);
+        free(out);
+    }
+    /* not there yet: served once built */
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    json_t *resp = th_request(&c, "{\"op\":\"ping\"}");
+    assert_non_null(resp);
+    assert_true(json_is_true(json_object_get(resp, "pong")));
+    json_decref(resp);
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_while_committing),
         cmocka_unit_test(test_client_range_messages),
+        cmocka_unit_test(test_daemon_index_is_a_file),
     };
 
     signal(SIGPIPE, SIG_IGN);
