@@ -1,7 +1,8 @@
 /*
  * Integration tests from the eighth acceptance sweep: an operator who
  * checks the index while trawl-index commits to it; the client's range
- * messages; trawld given a file as its index directory.
+ * messages; trawld given a file as its index directory; a request
+ * line starting with a byte order mark.
  *
  * Environment: TRAWL_BIN (the build's bin/).
  */
@@ -204,12 +205,57 @@ static void test_daemon_index_is_a_file(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A client whose first line starts with a UTF-8 byte order mark (.NET's
+ * StreamWriter with Encoding.UTF8 writes one on a socket) got bad_json
+ * for it. The mark is ignored at the start of a line; a line of only a
+ * mark is blank.
+ */
+static void test_request_with_byte_order_mark(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256];
+
+    assert_int_equal(th_init(&h), 0);
+    path_in(corpus, sizeof(corpus), &h, "c.jsonl");
+    static const char doc[] =
+        "{\"id\":\"a\",\"title\":\"t\",\"body\":\"storm\"}\n";
+    assert_int_equal(th_write_file(corpus, doc, sizeof(doc) - 1), 0);
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    static const char req[] =
+        "\xef\xbb\xbf{\"op\":\"count\",\"q\":\"storm\",\"id\":1}\r\n"
+        "\xef\xbb\xbf\r\n"
+        "\xef\xbb\xbf{\"op\":\"ping\",\"id\":2}\n";
+    assert_int_equal(th_send(&c, req, sizeof(req) - 1), 0);
+    for (int i = 1; i <= 2; i++) {
+        json_t *r = th_recv_json(&c);
+        assert_non_null(r);
+        if (!json_is_true(json_object_get(r, "ok")) ||
+            json_integer_value(json_object_get(r, "id")) != i) {
+            char *t = json_dumps(r, JSON_COMPACT);
+            fail_msg("response %d: %s", i, t);
+        }
+        if (i == 1)
+            assert_int_equal(
+                json_integer_value(json_object_get(r, "count")), 1);
+        json_decref(r);
+    }
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_while_committing),
         cmocka_unit_test(test_client_range_messages),
         cmocka_unit_test(test_daemon_index_is_a_file),
+        cmocka_unit_test(test_request_with_byte_order_mark),
     };
 
     signal(SIGPIPE, SIG_IGN);
