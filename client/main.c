@@ -97,7 +97,8 @@ static void usage(FILE *f)
 "\n"
 "Query syntax (words are case- and accent-folded and stemmed):\n"
 "  storm harbor             both words (AND is implied)\n"
-"  storm OR flood           either; OR binds looser: a b OR c = (a b) OR c\n"
+"  storm OR flood           either (also ||); OR binds looser: a b OR c =\n"
+"                           (a b) OR c\n"
 "  storm -ferry             storm but not ferry (also: storm NOT ferry)\n"
 "  (storm OR flood) coast   grouping\n"
 "  \"harbor master\"          the exact phrase\n"
@@ -165,13 +166,14 @@ static void die_usage(const char *fmt, ...)
     exit(EXIT_ERROR);
 }
 
-static long parse_long(const char *s, const char *what, long max)
+static long parse_long(const char *s, const char *what, long min, long max)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
-        die_usage("%s wants a number from 0 to %ld, not '%s'", what, max, s);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        die_usage("%s wants a number from %ld to %ld, not '%s'", what, min,
+                  max, s);
     return v;
 }
 
@@ -267,10 +269,10 @@ static void parse_args(opts *o, int argc, char **argv)
             o->socket = optarg;
             break;
         case 'n':
-            o->limit = parse_long(optarg, "--limit", MAX_LIMIT);
+            o->limit = parse_long(optarg, "--limit", 0, MAX_LIMIT);
             break;
         case 'o':
-            o->offset = parse_long(optarg, "--offset", 100000);
+            o->offset = parse_long(optarg, "--offset", 0, 100000);
             break;
         case O_SORT:
             if (strcmp(optarg, "score") != 0 && strcmp(optarg, "date") != 0 &&
@@ -295,12 +297,10 @@ static void parse_args(opts *o, int argc, char **argv)
             o->exact_total = 1;
             break;
         case O_PROXDEPTH:
-            o->prox_depth = parse_long(optarg, "--prox-depth", 100000);
+            o->prox_depth = parse_long(optarg, "--prox-depth", 0, 100000);
             break;
         case O_SNIPLEN:
-            o->snippet_len = parse_long(optarg, "--snippet-length", 10000);
-            if (o->snippet_len == 0)
-                die_usage("%s", "--snippet-length wants 1 to 10000");
+            o->snippet_len = parse_long(optarg, "--snippet-length", 1, 10000);
             break;
         case 'j':
             o->json = 1;

@@ -606,6 +606,13 @@ static bool is_blank(const char *p, size_t n)
 
 static void handle_line(conn *c, const char *p, size_t n)
 {
+    /* A byte order mark before the JSON (RFC 8259 lets a parser ignore
+     * it): .NET's StreamWriter with Encoding.UTF8 writes one at the start
+     * of a socket stream, and the first request was bad_json. */
+    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+        p += 3;
+        n -= 3;
+    }
     if (n > 0 && p[n - 1] == '\r')
         n--;
     if (!is_blank(p, n))

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "proto.h"
@@ -326,6 +327,16 @@ int main(int argc, char **argv)
                               : "trawld: --index DIR is required\n",
                 argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    /* A missing directory may appear later (trawl-index creates it), but
+     * a file (trawld --index corpus.jsonl) never becomes an index: the
+     * daemon would wait for one for ever. */
+    struct stat ist;
+    if (stat(cfg.index_dir, &ist) == 0 ? !S_ISDIR(ist.st_mode)
+                                       : errno == ENOTDIR) {
+        fprintf(stderr, "trawld: --index %s is not a directory\n",
+                cfg.index_dir);
         return 2;
     }
     proto_set_defaults(&dq);

@@ -2226,7 +2226,24 @@ int trawl_index_check(const char *dir, char **report, trawl_err *err)
     trawl_index *ix;
     trawl_err e;
     *report = NULL;
-    int rc = trawl_index_open(&ix, dir, &e);
+    /* The manifest's generation is compared with the one CURRENT named
+     * when it was opened. A writer may commit while we open: CURRENT then
+     * names a newer generation than the one opened, which is no damage;
+     * open again until CURRENT reads the same before and after. */
+    uint64_t current = 0;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        uint64_t before = 0, after = 0;
+        int have = trawl_index_current(dir, &before, NULL) == 0;
+        rc = trawl_index_open(&ix, dir, &e);
+        if (rc < 0)
+            break;
+        have = have && trawl_index_current(dir, &after, NULL) == 0;
+        current = have ? after : ix->generation;
+        if (!have || before == after || attempt == 19)
+            break;
+        trawl_index_release(ix);
+    }
     if (rc < 0) {
         trawl_buf_printf(&r, "%s\n", e.msg);
         *report = (char *)r.ptr;
@@ -2236,9 +2253,6 @@ int trawl_index_check(const char *dir, char **report, trawl_err *err)
     char man[64];
     snprintf(man, sizeof(man), "gen-%06" PRIu64 ".man", ix->generation);
     c.file = man;
-    uint64_t current = ix->generation;
-    if (trawl_index_current(dir, &current, NULL) < 0)
-        current = ix->generation;
     chk_manifest(&c, ix, current);
     chk_live *live = calloc((size_t)ix->all_docs + 1, sizeof(*live));
     size_t nlive = 0;

@@ -2,8 +2,8 @@
  * The query parser. Grammar (whitespace separates items):
  *
  *   query   := or
- *   or      := and ( "OR" and )*
- *   and     := unary ( ["AND"] unary )*
+ *   or      := and ( ("OR" | "||") and )*
+ *   and     := unary ( ["AND" | "&&"] unary )*
  *   unary   := ( "-" | "NOT" ) unary | primary
  *   primary := "(" or ")" | field ":" ( "(" or ")" | "-" unary )
  *            | [field ":"] ( '"' words '"' | word )
@@ -74,6 +74,18 @@ static int at_keyword(const parser *p, const char *kw)
     size_t n = strlen(kw);
     return p->i + n <= p->len && memcmp(p->q + p->i, kw, n) == 0 &&
            (p->i + n == p->len || word_end_char(p->q[p->i + n]));
+}
+
+/* Length of the OR (or Lucene's "||") / AND ("&&") operator at p->i,
+ * standing alone as a word; 0 if there is none. */
+static size_t at_or(const parser *p)
+{
+    return at_keyword(p, "OR") || at_keyword(p, "||") ? 2 : 0;
+}
+
+static size_t at_and(const parser *p)
+{
+    return at_keyword(p, "AND") ? 3 : at_keyword(p, "&&") ? 2 : 0;
 }
 
 typedef struct collect {
@@ -348,7 +360,7 @@ static int parse_field(parser *p, int *field)
         while (k < p->len && is_space(p->q[k]))
             k++;
         int known = known_field(p->q + p->i, j - p->i);
-        static const char *const ops[] = {"OR", "AND", "NOT"};
+        static const char *const ops[] = {"OR", "AND", "NOT", "||", "&&"};
         int keyword = 0; /* an operator follows, not the value */
         for (size_t w = 0; w < sizeof(ops) / sizeof(ops[0]); w++) {
             size_t wn = strlen(ops[w]);
@@ -463,6 +475,19 @@ static int parse_primary(parser *p, qnode **out)
         p->i++;
     if (p->i == s)
         return fail(p, s, "expected a term");
+    /* '"a b" ~3': with a space before it, ~3 was the word "3", which
+     * the articles must hold as well (usually none does), while the
+     * phrase was searched exactly. */
+    if (p->q[s] == '~' && p->i - s > 1) {
+        size_t k = s + 1, b = s;
+        while (k < p->i && p->q[k] >= '0' && p->q[k] <= '9')
+            k++;
+        while (b > 0 && is_space(p->q[b - 1]))
+            b--;
+        if (k == p->i && b < s && b > 0 && p->q[b - 1] == '"')
+            return fail(p, s, "'~N' goes right after the closing quote of "
+                              "a phrase, without a space (\"a b\"~N)");
+    }
     /* "word~2" (Lucene's fuzzy match) searched for the phrase "word 2"
      * and found nothing: say what ~N is for. */
     size_t t = p->i;
@@ -536,14 +561,15 @@ static int parse_and(parser *p, qnode **out)
     uint32_t n = 0, cap = 0;
     for (;;) {
         skip_space(p);
-        if (p->i >= p->len || p->q[p->i] == ')' || at_keyword(p, "OR"))
+        if (p->i >= p->len || p->q[p->i] == ')' || at_or(p))
             break;
-        if (at_keyword(p, "AND")) {
+        size_t and_len = at_and(p);
+        if (and_len > 0) {
             size_t at = p->i;
-            p->i += 3;
+            p->i += and_len;
             skip_space(p);
-            if (n == 0 || p->i >= p->len || p->q[p->i] == ')' ||
-                at_keyword(p, "OR") || at_keyword(p, "AND"))
+            if (n == 0 || p->i >= p->len || p->q[p->i] == ')' || at_or(p) ||
+                at_and(p))
                 return fail(p, at, "AND needs a term on both sides");
             continue;
         }
@@ -581,12 +607,12 @@ static int parse_or(parser *p, qnode **out)
             return fail(p, at, "OR needs a term on both sides");
         if (q != NULL && push(p, &kids, &n, &cap, q) != 0)
             return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
-        if (!at_keyword(p, "OR"))
+        if (!at_or(p))
             break;
         at = p->i;
         if (q == NULL && p->i == here)
             return fail(p, at, "OR needs a term on both sides");
-        p->i += 2;
+        p->i += at_or(p);
         saw_or = 1;
     }
     if (n == 0)

@@ -1,0 +1,162 @@
+/*
+ * Unit tests from the eighth acceptance sweep: query syntax a terminal
+ * user types (a space before ~N, Lucene's || and &&).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "query.h"
+#include "trawl/analyze.h"
+#include "trawl/arena.h"
+#include "trawl/buf.h"
+
+typedef struct fixture {
+    trawl_analyzer *an;
+    trawl_arena *a;
+} fixture;
+
+static int setup(void **state)
+{
+    static fixture f;
+    trawl_err err;
+    if (trawl_analyzer_new(&f.an, "english", &err) != 0)
+        return -1;
+    f.a = trawl_arena_new(1 << 12);
+    *state = &f;
+    return f.a == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    trawl_analyzer_free(f->an);
+    trawl_arena_free(f->a);
+    return 0;
+}
+
+/* q parsed and rendered as explain shows it; 0 or the parser's code. */
+static int parse_render(fixture *f, const char *q, char *out, size_t cap,
+                        trawl_err *err)
+{
+    qnode *root;
+    trawl_buf b = TRAWL_BUF_INIT;
+
+    trawl_arena_reset(f->a);
+    trawl_err_clear(err);
+    int rc = trawl__query_parse(&root, f->an, q, strlen(q), f->a, err);
+    if (rc != 0)
+        return rc;
+    trawl__query_render(root, &b);
+    assert_int_equal(b.rc, 0);
+    snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.ptr);
+    trawl_buf_free(&b);
+    return 0;
+}
+
+/*
+ * '"new york" ~3' (a space before ~N) searched for the exact phrase AND
+ * the word "3": no error, and next to no hits. It is now an error that
+ * says where ~N goes; "~3" elsewhere stays text.
+ */
+static void near_with_space_before_tilde(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    char s[256];
+    static const struct {
+        const char *q;
+        int column;
+    } bad[] = {
+        {"\"new york\" ~3", 12},
+        {"title:\"new york\"  ~10 harbor", 19},
+        {"storm \"harbor master\"\t~0", 23},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = parse_render(f, bad[i].q, s, sizeof(s), &err);
+        if (rc != TRAWL_EQUERY)
+            fail_msg("%s: parsed as %s", bad[i].q, rc == 0 ? s : "?");
+        char want[64];
+        snprintf(want, sizeof(want), "column %d: '~N' goes right after",
+                 bad[i].column);
+        if (strstr(err.msg, want) == NULL)
+            fail_msg("%s: %s", bad[i].q, err.msg);
+    }
+    static const struct {
+        const char *q, *rendered;
+    } good[] = {
+        {"\"new york\"~3", "\"new york\"~3"},
+        {"costs ~3 billion", "AND(cost, 3, billion)"},
+        {"\"new york\" ~x", "AND(\"new york\", x)"},
+        {"\"new york\" 3", "AND(\"new york\", 3)"},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int rc = parse_render(f, good[i].q, s, sizeof(s), &err);
+        if (rc != 0)
+            fail_msg("%s: %s", good[i].q, err.msg);
+        if (strcmp(s, good[i].rendered) != 0)
+            fail_msg("%s: rendered %s, want %s", good[i].q, s,
+                     good[i].rendered);
+    }
+}
+
+/*
+ * Lucene's "||" and "&&" (which users of Lucene, Solr and Elasticsearch
+ * type) were punctuation, so "storm || flood" searched for both words:
+ * AND where OR was meant, silently. They are now OR and AND when they
+ * stand alone; glued to a word they stay punctuation.
+ */
+static void lucene_or_and_operators(void **state)
+{
+    fixture *f = *state;
+    trawl_err err;
+    char s[256];
+    static const struct {
+        const char *q, *rendered;
+    } good[] = {
+        {"storm || flood", "OR(storm, flood)"},
+        {"storm && flood || harbor", "OR(AND(storm, flood), harbor)"},
+        {"(storm || flood) && -harbor", "AND(OR(storm, flood), NOT harbor)"},
+        {"title: || storm", "OR(titl, storm)"},
+        {"storm||flood", "\"storm flood\""},
+        {"storm | flood", "AND(storm, flood)"},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int rc = parse_render(f, good[i].q, s, sizeof(s), &err);
+        if (rc != 0)
+            fail_msg("%s: %s", good[i].q, err.msg);
+        if (strcmp(s, good[i].rendered) != 0)
+            fail_msg("%s: rendered %s, want %s", good[i].q, s,
+                     good[i].rendered);
+    }
+    static const struct {
+        const char *q, *msg;
+    } bad[] = {
+        {"|| storm", "column 1: OR needs a term on both sides"},
+        {"storm &&", "column 7: AND needs a term on both sides"},
+        {"storm && || flood", "column 7: AND needs a term on both sides"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = parse_render(f, bad[i].q, s, sizeof(s), &err);
+        if (rc != TRAWL_EQUERY)
+            fail_msg("%s: parsed as %s", bad[i].q, rc == 0 ? s : "?");
+        if (strstr(err.msg, bad[i].msg) == NULL)
+            fail_msg("%s: %s", bad[i].q, err.msg);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(near_with_space_before_tilde),
+        cmocka_unit_test(lucene_or_and_operators),
+    };
+    return cmocka_run_group_tests_name("sweep8_unit", tests, setup,
+                                       teardown);
+}
