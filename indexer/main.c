@@ -1638,8 +1638,10 @@ int main(int argc, char **argv)
      * another analyzer version) is rebuilt from this run's articles:
      * say so, and why. */
     uint64_t prev_gen;
-    if (!opts.full && trawl_index_current(dir, &prev_gen, NULL) == 0 &&
-        !trawl_writer_can_keep(r.w)) {
+    trawl_err cerr;
+    trawl_err_clear(&cerr);
+    int crc = opts.full ? 0 : trawl_index_current(dir, &prev_gen, &cerr);
+    if (!opts.full && crc == 0 && !trawl_writer_can_keep(r.w)) {
         trawl_index *prev;
         trawl_err perr;
         trawl_err_clear(&perr);
@@ -1650,6 +1652,10 @@ int main(int argc, char **argv)
                     perr.msg[0] ? perr.msg : "unreadable");
         else
             trawl_index_release(prev);
+    } else if (!opts.full && crc < 0 && crc != TRAWL_ENOTFOUND) {
+        fprintf(stderr, PROG ": the index in %s cannot be read (%s); it is "
+                "rebuilt from the articles of this run\n", dir,
+                cerr.msg[0] ? cerr.msg : trawl_strerror(crc));
     }
 
     /* Only for the progress display: what the walk will read in total. */

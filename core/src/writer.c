@@ -710,9 +710,14 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
      * --full it is only used for those counts. */
     const char *lang = w->opts.language;
     uint64_t cur;
-    if (trawl_index_current(dir, &cur, NULL) == 0) {
-        trawl_err oerr;
-        rc = trawl_index_open(&w->old, dir, &oerr);
+    trawl_err cerr;
+    memset(&cerr, 0, sizeof(cerr));
+    int crc = trawl_index_current(dir, &cur, &cerr);
+    /* Only a missing CURRENT means no index: a damaged one is an index
+     * that cannot be read (an add-only run must not start afresh). */
+    if (crc != TRAWL_ENOTFOUND) {
+        trawl_err oerr = cerr;
+        rc = crc < 0 ? crc : trawl_index_open(&w->old, dir, &oerr);
         if (rc < 0 && w->opts.keep_unseen && !w->opts.full) {
             /* An add-only run cannot rebuild what it cannot read. */
             trawl_err_set(err, rc, "%s (use --full to rebuild the index)",

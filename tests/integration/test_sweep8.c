@@ -249,6 +249,53 @@ static void test_request_with_byte_order_mark(void **state)
     th_cleanup(&h);
 }
 
+/* A CURRENT that does not parse (one byte damaged) is an index that
+ * cannot be read, not a missing one: an --add run refuses to start afresh
+ * (it would commit only its own articles and delete the rest), and a
+ * plain run says that it rebuilds the index from its articles. */
+static void test_damaged_current_is_not_an_empty_index(void **state)
+{
+    (void)state;
+    th h;
+    char old[256], add[256], cur[256];
+
+    assert_int_equal(th_init(&h), 0);
+    path_in(old, sizeof(old), &h, "old.jsonl");
+    path_in(add, sizeof(add), &h, "new.jsonl");
+    write_corpus(old, 30);
+    const char *one = "{\"id\":\"n1\",\"title\":\"t\",\"body\":\"storm\"}\n";
+    assert_int_equal(th_write_file(add, one, strlen(one)), 0);
+    assert_int_equal(th_index(&h, (const char *[]){old, NULL}, NULL), 0);
+    int n = snprintf(cur, sizeof(cur), "%s/CURRENT", h.index);
+    assert_true(n > 0 && (size_t)n < sizeof(cur));
+    const char *bad = "gen-000001.mam\n";
+    assert_int_equal(th_write_file(cur, bad, strlen(bad)), 0);
+
+    th_result r;
+    const char *argv[] = {"trawl-index", "--index", h.index, "--add", add,
+                          NULL};
+    assert_int_equal(th_run(&r, argv), 2);
+    assert_non_null(strstr(r.err, "CURRENT"));
+    assert_non_null(strstr(r.err, "--full"));
+    th_result_free(&r);
+    /* nothing removed: the old generation is still there */
+    char path[300];
+    n = snprintf(path, sizeof(path), "%s/gen-000001.man", h.index);
+    assert_true(n > 0 && (size_t)n < sizeof(path));
+    assert_int_equal(access(path, F_OK), 0);
+
+    /* a plain run rebuilds, and says why */
+    assert_int_equal(th_index(&h, (const char *[]){old, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "cannot be read"));
+    assert_non_null(strstr(r.err, "rebuilt"));
+    th_result_free(&r);
+    const char *check[] = {"trawl-index", "--check", h.index, NULL};
+    assert_int_equal(th_run(&r, check), 0);
+    assert_non_null(strstr(r.out, "30 documents"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_client_range_messages),
         cmocka_unit_test(test_daemon_index_is_a_file),
         cmocka_unit_test(test_request_with_byte_order_mark),
+        cmocka_unit_test(test_damaged_current_is_not_an_empty_index),
     };
 
     signal(SIGPIPE, SIG_IGN);
