@@ -1055,23 +1055,6 @@ static int term_reserve(trawl_writer *w, wterm *t, size_t n)
     return 0;
 }
 
-static inline size_t put_varint(unsigned char *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static inline size_t varint_len(uint32_t v)
-{
-    return v < (1u << 7) ? 1 : v < (1u << 14) ? 2 : v < (1u << 21) ? 3
-                               : v < (1u << 28) ? 4 : 5;
-}
-
 /* Append the postings of the current document (w->toks) to their terms:
  * each distinct term's tokens are already linked in position order, title
  * first, so no sort is needed. A posting is written straight into the
@@ -1094,7 +1077,7 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
                 prev = 0;
             }
             tf[t->field]++;
-            pos_bytes += varint_len(t->pos - prev);
+            pos_bytes += trawl__varint_len(t->pos - prev);
             prev = t->pos;
         }
         wterm *t = &w->terms[tid];
@@ -1102,18 +1085,18 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
         if (pos_bytes > UINT32_MAX)
             return TRAWL_ETOOBIG;
         /* Exactly the posting's size: buffers grow as they always did. */
-        size_t need = varint_len(gap) + varint_len((uint32_t)pos_bytes) +
-                      pos_bytes;
+        size_t need = trawl__varint_len(gap) +
+                      trawl__varint_len((uint32_t)pos_bytes) + pos_bytes;
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            need += varint_len(tf[f]);
+            need += trawl__varint_len(tf[f]);
         int rc = term_reserve(w, t, need);
         if (rc != 0)
             return rc;
         unsigned char *p = t->buf + t->blen;
-        size_t n = put_varint(p, gap);
+        size_t n = trawl__put_varint(p, gap);
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            n += put_varint(p + n, tf[f]);
-        n += put_varint(p + n, pos_bytes);
+            n += trawl__put_varint(p + n, tf[f]);
+        n += trawl__put_varint(p + n, pos_bytes);
         prev = 0;
         field = UINT32_MAX;
         for (uint32_t j = head; j != 0; j = toks[j - 1].next) {
@@ -1122,7 +1105,7 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
                 field = tk->field;
                 prev = 0;
             }
-            n += put_varint(p + n, tk->pos - prev);
+            n += trawl__put_varint(p + n, tk->pos - prev);
             prev = tk->pos;
         }
         t->blen += (uint32_t)n;
