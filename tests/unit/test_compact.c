@@ -107,11 +107,6 @@ static void corpus_make(tu_corpus *c, uint64_t seed)
     free(has);
 }
 
-static void new_dir(char *dir)
-{
-    tu_new_dir(dir, "compact");
-}
-
 static const char *queries[] = {
     "cmp001", "cmp002", "cmp003", "cmp031", "cmp032", "cmp033", "cmp064",
     "cmp128", "cmp129", "cmp200", "cmp032 cmp033", "cmp031 OR cmp032",
@@ -162,7 +157,7 @@ static void compact_threshold_matches_oracle(void **state)
     tu_corpus c;
     corpus_make(&c, 1);
     char d[64];
-    new_dir(d);
+    tu_new_dir(d, "compact");
     tu_run_format(d, &c, 0, NDOCS, NULL, NULL, TRAWL_FORMAT_VERSION);
     trawl_index *ix = tu_open(d);
     assert_int_equal(ix->nsegs, 1);
@@ -193,8 +188,8 @@ static void format6_reads_the_same(void **state)
     tu_corpus c;
     corpus_make(&c, 2);
     char d7[64], d6[64];
-    new_dir(d7);
-    new_dir(d6);
+    tu_new_dir(d7, "compact");
+    tu_new_dir(d6, "compact");
     tu_run_format(d7, &c, 0, NDOCS, NULL, NULL, 8);
     tu_run_format(d6, &c, 0, NDOCS, NULL, NULL, 6);
     trawl_index *i7 = tu_open(d7), *i6 = tu_open(d6);
@@ -232,8 +227,8 @@ static void merge_mixes_formats(void **state)
     tu_corpus c;
     corpus_make(&c, 3);
     char one[64], mixed[64];
-    new_dir(one);
-    new_dir(mixed);
+    tu_new_dir(one, "compact");
+    tu_new_dir(mixed, "compact");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
@@ -288,7 +283,7 @@ static void deletions_cross_the_threshold(void **state)
     corpus_make(&c, 4);
     for (int fmt = 6; fmt <= TRAWL_FORMAT_VERSION; fmt++) {
         char d[64];
-        new_dir(d);
+        tu_new_dir(d, "compact");
         trawl_writer_opts np;
         memset(&np, 0, sizeof(np));
         np.no_pairs = 1;
@@ -362,7 +357,7 @@ static void deletions_cross_the_threshold(void **state)
         check_oracle(d, &c, keep);
         /* the same results as a fresh build of the live documents */
         char f[64];
-        new_dir(f);
+        tu_new_dir(f, "compact");
         tu_run_format(f, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
         check_same(d, f);
         tu_rm_rf(f);
@@ -383,7 +378,7 @@ static void damaged_compact_lists(void **state)
     tu_corpus c;
     corpus_make(&c, 5);
     char d[64];
-    new_dir(d);
+    tu_new_dir(d, "compact");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;

@@ -114,11 +114,6 @@ static void corpus_make(tu_corpus *c, uint64_t seed)
     }
 }
 
-static void new_dir(char *dir)
-{
-    tu_new_dir(dir, "posoff");
-}
-
 static const char *queries[] = {
     "alph", "beth", "alph beth", "beth alph", "\"alph beth\"",
     "\"beth alph\"", "\"alph alph\"", "\"alph beth\"~3", "title:alph",
@@ -249,7 +244,7 @@ static void rule_boundaries(void **state)
     tu_corpus c;
     corpus_make(&c, 1);
     char d[64];
-    new_dir(d);
+    tu_new_dir(d, "posoff");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
@@ -295,8 +290,8 @@ static void format8_reads_the_same(void **state)
     corpus_make(&c, 2);
     for (int pairs = 0; pairs < 2; pairs++) {
         char d9[64], d8[64];
-        new_dir(d9);
-        new_dir(d8);
+        tu_new_dir(d9, "posoff");
+        tu_new_dir(d8, "posoff");
         trawl_writer_opts o;
         memset(&o, 0, sizeof(o));
         o.no_pairs = !pairs;
@@ -332,8 +327,8 @@ static void merge_mixes_formats(void **state)
     tu_corpus c;
     corpus_make(&c, 3);
     char one[64], mixed[64];
-    new_dir(one);
-    new_dir(mixed);
+    tu_new_dir(one, "posoff");
+    tu_new_dir(mixed, "posoff");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
@@ -386,7 +381,7 @@ static void merge_mixes_formats(void **state)
     tu_assert_sound(mixed);
     check_oracle(mixed, &c, keep);
     char f[64];
-    new_dir(f);
+    tu_new_dir(f, "posoff");
     tu_run_format(f, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
     check_same(mixed, f);
     tu_rm_rf(f);
@@ -455,7 +450,7 @@ static void damaged_tables(void **state)
     tu_corpus c;
     corpus_make(&c, 5);
     char d[64];
-    new_dir(d);
+    tu_new_dir(d, "posoff");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;

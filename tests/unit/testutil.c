@@ -39,6 +39,20 @@ uint32_t tu_rnd(uint32_t n)
 
 /* ---- corpora and writer runs ------------------------------------------- */
 
+char *tu_make_text(const char *const *vocab, size_t nvocab, uint32_t nwords)
+{
+    size_t cap = (size_t)nwords * 16 + 1, len = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    s[0] = '\0';
+    for (uint32_t i = 0; i < nwords; i++) {
+        uint32_t a = tu_rnd((uint32_t)nvocab), b = tu_rnd((uint32_t)nvocab);
+        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "",
+                                vocab[a < b ? a : b]);
+    }
+    return s;
+}
+
 void tu_corpus_init(tu_corpus *c, size_t n, int digits)
 {
     c->n = n;
@@ -190,7 +204,8 @@ char *tu_seg_path(const char *dir)
     char *p = NULL;
     while ((e = readdir(dd)) != NULL) {
         size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".trs") == 0) {
+        if (l > 4 && strcmp(e->d_name + l - 4, ".trs") == 0 &&
+            (p == NULL || strcmp(e->d_name, p + strlen(dir) + 1) < 0)) {
             free(p);
             p = malloc(strlen(dir) + l + 2);
             assert_non_null(p);

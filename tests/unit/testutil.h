@@ -24,6 +24,10 @@ uint32_t tu_rnd(uint32_t n);
 
 /* ---- corpora and writer runs ------------------------------------------- */
 
+/* nwords words of vocab[0 .. nvocab), separated by spaces (malloc'd);
+ * each the lower-indexed of two drawn (tu_rnd): early ones are frequent. */
+char *tu_make_text(const char *const *vocab, size_t nvocab, uint32_t nwords);
+
 /* n documents: ids, titles, bodies (malloc'd) and dates. */
 typedef struct tu_corpus {
     size_t n;
@@ -74,7 +78,8 @@ void tu_rm_rf(const char *dir);
 unsigned char *tu_slurp(const char *path, size_t *len);
 void tu_spit(const char *path, const unsigned char *p, size_t n);
 
-/* The path (malloc'd) of a segment file (*.trs) in dir; one must exist. */
+/* The path (malloc'd) of dir's first segment file (*.trs) in name order;
+ * there must be one. */
 char *tu_seg_path(const char *dir);
 
 /* Recompute every section hash of the segment image p (n bytes), then the
