@@ -18,9 +18,28 @@
 #include "oracle.h"
 #include "query.h"
 #include "segfile.h"
-#include "trawl/analyze.h"
-#include "trawl/arena.h"
 #include "trawl/search.h"
+
+/* ---- a group fixture ---------------------------------------------------- */
+
+int tu_fixture_setup(void **state)
+{
+    static tu_fixture f;
+    trawl_err err;
+    if (trawl_analyzer_new(&f.an, "english", &err) != 0)
+        return -1;
+    f.a = trawl_arena_new(1 << 12);
+    *state = &f;
+    return f.a == NULL ? -1 : 0;
+}
+
+int tu_fixture_teardown(void **state)
+{
+    tu_fixture *f = *state;
+    trawl_analyzer_free(f->an);
+    trawl_arena_free(f->a);
+    return 0;
+}
 
 /* ---- random numbers ---------------------------------------------------- */
 
@@ -35,6 +54,16 @@ uint32_t tu_rnd(uint32_t n)
 {
     rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(rng_state >> 33) % n;
+}
+
+uint32_t tu_xorshift(uint64_t *state, uint32_t n)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return (uint32_t)(x % n);
 }
 
 /* ---- corpora and writer runs ------------------------------------------- */
@@ -248,6 +277,7 @@ void tu_assert_sound(const char *dir)
     int rc = trawl_index_check(dir, &rep, &err);
     if (rc != 0)
         fail_msg("check %s: %d %s\n%s", dir, rc, err.msg, rep ? rep : "");
+    assert_true(rep == NULL || rep[0] == '\0');
     free(rep);
 }
 

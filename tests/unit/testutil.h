@@ -12,15 +12,34 @@
 #include <stdint.h>
 
 #include "seg.h"
+#include "trawl/analyze.h"
+#include "trawl/arena.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
 #include "trawl/writer.h"
+
+/* ---- a group fixture ---------------------------------------------------- */
+
+/* An English analyzer and a 4 KiB arena, for cmocka group tests:
+ * cmocka_run_group_tests(tests, tu_fixture_setup, tu_fixture_teardown),
+ * then each test's *state is the tu_fixture. */
+typedef struct tu_fixture {
+    trawl_analyzer *an;
+    trawl_arena *a;
+} tu_fixture;
+
+int tu_fixture_setup(void **state);
+int tu_fixture_teardown(void **state);
 
 /* ---- random numbers ---------------------------------------------------- */
 
 /* A linear congruential generator: tu_seed, then tu_rnd(n) in [0, n). */
 void tu_seed(uint64_t seed);
 uint32_t tu_rnd(uint32_t n);
+
+/* A xorshift64 step of *state (not 0): a number in [0, n). For the tests
+ * that keep their own generator's state. */
+uint32_t tu_xorshift(uint64_t *state, uint32_t n);
 
 /* ---- corpora and writer runs ------------------------------------------- */
 
@@ -91,7 +110,7 @@ void tu_reseal(unsigned char *p, size_t n);
 
 trawl_index *tu_open(const char *dir);
 
-/* trawl_index_check finds nothing wrong in dir. */
+/* trawl_index_check finds nothing wrong in dir (and reports nothing). */
 void tu_assert_sound(const char *dir);
 
 /* The dictionary entry of word in segment si of ix; it must be there. */
