@@ -45,6 +45,20 @@ typedef struct mseg {
     uint64_t rel[SEC_MAX];   /* section bytes already released */
 } mseg;
 
+/* Drop the whole pages of [a, b) of s from the resident set. */
+static void drop_range(const trawl_segment *s, const unsigned char *a,
+                       const unsigned char *b)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t lo = (uintptr_t)a, hi = (uintptr_t)b;
+    lo = (lo + psz - 1) / psz * psz;
+    hi = hi / psz * psz;
+    if (hi > lo && lo >= (uintptr_t)s->map &&
+        hi <= (uintptr_t)s->map + s->size)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* Drop the pages of section sec below p from the resident set (they were
  * read for the last time), in steps of RELEASE_STEP. */
 static void release(mseg *m, int sec, const unsigned char *p)
@@ -53,14 +67,7 @@ static void release(mseg *m, int sec, const unsigned char *p)
     uint64_t upto = (uint64_t)(p - s->sec[sec].p);
     if (upto < m->rel[sec] + RELEASE_STEP)
         return;
-    long pg = sysconf(_SC_PAGESIZE);
-    uint64_t psz = pg > 0 ? (uint64_t)pg : 4096;
-    uint64_t a = (uint64_t)(s->sec[sec].p - s->map) + m->rel[sec];
-    uint64_t b = (uint64_t)(s->sec[sec].p - s->map) + upto;
-    a = (a + psz - 1) / psz * psz;
-    b = b / psz * psz;
-    if (b > a)
-        madvise((void *)(s->map + a), b - a, MADV_DONTNEED);
+    drop_range(s, s->sec[sec].p + m->rel[sec], p);
     m->rel[sec] = upto;
 }
 
@@ -828,20 +835,6 @@ static int mpair_put(mpairs *mp, mpair *x, uint32_t od, const uint32_t *tf)
     x->df++;
     x->last = od;
     return 0;
-}
-
-/* Drop the whole pages of [a, b) of s from the resident set. */
-static void drop_range(const trawl_segment *s, const unsigned char *a,
-                       const unsigned char *b)
-{
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
-    uintptr_t lo = (uintptr_t)a, hi = (uintptr_t)b;
-    lo = (lo + psz - 1) / psz * psz;
-    hi = hi / psz * psz;
-    if (hi > lo && lo >= (uintptr_t)s->map &&
-        hi <= (uintptr_t)s->map + s->size)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 /* A listed word's postings in one input, read along its documents. */
