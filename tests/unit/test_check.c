@@ -49,24 +49,6 @@ static void section(const unsigned char *p, size_t n, uint32_t id,
     fail_msg("no section %u", id);
 }
 
-static void add(trawl_writer *w, const char *id, const char *title,
-                const char *body, const char *extra)
-{
-    trawl_article a;
-    trawl_err err;
-    memset(&a, 0, sizeof(a));
-    a.id = (char *)id;
-    a.id_len = strlen(id);
-    a.title = (char *)title;
-    a.title_len = strlen(title);
-    a.body = (char *)body;
-    a.body_len = strlen(body);
-    a.extra = (char *)extra;
-    a.extra_len = strlen(extra);
-    a.date = 1700000000;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-}
-
 /* Doc i's body, a short sentence (short fields keep most damage to
  * positions detectable), and its stored-only extra field: about 400
  * bytes of words drawn from a small vocabulary (news-like repetition, so
@@ -113,7 +95,7 @@ static int build(const char *d, int from, int to, const trawl_writer_opts *o)
         snprintf(title, sizeof(title), "Harbor report %d", i);
         make_body(i, body, sizeof(body));
         make_extra(i, extra, sizeof(extra));
-        add(w, id, title, body, extra);
+        tu_add(w, id, title, body, extra, 1700000000);
     }
     if (trawl_writer_commit(w, NULL, &err) != 0)
         return -1;

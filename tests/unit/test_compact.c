@@ -479,16 +479,7 @@ static void damaged_compact_lists(void **state)
     mo.keep_unseen = 1;
     assert_int_equal(trawl_writer_open(&w, d, &mo, &err), 0);
     /* merge of one segment is a no-op, so bring a second one */
-    trawl_article a;
-    memset(&a, 0, sizeof(a));
-    a.id = "extra";
-    a.id_len = 5;
-    a.title = "extra";
-    a.title_len = 5;
-    a.body = "harbor cmp032";
-    a.body_len = strlen(a.body);
-    a.date = 1700000000;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, "extra", "extra", "harbor cmp032", NULL, 1700000000);
     assert_int_equal(trawl_writer_commit(w, NULL, &err), TRAWL_ECORRUPT);
     trawl_writer_free(w);
 

@@ -160,19 +160,10 @@ static void random_queries_parse_or_fail_cleanly(void **state)
 static void add_doc(trawl_writer *w, int i)
 {
     char id[32], body[96];
-    trawl_article a;
-    trawl_err err;
 
     snprintf(id, sizeof(id), "doc-%02d", i);
     snprintf(body, sizeof(body), "harbor report number %d of the day", i);
-    memset(&a, 0, sizeof(a));
-    a.id = id;
-    a.id_len = strlen(id);
-    a.title = (char *)"";
-    a.body = body;
-    a.body_len = strlen(body);
-    a.date = TRAWL_NO_DATE;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, id, "", body, NULL, TRAWL_NO_DATE);
 }
 
 /* Index docs [0, n) except skip (-1: none) into d, as one generation. */

@@ -126,18 +126,11 @@ static void build(fixture *f, size_t ndocs, uint64_t seed)
                                                  : 5 + tu_rnd(60));
         char id[32];
         snprintf(id, sizeof(id), "doc-%05zu", i);
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = id;
-        a.id_len = strlen(id);
-        a.title = f->titles[i];
-        a.title_len = strlen(a.title);
-        a.body = f->bodies[i];
-        a.body_len = strlen(a.body);
-        a.date = tu_rnd(10) == 0 ? TRAWL_NO_DATE
-                                 : 1700000000 + (int64_t)tu_rnd(1000) * 86400;
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-        oracle_add(f->o, f->titles[i], f->bodies[i], a.date);
+        int64_t date = tu_rnd(10) == 0
+                           ? TRAWL_NO_DATE
+                           : 1700000000 + (int64_t)tu_rnd(1000) * 86400;
+        tu_add(w, id, f->titles[i], f->bodies[i], NULL, date);
+        oracle_add(f->o, f->titles[i], f->bodies[i], date);
     }
     trawl_writer_stats st;
     assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
@@ -654,16 +647,7 @@ static void snippet_highlights_matches(void **state)
         "affaires said North Korea would join the talks, while the "
         "consultations on north policy and korea trade went on. "
         "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text here.";
-    trawl_article a;
-    memset(&a, 0, sizeof(a));
-    a.id = "s";
-    a.id_len = 1;
-    a.title = "T";
-    a.title_len = 1;
-    a.body = (char *)body;
-    a.body_len = strlen(body);
-    a.date = TRAWL_NO_DATE;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, "s", "T", body, NULL, TRAWL_NO_DATE);
     assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
     trawl_writer_free(w);
     trawl_index *ix;
@@ -739,16 +723,7 @@ static void search_wide_prefix(void **state)
         /* Distinct words qx + three letters; stems keep them distinct. */
         snprintf(body, sizeof(body), "qx%c%c%c and more text", 'a' + i / 676,
                  'a' + i / 26 % 26, 'a' + i % 26);
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = id;
-        a.id_len = strlen(id);
-        a.title = "t";
-        a.title_len = 1;
-        a.body = body;
-        a.body_len = strlen(body);
-        a.date = TRAWL_NO_DATE;
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+        tu_add(w, id, "t", body, NULL, TRAWL_NO_DATE);
     }
     assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
     trawl_writer_free(w);

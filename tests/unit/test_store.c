@@ -61,19 +61,7 @@ static void add_doc(trawl_writer *w, int v, int i)
 {
     char id[32], title[96], body[128], extra[EXTRA_LEN + 64];
     make_doc(v, i, id, title, body, extra);
-    trawl_article a;
-    trawl_err err;
-    memset(&a, 0, sizeof(a));
-    a.id = id;
-    a.id_len = strlen(id);
-    a.title = title;
-    a.title_len = strlen(title);
-    a.body = body;
-    a.body_len = strlen(body);
-    a.extra = extra;
-    a.extra_len = strlen(extra);
-    a.date = 1700000000 + (int64_t)i;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, id, title, body, extra, 1700000000 + (int64_t)i);
 }
 
 /* One run of docs [from, to) of variant v, written in format fmt. */

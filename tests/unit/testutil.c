@@ -144,6 +144,26 @@ trawl_article tu_article(const tu_corpus *c, size_t i)
     return a;
 }
 
+void tu_add(trawl_writer *w, const char *id, const char *title,
+            const char *body, const char *extra, int64_t date)
+{
+    trawl_article a;
+    trawl_err err;
+    memset(&a, 0, sizeof(a));
+    a.id = (char *)id;
+    a.id_len = strlen(id);
+    a.title = (char *)title;
+    a.title_len = strlen(title);
+    a.body = (char *)body;
+    a.body_len = strlen(body);
+    if (extra != NULL) {
+        a.extra = (char *)extra;
+        a.extra_len = strlen(extra);
+    }
+    a.date = date;
+    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+}
+
 void tu_run(const char *dir, const tu_corpus *c, const size_t *order,
             size_t n, const trawl_writer_opts *o, trawl_writer_stats *st)
 {

@@ -66,6 +66,11 @@ void tu_append(char **s, size_t *len, size_t *cap, const char *w);
 /* Document i of c as an article (pointing into c). */
 trawl_article tu_article(const tu_corpus *c, size_t i);
 
+/* Add an article to w: its stored fields, extra NULL for none, date
+ * TRAWL_NO_DATE for none. */
+void tu_add(trawl_writer *w, const char *id, const char *title,
+            const char *body, const char *extra, int64_t date);
+
 /* One writer run with options o (NULL: the defaults) over documents
  * order[0 .. n) of c (order NULL: 0 .. n), committed; its stats in *st
  * unless st is NULL. trawl__segfile_format (which a test may set to write
