@@ -31,16 +31,6 @@
 
 /* ---- corpus ------------------------------------------------------------ */
 
-static const char *vocab[] = {
-    "north",    "korea",   "talks",    "sanction", "nuclear", "summit",
-    "minister", "policy",  "embassy",  "seoul",    "trade",   "missile",
-    "election", "vote",    "budget",   "court",    "ruling",  "river",
-    "flood",    "storm",   "market",   "bank",     "rates",   "inflation",
-    "the",      "of",      "and",      "a",        "in",      "harbour",
-    "tariff",   "grain",   "railway",  "senate",   "drought", "festival",
-};
-#define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
-
 /* n documents with common words, and frequent ones (zephyrK, quillK, in
  * an eleventh of the documents each) next to them, in bodies and titles. */
 static void corpus_make(tu_corpus *c, size_t n, uint64_t seed)
@@ -48,9 +38,8 @@ static void corpus_make(tu_corpus *c, size_t n, uint64_t seed)
     tu_seed(seed);
     tu_corpus_init(c, n, 5);
     for (size_t i = 0; i < n; i++) {
-        char *t = tu_make_text(vocab, NVOCAB, 2 + tu_rnd(5));
-        char *b = tu_make_text(vocab, NVOCAB,
-                               tu_rnd(9) == 0 ? 400 : 5 + tu_rnd(60));
+        char *t = tu_make_text(2 + tu_rnd(5));
+        char *b = tu_make_text(tu_rnd(9) == 0 ? 400 : 5 + tu_rnd(60));
         size_t tl = strlen(t) + 32, bl = strlen(b) + 64;
         c->title[i] = malloc(tl);
         c->body[i] = malloc(bl);

@@ -68,16 +68,27 @@ uint32_t tu_xorshift(uint64_t *state, uint32_t n)
 
 /* ---- corpora and writer runs ------------------------------------------- */
 
-char *tu_make_text(const char *const *vocab, size_t nvocab, uint32_t nwords)
+const char *const tu_vocab[] = {
+    "north",    "korea",   "talks",    "sanction", "nuclear", "summit",
+    "minister", "policy",  "embassy",  "seoul",    "trade",   "missile",
+    "election", "vote",    "budget",   "court",    "ruling",  "river",
+    "flood",    "storm",   "market",   "bank",     "rates",   "inflation",
+    "the",      "of",      "and",      "a",        "in",      "harbour",
+    "tariff",   "grain",   "railway",  "senate",   "drought", "festival",
+};
+const size_t tu_nvocab = sizeof(tu_vocab) / sizeof(tu_vocab[0]);
+
+char *tu_make_text(uint32_t nwords)
 {
     size_t cap = (size_t)nwords * 16 + 1, len = 0;
     char *s = malloc(cap);
     assert_non_null(s);
     s[0] = '\0';
     for (uint32_t i = 0; i < nwords; i++) {
-        uint32_t a = tu_rnd((uint32_t)nvocab), b = tu_rnd((uint32_t)nvocab);
+        uint32_t a = tu_rnd((uint32_t)tu_nvocab);
+        uint32_t b = tu_rnd((uint32_t)tu_nvocab);
         len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "",
-                                vocab[a < b ? a : b]);
+                                tu_vocab[a < b ? a : b]);
     }
     return s;
 }

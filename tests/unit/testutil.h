@@ -43,9 +43,13 @@ uint32_t tu_xorshift(uint64_t *state, uint32_t n);
 
 /* ---- corpora and writer runs ------------------------------------------- */
 
-/* nwords words of vocab[0 .. nvocab), separated by spaces (malloc'd);
- * each the lower-indexed of two drawn (tu_rnd): early ones are frequent. */
-char *tu_make_text(const char *const *vocab, size_t nvocab, uint32_t nwords);
+/* A small news vocabulary (tu_nvocab words), the most common first. */
+extern const char *const tu_vocab[];
+extern const size_t tu_nvocab;
+
+/* nwords words of tu_vocab, separated by spaces (malloc'd); each the
+ * lower-indexed of two drawn (tu_rnd): early ones are more frequent. */
+char *tu_make_text(uint32_t nwords);
 
 /* n documents: ids, titles, bodies (malloc'd) and dates. */
 typedef struct tu_corpus {
