@@ -1063,10 +1063,13 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
                     goto done;
                 }
                 /* Decode each word's positions in f (its cursor moves on
-                 * through them), then count the pairs. */
+                 * through them), marking them; count the pairs; unmark. */
                 uint32_t *pos = pc.pos, *at = pos, *span = pc.span;
+                uint16_t *mark = pc.mark;
+                int clash = 0;
                 for (uint32_t h = 0; h < nh; h++) {
                     wcur *c = &cu[here[h]];
+                    uint16_t wm = (uint16_t)(pc.cword[here[h]] + 1);
                     span[h] = (uint32_t)(at - pos);
                     uint32_t x = 0, ntf = c->r.tf[f][c->i];
                     for (uint32_t t = 0; t < ntf; t++) {
@@ -1076,11 +1079,12 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
                             goto damaged;
                         x += (uint32_t)v;
                         *at++ = x;
+                        clash |= trawl__pair_mark(mark, flen, x, wm);
                     }
                 }
                 span[nh] = (uint32_t)(at - pos);
-                if (trawl__pair_count_field(&pc, flen, od, f, mp->rank,
-                                            mp->lo, mp->hi)) {
+                if (trawl__pair_count_field(&pc, flen, od, f, clash,
+                                            mp->rank, mp->lo, mp->hi)) {
                     give_up = 1; /* as the writer: no pairs */
                     goto done;
                 }

@@ -56,9 +56,10 @@ size_t trawl__pair_key(char *out, const char *a, size_t alen, const char *b,
  * cursor waits in the bucket of its next document (slot: that document,
  * from the scan's first); for the document at hand, trawl__pair_count_here
  * takes the cursors waiting there, the caller decodes their positions in
- * each field into pos (trawl__pair_count_room first) and
- * trawl__pair_count_field counts that field's pairs: adjacent positions,
- * the first word's then the second's, at least one of the two common.
+ * each field into pos (trawl__pair_count_room first) and marks them as it
+ * goes (trawl__pair_mark), and trawl__pair_count_field counts that
+ * field's pairs: adjacent positions, the first word's then the second's,
+ * at least one of the two common.
  * The document's pairs are then plist[0 .. npl), in first-seen order,
  * with their counts per field in ptf.
  */
@@ -172,19 +173,33 @@ static inline uint32_t trawl__pair_count_here(pair_count *pc, size_t slot)
     return nh;
 }
 
+/* Mark position x of the field at hand (flen tokens) as listed word
+ * m - 1's. 1 if it cannot be: x is not below flen, or another word stands
+ * there (a clash, see trawl__pair_count_field); else 0. */
+static inline int trawl__pair_mark(uint16_t *mark, size_t flen, uint32_t x,
+                                   uint16_t m)
+{
+    if (x >= flen || mark[x] != 0)
+        return 1;
+    mark[x] = m;
+    return 0;
+}
+
 /*
  * Count the pairs of field f of document doc (< UINT32_MAX): the caller
  * has put the positions in f of each cursor here[h], increasing, at
- * pos[span[h] .. span[h + 1]). Each listed word followed by another at
- * the next position, at least one of them common, counts a pair; with
- * rank, only those whose first word's rank is in [lo, hi) (see merge.c).
- * Returns 1 if two words stand at one position or a position is not
- * below flen (the field's tokens): nothing counted then; else 0.
+ * pos[span[h] .. span[h + 1]), and marked each with trawl__pair_mark
+ * (m = cword[here[h]] + 1), clash set if one could not be. Each listed
+ * word followed by another at the next position, at least one of them
+ * common, counts a pair; with rank, only those whose first word's rank is
+ * in [lo, hi) (see merge.c). Unmarks the positions. Returns clash: when
+ * two words stand at one position, or a position is not below flen,
+ * nothing is counted.
  */
 static inline int trawl__pair_count_field(pair_count *pc, size_t flen,
                                           uint32_t doc, unsigned f,
-                                          const uint32_t *rank, uint32_t lo,
-                                          uint32_t hi)
+                                          int clash, const uint32_t *rank,
+                                          uint32_t lo, uint32_t hi)
 {
     const uint32_t *here = pc->here, *cword = pc->cword, *span = pc->span;
     const uint32_t *pos = pc->pos;
@@ -192,18 +207,6 @@ static inline int trawl__pair_count_field(pair_count *pc, size_t flen,
     uint32_t *stamp = pc->stamp, *plist = pc->plist;
     uint32_t (*ptf)[TRAWL_NFIELDS] = pc->ptf;
     uint32_t nh = pc->nh, kc = pc->kc, k = pc->k, npl = pc->npl;
-    int clash = 0;
-    /* Mark where the words stand; count the pairs; unmark. */
-    for (uint32_t h = 0; h < nh; h++) {
-        uint16_t m = (uint16_t)(cword[here[h]] + 1);
-        for (uint32_t t = span[h]; t < span[h + 1]; t++) {
-            uint32_t x = pos[t];
-            if (x >= flen || mark[x] != 0)
-                clash = 1; /* not as counted, or two words at x */
-            else
-                mark[x] = m;
-        }
-    }
     for (uint32_t h = 0; h < nh && !clash; h++) {
         uint32_t i = cword[here[h]];
         if (rank != NULL && (rank[i] < lo || rank[i] >= hi))

@@ -2039,11 +2039,15 @@ static int pscan_doc(const trawl_writer *w, pscan *sc, uint32_t d,
             need += sc->cu[here[h]].ps.tf[f];
         if (trawl__pair_count_room(pc, flen, need) != 0)
             return TRAWL_ENOMEM;
-        /* Decode each word's positions in f once. */
+        /* Decode each word's positions in f once, marking them; count the
+         * pairs; unmark. */
         uint32_t *pos = pc->pos, *at = pos, *span = pc->span;
+        uint16_t *mark = pc->mark;
+        int clash = 0;
         for (uint32_t h = 0; h < nh; h++) {
             const post *ps = &sc->cu[here[h]].ps;
             const unsigned char *p = ps->pos;
+            uint16_t m = (uint16_t)(pc->cword[here[h]] + 1);
             span[h] = (uint32_t)(at - pos);
             for (uint32_t g = 0; g < f; g++)
                 for (uint32_t t = 0; t < ps->tf[g]; t++)
@@ -2052,10 +2056,11 @@ static int pscan_doc(const trawl_writer *w, pscan *sc, uint32_t d,
             for (uint32_t t = 0; t < ps->tf[f]; t++) {
                 x += get_vu32(&p);
                 *at++ = x;
+                clash |= trawl__pair_mark(mark, flen, x, m);
             }
         }
         span[nh] = (uint32_t)(at - pos);
-        if (trawl__pair_count_field(pc, flen, d, f, NULL, 0, 0))
+        if (trawl__pair_count_field(pc, flen, d, f, clash, NULL, 0, 0))
             return 1;
     }
     *npl_out = pc->npl;
