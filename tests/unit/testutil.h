@@ -1,8 +1,9 @@
 /*
- * Helpers shared by the unit tests: seeded random numbers, corpora of
- * generated documents, writer runs over them, temporary directories,
- * segment images damaged and resealed, and checks of an index's results
- * against the brute-force oracle (oracle.h) or against another index.
+ * Helpers shared by the unit tests: a group fixture (analyzer and arena),
+ * seeded random numbers, corpora of generated documents, writer runs over
+ * them, temporary directories, segment images damaged and resealed, and
+ * checks of an index's results against the brute-force oracle (oracle.h)
+ * or against another index.
  * Each fails the running test (cmocka) when something does not hold.
  */
 #ifndef TRAWL_TEST_TESTUTIL_H
