@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -106,6 +107,33 @@ def tree_bytes(path):
     for d, _, files in os.walk(path):
         for f in files:
             total += os.path.getsize(os.path.join(d, f))
+    return total
+
+
+# Section ids of a trawl segment that hold the stored articles' bodies
+# (STORE, STORE_INDEX, STORE_DICT: docs/index-format.md).
+TRAWL_STORE_SECTIONS = (4, 5, 12)
+
+
+def trawl_store_bytes(path):
+    """Bytes of trawl's stored bodies in the index at path: the STORE
+    sections of its live segment files, read from each file's table of
+    contents (the 32-byte footer points at it; 32 bytes per section)."""
+    total = 0
+    for d, _, files in os.walk(path):
+        for f in files:
+            if not f.endswith(".trs"):
+                continue
+            with open(os.path.join(d, f), "rb") as fh:
+                fh.seek(-32, os.SEEK_END)
+                toc_off, toc_len = struct.unpack("<QQ", fh.read(16))
+                fh.seek(toc_off)
+                toc = fh.read(toc_len)
+            n = struct.unpack_from("<I", toc, 0)[0]
+            for i in range(n):
+                sid, _, _, slen = struct.unpack_from("<IIQQ", toc, 4 + 32 * i)
+                if sid in TRAWL_STORE_SECTIONS:
+                    total += slen
     return total
 
 
@@ -374,6 +402,8 @@ def run_corpus(name, corpus, args, res):
             r["size"][eng + "_file"] = tree_bytes(paths[eng])
         else:
             r["size"][eng] = tree_bytes(paths[eng])
+        if eng == "trawl":
+            r["size"]["trawl_store"] = trawl_store_bytes(paths[eng])
 
     qprogs = {"trawl": os.path.join(args.bin, "trawl_bench"),
               "fts5": os.path.join(args.bin, "fts5_bench"),
@@ -499,6 +529,13 @@ def corpus_rows(r):
                  {"trawl": r["size"]["trawl"] / r["text_bytes"],
                   "fts5": r["size"]["fts5c"] / r["text_bytes"], "xapian": None, "sphinx": None},
                  "contentless"))
+    if "trawl_store" in r["size"]:
+        rows.append(("  without trawl's stored bodies", "x", "lower",
+                     {"trawl": (r["size"]["trawl"] - r["size"]["trawl_store"]) /
+                      r["text_bytes"],
+                      "fts5": r["size"]["fts5c"] / r["text_bytes"], "xapian": None,
+                      "sphinx": None},
+                     "contentless"))
     ip = r["inproc"]
     lat = r.get("lat", {})
 
@@ -714,7 +751,10 @@ NOTES = """## How it is measured, and where the engines differ
   engine; nothing is dropped between runs.
 - **trawl**: `trawl-index --full` (default 512 MiB memory budget), English
   Snowball stemmer. It stores the whole article (zstd) and positions, so
-  its index size includes the text; it fsyncs on commit.
+  its index size includes the text; it fsyncs on commit. The row
+  "without trawl's stored bodies" leaves out its STORE sections (the
+  zstd-compressed bodies, authors and URLs; ids and titles stay), which is
+  what compares with FTS5's contentless index.
 - **SQLite FTS5**: `fts5(id UNINDEXED, title, body, tokenize='porter
   unicode61')`, all inserts in one transaction followed by FTS5's
   `optimize` (part of the timed build). It stores the text too (the

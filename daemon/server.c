@@ -38,6 +38,7 @@ typedef struct reload_job {
     uv_work_t work;
     server *srv;
     reload_waiter *waiters;
+    trawl_index *prev; /* the generation served when it started, or NULL */
     trawl_index *ix;  /* the newly opened generation, or NULL */
     man_id man;       /* its manifest file */
     uint64_t current; /* what CURRENT named when the job ran, 0 if unknown */
@@ -164,7 +165,8 @@ static int reload_open(void *arg, trawl_err *err)
 {
     reload_job *j = arg;
 
-    return trawl_index_open(&j->ix, j->srv->cfg.index_dir, err);
+    /* the segment files it already serves are not read again */
+    return trawl_index_reopen(&j->ix, j->srv->cfg.index_dir, j->prev, err);
 }
 
 static void reload_run(uv_work_t *w)
@@ -198,6 +200,7 @@ static void reload_after(uv_work_t *w, int status)
 
     (void)status;
     srv->reloading = false;
+    trawl_index_release(j->prev);
     if (j->rc == 0) {
         reloaded = install(srv, j->ix, &j->man);
     } else {
@@ -281,12 +284,15 @@ static void reload(server *srv, bool force)
     log_debug("reloading %s", srv->cfg.index_dir);
     j->work.data = j;
     j->srv = srv;
+    uint64_t served;
+    j->prev = server_index_acquire(srv, &served);
     j->waiters = srv->waiters;
     srv->waiters = NULL;
     if ((rc = uv_queue_work(&srv->loop, &j->work, reload_run, reload_after)) <
         0) {
         log_error("reload: %s", uv_strerror(rc));
         answer_waiters(srv, j->waiters, false, uv_strerror(rc));
+        trawl_index_release(j->prev);
         free(j);
         return;
     }

@@ -1331,13 +1331,11 @@ static int unchanged_run(run *r, const trawl_writer_opts *opts,
     if (opts->merge || r->kept + r->articles == 0 ||
         !trawl_writer_can_keep(r->w) || trawl_writer_changed(r->w, &so_far))
         return 0;
-    /* The writer holds the lock: CURRENT names the generation it opened. */
-    trawl_index *ix;
-    if (trawl_index_open(&ix, dir, NULL) < 0)
-        return 0;
+    /* The writer holds the lock: the generation it opened stays. */
     trawl_index_info info;
-    trawl_index_info_get(ix, &info);
-    trawl_index_release(ix);
+    (void)dir;
+    if (!trawl_writer_base_info(r->w, &info))
+        return 0;
     memset(st, 0, sizeof(*st));
     st->generation = info.generation;
     st->docs = info.docs;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <utf8proc.h>
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -117,11 +118,13 @@ int trawl_index_current(const char *dir, uint64_t *gen_out, trawl_err *err)
 
 void trawl__seg_close(trawl_segment *s)
 {
-    if (s->map != NULL)
-        munmap((void *)s->map, s->size);
+    if (s->sh != NULL && atomic_fetch_sub(&s->sh->refs, 1) == 1) {
+        munmap((void *)s->sh->map, s->sh->size);
+        free(s->sh->term_keys);
+        free(s->sh);
+    }
     free(s->name);
     free(s->deleted);
-    free(s->term_keys);
     memset(s, 0, sizeof(*s));
 }
 
@@ -191,8 +194,22 @@ static int term_keys(trawl_segment *s)
         k[b] = term_key(p, (size_t)suffix);
     }
     s->term_keys = k;
+    s->sh->term_keys = k;
     return 0;
 }
+/* The identity of an opened segment file: a committed segment is never
+ * written again, so the same device, inode, size and times mean the same
+ * bytes (while it is mapped, its inode cannot be reused either). */
+static void file_identity(const struct stat *st, seg_shared *sh)
+{
+    sh->dev = (uint64_t)st->st_dev;
+    sh->ino = (uint64_t)st->st_ino;
+    sh->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+                   st->st_mtim.tv_nsec;
+    sh->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+                   st->st_ctim.tv_nsec;
+}
+
 /* The last serial given to an opened segment. */
 static atomic_uint_fast64_t seg_serial;
 
@@ -219,12 +236,24 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
                               (long long)st.st_size);
     }
     s->size = (size_t)st.st_size;
+    s->sh = calloc(1, sizeof(*s->sh));
+    if (s->sh == NULL) {
+        close(fd);
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
     void *m = mmap(NULL, s->size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
-    if (m == MAP_FAILED)
+    if (m == MAP_FAILED) {
+        free(s->sh);
+        s->sh = NULL;
         return trawl_err_set(err, TRAWL_EIO, "mmap %s: %s", path,
                              strerror(errno));
+    }
     s->map = m;
+    atomic_init(&s->sh->refs, 1);
+    s->sh->map = m;
+    s->sh->size = s->size;
+    file_identity(&st, s->sh);
     const unsigned char *p = s->map;
     if (memcmp(p, SEG_MAGIC, 8) != 0)
         return trawl__corrupt(err, "%s: not a trawl segment (bad magic)",
@@ -482,7 +511,53 @@ static void index_free(trawl_index *ix)
     free(ix);
 }
 
-static int open_once(trawl_index **out, const char *dir, trawl_err *err)
+/* prev's segment of that name if the file at dir/name is still the one
+ * it mapped (and so verified), else NULL. */
+static const trawl_segment *reusable(const trawl_index *prev,
+                                     const char *dir, const char *name)
+{
+    if (prev == NULL || strcmp(prev->dir, dir) != 0)
+        return NULL;
+    const trawl_segment *o = NULL;
+    for (uint32_t i = 0; i < prev->nsegs && o == NULL; i++)
+        if (prev->segs[i].sh != NULL && strcmp(prev->segs[i].name, name) == 0)
+            o = &prev->segs[i];
+    if (o == NULL)
+        return NULL;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    struct stat st;
+    seg_shared now;
+    if (stat(path, &st) != 0 || (uint64_t)st.st_size != o->sh->size)
+        return NULL;
+    file_identity(&st, &now);
+    if (now.dev != o->sh->dev || now.ino != o->sh->ino ||
+        now.mtime_ns != o->sh->mtime_ns || now.ctime_ns != o->sh->ctime_ns)
+        return NULL;
+    return o;
+}
+
+/* Open segment s (its name and deletions read from the manifest) as the
+ * same file of prev's, or else from the file. */
+static int seg_open_from(trawl_segment *s, const char *dir,
+                         const trawl_index *prev, trawl_err *err)
+{
+    const trawl_segment *o = reusable(prev, dir, s->name);
+    if (o == NULL)
+        return trawl__seg_open(s, dir, err);
+    char *name = s->name;
+    unsigned char *del = s->deleted;
+    uint32_t ndel = s->ndeleted;
+    *s = *o;
+    s->name = name;
+    s->deleted = del;
+    s->ndeleted = ndel;
+    atomic_fetch_add(&s->sh->refs, 1);
+    return 0;
+}
+
+static int open_once(trawl_index **out, const char *dir,
+                     const trawl_index *prev, trawl_err *err)
 {
     char name[256];
     uint64_t gen;
@@ -512,7 +587,7 @@ static int open_once(trawl_index **out, const char *dir, trawl_err *err)
         trawl_segment *s = &ix->segs[i];
         uint32_t want = s->ndocs;
         s->ndocs = 0;
-        if ((rc = trawl__seg_open(s, dir, err)) < 0)
+        if ((rc = seg_open_from(s, dir, prev, err)) < 0)
             break;
         if (s->ndocs != want) {
             rc = trawl__corrupt(err, "%s/%s: %u docs, manifest says %u", dir,
@@ -553,12 +628,18 @@ static int open_once(trawl_index **out, const char *dir, trawl_err *err)
 
 int trawl_index_open(trawl_index **out, const char *dir, trawl_err *err)
 {
+    return trawl_index_reopen(out, dir, NULL, err);
+}
+
+int trawl_index_reopen(trawl_index **out, const char *dir,
+                       const trawl_index *prev, trawl_err *err)
+{
     *out = NULL;
     /* A writer may replace CURRENT and remove the generation it named
      * between our reads; a missing file then means "read CURRENT again". */
     int rc = TRAWL_ENOTFOUND;
     for (int attempt = 0; attempt < 20; attempt++) {
-        rc = open_once(out, dir, err);
+        rc = open_once(out, dir, prev, err);
         if (rc != TRAWL_ENOTFOUND)
             return rc;
         uint64_t g;
@@ -1270,14 +1351,46 @@ int trawl__index_find_id(const trawl_index *ix, const char *id, size_t len,
     return 0;
 }
 
+/* trawl__index_find_id for id in Unicode form 0 (NFC) or 1 (NFD), if
+ * that differs from id (ids that are not UTF-8 have no other form). */
+static int find_id_form(const trawl_index *ix, const char *id, size_t len,
+                        int form, uint32_t *seg_out, uint32_t *doc_out,
+                        trawl_err *err)
+{
+    size_t i = 0;
+    while (i < len && (unsigned char)id[i] < 0x80)
+        i++;
+    if (i == len || !trawl_utf8_valid(id, len))
+        return 0; /* ASCII is its own every form */
+    utf8proc_uint8_t *n = NULL;
+    utf8proc_ssize_t nl = utf8proc_map(
+        (const utf8proc_uint8_t *)id, (utf8proc_ssize_t)len, &n,
+        UTF8PROC_STABLE |
+            (form == 0 ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE));
+    if (nl < 0)
+        return nl == UTF8PROC_ERROR_NOMEM
+                   ? trawl_err_set(err, TRAWL_ENOMEM, "out of memory")
+                   : 0;
+    int rc = 0;
+    if ((size_t)nl != len || memcmp(n, id, len) != 0)
+        rc = trawl__index_find_id(ix, (const char *)n, (size_t)nl, seg_out,
+                                  doc_out, err);
+    free(n);
+    return rc;
+}
+
 int trawl_index_get(const trawl_index *ix, const char *id, size_t id_len,
                     trawl_arena *arena, trawl_stored *out, trawl_err *err)
 {
-    uint32_t si, d;
+    uint32_t si = 0, d = 0;
     trawl_err local;
     if (err == NULL)
         err = &local;
     int rc = trawl__index_find_id(ix, id, id_len, &si, &d, err);
+    /* Not as typed: its composed and decomposed forms (a file name from
+     * a Mac is decomposed, what a keyboard types composed). */
+    for (int form = 0; rc == 0 && form < 2; form++)
+        rc = find_id_form(ix, id, id_len, form, &si, &d, err);
     if (rc < 0)
         return rc;
     if (rc == 0)

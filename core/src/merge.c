@@ -33,7 +33,14 @@
 #include "segfile.h"
 #include "trawl/buf.h"
 
-#define RELEASE_STEP ((uint64_t)1 << 20)
+/* Pages of the inputs read for the last time are dropped from the
+ * resident set every step bytes of a section: about MERGE_RESIDENT over
+ * all inputs' three streamed sections, within RELEASE_MIN..RELEASE_MAX
+ * per section (a final merge of 40 runs would otherwise keep 120 MiB of
+ * mapped pages that a small --memory budget does not allow). */
+#define MERGE_RESIDENT ((uint64_t)16 << 20)
+#define RELEASE_MIN    ((uint64_t)64 << 10)
+#define RELEASE_MAX    ((uint64_t)1 << 20)
 #define NO_DOC       UINT32_MAX
 
 typedef struct mseg {
@@ -43,6 +50,7 @@ typedef struct mseg {
     seg_iter it;
     int has;                 /* it holds a term not yet consumed */
     uint64_t rel[SEC_MAX];   /* section bytes already released */
+    uint64_t step;           /* release in steps of this many bytes */
 } mseg;
 
 /* Drop the whole pages of [a, b) of s from the resident set. */
@@ -60,15 +68,29 @@ static void drop_range(const trawl_segment *s, const unsigned char *a,
 }
 
 /* Drop the pages of section sec below p from the resident set (they were
- * read for the last time), in steps of RELEASE_STEP. */
+ * read for the last time), in steps of m->step. */
 static void release(mseg *m, int sec, const unsigned char *p)
 {
     const trawl_segment *s = m->s;
     uint64_t upto = (uint64_t)(p - s->sec[sec].p);
-    if (upto < m->rel[sec] + RELEASE_STEP)
+    if (upto < m->rel[sec] + m->step && upto < s->sec[sec].len)
         return;
     drop_range(s, s->sec[sec].p + m->rel[sec], p);
     m->rel[sec] = upto;
+}
+
+/* Drop every page of m's input from the resident set: opening it read
+ * its dictionary's block keys and its document records, which the merge
+ * reads again only in turn. */
+static void release_map(mseg *m)
+{
+    madvise((void *)m->s->map, m->s->size, MADV_DONTNEED);
+}
+
+/* Drop what is left of section sec of m (read for the last time). */
+static void release_all(mseg *m, int sec)
+{
+    release(m, sec, m->s->sec[sec].p + m->s->sec[sec].len);
 }
 
 static int is_live(const mseg *m, uint32_t d)
@@ -562,6 +584,11 @@ static int merge_store(mseg *m, uint32_t n, segfile *f, uint32_t **first,
                 zq_push(&q, &st);
             }
         }
+        static const int done_secs[] = {SEC_STORE, SEC_STORE_INDEX,
+                                        SEC_STORE_DICT, SEC_DOCMETA,
+                                        SEC_DOCMETA_INDEX};
+        for (size_t k = 0; k < sizeof(done_secs) / sizeof(done_secs[0]); k++)
+            release_all(&m[i], done_secs[k]);
     }
     if (rc == 0 && st.slot > 0) {
         if (st.block.rc != 0)
@@ -626,6 +653,7 @@ static void merge_docs(mseg *m, uint32_t n, segfile *f, const uint32_t *first,
             trawl__segfile_write(f, r, sizeof(r));
             nd++;
         }
+        release_all(&m[i], SEC_DOCS);
     }
     trawl__segfile_end(f);
 }
@@ -1626,8 +1654,14 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
             rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
             goto done;
         }
+        m[i].step = MERGE_RESIDENT / (3 * (uint64_t)n);
+        if (m[i].step < RELEASE_MIN)
+            m[i].step = RELEASE_MIN;
+        if (m[i].step > RELEASE_MAX)
+            m[i].step = RELEASE_MAX;
         for (uint32_t d = 0; d < s->ndocs; d++)
             m[i].map[d] = is_live(&m[i], d) ? (uint32_t)nd++ : NO_DOC;
+        release_map(&m[i]);
         if (nd >= UINT32_MAX - 1) {
             rc = trawl_err_set(err, TRAWL_ETOOBIG,
                                "merge: too many documents for a segment");
@@ -1642,6 +1676,8 @@ int trawl__merge(const char *path, const merge_in *in, uint32_t n,
         goto done;
     merge_docs(m, n, &f, first, nfirst, total_len);
     merge_ids(m, n, &f, sel);
+    for (uint32_t i = 0; i < n; i++)
+        release_all(&m[i], SEC_IDS);
     /* Pair terms are copied when every input has the same words; else
      * they are built again (pairs_prepare), since an input's pair lists
      * miss the pairs of words it did not list. */

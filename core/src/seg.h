@@ -33,8 +33,21 @@ typedef struct seg_term {
     int compact;        /* a compact list (format.h; skip_len 0) */
 } seg_term;
 
+/* What a segment's opening made once: the mapping and the lookup keys,
+ * shared by every generation open in the process that holds the same
+ * file (trawl_index_reopen), and the file's identity at opening. */
+typedef struct seg_shared {
+    atomic_int refs;
+    const unsigned char *map;
+    size_t size;
+    uint64_t *term_keys;
+    uint64_t dev, ino;
+    int64_t mtime_ns, ctime_ns;
+} seg_shared;
+
 typedef struct trawl_segment {
     char *name;                  /* file name within the index dir */
+    seg_shared *sh;              /* the mapping's owner (refcounted) */
     const unsigned char *map;    /* whole file */
     size_t size;
     seg_section sec[SEC_MAX];
@@ -46,9 +59,10 @@ typedef struct trawl_segment {
                                     TERM_BLOCK_OLD before format 10 */
     uint64_t *term_keys;         /* per term block, its first term's first 8
                                     bytes as a big-endian number (zero
-                                    padded), for lookups; malloc'd */
+                                    padded), for lookups; sh's */
     uint32_t nstore_blocks;
-    unsigned char *deleted;      /* bitmap (malloc'd) or NULL: none deleted */
+    unsigned char *deleted;      /* bitmap (malloc'd, this generation's) or
+                                    NULL: none deleted */
     uint32_t ndeleted;
     char language[32];
     uint32_t analyzer_version;

@@ -1394,6 +1394,14 @@ int trawl_writer_can_keep(const trawl_writer *w)
     return w->old != NULL && !w->opts.full;
 }
 
+int trawl_writer_base_info(const trawl_writer *w, trawl_index_info *out)
+{
+    if (w->old == NULL)
+        return 0;
+    trawl_index_info_get(w->old, out);
+    return 1;
+}
+
 int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
                       uint64_t fingerprint, trawl_err *err)
 {

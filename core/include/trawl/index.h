@@ -35,6 +35,17 @@ typedef struct trawl_index_info {
 /* Open the live generation of DIR (refcount 1). */
 int trawl_index_open(trawl_index **out, const char *dir, trawl_err *err);
 
+/*
+ * The same, for a process that has prev (an open generation of DIR, or
+ * NULL) and moves to the live one: each segment file prev holds and that
+ * is still the same file (device, inode, size, modification and change
+ * times) is shared with prev instead of mapped and verified again, so a
+ * reload after an incremental run reads only the new files. prev is not
+ * changed and may be released before or after the result.
+ */
+int trawl_index_reopen(trawl_index **out, const char *dir,
+                       const trawl_index *prev, trawl_err *err);
+
 /* Read the generation number named by DIR/CURRENT without opening it. */
 int trawl_index_current(const char *dir, uint64_t *gen_out, trawl_err *err);
 
@@ -51,8 +62,9 @@ typedef struct trawl_stored {
     int64_t date; /* TRAWL_NO_DATE (INT64_MIN) when unknown */
 } trawl_stored;
 
-/* Fetch the stored article with external id. TRAWL_ENOTFOUND if no live
- * article has it; TRAWL_ECORRUPT. */
+/* Fetch the stored article with external id (if no live article has it
+ * as given, the id's NFC and then NFD forms are tried). TRAWL_ENOTFOUND if
+ * none has; TRAWL_ECORRUPT. */
 int trawl_index_get(const trawl_index *ix, const char *id, size_t id_len,
                     trawl_arena *arena, trawl_stored *out, trawl_err *err);
 

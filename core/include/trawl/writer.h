@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "trawl/article.h"
+#include "trawl/index.h"
 #include "trawl/status.h"
 
 typedef struct trawl_writer trawl_writer;
@@ -89,6 +90,10 @@ int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
  * generation is open and this is not a full rebuild), else 0: a caller
  * may then skip finding ids for it. */
 int trawl_writer_can_keep(const trawl_writer *w);
+
+/* The counts of the previous generation the writer opened (0 if none,
+ * else 1 and *out), without opening it again. */
+int trawl_writer_base_info(const trawl_writer *w, trawl_index_info *out);
 
 /* From now on, keep the previous generation's articles that this run
  * does not see (as opts.keep_unseen): for a caller that could not read
