@@ -45,10 +45,6 @@ static inline void trawl__put_u64(unsigned char *p, uint64_t v)
     trawl__put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-/*
- * Decode a LEB128 varint from [*p, end). Returns 0 and advances *p, or -1
- * if the input ends early or the value exceeds 64 bits.
- */
 /* Byte order of two strings (a prefix sorts first): <0, 0 or >0. */
 static inline int trawl__cmp_bytes(const char *a, size_t al, const char *b,
                                    size_t bl)
@@ -60,6 +56,30 @@ static inline int trawl__cmp_bytes(const char *a, size_t al, const char *b,
     return al < bl ? -1 : al > bl;
 }
 
+/* Write v as a LEB128 varint at p (at most 10 bytes; 5 for a uint32_t);
+ * returns its length. */
+static inline size_t trawl__put_varint(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+/* The length of v as a varint. */
+static inline size_t trawl__varint_len(uint32_t v)
+{
+    return v < (1u << 7) ? 1 : v < (1u << 14) ? 2 : v < (1u << 21) ? 3
+                               : v < (1u << 28) ? 4 : 5;
+}
+
+/*
+ * Decode a LEB128 varint from [*p, end). Returns 0 and advances *p, or -1
+ * if the input ends early or the value exceeds 64 bits.
+ */
 static inline int trawl__get_varint(const unsigned char **p,
                                     const unsigned char *end, uint64_t *out)
 {

@@ -53,6 +53,20 @@ typedef struct mseg {
     uint64_t step;           /* release in steps of this many bytes */
 } mseg;
 
+/* Drop the whole pages of [a, b) of s from the resident set. */
+static void drop_range(const trawl_segment *s, const unsigned char *a,
+                       const unsigned char *b)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t lo = (uintptr_t)a, hi = (uintptr_t)b;
+    lo = (lo + psz - 1) / psz * psz;
+    hi = hi / psz * psz;
+    if (hi > lo && lo >= (uintptr_t)s->map &&
+        hi <= (uintptr_t)s->map + s->size)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* Drop the pages of section sec below p from the resident set (they were
  * read for the last time), in steps of m->step. */
 static void release(mseg *m, int sec, const unsigned char *p)
@@ -61,14 +75,7 @@ static void release(mseg *m, int sec, const unsigned char *p)
     uint64_t upto = (uint64_t)(p - s->sec[sec].p);
     if (upto < m->rel[sec] + m->step && upto < s->sec[sec].len)
         return;
-    long pg = sysconf(_SC_PAGESIZE);
-    uint64_t psz = pg > 0 ? (uint64_t)pg : 4096;
-    uint64_t a = (uint64_t)(s->sec[sec].p - s->map) + m->rel[sec];
-    uint64_t b = (uint64_t)(s->sec[sec].p - s->map) + upto;
-    a = (a + psz - 1) / psz * psz;
-    b = b / psz * psz;
-    if (b > a)
-        madvise((void *)(s->map + a), b - a, MADV_DONTNEED);
+    drop_range(s, s->sec[sec].p + m->rel[sec], p);
     m->rel[sec] = upto;
 }
 
@@ -718,9 +725,8 @@ size_t trawl__merge_pairs_cap = 0;
 #define PAIRS_CAP_MIN ((size_t)4 << 20)
 #define PAIRS_CAP_MAX ((size_t)256 << 20)
 
-/* One pair term's postings while they are gathered: per posting, varint
- * doc gap (the first from -1), varint body tf << 1 | (title tf != 0),
- * then varint title tf when it is not 0 (the writer's own layout), in a
+/* One pair term's postings while they are gathered, as
+ * trawl__pair_post_put writes them (the writer's own layout), in a
  * chain of chunks (tens of thousands of short lists: chunks from shared
  * slabs waste less than a buffer each). */
 #define CHUNK      64          /* bytes of a chunk: a u32 link, then data */
@@ -737,7 +743,7 @@ typedef struct mpair {
 typedef struct mpairs {
     trawl_buf sec;    /* the output's PAIRS bytes (empty: no pairs) */
     uint32_t nc, nw;  /* common words, all listed words */
-    uint32_t np;      /* pair slots (see pair_index) */
+    uint32_t np;      /* pair slots (see trawl__pair_index) */
     mpair *p;
     uint32_t *inv;    /* output doc -> its input doc */
     uint32_t *start;  /* first output doc of each input, then nd */
@@ -803,26 +809,6 @@ static void mpair_clear(mpairs *mp, mpair *x)
     memset(x, 0, sizeof(*x));
 }
 
-/* The dense index of the pair (i, j) of listed words (kc common first,
- * k in all), at least one common: below 2 * kc * k. */
-static inline uint32_t pair_index(uint32_t i, uint32_t j, uint32_t kc,
-                                  uint32_t k)
-{
-    return i < kc ? i * k + j : kc * k + (i - kc) * kc + j;
-}
-
-static void pair_words(uint32_t pr, uint32_t kc, uint32_t k, uint32_t *i,
-                       uint32_t *j)
-{
-    if (pr < kc * k) {
-        *i = pr / k;
-        *j = pr % k;
-    } else {
-        *i = kc + (pr - kc * k) / kc;
-        *j = (pr - kc * k) % kc;
-    }
-}
-
 static void mpairs_drop(mpairs *mp)
 {
     for (uint32_t i = 0; i < mp->nslabs; i++)
@@ -849,26 +835,12 @@ static void mpairs_free(mpairs *mp)
     trawl_buf_free(&mp->sec);
 }
 
-static size_t put_vu32(unsigned char *p, uint32_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
 /* Append output doc od with tf to pair term x. 0 or TRAWL_ENOMEM. */
 static int mpair_put(mpairs *mp, mpair *x, uint32_t od, const uint32_t *tf)
 {
-    unsigned char tmp[16];
-    uint32_t tt = tf[TRAWL_FIELD_TITLE];
-    size_t k = put_vu32(tmp, x->df == 0 ? od + 1 : od - x->last);
-    k += put_vu32(tmp + k, tf[TRAWL_FIELD_BODY] << 1 | (tt != 0));
-    if (tt != 0)
-        k += put_vu32(tmp + k, tt);
+    unsigned char tmp[PAIR_POST_MAX];
+    size_t k = trawl__pair_post_put(tmp, x->df == 0 ? od + 1 : od - x->last,
+                                    tf);
     for (size_t at = 0; at < k;) {
         if (x->head == 0 || x->used == CHUNK_DATA) {
             uint32_t c = chunk_new(mp);
@@ -893,27 +865,11 @@ static int mpair_put(mpairs *mp, mpair *x, uint32_t od, const uint32_t *tf)
     return 0;
 }
 
-/* Drop the whole pages of [a, b) of s from the resident set. */
-static void drop_range(const trawl_segment *s, const unsigned char *a,
-                       const unsigned char *b)
-{
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
-    uintptr_t lo = (uintptr_t)a, hi = (uintptr_t)b;
-    lo = (lo + psz - 1) / psz * psz;
-    hi = hi / psz * psz;
-    if (hi > lo && lo >= (uintptr_t)s->map &&
-        hi <= (uintptr_t)s->map + s->size)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 /* A listed word's postings in one input, read along its documents. */
 typedef struct wcur {
     prd r;
     uint32_t i;               /* the current posting in the block */
     const unsigned char *pp;  /* its positions */
-    uint32_t word;            /* in the lists, common first */
-    uint32_t next;            /* the next cursor at the same doc, + 1 */
     const unsigned char *post_rel, *pos_rel; /* released below these */
 } wcur;
 
@@ -1046,7 +1002,7 @@ static void pairs_shrink(mpairs *mp)
     for (uint32_t j = 0; j < mp->nw; j++) {
         if (i >= mp->nc && j >= mp->nc)
             continue;
-        mpair_clear(mp, &mp->p[pair_index(i, j, mp->nc, mp->nw)]);
+        mpair_clear(mp, &mp->p[trawl__pair_index(i, j, mp->nc, mp->nw)]);
     }
 }
 
@@ -1073,21 +1029,13 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
     memset(mp->p, 0, mp->np * sizeof(*mp->p));
     mp->nchunks = mp->free1 = 0; /* the slabs are reused */
     mp->mem = mp->base;
+    /* Cursor c reads word pc.cword[c] in one input; bucket slots are its
+     * documents (pairs.h, pair_count). */
+    pair_count pc;
     wcur *cu = malloc((size_t)nw * sizeof(*cu));
-    uint32_t *bucket = calloc((size_t)maxdocs + 1, sizeof(*bucket));
-    uint32_t *here = malloc((size_t)nw * sizeof(*here));
-    uint32_t *span = malloc(((size_t)nw + 1) * sizeof(*span));
-    uint32_t *stamp = calloc(mp->np, sizeof(*stamp));
-    uint32_t (*ptf)[TRAWL_NFIELDS] = malloc(mp->np * sizeof(*ptf));
-    uint32_t *plist = malloc(mp->np * sizeof(*plist));
-    uint16_t *mark = NULL; /* position -> listed word + 1 */
-    size_t mark_cap = 0;
-    uint32_t *pos = NULL;  /* the words' positions in one field */
-    size_t pos_cap = 0;
-    if (cu == NULL || bucket == NULL || here == NULL || span == NULL ||
-        stamp == NULL || ptf == NULL || plist == NULL) {
-        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-        goto done;
+    if (cu == NULL || trawl__pair_count_init(&pc, nc, nw, maxdocs) != 0) {
+        free(cu);
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     }
 
     for (uint32_t si = 0; si < n; si++) {
@@ -1109,7 +1057,7 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
                 continue;
             wcur *c = &cu[k];
             prd_init(&c->r, s, &t);
-            c->word = w;
+            pc.cword[k] = w;
             c->post_rel = c->r.skip;
             c->pos_rel = c->r.pos;
             int b = wcur_next(c, 1, 0);
@@ -1117,8 +1065,7 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
                 goto damaged;
             if (b == 0)
                 continue;
-            c->next = bucket[wcur_doc(c)];
-            bucket[wcur_doc(c)] = k + 1;
+            trawl__pair_count_wait(&pc, k, wcur_doc(c));
             kc += w < nc;
             k++;
         }
@@ -1126,105 +1073,53 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
             if ((d & 1023) == 1023)
                 for (uint32_t h = 0; h < k; h++)
                     wcur_release(s, &cu[h], 0);
-            uint32_t nh = 0;
-            for (uint32_t b = bucket[d]; b != 0; b = cu[b - 1].next)
-                here[nh++] = b - 1;
-            bucket[d] = 0;
+            uint32_t nh = trawl__pair_count_here(&pc, d);
             if (nh == 0)
                 continue;
+            const uint32_t *here = pc.here;
             uint32_t od = ms->map[d];
             int skip = od == NO_DOC || kc == 0;
-            uint32_t npl = 0;
             for (uint32_t f = 0; f < TRAWL_NFIELDS && !skip; f++) {
                 size_t flen = trawl__seg_field_len(s, d, (int)f);
-                if (flen + 2 > mark_cap) {
-                    size_t ncap = mark_cap ? mark_cap : 4096;
-                    while (ncap < flen + 2)
-                        ncap *= 2;
-                    uint16_t *nm = realloc(mark, ncap * sizeof(*nm));
-                    if (nm == NULL) {
-                        rc = trawl_err_set(err, TRAWL_ENOMEM,
-                                           "out of memory");
-                        goto done;
-                    }
-                    memset(nm + mark_cap, 0,
-                           (ncap - mark_cap) * sizeof(*nm));
-                    mark = nm;
-                    mark_cap = ncap;
-                }
                 size_t need = 0;
                 for (uint32_t h = 0; h < nh; h++) {
                     const wcur *c = &cu[here[h]];
                     need += c->r.tf[f][c->i];
                 }
-                if (need > pos_cap) {
-                    size_t ncap = pos_cap ? pos_cap : 4096;
-                    while (ncap < need)
-                        ncap *= 2;
-                    uint32_t *np2 = realloc(pos, ncap * sizeof(*np2));
-                    if (np2 == NULL) {
-                        rc = trawl_err_set(err, TRAWL_ENOMEM,
-                                           "out of memory");
-                        goto done;
-                    }
-                    pos = np2;
-                    pos_cap = ncap;
+                if (trawl__pair_count_room(&pc, flen, need) != 0) {
+                    rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+                    goto done;
                 }
                 /* Decode each word's positions in f (its cursor moves on
-                 * through them), mark where the words stand, count the
-                 * pairs, unmark. */
-                uint32_t *at = pos;
-                int clash = 0, bad = 0;
+                 * through them), marking them; count the pairs; unmark. */
+                uint32_t *pos = pc.pos, *at = pos, *span = pc.span;
+                uint16_t *mark = pc.mark;
+                int clash = 0;
                 for (uint32_t h = 0; h < nh; h++) {
                     wcur *c = &cu[here[h]];
+                    uint16_t wm = (uint16_t)(pc.cword[here[h]] + 1);
                     span[h] = (uint32_t)(at - pos);
                     uint32_t x = 0, ntf = c->r.tf[f][c->i];
                     for (uint32_t t = 0; t < ntf; t++) {
                         uint64_t v;
                         if (trawl__get_varint(&c->pp, c->r.bpos_end, &v) ||
-                            v > UINT32_MAX - x) {
-                            bad = 1;
-                            break;
-                        }
+                            v > UINT32_MAX - x)
+                            goto damaged;
                         x += (uint32_t)v;
                         *at++ = x;
-                        if (x >= flen || mark[x] != 0)
-                            clash = 1;
-                        else
-                            mark[x] = (uint16_t)(c->word + 1);
+                        clash |= trawl__pair_mark(mark, flen, x, wm);
                     }
                 }
                 span[nh] = (uint32_t)(at - pos);
-                for (uint32_t h = 0; h < nh && !clash && !bad; h++) {
-                    uint32_t i = cu[here[h]].word;
-                    if (mp->rank[i] < mp->lo || mp->rank[i] >= mp->hi)
-                        continue; /* another pass's first word */
-                    for (uint32_t t = span[h]; t < span[h + 1]; t++) {
-                        uint32_t j = mark[pos[t] + 1];
-                        if (j == 0 || (i >= nc && j - 1 >= nc))
-                            continue;
-                        uint32_t pr = pair_index(i, j - 1, nc, nw);
-                        if (stamp[pr] != od + 1) {
-                            stamp[pr] = od + 1;
-                            memset(ptf[pr], 0, sizeof(ptf[pr]));
-                            plist[npl++] = pr;
-                        }
-                        ptf[pr][f]++;
-                    }
-                }
-                for (uint32_t t = 0; t < span[nh]; t++)
-                    if (pos[t] < flen)
-                        mark[pos[t]] = 0;
-                if (bad)
-                    goto damaged;
-                if (clash) {
+                if (trawl__pair_count_field(&pc, flen, od, f, clash,
+                                            mp->rank, mp->lo, mp->hi)) {
                     give_up = 1; /* as the writer: no pairs */
                     goto done;
                 }
             }
-            for (uint32_t q = 0; q < npl; q++) {
-                uint32_t pr = plist[q];
-                if (mpair_put(mp, &mp->p[pr], od, ptf[pr]) != 0) {
+            for (uint32_t q = 0; q < pc.npl; q++) {
+                uint32_t pr = pc.plist[q];
+                if (mpair_put(mp, &mp->p[pr], od, pc.ptf[pr]) != 0) {
                     rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
                     goto done;
                 }
@@ -1244,10 +1139,8 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
                 int b = wcur_next(c, 0, skip);
                 if (b < 0)
                     goto damaged;
-                if (b == 1) {
-                    c->next = bucket[wcur_doc(c)];
-                    bucket[wcur_doc(c)] = here[h] + 1;
-                }
+                if (b == 1)
+                    trawl__pair_count_wait(&pc, here[h], wcur_doc(c));
             }
         }
         /* Those lists were read for the last time in this pass. */
@@ -1266,14 +1159,7 @@ done:
         trawl_buf_clear(&mp->sec);
     }
     free(cu);
-    free(bucket);
-    free(here);
-    free(span);
-    free(stamp);
-    free(ptf);
-    free(plist);
-    free(mark);
-    free(pos);
+    trawl__pair_count_free(&pc);
     return rc;
 }
 
@@ -1430,7 +1316,7 @@ static int pairs_write(mpairs *mp, mseg *m, seg_penc *pe, segfile *f,
             continue;
         uint32_t i, j;
         size_t al, bl;
-        pair_words(pr, mp->nc, mp->nw, &i, &j);
+        trawl__pair_words(pr, mp->nc, mp->nw, &i, &j);
         const char *a = trawl__pairs_word(&sec, i, &al);
         const char *b = trawl__pairs_word(&sec, j, &bl);
         keys[nk].pr = pr;

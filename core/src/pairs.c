@@ -168,3 +168,68 @@ int trawl__pairs_choose(pair_cand *c, size_t n, uint64_t ndocs,
         trawl_buf_put(out, c[i].s, c[i].len);
     return out->rc != 0 ? TRAWL_ENOMEM : 0;
 }
+
+int trawl__pair_count_init(pair_count *pc, uint32_t kc, uint32_t k,
+                           size_t nslots)
+{
+    memset(pc, 0, sizeof(*pc));
+    size_t np = (size_t)2 * kc * k; /* > trawl__pair_index() */
+    pc->kc = kc;
+    pc->k = k;
+    pc->cword = malloc(((size_t)k + 1) * sizeof(*pc->cword));
+    pc->next = malloc(((size_t)k + 1) * sizeof(*pc->next));
+    pc->here = malloc(((size_t)k + 1) * sizeof(*pc->here));
+    pc->span = malloc(((size_t)k + 1) * sizeof(*pc->span));
+    pc->bucket = calloc(nslots + 1, sizeof(*pc->bucket));
+    pc->stamp = calloc(np + 1, sizeof(*pc->stamp));
+    pc->ptf = malloc((np + 1) * sizeof(*pc->ptf));
+    pc->plist = malloc((np + 1) * sizeof(*pc->plist));
+    if (pc->cword == NULL || pc->next == NULL || pc->here == NULL ||
+        pc->span == NULL || pc->bucket == NULL || pc->stamp == NULL ||
+        pc->ptf == NULL || pc->plist == NULL) {
+        trawl__pair_count_free(pc);
+        return TRAWL_ENOMEM;
+    }
+    return 0;
+}
+
+void trawl__pair_count_free(pair_count *pc)
+{
+    free(pc->cword);
+    free(pc->next);
+    free(pc->bucket);
+    free(pc->here);
+    free(pc->span);
+    free(pc->pos);
+    free(pc->mark);
+    free(pc->stamp);
+    free(pc->ptf);
+    free(pc->plist);
+    memset(pc, 0, sizeof(*pc));
+}
+
+int trawl__pair_count_grow(pair_count *pc, size_t flen, size_t npos)
+{
+    if (flen + 2 > pc->mark_cap) {
+        size_t ncap = pc->mark_cap ? pc->mark_cap : 4096;
+        while (ncap < flen + 2)
+            ncap *= 2;
+        uint16_t *nm = realloc(pc->mark, ncap * sizeof(*nm));
+        if (nm == NULL)
+            return TRAWL_ENOMEM;
+        memset(nm + pc->mark_cap, 0, (ncap - pc->mark_cap) * sizeof(*nm));
+        pc->mark = nm;
+        pc->mark_cap = ncap;
+    }
+    if (npos > pc->pos_cap) {
+        size_t ncap = pc->pos_cap ? pc->pos_cap : 4096;
+        while (ncap < npos)
+            ncap *= 2;
+        uint32_t *np = realloc(pc->pos, ncap * sizeof(*np));
+        if (np == NULL)
+            return TRAWL_ENOMEM;
+        pc->pos = np;
+        pc->pos_cap = ncap;
+    }
+    return 0;
+}

@@ -219,7 +219,7 @@ typedef struct pshare {
     uint32_t wpos;       /* the document the worker is at */
     const uint32_t *ids; /* the listed words' term ids */
     uint32_t k, kc, d2;
-    size_t np, cap;
+    size_t cap;
     trawl_buf rec;       /* the caller's records (see pairs_help) */
     uint32_t stop;
     int clash, rc;
@@ -1060,23 +1060,6 @@ static int term_reserve(trawl_writer *w, wterm *t, size_t n)
     return 0;
 }
 
-static inline size_t put_varint(unsigned char *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static inline size_t varint_len(uint32_t v)
-{
-    return v < (1u << 7) ? 1 : v < (1u << 14) ? 2 : v < (1u << 21) ? 3
-                               : v < (1u << 28) ? 4 : 5;
-}
-
 /* Append the postings of the current document (w->toks) to their terms:
  * each distinct term's tokens are already linked in position order, title
  * first, so no sort is needed. A posting is written straight into the
@@ -1099,7 +1082,7 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
                 prev = 0;
             }
             tf[t->field]++;
-            pos_bytes += varint_len(t->pos - prev);
+            pos_bytes += trawl__varint_len(t->pos - prev);
             prev = t->pos;
         }
         wterm *t = &w->terms[tid];
@@ -1107,18 +1090,18 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
         if (pos_bytes > UINT32_MAX)
             return TRAWL_ETOOBIG;
         /* Exactly the posting's size: buffers grow as they always did. */
-        size_t need = varint_len(gap) + varint_len((uint32_t)pos_bytes) +
-                      pos_bytes;
+        size_t need = trawl__varint_len(gap) +
+                      trawl__varint_len((uint32_t)pos_bytes) + pos_bytes;
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            need += varint_len(tf[f]);
+            need += trawl__varint_len(tf[f]);
         int rc = term_reserve(w, t, need);
         if (rc != 0)
             return rc;
         unsigned char *p = t->buf + t->blen;
-        size_t n = put_varint(p, gap);
+        size_t n = trawl__put_varint(p, gap);
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            n += put_varint(p + n, tf[f]);
-        n += put_varint(p + n, pos_bytes);
+            n += trawl__put_varint(p + n, tf[f]);
+        n += trawl__put_varint(p + n, pos_bytes);
         prev = 0;
         field = UINT32_MAX;
         for (uint32_t j = head; j != 0; j = toks[j - 1].next) {
@@ -1127,7 +1110,7 @@ static int invert_doc(trawl_writer *w, uint32_t doc)
                 field = tk->field;
                 prev = 0;
             }
-            n += put_varint(p + n, tk->pos - prev);
+            n += trawl__put_varint(p + n, tk->pos - prev);
             prev = tk->pos;
         }
         t->blen += (uint32_t)n;
@@ -1953,79 +1936,33 @@ static int encode_chunk(trawl_writer *w)
 
 /* ---- pair terms of common words (format.h, section PAIRS) ----------- */
 
-typedef struct pcand {
-    uint32_t df;
-    uint32_t idx;
-} pcand;
-
-static int cmp_pcand(const void *a, const void *b)
-{
-    const pcand *x = a, *y = b;
-    if (x->df != y->df)
-        return x->df > y->df ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static int cmp_word(const void *a, const void *b)
-{
-    const wterm *x = *(const wterm *const *)a, *y = *(const wterm *const *)b;
-    return trawl__cmp_bytes(x->s, x->len, y->s, y->len);
-}
-
-/* Choose the build's common and frequent words from this run (format.h,
- * PAIRS): most frequent first, ties by term index (first seen); each list
- * stored in byte order. */
+/* Choose the build's common and frequent words from this run
+ * (trawl__pairs_choose): the terms go in first-seen order, so ties go to
+ * the first seen. */
 static int pairs_choose(trawl_writer *w)
 {
-    pcand *c = malloc((size_t)(w->nterms ? w->nterms : 1) * sizeof(*c));
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->nterms; i++)
+        n += w->terms[i].df >= 2 &&
+             (uint64_t)w->terms[i].df * PAIR_FREQ_DIV >= w->ndocs;
+    pair_cand *c = malloc((size_t)(n ? n : 1) * sizeof(*c));
     if (c == NULL)
         return TRAWL_ENOMEM;
-    uint32_t n = 0;
+    n = 0;
     for (uint32_t i = 0; i < w->nterms; i++) {
         const wterm *t = &w->terms[i];
-        if (t->df >= 2 && (uint64_t)t->df * PAIR_FREQ_DIV >= w->ndocs &&
-            t->len <= PAIR_MAX_LEN && !trawl__is_pair(t->s, t->len)) {
+        if (t->df >= 2 && (uint64_t)t->df * PAIR_FREQ_DIV >= w->ndocs) {
+            c[n].s = t->s;
+            c[n].len = t->len;
             c[n].df = t->df;
-            c[n].idx = i;
             n++;
         }
     }
-    qsort(c, n, sizeof(*c), cmp_pcand);
-    uint32_t nc = 0;
-    while (nc < n && nc < PAIR_MAX_WORDS &&
-           (uint64_t)c[nc].df * PAIR_DF_DIV >= w->ndocs)
-        nc++;
-    uint32_t nf = n - nc < PAIR_MAX_FREQ ? n - nc : PAIR_MAX_FREQ;
-    trawl_buf_clear(&w->pairs);
-    if (nc == 0) {
-        free(c);
-        w->pairs_chosen = 1; /* none common: no pairs in this build */
-        return 0;
-    }
-    const wterm **words = malloc(((size_t)nc + nf) * sizeof(*words));
-    if (words == NULL) {
-        free(c);
-        return TRAWL_ENOMEM;
-    }
-    for (uint32_t i = 0; i < nc + nf; i++)
-        words[i] = &w->terms[c[i].idx];
+    int rc = trawl__pairs_choose(c, n, w->ndocs, &w->pairs);
     free(c);
-    qsort(words, nc, sizeof(*words), cmp_word);
-    qsort(words + nc, nf, sizeof(*words), cmp_word);
-    trawl_buf_put_u32le(&w->pairs, nc);
-    trawl_buf_put_u32le(&w->pairs, nf);
-    uint32_t off = 0;
-    for (uint32_t i = 0; i <= nc + nf; i++) {
-        trawl_buf_put_u32le(&w->pairs, off);
-        if (i < nc + nf)
-            off += words[i]->len;
-    }
-    for (uint32_t i = 0; i < nc + nf; i++)
-        trawl_buf_put(&w->pairs, words[i]->s, words[i]->len);
-    free(words);
-    if (w->pairs.rc != 0)
-        return TRAWL_ENOMEM;
-    w->pairs_chosen = 1;
+    if (rc != 0)
+        return rc;
+    w->pairs_chosen = 1; /* none common (empty): no pairs in this build */
     return 0;
 }
 
@@ -2033,7 +1970,6 @@ static int pairs_choose(trawl_writer *w)
 typedef struct pcur {
     const unsigned char *p;
     uint32_t left; /* postings not yet read */
-    uint32_t next; /* the next cursor waiting for the same doc, + 1 */
     post ps;       /* the current one (ps.doc = UINT32_MAX at the end) */
 } pcur;
 
@@ -2047,138 +1983,84 @@ static void pcur_next(pcur *c, int first)
     c->left--;
 }
 
-/* The dense index of the pair (i, j) of listed words (kc common first,
- * k in all), at least one common. */
-static inline uint32_t pair_index(uint32_t i, uint32_t j, uint32_t kc,
-                                  uint32_t k)
-{
-    return i < kc ? i * k + j : kc * k + (i - kc) * kc + j;
-}
-
-/* One thread's scan of the listed words along a range of documents. */
+/* One thread's scan of the listed words along a range of documents:
+ * cursor i reads word i (pairs.h, pair_count; bucket slots are the
+ * documents from base). */
 typedef struct pscan {
     pcur *cu;
-    uint32_t base;    /* the scan's first document */
-    uint32_t *bucket; /* per doc from base: its first waiting cursor + 1 */
-    uint32_t *here;   /* the cursors of the doc at hand */
-    uint32_t *stamp;  /* per pair: doc + 1 where last seen */
-    uint32_t (*ptf)[TRAWL_NFIELDS]; /* per pair, in the doc at hand:
-                                       occurrences per field */
-    uint32_t *plist;  /* the doc's pairs, in first-seen order */
-    uint16_t *mark;   /* position -> listed word + 1 */
-    size_t mark_cap;
-    uint32_t *pos;    /* the words' positions in one field */
-    size_t pos_cap;
-    uint32_t *span;
+    uint32_t base; /* the scan's first document */
+    pair_count pc;
 } pscan;
 
 static void pscan_free(pscan *sc)
 {
     free(sc->cu);
-    free(sc->bucket);
-    free(sc->here);
-    free(sc->stamp);
-    free(sc->ptf);
-    free(sc->plist);
-    free(sc->mark);
-    free(sc->pos);
-    free(sc->span);
+    trawl__pair_count_free(&sc->pc);
     memset(sc, 0, sizeof(*sc));
 }
 
-/* Set up a scan of documents [d0, d1) for the k listed words ids (np
- * pair indexes): each cursor waits in the bucket of its first document
+/* Set up a scan of documents [d0, d1) for the k listed words ids (kc
+ * common first): each cursor waits in the bucket of its first document
  * there. */
 static int pscan_init(pscan *sc, const trawl_writer *w, const uint32_t *ids,
-                      uint32_t k, size_t np, uint32_t d0, uint32_t d1)
+                      uint32_t kc, uint32_t k, uint32_t d0, uint32_t d1)
 {
     memset(sc, 0, sizeof(*sc));
     sc->base = d0;
     sc->cu = calloc(k, sizeof(*sc->cu));
-    sc->bucket = calloc((size_t)(d1 - d0) + 1, sizeof(*sc->bucket));
-    sc->here = malloc((size_t)k * sizeof(*sc->here));
-    sc->stamp = calloc(np, sizeof(*sc->stamp));
-    sc->ptf = malloc(np * sizeof(*sc->ptf));
-    sc->plist = malloc(np * sizeof(*sc->plist));
-    sc->span = malloc(((size_t)k + 1) * sizeof(*sc->span));
-    if (sc->cu == NULL || sc->bucket == NULL || sc->here == NULL ||
-        sc->stamp == NULL || sc->ptf == NULL || sc->plist == NULL ||
-        sc->span == NULL) {
+    if (sc->cu == NULL ||
+        trawl__pair_count_init(&sc->pc, kc, k, (size_t)(d1 - d0)) != 0) {
         pscan_free(sc);
         return TRAWL_ENOMEM;
     }
     for (uint32_t i = 0; i < k; i++) {
         pcur *c = &sc->cu[i];
+        sc->pc.cword[i] = i;
         c->p = w->terms[ids[i]].buf;
         c->left = w->terms[ids[i]].df;
         pcur_next(c, 1);
         while (c->ps.doc < d0)
             pcur_next(c, 0);
-        if (c->ps.doc < d1) {
-            c->next = sc->bucket[c->ps.doc - d0];
-            sc->bucket[c->ps.doc - d0] = i + 1;
-        }
+        if (c->ps.doc < d1)
+            trawl__pair_count_wait(&sc->pc, i, c->ps.doc - d0);
     }
     return 0;
 }
 
 /*
- * Count the pairs of document d: mark where the listed words stand in
- * each field, and for each occurrence of one followed by another, at
- * least one of them common (kc common first, k in all), count the pair.
- * Sets *nh (the doc's cursors, in sc->here) and *npl (its pairs, in
- * sc->plist, counts in sc->ptf). Returns 0, 1 if two listed words stand
- * at one position (or a position is not as counted), or TRAWL_ENOMEM.
+ * Count the pairs of document d (trawl__pair_count_field, field by
+ * field). Sets *nh (the doc's cursors, in sc->pc.here) and *npl (its
+ * pairs, in sc->pc.plist, counts in sc->pc.ptf). Returns 0, 1 if two
+ * listed words stand at one position (or a position is not as counted),
+ * or TRAWL_ENOMEM.
  */
-static int pscan_doc(const trawl_writer *w, pscan *sc, uint32_t kc,
-                     uint32_t k, uint32_t d, uint32_t *nh_out,
-                     uint32_t *npl_out)
+static int pscan_doc(const trawl_writer *w, pscan *sc, uint32_t d,
+                     uint32_t *nh_out, uint32_t *npl_out)
 {
-    uint32_t nh = 0, npl = 0;
-    for (uint32_t b = sc->bucket[d - sc->base]; b != 0; b = sc->cu[b - 1].next)
-        sc->here[nh++] = b - 1;
+    pair_count *pc = &sc->pc;
+    uint32_t nh = trawl__pair_count_here(pc, d - sc->base);
     *nh_out = nh;
     *npl_out = 0;
     if (nh == 0)
         return 0;
-    const uint32_t *here = sc->here;
-    uint32_t *span = sc->span, *stamp = sc->stamp, *plist = sc->plist;
-    uint32_t (*ptf)[TRAWL_NFIELDS] = sc->ptf;
+    const uint32_t *here = pc->here;
     for (uint32_t f = 0; f < TRAWL_NFIELDS; f++) {
         size_t flen =
             trawl__get_u32(w->docs.ptr + (size_t)d * DOC_RECORD + 4 * f);
-        if (flen + 2 > sc->mark_cap) {
-            size_t ncap = sc->mark_cap ? sc->mark_cap : 4096;
-            while (ncap < flen + 2)
-                ncap *= 2;
-            uint16_t *nm = realloc(sc->mark, ncap * sizeof(*nm));
-            if (nm == NULL)
-                return TRAWL_ENOMEM;
-            memset(nm + sc->mark_cap, 0, (ncap - sc->mark_cap) * sizeof(*nm));
-            sc->mark = nm;
-            sc->mark_cap = ncap;
-        }
-        uint16_t *mark = sc->mark;
-        /* Decode each word's positions in f once; mark where the words
-         * stand; count the pairs; unmark. */
         size_t need = 0;
         for (uint32_t h = 0; h < nh; h++)
             need += sc->cu[here[h]].ps.tf[f];
-        if (need > sc->pos_cap) {
-            size_t ncap = sc->pos_cap ? sc->pos_cap : 4096;
-            while (ncap < need)
-                ncap *= 2;
-            uint32_t *npos = realloc(sc->pos, ncap * sizeof(*npos));
-            if (npos == NULL)
-                return TRAWL_ENOMEM;
-            sc->pos = npos;
-            sc->pos_cap = ncap;
-        }
-        uint32_t *pos = sc->pos, *at = pos;
+        if (trawl__pair_count_room(pc, flen, need) != 0)
+            return TRAWL_ENOMEM;
+        /* Decode each word's positions in f once, marking them; count the
+         * pairs; unmark. */
+        uint32_t *pos = pc->pos, *at = pos, *span = pc->span;
+        uint16_t *mark = pc->mark;
         int clash = 0;
         for (uint32_t h = 0; h < nh; h++) {
             const post *ps = &sc->cu[here[h]].ps;
             const unsigned char *p = ps->pos;
+            uint16_t m = (uint16_t)(pc->cword[here[h]] + 1);
             span[h] = (uint32_t)(at - pos);
             for (uint32_t g = 0; g < f; g++)
                 for (uint32_t t = 0; t < ps->tf[g]; t++)
@@ -2187,35 +2069,14 @@ static int pscan_doc(const trawl_writer *w, pscan *sc, uint32_t kc,
             for (uint32_t t = 0; t < ps->tf[f]; t++) {
                 x += get_vu32(&p);
                 *at++ = x;
-                if (x >= flen || mark[x] != 0)
-                    clash = 1; /* not as counted, or two words at x */
-                else
-                    mark[x] = (uint16_t)(here[h] + 1);
+                clash |= trawl__pair_mark(mark, flen, x, m);
             }
         }
         span[nh] = (uint32_t)(at - pos);
-        for (uint32_t h = 0; h < nh && !clash; h++) {
-            uint32_t i = here[h];
-            for (uint32_t t = span[h]; t < span[h + 1]; t++) {
-                uint32_t j = mark[pos[t] + 1];
-                if (j == 0 || (i >= kc && j - 1 >= kc))
-                    continue;
-                uint32_t pr = pair_index(i, j - 1, kc, k);
-                if (stamp[pr] != d + 1) {
-                    stamp[pr] = d + 1;
-                    memset(ptf[pr], 0, sizeof(ptf[pr]));
-                    plist[npl++] = pr;
-                }
-                ptf[pr][f]++;
-            }
-        }
-        for (uint32_t t = 0; t < span[nh]; t++)
-            if (pos[t] < flen)
-                mark[pos[t]] = 0;
-        if (clash)
+        if (trawl__pair_count_field(pc, flen, d, f, clash, NULL, 0, 0))
             return 1;
     }
-    *npl_out = npl;
+    *npl_out = pc->npl;
     return 0;
 }
 
@@ -2224,12 +2085,11 @@ static int pscan_doc(const trawl_writer *w, pscan *sc, uint32_t kc,
 static void pscan_next(pscan *sc, uint32_t nh, uint32_t d1)
 {
     for (uint32_t h = 0; h < nh; h++) {
-        pcur *x = &sc->cu[sc->here[h]];
+        uint32_t i = sc->pc.here[h];
+        pcur *x = &sc->cu[i];
         pcur_next(x, 0);
-        if (x->ps.doc < d1) {
-            x->next = sc->bucket[x->ps.doc - sc->base];
-            sc->bucket[x->ps.doc - sc->base] = sc->here[h] + 1;
-        }
+        if (x->ps.doc < d1)
+            trawl__pair_count_wait(&sc->pc, i, x->ps.doc - sc->base);
     }
 }
 
@@ -2244,13 +2104,7 @@ static int pair_post(trawl_writer *w, const uint32_t *ids, uint32_t kc,
     int rc;
     if (pid[pr] == 0) {
         uint32_t i, j;
-        if (pr < kc * k) {
-            i = pr / k;
-            j = pr % k;
-        } else {
-            i = kc + (pr - kc * k) / kc;
-            j = (pr - kc * k) % kc;
-        }
+        trawl__pair_words(pr, kc, k, &i, &j);
         char key[PAIR_KEY_MAX];
         const wterm *a = &w->terms[ids[i]];
         const wterm *b = &w->terms[ids[j]];
@@ -2262,18 +2116,11 @@ static int pair_post(trawl_writer *w, const uint32_t *ids, uint32_t kc,
     }
     wterm *t = &w->terms[pid[pr] - 1];
     uint32_t gap = t->df == 0 ? d + 1 : d - t->last_doc;
-    uint32_t tt = tf[TRAWL_FIELD_TITLE];
-    uint32_t x = tf[TRAWL_FIELD_BODY] << 1 | (tt != 0);
-    size_t need = varint_len(gap) + varint_len(x) +
-                  (tt != 0 ? varint_len(tt) : 0);
-    if ((rc = term_reserve(w, t, need)) != 0)
+    uint32_t ctf[TRAWL_NFIELDS]; /* kept in registers across term_reserve */
+    memcpy(ctf, tf, sizeof(ctf));
+    if ((rc = term_reserve(w, t, trawl__pair_post_len(gap, ctf))) != 0)
         return rc;
-    unsigned char *p = t->buf + t->blen;
-    size_t n = put_varint(p, gap);
-    n += put_varint(p + n, x);
-    if (tt != 0)
-        n += put_varint(p + n, tt);
-    t->blen += (uint32_t)n;
+    t->blen += (uint32_t)trawl__pair_post_put(t->buf + t->blen, gap, ctf);
     t->df++;
     t->last_doc = d;
     return 0;
@@ -2325,10 +2172,10 @@ static void pairs_help(trawl_writer *w)
     trawl_buf_clear(&ph->rec);
     pscan sc;
     uint32_t d = d2, prev = d2;
-    int rc = pscan_init(&sc, w, ph->ids, ph->k, ph->np, d2, w->ndocs);
+    int rc = pscan_init(&sc, w, ph->ids, ph->kc, ph->k, d2, w->ndocs);
     for (; rc == 0 && d < w->ndocs && !atomic_load(&ph->abort); d++) {
         uint32_t nh, npl;
-        rc = pscan_doc(w, &sc, ph->kc, ph->k, d, &nh, &npl);
+        rc = pscan_doc(w, &sc, d, &nh, &npl);
         if (rc != 0)
             break;
         if (npl > 0) {
@@ -2338,10 +2185,10 @@ static void pairs_help(trawl_writer *w)
             trawl_buf_put_varint(&ph->rec, d - prev);
             trawl_buf_put_varint(&ph->rec, npl);
             for (uint32_t q = 0; q < npl; q++) {
-                uint32_t pr = sc.plist[q];
+                uint32_t pr = sc.pc.plist[q];
                 trawl_buf_put_varint(&ph->rec, pr);
                 for (int f = 0; f < TRAWL_NFIELDS; f++)
-                    trawl_buf_put_varint(&ph->rec, sc.ptf[pr][f]);
+                    trawl_buf_put_varint(&ph->rec, sc.pc.ptf[pr][f]);
             }
             if (ph->rec.rc != 0) {
                 rc = TRAWL_ENOMEM;
@@ -2417,13 +2264,12 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
 
     uint32_t nbefore = w->nterms;
     size_t mem0 = postings_bytes(w), allow = pairs_reserve(w) + ((size_t)2 << 20);
-    size_t np = (size_t)kc * k * 2; /* >= pair_index() + 1 */
+    size_t np = (size_t)kc * k * 2; /* > trawl__pair_index() */
     if (ph->active) {
         pthread_mutex_lock(&w->mu);
         ph->ids = ids;
         ph->k = k;
         ph->kc = kc;
-        ph->np = np;
         ph->d2 = w->ndocs;
         ph->wpos = 0;
         /* Its records are about the size of the postings they become. */
@@ -2444,7 +2290,8 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
     }
     uint32_t from = 0, to = w->ndocs, d2 = w->ndocs;
     for (int round = 0; round < 2; round++) {
-        if (from < to && (rc = pscan_init(&sc, w, ids, k, np, from, to)) != 0)
+        if (from < to &&
+            (rc = pscan_init(&sc, w, ids, kc, k, from, to)) != 0)
             goto done;
         for (uint32_t d = from;; d++) {
             if (round == 0 && ph->active) {
@@ -2464,7 +2311,7 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
                 break;
             }
             uint32_t nh, npl;
-            int r = pscan_doc(w, &sc, kc, k, d, &nh, &npl);
+            int r = pscan_doc(w, &sc, d, &nh, &npl);
             if (r < 0) {
                 rc = r;
                 goto done;
@@ -2478,9 +2325,9 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
             /* The document's postings, one per pair, in first-seen
              * order. */
             for (uint32_t q = 0; q < npl; q++) {
-                uint32_t pr = sc.plist[q];
+                uint32_t pr = sc.pc.plist[q];
                 if ((rc = pair_post(w, ids, kc, k, pid, pr, d,
-                                    sc.ptf[pr])) != 0)
+                                    sc.pc.ptf[pr])) != 0)
                     goto done;
             }
             if (postings_bytes(w) - mem0 > allow) {

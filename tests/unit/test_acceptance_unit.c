@@ -14,37 +14,14 @@
 
 #include "query.h"
 #include "snippet.h"
+#include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/arena.h"
 #include "trawl/buf.h"
 
-typedef struct fixture {
-    trawl_analyzer *an;
-    trawl_arena *a;
-} fixture;
-
-static int setup(void **state)
-{
-    static fixture f;
-    trawl_err err;
-    if (trawl_analyzer_new(&f.an, "english", &err) != 0)
-        return -1;
-    f.a = trawl_arena_new(1 << 12);
-    *state = &f;
-    return f.a == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    trawl_analyzer_free(f->an);
-    trawl_arena_free(f->a);
-    return 0;
-}
-
 /* q parsed and rendered as explain shows it; 0 or the parser's code. */
-static int parse_render(fixture *f, const char *q, char *out, size_t cap,
-                        trawl_err *err)
+static int parse_render(tu_fixture *f, const char *q, char *out,
+                        size_t cap, trawl_err *err)
 {
     qnode *root;
     trawl_buf b = TRAWL_BUF_INIT;
@@ -68,7 +45,7 @@ static int parse_render(fixture *f, const char *q, char *out, size_t cap,
  */
 static void field_applies_to_group_and_exclusion(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     trawl_err err;
     char s[256];
     static const struct {
@@ -129,7 +106,7 @@ static void field_applies_to_group_and_exclusion(void **state)
 /* A pasted URL was an error ("unknown field \"https\""): it is text. */
 static void url_is_text(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     trawl_err err;
     char s[256];
 
@@ -152,7 +129,7 @@ static void url_is_text(void **state)
  * result and no word why. ~N belongs after a quoted phrase. */
 static void tilde_after_word_explained(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     trawl_err err;
     char s[256];
 
@@ -188,7 +165,7 @@ static void tilde_after_word_explained(void **state)
  */
 static void snippet_scratch_not_in_arena(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     trawl_err err;
     qnode *root;
     const size_t words = 200000; /* 1 MB of "the ": 200k tokens, matches */
@@ -228,7 +205,7 @@ static void snippet_scratch_not_in_arena(void **state)
  */
 static void pasted_quotes_and_spaces(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     trawl_err err;
     char s[256];
     static const struct {
@@ -272,6 +249,6 @@ int main(void)
         cmocka_unit_test(tilde_after_word_explained),
         cmocka_unit_test(pasted_quotes_and_spaces),
     };
-    return cmocka_run_group_tests_name("acceptance_unit", tests, setup,
-                                       teardown);
+    return cmocka_run_group_tests_name("acceptance_unit", tests,
+                                       tu_fixture_setup, tu_fixture_teardown);
 }

@@ -24,10 +24,9 @@
 
 #include "format.h"
 #include "internal.h"
-#include "oracle.h"
-#include "query.h"
 #include "seg.h"
 #include "segfile.h"
+#include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
@@ -35,14 +34,6 @@
 #include "trawl/writer.h"
 
 #define NDOCS 300
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng_state >> 33) % n;
-}
 
 /* The marked words: cmpNNN occurs in exactly NNN documents (at most
  * NDOCS). */
@@ -57,48 +48,30 @@ static const char *filler[] = {
 };
 #define NFILLER (sizeof(filler) / sizeof(filler[0]))
 
-typedef struct corpus {
-    char *title[NDOCS], *body[NDOCS];
-    char id[NDOCS][16];
-} corpus;
-
-static void append(char **s, size_t *len, size_t *cap, const char *w)
-{
-    size_t n = strlen(w);
-    if (*len + n + 2 > *cap) {
-        *cap = (*len + n + 2) * 2;
-        *s = realloc(*s, *cap);
-    }
-    if (*len > 0)
-        (*s)[(*len)++] = ' ';
-    memcpy(*s + *len, w, n);
-    *len += n;
-    (*s)[*len] = '\0';
-}
-
 /* A tf for a marked word's field: mostly 0 or 1, sometimes 2 to 5, now
  * and then 40 (a two-byte code) or 300. */
 static uint32_t some_tf(int title)
 {
-    uint32_t r = rnd(40);
+    uint32_t r = tu_rnd(40);
     if (r < 20)
         return 0;
     if (r < 32)
         return 1;
     if (r < 38)
-        return 2 + rnd(4);
-    return title ? 3 + rnd(3) : (r == 38 ? 40 : 300);
+        return 2 + tu_rnd(4);
+    return title ? 3 + tu_rnd(3) : (r == 38 ? 40 : 300);
 }
 
-static void corpus_make(corpus *c, uint64_t seed)
+static void corpus_make(tu_corpus *c, uint64_t seed)
 {
-    rng_state = seed;
+    tu_seed(seed);
+    tu_corpus_init(c, NDOCS, 3);
     /* which docs hold which marked word: a random subset of that size */
     unsigned char (*has)[NMARKED] = calloc(NDOCS, sizeof(*has));
     for (size_t k = 0; k < NMARKED; k++) {
         uint32_t left = marked[k];
         for (uint32_t d = 0; d < NDOCS; d++)
-            if (rnd(NDOCS - d) < left) {
+            if (tu_rnd(NDOCS - d) < left) {
                 has[d][k] = 1;
                 left--;
             }
@@ -107,9 +80,9 @@ static void corpus_make(corpus *c, uint64_t seed)
         char *s[2] = {NULL, NULL};
         size_t len[2] = {0, 0}, cap[2] = {0, 0};
         for (int f = 0; f < 2; f++) {
-            uint32_t nf = f ? 4 + rnd(30) : 1 + rnd(4);
+            uint32_t nf = f ? 4 + tu_rnd(30) : 1 + tu_rnd(4);
             for (uint32_t i = 0; i < nf; i++)
-                append(&s[f], &len[f], &cap[f], filler[rnd(NFILLER)]);
+                tu_append(&s[f], &len[f], &cap[f], filler[tu_rnd(NFILLER)]);
         }
         for (size_t k = 0; k < NMARKED; k++) {
             if (!has[d][k])
@@ -121,87 +94,17 @@ static void corpus_make(corpus *c, uint64_t seed)
                 tf[1] = 1;
             for (int f = 0; f < 2; f++)
                 for (uint32_t i = 0; i < tf[f]; i++) {
-                    append(&s[f], &len[f], &cap[f], w);
+                    tu_append(&s[f], &len[f], &cap[f], w);
                     /* often followed by the same word: phrases */
-                    if (rnd(2))
-                        append(&s[f], &len[f], &cap[f], "harbor");
+                    if (tu_rnd(2))
+                        tu_append(&s[f], &len[f], &cap[f], "harbor");
                 }
         }
         c->title[d] = s[0];
         c->body[d] = s[1];
-        snprintf(c->id[d], sizeof(c->id[d]), "doc-%03u", d);
+        c->date[d] = 1700000000 + (int64_t)d * 86400;
     }
     free(has);
-}
-
-static void corpus_free(corpus *c)
-{
-    for (uint32_t d = 0; d < NDOCS; d++) {
-        free(c->title[d]);
-        free(c->body[d]);
-    }
-}
-
-static void new_dir(char *dir)
-{
-    snprintf(dir, 64, "/tmp/trawl-compact-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-/* Docs d of c with keep[d] (NULL: all) in [from, to), one run written in
- * format fmt. */
-static void run(const char *dir, const corpus *c, uint32_t from, uint32_t to,
-                const unsigned char *keep, const trawl_writer_opts *o,
-                uint32_t fmt)
-{
-    trawl_writer *w;
-    trawl_err err;
-    trawl__segfile_format = fmt;
-    assert_int_equal(trawl_writer_open(&w, dir, o, &err), 0);
-    for (uint32_t d = from; d < to; d++) {
-        if (keep != NULL && !keep[d])
-            continue;
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = (char *)c->id[d];
-        a.id_len = strlen(a.id);
-        a.title = c->title[d];
-        a.title_len = strlen(a.title);
-        a.body = c->body[d];
-        a.body_len = strlen(a.body);
-        a.date = 1700000000 + (int64_t)d * 86400;
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-    }
-    int rc = trawl_writer_commit(w, NULL, &err);
-    trawl__segfile_format = TRAWL_FORMAT_VERSION;
-    if (rc != 0)
-        fail_msg("commit: %s", err.msg);
-    trawl_writer_free(w);
-}
-
-static trawl_index *open_ix(const char *dir)
-{
-    trawl_index *ix;
-    trawl_err err;
-    if (trawl_index_open(&ix, dir, &err) != 0)
-        fail_msg("open %s: %s", dir, err.msg);
-    return ix;
-}
-
-static void assert_sound(const char *dir)
-{
-    char *rep = NULL;
-    trawl_err err;
-    if (trawl_index_check(dir, &rep, &err) != 0)
-        fail_msg("check %s: %s\n%s", dir, err.msg, rep ? rep : "");
-    free(rep);
 }
 
 static const char *queries[] = {
@@ -222,75 +125,11 @@ static const char *marked_words[] = {
     "cmp033", "cmp064", "cmp128", "cmp129", "cmp200",
 };
 
-/* The oracle of the docs of c with keep[d] (NULL: all). */
-static oracle *oracle_of(const corpus *c, const unsigned char *keep,
-                         trawl_analyzer *an)
-{
-    oracle *o = oracle_new(an);
-    for (uint32_t d = 0; d < NDOCS; d++)
-        if (keep == NULL || keep[d])
-            oracle_add(o, c->title[d], c->body[d],
-                       1700000000 + (int64_t)d * 86400);
-    return o;
-}
-
-/* Every query: all hits, then a pruned page of 3, against the oracle
- * (doc i of the oracle is the i-th kept doc). */
-static void check_oracle(const char *dir, const corpus *c,
+/* Every query against the oracle (testutil.h). */
+static void check_oracle(const char *dir, const tu_corpus *c,
                          const unsigned char *keep)
 {
-    trawl_err err;
-    trawl_analyzer *an;
-    assert_int_equal(trawl_analyzer_new(&an, "english", &err), 0);
-    oracle *o = oracle_of(c, keep, an);
-    uint32_t ids[NDOCS], n = 0;
-    for (uint32_t d = 0; d < NDOCS; d++)
-        if (keep == NULL || keep[d])
-            ids[n++] = d;
-    trawl_index *ix = open_ix(dir);
-    trawl_searcher *s;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    for (size_t k = 0; k < NQUERIES; k++) {
-        const char *q = queries[k];
-        trawl_arena *a = trawl_arena_new(1 << 16);
-        qnode *root;
-        assert_int_equal(trawl__query_parse(&root, an, q, strlen(q), a, &err),
-                         0);
-        size_t nw;
-        oracle_hit *want = oracle_search(o, root, 1.2, 0.75, 2.0, 1.0, 1.0,
-                                         TRAWL_PROX_DEPTH, &nw);
-        for (int pass = 0; pass < 2; pass++) {
-            trawl_query tq;
-            trawl_query_init(&tq);
-            tq.q = q;
-            tq.qlen = strlen(q);
-            tq.limit = pass == 0 ? TRAWL_MAX_LIMIT : 3;
-            tq.snippets = 0;
-            trawl_results r;
-            if (trawl_search(s, ix, &tq, a, &r, &err) != 0)
-                fail_msg("query [%s]: %s", q, err.msg);
-            if (pass == 0 && r.total != nw)
-                fail_msg("query [%s]: total %llu, oracle %zu", q,
-                         (unsigned long long)r.total, nw);
-            size_t m = nw < tq.limit ? nw : tq.limit;
-            assert_int_equal(r.nhits, m);
-            for (size_t i = 0; i < m; i++) {
-                const char *id = c->id[ids[want[i].doc]];
-                double dd = fabs(r.hits[i].score - want[i].score);
-                if (dd > 1e-9 * (1 + want[i].score) ||
-                    strcmp(r.hits[i].id, id) != 0)
-                    fail_msg("query [%s] rank %zu: got %s %.12f, oracle %s "
-                             "%.12f", q, i, r.hits[i].id, r.hits[i].score,
-                             id, want[i].score);
-            }
-        }
-        free(want);
-        trawl_arena_free(a);
-    }
-    trawl_searcher_free(s);
-    trawl_index_release(ix);
-    oracle_free(o);
-    trawl_analyzer_free(an);
+    tu_check_oracle(dir, c, keep, queries, NQUERIES);
 }
 
 /* Every query against both indexes: the same hits and scores, bit for
@@ -298,48 +137,7 @@ static void check_oracle(const char *dir, const corpus *c,
  * hold, so this holds however the documents are divided). */
 static void check_same(const char *da, const char *db)
 {
-    trawl_index *a = open_ix(da), *b = open_ix(db);
-    trawl_searcher *s;
-    trawl_err err;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    trawl_arena *ar = trawl_arena_new(1 << 16);
-    for (size_t k = 0; k < NQUERIES; k++) {
-        for (int pass = 0; pass < 2; pass++) {
-            trawl_query tq;
-            trawl_query_init(&tq);
-            tq.q = queries[k];
-            tq.qlen = strlen(tq.q);
-            tq.limit = pass == 0 ? TRAWL_MAX_LIMIT : 5;
-            tq.snippets = 0;
-            trawl_results ra, rb;
-            assert_int_equal(trawl_search(s, a, &tq, ar, &ra, &err), 0);
-            assert_int_equal(trawl_search(s, b, &tq, ar, &rb, &err), 0);
-            if (pass == 0)
-                assert_int_equal(ra.total, rb.total);
-            assert_int_equal(ra.nhits, rb.nhits);
-            for (size_t i = 0; i < ra.nhits; i++)
-                if (strcmp(ra.hits[i].id, rb.hits[i].id) != 0 ||
-                    ra.hits[i].score != rb.hits[i].score)
-                    fail_msg("query [%s] rank %zu: %s %.17g vs %s %.17g",
-                             tq.q, i, ra.hits[i].id, ra.hits[i].score,
-                             rb.hits[i].id, rb.hits[i].score);
-        }
-        trawl_arena_reset(ar);
-    }
-    trawl_arena_free(ar);
-    trawl_searcher_free(s);
-    trawl_index_release(a);
-    trawl_index_release(b);
-}
-
-/* The dictionary entry of word in the index's segment si. */
-static seg_term term_of(const trawl_index *ix, uint32_t si, const char *word)
-{
-    seg_term t;
-    trawl_err err;
-    assert_int_equal(
-        trawl__seg_lookup(&ix->segs[si], word, strlen(word), &t, &err), 1);
-    return t;
+    tu_check_same(da, db, queries, NQUERIES);
 }
 
 static uint64_t section_len(const trawl_index *ix, int sec)
@@ -356,16 +154,16 @@ static uint64_t section_len(const trawl_index *ix, int sec)
 static void compact_threshold_matches_oracle(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 1);
     char d[64];
-    new_dir(d);
-    run(d, &c, 0, NDOCS, NULL, NULL, TRAWL_FORMAT_VERSION);
-    trawl_index *ix = open_ix(d);
+    tu_new_dir(d, "compact");
+    tu_run_format(d, &c, 0, NDOCS, NULL, NULL, TRAWL_FORMAT_VERSION);
+    trawl_index *ix = tu_open(d);
     assert_int_equal(ix->nsegs, 1);
     assert_int_equal(ix->segs[0].version, TRAWL_FORMAT_VERSION);
     for (size_t k = 0; k < NMARKED; k++) {
-        seg_term t = term_of(ix, 0, marked_words[k]);
+        seg_term t = tu_term_of(ix, 0, marked_words[k]);
         assert_int_equal(t.df, marked[k]);
         assert_int_equal(t.compact, marked[k] <= COMPACT_MAX);
         if (t.compact)
@@ -374,10 +172,10 @@ static void compact_threshold_matches_oracle(void **state)
             assert_true(t.skip_len > 0);
     }
     trawl_index_release(ix);
-    assert_sound(d);
+    tu_assert_sound(d);
     check_oracle(d, &c, NULL);
-    rm_rf(d);
-    corpus_free(&c);
+    tu_rm_rf(d);
+    tu_corpus_free(&c);
 }
 
 /* The same documents in format 6 (no compact lists): a larger POSTINGS,
@@ -387,18 +185,18 @@ static void compact_threshold_matches_oracle(void **state)
 static void format6_reads_the_same(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 2);
     char d7[64], d6[64];
-    new_dir(d7);
-    new_dir(d6);
-    run(d7, &c, 0, NDOCS, NULL, NULL, 8);
-    run(d6, &c, 0, NDOCS, NULL, NULL, 6);
-    trawl_index *i7 = open_ix(d7), *i6 = open_ix(d6);
+    tu_new_dir(d7, "compact");
+    tu_new_dir(d6, "compact");
+    tu_run_format(d7, &c, 0, NDOCS, NULL, NULL, 8);
+    tu_run_format(d6, &c, 0, NDOCS, NULL, NULL, 6);
+    trawl_index *i7 = tu_open(d7), *i6 = tu_open(d6);
     assert_int_equal(i7->segs[0].version, 8);
     assert_int_equal(i6->segs[0].version, 6);
     for (size_t k = 0; k < NMARKED; k++) {
-        seg_term t = term_of(i6, 0, marked_words[k]);
+        seg_term t = tu_term_of(i6, 0, marked_words[k]);
         assert_int_equal(t.compact, 0);
         assert_true(t.skip_len > 0);
     }
@@ -410,12 +208,12 @@ static void format6_reads_the_same(void **state)
     assert_true(section_len(i7, SEC_TERMS) <= section_len(i6, SEC_TERMS));
     trawl_index_release(i7);
     trawl_index_release(i6);
-    assert_sound(d6);
+    tu_assert_sound(d6);
     check_oracle(d6, &c, NULL);
     check_same(d7, d6);
-    rm_rf(d7);
-    rm_rf(d6);
-    corpus_free(&c);
+    tu_rm_rf(d7);
+    tu_rm_rf(d6);
+    tu_corpus_free(&c);
 }
 
 /* Add-only runs alternating formats 6 and 7 (a compact list in one
@@ -426,39 +224,39 @@ static void format6_reads_the_same(void **state)
 static void merge_mixes_formats(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 3);
     char one[64], mixed[64];
-    new_dir(one);
-    new_dir(mixed);
+    tu_new_dir(one, "compact");
+    tu_new_dir(mixed, "compact");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
-    run(one, &c, 0, NDOCS, NULL, NULL, TRAWL_FORMAT_VERSION);
+    tu_run_format(one, &c, 0, NDOCS, NULL, NULL, TRAWL_FORMAT_VERSION);
     trawl_writer_opts add = np;
     add.keep_unseen = 1;
     static const uint32_t cut[] = {0, 90, 150, 240, NDOCS};
     for (int k = 0; k < 4; k++)
-        run(mixed, &c, cut[k], cut[k + 1], NULL, &add,
-            k % 2 ? TRAWL_FORMAT_VERSION : 6);
-    trawl_index *ix = open_ix(mixed);
+        tu_run_format(mixed, &c, cut[k], cut[k + 1], NULL, &add,
+                      k % 2 ? TRAWL_FORMAT_VERSION : 6);
+    trawl_index *ix = tu_open(mixed);
     assert_int_equal(ix->nsegs, 4);
     assert_int_equal(ix->segs[0].version, 6);
     assert_int_equal(ix->segs[1].version, TRAWL_FORMAT_VERSION);
     trawl_index_release(ix);
-    assert_sound(mixed);
+    tu_assert_sound(mixed);
     check_same(one, mixed);
     check_oracle(mixed, &c, NULL);
 
     trawl_writer_opts mo = add;
     mo.merge = 1;
-    run(mixed, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
-    ix = open_ix(mixed);
-    trawl_index *io = open_ix(one);
+    tu_run_format(mixed, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
+    ix = tu_open(mixed);
+    trawl_index *io = tu_open(one);
     assert_int_equal(ix->nsegs, 1);
     assert_int_equal(ix->segs[0].version, TRAWL_FORMAT_VERSION);
     for (size_t k = 0; k < NMARKED; k++)
-        assert_int_equal(term_of(ix, 0, marked_words[k]).compact,
+        assert_int_equal(tu_term_of(ix, 0, marked_words[k]).compact,
                          marked[k] <= COMPACT_MAX);
     assert_int_equal(ix->segs[0].size, io->segs[0].size);
     /* past the header: the sections and the TOC */
@@ -466,11 +264,11 @@ static void merge_mixes_formats(void **state)
                         ix->segs[0].size);
     trawl_index_release(io);
     trawl_index_release(ix);
-    assert_sound(mixed);
+    tu_assert_sound(mixed);
     check_same(one, mixed);
-    rm_rf(one);
-    rm_rf(mixed);
-    corpus_free(&c);
+    tu_rm_rf(one);
+    tu_rm_rf(mixed);
+    tu_corpus_free(&c);
 }
 
 /* Deletions: a run that drops documents so that a block list falls to
@@ -481,15 +279,15 @@ static void merge_mixes_formats(void **state)
 static void deletions_cross_the_threshold(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 4);
     for (int fmt = 6; fmt <= TRAWL_FORMAT_VERSION; fmt++) {
         char d[64];
-        new_dir(d);
+        tu_new_dir(d, "compact");
         trawl_writer_opts np;
         memset(&np, 0, sizeof(np));
         np.no_pairs = 1;
-        run(d, &c, 0, NDOCS, NULL, &np, (uint32_t)fmt);
+        tu_run_format(d, &c, 0, NDOCS, NULL, &np, (uint32_t)fmt);
         /* drop one doc of cmp033 (33 -> 32), two of cmp032, cmp001's */
         unsigned char keep[NDOCS];
         memset(keep, 1, sizeof(keep));
@@ -511,8 +309,8 @@ static void deletions_cross_the_threshold(void **state)
             }
         }
         assert_int_equal(drop33 + drop32 + drop1, 0);
-        run(d, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
-        trawl_index *ix = open_ix(d);
+        tu_run_format(d, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
+        trawl_index *ix = tu_open(d);
         assert_int_equal(ix->nsegs, 1);
         assert_int_equal(ix->segs[0].ndeleted, 4);
         trawl_searcher *s;
@@ -538,124 +336,37 @@ static void deletions_cross_the_threshold(void **state)
         trawl_arena_free(ar);
         trawl_searcher_free(s);
         trawl_index_release(ix);
-        assert_sound(d);
+        tu_assert_sound(d);
 
         trawl_writer_opts mo = np;
         mo.merge = 1;
         mo.keep_unseen = 1;
-        run(d, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
-        ix = open_ix(d);
+        tu_run_format(d, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
+        ix = tu_open(d);
         assert_int_equal(ix->segs[0].ndeleted, 0);
-        seg_term t = term_of(ix, 0, "cmp033");
+        seg_term t = tu_term_of(ix, 0, "cmp033");
         assert_int_equal(t.df, COMPACT_MAX);
         assert_true(t.compact);
-        t = term_of(ix, 0, "cmp032");
+        t = tu_term_of(ix, 0, "cmp032");
         assert_int_equal(t.df, COMPACT_MAX - 2);
         seg_term none;
         assert_int_equal(
             trawl__seg_lookup(&ix->segs[0], "cmp001", 6, &none, &err), 0);
         trawl_index_release(ix);
-        assert_sound(d);
+        tu_assert_sound(d);
         check_oracle(d, &c, keep);
         /* the same results as a fresh build of the live documents */
         char f[64];
-        new_dir(f);
-        run(f, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
+        tu_new_dir(f, "compact");
+        tu_run_format(f, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
         check_same(d, f);
-        rm_rf(f);
-        rm_rf(d);
+        tu_rm_rf(f);
+        tu_rm_rf(d);
     }
-    corpus_free(&c);
+    tu_corpus_free(&c);
 }
 
 /* ---- damage ------------------------------------------------------------ */
-
-static char *seg_path(const char *dir)
-{
-    DIR *dd = opendir(dir);
-    struct dirent *e;
-    char *p = NULL;
-    while ((e = readdir(dd)) != NULL) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".trs") == 0) {
-            p = malloc(strlen(dir) + l + 2);
-            sprintf(p, "%s/%s", dir, e->d_name);
-        }
-    }
-    closedir(dd);
-    assert_non_null(p);
-    return p;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-static void spit(const char *path, const unsigned char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-/* Recompute every section hash, then the TOC hash, so that open accepts
- * the damaged file and only decoding can notice. */
-static void reseal(unsigned char *p, size_t n)
-{
-    uint64_t toc = trawl__get_u64(p + n - SEG_FOOTER);
-    uint64_t toc_len = trawl__get_u64(p + n - SEG_FOOTER + 8);
-    uint32_t nsec = trawl__get_u32(p + toc);
-    for (uint32_t i = 0; i < nsec; i++) {
-        unsigned char *e = p + toc + 4 + (size_t)i * 32;
-        uint64_t off = trawl__get_u64(e + 8), len = trawl__get_u64(e + 16);
-        trawl__put_u64(e + 24, trawl__hash64(p + off, len));
-    }
-    trawl__put_u64(p + n - SEG_FOOTER + 16, trawl__hash64(p + toc, toc_len));
-}
-
-/* Search every query on dir (damaged): an answer or ECORRUPT, no crash
- * (ASan in CI); 1 if some query reported the damage. */
-static int search_survives(const char *dir)
-{
-    trawl_index *ix;
-    trawl_err err;
-    if (trawl_index_open(&ix, dir, &err) != 0)
-        return 1;
-    trawl_searcher *s;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    trawl_arena *ar = trawl_arena_new(1 << 16);
-    int seen = 0;
-    for (size_t k = 0; k < NQUERIES; k++) {
-        for (int pass = 0; pass < 2; pass++) {
-            trawl_query tq;
-            trawl_query_init(&tq);
-            tq.q = queries[k];
-            tq.qlen = strlen(tq.q);
-            tq.limit = pass == 0 ? TRAWL_MAX_LIMIT : 3;
-            tq.snippets = pass;
-            trawl_results r;
-            int rc = trawl_search(s, ix, &tq, ar, &r, &err);
-            assert_true(rc == 0 || rc == TRAWL_ECORRUPT);
-            seen |= rc == TRAWL_ECORRUPT;
-        }
-        trawl_arena_reset(ar);
-    }
-    trawl_arena_free(ar);
-    trawl_searcher_free(s);
-    trawl_index_release(ix);
-    return seen;
-}
 
 /* Damage in the compact lists of cmp001, cmp003 and cmp032 (resealed):
  * the check reports it, search answers or says ECORRUPT and a merge
@@ -664,25 +375,25 @@ static int search_survives(const char *dir)
 static void damaged_compact_lists(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 5);
     char d[64];
-    new_dir(d);
+    tu_new_dir(d, "compact");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
-    run(d, &c, 0, NDOCS, NULL, &np, TRAWL_FORMAT_VERSION);
-    char *path = seg_path(d);
+    tu_run_format(d, &c, 0, NDOCS, NULL, &np, TRAWL_FORMAT_VERSION);
+    char *path = tu_seg_path(d);
     size_t n;
-    unsigned char *orig = slurp(path, &n);
+    unsigned char *orig = tu_slurp(path, &n);
     unsigned char *img = malloc(n);
-    trawl_index *ix = open_ix(d);
+    trawl_index *ix = tu_open(d);
     uint64_t post = (uint64_t)(ix->segs[0].sec[SEC_POSTINGS].p -
                                ix->segs[0].map);
     static const char *words[] = {"cmp001", "cmp003", "cmp032"};
     seg_term t[3];
     for (int k = 0; k < 3; k++) {
-        t[k] = term_of(ix, 0, words[k]);
+        t[k] = tu_term_of(ix, 0, words[k]);
         assert_true(t[k].compact);
     }
     trawl_index_release(ix);
@@ -699,8 +410,8 @@ static void damaged_compact_lists(void **state)
         p[1] = 0x80;
         p[2] = 0x80;
         p[3] = 0x01;
-        reseal(img, n);
-        spit(path, img, n);
+        tu_reseal(img, n);
+        tu_spit(path, img, n);
         char *rep = NULL;
         trawl_err err;
         int rc = trawl_index_check(d, &rep, &err);
@@ -712,7 +423,7 @@ static void damaged_compact_lists(void **state)
         char q[32];
         trawl_searcher *s;
         assert_int_equal(trawl_searcher_new(&s, &err), 0);
-        ix = open_ix(d);
+        ix = tu_open(d);
         trawl_arena *ar = trawl_arena_new(1 << 16);
         trawl_query tq;
         trawl_query_init(&tq);
@@ -734,8 +445,8 @@ static void damaged_compact_lists(void **state)
             for (int bit = 0; bit < 8; bit += 3) {
                 memcpy(img, orig, n);
                 img[post + t[k].post_off + at] ^= (unsigned char)(1u << bit);
-                reseal(img, n);
-                spit(path, img, n);
+                tu_reseal(img, n);
+                tu_spit(path, img, n);
                 char *rep = NULL;
                 trawl_err err;
                 int rc = trawl_index_check(d, &rep, &err);
@@ -743,7 +454,7 @@ static void damaged_compact_lists(void **state)
                 tries++;
                 found += rc != 0;
                 free(rep);
-                search_survives(d);
+                tu_search_survives(d, queries, NQUERIES);
             }
         }
     }
@@ -759,8 +470,8 @@ static void damaged_compact_lists(void **state)
     p[0] = 0xff;
     p[1] = 0xff;
     p[2] = 0xff;
-    reseal(img, n);
-    spit(path, img, n);
+    tu_reseal(img, n);
+    tu_spit(path, img, n);
     trawl_writer *w;
     trawl_err err;
     trawl_writer_opts mo = np;
@@ -768,26 +479,17 @@ static void damaged_compact_lists(void **state)
     mo.keep_unseen = 1;
     assert_int_equal(trawl_writer_open(&w, d, &mo, &err), 0);
     /* merge of one segment is a no-op, so bring a second one */
-    trawl_article a;
-    memset(&a, 0, sizeof(a));
-    a.id = "extra";
-    a.id_len = 5;
-    a.title = "extra";
-    a.title_len = 5;
-    a.body = "harbor cmp032";
-    a.body_len = strlen(a.body);
-    a.date = 1700000000;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, "extra", "extra", "harbor cmp032", NULL, 1700000000);
     assert_int_equal(trawl_writer_commit(w, NULL, &err), TRAWL_ECORRUPT);
     trawl_writer_free(w);
 
-    spit(path, orig, n);
-    assert_sound(d);
+    tu_spit(path, orig, n);
+    tu_assert_sound(d);
     free(img);
     free(orig);
     free(path);
-    rm_rf(d);
-    corpus_free(&c);
+    tu_rm_rf(d);
+    tu_corpus_free(&c);
 }
 
 int main(void)

@@ -21,6 +21,7 @@
 #include "format.h"
 #include "internal.h"
 #include "query.h"
+#include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/arena.h"
 #include "trawl/buf.h"
@@ -95,10 +96,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static uint32_t rnd(uint32_t n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
+    return tu_xorshift(&rng, n);
 }
 
 static const char *const pieces[] = {
@@ -162,19 +160,10 @@ static void random_queries_parse_or_fail_cleanly(void **state)
 static void add_doc(trawl_writer *w, int i)
 {
     char id[32], body[96];
-    trawl_article a;
-    trawl_err err;
 
     snprintf(id, sizeof(id), "doc-%02d", i);
     snprintf(body, sizeof(body), "harbor report number %d of the day", i);
-    memset(&a, 0, sizeof(a));
-    a.id = id;
-    a.id_len = strlen(id);
-    a.title = (char *)"";
-    a.body = body;
-    a.body_len = strlen(body);
-    a.date = TRAWL_NO_DATE;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, id, "", body, NULL, TRAWL_NO_DATE);
 }
 
 /* Index docs [0, n) except skip (-1: none) into d, as one generation. */
@@ -189,46 +178,6 @@ static void build(const char *d, int n, int skip)
             add_doc(w, i);
     assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
     trawl_writer_free(w);
-}
-
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    char p[256];
-
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof(p), "%s/%.100s", path, e->d_name);
-        unlink(p);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(path);
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc((size_t)n + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-static void write_all(const char *path, const unsigned char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
 }
 
 /*
@@ -247,8 +196,7 @@ static void manifest_deletions_must_match_bitmap(void **state)
     trawl_err err;
     size_t n;
 
-    snprintf(d, sizeof(d), "/tmp/trawl-fuzz-XXXXXX");
-    assert_non_null(mkdtemp(d));
+    tu_new_dir(d, "fuzz");
     build(d, 20, -1);
     build(d, 20, 5); /* doc-05 deleted: one bit in a 3-byte bitmap */
     assert_int_equal(trawl_index_open(&ix, d, &err), 0);
@@ -259,7 +207,7 @@ static void manifest_deletions_must_match_bitmap(void **state)
              (unsigned long long)info.generation);
     trawl_index_release(ix);
 
-    unsigned char *orig = read_all(man, &n);
+    unsigned char *orig = tu_slurp(man, &n);
     /* the bitmap is the manifest's last 3 bytes before the hash; doc-05
      * is bit 5 of its first byte */
     assert_true(n > 11);
@@ -276,17 +224,17 @@ static void manifest_deletions_must_match_bitmap(void **state)
         memcpy(img, orig, n);
         memcpy(img + n - 8 - 3, bad[k], 3);
         trawl__put_u64(img + n - 8, trawl__hash64(img, n - 8));
-        write_all(man, img, n);
+        tu_spit(man, img, n);
         trawl_err_clear(&err);
         assert_int_equal(trawl_index_open(&ix, d, &err), TRAWL_ECORRUPT);
         assert_non_null(strstr(err.msg, "deletion"));
     }
-    write_all(man, orig, n);
+    tu_spit(man, orig, n);
     assert_int_equal(trawl_index_open(&ix, d, &err), 0);
     trawl_index_release(ix);
     free(img);
     free(orig);
-    remove_tree(d);
+    tu_rm_rf(d);
 }
 
 /*
@@ -301,29 +249,21 @@ static void manifest_deletions_must_match_bitmap(void **state)
 static void index_damaged_after_open(void **state)
 {
     (void)state;
-    char d[64], seg[160];
+    char d[64];
     trawl_index *ix;
     trawl_err err;
     trawl_stored doc;
     trawl_arena *a = trawl_arena_new(1 << 12);
 
-    snprintf(d, sizeof(d), "/tmp/trawl-fuzz-XXXXXX");
-    assert_non_null(mkdtemp(d));
+    tu_new_dir(d, "fuzz");
     build(d, 40, -1);
-    DIR *dir = opendir(d);
-    struct dirent *e;
-    seg[0] = '\0';
-    while ((e = readdir(dir)) != NULL)
-        if (strstr(e->d_name, ".trs") != NULL)
-            snprintf(seg, sizeof(seg), "%s/%.60s", d, e->d_name);
-    closedir(dir);
-    assert_true(seg[0] != '\0');
+    char *seg = tu_seg_path(d);
     assert_int_equal(trawl_index_open(&ix, d, &err), 0);
     assert_int_equal(trawl_index_get(ix, "doc-07", 6, a, &doc, &err), 0);
 
     /* the segment's TOC: where the three index sections are */
     size_t n;
-    unsigned char *img = read_all(seg, &n);
+    unsigned char *img = tu_slurp(seg, &n);
     uint64_t toc = trawl__get_u64(img + n - SEG_FOOTER);
     uint32_t nsec = trawl__get_u32(img + toc);
     int fd = open(seg, O_WRONLY);
@@ -372,8 +312,9 @@ static void index_damaged_after_open(void **state)
     trawl_searcher_free(sr);
     trawl_index_release(ix);
     free(img);
+    free(seg);
     trawl_arena_free(a);
-    remove_tree(d);
+    tu_rm_rf(d);
 }
 
 int main(void)

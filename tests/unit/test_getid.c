@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
 #include "trawl/writer.h"
@@ -22,23 +23,10 @@
 #define CAFE_NFC "caf\xc3\xa9"
 #define CAFE_NFD "cafe\xcc\x81"
 
+/* Article id with body (and a title). */
 static void add(trawl_writer *w, const char *id, const char *body)
 {
-    trawl_article a;
-    trawl_err err;
-    char title[] = "A title";
-    char text[64], name[64];
-    snprintf(text, sizeof(text), "%s", body);
-    snprintf(name, sizeof(name), "%s", id);
-    memset(&a, 0, sizeof(a));
-    a.id = name;
-    a.id_len = strlen(name);
-    a.title = title;
-    a.title_len = strlen(title);
-    a.body = text;
-    a.body_len = strlen(text);
-    a.date = TRAWL_NO_DATE;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, id, "A title", body, NULL, TRAWL_NO_DATE);
 }
 
 /* The body of the article got by id, or NULL if none is found. */
@@ -75,8 +63,8 @@ static void assert_get(const trawl_index *ix, const char *id,
 static void get_finds_either_unicode_form(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/trawl-getid-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    tu_new_dir(dir, "getid");
     trawl_writer *w;
     trawl_err err;
     assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
@@ -106,9 +94,7 @@ static void get_finds_either_unicode_form(void **state)
     assert_get(ix, "mac/cafe.txt", NULL);
     trawl_index_release(ix);
 
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rm_rf(dir);
 }
 
 int main(void)

@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "seg.h"
 #include "segfile.h"
+#include "testutil.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
 #include "trawl/writer.h"
@@ -30,10 +31,7 @@ static uint64_t rng = 88172645463325252ull;
 
 static uint32_t rnd(uint32_t n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
+    return tu_xorshift(&rng, n);
 }
 
 /* A word from a few stems and endings, so that many share prefixes. */

@@ -23,6 +23,7 @@
 #include "merge.h"
 #include "pairs.h"
 #include "seg.h"
+#include "testutil.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
 #include "trawl/search.h"
@@ -30,59 +31,15 @@
 
 /* ---- corpus ------------------------------------------------------------ */
 
-static const char *vocab[] = {
-    "north",    "korea",   "talks",    "sanction", "nuclear", "summit",
-    "minister", "policy",  "embassy",  "seoul",    "trade",   "missile",
-    "election", "vote",    "budget",   "court",    "ruling",  "river",
-    "flood",    "storm",   "market",   "bank",     "rates",   "inflation",
-    "the",      "of",      "and",      "a",        "in",      "harbour",
-    "tariff",   "grain",   "railway",  "senate",   "drought", "festival",
-};
-#define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng_state >> 33) % n;
-}
-
-static char *make_text(uint32_t nwords)
-{
-    size_t cap = (size_t)nwords * 16 + 1, len = 0;
-    char *s = malloc(cap);
-    s[0] = '\0';
-    for (uint32_t i = 0; i < nwords; i++) {
-        uint32_t a = rnd(NVOCAB), b = rnd(NVOCAB);
-        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "",
-                                vocab[a < b ? a : b]);
-    }
-    return s;
-}
-
-typedef struct corpus {
-    size_t n;
-    char **id, **title, **body;
-    int64_t *date;
-} corpus;
-
 /* n documents with common words, and frequent ones (zephyrK, quillK, in
  * an eleventh of the documents each) next to them, in bodies and titles. */
-static void corpus_make(corpus *c, size_t n, uint64_t seed)
+static void corpus_make(tu_corpus *c, size_t n, uint64_t seed)
 {
-    rng_state = seed;
-    c->n = n;
-    c->id = calloc(n, sizeof(char *));
-    c->title = calloc(n, sizeof(char *));
-    c->body = calloc(n, sizeof(char *));
-    c->date = calloc(n, sizeof(int64_t));
+    tu_seed(seed);
+    tu_corpus_init(c, n, 5);
     for (size_t i = 0; i < n; i++) {
-        char id[32];
-        snprintf(id, sizeof(id), "doc-%05zu", i);
-        c->id[i] = strdup(id);
-        char *t = make_text(2 + rnd(5));
-        char *b = make_text(rnd(9) == 0 ? 400 : 5 + rnd(60));
+        char *t = tu_make_text(2 + tu_rnd(5));
+        char *b = tu_make_text(tu_rnd(9) == 0 ? 400 : 5 + tu_rnd(60));
         size_t tl = strlen(t) + 32, bl = strlen(b) + 64;
         c->title[i] = malloc(tl);
         c->body[i] = malloc(bl);
@@ -94,72 +51,8 @@ static void corpus_make(corpus *c, size_t n, uint64_t seed)
                  i % 11, i / 11 % 11, i % 3 ? "north" : "the");
         free(t);
         free(b);
-        c->date[i] = 1700000000 + (int64_t)rnd(1000) * 86400;
+        c->date[i] = 1700000000 + (int64_t)tu_rnd(1000) * 86400;
     }
-}
-
-static void corpus_free(corpus *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->id[i]);
-        free(c->title[i]);
-        free(c->body[i]);
-    }
-    free(c->id);
-    free(c->title);
-    free(c->body);
-    free(c->date);
-}
-
-static void new_dir(char *dir)
-{
-    strcpy(dir, "/tmp/trawl-pairs-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-/* One writer run over docs order[0..n) of c. */
-static void run_order(const char *dir, const corpus *c, const size_t *order,
-                      size_t n, const trawl_writer_opts *o)
-{
-    trawl_err err;
-    trawl_writer *w;
-    assert_int_equal(trawl_writer_open(&w, dir, o, &err), 0);
-    for (size_t k = 0; k < n; k++) {
-        size_t i = order[k];
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = c->id[i];
-        a.id_len = strlen(a.id);
-        a.title = c->title[i];
-        a.title_len = strlen(a.title);
-        a.body = c->body[i];
-        a.body_len = strlen(a.body);
-        a.date = c->date[i];
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-    }
-    trawl_writer_stats st;
-    if (trawl_writer_commit(w, &st, &err) != 0)
-        fail_msg("commit: %s", err.msg);
-    trawl_writer_free(w);
-}
-
-/* One writer run over docs [from, to) of c that pass keep (NULL: all). */
-static void run_docs(const char *dir, const corpus *c, size_t from,
-                     size_t to, int (*keep)(size_t), const trawl_writer_opts *o)
-{
-    size_t *order = calloc(to - from + 1, sizeof(*order)), n = 0;
-    for (size_t i = from; i < to; i++)
-        if (keep == NULL || keep(i))
-            order[n++] = i;
-    run_order(dir, c, order, n, o);
-    free(order);
 }
 
 static trawl_writer_opts opts_of(int keep_unseen, int no_pairs, int merge)
@@ -170,25 +63,6 @@ static trawl_writer_opts opts_of(int keep_unseen, int no_pairs, int merge)
     o.no_pairs = no_pairs;
     o.merge = merge;
     return o;
-}
-
-static trawl_index *open_ix(const char *dir)
-{
-    trawl_index *ix;
-    trawl_err err;
-    if (trawl_index_open(&ix, dir, &err) != 0)
-        fail_msg("open %s: %s", dir, err.msg);
-    return ix;
-}
-
-static void assert_check(const char *dir)
-{
-    char *report = NULL;
-    trawl_err err;
-    int rc = trawl_index_check(dir, &report, &err);
-    if (rc != 0)
-        fail_msg("check %s: %d %s", dir, rc, report ? report : err.msg);
-    free(report);
 }
 
 /* ---- a segment's pair terms against its positions ---------------------- */
@@ -408,12 +282,12 @@ static uint64_t verify_pairs(const trawl_segment *s)
 /* The only segment of dir: it has pairs, all right. */
 static void assert_merged_pairs(const char *dir)
 {
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     assert_int_equal(ix->nsegs, 1);
     assert_true(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]) > 0);
     assert_true(verify_pairs(&ix->segs[0]) > 100);
     trawl_index_release(ix);
-    assert_check(dir);
+    tu_assert_sound(dir);
 }
 
 /* ---- search comparison ------------------------------------------------- */
@@ -431,59 +305,14 @@ static const char *phrase_queries[] = {
 };
 #define NPHRASES (sizeof(phrase_queries) / sizeof(phrase_queries[0]))
 
-/* Every query against both indexes, exhaustive (every hit counted) and
- * pruned (a short page): the same hits, scores bit for bit. */
-static void assert_same_results(const char *dir_a, const char *dir_b,
-                                const char *const *qs, size_t nq,
-                                size_t min_nonempty)
-{
-    trawl_index *a = open_ix(dir_a), *b = open_ix(dir_b);
-    trawl_searcher *s;
-    trawl_err err;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    size_t nonempty = 0;
-    for (size_t qi = 0; qi < nq; qi++) {
-        trawl_arena *ar = trawl_arena_new(1 << 16);
-        trawl_query q;
-        trawl_query_init(&q);
-        q.q = qs[qi];
-        q.qlen = strlen(q.q);
-        q.snippets = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            q.limit = pass == 0 ? 1000 : 5;
-            q.exact_total = pass == 0;
-            trawl_results ra, rb;
-            assert_int_equal(trawl_search(s, a, &q, ar, &ra, &err), 0);
-            assert_int_equal(trawl_search(s, b, &q, ar, &rb, &err), 0);
-            if (pass == 0)
-                assert_int_equal(ra.total, rb.total);
-            assert_int_equal(ra.nhits, rb.nhits);
-            for (size_t i = 0; i < ra.nhits; i++)
-                if (strcmp(ra.hits[i].id, rb.hits[i].id) != 0 ||
-                    ra.hits[i].score != rb.hits[i].score)
-                    fail_msg("query '%s' (limit %u) hit %zu: %s %.17g vs "
-                             "%s %.17g", qs[qi], q.limit, i, ra.hits[i].id,
-                             ra.hits[i].score, rb.hits[i].id,
-                             rb.hits[i].score);
-            nonempty += pass == 0 && ra.nhits > 0;
-        }
-        trawl_arena_free(ar);
-    }
-    if (nonempty < min_nonempty)
-        fail_msg("only %zu of %zu queries found something", nonempty, nq);
-    trawl_searcher_free(s);
-    trawl_index_release(a);
-    trawl_index_release(b);
-}
-
 /* The phrase list, then every two-word phrase of listed words (each read
  * as one pair term where pairs cover it), some for the title only. */
 static void assert_same_phrases(const char *dir_a, const char *dir_b,
                                 const char *pairs_dir)
 {
-    assert_same_results(dir_a, dir_b, phrase_queries, NPHRASES,
+    tu_assert_same_results(dir_a, dir_b, phrase_queries, NPHRASES,
                         NPHRASES / 2);
-    trawl_index *ix = open_ix(pairs_dir);
+    trawl_index *ix = tu_open(pairs_dir);
     const seg_section *sec = &ix->segs[0].sec[SEC_PAIRS];
     uint32_t nw = trawl__pairs_common(sec) + trawl__pairs_frequent(sec);
     size_t nq = 0;
@@ -503,7 +332,7 @@ static void assert_same_phrases(const char *dir_a, const char *dir_b,
             nq++;
         }
     trawl_index_release(ix);
-    assert_same_results(dir_a, dir_b, qs, nq, nq / 10);
+    tu_assert_same_results(dir_a, dir_b, qs, nq, nq / 10);
     free(qs);
     free(buf);
 }
@@ -518,30 +347,30 @@ static void assert_same_phrases(const char *dir_a, const char *dir_b,
 static void pairs_small_batches(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, NDOCS, 3);
     char dir[64], ref[64];
-    new_dir(dir);
-    new_dir(ref);
+    tu_new_dir(dir, "pairs");
+    tu_new_dir(ref, "pairs");
     trawl_writer_opts add = opts_of(1, 0, 0), np = opts_of(0, 1, 0);
-    run_docs(ref, &c, 0, c.n, NULL, &np);
+    tu_run_range(ref, &c, 0, c.n, NULL, &np, NULL);
     for (size_t i = 0; i < c.n; i += 60)
-        run_docs(dir, &c, i, i + 60 < c.n ? i + 60 : c.n, NULL, &add);
+        tu_run_range(dir, &c, i, i + 60 < c.n ? i + 60 : c.n, NULL, &add, NULL);
     /* The first eight batches were merged into a segment with pairs,
      * whose words later batches kept. */
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     assert_true(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]) > 0);
     assert_true(verify_pairs(&ix->segs[0]) > 0);
     trawl_index_release(ix);
-    assert_check(dir);
-    assert_same_results(dir, ref, phrase_queries, NPHRASES, NPHRASES / 2);
+    tu_assert_sound(dir);
+    tu_assert_same_results(dir, ref, phrase_queries, NPHRASES, NPHRASES / 2);
     trawl_writer_opts mo = opts_of(1, 0, 1);
-    run_docs(dir, &c, 0, 0, NULL, &mo);
+    tu_run_range(dir, &c, 0, 0, NULL, &mo, NULL);
     assert_merged_pairs(dir);
     assert_same_phrases(dir, ref, dir);
-    rm_rf(dir);
-    rm_rf(ref);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_rm_rf(ref);
+    tu_corpus_free(&c);
 }
 
 /* Words chosen by a merge of segments without pairs are those a single
@@ -549,20 +378,20 @@ static void pairs_small_batches(void **state)
 static void pairs_chosen_like_the_writer(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, NDOCS, 4);
     char dir[64], one[64];
-    new_dir(dir);
-    new_dir(one);
+    tu_new_dir(dir, "pairs");
+    tu_new_dir(one, "pairs");
     trawl_writer_opts all = opts_of(0, 0, 0), anp = opts_of(1, 1, 0);
-    run_docs(one, &c, 0, c.n, NULL, &all);
+    tu_run_range(one, &c, 0, c.n, NULL, &all, NULL);
     for (int k = 0; k < 3; k++)
-        run_docs(dir, &c, (size_t)k * c.n / 3, (size_t)(k + 1) * c.n / 3,
-                 NULL, &anp);
+        tu_run_range(dir, &c, (size_t)k * c.n / 3,
+                     (size_t)(k + 1) * c.n / 3, NULL, &anp, NULL);
     trawl_writer_opts mo = opts_of(1, 0, 1);
-    run_docs(dir, &c, 0, 0, NULL, &mo);
+    tu_run_range(dir, &c, 0, 0, NULL, &mo, NULL);
     assert_merged_pairs(dir);
-    trawl_index *a = open_ix(dir), *b = open_ix(one);
+    trawl_index *a = tu_open(dir), *b = tu_open(one);
     const seg_section *sa = &a->segs[0].sec[SEC_PAIRS];
     const seg_section *sb = &b->segs[0].sec[SEC_PAIRS];
     assert_true(trawl__pairs_frequent(sa) > 0);
@@ -570,9 +399,9 @@ static void pairs_chosen_like_the_writer(void **state)
     assert_memory_equal(sa->p, sb->p, sa->len);
     trawl_index_release(a);
     trawl_index_release(b);
-    rm_rf(dir);
-    rm_rf(one);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_rm_rf(one);
+    tu_corpus_free(&c);
 }
 
 /* (2) A segment without pairs merged with segments that have them: the
@@ -580,18 +409,18 @@ static void pairs_chosen_like_the_writer(void **state)
 static void pairs_mixed_inputs(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, NDOCS, 5);
     char dir[64], ref[64];
-    new_dir(dir);
-    new_dir(ref);
+    tu_new_dir(dir, "pairs");
+    tu_new_dir(ref, "pairs");
     trawl_writer_opts add = opts_of(1, 0, 0), anp = opts_of(1, 1, 0);
     trawl_writer_opts np = opts_of(0, 1, 0);
-    run_docs(ref, &c, 0, c.n, NULL, &np);
-    run_docs(dir, &c, 0, 300, NULL, &anp);
-    run_docs(dir, &c, 300, 600, NULL, &add);
-    run_docs(dir, &c, 600, c.n, NULL, &add);
-    trawl_index *ix = open_ix(dir);
+    tu_run_range(ref, &c, 0, c.n, NULL, &np, NULL);
+    tu_run_range(dir, &c, 0, 300, NULL, &anp, NULL);
+    tu_run_range(dir, &c, 300, 600, NULL, &add, NULL);
+    tu_run_range(dir, &c, 600, c.n, NULL, &add, NULL);
+    trawl_index *ix = tu_open(dir);
     assert_int_equal(ix->nsegs, 3);
     assert_int_equal(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]), 0);
     const seg_section *newest = &ix->segs[2].sec[SEC_PAIRS];
@@ -601,17 +430,17 @@ static void pairs_mixed_inputs(void **state)
     memcpy(words, newest->p, wlen);
     trawl_index_release(ix);
     trawl_writer_opts mo = opts_of(1, 0, 1);
-    run_docs(dir, &c, 0, 0, NULL, &mo);
+    tu_run_range(dir, &c, 0, 0, NULL, &mo, NULL);
     assert_merged_pairs(dir);
-    ix = open_ix(dir);
+    ix = tu_open(dir);
     assert_int_equal(ix->segs[0].sec[SEC_PAIRS].len, wlen);
     assert_memory_equal(ix->segs[0].sec[SEC_PAIRS].p, words, wlen);
     trawl_index_release(ix);
     assert_same_phrases(dir, ref, dir);
     free(words);
-    rm_rf(dir);
-    rm_rf(ref);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_rm_rf(ref);
+    tu_corpus_free(&c);
 }
 
 static int not_sevens(size_t i)
@@ -630,14 +459,14 @@ static int is_even(size_t i)
 static void pairs_deletions(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, NDOCS, 6);
     char dir[64], ref[64];
-    new_dir(dir);
-    new_dir(ref);
+    tu_new_dir(dir, "pairs");
+    tu_new_dir(ref, "pairs");
     trawl_writer_opts add = opts_of(1, 0, 0), anp = opts_of(1, 1, 0);
-    run_docs(dir, &c, 0, 450, NULL, &anp);
-    run_docs(dir, &c, 450, c.n, NULL, &add);
+    tu_run_range(dir, &c, 0, 450, NULL, &anp, NULL);
+    tu_run_range(dir, &c, 450, c.n, NULL, &add, NULL);
     /* Change every fourth document (old versions deleted), then a run
      * that drops a seventh of them. */
     for (size_t i = 0; i < c.n; i += 4) {
@@ -647,10 +476,17 @@ static void pairs_deletions(void **state)
         free(c.body[i]);
         c.body[i] = b;
     }
-    run_docs(dir, &c, 0, c.n, is_even, &add);
+    unsigned char *even = malloc(c.n), *kept = malloc(c.n);
+    for (size_t i = 0; i < c.n; i++) {
+        even[i] = (unsigned char)is_even(i);
+        kept[i] = (unsigned char)not_sevens(i);
+    }
+    tu_run_range(dir, &c, 0, c.n, even, &add, NULL);
     trawl_writer_opts plain = opts_of(0, 0, 0);
-    run_docs(dir, &c, 0, c.n, not_sevens, &plain);
-    trawl_index *ix = open_ix(dir);
+    tu_run_range(dir, &c, 0, c.n, kept, &plain, NULL);
+    free(even);
+    free(kept);
+    trawl_index *ix = tu_open(dir);
     assert_true(ix->nsegs >= 2);
     int dels = 0;
     for (uint32_t i = 0; i < ix->nsegs; i++)
@@ -658,11 +494,11 @@ static void pairs_deletions(void **state)
     assert_true(dels);
     trawl_index_release(ix);
     trawl_writer_opts mo = opts_of(1, 0, 1);
-    run_docs(dir, &c, 0, 0, NULL, &mo);
+    tu_run_range(dir, &c, 0, 0, NULL, &mo, NULL);
     assert_merged_pairs(dir);
     /* The reference holds the same documents in the same order (ties
      * rank by position), in one run without pairs. */
-    ix = open_ix(dir);
+    ix = tu_open(dir);
     const trawl_segment *sg = &ix->segs[0];
     size_t *order = malloc(sg->ndocs * sizeof(*order));
     trawl_arena *ar = trawl_arena_new(4096);
@@ -679,26 +515,12 @@ static void pairs_deletions(void **state)
     trawl_arena_free(ar);
     trawl_index_release(ix);
     trawl_writer_opts np = opts_of(0, 1, 0);
-    run_order(ref, &c, order, nd, &np);
+    tu_run(ref, &c, order, nd, &np, NULL);
     free(order);
     assert_same_phrases(dir, ref, dir);
-    rm_rf(dir);
-    rm_rf(ref);
-    corpus_free(&c);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
+    tu_rm_rf(dir);
+    tu_rm_rf(ref);
+    tu_corpus_free(&c);
 }
 
 /* The merger itself: inputs with different words and deletion bitmaps.
@@ -708,16 +530,16 @@ static unsigned char *slurp(const char *path, size_t *len)
 static void pairs_direct_merge(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, NDOCS, 7);
     char a[64], b[64], out[64];
-    new_dir(a);
-    new_dir(b);
-    new_dir(out);
+    tu_new_dir(a, "pairs");
+    tu_new_dir(b, "pairs");
+    tu_new_dir(out, "pairs");
     trawl_writer_opts all = opts_of(0, 0, 0);
-    run_docs(a, &c, 0, 500, NULL, &all);
-    run_docs(b, &c, 500, c.n, NULL, &all);
-    trawl_index *ia = open_ix(a), *ib = open_ix(b);
+    tu_run_range(a, &c, 0, 500, NULL, &all, NULL);
+    tu_run_range(b, &c, 500, c.n, NULL, &all, NULL);
+    trawl_index *ia = tu_open(a), *ib = tu_open(b);
     const trawl_segment *sa = &ia->segs[0], *sb = &ib->segs[0];
     assert_true(trawl__pairs_common(&sa->sec[SEC_PAIRS]) > 0);
     assert_true(trawl__pairs_common(&sb->sec[SEC_PAIRS]) > 0);
@@ -769,7 +591,7 @@ static void pairs_direct_merge(void **state)
             char p0[128], p1[128];
             snprintf(p0, sizeof(p0), "%s/seg-0.trs", out);
             snprintf(p1, sizeof(p1), "%s/seg-1.trs", out);
-            unsigned char *b0 = slurp(p0, &l0), *b1 = slurp(p1, &l1);
+            unsigned char *b0 = tu_slurp(p0, &l0), *b1 = tu_slurp(p1, &l1);
             assert_int_equal(l0, l1);
             assert_memory_equal(b0, b1, l0);
             free(b0);
@@ -791,10 +613,10 @@ static void pairs_direct_merge(void **state)
     free(db);
     trawl_index_release(ia);
     trawl_index_release(ib);
-    rm_rf(a);
-    rm_rf(b);
-    rm_rf(out);
-    corpus_free(&c);
+    tu_rm_rf(a);
+    tu_rm_rf(b);
+    tu_rm_rf(out);
+    tu_corpus_free(&c);
 }
 
 /* Merge the only segments of dirs[0..n) into out/name; verify its pairs
@@ -805,7 +627,7 @@ static uint64_t merge_dirs(const char *const *dirs, uint32_t n,
     trawl_index *ix[4];
     merge_in in[4];
     for (uint32_t i = 0; i < n; i++) {
-        ix[i] = open_ix(dirs[i]);
+        ix[i] = tu_open(dirs[i]);
         assert_int_equal(ix[i]->nsegs, 1);
         in[i].seg = &ix[i]->segs[0];
         in[i].del = NULL;
@@ -834,29 +656,30 @@ static uint64_t merge_dirs(const char *const *dirs, uint32_t n,
 static void pairs_min_docs(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 200, 8);
     char x[64], y[64], w[64], z[64], out[64];
-    new_dir(x);
-    new_dir(y);
-    new_dir(w);
-    new_dir(z);
-    new_dir(out);
+    tu_new_dir(x, "pairs");
+    tu_new_dir(y, "pairs");
+    tu_new_dir(w, "pairs");
+    tu_new_dir(z, "pairs");
+    tu_new_dir(out, "pairs");
     trawl_writer_opts all = opts_of(0, 0, 0);
-    run_docs(x, &c, 0, 40, NULL, &all);
-    run_docs(y, &c, 40, 99, NULL, &all);
-    run_docs(w, &c, 99, 100, NULL, &all);
-    run_docs(z, &c, 100, 200, NULL, &all); /* chooses its own words */
+    tu_run_range(x, &c, 0, 40, NULL, &all, NULL);
+    tu_run_range(y, &c, 40, 99, NULL, &all, NULL);
+    tu_run_range(w, &c, 99, 100, NULL, &all, NULL);
+    /* chooses its own words */
+    tu_run_range(z, &c, 100, 200, NULL, &all, NULL);
     const char *xy[2] = {x, y}, *xyw[3] = {x, y, w}, *xzw[3] = {x, z, w};
     assert_int_equal(merge_dirs(xy, 2, out, "xy.trs"), 0);     /* 99 */
     assert_true(merge_dirs(xyw, 3, out, "xyw.trs") > 100);     /* 100 */
     assert_true(merge_dirs(xzw, 3, out, "xzw.trs") > 100);     /* z's */
-    rm_rf(x);
-    rm_rf(y);
-    rm_rf(w);
-    rm_rf(z);
-    rm_rf(out);
-    corpus_free(&c);
+    tu_rm_rf(x);
+    tu_rm_rf(y);
+    tu_rm_rf(w);
+    tu_rm_rf(z);
+    tu_rm_rf(out);
+    tu_corpus_free(&c);
 }
 
 int main(void)

@@ -26,10 +26,9 @@
 #include "codec.h"
 #include "format.h"
 #include "internal.h"
-#include "oracle.h"
-#include "query.h"
 #include "seg.h"
 #include "segfile.h"
+#include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
@@ -38,14 +37,6 @@
 
 #define NDOCS 300
 #define NSPEC 40 /* documents of each boundary word, one block */
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng_state >> 33) % n;
-}
 
 /*
  * The boundary words, each in NSPEC documents of its own (doc k * NSPEC
@@ -62,25 +53,6 @@ static const uint64_t spec_bytes[] = {
     65535 - 2 * (NSPEC - 1), 65536 - 2 * (NSPEC - 1)};
 #define NSPECW 4
 
-typedef struct corpus {
-    char *title[NDOCS], *body[NDOCS];
-    char id[NDOCS][16];
-} corpus;
-
-static void append(char **s, size_t *len, size_t *cap, const char *w)
-{
-    size_t n = strlen(w);
-    if (*len + n + 2 > *cap) {
-        *cap = (*len + n + 2) * 2;
-        *s = realloc(*s, *cap);
-    }
-    if (*len > 0)
-        (*s)[(*len)++] = ' ';
-    memcpy(*s + *len, w, n);
-    *len += n;
-    (*s)[*len] = '\0';
-}
-
 static const char *filler[] = {
     "harbor", "ships", "council", "market", "storm", "report", "prices",
     "rose", "fell", "city", "night", "river",
@@ -96,9 +68,10 @@ static uint32_t spec_tf(int k, uint32_t i)
     return base + (i < extra);
 }
 
-static void corpus_make(corpus *c, uint64_t seed)
+static void corpus_make(tu_corpus *c, uint64_t seed)
 {
-    rng_state = seed;
+    tu_seed(seed);
+    tu_corpus_init(c, NDOCS, 3);
     for (uint32_t d = 0; d < NDOCS; d++) {
         char *s[2] = {NULL, NULL};
         size_t len[2] = {0, 0}, cap[2] = {0, 0};
@@ -106,108 +79,39 @@ static void corpus_make(corpus *c, uint64_t seed)
             int k = (int)(d / NSPEC);
             uint32_t tf = spec_tf(k, d % NSPEC);
             for (uint32_t i = 0; i < tf; i++)
-                append(&s[1], &len[1], &cap[1], spec_word[k]);
+                tu_append(&s[1], &len[1], &cap[1], spec_word[k]);
         }
-        uint32_t nt = 1 + rnd(4);
+        uint32_t nt = 1 + tu_rnd(4);
         for (uint32_t i = 0; i < nt; i++)
-            append(&s[0], &len[0], &cap[0],
-                   rnd(5) == 0 ? "alph" : filler[rnd(NFILLER)]);
+            tu_append(&s[0], &len[0], &cap[0],
+                      tu_rnd(5) == 0 ? "alph" : filler[tu_rnd(NFILLER)]);
         /* alph in most documents, beth in many, with tfs from 1 to
          * hundreds, among filler words: deltas of one and two bytes */
-        uint32_t ta = rnd(10) < 9 ? 1 + rnd(rnd(8) == 0 ? 300 : 40) : 0;
-        uint32_t tb = rnd(10) < 6 ? 1 + rnd(30) : 0;
+        uint32_t ta =
+            tu_rnd(10) < 9 ? 1 + tu_rnd(tu_rnd(8) == 0 ? 300 : 40) : 0;
+        uint32_t tb = tu_rnd(10) < 6 ? 1 + tu_rnd(30) : 0;
         while (ta + tb > 0) {
-            uint32_t gap = rnd(3) == 0 ? rnd(200) : rnd(3);
+            uint32_t gap = tu_rnd(3) == 0 ? tu_rnd(200) : tu_rnd(3);
             for (uint32_t i = 0; i < gap; i++)
-                append(&s[1], &len[1], &cap[1], filler[rnd(NFILLER)]);
-            if (ta > 0 && (tb == 0 || rnd(2))) {
-                append(&s[1], &len[1], &cap[1], "alph");
+                tu_append(&s[1], &len[1], &cap[1], filler[tu_rnd(NFILLER)]);
+            if (ta > 0 && (tb == 0 || tu_rnd(2))) {
+                tu_append(&s[1], &len[1], &cap[1], "alph");
                 ta--;
-                if (tb > 0 && rnd(2)) { /* the phrase "alph beth" */
-                    append(&s[1], &len[1], &cap[1], "beth");
+                if (tb > 0 && tu_rnd(2)) { /* the phrase "alph beth" */
+                    tu_append(&s[1], &len[1], &cap[1], "beth");
                     tb--;
                 }
             } else {
-                append(&s[1], &len[1], &cap[1], "beth");
+                tu_append(&s[1], &len[1], &cap[1], "beth");
                 tb--;
             }
         }
         if (s[1] == NULL)
-            append(&s[1], &len[1], &cap[1], "river");
+            tu_append(&s[1], &len[1], &cap[1], "river");
         c->title[d] = s[0];
         c->body[d] = s[1];
-        snprintf(c->id[d], sizeof(c->id[d]), "doc-%03u", d);
+        c->date[d] = 1700000000 + (int64_t)d * 86400;
     }
-}
-
-static void corpus_free(corpus *c)
-{
-    for (uint32_t d = 0; d < NDOCS; d++) {
-        free(c->title[d]);
-        free(c->body[d]);
-    }
-}
-
-static void new_dir(char *dir)
-{
-    snprintf(dir, 64, "/tmp/trawl-posoff-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-/* Docs d of c with keep[d] (NULL: all) in [from, to), one run written in
- * format fmt. */
-static void run(const char *dir, const corpus *c, uint32_t from, uint32_t to,
-                const unsigned char *keep, const trawl_writer_opts *o,
-                uint32_t fmt)
-{
-    trawl_writer *w;
-    trawl_err err;
-    trawl__segfile_format = fmt;
-    assert_int_equal(trawl_writer_open(&w, dir, o, &err), 0);
-    for (uint32_t d = from; d < to; d++) {
-        if (keep != NULL && !keep[d])
-            continue;
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = (char *)c->id[d];
-        a.id_len = strlen(a.id);
-        a.title = c->title[d];
-        a.title_len = strlen(a.title);
-        a.body = c->body[d];
-        a.body_len = strlen(a.body);
-        a.date = 1700000000 + (int64_t)d * 86400;
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-    }
-    int rc = trawl_writer_commit(w, NULL, &err);
-    trawl__segfile_format = TRAWL_FORMAT_VERSION;
-    if (rc != 0)
-        fail_msg("commit: %s", err.msg);
-    trawl_writer_free(w);
-}
-
-static trawl_index *open_ix(const char *dir)
-{
-    trawl_index *ix;
-    trawl_err err;
-    if (trawl_index_open(&ix, dir, &err) != 0)
-        fail_msg("open %s: %s", dir, err.msg);
-    return ix;
-}
-
-static void assert_sound(const char *dir)
-{
-    char *rep = NULL;
-    trawl_err err;
-    if (trawl_index_check(dir, &rep, &err) != 0)
-        fail_msg("check %s: %s\n%s", dir, err.msg, rep ? rep : "");
-    free(rep);
 }
 
 static const char *queries[] = {
@@ -220,113 +124,18 @@ static const char *queries[] = {
 };
 #define NQUERIES (sizeof(queries) / sizeof(queries[0]))
 
-/* Every query: all hits, then a pruned page of 3, against the oracle
- * (doc i of the oracle is the i-th kept doc). */
-static void check_oracle(const char *dir, const corpus *c,
+/* Every query against the oracle (testutil.h). */
+static void check_oracle(const char *dir, const tu_corpus *c,
                          const unsigned char *keep)
 {
-    trawl_err err;
-    trawl_analyzer *an;
-    assert_int_equal(trawl_analyzer_new(&an, "english", &err), 0);
-    oracle *o = oracle_new(an);
-    uint32_t ids[NDOCS], n = 0;
-    for (uint32_t d = 0; d < NDOCS; d++)
-        if (keep == NULL || keep[d]) {
-            oracle_add(o, c->title[d], c->body[d],
-                       1700000000 + (int64_t)d * 86400);
-            ids[n++] = d;
-        }
-    trawl_index *ix = open_ix(dir);
-    trawl_searcher *s;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    for (size_t k = 0; k < NQUERIES; k++) {
-        const char *q = queries[k];
-        trawl_arena *a = trawl_arena_new(1 << 16);
-        qnode *root;
-        assert_int_equal(trawl__query_parse(&root, an, q, strlen(q), a, &err),
-                         0);
-        size_t nw;
-        oracle_hit *want = oracle_search(o, root, 1.2, 0.75, 2.0, 1.0, 1.0,
-                                         TRAWL_PROX_DEPTH, &nw);
-        for (int pass = 0; pass < 2; pass++) {
-            trawl_query tq;
-            trawl_query_init(&tq);
-            tq.q = q;
-            tq.qlen = strlen(q);
-            tq.limit = pass == 0 ? TRAWL_MAX_LIMIT : 3;
-            tq.snippets = 0;
-            trawl_results r;
-            if (trawl_search(s, ix, &tq, a, &r, &err) != 0)
-                fail_msg("query [%s]: %s", q, err.msg);
-            if (pass == 0 && r.total != nw)
-                fail_msg("query [%s]: total %llu, oracle %zu", q,
-                         (unsigned long long)r.total, nw);
-            size_t m = nw < tq.limit ? nw : tq.limit;
-            assert_int_equal(r.nhits, m);
-            for (size_t i = 0; i < m; i++) {
-                const char *id = c->id[ids[want[i].doc]];
-                double dd = fabs(r.hits[i].score - want[i].score);
-                if (dd > 1e-9 * (1 + want[i].score) ||
-                    strcmp(r.hits[i].id, id) != 0)
-                    fail_msg("query [%s] rank %zu: got %s %.12f, oracle %s "
-                             "%.12f", q, i, r.hits[i].id, r.hits[i].score,
-                             id, want[i].score);
-            }
-        }
-        free(want);
-        trawl_arena_free(a);
-    }
-    trawl_searcher_free(s);
-    trawl_index_release(ix);
-    oracle_free(o);
-    trawl_analyzer_free(an);
+    tu_check_oracle(dir, c, keep, queries, NQUERIES);
 }
 
 /* Every query against both indexes: the same hits and scores, bit for
  * bit. */
 static void check_same(const char *da, const char *db)
 {
-    trawl_index *a = open_ix(da), *b = open_ix(db);
-    trawl_searcher *s;
-    trawl_err err;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    trawl_arena *ar = trawl_arena_new(1 << 16);
-    for (size_t k = 0; k < NQUERIES; k++) {
-        for (int pass = 0; pass < 2; pass++) {
-            trawl_query tq;
-            trawl_query_init(&tq);
-            tq.q = queries[k];
-            tq.qlen = strlen(tq.q);
-            tq.limit = pass == 0 ? TRAWL_MAX_LIMIT : 5;
-            tq.snippets = 0;
-            trawl_results ra, rb;
-            assert_int_equal(trawl_search(s, a, &tq, ar, &ra, &err), 0);
-            assert_int_equal(trawl_search(s, b, &tq, ar, &rb, &err), 0);
-            if (pass == 0)
-                assert_int_equal(ra.total, rb.total);
-            assert_int_equal(ra.nhits, rb.nhits);
-            for (size_t i = 0; i < ra.nhits; i++)
-                if (strcmp(ra.hits[i].id, rb.hits[i].id) != 0 ||
-                    ra.hits[i].score != rb.hits[i].score)
-                    fail_msg("query [%s] rank %zu: %s %.17g vs %s %.17g",
-                             tq.q, i, ra.hits[i].id, ra.hits[i].score,
-                             rb.hits[i].id, rb.hits[i].score);
-        }
-        trawl_arena_reset(ar);
-    }
-    trawl_arena_free(ar);
-    trawl_searcher_free(s);
-    trawl_index_release(a);
-    trawl_index_release(b);
-}
-
-static seg_term term_of(const trawl_index *ix, uint32_t si, const char *word)
-{
-    seg_term t;
-    trawl_err err;
-    assert_int_equal(
-        trawl__seg_lookup(&ix->segs[si], word, strlen(word), &t, &err), 1);
-    return t;
+    tu_check_same(da, db, queries, NQUERIES);
 }
 
 /* What walk_term saw of a term's blocks. */
@@ -432,15 +241,15 @@ static uint64_t walk_all(const trawl_segment *s)
 static void rule_boundaries(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 1);
     char d[64];
-    new_dir(d);
+    tu_new_dir(d, "posoff");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
-    run(d, &c, 0, NDOCS, NULL, &np, TRAWL_FORMAT_VERSION);
-    trawl_index *ix = open_ix(d);
+    tu_run_format(d, &c, 0, NDOCS, NULL, &np, TRAWL_FORMAT_VERSION);
+    trawl_index *ix = tu_open(d);
     assert_int_equal(ix->nsegs, 1);
     const trawl_segment *s = &ix->segs[0];
     assert_int_equal(s->version, TRAWL_FORMAT_VERSION);
@@ -449,7 +258,7 @@ static void rule_boundaries(void **state)
         65535, 65536 - 2 * (NSPEC - 1) + 4 * (NSPEC - 1)};
     static const unsigned want_w[NSPECW] = {0, 2, 2, 4};
     for (int k = 0; k < NSPECW; k++) {
-        seg_term t = term_of(ix, 0, spec_word[k]);
+        seg_term t = tu_term_of(ix, 0, spec_word[k]);
         assert_int_equal(t.df, NSPEC);
         tabs r = walk_term(s, &t, 0);
         assert_int_equal(r.blocks, 1);
@@ -458,17 +267,17 @@ static void rule_boundaries(void **state)
         assert_int_equal(r.w4, want_w[k] == 4);
     }
     /* alph: blocks of 128 and the rest, with tables */
-    seg_term ta = term_of(ix, 0, "alph");
+    seg_term ta = tu_term_of(ix, 0, "alph");
     assert_true(ta.df > 2 * BLOCK_SIZE);
     tabs ra = walk_term(s, &ta, 0);
     assert_int_equal(ra.blocks, 3);
     assert_true(ra.tabled >= 2);
     walk_all(s);
     trawl_index_release(ix);
-    assert_sound(d);
+    tu_assert_sound(d);
     check_oracle(d, &c, NULL);
-    rm_rf(d);
-    corpus_free(&c);
+    tu_rm_rf(d);
+    tu_corpus_free(&c);
 }
 
 /* The same documents in format 8: no tables (POSITIONS shorter by their
@@ -477,18 +286,18 @@ static void rule_boundaries(void **state)
 static void format8_reads_the_same(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 2);
     for (int pairs = 0; pairs < 2; pairs++) {
         char d9[64], d8[64];
-        new_dir(d9);
-        new_dir(d8);
+        tu_new_dir(d9, "posoff");
+        tu_new_dir(d8, "posoff");
         trawl_writer_opts o;
         memset(&o, 0, sizeof(o));
         o.no_pairs = !pairs;
-        run(d9, &c, 0, NDOCS, NULL, &o, TRAWL_FORMAT_VERSION);
-        run(d8, &c, 0, NDOCS, NULL, &o, 8);
-        trawl_index *i9 = open_ix(d9), *i8 = open_ix(d8);
+        tu_run_format(d9, &c, 0, NDOCS, NULL, &o, TRAWL_FORMAT_VERSION);
+        tu_run_format(d8, &c, 0, NDOCS, NULL, &o, 8);
+        trawl_index *i9 = tu_open(d9), *i8 = tu_open(d8);
         assert_int_equal(i8->segs[0].version, 8);
         uint64_t tab9 = walk_all(&i9->segs[0]);
         assert_true(tab9 > 0);
@@ -498,13 +307,13 @@ static void format8_reads_the_same(void **state)
                          i9->segs[0].sec[SEC_POSITIONS].len);
         trawl_index_release(i9);
         trawl_index_release(i8);
-        assert_sound(d8);
+        tu_assert_sound(d8);
         check_oracle(d8, &c, NULL);
         check_same(d9, d8);
-        rm_rf(d9);
-        rm_rf(d8);
+        tu_rm_rf(d9);
+        tu_rm_rf(d8);
     }
-    corpus_free(&c);
+    tu_corpus_free(&c);
 }
 
 /* Add-only runs alternating formats 8 and 9 (the same word's block
@@ -515,36 +324,36 @@ static void format8_reads_the_same(void **state)
 static void merge_mixes_formats(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 3);
     char one[64], mixed[64];
-    new_dir(one);
-    new_dir(mixed);
+    tu_new_dir(one, "posoff");
+    tu_new_dir(mixed, "posoff");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
-    run(one, &c, 0, NDOCS, NULL, NULL, TRAWL_FORMAT_VERSION);
+    tu_run_format(one, &c, 0, NDOCS, NULL, NULL, TRAWL_FORMAT_VERSION);
     trawl_writer_opts add = np;
     add.keep_unseen = 1;
     /* cuts inside the boundary words' documents too */
     static const uint32_t cut[] = {0, 20, 60, 100, 150, 240, NDOCS};
     for (int k = 0; k < 6; k++)
-        run(mixed, &c, cut[k], cut[k + 1], NULL, &add,
-            k % 2 ? TRAWL_FORMAT_VERSION : 8);
-    trawl_index *ix = open_ix(mixed);
+        tu_run_format(mixed, &c, cut[k], cut[k + 1], NULL, &add,
+                      k % 2 ? TRAWL_FORMAT_VERSION : 8);
+    trawl_index *ix = tu_open(mixed);
     assert_int_equal(ix->nsegs, 6);
     assert_int_equal(ix->segs[0].version, 8);
     assert_int_equal(ix->segs[1].version, TRAWL_FORMAT_VERSION);
     trawl_index_release(ix);
-    assert_sound(mixed);
+    tu_assert_sound(mixed);
     check_same(one, mixed);
     check_oracle(mixed, &c, NULL);
 
     trawl_writer_opts mo = add;
     mo.merge = 1;
-    run(mixed, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
-    ix = open_ix(mixed);
-    trawl_index *io = open_ix(one);
+    tu_run_format(mixed, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
+    ix = tu_open(mixed);
+    trawl_index *io = tu_open(one);
     assert_int_equal(ix->nsegs, 1);
     assert_int_equal(ix->segs[0].version, TRAWL_FORMAT_VERSION);
     assert_int_equal(ix->segs[0].size, io->segs[0].size);
@@ -552,7 +361,7 @@ static void merge_mixes_formats(void **state)
                         ix->segs[0].size);
     trawl_index_release(io);
     trawl_index_release(ix);
-    assert_sound(mixed);
+    tu_assert_sound(mixed);
     check_same(one, mixed);
 
     /* drop a third of the documents (blocks lose postings, some cross
@@ -561,24 +370,24 @@ static void merge_mixes_formats(void **state)
     for (uint32_t d = 0; d < NDOCS; d++)
         keep[d] = d % 3 != 1 && d != 45;
     trawl_writer_opts del = np;
-    run(mixed, &c, 0, NDOCS, keep, &del, TRAWL_FORMAT_VERSION);
-    assert_sound(mixed);
-    run(mixed, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
-    ix = open_ix(mixed);
+    tu_run_format(mixed, &c, 0, NDOCS, keep, &del, TRAWL_FORMAT_VERSION);
+    tu_assert_sound(mixed);
+    tu_run_format(mixed, &c, 0, 0, NULL, &mo, TRAWL_FORMAT_VERSION);
+    ix = tu_open(mixed);
     assert_int_equal(ix->nsegs, 1);
     assert_int_equal(ix->segs[0].ndeleted, 0);
     assert_true(walk_all(&ix->segs[0]) > 0);
     trawl_index_release(ix);
-    assert_sound(mixed);
+    tu_assert_sound(mixed);
     check_oracle(mixed, &c, keep);
     char f[64];
-    new_dir(f);
-    run(f, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
+    tu_new_dir(f, "posoff");
+    tu_run_format(f, &c, 0, NDOCS, keep, &np, TRAWL_FORMAT_VERSION);
     check_same(mixed, f);
-    rm_rf(f);
-    rm_rf(one);
-    rm_rf(mixed);
-    corpus_free(&c);
+    tu_rm_rf(f);
+    tu_rm_rf(one);
+    tu_rm_rf(mixed);
+    tu_corpus_free(&c);
 }
 
 /* ---- damage ------------------------------------------------------------ */
@@ -589,89 +398,11 @@ static void put_u16(unsigned char *p, uint16_t v)
     p[1] = (unsigned char)(v >> 8);
 }
 
-static char *seg_path(const char *dir)
-{
-    DIR *dd = opendir(dir);
-    struct dirent *e;
-    char *p = NULL;
-    while ((e = readdir(dd)) != NULL) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".trs") == 0) {
-            p = malloc(strlen(dir) + l + 2);
-            sprintf(p, "%s/%s", dir, e->d_name);
-        }
-    }
-    closedir(dd);
-    assert_non_null(p);
-    return p;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-static void spit(const char *path, const unsigned char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-/* Recompute every section hash, then the TOC hash, so that open accepts
- * the damaged file and only decoding can notice. */
-static void reseal(unsigned char *p, size_t n)
-{
-    uint64_t toc = trawl__get_u64(p + n - SEG_FOOTER);
-    uint64_t toc_len = trawl__get_u64(p + n - SEG_FOOTER + 8);
-    uint32_t nsec = trawl__get_u32(p + toc);
-    for (uint32_t i = 0; i < nsec; i++) {
-        unsigned char *e = p + toc + 4 + (size_t)i * 32;
-        uint64_t off = trawl__get_u64(e + 8), len = trawl__get_u64(e + 16);
-        trawl__put_u64(e + 24, trawl__hash64(p + off, len));
-    }
-    trawl__put_u64(p + n - SEG_FOOTER + 16, trawl__hash64(p + toc, toc_len));
-}
-
 /* Search every query on dir: an answer or ECORRUPT, no crash (ASan in
- * CI); 1 if some query reported the damage. */
-static int search_survives(const char *dir)
+ * CI); the index opens. */
+static void search_survives(const char *dir)
 {
-    trawl_index *ix = open_ix(dir);
-    trawl_searcher *s;
-    trawl_err err;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    trawl_arena *ar = trawl_arena_new(1 << 16);
-    int seen = 0;
-    for (size_t k = 0; k < NQUERIES; k++) {
-        for (int pass = 0; pass < 2; pass++) {
-            trawl_query tq;
-            trawl_query_init(&tq);
-            tq.q = queries[k];
-            tq.qlen = strlen(tq.q);
-            tq.limit = pass == 0 ? TRAWL_MAX_LIMIT : 3;
-            tq.snippets = pass;
-            trawl_results r;
-            int rc = trawl_search(s, ix, &tq, ar, &r, &err);
-            assert_true(rc == 0 || rc == TRAWL_ECORRUPT);
-            seen |= rc == TRAWL_ECORRUPT;
-        }
-        trawl_arena_reset(ar);
-    }
-    trawl_arena_free(ar);
-    trawl_searcher_free(s);
-    trawl_index_release(ix);
-    return seen;
+    assert_int_not_equal(tu_search_survives(dir, queries, NQUERIES), -1);
 }
 
 /* The check's verdict on dir: 1 if it reported damage in POSITIONS. */
@@ -689,7 +420,7 @@ static int check_finds(const char *dir)
 /* One query on dir, all hits: its return code. */
 static int query_rc(const char *dir, const char *q)
 {
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     trawl_searcher *s;
     trawl_err err;
     assert_int_equal(trawl_searcher_new(&s, &err), 0);
@@ -716,22 +447,22 @@ static int query_rc(const char *dir, const char *q)
 static void damaged_tables(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 5);
     char d[64];
-    new_dir(d);
+    tu_new_dir(d, "posoff");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
-    run(d, &c, 0, NDOCS, NULL, &np, TRAWL_FORMAT_VERSION);
-    char *path = seg_path(d);
+    tu_run_format(d, &c, 0, NDOCS, NULL, &np, TRAWL_FORMAT_VERSION);
+    char *path = tu_seg_path(d);
     size_t n;
-    unsigned char *orig = slurp(path, &n);
+    unsigned char *orig = tu_slurp(path, &n);
     unsigned char *img = malloc(n);
-    trawl_index *ix = open_ix(d);
+    trawl_index *ix = tu_open(d);
     uint64_t pos = (uint64_t)(ix->segs[0].sec[SEC_POSITIONS].p -
                               ix->segs[0].map);
-    seg_term th = term_of(ix, 0, "xkh"), tw = term_of(ix, 0, "xkw");
+    seg_term th = tu_term_of(ix, 0, "xkh"), tw = tu_term_of(ix, 0, "xkw");
     trawl_index_release(ix);
     unsigned char *h = img + pos + th.pos_off; /* u16, NSPEC - 1 entries */
     unsigned char *w = img + pos + tw.pos_off; /* u32 */
@@ -765,21 +496,21 @@ static void damaged_tables(void **state)
             q = "xkw alph";
             break;
         }
-        reseal(img, n);
-        spit(path, img, n);
+        tu_reseal(img, n);
+        tu_spit(path, img, n);
         if (!check_finds(d))
             fail_msg("damage %d: the check did not report it", kind);
         search_survives(d);
         if (q != NULL && query_rc(d, q) != TRAWL_ECORRUPT)
             fail_msg("damage %d: [%s] did not report it", kind, q);
     }
-    spit(path, orig, n);
-    assert_sound(d);
+    tu_spit(path, orig, n);
+    tu_assert_sound(d);
     free(img);
     free(orig);
     free(path);
-    rm_rf(d);
-    corpus_free(&c);
+    tu_rm_rf(d);
+    tu_corpus_free(&c);
 }
 
 /* The table helpers at their edges: no table for one posting, or one

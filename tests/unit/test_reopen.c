@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "seg.h"
+#include "testutil.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
 #include "trawl/search.h"
@@ -54,18 +55,9 @@ static void run(const char *dir, size_t from, size_t to, int keep)
     trawl_err err;
     assert_int_equal(trawl_writer_open(&w, dir, &o, &err), 0);
     for (size_t i = from; i < to; i++) {
-        char id[32], title[] = "Title", body[512];
+        char id[32], body[512];
         article(i, id, sizeof(id), body, sizeof(body));
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = id;
-        a.id_len = strlen(id);
-        a.title = title;
-        a.title_len = strlen(title);
-        a.body = body;
-        a.body_len = strlen(body);
-        a.date = TRAWL_NO_DATE;
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+        tu_add(w, id, "Title", body, NULL, TRAWL_NO_DATE);
     }
     trawl_writer_stats st;
     if (trawl_writer_commit(w, &st, &err) != 0)
@@ -146,8 +138,8 @@ static uint32_t shared_with(const trawl_index *ix, const trawl_index *prev)
 static void reopen_shares_unchanged_segments(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/trawl-reopen-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    tu_new_dir(dir, "reopen");
     trawl_err err;
 
     run(dir, 0, 300, 0);
@@ -205,9 +197,7 @@ static void reopen_shares_unchanged_segments(void **state)
     assert_int_equal(trawl_index_open(&bad, dir, &err), TRAWL_ECORRUPT);
     trawl_index_release(g3);
 
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rm_rf(dir);
 }
 
 int main(void)

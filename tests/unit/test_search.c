@@ -18,6 +18,7 @@
 #include "internal.h"
 #include "oracle.h"
 #include "query.h"
+#include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
@@ -33,18 +34,11 @@ static const char *vocab[] = {
 };
 #define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
 
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng_state >> 33) % n;
-}
 
 /* Zipf-ish: low indexes are more frequent. */
 static const char *word(void)
 {
-    uint32_t a = rnd(NVOCAB), b = rnd(NVOCAB);
+    uint32_t a = tu_rnd(NVOCAB), b = tu_rnd(NVOCAB);
     return vocab[a < b ? a : b];
 }
 
@@ -59,9 +53,9 @@ static char *make_text(uint32_t nwords)
     char *s = malloc(cap);
     s[0] = '\0';
     for (uint32_t i = 0; i < nwords; i++) {
-        if (prefix_words && rnd(3) == 0)
+        if (prefix_words && tu_rnd(3) == 0)
             len += (size_t)snprintf(s + len, cap - len, "%spre%03u",
-                                    i ? " " : "", rnd(300));
+                                    i ? " " : "", tu_rnd(300));
         else
             len += (size_t)snprintf(s + len, cap - len, "%s%s",
                                     i ? " " : "", word());
@@ -79,15 +73,15 @@ static int long_docs;
 static char *make_long_text(uint32_t nwords)
 {
     static const uint32_t gap[] = {6, 400, 12000};
-    uint32_t g = gap[rnd(3)];
+    uint32_t g = gap[tu_rnd(3)];
     size_t cap = nwords * 16 + 1, len = 0;
     char *s = malloc(cap);
     s[0] = '\0';
     for (uint32_t i = 0; i < nwords; i++) {
-        const char *w = vocab[24 + rnd(5)];
-        if (rnd(g) == 0) {
-            w = keys[rnd(4)];
-            if (w == keys[0] && rnd(2) == 0 && i + 1 < nwords) {
+        const char *w = vocab[24 + tu_rnd(5)];
+        if (tu_rnd(g) == 0) {
+            w = keys[tu_rnd(4)];
+            if (w == keys[0] && tu_rnd(2) == 0 && i + 1 < nwords) {
                 len += (size_t)snprintf(s + len, cap - len, "%snorth",
                                         i ? " " : "");
                 w = keys[1];
@@ -108,20 +102,12 @@ typedef struct fixture {
     oracle *o;
 } fixture;
 
-static void rm_rf(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static void build(fixture *f, size_t ndocs, uint64_t seed)
 {
     trawl_err err;
     memset(f, 0, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/trawl-test-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rng_state = seed;
+    tu_new_dir(f->dir, "test");
+    tu_seed(seed);
     f->ndocs = ndocs;
     f->titles = calloc(ndocs, sizeof(char *));
     f->bodies = calloc(ndocs, sizeof(char *));
@@ -130,28 +116,21 @@ static void build(fixture *f, size_t ndocs, uint64_t seed)
     assert_int_equal(trawl_analyzer_new(&f->an, "english", &err), 0);
     f->o = oracle_new(f->an);
     for (size_t i = 0; i < ndocs; i++) {
-        f->titles[i] = make_text(2 + rnd(5));
+        f->titles[i] = make_text(2 + tu_rnd(5));
         /* some long documents reach past the 65,504 positions that
          * proximity counts in a bitmap (beyond, it merges the lists) */
-        f->bodies[i] = long_docs ? make_long_text(i % 6 == 5
-                                                      ? 60000 + rnd(20000)
-                                                      : 16000 + rnd(16000))
-                                 : make_text(rnd(7) == 0 ? 300 + rnd(400)
-                                                         : 5 + rnd(60));
+        f->bodies[i] =
+            long_docs ? make_long_text(i % 6 == 5 ? 60000 + tu_rnd(20000)
+                                                  : 16000 + tu_rnd(16000))
+                      : make_text(tu_rnd(7) == 0 ? 300 + tu_rnd(400)
+                                                 : 5 + tu_rnd(60));
         char id[32];
         snprintf(id, sizeof(id), "doc-%05zu", i);
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = id;
-        a.id_len = strlen(id);
-        a.title = f->titles[i];
-        a.title_len = strlen(a.title);
-        a.body = f->bodies[i];
-        a.body_len = strlen(a.body);
-        a.date = rnd(10) == 0 ? TRAWL_NO_DATE
-                              : 1700000000 + (int64_t)rnd(1000) * 86400;
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-        oracle_add(f->o, f->titles[i], f->bodies[i], a.date);
+        int64_t date = tu_rnd(10) == 0
+                           ? TRAWL_NO_DATE
+                           : 1700000000 + (int64_t)tu_rnd(1000) * 86400;
+        tu_add(w, id, f->titles[i], f->bodies[i], NULL, date);
+        oracle_add(f->o, f->titles[i], f->bodies[i], date);
     }
     trawl_writer_stats st;
     assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
@@ -172,7 +151,7 @@ static void teardown_fixture(fixture *f)
     }
     free(f->titles);
     free(f->bodies);
-    rm_rf(f->dir);
+    tu_rm_rf(f->dir);
 }
 
 /* Compare trawl_search (all hits) with the oracle for query text q. */
@@ -288,16 +267,16 @@ static void search_matches_oracle_random(void **state)
     for (int i = 0; i < 300; i++) {
         char q[256];
         size_t len = 0;
-        int nw = 1 + (int)rnd(4);
+        int nw = 1 + (int)tu_rnd(4);
         for (int k = 0; k < nw; k++) {
             const char *op = "";
-            switch (rnd(8)) {
+            switch (tu_rnd(8)) {
             case 0: op = "-"; break;
             case 1: op = "title:"; break;
             case 2: op = k ? "OR " : ""; break;
             default: break;
             }
-            uint32_t kind = rnd(10);
+            uint32_t kind = tu_rnd(10);
             if (kind == 0)
                 len += (size_t)snprintf(q + len, sizeof(q) - len,
                                         "%s%s\"%s %s\"", k ? " " : "", op,
@@ -305,15 +284,15 @@ static void search_matches_oracle_random(void **state)
             else if (kind == 1)
                 len += (size_t)snprintf(q + len, sizeof(q) - len,
                                         "%s%s\"%s %s %s\"~%u", k ? " " : "",
-                                        op, word(), word(), word(), rnd(6));
+                                        op, word(), word(), word(), tu_rnd(6));
             else if (kind == 2)
                 len += (size_t)snprintf(q + len, sizeof(q) - len,
                                         "%s%s%.2s*", k ? " " : "", op, word());
             else if (kind == 3)
                 len += (size_t)snprintf(q + len, sizeof(q) - len,
                                         "%s%sdate:%u..%u", k ? " " : "",
-                                        op[0] == '-' ? "-" : "", 2023 + rnd(2),
-                                        2024 + rnd(3));
+                                        op[0] == '-' ? "-" : "",
+                                        2023 + tu_rnd(2), 2024 + tu_rnd(3));
             else
                 len += (size_t)snprintf(q + len, sizeof(q) - len, "%s%s%s",
                                         k ? " " : "", op, word());
@@ -589,8 +568,8 @@ static void search_reports_query_errors(void **state)
 static void index_stores_and_replaces_articles(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/trawl-test-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    tu_new_dir(dir, "test");
     trawl_err err;
     trawl_writer *w;
     assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
@@ -652,14 +631,14 @@ static void index_stores_and_replaces_articles(void **state)
     assert_int_equal(st.added, 0);
     assert_int_equal(st.generation, 2);
     trawl_writer_free(w);
-    rm_rf(dir);
+    tu_rm_rf(dir);
 }
 
 static void snippet_highlights_matches(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/trawl-test-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    tu_new_dir(dir, "test");
     trawl_err err;
     trawl_writer *w;
     assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
@@ -668,16 +647,7 @@ static void snippet_highlights_matches(void **state)
         "affaires said North Korea would join the talks, while the "
         "consultations on north policy and korea trade went on. "
         "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text here.";
-    trawl_article a;
-    memset(&a, 0, sizeof(a));
-    a.id = "s";
-    a.id_len = 1;
-    a.title = "T";
-    a.title_len = 1;
-    a.body = (char *)body;
-    a.body_len = strlen(body);
-    a.date = TRAWL_NO_DATE;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, "s", "T", body, NULL, TRAWL_NO_DATE);
     assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
     trawl_writer_free(w);
     trawl_index *ix;
@@ -734,7 +704,7 @@ static void snippet_highlights_matches(void **state)
     trawl_arena_free(ar);
     trawl_searcher_free(s);
     trawl_index_release(ix);
-    rm_rf(dir);
+    tu_rm_rf(dir);
 }
 
 /* A prefix that expands to hundreds of terms ranks like an OR of them;
@@ -742,8 +712,8 @@ static void snippet_highlights_matches(void **state)
 static void search_wide_prefix(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/trawl-test-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    tu_new_dir(dir, "test");
     trawl_err err;
     trawl_writer *w;
     assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
@@ -753,16 +723,7 @@ static void search_wide_prefix(void **state)
         /* Distinct words qx + three letters; stems keep them distinct. */
         snprintf(body, sizeof(body), "qx%c%c%c and more text", 'a' + i / 676,
                  'a' + i / 26 % 26, 'a' + i % 26);
-        trawl_article a;
-        memset(&a, 0, sizeof(a));
-        a.id = id;
-        a.id_len = strlen(id);
-        a.title = "t";
-        a.title_len = 1;
-        a.body = body;
-        a.body_len = strlen(body);
-        a.date = TRAWL_NO_DATE;
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+        tu_add(w, id, "t", body, NULL, TRAWL_NO_DATE);
     }
     assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
     trawl_writer_free(w);
@@ -788,7 +749,7 @@ static void search_wide_prefix(void **state)
     trawl_arena_free(ar);
     trawl_searcher_free(s);
     trawl_index_release(ix);
-    rm_rf(dir);
+    tu_rm_rf(dir);
 }
 
 /* Hostile query strings: any mix of operators, quotes, fields, dates and
@@ -814,9 +775,9 @@ static void search_survives_garbage_queries(void **state)
     for (int t = 0; t < 20000; t++) {
         char q[256];
         size_t len = 0;
-        int parts = 1 + (int)rnd(12);
+        int parts = 1 + (int)tu_rnd(12);
         for (int k = 0; k < parts; k++) {
-            const char *b = bits[rnd((uint32_t)nb)];
+            const char *b = bits[tu_rnd((uint32_t)nb)];
             size_t bl = b[0] == '\0' ? 1 : strlen(b);
             if (len + bl >= sizeof(q))
                 break;

@@ -17,32 +17,9 @@
 
 #include "query.h"
 #include "snippet.h"
+#include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/arena.h"
-
-typedef struct fixture {
-    trawl_analyzer *an;
-    trawl_arena *a;
-} fixture;
-
-static int setup(void **state)
-{
-    static fixture f;
-    trawl_err err;
-    if (trawl_analyzer_new(&f.an, "english", &err) != 0)
-        return -1;
-    f.a = trawl_arena_new(1 << 12);
-    *state = &f;
-    return f.a == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    trawl_analyzer_free(f->an);
-    trawl_arena_free(f->a);
-    return 0;
-}
 
 /* A growing body of text. */
 typedef struct body {
@@ -77,7 +54,7 @@ typedef struct snip {
     trawl_range *rg;
 } snip;
 
-static snip make(fixture *f, const body *b, const char *q)
+static snip make(tu_fixture *f, const body *b, const char *q)
 {
     trawl_err err;
     qnode *root;
@@ -106,7 +83,7 @@ static void highlight_is(const snip *r, size_t k, const char *want)
 
 static void late_match_highlighted_at_its_bytes(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     body b = {0};
     /* multi-byte text first: offsets are bytes, not characters */
     fill(&b, 30000, "caf\xc3\xa9 na\xc3\xafve r\xc3\xa9sum\xc3\xa9");
@@ -121,7 +98,7 @@ static void late_match_highlighted_at_its_bytes(void **state)
 
 static void phrase_across_piece_boundaries(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     /* pieces end at the first whitespace from 2 KiB, then from twice the
      * end before: the phrase at every offset around the first two */
     for (size_t at = 2030; at < 4200; at += at < 2070 ? 1 : 29) {
@@ -142,7 +119,7 @@ static void phrase_across_piece_boundaries(void **state)
 
 static void first_window_with_every_word_wins(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     body b = {0};
     put(&b, "Early on, the budget vote passed. ");
     fill(&b, 50000, "filler");
@@ -170,7 +147,7 @@ static void first_window_with_every_word_wins(void **state)
 
 static void huge_body_is_not_read_to_the_end(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     body b = {0};
     put(&b, "A storm came. ");
     fill(&b, (size_t)2 << 20, "filler");
@@ -202,5 +179,6 @@ int main(void)
         cmocka_unit_test(first_window_with_every_word_wins),
         cmocka_unit_test(huge_body_is_not_read_to_the_end),
     };
-    return cmocka_run_group_tests_name("snippet", tests, setup, teardown);
+    return cmocka_run_group_tests_name("snippet", tests, tu_fixture_setup,
+                                       tu_fixture_teardown);
 }

@@ -21,24 +21,12 @@
 #include "internal.h"
 #include "seg.h"
 #include "segfile.h"
+#include "testutil.h"
 #include "trawl/arena.h"
 #include "trawl/index.h"
 #include "trawl/writer.h"
 
 #define EXTRA_LEN 1400
-
-static void rm_rf(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static void make_dir(char *d, size_t cap)
-{
-    snprintf(d, cap, "/tmp/trawl-store-XXXXXX");
-    assert_non_null(mkdtemp(d));
-}
 
 /* Doc i of variant v (0 or 1: two corpora with different text, so their
  * segments get different dictionaries): id, title, a short body and a
@@ -73,19 +61,7 @@ static void add_doc(trawl_writer *w, int v, int i)
 {
     char id[32], title[96], body[128], extra[EXTRA_LEN + 64];
     make_doc(v, i, id, title, body, extra);
-    trawl_article a;
-    trawl_err err;
-    memset(&a, 0, sizeof(a));
-    a.id = id;
-    a.id_len = strlen(id);
-    a.title = title;
-    a.title_len = strlen(title);
-    a.body = body;
-    a.body_len = strlen(body);
-    a.extra = extra;
-    a.extra_len = strlen(extra);
-    a.date = 1700000000 + (int64_t)i;
-    assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    tu_add(w, id, title, body, extra, 1700000000 + (int64_t)i);
 }
 
 /* One run of docs [from, to) of variant v, written in format fmt. */
@@ -103,26 +79,6 @@ static void build(const char *d, int v, int from, int to,
     if (rc != 0)
         fail_msg("commit: %s", err.msg);
     trawl_writer_free(w);
-}
-
-static trawl_index *open_ix(const char *d)
-{
-    trawl_index *ix;
-    trawl_err err;
-    if (trawl_index_open(&ix, d, &err) != 0)
-        fail_msg("open %s: %s", d, err.msg);
-    return ix;
-}
-
-static void check_clean(const char *d)
-{
-    char *rep = NULL;
-    trawl_err err;
-    int rc = trawl_index_check(d, &rep, &err);
-    if (rc != 0)
-        fail_msg("check %s: %s\n%s", d, err.msg, rep ? rep : "");
-    assert_true(rep == NULL || rep[0] == '\0');
-    free(rep);
 }
 
 /* Doc i of variant v reads back whole through trawl_index_get, and its
@@ -174,11 +130,11 @@ static void format8_round_trip(void **state)
 {
     (void)state;
     char d[64];
-    make_dir(d, sizeof(d));
+    tu_new_dir(d, "store");
     const int n = 3000;
     build(d, 0, 0, n, NULL, TRAWL_FORMAT_VERSION);
-    check_clean(d);
-    trawl_index *ix = open_ix(d);
+    tu_assert_sound(d);
+    trawl_index *ix = tu_open(d);
     assert_int_equal(ix->nsegs, 1);
     const trawl_segment *s = &ix->segs[0];
     assert_int_equal(s->version, TRAWL_FORMAT_VERSION);
@@ -199,7 +155,7 @@ static void format8_round_trip(void **state)
     }
     trawl_arena_free(ar);
     trawl_index_release(ix);
-    rm_rf(d);
+    tu_rm_rf(d);
 }
 
 /* A format 7 segment (64 KiB dictionary at most, no per-document
@@ -210,16 +166,16 @@ static void format7_read_and_merged(void **state)
 {
     (void)state;
     char a[64], b[64];
-    make_dir(a, sizeof(a));
-    make_dir(b, sizeof(b));
+    tu_new_dir(a, "store");
+    tu_new_dir(b, "store");
     const int n = 3000, half = 2000;
     trawl_writer_opts o;
     memset(&o, 0, sizeof(o));
     o.keep_unseen = 1;
     build(a, 0, 0, half, &o, 7);
     build(a, 0, half, n, &o, TRAWL_FORMAT_VERSION);
-    check_clean(a);
-    trawl_index *ix = open_ix(a);
+    tu_assert_sound(a);
+    trawl_index *ix = tu_open(a);
     assert_int_equal(ix->nsegs, 2);
     const trawl_segment *s7 = &ix->segs[0];
     assert_int_equal(s7->version, 7);
@@ -240,8 +196,8 @@ static void format7_read_and_merged(void **state)
 
     o.merge = 1;
     build(a, 0, 0, 0, &o, TRAWL_FORMAT_VERSION);
-    check_clean(a);
-    ix = open_ix(a);
+    tu_assert_sound(a);
+    ix = tu_open(a);
     assert_int_equal(ix->nsegs, 1);
     assert_int_equal(ix->segs[0].version, TRAWL_FORMAT_VERSION);
     assert_int_equal(ix->segs[0].meta_rel, 2);
@@ -252,7 +208,7 @@ static void format7_read_and_merged(void **state)
     trawl_arena_free(ar);
 
     build(b, 0, 0, n, NULL, TRAWL_FORMAT_VERSION);
-    trawl_index *one = open_ix(b);
+    trawl_index *one = tu_open(b);
     /* (Their PAIRS may differ: the runs chose their words from 2,000 and
      * 3,000 documents.) */
     const trawl_segment *x = &ix->segs[0], *y = &one->segs[0];
@@ -266,8 +222,8 @@ static void format7_read_and_merged(void **state)
     }
     trawl_index_release(one);
     trawl_index_release(ix);
-    rm_rf(a);
-    rm_rf(b);
+    tu_rm_rf(a);
+    tu_rm_rf(b);
 }
 
 /* Two segments with different dictionaries of the same length, read in
@@ -279,14 +235,14 @@ static void dictionary_kept_per_segment(void **state)
 {
     (void)state;
     char a[64], b[64];
-    make_dir(a, sizeof(a));
-    make_dir(b, sizeof(b));
+    tu_new_dir(a, "store");
+    tu_new_dir(b, "store");
     trawl_writer_opts o;
     memset(&o, 0, sizeof(o));
     o.keep_unseen = 1;
     build(a, 0, 0, 400, &o, TRAWL_FORMAT_VERSION);
     build(a, 1, 400, 800, &o, TRAWL_FORMAT_VERSION);
-    trawl_index *ix = open_ix(a);
+    trawl_index *ix = tu_open(a);
     assert_int_equal(ix->nsegs, 2);
     assert_true(dict_len(&ix->segs[0]) > 0);
     assert_int_equal(dict_len(&ix->segs[0]), dict_len(&ix->segs[1]));
@@ -304,15 +260,15 @@ static void dictionary_kept_per_segment(void **state)
     trawl_index_release(ix);
 
     build(b, 1, 0, 400, NULL, TRAWL_FORMAT_VERSION);
-    trawl_index *other = open_ix(b);
+    trawl_index *other = tu_open(b);
     for (int k = 0; k < 400; k += 9) {
         expect_doc(other, 1, k, 0, (uint32_t)k, ar);
         trawl_arena_reset(ar);
     }
     trawl_index_release(other);
     trawl_arena_free(ar);
-    rm_rf(a);
-    rm_rf(b);
+    tu_rm_rf(a);
+    tu_rm_rf(b);
 }
 
 static void long_title(int i, char *title)
@@ -329,7 +285,7 @@ static void wide_docmeta_offsets(void **state)
 {
     (void)state;
     char d[64];
-    make_dir(d, sizeof(d));
+    tu_new_dir(d, "store");
     trawl_writer_opts o;
     memset(&o, 0, sizeof(o));
     o.keep_unseen = 1;
@@ -352,15 +308,15 @@ static void wide_docmeta_offsets(void **state)
     }
     assert_int_equal(trawl_writer_commit(w, NULL, &err), 0);
     trawl_writer_free(w);
-    check_clean(d);
-    trawl_index *ix = open_ix(d);
+    tu_assert_sound(d);
+    trawl_index *ix = tu_open(d);
     assert_int_equal(ix->segs[0].meta_rel, 4);
     trawl_index_release(ix);
     build(d, 0, 0, 100, &o, TRAWL_FORMAT_VERSION);
     o.merge = 1;
     build(d, 0, 0, 0, &o, TRAWL_FORMAT_VERSION);
-    check_clean(d);
-    ix = open_ix(d);
+    tu_assert_sound(d);
+    ix = tu_open(d);
     assert_int_equal(ix->nsegs, 1);
     assert_int_equal(ix->segs[0].meta_rel, 4);
     trawl_arena *ar = trawl_arena_new(0);
@@ -384,7 +340,7 @@ static void wide_docmeta_offsets(void **state)
     trawl_arena_free(ar);
     trawl_index_release(ix);
     free(title);
-    rm_rf(d);
+    tu_rm_rf(d);
 }
 
 typedef struct reader_arg {
@@ -419,13 +375,13 @@ static void threads_read_their_own(void **state)
 {
     (void)state;
     char a[64];
-    make_dir(a, sizeof(a));
+    tu_new_dir(a, "store");
     trawl_writer_opts o;
     memset(&o, 0, sizeof(o));
     o.keep_unseen = 1;
     build(a, 0, 0, 400, &o, TRAWL_FORMAT_VERSION);
     build(a, 1, 400, 800, &o, TRAWL_FORMAT_VERSION);
-    trawl_index *ix = open_ix(a);
+    trawl_index *ix = tu_open(a);
     pthread_t t[4];
     reader_arg r[4];
     for (int k = 0; k < 4; k++) {
@@ -439,7 +395,7 @@ static void threads_read_their_own(void **state)
         assert_int_equal(r[k].failed, 0);
     }
     trawl_index_release(ix);
-    rm_rf(a);
+    tu_rm_rf(a);
 }
 
 int main(void)

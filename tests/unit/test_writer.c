@@ -19,20 +19,11 @@
 
 #include "pairs.h"
 #include "seg.h"
+#include "testutil.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
 #include "trawl/search.h"
 #include "trawl/writer.h"
-
-static const char *vocab[] = {
-    "north",    "korea",   "talks",    "sanction", "nuclear", "summit",
-    "minister", "policy",  "embassy",  "seoul",    "trade",   "missile",
-    "election", "vote",    "budget",   "court",    "ruling",  "river",
-    "flood",    "storm",   "market",   "bank",     "rates",   "inflation",
-    "the",      "of",      "and",      "a",        "in",      "harbour",
-    "tariff",   "grain",   "railway",  "senate",   "drought", "festival",
-};
-#define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
 
 static const char *queries[] = {
     "north",          "korea talks",      "nuclear OR missile",
@@ -45,147 +36,37 @@ static const char *queries[] = {
 };
 #define NQUERIES (sizeof(queries) / sizeof(queries[0]))
 
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng_state >> 33) % n;
-}
-
-static char *make_text(uint32_t nwords)
-{
-    size_t cap = (size_t)nwords * 16 + 1, len = 0;
-    char *s = malloc(cap);
-    s[0] = '\0';
-    for (uint32_t i = 0; i < nwords; i++) {
-        uint32_t a = rnd(NVOCAB), b = rnd(NVOCAB);
-        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? " " : "",
-                                vocab[a < b ? a : b]);
-    }
-    return s;
-}
-
-typedef struct corpus {
-    size_t n;
-    char **id, **title, **body;
-    int64_t *date;
-} corpus;
-
-static void corpus_make(corpus *c, size_t n, uint32_t body_words,
+static void corpus_make(tu_corpus *c, size_t n, uint32_t body_words,
                         uint64_t seed)
 {
-    rng_state = seed;
-    c->n = n;
-    c->id = calloc(n, sizeof(char *));
-    c->title = calloc(n, sizeof(char *));
-    c->body = calloc(n, sizeof(char *));
-    c->date = calloc(n, sizeof(int64_t));
+    tu_seed(seed);
+    tu_corpus_init(c, n, 5);
     for (size_t i = 0; i < n; i++) {
-        char id[32];
-        snprintf(id, sizeof(id), "doc-%05zu", i);
-        c->id[i] = strdup(id);
-        c->title[i] = make_text(2 + rnd(5));
-        c->body[i] = make_text(rnd(9) == 0 ? body_words * 8
-                                           : 5 + rnd(body_words));
-        c->date[i] = 1700000000 + (int64_t)rnd(1000) * 86400;
+        c->title[i] = tu_make_text(2 + tu_rnd(5));
+        c->body[i] = tu_make_text(tu_rnd(9) == 0 ? body_words * 8
+                                                 : 5 + tu_rnd(body_words));
+        c->date[i] = 1700000000 + (int64_t)tu_rnd(1000) * 86400;
     }
 }
 
-static void corpus_set_body(corpus *c, size_t i, const char *body)
+static void corpus_set_body(tu_corpus *c, size_t i, const char *body)
 {
     free(c->body[i]);
     c->body[i] = strdup(body);
 }
 
-static void corpus_free(corpus *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->id[i]);
-        free(c->title[i]);
-        free(c->body[i]);
-    }
-    free(c->id);
-    free(c->title);
-    free(c->body);
-    free(c->date);
-}
-
-static void new_dir(char *dir)
-{
-    strcpy(dir, "/tmp/trawl-writer-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-/* Document i of c as an article (pointing into c). */
-static trawl_article article_of(const corpus *c, size_t i)
-{
-    trawl_article a;
-    memset(&a, 0, sizeof(a));
-    a.id = c->id[i];
-    a.id_len = strlen(a.id);
-    a.title = c->title[i];
-    a.title_len = strlen(a.title);
-    a.body = c->body[i];
-    a.body_len = strlen(a.body);
-    a.date = c->date[i];
-    return a;
-}
-
-/* One writer run over docs order[0..n) of c (all of c when order is
- * NULL). */
-static void run(const char *dir, const corpus *c, const size_t *order,
-                size_t n, const trawl_writer_opts *opts,
-                trawl_writer_stats *st)
-{
-    trawl_err err;
-    trawl_writer *w;
-    assert_int_equal(trawl_writer_open(&w, dir, opts, &err), 0);
-    for (size_t k = 0; k < n; k++) {
-        size_t i = order != NULL ? order[k] : k;
-        trawl_article a = article_of(c, i);
-        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
-    }
-    trawl_writer_stats local;
-    int rc = trawl_writer_commit(w, st != NULL ? st : &local, &err);
-    if (rc != 0)
-        fail_msg("commit: %s", err.msg);
-    trawl_writer_free(w);
-}
-
-/* Docs [from, to) of c, in order. */
-static void run_range(const char *dir, const corpus *c, size_t from,
-                      size_t to, const trawl_writer_opts *opts,
-                      trawl_writer_stats *st)
-{
-    size_t *order = malloc((to - from + 1) * sizeof(*order));
-    for (size_t i = from; i < to; i++)
-        order[i - from] = i;
-    run(dir, c, order, to - from, opts, st);
-    free(order);
-}
-
 /* Add docs [0, n) of c, each with an err that lives only in this call
  * (as a caller's loop would have it). */
-static void add_all_short_lived_err(trawl_writer *w, const corpus *c,
+static void add_all_short_lived_err(trawl_writer *w, const tu_corpus *c,
                                     size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         trawl_err err;
         memset(&err, 0, sizeof(err));
-        trawl_article a = article_of(c, i);
+        trawl_article a = tu_article(c, i);
         assert_int_equal(trawl_writer_add(w, &a, &err), 0);
     }
 }
-
-static trawl_index *open_ix(const char *dir);
 
 /* A write that fails while the commit writes the run's segment (here: a
  * file size limit) is reported by the commit, with the file and the
@@ -193,11 +74,11 @@ static trawl_index *open_ix(const char *dir);
 static void writer_write_error_reported_by_commit(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 300, 60, 99);
     char dir[64];
-    new_dir(dir);
-    run_range(dir, &c, 0, 10, NULL, NULL);
+    tu_new_dir(dir, "writer");
+    tu_run_range(dir, &c, 0, 10, NULL, NULL, NULL);
     uint64_t gen0;
     assert_int_equal(trawl_index_current(dir, &gen0, NULL), 0);
 
@@ -225,85 +106,19 @@ static void writer_write_error_reported_by_commit(void **state)
     uint64_t gen1;
     assert_int_equal(trawl_index_current(dir, &gen1, NULL), 0);
     assert_int_equal(gen1, gen0);
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     assert_int_equal(ix->live_docs, 10);
     trawl_index_release(ix);
-    rm_rf(dir);
-    corpus_free(&c);
-}
-
-static trawl_index *open_ix(const char *dir)
-{
-    trawl_index *ix;
-    trawl_err err;
-    int rc = trawl_index_open(&ix, dir, &err);
-    if (rc != 0)
-        fail_msg("open %s: %s", dir, err.msg);
-    return ix;
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
 }
 
 /* Every query of qs against both indexes: the same hits with the same
- * scores, bit for bit, in the same order. */
+ * scores, bit for bit, in the same order; all but 3 find something. */
 static void assert_same_results_of(const char *dir_a, const char *dir_b,
                                    const char *const *qs, size_t nq)
 {
-    trawl_index *a = open_ix(dir_a), *b = open_ix(dir_b);
-    trawl_searcher *s;
-    trawl_err err;
-    assert_int_equal(trawl_searcher_new(&s, &err), 0);
-    trawl_index_info ia, ib;
-    trawl_index_info_get(a, &ia);
-    trawl_index_info_get(b, &ib);
-    assert_int_equal(ia.docs, ib.docs);
-    size_t nonempty = 0;
-    for (size_t qi = 0; qi < nq; qi++) {
-        trawl_arena *ar = trawl_arena_new(1 << 16);
-        trawl_query q;
-        trawl_query_init(&q);
-        q.q = qs[qi];
-        q.qlen = strlen(q.q);
-        q.snippets = 0;
-        /* Every hit counted, then a short pruned page (the plain-word
-         * loop, block skipping and proximity rescoring from the first
-         * phase's records, across the segments). */
-        trawl_results full;
-        for (int pass = 0; pass < 2; pass++) {
-            q.limit = pass == 0 ? 1000 : 5;
-            q.exact_total = pass == 0;
-            trawl_results ra, rb;
-            assert_int_equal(trawl_search(s, a, &q, ar, &ra, &err), 0);
-            assert_int_equal(trawl_search(s, b, &q, ar, &rb, &err), 0);
-            if (pass == 0)
-                full = ra;
-            else
-                for (size_t i = 0; i < rb.nhits; i++)
-                    if (i >= full.nhits ||
-                        strcmp(rb.hits[i].id, full.hits[i].id) != 0 ||
-                        rb.hits[i].score != full.hits[i].score)
-                        fail_msg("query '%s': pruned page hit %zu differs "
-                                 "from the full ranking",
-                                 qs[qi], i);
-            if (pass == 0)
-                assert_int_equal(ra.total, rb.total);
-            assert_int_equal(ra.nhits, rb.nhits);
-            for (size_t i = 0; i < ra.nhits; i++) {
-                if (strcmp(ra.hits[i].id, rb.hits[i].id) != 0 ||
-                    ra.hits[i].score != rb.hits[i].score)
-                    fail_msg("query '%s' (limit %u) hit %zu: %s %.17g vs "
-                             "%s %.17g",
-                             qs[qi], q.limit, i, ra.hits[i].id,
-                             ra.hits[i].score, rb.hits[i].id,
-                             rb.hits[i].score);
-            }
-            if (pass == 0)
-                nonempty += ra.nhits > 0;
-        }
-        trawl_arena_free(ar);
-    }
-    assert_true(nonempty + 3 >= nq);
-    trawl_searcher_free(s);
-    trawl_index_release(a);
-    trawl_index_release(b);
+    tu_assert_same_results(dir_a, dir_b, qs, nq, nq > 3 ? nq - 3 : 0);
 }
 
 static void assert_same_results(const char *dir_a, const char *dir_b)
@@ -313,7 +128,7 @@ static void assert_same_results(const char *dir_a, const char *dir_b)
 
 static trawl_index_info info_of(const char *dir)
 {
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     trawl_index_info in;
     trawl_index_info_get(ix, &in);
     trawl_index_release(ix);
@@ -322,7 +137,7 @@ static trawl_index_info info_of(const char *dir)
 
 static uint64_t count(const char *dir, const char *q)
 {
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     trawl_searcher *s;
     trawl_err err;
     assert_int_equal(trawl_searcher_new(&s, &err), 0);
@@ -337,7 +152,7 @@ static uint64_t count(const char *dir, const char *q)
 
 static int has_doc(const char *dir, const char *id)
 {
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     trawl_arena *ar = trawl_arena_new(4096);
     trawl_stored sd;
     trawl_err err;
@@ -357,13 +172,13 @@ static int has_doc(const char *dir, const char *id)
 static void writer_increments_match_one_build(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, NDOCS, 60, 42);
     char one[64], ten[64];
-    new_dir(one);
-    new_dir(ten);
+    tu_new_dir(one, "writer");
+    tu_new_dir(ten, "writer");
     trawl_writer_stats st;
-    run(one, &c, NULL, c.n, NULL, &st);
+    tu_run(one, &c, NULL, c.n, NULL, &st);
     assert_int_equal(st.added, NDOCS);
     assert_int_equal(st.segments, 1);
 
@@ -372,8 +187,8 @@ static void writer_increments_match_one_build(void **state)
     add_only.keep_unseen = 1;
     uint32_t max_segs = 0, merges = 0;
     for (int k = 0; k < 10; k++) {
-        run_range(ten, &c, (size_t)k * NDOCS / 10, (size_t)(k + 1) * NDOCS / 10,
-                  &add_only, &st);
+        tu_run_range(ten, &c, (size_t)k * NDOCS / 10,
+                     (size_t)(k + 1) * NDOCS / 10, NULL, &add_only, &st);
         assert_int_equal(st.generation, (uint64_t)k + 1);
         assert_int_equal(st.added, NDOCS / 10);
         assert_int_equal(st.updated, 0);
@@ -397,15 +212,15 @@ static void writer_increments_match_one_build(void **state)
     /* --merge: one segment, the same results. */
     trawl_writer_opts mo = add_only;
     mo.merge = 1;
-    run(ten, &c, NULL, 0, &mo, &st);
+    tu_run(ten, &c, NULL, 0, &mo, &st);
     assert_int_equal(st.segments, 1);
     assert_int_equal(st.merges, 1);
     assert_int_equal(st.docs, NDOCS);
     assert_same_results(one, ten);
 
-    rm_rf(one);
-    rm_rf(ten);
-    corpus_free(&c);
+    tu_rm_rf(one);
+    tu_rm_rf(ten);
+    tu_corpus_free(&c);
 }
 
 /* The corpus grows; each run sees all of it: unchanged docs are kept, not
@@ -413,16 +228,16 @@ static void writer_increments_match_one_build(void **state)
 static void writer_growing_corpus_reruns(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, NDOCS, 60, 7);
     char one[64], grow[64];
-    new_dir(one);
-    new_dir(grow);
-    run(one, &c, NULL, c.n, NULL, NULL);
+    tu_new_dir(one, "writer");
+    tu_new_dir(grow, "writer");
+    tu_run(one, &c, NULL, c.n, NULL, NULL);
     trawl_writer_stats st;
     for (int k = 1; k <= 10; k++) {
         size_t n = (size_t)k * NDOCS / 10, prev = (size_t)(k - 1) * NDOCS / 10;
-        run_range(grow, &c, 0, n, NULL, &st);
+        tu_run_range(grow, &c, 0, n, NULL, NULL, &st);
         assert_int_equal(st.added, n - prev);
         assert_int_equal(st.unchanged, prev);
         assert_int_equal(st.updated, 0);
@@ -434,7 +249,7 @@ static void writer_growing_corpus_reruns(void **state)
     /* Nothing new: nothing analyzed, a new generation of the same
      * segments. */
     trawl_index_info before = info_of(grow);
-    run(grow, &c, NULL, c.n, NULL, &st);
+    tu_run(grow, &c, NULL, c.n, NULL, &st);
     assert_int_equal(st.unchanged, NDOCS);
     assert_int_equal(st.added + st.updated + st.deleted, 0);
     assert_int_equal(st.tokens, 0);
@@ -442,9 +257,9 @@ static void writer_growing_corpus_reruns(void **state)
     assert_int_equal(st.segments, before.segments);
     assert_int_equal(st.generation, before.generation + 1);
     assert_same_results(one, grow);
-    rm_rf(one);
-    rm_rf(grow);
-    corpus_free(&c);
+    tu_rm_rf(one);
+    tu_rm_rf(grow);
+    tu_corpus_free(&c);
 }
 
 /* A changed article matches only its new text, a vanished one is gone,
@@ -453,14 +268,14 @@ static void writer_growing_corpus_reruns(void **state)
 static void writer_updates_and_deletes(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 400, 40, 9);
     corpus_set_body(&c, 7, "the quokka crossed the river");
     char dir[64], fresh[64];
-    new_dir(dir);
-    new_dir(fresh);
+    tu_new_dir(dir, "writer");
+    tu_new_dir(fresh, "writer");
     trawl_writer_stats st;
-    run_range(dir, &c, 0, 300, NULL, &st);
+    tu_run_range(dir, &c, 0, 300, NULL, NULL, &st);
     assert_int_equal(count(dir, "quokka"), 1);
 
     /* Run 2: doc 5 vanished, doc 7 changed, docs 300..309 new. */
@@ -469,7 +284,7 @@ static void writer_updates_and_deletes(void **state)
     for (size_t i = 0; i < 310; i++)
         if (i != 5)
             order[n++] = i;
-    run(dir, &c, order, n, NULL, &st);
+    tu_run(dir, &c, order, n, NULL, &st);
     assert_int_equal(st.added, 10);
     assert_int_equal(st.updated, 1);
     assert_int_equal(st.deleted, 1);
@@ -485,7 +300,7 @@ static void writer_updates_and_deletes(void **state)
     assert_int_equal(in.segments, 2);
 
     /* avg_len is over live docs: compare with the sum of live lengths. */
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     uint64_t tot[TRAWL_NFIELDS] = {0}, live = 0;
     for (uint32_t si = 0; si < ix->nsegs; si++) {
         const trawl_segment *s = &ix->segs[si];
@@ -508,7 +323,7 @@ static void writer_updates_and_deletes(void **state)
     memset(&mo, 0, sizeof(mo));
     mo.merge = 1;
     mo.keep_unseen = 1;
-    run(dir, &c, NULL, 0, &mo, &st);
+    tu_run(dir, &c, NULL, 0, &mo, &st);
     assert_int_equal(st.segments, 1);
     assert_int_equal(st.docs, 309);
     in = info_of(dir);
@@ -520,11 +335,11 @@ static void writer_updates_and_deletes(void **state)
     for (size_t i = 7; i < 310; i = i == 7 ? 300 : i + 1)
         order[n++] = i;
     assert_int_equal(n, 309);
-    run(fresh, &c, order, n, NULL, NULL);
+    tu_run(fresh, &c, order, n, NULL, NULL);
     assert_same_results(fresh, dir);
-    rm_rf(dir);
-    rm_rf(fresh);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_rm_rf(fresh);
+    tu_corpus_free(&c);
 }
 
 /* keep_unseen: a run of only new docs deletes nothing. Without it, the
@@ -533,23 +348,23 @@ static void writer_updates_and_deletes(void **state)
 static void writer_keep_unseen(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 100, 20, 3);
     char dir[64];
-    new_dir(dir);
+    tu_new_dir(dir, "writer");
     trawl_writer_stats st;
-    run_range(dir, &c, 0, 50, NULL, &st);
+    tu_run_range(dir, &c, 0, 50, NULL, NULL, &st);
     trawl_writer_opts ko;
     memset(&ko, 0, sizeof(ko));
     ko.keep_unseen = 1;
-    run_range(dir, &c, 50, 60, &ko, &st);
+    tu_run_range(dir, &c, 50, 60, NULL, &ko, &st);
     assert_int_equal(st.added, 10);
     assert_int_equal(st.deleted, 0);
     assert_int_equal(st.docs, 60);
     assert_int_equal(st.segments, 2);
     assert_true(has_doc(dir, "doc-00000"));
 
-    run_range(dir, &c, 50, 60, NULL, &st);
+    tu_run_range(dir, &c, 50, 60, NULL, NULL, &st);
     assert_int_equal(st.unchanged, 10);
     assert_int_equal(st.deleted, 50);
     assert_int_equal(st.docs, 10);
@@ -562,7 +377,7 @@ static void writer_keep_unseen(void **state)
     trawl_writer_opts fo;
     memset(&fo, 0, sizeof(fo));
     fo.full = 1;
-    run_range(dir, &c, 55, 70, &fo, &st);
+    tu_run_range(dir, &c, 55, 70, NULL, &fo, &st);
     assert_int_equal(st.unchanged, 5);
     assert_int_equal(st.added, 10);
     assert_int_equal(st.deleted, 5);
@@ -570,8 +385,8 @@ static void writer_keep_unseen(void **state)
     assert_int_equal(st.segments, 1);
     assert_true(st.tokens > 0);
     assert_int_equal(info_of(dir).deleted, 0);
-    rm_rf(dir);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
 }
 
 /* The fast path for unchanged raw input: trawl_writer_keep with the same
@@ -580,10 +395,10 @@ static void writer_keep_unseen(void **state)
 static void writer_keep_fast_path(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 40, 20, 11);
     char dir[64];
-    new_dir(dir);
+    tu_new_dir(dir, "writer");
     trawl_err err;
     trawl_writer *w;
     for (int pass = 0; pass < 3; pass++) {
@@ -629,8 +444,8 @@ static void writer_keep_fast_path(void **state)
         }
     }
     assert_true(has_doc(dir, c.id[7]));
-    rm_rf(dir);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
 }
 
 /* Duplicate ids within one run: the last version wins, across flushed
@@ -638,10 +453,10 @@ static void writer_keep_fast_path(void **state)
 static void writer_duplicates_within_a_run(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 600, 150, 11);
     char dir[64];
-    new_dir(dir);
+    tu_new_dir(dir, "writer");
     trawl_writer_opts bo;
     memset(&bo, 0, sizeof(bo));
     bo.mem_budget = 1 << 20;
@@ -649,7 +464,7 @@ static void writer_duplicates_within_a_run(void **state)
     size_t order[700], n = 0;
     for (size_t i = 0; i < 600; i++)
         order[n++] = i;
-    run(dir, &c, order, n, &bo, NULL);
+    tu_run(dir, &c, order, n, &bo, NULL);
     /* Second run: doc 3 unchanged first, then changed late (after several
      * runs were flushed). */
     corpus_set_body(&c, 3, "the zebra version two");
@@ -658,12 +473,12 @@ static void writer_duplicates_within_a_run(void **state)
     order[n++] = 3;
     for (size_t i = 0; i < 600; i++)
         order[n++] = i;
-    run(dir, &c, order, n, &bo, &st);
+    tu_run(dir, &c, order, n, &bo, &st);
     assert_int_equal(st.docs, 600);
     assert_int_equal(count(dir, "quokka"), 0);
     assert_int_equal(count(dir, "zebra"), 1);
-    rm_rf(dir);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
 }
 
 /* A corpus that holds an id twice (the later copy wins), run again
@@ -671,10 +486,10 @@ static void writer_duplicates_within_a_run(void **state)
 static void writer_duplicate_id_rerun_unchanged(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 300, 40, 5);
     char dir[64];
-    new_dir(dir);
+    tu_new_dir(dir, "writer");
     size_t order[302], n = 0;
     for (size_t i = 0; i < 300; i++) {
         order[n++] = i;
@@ -693,13 +508,13 @@ static void writer_duplicate_id_rerun_unchanged(void **state)
     c.date[300] = c.date[7];
     c.n = 301;
     trawl_writer_stats st;
-    run(dir, &c, order, n, NULL, &st);
+    tu_run(dir, &c, order, n, NULL, &st);
     assert_int_equal(st.docs, 300);
     assert_int_equal(count(dir, "zebra"), 1);
     assert_int_equal(count(dir, "quokka"), 0);
     trawl_index_info before = info_of(dir);
     for (int k = 0; k < 2; k++) {
-        run(dir, &c, order, n, NULL, &st);
+        tu_run(dir, &c, order, n, NULL, &st);
         assert_int_equal(st.docs, 300);
         assert_int_equal(st.added, 0);
         assert_int_equal(st.updated, 0);
@@ -712,14 +527,14 @@ static void writer_duplicate_id_rerun_unchanged(void **state)
     }
     assert_int_equal(count(dir, "zebra"), 1);
     assert_int_equal(count(dir, "quokka"), 0);
-    rm_rf(dir);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
 }
 
 /* Open dir, add docs order[0..n) of c, and say what
  * trawl_writer_changed says then (the writer is abandoned, nothing is
  * committed); so_far gets its counts. */
-static int changed_after(const char *dir, const corpus *c,
+static int changed_after(const char *dir, const tu_corpus *c,
                          const size_t *order, size_t n,
                          const trawl_writer_opts *opts, int keep_unseen,
                          trawl_writer_stats *so_far)
@@ -730,7 +545,7 @@ static int changed_after(const char *dir, const corpus *c,
     if (keep_unseen)
         trawl_writer_keep_unseen(w);
     for (size_t k = 0; k < n; k++) {
-        trawl_article a = article_of(c, order[k]);
+        trawl_article a = tu_article(c, order[k]);
         assert_int_equal(trawl_writer_add(w, &a, &err), 0);
     }
     int changed = trawl_writer_changed(w, so_far);
@@ -743,10 +558,10 @@ static int changed_after(const char *dir, const corpus *c,
 static void writer_changed_says_when_a_commit_changes_nothing(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 41, 30, 9);
     char dir[64];
-    new_dir(dir);
+    tu_new_dir(dir, "writer");
     size_t order[42], n = 0;
     for (size_t i = 0; i < 40; i++)
         order[n++] = i;
@@ -754,7 +569,7 @@ static void writer_changed_says_when_a_commit_changes_nothing(void **state)
     /* no previous generation: a first commit changes everything */
     assert_int_equal(changed_after(dir, &c, order, n, NULL, 0, &so), 1);
     assert_int_equal(so.added, 40);
-    run(dir, &c, order, n, NULL, NULL);
+    tu_run(dir, &c, order, n, NULL, NULL);
     trawl_index_info before = info_of(dir);
     /* the same articles again: nothing changes */
     assert_int_equal(changed_after(dir, &c, order, n, NULL, 0, &so), 0);
@@ -784,8 +599,8 @@ static void writer_changed_says_when_a_commit_changes_nothing(void **state)
     /* none of these committed */
     trawl_index_info now = info_of(dir);
     assert_int_equal(now.generation, before.generation);
-    rm_rf(dir);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
 }
 
 /* A tiny memory budget: several runs flushed and merged at the end; the
@@ -793,28 +608,27 @@ static void writer_changed_says_when_a_commit_changes_nothing(void **state)
 static void writer_budget_runs(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 3000, 200, 5);
     char big[64], tiny[64];
-    new_dir(big);
-    new_dir(tiny);
+    tu_new_dir(big, "writer");
+    tu_new_dir(tiny, "writer");
     trawl_writer_stats st;
-    run(big, &c, NULL, c.n, NULL, &st);
+    tu_run(big, &c, NULL, c.n, NULL, &st);
     assert_int_equal(st.runs, 1);
     trawl_writer_opts bo;
     memset(&bo, 0, sizeof(bo));
     bo.mem_budget = 1 << 20;
-    run(tiny, &c, NULL, c.n, &bo, &st);
+    tu_run(tiny, &c, NULL, c.n, &bo, &st);
     assert_true(st.runs > 2);
     assert_int_equal(st.segments, 1);
     assert_int_equal(st.docs, c.n);
     assert_same_results(big, tiny);
-    rm_rf(big);
-    rm_rf(tiny);
-    corpus_free(&c);
+    tu_rm_rf(big);
+    tu_rm_rf(tiny);
+    tu_corpus_free(&c);
 }
 
-/* The segment file of the only segment in dir, read whole. */
 /* Phrases of common words read pair terms (format.h, PAIRS): a build
  * with them, one without, and one whose segments disagree (so merges drop
  * the pairs) rank every phrase the same, bit for bit. */
@@ -832,7 +646,7 @@ static const char *phrase_queries[] = {
 static void writer_phrase_pairs(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 900, 60, 11);
     /* Words in an eleventh of the documents each: frequent, not common
      * (format.h, PAIRS), next to common words and to each other. */
@@ -852,17 +666,17 @@ static void writer_phrase_pairs(void **state)
         }
     }
     char with[64], without[64], mixed[64];
-    new_dir(with);
-    new_dir(without);
-    new_dir(mixed);
+    tu_new_dir(with, "writer");
+    tu_new_dir(without, "writer");
+    tu_new_dir(mixed, "writer");
     trawl_writer_opts np;
     memset(&np, 0, sizeof(np));
     np.no_pairs = 1;
-    run(with, &c, NULL, c.n, NULL, NULL);
-    run(without, &c, NULL, c.n, &np, NULL);
+    tu_run(with, &c, NULL, c.n, NULL, NULL);
+    tu_run(without, &c, NULL, c.n, &np, NULL);
 
     /* The build has common words and their pair terms; the other none. */
-    trawl_index *ix = open_ix(with);
+    trawl_index *ix = tu_open(with);
     const trawl_segment *sg = &ix->segs[0];
     assert_true(trawl__pairs_common(&sg->sec[SEC_PAIRS]) > 4);
     assert_int_equal(trawl__pairs_class(&sg->sec[SEC_PAIRS], "the", 3),
@@ -883,7 +697,7 @@ static void writer_phrase_pairs(void **state)
     assert_int_equal(trawl__seg_lookup(sg, key2, kl2, &t, &err), 0);
     assert_true(count(with, "\"zephyr3 quill0\"") > 0);
     trawl_index_release(ix);
-    ix = open_ix(without);
+    ix = tu_open(without);
     assert_int_equal(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]), 0);
     trawl_index_release(ix);
     uint64_t n_with = count(with, "\"the market\"");
@@ -899,21 +713,22 @@ static void writer_phrase_pairs(void **state)
     trawl_writer_opts add_np = add_only;
     add_np.no_pairs = 1;
     for (int k = 0; k < 3; k++)
-        run_range(mixed, &c, (size_t)k * c.n / 3, (size_t)(k + 1) * c.n / 3,
-                  k == 1 ? &add_np : &add_only, NULL);
+        tu_run_range(mixed, &c, (size_t)k * c.n / 3,
+                     (size_t)(k + 1) * c.n / 3, NULL,
+                     k == 1 ? &add_np : &add_only, NULL);
     assert_same_results_of(with, mixed, phrase_queries,
                            sizeof(phrase_queries) / sizeof(phrase_queries[0]));
     trawl_writer_opts mo = add_only;
     mo.merge = 1;
-    run(mixed, &c, NULL, 0, &mo, NULL);
+    tu_run(mixed, &c, NULL, 0, &mo, NULL);
     /* The inputs' PAIRS differ, so the merge builds the pair terms of
      * its output again, over all of its documents. */
-    ix = open_ix(mixed);
+    ix = tu_open(mixed);
     assert_int_equal(ix->nsegs, 1);
     assert_true(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]) > 4);
     assert_int_equal(trawl__seg_lookup(&ix->segs[0], key, kl, &t, &err), 1);
     seg_term tw;
-    trawl_index *iw = open_ix(with);
+    trawl_index *iw = tu_open(with);
     assert_int_equal(trawl__seg_lookup(&iw->segs[0], key, kl, &tw, &err), 1);
     assert_int_equal(t.df, tw.df);
     trawl_index_release(iw);
@@ -928,9 +743,9 @@ static void writer_phrase_pairs(void **state)
     enum { NRANDOM = 60 };
     char qbuf[NRANDOM][200];
     const char *rq[NRANDOM];
-    rng_state = 99;
+    tu_seed(99);
     for (int i = 0; i < NRANDOM; i++) {
-        const char *body = c.body[rnd((uint32_t)c.n)];
+        const char *body = c.body[tu_rnd((uint32_t)c.n)];
         const char *wv[512];
         size_t wl[512], nwv = 0;
         for (const char *p = body; *p != '\0' && nwv < 512;) {
@@ -945,12 +760,12 @@ static void writer_phrase_pairs(void **state)
             }
             p = q;
         }
-        uint32_t nw = 2 + rnd(3);
+        uint32_t nw = 2 + tu_rnd(3);
         if (nwv < nw)
             nw = (uint32_t)nwv;
-        size_t at = nwv > nw ? rnd((uint32_t)(nwv - nw + 1)) : 0, len = 0;
+        size_t at = nwv > nw ? tu_rnd((uint32_t)(nwv - nw + 1)) : 0, len = 0;
         len += (size_t)snprintf(qbuf[i], sizeof(qbuf[i]), "%s\"",
-                                rnd(4) == 0 ? "body:" : "");
+                                tu_rnd(4) == 0 ? "body:" : "");
         for (uint32_t k = 0; k < nw; k++)
             len += (size_t)snprintf(qbuf[i] + len, sizeof(qbuf[i]) - len,
                                     "%s%.*s", k ? " " : "", (int)wl[at + k],
@@ -960,30 +775,18 @@ static void writer_phrase_pairs(void **state)
     }
     assert_same_results_of(with, without, rq, NRANDOM);
 
-    rm_rf(with);
-    rm_rf(without);
-    rm_rf(mixed);
-    corpus_free(&c);
+    tu_rm_rf(with);
+    tu_rm_rf(without);
+    tu_rm_rf(mixed);
+    tu_corpus_free(&c);
 }
 
+/* The bytes of dir's first segment (in name order). */
 static unsigned char *read_segment(const char *dir, size_t *len)
 {
-    char cmd[256], path[512];
-    snprintf(cmd, sizeof(cmd), "ls %s/seg-*.trs", dir);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    assert_non_null(fgets(path, sizeof(path), p));
-    pclose(p);
-    path[strcspn(path, "\n")] = '\0';
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
+    char *path = tu_seg_path(dir);
+    unsigned char *b = tu_slurp(path, len);
+    free(path);
     return b;
 }
 
@@ -992,12 +795,12 @@ static unsigned char *read_segment(const char *dir, size_t *len)
 static void writer_threads_write_the_same_bytes(void **state)
 {
     (void)state;
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 1500, 150, 9);
     for (int budget = 0; budget < 2; budget++) {
         char one[64], two[64];
-        new_dir(one);
-        new_dir(two);
+        tu_new_dir(one, "writer");
+        tu_new_dir(two, "writer");
         trawl_writer_opts o1, o2;
         memset(&o1, 0, sizeof(o1));
         memset(&o2, 0, sizeof(o2));
@@ -1005,8 +808,8 @@ static void writer_threads_write_the_same_bytes(void **state)
         o2.threads = 0;
         o1.mem_budget = o2.mem_budget = budget ? 1 << 20 : 0;
         trawl_writer_stats s1, s2;
-        run(one, &c, NULL, c.n, &o1, &s1);
-        run(two, &c, NULL, c.n, &o2, &s2);
+        tu_run(one, &c, NULL, c.n, &o1, &s1);
+        tu_run(two, &c, NULL, c.n, &o2, &s2);
         assert_int_equal(s1.runs, s2.runs);
         assert_int_equal(s1.tokens, s2.tokens);
         size_t n1, n2;
@@ -1016,10 +819,10 @@ static void writer_threads_write_the_same_bytes(void **state)
         assert_memory_equal(b1, b2, n1);
         free(b1);
         free(b2);
-        rm_rf(one);
-        rm_rf(two);
+        tu_rm_rf(one);
+        tu_rm_rf(two);
     }
-    corpus_free(&c);
+    tu_corpus_free(&c);
 }
 
 /* The writer removes its own leftovers and unused files, and nothing
@@ -1042,10 +845,10 @@ static void writer_removes_only_its_own_files(void **state)
         if (trawl_writer_file_name(other[i]))
             fail_msg("%s is not the writer's", other[i]);
 
-    corpus c;
+    tu_corpus c;
     corpus_make(&c, 40, 30, 7);
     char dir[64], path[128];
-    new_dir(dir);
+    tu_new_dir(dir, "writer");
     static const char *const foreign[] = {"gen-ai-boom.txt", "seg-rail.md",
                                           "notes.tmp", "seg-9-01.trs.bak"};
     for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
@@ -1062,20 +865,20 @@ static void writer_removes_only_its_own_files(void **state)
     assert_int_equal(fclose(f), 0);
     /* three generations: each commit removes the files of the one
      * before that it does not use */
-    run_range(dir, &c, 0, 20, NULL, NULL);
-    run_range(dir, &c, 0, 30, NULL, NULL);
-    run_range(dir, &c, 10, 40, NULL, NULL);
+    tu_run_range(dir, &c, 0, 20, NULL, NULL, NULL);
+    tu_run_range(dir, &c, 0, 30, NULL, NULL, NULL);
+    tu_run_range(dir, &c, 10, 40, NULL, NULL, NULL);
     assert_int_equal(access(path, F_OK), -1);
     for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, foreign[i]);
         if (access(path, F_OK) != 0)
             fail_msg("the writer removed %s", foreign[i]);
     }
-    trawl_index *ix = open_ix(dir);
+    trawl_index *ix = tu_open(dir);
     assert_int_equal(ix->live_docs, 30);
     trawl_index_release(ix);
-    rm_rf(dir);
-    corpus_free(&c);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
 }
 
 int main(void)
