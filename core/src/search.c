@@ -712,6 +712,10 @@ typedef struct matcher {
     struct matcher **neg;        /* AND: excluded */
     uint32_t nneg;
     uint32_t slop;               /* PHRASE: extra positions allowed */
+    uint32_t *need;              /* PHRASE near: per word, how many words
+                                    of the quote are that word when it is
+                                    the first of them, else 0 (each takes
+                                    a position of its own) */
     double pbub;                 /* PHRASE: bound at the blocks whose
                                     sequence numbers sum to pbub_key */
     uint64_t pbub_key;
@@ -905,6 +909,24 @@ static int phrase_exact(ctx *c, matcher *m)
     return any > 0;
 }
 
+/* For a near quote: need[k] = how many of its words are word k's term
+ * when k is the first of them, else 0. NULL when out of memory. */
+static uint32_t *near_groups(trawl_arena *a, const qnode *q)
+{
+    uint32_t n = q->nterms;
+    uint32_t *need = trawl_arena_calloc(a, n ? n : 1, sizeof(*need));
+    if (need == NULL)
+        return NULL;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t j = 0;
+        while (j < k && !(q->lens[j] == q->lens[k] &&
+                          memcmp(q->terms[j], q->terms[k], q->lens[k]) == 0))
+            j++;
+        need[j]++;
+    }
+    return need;
+}
+
 /* Count phrase occurrences at the aligned doc, per field. */
 static int phrase_check(ctx *c, matcher *m)
 {
@@ -967,16 +989,31 @@ static int phrase_check(ctx *c, matcher *m)
             }
         } else {
             /* Near: every other word within span of the first, either
-             * side, where span = words - 1 + slop. */
+             * side, where span = words - 1 + slop; a word the quote has
+             * r times needs r positions there (one occurrence is not
+             * two words). need[k] is 0 for the repeats after the first,
+             * which word 0's group counts at p0 itself. */
             uint32_t span = n - 1 + m->slop;
+            const uint32_t *need = m->need;
+            uint32_t at0 = 0;
             for (uint32_t j = 0; j < cnt[0]; j++) {
                 uint32_t p0 = pf[0][j];
                 uint32_t lo = p0 > span ? p0 - span : 0;
                 int ok = 1;
+                if (need != NULL && need[0] > 1) {
+                    while (pf[0][at0] < lo)
+                        at0++; /* stops at p0 at the latest */
+                    ok = at0 + need[0] - 1 < cnt[0] &&
+                         pf[0][at0 + need[0] - 1] <= p0 + span;
+                }
                 for (uint32_t k = 1; k < n && ok; k++) {
+                    uint32_t r = need != NULL ? need[k] : 1;
+                    if (r == 0)
+                        continue;
                     while (at[k] < cnt[k] && pf[k][at[k]] < lo)
                         at[k]++;
-                    ok = at[k] < cnt[k] && pf[k][at[k]] <= p0 + span;
+                    ok = at[k] + r - 1 < cnt[k] &&
+                         pf[k][at[k] + r - 1] <= p0 + span;
                 }
                 if (ok)
                     m->ptf[f]++;
@@ -1916,6 +1953,9 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->nword = q->nterms;
         m->field = q->field;
         m->slop = q->slop;
+        if (m->kind == M_PHRASE && q->slop > 0 &&
+            (m->need = near_groups(c->a, q)) == NULL)
+            return NULL;
         m->lf = lf;
         if (m->lf != NULL && c->leaf_m != NULL)
             c->leaf_m[m->lf - c->leaves] = m;

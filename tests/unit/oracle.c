@@ -112,7 +112,9 @@ static uint32_t leaf_tf(const odoc *d, int f, const qnode *q)
     uint32_t n = 0;
     if (q->slop > 0) {
         /* Near: each other word within span of an occurrence of the
-         * first, either side. */
+         * first, either side, each at a position of its own: a word
+         * the quote has r times needs r occurrences there (the first
+         * word's own occurrence counts for it). */
         int64_t span = (int64_t)q->nterms - 1 + q->slop;
         for (size_t i = 0; i < d->n[f]; i++) {
             if (d->f[f][i].len != q->lens[0] ||
@@ -120,14 +122,19 @@ static uint32_t leaf_tf(const odoc *d, int f, const qnode *q)
                 continue;
             int64_t p0 = d->f[f][i].pos;
             int ok = 1;
-            for (uint32_t k = 1; k < q->nterms && ok; k++) {
-                ok = 0;
-                for (size_t j = 0; j < d->n[f] && !ok; j++) {
+            for (uint32_t k = 0; k < q->nterms && ok; k++) {
+                uint32_t times = 0, there = 0;
+                for (uint32_t m = 0; m < q->nterms; m++)
+                    times += q->lens[m] == q->lens[k] &&
+                             memcmp(q->terms[m], q->terms[k], q->lens[k]) == 0;
+                for (size_t j = 0; j < d->n[f]; j++) {
                     int64_t pj = d->f[f][j].pos;
-                    ok = pj >= p0 - span && pj <= p0 + span &&
-                         d->f[f][j].len == q->lens[k] &&
-                         memcmp(d->f[f][j].term, q->terms[k], q->lens[k]) == 0;
+                    there += pj >= p0 - span && pj <= p0 + span &&
+                             d->f[f][j].len == q->lens[k] &&
+                             memcmp(d->f[f][j].term, q->terms[k],
+                                    q->lens[k]) == 0;
                 }
+                ok = there >= times;
             }
             n += (uint32_t)ok;
         }
