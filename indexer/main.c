@@ -807,11 +807,13 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
      * came from (the same article as with the fallback). */
     int rc = trawl_article_parse_text(&a, e->rel, text, len, TRAWL_NO_DATE,
                                       &err);
+    int by_mtime = 0;
     if (rc == 0) {
         a.fingerprint = fp;
         if (a.date == TRAWL_NO_DATE) {
             a.date = mtime;
             a.fingerprint = fp_mtime;
+            by_mtime = 1;
         }
     }
     if (rc == TRAWL_ENOMEM) {
@@ -846,6 +848,12 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         }
         note(e->path, line, msg);
         r->repaired++;
+    }
+    if (a.bad_date_line > 0) {
+        note(e->path, a.bad_date_line,
+             by_mtime ? "date not understood; dated by the file's "
+                        "modification time"
+                      : "date not understood; dated by a line of the text");
     }
     int dup = id_seen(r, a.id, a.id_len);
     if (dup < 0) {

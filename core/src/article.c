@@ -975,6 +975,15 @@ static char *legacy_to_utf8(const char *s, size_t n, size_t *out_len,
  * that did not change. (JSON lines are kept by a hash of the line alike;
  * a change in how an accepted line is read needs a version there too.)
  */
+/* The 1-based number of the line at p in text (which starts at line 1). */
+static unsigned long line_number(const char *text, const char *p)
+{
+    unsigned long n = 1;
+    for (const char *q = text; q < p; q++)
+        n += *q == '\n';
+    return n;
+}
+
 int trawl_article_parse_text(trawl_article *out, const char *id,
                              const char *text, size_t len,
                              int64_t fallback_date, trawl_err *err)
@@ -1109,6 +1118,10 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                 } else if (h == H_DATE && !have_date) {
                     have_date = trawl_parse_loose_date(v.p, v.n,
                                                        &out->date) == 0;
+                    if (have_date)
+                        out->bad_date_line = 0;
+                    else if (v.n > 0 && out->bad_date_line == 0)
+                        out->bad_date_line = line_number(norm, q);
                 }
                 if (rc < 0) {
                     rc = trawl_err_set(err, rc, "out of memory");
@@ -1157,10 +1170,15 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                     } else if (h == H_URL && v.n > 0) {
                         rc = set_field(&out->url, &out->url_len, v);
                     } else if (h == H_DATE && !have_date) {
-                        /* An unreadable Date: is ignored, not fatal: the
-                         * body or the fallback still dates the article. */
+                        /* An unreadable Date: is not fatal: the body or
+                         * the fallback still dates the article, and the
+                         * caller is told (bad_date_line). */
                         have_date = trawl_parse_loose_date(v.p, v.n,
                                                            &out->date) == 0;
+                        if (have_date)
+                            out->bad_date_line = 0;
+                        else if (v.n > 0 && out->bad_date_line == 0)
+                            out->bad_date_line = line_number(norm, q);
                     }
                     if (rc < 0) {
                         rc = trawl_err_set(err, rc, "out of memory");

@@ -296,6 +296,29 @@ static void test_damaged_current_is_not_an_empty_index(void **state)
     th_cleanup(&h);
 }
 
+/* A text file whose Date header cannot be read is indexed, dated by the
+ * file's modification time, and trawl-index says so (it was silent,
+ * while the same date in a JSON line is reported as bad input). */
+static void test_unreadable_date_header_is_noted(void **state)
+{
+    (void)state;
+    th h;
+    char txt[256];
+
+    assert_int_equal(th_init(&h), 0);
+    path_in(txt, sizeof(txt), &h, "leap.txt");
+    const char *text = "Title: Leap day\nDate: 2024-02-29T24:00:00Z\n\n"
+                       "The storm came ashore.\n";
+    assert_int_equal(th_write_file(txt, text, strlen(text)), 0);
+    th_result r;
+    assert_int_equal(th_index(&h, (const char *[]){txt, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "leap.txt:2: date not understood; dated "
+                                  "by the file's modification time"));
+    assert_non_null(strstr(r.out, "indexed 1 document"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_daemon_index_is_a_file),
         cmocka_unit_test(test_request_with_byte_order_mark),
         cmocka_unit_test(test_damaged_current_is_not_an_empty_index),
+        cmocka_unit_test(test_unreadable_date_header_is_noted),
     };
 
     signal(SIGPIPE, SIG_IGN);

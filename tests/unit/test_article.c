@@ -997,9 +997,40 @@ static void test_markdown_title_markup(void **state)
     }
 }
 
+/* A Date header (or front matter date) that cannot be read is named by
+ * its line, so that the indexer can say how the article was dated
+ * instead; a readable one, before or after it, clears it. */
+static void test_unreadable_date_is_reported(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned long line;  /* bad_date_line */
+        int64_t date;        /* a.date with fallback 7 */
+    } cases[] = {
+        {"Title: Leap\nDate: 2024-02-29T24:00:00Z\n\nBody.\n", 2, 7},
+        {"Title: Ok\nDate: 2024-02-28\n\nBody.\n", 0, 1709078400},
+        {"Title: Two\nDate: garbage\nDate: 2020-01-01\n\nBody.\n", 0,
+         1577836800},
+        {"Date:\nTitle: Empty\n\nBody.\n", 0, 7},
+        {"---\ntitle: X\ndate: not a date\n---\nPosted March 3, 2021\n"
+         "body\n", 3, 1614729600},
+        {"No header at all\n\nBody.\n", 0, 7},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        trawl_article a = parse_text(cases[i].text, 7);
+        if (a.bad_date_line != cases[i].line || a.date != cases[i].date)
+            fail_msg("case %zu: bad_date_line %lu date %lld, wanted %lu %lld",
+                     i, a.bad_date_line, (long long)a.date, cases[i].line,
+                     (long long)cases[i].date);
+        trawl_article_clear(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unreadable_date_is_reported),
         cmocka_unit_test(test_iso_dates),
         cmocka_unit_test(test_loose_dates),
         cmocka_unit_test(test_format_date),

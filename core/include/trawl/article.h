@@ -51,6 +51,10 @@ typedef struct trawl_article {
     size_t id_len, title_len, body_len;
     size_t author_len, url_len, extra_len;
     size_t replaced; /* invalid UTF-8 sequences replaced while parsing */
+    unsigned long bad_date_line; /* text files: the line of a Date header
+                                    (or front matter date) that could not
+                                    be read, when no other date header
+                                    could; 0 if none */
     uint64_t fingerprint; /* 0: the writer hashes the stored fields; else
                              the caller's hash of the raw source (see
                              trawl_writer_keep) */
