@@ -31,7 +31,7 @@ static int days_in_month(int64_t y, int m)
 /* Days since 1970-01-01 of y-m-d (m 1..12, d 1..31). Counts in 400-year
  * eras of 146097 days, with years starting in March so that the leap day
  * is the last day of a year. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t trawl__days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -136,7 +136,8 @@ static int make_time(int64_t y, int m, int d, int hh, int mm, int ss,
     if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || hh > 23 ||
         mm > 59 || ss > 60)
         return -1;
-    *out = days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    *out = trawl__days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 +
+           ss;
     return 0;
 }
 

@@ -131,13 +131,7 @@ void trawl_buf_put_u64le(trawl_buf *b, uint64_t v)
 void trawl_buf_put_varint(trawl_buf *b, uint64_t v)
 {
     unsigned char p[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    trawl_buf_put(b, p, n);
+    trawl_buf_put(b, p, trawl__put_varint(p, v));
 }
 
 void trawl_buf_put_json_str(trawl_buf *b, const char *s, size_t n)

@@ -194,16 +194,6 @@ size_t trawl__codec_decode(const unsigned char *p, const unsigned char *end,
 
 /* ---- compact lists ------------------------------------------------------ */
 
-static unsigned char *put_varint(unsigned char *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (unsigned char)v;
-    return p;
-}
-
 size_t trawl__compact_encode(const uint32_t *docs, const uint32_t *tf,
                              size_t stride, uint32_t n, unsigned char *out)
 {
@@ -212,14 +202,14 @@ size_t trawl__compact_encode(const uint32_t *docs, const uint32_t *tf,
     for (uint32_t i = 0; i < n; i++) {
         uint32_t t0 = tf[i], t1 = tf[stride + i];
         uint64_t plain = t0 == 0 && t1 == 1;
-        p = put_varint(p, (uint64_t)((int64_t)docs[i] - prev - 1) << 1 |
-                              plain);
+        uint64_t gap = (uint64_t)((int64_t)docs[i] - prev - 1);
+        p += trawl__put_varint(p, gap << 1 | plain);
         prev = docs[i];
         if (plain)
             continue;
-        p = put_varint(p, (uint64_t)t1 << 2 | (t0 < 3 ? t0 : 3));
+        p += trawl__put_varint(p, (uint64_t)t1 << 2 | (t0 < 3 ? t0 : 3));
         if (t0 >= 3)
-            p = put_varint(p, t0 - 3);
+            p += trawl__put_varint(p, t0 - 3);
     }
     return (size_t)(p - out);
 }

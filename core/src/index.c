@@ -128,10 +128,23 @@ void trawl__seg_close(trawl_segment *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* XXH3 of a mapped range, dropping the pages from this process's resident
- * set as it goes (they stay in the page cache): verifying a large segment
- * must not pin all of it in memory. */
-static uint64_t hash_mapped(const unsigned char *base, const unsigned char *p,
+void trawl__seg_drop(const trawl_segment *s, const unsigned char *a,
+                     const unsigned char *b)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t lo = (uintptr_t)a, hi = (uintptr_t)b;
+    lo = (lo + psz - 1) / psz * psz;
+    hi = hi / psz * psz;
+    if (hi > lo && lo >= (uintptr_t)s->map &&
+        hi <= (uintptr_t)s->map + s->size)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* XXH3 of a range of s's mapping, dropping the pages from this process's
+ * resident set as it goes (they stay in the page cache): verifying a
+ * large segment must not pin all of it in memory. */
+static uint64_t hash_mapped(const trawl_segment *s, const unsigned char *p,
                             uint64_t len)
 {
     const uint64_t chunk = 16u << 20;
@@ -139,23 +152,15 @@ static uint64_t hash_mapped(const unsigned char *base, const unsigned char *p,
     if (st == NULL)
         return trawl__hash64(p, len);
     XXH3_64bits_reset(st);
-    long pg = sysconf(_SC_PAGESIZE);
-    uint64_t psz = pg > 0 ? (uint64_t)pg : 4096;
     for (uint64_t o = 0; o < len; o += chunk) {
         uint64_t n = len - o < chunk ? len - o : chunk;
         XXH3_64bits_update(st, p + o, n);
-        /* whole pages inside [p + o, p + o + n) */
-        uint64_t a = (uint64_t)(p + o - base), b = a + n;
-        a = (a + psz - 1) / psz * psz;
-        b = b / psz * psz;
-        if (b > a)
-            madvise((void *)(base + a), b - a, MADV_DONTNEED);
+        trawl__seg_drop(s, p + o, p + o + n);
     }
     uint64_t h = XXH3_64bits_digest(st);
     XXH3_freeState(st);
     return h;
 }
-
 
 /* A term's first 8 bytes as a big-endian number, zero padded: numbers in
  * this order are terms in byte order, except that equal numbers need the
@@ -291,7 +296,7 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
         if (off < SEG_HEADER || off > toc_off || len > toc_off - off)
             return trawl__corrupt(err, "%s: section %u out of bounds", path,
                                   id);
-        if (hash_mapped(p, p + off, len) != trawl__get_u64(e + 24))
+        if (hash_mapped(s, p + off, len) != trawl__get_u64(e + 24))
             return trawl__corrupt(err, "%s: section %u checksum mismatch",
                                   path, id);
         s->sec[id].p = p + off;

@@ -111,6 +111,10 @@ static inline int trawl__mul_overflow(size_t a, size_t b, size_t *out)
 
 uint64_t trawl__hash64(const void *p, size_t n);
 
+/* article.c: days since 1970-01-01 of the proleptic Gregorian date y-m-d
+ * (m 1..12, d 1..31), for any year. */
+int64_t trawl__days_from_civil(int64_t y, int m, int d);
+
 /* search.c: the bytes a query's materialized wide ORs may take (tests
  * lower it to read them through cursors instead). */
 extern size_t trawl__search_mat_budget;

@@ -22,7 +22,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -53,20 +52,6 @@ typedef struct mseg {
     uint64_t step;           /* release in steps of this many bytes */
 } mseg;
 
-/* Drop the whole pages of [a, b) of s from the resident set. */
-static void drop_range(const trawl_segment *s, const unsigned char *a,
-                       const unsigned char *b)
-{
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
-    uintptr_t lo = (uintptr_t)a, hi = (uintptr_t)b;
-    lo = (lo + psz - 1) / psz * psz;
-    hi = hi / psz * psz;
-    if (hi > lo && lo >= (uintptr_t)s->map &&
-        hi <= (uintptr_t)s->map + s->size)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 /* Drop the pages of section sec below p from the resident set (they were
  * read for the last time), in steps of m->step. */
 static void release(mseg *m, int sec, const unsigned char *p)
@@ -75,7 +60,7 @@ static void release(mseg *m, int sec, const unsigned char *p)
     uint64_t upto = (uint64_t)(p - s->sec[sec].p);
     if (upto < m->rel[sec] + m->step && upto < s->sec[sec].len)
         return;
-    drop_range(s, s->sec[sec].p + m->rel[sec], p);
+    trawl__seg_drop(s, s->sec[sec].p + m->rel[sec], p);
     m->rel[sec] = upto;
 }
 
@@ -84,7 +69,7 @@ static void release(mseg *m, int sec, const unsigned char *p)
  * reads again only in turn. */
 static void release_map(mseg *m)
 {
-    madvise((void *)m->s->map, m->s->size, MADV_DONTNEED);
+    trawl__seg_drop(m->s, m->s->map, m->s->map + m->s->size);
 }
 
 /* Drop what is left of section sec of m (read for the last time). */
@@ -887,11 +872,11 @@ static void wcur_release(const trawl_segment *s, wcur *c, int final)
     if (qe > pend)
         qe = pend;
     if (final || (uint64_t)(pe - c->post_rel) >= PAIR_RELEASE_STEP) {
-        drop_range(s, c->post_rel, pe);
+        trawl__seg_drop(s, c->post_rel, pe);
         c->post_rel = pe;
     }
     if (final || (uint64_t)(qe - c->pos_rel) >= PAIR_RELEASE_STEP) {
-        drop_range(s, c->pos_rel, qe);
+        trawl__seg_drop(s, c->pos_rel, qe);
         c->pos_rel = qe;
     }
 }

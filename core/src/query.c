@@ -156,16 +156,6 @@ static int parse_unary(parser *p, qnode **out);
 /* Pseudo-fields that take a date instead of text. */
 enum { F_DATE = -2, F_AFTER = -3, F_BEFORE = -4 };
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Parse YYYY, YYYY-MM or YYYY-MM-DD into the first and last second of
  * that period. 0 or -1. */
 static int parse_period(const char *s, size_t n, int64_t *first,
@@ -199,13 +189,13 @@ static int parse_period(const char *s, size_t n, int64_t *first,
     int leap = v[0] % 4 == 0 && (v[0] % 100 != 0 || v[0] % 400 == 0);
     if (v[2] > mdays[v[1] - 1] || (v[1] == 2 && v[2] == 29 && !leap))
         return -1;
-    int64_t start = days_from_civil(v[0], v[1], v[2]);
+    int64_t start = trawl__days_from_civil(v[0], (int)v[1], (int)v[2]);
     int64_t end;
     if (parts == 1)
-        end = days_from_civil((int64_t)v[0] + 1, 1, 1);
+        end = trawl__days_from_civil((int64_t)v[0] + 1, 1, 1);
     else if (parts == 2)
-        end = v[1] == 12 ? days_from_civil((int64_t)v[0] + 1, 1, 1)
-                         : days_from_civil(v[0], v[1] + 1, 1);
+        end = v[1] == 12 ? trawl__days_from_civil((int64_t)v[0] + 1, 1, 1)
+                         : trawl__days_from_civil(v[0], (int)v[1] + 1, 1);
     else
         end = start + 1;
     *first = start * 86400;

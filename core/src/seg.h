@@ -121,6 +121,11 @@ static inline uint32_t trawl__seg_field_len(const trawl_segment *s,
            (uint32_t)r[4 * f + 2] << 16 | (uint32_t)r[4 * f + 3] << 24;
 }
 
+/* Drop the whole pages of [a, b) (inside s's mapping) from this process's
+ * resident set: read for the last time; they stay in the page cache. */
+void trawl__seg_drop(const trawl_segment *s, const unsigned char *a,
+                     const unsigned char *b);
+
 int64_t trawl__seg_date(const trawl_segment *s, uint32_t d);
 uint64_t trawl__seg_fingerprint(const trawl_segment *s, uint32_t d);
 

@@ -279,17 +279,6 @@ void trawl__penc_reset(seg_penc *e)
     }
 }
 
-/* Append varint v at p; returns the end. */
-static inline unsigned char *put_vu64(unsigned char *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (unsigned char)v;
-    return p;
-}
-
 /* Room for n more bytes (and the NUL) at the end of b; sticky errors as
  * in trawl_buf. */
 static inline int room(trawl_buf *b, size_t n)
@@ -331,13 +320,13 @@ void trawl__penc_block(seg_penc *e)
     }
     if (room(&e->skip, 10 * (3 + 2 * TRAWL_NFIELDS)) == 0) {
         unsigned char *p = e->skip.ptr + e->skip.len;
-        p = put_vu64(p, last - e->prev_last);
-        p = put_vu64(p, eb);
-        p = put_vu64(p, e->bpos);
+        p += trawl__put_varint(p, last - e->prev_last);
+        p += trawl__put_varint(p, eb);
+        p += trawl__put_varint(p, e->bpos);
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            p = put_vu64(p, e->bmax_tf[f]);
+            p += trawl__put_varint(p, e->bmax_tf[f]);
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            p = put_vu64(p, e->bmax_tf[f] ? e->bmin_len[f] : 0);
+            p += trawl__put_varint(p, e->bmax_tf[f] ? e->bmin_len[f] : 0);
         e->skip.len = (size_t)(p - e->skip.ptr);
         *p = '\0';
     }
@@ -429,24 +418,24 @@ void trawl__dict_add(seg_dict *d, const char *term, uint32_t len,
      * and the term's suffix. */
     if (room(&d->terms, 10 * (6 + 2 * TRAWL_NFIELDS) + len) == 0) {
         unsigned char *p = d->terms.ptr + d->terms.len;
-        p = put_vu64(p, shared);
-        p = put_vu64(p, len - shared);
+        p += trawl__put_varint(p, shared);
+        p += trawl__put_varint(p, len - shared);
         memcpy(p, term + shared, len - shared);
         p += len - shared;
-        p = put_vu64(p, e->df);
+        p += trawl__put_varint(p, e->df);
         if (first) {
-            p = put_vu64(p, post_off);
-            p = put_vu64(p, pos_off);
+            p += trawl__put_varint(p, post_off);
+            p += trawl__put_varint(p, pos_off);
         } else {
-            p = put_vu64(p, pos_off - d->prev_pos);
+            p += trawl__put_varint(p, pos_off - d->prev_pos);
         }
-        p = put_vu64(p, post_len);
+        p += trawl__put_varint(p, post_len);
         if (e->df > BLOCK_SIZE) {
-            p = put_vu64(p, e->skip.len);
+            p += trawl__put_varint(p, e->skip.len);
             for (int f = 0; f < TRAWL_NFIELDS; f++)
-                p = put_vu64(p, e->max_tf[f]);
+                p += trawl__put_varint(p, e->max_tf[f]);
             for (int f = 0; f < TRAWL_NFIELDS; f++)
-                p = put_vu64(p, e->min_len[f]);
+                p += trawl__put_varint(p, e->min_len[f]);
         }
         d->terms.len = (size_t)(p - d->terms.ptr);
         *p = '\0';
