@@ -599,6 +599,38 @@ int th_wait(pid_t pid)
     return decode_status(ws);
 }
 
+void th_path(char *out, size_t cap, const th *h, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", h->dir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "harness: path %s/%s too long\n", h->dir, name);
+        abort();
+    }
+}
+
+void th_write_text(const char *path, const char *text)
+{
+    if (th_write_file(path, text, strlen(text)) != 0) {
+        fprintf(stderr, "harness: cannot write %s: %s\n", path,
+                strerror(errno));
+        abort();
+    }
+}
+
+void th_make_dir(const th *h, const char *name)
+{
+    char path[4096];
+    th_path(path, sizeof(path), h, name);
+    const char *argv[] = {"/bin/mkdir", "-p", path, NULL};
+    th_result r;
+    int status = th_run(&r, argv);
+    th_result_free(&r);
+    if (status != 0) {
+        fprintf(stderr, "harness: mkdir -p %s failed\n", path);
+        abort();
+    }
+}
+
 int th_write_file(const char *path, const void *p, size_t n)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -121,6 +121,16 @@ pid_t th_spawn(const char *const argv[], const char *log_path);
 /* Wait for a th_spawn()ed pid; its status as in th_result. */
 int th_wait(pid_t pid);
 
+/* out = the test's directory h->dir + "/" + name; a name too long for
+ * cap fails the test. */
+void th_path(char *out, size_t cap, const th *h, const char *name);
+
+/* Write text to path (created or truncated); failing fails the test. */
+void th_write_text(const char *path, const char *text);
+
+/* mkdir -p h->dir/name; failing fails the test. */
+void th_make_dir(const th *h, const char *name);
+
 /* Write n bytes to path (created or truncated). 0 or -1. */
 int th_write_file(const char *path, const void *p, size_t n);
 

@@ -23,23 +23,17 @@
 
 #include "harness.h"
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
 static void write_in(const th *h, const char *name, const char *text)
 {
     char path[256];
-    path_in(path, sizeof(path), h, name);
+    th_path(path, sizeof(path), h, name);
     assert_int_equal(th_write_file(path, text, strlen(text)), 0);
 }
 
 static void mkdir_in(const th *h, const char *name)
 {
     char path[256];
-    path_in(path, sizeof(path), h, name);
+    th_path(path, sizeof(path), h, name);
     assert_int_equal(mkdir(path, 0755), 0);
 }
 
@@ -60,8 +54,8 @@ static void test_duplicate_file_ids_reported(void **state)
     write_in(&h, "a/x.txt", "First\n\nthe first article, aardvark\n");
     write_in(&h, "b/x.txt", "Second\n\nthe second article, armadillo\n");
     write_in(&h, "b/y.txt", "Third\n\nanother article, anteater\n");
-    path_in(a, sizeof(a), &h, "a");
-    path_in(b, sizeof(b), &h, "b");
+    th_path(a, sizeof(a), &h, "a");
+    th_path(b, sizeof(b), &h, "b");
     assert_int_equal(th_index(&h, (const char *[]){a, b, NULL}, &r), 0);
     if (strstr(r.err, "b/x.txt") == NULL ||
         strstr(r.err, "duplicate id \"x.txt\"") == NULL)
@@ -93,7 +87,7 @@ static void test_empty_socket_option_is_default(void **state)
     assert_int_equal(th_init(&h), 0);
     mkdir_in(&h, "src");
     write_in(&h, "src/a.txt", "Title\n\nsome words\n");
-    path_in(src, sizeof(src), &h, "src");
+    th_path(src, sizeof(src), &h, "src");
     assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
     assert_int_equal(setenv("TRAWL_SOCKET", h.sock, 1), 0);
     assert_int_equal(th_daemon_start(&h, (const char *[]){"--socket", "",
@@ -141,7 +135,7 @@ static void test_range_messages(void **state)
     assert_int_equal(th_init(&h), 0);
     mkdir_in(&h, "src");
     write_in(&h, "src/a.txt", "Title\n\nsome words\n");
-    path_in(src, sizeof(src), &h, "src");
+    th_path(src, sizeof(src), &h, "src");
     assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_conn c;
@@ -180,7 +174,7 @@ static void test_out_of_descriptors(void **state)
     assert_int_equal(th_init(&h), 0);
     mkdir_in(&h, "src");
     write_in(&h, "src/a.txt", "Title\n\nsome words\n");
-    path_in(src, sizeof(src), &h, "src");
+    th_path(src, sizeof(src), &h, "src");
     assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
 
     /* trawld inherits the low limit; this process gets its own back */
@@ -255,7 +249,7 @@ static void test_interrupted_build_cleans_up(void **state)
     assert_int_equal(th_init(&h), 0);
     mkdir_in(&h, "src");
     write_in(&h, "src/a.txt", "Title\n\nsome words\n");
-    path_in(src, sizeof(src), &h, "src");
+    th_path(src, sizeof(src), &h, "src");
     assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
     char cur[256];
     snprintf(cur, sizeof(cur), "%s/CURRENT", h.index);
@@ -264,7 +258,7 @@ static void test_interrupted_build_cleans_up(void **state)
     snprintf(cur_before, sizeof(cur_before), "%s", text);
     free(text);
 
-    path_in(big, sizeof(big), &h, "big.jsonl");
+    th_path(big, sizeof(big), &h, "big.jsonl");
     FILE *f = fopen(big, "w");
     assert_non_null(f);
     for (int i = 0; i < 40000; i++) {
@@ -275,7 +269,7 @@ static void test_interrupted_build_cleans_up(void **state)
     }
     assert_int_equal(fclose(f), 0);
 
-    path_in(log, sizeof(log), &h, "index.log");
+    th_path(log, sizeof(log), &h, "index.log");
     const char *argv[] = {"trawl-index", "--index", h.index, "--memory", "1",
                           big, NULL};
     pid_t pid = th_spawn(argv, log);
@@ -317,9 +311,9 @@ static void test_walk_problems_counted(void **state)
     assert_int_equal(th_init(&h), 0);
     mkdir_in(&h, "src");
     write_in(&h, "src/a.txt", "Title\n\nsome words\n");
-    path_in(link, sizeof(link), &h, "src/gone.txt");
+    th_path(link, sizeof(link), &h, "src/gone.txt");
     assert_int_equal(symlink("nowhere.txt", link), 0);
-    path_in(src, sizeof(src), &h, "src");
+    th_path(src, sizeof(src), &h, "src");
     assert_int_equal(th_index(&h, (const char *[]){src, NULL}, &r), 0);
     if (strstr(r.err, "gone.txt") == NULL ||
         strstr(r.out, "; 1 bad input") == NULL)
@@ -343,7 +337,7 @@ static void test_language_alias_rerun(void **state)
     assert_int_equal(th_init(&h), 0);
     mkdir_in(&h, "src");
     write_in(&h, "src/a.txt", "Titel\n\nDie Strassen sind lang\n");
-    path_in(src, sizeof(src), &h, "src");
+    th_path(src, sizeof(src), &h, "src");
     const char *first[] = {"trawl-index", "--index", h.index, "--language",
                            "German", src, NULL};
     assert_int_equal(th_run(&r, first), 0);
@@ -377,7 +371,7 @@ static void test_notes_clear_progress_line(void **state)
     mkdir_in(&h, "src/b");
     write_in(&h, "src/a.txt", "Title\n\nsome words\n");
     write_in(&h, "src/b/empty.txt", "");
-    path_in(src, sizeof(src), &h, "src");
+    th_path(src, sizeof(src), &h, "src");
     const char *argv[] = {"trawl-index", "--index", h.index,
                           "--progress=tty", src, NULL};
     assert_int_equal(th_run(&r, argv), 0);
@@ -411,7 +405,7 @@ static void test_write_error_is_named(void **state)
     char big[256], log[256];
     struct rlimit old, low;
     assert_int_equal(th_init(&h), 0);
-    path_in(big, sizeof(big), &h, "big.jsonl");
+    th_path(big, sizeof(big), &h, "big.jsonl");
     FILE *f = fopen(big, "w");
     assert_non_null(f);
     for (int i = 0; i < 4000; i++) {
@@ -424,7 +418,7 @@ static void test_write_error_is_named(void **state)
 
     /* files up to 256 KiB: the segment is larger; SIGXFSZ ignored (the
      * child inherits that), so that write() fails with EFBIG */
-    path_in(log, sizeof(log), &h, "index.log");
+    th_path(log, sizeof(log), &h, "index.log");
     const char *argv[] = {"trawl-index", "--index", h.index, big, NULL};
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -462,7 +456,7 @@ static void test_merge_write_error_is_named(void **state)
     for (int j = 0; j < 2; j++) {
         char name[32];
         snprintf(name, sizeof(name), "part%d.jsonl", j);
-        path_in(part[j], sizeof(part[j]), &h, name);
+        th_path(part[j], sizeof(part[j]), &h, name);
         FILE *f = fopen(part[j], "w");
         assert_non_null(f);
         /* long articles of words that hardly repeat: a store of frames
@@ -484,7 +478,7 @@ static void test_merge_write_error_is_named(void **state)
         assert_int_equal(th_run(&r, argv), 0);
         th_result_free(&r);
     }
-    path_in(log, sizeof(log), &h, "merge.log");
+    th_path(log, sizeof(log), &h, "merge.log");
     const char *argv[] = {"trawl-index", "--index", h.index, "--merge", NULL};
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);

@@ -530,14 +530,6 @@ static void test_ping_stats_get(void **state)
 
 /* ------------------------------------------------ indexer-only checks */
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void test_indexer_errors(void **state)
 {
     (void)state;
@@ -569,7 +561,7 @@ static void test_indexer_errors(void **state)
     char *bad = xstrdup_printf("%s/bad", dir);
     assert_int_equal(mkdir(bad, 0700), 0);
     char *badfile = xstrdup_printf("%s/x.jsonl", bad);
-    write_file(badfile, "not json\n{\"id\": 3}\n");
+    th_write_text(badfile, "not json\n{\"id\": 3}\n");
     RUN(&r, 0, "trawl-index", "--index", ix, bad);
     expect_code(&r, 1, "all bad");
     expect_has(r.err, "x.jsonl:1: ", "all bad");
@@ -585,7 +577,7 @@ static void test_indexer_errors(void **state)
     assert_int_equal(mkdir(good, 0700), 0);
     assert_int_equal(mkdir(sub, 0700), 0);
     assert_int_equal(symlink("..", loop), 0);
-    write_file(a, "Title: Alpha\n\nThe first letter.\n");
+    th_write_text(a, "Title: Alpha\n\nThe first letter.\n");
     RUN(&r, 0, "trawl-index", "--index", ix, "--quiet", good);
     expect_code(&r, 0, "loop");
     assert_string_equal(r.out, ""); /* --quiet */

@@ -66,12 +66,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void path_in(char *out, size_t cap, const th *t, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", t->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
 /* A temporary directory and an index of two articles, one of them with a
  * body of BIG_BODY bytes. */
 static void setup_index(th *t)
@@ -79,9 +73,9 @@ static void setup_index(th *t)
     char src[256], path[256];
 
     assert_int_equal(th_init(t), 0);
-    path_in(src, sizeof(src), t, "src");
+    th_path(src, sizeof(src), t, "src");
     assert_int_equal(mkdir(src, 0755), 0);
-    path_in(path, sizeof(path), t, "src/a.txt");
+    th_path(path, sizeof(path), t, "src/a.txt");
     const char *a = "Title\n\nsome aardvark words\n";
     assert_int_equal(th_write_file(path, a, strlen(a)), 0);
 
@@ -94,7 +88,7 @@ static void setup_index(th *t)
         n += 5;
     }
     big[n++] = '\n';
-    path_in(path, sizeof(path), t, "src/big.txt");
+    th_path(path, sizeof(path), t, "src/big.txt");
     assert_int_equal(th_write_file(path, big, n), 0);
     free(big);
     assert_int_equal(th_index(t, (const char *[]){src, NULL}, NULL), 0);

@@ -26,12 +26,6 @@
 #define NLINES 600     /* about 3 KB each: the file spans the 1 MiB buffer */
 #define LINE_CAP ((size_t)64 << 20)
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
 /* A line of the corpus: escaped ids and integer ids take other paths. */
 static void put_line(FILE *f, int i, const char *variant)
 {
@@ -108,7 +102,7 @@ static void test_rerun_unchanged(void **state)
     const int escaped = NLINES / 50; /* ids the scanner leaves to jansson */
 
     assert_int_equal(th_init(&h), 0);
-    path_in(corpus, sizeof(corpus), &h, "corpus.jsonl");
+    th_path(corpus, sizeof(corpus), &h, "corpus.jsonl");
     write_corpus(corpus, -1);
 
     json_t *d = index_json(&h, &r, NULL, corpus);
@@ -180,7 +174,7 @@ static void test_summary_runs(void **state)
     char corpus[256];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(corpus, sizeof(corpus), &h, "corpus.jsonl");
+    th_path(corpus, sizeof(corpus), &h, "corpus.jsonl");
     write_corpus(corpus, -1);
     const char *argv[] = {"trawl-index", "--memory", "1", "--index", h.index,
                           corpus, NULL};
@@ -199,7 +193,7 @@ static void test_long_lines(void **state)
     char path[256];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(path, sizeof(path), &h, "long.jsonl");
+    th_path(path, sizeof(path), &h, "long.jsonl");
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("{\"id\":\"first\",\"body\":\"before the long lines\"}\n", f);
@@ -250,7 +244,7 @@ static void test_text_too_large(void **state)
     char dir[256], big[300], small[300];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(dir, sizeof(dir), &h, "texts");
+    th_path(dir, sizeof(dir), &h, "texts");
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(big, sizeof(big), "%s/big.txt", dir);
     snprintf(small, sizeof(small), "%s/small.txt", dir);

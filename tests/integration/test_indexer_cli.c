@@ -23,23 +23,17 @@
 
 #include "harness.h"
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
 static void put(const th *h, const char *name, const char *text)
 {
     char p[256];
-    path_in(p, sizeof(p), h, name);
+    th_path(p, sizeof(p), h, name);
     assert_int_equal(th_write_file(p, text, strlen(text)), 0);
 }
 
 static void mkdir_in(const th *h, const char *name)
 {
     char p[256];
-    path_in(p, sizeof(p), h, name);
+    th_path(p, sizeof(p), h, name);
     assert_int_equal(mkdir(p, 0755), 0);
 }
 
@@ -57,7 +51,7 @@ static int run_index(th *h, th_result *r, const char *const names[])
     argv[n++] = h->index;
     for (int i = 0; names[i] != NULL; i++) {
         assert_true(i < 8);
-        path_in(paths[i], sizeof(paths[i]), h, names[i]);
+        th_path(paths[i], sizeof(paths[i]), h, names[i]);
         argv[n++] = paths[i];
     }
     argv[n] = NULL;
@@ -218,7 +212,7 @@ static void test_unreadable_path_stops_run(void **state)
     assert_int_equal(rc, 0);
     th_result_free(&r);
     char p[256];
-    path_in(p, sizeof(p), &h, "in");
+    th_path(p, sizeof(p), &h, "in");
     assert_int_equal(chmod(p, 0), 0);
     rc = run_index(&h, &r, (const char *[]){ "in", "b.txt", NULL });
     assert_int_equal(chmod(p, 0755), 0);
@@ -226,7 +220,7 @@ static void test_unreadable_path_stops_run(void **state)
     if (strstr(r.err, "cannot read") == NULL)
         fail_msg("stderr:\n%s", r.err);
     th_result_free(&r);
-    path_in(p, sizeof(p), &h, "b.txt");
+    th_path(p, sizeof(p), &h, "b.txt");
     assert_int_equal(chmod(p, 0), 0);
     rc = run_index(&h, &r, (const char *[]){ "in", "b.txt", NULL });
     assert_int_equal(chmod(p, 0644), 0);
@@ -264,8 +258,8 @@ static void test_unreadable_inside_keeps_articles(void **state)
     th_result_free(&r);
 
     char sub[256], c[256];
-    path_in(sub, sizeof(sub), &h, "in/sub");
-    path_in(c, sizeof(c), &h, "in/c.txt");
+    th_path(sub, sizeof(sub), &h, "in/sub");
+    th_path(c, sizeof(c), &h, "in/c.txt");
     assert_int_equal(chmod(sub, 0), 0);
     assert_int_equal(chmod(c, 0), 0);
     rc = run_index(&h, &r, (const char *[]){ "in", NULL });
@@ -281,7 +275,7 @@ static void test_unreadable_inside_keeps_articles(void **state)
 
     /* readable again, one really gone: deleted now */
     char b[256];
-    path_in(b, sizeof(b), &h, "in/sub/b.txt");
+    th_path(b, sizeof(b), &h, "in/sub/b.txt");
     assert_int_equal(unlink(b), 0);
     rc = run_index(&h, &r, (const char *[]){ "in", NULL });
     assert_int_equal(rc, 0);

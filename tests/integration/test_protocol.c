@@ -32,14 +32,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void copy_fixture(const char *name)
 {
     char src[512], dst[256];
@@ -576,7 +568,7 @@ static void reload_keeps_serving(void **state)
     /* a new generation is picked up (by the watcher or the reload op) */
     char path[256];
     snprintf(path, sizeof(path), "%s/storm2.txt", articles);
-    write_file(path, "Title: Second storm\nDate: 2024-06-01\n\n"
+    th_write_text(path, "Title: Second storm\nDate: 2024-06-01\n\n"
                      "Another storm reached the coast.\n");
     const char *paths[] = {articles, NULL};
     assert_int_equal(th_index(&H, paths, NULL), 0);
@@ -715,7 +707,7 @@ static void socket_stale_live_and_long(void **state)
     /* and a file that is not a socket is left alone */
     char notsock[160];
     snprintf(notsock, sizeof(notsock), "%s/plain", h.dir);
-    write_file(notsock, "x");
+    th_write_text(notsock, "x");
     const char *argv3[] = {"trawld",   "--index", h.index,
                            "--socket", notsock,   NULL};
     assert_int_not_equal(th_run(&res, argv3), 0);

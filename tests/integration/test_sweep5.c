@@ -25,17 +25,6 @@
 
 #include "harness.h"
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    assert_int_equal(th_write_file(path, text, strlen(text)), 0);
-}
-
 /* Set a file's modification time to t seconds since the epoch. */
 static void set_mtime(const char *path, time_t t)
 {
@@ -112,24 +101,24 @@ static void test_unchanged_rerun_keeps_generation(void **state)
     char gone[192];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(dir, sizeof(dir), &h, "corpus");
+    th_path(dir, sizeof(dir), &h, "corpus");
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(dated, sizeof(dated), "%s/dated.txt", dir);
     snprintf(undated, sizeof(undated), "%s/undated.md", dir);
     snprintf(jsonl, sizeof(jsonl), "%s/lines.jsonl", dir);
     snprintf(badname, sizeof(badname), "%s/caf\xe9.txt", dir);
     snprintf(gone, sizeof(gone), "%s/gone.txt", dir);
-    write_text(dated, "Title: Harbor\nDate: 2025-03-04\n\nThe harbor "
+    th_write_text(dated, "Title: Harbor\nDate: 2025-03-04\n\nThe harbor "
                       "master spoke.\n");
-    write_text(undated, "# Ferry\n\nThe ferry was late again.\n");
+    th_write_text(undated, "# Ferry\n\nThe ferry was late again.\n");
     set_mtime(undated, 1700000000);
-    write_text(jsonl,
+    th_write_text(jsonl,
                "{\"id\":\"plain\",\"title\":\"A\",\"body\":\"storm one\"}\n"
                "{\"id\":\"esc\\u002did\",\"body\":\"storm two\"}\n"
                "{\"id\":\"https:\\/\\/example.com\\/a\",\"body\":\"three\"}\n"
                "{\"id\":42,\"body\":\"storm four\"}\n");
-    write_text(badname, "Latin-1 name\n\nA file whose name is not UTF-8.\n");
-    write_text(gone, "Gone\n\nThis one will be deleted.\n");
+    th_write_text(badname, "Latin-1 name\n\nA file whose name is not UTF-8.\n");
+    th_write_text(gone, "Gone\n\nThis one will be deleted.\n");
 
     const char *paths[] = {dir, NULL};
     json_t *d = index_done(&h, NULL, paths);
@@ -201,7 +190,7 @@ static void test_unchanged_rerun_keeps_generation(void **state)
     json_decref(d);
 
     /* an edited file is a change */
-    write_text(dated, "Title: Harbor\nDate: 2025-03-04\n\nThe harbor "
+    th_write_text(dated, "Title: Harbor\nDate: 2025-03-04\n\nThe harbor "
                       "master spoke twice.\n");
     d = index_done(&h, NULL, paths);
     assert_true(committed(d));
@@ -209,7 +198,7 @@ static void test_unchanged_rerun_keeps_generation(void **state)
     json_decref(d);
 
     /* one JSON line with an escaped id changed */
-    write_text(jsonl,
+    th_write_text(jsonl,
                "{\"id\":\"plain\",\"title\":\"A\",\"body\":\"storm one\"}\n"
                "{\"id\":\"esc\\u002did\",\"body\":\"storm 2\"}\n"
                "{\"id\":\"https:\\/\\/example.com\\/a\",\"body\":\"three\"}\n"
@@ -252,7 +241,7 @@ static void test_unchanged_rerun_keeps_generation(void **state)
 static void index_big_article(th *h, size_t n)
 {
     char path[192];
-    path_in(path, sizeof(path), h, "big.jsonl");
+    th_path(path, sizeof(path), h, "big.jsonl");
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("{\"id\":\"big\",\"title\":\"Big\",\"body\":\"", f);
@@ -358,8 +347,8 @@ static void test_terminal_queries(void **state)
     th_result r;
     char path[192];
     assert_int_equal(th_init(&h), 0);
-    path_in(path, sizeof(path), &h, "a.txt");
-    write_text(path, "Links\n\nSee https://www.example.com/news/a-b for "
+    th_path(path, sizeof(path), &h, "a.txt");
+    th_write_text(path, "Links\n\nSee https://www.example.com/news/a-b for "
                      "O'Neill's covid-19 note.\n");
     assert_int_equal(th_index(&h, (const char *const[]){path, NULL}, NULL),
                      0);
@@ -420,8 +409,8 @@ static void test_damaged_index_explained(void **state)
     th_result r;
     char path[192], seg[192];
     assert_int_equal(th_init(&h), 0);
-    path_in(path, sizeof(path), &h, "a.txt");
-    write_text(path, "Harbor\n\nThe harbor master spoke at length about "
+    th_path(path, sizeof(path), &h, "a.txt");
+    th_write_text(path, "Harbor\n\nThe harbor master spoke at length about "
                      "the storm and the ferry.\n");
     assert_int_equal(th_index(&h, (const char *const[]){path, NULL}, NULL),
                      0);
@@ -486,8 +475,8 @@ static void test_jsonl_from_other_tools(void **state)
     th h;
     char path[192];
     assert_int_equal(th_init(&h), 0);
-    path_in(path, sizeof(path), &h, "win.jsonl");
-    write_text(path,
+    th_path(path, sizeof(path), &h, "win.jsonl");
+    th_write_text(path,
                "\xef\xbb\xbf{\"id\":\"first\",\"body\":\"harbor one\"}\r\n"
                "{\"id\":\"second\",\"body\":\"harbor two\","
                "\"date\":1765960440.25}\r\n"
@@ -527,11 +516,11 @@ static void test_jsonl_read_once(void **state)
     th h;
     char dir[160], path[192], link[192];
     assert_int_equal(th_init(&h), 0);
-    path_in(dir, sizeof(dir), &h, "feed");
+    th_path(dir, sizeof(dir), &h, "feed");
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(path, sizeof(path), "%s/a.jsonl", dir);
     snprintf(link, sizeof(link), "%s/latest.jsonl", dir);
-    write_text(path, "{\"id\":\"a\",\"body\":\"one\"}\n"
+    th_write_text(path, "{\"id\":\"a\",\"body\":\"one\"}\n"
                      "{\"id\":\"b\",\"body\":\"two\"}\n");
     assert_int_equal(symlink("a.jsonl", link), 0);
 

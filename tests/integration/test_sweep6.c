@@ -23,27 +23,6 @@
 
 #include "harness.h"
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    assert_int_equal(th_write_file(path, text, strlen(text)), 0);
-}
-
-static void make_dir(const th *h, const char *name)
-{
-    char path[256];
-    path_in(path, sizeof(path), h, name);
-    const char *argv[] = {"/bin/mkdir", "-p", path, NULL};
-    th_result r;
-    assert_int_equal(th_run(&r, argv), 0);
-    th_result_free(&r);
-}
-
 static int count_in(const char *s, const char *what)
 {
     int n = 0;
@@ -83,10 +62,10 @@ static void test_reload_check_out_of_descriptors(void **state)
     th h;
     char src[256], b[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "src");
-    path_in(src, sizeof(src), &h, "src/a.txt");
-    write_text(src, "alpha\n");
-    path_in(src, sizeof(src), &h, "src");
+    th_make_dir(&h, "src");
+    th_path(src, sizeof(src), &h, "src/a.txt");
+    th_write_text(src, "alpha\n");
+    th_path(src, sizeof(src), &h, "src");
     assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
 
     struct rlimit old, low;
@@ -112,8 +91,8 @@ static void test_reload_check_out_of_descriptors(void **state)
             break;
     th_sleep_ms(300);
 
-    path_in(b, sizeof(b), &h, "src/b.txt");
-    write_text(b, "beta\n");
+    th_path(b, sizeof(b), &h, "src/b.txt");
+    th_write_text(b, "beta\n");
     const char *add[] = {"trawl-index", "-q", "--add", "--index",
                          h.index, b, NULL};
     th_result r;
@@ -178,8 +157,8 @@ static void test_bad_lines_noted_up_to_a_count(void **state)
     th h;
     char a[256], b[256];
     assert_int_equal(th_init(&h), 0);
-    path_in(a, sizeof(a), &h, "a.jsonl");
-    path_in(b, sizeof(b), &h, "b.jsonl");
+    th_path(a, sizeof(a), &h, "a.jsonl");
+    th_path(b, sizeof(b), &h, "b.jsonl");
     size_t cap = 64 * 1024, len = 0;
     char *text = malloc(cap);
     assert_non_null(text);
@@ -190,7 +169,7 @@ static void test_bad_lines_noted_up_to_a_count(void **state)
                             "{\"id\":\"good\",\"body\":\"fine words\"}\n");
     assert_int_equal(th_write_file(a, text, len), 0);
     free(text);
-    write_text(b, "{\"id\":\"b1\",\"text\":\"x\"}\n{\"id\":\"b2\",\"body\":\"y\"}\n");
+    th_write_text(b, "{\"id\":\"b1\",\"text\":\"x\"}\n{\"id\":\"b2\",\"body\":\"y\"}\n");
     th_result r;
     assert_int_equal(th_index(&h, (const char *[]){a, b, NULL}, &r), 0);
     int lines = count_in(r.err, "\n");
@@ -244,8 +223,8 @@ static void test_client_timeout_fraction(void **state)
     th h;
     char src[256];
     assert_int_equal(th_init(&h), 0);
-    path_in(src, sizeof(src), &h, "a.txt");
-    write_text(src, "alpha\n");
+    th_path(src, sizeof(src), &h, "a.txt");
+    th_write_text(src, "alpha\n");
     assert_int_equal(th_index(&h, (const char *[]){src, NULL}, NULL), 0);
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_result r;
@@ -304,8 +283,8 @@ static void test_french_index_end_to_end(void **state)
     th h;
     char src[256];
     assert_int_equal(th_init(&h), 0);
-    path_in(src, sizeof(src), &h, "fr.jsonl");
-    write_text(src, "{\"id\":\"fr1\",\"title\":\"\u00c9lection "
+    th_path(src, sizeof(src), &h, "fr.jsonl");
+    th_write_text(src, "{\"id\":\"fr1\",\"title\":\"\u00c9lection "
                     "pr\u00e9sidentielle\",\"body\":\"Les \u00e9lecteurs "
                     "fran\u00e7ais votaient.\"}\n"
                     "{\"id\":\"fr2\",\"title\":\"Autre\",\"body\":"
@@ -362,18 +341,18 @@ static void test_same_article_in_two_dumps(void **state)
     th h;
     char dir[256], d1[256], d2[256], d3[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "dumps");
-    path_in(dir, sizeof(dir), &h, "dumps");
-    path_in(d1, sizeof(d1), &h, "dumps/day1.jsonl");
-    path_in(d2, sizeof(d2), &h, "dumps/day2.jsonl");
-    path_in(d3, sizeof(d3), &h, "dumps/day3.jsonl");
+    th_make_dir(&h, "dumps");
+    th_path(dir, sizeof(dir), &h, "dumps");
+    th_path(d1, sizeof(d1), &h, "dumps/day1.jsonl");
+    th_path(d2, sizeof(d2), &h, "dumps/day2.jsonl");
+    th_path(d3, sizeof(d3), &h, "dumps/day3.jsonl");
     const char *same = "{\"id\":\"s\",\"title\":\"t\",\"body\":\"alpha\"}\n"
                        "{\"id\":\"e\\u0041\",\"body\":\"beta\"}\n";
-    write_text(d1, same);
+    th_write_text(d1, same);
     char two[256];
     snprintf(two, sizeof(two), "%s{\"id\":\"o\",\"body\":\"gamma\"}\n",
              same);
-    write_text(d2, two);
+    th_write_text(d2, two);
     th_result r;
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
     th_result_free(&r);
@@ -385,7 +364,7 @@ static void test_same_article_in_two_dumps(void **state)
         th_result_free(&r);
     }
     /* A later dump with another version of s: it wins. */
-    write_text(d3, "{\"id\":\"s\",\"title\":\"t\",\"body\":\"delta\"}\n");
+    th_write_text(d3, "{\"id\":\"s\",\"title\":\"t\",\"body\":\"delta\"}\n");
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
     if (strstr(r.out, "1 updated") == NULL)
         fail_msg("a later different copy: %s", r.out);

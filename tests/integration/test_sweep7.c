@@ -24,22 +24,6 @@
 
 #include "harness.h"
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
-static void make_dir(const th *h, const char *name)
-{
-    char path[256];
-    path_in(path, sizeof(path), h, name);
-    const char *argv[] = {"/bin/mkdir", "-p", path, NULL};
-    th_result r;
-    assert_int_equal(th_run(&r, argv), 0);
-    th_result_free(&r);
-}
-
 /* text (UTF-8, ASCII line ends) as UTF-16LE with a byte order mark and
  * CRLF line ends, as Notepad's "Unicode" writes it: *n bytes, malloc'd. */
 static char *utf16le_crlf(const char *text, size_t *n)
@@ -91,15 +75,15 @@ static void test_utf16_and_binary_text_files(void **state)
     th h;
     char dir[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
 
     size_t n;
     char *w = utf16le_crlf("Title: Réunion à Genève\n\nLes négociateurs "
                            "se sont réunis \xf0\x9f\x98\x80 à Genève "
                            "pour la trêve.\n",
                            &n);
-    path_in(p, sizeof(p), &h, "c/unicode.txt");
+    th_path(p, sizeof(p), &h, "c/unicode.txt");
     assert_int_equal(th_write_file(p, w, n), 0);
     free(w);
     /* a binary file (NUL bytes, junk) named .txt */
@@ -108,9 +92,9 @@ static void test_utf16_and_binary_text_files(void **state)
         bin[i] = (char)((i * 7919u + 13u) % 251u);
     memcpy(bin, "PK\x03\x04", 4);
     bin[100] = '\0';
-    path_in(p, sizeof(p), &h, "c/archive.txt");
+    th_path(p, sizeof(p), &h, "c/archive.txt");
     assert_int_equal(th_write_file(p, bin, sizeof(bin)), 0);
-    path_in(p, sizeof(p), &h, "c/plain.txt");
+    th_path(p, sizeof(p), &h, "c/plain.txt");
     const char *plain = "Title: Plain\n\nThe truce talks in Geneva.\n";
     assert_int_equal(th_write_file(p, plain, strlen(plain)), 0);
 
@@ -118,7 +102,7 @@ static void test_utf16_and_binary_text_files(void **state)
     w = utf16le_crlf("{\"id\":\"j1\",\"body\":\"x\"}\n{\"id\":\"j2\","
                      "\"body\":\"y\"}\n",
                      &n);
-    path_in(p, sizeof(p), &h, "c/export.jsonl");
+    th_path(p, sizeof(p), &h, "c/export.jsonl");
     assert_int_equal(th_write_file(p, w, n), 0);
     free(w);
 
@@ -262,12 +246,12 @@ static void test_pasted_query_text(void **state)
     th h;
     char dir[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
-    path_in(p, sizeof(p), &h, "c/a.txt");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
+    th_path(p, sizeof(p), &h, "c/a.txt");
     const char *a = "Title: A\n\nNorth Korea and the talks.\n";
     assert_int_equal(th_write_file(p, a, strlen(a)), 0);
-    path_in(p, sizeof(p), &h, "c/b.txt");
+    th_path(p, sizeof(p), &h, "c/b.txt");
     const char *b = "Title: B\n\nKorea talks in the north.\n";
     assert_int_equal(th_write_file(p, b, strlen(b)), 0);
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
@@ -321,12 +305,12 @@ static void test_index_parents_created(void **state)
     th h;
     char dir[256], idx[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
-    path_in(p, sizeof(p), &h, "c/a.txt");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
+    th_path(p, sizeof(p), &h, "c/a.txt");
     const char *a = "Title: A\n\nharbor storm\n";
     assert_int_equal(th_write_file(p, a, strlen(a)), 0);
-    path_in(idx, sizeof(idx), &h, "var/lib/trawl/news");
+    th_path(idx, sizeof(idx), &h, "var/lib/trawl/news");
     assert_true(strlen(idx) < sizeof(h.index));
     memcpy(h.index, idx, strlen(idx) + 1);
 
@@ -368,9 +352,9 @@ static void test_jsonl_nul_and_lone_surrogate(void **state)
     th h;
     char dir[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
-    path_in(p, sizeof(p), &h, "c/dump.jsonl");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
+    th_path(p, sizeof(p), &h, "c/dump.jsonl");
     const char *lines =
         "{\"id\": \"a\", \"title\": \"Scraped\\u0000 page\", "
         "\"body\": \"ferry\\u0000 timetable\"}\n"
@@ -418,9 +402,9 @@ static void test_protocol_from_other_languages(void **state)
     th h;
     char dir[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
-    path_in(p, sizeof(p), &h, "c/a.txt");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
+    th_path(p, sizeof(p), &h, "c/a.txt");
     const char *a = "Title: A\n\nharbor storm\n";
     assert_int_equal(th_write_file(p, a, strlen(a)), 0);
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
@@ -530,9 +514,9 @@ static void test_jsonl_rewritten_while_read(void **state)
     th h;
     char dir[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
-    path_in(p, sizeof(p), &h, "c/dump.jsonl");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
+    th_path(p, sizeof(p), &h, "c/dump.jsonl");
     char all[2048];
     size_t len = 0, cut = 0;
     for (int i = 0; i < 10; i++) {
@@ -550,7 +534,7 @@ static void test_jsonl_rewritten_while_read(void **state)
 
     assert_int_equal(th_write_file(p, all, cut), 0);
     char log[256];
-    path_in(log, sizeof(log), &h, "index.log");
+    th_path(log, sizeof(log), &h, "index.log");
     setenv("TRAWL_TEST_CRASH_AT", "stop:2", 1);
     pid_t pid = th_spawn((const char *[]){"trawl-index", "--index", h.index,
                                           dir, NULL},
@@ -608,9 +592,9 @@ static void test_daemon_with_closed_stdio(void **state)
     th h;
     char dir[256], p[256], bin[512];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
-    path_in(p, sizeof(p), &h, "c/a.txt");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
+    th_path(p, sizeof(p), &h, "c/a.txt");
     const char *a = "Title: A\n\nalpha\n";
     assert_int_equal(th_write_file(p, a, strlen(a)), 0);
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
@@ -681,17 +665,17 @@ static void test_index_dir_with_foreign_files(void **state)
     th h;
     char news[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "news");
-    path_in(news, sizeof(news), &h, "news");
+    th_make_dir(&h, "news");
+    th_path(news, sizeof(news), &h, "news");
     static const char *const names[] = {"gen-ai-boom.txt", "seg-rail.md",
                                         "notes.tmp"};
     for (size_t i = 0; i < 3; i++) {
-        path_in(p, sizeof(p), &h, "news/other.txt");
+        th_path(p, sizeof(p), &h, "news/other.txt");
         assert_int_equal(th_write_file(p, "Other\n\nstory\n", 14), 0);
         char f[256];
         char rel[64];
         snprintf(rel, sizeof(rel), "news/%s", names[i]);
-        path_in(f, sizeof(f), &h, rel);
+        th_path(f, sizeof(f), &h, rel);
         assert_int_equal(th_write_file(f, "Mine\n\nkeep me\n", 15), 0);
         th_result r;
         const char *argv[] = {"trawl-index", "--index", news, news, NULL};
@@ -701,7 +685,7 @@ static void test_index_dir_with_foreign_files(void **state)
             fail_msg("%s: %s", names[i], r.err);
         th_result_free(&r);
         assert_int_equal(access(f, F_OK), 0);
-        path_in(p, sizeof(p), &h, "news/CURRENT");
+        th_path(p, sizeof(p), &h, "news/CURRENT");
         assert_int_equal(access(p, F_OK), -1);
         assert_int_equal(unlink(f), 0);
     }
@@ -719,14 +703,14 @@ static void test_index_dir_with_foreign_files(void **state)
     for (size_t i = 0; i < 4; i++) {
         char rel[64];
         snprintf(rel, sizeof(rel), "news/%s", own[i]);
-        path_in(p, sizeof(p), &h, rel);
+        th_path(p, sizeof(p), &h, rel);
         assert_int_equal(th_write_file(p, "x", 1), 0);
     }
     th_result r;
     const char *argv[] = {"trawl-index", "--index", news, news, NULL};
     assert_int_equal(th_run(&r, argv), 0);
     th_result_free(&r);
-    path_in(p, sizeof(p), &h, "news/other.txt");
+    th_path(p, sizeof(p), &h, "news/other.txt");
     assert_int_equal(access(p, F_OK), 0);
     th_cleanup(&h);
 }
@@ -742,9 +726,9 @@ static void test_one_line_text_file(void **state)
     th h;
     char dir[256], p[256];
     assert_int_equal(th_init(&h), 0);
-    make_dir(&h, "c");
-    path_in(dir, sizeof(dir), &h, "c");
-    path_in(p, sizeof(p), &h, "c/oneline.txt");
+    th_make_dir(&h, "c");
+    th_path(dir, sizeof(dir), &h, "c");
+    th_path(p, sizeof(p), &h, "c/oneline.txt");
     char text[4096];
     size_t n = 0;
     while (n + 40 < sizeof(text))

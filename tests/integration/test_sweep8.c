@@ -22,12 +22,6 @@
 
 #include "harness.h"
 
-static void path_in(char *out, size_t cap, const th *h, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", h->dir, name);
-    assert_true(n > 0 && (size_t)n < cap);
-}
-
 /* A JSON Lines corpus of n articles of about 600 bytes each. */
 static void write_corpus(const char *path, int n)
 {
@@ -62,8 +56,8 @@ static void test_check_while_committing(void **state)
     char big[256], small[256];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(big, sizeof(big), &h, "big.jsonl");
-    path_in(small, sizeof(small), &h, "small.jsonl");
+    th_path(big, sizeof(big), &h, "big.jsonl");
+    th_path(small, sizeof(small), &h, "small.jsonl");
     write_corpus(big, 5000);
     assert_int_equal(th_index(&h, (const char *[]){big, NULL}, NULL), 0);
 
@@ -159,12 +153,12 @@ static void test_daemon_index_is_a_file(void **state)
     char file[256], under[256];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(file, sizeof(file), &h, "corpus.jsonl");
-    path_in(under, sizeof(under), &h, "corpus.jsonl/index");
+    th_path(file, sizeof(file), &h, "corpus.jsonl");
+    th_path(under, sizeof(under), &h, "corpus.jsonl/index");
     assert_int_equal(th_write_file(file, "{}\n", 3), 0);
     const char *const paths[] = {file, under};
     char log[256];
-    path_in(log, sizeof(log), &h, "start.log");
+    th_path(log, sizeof(log), &h, "start.log");
     for (int i = 0; i < 2; i++) {
         const char *argv[] = {"trawld", "--index", paths[i], "--socket",
                               h.sock, NULL};
@@ -218,7 +212,7 @@ static void test_request_with_byte_order_mark(void **state)
     char corpus[256];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(corpus, sizeof(corpus), &h, "c.jsonl");
+    th_path(corpus, sizeof(corpus), &h, "c.jsonl");
     static const char doc[] =
         "{\"id\":\"a\",\"title\":\"t\",\"body\":\"storm\"}\n";
     assert_int_equal(th_write_file(corpus, doc, sizeof(doc) - 1), 0);
@@ -260,8 +254,8 @@ static void test_damaged_current_is_not_an_empty_index(void **state)
     char old[256], add[256], cur[256];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(old, sizeof(old), &h, "old.jsonl");
-    path_in(add, sizeof(add), &h, "new.jsonl");
+    th_path(old, sizeof(old), &h, "old.jsonl");
+    th_path(add, sizeof(add), &h, "new.jsonl");
     write_corpus(old, 30);
     const char *one = "{\"id\":\"n1\",\"title\":\"t\",\"body\":\"storm\"}\n";
     assert_int_equal(th_write_file(add, one, strlen(one)), 0);
@@ -306,7 +300,7 @@ static void test_unreadable_date_header_is_noted(void **state)
     char txt[256];
 
     assert_int_equal(th_init(&h), 0);
-    path_in(txt, sizeof(txt), &h, "leap.txt");
+    th_path(txt, sizeof(txt), &h, "leap.txt");
     const char *text = "Title: Leap day\nDate: 2024-02-29T24:00:00Z\n\n"
                        "The storm came ashore.\n";
     assert_int_equal(th_write_file(txt, text, strlen(text)), 0);
