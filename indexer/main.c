@@ -1598,8 +1598,11 @@ int main(int argc, char **argv)
     }
 
     /* A merge-only run needs an index to merge. */
+    /* (A damaged CURRENT is an index that cannot be read: the writer
+     * says why.) */
     uint64_t cur_gen;
-    if (optind >= argc && trawl_index_current(dir, &cur_gen, NULL) != 0) {
+    if (optind >= argc &&
+        trawl_index_current(dir, &cur_gen, NULL) == TRAWL_ENOTFOUND) {
         fprintf(stderr, PROG ": no index in %s to merge\n", dir);
         return EXIT_NOTHING;
     }

@@ -713,6 +713,17 @@ int trawl_writer_open(trawl_writer **out, const char *dir,
     trawl_err cerr;
     memset(&cerr, 0, sizeof(cerr));
     int crc = trawl_index_current(dir, &cur, &cerr);
+    /* A directory named CURRENT cannot be renamed over: the commit would
+     * fail only after the whole run, leaving its files behind. */
+    char cpath[4096];
+    snprintf(cpath, sizeof(cpath), "%s/CURRENT", dir);
+    if (crc < 0 && stat(cpath, &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = trawl_err_set(err, TRAWL_EINVAL,
+                           "%s is a directory, not a file naming the "
+                           "generation: remove it",
+                           cpath);
+        goto fail;
+    }
     /* Only a missing CURRENT means no index: a damaged one is an index
      * that cannot be read (an add-only run must not start afresh). */
     if (crc != TRAWL_ENOTFOUND) {
