@@ -1226,7 +1226,8 @@ static int pairs_pick(mseg *m, uint32_t n, uint32_t *sel, uint64_t nd,
             c[i].s = (const char *)words.ptr + off;
             off += c[i].len;
         }
-        if (trawl__pairs_choose(c, nc, nd, out) != 0)
+        /* (none: c is NULL, which qsort may not be given) */
+        if (nc > 0 && trawl__pairs_choose(c, nc, nd, out) != 0)
             rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     }
     free(c);
