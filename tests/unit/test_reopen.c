@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -200,10 +201,33 @@ static void reopen_shares_unchanged_segments(void **state)
     tu_rm_rf(dir);
 }
 
+/* A CURRENT that is a directory is named as such, not as a file of an
+ * unexpected size; a fresh open and a reopen refuse it alike. */
+static void current_that_is_a_directory_is_named(void **state)
+{
+    (void)state;
+    char dir[64], cur[96];
+    tu_new_dir(dir, "reopen-cur");
+    run(dir, 0, 10, 0);
+    trawl_index *g1, *g2;
+    trawl_err err;
+    assert_int_equal(trawl_index_open(&g1, dir, &err), 0);
+    snprintf(cur, sizeof(cur), "%s/CURRENT", dir);
+    assert_int_equal(unlink(cur), 0);
+    assert_int_equal(mkdir(cur, 0755), 0);
+    assert_int_equal(trawl_index_reopen(&g2, dir, g1, &err), TRAWL_ECORRUPT);
+    assert_non_null(strstr(err.msg, "CURRENT: a directory, not a file"));
+    assert_int_equal(trawl_index_open(&g2, dir, &err), TRAWL_ECORRUPT);
+    assert_non_null(strstr(err.msg, "a directory"));
+    trawl_index_release(g1);
+    tu_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reopen_shares_unchanged_segments),
+        cmocka_unit_test(current_that_is_a_directory_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
