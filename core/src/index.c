@@ -46,9 +46,9 @@ static int read_small_file(const char *path, unsigned char **out,
         return e == ENOENT ? TRAWL_ENOTFOUND : TRAWL_EIO;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (size_t)st.st_size > max) {
-        int dir = S_ISDIR(st.st_mode);
+    int known = fstat(fd, &st) == 0;
+    if (!known || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+        int dir = known && S_ISDIR(st.st_mode);
         close(fd);
         return trawl__corrupt(err, "%s: %s", path,
                               dir ? "a directory, not a file"
