@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "trawl/stdfds.h"
+
 #define PROG "trawl"
 
 #ifndef TRAWL_VERSION
@@ -1205,30 +1207,9 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-/*
- * Started with standard descriptors closed (a cron job's "2>&-", a
- * supervisor that closes them), the first files and sockets opened took
- * their numbers, and messages meant for stderr went into them (results were
- * sent to the daemon as requests). Each closed one of 0, 1, 2 is /dev/null
- * now, before anything else is opened.
- */
-static void std_fds_open(void)
-{
-    for (int fd = 0; fd < 3; fd++) {
-        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-            continue;
-        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-        if (n >= 0 && n != fd) {
-            /* a lower one was free: fd is still closed */
-            dup2(n, fd);
-            close(n);
-        }
-    }
-}
-
 int main(int argc, char **argv)
 {
-    std_fds_open();
+    trawl_std_fds_open();
     opts o;
     out ot;
 

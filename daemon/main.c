@@ -17,6 +17,7 @@
 #include "log.h"
 #include "proto.h"
 #include "server.h"
+#include "trawl/stdfds.h"
 
 #define MAX_IDLE_S (366UL * 24 * 3600) /* --idle-timeout, --evict-idle,
                                           --write-timeout */
@@ -161,30 +162,9 @@ static const char *default_socket(char **owned)
     return "./trawl.sock";
 }
 
-/*
- * Started with standard descriptors closed (a cron job's "2>&-", a
- * supervisor that closes them), the first files and sockets opened took
- * their numbers, and messages meant for stderr went into them: trawld
- * aborted on SIGTERM (its log lines had gone into libuv's signal pipe). Each
- * closed one of 0, 1, 2 is /dev/null now, before anything else is opened.
- */
-static void std_fds_open(void)
-{
-    for (int fd = 0; fd < 3; fd++) {
-        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-            continue;
-        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-        if (n >= 0 && n != fd) {
-            /* a lower one was free: fd is still closed */
-            dup2(n, fd);
-            close(n);
-        }
-    }
-}
-
 int main(int argc, char **argv)
 {
-    std_fds_open();
+    trawl_std_fds_open();
     static const struct option opts[] = {
         {"index", required_argument, NULL, 'i'},
         {"socket", required_argument, NULL, 's'},

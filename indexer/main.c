@@ -37,6 +37,7 @@
 #include "trawl/analyze.h"
 #include "trawl/index.h"
 #include "trawl/status.h"
+#include "trawl/stdfds.h"
 #include "trawl/writer.h"
 #include "walk.h"
 
@@ -1408,30 +1409,9 @@ static void make_parents(const char *path)
     free(p);
 }
 
-/*
- * Started with standard descriptors closed (a cron job's "2>&-", a
- * supervisor that closes them), the first files and sockets opened took
- * their numbers, and messages meant for stderr went into them (the LOCK
- * file, a manifest being written). Each closed one of 0, 1, 2 is /dev/null
- * now, before anything else is opened.
- */
-static void std_fds_open(void)
-{
-    for (int fd = 0; fd < 3; fd++) {
-        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-            continue;
-        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-        if (n >= 0 && n != fd) {
-            /* a lower one was free: fd is still closed */
-            dup2(n, fd);
-            close(n);
-        }
-    }
-}
-
 int main(int argc, char **argv)
 {
-    std_fds_open();
+    trawl_std_fds_open();
 #ifdef __GLIBC__
     /* One heap for both writer threads, grown in large steps: glibc grows
      * a second thread's own heap a page range at a time (thousands of
