@@ -19,25 +19,6 @@
 #include "trawl/arena.h"
 #include "trawl/buf.h"
 
-/* q parsed and rendered as explain shows it; 0 or the parser's code. */
-static int parse_render(tu_fixture *f, const char *q, char *out,
-                        size_t cap, trawl_err *err)
-{
-    qnode *root;
-    trawl_buf b = TRAWL_BUF_INIT;
-
-    trawl_arena_reset(f->a);
-    trawl_err_clear(err);
-    int rc = trawl__query_parse(&root, f->an, q, strlen(q), f->a, err);
-    if (rc != 0)
-        return rc;
-    trawl__query_render(root, &b);
-    assert_int_equal(b.rc, 0);
-    snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.ptr);
-    trawl_buf_free(&b);
-    return 0;
-}
-
 /*
  * "title:(a OR b)" searched for the word "title" and then a OR b in any
  * field; "title:-x" searched for x in the title, the opposite of what was
@@ -83,7 +64,7 @@ static void field_applies_to_group_and_exclusion(void **state)
         {"(storm OR flood) title:harbor", "AND(OR(storm, flood), title:harbor)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int rc = parse_render(f, cases[i].q, s, sizeof(s), &err);
+        int rc = tu_parse_render(f, cases[i].q, s, sizeof(s), &err);
         if (rc != 0)
             fail_msg("%s: %s", cases[i].q, err.msg);
         if (strcmp(s, cases[i].rendered) != 0)
@@ -97,7 +78,7 @@ static void field_applies_to_group_and_exclusion(void **state)
         "title:()",              /* nothing in it */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = parse_render(f, bad[i], s, sizeof(s), &err);
+        int rc = tu_parse_render(f, bad[i], s, sizeof(s), &err);
         if (rc != TRAWL_EQUERY || strstr(err.msg, "column ") == NULL)
             fail_msg("%s: rc %d, %s", bad[i], rc, rc == 0 ? s : err.msg);
     }
@@ -110,16 +91,16 @@ static void url_is_text(void **state)
     trawl_err err;
     char s[256];
 
-    assert_int_equal(parse_render(f, "https://www.example.com/a-b korea", s,
+    assert_int_equal(tu_parse_render(f, "https://www.example.com/a-b korea", s,
                                   sizeof(s), &err),
                      0);
     assert_string_equal(s, "AND(\"https www exampl com a b\", korea)");
-    assert_int_equal(parse_render(f, "title:ftp://example.org", s, sizeof(s),
+    assert_int_equal(tu_parse_render(f, "title:ftp://example.org", s, sizeof(s),
                                   &err),
                      0);
     assert_string_equal(s, "title:\"ftp exampl org\"");
     /* other names are still fields, known or not */
-    assert_int_equal(parse_render(f, "colour:red", s, sizeof(s), &err),
+    assert_int_equal(tu_parse_render(f, "colour:red", s, sizeof(s), &err),
                      TRAWL_EQUERY);
     assert_non_null(strstr(err.msg, "unknown field \"colour\""));
     assert_non_null(strstr(err.msg, "quote"));
@@ -136,24 +117,24 @@ static void tilde_after_word_explained(void **state)
     static const char *const bad[] = {"korea~2", "talks korea~1",
                                       "title:korea~10"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = parse_render(f, bad[i], s, sizeof(s), &err);
+        int rc = tu_parse_render(f, bad[i], s, sizeof(s), &err);
         if (rc != TRAWL_EQUERY || strstr(err.msg, "quoted phrase") == NULL)
             fail_msg("%s: rc %d, %s", bad[i], rc, rc == 0 ? s : err.msg);
     }
-    assert_int_equal(parse_render(f, "\"north korea\"~2", s, sizeof(s),
+    assert_int_equal(tu_parse_render(f, "\"north korea\"~2", s, sizeof(s),
                                   &err),
                      0);
     assert_string_equal(s, "\"north korea\"~2");
     /* an OR side that only excludes: said so, not "a query" */
-    assert_int_equal(parse_render(f, "korea OR -japan", s, sizeof(s), &err),
+    assert_int_equal(tu_parse_render(f, "korea OR -japan", s, sizeof(s), &err),
                      TRAWL_EQUERY);
     assert_non_null(strstr(err.msg, "alternative of OR"));
-    assert_int_equal(parse_render(f, "-japan", s, sizeof(s), &err),
+    assert_int_equal(tu_parse_render(f, "-japan", s, sizeof(s), &err),
                      TRAWL_EQUERY);
     assert_non_null(strstr(err.msg, "a query cannot consist only"));
     /* a tilde that is just text stays text */
-    assert_int_equal(parse_render(f, "~2 million", s, sizeof(s), &err), 0);
-    assert_int_equal(parse_render(f, "korea~", s, sizeof(s), &err), 0);
+    assert_int_equal(tu_parse_render(f, "~2 million", s, sizeof(s), &err), 0);
+    assert_int_equal(tu_parse_render(f, "korea~", s, sizeof(s), &err), 0);
     assert_string_equal(s, "korea");
 }
 
@@ -223,7 +204,7 @@ static void pasted_quotes_and_spaces(void **state)
         {"Trump\u2019s", "trump"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int rc = parse_render(f, cases[i].q, s, sizeof(s), &err);
+        int rc = tu_parse_render(f, cases[i].q, s, sizeof(s), &err);
         if (rc != 0)
             fail_msg("%s: %s", cases[i].q, err.msg);
         if (strcmp(s, cases[i].rendered) != 0)
@@ -231,11 +212,11 @@ static void pasted_quotes_and_spaces(void **state)
                      cases[i].rendered);
     }
     /* columns count characters of the query as typed */
-    assert_int_equal(parse_render(f, "\u00e9t\u00e9\u00a0\u201cnorth", s,
+    assert_int_equal(tu_parse_render(f, "\u00e9t\u00e9\u00a0\u201cnorth", s,
                                   sizeof(s), &err),
                      TRAWL_EQUERY);
     assert_string_equal(err.msg, "column 5: unterminated quote");
-    assert_int_equal(parse_render(f, "a\u3000(b", s, sizeof(s), &err),
+    assert_int_equal(tu_parse_render(f, "a\u3000(b", s, sizeof(s), &err),
                      TRAWL_EQUERY);
     assert_string_equal(err.msg, "column 3: '(' is never closed");
 }

@@ -13,52 +13,10 @@
 #include <cmocka.h>
 
 #include "query.h"
+#include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/arena.h"
 #include "trawl/buf.h"
-
-typedef struct fixture {
-    trawl_analyzer *an;
-    trawl_arena *a;
-} fixture;
-
-static int setup(void **state)
-{
-    static fixture f;
-    trawl_err err;
-    if (trawl_analyzer_new(&f.an, "english", &err) != 0)
-        return -1;
-    f.a = trawl_arena_new(1 << 12);
-    *state = &f;
-    return f.a == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    trawl_analyzer_free(f->an);
-    trawl_arena_free(f->a);
-    return 0;
-}
-
-/* q parsed and rendered as explain shows it; 0 or the parser's code. */
-static int parse_render(fixture *f, const char *q, char *out, size_t cap,
-                        trawl_err *err)
-{
-    qnode *root;
-    trawl_buf b = TRAWL_BUF_INIT;
-
-    trawl_arena_reset(f->a);
-    trawl_err_clear(err);
-    int rc = trawl__query_parse(&root, f->an, q, strlen(q), f->a, err);
-    if (rc != 0)
-        return rc;
-    trawl__query_render(root, &b);
-    assert_int_equal(b.rc, 0);
-    snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.ptr);
-    trawl_buf_free(&b);
-    return 0;
-}
 
 /*
  * '"new york" ~3' (a space before ~N) searched for the exact phrase AND
@@ -67,7 +25,7 @@ static int parse_render(fixture *f, const char *q, char *out, size_t cap,
  */
 static void near_with_space_before_tilde(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     trawl_err err;
     char s[256];
     static const struct {
@@ -79,7 +37,7 @@ static void near_with_space_before_tilde(void **state)
         {"storm \"harbor master\"\t~0", 23},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = parse_render(f, bad[i].q, s, sizeof(s), &err);
+        int rc = tu_parse_render(f, bad[i].q, s, sizeof(s), &err);
         if (rc != TRAWL_EQUERY)
             fail_msg("%s: parsed as %s", bad[i].q, rc == 0 ? s : "?");
         char want[64];
@@ -97,7 +55,7 @@ static void near_with_space_before_tilde(void **state)
         {"\"new york\" 3", "AND(\"new york\", 3)"},
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        int rc = parse_render(f, good[i].q, s, sizeof(s), &err);
+        int rc = tu_parse_render(f, good[i].q, s, sizeof(s), &err);
         if (rc != 0)
             fail_msg("%s: %s", good[i].q, err.msg);
         if (strcmp(s, good[i].rendered) != 0)
@@ -114,7 +72,7 @@ static void near_with_space_before_tilde(void **state)
  */
 static void lucene_or_and_operators(void **state)
 {
-    fixture *f = *state;
+    tu_fixture *f = *state;
     trawl_err err;
     char s[256];
     static const struct {
@@ -128,7 +86,7 @@ static void lucene_or_and_operators(void **state)
         {"storm | flood", "AND(storm, flood)"},
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        int rc = parse_render(f, good[i].q, s, sizeof(s), &err);
+        int rc = tu_parse_render(f, good[i].q, s, sizeof(s), &err);
         if (rc != 0)
             fail_msg("%s: %s", good[i].q, err.msg);
         if (strcmp(s, good[i].rendered) != 0)
@@ -143,7 +101,7 @@ static void lucene_or_and_operators(void **state)
         {"storm && || flood", "column 7: AND needs a term on both sides"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = parse_render(f, bad[i].q, s, sizeof(s), &err);
+        int rc = tu_parse_render(f, bad[i].q, s, sizeof(s), &err);
         if (rc != TRAWL_EQUERY)
             fail_msg("%s: parsed as %s", bad[i].q, rc == 0 ? s : "?");
         if (strstr(err.msg, bad[i].msg) == NULL)
@@ -157,6 +115,6 @@ int main(void)
         cmocka_unit_test(near_with_space_before_tilde),
         cmocka_unit_test(lucene_or_and_operators),
     };
-    return cmocka_run_group_tests_name("sweep8_unit", tests, setup,
-                                       teardown);
+    return cmocka_run_group_tests_name("sweep8_unit", tests,
+                                       tu_fixture_setup, tu_fixture_teardown);
 }

@@ -41,6 +41,24 @@ int tu_fixture_teardown(void **state)
     return 0;
 }
 
+int tu_parse_render(tu_fixture *f, const char *q, char *out, size_t cap,
+                    trawl_err *err)
+{
+    qnode *root;
+    trawl_buf b = TRAWL_BUF_INIT;
+
+    trawl_arena_reset(f->a);
+    trawl_err_clear(err);
+    int rc = trawl__query_parse(&root, f->an, q, strlen(q), f->a, err);
+    if (rc != 0)
+        return rc;
+    trawl__query_render(root, &b);
+    assert_int_equal(b.rc, 0);
+    snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.ptr);
+    trawl_buf_free(&b);
+    return 0;
+}
+
 /* ---- random numbers ---------------------------------------------------- */
 
 static uint64_t rng_state;

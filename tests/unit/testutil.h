@@ -32,6 +32,11 @@ typedef struct tu_fixture {
 int tu_fixture_setup(void **state);
 int tu_fixture_teardown(void **state);
 
+/* q parsed with f's analyzer (f's arena reset first) and rendered into
+ * out as explain shows it; 0, or the parser's code with err set. */
+int tu_parse_render(tu_fixture *f, const char *q, char *out, size_t cap,
+                    trawl_err *err);
+
 /* ---- random numbers ---------------------------------------------------- */
 
 /* A linear congruential generator: tu_seed, then tu_rnd(n) in [0, n). */
