@@ -95,6 +95,8 @@ typedef struct run {
     uint64_t kept;    /* articles the writer kept unchanged */
     uint64_t skipped; /* of them, kept without being parsed */
     uint64_t bad;     /* bad files / lines skipped */
+    uint64_t held;    /* bad inputs whose article the index kept as it
+                         was (trawl_writer_keep_old) */
     uint64_t unread;  /* directories and files that could not be read */
     uint64_t repaired;/* inputs whose invalid UTF-8 was replaced */
     int fatal;        /* a writer error that ends the run */
@@ -199,7 +201,9 @@ static void usage(FILE *f)
 "file could not be read, or a .jsonl file changed while it was read,\n"
 "which is said). A bad file or line is\n"
 "reported on stderr as 'PATH:LINE: reason' (the first 20 lines of a\n"
-".jsonl file, then how many more) and skipped. A run commits a\n"
+".jsonl file, then how many more) and skipped; the article it names\n"
+"(a file's id, a line's \"id\") stays as the index had it, unless a later\n"
+"good version replaces it (not with --full). A run commits a\n"
 "new generation atomically, which a running trawld picks up; a run that\n"
 "changes nothing (no article new, changed or deleted) commits nothing and\n"
 "says 'no changes' (--merge and --full always commit). Only one\n"
@@ -272,6 +276,43 @@ static void line_note(run *r, const char *path, unsigned long line,
     if (r->lines_unshown++ == 0)
         note(path, 0, "more lines with problems: not shown one by one "
                       "(counted at the end of the file)");
+}
+
+/*
+ * Input that names an article but cannot be indexed: keep the article
+ * as the previous generation has it (bad input loses nothing), and
+ * report `reason` at path:line (a .jsonl line: line_note) saying so.
+ * id may be NULL (not known: nothing to keep).
+ */
+static void bad_input(run *r, const char *path, unsigned long line,
+                      int jsonl, const char *reason, const char *id,
+                      size_t id_len)
+{
+    char msg[sizeof(((trawl_err *)0)->msg) + 400];
+    trawl_err err;
+    int kept = 0;
+
+    trawl_err_clear(&err);
+    if (id != NULL && !r->full && trawl_writer_can_keep(r->w)) {
+        kept = trawl_writer_keep_old(r->w, id, id_len, &err);
+        if (kept < 0) {
+            r->err = err;
+            r->err.code = kept;
+            r->fatal = 1;
+            return;
+        }
+    }
+    r->bad++;
+    if (kept == 1) {
+        r->held++;
+        snprintf(msg, sizeof(msg), "%s; \"%.*s\" stays as indexed before",
+                 reason, (int)(id_len > 200 ? 200 : id_len), id);
+        reason = msg;
+    }
+    if (jsonl)
+        line_note(r, path, line, reason);
+    else
+        note(path, line, reason);
 }
 
 /* "1,234,567" */
@@ -602,12 +643,9 @@ static void add_article(run *r, const trawl_article *a, const char *path,
         return;
     }
     if (rc == TRAWL_EINVAL) {
-        if (line > 0)
-            line_note(r, path, line,
-                      err->msg[0] ? err->msg : trawl_strerror(rc));
-        else
-            note(path, line, err->msg[0] ? err->msg : trawl_strerror(rc));
-        r->bad++;
+        bad_input(r, path, line, line > 0,
+                  err->msg[0] ? err->msg : trawl_strerror(rc), a->id,
+                  a->id_len);
         return;
     }
     /* Out of memory or an I/O error while spilling: the run is over. */
@@ -824,8 +862,8 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         return;
     }
     if (rc < 0) {
-        note(e->path, 0, err.msg[0] ? err.msg : trawl_strerror(rc));
-        r->bad++;
+        bad_input(r, e->path, 0, 0, err.msg[0] ? err.msg : trawl_strerror(rc),
+                  id_known ? e->rel : NULL, rel_len);
         return;
     }
     if (a.replaced > 0) {
@@ -874,6 +912,61 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
     }
     add_article(r, &a, e->path, 0, !id_known && !dup);
     trawl_article_clear(&a);
+}
+
+/*
+ * The id of a line that is not valid JSON (cut short by a crashed
+ * export, a stray byte later in the line) when it starts as records
+ * usually do: `{"id":` and a string without escapes or a decimal
+ * integer, then `,`. 1 and the id in *out, else 0.
+ */
+static int id_in_prefix(const char *s, size_t n, jsonid *out)
+{
+    const char *p = s, *end = s + n;
+#define SKIP_WS()                                                           \
+    while (p < end && (*p == ' ' || *p == '\t'))                            \
+    p++
+    SKIP_WS();
+    if (end - p < 5 || *p != '{')
+        return 0;
+    p++;
+    SKIP_WS();
+    if (end - p < 4 || memcmp(p, "\"id\"", 4) != 0)
+        return 0;
+    p += 4;
+    SKIP_WS();
+    if (p == end || *p++ != ':')
+        return 0;
+    SKIP_WS();
+    const char *v = p;
+    if (p < end && *p == '"') {
+        v = ++p;
+        while (p < end && *p != '"' && *p != '\\' &&
+               (unsigned char)*p >= 0x20)
+            p++;
+        if (p == end || *p != '"' || p == v ||
+            !trawl_utf8_valid(v, (size_t)(p - v)))
+            return 0;
+        out->id = v;
+        out->len = (size_t)(p - v);
+        p++;
+    } else {
+        if (p < end && *p == '-')
+            p++;
+        const char *d = p;
+        while (p < end && *p >= '0' && *p <= '9' && p - d < 19)
+            p++;
+        if (p == d || (*d == '0' && p - d > 1) ||
+            (p < end && *p >= '0' && *p <= '9'))
+            return 0;
+        out->len = (size_t)(p - v);
+        memcpy(out->num, v, out->len);
+        out->num[out->len] = '\0';
+        out->id = out->num;
+    }
+    SKIP_WS();
+#undef SKIP_WS
+    return p < end && (*p == ',' || *p == '}');
 }
 
 /*
@@ -944,8 +1037,12 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         return;
     }
     if (rc < 0) {
-        line_note(r, path, line, err.msg[0] ? err.msg : trawl_strerror(rc));
-        r->bad++;
+        /* A record that is not an article (no body, a bad date, bad
+         * JSON): the id it names, if any, keeps its article. */
+        if (!id_known && rerun)
+            id_known = jsonid_find(s, n, &id) || id_in_prefix(s, n, &id);
+        bad_input(r, path, line, 1, err.msg[0] ? err.msg : trawl_strerror(rc),
+                  id_known ? id.id : NULL, id_known ? id.len : 0);
         return;
     }
     if (a.replaced > 0) {
@@ -1153,8 +1250,9 @@ static int on_file(void *payload, const trawl_walk_entry *e)
             char msg[96];
             snprintf(msg, sizeof(msg), "file larger than %zu MiB, skipped",
                      MAX_TEXT >> 20);
-            note(e->path, 0, msg);
-            r->bad++;
+            bad_input(r, e->path, 0, 0, msg,
+                      trawl_utf8_valid(e->rel, strlen(e->rel)) ? e->rel : NULL,
+                      strlen(e->rel));
         } else {
             r->bytes += len;
             r->file_left = len;
@@ -1257,6 +1355,15 @@ static int parse_progress(const char *s, int *out, int quiet)
     return 0;
 }
 
+/* After "N bad inputs": how many of them kept their article. */
+static void print_held(const run *r)
+{
+    char h[32];
+    if (r->held > 0)
+        printf(" (%s article%s kept as indexed before)",
+               fmt_count(r->held, h, sizeof(h)), r->held == 1 ? "" : "s");
+}
+
 static void print_summary(const run *r, const trawl_writer_stats *st,
                           double secs)
 {
@@ -1275,13 +1382,15 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
                ",\"terms\":%" PRIu64 ",\"files\":%" PRIu64
                ",\"bytes\":%" PRIu64 ",\"index_bytes\":%" PRIu64
                ",\"segments\":%u,\"runs\":%u,\"merges\":%u"
-               ",\"bad\":%" PRIu64 ",\"repaired\":%" PRIu64
+               ",\"bad\":%" PRIu64 ",\"bad_kept\":%" PRIu64
+               ",\"repaired\":%" PRIu64
                ",\"skipped\":%" PRIu64 ",\"committed\":%s"
                ",\"elapsed_s\":%.3f}\n",
                st->generation, st->docs, st->added, st->updated, st->deleted,
                st->unchanged, st->terms, r->files, r->bytes, st->index_bytes,
-               st->segments, st->runs, st->merges, r->bad, r->repaired,
-               r->skipped, r->no_changes ? "false" : "true", secs);
+               st->segments, st->runs, st->merges, r->bad, r->held,
+               r->repaired, r->skipped, r->no_changes ? "false" : "true",
+               secs);
         return;
     }
     if (r->no_changes) {
@@ -1292,11 +1401,13 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
         if (st->unchanged != st->docs)
             printf(" (%s in the index)", fmt_count(st->docs, a, sizeof(a)));
         printf(", from %s in %.2f s; generation %" PRIu64 " kept (index %s "
-               "in %u segment%s); %s bad input%s\n",
+               "in %u segment%s); %s bad input%s",
                fmt_bytes(r->bytes, b, sizeof(b)), secs, st->generation,
                fmt_bytes(st->index_bytes, ix, sizeof(ix)), st->segments,
                st->segments == 1 ? "" : "s",
                fmt_count(r->bad, bd, sizeof(bd)), r->bad == 1 ? "" : "s");
+        print_held(r);
+        printf("\n");
         return;
     }
     printf("indexed %s document%s (%" PRIu64 " added, %" PRIu64
@@ -1321,6 +1432,7 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
         printf(" (%u merge%s)", st->merges, st->merges == 1 ? "" : "s");
     printf("; generation %" PRIu64 "; %s bad input%s", st->generation,
            fmt_count(r->bad, bd, sizeof(bd)), r->bad == 1 ? "" : "s");
+    print_held(r);
     if (r->repaired > 0)
         printf("; %" PRIu64 " with invalid UTF-8 repaired", r->repaired);
     printf("\n");

@@ -1418,12 +1418,16 @@ int trawl_writer_base_info(const trawl_writer *w, trawl_index_info *out)
     return 1;
 }
 
-int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
-                      uint64_t fingerprint, trawl_err *err)
+/* Keep the previous generation's live article id (only if its
+ * fingerprint is fingerprint, unless any) for this run: see
+ * trawl_writer_keep and trawl_writer_keep_old. */
+static int keep_id(trawl_writer *w, const char *id, size_t id_len,
+                   uint64_t fingerprint, int any, trawl_err *err)
 {
     if (w->rc != 0)
         return trawl_err_set(err, w->rc, "writer is in a failed state");
-    if (w->old == NULL || w->opts.full || fingerprint == 0 || id_len == 0)
+    if (w->old == NULL || w->opts.full || (fingerprint == 0 && !any) ||
+        id_len == 0)
         return 0;
     uint64_t h = trawl__hash64(id, id_len);
     if ((size_t)w->bt_n * 2 >= (size_t)w->bt_mask + 1 && bt_grow(w) < 0)
@@ -1435,7 +1439,7 @@ int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
     if (trawl__index_find_id(w->old, id, id_len, &os, &od, NULL) != 1)
         return 0;
     wseg *g = &w->segs[os];
-    if (trawl__seg_fingerprint(g->seg, od) != fingerprint)
+    if (!any && trawl__seg_fingerprint(g->seg, od) != fingerprint)
         return 0;
     g->seen[od >> 3] |= (unsigned char)(1u << (od & 7));
     w->unchanged++;
@@ -1444,6 +1448,18 @@ int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
     e->doc = od;
     w->bt_n++;
     return 1;
+}
+
+int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
+                      uint64_t fingerprint, trawl_err *err)
+{
+    return keep_id(w, id, id_len, fingerprint, 0, err);
+}
+
+int trawl_writer_keep_old(trawl_writer *w, const char *id, size_t id_len,
+                          trawl_err *err)
+{
+    return keep_id(w, id, id_len, 0, 1, err);
 }
 
 int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err)

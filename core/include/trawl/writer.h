@@ -86,6 +86,18 @@ int trawl_writer_add(trawl_writer *w, const trawl_article *a, trawl_err *err);
 int trawl_writer_keep(trawl_writer *w, const char *id, size_t id_len,
                       uint64_t fingerprint, trawl_err *err);
 
+/*
+ * For input that names an article but cannot be indexed (a JSON line
+ * without a body, a text file grown past the size limit, ...): keep the
+ * previous generation's live article with this id as it is, whatever its
+ * fingerprint, so that bad input loses nothing. Returns 1 if it was kept
+ * (counted unchanged), 0 when there is none to keep (no such id, a full
+ * rebuild, or the id was already added or kept in this run, which then
+ * stands), or a negative code.
+ */
+int trawl_writer_keep_old(trawl_writer *w, const char *id, size_t id_len,
+                          trawl_err *err);
+
 /* 1 when trawl_writer_keep can keep anything at all (a previous
  * generation is open and this is not a full rebuild), else 0: a caller
  * may then skip finding ids for it. */

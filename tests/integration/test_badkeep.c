@@ -1,0 +1,194 @@
+/*
+ * Bad input loses nothing: on a rerun, a JSON line or a text file that
+ * names an article but cannot be indexed (no body, a bad date, JSON cut
+ * short, an empty or binary file) leaves that article as the index had
+ * it, says so, and a later good version replaces it as usual.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static const char *const first =
+    "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm surge\"}\n"
+    "{\"id\":\"b\",\"title\":\"Flood\",\"body\":\"flood water\"}\n"
+    "{\"id\":\"c\",\"title\":\"Drought\",\"body\":\"dry wells\"}\n"
+    "{\"id\":7,\"title\":\"Frost\",\"body\":\"frozen pipes\"}\n"
+    "{\"id\":\"e\",\"title\":\"Gale\",\"body\":\"high winds\"}\n";
+
+/* get id through trawld: its body, or NULL when not found (malloc'd). */
+static char *body_of(th_conn *c, const char *id)
+{
+    char req[256];
+    snprintf(req, sizeof(req), "{\"op\":\"get\",\"doc\":\"%s\"}", id);
+    json_t *r = th_request(c, req);
+    assert_non_null(r);
+    char *out = NULL;
+    if (json_is_true(json_object_get(r, "ok"))) {
+        json_t *doc = json_object_get(r, "doc");
+        out = strdup(json_string_value(json_object_get(doc, "body")));
+    } else {
+        assert_string_equal(th_error_code(r), "not_found");
+    }
+    json_decref(r);
+    return out;
+}
+
+static void assert_body(th_conn *c, const char *id, const char *want)
+{
+    char *got = body_of(c, id);
+    if (want == NULL) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void reload(th_conn *c)
+{
+    json_t *r = th_request(c, "{\"op\":\"reload\"}");
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+}
+
+static void test_bad_lines_keep_their_articles(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "news.jsonl");
+    th_write_text(corpus, first);
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+
+    /* b lost its body (renamed), c got a date nobody can read, 7 was cut
+     * short (integer id), e is gone: only e is deleted. */
+    th_write_text(corpus,
+                  "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm surge\"}\n"
+                  "{\"id\":\"b\",\"title\":\"Flood\",\"text\":\"more water\"}\n"
+                  "{\"id\":\"c\",\"title\":\"Drought\",\"body\":\"rain\","
+                  "\"date\":\"someday\"}\n"
+                  "{\"id\":7,\"title\":\"Frost\",\"body\":\"froz\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "news.jsonl:2:"));
+    assert_non_null(strstr(r.err, "\"b\" stays as indexed before"));
+    assert_non_null(strstr(r.err, "\"c\" stays as indexed before"));
+    assert_non_null(strstr(r.err, "\"7\" stays as indexed before"));
+    assert_non_null(strstr(r.out, "1 deleted, 4 unchanged"));
+    assert_non_null(strstr(r.out, "3 bad inputs (3 articles kept as "
+                                  "indexed before)"));
+    th_result_free(&r);
+    reload(&c);
+    assert_body(&c, "a", "storm surge");
+    assert_body(&c, "b", "flood water");
+    assert_body(&c, "c", "dry wells");
+    assert_body(&c, "7", "frozen pipes");
+    assert_body(&c, "e", NULL);
+
+    /* The same bad lines again: nothing to commit. */
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
+    assert_non_null(strstr(r.out, "no changes"));
+    th_result_free(&r);
+
+    /* A good line after a bad one with the same id replaces the article
+     * (the bad one's note is about what it did then); a bad one after a
+     * good one does not undo it. */
+    th_write_text(corpus,
+                  "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm surge\"}\n"
+                  "{\"id\":\"b\",\"title\":\"Flood\",\"text\":\"more water\"}\n"
+                  "{\"id\":\"b\",\"title\":\"Flood\",\"body\":\"more water\"}\n"
+                  "{\"id\":\"c\",\"title\":\"Drought\",\"body\":\"rain\"}\n"
+                  "{\"id\":\"c\",\"title\":\"Drought\",\"body\":7}\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
+    assert_null(strstr(r.err, "\"c\" stays as indexed before"));
+    assert_non_null(strstr(r.out, "2 updated, 1 deleted, 1 unchanged"));
+    th_result_free(&r);
+    reload(&c);
+    assert_body(&c, "b", "more water");
+    assert_body(&c, "c", "rain");
+    assert_body(&c, "7", NULL);
+
+    /* --full rebuilds from what it can read: a bad line's article goes. */
+    th_write_text(corpus,
+                  "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm surge\"}\n"
+                  "{\"id\":\"b\",\"title\":\"Flood\",\"text\":\"more water\"}\n");
+    const char *full[] = {"trawl-index", "--index", h.index, "--full",
+                          corpus, NULL};
+    assert_int_equal(th_run(&r, full), 0);
+    assert_null(strstr(r.err, "stays as indexed before"));
+    th_result_free(&r);
+    reload(&c);
+    assert_body(&c, "a", "storm surge");
+    assert_body(&c, "b", NULL);
+
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+static void test_bad_files_keep_their_articles(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], a[256], b[256], c[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_make_dir(&h, "docs");
+    th_path(dir, sizeof(dir), &h, "docs");
+    th_path(a, sizeof(a), &h, "docs/a.txt");
+    th_path(b, sizeof(b), &h, "docs/b.txt");
+    th_path(c, sizeof(c), &h, "docs/c.txt");
+    th_write_text(a, "Storm\n\nstorm surge\n");
+    th_write_text(b, "Flood\n\nflood water\n");
+    th_write_text(c, "Drought\n\ndry wells\n");
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
+
+    /* a emptied (a copy that failed), b turned binary: both kept. */
+    th_write_text(a, "");
+    assert_int_equal(th_write_file(b, "Flood\0\0\0junk", 12), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "\"a.txt\" stays as indexed before"));
+    assert_non_null(strstr(r.err, "\"b.txt\" stays as indexed before"));
+    assert_non_null(strstr(r.out, "no changes"));
+    th_result_free(&r);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn cn;
+    assert_int_equal(th_connect(&h, &cn), 0);
+    assert_body(&cn, "a.txt", "storm surge");
+    assert_body(&cn, "b.txt", "flood water");
+    th_close(&cn);
+    assert_int_equal(th_daemon_stop(&h), 0);
+
+    /* A file removed is deleted, bad or not. */
+    assert_int_equal(unlink(a), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    assert_non_null(strstr(r.out, "1 deleted"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_lines_keep_their_articles),
+        cmocka_unit_test(test_bad_files_keep_their_articles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
