@@ -448,6 +448,74 @@ static void writer_keep_fast_path(void **state)
     tu_corpus_free(&c);
 }
 
+/* trawl_writer_keep_old (input that names an article but is bad): the
+ * previous version stays whatever its fingerprint; an id this run
+ * already added or kept stands; an unknown id or a full rebuild keeps
+ * nothing; a later add of the id replaces the kept version. */
+static void writer_keep_old(void **state)
+{
+    (void)state;
+    tu_corpus c;
+    corpus_make(&c, 30, 20, 11);
+    char dir[64];
+    tu_new_dir(dir, "writer");
+    tu_run(dir, &c, NULL, c.n, NULL, NULL);
+    trawl_err err;
+    trawl_writer *w;
+    assert_int_equal(trawl_writer_open(&w, dir, NULL, &err), 0);
+    for (size_t i = 0; i < c.n; i++) {
+        if (i == 3 || i == 4 || i == 5)
+            continue;
+        trawl_article a = tu_article(&c, i);
+        assert_int_equal(trawl_writer_add(w, &a, &err), 0);
+    }
+    /* 3: bad, kept as it was; 4: bad, then good with a new body; 5: gone. */
+    assert_int_equal(trawl_writer_keep_old(w, c.id[3], strlen(c.id[3]), &err),
+                     1);
+    assert_int_equal(trawl_writer_keep_old(w, c.id[3], strlen(c.id[3]), &err),
+                     0);
+    assert_int_equal(trawl_writer_keep_old(w, c.id[4], strlen(c.id[4]), &err),
+                     1);
+    tu_add(w, c.id[4], c.title[4], "zebra quokka", NULL, c.date[4]);
+    /* an id added in this run, and one the index never had */
+    assert_int_equal(trawl_writer_keep_old(w, c.id[6], strlen(c.id[6]), &err),
+                     0);
+    assert_int_equal(trawl_writer_keep_old(w, "nope", 4, &err), 0);
+    trawl_writer_stats st;
+    assert_int_equal(trawl_writer_commit(w, &st, &err), 0);
+    trawl_writer_free(w);
+    assert_int_equal(st.docs, 29);
+    assert_int_equal(st.deleted, 1);
+    assert_true(has_doc(dir, c.id[3]));
+    assert_true(has_doc(dir, c.id[4]));
+    assert_false(has_doc(dir, c.id[5]));
+    trawl_index *ix = tu_open(dir);
+    trawl_arena *ar = trawl_arena_new(0);
+    assert_non_null(ar);
+    trawl_stored sd;
+    assert_int_equal(trawl_index_get(ix, c.id[4], strlen(c.id[4]), ar, &sd,
+                                     &err),
+                     0);
+    assert_string_equal(sd.body, "zebra quokka");
+    assert_int_equal(trawl_index_get(ix, c.id[3], strlen(c.id[3]), ar, &sd,
+                                     &err),
+                     0);
+    assert_string_equal(sd.body, c.body[3]);
+    trawl_arena_free(ar);
+    trawl_index_release(ix);
+
+    /* A full rebuild keeps nothing old. */
+    trawl_writer_opts fo;
+    memset(&fo, 0, sizeof(fo));
+    fo.full = 1;
+    assert_int_equal(trawl_writer_open(&w, dir, &fo, &err), 0);
+    assert_int_equal(trawl_writer_keep_old(w, c.id[3], strlen(c.id[3]), &err),
+                     0);
+    trawl_writer_free(w);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
+}
+
 /* Duplicate ids within one run: the last version wins, across flushed
  * runs too. */
 static void writer_duplicates_within_a_run(void **state)
@@ -890,6 +958,7 @@ int main(void)
         cmocka_unit_test(writer_updates_and_deletes),
         cmocka_unit_test(writer_keep_unseen),
         cmocka_unit_test(writer_keep_fast_path),
+        cmocka_unit_test(writer_keep_old),
         cmocka_unit_test(writer_duplicates_within_a_run),
         cmocka_unit_test(writer_duplicate_id_rerun_unchanged),
         cmocka_unit_test(writer_changed_says_when_a_commit_changes_nothing),
