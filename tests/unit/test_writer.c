@@ -516,6 +516,47 @@ static void writer_keep_old(void **state)
     tu_corpus_free(&c);
 }
 
+/* Documents long enough to be inverted by term groups instead of token
+ * lists (more than 65,536 tokens), among short ones before and after
+ * them: hits, scores (term frequencies) and phrases (positions) agree
+ * with the oracle, with the title's positions kept apart. */
+static void writer_long_documents(void **state)
+{
+    (void)state;
+    tu_corpus c;
+    corpus_make(&c, 12, 40, 5);
+    corpus_set_body(&c, 3, "");
+    free(c.body[3]);
+    c.body[3] = tu_make_text(70000);
+    free(c.body[7]);
+    c.body[7] = tu_make_text(100000);
+    free(c.title[7]);
+    c.title[7] = strdup("the harbor storm");
+    char dir[64];
+    tu_new_dir(dir, "writer");
+    tu_run(dir, &c, NULL, c.n, NULL, NULL);
+    char q[12][128];
+    const char *qs[12];
+    snprintf(q[0], sizeof(q[0]), "%s", tu_vocab[0]);
+    snprintf(q[1], sizeof(q[1]), "%s", tu_vocab[tu_nvocab - 1]);
+    snprintf(q[2], sizeof(q[2]), "\"%s %s\"", tu_vocab[0], tu_vocab[1]);
+    snprintf(q[3], sizeof(q[3]), "\"%s %s\"", tu_vocab[5], tu_vocab[2]);
+    snprintf(q[4], sizeof(q[4]), "\"%s %s %s\"", tu_vocab[1], tu_vocab[0],
+             tu_vocab[3]);
+    snprintf(q[5], sizeof(q[5]), "\"%s %s\"~3", tu_vocab[4],
+             tu_vocab[tu_nvocab / 2]);
+    snprintf(q[6], sizeof(q[6]), "title:\"harbor storm\"");
+    snprintf(q[7], sizeof(q[7]), "\"storm %s\"", tu_vocab[0]);
+    snprintf(q[8], sizeof(q[8]), "%s %s", tu_vocab[2], tu_vocab[7]);
+    snprintf(q[9], sizeof(q[9]), "%s OR %s", tu_vocab[9], tu_vocab[11]);
+    for (int i = 0; i < 10; i++)
+        qs[i] = q[i];
+    tu_check_oracle(dir, &c, NULL, qs, 10);
+    tu_assert_sound(dir);
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
+}
+
 /* Duplicate ids within one run: the last version wins, across flushed
  * runs too. */
 static void writer_duplicates_within_a_run(void **state)
@@ -959,6 +1000,7 @@ int main(void)
         cmocka_unit_test(writer_keep_unseen),
         cmocka_unit_test(writer_keep_fast_path),
         cmocka_unit_test(writer_keep_old),
+        cmocka_unit_test(writer_long_documents),
         cmocka_unit_test(writer_duplicates_within_a_run),
         cmocka_unit_test(writer_duplicate_id_rerun_unchanged),
         cmocka_unit_test(writer_changed_says_when_a_commit_changes_nothing),
