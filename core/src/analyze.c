@@ -217,10 +217,29 @@ static inline uint64_t word_stops(uint64_t v, uint64_t *lower)
     return ~word & hi;
 }
 
-/* Han, Hiragana and Katakana: the scripts written without spaces. */
+/* Hangul jamo that continue a syllable written decomposed (vowels and
+ * final consonants, as a Mac's NFD file names and text have them). */
+static int is_jamo_vt(int32_t cp)
+{
+    return (cp >= 0x1160 && cp <= 0x11ff) || (cp >= 0xd7b0 && cp <= 0xd7ff);
+}
+
+/* Hangul: syllables and jamo (conjoining, compatibility, halfwidth). */
+static int is_hangul(int32_t cp)
+{
+    return (cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0x3130 && cp <= 0x318f) ||
+           (cp >= 0xa960 && cp <= 0xa97f) || (cp >= 0xac00 && cp <= 0xd7ff) ||
+           (cp >= 0xffa0 && cp <= 0xffdc);
+}
+
+/* Han, Hiragana and Katakana: the scripts written without spaces; and
+ * Hangul, whose words carry their particles and endings (회의가, 회의를,
+ * 회의에서 are all 회의, "meeting"): a syllable a token, so that a word
+ * searched for (a phrase of its syllables) is found inside them. */
 static int is_cjk(int32_t cp)
 {
-    return (cp >= 0x3040 && cp <= 0x30ff) ||   /* Hiragana, Katakana */
+    return is_hangul(cp) ||
+           (cp >= 0x3040 && cp <= 0x30ff) ||   /* Hiragana, Katakana */
            (cp >= 0x31f0 && cp <= 0x31ff) ||   /* Katakana ext. */
            (cp >= 0x3400 && cp <= 0x4dbf) ||   /* Han ext. A */
            (cp >= 0x4e00 && cp <= 0x9fff) ||   /* Han */
@@ -860,11 +879,18 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         int prev = cls; /* class of the last letter/digit (MARK at first) */
         i += n;
         if (cls == C_CJK) {
-            /* One character, with the marks that follow it. */
+            /* One character, with the marks that follow it; a Hangul
+             * syllable written as jamo is one too (NFKC composes it). */
+            int32_t cp = 0;
+            int hangul = utf8_decode(s + start, len - start, &cp) > 0 &&
+                         is_hangul(cp);
             while (i < len && s[i] >= 0x80) {
-                if (char_class(s + i, len - i, &n) != C_MARK)
+                int k = utf8_decode(s + i, len - i, &cp);
+                if (k < 0 ||
+                    !((hangul && is_jamo_vt(cp)) ||
+                      unicode_class(cp) == C_MARK))
                     break;
-                i += n;
+                i += (size_t)k;
             }
         } else {
             while (i < len) {

@@ -151,8 +151,24 @@ static void test_cjk(void **state)
     assert_string_equal(terms(a, "ひらがなカタカナ", 0),
                         "ひ ら が な カ タ カ ナ");
     assert_string_equal(terms(a, "abc漢字def", 0), "abc 漢 字 def");
-    /* Hangul is a letter run, not split per character. */
-    assert_string_equal(terms(a, "한국어 뉴스", 0), "한국어 뉴스");
+    /* Hangul is a syllable a token too: a word keeps its particles
+     * (회의가 = 회의 + 가), so 회의 is found only as a phrase inside. */
+    assert_string_equal(terms(a, "한국어 뉴스", 0), "한 국 어 뉴 스");
+    assert_string_equal(terms(a, "회의가 열렸다", 0), "회 의 가 열 렸 다");
+    /* A syllable written as conjoining jamo (NFD: U+1112 U+1161 U+11AB)
+     * is one token, folded (NFKC) to the syllable; a lone compatibility
+     * or halfwidth jamo is a token of its own. */
+    assert_string_equal(terms(a, "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab"
+                                 "\xea\xb5\xad",
+                              0),
+                        "한 국");
+    toklist *j = run(a, "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab!", 0);
+    assert_int_equal(j->n, 1);
+    assert_int_equal(j->end[0], 9);
+    /* (NFKC folds compatibility jamo ㅋ U+314B to conjoining U+110F,
+     * halfwidth U+FFA1 to U+1100) */
+    assert_string_equal(terms(a, "ㅋㅋ", 0), "\xe1\x84\x8f \xe1\x84\x8f");
+    assert_string_equal(terms(a, "\xef\xbe\xa1", 0), "\xe1\x84\x80");
     /* Halfwidth katakana is folded (NFKC) to the full-width form. */
     assert_string_equal(terms(a, "ｶ", 0), "カ");
     trawl_analyzer_free(a);

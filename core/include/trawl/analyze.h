@@ -7,8 +7,10 @@
  *   2. Tokens are maximal runs of letters, digits and combining marks.
  *      An apostrophe (' or U+2019) between two letters stays inside the
  *      token ("d’affaires", "korea's"); '.' or ',' between two digits stays
- *      inside a number ("3.5", "1,000"). Han, Hiragana and Katakana
- *      characters are one token each (no dictionary segmentation).
+ *      inside a number ("3.5", "1,000"). Han, Hiragana, Katakana and
+ *      Hangul characters are one token each (no dictionary segmentation;
+ *      a query word of several is a phrase of them: 회의 finds 회의가);
+ *      a Hangul syllable written as conjoining jamo is one character.
  *   3. Each token is folded with utf8proc: NFKC, case fold, accents
  *      stripped ("Chargé" -> "charge"), U+2018/U+2019/U+02BC -> "'".
  *      Accents are the combining diacritics (U+0300..036F and the other
@@ -33,7 +35,7 @@
 #include "trawl/status.h"
 
 /* Bumped whenever the analysis of some text changes; stored in the index. */
-#define TRAWL_ANALYZER_VERSION 2
+#define TRAWL_ANALYZER_VERSION 3
 
 /* Longest term kept, in bytes after folding; longer tokens are truncated at
  * a character boundary (their byte range still covers the whole token). */
