@@ -9,12 +9,13 @@
  * utf8proc, so both paths give the same terms by construction.
  *
  * Character classes (see char_class()):
- *   LETTER  Unicode L* (except Han/Hiragana/Katakana)
+ *   LETTER  Unicode L* (except those of CJK)
  *   DIGIT   Unicode N*
  *   MARK    Unicode M*: continues a token, does not change what the
  *           previous character was for the joiner rules
- *   CJK     Han, Hiragana, Katakana: one token per character (plus any
- *           marks that follow it)
+ *   CJK     Han, Hiragana, Katakana, Hangul, Thai, Lao, Khmer, Myanmar:
+ *           one token per character (plus any marks that follow it; a
+ *           Hangul syllable's conjoining jamo)
  *   APOS    ' U+2018 U+2019: inside a token when between two letters
  *   POINT   . and ,: inside a token when between two digits
  *   SEP     everything else, including invalid UTF-8 (skipped by the
@@ -232,13 +233,26 @@ static int is_hangul(int32_t cp)
            (cp >= 0xffa0 && cp <= 0xffdc);
 }
 
-/* Han, Hiragana and Katakana: the scripts written without spaces; and
- * Hangul, whose words carry their particles and endings (회의가, 회의를,
- * 회의에서 are all 회의, "meeting"): a syllable a token, so that a word
- * searched for (a phrase of its syllables) is found inside them. */
+/* Thai, Lao, Khmer and Myanmar: written without spaces between words
+ * too (a space ends a phrase or a sentence). */
+static int is_sea(int32_t cp)
+{
+    return (cp >= 0x0e00 && cp <= 0x0eff) ||  /* Thai, Lao */
+           (cp >= 0x1000 && cp <= 0x109f) ||  /* Myanmar */
+           (cp >= 0x1780 && cp <= 0x17ff) ||  /* Khmer */
+           (cp >= 0x19e0 && cp <= 0x19ff) ||  /* Khmer symbols */
+           (cp >= 0xa9e0 && cp <= 0xa9ff) ||  /* Myanmar ext. B */
+           (cp >= 0xaa60 && cp <= 0xaa7f);    /* Myanmar ext. A */
+}
+
+/* Han, Hiragana and Katakana, and the scripts of is_sea(): written
+ * without spaces between words; and Hangul, whose words carry their
+ * particles and endings (회의가, 회의를, 회의에서 are all 회의,
+ * "meeting"). A character (with its marks) a token, so that a word
+ * searched for (a phrase of its characters) is found inside the text. */
 static int is_cjk(int32_t cp)
 {
-    return is_hangul(cp) ||
+    return is_hangul(cp) || (cp < 0x3040 ? is_sea(cp) : 0) ||
            (cp >= 0x3040 && cp <= 0x30ff) ||   /* Hiragana, Katakana */
            (cp >= 0x31f0 && cp <= 0x31ff) ||   /* Katakana ext. */
            (cp >= 0x3400 && cp <= 0x4dbf) ||   /* Han ext. A */

@@ -169,6 +169,10 @@ static void test_cjk(void **state)
      * halfwidth U+FFA1 to U+1100) */
     assert_string_equal(terms(a, "ㅋㅋ", 0), "\xe1\x84\x8f \xe1\x84\x8f");
     assert_string_equal(terms(a, "\xef\xbe\xa1", 0), "\xe1\x84\x80");
+    /* Thai: a character with its marks a token (ไ ท ย: "Thai"), inside
+     * text without spaces between words; the tone mark stays on its
+     * consonant (ข่). */
+    assert_string_equal(terms(a, "ไทย ข่าว", 0), "ไ ท ย ข่ า ว");
     /* Halfwidth katakana is folded (NFKC) to the full-width form. */
     assert_string_equal(terms(a, "ｶ", 0), "カ");
     trawl_analyzer_free(a);

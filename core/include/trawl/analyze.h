@@ -7,10 +7,12 @@
  *   2. Tokens are maximal runs of letters, digits and combining marks.
  *      An apostrophe (' or U+2019) between two letters stays inside the
  *      token ("d’affaires", "korea's"); '.' or ',' between two digits stays
- *      inside a number ("3.5", "1,000"). Han, Hiragana, Katakana and
- *      Hangul characters are one token each (no dictionary segmentation;
- *      a query word of several is a phrase of them: 회의 finds 회의가);
- *      a Hangul syllable written as conjoining jamo is one character.
+ *      inside a number ("3.5", "1,000"). Han, Hiragana, Katakana,
+ *      Hangul, Thai, Lao, Khmer and Myanmar characters (with the marks
+ *      that follow them) are one token each (no dictionary segmentation;
+ *      a query word of several is a phrase of them: 회의 finds 회의가,
+ *      ไทย finds รัฐบาลไทย); a Hangul syllable written as conjoining jamo
+ *      is one character.
  *   3. Each token is folded with utf8proc: NFKC, case fold, accents
  *      stripped ("Chargé" -> "charge"), U+2018/U+2019/U+02BC -> "'".
  *      Accents are the combining diacritics (U+0300..036F and the other

@@ -1,9 +1,11 @@
 /*
- * Korean: a word carries its particles and endings (회의가, 회의를 and
- * 회의에서 are all 회의, "meeting"), so a noun searched for must be found
- * inside them; text written decomposed (conjoining jamo, as a Mac writes
- * it) must find and be found like the composed form; snippets highlight
- * the syllables matched.
+ * Scripts whose words are not delimited by spaces. Korean: a word carries
+ * its particles and endings (회의가, 회의를 and 회의에서 are all 회의,
+ * "meeting"), so a noun searched for must be found inside them; text
+ * written decomposed (conjoining jamo, as a Mac writes it) must find and
+ * be found like the composed form; snippets highlight the syllables
+ * matched. Thai and Myanmar: words run together up to a space that ends
+ * a phrase, and must be found inside it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,7 +34,7 @@ static int setup(void **state)
     (void)state;
     trawl_err err;
     trawl_writer *w;
-    tu_new_dir(dir, "hangul");
+    tu_new_dir(dir, "scripts");
     if (trawl_writer_open(&w, dir, NULL, &err) != 0)
         return -1;
     tu_add(w, "k1", "서울시 회의", "서울시는 오늘 회의를 열었다. 회의에서 "
@@ -45,6 +47,10 @@ static int setup(void **state)
            TRAWL_NO_DATE);
     tu_add(w, "k5", "English", "The Seoul city council met today.", NULL,
            TRAWL_NO_DATE);
+    tu_add(w, "t1", "ข่าว", "รัฐบาลไทยประกาศนโยบายเศรษฐกิจใหม่วันนี้", NULL,
+           TRAWL_NO_DATE);
+    tu_add(w, "t2", "กีฬา", "ทีมฟุตบอลชนะการแข่งขัน", NULL, TRAWL_NO_DATE);
+    tu_add(w, "m1", "သတင်း", "မြန်မာနိုင်ငံ စီးပွားရေး", NULL, TRAWL_NO_DATE);
     if (trawl_writer_commit(w, NULL, &err) != 0)
         return -1;
     trawl_writer_free(w);
@@ -138,6 +144,18 @@ static void test_decomposed_text_and_queries(void **state)
     assert_hits("\"" HANGUK_NFD " 경제\"", "k3");
 }
 
+static void test_thai_and_myanmar_words_inside_phrases(void **state)
+{
+    (void)state;
+    assert_hits("ไทย", "t1");          /* "Thai", inside รัฐบาลไทยประกาศ... */
+    assert_hits("เศรษฐกิจ", "t1");     /* "economy" */
+    assert_hits("ฟุตบอล", "t2");       /* "football" */
+    assert_hits("เศรษฐกิจ ฟุตบอล", "");
+    assert_hits("เศรษฐกิจ OR ฟุตบอล", "t1 t2");
+    assert_hits("မြန်မာ", "m1");       /* "Myanmar", in မြန်မာနိုင်ငံ */
+    assert_hits("စီးပွားရေး", "m1");
+}
+
 static void test_snippet_highlights_syllables(void **state)
 {
     (void)state;
@@ -153,6 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words_inside_their_particles),
         cmocka_unit_test(test_decomposed_text_and_queries),
+        cmocka_unit_test(test_thai_and_myanmar_words_inside_phrases),
         cmocka_unit_test(test_snippet_highlights_syllables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
