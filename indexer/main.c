@@ -198,8 +198,8 @@ static void usage(FILE *f)
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
 "see are deleted (with --add they are kept, and when some directory or\n"
-"file could not be read, or a .jsonl file changed while it was read,\n"
-"which is said). A bad file or line is\n"
+"file could not be read, or a .jsonl file changed while it was read or\n"
+"gave nothing but bad lines, which is said). A bad file or line is\n"
 "reported on stderr as 'PATH:LINE: reason' (the first 20 lines of a\n"
 ".jsonl file, then how many more) and skipped; the article it names\n"
 "(a file's id, a line's \"id\") stays as the index had it, unless a later\n"
@@ -1222,7 +1222,20 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     }
     r->files++;
     if (jsonl) {
+        uint64_t good = r->articles + r->kept + r->same_again;
+        uint64_t bad = r->bad;
         index_jsonl(r, e, fd);
+        /* Not one line of it indexed, only bad ones: a file damaged or
+         * re-encoded (UTF-16), in another format, or read with the wrong
+         * --field: which articles it held is unknown, so none that this
+         * run did not see is deleted for it. */
+        if (!r->fatal && !stop_signal &&
+            r->articles + r->kept + r->same_again == good && r->bad > bad) {
+            note(e->path, 0, "no line of it could be indexed: the articles "
+                             "of the previous index this run did not see "
+                             "are kept");
+            r->unread++;
+        }
         /* Written to while it was read (an export rewriting it in place,
          * or appending): the articles of its part that this run did not
          * see must not be deleted for it. */
@@ -1833,7 +1846,8 @@ int main(int argc, char **argv)
     if (r.unread > 0 && !opts.keep_unseen) {
         trawl_writer_keep_unseen(r.w);
         progress_clear(&r);
-        fprintf(stderr, PROG ": %" PRIu64 " input%s could not be read; the "
+        fprintf(stderr, PROG ": %" PRIu64 " input%s could not be read or "
+                "indexed; the "
                 "articles this run did not see are kept (run again to "
                 "delete them)\n", r.unread, r.unread == 1 ? "" : "s");
     }

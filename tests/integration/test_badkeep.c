@@ -141,6 +141,54 @@ static void test_bad_lines_keep_their_articles(void **state)
     th_cleanup(&h);
 }
 
+/* A .jsonl file of nothing but bad lines (damaged, saved as UTF-16):
+ * which articles it held is unknown, so the run deletes none it did not
+ * see; emptied, it holds none, and its articles go. */
+static void test_unreadable_jsonl_keeps_its_articles(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], a[256], b[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_make_dir(&h, "feeds");
+    th_path(dir, sizeof(dir), &h, "feeds");
+    th_path(a, sizeof(a), &h, "feeds/a.jsonl");
+    th_path(b, sizeof(b), &h, "feeds/b.jsonl");
+    th_write_text(a, first);
+    th_write_text(b, "{\"id\":\"z\",\"title\":\"Fog\",\"body\":\"thick fog\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, NULL), 0);
+
+    /* garbage without a single id */
+    th_write_text(a, "\x01\x02 not json\n}{\n");
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "no line of it could be indexed"));
+    assert_non_null(strstr(r.out, "no changes"));
+    th_result_free(&r);
+    /* UTF-16, as Windows PowerShell writes it */
+    assert_int_equal(th_write_file(a, "\xff\xfe{\0\"\0", 6), 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "UTF-16"));
+    assert_non_null(strstr(r.out, "no changes"));
+    th_result_free(&r);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    assert_body(&c, "a", "storm surge");
+    assert_body(&c, "e", "high winds");
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+
+    /* emptied: its five articles are deleted */
+    th_write_text(a, "");
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    assert_non_null(strstr(r.out, "5 deleted"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 static void test_bad_files_keep_their_articles(void **state)
 {
     (void)state;
@@ -188,6 +236,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_lines_keep_their_articles),
+        cmocka_unit_test(test_unreadable_jsonl_keeps_its_articles),
         cmocka_unit_test(test_bad_files_keep_their_articles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
