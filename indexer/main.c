@@ -1129,8 +1129,11 @@ static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd)
                         snprintf(msg, sizeof(msg),
                                  "line longer than %zu MiB, skipped",
                                  MAX_LINE >> 20);
-                        line_note(r, e->path, line, msg);
-                        r->bad++;
+                        jsonid id;
+                        int known = !r->full && trawl_writer_can_keep(r->w) &&
+                                    id_in_prefix(r->buf, have, &id);
+                        bad_input(r, e->path, line, 1, msg,
+                                  known ? id.id : NULL, known ? id.len : 0);
                         skipping = 1;
                         have = 0;
                     } else {

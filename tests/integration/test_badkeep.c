@@ -141,6 +141,37 @@ static void test_bad_lines_keep_their_articles(void **state)
     th_cleanup(&h);
 }
 
+/* A line over the 64 MiB limit is skipped unread; the id it begins with
+ * keeps its article. */
+static void test_overlong_line_keeps_its_article(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "news.jsonl");
+    th_write_text(corpus, first);
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    const char *head = "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm "
+                       "surge\"}\n{\"id\":\"b\",\"title\":\"Flood\",\"body\":\"";
+    size_t hl = strlen(head), n = hl + ((size_t)65 << 20) + 3;
+    char *big = malloc(n);
+    assert_non_null(big);
+    memcpy(big, head, hl);
+    memset(big + hl, 'w', n - hl - 3);
+    memcpy(big + n - 3, "\"}\n", 3);
+    assert_int_equal(th_write_file(corpus, big, n), 0);
+    free(big);
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "news.jsonl:2: line longer than 64 MiB, "
+                                  "skipped; \"b\" stays as indexed before"));
+    assert_non_null(strstr(r.out, "3 deleted, 2 unchanged"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 /* A .jsonl file of nothing but bad lines (damaged, saved as UTF-16):
  * which articles it held is unknown, so the run deletes none it did not
  * see; emptied, it holds none, and its articles go. */
@@ -236,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_lines_keep_their_articles),
+        cmocka_unit_test(test_overlong_line_keeps_its_article),
         cmocka_unit_test(test_unreadable_jsonl_keeps_its_articles),
         cmocka_unit_test(test_bad_files_keep_their_articles),
     };
