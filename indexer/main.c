@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "encoding.h"
 #include "jsonid.h"
 #include "trawl/article.h"
 #include "trawl/analyze.h"
@@ -788,7 +789,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 11
+#define TEXT_FP_VERSION 12
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {
@@ -842,10 +843,28 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         }
     }
 
+    /* Text that is not UTF-8 is read as Windows-1252 by the parser,
+     * unless it is a legacy encoding of another script (encoding.h). */
+    char *conv = NULL;
+    size_t conv_len = 0;
+    const char *enc = NULL;
+    if (!trawl_utf8_valid(text, len) &&
+        !(len >= 2 && ((unsigned char)text[0] ^ (unsigned char)text[1]) == 1 &&
+          ((unsigned char)text[0] == 0xff || (unsigned char)text[0] == 0xfe)) &&
+        memchr(text, 0, len) == NULL) {
+        int k = trawl_legacy_to_utf8(text, len, &conv, &conv_len, &enc);
+        if (k < 0) {
+            fatal_nomem(r, e->path);
+            return;
+        }
+    }
+
     /* Parsed without a fallback date first, to know where the date
      * came from (the same article as with the fallback). */
-    int rc = trawl_article_parse_text(&a, e->rel, text, len, TRAWL_NO_DATE,
+    int rc = trawl_article_parse_text(&a, e->rel, conv ? conv : text,
+                                      conv ? conv_len : len, TRAWL_NO_DATE,
                                       &err);
+    free(conv);
     int by_mtime = 0;
     if (rc == 0) {
         a.fingerprint = fp;
@@ -865,6 +884,12 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         bad_input(r, e->path, 0, 0, err.msg[0] ? err.msg : trawl_strerror(rc),
                   id_known ? e->rel : NULL, rel_len);
         return;
+    }
+    if (enc != NULL) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "not UTF-8: read as %s", enc);
+        note(e->path, 0, msg);
+        r->repaired++;
     }
     if (a.replaced > 0) {
         char msg[160];
