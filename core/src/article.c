@@ -1541,10 +1541,24 @@ static int json_fast_int(const unsigned char **pp, const unsigned char *end,
     return 1;
 }
 
+/* The field whose default name is k, as a bit; 0 for none. With constant
+ * names the compiler turns each memcmp into a compare or two, which the
+ * default mapping's speed depends on. */
+static unsigned json_fast_key_default(const unsigned char *k, size_t n)
+{
+    for (int i = 0; i < JF_N; i++) {
+        if (strlen(jf_default.k[i]) == n && memcmp(jf_default.k[i], k, n) == 0)
+            return 1u << i;
+    }
+    return 0;
+}
+
 /* The fields that read key k: a bit per field, 0 for none. */
 static unsigned json_fast_key(const jf_keys *keys, const unsigned char *k,
                               size_t n)
 {
+    if (keys == &jf_default)
+        return json_fast_key_default(k, n);
     unsigned m = 0;
     for (int i = 0; i < JF_N; i++) {
         if (keys->n[i] == n && memcmp(keys->k[i], k, n) == 0) {
