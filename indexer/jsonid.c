@@ -274,9 +274,22 @@ static int scan_literal(scanner *s, const char *word, size_t n)
 
 static int scan_value(scanner *s, int depth);
 
+/* memcmp(a, b, n) == 0 for the short keys compared once per line, without
+ * the call. */
+static int same_bytes(const unsigned char *a, const unsigned char *b,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* s->p at '{'. top: the record itself, whose id is noted. */
 static int scan_object(scanner *s, int depth, int top)
 {
+    /* no key is SIZE_MAX bytes long: no id in a nested object */
+    size_t id_len = top ? s->key_len : SIZE_MAX;
     if (depth > JSONID_MAX_DEPTH)
         return -1;
     int base = s->nkeys;
@@ -305,8 +318,7 @@ static int scan_object(scanner *s, int depth, int top)
         skip_ws(s);
         if (s->p >= s->end)
             return -1;
-        if (top && key.n == s->key_len &&
-            memcmp(key.p, s->key, key.n) == 0) {
+        if (key.n == id_len && same_bytes(key.p, s->key, key.n)) {
             unsigned c = *s->p;
             s->id_state = ID_BAD;
             if (c == '"') {
@@ -406,8 +418,10 @@ static int scan_value(scanner *s, int depth)
     }
 }
 
-int jsonid_find_key(const char *line, size_t len, const char *key,
-                    size_t key_len, jsonid *out)
+/* Both entry points, inlined into each (the default one is called per
+ * line). key_len > 0. */
+static inline int find(const char *line, size_t len, const char *key,
+                       size_t key_len, jsonid *out)
 {
     scanner s;
 
@@ -433,7 +447,19 @@ int jsonid_find_key(const char *line, size_t len, const char *key,
     return 0;
 }
 
+int jsonid_find_key(const char *line, size_t len, const char *key,
+                    size_t key_len, jsonid *out)
+{
+    if (key_len == 0) {
+        out->id = NULL;
+        out->len = 0;
+        out->num[0] = '\0';
+        return 0; /* "": not looked for; the full parse decides */
+    }
+    return find(line, len, key, key_len, out);
+}
+
 int jsonid_find(const char *line, size_t len, jsonid *out)
 {
-    return jsonid_find_key(line, len, "id", 2, out);
+    return find(line, len, "id", 2, out);
 }

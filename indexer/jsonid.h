@@ -39,7 +39,8 @@ typedef struct jsonid {
 
 /* Scan one record (without its newline) for the value of its top-level
  * member key[0..key_len) (a key as it is written in the line, without
- * escapes: a line that spells it with escapes is parsed fully). 1 and the
+ * escapes: a line that spells it with escapes is parsed fully; an empty
+ * key is not looked for). 1 and the
  * id in *out, or 0 when the line must be parsed fully. Never reads outside
  * line[0..len). */
 int jsonid_find_key(const char *line, size_t len, const char *key,

@@ -1541,33 +1541,36 @@ static int json_fast_int(const unsigned char **pp, const unsigned char *end,
     return 1;
 }
 
-/* The field whose default name is k, as a bit; 0 for none. With constant
- * names the compiler turns each memcmp into a compare or two, which the
- * default mapping's speed depends on. */
-static unsigned json_fast_key_default(const unsigned char *k, size_t n)
+/* The field whose default name is k, or -1. With constant names the
+ * compiler turns each memcmp into a compare or two, which the default
+ * mapping's speed depends on. */
+static int json_fast_key_default(const unsigned char *k, size_t n)
 {
     for (int i = 0; i < JF_N; i++) {
-        if (strlen(jf_default.k[i]) == n && memcmp(jf_default.k[i], k, n) == 0)
-            return 1u << i;
+        if (strlen(jf_names[i]) == n && memcmp(jf_names[i], k, n) == 0)
+            return i;
     }
-    return 0;
+    return -1;
 }
 
-/* The fields that read key k: a bit per field, 0 for none. */
-static unsigned json_fast_key(const jf_keys *keys, const unsigned char *k,
-                              size_t n)
+/* The first field that reads key k under a mapping, or -1; *more: a bit
+ * for each later field that reads it too (*more is 0 on entry). */
+static int json_fast_key(const jf_keys *keys, const unsigned char *k,
+                         size_t n, unsigned *more)
 {
-    if (keys == &jf_default)
-        return json_fast_key_default(k, n);
-    unsigned m = 0;
+    int f = -1;
     for (int i = 0; i < JF_N; i++) {
         if (keys->n[i] == n && memcmp(keys->k[i], k, n) == 0) {
-            if (!keys->shared)
-                return 1u << i;
-            m |= 1u << i;
+            if (f >= 0) {
+                *more |= 1u << i;
+            } else {
+                f = i;
+                if (!keys->shared)
+                    break;
+            }
         }
     }
-    return m;
+    return f;
 }
 
 static int json_fast(trawl_article *out, const char *line, size_t len,
@@ -1596,15 +1599,13 @@ static int json_fast(trawl_article *out, const char *line, size_t len,
                 p++;
             if (p == end || *p != '"')
                 goto out;
-            unsigned m = json_fast_key(keys, k, (size_t)(p - k));
+            unsigned more = 0;
+            int f = keys == &jf_default
+                        ? json_fast_key_default(k, (size_t)(p - k))
+                        : json_fast_key(keys, k, (size_t)(p - k), &more);
             p++;
-            if (m == 0)
-                goto out;
-            int f = 0;
-            while (!(m >> f & 1))
-                f++;
-            if (v[f].kind != 0)
-                goto out; /* a duplicate key */
+            if (f < 0 || v[f].kind != 0)
+                goto out; /* not read, or a duplicate key */
             while (p < end && json_ws(*p))
                 p++;
             if (p == end || *p++ != ':')
@@ -1634,8 +1635,8 @@ static int json_fast(trawl_article *out, const char *line, size_t len,
             }
             /* The same value for each other field that reads this key
              * (--field id=url: the id and the url). */
-            for (int g = f + 1; m >> g != 0; g++) {
-                if (!(m >> g & 1))
+            for (int g = f + 1; more != 0 && more >> g != 0; g++) {
+                if (!(more >> g & 1))
                     continue;
                 v[g] = v[f];
                 if (v[f].kind == 2 &&
