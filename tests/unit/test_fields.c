@@ -260,9 +260,8 @@ static void test_extra_members(void **state)
 {
     (void)state;
     trawl_json_fields f = MAP("body=text");
-    trawl_article a = parse_ok("{\"id\":\"1\",\"body\":\"old\",\"text\":\"new\","
-                               "\"n\":2}",
-                               &f);
+    trawl_article a = parse_ok(
+        "{\"id\":\"1\",\"body\":\"old\",\"text\":\"new\",\"n\":2}", &f);
     assert_string_equal(a.body, "new");
     /* "body" is read by no field now: an extra member like any other. */
     assert_string_equal(a.extra, "{\"body\":\"old\",\"n\":2}");
