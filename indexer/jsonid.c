@@ -1,5 +1,5 @@
 /*
- * The "id" of a JSON Lines record in one pass, without a tree (jsonid.h).
+ * The id of a JSON Lines record in one pass, without a tree (jsonid.h).
  *
  * A recursive descent over RFC 8259 with jansson's extra rules
  * (JSON_REJECT_DUPLICATES, no JSON_ALLOW_NUL): strict UTF-8 (no
@@ -31,7 +31,9 @@ typedef struct scanner {
     span keys[JSONID_MAX_KEYS]; /* keys of the open objects */
     int nkeys;
     jsonid *out;
-    int id_state; /* 0: no "id" yet, 1: usable, -1: present but unusable */
+    const unsigned char *key; /* the member the id is read from */
+    size_t key_len;
+    int id_state; /* 0: no id yet, 1: usable, -1: present but unusable */
 } scanner;
 
 enum { ID_NONE = 0, ID_OK = 1, ID_BAD = -1 };
@@ -272,9 +274,22 @@ static int scan_literal(scanner *s, const char *word, size_t n)
 
 static int scan_value(scanner *s, int depth);
 
-/* s->p at '{'. top: the record itself, whose "id" is noted. */
+/* memcmp(a, b, n) == 0 for the short keys compared once per line, without
+ * the call. */
+static int same_bytes(const unsigned char *a, const unsigned char *b,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* s->p at '{'. top: the record itself, whose id is noted. */
 static int scan_object(scanner *s, int depth, int top)
 {
+    /* no key is SIZE_MAX bytes long: no id in a nested object */
+    size_t id_len = top ? s->key_len : SIZE_MAX;
     if (depth > JSONID_MAX_DEPTH)
         return -1;
     int base = s->nkeys;
@@ -289,7 +304,7 @@ static int scan_object(scanner *s, int depth, int top)
         int escaped;
         if (s->p >= s->end || *s->p != '"' ||
             scan_string(s, &key, &escaped) < 0 || escaped)
-            return -1; /* an escaped key could be "id" or a duplicate */
+            return -1; /* an escaped key could be the id or a duplicate */
         for (int i = base; i < s->nkeys; i++)
             if (s->keys[i].n == key.n && memcmp(s->keys[i].p, key.p, key.n) == 0)
                 return -1;
@@ -303,7 +318,7 @@ static int scan_object(scanner *s, int depth, int top)
         skip_ws(s);
         if (s->p >= s->end)
             return -1;
-        if (top && key.n == 2 && key.p[0] == 'i' && key.p[1] == 'd') {
+        if (key.n == id_len && same_bytes(key.p, s->key, key.n)) {
             unsigned c = *s->p;
             s->id_state = ID_BAD;
             if (c == '"') {
@@ -403,7 +418,10 @@ static int scan_value(scanner *s, int depth)
     }
 }
 
-int jsonid_find(const char *line, size_t len, jsonid *out)
+/* Both entry points, inlined into each (the default one is called per
+ * line). key_len > 0. */
+static inline int find(const char *line, size_t len, const char *key,
+                       size_t key_len, jsonid *out)
 {
     scanner s;
 
@@ -411,6 +429,8 @@ int jsonid_find(const char *line, size_t len, jsonid *out)
     s.end = s.p + len;
     s.nkeys = 0;
     s.out = out;
+    s.key = (const unsigned char *)key;
+    s.key_len = key_len;
     s.id_state = ID_NONE;
     out->id = NULL;
     out->len = 0;
@@ -425,4 +445,21 @@ int jsonid_find(const char *line, size_t len, jsonid *out)
     out->id = NULL;
     out->len = 0;
     return 0;
+}
+
+int jsonid_find_key(const char *line, size_t len, const char *key,
+                    size_t key_len, jsonid *out)
+{
+    if (key_len == 0) {
+        out->id = NULL;
+        out->len = 0;
+        out->num[0] = '\0';
+        return 0; /* "": not looked for; the full parse decides */
+    }
+    return find(line, len, key, key_len, out);
+}
+
+int jsonid_find(const char *line, size_t len, jsonid *out)
+{
+    return find(line, len, "id", 2, out);
 }

@@ -1,5 +1,5 @@
 /*
- * Finding the "id" of a JSON Lines record without parsing it into a tree.
+ * Finding the id of a JSON Lines record without parsing it into a tree.
  *
  * trawl-index hashes each raw line and asks the writer whether the article
  * with that id already has that hash (trawl_writer_keep); only then can it
@@ -7,7 +7,7 @@
  * without allocating: it walks the whole line as JSON (strings with their
  * escapes, numbers, literals, nested objects and arrays), checks the
  * syntax the way jansson does, and notes the value of the top-level key
- * "id".
+ * the id is read from: "id", or the KEY of trawl-index --field id=KEY.
  *
  * It answers only when it is sure the full parser (trawl_article_parse_json)
  * would read the same id: the value must be a non-empty string without
@@ -37,8 +37,16 @@ typedef struct jsonid {
     char num[24];   /* the decimal form of an integer id */
 } jsonid;
 
-/* Scan one record (without its newline). 1 and the id in *out, or 0 when
- * the line must be parsed fully. Never reads outside line[0..len). */
+/* Scan one record (without its newline) for the value of its top-level
+ * member key[0..key_len) (a key as it is written in the line, without
+ * escapes: a line that spells it with escapes is parsed fully; an empty
+ * key is not looked for). 1 and the
+ * id in *out, or 0 when the line must be parsed fully. Never reads outside
+ * line[0..len). */
+int jsonid_find_key(const char *line, size_t len, const char *key,
+                    size_t key_len, jsonid *out);
+
+/* jsonid_find_key for the default key, "id". */
 int jsonid_find(const char *line, size_t len, jsonid *out);
 
 #endif

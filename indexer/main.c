@@ -88,6 +88,10 @@ typedef struct run {
     char *buf;        /* reusable file buffer */
     size_t cap;
     int full;         /* --full: nothing can be kept, skip the id scan */
+    const trawl_json_fields *fields; /* --field mapping; NULL: default */
+    uint64_t fields_seed; /* seeds the hash of a JSON line; 0: default */
+    const char *id_key; /* the member a JSON line's id is read from */
+    size_t id_key_len;
     uint64_t files;   /* files read */
     uint64_t found;   /* article files (by name) met by the walk */
     uint64_t bytes;   /* bytes read */
@@ -188,10 +192,12 @@ static void usage(FILE *f)
 "                file larger than 256 MiB is reported and skipped.\n"
 "  *.jsonl       one article per non-blank line: {\"id\", \"title\", \"body\",\n"
 "                optional \"date\" (ISO 8601, RFC 2822, a month or a year),\n"
-"                \"author\", \"url\"}. Read as a stream;\n"
-"                a line longer than 64 MiB is reported and skipped. A line\n"
-"                identical to the one last indexed for its id is kept\n"
-"                without being parsed again.\n"
+"                \"author\", \"url\"}; other members are stored as extra\n"
+"                fields. --field reads a field from a member of another\n"
+"                name (cc_news: --field body=text --field id=url). Read\n"
+"                as a stream; a line longer than 64 MiB is reported and\n"
+"                skipped. A line identical to the one last indexed for\n"
+"                its id is kept without being parsed again.\n"
 "Other files in directories are ignored. A PATH that is a file of another\n"
 "type, or that gives no article (an empty directory, one without article\n"
 "files), is reported as bad input.\n"
@@ -223,6 +229,16 @@ static void usage(FILE *f)
 "      --merge          merge all segments into one on commit; without a\n"
 "                       PATH, a merge-only run that keeps every article\n"
 "                       (DIR must hold an index then)\n"
+"      --field FIELD=KEY\n"
+"                       read FIELD (id, title, body, date, author or url)\n"
+"                       of each .jsonl record from its member KEY instead\n"
+"                       of the member named FIELD, with the same rules;\n"
+"                       repeatable (--field body=text --field id=url);\n"
+"                       fields may share a KEY. Not stored in the index:\n"
+"                       give the same --field options on every run (a cron\n"
+"                       job too); a run without them reads the default\n"
+"                       names, reports the lines that lack them as bad\n"
+"                       input, and commits nothing if no article is found\n"
 "  -m, --memory MB      memory budget for postings before a run is written\n"
 "                       to disk (default 512)\n"
 "  -q, --quiet          print nothing on success (problems still go to stderr)\n"
@@ -1017,13 +1033,16 @@ static void index_json_line(run *r, const char *path, unsigned long line,
 
     trawl_err err;
     trawl_err_clear(&err);
-    uint64_t h = XXH3_64bits(s, n);
+    /* Under a --field mapping the same line is another article. */
+    uint64_t h = r->fields_seed == 0
+                     ? XXH3_64bits(s, n)
+                     : XXH3_64bits_withSeed(s, n, r->fields_seed);
     if (h == 0)
         h = 1; /* 0 means "no fingerprint" to the writer */
     jsonid id;
     int id_known = 0;
     int rerun = !r->full && trawl_writer_can_keep(r->w);
-    if (rerun && jsonid_find(s, n, &id)) {
+    if (rerun && jsonid_find_key(s, n, r->id_key, r->id_key_len, &id)) {
         id_known = 1;
         int same = jsonl_same_again(r, id.id, id.len, h);
         if (same < 0) {
@@ -1054,7 +1073,7 @@ static void index_json_line(run *r, const char *path, unsigned long line,
 
     trawl_article a;
     memset(&a, 0, sizeof(a));
-    int rc = trawl_article_parse_json(&a, s, n, &err);
+    int rc = trawl_article_parse_json_fields(&a, s, n, r->fields, &err);
     if (rc == TRAWL_ENOMEM) {
         r->err = err;
         r->err.code = rc;
@@ -1509,7 +1528,7 @@ static int unchanged_run(run *r, const trawl_writer_opts *opts,
     return 1;
 }
 
-enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK };
+enum { OPT_MERGE = 256, OPT_PROGRESS, OPT_CHECK, OPT_FIELD };
 
 /*
  * An --index DIR holding files named like the writer's but not of its
@@ -1582,18 +1601,21 @@ int main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },
         { "progress", required_argument, NULL, OPT_PROGRESS },
         { "check", required_argument, NULL, OPT_CHECK },
+        { "field", required_argument, NULL, OPT_FIELD },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     const char *dir = NULL, *check_dir = NULL, *progress = NULL;
     int add = 0;
+    trawl_json_fields fields;
     trawl_writer_opts opts;
     run r;
     int c;
 
     memset(&opts, 0, sizeof(opts));
     memset(&r, 0, sizeof(r));
+    memset(&fields, 0, sizeof(fields));
 
     /* getopt names the program by argv[0] in its messages: the name, not
      * the path it was run by. */
@@ -1638,6 +1660,17 @@ int main(int argc, char **argv)
         case OPT_CHECK:
             check_dir = optarg;
             break;
+        case OPT_FIELD: {
+            trawl_err ferr;
+            trawl_err_clear(&ferr);
+            if (trawl_json_fields_set(&fields, optarg, &ferr) < 0) {
+                fprintf(stderr, PROG ": --field: %s\n"
+                        "Try '" PROG " --help' for more information.\n",
+                        ferr.msg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -1681,6 +1714,13 @@ int main(int argc, char **argv)
     opts.keep_unseen = add || optind >= argc;
     r.keep_unseen = opts.keep_unseen;
     r.full = opts.full;
+    /* The default names (none given, or each as its own name) keep the
+     * default path, and the line hashes of an index built without
+     * --field. */
+    r.fields_seed = trawl_json_fields_seed(&fields);
+    r.fields = r.fields_seed != 0 ? &fields : NULL;
+    r.id_key = trawl_json_fields_id_key(r.fields);
+    r.id_key_len = strlen(r.id_key);
     parse_progress(progress != NULL ? progress : "auto", &r.progress,
                    r.quiet);
     if (r.progress == PROGRESS_TTY)

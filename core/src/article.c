@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "internal.h"
 #include "trawl/analyze.h"
@@ -1266,18 +1267,84 @@ fail:
 
 /* ---- JSON Lines ---- */
 
-/* An optional string member: NULL/absent -> 0 and *v = NULL. */
-static int opt_string(json_t *obj, const char *key, const char **v,
-                      size_t *n, trawl_err *err)
+enum { JF_ID, JF_TITLE, JF_BODY, JF_DATE, JF_AUTHOR, JF_URL, JF_N };
+
+static const char *const jf_names[JF_N] = {"id",   "title",  "body",
+                                           "date", "author", "url"};
+
+/*
+ * The member names one parse reads (a trawl_json_fields resolved): k[f]
+ * is the key field f is read from, n[f] its length.
+ */
+typedef struct jf_keys {
+    const char *k[JF_N];
+    size_t n[JF_N];
+    unsigned mapped; /* bit f: field f reads another key than its name */
+    int shared;      /* some key is read by two fields */
+} jf_keys;
+
+static const jf_keys jf_default = {
+    {"id", "title", "body", "date", "author", "url"}, {2, 5, 4, 4, 6, 3}, 0,
+    0};
+
+static void jf_resolve(jf_keys *out, const trawl_json_fields *f)
 {
-    json_t *j = json_object_get(obj, key);
+    const char *given[JF_N] = {f->id,   f->title,  f->body,
+                               f->date, f->author, f->url};
+    out->mapped = 0;
+    out->shared = 0;
+    for (int i = 0; i < JF_N; i++) {
+        out->k[i] = given[i] != NULL ? given[i] : jf_names[i];
+        out->n[i] = strlen(out->k[i]);
+        if (strcmp(out->k[i], jf_names[i]) != 0)
+            out->mapped |= 1u << i;
+        for (int j = 0; j < i; j++)
+            if (out->n[j] == out->n[i] &&
+                memcmp(out->k[j], out->k[i], out->n[i]) == 0)
+                out->shared = 1;
+    }
+}
+
+/* How many bytes of s a message shows: at most 100, cut at a character
+ * boundary (a key may be anything the user typed). */
+static int jf_clip(const char *s)
+{
+    size_t n = strlen(s);
+    if (n <= 100)
+        return (int)n;
+    n = 100;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return (int)n;
+}
+
+/* What a message about field f's key adds when the key is mapped: " (the
+ * body, per --field body=text)"; else "". */
+static const char *jf_why(const jf_keys *keys, int f, char *buf, size_t cap)
+{
+    if (!(keys->mapped >> f & 1))
+        return "";
+    snprintf(buf, cap, " (the %s, per --field %s=%.*s)", jf_names[f],
+             jf_names[f], jf_clip(keys->k[f]), keys->k[f]);
+    return buf;
+}
+
+/* An optional string member: NULL/absent -> 0 and *v = NULL. */
+static int opt_string(json_t *obj, const jf_keys *keys, int f,
+                      const char **v, size_t *n, trawl_err *err)
+{
+    json_t *j = json_object_get(obj, keys->k[f]);
     *v = NULL;
     *n = 0;
     if (j == NULL || json_is_null(j))
         return 0;
-    if (!json_is_string(j))
+    if (!json_is_string(j)) {
+        char why[256];
         return trawl_err_set(err, TRAWL_EINVAL,
-                             "field \"%s\" is not a string", key);
+                             "field \"%.*s\" is not a string%s",
+                             jf_clip(keys->k[f]), keys->k[f],
+                             jf_why(keys, f, why, sizeof(why)));
+    }
     *v = json_string_value(j);
     *n = json_string_length(j);
     return 0;
@@ -1285,17 +1352,16 @@ static int opt_string(json_t *obj, const char *key, const char **v,
 
 /*
  * The fast path for the common record: one object whose members are only
- * the known fields, with values of the simple kinds (strings, null, small
- * integers), parsed in one pass without building a jansson tree. It gives
- * up (returns 0, out untouched) on anything else: unknown members (they
- * go to extra), duplicate keys, escapes in keys, numbers that are not
- * short integers, other literals, any syntax error or value the slow path
- * rejects. The slow path (jansson) then decides, with its own messages,
- * so both paths give the same article or the same error by construction.
- * The line is already known to be valid UTF-8. Returns 1 (parsed into
- * out), 0 (use the slow path) or TRAWL_ENOMEM.
+ * the keys its fields read, with values of the simple kinds (strings,
+ * null, small integers), parsed in one pass without building a jansson
+ * tree. It gives up (returns 0, out untouched) on anything else: other
+ * members (they go to extra), duplicate keys, escapes in keys, numbers
+ * that are not short integers, other literals, any syntax error or value
+ * the slow path rejects. The slow path (jansson) then decides, with its
+ * own messages, so both paths give the same article or the same error by
+ * construction. The line is already known to be valid UTF-8. Returns 1
+ * (parsed into out), 0 (use the slow path) or TRAWL_ENOMEM.
  */
-enum { JF_ID, JF_TITLE, JF_BODY, JF_DATE, JF_AUTHOR, JF_URL, JF_N };
 
 typedef struct jvalue {
     int kind;        /* 0 absent, 1 null, 2 string, 3 integer */
@@ -1475,18 +1541,40 @@ static int json_fast_int(const unsigned char **pp, const unsigned char *end,
     return 1;
 }
 
-static int json_fast_key(const unsigned char *k, size_t n)
+/* The field whose default name is k, or -1. With constant names the
+ * compiler turns each memcmp into a compare or two, which the default
+ * mapping's speed depends on. */
+static int json_fast_key_default(const unsigned char *k, size_t n)
 {
-    static const char *const names[JF_N] = {"id",   "title",  "body",
-                                            "date", "author", "url"};
     for (int i = 0; i < JF_N; i++) {
-        if (strlen(names[i]) == n && memcmp(names[i], k, n) == 0)
+        if (strlen(jf_names[i]) == n && memcmp(jf_names[i], k, n) == 0)
             return i;
     }
     return -1;
 }
 
-static int json_fast(trawl_article *out, const char *line, size_t len)
+/* The first field that reads key k under a mapping, or -1; *more: a bit
+ * for each later field that reads it too (*more is 0 on entry). */
+static int json_fast_key(const jf_keys *keys, const unsigned char *k,
+                         size_t n, unsigned *more)
+{
+    int f = -1;
+    for (int i = 0; i < JF_N; i++) {
+        if (keys->n[i] == n && memcmp(keys->k[i], k, n) == 0) {
+            if (f >= 0) {
+                *more |= 1u << i;
+            } else {
+                f = i;
+                if (!keys->shared)
+                    break;
+            }
+        }
+    }
+    return f;
+}
+
+static int json_fast(trawl_article *out, const char *line, size_t len,
+                     const jf_keys *keys)
 {
     const unsigned char *p = (const unsigned char *)line, *end = p + len;
     jvalue v[JF_N];
@@ -1503,7 +1591,7 @@ static int json_fast(trawl_article *out, const char *line, size_t len)
         p++;
     } else {
         for (;;) {
-            /* Key: a known name without escapes. */
+            /* Key: one a field reads, without escapes. */
             if (p == end || *p++ != '"')
                 goto out;
             const unsigned char *k = p;
@@ -1511,10 +1599,13 @@ static int json_fast(trawl_article *out, const char *line, size_t len)
                 p++;
             if (p == end || *p != '"')
                 goto out;
-            int f = json_fast_key(k, (size_t)(p - k));
+            unsigned more = 0;
+            int f = keys == &jf_default
+                        ? json_fast_key_default(k, (size_t)(p - k))
+                        : json_fast_key(keys, k, (size_t)(p - k), &more);
             p++;
             if (f < 0 || v[f].kind != 0)
-                goto out;
+                goto out; /* not read, or a duplicate key */
             while (p < end && json_ws(*p))
                 p++;
             if (p == end || *p++ != ':')
@@ -1541,6 +1632,18 @@ static int json_fast(trawl_article *out, const char *line, size_t len)
                 v[f].kind = 3;
             } else {
                 goto out;
+            }
+            /* The same value for each other field that reads this key
+             * (--field id=url: the id and the url). */
+            for (int g = f + 1; more != 0 && more >> g != 0; g++) {
+                if (!(more >> g & 1))
+                    continue;
+                v[g] = v[f];
+                if (v[f].kind == 2 &&
+                    (v[g].s = dup_n(v[f].s, v[f].n)) == NULL) {
+                    rc = TRAWL_ENOMEM;
+                    goto out;
+                }
             }
             while (p < end && json_ws(*p))
                 p++;
@@ -1629,23 +1732,149 @@ out:
     return rc;
 }
 
-/* The jansson path: everything the fast path does not take. Not static
- * (and not in the public header) so that tests can compare both paths. */
-int trawl__article_parse_json_slow(trawl_article *out, const char *line,
-                                   size_t len, trawl_err *err);
+static int json_slow(trawl_article *out, const char *line, size_t len,
+                     const jf_keys *keys, trawl_err *err);
 
-int trawl_article_parse_json(trawl_article *out, const char *line,
-                             size_t len, trawl_err *err)
+static int parse_json_keys(trawl_article *out, const char *line, size_t len,
+                           const jf_keys *keys, trawl_err *err)
 {
     article_init(out);
     if (!trawl_utf8_valid(line, len))
         return trawl_err_set(err, TRAWL_EINVAL, "invalid UTF-8");
-    int rc = json_fast(out, line, len);
+    int rc = json_fast(out, line, len, keys);
     if (rc == 1)
         return 0;
     if (rc < 0)
         return trawl_err_set(err, rc, "out of memory");
-    return trawl__article_parse_json_slow(out, line, len, err);
+    return json_slow(out, line, len, keys, err);
+}
+
+/* The keys of fields: jf_default for NULL or the default names, else
+ * resolved into *buf. */
+static const jf_keys *jf_keys_of(const trawl_json_fields *fields,
+                                 jf_keys *buf)
+{
+    if (fields == NULL)
+        return &jf_default;
+    jf_resolve(buf, fields);
+    return buf->mapped != 0 ? buf : &jf_default;
+}
+
+int trawl_article_parse_json(trawl_article *out, const char *line,
+                             size_t len, trawl_err *err)
+{
+    return parse_json_keys(out, line, len, &jf_default, err);
+}
+
+int trawl_article_parse_json_fields(trawl_article *out, const char *line,
+                                    size_t len,
+                                    const trawl_json_fields *fields,
+                                    trawl_err *err)
+{
+    jf_keys buf;
+    return parse_json_keys(out, line, len, jf_keys_of(fields, &buf), err);
+}
+
+/* The two paths alone. Not static (and not in the public header) so that
+ * tests can compare them: the jansson path, which takes everything, and
+ * the fast path (1: it took the line; 0: it leaves it to the slow path;
+ * TRAWL_ENOMEM). */
+int trawl__article_parse_json_slow(trawl_article *out, const char *line,
+                                   size_t len, trawl_err *err);
+int trawl__article_parse_json_fields_slow(trawl_article *out,
+                                          const char *line, size_t len,
+                                          const trawl_json_fields *fields,
+                                          trawl_err *err);
+int trawl__article_parse_json_fields_fast(trawl_article *out,
+                                          const char *line, size_t len,
+                                          const trawl_json_fields *fields);
+
+int trawl__article_parse_json_slow(trawl_article *out, const char *line,
+                                   size_t len, trawl_err *err)
+{
+    return json_slow(out, line, len, &jf_default, err);
+}
+
+int trawl__article_parse_json_fields_slow(trawl_article *out,
+                                          const char *line, size_t len,
+                                          const trawl_json_fields *fields,
+                                          trawl_err *err)
+{
+    jf_keys buf;
+    return json_slow(out, line, len, jf_keys_of(fields, &buf), err);
+}
+
+int trawl__article_parse_json_fields_fast(trawl_article *out,
+                                          const char *line, size_t len,
+                                          const trawl_json_fields *fields)
+{
+    jf_keys buf;
+    article_init(out);
+    if (!trawl_utf8_valid(line, len))
+        return 0;
+    return json_fast(out, line, len, jf_keys_of(fields, &buf));
+}
+
+/* ---- field mappings ---- */
+
+int trawl_json_fields_set(trawl_json_fields *fields, const char *spec,
+                          trawl_err *err)
+{
+    const char **slot[JF_N] = {&fields->id,   &fields->title,
+                               &fields->body, &fields->date,
+                               &fields->author, &fields->url};
+    int n = jf_clip(spec);
+    const char *eq = strchr(spec, '=');
+    if (eq == NULL)
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "\"%.*s\" is not FIELD=KEY (e.g. body=text: "
+                             "the body is read from the member \"text\")",
+                             n, spec);
+    size_t fn = (size_t)(eq - spec);
+    int f = 0;
+    while (f < JF_N &&
+           !(strlen(jf_names[f]) == fn && memcmp(jf_names[f], spec, fn) == 0))
+        f++;
+    if (f == JF_N)
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "unknown field \"%.*s\" in \"%.*s\": FIELD is "
+                             "id, title, body, date, author or url",
+                             (int)(fn < 100 ? fn : 100), spec, n, spec);
+    const char *key = eq + 1;
+    if (key[0] == '\0')
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "empty KEY in \"%.*s\": the name of the member "
+                             "the %s is read from", n, spec, jf_names[f]);
+    if (!trawl_utf8_valid(key, strlen(key)))
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "KEY in \"%s=...\" is not UTF-8 (JSON member "
+                             "names are)", jf_names[f]);
+    if (*slot[f] != NULL)
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "the %s is mapped twice: %s=%.*s and %.*s",
+                             jf_names[f], jf_names[f], jf_clip(*slot[f]),
+                             *slot[f], n, spec);
+    *slot[f] = key;
+    return 0;
+}
+
+const char *trawl_json_fields_id_key(const trawl_json_fields *fields)
+{
+    return fields != NULL && fields->id != NULL ? fields->id : "id";
+}
+
+uint64_t trawl_json_fields_seed(const trawl_json_fields *fields)
+{
+    jf_keys buf;
+    const jf_keys *keys = jf_keys_of(fields, &buf);
+    if (keys->mapped == 0)
+        return 0;
+    /* Each effective key with its NUL, in field order, chained: the same
+     * for a key given by its own name or left NULL. */
+    uint64_t h = 0x7472617766696c64ull; /* "trawfild" */
+    for (int f = 0; f < JF_N; f++)
+        h = XXH3_64bits_withSeed(keys->k[f], keys->n[f] + 1, h);
+    return h != 0 ? h : 1;
 }
 
 /* The value of the \\uXXXX escape at p (p[0] is '\\'), or -1. */
@@ -1739,10 +1968,11 @@ static int drop_nuls(json_t *v)
     return 0;
 }
 
-int trawl__article_parse_json_slow(trawl_article *out, const char *line,
-                                   size_t len, trawl_err *err)
+static int json_slow(trawl_article *out, const char *line, size_t len,
+                     const jf_keys *keys, trawl_err *err)
 {
     json_error_t jerr;
+    char why[256];
     json_t *root = NULL, *extra = NULL;
     int rc = 0;
     const char *s;
@@ -1776,9 +2006,33 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
     }
 
     /* id: a non-empty string or an integer. */
-    json_t *jid = json_object_get(root, "id");
+    const char *kid = keys->k[JF_ID];
+    int cid = jf_clip(kid);
+    json_t *jid = json_object_get(root, kid);
+    if (jid == NULL && !(keys->mapped >> JF_ID & 1)) {
+        /* Records without "id" (cc_news) or with another name for it:
+         * the option that reads one. */
+        static const char *const others[] = {"_id", "guid", "uuid",
+                                             "url", "link"};
+        const char *other = NULL;
+        for (size_t i = 0;
+             other == NULL && i < sizeof(others) / sizeof(others[0]); i++) {
+            json_t *o = json_object_get(root, others[i]);
+            if (json_is_string(o) || json_is_integer(o))
+                other = others[i];
+        }
+        if (other != NULL)
+            rc = trawl_err_set(err, TRAWL_EINVAL,
+                               "missing field \"id\" (--field id=%s reads "
+                               "the id from \"%s\")",
+                               other, other);
+        else
+            rc = trawl_err_set(err, TRAWL_EINVAL, "missing field \"id\"");
+        goto done;
+    }
     if (jid == NULL) {
-        rc = trawl_err_set(err, TRAWL_EINVAL, "missing field \"id\"");
+        rc = trawl_err_set(err, TRAWL_EINVAL, "missing field \"%.*s\"%s",
+                           cid, kid, jf_why(keys, JF_ID, why, sizeof(why)));
         goto done;
     }
     if (json_is_string(jid)) {
@@ -1791,29 +2045,36 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
         n = strlen(numbuf);
     } else {
         rc = trawl_err_set(err, TRAWL_EINVAL,
-                           "field \"id\" is not a string or an integer");
+                           "field \"%.*s\" is not a string or an integer%s",
+                           cid, kid, jf_why(keys, JF_ID, why, sizeof(why)));
         goto done;
     }
     if (n == 0) {
-        rc = trawl_err_set(err, TRAWL_EINVAL, "field \"id\" is empty");
+        rc = trawl_err_set(err, TRAWL_EINVAL, "field \"%.*s\" is empty%s",
+                           cid, kid, jf_why(keys, JF_ID, why, sizeof(why)));
         goto done;
     }
     if (memchr(s, '\0', n) != NULL) {
         rc = trawl_err_set(err, TRAWL_EINVAL,
-                           "field \"id\" holds a NUL character (\\u0000)");
+                           "field \"%.*s\" holds a NUL character "
+                           "(\\u0000)%s",
+                           cid, kid, jf_why(keys, JF_ID, why, sizeof(why)));
         goto done;
     }
     if ((out->id = dup_n(s, n)) == NULL)
         goto nomem;
     out->id_len = n;
 
-    json_t *jbody = json_object_get(root, "body");
+    const char *kbody = keys->k[JF_BODY];
+    json_t *jbody = json_object_get(root, kbody);
     if (jbody == NULL || !json_is_string(jbody)) {
-        /* Other tools' name for the text: say which field trawl reads. */
+        /* Other tools' name for the text: say which field trawl reads,
+         * and the option that reads theirs. */
         static const char *const others[] = {"text", "content", "article",
                                              "contents", "Body", "Text"};
         const char *other = NULL;
         for (size_t i = 0; jbody == NULL && other == NULL &&
+                           !(keys->mapped >> JF_BODY & 1) &&
                            i < sizeof(others) / sizeof(others[0]);
              i++) {
             if (json_is_string(json_object_get(root, others[i])))
@@ -1822,13 +2083,16 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
         if (other != NULL)
             rc = trawl_err_set(err, TRAWL_EINVAL,
                                "missing string field \"body\" (the text "
-                               "is read from \"body\", not \"%s\")",
-                               other);
+                               "is read from \"body\", not \"%s\"); "
+                               "--field body=%s reads it",
+                               other, other);
         else
             rc = trawl_err_set(err, TRAWL_EINVAL,
                                jbody == NULL
-                                   ? "missing string field \"body\""
-                                   : "field \"body\" is not a string");
+                                   ? "missing string field \"%.*s\"%s"
+                                   : "field \"%.*s\" is not a string%s",
+                               jf_clip(kbody), kbody,
+                               jf_why(keys, JF_BODY, why, sizeof(why)));
         goto done;
     }
     if ((out->body = dup_text(json_string_value(jbody),
@@ -1836,19 +2100,19 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
                               &out->body_len)) == NULL)
         goto nomem;
 
-    if ((rc = opt_string(root, "title", &s, &n, err)) < 0)
+    if ((rc = opt_string(root, keys, JF_TITLE, &s, &n, err)) < 0)
         goto done;
     if ((out->title = dup_text(s != NULL ? s : "", n, &out->title_len)) ==
         NULL)
         goto nomem;
 
-    if ((rc = opt_string(root, "author", &s, &n, err)) < 0)
+    if ((rc = opt_string(root, keys, JF_AUTHOR, &s, &n, err)) < 0)
         goto done;
     if (s != NULL) {
         if ((out->author = dup_text(s, n, &out->author_len)) == NULL)
             goto nomem;
     }
-    if ((rc = opt_string(root, "url", &s, &n, err)) < 0)
+    if ((rc = opt_string(root, keys, JF_URL, &s, &n, err)) < 0)
         goto done;
     if (s != NULL) {
         if ((out->url = dup_text(s, n, &out->url_len)) == NULL)
@@ -1856,7 +2120,7 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
     }
 
     /* date: an ISO 8601 string, or a number of seconds since the epoch. */
-    json_t *jdate = json_object_get(root, "date");
+    json_t *jdate = json_object_get(root, keys->k[JF_DATE]);
     if (jdate != NULL && json_is_integer(jdate)) {
         json_int_t t = json_integer_value(jdate);
         if (!json_seconds_ok(t)) {
@@ -1892,17 +2156,21 @@ int trawl__article_parse_json_slow(trawl_article *out, const char *line,
         out->date = t;
     } else if (jdate != NULL && !json_is_null(jdate)) {
         rc = trawl_err_set(err, TRAWL_EINVAL,
-                           "field \"date\" is not a string or a number");
+                           "field \"%.*s\" is not a string or a number%s",
+                           jf_clip(keys->k[JF_DATE]), keys->k[JF_DATE],
+                           jf_why(keys, JF_DATE, why, sizeof(why)));
         goto done;
     }
 
-    /* Everything else goes to extra, in the order it came. */
+    /* Everything else goes to extra, in the order it came (with a
+     * mapping, the default names no field reads too). */
     const char *key;
     json_t *val;
     json_object_foreach(root, key, val) {
-        if (strcmp(key, "id") == 0 || strcmp(key, "title") == 0 ||
-            strcmp(key, "body") == 0 || strcmp(key, "date") == 0 ||
-            strcmp(key, "author") == 0 || strcmp(key, "url") == 0)
+        int f = 0;
+        while (f < JF_N && strcmp(key, keys->k[f]) != 0)
+            f++;
+        if (f < JF_N)
             continue;
         if (extra == NULL && (extra = json_object()) == NULL)
             goto nomem;

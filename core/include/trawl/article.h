@@ -21,6 +21,13 @@
  * or another date string ("2025", "2025-06", RFC 2822 dates, "November
  * 14, 2023"); null optional fields count as absent.
  *
+ * Those are the default member names. A trawl_json_fields mapping reads
+ * a field from another top-level member instead (cc_news' "text" as the
+ * body, NewsAPI's "publishedAt" as the date, "url" as the id of records
+ * without one), with the same rules; several fields may read one member.
+ * The members a field reads are not kept in `extra`; every other member
+ * is, the default names no field reads any more included. Errors name
+ * the member the line has, and the field it is read as.
  *
  * Text files: UTF-16 with a byte order mark is decoded; other text with
  * a NUL byte is binary (refused), zeros only at the end are dropped;
@@ -73,12 +80,54 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                              int64_t fallback_date, trawl_err *err);
 
 /*
- * Parse one JSON Lines record (without its newline). Returns 0,
- * TRAWL_EINVAL with a reason (bad JSON, missing id/body, wrong type, bad
- * date), TRAWL_ENOMEM.
+ * Parse one JSON Lines record (without its newline), with the default
+ * member names. Returns 0, TRAWL_EINVAL with a reason (bad JSON, missing
+ * id/body, wrong type, bad date), TRAWL_ENOMEM.
  */
 int trawl_article_parse_json(trawl_article *out, const char *line,
                              size_t len, trawl_err *err);
+
+/*
+ * Which top-level member of a JSON Lines record each field is read from:
+ * a NUL-terminated UTF-8 key as the member's name reads once its escapes
+ * are decoded, or NULL for the field's own name ("id", "title", ...).
+ * The strings are the caller's and must outlive every use.
+ */
+typedef struct trawl_json_fields {
+    const char *id, *title, *body, *date, *author, *url;
+} trawl_json_fields;
+
+/* trawl_article_parse_json reading the members fields names (NULL: the
+ * default names). */
+int trawl_article_parse_json_fields(trawl_article *out, const char *line,
+                                    size_t len,
+                                    const trawl_json_fields *fields,
+                                    trawl_err *err);
+
+/*
+ * Set one field of *fields from "FIELD=KEY" (trawl-index's --field):
+ * FIELD is id, title, body, date, author or url, KEY any non-empty UTF-8
+ * string, which *fields then points to (inside spec: spec must outlive
+ * it). Returns 0, or TRAWL_EINVAL with a reason: no '=', an unknown
+ * FIELD, an empty KEY or one that is not UTF-8, a FIELD already set.
+ */
+int trawl_json_fields_set(trawl_json_fields *fields, const char *spec,
+                          trawl_err *err);
+
+/*
+ * The key fields->id reads ("id" by default; fields may be NULL), for a
+ * scan that looks for the id without parsing the line.
+ */
+const char *trawl_json_fields_id_key(const trawl_json_fields *fields);
+
+/*
+ * A nonzero hash of the mapping, to seed the hash of a raw line with (the
+ * same line gives another article under another mapping), or 0 for the
+ * default mapping: NULL, or every key NULL or its field's own name.
+ * Equal mappings (a key spelled NULL or by its own name alike) give equal
+ * seeds.
+ */
+uint64_t trawl_json_fields_seed(const trawl_json_fields *fields);
 
 /*
  * Parse an ISO 8601 date: "YYYY-MM-DD", optionally followed by
