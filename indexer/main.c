@@ -958,10 +958,12 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
 /*
  * The id of a line that is not valid JSON (cut short by a crashed
  * export, a stray byte later in the line) when it starts as records
- * usually do: `{"id":` and a string without escapes or a decimal
+ * usually do: `{"id":` (the member --field names for the id) and a
+ * string without escapes or a decimal
  * integer, then `,`. 1 and the id in *out, else 0.
  */
-static int id_in_prefix(const char *s, size_t n, jsonid *out)
+static int id_in_prefix(const char *s, size_t n, const char *key,
+                        size_t key_len, jsonid *out)
 {
     const char *p = s, *end = s + n;
 #define SKIP_WS()                                                           \
@@ -972,9 +974,10 @@ static int id_in_prefix(const char *s, size_t n, jsonid *out)
         return 0;
     p++;
     SKIP_WS();
-    if (end - p < 4 || memcmp(p, "\"id\"", 4) != 0)
+    if ((size_t)(end - p) < key_len + 2 || *p != '"' ||
+        memcmp(p + 1, key, key_len) != 0 || p[key_len + 1] != '"')
         return 0;
-    p += 4;
+    p += key_len + 2;
     SKIP_WS();
     if (p == end || *p++ != ':')
         return 0;
@@ -1084,7 +1087,9 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         /* A record that is not an article (no body, a bad date, bad
          * JSON): the id it names, if any, keeps its article. */
         if (!id_known && rerun)
-            id_known = jsonid_find(s, n, &id) || id_in_prefix(s, n, &id);
+            id_known = jsonid_find_key(s, n, r->id_key, r->id_key_len,
+                                       &id) ||
+                       id_in_prefix(s, n, r->id_key, r->id_key_len, &id);
         bad_input(r, path, line, 1, err.msg[0] ? err.msg : trawl_strerror(rc),
                   id_known ? id.id : NULL, id_known ? id.len : 0);
         return;
@@ -1175,7 +1180,8 @@ static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd)
                                  MAX_LINE >> 20);
                         jsonid id;
                         int known = !r->full && trawl_writer_can_keep(r->w) &&
-                                    id_in_prefix(r->buf, have, &id);
+                                    id_in_prefix(r->buf, have, r->id_key,
+                                                 r->id_key_len, &id);
                         bad_input(r, e->path, line, 1, msg,
                                   known ? id.id : NULL, known ? id.len : 0);
                         skipping = 1;

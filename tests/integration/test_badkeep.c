@@ -172,6 +172,37 @@ static void test_overlong_line_keeps_its_article(void **state)
     th_cleanup(&h);
 }
 
+/* With --field, the id of a bad line is read from the mapped member. */
+static void test_bad_lines_with_a_field_mapping(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "cc.jsonl");
+    th_write_text(corpus,
+                  "{\"url\":\"http://x/a\",\"title\":\"Storm\",\"text\":\"storm surge\"}\n"
+                  "{\"url\":\"http://x/b\",\"title\":\"Flood\",\"text\":\"flood water\"}\n"
+                  "{\"url\":\"http://x/c\",\"title\":\"Gale\",\"text\":\"high winds\"}\n");
+    const char *run[] = {"trawl-index", "--index", h.index, "--field",
+                         "body=text", "--field", "id=url", corpus, NULL};
+    assert_int_equal(th_run(&r, run), 0);
+    th_result_free(&r);
+    /* b without its text, c cut short */
+    th_write_text(corpus,
+                  "{\"url\":\"http://x/a\",\"title\":\"Storm\",\"text\":\"storm surge\"}\n"
+                  "{\"url\":\"http://x/b\",\"title\":\"Flood\"}\n"
+                  "{\"url\":\"http://x/c\",\"title\":\"Gale\",\"text\":\"high w\n");
+    assert_int_equal(th_run(&r, run), 0);
+    assert_non_null(strstr(r.err, "\"http://x/b\" stays as indexed before"));
+    assert_non_null(strstr(r.err, "\"http://x/c\" stays as indexed before"));
+    assert_non_null(strstr(r.out, "no changes"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 /* A .jsonl file of nothing but bad lines (damaged, saved as UTF-16):
  * which articles it held is unknown, so the run deletes none it did not
  * see; emptied, it holds none, and its articles go. */
@@ -268,6 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_lines_keep_their_articles),
         cmocka_unit_test(test_overlong_line_keeps_its_article),
+        cmocka_unit_test(test_bad_lines_with_a_field_mapping),
         cmocka_unit_test(test_unreadable_jsonl_keeps_its_articles),
         cmocka_unit_test(test_bad_files_keep_their_articles),
     };
