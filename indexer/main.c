@@ -34,6 +34,7 @@
 
 #include "encoding.h"
 #include "jsonid.h"
+#include "source.h"
 #include "trawl/article.h"
 #include "trawl/analyze.h"
 #include "trawl/index.h"
@@ -102,6 +103,10 @@ typedef struct run {
     uint64_t bad;     /* bad files / lines skipped */
     uint64_t held;    /* bad inputs whose article the index kept as it
                          was (trawl_writer_keep_old) */
+    int64_t inflated; /* bytes compressed .jsonl files gave beyond their
+                         bytes read, so far (progress counts a file by its
+                         size on disk) */
+    int64_t inflated_base; /* the same before the current file */
     uint64_t unread;  /* directories and files that could not be read */
     uint64_t repaired;/* inputs whose invalid UTF-8 was replaced */
     int fatal;        /* a writer error that ends the run */
@@ -202,6 +207,8 @@ static void usage(FILE *f)
 "                as a stream; a line longer than 64 MiB is reported and\n"
 "                skipped. A line identical to the one last indexed for\n"
 "                its id is kept without being parsed again.\n"
+"  *.jsonl.gz, *.jsonl.zst\n"
+"                the same, compressed (gzip, zstd), read as a stream.\n"
 "Other files in directories are ignored. A PATH that is a file of another\n"
 "type, or that gives no article (an empty directory, one without article\n"
 "files), is reported as bad input.\n"
@@ -398,7 +405,7 @@ static double now_s(void)
 /* Bytes indexed so far: the files done plus the part of the current one. */
 static uint64_t bytes_done(const run *r)
 {
-    return r->bytes - r->file_left;
+    return r->bytes - r->file_left - (uint64_t)r->inflated;
 }
 
 static double eta(const run *r, double secs)
@@ -493,10 +500,12 @@ static int has_suffix(const char *s, const char *suffix)
 
 enum { KIND_OTHER, KIND_TEXT, KIND_JSONL };
 
-/* What a file is by its name: *.txt and *.md, *.jsonl (any case). */
+/* What a file is by its name: *.txt and *.md, *.jsonl, *.jsonl.gz and
+ * *.jsonl.zst (any case). */
 static int file_kind(const char *name)
 {
-    if (has_suffix(name, ".jsonl"))
+    if (has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl.gz") ||
+        has_suffix(name, ".jsonl.zst"))
         return KIND_JSONL;
     if (has_suffix(name, ".txt") || has_suffix(name, ".md"))
         return KIND_TEXT;
@@ -1125,7 +1134,7 @@ static void index_json_line(run *r, const char *path, unsigned long line,
  * buf[pos, have) holds bytes read and not yet consumed; buf[pos, pos +
  * scanned) is known to hold no newline.
  */
-static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd);
+static void index_jsonl_lines(run *r, const trawl_walk_entry *e, src *in);
 
 static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
 {
@@ -1134,10 +1143,11 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         return;
     }
     r->line_notes = r->lines_unshown = 0;
+    int kind = src_kind_of(e->rel);
     /* UTF-16 (Windows PowerShell's '>' writes it): every line would be
      * reported as bad JSON; say once what it is instead. */
     unsigned char bom[2];
-    ssize_t got = pread(fd, bom, 2, 0);
+    ssize_t got = kind == SRC_PLAIN ? pread(fd, bom, 2, 0) : 0;
     if (got == 2 && ((bom[0] == 0xff && bom[1] == 0xfe) ||
                      (bom[0] == 0xfe && bom[1] == 0xff))) {
         note(e->path, 0, "UTF-16 text (it starts with a UTF-16 byte order "
@@ -1146,7 +1156,14 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         r->bad++;
         return;
     }
-    index_jsonl_lines(r, e, fd);
+    src *in = src_open(fd, kind);
+    if (in == NULL) {
+        fatal_nomem(r, e->path);
+        return;
+    }
+    index_jsonl_lines(r, e, in);
+    r->inflated_base = r->inflated;
+    src_close(in);
     if (r->lines_unshown > 0) {
         char msg[96];
         snprintf(msg, sizeof(msg), "%lu more line%s with problems not shown",
@@ -1155,8 +1172,9 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
     }
 }
 
-static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd)
+static void index_jsonl_lines(run *r, const trawl_walk_entry *e, src *in)
 {
+    uint64_t out_total = 0;
     size_t have = 0, pos = 0, scanned = 0;
     unsigned long line = 0;
     int eof = 0, skipping = 0;
@@ -1202,11 +1220,11 @@ static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd)
                 }
             }
             scanned = have - pos;
-            ssize_t n = read(fd, r->buf + have, r->cap - have);
+            const char *why = NULL;
+            ssize_t n = src_read(in, r->buf + have, r->cap - have, &why);
             if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                note(e->path, 0, strerror(errno));
+                /* what follows is unknown: nothing unseen is deleted */
+                note(e->path, 0, why);
                 r->bad++;
                 r->unread++;
                 return;
@@ -1215,6 +1233,9 @@ static void index_jsonl_lines(run *r, const trawl_walk_entry *e, int fd)
                 eof = 1;
             have += (size_t)n;
             r->bytes += (uint64_t)n;
+            out_total += (uint64_t)n;
+            r->inflated = r->inflated_base + (int64_t)out_total -
+                          (int64_t)src_consumed(in);
             r->file_left = have - pos; /* read, not yet indexed */
             continue;
         }
@@ -1246,8 +1267,9 @@ static int on_file(void *payload, const trawl_walk_entry *e)
 
     if (kind == KIND_OTHER) {
         if (e->explicit_file) {
-            note(e->path, 0, "not an article file (expected .txt, .md or "
-                             ".jsonl, in any case)");
+            note(e->path, 0, "not an article file (expected .txt, .md, "
+                             ".jsonl, .jsonl.gz or .jsonl.zst, in any "
+                             "case)");
             r->bad++;
         }
         return 0;
@@ -1877,8 +1899,8 @@ int main(int argc, char **argv)
             int is_dir = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
             note(argv[i], 0,
                  r.found == found
-                     ? "no article file (.txt, .md or .jsonl, in any case) "
-                       "in this directory"
+                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], in "
+                       "any case) in this directory"
                  : is_dir ? "no article in the files of this directory"
                           : "no article in this file");
             r.bad++;

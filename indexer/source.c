@@ -1,0 +1,214 @@
+/*
+ * Plain, gzip and zstd streams (source.h): zlib inflates gzip members one
+ * after another (inflateReset between them), libzstd's streaming
+ * decompressor takes concatenated frames as they come.
+ */
+#include "source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define IN_CAP ((size_t)256 << 10)
+
+struct src {
+    int fd, kind;
+    unsigned char *in;
+    size_t in_pos, in_len;
+    int in_eof;
+    uint64_t consumed;
+    z_stream z;
+    int z_ready;
+    int z_member_done; /* the last gzip member ended at in_pos */
+    ZSTD_DStream *zd;
+    size_t zd_hint; /* 0 when the last zstd frame ended */
+    char why[160];
+};
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+int src_kind_of(const char *name)
+{
+    if (ends_with(name, ".gz"))
+        return SRC_GZIP;
+    if (ends_with(name, ".zst"))
+        return SRC_ZSTD;
+    return SRC_PLAIN;
+}
+
+src *src_open(int fd, int kind)
+{
+    src *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->fd = fd;
+    s->kind = kind;
+    if (kind == SRC_PLAIN)
+        return s;
+    if ((s->in = malloc(IN_CAP)) == NULL)
+        goto fail;
+    if (kind == SRC_GZIP) {
+        /* 15 + 32: a gzip or zlib header, found by its magic */
+        if (inflateInit2(&s->z, 15 + 32) != Z_OK)
+            goto fail;
+        s->z_ready = 1;
+    } else {
+        if ((s->zd = ZSTD_createDStream()) == NULL ||
+            ZSTD_isError(ZSTD_initDStream(s->zd)))
+            goto fail;
+    }
+    return s;
+fail:
+    src_close(s);
+    return NULL;
+}
+
+/* More compressed input into s->in: 1, 0 at the end of the file, -1. */
+static int fill(src *s, const char **why)
+{
+    if (s->in_pos < s->in_len)
+        return 1;
+    if (s->in_eof)
+        return 0;
+    for (;;) {
+        ssize_t n = read(s->fd, s->in, IN_CAP);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(s->why, sizeof(s->why), "read error: %s",
+                     strerror(errno));
+            *why = s->why;
+            return -1;
+        }
+        s->in_pos = 0;
+        s->in_len = (size_t)n;
+        s->consumed += (uint64_t)n;
+        if (n == 0)
+            s->in_eof = 1;
+        return n > 0;
+    }
+}
+
+static ssize_t read_gzip(src *s, unsigned char *buf, size_t cap,
+                         const char **why)
+{
+    size_t got = 0;
+    while (got < cap) {
+        int more = fill(s, why);
+        if (more < 0)
+            return -1;
+        if (more == 0) {
+            if (s->z_member_done || (s->consumed == 0 && got == 0))
+                return (ssize_t)got; /* the end (or an empty file) */
+            *why = "compressed data cut short (gzip stream ends early)";
+            return got > 0 ? (ssize_t)got : -1;
+        }
+        if (s->z_member_done) {
+            /* another member follows (pigz, bgzip, cat a.gz b.gz) */
+            if (inflateReset(&s->z) != Z_OK) {
+                *why = "damaged gzip data";
+                return -1;
+            }
+            s->z_member_done = 0;
+        }
+        s->z.next_in = s->in + s->in_pos;
+        s->z.avail_in = (uInt)(s->in_len - s->in_pos);
+        s->z.next_out = buf + got;
+        s->z.avail_out = (uInt)(cap - got > (1u << 30) ? (1u << 30)
+                                                       : cap - got);
+        uInt before = s->z.avail_out;
+        int rc = inflate(&s->z, Z_NO_FLUSH);
+        got += before - s->z.avail_out;
+        s->in_pos = s->in_len - s->z.avail_in;
+        if (rc == Z_STREAM_END) {
+            s->z_member_done = 1;
+            continue;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            snprintf(s->why, sizeof(s->why), "damaged gzip data%s%s",
+                     s->z.msg ? ": " : "", s->z.msg ? s->z.msg : "");
+            *why = s->why;
+            return -1;
+        }
+        if (got > 0 && s->z.avail_out > 0 && s->in_pos < s->in_len)
+            continue;
+        if (got > 0)
+            break;
+    }
+    return (ssize_t)got;
+}
+
+static ssize_t read_zstd(src *s, unsigned char *buf, size_t cap,
+                         const char **why)
+{
+    ZSTD_outBuffer out = {buf, cap, 0};
+    while (out.pos < out.size) {
+        int more = fill(s, why);
+        if (more < 0)
+            return -1;
+        if (more == 0) {
+            if (s->zd_hint == 0)
+                return (ssize_t)out.pos; /* the end, after whole frames */
+            *why = "compressed data cut short (zstd frame ends early)";
+            return out.pos > 0 ? (ssize_t)out.pos : -1;
+        }
+        ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
+        size_t rc = ZSTD_decompressStream(s->zd, &out, &in);
+        s->in_pos = in.pos;
+        if (ZSTD_isError(rc)) {
+            snprintf(s->why, sizeof(s->why), "damaged zstd data: %s",
+                     ZSTD_getErrorName(rc));
+            *why = s->why;
+            return -1;
+        }
+        s->zd_hint = rc;
+        if (out.pos > 0 && s->in_pos == s->in_len)
+            break;
+    }
+    return (ssize_t)out.pos;
+}
+
+ssize_t src_read(src *s, void *buf, size_t cap, const char **why)
+{
+    if (s->kind == SRC_GZIP)
+        return read_gzip(s, buf, cap, why);
+    if (s->kind == SRC_ZSTD)
+        return read_zstd(s, buf, cap, why);
+    for (;;) {
+        ssize_t n = read(s->fd, buf, cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(s->why, sizeof(s->why), "%s", strerror(errno));
+            *why = s->why;
+        } else {
+            s->consumed += (uint64_t)n;
+        }
+        return n;
+    }
+}
+
+uint64_t src_consumed(const src *s)
+{
+    return s->consumed;
+}
+
+void src_close(src *s)
+{
+    if (s == NULL)
+        return;
+    if (s->z_ready)
+        inflateEnd(&s->z);
+    ZSTD_freeDStream(s->zd);
+    free(s->in);
+    free(s);
+}
