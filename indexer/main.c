@@ -405,7 +405,8 @@ static double now_s(void)
 /* Bytes indexed so far: the files done plus the part of the current one. */
 static uint64_t bytes_done(const run *r)
 {
-    return r->bytes - r->file_left - (uint64_t)r->inflated;
+    int64_t done = (int64_t)r->bytes - (int64_t)r->file_left - r->inflated;
+    return done > 0 ? (uint64_t)done : 0;
 }
 
 static double eta(const run *r, double secs)

@@ -104,6 +104,31 @@ static void test_gzip_and_zstd(void **state)
     assert_int_equal(count(&h, "storm OR flood OR drought"), 3);
     assert_int_equal(count(&h, "winds OR fog"), 2);
 
+    /* Progress counts the files by their size on disk: never past the
+     * total. */
+    char idx2[256];
+    th_path(idx2, sizeof(idx2), &h, "index2");
+    const char *prog[] = {"trawl-index", "--index", idx2, "--progress=json",
+                          dir, NULL};
+    assert_int_equal(th_run(&r, prog), 0);
+    int events = 0;
+    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t je;
+        json_t *ev = json_loads(line, 0, &je);
+        assert_non_null(ev);
+        const char *kind = json_string_value(json_object_get(ev, "event"));
+        if (kind != NULL && strcmp(kind, "progress") == 0) {
+            json_int_t done = json_integer_value(json_object_get(ev, "bytes"));
+            json_int_t total =
+                json_integer_value(json_object_get(ev, "total_bytes"));
+            assert_true(done >= 0 && done <= total);
+            events++;
+        }
+        json_decref(ev);
+    }
+    assert_true(events > 0);
+    th_result_free(&r);
+
     /* Unchanged: nothing to commit. */
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
     assert_non_null(strstr(r.out, "no changes"));
