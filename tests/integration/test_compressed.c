@@ -105,11 +105,35 @@ static void test_gzip_and_zstd(void **state)
     assert_int_equal(count(&h, "winds OR fog"), 2);
 
     /* Progress counts the files by their size on disk: never past the
-     * total. */
-    char idx2[256];
+     * total, nor below zero while a file's first input block (256 KiB)
+     * has given less than its size. */
+    th_make_dir(&h, "feeds2");
+    size_t tn = 0, tcap = (size_t)3 << 20;
+    char *text = malloc(tcap + 256);
+    assert_non_null(text);
+    unsigned seed = 7;
+    for (int i = 0; tn < tcap; i++) {
+        tn += (size_t)snprintf(text + tn, 64,
+                               "{\"id\":\"r%d\",\"title\":\"t\",\"body\":\"", i);
+        for (int k = 0; k < 150; k++) {
+            seed = seed * 1103515245u + 12345u;
+            text[tn++] = k % 7 == 6 ? ' ' : (char)('a' + (seed >> 16) % 26);
+        }
+        tn += (size_t)snprintf(text + tn, 8, "\"}\n");
+    }
+    text[tn] = '\0';
+    unsigned char *big = NULL;
+    size_t bign = 0;
+    zst_frame(&big, &bign, text);
+    free(text);
+    assert_true(bign > ((size_t)256 << 10));
+    write_bytes(&h, "feeds2/big.jsonl.zst", big, bign);
+    free(big);
+    char dir2[256], idx2[256];
+    th_path(dir2, sizeof(dir2), &h, "feeds2");
     th_path(idx2, sizeof(idx2), &h, "index2");
     const char *prog[] = {"trawl-index", "--index", idx2, "--progress=json",
-                          dir, NULL};
+                          dir2, dir, NULL};
     assert_int_equal(th_run(&r, prog), 0);
     int events = 0;
     for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
