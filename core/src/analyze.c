@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <utf8proc.h>
 
 #include "internal.h"
@@ -329,9 +330,36 @@ typedef struct memo_slot {
     uint32_t off; /* pool offset + 1; 0 = empty */
 } memo_slot;
 
+/* Elided articles a language writes before an apostrophe (l'économie,
+ * dell'economia), dropped as Lucene's ElisionFilter does; and the
+ * suffixes Turkish writes after one on proper names (Ankara'da). */
+enum { ELIDE_NONE, ELIDE_BEFORE, ELIDE_AFTER };
+
+static const char *const elisions_french[] = {
+    "l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu",
+    "lorsqu", "puisqu", NULL};
+static const char *const elisions_italian[] = {
+    "c", "l", "all", "dall", "dell", "nell", "sull", "coll", "pell", "gl",
+    "agl", "dagl", "degl", "negl", "sugl", "un", "m", "t", "s", "v", "d",
+    NULL};
+static const char *const elisions_catalan[] = {"d", "l", "m", "n", "s", "t",
+                                               NULL};
+
+static const char *const *elisions_of(const char *language)
+{
+    if (strcmp(language, "french") == 0)
+        return elisions_french;
+    if (strcmp(language, "italian") == 0)
+        return elisions_italian;
+    if (strcmp(language, "catalan") == 0)
+        return elisions_catalan;
+    return NULL;
+}
+
 struct trawl_analyzer {
     struct sb_stemmer *stemmer; /* NULL for "none" */
     char language[32];
+    int elide; /* ELIDE_*: what the language does around apostrophes */
 
     memo_slot *slots;
     size_t nslots; /* power of two, or 0 before first use */
@@ -438,6 +466,9 @@ int trawl_analyzer_new(trawl_analyzer **out, const char *language,
         }
     }
     snprintf(a->language, sizeof(a->language), "%s", canonical);
+    a->elide = strcmp(a->language, "turkish") == 0 ? ELIDE_AFTER
+               : elisions_of(a->language) != NULL  ? ELIDE_BEFORE
+                                                   : ELIDE_NONE;
     a->memo_pool = MEMO_MAX_POOL;
     a->memo_entries = MEMO_MAX_ENTRIES;
     *out = a;
@@ -674,27 +705,65 @@ static int is_accent_base(int32_t cp)
            (cp >= 0xa720 && cp <= 0xa7ff) || (cp >= 0xff00 && cp <= 0xff5f);
 }
 
+/* The scripts whose optional marks are folded away, by their base. */
+enum { B_NONE, B_LATIN, B_HEBREW, B_ARABIC, B_CYRILLIC, B_OTHER };
+
+static int base_of(int32_t cp)
+{
+    if (is_accent_base(cp))
+        return B_LATIN;
+    if (cp >= 0x05d0 && cp <= 0x05f2)
+        return B_HEBREW;
+    if ((cp >= 0x0620 && cp <= 0x06ff) || (cp >= 0x0750 && cp <= 0x077f))
+        return B_ARABIC;
+    if (cp >= 0x0400 && cp <= 0x04ff)
+        return B_CYRILLIC;
+    return B_OTHER;
+}
+
+/* Is the mark cp (category M*) on a base of kind b folded away? */
+static int strip_mark(int32_t cp, int b)
+{
+    if (is_accent(cp))
+        /* Cyrillic: only the stress marks (not й's breve, ё's
+         * diaeresis) */
+        return b == B_NONE || b == B_LATIN ||
+               (b == B_CYRILLIC && (cp == 0x0300 || cp == 0x0301));
+    if (cp >= 0x0591 && cp <= 0x05c7) /* Hebrew points and cantillation */
+        return b == B_NONE || b == B_HEBREW;
+    /* Arabic vowel marks (harakat), shadda, sukun, superscript alef and
+     * the Quranic annotation marks */
+    if ((cp >= 0x064b && cp <= 0x065f) || cp == 0x0670 ||
+        (cp >= 0x06d6 && cp <= 0x06ed))
+        return b == B_NONE || b == B_ARABIC;
+    return 0;
+}
+
 /*
- * Drop accents from the decomposed (NFKD) code points cps[0..n) when they
- * sit on a Latin or Greek base letter (or on nothing), and return the new
- * count. This is utf8proc's STRIPMARK narrowed down: stripping every mark
- * would merge Japanese kana (が -> か), drop Indic vowel signs and turn
- * Cyrillic й into и.
+ * Drop optional marks from the decomposed (NFKD) code points cps[0..n)
+ * and return the new count: accents on Latin and Greek letters (or on
+ * nothing), stress marks on Cyrillic ones (Ударе́ние), Hebrew points
+ * (niqqud: שָׁלוֹם = שלום) and Arabic vowel marks (مُحَمَّد = محمد), and
+ * the tatweel that stretches Arabic words in headlines (العـــربية). This
+ * is utf8proc's STRIPMARK narrowed down: stripping every mark would merge
+ * Japanese kana (が -> か), drop Indic vowel signs and turn Cyrillic й
+ * into и.
  */
 static utf8proc_ssize_t strip_accents(int32_t *cps, utf8proc_ssize_t n)
 {
     utf8proc_ssize_t o = 0;
-    int strip = 1;
+    int base = B_NONE;
     for (utf8proc_ssize_t i = 0; i < n; i++) {
         int32_t cp = cps[i];
-        if (is_accent(cp)) {
-            if (strip)
+        if (cp == 0x0640)
+            continue; /* tatweel */
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+            cat == UTF8PROC_CATEGORY_ME) {
+            if (strip_mark(cp, base))
                 continue;
         } else {
-            utf8proc_category_t cat = utf8proc_category(cp);
-            if (cat != UTF8PROC_CATEGORY_MN && cat != UTF8PROC_CATEGORY_MC &&
-                cat != UTF8PROC_CATEGORY_ME)
-                strip = is_accent_base(cp);
+            base = base_of(cp);
         }
         cps[o++] = cp;
     }
@@ -776,6 +845,117 @@ static inline int fold_token(trawl_analyzer *a, const char *s, size_t n,
 
 /* ---- tokenizer ---- */
 
+/*
+ * The length of a dotted acronym at s (a letter): segments of one or two
+ * letters each followed by '.', at least two of them and one of a single
+ * letter ("U.S.", "U.S.A.", "e.g.", "J.R.R.", "Ph.D."); the last dot is
+ * optional when every segment is a single letter ("U.S-led"). It ends
+ * before a letter that would make a longer segment ("U.S.Army" gives
+ * "U.S."). 0 when s starts none: a word, a domain ("x.com", "co.uk"), an
+ * initial ("J. Smith").
+ */
+static size_t acronym_len(const unsigned char *s, size_t len)
+{
+    /* the common case first: a word of three or more ASCII letters */
+    if (s[0] < 0x80 && !(len > 1 && s[1] == '.') &&
+        !(len > 2 && s[2] == '.' && s[1] < 0x80))
+        return 0;
+    size_t i = 0, good = 0;
+    int nseg = 0, single = 0, two = 0;
+    for (;;) {
+        size_t seg = i, n;
+        int letters = 0, c = C_SEP;
+        while (i < len && letters < 3) {
+            c = s[i] < 0x80 ? ascii_class[s[i]]
+                            : char_class(s + i, len - i, &n);
+            if (s[i] < 0x80)
+                n = 1;
+            if (c == C_MARK && letters > 0) {
+                i += n;
+                continue;
+            }
+            if (c != C_LETTER)
+                break;
+            letters++;
+            i += n;
+        }
+        /* one or two letters, then no letter or digit */
+        if (letters == 0 || letters == 3 || c == C_DIGIT || c == C_CJK ||
+            c == C_APOS) {
+            i = seg;
+            break;
+        }
+        nseg++;
+        single += letters == 1;
+        two += letters == 2;
+        if (i < len && s[i] == '.') {
+            i++;
+            if (nseg >= 2 && single > 0)
+                good = i;
+            continue;
+        }
+        if (nseg >= 2 && single > 0 && two == 0)
+            good = i; /* the last letter without its dot */
+        break;
+    }
+    return good;
+}
+
+/* Fold an acronym's letters without its dots (acronym_len). */
+static int fold_acronym(trawl_analyzer *a, const char *s, size_t n,
+                        char *dst)
+{
+    char buf[TRAWL_MAX_TERM * 4 + 8];
+    size_t m = 0;
+    int ascii = 1;
+    for (size_t i = 0; i < n && m < sizeof(buf); i++) {
+        if (s[i] == '.')
+            continue;
+        ascii &= (unsigned char)s[i] < 0x80;
+        buf[m++] = s[i];
+    }
+    /* cut at a character boundary if it was long */
+    while (m > 0 && m < n && ((unsigned char)s[m] & 0xc0) == 0x80)
+        m--;
+    return fold_token(a, buf, m, ascii, dst);
+}
+
+/* The token s[*from, *to), which has an apostrophe between letters: drop
+ * an elided article before the first one, or (Turkish) the suffix after
+ * it. */
+static void elide(const trawl_analyzer *a, const unsigned char *s,
+                  size_t *from, size_t *to)
+{
+    size_t i = *from, alen = 0;
+    while (i < *to) {
+        if (s[i] == '\'') {
+            alen = 1;
+            break;
+        }
+        if (*to - i >= 3 && s[i] == 0xe2 && s[i + 1] == 0x80 &&
+            (s[i + 2] == 0x98 || s[i + 2] == 0x99)) {
+            alen = 3;
+            break;
+        }
+        i++;
+    }
+    if (alen == 0)
+        return;
+    if (a->elide == ELIDE_AFTER) {
+        *to = i;
+        return;
+    }
+    const char *const *list = elisions_of(a->language);
+    size_t plen = i - *from;
+    for (size_t k = 0; list != NULL && list[k] != NULL; k++) {
+        if (strlen(list[k]) == plen &&
+            strncasecmp((const char *)s + *from, list[k], plen) == 0) {
+            *from = i + alen;
+            return;
+        }
+    }
+}
+
 /* Where the tokenizer's folded tokens go: a callback (after stemming, if
  * stem), or the end of a trawl_folded batch. */
 typedef struct sink {
@@ -837,8 +1017,9 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         } else {
             cls = char_class(s + i, len - i, &n);
         }
-        if (cls != C_LETTER && cls != C_DIGIT && cls != C_MARK &&
-            cls != C_CJK) {
+        /* A mark starts no token: an emoji's variation selector
+         * (U+FE0F) before a word is not part of it. */
+        if (cls != C_LETTER && cls != C_DIGIT && cls != C_CJK) {
             i += n;
             continue;
         }
@@ -890,7 +1071,21 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         }
 
         int ascii = s[i] < 0x80;
-        int prev = cls; /* class of the last letter/digit (MARK at first) */
+        int prev = cls; /* class of the last letter/digit */
+        int apos = 0;   /* an apostrophe joined two letters */
+        size_t acro;
+        if (cls == C_LETTER && (acro = acronym_len(s + i, len - i)) > 0) {
+            /* U.S., E.U., e.g.: one term without its dots (us, eu, eg),
+             * as the same words written without them */
+            end = i + acro;
+            i = end;
+            flen = fold_acronym(a, text + start, end - start, dst);
+            if (flen < 0)
+                return flen;
+            if (flen == 0)
+                continue;
+            goto emit;
+        }
         i += n;
         if (cls == C_CJK) {
             /* One character, with the marks that follow it; a Hangul
@@ -933,6 +1128,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                         char_class(s + i + n, len - i - n, &n2) == prev) {
                         if (c >= 0x80 || s[i + n] >= 0x80)
                             ascii = 0;
+                        apos |= cls == C_APOS;
                         i += n + n2;
                         continue;
                     }
@@ -941,6 +1137,8 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
             }
         }
         end = i;
+        if (apos && a->elide != ELIDE_NONE)
+            elide(a, s, &start, &end);
         flen = fold_token(a, text + start, end - start, ascii, dst);
         if (flen < 0)
             return flen;

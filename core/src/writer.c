@@ -1152,8 +1152,9 @@ static int term_reserve(trawl_writer *w, wterm *t, size_t n)
  * writes them. */
 /* Start t's posting for doc: gap, tf per field, the positions' byte
  * count, in room for pos_bytes more; *n the bytes written. */
-static int posting_head(trawl_writer *w, wterm *t, uint32_t doc,
-                        const uint32_t *tf, size_t pos_bytes, size_t *n)
+static inline int posting_head(trawl_writer *w, wterm *t, uint32_t doc,
+                               const uint32_t *tf, size_t pos_bytes,
+                               size_t *n)
 {
     uint32_t gap = t->df == 0 ? doc + 1 : doc - t->last_doc;
     if (pos_bytes > UINT32_MAX)
@@ -1176,7 +1177,7 @@ static int posting_head(trawl_writer *w, wterm *t, uint32_t doc,
 }
 
 /* t's posting for doc, n bytes, is written. */
-static void posting_done(wterm *t, uint32_t doc, size_t n)
+static inline void posting_done(wterm *t, uint32_t doc, size_t n)
 {
     t->blen += (uint32_t)n;
     t->df++;

@@ -94,8 +94,24 @@ static void test_basic_english(void **state)
     snprintf(c1, sizeof(c1), "%s", terms(a, "chargé d’affaires", 0));
     assert_string_equal(c1, terms(a, "charge d'affaires", 0));
     assert_string_equal(c1, terms(a, "CHARGÉ D'AFFAIRES", 0));
-    /* Punctuation splits; trailing dots and apostrophes are not kept. */
-    assert_string_equal(terms(a, "U.S.-led talks' end", 0), "u s led talk end");
+    /* Punctuation splits; trailing dots and apostrophes are not kept;
+     * a dotted acronym is one term without its dots, as the same letters
+     * written without them (news writes both U.S. and US). */
+    assert_string_equal(terms(a, "U.S.-led talks' end", 0), "us led talk end");
+    assert_string_equal(terms(a, "the U.S.A. and the E.U., e.g. now", 0),
+                        "the usa and the eu eg now");
+    assert_string_equal(terms(a, "J.R.R. Tolkien", 0), "jrr tolkien");
+    assert_string_equal(terms(a, "U.S.Army", 0), "us armi");
+    assert_string_equal(terms(a, "С.Ш.А.", 0), "сша");
+    /* not acronyms: an initial, a domain, a number, a word */
+    assert_string_equal(terms(a, "J. Smith", 0), "j smith");
+    assert_string_equal(terms(a, "x.com a.5 No.1", 0), "x com a 5 no 1");
+    assert_string_equal(terms(a, "U.S", 0), "us");
+    assert_string_equal(terms(a, "A.Bc", 0), "a bc");
+    assert_string_equal(terms(a, "a Ph.D. and an M.Sc.", 0),
+                        "a phd and an msc");
+    assert_string_equal(terms(a, "co.uk Mr.Smith it.I", 0),
+                        "co uk mr smith it i");
     assert_string_equal(terms(a, "3. 5", 0), "3 5");
     assert_string_equal(terms(a, "a.5", 0), "a 5");
     assert_string_equal(terms(a, "", 0), "");
@@ -176,6 +192,61 @@ static void test_cjk(void **state)
     /* Halfwidth katakana is folded (NFKC) to the full-width form. */
     assert_string_equal(terms(a, "ｶ", 0), "カ");
     trawl_analyzer_free(a);
+}
+
+/* Optional marks that writers leave out are folded away like Latin
+ * accents: Hebrew points, Arabic vowel marks and the tatweel, Russian
+ * stress marks (but not й's breve); a mark starts no token (an emoji's
+ * variation selector before a word). */
+static void test_optional_marks(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("none");
+    assert_string_equal(terms(a, "שָׁלוֹם", 0), terms(a, "שלום", 0));
+    assert_string_equal(terms(a, "مُحَمَّد", 0), terms(a, "محمد", 0));
+    assert_string_equal(terms(a, "العـــربية", 0), terms(a, "العربية", 0));
+    assert_string_equal(terms(a, "Ударе́ние", 0), "ударение");
+    assert_string_equal(terms(a, "йод", 0), "йод");
+    assert_string_equal(terms(a, "ёж", 0), "ёж");
+    /* I ❤️love it: the selector U+FE0F is not part of "love" */
+    toklist *l = run(a, "I \xe2\x9d\xa4\xef\xb8\x8flove it", 0);
+    assert_int_equal(l->n, 3);
+    assert_string_equal(l->term[1], "love");
+    assert_int_equal(l->start[1], 8);
+    trawl_analyzer_free(a);
+}
+
+/* French, Italian and Catalan drop an elided article before an
+ * apostrophe (l'économie is économie), Turkish a suffix after one
+ * (Ankara'da is Ankara); the token's range is the word's. English keeps
+ * its apostrophes to the stemmer (korea's). */
+static void test_elision(void **state)
+{
+    (void)state;
+    trawl_analyzer *fr = mk("french");
+    assert_string_equal(terms(fr, "L'économie française s’améliore", 0),
+                        terms(fr, "économie française améliore", 0));
+    assert_string_equal(terms(fr, "jusqu'à aujourd'hui", 0),
+                        terms(fr, "à aujourd'hui", 0));
+    toklist *l = run(fr, "l'Europe", 0);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(l->start[0], 2);
+    assert_int_equal(l->end[0], 8);
+    trawl_analyzer_free(fr);
+    trawl_analyzer *it = mk("italian");
+    assert_string_equal(terms(it, "dell'economia nell'Unione", 0),
+                        terms(it, "economia Unione", 0));
+    trawl_analyzer_free(it);
+    trawl_analyzer *ca = mk("catalan");
+    assert_string_equal(terms(ca, "l'economia", 0), terms(ca, "economia", 0));
+    trawl_analyzer_free(ca);
+    trawl_analyzer *tr = mk("turkish");
+    assert_string_equal(terms(tr, "Ankara'da Türkiye'nin", 0),
+                        terms(tr, "Ankara Türkiye", 0));
+    trawl_analyzer_free(tr);
+    trawl_analyzer *en = mk("english");
+    assert_string_equal(terms(en, "l'économie", 0), "l'economi");
+    trawl_analyzer_free(en);
 }
 
 static void test_marks_and_scripts(void **state)
@@ -619,6 +690,8 @@ int main(void)
         cmocka_unit_test(test_folded),
         cmocka_unit_test(test_offsets),
         cmocka_unit_test(test_cjk),
+        cmocka_unit_test(test_optional_marks),
+        cmocka_unit_test(test_elision),
         cmocka_unit_test(test_marks_and_scripts),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_utf8_valid_sanitize),

@@ -4,10 +4,14 @@
  *
  *   1. UTF-8 is validated; invalid bytes never stop analysis (see
  *      trawl_utf8_sanitize() to repair text before it is stored).
- *   2. Tokens are maximal runs of letters, digits and combining marks.
- *      An apostrophe (' or U+2019) between two letters stays inside the
- *      token ("d’affaires", "korea's"); '.' or ',' between two digits stays
- *      inside a number ("3.5", "1,000"). Han, Hiragana, Katakana,
+ *   2. Tokens are maximal runs of letters, digits and combining marks
+ *      (a mark starts none). An apostrophe (' or U+2019) between two
+ *      letters stays inside the token ("d’affaires", "korea's"), except
+ *      that French, Italian and Catalan drop an elided article before it
+ *      ("l'économie" is "économie") and Turkish the suffix after it
+ *      ("Ankara'da" is "Ankara"); '.' or ',' between two digits stays
+ *      inside a number ("3.5", "1,000"); a dotted acronym is one token
+ *      without its dots ("U.S." is "us", "Ph.D." is "phd"). Han, Hiragana, Katakana,
  *      Hangul, Thai, Lao, Khmer and Myanmar characters (with the marks
  *      that follow them) are one token each (no dictionary segmentation;
  *      a query word of several is a phrase of them: 회의 finds 회의가,
@@ -16,9 +20,11 @@
  *   3. Each token is folded with utf8proc: NFKC, case fold, accents
  *      stripped ("Chargé" -> "charge"), U+2018/U+2019/U+02BC -> "'".
  *      Accents are the combining diacritics (U+0300..036F and the other
- *      "Combining Diacritical Marks" blocks) on Latin or Greek letters;
- *      other marks are kept (kana voicing: が stays が; Indic vowel signs;
- *      Cyrillic й stays й). A token that folds to nothing (a lone accent)
+ *      "Combining Diacritical Marks" blocks) on Latin or Greek letters,
+ *      the stress marks (U+0300, U+0301) on Cyrillic ones, Hebrew points
+ *      and Arabic vowel marks on their letters; the Arabic tatweel is
+ *      dropped too. Other marks are kept (kana voicing: が stays が; Indic
+ *      vowel signs; Cyrillic й and ё stay). A token that folds to nothing (a lone accent)
  *      is dropped without taking a position.
  *   4. The folded token is stemmed with libstemmer (any sb_stemmer_list()
  *      algorithm, or "none"); stems are memoized per surface form.
