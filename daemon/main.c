@@ -152,10 +152,14 @@ static const char *default_socket(char **owned)
     *owned = NULL;
     if (s != NULL && *s != '\0')
         return s;
-    if (xdg != NULL && *xdg != '\0') {
+    /* A relative $XDG_RUNTIME_DIR is invalid (the XDG Base Directory
+     * specification says to ignore it), as in the client. */
+    if (xdg != NULL && xdg[0] == '/') {
         size_t n = strlen(xdg) + sizeof("/trawl.sock");
         if ((*owned = malloc(n)) != NULL) {
-            snprintf(*owned, n, "%s/trawl.sock", xdg);
+            snprintf(*owned, n, "%s%s", xdg,
+                     xdg[strlen(xdg) - 1] == '/' ? "trawl.sock"
+                                                 : "/trawl.sock");
             return *owned;
         }
     }

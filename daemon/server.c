@@ -930,7 +930,13 @@ int server_init(server *srv, const trawld_config *cfg)
         if (trawl_index_current(cfg->index_dir, &cur, NULL) == 0)
             srv->failed_gen = cur;
         set_reload_error(srv, err.msg);
-        log_warn("no index yet in %s: %s", cfg->index_dir, err.msg);
+        /* "no index yet" only when there is none: an index that cannot
+         * be read (permissions, damage) is named as such. */
+        if (strstr(err.msg, "no CURRENT") != NULL)
+            log_warn("no index yet in %s: %s", cfg->index_dir, err.msg);
+        else
+            log_warn("cannot serve the index in %s (serving none until "
+                     "it can be read): %s", cfg->index_dir, err.msg);
     }
 
     unsigned n = cfg->threads ? cfg->threads : default_threads();

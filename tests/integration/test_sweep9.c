@@ -1,0 +1,444 @@
+/*
+ * Integration tests from the ninth acceptance sweep: the environment a
+ * user runs trawl in (TERM, XDG_RUNTIME_DIR, an index trawld's user may
+ * not read, stdout on a full device) and text people write (Chinese and
+ * Japanese snippets, which have no spaces to wrap at).
+ *
+ * Environment: TRAWL_BIN (the build's bin/).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pty.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+/* An environment variable set (value) or unset (NULL) for a test, and put
+ * back afterwards. */
+typedef struct saved_env {
+    const char *name;
+    char *old; /* malloc'd, or NULL when it was unset */
+} saved_env;
+
+static void env_set(saved_env *s, const char *name, const char *value)
+{
+    const char *old = getenv(name);
+    s->name = name;
+    s->old = old ? strdup(old) : NULL;
+    if (value != NULL)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+}
+
+static void env_restore(saved_env *s)
+{
+    if (s->old != NULL)
+        setenv(s->name, s->old, 1);
+    else
+        unsetenv(s->name);
+    free(s->old);
+}
+
+/* Index a small JSON Lines corpus into h->index. */
+static void index_text(th *h, const char *jsonl)
+{
+    char path[256];
+    th_path(path, sizeof(path), h, "corpus.jsonl");
+    th_write_text(path, jsonl);
+    assert_int_equal(th_index(h, (const char *[]){path, NULL}, NULL), 0);
+}
+
+/*
+ * Run `trawl --socket h->sock args...` with its stdout and stderr on a
+ * pseudo-terminal (as in an interactive shell); the bytes it wrote
+ * (malloc'd) and its exit status.
+ */
+static char *run_on_terminal(th *h, const char *const args[], int *status)
+{
+    int master, slave;
+    char prog[512];
+    const char *argv[16];
+    size_t n = 0;
+
+    assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+    snprintf(prog, sizeof(prog), "%s/trawl", th_bin_dir());
+    argv[n++] = prog;
+    argv[n++] = "--socket";
+    argv[n++] = h->sock;
+    for (size_t i = 0; args[i] != NULL && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(master);
+        setsid();
+        dup2(slave, 1);
+        dup2(slave, 2);
+        if (slave > 2)
+            close(slave);
+        execv(prog, (char *const *)argv);
+        _exit(127);
+    }
+    close(slave);
+    size_t len = 0, cap = 4096;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    for (;;) {
+        if (len + 1024 > cap) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+        ssize_t k = read(master, out + len, cap - len - 1);
+        if (k > 0)
+            len += (size_t)k;
+        else if (k < 0 && errno == EINTR)
+            continue;
+        else
+            break; /* EIO once the child closed its side */
+    }
+    out[len] = '\0';
+    close(master);
+    *status = th_wait(pid);
+    return out;
+}
+
+/*
+ * On a terminal whose TERM is "dumb" (Emacs' shell and compilation
+ * buffers, some CI consoles and editors' terminals) or unset, trawl
+ * wrote color escapes that show as "^[[1;31m" garbage; grep and others
+ * use no colors there. An ordinary terminal still gets them.
+ */
+static void test_dumb_terminal_has_no_colors(void **state)
+{
+    (void)state;
+    th h;
+    saved_env term, nc;
+
+    assert_int_equal(th_init(&h), 0);
+    index_text(&h, "{\"id\":\"a\",\"title\":\"Storm warning\","
+                   "\"body\":\"A storm reached the harbor.\"}\n");
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    env_set(&nc, "NO_COLOR", NULL);
+
+    static const struct {
+        const char *term;
+        int colored;
+    } cases[] = {{"xterm-256color", 1}, {"dumb", 0}, {NULL, 0}, {"", 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        env_set(&term, "TERM", cases[i].term);
+        int st;
+        char *out = run_on_terminal(&h, (const char *[]){"storm", NULL}, &st);
+        env_restore(&term);
+        if (st != 0 || strstr(out, "harbor") == NULL)
+            fail_msg("TERM=%s: exit %d: %s", cases[i].term, st, out);
+        if ((strchr(out, '\033') != NULL) != cases[i].colored)
+            fail_msg("TERM=%s: %s escapes: %s",
+                     cases[i].term ? cases[i].term : "(unset)",
+                     cases[i].colored ? "no" : "color", out);
+        free(out);
+    }
+    env_restore(&nc);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/* Terminal columns of one line of UTF-8 (East Asian wide = 2). */
+static int line_columns(const char *s, size_t n)
+{
+    int cols = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        long cp;
+        size_t k;
+        if (c < 0x80) {
+            cp = c;
+            k = 1;
+        } else if (c >= 0xF0) {
+            cp = c & 0x07;
+            k = 4;
+        } else if (c >= 0xE0) {
+            cp = c & 0x0F;
+            k = 3;
+        } else {
+            cp = c & 0x1F;
+            k = 2;
+        }
+        for (size_t j = 1; j < k && i + j < n; j++)
+            cp = (cp << 6) | ((unsigned char)s[i + j] & 0x3F);
+        cols += cp >= 0x2E80 && cp <= 0xFFDC ? 2 : 1;
+        i += k;
+    }
+    return cols;
+}
+
+/*
+ * A Chinese or Japanese snippet has no spaces, and trawl wrapped only at
+ * spaces: the whole snippet (about 66 characters, 132 columns) went out
+ * as one line, which the terminal folded past the indentation, and a
+ * long URL likewise. Words wider than a line are now broken between
+ * characters: no line is wider than the 80 columns of a pipe, and every
+ * snippet line keeps the indentation.
+ */
+static void test_wide_words_are_wrapped(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char jsonl[4096];
+
+    assert_int_equal(th_init(&h), 0);
+    snprintf(jsonl, sizeof(jsonl),
+             "{\"id\":\"zh\",\"title\":\"zh\",\"body\":\"%s\"}\n"
+             "{\"id\":\"ja\",\"title\":\"ja\",\"body\":\"%s\"}\n"
+             "{\"id\":\"url\",\"title\":\"url\",\"body\":\"see "
+             "https://example.org/%s and the harbor\"}\n",
+             "北京时间今天上午，中国国家主席习近平在人民大会堂会见了来访的"
+             "美国总统。双方就两国关系和共同关心的国际地区问题深入交换了"
+             "意见。会谈在友好气氛中进行。",
+             "東京都は新型コロナウイルスの感染者を確認したと発表しました。"
+             "東京都内の病院では医療体制が逼迫しています。",
+             "harbor-report-on-the-storm-of-the-century-and-what-came-"
+             "after-it-for-the-fishing-fleet-and-the-ferries-2024-03-05");
+    index_text(&h, jsonl);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    const char *queries[] = {"北京", "東京都", "harbor"};
+    for (size_t q = 0; q < 3; q++) {
+        th_client(&h, &r, (const char *[]){queries[q], NULL});
+        if (r.status != 0)
+            fail_msg("%s: exit %d: %s", queries[q], r.status, r.err);
+        int snippet_lines = 0;
+        for (const char *p = r.out; *p != '\0';) {
+            const char *e = strchr(p, '\n');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            if (line_columns(p, n) > 80)
+                fail_msg("%s: a line of %d columns: %.*s\n(all: %s)",
+                         queries[q], line_columns(p, n), (int)n, p, r.out);
+            if (n > 4 && strncmp(p, "    ", 4) == 0 && p[4] != ' ')
+                snippet_lines++;
+            p += n + (e != NULL);
+        }
+        /* the id line and at least two lines of snippet */
+        if (snippet_lines < 3)
+            fail_msg("%s: snippet not wrapped: %s", queries[q], r.out);
+        th_result_free(&r);
+    }
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/* chmod every entry of dir (not recursive) and dir itself. */
+static void chmod_dir(const char *dir, mode_t dmode, mode_t fmode)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        assert_int_equal(chmod(p, fmode), 0);
+    }
+    closedir(d);
+    assert_int_equal(chmod(dir, dmode), 0);
+}
+
+/*
+ * trawld running as another user than trawl-index (a service account;
+ * the index written under umask 077) cannot read the index. trawld
+ * logged "no index yet" and the client advised to rebuild the index,
+ * which would not help. Now trawld says it cannot serve the index (and
+ * why), the client says to make it readable, and once it is, trawld
+ * serves it without a restart.
+ */
+static void test_unreadable_index_is_not_missing(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char path[256];
+    int root = geteuid() == 0;
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(path, sizeof(path), &h, "corpus.jsonl");
+    th_write_text(path, "{\"id\":\"a\",\"title\":\"Storm\","
+                        "\"body\":\"A storm reached the harbor.\"}\n");
+    mode_t old = umask(077);
+    int rc = th_index(&h, (const char *[]){path, NULL}, NULL);
+    umask(old);
+    assert_int_equal(rc, 0);
+
+    if (root) {
+        /* trawld as nobody, its socket in a directory of its own */
+        char sockdir[256], prog[512];
+        th_path(sockdir, sizeof(sockdir), &h, "nb");
+        th_make_dir(&h, "nb");
+        assert_int_equal(chmod(h.dir, 0755), 0);
+        assert_int_equal(chown(sockdir, 65534, 65534), 0);
+        th_path(h.sock, sizeof(h.sock), &h, "nb/s.sock");
+        snprintf(prog, sizeof(prog), "%s/trawld", th_bin_dir());
+        int log = open(h.log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(log >= 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            dup2(log, 2);
+            int fd = open("/dev/null", O_RDWR);
+            dup2(fd, 0);
+            dup2(fd, 1);
+            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+                setuid(65534) != 0)
+                _exit(126);
+            execl(prog, prog, "--index", h.index, "--socket", h.sock,
+                  (char *)NULL);
+            _exit(127);
+        }
+        close(log);
+        h.pid = pid;
+        th_conn c;
+        int up = -1;
+        for (int ms = 0; ms < 15000 && up != 0; ms += 20) {
+            if ((up = th_connect_path(h.sock, &c)) != 0)
+                th_sleep_ms(20);
+        }
+        if (up != 0)
+            fail_msg("trawld as nobody never listened: %s", th_daemon_log(&h));
+        th_close(&c);
+    } else {
+        char cur[256];
+        th_path(cur, sizeof(cur), &h, "index/CURRENT");
+        assert_int_equal(chmod(cur, 0), 0);
+        assert_int_equal(th_daemon_start(&h, NULL), 0);
+    }
+
+    th_client(&h, &r, (const char *[]){"-c", "storm", NULL});
+    if (r.status != 2 || strstr(r.err, "Permission denied") == NULL ||
+        strstr(r.err, "cannot read the index") == NULL ||
+        strstr(r.err, "rebuild") != NULL)
+        fail_msg("exit %d: %s", r.status, r.err);
+    th_result_free(&r);
+    char *log = th_daemon_log(&h);
+    if (strstr(log, "cannot serve the index") == NULL ||
+        strstr(log, "no index yet") != NULL)
+        fail_msg("log: %s", log);
+    free(log);
+
+    /* made readable: served without a restart */
+    chmod_dir(h.index, 0755, 0644);
+    int served = 0;
+    for (int ms = 0; ms < 10000 && !served; ms += 100) {
+        th_client(&h, &r, (const char *[]){"-c", "storm", NULL});
+        served = r.status == 0 && strcmp(r.out, "1\n") == 0;
+        th_result_free(&r);
+        if (!served)
+            th_sleep_ms(100);
+    }
+    assert_true(served);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/*
+ * A relative $XDG_RUNTIME_DIR is invalid (the XDG Base Directory
+ * specification says to ignore it); trawld failed to start (bind
+ * "rel/trawl.sock": no such directory) and trawl looked there. Both now
+ * fall back to ./trawl.sock.
+ */
+static void test_relative_xdg_runtime_dir_is_ignored(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    saved_env xdg, ts;
+    char cwd[1024];
+
+    assert_int_equal(th_init(&h), 0);
+    index_text(&h, "{\"id\":\"a\",\"title\":\"Storm\","
+                   "\"body\":\"A storm reached the harbor.\"}\n");
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(h.dir), 0);
+    env_set(&xdg, "XDG_RUNTIME_DIR", "run-not-there");
+    env_set(&ts, "TRAWL_SOCKET", NULL);
+
+    const char *argv[] = {"trawld", "--index", h.index, NULL};
+    h.pid = th_spawn(argv, h.log);
+    assert_true(h.pid > 0);
+    th_conn c;
+    int up = -1;
+    for (int ms = 0; ms < 15000 && up != 0; ms += 20) {
+        int w;
+        if (waitpid(h.pid, &w, WNOHANG) == h.pid) {
+            h.pid = 0;
+            break;
+        }
+        if ((up = th_connect(&h, &c)) != 0) /* h.sock is DIR/trawl.sock */
+            th_sleep_ms(20);
+    }
+    char *log = th_daemon_log(&h);
+    if (up != 0)
+        fail_msg("trawld did not listen on ./trawl.sock: %s", log);
+    th_close(&c);
+    free(log);
+
+    th_run(&r, (const char *[]){"trawl", "--ping", NULL});
+    if (r.status != 0 || strstr(r.out, "./trawl.sock") == NULL)
+        fail_msg("trawl --ping: exit %d: %s%s", r.status, r.out, r.err);
+    th_result_free(&r);
+
+    env_restore(&ts);
+    env_restore(&xdg);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/*
+ * `trawl --help > /dev/full` and `trawl --version > /dev/full` exited 0
+ * with nothing written; like a search whose results cannot be written
+ * they now exit 2.
+ */
+static void test_help_to_a_full_device(void **state)
+{
+    (void)state;
+    const char *opts[] = {"--help", "--version"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *argv[] = {"trawl", opts[i], NULL};
+        pid_t pid = th_spawn(argv, "/dev/full");
+        assert_true(pid > 0);
+        int st = th_wait(pid);
+        if (st != 2)
+            fail_msg("trawl %s > /dev/full: exit %d", opts[i], st);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dumb_terminal_has_no_colors),
+        cmocka_unit_test(test_wide_words_are_wrapped),
+        cmocka_unit_test(test_unreadable_index_is_not_missing),
+        cmocka_unit_test(test_relative_xdg_runtime_dir_is_ignored),
+        cmocka_unit_test(test_help_to_a_full_device),
+    };
+    return cmocka_run_group_tests_name("sweep9", tests, NULL, NULL);
+}
