@@ -1,6 +1,7 @@
 /*
  * Unit tests from the ninth acceptance sweep: query syntax as people
- * type it (field names with a capital letter).
+ * type it (field names with a capital letter); the snippet of a near
+ * query.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "query.h"
+#include "snippet.h"
 #include "testutil.h"
 #include "trawl/analyze.h"
 #include "trawl/arena.h"
@@ -67,10 +69,66 @@ static void field_names_in_any_case(void **state)
     }
 }
 
+/*
+ * The snippet of a near query ('"free trade"~3') counted each of its
+ * words as the whole query: the first window holding any one of them
+ * won, so a State of the Union address matched for "free markets and
+ * free trade" showed "Today, women are free and are part of ...", with
+ * no "trade" in it. Its words now count one by one, as an AND's do: the
+ * window holding them together wins.
+ */
+static void near_query_snippet_shows_the_words_together(void **state)
+{
+    tu_fixture *f = *state;
+    char body[8192];
+    size_t n = 0;
+    n += (size_t)snprintf(body + n, sizeof(body) - n,
+                          "Today, women are free and are part of the new "
+                          "government. ");
+    while (n < 3000) /* past the first piece analyzed */
+        n += (size_t)snprintf(body + n, sizeof(body) - n,
+                              "The harbor commission met again. ");
+    n += (size_t)snprintf(body + n, sizeof(body) - n,
+                          "In every region, free markets and free trade and "
+                          "free societies are proving their power. ");
+    while (n < 6000)
+        n += (size_t)snprintf(body + n, sizeof(body) - n,
+                              "The harbor commission met again. ");
+    const char *queries[] = {"\"free trade\"~3", "\"trade free\"~5",
+                             "harbor \"free trade\"~2"};
+    for (size_t i = 0; i < 3; i++) {
+        trawl_err err;
+        qnode *root;
+        const char *s;
+        size_t len, nr;
+        trawl_range *rg;
+        trawl_arena_reset(f->a);
+        assert_int_equal(trawl__query_parse(&root, f->an, queries[i],
+                                            strlen(queries[i]), f->a, &err),
+                         0);
+        assert_int_equal(trawl__snippet(f->an, root, body, n, 200, f->a, &s,
+                                        &len, &rg, &nr),
+                         0);
+        int trade = 0, free_ = 0;
+        for (size_t k = 0; k < nr; k++) {
+            if (rg[k].end - rg[k].start == 5 &&
+                memcmp(s + rg[k].start, "trade", 5) == 0)
+                trade++;
+            if (rg[k].end - rg[k].start == 4 &&
+                memcmp(s + rg[k].start, "free", 4) == 0)
+                free_++;
+        }
+        if (trade != 1 || free_ < 2)
+            fail_msg("%s: snippet [%.*s] highlights %zu (free %d, trade %d)",
+                     queries[i], (int)len, s, nr, free_, trade);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(field_names_in_any_case),
+        cmocka_unit_test(near_query_snippet_shows_the_words_together),
     };
     return cmocka_run_group_tests_name("sweep9_unit", tests,
                                        tu_fixture_setup, tu_fixture_teardown);
