@@ -364,15 +364,23 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
     size_t i = ws;
     while (i < we && is_ws((unsigned char)text[i]))
         i++;
+    /* A range ends where its match's last byte lands in the copy: a
+     * phrase across collapsed whitespace ("north\r\nkorea", blank lines,
+     * indentation) is shorter in the snippet than in the body. */
+    size_t open_end = 0; /* body end of the last range while open */
     for (; i < we; i++) {
         while (mi < nm && ms[mi].start == i) {
             if (ms[mi].end <= we) {
-                if (nr > 0 && rg[nr - 1].end > o) {
-                    /* overlapping (phrase containing a term): merge */
+                if (open_end > i) {
+                    /* overlapping (a phrase containing a term, two
+                     * phrases sharing a word): one range over both */
+                    if (ms[mi].end > open_end)
+                        open_end = ms[mi].end;
                 } else {
                     rg[nr].start = (uint32_t)o;
-                    rg[nr].end = (uint32_t)(o + (ms[mi].end - ms[mi].start));
+                    rg[nr].end = (uint32_t)o;
                     nr++;
+                    open_end = ms[mi].end;
                 }
             }
             mi++;
@@ -381,16 +389,19 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
         if (is_ws(ch)) {
             if (o > 0 && buf[o - 1] != ' ')
                 buf[o++] = ' ';
-            continue;
+        } else {
+            buf[o++] = (char)ch;
         }
-        buf[o++] = (char)ch;
+        if (open_end == i + 1) {
+            rg[nr - 1].end = (uint32_t)o;
+            open_end = 0;
+        }
     }
+    if (open_end > 0) /* not reached: matches end inside the window */
+        rg[nr - 1].end = (uint32_t)o;
     while (o > 0 && buf[o - 1] == ' ')
         o--;
     buf[o] = '\0';
-    /* Match ranges were computed assuming no whitespace inside matches;
-     * a match spanning collapsed whitespace (a phrase across a line
-     * break) is clipped to the snippet. */
     for (size_t k = 0; k < nr; k++)
         if (rg[k].end > o)
             rg[k].end = (uint32_t)o;

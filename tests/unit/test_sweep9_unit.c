@@ -1,7 +1,7 @@
 /*
  * Unit tests from the ninth acceptance sweep: query syntax as people
  * type it (field names with a capital letter); the snippet of a near
- * query.
+ * query; highlights of phrases across line breaks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,11 +124,68 @@ static void near_query_snippet_shows_the_words_together(void **state)
     }
 }
 
+/*
+ * A phrase across collapsed whitespace (a CRLF line break, a blank line,
+ * indentation) was highlighted by its length in the body, so its range
+ * ran past it in the snippet, where the whitespace is one space:
+ * '"north korea"' over "north\r\nkorea talks" highlighted "north korea "
+ * and over a paragraph break "north korea talks w". Each range now ends
+ * where its last byte lands.
+ */
+static void phrase_highlight_across_collapsed_whitespace(void **state)
+{
+    tu_fixture *f = *state;
+    static const struct {
+        const char *body, *q;
+        const char *want[3];
+    } cases[] = {
+        {"The north\r\nkorea talks went well.", "\"north korea\"",
+         {"north korea", NULL}},
+        {"The north   \n\n    korea talks went well.", "\"north korea\"",
+         {"north korea", NULL}},
+        {"The north\r\n\r\nkorea talks\t\t went well.",
+         "\"north korea\" \"korea talks\" well",
+         {"north korea talks", "well", NULL}},
+        {"north  korea and  north   korea talks",
+         "north \"north korea\"", {"north korea", "north korea", NULL}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        trawl_err err;
+        qnode *root;
+        const char *s;
+        size_t len, nr, k = 0;
+        trawl_range *rg;
+        trawl_arena_reset(f->a);
+        assert_int_equal(trawl__query_parse(&root, f->an, cases[i].q,
+                                            strlen(cases[i].q), f->a, &err),
+                         0);
+        assert_int_equal(trawl__snippet(f->an, root, cases[i].body,
+                                        strlen(cases[i].body), 200, f->a, &s,
+                                        &len, &rg, &nr),
+                         0);
+        for (; cases[i].want[k] != NULL; k++) {
+            const char *w = cases[i].want[k];
+            if (k >= nr || rg[k].end > len ||
+                rg[k].end - rg[k].start != strlen(w) ||
+                memcmp(s + rg[k].start, w, strlen(w)) != 0)
+                fail_msg("%s: highlight %zu is [%.*s], want [%s] in [%.*s]",
+                         cases[i].q, k,
+                         k < nr && rg[k].end <= len
+                             ? (int)(rg[k].end - rg[k].start)
+                             : 0,
+                         k < nr ? s + rg[k].start : "", w, (int)len, s);
+        }
+        if (nr != k)
+            fail_msg("%s: %zu highlights, want %zu", cases[i].q, nr, k);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(field_names_in_any_case),
         cmocka_unit_test(near_query_snippet_shows_the_words_together),
+        cmocka_unit_test(phrase_highlight_across_collapsed_whitespace),
     };
     return cmocka_run_group_tests_name("sweep9_unit", tests,
                                        tu_fixture_setup, tu_fixture_teardown);
