@@ -102,7 +102,12 @@ static void usage(FILE *f)
                "\n"
                "Signals: SIGHUP reloads the index; SIGTERM/SIGINT finish "
                "in-flight\n"
-               "requests and exit 0.\n");
+               "requests and exit 0.\n"
+               "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot serve "
+               "(the socket\n"
+               "is in use by another trawld, cannot be created or is not a "
+               "socket),\n"
+               "2 on a usage error.\n");
 }
 
 static int parse_num(const char *opt,
