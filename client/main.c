@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -506,10 +507,28 @@ static int connect_to(const char *path, int timeout_ms)
             close(fd);
             return -1;
         }
+        struct stat st;
+        int kind = e == ECONNREFUSED && stat(path, &st) == 0 &&
+                           !S_ISSOCK(st.st_mode)
+                       ? (S_ISDIR(st.st_mode) ? 'd' : 'f')
+                       : 0;
+        if (kind != 0) {
+            /* trawl -s IDX_DIR, or a file given for the socket: connect()
+             * says "Connection refused", as if trawld had stopped. */
+            fprintf(stderr, PROG ": cannot connect to %s: it is a %s, not "
+                    "a socket (--socket names the socket trawld listens "
+                    "on, not its index)\n", path,
+                    kind == 'd' ? "directory" : "file");
+            close(fd);
+            return -1;
+        }
         fprintf(stderr, PROG ": cannot connect to %s: %s", path, strerror(e));
         if (e == ENOENT || e == ECONNREFUSED)
             fprintf(stderr, " (is trawld running? start it with: "
                     "trawld --index DIR --socket %s)", path);
+        else if (e == EACCES)
+            fprintf(stderr, " (trawld's socket has mode 0600: only the "
+                    "user running trawld can connect)");
         fprintf(stderr, "\n");
         close(fd);
         return -1;

@@ -431,6 +431,38 @@ static void test_help_to_a_full_device(void **state)
     }
 }
 
+/*
+ * `trawl -s INDEX_DIR` (the index directory given for the socket) or a
+ * regular file there said "Connection refused (is trawld running?...)"
+ * while trawld ran fine on its socket. The client now says the path is
+ * not a socket.
+ */
+static void test_socket_path_that_is_not_a_socket(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char file[256];
+
+    assert_int_equal(th_init(&h), 0);
+    th_make_dir(&h, "index");
+    th_path(file, sizeof(file), &h, "notes.txt");
+    th_write_text(file, "not a socket\n");
+    const struct {
+        const char *path, *want;
+    } cases[] = {{h.index, "is a directory, not a socket"},
+                 {file, "is a file, not a socket"}};
+    for (size_t i = 0; i < 2; i++) {
+        th_run(&r, (const char *[]){"trawl", "--socket", cases[i].path,
+                                    "--ping", NULL});
+        if (r.status != 2 || strstr(r.err, cases[i].want) == NULL)
+            fail_msg("trawl -s %s: exit %d: %s", cases[i].path, r.status,
+                     r.err);
+        th_result_free(&r);
+    }
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_index_is_not_missing),
         cmocka_unit_test(test_relative_xdg_runtime_dir_is_ignored),
         cmocka_unit_test(test_help_to_a_full_device),
+        cmocka_unit_test(test_socket_path_that_is_not_a_socket),
     };
     return cmocka_run_group_tests_name("sweep9", tests, NULL, NULL);
 }
