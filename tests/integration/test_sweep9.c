@@ -560,6 +560,85 @@ static void test_two_daemons_started_at_once(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * Dates do not move with the user's time zone or locale (checked by the
+ * ninth sweep, kept as a guard: nothing may start using localtime or
+ * setlocale): the same articles indexed under TZ=Asia/Kolkata (+05:30)
+ * and TZ=UTC-14 (+14) with LC_ALL=tr_TR.UTF-8 give byte-identical
+ * segments, and trawl under TZ=America/St_Johns (-03:30) shows an
+ * article dated 2024-03-05T23:30Z (by its header, and one by its file's
+ * modification time) on 2024-03-05, and date:2024-03-05 finds both.
+ */
+static void test_time_zone_and_locale_do_not_move_dates(void **state)
+{
+    (void)state;
+    th h;
+    th_result r;
+    char dir[256], text[256], seg[2][1 << 14];
+    size_t seglen[2];
+    saved_env tz, lc;
+    static const char *const zones[] = {"Asia/Kolkata", "UTC-14"};
+
+    assert_int_equal(th_init(&h), 0);
+    th_make_dir(&h, "news");
+    th_path(dir, sizeof(dir), &h, "news");
+    th_path(text, sizeof(text), &h, "news/header.txt");
+    th_write_text(text, "Title: Late storm\nDate: 2024-03-05 23:30\n\n"
+                        "A storm at night.\n");
+    th_path(text, sizeof(text), &h, "news/mtime.txt");
+    th_write_text(text, "Late storm two\n\nAnother storm at night.\n");
+    struct timespec ts[2] = {{1709681400, 0}, {1709681400, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, text, ts, 0), 0);
+
+    env_set(&lc, "LC_ALL", "tr_TR.UTF-8");
+    for (int z = 0; z < 2; z++) {
+        char idx[256], name[64];
+        snprintf(name, sizeof(name), "idx%d", z);
+        th_path(idx, sizeof(idx), &h, name);
+        env_set(&tz, "TZ", zones[z]);
+        th_run(&r, (const char *[]){"trawl-index", "--quiet", "--index", idx,
+                                    dir, NULL});
+        env_restore(&tz);
+        assert_int_equal(r.status, 0);
+        th_result_free(&r);
+        char segp[300];
+        snprintf(segp, sizeof(segp), "%s/seg-000001-00.trs", idx);
+        char *b = th_read_file(segp, &seglen[z]);
+        assert_non_null(b);
+        assert_true(seglen[z] <= sizeof(seg[z]));
+        memcpy(seg[z], b, seglen[z]);
+        free(b);
+    }
+    if (seglen[0] != seglen[1] || memcmp(seg[0], seg[1], seglen[0]) != 0)
+        fail_msg("segments differ between TZ=%s and TZ=%s", zones[0],
+                 zones[1]);
+
+    th_run(&r, (const char *[]){"trawl-index", "--quiet", "--index", h.index,
+                                dir, NULL});
+    assert_int_equal(r.status, 0);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    env_set(&tz, "TZ", "America/St_Johns");
+    th_client(&h, &r, (const char *[]){"-l", "storm date:2024-03-05", NULL});
+    if (r.status != 0 || strcmp(r.out, "header.txt\nmtime.txt\n") != 0)
+        fail_msg("date:2024-03-05: exit %d: %s%s", r.status, r.out, r.err);
+    th_result_free(&r);
+    th_client(&h, &r, (const char *[]){"--no-snippet", "storm", NULL});
+    const char *p = r.out;
+    int dated = 0;
+    while ((p = strstr(p, "  2024-03-05  ")) != NULL) {
+        dated++;
+        p++;
+    }
+    if (r.status != 0 || dated != 2)
+        fail_msg("trawl storm: exit %d: %s", r.status, r.out);
+    th_result_free(&r);
+    env_restore(&tz);
+    env_restore(&lc);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_help_to_a_full_device),
         cmocka_unit_test(test_socket_path_that_is_not_a_socket),
         cmocka_unit_test(test_two_daemons_started_at_once),
+        cmocka_unit_test(test_time_zone_and_locale_do_not_move_dates),
     };
     return cmocka_run_group_tests_name("sweep9", tests, NULL, NULL);
 }
