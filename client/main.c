@@ -1130,7 +1130,12 @@ static int show_stats(const out *o, const char *path, const json_t *r)
     put_styled(o, C_BOLD, path);
     printf("\n");
     if (json_is_null(json_object_get(r, "generation")))
-        printf("  index     no index loaded yet\n");
+        /* None yet, or one that cannot be served (unreadable, damaged):
+         * the reload error below says which. */
+        printf("  index     %s\n", rel == NULL || strstr(rel, "no CURRENT")
+                                        ? "no index loaded yet"
+                                        : "none served (see the error "
+                                          "below)");
     else
         printf("  index     generation %" JSON_INTEGER_FORMAT ", %s documents, "
                "%s terms, %s tokens, %" JSON_INTEGER_FORMAT " segment%s, "

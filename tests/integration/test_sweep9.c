@@ -269,10 +269,10 @@ static void chmod_dir(const char *dir, mode_t dmode, mode_t fmode)
 /*
  * trawld running as another user than trawl-index (a service account;
  * the index written under umask 077) cannot read the index. trawld
- * logged "no index yet" and the client advised to rebuild the index,
- * which would not help. Now trawld says it cannot serve the index (and
- * why), the client says to make it readable, and once it is, trawld
- * serves it without a restart.
+ * logged "no index yet", `trawl --stats` said "no index loaded yet" and
+ * the client advised to rebuild the index, which would not help. Now
+ * trawld says it cannot serve the index (and why), the client says to
+ * make it readable, and once it is, trawld serves it without a restart.
  */
 static void test_unreadable_index_is_not_missing(void **state)
 {
@@ -339,6 +339,11 @@ static void test_unreadable_index_is_not_missing(void **state)
         strstr(r.err, "cannot read the index") == NULL ||
         strstr(r.err, "rebuild") != NULL)
         fail_msg("exit %d: %s", r.status, r.err);
+    th_result_free(&r);
+    th_client(&h, &r, (const char *[]){"--stats", NULL});
+    if (r.status != 0 || strstr(r.out, "none served") == NULL ||
+        strstr(r.out, "Permission denied") == NULL)
+        fail_msg("--stats: exit %d: %s", r.status, r.out);
     th_result_free(&r);
     char *log = th_daemon_log(&h);
     if (strstr(log, "cannot serve the index") == NULL ||
