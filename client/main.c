@@ -749,9 +749,10 @@ static void put_lit(const out *o, const char *text, size_t p, size_t we,
 /*
  * Print text word-wrapped to o->width, every line indented by indent
  * columns, with the byte ranges in hl (sorted) highlighted. Runs of white
- * space become one space. A word wider than a whole line (Chinese or
- * Japanese text has no spaces; a long URL) is broken between characters,
- * so that the terminal does not wrap it past the indentation.
+ * space become one space. A word of wide characters wider than a whole
+ * line (Chinese or Japanese text has no spaces) is broken between
+ * characters, so that the terminal does not wrap it past the
+ * indentation.
  */
 static void put_wrapped(const out *o, const char *text, size_t len,
                         const range *hl, size_t nhl, int indent)
@@ -768,15 +769,20 @@ static void put_wrapped(const out *o, const char *text, size_t len,
         if (i == len)
             break;
         size_t ws = i;
-        int wcols = 0;
+        int wcols = 0, wide = 0;
         while (i < len && !is_space(u[i])) {
             long cp;
             i += utf8_next(u + i, len - i, &cp);
-            wcols += is_control(cp) ? 1 : cp_width(cp);
+            int cw = is_control(cp) ? 1 : cp_width(cp);
+            wcols += cw;
+            wide |= cw == 2;
         }
         size_t we = i;
 
-        if (wcols > o->width - indent) {
+        /* Chinese or Japanese text wider than a line breaks between its
+         * characters; a long URL stays whole (the terminal folds it, and
+         * copying it keeps it one piece). */
+        if (wide && wcols > o->width - indent) {
             if (col > indent) {
                 fputc(' ', stdout);
                 col++;
