@@ -370,6 +370,12 @@ static int parse_field(parser *p, int *field)
                 (k + wn == p->len || is_space(p->q[k + wn])))
                 keyword = 1;
         }
+        /* "after: the war", "Date: unknown": words, not a date */
+        int is_date = known == F_DATE || known == F_AFTER ||
+                      known == F_BEFORE;
+        if (is_date && k < p->len && !(p->q[k] >= '0' && p->q[k] <= '9') &&
+            p->q[k] != '.')
+            known = Q_ANY_FIELD;
         if (known != Q_ANY_FIELD && k < p->len && p->q[k] != ')' &&
             !keyword &&
             !(p->q[k] == '-' && (k + 1 == p->len || is_space(p->q[k + 1])))) {

@@ -24,7 +24,9 @@
  * "Title:korea" (a capital at the start of the line, or copied from a
  * heading) was a bad_query ("unknown field \"Title\""), and so were
  * "TITLE:", "Date:2024" and "After:..."; the field names are now read in
- * any case, and the other names are still unknown fields.
+ * any case, and the other names are still unknown fields. A date field
+ * with a space after its colon and then no date ("After: the war",
+ * "before: the war", typed as text) is text, not a bad date.
  */
 static void field_names_in_any_case(void **state)
 {
@@ -43,6 +45,11 @@ static void field_names_in_any_case(void **state)
         {"Title: korea", "title:korea"},
         {"TITLE:(korea OR seoul)", "OR(title:korea, title:seoul)"},
         {"re: korea", "AND(re, korea)"},
+        {"After: the war", "AND(after, the, war)"},
+        {"before: the war", "AND(befor, the, war)"},
+        {"Date: unknown", "AND(date, unknown)"},
+        {"after: 2024 war", "AND(date:2024-01-01.., war)"},
+        {"date: ..2024 war", "AND(date:..2024-12-31, war)"},
         {"Note: korea", "AND(note, korea)"},
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
