@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,10 +148,26 @@ static void usage(FILE *f)
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
-"Colors are used only when stdout is a terminal and NO_COLOR is unset.\n"
+"Colors are used only when stdout is a terminal, NO_COLOR is unset or\n"
+"empty and TERM is set and not \"dumb\".\n"
 "Exit status: 0 when something matched (or the request succeeded), 1 when\n"
 "nothing matched (or --get found no article with that id), 2 on an\n"
 "error.\n", MAX_LIMIT);
+}
+
+static void exit_flushed(void) __attribute__((noreturn));
+
+/* Exit 0 after --help or --version, or 2 if stdout could not take them
+ * (trawl --help > /dev/full), as after the results. */
+static void exit_flushed(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            fprintf(stderr, PROG ": cannot write output: %s\n",
+                    strerror(errno));
+        exit(EXIT_ERROR);
+    }
+    exit(0);
 }
 
 static void die_usage(const char *fmt, ...)
@@ -333,10 +350,10 @@ static void parse_args(opts *o, int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            exit(0);
+            exit_flushed();
         case 'V':
             printf(PROG " %s\n", TRAWL_VERSION);
-            exit(0);
+            exit_flushed();
         default:
             if (c >= O_RANK && c < O_RANK + (int)NRANK) {
                 const rank_opt *r = &rank_opts[c - O_RANK];
@@ -415,8 +432,10 @@ static char *socket_path(const opts *o)
     if (s != NULL && s[0] != '\0') {
         p = strdup(s);
     } else {
+        /* A relative $XDG_RUNTIME_DIR is invalid (the XDG Base Directory
+         * specification says to ignore it), as in trawld. */
         const char *xdg = getenv("XDG_RUNTIME_DIR");
-        if (xdg != NULL && xdg[0] != '\0') {
+        if (xdg != NULL && xdg[0] == '/') {
             size_t n = strlen(xdg) + sizeof("/trawl.sock");
             p = malloc(n);
             if (p != NULL)
@@ -488,10 +507,28 @@ static int connect_to(const char *path, int timeout_ms)
             close(fd);
             return -1;
         }
+        struct stat st;
+        int kind = e == ECONNREFUSED && stat(path, &st) == 0 &&
+                           !S_ISSOCK(st.st_mode)
+                       ? (S_ISDIR(st.st_mode) ? 'd' : 'f')
+                       : 0;
+        if (kind != 0) {
+            /* trawl -s IDX_DIR, or a file given for the socket: connect()
+             * says "Connection refused", as if trawld had stopped. */
+            fprintf(stderr, PROG ": cannot connect to %s: it is a %s, not "
+                    "a socket (--socket names the socket trawld listens "
+                    "on, not its index)\n", path,
+                    kind == 'd' ? "directory" : "file");
+            close(fd);
+            return -1;
+        }
         fprintf(stderr, PROG ": cannot connect to %s: %s", path, strerror(e));
         if (e == ENOENT || e == ECONNREFUSED)
             fprintf(stderr, " (is trawld running? start it with: "
                     "trawld --index DIR --socket %s)", path);
+        else if (e == EACCES)
+            fprintf(stderr, " (trawld's socket has mode 0600: only the "
+                    "user running trawld can connect)");
         fprintf(stderr, "\n");
         close(fd);
         return -1;
@@ -680,10 +717,42 @@ static int range_cmp(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* Print text[p..we) with the byte ranges in hl (sorted) highlighted;
+ * *h is the first range that may still matter, kept across calls. */
+static void put_lit(const out *o, const char *text, size_t p, size_t we,
+                    const range *hl, size_t nhl, size_t *h)
+{
+    const unsigned char *u = (const unsigned char *)text;
+
+    /* Emit the text in pieces, switching color at range edges. */
+    while (p < we) {
+        while (*h < nhl && hl[*h].end <= p)
+            (*h)++;
+        int lit = *h < nhl && hl[*h].start <= p;
+        size_t q = we;
+        if (lit && hl[*h].end < q)
+            q = hl[*h].end;
+        if (!lit && *h < nhl && hl[*h].start < q)
+            q = hl[*h].start;
+        /* Never split a UTF-8 sequence. */
+        while (q < we && (u[q] & 0xC0) == 0x80)
+            q++;
+        if (lit && o->color)
+            fputs(C_HIT, stdout);
+        put_clean(text + p, q - p, NULL);
+        if (lit && o->color)
+            fputs(C_RESET, stdout);
+        p = q;
+    }
+}
+
 /*
  * Print text word-wrapped to o->width, every line indented by indent
  * columns, with the byte ranges in hl (sorted) highlighted. Runs of white
- * space become one space.
+ * space become one space. A word of wide characters wider than a whole
+ * line (Chinese or Japanese text has no spaces) is broken between
+ * characters, so that the terminal does not wrap it past the
+ * indentation.
  */
 static void put_wrapped(const out *o, const char *text, size_t len,
                         const range *hl, size_t nhl, int indent)
@@ -700,13 +769,49 @@ static void put_wrapped(const out *o, const char *text, size_t len,
         if (i == len)
             break;
         size_t ws = i;
-        int wcols = 0;
+        int wcols = 0, wide = 0;
         while (i < len && !is_space(u[i])) {
             long cp;
             i += utf8_next(u + i, len - i, &cp);
-            wcols += is_control(cp) ? 1 : cp_width(cp);
+            int cw = is_control(cp) ? 1 : cp_width(cp);
+            wcols += cw;
+            wide |= cw == 2;
         }
         size_t we = i;
+
+        /* Chinese or Japanese text wider than a line breaks between its
+         * characters; a long URL stays whole (the terminal folds it, and
+         * copying it keeps it one piece). */
+        if (wide && wcols > o->width - indent) {
+            if (col > indent) {
+                fputc(' ', stdout);
+                col++;
+            }
+            for (size_t p = ws; p < we;) {
+                /* The characters that fit in the rest of this line (at
+                 * least one on a line of its own). */
+                size_t q = p;
+                int pcols = 0;
+                while (q < we) {
+                    long cp;
+                    size_t n = utf8_next(u + q, we - q, &cp);
+                    int cw = is_control(cp) ? 1 : cp_width(cp);
+                    if (col + pcols + cw > o->width &&
+                        (q > p || col > indent))
+                        break;
+                    pcols += cw;
+                    q += n;
+                }
+                put_lit(o, text, p, q, hl, nhl, &h);
+                col += pcols;
+                p = q;
+                if (p < we) {
+                    printf("\n%*s", indent, "");
+                    col = indent;
+                }
+            }
+            continue;
+        }
 
         if (col > indent && col + 1 + wcols > o->width) {
             printf("\n%*s", indent, "");
@@ -715,28 +820,7 @@ static void put_wrapped(const out *o, const char *text, size_t len,
             fputc(' ', stdout);
             col++;
         }
-
-        /* Emit the word in pieces, switching color at range edges. */
-        size_t p = ws;
-        while (p < we) {
-            while (h < nhl && hl[h].end <= p)
-                h++;
-            int lit = h < nhl && hl[h].start <= p;
-            size_t q = we;
-            if (lit && hl[h].end < q)
-                q = hl[h].end;
-            if (!lit && h < nhl && hl[h].start < q)
-                q = hl[h].start;
-            /* Never split a UTF-8 sequence. */
-            while (q < we && (u[q] & 0xC0) == 0x80)
-                q++;
-            if (lit && o->color)
-                fputs(C_HIT, stdout);
-            put_clean(text + p, q - p, NULL);
-            if (lit && o->color)
-                fputs(C_RESET, stdout);
-            p = q;
-        }
+        put_lit(o, text, ws, we, hl, nhl, &h);
         col += wcols;
     }
     fputc('\n', stdout);
@@ -1052,7 +1136,12 @@ static int show_stats(const out *o, const char *path, const json_t *r)
     put_styled(o, C_BOLD, path);
     printf("\n");
     if (json_is_null(json_object_get(r, "generation")))
-        printf("  index     no index loaded yet\n");
+        /* None yet, or one that cannot be served (unreadable, damaged):
+         * the reload error below says which. */
+        printf("  index     %s\n", rel == NULL || strstr(rel, "no CURRENT")
+                                        ? "no index loaded yet"
+                                        : "none served (see the error "
+                                          "below)");
     else
         printf("  index     generation %" JSON_INTEGER_FORMAT ", %s documents, "
                "%s terms, %s tokens, %" JSON_INTEGER_FORMAT " segment%s, "
@@ -1215,9 +1304,14 @@ int main(int argc, char **argv)
 
     parse_args(&o, argc, argv);
 
+    /* Colors as no-color.org and grep --color=auto decide: a terminal,
+     * NO_COLOR unset or empty, and a TERM that is set and not "dumb"
+     * (Emacs' shell, some CI logs and editors' consoles). */
     const char *nc = getenv("NO_COLOR");
+    const char *term = getenv("TERM");
     int tty = isatty(STDOUT_FILENO);
-    ot.color = tty && (nc == NULL || nc[0] == '\0');
+    ot.color = tty && (nc == NULL || nc[0] == '\0') && term != NULL &&
+               term[0] != '\0' && strcmp(term, "dumb") != 0;
     ot.width = 80;
     if (tty) {
         struct winsize ws;
@@ -1298,6 +1392,13 @@ int main(int argc, char **argv)
                 strstr(msg, "loaded yet") != NULL)
                 fprintf(stderr, PROG ": build an index with: trawl-index "
                         "--index DIR PATH...\n");
+            else if (strstr(msg, "Permission denied") != NULL)
+                /* The index is there, trawld's user may not read it
+                 * (trawl-index ran as another user with umask 077):
+                 * rebuilding would not help. */
+                fprintf(stderr, PROG ": the user trawld runs as cannot "
+                        "read the index: make it readable (chmod -R a+rX "
+                        "DIR) or run trawld as the user who built it\n");
             else
                 fprintf(stderr, PROG ": run trawl-index --index DIR PATH... "
                         "again to rebuild it\n");

@@ -102,7 +102,12 @@ static void usage(FILE *f)
                "\n"
                "Signals: SIGHUP reloads the index; SIGTERM/SIGINT finish "
                "in-flight\n"
-               "requests and exit 0.\n");
+               "requests and exit 0.\n"
+               "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot serve "
+               "(the socket\n"
+               "is in use by another trawld, cannot be created or is not a "
+               "socket),\n"
+               "2 on a usage error.\n");
 }
 
 static int parse_num(const char *opt,
@@ -152,10 +157,14 @@ static const char *default_socket(char **owned)
     *owned = NULL;
     if (s != NULL && *s != '\0')
         return s;
-    if (xdg != NULL && *xdg != '\0') {
+    /* A relative $XDG_RUNTIME_DIR is invalid (the XDG Base Directory
+     * specification says to ignore it), as in the client. */
+    if (xdg != NULL && xdg[0] == '/') {
         size_t n = strlen(xdg) + sizeof("/trawl.sock");
         if ((*owned = malloc(n)) != NULL) {
-            snprintf(*owned, n, "%s/trawl.sock", xdg);
+            snprintf(*owned, n, "%s%s", xdg,
+                     xdg[strlen(xdg) - 1] == '/' ? "trawl.sock"
+                                                 : "/trawl.sock");
             return *owned;
         }
     }

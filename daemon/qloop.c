@@ -226,12 +226,18 @@ int qloop_start(qloop *q, server *srv, unsigned idx)
     q->wake.data = q->drain.data = q->resume.data = q->idle.data = q;
     q->stall.data = q;
     if ((rc = uv_thread_create(&q->thread, qloop_main, q)) < 0) {
-        log_error("query thread: %s", uv_strerror(rc));
+        /* EAGAIN: a memory (ulimit -v) or thread limit; each thread
+         * takes a stack of the default size. */
+        log_error("cannot start query thread %u: %s%s", idx + 1,
+                  uv_strerror(rc),
+                  rc == UV_EAGAIN ? " (a memory or process limit: try "
+                                    "fewer --threads, or raise the limit)"
+                                  : "");
         uv_close((uv_handle_t *)&q->wake, NULL);
         uv_close((uv_handle_t *)&q->drain, NULL);
         uv_close((uv_handle_t *)&q->resume, NULL);
         uv_close((uv_handle_t *)&q->idle, NULL);
-    uv_close((uv_handle_t *)&q->stall, NULL);
+        uv_close((uv_handle_t *)&q->stall, NULL);
         uv_run(&q->loop, UV_RUN_DEFAULT);
         uv_loop_close(&q->loop);
         goto fail;

@@ -15,11 +15,14 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -509,6 +512,48 @@ static int socket_prepare(const char *path)
     return 0;
 }
 
+/*
+ * Lock the directory that holds the socket path (flock, exclusive) for
+ * the check for a live daemon, the bind and the listen: two trawlds
+ * started at once on one path otherwise both found no listener (the
+ * first had bound but not listened yet, or the stale file of a dead one
+ * was there), the second removed the first's socket and bound its own,
+ * and the first served nothing from then on, silently. The descriptor to
+ * close to unlock, or -1 when the directory cannot be locked (then the
+ * start goes on without it, as before).
+ */
+static int socket_dir_lock(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+
+    if (n >= sizeof(dir))
+        return -1;
+    if (slash == NULL)
+        memcpy(dir, ".", 2);
+    else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    /* Held for milliseconds by a starting trawld; a directory locked
+     * longer by something else does not stop the start (5 s). */
+    for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || tries == 500) {
+            if (tries == 500)
+                log_warn("%s stayed locked for 5 s; starting anyway", dir);
+            close(fd);
+            return -1;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return fd;
+}
+
 /* The query loop for a new connection: the one with the fewest, the next
  * in turn on a tie. */
 static qloop *pick_loop(server *srv)
@@ -707,7 +752,8 @@ static void on_listener(uv_poll_t *p, int status, int events)
     accept_some(srv);
 }
 
-static int listen_start(server *srv)
+/* Check, bind and listen on the socket path, under socket_dir_lock. */
+static int socket_bind_listen(server *srv)
 {
     const char *path = srv->cfg.socket_path;
     struct sockaddr_un sa;
@@ -741,7 +787,22 @@ static int listen_start(server *srv)
         log_error("listen %s: %s", path, strerror(errno));
         return -1;
     }
-    if ((rc = uv_poll_init(&srv->loop, &srv->listener, fd)) < 0) {
+    return 0;
+}
+
+static int listen_start(server *srv)
+{
+    const char *path = srv->cfg.socket_path;
+    int rc;
+
+    int lock = socket_dir_lock(path);
+    rc = socket_bind_listen(srv);
+    if (lock >= 0)
+        close(lock);
+    if (rc < 0)
+        return -1;
+    rc = uv_poll_init(&srv->loop, &srv->listener, srv->listen_fd);
+    if (rc < 0) {
         log_error("poll: %s", uv_strerror(rc));
         return -1;
     }
@@ -930,7 +991,13 @@ int server_init(server *srv, const trawld_config *cfg)
         if (trawl_index_current(cfg->index_dir, &cur, NULL) == 0)
             srv->failed_gen = cur;
         set_reload_error(srv, err.msg);
-        log_warn("no index yet in %s: %s", cfg->index_dir, err.msg);
+        /* "no index yet" only when there is none: an index that cannot
+         * be read (permissions, damage) is named as such. */
+        if (strstr(err.msg, "no CURRENT") != NULL)
+            log_warn("no index yet in %s: %s", cfg->index_dir, err.msg);
+        else
+            log_warn("cannot serve the index in %s (serving none until "
+                     "it can be read): %s", cfg->index_dir, err.msg);
     }
 
     unsigned n = cfg->threads ? cfg->threads : default_threads();

@@ -316,18 +316,30 @@ static qnode *node(parser *p, int kind, qnode **kids, uint32_t n)
     return q;
 }
 
-/* The field named name[0, n), or Q_ANY_FIELD if none is. */
+/* Does name[0, n) spell word (lower case ASCII) in any case? */
+static int field_is(const char *name, size_t n, const char *word)
+{
+    if (strlen(word) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((name[i] | 0x20) != word[i])
+            return 0;
+    return 1;
+}
+
+/* The field named name[0, n) (ASCII letters, in any case: "Title:" and
+ * "TITLE:" are typed too), or Q_ANY_FIELD if none is. */
 static int known_field(const char *name, size_t n)
 {
-    if (n == 5 && strncmp(name, "title", 5) == 0)
+    if (field_is(name, n, "title"))
         return TRAWL_FIELD_TITLE;
-    if (n == 4 && strncmp(name, "body", 4) == 0)
+    if (field_is(name, n, "body"))
         return TRAWL_FIELD_BODY;
-    if (n == 4 && strncmp(name, "date", 4) == 0)
+    if (field_is(name, n, "date"))
         return F_DATE;
-    if (n == 5 && strncmp(name, "after", 5) == 0)
+    if (field_is(name, n, "after"))
         return F_AFTER;
-    if (n == 6 && strncmp(name, "before", 6) == 0)
+    if (field_is(name, n, "before"))
         return F_BEFORE;
     return Q_ANY_FIELD;
 }
@@ -358,6 +370,12 @@ static int parse_field(parser *p, int *field)
                 (k + wn == p->len || is_space(p->q[k + wn])))
                 keyword = 1;
         }
+        /* "after: the war", "Date: unknown": words, not a date */
+        int is_date = known == F_DATE || known == F_AFTER ||
+                      known == F_BEFORE;
+        if (is_date && k < p->len && !(p->q[k] >= '0' && p->q[k] <= '9') &&
+            p->q[k] != '.')
+            known = Q_ANY_FIELD;
         if (known != Q_ANY_FIELD && k < p->len && p->q[k] != ')' &&
             !keyword &&
             !(p->q[k] == '-' && (k + 1 == p->len || is_space(p->q[k + 1])))) {

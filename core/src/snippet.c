@@ -2,9 +2,10 @@
  * Snippet selection. The body is analyzed into tokens; a token matches
  * when it equals a positive TERM leaf (any field or body), and a run of
  * tokens matches when it spells a positive PHRASE leaf. The window of at
- * most `target` bytes that covers the most distinct leaves (then the most
- * matches) wins; it is widened to use the whole budget, cut at token
- * boundaries, and whitespace inside it is collapsed.
+ * most `target` bytes that covers the most distinct leaves (each word of
+ * a near query counting as one), then the most matches, wins; it is
+ * widened to use the whole budget, cut at token boundaries, and
+ * whitespace inside it is collapsed.
  *
  * Analysis (folding, stemming) is most of a snippet's cost, and a long
  * article's first few KiB usually hold every query word: the body is
@@ -48,7 +49,9 @@ typedef struct sctx {
     const char *qterm[MAX_QTERMS];
     uint32_t qlen[MAX_QTERMS];
     int nq;
-    int term_leaf[MAX_QTERMS]; /* TERM leaf a query term highlights alone */
+    /* What a query term highlighting alone counts as in a window: its
+     * TERM leaf, or for a near query's word nleaves + its id; or -1. */
+    int term_leaf[MAX_QTERMS];
     stok *toks;
     size_t n, cap;
     size_t base; /* offset of the piece being analyzed */
@@ -243,7 +246,12 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
     *ranges = NULL;
     *nranges = 0;
     /* Query terms that can match the body: a TERM highlights alone, a
-     * "near" query's words one by one, a phrase only as a whole. */
+     * "near" query's words one by one, a phrase only as a whole. A near
+     * query's words count as distinct items for the window, as the
+     * words of an AND do (a number past the leaves': nleaves + the
+     * term's id): the window that holds them together wins over the
+     * first occurrence of one of them, which may be nowhere near the
+     * others ('"free trade"~3' showed a lone "free"). */
     for (size_t l = 0; l < c.nleaves; l++) {
         const qnode *p = leaves[l];
         if (p->field == TRAWL_FIELD_TITLE)
@@ -253,7 +261,8 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
             ids[l][k] = id;
             if (id >= 0 && c.term_leaf[id] < 0 &&
                 (p->kind == Q_TERM || p->slop > 0))
-                c.term_leaf[id] = (int)l;
+                c.term_leaf[id] =
+                    p->kind == Q_TERM ? (int)l : (int)c.nleaves + id;
         }
     }
     /* The leaves a window can cover (as bits, the way windows count
@@ -355,15 +364,23 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
     size_t i = ws;
     while (i < we && is_ws((unsigned char)text[i]))
         i++;
+    /* A range ends where its match's last byte lands in the copy: a
+     * phrase across collapsed whitespace ("north\r\nkorea", blank lines,
+     * indentation) is shorter in the snippet than in the body. */
+    size_t open_end = 0; /* body end of the last range while open */
     for (; i < we; i++) {
         while (mi < nm && ms[mi].start == i) {
             if (ms[mi].end <= we) {
-                if (nr > 0 && rg[nr - 1].end > o) {
-                    /* overlapping (phrase containing a term): merge */
+                if (open_end > i) {
+                    /* overlapping (a phrase containing a term, two
+                     * phrases sharing a word): one range over both */
+                    if (ms[mi].end > open_end)
+                        open_end = ms[mi].end;
                 } else {
                     rg[nr].start = (uint32_t)o;
-                    rg[nr].end = (uint32_t)(o + (ms[mi].end - ms[mi].start));
+                    rg[nr].end = (uint32_t)o;
                     nr++;
+                    open_end = ms[mi].end;
                 }
             }
             mi++;
@@ -372,16 +389,19 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
         if (is_ws(ch)) {
             if (o > 0 && buf[o - 1] != ' ')
                 buf[o++] = ' ';
-            continue;
+        } else {
+            buf[o++] = (char)ch;
         }
-        buf[o++] = (char)ch;
+        if (open_end == i + 1) {
+            rg[nr - 1].end = (uint32_t)o;
+            open_end = 0;
+        }
     }
+    if (open_end > 0) /* not reached: matches end inside the window */
+        rg[nr - 1].end = (uint32_t)o;
     while (o > 0 && buf[o - 1] == ' ')
         o--;
     buf[o] = '\0';
-    /* Match ranges were computed assuming no whitespace inside matches;
-     * a match spanning collapsed whitespace (a phrase across a line
-     * break) is clipped to the snippet. */
     for (size_t k = 0; k < nr; k++)
         if (rg[k].end > o)
             rg[k].end = (uint32_t)o;
