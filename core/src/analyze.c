@@ -901,15 +901,47 @@ static size_t acronym_len(const unsigned char *s, size_t len)
     return good;
 }
 
-/* Fold an acronym's letters without its dots (acronym_len). */
+/*
+ * A number written with thousands separators: 1 to 3 digits, then groups
+ * of a comma and 3 digits, then perhaps a decimal part ("10,000",
+ * "1,250,000", "1,000.5"; "3,5" and "1,00" are not). Folded without its
+ * commas, so that 10000 finds it.
+ */
+static int grouped_number(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 4 && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i == 0 || i > 3)
+        return 0;
+    int groups = 0;
+    while (i < n && s[i] == ',') {
+        if (n - i < 4)
+            return 0;
+        for (size_t k = 1; k <= 3; k++)
+            if (s[i + k] < '0' || s[i + k] > '9')
+                return 0;
+        i += 4;
+        groups++;
+    }
+    if (groups == 0 || (i < n && (s[i + 0] != '.' || i + 1 == n)))
+        return 0;
+    for (i = i < n ? i + 1 : i; i < n; i++) /* a decimal part: "1,000.5" */
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Fold an acronym's letters without its dots (acronym_len), or a
+ * grouped number's digits without its commas: s without the bytes sep. */
 static int fold_acronym(trawl_analyzer *a, const char *s, size_t n,
-                        char *dst)
+                        char *dst, char sep)
 {
     char buf[TRAWL_MAX_TERM * 4 + 8];
     size_t m = 0;
     int ascii = 1;
     for (size_t i = 0; i < n && m < sizeof(buf); i++) {
-        if (s[i] == '.')
+        if (s[i] == sep)
             continue;
         ascii &= (unsigned char)s[i] < 0x80;
         buf[m++] = s[i];
@@ -1073,13 +1105,14 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         int ascii = s[i] < 0x80;
         int prev = cls; /* class of the last letter/digit */
         int apos = 0;   /* an apostrophe joined two letters */
+        int comma = 0;  /* a comma joined two digits */
         size_t acro;
         if (cls == C_LETTER && (acro = acronym_len(s + i, len - i)) > 0) {
             /* U.S., E.U., e.g.: one term without its dots (us, eu, eg),
              * as the same words written without them */
             end = i + acro;
             i = end;
-            flen = fold_acronym(a, text + start, end - start, dst);
+            flen = fold_acronym(a, text + start, end - start, dst, '.');
             if (flen < 0)
                 return flen;
             if (flen == 0)
@@ -1129,6 +1162,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                         if (c >= 0x80 || s[i + n] >= 0x80)
                             ascii = 0;
                         apos |= cls == C_APOS;
+                        comma |= c == ',';
                         i += n + n2;
                         continue;
                     }
@@ -1139,7 +1173,10 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         end = i;
         if (apos && a->elide != ELIDE_NONE)
             elide(a, s, &start, &end);
-        flen = fold_token(a, text + start, end - start, ascii, dst);
+        if (comma && ascii && grouped_number(s + start, end - start))
+            flen = fold_acronym(a, text + start, end - start, dst, ',');
+        else
+            flen = fold_token(a, text + start, end - start, ascii, dst);
         if (flen < 0)
             return flen;
         if (flen == 0)

@@ -10,8 +10,9 @@
  *      that French, Italian and Catalan drop an elided article before it
  *      ("l'économie" is "économie") and Turkish the suffix after it
  *      ("Ankara'da" is "Ankara"); '.' or ',' between two digits stays
- *      inside a number ("3.5", "1,000"); a dotted acronym is one token
- *      without its dots ("U.S." is "us", "Ph.D." is "phd"). Han, Hiragana, Katakana,
+ *      inside a number ("3.5", "1,000"; thousands separators are dropped:
+ *      "10,000" is "10000"); a dotted acronym is one token without its
+ *      dots ("U.S." is "us", "Ph.D." is "phd"). Han, Hiragana, Katakana,
  *      Hangul, Thai, Lao, Khmer and Myanmar characters (with the marks
  *      that follow them) are one token each (no dictionary segmentation;
  *      a query word of several is a phrase of them: 회의 finds 회의가,
