@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libxxhash-dev \
 	libstemmer-dev libcmocka-dev libutf8proc-dev libjansson-dev libzstd-dev \
-	libuchardet-dev zlib1g-dev \
+	libuchardet-dev zlib1g-dev libxml2-dev \
 	python3
 
 .PHONY: all deps build test demo clean sanitize bench bench-short bench-scale corpus

@@ -26,7 +26,7 @@ command="sh bench/run.sh $*"
 
 sh scripts/install-deps.sh build-essential cmake pkg-config libuv1-dev \
     libxxhash-dev libstemmer-dev libcmocka-dev libutf8proc-dev libjansson-dev \
-    libzstd-dev libuchardet-dev zlib1g-dev libstreamvbyte-dev python3 sqlite3 libsqlite3-dev \
+    libzstd-dev libuchardet-dev zlib1g-dev libxml2-dev libstreamvbyte-dev python3 sqlite3 libsqlite3-dev \
     libxapian-dev g++ sphinxsearch libmariadb-dev
 # sphinxsearch: Sphinx 2.2 (indexer, searchd). Debian's package does not
 # start searchd (START=no in /etc/default/sphinxsearch, and no

@@ -33,6 +33,7 @@
 #include <xxhash.h>
 
 #include "encoding.h"
+#include "html.h"
 #include "jsonid.h"
 #include "source.h"
 #include "trawl/article.h"
@@ -206,7 +207,8 @@ static void usage(FILE *f)
 "                name (cc_news: --field body=text --field id=url). Read\n"
 "                as a stream; a line longer than 64 MiB is reported and\n"
 "                skipped. A line identical to the one last indexed for\n"
-"                its id is kept without being parsed again.\n"
+"                its id is kept without being parsed again. A body or\n"
+"                title that is HTML (<p>..., &amp;) is read as its text.\n"
 "  *.jsonl.gz, *.jsonl.zst\n"
 "                the same, compressed (gzip, zstd), read as a stream.\n"
 "Other files in directories are ignored. A PATH that is a file of another\n"
@@ -1028,6 +1030,34 @@ static int id_in_prefix(const char *s, size_t n, const char *key,
 }
 
 /*
+ * A JSON body (or title) that is HTML becomes its text (html.h): feeds
+ * put the markup there. 0, or -1 when out of memory.
+ */
+static int html_to_text(trawl_article *a)
+{
+    char *t;
+    size_t n;
+    if (trawl_html_like(a->body, a->body_len)) {
+        if (trawl_html_text(a->body, a->body_len, &t, &n) < 0)
+            return -1;
+        free(a->body);
+        a->body = t;
+        a->body_len = n;
+    }
+    if (trawl_html_like(a->title, a->title_len)) {
+        if (trawl_html_text(a->title, a->title_len, &t, &n) < 0)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (t[i] == '\n')
+                t[i] = ' ';
+        free(a->title);
+        a->title = t;
+        a->title_len = n;
+    }
+    return 0;
+}
+
+/*
  * One JSON line (without its newline). An article whose id the previous
  * generation holds with the same hash of the raw line is kept without
  * parsing; any other is parsed and added with that hash as fingerprint.
@@ -1112,6 +1142,11 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         line_note(r, path, line, "unpaired surrogate escape (\\udXXX) "
                                  "replaced by U+FFFD");
         r->repaired++;
+    }
+    if (html_to_text(&a) < 0) {
+        trawl_article_clear(&a);
+        fatal_nomem(r, path);
+        return;
     }
     a.fingerprint = h;
     if (rerun && !id_known) {
