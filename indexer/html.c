@@ -53,10 +53,36 @@ static int is_alnum(unsigned char c)
     return is_alpha(c) || (c >= '0' && c <= '9');
 }
 
+/* Where the next '<' or '&' is in s[from, n), or n: two memchr runs
+ * (vectorized in libc), each remembered until passed, rather than a loop
+ * over every byte of every body. */
+typedef struct marks {
+    size_t lt, amp; /* the next '<' / '&' at or after some offset, or n */
+    int have_lt, have_amp;
+} marks;
+
+static size_t next_mark(const unsigned char *s, size_t n, size_t from,
+                        marks *m)
+{
+    if (!m->have_lt || m->lt < from) {
+        const unsigned char *q = memchr(s + from, '<', n - from);
+        m->lt = q != NULL ? (size_t)(q - s) : n;
+        m->have_lt = 1;
+    }
+    if (!m->have_amp || m->amp < from) {
+        const unsigned char *q = memchr(s + from, '&', n - from);
+        m->amp = q != NULL ? (size_t)(q - s) : n;
+        m->have_amp = 1;
+    }
+    return m->lt < m->amp ? m->lt : m->amp;
+}
+
 int trawl_html_like(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text, *end = s + len;
-    for (const unsigned char *p = s; p < end; p++) {
+    marks m = {0, 0, 0, 0};
+    for (size_t at = 0; (at = next_mark(s, len, at, &m)) < len; at++) {
+        const unsigned char *p = s + at;
         if (*p == '<') {
             const unsigned char *q = p + 1;
             if (q < end && *q == '/')
