@@ -40,7 +40,13 @@ static void usage(FILE *f)
                "  --socket PATH          socket path (default $TRAWL_SOCKET, "
                "else\n"
                "                         $XDG_RUNTIME_DIR/trawl.sock, else "
-               "./trawl.sock)\n"
+               "./trawl.sock);\n"
+               "                         made again if it is removed while "
+               "trawld runs\n"
+               "  --socket-mode MODE     the socket file's permissions, "
+               "octal (default 600:\n"
+               "                         trawld's user only; 660: its group "
+               "too)\n"
                "  --threads N            query threads, each serving its "
                "share of the\n"
                "                         connections (default: one per "
@@ -177,6 +183,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"index", required_argument, NULL, 'i'},
         {"socket", required_argument, NULL, 's'},
+        {"socket-mode", required_argument, NULL, 'M'},
         {"threads", required_argument, NULL, 't'},
         {"max-request", required_argument, NULL, 'r'},
         {"max-connections", required_argument, NULL, 'c'},
@@ -203,6 +210,7 @@ int main(int argc, char **argv)
         .idle_timeout_s = 300,
         .evict_idle_s = 10,
         .write_timeout_s = 300,
+        .socket_mode = 0600,
     };
     trawl_query dq;
     char *owned_socket = NULL;
@@ -222,6 +230,20 @@ int main(int argc, char **argv)
         case 's':
             cfg.socket_path = optarg;
             break;
+        case 'M': {
+            char *end = NULL;
+            errno = 0;
+            unsigned long m = strtoul(optarg, &end, 8);
+            if (errno != 0 || end == optarg || *end != '\0' || m > 0777 ||
+                optarg[0] == '-' || optarg[0] == '+') {
+                fprintf(stderr, "trawld: --socket-mode: '%s' is not an octal "
+                                "mode such as 600 or 660\n",
+                        optarg);
+                return 2;
+            }
+            cfg.socket_mode = (unsigned)m;
+            break;
+        }
         case 't':
             if (parse_num("--threads", optarg, 1, 1024, &v) < 0)
                 return 2;

@@ -388,12 +388,15 @@ static void watch_start(server *srv)
     srv->watching = true;
 }
 
+static void socket_check(server *srv);
+
 static void on_poll(uv_timer_t *t)
 {
     server *srv = t->data;
 
     if (!srv->watching)
         watch_start(srv);
+    socket_check(srv);
     reload(srv, false);
 }
 
@@ -634,7 +637,7 @@ static void on_accept_pause(uv_timer_t *t)
 {
     server *srv = t->data;
 
-    if (srv->listening && !srv->stopping)
+    if (srv->listening && !srv->stopping && !srv->relistening)
         uv_poll_start(&srv->listener, UV_READABLE, on_listener);
 }
 
@@ -752,8 +755,10 @@ static void on_listener(uv_poll_t *p, int status, int events)
     accept_some(srv);
 }
 
-/* Check, bind and listen on the socket path, under socket_dir_lock. */
-static int socket_bind_listen(server *srv)
+/* Check, bind and listen on the socket path, under socket_dir_lock: the
+ * listening descriptor in *out (-1 on failure, when what went wrong has
+ * been logged). */
+static int socket_bind_listen(server *srv, int *out)
 {
     const char *path = srv->cfg.socket_path;
     struct sockaddr_un sa;
@@ -761,6 +766,7 @@ static int socket_bind_listen(server *srv)
     mode_t old;
     int fd, rc;
 
+    *out = -1;
     if (socket_prepare(path) < 0)
         return -1;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -768,17 +774,20 @@ static int socket_bind_listen(server *srv)
         log_error("socket: %s", strerror(errno));
         return -1;
     }
-    srv->listen_fd = fd;
+    *out = fd;
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    old = umask(0177); /* the socket file is born 0600 */
+    /* born with --socket-mode (0600: trawld's user only), never wider */
+    old = umask(~(mode_t)srv->cfg.socket_mode & 0777);
     rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc < 0) {
         log_error("bind %s: %s", path, strerror(errno));
         return -1;
     }
+    if (chmod(path, (mode_t)srv->cfg.socket_mode) < 0)
+        log_warn("chmod %s: %s", path, strerror(errno));
     if (stat(path, &st) == 0) {
         srv->sock_dev = st.st_dev;
         srv->sock_ino = st.st_ino;
@@ -796,7 +805,7 @@ static int listen_start(server *srv)
     int rc;
 
     int lock = socket_dir_lock(path);
-    rc = socket_bind_listen(srv);
+    rc = socket_bind_listen(srv, &srv->listen_fd);
     if (lock >= 0)
         close(lock);
     if (rc < 0)
@@ -825,6 +834,80 @@ static void socket_unlink(server *srv)
     if (stat(srv->cfg.socket_path, &st) == 0 && st.st_dev == srv->sock_dev &&
         st.st_ino == srv->sock_ino)
         unlink(srv->cfg.socket_path);
+}
+
+/* The old listener is closed: serve on the new one (socket_check). */
+static void on_relisten(uv_handle_t *h)
+{
+    server *srv = h->data;
+    int rc;
+
+    close(srv->listen_fd);
+    srv->listen_fd = srv->relisten_fd;
+    srv->relisten_fd = -1;
+    srv->relistening = false;
+    if (srv->stopping) {
+        srv->listening = false;
+        return;
+    }
+    if ((rc = uv_poll_init(&srv->loop, &srv->listener, srv->listen_fd)) < 0 ||
+        (rc = uv_poll_start(&srv->listener, UV_READABLE, on_listener)) < 0) {
+        log_error("poll %s: %s", srv->cfg.socket_path, uv_strerror(rc));
+        srv->listening = false;
+        return;
+    }
+    srv->listener.data = srv;
+    log_info("listening on %s again", srv->cfg.socket_path);
+}
+
+/*
+ * Once a second: is the socket file still there? Removed (a tmpfiles
+ * cleaner, an operator, a script's rm -rf), trawld went on running where
+ * no client could reach it. It makes the socket again; a file someone
+ * else put at the path is left alone and named in the log.
+ */
+static void socket_check(server *srv)
+{
+    const char *path = srv->cfg.socket_path;
+    struct stat st;
+
+    if (!srv->listening || srv->stopping || srv->relistening ||
+        srv->sock_ino == 0)
+        return;
+    if (stat(path, &st) == 0) {
+        if (st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino) {
+            srv->sock_lost_logged = false;
+            return;
+        }
+        if (!srv->sock_lost_logged)
+            log_warn("%s is no longer trawld's socket (another file or "
+                     "socket is there): clients cannot reach this trawld; "
+                     "remove that file and it makes its socket again",
+                     path);
+        srv->sock_lost_logged = true;
+        return;
+    }
+    if (errno != ENOENT)
+        return;
+    int lock = socket_dir_lock(path), fd;
+    int rc = socket_bind_listen(srv, &fd);
+    if (lock >= 0)
+        close(lock);
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        if (!srv->sock_lost_logged)
+            log_warn("%s was removed and cannot be made again (retrying "
+                     "each second)", path);
+        srv->sock_lost_logged = true;
+        return;
+    }
+    log_warn("%s was removed: making it again", path);
+    srv->sock_lost_logged = false;
+    srv->relisten_fd = fd;
+    srv->relistening = true;
+    uv_timer_stop(&srv->accept_pause);
+    uv_close((uv_handle_t *)&srv->listener, on_relisten);
 }
 
 /* ---- signals, startup, shutdown ---------------------------------------- */
@@ -863,7 +946,8 @@ static void server_stop(server *srv)
     if (srv->stopping)
         return;
     srv->stopping = true;
-    if (srv->listening && !uv_is_closing((uv_handle_t *)&srv->listener))
+    if (srv->listening && !srv->relistening &&
+        !uv_is_closing((uv_handle_t *)&srv->listener))
         uv_close((uv_handle_t *)&srv->listener, close_listener);
     close_if_open((uv_handle_t *)&srv->accept_pause);
     close_if_open((uv_handle_t *)&srv->sig_term);
@@ -910,6 +994,8 @@ static int server_finish(server *srv)
     }
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
+    if (srv->relisten_fd >= 0)
+        close(srv->relisten_fd);
     socket_unlink(srv);
     trawl_index_release(srv->ix);
     srv->ix = NULL;
@@ -947,6 +1033,7 @@ int server_init(server *srv, const trawld_config *cfg)
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
     srv->listen_fd = -1;
+    srv->relisten_fd = -1;
     atomic_init(&srv->spinners, 0);
     atomic_init(&srv->evicting, false);
     srv->max_spinners = default_threads() / 2;

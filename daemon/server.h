@@ -63,6 +63,7 @@ typedef struct trawld_config {
     unsigned write_timeout_s; /* close a connection whose client reads
                                  nothing of its waiting answers this long;
                                  0: never */
+    unsigned socket_mode;     /* permissions of the socket file (0600) */
 } trawld_config;
 
 #define LATENCY_RING 1024
@@ -175,6 +176,10 @@ struct server {
     bool listening, watching, watch_failed, stopping;
     dev_t sock_dev; /* the socket file we created, to unlink only it */
     ino_t sock_ino;
+    /* the socket file removed under us (tmpfiles cleaning, an operator):
+     * a new listener is made on the path; the old one is being closed */
+    bool relistening, sock_lost_logged;
+    int relisten_fd;
 
     /* written by the main loop under ix_lock, read by anyone under it */
     pthread_mutex_t ix_lock;
