@@ -1031,22 +1031,21 @@ static int id_in_prefix(const char *s, size_t n, const char *key,
 
 /*
  * A JSON body (or title) that is HTML becomes its text (html.h): feeds
- * put the markup there. 0, or -1 when out of memory.
+ * put the markup there. Markup libxml2 cannot read at all stays as it
+ * is (its words are still found).
  */
-static int html_to_text(trawl_article *a)
+static void html_to_text(trawl_article *a)
 {
     char *t;
     size_t n;
-    if (trawl_html_like(a->body, a->body_len)) {
-        if (trawl_html_text(a->body, a->body_len, &t, &n) < 0)
-            return -1;
+    if (trawl_html_like(a->body, a->body_len) &&
+        trawl_html_text(a->body, a->body_len, &t, &n) == 0) {
         free(a->body);
         a->body = t;
         a->body_len = n;
     }
-    if (trawl_html_like(a->title, a->title_len)) {
-        if (trawl_html_text(a->title, a->title_len, &t, &n) < 0)
-            return -1;
+    if (trawl_html_like(a->title, a->title_len) &&
+        trawl_html_text(a->title, a->title_len, &t, &n) == 0) {
         for (size_t i = 0; i < n; i++)
             if (t[i] == '\n')
                 t[i] = ' ';
@@ -1054,7 +1053,6 @@ static int html_to_text(trawl_article *a)
         a->title = t;
         a->title_len = n;
     }
-    return 0;
 }
 
 /*
@@ -1143,11 +1141,7 @@ static void index_json_line(run *r, const char *path, unsigned long line,
                                  "replaced by U+FFFD");
         r->repaired++;
     }
-    if (html_to_text(&a) < 0) {
-        trawl_article_clear(&a);
-        fatal_nomem(r, path);
-        return;
-    }
+    html_to_text(&a);
     a.fingerprint = h;
     if (rerun && !id_known) {
         int same = jsonl_same_again(r, a.id, a.id_len, h);
