@@ -91,6 +91,8 @@ typedef struct run {
     size_t cap;
     int full;         /* --full: nothing can be kept, skip the id scan */
     const trawl_json_fields *fields; /* --field mapping; NULL: default */
+    trawl_json_fields undated; /* the same, reading no date (see
+                                  index_json_line) */
     uint64_t fields_seed; /* seeds the hash of a JSON line; 0: default */
     const char *id_key; /* the member a JSON line's id is read from */
     size_t id_key_len;
@@ -104,6 +106,8 @@ typedef struct run {
     uint64_t bad;     /* bad files / lines skipped */
     uint64_t held;    /* bad inputs whose article the index kept as it
                          was (trawl_writer_keep_old) */
+    uint64_t undated_n; /* JSON lines indexed without their unreadable
+                           date */
     int64_t inflated; /* bytes compressed .jsonl files gave beyond their
                          bytes read, so far (progress counts a file by its
                          size on disk) */
@@ -1029,6 +1033,9 @@ static int id_in_prefix(const char *s, size_t n, const char *key,
     return p < end && (*p == ',' || *p == '}');
 }
 
+/* A member name no record has: --field date=<it> reads no date. */
+#define NO_DATE_KEY "\x01trawl: no date"
+
 /*
  * A JSON body (or title) that is HTML becomes its text (html.h): feeds
  * put the markup there. Markup libxml2 cannot read at all stays as it
@@ -1125,9 +1132,35 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         r->fatal = 1;
         return;
     }
+    if (rc == TRAWL_EINVAL) {
+        /* A date that cannot be read ("02/01/2024", milliseconds):
+         * the article is indexed without one, its date member kept
+         * with its extra fields, rather than lost. */
+        char why[sizeof(err.msg)];
+        memcpy(why, err.msg, sizeof(why));
+        trawl_err e2;
+        trawl_err_clear(&e2);
+        rc = trawl_article_parse_json_fields(&a, s, n, &r->undated, &e2);
+        if (rc == 0) {
+            char msg[sizeof(why) + 64];
+            snprintf(msg, sizeof(msg), "%s: indexed without a date", why);
+            line_note(r, path, line, msg);
+            r->undated_n++;
+        } else if (rc == TRAWL_ENOMEM) {
+            err = e2;
+        } else {
+            rc = TRAWL_EINVAL; /* the first reason stands */
+        }
+        if (rc == TRAWL_ENOMEM) {
+            r->err = err;
+            r->err.code = rc;
+            r->fatal = 1;
+            return;
+        }
+    }
     if (rc < 0) {
-        /* A record that is not an article (no body, a bad date, bad
-         * JSON): the id it names, if any, keeps its article. */
+        /* A record that is not an article (no body, bad JSON): the id
+         * it names, if any, keeps its article. */
         if (!id_known && rerun)
             id_known = jsonid_find_key(s, n, r->id_key, r->id_key_len,
                                        &id) ||
@@ -1505,14 +1538,14 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
                ",\"bytes\":%" PRIu64 ",\"index_bytes\":%" PRIu64
                ",\"segments\":%u,\"runs\":%u,\"merges\":%u"
                ",\"bad\":%" PRIu64 ",\"bad_kept\":%" PRIu64
-               ",\"repaired\":%" PRIu64
+               ",\"undated\":%" PRIu64 ",\"repaired\":%" PRIu64
                ",\"skipped\":%" PRIu64 ",\"committed\":%s"
                ",\"elapsed_s\":%.3f}\n",
                st->generation, st->docs, st->added, st->updated, st->deleted,
                st->unchanged, st->terms, r->files, r->bytes, st->index_bytes,
                st->segments, st->runs, st->merges, r->bad, r->held,
-               r->repaired, r->skipped, r->no_changes ? "false" : "true",
-               secs);
+               r->undated_n, r->repaired, r->skipped,
+               r->no_changes ? "false" : "true", secs);
         return;
     }
     if (r->no_changes) {
@@ -1557,6 +1590,8 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
     print_held(r);
     if (r->repaired > 0)
         printf("; %" PRIu64 " with invalid UTF-8 repaired", r->repaired);
+    if (r->undated_n > 0)
+        printf("; %" PRIu64 " undated (date not understood)", r->undated_n);
     printf("\n");
 }
 
@@ -1781,6 +1816,8 @@ int main(int argc, char **argv)
      * --field. */
     r.fields_seed = trawl_json_fields_seed(&fields);
     r.fields = r.fields_seed != 0 ? &fields : NULL;
+    r.undated = fields;
+    r.undated.date = NO_DATE_KEY;
     r.id_key = trawl_json_fields_id_key(r.fields);
     r.id_key_len = strlen(r.id_key);
     parse_progress(progress != NULL ? progress : "auto", &r.progress,

@@ -1,8 +1,9 @@
 /*
  * Bad input loses nothing: on a rerun, a JSON line or a text file that
- * names an article but cannot be indexed (no body, a bad date, JSON cut
- * short, an empty or binary file) leaves that article as the index had
- * it, says so, and a later good version replaces it as usual.
+ * names an article but cannot be indexed (no body, JSON cut short, an
+ * empty or binary file) leaves that article as the index had it, says
+ * so, and a later good version replaces it as usual; a JSON line whose
+ * date cannot be read is indexed without it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,8 +77,9 @@ static void test_bad_lines_keep_their_articles(void **state)
     th_conn c;
     assert_int_equal(th_connect(&h, &c), 0);
 
-    /* b lost its body (renamed), c got a date nobody can read, 7 was cut
-     * short (integer id), e is gone: only e is deleted. */
+    /* b lost its body (renamed), c has new text but a date nobody can
+     * read (indexed without it), 7 was cut short (integer id), e is
+     * gone: only e is deleted. */
     th_write_text(corpus,
                   "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm surge\"}\n"
                   "{\"id\":\"b\",\"title\":\"Flood\",\"text\":\"more water\"}\n"
@@ -87,17 +89,29 @@ static void test_bad_lines_keep_their_articles(void **state)
     assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
     assert_non_null(strstr(r.err, "news.jsonl:2:"));
     assert_non_null(strstr(r.err, "\"b\" stays as indexed before"));
-    assert_non_null(strstr(r.err, "\"c\" stays as indexed before"));
+    assert_non_null(strstr(r.err, "news.jsonl:3: bad date \"someday\": "
+                                  "indexed without a date"));
     assert_non_null(strstr(r.err, "\"7\" stays as indexed before"));
-    assert_non_null(strstr(r.out, "1 deleted, 4 unchanged"));
-    assert_non_null(strstr(r.out, "3 bad inputs (3 articles kept as "
-                                  "indexed before)"));
+    assert_non_null(strstr(r.out, "1 updated, 1 deleted, 3 unchanged"));
+    assert_non_null(strstr(r.out, "2 bad inputs (2 articles kept as "
+                                  "indexed before); 1 undated (date not "
+                                  "understood)"));
     th_result_free(&r);
     reload(&c);
     assert_body(&c, "a", "storm surge");
     assert_body(&c, "b", "flood water");
-    assert_body(&c, "c", "dry wells");
+    assert_body(&c, "c", "rain");
     assert_body(&c, "7", "frozen pipes");
+    /* c is undated; its date member is kept with the article */
+    json_t *g = th_request(&c, "{\"op\":\"get\",\"doc\":\"c\"}");
+    assert_non_null(g);
+    json_t *doc = json_object_get(g, "doc");
+    assert_true(json_is_null(json_object_get(doc, "date")));
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(doc, "extra"), "date")),
+        "someday");
+    json_decref(g);
     assert_body(&c, "e", NULL);
 
     /* The same bad lines again: nothing to commit. */
