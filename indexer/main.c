@@ -32,6 +32,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <jansson.h>
+
 #include "encoding.h"
 #include "html.h"
 #include "jsonid.h"
@@ -1033,6 +1035,39 @@ static int id_in_prefix(const char *s, size_t n, const char *key,
     return p < end && (*p == ',' || *p == '}');
 }
 
+/*
+ * The id of a line that is valid JSON but no article (no body), whose id
+ * the scanners leave to the parser: written with escapes, as Python's
+ * json.dumps writes every non-ASCII character ("caf\u00e9") and PHP's
+ * json_encode every slash ("https:\/\/..."). The id as the parser
+ * would store it, into out->num or a malloc'd *owned; 1, else 0.
+ */
+static int id_from_json(const char *s, size_t n, const char *key,
+                        jsonid *out, char **owned)
+{
+    json_error_t je;
+    json_t *root = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
+    int ok = 0;
+    *owned = NULL;
+    json_t *v = json_is_object(root) ? json_object_get(root, key) : NULL;
+    if (json_is_string(v) && json_string_length(v) > 0 &&
+        memchr(json_string_value(v), '\0', json_string_length(v)) == NULL &&
+        (*owned = malloc(json_string_length(v))) != NULL) {
+        memcpy(*owned, json_string_value(v), json_string_length(v));
+        out->id = *owned;
+        out->len = json_string_length(v);
+        ok = 1;
+    } else if (json_is_integer(v)) {
+        snprintf(out->num, sizeof(out->num), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(v));
+        out->id = out->num;
+        out->len = strlen(out->num);
+        ok = 1;
+    }
+    json_decref(root);
+    return ok;
+}
+
 /* A member name no record has: --field date=<it> reads no date. */
 #define NO_DATE_KEY "\x01trawl: no date"
 
@@ -1161,12 +1196,15 @@ static void index_json_line(run *r, const char *path, unsigned long line,
     if (rc < 0) {
         /* A record that is not an article (no body, bad JSON): the id
          * it names, if any, keeps its article. */
+        char *owned = NULL;
         if (!id_known && rerun)
             id_known = jsonid_find_key(s, n, r->id_key, r->id_key_len,
                                        &id) ||
-                       id_in_prefix(s, n, r->id_key, r->id_key_len, &id);
+                       id_in_prefix(s, n, r->id_key, r->id_key_len, &id) ||
+                       id_from_json(s, n, r->id_key, &id, &owned);
         bad_input(r, path, line, 1, err.msg[0] ? err.msg : trawl_strerror(rc),
                   id_known ? id.id : NULL, id_known ? id.len : 0);
+        free(owned);
         return;
     }
     if (a.replaced > 0) {

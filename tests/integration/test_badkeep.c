@@ -186,6 +186,44 @@ static void test_overlong_line_keeps_its_article(void **state)
     th_cleanup(&h);
 }
 
+/* A bad copy of an id, then its unchanged good copy (a partial record
+ * and the full one, two daily dumps): the run changes nothing, every
+ * time. An escaped id in a bad line (Python writes "caf\u00e9", PHP
+ * "https:\/\/...") names its article like a plain one. */
+static void test_bad_then_good_and_escaped_ids(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "dump.jsonl");
+    th_write_text(corpus,
+                  "{\"id\":\"a\",\"title\":\"A\",\"body\":\"alpha\"}\n"
+                  "{\"id\":\"b\",\"title\":\"B\",\"body\":\"bravo\"}\n"
+                  "{\"id\":\"caf\\u00e9\",\"title\":\"C\",\"body\":\"cafe\"}\n"
+                  "{\"id\":\"https:\\/\\/ex.com\\/d\",\"title\":\"D\","
+                  "\"body\":\"delta\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    th_write_text(corpus,
+                  "{\"id\":\"a\",\"title\":\"A\",\"body\":\"alpha\"}\n"
+                  "{\"id\":\"b\",\"title\":\"B\"}\n"
+                  "{\"id\":\"b\",\"title\":\"B\",\"body\":\"bravo\"}\n"
+                  "{\"id\":\"caf\\u00e9\",\"title\":\"C\"}\n"
+                  "{\"id\":\"https:\\/\\/ex.com\\/d\",\"title\":\"D\"}\n");
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
+        assert_non_null(strstr(r.out, "no changes: 4 documents unchanged"));
+        assert_non_null(strstr(r.err, "\"caf\xc3\xa9\" stays as indexed "
+                                      "before"));
+        assert_non_null(strstr(r.err, "\"https://ex.com/d\" stays as "
+                                      "indexed before"));
+        th_result_free(&r);
+    }
+    th_cleanup(&h);
+}
+
 /* With --field, the id of a bad line is read from the mapped member. */
 static void test_bad_lines_with_a_field_mapping(void **state)
 {
@@ -314,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_bad_lines_keep_their_articles),
         cmocka_unit_test(test_overlong_line_keeps_its_article),
         cmocka_unit_test(test_bad_lines_with_a_field_mapping),
+        cmocka_unit_test(test_bad_then_good_and_escaped_ids),
         cmocka_unit_test(test_unreadable_jsonl_keeps_its_articles),
         cmocka_unit_test(test_bad_files_keep_their_articles),
     };
