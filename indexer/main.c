@@ -32,6 +32,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <jansson.h>
+
 #include "encoding.h"
 #include "html.h"
 #include "jsonid.h"
@@ -91,6 +93,8 @@ typedef struct run {
     size_t cap;
     int full;         /* --full: nothing can be kept, skip the id scan */
     const trawl_json_fields *fields; /* --field mapping; NULL: default */
+    trawl_json_fields undated; /* the same, reading no date (see
+                                  index_json_line) */
     uint64_t fields_seed; /* seeds the hash of a JSON line; 0: default */
     const char *id_key; /* the member a JSON line's id is read from */
     size_t id_key_len;
@@ -104,6 +108,8 @@ typedef struct run {
     uint64_t bad;     /* bad files / lines skipped */
     uint64_t held;    /* bad inputs whose article the index kept as it
                          was (trawl_writer_keep_old) */
+    uint64_t undated_n; /* JSON lines indexed without their unreadable
+                           date */
     int64_t inflated; /* bytes compressed .jsonl files gave beyond their
                          bytes read, so far (progress counts a file by its
                          size on disk) */
@@ -1030,23 +1036,58 @@ static int id_in_prefix(const char *s, size_t n, const char *key,
 }
 
 /*
- * A JSON body (or title) that is HTML becomes its text (html.h): feeds
- * put the markup there. 0, or -1 when out of memory.
+ * The id of a line that is valid JSON but no article (no body), whose id
+ * the scanners leave to the parser: written with escapes, as Python's
+ * json.dumps writes every non-ASCII character ("caf\u00e9") and PHP's
+ * json_encode every slash ("https:\/\/..."). The id as the parser
+ * would store it, into out->num or a malloc'd *owned; 1, else 0.
  */
-static int html_to_text(trawl_article *a)
+static int id_from_json(const char *s, size_t n, const char *key,
+                        jsonid *out, char **owned)
+{
+    json_error_t je;
+    json_t *root = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
+    int ok = 0;
+    *owned = NULL;
+    json_t *v = json_is_object(root) ? json_object_get(root, key) : NULL;
+    if (json_is_string(v) && json_string_length(v) > 0 &&
+        memchr(json_string_value(v), '\0', json_string_length(v)) == NULL &&
+        (*owned = malloc(json_string_length(v))) != NULL) {
+        memcpy(*owned, json_string_value(v), json_string_length(v));
+        out->id = *owned;
+        out->len = json_string_length(v);
+        ok = 1;
+    } else if (json_is_integer(v)) {
+        snprintf(out->num, sizeof(out->num), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(v));
+        out->id = out->num;
+        out->len = strlen(out->num);
+        ok = 1;
+    }
+    json_decref(root);
+    return ok;
+}
+
+/* A member name no record has: --field date=<it> reads no date. */
+#define NO_DATE_KEY "\x01trawl: no date"
+
+/*
+ * A JSON body (or title) that is HTML becomes its text (html.h): feeds
+ * put the markup there. Markup libxml2 cannot read at all stays as it
+ * is (its words are still found).
+ */
+static void html_to_text(trawl_article *a)
 {
     char *t;
     size_t n;
-    if (trawl_html_like(a->body, a->body_len)) {
-        if (trawl_html_text(a->body, a->body_len, &t, &n) < 0)
-            return -1;
+    if (trawl_html_like(a->body, a->body_len) &&
+        trawl_html_text(a->body, a->body_len, &t, &n) == 0) {
         free(a->body);
         a->body = t;
         a->body_len = n;
     }
-    if (trawl_html_like(a->title, a->title_len)) {
-        if (trawl_html_text(a->title, a->title_len, &t, &n) < 0)
-            return -1;
+    if (trawl_html_like(a->title, a->title_len) &&
+        trawl_html_text(a->title, a->title_len, &t, &n) == 0) {
         for (size_t i = 0; i < n; i++)
             if (t[i] == '\n')
                 t[i] = ' ';
@@ -1054,7 +1095,6 @@ static int html_to_text(trawl_article *a)
         a->title = t;
         a->title_len = n;
     }
-    return 0;
 }
 
 /*
@@ -1127,15 +1167,44 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         r->fatal = 1;
         return;
     }
+    if (rc == TRAWL_EINVAL) {
+        /* A date that cannot be read ("02/01/2024", milliseconds):
+         * the article is indexed without one, its date member kept
+         * with its extra fields, rather than lost. */
+        char why[sizeof(err.msg)];
+        memcpy(why, err.msg, sizeof(why));
+        trawl_err e2;
+        trawl_err_clear(&e2);
+        rc = trawl_article_parse_json_fields(&a, s, n, &r->undated, &e2);
+        if (rc == 0) {
+            char msg[sizeof(why) + 64];
+            snprintf(msg, sizeof(msg), "%s: indexed without a date", why);
+            line_note(r, path, line, msg);
+            r->undated_n++;
+        } else if (rc == TRAWL_ENOMEM) {
+            err = e2;
+        } else {
+            rc = TRAWL_EINVAL; /* the first reason stands */
+        }
+        if (rc == TRAWL_ENOMEM) {
+            r->err = err;
+            r->err.code = rc;
+            r->fatal = 1;
+            return;
+        }
+    }
     if (rc < 0) {
-        /* A record that is not an article (no body, a bad date, bad
-         * JSON): the id it names, if any, keeps its article. */
+        /* A record that is not an article (no body, bad JSON): the id
+         * it names, if any, keeps its article. */
+        char *owned = NULL;
         if (!id_known && rerun)
             id_known = jsonid_find_key(s, n, r->id_key, r->id_key_len,
                                        &id) ||
-                       id_in_prefix(s, n, r->id_key, r->id_key_len, &id);
+                       id_in_prefix(s, n, r->id_key, r->id_key_len, &id) ||
+                       id_from_json(s, n, r->id_key, &id, &owned);
         bad_input(r, path, line, 1, err.msg[0] ? err.msg : trawl_strerror(rc),
                   id_known ? id.id : NULL, id_known ? id.len : 0);
+        free(owned);
         return;
     }
     if (a.replaced > 0) {
@@ -1143,11 +1212,7 @@ static void index_json_line(run *r, const char *path, unsigned long line,
                                  "replaced by U+FFFD");
         r->repaired++;
     }
-    if (html_to_text(&a) < 0) {
-        trawl_article_clear(&a);
-        fatal_nomem(r, path);
-        return;
-    }
+    html_to_text(&a);
     a.fingerprint = h;
     if (rerun && !id_known) {
         int same = jsonl_same_again(r, a.id, a.id_len, h);
@@ -1511,14 +1576,14 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
                ",\"bytes\":%" PRIu64 ",\"index_bytes\":%" PRIu64
                ",\"segments\":%u,\"runs\":%u,\"merges\":%u"
                ",\"bad\":%" PRIu64 ",\"bad_kept\":%" PRIu64
-               ",\"repaired\":%" PRIu64
+               ",\"undated\":%" PRIu64 ",\"repaired\":%" PRIu64
                ",\"skipped\":%" PRIu64 ",\"committed\":%s"
                ",\"elapsed_s\":%.3f}\n",
                st->generation, st->docs, st->added, st->updated, st->deleted,
                st->unchanged, st->terms, r->files, r->bytes, st->index_bytes,
                st->segments, st->runs, st->merges, r->bad, r->held,
-               r->repaired, r->skipped, r->no_changes ? "false" : "true",
-               secs);
+               r->undated_n, r->repaired, r->skipped,
+               r->no_changes ? "false" : "true", secs);
         return;
     }
     if (r->no_changes) {
@@ -1563,6 +1628,8 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
     print_held(r);
     if (r->repaired > 0)
         printf("; %" PRIu64 " with invalid UTF-8 repaired", r->repaired);
+    if (r->undated_n > 0)
+        printf("; %" PRIu64 " undated (date not understood)", r->undated_n);
     printf("\n");
 }
 
@@ -1787,6 +1854,8 @@ int main(int argc, char **argv)
      * --field. */
     r.fields_seed = trawl_json_fields_seed(&fields);
     r.fields = r.fields_seed != 0 ? &fields : NULL;
+    r.undated = fields;
+    r.undated.date = NO_DATE_KEY;
     r.id_key = trawl_json_fields_id_key(r.fields);
     r.id_key_len = strlen(r.id_key);
     parse_progress(progress != NULL ? progress : "auto", &r.progress,

@@ -1094,7 +1094,13 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                     dst[m++] = (char)(s[j] | 0x20);
                 j++;
             }
-            if (j == len || (s[j] < 0x80 && ascii_class[s[j]] == C_SEP)) {
+            /* A word of three or more before a full stop or a comma
+             * that ends it (no digit, letter or mark after it): no
+             * acronym, number or apostrophe can join it. */
+            if (j == len || (s[j] < 0x80 && ascii_class[s[j]] == C_SEP) ||
+                ((s[j] == '.' || s[j] == ',') && j - i >= 3 &&
+                 (j + 1 == len ||
+                  (s[j + 1] < 0x80 && ascii_class[s[j + 1]] == C_SEP)))) {
                 i = j;
                 end = j;
                 flen = (int)m;

@@ -1593,8 +1593,15 @@ static int keep_id(trawl_writer *w, const char *id, size_t id_len,
     if ((size_t)w->bt_n * 2 >= (size_t)w->bt_mask + 1 && bt_grow(w) < 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     bid *e = bt_find(w, h, id, id_len);
-    if (e->seg != 0)
-        return 0; /* seen in this run: let add decide */
+    if (e->seg != 0) {
+        /* Seen in this run: let add decide; but the previous version
+         * already kept (by a bad copy before this one) that this copy
+         * equals stays as it is, and the run changes nothing for it. */
+        uint32_t ps = e->seg - 1;
+        return !any && ps < w->nold &&
+               trawl__seg_fingerprint(w->segs[ps].seg, e->doc) ==
+                   fingerprint;
+    }
     uint32_t os, od;
     if (trawl__index_find_id(w->old, id, id_len, &os, &od, NULL) != 1)
         return 0;

@@ -1,8 +1,9 @@
 /*
  * Bad input loses nothing: on a rerun, a JSON line or a text file that
- * names an article but cannot be indexed (no body, a bad date, JSON cut
- * short, an empty or binary file) leaves that article as the index had
- * it, says so, and a later good version replaces it as usual.
+ * names an article but cannot be indexed (no body, JSON cut short, an
+ * empty or binary file) leaves that article as the index had it, says
+ * so, and a later good version replaces it as usual; a JSON line whose
+ * date cannot be read is indexed without it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,8 +77,9 @@ static void test_bad_lines_keep_their_articles(void **state)
     th_conn c;
     assert_int_equal(th_connect(&h, &c), 0);
 
-    /* b lost its body (renamed), c got a date nobody can read, 7 was cut
-     * short (integer id), e is gone: only e is deleted. */
+    /* b lost its body (renamed), c has new text but a date nobody can
+     * read (indexed without it), 7 was cut short (integer id), e is
+     * gone: only e is deleted. */
     th_write_text(corpus,
                   "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm surge\"}\n"
                   "{\"id\":\"b\",\"title\":\"Flood\",\"text\":\"more water\"}\n"
@@ -87,17 +89,29 @@ static void test_bad_lines_keep_their_articles(void **state)
     assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
     assert_non_null(strstr(r.err, "news.jsonl:2:"));
     assert_non_null(strstr(r.err, "\"b\" stays as indexed before"));
-    assert_non_null(strstr(r.err, "\"c\" stays as indexed before"));
+    assert_non_null(strstr(r.err, "news.jsonl:3: bad date \"someday\": "
+                                  "indexed without a date"));
     assert_non_null(strstr(r.err, "\"7\" stays as indexed before"));
-    assert_non_null(strstr(r.out, "1 deleted, 4 unchanged"));
-    assert_non_null(strstr(r.out, "3 bad inputs (3 articles kept as "
-                                  "indexed before)"));
+    assert_non_null(strstr(r.out, "1 updated, 1 deleted, 3 unchanged"));
+    assert_non_null(strstr(r.out, "2 bad inputs (2 articles kept as "
+                                  "indexed before); 1 undated (date not "
+                                  "understood)"));
     th_result_free(&r);
     reload(&c);
     assert_body(&c, "a", "storm surge");
     assert_body(&c, "b", "flood water");
-    assert_body(&c, "c", "dry wells");
+    assert_body(&c, "c", "rain");
     assert_body(&c, "7", "frozen pipes");
+    /* c is undated; its date member is kept with the article */
+    json_t *g = th_request(&c, "{\"op\":\"get\",\"doc\":\"c\"}");
+    assert_non_null(g);
+    json_t *doc = json_object_get(g, "doc");
+    assert_true(json_is_null(json_object_get(doc, "date")));
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(doc, "extra"), "date")),
+        "someday");
+    json_decref(g);
     assert_body(&c, "e", NULL);
 
     /* The same bad lines again: nothing to commit. */
@@ -169,6 +183,44 @@ static void test_overlong_line_keeps_its_article(void **state)
                                   "skipped; \"b\" stays as indexed before"));
     assert_non_null(strstr(r.out, "3 deleted, 2 unchanged"));
     th_result_free(&r);
+    th_cleanup(&h);
+}
+
+/* A bad copy of an id, then its unchanged good copy (a partial record
+ * and the full one, two daily dumps): the run changes nothing, every
+ * time. An escaped id in a bad line (Python writes "caf\u00e9", PHP
+ * "https:\/\/...") names its article like a plain one. */
+static void test_bad_then_good_and_escaped_ids(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "dump.jsonl");
+    th_write_text(corpus,
+                  "{\"id\":\"a\",\"title\":\"A\",\"body\":\"alpha\"}\n"
+                  "{\"id\":\"b\",\"title\":\"B\",\"body\":\"bravo\"}\n"
+                  "{\"id\":\"caf\\u00e9\",\"title\":\"C\",\"body\":\"cafe\"}\n"
+                  "{\"id\":\"https:\\/\\/ex.com\\/d\",\"title\":\"D\","
+                  "\"body\":\"delta\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    th_write_text(corpus,
+                  "{\"id\":\"a\",\"title\":\"A\",\"body\":\"alpha\"}\n"
+                  "{\"id\":\"b\",\"title\":\"B\"}\n"
+                  "{\"id\":\"b\",\"title\":\"B\",\"body\":\"bravo\"}\n"
+                  "{\"id\":\"caf\\u00e9\",\"title\":\"C\"}\n"
+                  "{\"id\":\"https:\\/\\/ex.com\\/d\",\"title\":\"D\"}\n");
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
+        assert_non_null(strstr(r.out, "no changes: 4 documents unchanged"));
+        assert_non_null(strstr(r.err, "\"caf\xc3\xa9\" stays as indexed "
+                                      "before"));
+        assert_non_null(strstr(r.err, "\"https://ex.com/d\" stays as "
+                                      "indexed before"));
+        th_result_free(&r);
+    }
     th_cleanup(&h);
 }
 
@@ -300,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_bad_lines_keep_their_articles),
         cmocka_unit_test(test_overlong_line_keeps_its_article),
         cmocka_unit_test(test_bad_lines_with_a_field_mapping),
+        cmocka_unit_test(test_bad_then_good_and_escaped_ids),
         cmocka_unit_test(test_unreadable_jsonl_keeps_its_articles),
         cmocka_unit_test(test_bad_files_keep_their_articles),
     };
