@@ -16,13 +16,19 @@
 /* Tags that article markup is made of; one of them (or a character
  * reference) makes a body HTML. */
 static const char *const tags[] = {
-    "p",      "br",     "div",   "span",       "a",      "b",  "i",
-    "em",     "strong", "ul",    "ol",         "li",     "h1", "h2",
-    "h3",     "h4",     "h5",    "h6",         "img",    "hr", "blockquote",
-    "figure", "figcaption", "table", "tr",     "td",     "th", "script",
-    "style",  "iframe", "section", "article",  "header", "footer", "small",
-    "sup",    "sub",    "u",     "pre",        "code",   "font", "center",
-    NULL};
+    "p",       "br",      "div",      "span",       "a",        "b",
+    "i",       "em",      "strong",   "ul",         "ol",       "li",
+    "h1",      "h2",      "h3",       "h4",         "h5",       "h6",
+    "img",     "hr",      "blockquote", "figure",   "figcaption", "table",
+    "tr",      "td",      "th",       "script",     "style",    "iframe",
+    "section", "article", "header",   "footer",     "small",    "sup",
+    "sub",     "u",       "pre",      "code",       "font",     "center",
+    /* a whole page, and the rest of HTML 5's text markup */
+    "html",    "head",    "body",     "title",      "meta",     "main",
+    "nav",     "aside",   "dl",       "dt",         "dd",       "thead",
+    "tbody",   "caption", "time",     "mark",       "cite",     "abbr",
+    "del",     "ins",     "noscript", "picture",    "video",    "audio",
+    "svg",     "wbr",     "address",  "details",    "summary",  NULL};
 
 /* Where a block ends, a line does. */
 static const char *const blocks[] = {
@@ -30,7 +36,8 @@ static const char *const blocks[] = {
     "h2",     "h3",         "h4",      "h5",      "h6",     "hr",   "blockquote",
     "figure", "figcaption", "table",   "tr",      "section", "article",
     "header", "footer",     "pre",     "dd",      "dt",     "dl",   "center",
-    "aside",  "nav",        NULL};
+    "aside",  "nav",        "main",    "address", "details", "summary",
+    "caption", NULL};
 
 /* Subtrees that are not the article's text. */
 static const char *const skipped[] = {"script", "style", "noscript",
@@ -86,6 +93,9 @@ int trawl_html_like(const char *text, size_t len)
         const unsigned char *p = s + at;
         if (*p == '<') {
             const unsigned char *q = p + 1;
+            if (end - q >= 8 &&
+                strncasecmp((const char *)q, "!doctype", 8) == 0)
+                return 1;
             if (q < end && *q == '/')
                 q++;
             const unsigned char *name = q;
@@ -93,7 +103,7 @@ int trawl_html_like(const char *text, size_t len)
                 q++;
             if (q > name && q < end &&
                 (*q == '>' || *q == ' ' || *q == '/' || *q == '\t' ||
-                 *q == '\n') &&
+                 *q == '\n' || *q == '\r') &&
                 in_list(tags, (const char *)name, (size_t)(q - name)))
                 return 1;
         } else if (*p == '&') {
@@ -238,9 +248,9 @@ static void text(out *o, const unsigned char *s, size_t n)
 
 /* Elements whose text is set apart from the next one's by a space, as a
  * browser shows them (table cells, images and form controls). */
-static const char *const apart[] = {"td",    "th",     "img",    "option",
-                                    "input", "button", "select", "textarea",
-                                    "label", "caption", NULL};
+static const char *const apart[] = {"td",     "th",    "img",
+                                    "option", "input", "button",
+                                    "select", "textarea", "label", NULL};
 
 /* Elements whose white space is kept. */
 static const char *const preformatted[] = {"pre", "textarea", "listing",

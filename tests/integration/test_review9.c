@@ -1,7 +1,7 @@
 /*
  * The ninth review of new code (session 9), through the real programs:
  *  - HTML bodies: table cells, <pre>, a plain body with an entity keeping
- *    its paragraphs, markup nested past libxml2's 256 levels (unclosed
+ *    its paragraphs, a whole page (<html>, <body>) read as HTML, markup nested past libxml2's 256 levels (unclosed
  *    tags), a text longer than libxml2's 10 MB text node, CDATA markers;
  *  - legacy encodings: a Shift_JIS file cut inside its last character and
  *    an EUC-KR file with a stray byte are read in their encoding, not as
@@ -101,6 +101,9 @@ static void test_html_text(void **state)
              "AT&amp;T.\\n\\nSecond paragraph.\\nA line.\"}\n"
              "{\"id\":\"cdata\",\"title\":\"T\",\"body\":\"<![CDATA[<p>"
              "Wrapped text</p>]]>\"}\n"
+             "{\"id\":\"page\",\"title\":\"T\",\"body\":\"<!DOCTYPE "
+             "html><html><head><title>Site</title></head><body>Hello "
+             "world</body></html>\"}\n"
              "{\"id\":\"div\",\"title\":\"T\",\"body\":\"%s\"}\n"
              "{\"id\":\"font\",\"title\":\"T\",\"body\":\"%s\"}\n",
              deep_div, deep_font);
@@ -124,6 +127,9 @@ static void test_html_text(void **state)
     /* "<![CDATA[" was text: the word "cdata" indexed and shown */
     check_body(&c, "cdata", "Wrapped text");
     assert_int_equal(count(&c, "cdata"), 0);
+    /* a whole page (no tag of the list but html, body, title) was text */
+    check_body(&c, "page", "Hello world");
+    assert_int_equal(count(&c, "html OR doctype OR site"), 0);
     /* past 256 open elements libxml2 stopped: the text was lost */
     check_body(&c, "div", "deepdiv tail");
     check_body(&c, "font", "lead\n\ndeepfont tail");
