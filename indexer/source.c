@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define IN_CAP ((size_t)256 << 10)
 
@@ -26,6 +27,7 @@ struct src {
     int z_ready;
     int z_member_done; /* the last gzip member ended at in_pos */
     int z_padding;     /* zero bytes seen after it */
+    uint64_t given;    /* uncompressed bytes given so far */
     ZSTD_DStream *zd;
     size_t zd_hint; /* 0 when the last zstd frame ended */
     /* An error met after some bytes were decompressed in the same call:
@@ -165,6 +167,12 @@ static ssize_t read_gzip(src *s, unsigned char *buf, size_t cap,
             continue;
         }
         if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            if (s->given == 0 && got == 0 && s->consumed <= IN_CAP &&
+                !(s->in_len >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b))
+                return give(s, got, "not gzip data (it does not start as "
+                                    "gzip does: a file of another kind "
+                                    "named .gz?)",
+                            why);
             snprintf(s->why, sizeof(s->why), "damaged gzip data%s%s",
                      s->z.msg ? ": " : "", s->z.msg ? s->z.msg : "");
             return give(s, got, s->why, why);
@@ -197,6 +205,12 @@ static ssize_t read_zstd(src *s, unsigned char *buf, size_t cap,
         size_t rc = ZSTD_decompressStream(s->zd, &out, &in);
         s->in_pos = in.pos;
         if (ZSTD_isError(rc)) {
+            if (s->given == 0 && out.pos == 0 &&
+                ZSTD_getErrorCode(rc) == ZSTD_error_prefix_unknown)
+                return give(s, out.pos, "not zstd data (it does not start "
+                                        "as zstd does: a file of another "
+                                        "kind named .zst?)",
+                            why);
             snprintf(s->why, sizeof(s->why), "damaged zstd data: %s",
                      ZSTD_getErrorName(rc));
             return give(s, out.pos, s->why, why);
@@ -214,10 +228,13 @@ ssize_t src_read(src *s, void *buf, size_t cap, const char **why)
         *why = s->pending;
         return -1;
     }
-    if (s->kind == SRC_GZIP)
-        return read_gzip(s, buf, cap, why);
-    if (s->kind == SRC_ZSTD)
-        return read_zstd(s, buf, cap, why);
+    if (s->kind != SRC_PLAIN) {
+        ssize_t n = s->kind == SRC_GZIP ? read_gzip(s, buf, cap, why)
+                                        : read_zstd(s, buf, cap, why);
+        if (n > 0)
+            s->given += (uint64_t)n;
+        return n;
+    }
     for (;;) {
         ssize_t n = read(s->fd, buf, cap);
         if (n < 0 && errno == EINTR)

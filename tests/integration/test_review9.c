@@ -6,8 +6,9 @@
  *  - legacy encodings: a Shift_JIS file cut inside its last character and
  *    an EUC-KR file with a stray byte are read in their encoding, not as
  *    Windows-1252 mojibake;
- *  - gzip: zero padding after the last member is the end of the data, and
- *    the lines before damage in the same read are indexed;
+ *  - gzip: zero padding after the last member is the end of the data, the
+ *    lines before damage in the same read are indexed, a file that is not
+ *    gzip is named so;
  *  - trawld: a socket directory removed is said once in the log, not each
  *    second, and the socket comes back when the directory does.
  */
@@ -307,6 +308,17 @@ static void test_gzip_tail(void **state)
                      0);
     assert_non_null(strstr(r.err, "damaged gzip data"));
     assert_non_null(strstr(r.out, "indexed 2 documents"));
+    th_result_free(&r);
+
+    /* a plain file named .gz is named as such, not as damaged gzip */
+    char plain[256];
+    th_make_dir(&h, "n");
+    th_path(plain, sizeof(plain), &h, "n/plain.jsonl.gz");
+    th_write_text(plain, lines);
+    assert_int_equal(th_run(&r, (const char *[]){"trawl-index", "--index",
+                                                 idx2, plain, NULL}),
+                     1);
+    assert_non_null(strstr(r.err, "plain.jsonl.gz: not gzip data"));
     th_result_free(&r);
     th_cleanup(&h);
 }
