@@ -370,6 +370,111 @@ static char *drop_cdata(const char *html, size_t len, size_t *out_len,
     return c;
 }
 
+/*
+ * Elements whose content the parser takes as it comes, up to their end
+ * tag (script, style, title, textarea...), and those left out of the
+ * text: an opening one without its end tag after it is the mention of a
+ * tag in text ("attackers inject <script> into forms"), not markup, and
+ * swallowed the rest of the article. Such a '<' is made "&lt;".
+ */
+static const char *const raw[] = {"script",   "style",    "title",
+                                  "textarea", "xmp",      "iframe",
+                                  "noembed",  "noframes", "noscript",
+                                  "template", NULL};
+
+/* The raw element whose tag (an end tag if end) starts at s[0] == '<'
+ * ("<script>", "<SCRIPT src=...", "</script >"), or -1. */
+static int raw_tag(const unsigned char *s, const unsigned char *stop, int end)
+{
+    const unsigned char *q = s + 1;
+    if (end) {
+        if (q == stop || *q != '/')
+            return -1;
+        q++;
+    }
+    const unsigned char *name = q;
+    while (q < stop && is_alpha(*q))
+        q++;
+    if (q == name || (q < stop && *q != '>' && *q != '/' && !is_space(*q)))
+        return -1;
+    for (int i = 0; raw[i] != NULL; i++)
+        if (strlen(raw[i]) == (size_t)(q - name) &&
+            strncasecmp(raw[i], (const char *)name, (size_t)(q - name)) == 0)
+            return i;
+    return -1;
+}
+
+/*
+ * A copy of html with the '<' of every raw element's start tag that has
+ * no end tag after it made "&lt;" (*out_len), or NULL when there is none
+ * (or out of memory: *failed). One pass: once an element has no end tag
+ * after some point, it has none after any later one.
+ */
+static char *escape_unclosed(const char *html, size_t len, size_t *out_len,
+                             int *failed)
+{
+    const unsigned char *s = (const unsigned char *)html, *stop = s + len;
+    const unsigned char *p = s;
+    int none_after[sizeof(raw) / sizeof(raw[0])] = {0};
+    size_t *at = NULL, n = 0, cap = 0;
+
+    while ((p = memchr(p, '<', (size_t)(stop - p))) != NULL) {
+        int k = raw_tag(p, stop, 0);
+        if (k < 0) {
+            p++;
+            continue;
+        }
+        const unsigned char *q = p + 1, *close = NULL;
+        while (!none_after[k] &&
+               (q = memchr(q, '<', (size_t)(stop - q))) != NULL) {
+            if (raw_tag(q, stop, 1) == k) {
+                close = q;
+                break;
+            }
+            q++;
+        }
+        if (close != NULL) {
+            p = close + 1;
+            continue;
+        }
+        none_after[k] = 1;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            size_t *grown = realloc(at, cap * sizeof(*at));
+            if (grown == NULL) {
+                free(at);
+                *failed = 1;
+                return NULL;
+            }
+            at = grown;
+        }
+        at[n++] = (size_t)(p - s);
+        p++;
+    }
+    if (n == 0)
+        return NULL;
+    char *c = malloc(len + 3 * n + 1);
+    if (c == NULL) {
+        free(at);
+        *failed = 1;
+        return NULL;
+    }
+    size_t o = 0, from = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(c + o, html + from, at[i] - from);
+        o += at[i] - from;
+        memcpy(c + o, "&lt;", 4);
+        o += 4;
+        from = at[i] + 1;
+    }
+    memcpy(c + o, html + from, len - from);
+    o += len - from;
+    c[o] = '\0';
+    free(at);
+    *out_len = o;
+    return c;
+}
+
 int trawl_html_text(const char *html, size_t len, char **out_p,
                     size_t *out_len)
 {
@@ -379,6 +484,17 @@ int trawl_html_text(const char *html, size_t len, char **out_p,
     if (failed)
         return -1;
     if (copy != NULL) {
+        html = copy;
+        len = clen;
+    }
+    char *escaped = escape_unclosed(html, len, &clen, &failed);
+    if (failed) {
+        free(copy);
+        return -1;
+    }
+    if (escaped != NULL) {
+        free(copy);
+        copy = escaped;
         html = copy;
         len = clen;
     }

@@ -1,7 +1,8 @@
 /*
  * The ninth review of new code (session 9), through the real programs:
  *  - HTML bodies: table cells, <pre>, a plain body with an entity keeping
- *    its paragraphs, a whole page (<html>, <body>) read as HTML, markup nested past libxml2's 256 levels (unclosed
+ *    its paragraphs, a whole page (<html>, <body>) read as HTML, a tag
+ *    named in text (<script>) not taken for markup swallowing the rest, markup nested past libxml2's 256 levels (unclosed
  *    tags), a text longer than libxml2's 10 MB text node, CDATA markers;
  *  - legacy encodings: a Shift_JIS file cut inside its last character and
  *    an EUC-KR file with a stray byte are read in their encoding, not as
@@ -105,6 +106,10 @@ static void test_html_text(void **state)
              "{\"id\":\"page\",\"title\":\"T\",\"body\":\"<!DOCTYPE "
              "html><html><head><title>Site</title></head><body>Hello "
              "world</body></html>\"}\n"
+             "{\"id\":\"xss\",\"title\":\"T\",\"body\":\"Attackers inject "
+             "<script> tags into forms. The fix is simple.\"}\n"
+             "{\"id\":\"css\",\"title\":\"T\",\"body\":\"Put the name in "
+             "<title> and the rules in a <style> block; then the text.\"}\n"
              "{\"id\":\"div\",\"title\":\"T\",\"body\":\"%s\"}\n"
              "{\"id\":\"font\",\"title\":\"T\",\"body\":\"%s\"}\n",
              deep_div, deep_font);
@@ -131,6 +136,13 @@ static void test_html_text(void **state)
     /* a whole page (no tag of the list but html, body, title) was text */
     check_body(&c, "page", "Hello world");
     assert_int_equal(count(&c, "html OR doctype OR site"), 0);
+    /* a tag named in text, not closed after: the rest of the article was
+     * taken for its script (or style, or title) and dropped */
+    check_body(&c, "xss",
+               "Attackers inject <script> tags into forms. The fix is simple.");
+    check_body(&c, "css", "Put the name in <title> and the rules in a "
+                          "<style> block; then the text.");
+    assert_int_equal(count(&c, "fix"), 1);
     /* past 256 open elements libxml2 stopped: the text was lost */
     check_body(&c, "div", "deepdiv tail");
     check_body(&c, "font", "lead\n\ndeepfont tail");
