@@ -319,11 +319,7 @@ static int has_block_tag(const char *html, size_t len)
     return 0;
 }
 
-/*
- * html without its CDATA markers (an RSS item's content copied with
- * them: "<![CDATA[<p>...</p>]]>"), which the HTML parser reads as text:
- * a copy, or NULL when there are none (or out of memory: *failed).
- */
+/* The first `what` in s[0, n), or NULL. */
 static const char *find(const char *s, size_t n, const char *what)
 {
     size_t k = strlen(what);
@@ -337,6 +333,11 @@ static const char *find(const char *s, size_t n, const char *what)
     return NULL;
 }
 
+/*
+ * html without its CDATA markers (an RSS item's content copied with
+ * them: "<![CDATA[<p>...</p>]]>"), which the HTML parser reads as text:
+ * a copy, or NULL when there are none (or out of memory: *failed).
+ */
 static char *drop_cdata(const char *html, size_t len, size_t *out_len,
                         int *failed)
 {
