@@ -11,7 +11,8 @@
  *    lines before damage in the same read are indexed, a file that is not
  *    gzip is named so;
  *  - trawld: a socket directory removed is said once in the log, not each
- *    second, and the socket comes back when the directory does.
+ *    second, and the socket comes back when the directory does; a
+ *    --socket-mode without the owner's read and write is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -392,6 +393,21 @@ static void test_socket_dir_removed(void **state)
     th_cleanup(&h);
 }
 
+/* A socket mode without the owner's write made trawld unable to start
+ * again after a crash (its connect to the stale socket failed with
+ * EACCES, not ECONNREFUSED): refused as a usage error. */
+static void test_socket_mode_owner(void **state)
+{
+    (void)state;
+    th_result r;
+    assert_int_equal(th_run(&r, (const char *[]){"trawld", "--socket-mode",
+                                                 "060", "--index", ".",
+                                                 NULL}),
+                     2);
+    assert_non_null(strstr(r.err, "--socket-mode: '060'"));
+    th_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_legacy_damaged),
         cmocka_unit_test(test_gzip_tail),
         cmocka_unit_test(test_socket_dir_removed),
+        cmocka_unit_test(test_socket_mode_owner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
