@@ -241,6 +241,19 @@ int main(int argc, char **argv)
                         optarg);
                 return 2;
             }
+            /* trawld's own user connects to the path at every start, to
+             * tell a stale socket (a crash) from a live daemon: without
+             * write permission that connect fails and trawld cannot start
+             * again after a crash until the file is removed by hand. */
+            if ((m & 0600) != 0600) {
+                fprintf(stderr, "trawld: --socket-mode: '%s' leaves "
+                                "trawld's own user without reading and "
+                                "writing the socket, which it needs to "
+                                "start again after a crash: use 600, 660 "
+                                "or 666\n",
+                        optarg);
+                return 2;
+            }
             cfg.socket_mode = (unsigned)m;
             break;
         }

@@ -466,50 +466,53 @@ void server_put_stats(server *srv, trawl_buf *out, const char *id_json)
 /*
  * Make sure path can be bound: short enough for sun_path, and not a live
  * daemon's socket. A socket file nobody accepts on is stale: remove it.
+ * On failure, -1 and what went wrong in why[0..cap).
  */
-static int socket_prepare(const char *path)
+static int socket_prepare(const char *path, char *why, size_t cap)
 {
     struct sockaddr_un sa;
     struct stat st;
     int fd, rc;
 
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        log_error("socket path is %zu bytes, longer than the %zu a Unix "
-                  "socket allows: %s",
-                  strlen(path), sizeof(sa.sun_path) - 1, path);
+        snprintf(why, cap, "socket path is %zu bytes, longer than the %zu a "
+                           "Unix socket allows: %s",
+                 strlen(path), sizeof(sa.sun_path) - 1, path);
         return -1;
     }
     if (lstat(path, &st) < 0) {
         if (errno == ENOENT)
             return 0;
-        log_error("socket %s: %s", path, strerror(errno));
+        snprintf(why, cap, "socket %s: %s", path, strerror(errno));
         return -1;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        log_error("%s exists and is not a socket; not touching it", path);
+        snprintf(why, cap, "%s exists and is not a socket; not touching it",
+                 path);
         return -1;
     }
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-        log_error("socket: %s", strerror(errno));
+        snprintf(why, cap, "socket: %s", strerror(errno));
         return -1;
     }
     rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
     int saved = errno;
     close(fd);
     if (rc == 0) {
-        log_error("another trawld is already listening on %s", path);
+        snprintf(why, cap, "another trawld is already listening on %s",
+                 path);
         return -1;
     }
     if (saved != ECONNREFUSED) {
-        log_error("socket %s: %s", path, strerror(saved));
+        snprintf(why, cap, "socket %s: %s", path, strerror(saved));
         return -1;
     }
     log_info("removing stale socket %s", path);
     if (unlink(path) < 0 && errno != ENOENT) {
-        log_error("unlink %s: %s", path, strerror(errno));
+        snprintf(why, cap, "unlink %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -755,10 +758,16 @@ static void on_listener(uv_poll_t *p, int status, int events)
     accept_some(srv);
 }
 
-/* Check, bind and listen on the socket path, under socket_dir_lock: the
- * listening descriptor in *out (-1 on failure, when what went wrong has
- * been logged). */
-static int socket_bind_listen(server *srv, int *out)
+/*
+ * Check, bind and listen on the socket path, under socket_dir_lock: the
+ * listening descriptor in *out, or -1 and what went wrong in why[0..cap)
+ * (logged by the caller: a socket made again each second while its
+ * directory is gone says so once, not each second). The file is trawld's
+ * (sock_dev, sock_ino) only once it listens: a file bound but not
+ * listened on is removed, not left at the path for the next check to
+ * take for a live socket.
+ */
+static int socket_bind_listen(server *srv, int *out, char *why, size_t cap)
 {
     const char *path = srv->cfg.socket_path;
     struct sockaddr_un sa;
@@ -767,14 +776,13 @@ static int socket_bind_listen(server *srv, int *out)
     int fd, rc;
 
     *out = -1;
-    if (socket_prepare(path) < 0)
+    if (socket_prepare(path, why, cap) < 0)
         return -1;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        log_error("socket: %s", strerror(errno));
+        snprintf(why, cap, "socket: %s", strerror(errno));
         return -1;
     }
-    *out = fd;
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -783,19 +791,27 @@ static int socket_bind_listen(server *srv, int *out)
     rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc < 0) {
-        log_error("bind %s: %s", path, strerror(errno));
+        snprintf(why, cap, "bind %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    int have_st = stat(path, &st) == 0;
+    if (listen(fd, 128) < 0) {
+        snprintf(why, cap, "listen %s: %s", path, strerror(errno));
+        close(fd);
+        struct stat now;
+        if (have_st && stat(path, &now) == 0 && now.st_dev == st.st_dev &&
+            now.st_ino == st.st_ino)
+            unlink(path);
         return -1;
     }
     if (chmod(path, (mode_t)srv->cfg.socket_mode) < 0)
         log_warn("chmod %s: %s", path, strerror(errno));
-    if (stat(path, &st) == 0) {
+    if (have_st) {
         srv->sock_dev = st.st_dev;
         srv->sock_ino = st.st_ino;
     }
-    if (listen(fd, 128) < 0) {
-        log_error("listen %s: %s", path, strerror(errno));
-        return -1;
-    }
+    *out = fd;
     return 0;
 }
 
@@ -804,12 +820,15 @@ static int listen_start(server *srv)
     const char *path = srv->cfg.socket_path;
     int rc;
 
+    char why[512];
     int lock = socket_dir_lock(path);
-    rc = socket_bind_listen(srv, &srv->listen_fd);
+    rc = socket_bind_listen(srv, &srv->listen_fd, why, sizeof(why));
     if (lock >= 0)
         close(lock);
-    if (rc < 0)
+    if (rc < 0) {
+        log_error("%s", why);
         return -1;
+    }
     rc = uv_poll_init(&srv->loop, &srv->listener, srv->listen_fd);
     if (rc < 0) {
         log_error("poll: %s", uv_strerror(rc));
@@ -889,16 +908,18 @@ static void socket_check(server *srv)
     }
     if (errno != ENOENT)
         return;
+    char why[512];
     int lock = socket_dir_lock(path), fd;
-    int rc = socket_bind_listen(srv, &fd);
+    int rc = socket_bind_listen(srv, &fd, why, sizeof(why));
     if (lock >= 0)
         close(lock);
     if (rc < 0) {
-        if (fd >= 0)
-            close(fd);
-        if (!srv->sock_lost_logged)
+        /* said once, and again only when the reason changes */
+        if (!srv->sock_lost_logged || strcmp(why, srv->sock_why) != 0)
             log_warn("%s was removed and cannot be made again (retrying "
-                     "each second)", path);
+                     "each second): %s",
+                     path, why);
+        snprintf(srv->sock_why, sizeof(srv->sock_why), "%s", why);
         srv->sock_lost_logged = true;
         return;
     }

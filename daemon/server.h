@@ -179,6 +179,7 @@ struct server {
     /* the socket file removed under us (tmpfiles cleaning, an operator):
      * a new listener is made on the path; the old one is being closed */
     bool relistening, sock_lost_logged;
+    char sock_why[512]; /* why it could not be made again (said once) */
     int relisten_fd;
 
     /* written by the main loop under ix_lock, read by anyone under it */

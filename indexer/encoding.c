@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uchardet/uchardet.h>
@@ -99,10 +100,16 @@ static int reads_as(const char *p, size_t n, enum script s)
     return ours > 0 && ours * 2 >= letters && other * 10 <= ours;
 }
 
-/* text in encoding `from` as UTF-8 (malloc'd), or NULL: not convertible
- * (errno EILSEQ/EINVAL) or out of memory (errno ENOMEM). */
+/*
+ * text in encoding `from` as UTF-8 (malloc'd), or NULL: not convertible
+ * (errno EINVAL) or out of memory (errno ENOMEM). A byte sequence the
+ * encoding does not have becomes U+FFFD, counted in *bad: one stray or
+ * damaged byte, a file cut inside its last character, a quotation pasted
+ * in UTF-8 made iconv give up on the whole file, which was then read as
+ * Windows-1252 (all of its text mojibake).
+ */
 static char *convert(const char *from, const char *text, size_t len,
-                     size_t *out_len)
+                     size_t *out_len, size_t *bad)
 {
     iconv_t cd = iconv_open("UTF-8", from);
     if (cd == (iconv_t)-1) {
@@ -113,6 +120,7 @@ static char *convert(const char *from, const char *text, size_t len,
     char *out = malloc(cap);
     char *in = (char *)(uintptr_t)text;
     size_t in_left = len;
+    *bad = 0;
     while (out != NULL) {
         char *o = out + used;
         size_t o_left = cap - used;
@@ -120,16 +128,27 @@ static char *convert(const char *from, const char *text, size_t len,
         used = (size_t)(o - out);
         if (r != (size_t)-1 && in_left == 0)
             break;
-        if (r == (size_t)-1 && errno != E2BIG) {
+        if (r == (size_t)-1 && (errno == EILSEQ || errno == EINVAL) &&
+            in_left > 0 && o_left >= 3) {
+            memcpy(out + used, "\xef\xbf\xbd", 3);
+            used += 3;
+            in++;
+            in_left--;
+            (*bad)++;
+            iconv(cd, NULL, NULL, NULL, NULL); /* a fresh state */
+            continue;
+        }
+        if (r == (size_t)-1 && errno != E2BIG && errno != EILSEQ &&
+            errno != EINVAL) {
             free(out);
             out = NULL;
+            errno = EINVAL;
             break;
         }
         cap *= 2;
         char *grown = realloc(out, cap);
         if (grown == NULL) {
             free(out);
-            out = NULL;
             errno = ENOMEM;
         }
         out = grown;
@@ -138,6 +157,13 @@ static char *convert(const char *from, const char *text, size_t len,
     if (out != NULL)
         *out_len = used;
     return out;
+}
+
+/* Bytes replaced by U+FFFD at most: 1 in 50 (a few stray bytes, a
+ * character cut at the end); more is not text in that encoding. */
+static int few_bad(size_t bad, size_t len)
+{
+    return bad <= 1 + len / 50;
 }
 
 int trawl_legacy_to_utf8(const char *text, size_t len, char **out,
@@ -156,16 +182,23 @@ int trawl_legacy_to_utf8(const char *text, size_t len, char **out,
     uchardet_delete(ud);
     if (i == n)
         return 0;
-    size_t ulen = 0;
-    char *u = convert(known[i].iconv, text, len, &ulen);
+    size_t ulen = 0, bad = 0;
+    char *u = convert(known[i].iconv, text, len, &ulen, &bad);
     if (u == NULL)
         return errno == ENOMEM ? -1 : 0;
-    if (!reads_as(u, ulen, known[i].script)) {
+    if (!few_bad(bad, len) || !reads_as(u, ulen, known[i].script)) {
         free(u);
         return 0;
     }
     *out = u;
     *out_len = ulen;
-    *name = known[i].shown;
+    if (bad == 0) {
+        *name = known[i].shown;
+    } else {
+        static _Thread_local char shown[96];
+        snprintf(shown, sizeof(shown), "%s (%zu invalid byte%s replaced "
+                 "by U+FFFD)", known[i].shown, bad, bad == 1 ? "" : "s");
+        *name = shown;
+    }
     return 1;
 }

@@ -4,7 +4,10 @@
  * would be indexed as words ("p", "amp") and shown in snippets and by
  * `get`. Such a body is read as HTML (libxml2's parser, which knows every
  * entity and mends broken markup) and its text kept: paragraphs and line
- * breaks as newlines, scripts, styles and comments dropped.
+ * breaks as newlines, table cells apart, <pre> as it is, scripts, styles
+ * and comments dropped. A body without block markup (plain text with an
+ * entity or a <b>) keeps its own line breaks; a tag named in text and
+ * never closed ("inject <script> into forms") is text.
  */
 #ifndef TRAWL_INDEXER_HTML_H
 #define TRAWL_INDEXER_HTML_H

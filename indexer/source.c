@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define IN_CAP ((size_t)256 << 10)
 
@@ -25,8 +26,13 @@ struct src {
     z_stream z;
     int z_ready;
     int z_member_done; /* the last gzip member ended at in_pos */
+    int z_padding;     /* zero bytes seen after it */
+    uint64_t given;    /* uncompressed bytes given so far */
     ZSTD_DStream *zd;
     size_t zd_hint; /* 0 when the last zstd frame ended */
+    /* An error met after some bytes were decompressed in the same call:
+     * those bytes are returned first, the error at the next call. */
+    const char *pending;
     char why[160];
 };
 
@@ -98,26 +104,53 @@ static int fill(src *s, const char **why)
     }
 }
 
+/*
+ * What a decompressor ends a call with: the bytes it gave, if any (the
+ * error, if any, kept for the next call: the lines decompressed before
+ * the damage are indexed, as for a file cut short), else -1 and why.
+ */
+static ssize_t give(src *s, size_t got, const char *err, const char **why)
+{
+    if (err == NULL || got > 0) {
+        s->pending = err;
+        return (ssize_t)got;
+    }
+    *why = err;
+    return -1;
+}
+
 static ssize_t read_gzip(src *s, unsigned char *buf, size_t cap,
                          const char **why)
 {
     size_t got = 0;
     while (got < cap) {
-        int more = fill(s, why);
+        const char *err = NULL;
+        int more = fill(s, &err);
         if (more < 0)
-            return -1;
+            return give(s, got, err, why);
         if (more == 0) {
             if (s->z_member_done || (s->consumed == 0 && got == 0))
                 return (ssize_t)got; /* the end (or an empty file) */
-            *why = "compressed data cut short (gzip stream ends early)";
-            return got > 0 ? (ssize_t)got : -1;
+            return give(s, got,
+                        "compressed data cut short (gzip stream ends early)",
+                        why);
         }
         if (s->z_member_done) {
-            /* another member follows (pigz, bgzip, cat a.gz b.gz) */
-            if (inflateReset(&s->z) != Z_OK) {
-                *why = "damaged gzip data";
-                return -1;
+            /* Zero bytes after the last member (a tape or a block
+             * device's padding) are no data, as gzip -d has them. */
+            while (s->in_pos < s->in_len && s->in[s->in_pos] == 0) {
+                s->in_pos++;
+                s->z_padding = 1;
             }
+            if (s->in_pos == s->in_len)
+                continue;
+            if (s->z_padding)
+                return give(s, got, "damaged gzip data: bytes after the "
+                                    "zero padding at its end",
+                            why);
+            /* another member follows (pigz, bgzip, cat a.gz b.gz) */
+            if (inflateReset(&s->z) != Z_OK)
+                return give(s, got, "damaged gzip data", why);
             s->z_member_done = 0;
         }
         s->z.next_in = s->in + s->in_pos;
@@ -134,10 +167,15 @@ static ssize_t read_gzip(src *s, unsigned char *buf, size_t cap,
             continue;
         }
         if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            if (s->given == 0 && got == 0 && s->consumed <= IN_CAP &&
+                !(s->in_len >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b))
+                return give(s, got, "not gzip data (it does not start as "
+                                    "gzip does: a file of another kind "
+                                    "named .gz?)",
+                            why);
             snprintf(s->why, sizeof(s->why), "damaged gzip data%s%s",
                      s->z.msg ? ": " : "", s->z.msg ? s->z.msg : "");
-            *why = s->why;
-            return -1;
+            return give(s, got, s->why, why);
         }
         if (got > 0 && s->z.avail_out > 0 && s->in_pos < s->in_len)
             continue;
@@ -152,23 +190,30 @@ static ssize_t read_zstd(src *s, unsigned char *buf, size_t cap,
 {
     ZSTD_outBuffer out = {buf, cap, 0};
     while (out.pos < out.size) {
-        int more = fill(s, why);
+        const char *err = NULL;
+        int more = fill(s, &err);
         if (more < 0)
-            return -1;
+            return give(s, out.pos, err, why);
         if (more == 0) {
             if (s->zd_hint == 0)
                 return (ssize_t)out.pos; /* the end, after whole frames */
-            *why = "compressed data cut short (zstd frame ends early)";
-            return out.pos > 0 ? (ssize_t)out.pos : -1;
+            return give(s, out.pos,
+                        "compressed data cut short (zstd frame ends early)",
+                        why);
         }
         ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
         size_t rc = ZSTD_decompressStream(s->zd, &out, &in);
         s->in_pos = in.pos;
         if (ZSTD_isError(rc)) {
+            if (s->given == 0 && out.pos == 0 &&
+                ZSTD_getErrorCode(rc) == ZSTD_error_prefix_unknown)
+                return give(s, out.pos, "not zstd data (it does not start "
+                                        "as zstd does: a file of another "
+                                        "kind named .zst?)",
+                            why);
             snprintf(s->why, sizeof(s->why), "damaged zstd data: %s",
                      ZSTD_getErrorName(rc));
-            *why = s->why;
-            return -1;
+            return give(s, out.pos, s->why, why);
         }
         s->zd_hint = rc;
         if (out.pos > 0 && s->in_pos == s->in_len)
@@ -179,10 +224,17 @@ static ssize_t read_zstd(src *s, unsigned char *buf, size_t cap,
 
 ssize_t src_read(src *s, void *buf, size_t cap, const char **why)
 {
-    if (s->kind == SRC_GZIP)
-        return read_gzip(s, buf, cap, why);
-    if (s->kind == SRC_ZSTD)
-        return read_zstd(s, buf, cap, why);
+    if (s->pending != NULL) {
+        *why = s->pending;
+        return -1;
+    }
+    if (s->kind != SRC_PLAIN) {
+        ssize_t n = s->kind == SRC_GZIP ? read_gzip(s, buf, cap, why)
+                                        : read_zstd(s, buf, cap, why);
+        if (n > 0)
+            s->given += (uint64_t)n;
+        return n;
+    }
     for (;;) {
         ssize_t n = read(s->fd, buf, cap);
         if (n < 0 && errno == EINTR)

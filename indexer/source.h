@@ -26,7 +26,9 @@ src *src_open(int fd, int kind);
  * Up to cap bytes of the uncompressed stream into buf: the count, 0 at
  * its end, or -1 with a reason in *why (static or in the src; "read
  * error: ..." for I/O, or what is wrong with the compressed data: damaged,
- * cut short).
+ * cut short). What was decompressed before damage is given first, the
+ * error at the next call. Zero bytes after the last gzip member (padding)
+ * end the stream as gzip -d has it.
  */
 ssize_t src_read(src *s, void *buf, size_t cap, const char **why);
 
