@@ -827,7 +827,7 @@ static int jsonl_seen(run *r, const struct stat *st)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 12
+#define TEXT_FP_VERSION 13
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {

@@ -17,6 +17,13 @@
 
 #define IN_CAP ((size_t)256 << 10)
 
+/* A compressed file is never empty (gzip and zstd of nothing take 20 and
+ * 9 bytes): an empty one is a download or copy that failed, and must not
+ * delete the articles the file held. */
+#define EMPTY_FILE                                                          \
+    "empty file (compressed data always has a header: a download or copy " \
+    "that failed?)"
+
 struct src {
     int fd, kind;
     unsigned char *in;
@@ -129,8 +136,10 @@ static ssize_t read_gzip(src *s, unsigned char *buf, size_t cap,
         if (more < 0)
             return give(s, got, err, why);
         if (more == 0) {
-            if (s->z_member_done || (s->consumed == 0 && got == 0))
-                return (ssize_t)got; /* the end (or an empty file) */
+            if (s->consumed == 0)
+                return give(s, got, EMPTY_FILE, why);
+            if (s->z_member_done)
+                return (ssize_t)got; /* the end */
             return give(s, got,
                         "compressed data cut short (gzip stream ends early)",
                         why);
@@ -195,6 +204,8 @@ static ssize_t read_zstd(src *s, unsigned char *buf, size_t cap,
         if (more < 0)
             return give(s, out.pos, err, why);
         if (more == 0) {
+            if (s->consumed == 0)
+                return give(s, out.pos, EMPTY_FILE, why);
             if (s->zd_hint == 0)
                 return (ssize_t)out.pos; /* the end, after whole frames */
             return give(s, out.pos,

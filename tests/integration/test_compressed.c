@@ -94,7 +94,6 @@ static void test_gzip_and_zstd(void **state)
     zst_frame(&zs, &zsn, "{\"id\":\"e\",\"title\":\"Fog\",\"body\":\"thick "
                          "fog\"}\n");
     write_bytes(&h, "feeds/DAY2.JSONL.ZST", zs, zsn);
-    write_bytes(&h, "feeds/empty.jsonl.gz", "", 0);
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
     assert_non_null(strstr(r.out, "indexed 5 documents (5 added"));
     assert_string_equal(r.err, "");
@@ -173,6 +172,19 @@ static void test_gzip_and_zstd(void **state)
     write_bytes(&h, "feeds/DAY2.JSONL.ZST", zs, zsn);
     assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
     assert_non_null(strstr(r.err, "DAY2.JSONL.ZST: "));
+    assert_non_null(strstr(r.err, "not see are kept"));
+    th_result_free(&r);
+    assert_int_equal(count(&h, "storm OR flood OR drought OR winds OR fog"),
+                     5);
+
+    /* Empty (a download that failed: compressed data is never 0 bytes):
+     * reported, nothing deleted. */
+    zs[zsn / 2] ^= 0x5a;
+    zs[zsn / 2 + 1] ^= 0xa5;
+    write_bytes(&h, "feeds/DAY2.JSONL.ZST", zs, zsn);
+    write_bytes(&h, "feeds/day1.jsonl.gz", "", 0);
+    assert_int_equal(th_index(&h, (const char *[]){dir, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "day1.jsonl.gz: empty file"));
     assert_non_null(strstr(r.err, "not see are kept"));
     th_result_free(&r);
     assert_int_equal(count(&h, "storm OR flood OR drought OR winds OR fog"),
