@@ -108,6 +108,7 @@ typedef struct run {
     uint64_t bad;     /* bad files / lines skipped */
     uint64_t held;    /* bad inputs whose article the index kept as it
                          was (trawl_writer_keep_old) */
+    int nul_noted;      /* the .jsonl file being read had NUL lines */
     uint64_t undated_n; /* JSON lines indexed without their unreadable
                            date */
     int64_t inflated; /* bytes compressed .jsonl files gave beyond their
@@ -1117,6 +1118,22 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         k++;
     if (k == n)
         return; /* blank line */
+    if (s[k] == '\0') {
+        /* NUL bytes where a record should be: blocks a crash left
+         * unwritten (the file kept its size). Which articles they hid is
+         * unknown: the run deletes none it did not see. */
+        if (!r->nul_noted) {
+            line_note(r, path, line, "NUL bytes instead of a record (the "
+                                     "file was damaged, e.g. by a crash "
+                                     "while it was written): the articles "
+                                     "of the previous index this run did "
+                                     "not see are kept");
+            r->unread++;
+            r->nul_noted = 1;
+        }
+        r->bad++;
+        return;
+    }
 
     trawl_err err;
     trawl_err_clear(&err);
@@ -1244,6 +1261,7 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         return;
     }
     r->line_notes = r->lines_unshown = 0;
+    r->nul_noted = 0;
     int kind = src_kind_of(e->rel);
     /* UTF-16 (Windows PowerShell's '>' writes it): every line would be
      * reported as bad JSON; say once what it is instead. */

@@ -224,6 +224,34 @@ static void test_bad_then_good_and_escaped_ids(void **state)
     th_cleanup(&h);
 }
 
+/* A tail of NUL bytes (blocks a crash left unwritten; the file kept its
+ * size): the damage is named and no article is deleted for it. */
+static void test_zeroed_tail_keeps_articles(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256];
+    th_result r;
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "feed.jsonl");
+    th_write_text(corpus, first);
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    char img[4096];
+    const char *head = "{\"id\":\"a\",\"title\":\"Storm\",\"body\":\"storm "
+                       "surge\"}\n";
+    size_t hl = strlen(head);
+    memcpy(img, head, hl);
+    memset(img + hl, 0, sizeof(img) - hl);
+    assert_int_equal(th_write_file(corpus, img, sizeof(img)), 0);
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
+    assert_non_null(strstr(r.err, "feed.jsonl:2: NUL bytes instead of a "
+                                  "record"));
+    assert_non_null(strstr(r.out, "no changes"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 /* With --field, the id of a bad line is read from the mapped member. */
 static void test_bad_lines_with_a_field_mapping(void **state)
 {
@@ -353,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_overlong_line_keeps_its_article),
         cmocka_unit_test(test_bad_lines_with_a_field_mapping),
         cmocka_unit_test(test_bad_then_good_and_escaped_ids),
+        cmocka_unit_test(test_zeroed_tail_keeps_articles),
         cmocka_unit_test(test_unreadable_jsonl_keeps_its_articles),
         cmocka_unit_test(test_bad_files_keep_their_articles),
     };
