@@ -46,22 +46,13 @@ static void near_with_space_before_tilde(void **state)
         if (strstr(err.msg, want) == NULL)
             fail_msg("%s: %s", bad[i].q, err.msg);
     }
-    static const struct {
-        const char *q, *rendered;
-    } good[] = {
+    static const tu_query_case good[] = {
         {"\"new york\"~3", "\"new york\"~3"},
         {"costs ~3 billion", "AND(cost, 3, billion)"},
         {"\"new york\" ~x", "AND(\"new york\", x)"},
         {"\"new york\" 3", "AND(\"new york\", 3)"},
     };
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        int rc = tu_parse_render(f, good[i].q, s, sizeof(s), &err);
-        if (rc != 0)
-            fail_msg("%s: %s", good[i].q, err.msg);
-        if (strcmp(s, good[i].rendered) != 0)
-            fail_msg("%s: rendered %s, want %s", good[i].q, s,
-                     good[i].rendered);
-    }
+    tu_check_renders(f, good, sizeof(good) / sizeof(good[0]));
 }
 
 /*
@@ -73,11 +64,7 @@ static void near_with_space_before_tilde(void **state)
 static void lucene_or_and_operators(void **state)
 {
     tu_fixture *f = *state;
-    trawl_err err;
-    char s[256];
-    static const struct {
-        const char *q, *rendered;
-    } good[] = {
+    static const tu_query_case good[] = {
         {"storm || flood", "OR(storm, flood)"},
         {"storm && flood || harbor", "OR(AND(storm, flood), harbor)"},
         {"(storm || flood) && -harbor", "AND(OR(storm, flood), NOT harbor)"},
@@ -85,28 +72,13 @@ static void lucene_or_and_operators(void **state)
         {"storm||flood", "\"storm flood\""},
         {"storm | flood", "AND(storm, flood)"},
     };
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        int rc = tu_parse_render(f, good[i].q, s, sizeof(s), &err);
-        if (rc != 0)
-            fail_msg("%s: %s", good[i].q, err.msg);
-        if (strcmp(s, good[i].rendered) != 0)
-            fail_msg("%s: rendered %s, want %s", good[i].q, s,
-                     good[i].rendered);
-    }
-    static const struct {
-        const char *q, *msg;
-    } bad[] = {
+    tu_check_renders(f, good, sizeof(good) / sizeof(good[0]));
+    static const tu_query_case bad[] = {
         {"|| storm", "column 1: OR needs a term on both sides"},
         {"storm &&", "column 7: AND needs a term on both sides"},
         {"storm && || flood", "column 7: AND needs a term on both sides"},
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = tu_parse_render(f, bad[i].q, s, sizeof(s), &err);
-        if (rc != TRAWL_EQUERY)
-            fail_msg("%s: parsed as %s", bad[i].q, rc == 0 ? s : "?");
-        if (strstr(err.msg, bad[i].msg) == NULL)
-            fail_msg("%s: %s", bad[i].q, err.msg);
-    }
+    tu_check_rejects(f, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 int main(void)

@@ -31,11 +31,7 @@
 static void field_names_in_any_case(void **state)
 {
     tu_fixture *f = *state;
-    trawl_err err;
-    char s[256];
-    static const struct {
-        const char *q, *rendered;
-    } good[] = {
+    static const tu_query_case good[] = {
         {"Title:korea", "title:korea"},
         {"TITLE:\"north korea\"", "title:\"north korea\""},
         {"BoDy:talks", "body:talk"},
@@ -52,28 +48,13 @@ static void field_names_in_any_case(void **state)
         {"date: ..2024 war", "AND(date:..2024-12-31, war)"},
         {"Note: korea", "AND(note, korea)"},
     };
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        int rc = tu_parse_render(f, good[i].q, s, sizeof(s), &err);
-        if (rc != 0)
-            fail_msg("%s: %s", good[i].q, err.msg);
-        if (strcmp(s, good[i].rendered) != 0)
-            fail_msg("%s: rendered %s, want %s", good[i].q, s,
-                     good[i].rendered);
-    }
-    static const struct {
-        const char *q, *msg;
-    } bad[] = {
+    tu_check_renders(f, good, sizeof(good) / sizeof(good[0]));
+    static const tu_query_case bad[] = {
         {"Colour:red", "column 1: unknown field \"Colour\""},
         {"korea Titles:x", "column 7: unknown field \"Titles\""},
         {"Date:yesterday", "column 1: bad date"},
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = tu_parse_render(f, bad[i].q, s, sizeof(s), &err);
-        if (rc != TRAWL_EQUERY)
-            fail_msg("%s: parsed as %s", bad[i].q, rc == 0 ? s : "?");
-        if (strstr(err.msg, bad[i].msg) == NULL)
-            fail_msg("%s: %s", bad[i].q, err.msg);
-    }
+    tu_check_rejects(f, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /*

@@ -59,6 +59,31 @@ int tu_parse_render(tu_fixture *f, const char *q, char *out, size_t cap,
     return 0;
 }
 
+void tu_check_renders(tu_fixture *f, const tu_query_case *c, size_t n)
+{
+    trawl_err err;
+    char s[512];
+    for (size_t i = 0; i < n; i++) {
+        if (tu_parse_render(f, c[i].q, s, sizeof(s), &err) != 0)
+            fail_msg("%s: %s", c[i].q, err.msg);
+        if (strcmp(s, c[i].want) != 0)
+            fail_msg("%s: rendered %s, want %s", c[i].q, s, c[i].want);
+    }
+}
+
+void tu_check_rejects(tu_fixture *f, const tu_query_case *c, size_t n)
+{
+    trawl_err err;
+    char s[512];
+    for (size_t i = 0; i < n; i++) {
+        int rc = tu_parse_render(f, c[i].q, s, sizeof(s), &err);
+        if (rc != TRAWL_EQUERY)
+            fail_msg("%s: parsed as %s", c[i].q, rc == 0 ? s : "?");
+        if (strstr(err.msg, c[i].want) == NULL)
+            fail_msg("%s: %s", c[i].q, err.msg);
+    }
+}
+
 /* ---- random numbers ---------------------------------------------------- */
 
 static uint64_t rng_state;

@@ -37,6 +37,18 @@ int tu_fixture_teardown(void **state);
 int tu_parse_render(tu_fixture *f, const char *q, char *out, size_t cap,
                     trawl_err *err);
 
+/* A query and what is expected of it: its rendering, or a part of the
+ * parser's error message. */
+typedef struct tu_query_case {
+    const char *q, *want;
+} tu_query_case;
+
+/* Each case parses and renders as its want; each fails the test if not. */
+void tu_check_renders(tu_fixture *f, const tu_query_case *c, size_t n);
+
+/* Each case is a bad_query whose message holds its want. */
+void tu_check_rejects(tu_fixture *f, const tu_query_case *c, size_t n);
+
 /* ---- random numbers ---------------------------------------------------- */
 
 /* A linear congruential generator: tu_seed, then tu_rnd(n) in [0, n). */
