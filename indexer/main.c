@@ -1421,13 +1421,13 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     r->files++;
     if (jsonl) {
         uint64_t good = r->articles + r->kept + r->same_again;
-        uint64_t bad = r->bad;
+        uint64_t bad = r->bad, unread = r->unread;
         index_jsonl(r, e, fd);
         /* Not one line of it indexed, only bad ones: a file damaged or
          * re-encoded (UTF-16), in another format, or read with the wrong
          * --field: which articles it held is unknown, so none that this
          * run did not see is deleted for it. */
-        if (!r->fatal && !stop_signal &&
+        if (!r->fatal && !stop_signal && r->unread == unread &&
             r->articles + r->kept + r->same_again == good && r->bad > bad) {
             note(e->path, 0, "no line of it could be indexed: the articles "
                              "of the previous index this run did not see "
@@ -1446,7 +1446,8 @@ static int on_file(void *payload, const trawl_walk_entry *e)
                              "writing it?): the articles of the previous "
                              "index this run did not see are kept; run "
                              "again once it is complete");
-            r->unread++;
+            if (r->unread == unread)
+                r->unread++; /* one input, counted once */
         }
     } else {
         size_t len = 0;
