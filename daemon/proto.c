@@ -32,6 +32,60 @@ static int fail_set(proto_fail *fail, const char *code, const char *fmt, ...)
     return -1;
 }
 
+/*
+ * Where the value of the request's top-level "id" member is, when it is an
+ * integer: *at and *n (its bytes in line). 1, else 0. A lexical scan
+ * (strings with their escapes, nesting); the caller parses the line
+ * again with the number replaced, which checks everything else.
+ */
+static int raw_number_id(const char *line, size_t len, size_t *at, size_t *n)
+{
+    int depth = 0;
+    size_t i = 0;
+    while (i < len) {
+        char c = line[i];
+        if (c == '"') {
+            size_t start = ++i;
+            while (i < len && line[i] != '"')
+                i += line[i] == '\\' ? 2 : 1;
+            if (i >= len)
+                return 0;
+            size_t end = i++;
+            if (depth != 1)
+                continue;
+            size_t k = i;
+            while (k < len && (line[k] == ' ' || line[k] == '\t'))
+                k++;
+            if (k >= len || line[k] != ':' || end - start != 2 ||
+                memcmp(line + start, "id", 2) != 0)
+                continue;
+            k++;
+            while (k < len && (line[k] == ' ' || line[k] == '\t'))
+                k++;
+            /* an integer only: a real out of range (1e400) would be
+             * echoed as a number its client could not read back */
+            size_t v = k;
+            if (k < len && line[k] == '-')
+                k++;
+            size_t d = k;
+            while (k < len && line[k] >= '0' && line[k] <= '9')
+                k++;
+            if (k == d || (k < len && (line[k] == '.' || line[k] == 'e' ||
+                                       line[k] == 'E')))
+                return 0;
+            *at = v;
+            *n = k - v;
+            return 1;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']')
+            depth--;
+        i++;
+    }
+    return 0;
+}
+
 /* Field lookups: 0 if absent (out untouched) or valid, -1 with *fail. */
 
 static int get_string(json_t *obj,
@@ -259,6 +313,27 @@ int proto_parse(proto_request *req,
         return fail_set(fail, PROTO_INVALID_UTF8, "request is not valid UTF-8");
     req->root =
         json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    size_t id_at = 0, id_n = 0;
+    if (req->root == NULL &&
+        json_error_code(&jerr) == json_error_numeric_overflow &&
+        raw_number_id(line, len, &id_at, &id_n)) {
+        /* An id beyond jansson's integers (a Go uint64 counter): parsed
+         * with 0 in its place, echoed as it was written. */
+        char *copy = malloc(len);
+        if (copy == NULL)
+            return fail_set(fail, PROTO_INTERNAL, "out of memory");
+        memcpy(copy, line, len);
+        memset(copy + id_at, ' ', id_n);
+        copy[id_at] = '0';
+        req->root = json_loadb(copy, len,
+                               JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+                               &jerr);
+        free(copy);
+        if (req->root == NULL)
+            id_n = 0;
+    } else {
+        id_n = 0;
+    }
     if (req->root == NULL) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             return fail_set(fail, PROTO_INVALID_UTF8, "%s", jerr.text);
@@ -276,7 +351,15 @@ int proto_parse(proto_request *req,
                         "a request must be a JSON object");
 
     json_t *id = json_object_get(req->root, "id");
-    if (id != NULL) {
+    if (id_n > 0) {
+        char *s = malloc(id_n + 1);
+        if (s == NULL)
+            return fail_set(fail, PROTO_INTERNAL, "out of memory");
+        memcpy(s, line + id_at, id_n);
+        s[id_n] = '\0';
+        free(req->id_json);
+        req->id_json = s;
+    } else if (id != NULL) {
         char *s = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
         if (s == NULL)
             return fail_set(fail, PROTO_INTERNAL, "out of memory");
