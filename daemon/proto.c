@@ -34,11 +34,13 @@ static int fail_set(proto_fail *fail, const char *code, const char *fmt, ...)
 
 /*
  * Where the value of the request's top-level "id" member is, when it is an
- * integer: *at and *n (its bytes in line). 1, else 0. A lexical scan
+ * integer (or, with strings, a string with its quotes): *at and *n (its
+ * bytes in line). 1, else 0. A lexical scan
  * (strings with their escapes, nesting); the caller parses the line
  * again with the number replaced, which checks everything else.
  */
-static int raw_number_id(const char *line, size_t len, size_t *at, size_t *n)
+static int raw_id(const char *line, size_t len, size_t *at, size_t *n,
+                  int strings)
 {
     int depth = 0;
     size_t i = 0;
@@ -62,16 +64,26 @@ static int raw_number_id(const char *line, size_t len, size_t *at, size_t *n)
             k++;
             while (k < len && (line[k] == ' ' || line[k] == '\t'))
                 k++;
+            size_t v = k;
+            if (strings && k < len && line[k] == '"') {
+                for (k++; k < len && line[k] != '"';)
+                    k += line[k] == '\\' ? 2 : 1;
+                if (k >= len)
+                    return 0;
+                *at = v;
+                *n = k + 1 - v;
+                return 1;
+            }
             /* an integer only: a real out of range (1e400) would be
              * echoed as a number its client could not read back */
-            size_t v = k;
             if (k < len && line[k] == '-')
                 k++;
             size_t d = k;
             while (k < len && line[k] >= '0' && line[k] <= '9')
                 k++;
-            if (k == d || (k < len && (line[k] == '.' || line[k] == 'e' ||
-                                       line[k] == 'E')))
+            if (k == d || (line[d] == '0' && k - d > 1) ||
+                (k < len && (line[k] == '.' || line[k] == 'e' ||
+                             line[k] == 'E')))
                 return 0;
             *at = v;
             *n = k - v;
@@ -316,7 +328,7 @@ int proto_parse(proto_request *req,
     size_t id_at = 0, id_n = 0;
     if (req->root == NULL &&
         json_error_code(&jerr) == json_error_numeric_overflow &&
-        raw_number_id(line, len, &id_at, &id_n)) {
+        raw_id(line, len, &id_at, &id_n, 0)) {
         /* An id beyond jansson's integers (a Go uint64 counter): parsed
          * with 0 in its place, echoed as it was written. */
         char *copy = malloc(len);
@@ -335,6 +347,24 @@ int proto_parse(proto_request *req,
         id_n = 0;
     }
     if (req->root == NULL) {
+        /* Not JSON: still echo the id if the line states one plainly
+         * (a string that is valid JSON on its own, or an integer), so
+         * that a client matching answers by id can tell which failed. */
+        if (raw_id(line, len, &id_at, &id_n, 1)) {
+            json_t *v = line[id_at] == '"'
+                            ? json_loadb(line + id_at, id_n, JSON_DECODE_ANY,
+                                         NULL)
+                            : NULL;
+            char *s = (line[id_at] != '"' || v != NULL) ? malloc(id_n + 1)
+                                                        : NULL;
+            json_decref(v);
+            if (s != NULL) {
+                memcpy(s, line + id_at, id_n);
+                s[id_n] = '\0';
+                free(req->id_json);
+                req->id_json = s;
+            }
+        }
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             return fail_set(fail, PROTO_INVALID_UTF8, "%s", jerr.text);
         /* jansson's own words name its flag (JSON_ALLOW_NUL) */

@@ -2,7 +2,9 @@
  * Request ids beyond a 64-bit signed integer (a Go uint64 counter, a
  * JavaScript BigInt written out) are echoed as they were written, byte
  * for byte, as docs/protocol.md promises for any JSON value; other
- * numbers out of range in a request stay bad_json.
+ * numbers out of range in a request stay bad_json. A line that is not
+ * JSON gets the id it states plainly (a string, an integer) back with
+ * its bad_json.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,6 +53,30 @@ static void test_big_request_ids(void **state)
     assert_non_null(j);
     assert_string_equal(th_error_code(j), "bad_json");
     json_decref(j);
+    /* a line that is not JSON still gets its plainly stated id back */
+    static const struct {
+        const char *line, *id;
+    } bad[] = {
+        {"{\"id\":12,\"op\":\"ping\",\"x\":1e999999}", "{\"id\":12,"},
+        {"{\"id\":\"req-7\",\"op\":\"search\",\"q\":\"storm\",}",
+         "{\"id\":\"req-7\","},
+        {"{\"id\":\"caf\\u00e9\", \"op\":}", "{\"id\":\"caf\\u00e9\","},
+        {"{\"id\":\"bad\\q\",\"op\":\"ping\"}", "{\"id\":null,"},
+        {"{\"id\":007,\"op\":\"ping\"}", "{\"id\":null,"},
+        {"{\"x\":{\"id\":5},\"op\":}", "{\"id\":null,"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(th_send_line(&c, bad[i].line), 0);
+        r = th_recv_line(&c);
+        assert_non_null(r);
+        if (strncmp(r, bad[i].id, strlen(bad[i].id)) != 0 ||
+            strstr(r, "\"bad_json\"") == NULL)
+            fail_msg("%s -> %s", bad[i].line, r);
+        json_t *ok = json_loads(r, 0, NULL);
+        assert_non_null(ok); /* the answer is JSON */
+        json_decref(ok);
+        free(r);
+    }
     /* the connection still answers */
     j = th_request(&c, "{\"id\":8,\"op\":\"ping\"}");
     assert_non_null(j);
