@@ -721,3 +721,36 @@ void th_sleep_ms(int ms)
 {
     sleep_ms(ms);
 }
+
+json_t *th_get_doc(th_conn *c, const char *id)
+{
+    char req[512];
+    snprintf(req, sizeof(req), "{\"op\":\"get\",\"doc\":\"%s\"}", id);
+    json_t *r = th_request(c, req);
+    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
+        fprintf(stderr, "harness: get %s: %s\n", id,
+                r != NULL ? "not ok" : "no answer");
+        abort();
+    }
+    return r;
+}
+
+const char *th_doc_field(const json_t *resp, const char *name)
+{
+    return json_string_value(
+        json_object_get(json_object_get(resp, "doc"), name));
+}
+
+int th_count(th_conn *c, const char *q)
+{
+    char req[512];
+    snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":\"%s\"}", q);
+    json_t *r = th_request(c, req);
+    if (r == NULL || !json_is_integer(json_object_get(r, "count"))) {
+        fprintf(stderr, "harness: count %s: no count in the answer\n", q);
+        abort();
+    }
+    int n = (int)json_integer_value(json_object_get(r, "count"));
+    json_decref(r);
+    return n;
+}

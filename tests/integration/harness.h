@@ -112,6 +112,18 @@ json_t *th_request(th_conn *c, const char *line);
 /* resp.error.code, or NULL if resp is not an error response. */
 const char *th_error_code(const json_t *resp);
 
+/* The answer to get of id (a JSON string's contents without escapes);
+ * aborts the test unless it is ok. The caller json_decref()s it. */
+json_t *th_get_doc(th_conn *c, const char *id);
+
+/* Member name of the doc of a get answer, as a string (NULL if absent or
+ * not a string). */
+const char *th_doc_field(const json_t *resp, const char *name);
+
+/* The count of documents q (without quotes or escapes) matches; aborts
+ * the test if the answer has none. */
+int th_count(th_conn *c, const char *q);
+
 /* ---- added for the reload, crash and corruption tests ---- */
 
 /* Start a program without waiting for it; stdout and stderr go to

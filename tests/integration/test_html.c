@@ -16,33 +16,6 @@
 
 #include "harness.h"
 
-static json_t *get(th_conn *c, const char *id)
-{
-    char req[128];
-    snprintf(req, sizeof(req), "{\"op\":\"get\",\"doc\":\"%s\"}", id);
-    json_t *r = th_request(c, req);
-    assert_non_null(r);
-    assert_true(json_is_true(json_object_get(r, "ok")));
-    return r;
-}
-
-static const char *field(json_t *r, const char *name)
-{
-    return json_string_value(
-        json_object_get(json_object_get(r, "doc"), name));
-}
-
-static int count(th_conn *c, const char *q)
-{
-    char req[256];
-    snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":\"%s\"}", q);
-    json_t *r = th_request(c, req);
-    assert_non_null(r);
-    int n = (int)json_integer_value(json_object_get(r, "count"));
-    json_decref(r);
-    return n;
-}
-
 static void test_html_bodies(void **state)
 {
     (void)state;
@@ -65,23 +38,23 @@ static void test_html_bodies(void **state)
     th_conn c;
     assert_int_equal(th_connect(&h, &c), 0);
 
-    json_t *r = get(&c, "h1");
-    assert_string_equal(field(r, "title"), "AT&T buys \xe2\x80\x9cTime\xe2\x80\x9d");
-    assert_string_equal(field(r, "body"), "The storm hit the coast.\n\n"
+    json_t *r = th_get_doc(&c, "h1");
+    assert_string_equal(th_doc_field(r, "title"), "AT&T buys \xe2\x80\x9cTime\xe2\x80\x9d");
+    assert_string_equal(th_doc_field(r, "body"), "The storm hit the coast.\n\n"
                                           "Residents fled.\n\nMore later.");
     json_decref(r);
-    r = get(&c, "h2");
-    assert_string_equal(field(r, "body"), "If x < y and y > z, AT&T wins.");
+    r = th_get_doc(&c, "h2");
+    assert_string_equal(th_doc_field(r, "body"), "If x < y and y > z, AT&T wins.");
     json_decref(r);
-    r = get(&c, "h3");
-    assert_string_equal(field(r, "body"),
+    r = th_get_doc(&c, "h3");
+    assert_string_equal(th_doc_field(r, "body"),
                         "Unclosed italic bold\n\ntail & more \xe2\x80\x94 end");
     json_decref(r);
 
-    assert_int_equal(count(&c, "storm"), 1);
-    assert_int_equal(count(&c, "hidden OR remark OR color"), 0);
-    assert_int_equal(count(&c, "amp OR p OR b"), 0);
-    assert_int_equal(count(&c, "title:time"), 1);
+    assert_int_equal(th_count(&c, "storm"), 1);
+    assert_int_equal(th_count(&c, "hidden OR remark OR color"), 0);
+    assert_int_equal(th_count(&c, "amp OR p OR b"), 0);
+    assert_int_equal(th_count(&c, "title:time"), 1);
     /* the snippet is text */
     r = th_request(&c, "{\"op\":\"search\",\"q\":\"storm\"}");
     assert_non_null(r);

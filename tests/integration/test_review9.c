@@ -28,38 +28,10 @@
 
 #include "harness.h"
 
-static json_t *get(th_conn *c, const char *id)
-{
-    char req[256];
-    snprintf(req, sizeof(req), "{\"op\":\"get\",\"doc\":\"%s\"}", id);
-    json_t *r = th_request(c, req);
-    assert_non_null(r);
-    if (!json_is_true(json_object_get(r, "ok")))
-        fail_msg("get %s: %s", id, json_dumps(r, 0));
-    return r;
-}
-
-static const char *body(json_t *r)
-{
-    return json_string_value(
-        json_object_get(json_object_get(r, "doc"), "body"));
-}
-
-static int count(th_conn *c, const char *q)
-{
-    char req[512];
-    snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":\"%s\"}", q);
-    json_t *r = th_request(c, req);
-    assert_non_null(r);
-    int n = (int)json_integer_value(json_object_get(r, "count"));
-    json_decref(r);
-    return n;
-}
-
 static void check_body(th_conn *c, const char *id, const char *want)
 {
-    json_t *r = get(c, id);
-    const char *b = body(r);
+    json_t *r = th_get_doc(c, id);
+    const char *b = th_doc_field(r, "body");
     assert_non_null(b);
     if (strcmp(b, want) != 0)
         fail_msg("%s: body \"%s\", expected \"%s\"", id, b, want);
@@ -125,7 +97,7 @@ static void test_html_text(void **state)
 
     /* cells were one word ("ParisLondon") */
     check_body(&c, "table", "Paris London\n\nBerlin Rome");
-    assert_int_equal(count(&c, "london"), 1);
+    assert_int_equal(th_count(&c, "london"), 1);
     /* white space of <pre> kept */
     check_body(&c, "pre", "Code:\n\nline one\n    indented\nline three");
     /* one entity made a plain body one paragraph */
@@ -133,22 +105,22 @@ static void test_html_text(void **state)
                "First paragraph, AT&T.\n\nSecond paragraph.\nA line.");
     /* "<![CDATA[" was text: the word "cdata" indexed and shown */
     check_body(&c, "cdata", "Wrapped text");
-    assert_int_equal(count(&c, "cdata"), 0);
+    assert_int_equal(th_count(&c, "cdata"), 0);
     /* a whole page (no tag of the list but html, body, title) was text */
     check_body(&c, "page", "Hello world");
-    assert_int_equal(count(&c, "html OR doctype OR site"), 0);
+    assert_int_equal(th_count(&c, "html OR doctype OR site"), 0);
     /* a tag named in text, not closed after: the rest of the article was
      * taken for its script (or style, or title) and dropped */
     check_body(&c, "xss",
                "Attackers inject <script> tags into forms. The fix is simple.");
     check_body(&c, "css", "Put the name in <title> and the rules in a "
                           "<style> block; then the text.");
-    assert_int_equal(count(&c, "fix"), 1);
+    assert_int_equal(th_count(&c, "fix"), 1);
     /* past 256 open elements libxml2 stopped: the text was lost */
     check_body(&c, "div", "deepdiv tail");
     check_body(&c, "font", "lead\n\ndeepfont tail");
-    assert_int_equal(count(&c, "deepdiv"), 1);
-    assert_int_equal(count(&c, "deepfont"), 1);
+    assert_int_equal(th_count(&c, "deepdiv"), 1);
+    assert_int_equal(th_count(&c, "deepfont"), 1);
 
     th_close(&c);
     assert_int_equal(th_daemon_stop(&h), 0);
@@ -174,8 +146,8 @@ static void test_html_long_text(void **state)
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_conn c;
     assert_int_equal(th_connect(&h, &c), 0);
-    assert_int_equal(count(&c, "lastword"), 1);
-    assert_int_equal(count(&c, "after"), 1);
+    assert_int_equal(th_count(&c, "lastword"), 1);
+    assert_int_equal(th_count(&c, "after"), 1);
     th_close(&c);
     assert_int_equal(th_daemon_stop(&h), 0);
     th_cleanup(&h);
@@ -239,8 +211,8 @@ static void test_legacy_damaged(void **state)
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_conn c;
     assert_int_equal(th_connect(&h, &c), 0);
-    assert_int_equal(count(&c, "\xec\xa0\x95\xec\xb1\x85"), 1); /* 정책 */
-    assert_int_equal(count(&c, "\xe7\xb5\x8c\xe6\xb8\x88"), 1); /* 経済 */
+    assert_int_equal(th_count(&c, "\xec\xa0\x95\xec\xb1\x85"), 1); /* 정책 */
+    assert_int_equal(th_count(&c, "\xe7\xb5\x8c\xe6\xb8\x88"), 1); /* 経済 */
     th_close(&c);
     assert_int_equal(th_daemon_stop(&h), 0);
     th_cleanup(&h);
