@@ -1775,20 +1775,7 @@ int trawl_article_parse_json_fields(trawl_article *out, const char *line,
     return parse_json_keys(out, line, len, jf_keys_of(fields, &buf), err);
 }
 
-/* The two paths alone. Not static (and not in the public header) so that
- * tests can compare them: the jansson path, which takes everything, and
- * the fast path (1: it took the line; 0: it leaves it to the slow path;
- * TRAWL_ENOMEM). */
-int trawl__article_parse_json_slow(trawl_article *out, const char *line,
-                                   size_t len, trawl_err *err);
-int trawl__article_parse_json_fields_slow(trawl_article *out,
-                                          const char *line, size_t len,
-                                          const trawl_json_fields *fields,
-                                          trawl_err *err);
-int trawl__article_parse_json_fields_fast(trawl_article *out,
-                                          const char *line, size_t len,
-                                          const trawl_json_fields *fields);
-
+/* The two paths alone, for tests (declared in internal.h). */
 int trawl__article_parse_json_slow(trawl_article *out, const char *line,
                                    size_t len, trawl_err *err)
 {

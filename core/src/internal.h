@@ -119,4 +119,22 @@ int64_t trawl__days_from_civil(int64_t y, int m, int d);
  * lower it to read them through cursors instead). */
 extern size_t trawl__search_mat_budget;
 
+/*
+ * The two paths of the JSON Lines parser alone (core/src/article.c), so
+ * that tests can compare them: the jansson path, which takes everything,
+ * and the fast path (1: it took the line; 0: it leaves it to the slow
+ * path; TRAWL_ENOMEM).
+ */
+struct trawl_article;
+struct trawl_json_fields;
+int trawl__article_parse_json_slow(struct trawl_article *out,
+                                   const char *line, size_t len,
+                                   trawl_err *err);
+int trawl__article_parse_json_fields_slow(
+    struct trawl_article *out, const char *line, size_t len,
+    const struct trawl_json_fields *fields, trawl_err *err);
+int trawl__article_parse_json_fields_fast(
+    struct trawl_article *out, const char *line, size_t len,
+    const struct trawl_json_fields *fields);
+
 #endif

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "trawl/analyze.h"
+#include "internal.h"
 #include "trawl/article.h"
 
 static int64_t iso(const char *s)
@@ -491,10 +492,6 @@ static trawl_article parse_json_ok(const char *line)
     assert_non_null(a.body);
     return a;
 }
-
-/* The jansson path of trawl_article_parse_json (core/src/article.c). */
-int trawl__article_parse_json_slow(trawl_article *out, const char *line,
-                                   size_t len, trawl_err *err);
 
 static void json_err(const char *line, size_t len, const char *want)
 {

@@ -12,16 +12,8 @@
 
 #include <cmocka.h>
 
+#include "internal.h"
 #include "trawl/article.h"
-
-/* The two paths of the JSON parser alone (core/src/article.c). */
-int trawl__article_parse_json_fields_slow(trawl_article *out,
-                                          const char *line, size_t len,
-                                          const trawl_json_fields *fields,
-                                          trawl_err *err);
-int trawl__article_parse_json_fields_fast(trawl_article *out,
-                                          const char *line, size_t len,
-                                          const trawl_json_fields *fields);
 
 static int64_t iso(const char *s)
 {
