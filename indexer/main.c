@@ -846,6 +846,13 @@ static uint64_t text_fingerprint_mtime(uint64_t fp, int64_t mtime)
     return h != 0 ? h : 1;
 }
 
+/* 1 if text starts with a UTF-16 byte order mark (FF FE or FE FF). */
+static int utf16_bom(const char *text, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)text;
+    return len >= 2 && (b[0] == 0xff || b[0] == 0xfe) && (b[0] ^ b[1]) == 1;
+}
+
 static void index_text(run *r, const trawl_walk_entry *e, const char *text,
                        size_t len)
 {
@@ -890,8 +897,7 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
     size_t conv_len = 0;
     const char *enc = NULL;
     if (!trawl_utf8_valid(text, len) &&
-        !(len >= 2 && ((unsigned char)text[0] ^ (unsigned char)text[1]) == 1 &&
-          ((unsigned char)text[0] == 0xff || (unsigned char)text[0] == 0xfe)) &&
+        !utf16_bom(text, len) &&
         memchr(text, 0, len) == NULL) {
         int k = trawl_legacy_to_utf8(text, len, &conv, &conv_len, &enc);
         if (k < 0) {
@@ -935,9 +941,7 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
     if (a.replaced > 0) {
         char msg[160];
         /* UTF-16 (with its byte order mark) was decoded by the parser */
-        int wide = len >= 2 && ((unsigned char)text[0] == 0xff ||
-                                (unsigned char)text[0] == 0xfe) &&
-                   ((unsigned char)text[0] ^ (unsigned char)text[1]) == 1;
+        int wide = utf16_bom(text, len);
         unsigned long line = 0;
         if (wide) {
             snprintf(msg, sizeof(msg),
@@ -1269,8 +1273,7 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
      * reported as bad JSON; say once what it is instead. */
     unsigned char bom[2];
     ssize_t got = kind == SRC_PLAIN ? pread(fd, bom, 2, 0) : 0;
-    if (got == 2 && ((bom[0] == 0xff && bom[1] == 0xfe) ||
-                     (bom[0] == 0xfe && bom[1] == 0xff))) {
+    if (got == 2 && utf16_bom((const char *)bom, 2)) {
         note(e->path, 0, "UTF-16 text (it starts with a UTF-16 byte order "
                          "mark): JSON Lines must be UTF-8; convert it, e.g. "
                          "iconv -f UTF-16 -t UTF-8");
