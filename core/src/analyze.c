@@ -158,11 +158,12 @@ enum {
     C_CJK,
     C_APOS,
     C_POINT,
+    C_HYPHEN, /* '-', U+2010, U+2011: a separator that may join a compound */
 };
 
 /* Classes of the ASCII characters. */
 static const unsigned char ascii_class[128] = {
-    ['\''] = C_APOS, ['.'] = C_POINT, [','] = C_POINT,
+    ['\''] = C_APOS, ['.'] = C_POINT, [','] = C_POINT, ['-'] = C_HYPHEN,
     ['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT,
     ['4'] = C_DIGIT, ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT,
     ['8'] = C_DIGIT, ['9'] = C_DIGIT,
@@ -268,6 +269,8 @@ static int unicode_class(int32_t cp)
 {
     if (cp == 0x2019 || cp == 0x2018)
         return C_APOS;
+    if (cp == 0x2010 || cp == 0x2011)
+        return C_HYPHEN;
     /* Invisible inside words, and dropped by folding: the soft hyphen
      * (web text breaks long words with it), the zero-width (non-)joiners
      * and the word joiners. They keep a word whole, like a mark. */
@@ -988,6 +991,100 @@ static void elide(const trawl_analyzer *a, const unsigned char *s,
     }
 }
 
+/* ---- hyphenated compounds ---- */
+
+/* The length of the hyphen at s[i] ('-', U+2010 HYPHEN, U+2011
+ * NON-BREAKING HYPHEN), or 0. */
+static inline size_t hyphen_len(const unsigned char *s, size_t i, size_t len)
+{
+    if (s[i] == '-')
+        return 1;
+    if (s[i] == 0xe2 && len - i >= 3 && s[i + 1] == 0x80 &&
+        (s[i + 2] == 0x90 || s[i + 2] == 0x91))
+        return 3;
+    return 0;
+}
+
+#define COMPOUND_PARTS 6  /* most parts of a compound */
+#define COMPOUND_RAW 256  /* most bytes of its parts */
+
+/*
+ * Words joined by hyphens ("e-mail", "COVID-19", "state-of-the-art") are
+ * also written solid ("email", "covid19"): the chain that starts with
+ * the plain word s[start..end) (letters, digits and marks only, followed
+ * by a hyphen) gives one more term, its parts run together, at the
+ * position of its first part. A part is a run of letters, digits and
+ * marks after a hyphen; the chain ends before a part that a point joins
+ * to more ("x-U.S."), and needs 2 to COMPOUND_PARTS parts with a letter
+ * among them ("1-0" and "2024-25" are not words). *cend gets where the
+ * chain ends (the tokenizer forms no other compound before it), *parts
+ * the number of parts. Returns the folded compound's length in dst, 0
+ * for none, or TRAWL_ENOMEM.
+ */
+static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
+                    size_t start, size_t end, size_t *cend, uint32_t *parts,
+                    char *dst)
+{
+    unsigned char raw[COMPOUND_RAW];
+    size_t rn = end - start, i = end;
+    int ascii = 1, letter = 0, over = 0;
+    uint32_t np = 1;
+    *cend = end;
+    *parts = 0;
+    if (rn > sizeof(raw))
+        return 0;
+    for (size_t k = start; k < end; k++) {
+        ascii &= s[k] < 0x80;
+        letter |= s[k] >= 0x80 || ascii_class[s[k]] == C_LETTER;
+    }
+    memcpy(raw, s + start, rn);
+    for (;;) {
+        size_t h, n;
+        if (i >= len || (h = hyphen_len(s, i, len)) == 0 || i + h >= len)
+            break;
+        size_t j = i + h, k = j;
+        int pl = 0, pa = 1, cls;
+        while (k < len) {
+            if (s[k] < 0x80) {
+                cls = ascii_class[s[k]];
+                n = 1;
+            } else {
+                cls = char_class(s + k, len - k, &n);
+                pa = 0;
+            }
+            if (cls != C_LETTER && cls != C_DIGIT &&
+                !(cls == C_MARK && k > j))
+                break;
+            pl |= cls == C_LETTER;
+            k += n;
+        }
+        if (k == j)
+            break; /* no letter or digit after the hyphen */
+        if (k < len && s[k] < 0x80 && ascii_class[s[k]] == C_POINT &&
+            k + 1 < len && (s[k + 1] >= 0x80 ||
+                            ascii_class[s[k + 1]] == C_LETTER ||
+                            ascii_class[s[k + 1]] == C_DIGIT))
+            break;
+        if (np >= COMPOUND_PARTS || rn + (k - j) > sizeof(raw)) {
+            over = 1; /* too long for a word: none, nor inside it */
+        } else {
+            memcpy(raw + rn, s + j, k - j);
+            rn += k - j;
+        }
+        ascii &= pa;
+        letter |= pl;
+        np++;
+        i = k;
+    }
+    *cend = i;
+    if (np < 2 || !letter || over)
+        return 0;
+    int clen = fold_token(a, (const char *)raw, rn, ascii, dst);
+    if (clen > 0)
+        *parts = np;
+    return clen;
+}
+
 /* Where the tokenizer's folded tokens go: a callback (after stemming, if
  * stem), or the end of a trawl_folded batch. */
 typedef struct sink {
@@ -997,12 +1094,14 @@ typedef struct sink {
     trawl_folded *out;
 } sink;
 
-/* Room for one more folded token at the end of f->bytes and f->toks. */
+/* Room for two more folded tokens (a compound and its first part) at the
+ * end of f->bytes and f->toks. */
+#define FOLDED_ROOM (2 * TRAWL_MAX_TERM + 16)
 static int folded_room(trawl_folded *f)
 {
-    if (f->cap - f->len < TRAWL_MAX_TERM + 8) {
+    if (f->cap - f->len < FOLDED_ROOM) {
         size_t cap = f->cap ? f->cap * 2 : 4096;
-        if (f->len + TRAWL_MAX_TERM + 8 > UINT32_MAX)
+        if (f->len + FOLDED_ROOM > UINT32_MAX)
             return TRAWL_ETOOBIG;
         char *p = realloc(f->bytes, cap);
         if (p == NULL)
@@ -1010,7 +1109,7 @@ static int folded_room(trawl_folded *f)
         f->bytes = p;
         f->cap = cap;
     }
-    if (f->n == f->toks_cap) {
+    if (f->toks_cap - f->n < 2) {
         size_t cap = f->toks_cap ? f->toks_cap * 2 : 512;
         trawl_ftok *t = realloc(f->toks, cap * sizeof(*t));
         if (t == NULL)
@@ -1021,17 +1120,106 @@ static int folded_room(trawl_folded *f)
     return 0;
 }
 
+/* 1 if the compound x (folded) gives the same term as its first part y
+ * ("ear-s": "ears" and "ear" both stem to "ear"; a first part of 64
+ * bytes is its clipped compound): it then stands for nothing more, and
+ * the part alone is kept. 0 if not, or TRAWL_ENOMEM. */
+static __attribute__((noinline)) int
+same_term(trawl_analyzer *a, int stem, const char *x, size_t xn,
+                     const char *y, size_t yn)
+{
+    if (!stem || a->stemmer == NULL)
+        return xn == yn && memcmp(x, y, xn) == 0;
+    char sx[TRAWL_MAX_TERM + 8];
+    const char *st;
+    int k = stem_memo(a, x, xn, &st);
+    if (k < 0)
+        return k;
+    memcpy(sx, st, (size_t)k);
+    int m = stem_memo(a, y, yn, &st);
+    if (m < 0)
+        return m;
+    return k == m && memcmp(sx, st, (size_t)k) == 0;
+}
+
+/*
+ * Before the word s[start..end) that a hyphen follows: if it is plain
+ * (letters, digits and marks: not an acronym, a number with a point, a
+ * word with an apostrophe, a Han or kana character) and starts a chain
+ * (compound()), pass the compound to out at position pos, before the
+ * word, whose folded form is at dst (flen bytes) in a batch. *chain_end
+ * gets where the chain ends. 0, or the callback's value or a negative
+ * code.
+ */
+static __attribute__((noinline)) int
+emit_compound(trawl_analyzer *a, sink *out, const unsigned char *s,
+              size_t len, size_t start, size_t end, uint32_t pos, char *dst,
+              size_t flen, size_t *chain_end)
+{
+    for (size_t k = start; k < end;) {
+        size_t n;
+        int cls = s[k] < 0x80 ? ascii_class[s[k]] : char_class(s + k, end - k, &n);
+        if (s[k] < 0x80)
+            n = 1;
+        if (cls != C_LETTER && cls != C_DIGIT && cls != C_MARK)
+            return 0;
+        k += n;
+    }
+    char *cdst = a->fold + TRAWL_MAX_TERM + 8;
+    size_t cend;
+    uint32_t parts;
+    int clen = compound(a, s, len, start, end, &cend, &parts, cdst);
+    if (clen < 0)
+        return clen;
+    *chain_end = cend;
+    if (clen == 0)
+        return 0;
+    int same = same_term(a, out->stem, cdst, (size_t)clen, dst, flen);
+    if (same != 0)
+        return same < 0 ? same : 0;
+    trawl_folded *f = out->out;
+    if (f != NULL) {
+        /* the compound's bytes go before the first part's */
+        memmove(dst + clen, dst, flen);
+        memcpy(dst, cdst, (size_t)clen);
+        trawl_ftok *t = &f->toks[f->n++];
+        t->off = (uint32_t)f->len;
+        t->len = (uint32_t)clen | parts << 8;
+        f->len += (size_t)clen;
+        return 0;
+    }
+    trawl_token tok;
+    tok.term = cdst;
+    tok.len = (size_t)clen;
+    tok.user = NULL;
+    if (out->stem && a->stemmer != NULL) {
+        const char *st;
+        int k = stem_memo(a, cdst, (size_t)clen, &st);
+        if (k < 0)
+            return k;
+        tok.term = st;
+        tok.len = (size_t)k;
+        tok.user = a->user;
+    }
+    tok.pos = pos;
+    tok.start = start;
+    tok.end = cend;
+    tok.parts = parts;
+    return out->cb(out->payload, &tok);
+}
+
 static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                     sink *out)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
+    size_t i = 0, chain_end = 0;
     uint32_t pos = 0;
     int stem = out->stem;
     trawl_folded *f = out->out;
 
     if (a->fold == NULL) {
-        a->fold = malloc(TRAWL_MAX_TERM + 8);
+        /* a token's folded form, then a compound's (see compound()) */
+        a->fold = malloc(2 * (TRAWL_MAX_TERM + 8));
         if (a->fold == NULL)
             return TRAWL_ENOMEM;
         a->fold_cap = TRAWL_MAX_TERM + 8;
@@ -1066,6 +1254,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         }
         int flen;
         size_t end;
+        int hyph = 0; /* a hyphen follows the word */
 
         /* The fast path: a run of ASCII letters and digits that ends at
          * the end or at an ASCII separator (not ' . , which may join) is
@@ -1177,6 +1366,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
             }
         }
         end = i;
+        hyph = i < len && cls == C_HYPHEN;
         if (apos && a->elide != ELIDE_NONE)
             elide(a, s, &start, &end);
         if (comma && ascii && grouped_number(s + start, end - start))
@@ -1189,6 +1379,13 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
             continue;
 
     emit:
+        /* A hyphen after a word: a compound first (see compound()). */
+        if (__builtin_expect(hyph, 0) && start >= chain_end) {
+            int rc = emit_compound(a, out, s, len, start, end, pos, dst,
+                                   (size_t)flen, &chain_end);
+            if (rc != 0)
+                return rc;
+        }
         if (f != NULL) {
             trawl_ftok *t = &f->toks[f->n++];
             t->off = (uint32_t)f->len;
@@ -1200,6 +1397,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         tok.term = a->fold;
         tok.len = (size_t)flen;
         tok.user = NULL;
+        tok.parts = 0;
         if (stem) {
             const char *st;
             int k = stem_memo(a, a->fold, (size_t)flen, &st);
@@ -1262,21 +1460,44 @@ int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
     trawl_token tok;
     uint64_t hq[PREFETCH_AHEAD]; /* hashes of tokens [i, ahead) */
     size_t ahead = from;
+    uint32_t ncpd = 0; /* compounds before token i in the range */
     tok.start = 0;
     tok.end = 0;
     tok.user = NULL;
+    tok.parts = 0;
     for (size_t i = from; i < to; i++) {
         const trawl_ftok *t = &f->toks[i];
+        uint32_t tlen = t->len;
         tok.term = f->bytes + t->off;
-        tok.len = t->len;
-        tok.pos = (uint32_t)(i - from);
+        tok.pos = (uint32_t)(i - from) - ncpd;
+        if (__builtin_expect(tlen > 0xff, 0)) {
+            /* a compound, at its first part's position (ncpd counts
+             * it from the next token on) */
+            tok.parts = tlen >> 8;
+            tlen &= 0xff;
+            ncpd++;
+            /* fold gave it only if it differs from its first part:
+             * stemmed, it may not */
+            if (i + 1 < to) {
+                const trawl_ftok *u = &f->toks[i + 1];
+                int same = same_term(a, 1, tok.term, tlen,
+                                     f->bytes + u->off, u->len & 0xff);
+                if (same < 0)
+                    return same;
+                if (same) {
+                    tok.parts = 0;
+                    continue;
+                }
+            }
+        }
+        tok.len = tlen;
         if (a->stemmer != NULL) {
             /* Hash the tokens up to PREFETCH_AHEAD ahead and prefetch
              * their slots; prefetch the entry of the one halfway there,
              * whose slot should be in cache by now. */
             while (ahead < to && ahead < i + PREFETCH_AHEAD) {
                 const trawl_ftok *u = &f->toks[ahead];
-                uint64_t h = memo_hash(f->bytes + u->off, u->len);
+                uint64_t h = memo_hash(f->bytes + u->off, u->len & 0xff);
                 hq[ahead % PREFETCH_AHEAD] = h;
                 if (a->nslots != 0)
                     __builtin_prefetch(&a->slots[h & (a->nslots - 1)]);
@@ -1290,7 +1511,7 @@ int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
                     __builtin_prefetch(a->pool + off - 1);
             }
             const char *st;
-            int k = stem_memo_h(a, tok.term, t->len,
+            int k = stem_memo_h(a, tok.term, tlen,
                                 hq[i % PREFETCH_AHEAD], &st);
             if (k < 0)
                 return k;
@@ -1301,6 +1522,7 @@ int trawl_analyze_stem_batch(trawl_analyzer *a, const trawl_folded *f,
         int rc = cb(payload, &tok);
         if (rc != 0)
             return rc;
+        tok.parts = 0;
     }
     return 0;
 }

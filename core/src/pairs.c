@@ -214,10 +214,11 @@ int trawl__pair_count_grow(pair_count *pc, size_t flen, size_t npos)
         size_t ncap = pc->mark_cap ? pc->mark_cap : 4096;
         while (ncap < flen + 2)
             ncap *= 2;
-        uint16_t *nm = realloc(pc->mark, ncap * sizeof(*nm));
+        uint16_t *nm = realloc(pc->mark, 2 * ncap * sizeof(*nm));
         if (nm == NULL)
             return TRAWL_ENOMEM;
-        memset(nm + pc->mark_cap, 0, (ncap - pc->mark_cap) * sizeof(*nm));
+        memset(nm + 2 * pc->mark_cap, 0,
+               2 * (ncap - pc->mark_cap) * sizeof(*nm));
         pc->mark = nm;
         pc->mark_cap = ncap;
     }

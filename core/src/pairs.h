@@ -124,7 +124,9 @@ typedef struct pair_count {
                          positions start in pos */
     uint32_t *pos;    /* the positions of the field at hand */
     size_t pos_cap;
-    uint16_t *mark;   /* position -> listed word + 1 (0 between fields) */
+    uint16_t *mark;   /* position x -> listed words + 1 at [2x], [2x + 1]
+                         (0: none; a compound and its first part stand
+                         at one position); all 0 between fields */
     size_t mark_cap;
     uint32_t *stamp;  /* per pair: document + 1 where last counted */
     uint32_t (*ptf)[TRAWL_NFIELDS]; /* per pair: counts per field in the
@@ -174,14 +176,14 @@ static inline uint32_t trawl__pair_count_here(pair_count *pc, size_t slot)
 }
 
 /* Mark position x of the field at hand (flen tokens) as listed word
- * m - 1's. 1 if it cannot be: x is not below flen, or another word stands
- * there (a clash, see trawl__pair_count_field); else 0. */
+ * m - 1's. 1 if it cannot be: x is not below flen, or two other words
+ * stand there (a clash, see trawl__pair_count_field); else 0. */
 static inline int trawl__pair_mark(uint16_t *mark, size_t flen, uint32_t x,
                                    uint16_t m)
 {
-    if (x >= flen || mark[x] != 0)
+    if (x >= flen || mark[2 * (size_t)x + 1] != 0)
         return 1;
-    mark[x] = m;
+    mark[2 * (size_t)x + (mark[2 * (size_t)x] != 0)] = m;
     return 0;
 }
 
@@ -193,7 +195,7 @@ static inline int trawl__pair_mark(uint16_t *mark, size_t flen, uint32_t x,
  * word followed by another at the next position, at least one of them
  * common, counts a pair; with rank, only those whose first word's rank is
  * in [lo, hi) (see merge.c). Unmarks the positions. Returns clash: when
- * two words stand at one position, or a position is not below flen,
+ * three words stand at one position, or a position is not below flen,
  * nothing is counted.
  */
 static inline int trawl__pair_count_field(pair_count *pc, size_t flen,
@@ -212,21 +214,26 @@ static inline int trawl__pair_count_field(pair_count *pc, size_t flen,
         if (rank != NULL && (rank[i] < lo || rank[i] >= hi))
             continue;
         for (uint32_t t = span[h]; t < span[h + 1]; t++) {
-            uint32_t j = mark[pos[t] + 1];
-            if (j == 0 || (i >= kc && j - 1 >= kc))
-                continue;
-            uint32_t pr = trawl__pair_index(i, j - 1, kc, k);
-            if (stamp[pr] != doc + 1) {
-                stamp[pr] = doc + 1;
-                memset(ptf[pr], 0, sizeof(ptf[pr]));
-                plist[npl++] = pr;
+            const uint16_t *next = mark + 2 * ((size_t)pos[t] + 1);
+            for (int s = 0; s < 2 && next[s] != 0; s++) {
+                uint32_t j = next[s];
+                if (i >= kc && j - 1 >= kc)
+                    continue;
+                uint32_t pr = trawl__pair_index(i, j - 1, kc, k);
+                if (stamp[pr] != doc + 1) {
+                    stamp[pr] = doc + 1;
+                    memset(ptf[pr], 0, sizeof(ptf[pr]));
+                    plist[npl++] = pr;
+                }
+                ptf[pr][f]++;
             }
-            ptf[pr][f]++;
         }
     }
     for (uint32_t t = 0; t < span[nh]; t++)
-        if (pos[t] < flen)
-            mark[pos[t]] = 0;
+        if (pos[t] < flen) {
+            mark[2 * (size_t)pos[t]] = 0;
+            mark[2 * (size_t)pos[t] + 1] = 0;
+        }
     pc->npl = npl;
     return clash;
 }

@@ -94,11 +94,26 @@ typedef struct collect {
     uint32_t *lens;
     uint32_t n, cap;
     int rc;
+    /* compounds of hyphenated words (trawl_token.parts), not in terms:
+     * how many, and the first one's term and parts if it came first */
+    uint32_t ncpd, cparts;
+    const char *cterm;
+    uint32_t clen;
 } collect;
 
 static int on_term(void *payload, const trawl_token *t)
 {
     collect *c = payload;
+    if (t->parts != 0) {
+        if (c->ncpd++ == 0 && c->n == 0) {
+            c->cterm = trawl_arena_strndup(c->p->a, t->term, t->len);
+            if (c->cterm == NULL)
+                return TRAWL_ENOMEM;
+            c->clen = (uint32_t)t->len;
+            c->cparts = t->parts;
+        }
+        return 0;
+    }
     if (c->n == c->cap) {
         uint32_t ncap = c->cap ? c->cap * 2 : 8;
         const char **nt = trawl_arena_alloc(c->p->a, ncap * sizeof(*nt));
@@ -122,11 +137,17 @@ static int on_term(void *payload, const trawl_token *t)
     return 0;
 }
 
-/* Analyze text into a TERM or PHRASE node, or NULL if it has no terms. */
+/* Analyze text into a TERM or PHRASE node, or NULL if it has no terms.
+ * A word or quote that is one hyphenated chain ("e-mail", "COVID-19") is
+ * the OR of its compound and the phrase of its parts: "email" and "e
+ * mail" both match (an article's "e-mail" holds both). In a longer
+ * phrase the parts stand for it ("send e-mail" is "send e mail"). */
 static int make_leaf(parser *p, const char *text, size_t n, int field,
                      size_t at, qnode **out)
 {
-    collect c = {p, NULL, NULL, 0, 0, 0};
+    collect c;
+    memset(&c, 0, sizeof(c));
+    c.p = p;
     *out = NULL;
     int rc = trawl_analyze(p->an, text, n, on_term, &c);
     if (rc != 0)
@@ -135,7 +156,9 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
         return 0;
     if (c.n > Q_MAX_LEAVES)
         return fail(p, at, "phrase too long (at most 64 words)");
-    if (++p->leaves > Q_MAX_LEAVES)
+    int chain = c.ncpd == 1 && c.cterm != NULL && c.cparts == c.n;
+    p->leaves += chain ? 2 : 1;
+    if (p->leaves > Q_MAX_LEAVES)
         return fail(p, at, "too many terms (at most 64)");
     qnode *q = trawl_arena_calloc(p->a, 1, sizeof(*q));
     if (q == NULL)
@@ -146,6 +169,32 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
     q->nterms = c.n;
     q->terms = c.terms;
     q->lens = c.lens;
+    if (chain) {
+        qnode *t = trawl_arena_calloc(p->a, 1, sizeof(*t));
+        qnode *o = trawl_arena_calloc(p->a, 1, sizeof(*o));
+        qnode **kids = trawl_arena_alloc(p->a, 2 * sizeof(*kids));
+        const char **terms = trawl_arena_alloc(p->a, sizeof(*terms));
+        uint32_t *lens = trawl_arena_alloc(p->a, sizeof(*lens));
+        if (t == NULL || o == NULL || kids == NULL || terms == NULL ||
+            lens == NULL)
+            return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+        terms[0] = c.cterm;
+        lens[0] = c.clen;
+        t->kind = Q_TERM;
+        t->column = q->column;
+        t->field = field;
+        t->nterms = 1;
+        t->terms = terms;
+        t->lens = lens;
+        kids[0] = t;
+        kids[1] = q;
+        o->kind = Q_OR;
+        o->column = q->column;
+        o->field = field;
+        o->nkids = 2;
+        o->kids = kids;
+        q = o;
+    }
     *out = q;
     return 0;
 }

@@ -29,6 +29,8 @@
 typedef struct stok {
     size_t start, end;
     int qid; /* index of the query term it equals, or -1 */
+    uint32_t pos; /* its position: a hyphenated chain's compound
+                     (trawl_token.parts) shares its first part's */
 } stok;
 
 typedef struct match {
@@ -55,6 +57,7 @@ typedef struct sctx {
     stok *toks;
     size_t n, cap;
     size_t base; /* offset of the piece being analyzed */
+    uint32_t npos; /* positions so far (see stok) */
     int oom;
 } sctx;
 
@@ -103,6 +106,8 @@ static int on_tok(void *payload, const trawl_token *t)
     s->start = c->base + t->start;
     s->end = c->base + t->end;
     s->qid = qterm_id(c, t->term, t->len, 0);
+    s->pos = c->npos;
+    c->npos += t->parts == 0;
     return 0;
 }
 
@@ -151,9 +156,24 @@ static int collect(const sctx *c, int (*ids)[Q_MAX_LEAVES], match **msp,
                 p->field == TRAWL_FIELD_TITLE || i + p->nterms > c->n ||
                 p->nterms > Q_MAX_LEAVES || ids[l][0] != qid)
                 continue;
+            /* word k at the position k after the first (a compound and
+             * its first part stand at one position) */
             uint32_t k = 1;
-            while (k < p->nterms && c->toks[i + k].qid == ids[l][k])
+            size_t at = i, j = i + 1;
+            while (k < p->nterms) {
+                uint32_t want = c->toks[i].pos + k;
+                while (j < c->n && c->toks[j].pos < want)
+                    j++;
+                if (j < c->n && c->toks[j].pos == want &&
+                    c->toks[j].qid != ids[l][k] && j + 1 < c->n &&
+                    c->toks[j + 1].pos == want)
+                    j++;
+                if (j >= c->n || c->toks[j].pos != want ||
+                    c->toks[j].qid != ids[l][k])
+                    break;
+                at = j++;
                 k++;
+            }
             if (k < p->nterms)
                 continue;
             if (grow((void **)&ms, mcap, nm + 1, sizeof(match)) != 0) {
@@ -161,7 +181,7 @@ static int collect(const sctx *c, int (*ids)[Q_MAX_LEAVES], match **msp,
                 return -1;
             }
             ms[nm].start = c->toks[i].start;
-            ms[nm].end = c->toks[i + p->nterms - 1].end;
+            ms[nm].end = c->toks[at].end;
             ms[nm].leaf = (int)l;
             nm++;
         }

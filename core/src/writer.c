@@ -1331,13 +1331,20 @@ static int process_job(trawl_writer *w, wjob *j)
     uint32_t len[TRAWL_NFIELDS];
     w->cur_field = TRAWL_FIELD_TITLE;
     rc = trawl_analyze_stem_batch(w->an, &j->fold, 0, j->ntitle, on_token, w);
-    len[TRAWL_FIELD_TITLE] = (uint32_t)w->ntoks;
+    /* A field's length counts positions, not the compounds of
+     * hyphenated words that share them: the last token's position + 1
+     * (a field never ends with a compound, which comes before its first
+     * part). */
+    len[TRAWL_FIELD_TITLE] =
+        w->ntoks > 0 ? w->toks[w->ntoks - 1].pos + 1 : 0;
+    size_t ntitle = w->ntoks;
     if (rc == 0) {
         w->cur_field = TRAWL_FIELD_BODY;
         rc = trawl_analyze_stem_batch(w->an, &j->fold, j->ntitle, j->fold.n,
                                       on_token, w);
     }
-    len[TRAWL_FIELD_BODY] = (uint32_t)w->ntoks - len[TRAWL_FIELD_TITLE];
+    len[TRAWL_FIELD_BODY] =
+        w->ntoks > ntitle ? w->toks[w->ntoks - 1].pos + 1 : 0;
     if (rc == 0)
         rc = link_doc(w);
     if (rc == 0)
@@ -1356,7 +1363,7 @@ static int process_job(trawl_writer *w, wjob *j)
     trawl_buf_put(&w->docs, r, sizeof(r));
     if (w->docs.rc != 0)
         return TRAWL_ENOMEM;
-    w->tokens += w->ntoks;
+    w->tokens += (uint64_t)len[TRAWL_FIELD_TITLE] + len[TRAWL_FIELD_BODY];
     w->input_bytes += j->in_bytes;
     if (w->toks_cap > TOKS_KEEP)
         toks_free(w);

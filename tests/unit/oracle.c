@@ -18,7 +18,8 @@ typedef struct otok {
 
 typedef struct odoc {
     otok *f[TRAWL_NFIELDS];
-    size_t n[TRAWL_NFIELDS];
+    size_t n[TRAWL_NFIELDS];   /* tokens, compounds included */
+    size_t len[TRAWL_NFIELDS]; /* positions: the field's length */
     int64_t date;
 } odoc;
 
@@ -40,12 +41,17 @@ static void *keep(oracle *o, void *p)
 typedef struct addctx {
     otok **v;
     size_t *n;
+    size_t *len;
     size_t cap;
 } addctx;
 
+/* Every token at its position; a compound of hyphenated words
+ * (trawl_token.parts) stands at its first part's and adds none. */
 static int add_tok(void *payload, const trawl_token *t)
 {
     addctx *c = payload;
+    if (t->parts == 0)
+        (*c->len)++;
     if (*c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 64;
         *c->v = realloc(*c->v, c->cap * sizeof(otok));
@@ -88,7 +94,7 @@ void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
     d->date = date;
     const char *text[TRAWL_NFIELDS] = {title, body};
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
-        addctx c = {&d->f[f], &d->n[f], 0};
+        addctx c = {&d->f[f], &d->n[f], &d->len[f], 0};
         trawl_analyze(o->an, text[f], strlen(text[f]), add_tok, &c);
     }
 }
@@ -140,12 +146,24 @@ static uint32_t leaf_tf(const odoc *d, int f, const qnode *q)
         }
         return n;
     }
-    for (size_t i = 0; i + q->nterms <= d->n[f]; i++) {
-        uint32_t k = 0;
-        while (k < q->nterms &&
-               d->f[f][i + k].len == q->lens[k] &&
-               memcmp(d->f[f][i + k].term, q->terms[k], q->lens[k]) == 0)
-            k++;
+    /* exact: word k at the position k after the first's (tokens are in
+     * position order; a compound and its first part share one) */
+    for (size_t i = 0; i < d->n[f]; i++) {
+        const otok *t0 = &d->f[f][i];
+        if (t0->len != q->lens[0] ||
+            memcmp(t0->term, q->terms[0], q->lens[0]) != 0)
+            continue;
+        uint32_t k = 1;
+        for (size_t j = i + 1; j < d->n[f] && k < q->nterms; j++) {
+            const otok *t = &d->f[f][j];
+            if (t->pos < t0->pos + k)
+                continue;
+            if (t->pos > t0->pos + k)
+                break;
+            if (t->len == q->lens[k] &&
+                memcmp(t->term, q->terms[k], q->lens[k]) == 0)
+                k++;
+        }
         if (k == q->nterms)
             n++;
     }
@@ -222,7 +240,7 @@ static double score(params *p, const odoc *d, const qnode *q)
             if (tf == 0)
                 continue;
             /* as the engine computes it (search.c, inv_norm) */
-            double inv = 1 / ((1 - p->b) + p->b / p->avg[f] * (double)d->n[f]);
+            double inv = 1 / ((1 - p->b) + p->b / p->avg[f] * (double)d->len[f]);
             t += p->w[f] * tf * inv;
         }
         if (t <= 0)
@@ -287,9 +305,10 @@ static double prox(params *p, const odoc *d, const qnode *root, double w)
                     continue;
                 int64_t pp = d->f[f][i].pos;
                 /* positions grow with the token index: neighbours within
-                 * 5 positions are within 5 tokens */
-                size_t j0 = i > 5 ? i - 5 : 0;
-                size_t j1 = i + 6 < d->n[f] ? i + 6 : d->n[f];
+                 * 5 positions are within 10 tokens (a compound shares
+                 * a position with the next token) */
+                size_t j0 = i > 10 ? i - 10 : 0;
+                size_t j1 = i + 11 < d->n[f] ? i + 11 : d->n[f];
                 for (size_t j = j0; j < j1; j++) {
                     int64_t q = d->f[f][j].pos;
                     int64_t dist = q > pp ? q - pp : pp - q;
@@ -301,7 +320,7 @@ static double prox(params *p, const odoc *d, const qnode *root, double w)
         if (!has_a || !has_b || acc <= 0)
             continue;
         double ia = leaf_idf(p, pa[k]), ib = leaf_idf(p, pb[k]);
-        double norm = (1 - p->b) + p->b / p->avg[1] * (double)d->n[1];
+        double norm = (1 - p->b) + p->b / p->avg[1] * (double)d->len[1];
         sum += (ia < ib ? ia : ib) * acc * (p->k1 + 1) / (acc + p->k1 * norm);
     }
     return w * sum;
@@ -387,7 +406,7 @@ oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
     p.o = o;
     for (size_t i = 0; i < o->ndocs; i++)
         for (int f = 0; f < TRAWL_NFIELDS; f++)
-            p.avg[f] += (double)o->docs[i].n[f];
+            p.avg[f] += (double)o->docs[i].len[f];
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         p.avg[f] = o->ndocs ? p.avg[f] / (double)o->ndocs : 0;
     oracle_hit *hits = malloc((o->ndocs + 1) * sizeof(*hits));

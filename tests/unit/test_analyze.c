@@ -18,6 +18,7 @@ typedef struct toklist {
     char term[MAXTOK][TRAWL_MAX_TERM + 1];
     uint32_t pos[MAXTOK];
     size_t start[MAXTOK], end[MAXTOK];
+    uint32_t parts[MAXTOK];
     int stop_after; /* return 7 after this many tokens, 0 = never */
 } toklist;
 
@@ -32,6 +33,7 @@ static int collect(void *payload, const trawl_token *t)
         l->pos[l->n] = t->pos;
         l->start[l->n] = t->start;
         l->end[l->n] = t->end;
+        l->parts[l->n] = t->parts;
     }
     l->n++;
     if (l->stop_after != 0 && (int)l->n >= l->stop_after)
@@ -55,12 +57,25 @@ static toklist *run(trawl_analyzer *a, const char *text, int folded)
     int rc = folded ? trawl_analyze_folded(a, text, strlen(text), collect, &l)
                     : trawl_analyze(a, text, strlen(text), collect, &l);
     assert_int_equal(rc, 0);
-    /* Positions are consecutive from 0, offsets increase and lie inside. */
+    /* Positions are consecutive from 0, offsets increase and lie inside;
+     * a compound comes before its first part, at its position and
+     * start, and spans its parts. */
+    size_t words = 0, last = 0;
     for (size_t i = 0; i < l.n && i < MAXTOK; i++) {
-        assert_int_equal(l.pos[i], i);
+        assert_int_equal(l.pos[i], words);
         assert_true(l.end[i] <= strlen(text));
-        if (i > 0)
-            assert_true(l.start[i] >= l.end[i - 1]);
+        if (l.parts[i] != 0) {
+            assert_true(l.parts[i] >= 2);
+            assert_true(i + 1 < l.n);
+            assert_int_equal(l.parts[i + 1], 0);
+            assert_int_equal(l.start[i + 1], l.start[i]);
+            assert_true(l.end[i] > l.end[i + 1]);
+            continue;
+        }
+        if (words > 0)
+            assert_true(l.start[i] >= l.end[last]);
+        last = i;
+        words++;
     }
     return &l;
 }
@@ -73,7 +88,22 @@ static const char *terms(trawl_analyzer *a, const char *text, int folded)
     size_t o = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < l->n && i < MAXTOK; i++)
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", i ? " " : "",
+        if (l->parts[i] == 0)
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
+                                  o ? " " : "", l->term[i]);
+    return buf;
+}
+
+/* The same with compounds too, each as "<term>". */
+static const char *terms_all(trawl_analyzer *a, const char *text)
+{
+    static char buf[4096];
+    toklist *l = run(a, text, 0);
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->n && i < MAXTOK; i++)
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+                              l->parts[i] ? "%s<%s>" : "%s%s", o ? " " : "",
                               l->term[i]);
     return buf;
 }
@@ -584,8 +614,9 @@ static int dump_tok(void *payload, const trawl_token *t)
         d->s = realloc(d->s, d->cap);
         assert_non_null(d->s);
     }
-    int k = snprintf(d->s + d->n, d->cap - d->n, "%u:%.*s", (unsigned)t->pos,
-                     (int)t->len, t->term);
+    int k = snprintf(d->s + d->n, d->cap - d->n, "%u:%.*s/%u",
+                     (unsigned)t->pos, (int)t->len, t->term,
+                     (unsigned)t->parts);
     d->n += (size_t)k;
     if (d->with_user) {
         uint32_t u = 1;
@@ -625,6 +656,8 @@ static void test_fold_stem_batch(void **state)
         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
         "\xa9\xc3\xa9\xc3\xa9",
         "running runs ran runner running runs the the the The THE",
+        "e-mail COVID-19 state-of-the-art Zu\xcc\x88rich-based "
+        "well\xe2\x80\x90known ear-s 1-0 a-b-c-d-e-f-g x-U.S. ending-",
     };
     static const char *const langs[] = {"english", "french", "none"};
     for (size_t li = 0; li < sizeof(langs) / sizeof(*langs); li++) {
@@ -638,8 +671,8 @@ static void test_fold_stem_batch(void **state)
             for (size_t ti = 0; ti < sizeof(texts) / sizeof(*texts); ti++) {
                 const char *t = texts[ti];
                 dump d1 = {NULL, 0, 0, 1}, d2 = {NULL, 0, 0, 1};
-                dump_tok(&d1, &(trawl_token){"x", 1, 0, 0, 1, NULL});
-                dump_tok(&d2, &(trawl_token){"x", 1, 0, 0, 1, NULL});
+                dump_tok(&d1, &(trawl_token){"x", 1, 0, 0, 1, NULL, 0});
+                dump_tok(&d2, &(trawl_token){"x", 1, 0, 0, 1, NULL, 0});
                 assert_int_equal(
                     trawl_analyze(one, t, strlen(t), dump_tok, &d1), 0);
                 /* Two texts in one batch, as the writer folds title and
@@ -663,6 +696,99 @@ static void test_fold_stem_batch(void **state)
         trawl_analyzer_free(fold);
         trawl_analyzer_free(stem);
     }
+}
+
+/* Hyphenated words also give their parts run together (news writes
+ * e-mail and email, COVID-19 and covid19), at the first part's position
+ * and before it; numbers alone, initials and long chains do not. */
+static void test_hyphen_compounds(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    assert_string_equal(terms_all(a, "e-mail"), "<email> e mail");
+    assert_string_equal(terms_all(a, "send e-mail now"),
+                        "send <email> e mail now");
+    assert_string_equal(terms_all(a, "COVID-19 vaccines"),
+                        "<covid19> covid 19 vaccin");
+    assert_string_equal(terms_all(a, "state-of-the-art"),
+                        "<stateoftheart> state of the art");
+    assert_string_equal(terms_all(a, "F-16s"), "<f16s> f 16s");
+    assert_string_equal(terms_all(a, "e-mail's"), "<email> e mail");
+    assert_string_equal(terms_all(a, "re-elected"), "<reelect> re elect");
+    /* a compound that stems as its first part adds nothing */
+    assert_string_equal(terms_all(a, "ear-s"), "ear s");
+    /* U+2010 HYPHEN and U+2011 NON-BREAKING HYPHEN join too; the en
+     * dash of a range does not */
+    assert_string_equal(terms_all(a, "well\xe2\x80\x90known"),
+                        "<wellknown> well known");
+    assert_string_equal(terms_all(a, "non\xe2\x80\x91profit"),
+                        "<nonprofit> non profit");
+    assert_string_equal(terms_all(a, "Paris\xe2\x80\x93" "Berlin"),
+                        "pari berlin");
+    assert_string_equal(terms_all(a, "Z\xc3\xbcrich-based"),
+                        "<zurichbas> zurich base");
+    /* not words: numbers alone, a hyphen with a space, a dangling one */
+    assert_string_equal(terms_all(a, "won 1-0 in 2024-25"),
+                        "won 1 0 in 2024 25");
+    assert_string_equal(terms_all(a, "x -y z- w"), "x y z w");
+    assert_string_equal(terms_all(a, "pre-"), "pre");
+    /* an acronym or number with a point starts or joins none */
+    assert_string_equal(terms_all(a, "U.S.-led"), "us led");
+    assert_string_equal(terms_all(a, "x-U.S. talks"), "x us talk");
+    assert_string_equal(terms_all(a, "covid-19.5"), "covid 19.5");
+    /* a chain of seven is not a word, nor any part of it */
+    assert_string_equal(terms_all(a, "a-b-c-d-e-f-g"), "a b c d e f g");
+    assert_string_equal(terms_all(a, "a-b-c-d-e-f"), "<abcdef> a b c d e f");
+    /* one compound per chain, not one per hyphen */
+    assert_string_equal(terms_all(a, "mother-in-law"),
+                        "<motherinlaw> mother in law");
+    /* the positions and spans: run() checks them; the compound covers
+     * the chain's bytes */
+    toklist *l = run(a, "an e-mail", 0);
+    assert_int_equal(l->n, 4);
+    assert_int_equal(l->parts[1], 2);
+    assert_int_equal(l->pos[1], 1);
+    assert_int_equal(l->start[1], 3);
+    assert_int_equal(l->end[1], 9);
+    assert_int_equal(l->pos[2], 1);
+    assert_int_equal(l->pos[3], 2);
+    /* Random text of words, hyphens, points, apostrophes and accents:
+     * run() checks the order, and the writer's two halves (fold, then
+     * stem the batch) give the same tokens as one pass. */
+    static const char *const bits[] = {
+        "a", "Bc", "e", "19", "-", "-", "\xe2\x80\x90", " ", ".", "'",
+        "\xc3\xa9", "ab", "s", "--", "U.S.", "\xe6\x9d\xb1", "x",
+    };
+    trawl_analyzer *fold = mk("english"), *stem = mk("english");
+    trawl_folded f;
+    memset(&f, 0, sizeof(f));
+    srand(7);
+    for (int r = 0; r < 3000; r++) {
+        char text[160];
+        size_t o = 0;
+        int n = 1 + rand() % 24;
+        for (int k = 0; k < n; k++)
+            o += (size_t)snprintf(text + o, sizeof(text) - o, "%s",
+                                  bits[rand() % (sizeof(bits) /
+                                                 sizeof(*bits))]);
+        (void)run(a, text, 0);
+        (void)run(a, text, 1);
+        dump d1 = {NULL, 0, 0, 0}, d2 = {NULL, 0, 0, 0};
+        dump_tok(&d1, &(trawl_token){"x", 1, 0, 0, 1, NULL, 0});
+        dump_tok(&d2, &(trawl_token){"x", 1, 0, 0, 1, NULL, 0});
+        assert_int_equal(trawl_analyze(a, text, o, dump_tok, &d1), 0);
+        trawl_folded_clear(&f);
+        assert_int_equal(trawl_analyze_fold(fold, text, o, &f), 0);
+        assert_int_equal(
+            trawl_analyze_stem_batch(stem, &f, 0, f.n, dump_tok, &d2), 0);
+        assert_string_equal(d1.s, d2.s);
+        free(d1.s);
+        free(d2.s);
+    }
+    trawl_folded_free(&f);
+    trawl_analyzer_free(fold);
+    trawl_analyzer_free(stem);
+    trawl_analyzer_free(a);
 }
 
 /* The word-at-a-time ASCII scan finds a bad byte at every offset. */
@@ -707,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_stem_api),
         cmocka_unit_test(test_fast_slow_agree),
         cmocka_unit_test(test_fold_stem_batch),
+        cmocka_unit_test(test_hyphen_compounds),
         cmocka_unit_test(test_utf8_valid_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

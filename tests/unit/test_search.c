@@ -47,6 +47,11 @@ static const char *word(void)
  * that prefixes expand to wide alternatives. */
 static int prefix_words;
 
+/* With hyphen_words set, one word in four is joined to the next by a
+ * hyphen ("north-korea"): the analyzer adds the compound ("northkorea")
+ * at the first part's position. */
+static int hyphen_words;
+
 static char *make_text(uint32_t nwords)
 {
     size_t cap = nwords * 16 + 1, len = 0;
@@ -58,7 +63,10 @@ static char *make_text(uint32_t nwords)
                                     i ? " " : "", tu_rnd(300));
         else
             len += (size_t)snprintf(s + len, cap - len, "%s%s",
-                                    i ? " " : "", word());
+                                    i == 0                        ? ""
+                                    : hyphen_words && !tu_rnd(4) ? "-"
+                                                                  : " ",
+                                    word());
     }
     return s;
 }
@@ -352,6 +360,60 @@ static void search_matches_oracle_long_documents(void **state)
         prox_depth = depths[j];
         for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
             check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
+    }
+    prox_depth = TRAWL_PROX_DEPTH;
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
+/* Hyphenated words: a compound stands at its first part's position
+ * (phrases, proximity and pair terms see it there), a field's length
+ * counts positions, and a hyphenated query word is its compound or the
+ * phrase of its parts: ranked, counted and paged as the oracle does. */
+static void search_matches_oracle_hyphens(void **state)
+{
+    (void)state;
+    fixture f;
+    hyphen_words = 1;
+    build(&f, 500, 23);
+    hyphen_words = 0;
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    static const char *qs[] = {
+        "north-korea", "northkorea", "\"north korea\"", "north korea",
+        "the-market", "themarket rates", "\"the market\"",
+        "\"talks northkorea\"", "\"northkorea talks\"",
+        "\"talks north-korea summit\"", "title:north-korea",
+        "north-korea-talks", "-north-korea korea", "north-korea OR seoul",
+        "\"north-korea\"~2", "\"northkorea the\"~3", "nor*",
+        "the-of", "a-the", "of the", "\"of the\" a-and",
+    };
+    static const uint32_t depths[] = {0, TRAWL_PROX_DEPTH};
+    for (size_t j = 0; j < sizeof(depths) / sizeof(depths[0]); j++) {
+        prox_depth = depths[j];
+        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+            check_query(&f, s, qs[i], 1.2, 0.75, 2.0, 1.0);
+    }
+    /* random two- and three-word chains, alone and with words */
+    for (int i = 0; i < 150; i++) {
+        char q[256];
+        const char *w1 = word(), *w2 = word(), *w3 = word();
+        switch (tu_rnd(4)) {
+        case 0:
+            snprintf(q, sizeof(q), "%s-%s", w1, w2);
+            break;
+        case 1:
+            snprintf(q, sizeof(q), "%s-%s-%s", w1, w2, w3);
+            break;
+        case 2:
+            snprintf(q, sizeof(q), "%s-%s %s", w1, w2, w3);
+            break;
+        default:
+            snprintf(q, sizeof(q), "\"%s %s-%s\"", w1, w2, w3);
+            break;
+        }
+        check_query(&f, s, q, 1.2, 0.75, 2.0, 1.0);
     }
     prox_depth = TRAWL_PROX_DEPTH;
     trawl_searcher_free(s);
@@ -848,6 +910,7 @@ int main(void)
         cmocka_unit_test(search_matches_oracle_random),
         cmocka_unit_test(search_matches_oracle_long_documents),
         cmocka_unit_test(search_matches_oracle_wide_prefixes),
+        cmocka_unit_test(search_matches_oracle_hyphens),
         cmocka_unit_test(search_pruned_pages_match_exhaustive),
         cmocka_unit_test(search_pages_and_sorts),
         cmocka_unit_test(search_reports_query_errors),

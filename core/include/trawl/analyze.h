@@ -12,7 +12,12 @@
  *      ("Ankara'da" is "Ankara"); '.' or ',' between two digits stays
  *      inside a number ("3.5", "1,000"; thousands separators are dropped:
  *      "10,000" is "10000"); a dotted acronym is one token without its
- *      dots ("U.S." is "us", "Ph.D." is "phd"). Han, Hiragana, Katakana,
+ *      dots ("U.S." is "us", "Ph.D." is "phd"). Words joined by hyphens
+ *      ('-', U+2010, U+2011) are tokens of their own, and the chain also
+ *      gives its parts run together, at the position of the first part
+ *      and before it ("e-mail" is "email" and "e", "mail"; "COVID-19"
+ *      "covid19", "covid", "19"): 2 to 6 plain parts, one with a letter
+ *      (not "1-0"), see trawl_token.parts. Han, Hiragana, Katakana,
  *      Hangul, Thai, Lao, Khmer and Myanmar characters (with the marks
  *      that follow them) are one token each (no dictionary segmentation;
  *      a query word of several is a phrase of them: 회의 finds 회의가,
@@ -32,7 +37,8 @@
  *
  * Invalid UTF-8 bytes separate tokens like spaces do.
  *
- * Positions count tokens from 0 within one call. Byte offsets refer to the
+ * Positions count tokens from 0 within one call (a compound takes none of
+ * its own). Byte offsets refer to the
  * text passed in. An analyzer is not thread-safe: use one per thread.
  */
 #ifndef TRAWL_ANALYZE_H
@@ -44,7 +50,7 @@
 #include "trawl/status.h"
 
 /* Bumped whenever the analysis of some text changes; stored in the index. */
-#define TRAWL_ANALYZER_VERSION 3
+#define TRAWL_ANALYZER_VERSION 4
 
 /* Longest term kept, in bytes after folding; longer tokens are truncated at
  * a character boundary (their byte range still covers the whole token). */
@@ -65,6 +71,10 @@ typedef struct trawl_token {
                             not memoized. Valid during the callback; zeroed
                             by trawl_analyzer_forget() or when the memo
                             fills up. */
+    uint32_t parts;   /* 0 for a word; for the compound of a hyphenated
+                         chain ("e-mail": "email"), its number of parts,
+                         the tokens that follow it, the first at the
+                         compound's position */
 } trawl_token;
 
 /* Return 0 to continue, non-zero to stop (that value is returned by
@@ -120,7 +130,8 @@ int trawl_analyze_folded(trawl_analyzer *a, const char *text, size_t len,
  */
 typedef struct trawl_ftok {
     uint32_t off;  /* of the folded form in trawl_folded.bytes */
-    uint32_t len;  /* 1..TRAWL_MAX_TERM */
+    uint32_t len;  /* bits 0-7: 1..TRAWL_MAX_TERM; above: a compound's
+                      parts (trawl_token.parts) */
 } trawl_ftok;
 
 typedef struct trawl_folded {

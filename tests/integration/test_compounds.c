@@ -1,0 +1,185 @@
+/*
+ * Hyphenated words are found written either way, through the real
+ * trawl-index, trawld and trawl: "email" finds an article's "e-mail" and
+ * "e-mail" finds "email" (likewise COVID-19 / covid19, non-profit /
+ * nonprofit, re-election / reelection), the highlight covers the whole
+ * hyphenated word, a phrase holding the solid form matches the
+ * hyphenated one, scores do not count a compound as an extra word, and
+ * --check finds the index sound.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* The ids of the hits of q, in order, space separated (static buffer). */
+static const char *hit_ids(th_conn *c, const char *q)
+{
+    static char out[512];
+    char line[512];
+    json_t *qs = json_string(q);
+    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
+    snprintf(line, sizeof(line), "{\"op\":\"search\",\"q\":%s}", enc);
+    free(enc);
+    json_decref(qs);
+    json_t *r = th_request(c, line);
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_t *hits = json_object_get(r, "hits");
+    size_t o = 0, i;
+    json_t *h;
+    out[0] = '\0';
+    json_array_foreach(hits, i, h) {
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
+                              json_string_value(json_object_get(h, "id")));
+    }
+    json_decref(r);
+    return out;
+}
+
+/* The highlighted bytes of the first hit's snippet for q in document
+ * id, joined by '|'. */
+static const char *marked(th_conn *c, const char *q, const char *id)
+{
+    static char out[512];
+    char line[512];
+    json_t *qs = json_string(q);
+    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
+    snprintf(line, sizeof(line),
+             "{\"op\":\"search\",\"q\":%s,\"snippet\":true}", enc);
+    free(enc);
+    json_decref(qs);
+    json_t *r = th_request(c, line);
+    assert_non_null(r);
+    json_t *hits = json_object_get(r, "hits"), *h;
+    size_t i, o = 0;
+    out[0] = '\0';
+    json_array_foreach(hits, i, h) {
+        if (strcmp(json_string_value(json_object_get(h, "id")), id) != 0)
+            continue;
+        const char *s = json_string_value(json_object_get(h, "snippet"));
+        json_t *rg;
+        size_t k;
+        json_array_foreach(json_object_get(h, "highlights"), k, rg) {
+            size_t a = (size_t)json_integer_value(json_array_get(rg, 0));
+            size_t b = (size_t)json_integer_value(json_array_get(rg, 1));
+            assert_true(a < b && b <= strlen(s));
+            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%.*s",
+                                  k ? "|" : "", (int)(b - a), s + a);
+        }
+    }
+    json_decref(r);
+    return out;
+}
+
+/* count of q, whatever it holds (quotes included) */
+static long long qcount(th_conn *c, const char *q)
+{
+    char line[512];
+    json_t *qs = json_string(q);
+    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
+    snprintf(line, sizeof(line), "{\"op\":\"count\",\"q\":%s}", enc);
+    free(enc);
+    json_decref(qs);
+    json_t *r = th_request(c, line);
+    assert_non_null(r);
+    json_t *n = json_object_get(r, "count");
+    assert_true(json_is_integer(n));
+    long long v = json_integer_value(n);
+    json_decref(r);
+    return v;
+}
+
+static void test_hyphenated_either_way(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256], f[300];
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "news");
+    th_make_dir(&h, "news");
+    snprintf(f, sizeof(f), "%s/hyph.txt", corpus);
+    th_write_text(f, "Hyphenated\n\nSend me an e-mail about the non-profit "
+                     "and the COVID-19 vaccines before the re-election "
+                     "campaign.\n");
+    snprintf(f, sizeof(f), "%s/solid.txt", corpus);
+    th_write_text(f, "Solid\n\nSend me an email about the nonprofit and the "
+                     "covid19 vaccines before the reelection campaign.\n");
+    snprintf(f, sizeof(f), "%s/apart.txt", corpus);
+    th_write_text(f, "Apart\n\nThe e mail came from a non profit; covid 19 "
+                     "numbers fell.\n");
+    snprintf(f, sizeof(f), "%s/score.txt", corpus);
+    th_write_text(f, "Score\n\nThe mail room and the mail van.\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+
+    /* either spelling finds both; the hyphenated query also finds the
+     * words apart, as before */
+    assert_int_equal(th_count(&c, "email"), 2);
+    assert_int_equal(th_count(&c, "e-mail"), 3);
+    assert_int_equal(th_count(&c, "nonprofit"), 2);
+    assert_int_equal(th_count(&c, "non-profit"), 3);
+    assert_int_equal(th_count(&c, "covid19"), 2);
+    assert_int_equal(th_count(&c, "COVID-19"), 3);
+    assert_int_equal(th_count(&c, "reelection"), 2);
+    assert_int_equal(th_count(&c, "re-election"), 2);
+    assert_int_equal(th_count(&c, "title:e-mail"), 0);
+    /* the parts are still words of their own */
+    assert_int_equal(th_count(&c, "mail"), 3);
+    assert_int_equal(qcount(&c, "\"e mail\""), 2);
+    /* a phrase with the solid form matches the hyphenated text */
+    assert_int_equal(qcount(&c, "\"send me an email\""), 2);
+    assert_int_equal(qcount(&c, "\"the covid19\""), 2);
+    assert_int_equal(qcount(&c, "\"send me an e-mail\""), 1);
+
+    /* the highlight covers the hyphenated word, on its bytes */
+    assert_string_equal(marked(&c, "email", "hyph.txt"), "e-mail");
+    assert_string_equal(marked(&c, "e-mail", "solid.txt"), "email");
+    assert_string_equal(marked(&c, "e-mail", "hyph.txt"), "e-mail");
+    assert_string_equal(marked(&c, "\"send me an email\"", "hyph.txt"),
+                        "Send me an e-mail");
+    assert_string_equal(marked(&c, "COVID-19 vaccines", "solid.txt"),
+                        "covid19|vaccines");
+
+    /* a field's length counts words, not compounds: 57 tokens in all
+     * (61 if the four compounds counted) */
+    json_t *st = th_request(&c, "{\"op\":\"stats\"}");
+    assert_non_null(st);
+    assert_int_equal(json_integer_value(json_object_get(st, "tokens")), 57);
+    json_decref(st);
+    /* BM25 sees "mail" once in each of "e-mail" and "e mail" */
+    assert_string_equal(hit_ids(&c, "mail"), "score.txt apart.txt hyph.txt");
+
+    /* the client shows the same */
+    th_result r;
+    assert_int_equal(th_client(&h, &r, (const char *[]){"-l", "--", "e-mail",
+                                                         NULL}),
+                     0);
+    assert_non_null(strstr(r.out, "hyph.txt"));
+    assert_non_null(strstr(r.out, "solid.txt"));
+    th_result_free(&r);
+
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    const char *check[] = {"trawl-index", "--check", h.index, NULL};
+    assert_int_equal(th_run(&r, check), 0);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hyphenated_either_way),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
