@@ -95,8 +95,8 @@ typedef struct collect {
     uint32_t n, cap;
     int rc;
     /* compounds of hyphenated words (trawl_token.parts), not in terms:
-     * how many, and the first one's term and parts if it came first */
-    uint32_t ncpd, cparts;
+     * how many, and the first one's term, parts and place in terms */
+    uint32_t ncpd, cparts, cpos;
     const char *cterm;
     uint32_t clen;
 } collect;
@@ -105,12 +105,13 @@ static int on_term(void *payload, const trawl_token *t)
 {
     collect *c = payload;
     if (t->parts != 0) {
-        if (c->ncpd++ == 0 && c->n == 0) {
+        if (c->ncpd++ == 0) {
             c->cterm = trawl_arena_strndup(c->p->a, t->term, t->len);
             if (c->cterm == NULL)
                 return TRAWL_ENOMEM;
             c->clen = (uint32_t)t->len;
             c->cparts = t->parts;
+            c->cpos = c->n;
         }
         return 0;
     }
@@ -138,10 +139,12 @@ static int on_term(void *payload, const trawl_token *t)
 }
 
 /* Analyze text into a TERM or PHRASE node, or NULL if it has no terms.
- * A word or quote that is one hyphenated chain ("e-mail", "COVID-19") is
- * the OR of its compound and the phrase of its parts: "email" and "e
- * mail" both match (an article's "e-mail" holds both). In a longer
- * phrase the parts stand for it ("send e-mail" is "send e mail"). */
+ * A word or quote with a hyphenated chain ("e-mail", "COVID-19 vaccines")
+ * is the OR of the phrase of its parts and the same with the chain's
+ * compound instead: "e mail" or "email", "covid 19 vaccin" or "covid19
+ * vaccin" (an article's "e-mail" holds both "email" and "e mail"; one
+ * that writes "email" only the compound). Only the first chain has an
+ * alternative. */
 static int make_leaf(parser *p, const char *text, size_t n, int field,
                      size_t at, qnode **out)
 {
@@ -156,7 +159,7 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
         return 0;
     if (c.n > Q_MAX_LEAVES)
         return fail(p, at, "phrase too long (at most 64 words)");
-    int chain = c.ncpd == 1 && c.cterm != NULL && c.cparts == c.n;
+    int chain = c.ncpd > 0 && c.cparts >= 2 && c.cpos + c.cparts <= c.n;
     p->leaves += chain ? 2 : 1;
     if (p->leaves > Q_MAX_LEAVES)
         return fail(p, at, "too many terms (at most 64)");
@@ -170,20 +173,29 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
     q->terms = c.terms;
     q->lens = c.lens;
     if (chain) {
+        /* the terms before the chain, its compound, the terms after */
+        uint32_t nt = c.n - c.cparts + 1;
         qnode *t = trawl_arena_calloc(p->a, 1, sizeof(*t));
         qnode *o = trawl_arena_calloc(p->a, 1, sizeof(*o));
         qnode **kids = trawl_arena_alloc(p->a, 2 * sizeof(*kids));
-        const char **terms = trawl_arena_alloc(p->a, sizeof(*terms));
-        uint32_t *lens = trawl_arena_alloc(p->a, sizeof(*lens));
+        const char **terms = trawl_arena_alloc(p->a, nt * sizeof(*terms));
+        uint32_t *lens = trawl_arena_alloc(p->a, nt * sizeof(*lens));
         if (t == NULL || o == NULL || kids == NULL || terms == NULL ||
             lens == NULL)
             return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
-        terms[0] = c.cterm;
-        lens[0] = c.clen;
-        t->kind = Q_TERM;
+        memcpy(terms, c.terms, c.cpos * sizeof(*terms));
+        memcpy(lens, c.lens, c.cpos * sizeof(*lens));
+        terms[c.cpos] = c.cterm;
+        lens[c.cpos] = c.clen;
+        uint32_t rest = c.n - c.cpos - c.cparts;
+        memcpy(terms + c.cpos + 1, c.terms + c.cpos + c.cparts,
+               rest * sizeof(*terms));
+        memcpy(lens + c.cpos + 1, c.lens + c.cpos + c.cparts,
+               rest * sizeof(*lens));
+        t->kind = nt == 1 ? Q_TERM : Q_PHRASE;
         t->column = q->column;
         t->field = field;
-        t->nterms = 1;
+        t->nterms = nt;
         t->terms = terms;
         t->lens = lens;
         kids[0] = t;
@@ -525,6 +537,10 @@ static int parse_primary(parser *p, qnode **out)
             return rc;
         if (*out != NULL && (*out)->kind == Q_PHRASE)
             (*out)->slop = slop;
+        if (*out != NULL && (*out)->kind == Q_OR) /* a hyphenated word's */
+            for (uint32_t k = 0; k < (*out)->nkids; k++)
+                if ((*out)->kids[k]->kind == Q_PHRASE)
+                    (*out)->kids[k]->slop = slop;
         return 0;
     }
     size_t s = p->i;
