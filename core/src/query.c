@@ -30,6 +30,7 @@ typedef struct parser {
     size_t i;
     int depth;
     int leaves;
+    int costly;      /* phrases and prefixes among the leaves */
     int field;       /* of an enclosing "title:(...)", else Q_ANY_FIELD */
     trawl_analyzer *an;
     trawl_arena *a;
@@ -157,12 +158,16 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
         return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
     if (c.n == 0)
         return 0;
-    if (c.n > Q_MAX_LEAVES)
+    if (c.n > Q_MAX_PHRASE)
         return fail(p, at, "phrase too long (at most 64 words)");
     int chain = c.ncpd > 0 && c.cparts >= 2 && c.cpos + c.cparts <= c.n;
     p->leaves += chain ? 2 : 1;
+    /* the phrase, and the compound's phrase if it is one */
+    p->costly += (c.n > 1) + (chain && c.n - c.cparts + 1 > 1);
     if (p->leaves > Q_MAX_LEAVES)
-        return fail(p, at, "too many terms (at most 64)");
+        return fail(p, at, "too many terms (at most 256)");
+    if (p->costly > Q_MAX_COSTLY)
+        return fail(p, at, "too many phrases and prefixes (at most 64)");
     qnode *q = trawl_arena_calloc(p->a, 1, sizeof(*q));
     if (q == NULL)
         return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
@@ -343,7 +348,9 @@ static int make_prefix(parser *p, const char *text, size_t n, int field,
     if (f.n > 1)
         return fail(p, at, "prefix* must be a single word");
     if (++p->leaves > Q_MAX_LEAVES)
-        return fail(p, at, "too many terms (at most 64)");
+        return fail(p, at, "too many terms (at most 256)");
+    if (++p->costly > Q_MAX_COSTLY)
+        return fail(p, at, "too many phrases and prefixes (at most 64)");
     qnode *q = trawl_arena_calloc(p->a, 1, sizeof(*q));
     const char **terms = trawl_arena_alloc(p->a, sizeof(*terms));
     uint32_t *lens = trawl_arena_alloc(p->a, sizeof(*lens));
@@ -809,7 +816,7 @@ int trawl__query_parse(qnode **out, trawl_analyzer *an, const char *q,
     q = ascii_marks(q, len, a, &len);
     if (q == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    parser p = {q, len, 0, 0, 0, Q_ANY_FIELD, an, a, err};
+    parser p = {q, len, 0, 0, 0, 0, Q_ANY_FIELD, an, a, err};
     qnode *root;
     int rc = parse_or(&p, &root);
     if (rc < 0)

@@ -18,7 +18,9 @@ enum { Q_TERM, Q_PHRASE, Q_AND, Q_OR, Q_NOT, Q_PREFIX, Q_DATE, Q_EMPTY };
 
 #define Q_ANY_FIELD (-1)
 #define Q_MAX_DEPTH 32
-#define Q_MAX_LEAVES 64
+#define Q_MAX_LEAVES 256 /* words, phrases and prefixes of a query */
+#define Q_MAX_COSTLY 64  /* of which phrases and prefixes */
+#define Q_MAX_PHRASE 64  /* words of a phrase */
 #define Q_MAX_EXPANSION 1024 /* terms a prefix may expand to */
 #define Q_MAX_SLOP 1000
 

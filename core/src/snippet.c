@@ -131,7 +131,7 @@ static size_t piece_end(const char *text, size_t len, size_t at)
 
 /* The matches among the tokens so far, in text order, into *ms (grown
  * on the heap): single terms and phrases. 0, or -1 out of memory. */
-static int collect(const sctx *c, int (*ids)[Q_MAX_LEAVES], match **msp,
+static int collect(const sctx *c, int (*ids)[Q_MAX_PHRASE], match **msp,
                    size_t *mcap, size_t *nmp)
 {
     match *ms = *msp;
@@ -154,7 +154,7 @@ static int collect(const sctx *c, int (*ids)[Q_MAX_LEAVES], match **msp,
             const qnode *p = c->leaves[l];
             if (p->kind != Q_PHRASE || p->slop > 0 ||
                 p->field == TRAWL_FIELD_TITLE || i + p->nterms > c->n ||
-                p->nterms > Q_MAX_LEAVES || ids[l][0] != qid)
+                p->nterms > Q_MAX_PHRASE || ids[l][0] != qid)
                 continue;
             /* word k at the position k after the first (a compound and
              * its first part stand at one position) */
@@ -245,6 +245,7 @@ void trawl__snip_scratch_free(snip_scratch *sb)
 {
     free(sb->toks);
     free(sb->ms);
+    free(sb->ids);
     memset(sb, 0, sizeof(*sb));
 }
 
@@ -254,7 +255,6 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
                       trawl_range **ranges, size_t *nranges)
 {
     const qnode *leaves[Q_MAX_LEAVES * 2];
-    int ids[Q_MAX_LEAVES * 2][Q_MAX_LEAVES];
     sctx c;
     memset(&c, 0, sizeof(c));
     c.toks = sb->toks;
@@ -265,6 +265,11 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
     *out_len = 0;
     *ranges = NULL;
     *nranges = 0;
+    /* per leaf, its words' query term ids (in sb: up to 512 leaves) */
+    if (grow(&sb->ids, &sb->ids_cap, c.nleaves ? c.nleaves : 1,
+             sizeof(int[Q_MAX_PHRASE])) != 0)
+        return TRAWL_ENOMEM;
+    int(*ids)[Q_MAX_PHRASE] = sb->ids;
     /* Query terms that can match the body: a TERM highlights alone, a
      * "near" query's words one by one, a phrase only as a whole. A near
      * query's words count as distinct items for the window, as the
@@ -276,7 +281,7 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
         const qnode *p = leaves[l];
         if (p->field == TRAWL_FIELD_TITLE)
             continue;
-        for (uint32_t k = 0; k < p->nterms && k < Q_MAX_LEAVES; k++) {
+        for (uint32_t k = 0; k < p->nterms && k < Q_MAX_PHRASE; k++) {
             int id = qterm_id(&c, p->terms[k], p->lens[k], 1);
             ids[l][k] = id;
             if (id >= 0 && c.term_leaf[id] < 0 &&
@@ -294,7 +299,7 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
     for (size_t l = 0; l < c.nleaves; l++) {
         const qnode *p = leaves[l];
         if (p->kind != Q_PHRASE || p->slop > 0 ||
-            p->field == TRAWL_FIELD_TITLE || p->nterms > Q_MAX_LEAVES)
+            p->field == TRAWL_FIELD_TITLE || p->nterms > Q_MAX_PHRASE)
             continue;
         uint32_t k = 0;
         while (k < p->nterms && ids[l][k] >= 0)

@@ -34,8 +34,8 @@ int trawl__snippet(trawl_analyzer *an, const qnode *q, const char *text,
  * given back after the call that grew it. Zero-initialize.
  */
 typedef struct snip_scratch {
-    void *toks, *ms;
-    size_t toks_cap, ms_cap; /* elements */
+    void *toks, *ms, *ids;
+    size_t toks_cap, ms_cap, ids_cap; /* elements */
 } snip_scratch;
 
 /* trawl__snippet with the caller's scratch. */

@@ -272,7 +272,8 @@ static void prox_pairs(const qnode *n, const qnode **prev, const qnode **pa,
     }
     if (n->kind != Q_TERM || n->field != Q_ANY_FIELD)
         return;
-    if (*prev != NULL && !((*prev)->lens[0] == n->lens[0] &&
+    if (*prev != NULL && *np < Q_MAX_LEAVES &&
+        !((*prev)->lens[0] == n->lens[0] &&
                            memcmp((*prev)->terms[0], n->terms[0],
                                   n->lens[0]) == 0)) {
         pa[*np] = *prev;
@@ -290,7 +291,7 @@ static int is_term(const otok *t, const qnode *q)
 
 static double prox(params *p, const odoc *d, const qnode *root, double w)
 {
-    const qnode *pa[128], *pb[128], *prev = NULL;
+    const qnode *pa[Q_MAX_LEAVES], *pb[Q_MAX_LEAVES], *prev = NULL;
     size_t np = 0;
     prox_pairs(root, &prev, pa, pb, &np);
     double sum = 0;

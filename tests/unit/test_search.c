@@ -627,6 +627,88 @@ static void search_reports_query_errors(void **state)
     teardown_fixture(&f);
 }
 
+/* A pasted paragraph is a query: up to 256 words (64 of them phrases or
+ * prefixes), ranked as the oracle ranks it; a run of words copied from
+ * an article finds that article first; one word or phrase more is a
+ * clear error. */
+static void search_long_queries(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f, 300, 31);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    static char q[8192];
+    for (int r = 0; r < 12; r++) {
+        size_t o = 0;
+        int n = 65 + (int)tu_rnd(192);
+        for (int k = 0; k < n; k++)
+            o += (size_t)snprintf(q + o, sizeof(q) - o, "%s%s",
+                                  k == 0       ? ""
+                                  : r % 3 == 2 && k % 7 == 0 ? " title:"
+                                                              : " ",
+                                  word());
+        if (r % 3 == 1) /* an alternative of many words */
+            for (size_t i = 0; i + 1 < o; i++)
+                if (q[i] == ' ' && tu_rnd(2) == 0) {
+                    memmove(q + i + 3, q + i, o - i + 1);
+                    memcpy(q + i, " OR", 3);
+                    o += 3;
+                    i += 4;
+                }
+        check_query(&f, s, q, 1.2, 0.75, 2.0, 1.0);
+    }
+    /* 150 words of a long article, pasted */
+    size_t best = 0, words = 0;
+    for (size_t i = 0; i < f.ndocs; i++) {
+        size_t w = 1;
+        for (const char *p = f.bodies[i]; *p; p++)
+            w += *p == ' ' || *p == '-';
+        if (w > words) {
+            words = w;
+            best = i;
+        }
+    }
+    assert_true(words > 160);
+    size_t o = 0, w = 0;
+    for (const char *p = f.bodies[best]; *p && w < 150; p++) {
+        w += *p == ' ';
+        q[o++] = *p;
+    }
+    q[o] = '\0';
+    check_query(&f, s, q, 1.2, 0.75, 2.0, 1.0);
+    trawl_arena *a = trawl_arena_new(1 << 16);
+    trawl_query tq;
+    trawl_results res;
+    trawl_query_init(&tq);
+    tq.q = q;
+    tq.qlen = o;
+    assert_int_equal(trawl_search(s, f.ix, &tq, a, &res, &err), 0);
+    assert_true(res.nhits >= 1);
+    char id[32];
+    snprintf(id, sizeof(id), "doc-%05zu", best);
+    assert_string_equal(res.hits[0].id, id);
+    /* the limits: 257 words; 65 phrases */
+    o = 0;
+    for (int k = 0; k < 257; k++)
+        o += (size_t)snprintf(q + o, sizeof(q) - o, "%sw%d", k ? " " : "", k);
+    tq.q = q;
+    tq.qlen = o;
+    assert_int_equal(trawl_search(s, f.ix, &tq, a, &res, &err), TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "too many terms (at most 256)"));
+    o = 0;
+    for (int k = 0; k < 65; k++)
+        o += (size_t)snprintf(q + o, sizeof(q) - o, "%s\"a w%d\"",
+                              k ? " " : "", k);
+    tq.qlen = o;
+    assert_int_equal(trawl_search(s, f.ix, &tq, a, &res, &err), TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "too many phrases and prefixes"));
+    trawl_arena_free(a);
+    trawl_searcher_free(s);
+    teardown_fixture(&f);
+}
+
 static void index_stores_and_replaces_articles(void **state)
 {
     (void)state;
@@ -911,6 +993,7 @@ int main(void)
         cmocka_unit_test(search_matches_oracle_long_documents),
         cmocka_unit_test(search_matches_oracle_wide_prefixes),
         cmocka_unit_test(search_matches_oracle_hyphens),
+        cmocka_unit_test(search_long_queries),
         cmocka_unit_test(search_pruned_pages_match_exhaustive),
         cmocka_unit_test(search_pages_and_sorts),
         cmocka_unit_test(search_reports_query_errors),
