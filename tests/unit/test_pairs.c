@@ -47,8 +47,10 @@ static void corpus_make(tu_corpus *c, size_t n, uint64_t seed)
             snprintf(c->title[i], tl, "zephyr%zu the %s", i % 11, t);
         else
             snprintf(c->title[i], tl, "%s", t);
+        /* "of-the" in a third of them: the compound "ofthe" is a
+         * listed word standing at the position of "of", another */
         snprintf(c->body[i], bl, "%s the zephyr%zu quill%zu of %s", b,
-                 i % 11, i / 11 % 11, i % 3 ? "north" : "the");
+                 i % 11, i / 11 % 11, i % 3 ? "north" : "-the of-the");
         free(t);
         free(b);
         c->date[i] = 1700000000 + (int64_t)tu_rnd(1000) * 86400;
@@ -156,6 +158,9 @@ static int cmp_occ(const void *a, const void *b)
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+/* Positions with two listed words seen by verify_pairs, in all. */
+static uint64_t pairs_shared;
+
 /*
  * Every pair term of s is exactly what its words' positions imply, and
  * every pair they imply has its term. Returns the pair terms (0 when the
@@ -167,16 +172,19 @@ static uint64_t verify_pairs(const trawl_segment *s)
     uint32_t nc = trawl__pairs_common(sec);
     uint32_t nw = nc + trawl__pairs_frequent(sec);
     trawl_err err;
-    /* Each doc's fields as listed-word indexes (-1: another word). */
+    /* Each doc's fields as listed-word indexes, two per position (a
+     * hyphenated chain's compound stands at its first part's; -1: none
+     * or another word). */
     int16_t **tok = calloc((size_t)s->ndocs * TRAWL_NFIELDS, sizeof(*tok));
     for (uint32_t d = 0; d < s->ndocs; d++)
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
             uint32_t len = trawl__seg_field_len(s, d, f);
-            int16_t *a = malloc((len + 1) * sizeof(*a));
-            for (uint32_t p = 0; p < len; p++)
+            int16_t *a = malloc((2 * len + 2) * sizeof(*a));
+            for (uint32_t p = 0; p < 2 * len + 2; p++)
                 a[p] = -1;
             tok[(size_t)d * TRAWL_NFIELDS + f] = a;
         }
+    uint64_t shared = 0; /* positions with two listed words */
     for (uint32_t w = 0; w < nw; w++) {
         size_t wl;
         const char *wd = trawl__pairs_word(sec, w, &wl);
@@ -197,8 +205,9 @@ static uint64_t verify_pairs(const trawl_segment *s)
                     at += dv;
                     assert_true(at < len);
                     int16_t *a = tok[(size_t)ps[i].doc * TRAWL_NFIELDS + f];
-                    assert_int_equal(a[at], -1);
-                    a[at] = (int16_t)w;
+                    assert_int_equal(a[2 * at + 1], -1);
+                    shared += a[2 * at] >= 0;
+                    a[2 * at + (a[2 * at] >= 0)] = (int16_t)w;
                 }
             }
         }
@@ -211,24 +220,29 @@ static uint64_t verify_pairs(const trawl_segment *s)
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
             uint32_t len = trawl__seg_field_len(s, d, f);
             const int16_t *a = tok[(size_t)d * TRAWL_NFIELDS + f];
-            for (uint32_t p = 0; p + 1 < len; p++) {
-                if (a[p] < 0 || a[p + 1] < 0 ||
-                    ((uint32_t)a[p] >= nc && (uint32_t)a[p + 1] >= nc))
-                    continue;
-                if (nocc == cap) {
-                    cap *= 2;
-                    o = realloc(o, cap * sizeof(*o));
-                }
-                size_t al, bl;
-                const char *wa = trawl__pairs_word(sec, (unsigned)a[p], &al);
-                const char *wb =
-                    trawl__pairs_word(sec, (unsigned)a[p + 1], &bl);
-                occ *x = &o[nocc++];
-                memset(x, 0, sizeof(*x));
-                x->klen = (uint32_t)trawl__pair_key(x->key, wa, al, wb, bl);
-                x->doc = d;
-                x->tf[f] = 1;
-            }
+            for (uint32_t p = 0; p + 1 < len; p++)
+                for (int u = 0; u < 2; u++)
+                    for (int v = 0; v < 2; v++) {
+                        int16_t x0 = a[2 * p + u], x1 = a[2 * (p + 1) + v];
+                        if (x0 < 0 || x1 < 0 ||
+                            ((uint32_t)x0 >= nc && (uint32_t)x1 >= nc))
+                            continue;
+                        if (nocc == cap) {
+                            cap *= 2;
+                            o = realloc(o, cap * sizeof(*o));
+                        }
+                        size_t al, bl;
+                        const char *wa =
+                            trawl__pairs_word(sec, (unsigned)x0, &al);
+                        const char *wb =
+                            trawl__pairs_word(sec, (unsigned)x1, &bl);
+                        occ *x = &o[nocc++];
+                        memset(x, 0, sizeof(*x));
+                        x->klen = (uint32_t)trawl__pair_key(x->key, wa, al,
+                                                            wb, bl);
+                        x->doc = d;
+                        x->tf[f] = 1;
+                    }
         }
     qsort(o, nocc, sizeof(*o), cmp_occ);
     size_t ng = 0;
@@ -272,6 +286,7 @@ static uint64_t verify_pairs(const trawl_segment *s)
                  (int)o[at].klen - 1, o[at].key + 1, o[at].doc, at, ng);
     if (nc == 0)
         assert_int_equal(nterms, 0);
+    pairs_shared += shared;
     for (size_t i = 0; i < (size_t)s->ndocs * TRAWL_NFIELDS; i++)
         free(tok[i]);
     free(tok);
@@ -302,6 +317,9 @@ static const char *phrase_queries[] = {
     "\"quill3 of\"",        "\"the zephyr3 quill0 of\"", "\"zephyr3 quill0\"",
     "\"quill5 of north\"",  "\"quill7 of the\"",       "title:\"zephyr2 the\"",
     "title:\"the north\"",  "title:\"zephyr4 the\"",   "\"zephyr9 the\"",
+    "\"ofthe the\"",         "\"of-the the\"",          "\"of the of the\"",
+    "\"quill3 of-the\"",     "\"quill3 ofthe\"",        "of-the",
+    "\"the ofthe\"",         "\"ofthe\" quill2",        "\"the of the\"~1",
 };
 #define NPHRASES (sizeof(phrase_queries) / sizeof(phrase_queries[0]))
 
@@ -360,7 +378,10 @@ static void pairs_small_batches(void **state)
      * whose words later batches kept. */
     trawl_index *ix = tu_open(dir);
     assert_true(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]) > 0);
+    pairs_shared = 0;
     assert_true(verify_pairs(&ix->segs[0]) > 0);
+    /* "ofthe" and "of" are both listed, at one position */
+    assert_true(pairs_shared > 0);
     trawl_index_release(ix);
     tu_assert_sound(dir);
     tu_assert_same_results(dir, ref, phrase_queries, NPHRASES, NPHRASES / 2);
