@@ -1142,6 +1142,52 @@ same_term(trawl_analyzer *a, int stem, const char *x, size_t xn,
     return k == m && memcmp(sx, st, (size_t)k) == 0;
 }
 
+static int emit_before(trawl_analyzer *a, sink *out, char *cdst, size_t clen,
+                       uint32_t parts, uint32_t pos, size_t start,
+                       size_t cend, char *dst, size_t flen);
+
+/*
+ * A word with an apostrophe ("O'Brien", "don't", "aujourd'hui") is also
+ * written without it ("OBrien", "dont"): before the word s[start..end),
+ * folded at dst (flen bytes), its letters run together, at its position
+ * (a compound of one part), unless that is the same term (the English
+ * stemmer drops a possessive "'s" either way). 0, or the callback's
+ * value or a negative code.
+ */
+static __attribute__((noinline)) int
+emit_unapos(trawl_analyzer *a, sink *out, const unsigned char *s,
+            size_t start, size_t end, uint32_t pos, char *dst, size_t flen)
+{
+    unsigned char raw[COMPOUND_RAW];
+    size_t rn = 0;
+    int ascii = 1, cut = 0;
+    for (size_t k = start; k < end;) {
+        if (s[k] == '\'') {
+            k++;
+            cut = 1;
+            continue;
+        }
+        if (end - k >= 3 && s[k] == 0xe2 && s[k + 1] == 0x80 &&
+            (s[k + 2] == 0x98 || s[k + 2] == 0x99)) {
+            k += 3;
+            cut = 1;
+            continue;
+        }
+        if (rn == sizeof(raw))
+            return 0;
+        ascii &= s[k] < 0x80;
+        raw[rn++] = s[k++];
+    }
+    if (!cut)
+        return 0; /* an elided article took the apostrophe */
+    char *cdst = a->fold + TRAWL_MAX_TERM + 8;
+    int clen = fold_token(a, (const char *)raw, rn, ascii, cdst);
+    if (clen <= 0)
+        return clen;
+    return emit_before(a, out, cdst, (size_t)clen, 1, pos, start, end, dst,
+                       flen);
+}
+
 /*
  * Before the word s[start..end) that a hyphen follows: if it is plain
  * (letters, digits and marks: not an acronym, a number with a point, a
@@ -1174,27 +1220,41 @@ emit_compound(trawl_analyzer *a, sink *out, const unsigned char *s,
     *chain_end = cend;
     if (clen == 0)
         return 0;
-    int same = same_term(a, out->stem, cdst, (size_t)clen, dst, flen);
+    return emit_before(a, out, cdst, (size_t)clen, parts, pos, start, cend,
+                       dst, flen);
+}
+
+/*
+ * Pass the compound cdst[0..clen) (folded, covering s[start..cend), of
+ * parts words) to out at position pos, before the word whose folded form
+ * is at dst (flen bytes) in a batch: unless it gives the same term as
+ * that word. 0, or the callback's value or a negative code.
+ */
+static int emit_before(trawl_analyzer *a, sink *out, char *cdst, size_t clen,
+                       uint32_t parts, uint32_t pos, size_t start,
+                       size_t cend, char *dst, size_t flen)
+{
+    int same = same_term(a, out->stem, cdst, clen, dst, flen);
     if (same != 0)
         return same < 0 ? same : 0;
     trawl_folded *f = out->out;
     if (f != NULL) {
         /* the compound's bytes go before the first part's */
         memmove(dst + clen, dst, flen);
-        memcpy(dst, cdst, (size_t)clen);
+        memcpy(dst, cdst, clen);
         trawl_ftok *t = &f->toks[f->n++];
         t->off = (uint32_t)f->len;
         t->len = (uint32_t)clen | parts << 8;
-        f->len += (size_t)clen;
+        f->len += clen;
         return 0;
     }
     trawl_token tok;
     tok.term = cdst;
-    tok.len = (size_t)clen;
+    tok.len = clen;
     tok.user = NULL;
     if (out->stem && a->stemmer != NULL) {
         const char *st;
-        int k = stem_memo(a, cdst, (size_t)clen, &st);
+        int k = stem_memo(a, cdst, clen, &st);
         if (k < 0)
             return k;
         tok.term = st;
@@ -1255,6 +1315,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         int flen;
         size_t end;
         int hyph = 0; /* a hyphen follows the word */
+        int apo = 0;  /* an apostrophe joined two of its letters */
 
         /* The fast path: a run of ASCII letters and digits that ends at
          * the end or at an ASCII separator (not ' . , which may join) is
@@ -1367,6 +1428,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         }
         end = i;
         hyph = i < len && cls == C_HYPHEN;
+        apo = apos;
         if (apos && a->elide != ELIDE_NONE)
             elide(a, s, &start, &end);
         if (comma && ascii && grouped_number(s + start, end - start))
@@ -1383,6 +1445,14 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         if (__builtin_expect(hyph, 0) && start >= chain_end) {
             int rc = emit_compound(a, out, s, len, start, end, pos, dst,
                                    (size_t)flen, &chain_end);
+            if (rc != 0)
+                return rc;
+        }
+        /* (a word with an apostrophe is not plain: it starts no chain,
+         * so at most two terms stand at one position) */
+        if (__builtin_expect(apo, 0)) {
+            int rc = emit_unapos(a, out, s, start, end, pos, dst,
+                                 (size_t)flen);
             if (rc != 0)
                 return rc;
         }

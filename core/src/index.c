@@ -2113,16 +2113,16 @@ static int chk_terms(chk *c, const trawl_segment *s)
                 s->sec[SEC_POSITIONS].len - want_pos);
     }
     /* Every token of every doc is in exactly one posting, and so is
-     * each compound of hyphenated words, which shares the position of
-     * its first part (of two or more): a field of len positions has
-     * len to len + len / 2 of them. */
+     * each compound (a hyphenated chain's, a word's without its
+     * apostrophe), which shares the position of the word after it: a
+     * field of len positions has len to 2 len of them. */
     uint64_t total[TRAWL_NFIELDS] = {0};
     for (uint32_t d = 0; d < s->ndocs; d++)
         for (int f = 0; f < TRAWL_NFIELDS; f++) {
             uint32_t len = trawl__seg_field_len(s, d, f);
             uint64_t tf = doc_tf[(size_t)d * TRAWL_NFIELDS + f];
             total[f] += len;
-            if (walked && (tf < len || tf > (uint64_t)len + len / 2))
+            if (walked && (tf < len || tf > 2 * (uint64_t)len))
                 CHK(c, "DOCS", "doc %u: %s has %u tokens, its postings "
                     "hold %" PRIu64, d, chk_field_name(f), len,
                     doc_tf[(size_t)d * TRAWL_NFIELDS + f]);

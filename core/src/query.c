@@ -144,8 +144,9 @@ static int on_term(void *payload, const trawl_token *t)
  * is the OR of the phrase of its parts and the same with the chain's
  * compound instead: "e mail" or "email", "covid 19 vaccin" or "covid19
  * vaccin" (an article's "e-mail" holds both "email" and "e mail"; one
- * that writes "email" only the compound). Only the first chain has an
- * alternative. */
+ * that writes "email" only the compound). A word with an apostrophe is
+ * likewise itself or its letters run together ("o'brien" or "obrien").
+ * Only the first such word has an alternative. */
 static int make_leaf(parser *p, const char *text, size_t n, int field,
                      size_t at, qnode **out)
 {
@@ -160,7 +161,7 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
         return 0;
     if (c.n > Q_MAX_PHRASE)
         return fail(p, at, "phrase too long (at most 64 words)");
-    int chain = c.ncpd > 0 && c.cparts >= 2 && c.cpos + c.cparts <= c.n;
+    int chain = c.ncpd > 0 && c.cparts >= 1 && c.cpos + c.cparts <= c.n;
     p->leaves += chain ? 2 : 1;
     /* the phrase, and the compound's phrase if it is one */
     p->costly += (c.n > 1) + (chain && c.n - c.cparts + 1 > 1);

@@ -17,7 +17,9 @@
  *      gives its parts run together, at the position of the first part
  *      and before it ("e-mail" is "email" and "e", "mail"; "COVID-19"
  *      "covid19", "covid", "19"): 2 to 6 plain parts, one with a letter
- *      (not "1-0"), see trawl_token.parts. Han, Hiragana, Katakana,
+ *      (not "1-0"), see trawl_token.parts; a word with an apostrophe
+ *      is likewise preceded by its letters without it ("O'Brien":
+ *      "obrien", "o'brien"), unless both stem alike. Han, Hiragana, Katakana,
  *      Hangul, Thai, Lao, Khmer and Myanmar characters (with the marks
  *      that follow them) are one token each (no dictionary segmentation;
  *      a query word of several is a phrase of them: 회의 finds 회의가,
@@ -74,7 +76,8 @@ typedef struct trawl_token {
     uint32_t parts;   /* 0 for a word; for the compound of a hyphenated
                          chain ("e-mail": "email"), its number of parts,
                          the tokens that follow it, the first at the
-                         compound's position */
+                         compound's position; 1 for a word's letters
+                         without its apostrophe, before the word */
 } trawl_token;
 
 /* Return 0 to continue, non-zero to stop (that value is returned by
