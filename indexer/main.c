@@ -127,10 +127,10 @@ typedef struct run {
     int keep_unseen;  /* an --add or merge-only run */
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
     hset ids;         /* hashes of the ids of this run's .txt/.md articles */
-    hset jsonl_files; /* hashes of the .jsonl files read (device, inode) */
+    hset inodes;      /* hashes of the article files read (device, inode) */
     hmap jsonl_ids;   /* id hash -> fingerprint of its last line so far */
     uint64_t same_again; /* JSON lines skipped: an id's copy as it was */
-    uint64_t again;   /* .jsonl files met again, skipped */
+    uint64_t again;   /* article files met again (links), skipped */
     unsigned long line_notes;  /* bad lines of this .jsonl file noted */
     unsigned long lines_unshown; /* and those past LINE_NOTES, not */
     int no_changes;   /* nothing to commit: the generation stays */
@@ -188,7 +188,10 @@ static void usage(FILE *f)
 "\n"
 "Build or update the trawl index in DIR from the articles under each PATH.\n"
 "A PATH is a file or a directory, walked recursively in sorted order;\n"
-"hidden files and directories (names starting with '.') are skipped.\n"
+"hidden files and directories (names starting with '.') are skipped,\n"
+"symbolic links followed. A file met again in a run (a symbolic or hard\n"
+"link to a file already read, a PATH given twice) is read only once,\n"
+"under the first name met, and the other name reported.\n"
 "Article files are known by their extension, in any case (.txt, .TXT, .Md):\n"
 "  *.txt, *.md   one article per file; the id is the path relative to the\n"
 "                PATH it was found under (the file name for a PATH that is\n"
@@ -810,15 +813,32 @@ static int id_seen(run *r, const char *id, size_t len)
     return hset_add(&r->ids, h != 0 ? h : 1);
 }
 
-/* A .jsonl file already read in this run (a PATH given twice, a file
- * inside a directory also given, a link to it): 1, else 0 (noted now),
- * -1 out of memory. Reading it again would only replace each of its
- * articles by itself, and make them count as updated. */
-static int jsonl_seen(run *r, const struct stat *st)
+/* An article file already read in this run (a PATH given twice, a file
+ * inside a directory also given, a link to it: a symbolic link to the file
+ * or to a directory above it, or a hard link): 1, else 0 (noted now), -1
+ * out of memory. Reading a .jsonl file again would only replace each of
+ * its articles by itself, and make them count as updated; a text file
+ * again would be the same article twice under two ids, a duplicate in
+ * every result list (a "latest" link to the day's directory). */
+static int file_seen(run *r, const struct stat *st, int jsonl)
 {
-    uint64_t v[2] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino};
+    /* A text file's modification time too: a feed that deletes old
+     * articles and writes new ones while the run reads them may get a
+     * freed inode number again, for another file. */
+    uint64_t v[4] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino,
+                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_sec,
+                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_nsec};
     uint64_t h = XXH3_64bits(v, sizeof(v));
-    return hset_add(&r->jsonl_files, h != 0 ? h : 1);
+    return hset_add(&r->inodes, h != 0 ? h : 1);
+}
+
+/* Files met again, noted one by one up to LINE_NOTES a run, then counted
+ * (a link to a directory of thousands of articles). */
+static void again_note(run *r, const char *path)
+{
+    if (r->again++ < LINE_NOTES)
+        note(path, 0, "the same file was read earlier in this run (a PATH "
+                      "given twice, or a link): skipped");
 }
 
 /*
@@ -1409,19 +1429,15 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     }
     struct stat fst;
     int have_fst = fstat(fd, &fst) == 0;
-    if (jsonl) {
-        int seen = have_fst ? jsonl_seen(r, &fst) : 0;
-        if (seen != 0) {
-            close(fd);
-            if (seen < 0) {
-                fatal_nomem(r, e->path);
-                return 1;
-            }
-            note(e->path, 0, "the same file was read earlier in this run "
-                             "(a PATH given twice, or a link): skipped");
-            r->again++;
-            return 0;
+    int seen = have_fst ? file_seen(r, &fst, jsonl) : 0;
+    if (seen != 0) {
+        close(fd);
+        if (seen < 0) {
+            fatal_nomem(r, e->path);
+            return 1;
         }
+        again_note(r, e->path);
+        return 0;
     }
     r->files++;
     if (jsonl) {
@@ -2036,7 +2052,11 @@ int main(int argc, char **argv)
         }
     }
     hset_free(&r.ids);
-    hset_free(&r.jsonl_files);
+    if (r.again > LINE_NOTES)
+        fprintf(stderr, PROG ": %" PRIu64 " more file%s read earlier in this "
+                "run under another name (a link) skipped\n",
+                r.again - LINE_NOTES, r.again - LINE_NOTES == 1 ? "" : "s");
+    hset_free(&r.inodes);
     hmap_free(&r.jsonl_ids);
     if (stop_signal) {
         int sig = stop_signal;

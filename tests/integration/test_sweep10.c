@@ -1,0 +1,142 @@
+/*
+ * Integration tests from the tenth acceptance sweep: the operator's cron
+ * job over months (links in the news directory, renames, runs at once)
+ * and corpora of odd shape.
+ *
+ * Environment: TRAWL_BIN (the build's bin/).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+/* The "done" event of trawl-index --progress=json ... (malloc'd JSON),
+ * with the run's stderr in *err when err is not NULL (malloc'd). */
+static json_t *index_json(th *h, const char *path, char **err)
+{
+    th_result r;
+    th_run(&r, (const char *[]){"trawl-index", "--index", h->index,
+                                "--progress=json", path, NULL});
+    assert_int_equal(r.status, 0);
+    const char *done = strstr(r.out, "{\"event\":\"done\"");
+    assert_non_null(done);
+    json_t *j = json_loads(done, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(j);
+    if (err != NULL)
+        *err = strdup(r.err);
+    th_result_free(&r);
+    return j;
+}
+
+static long long member(const json_t *j, const char *name)
+{
+    json_t *v = json_object_get(j, name);
+    assert_true(json_is_integer(v));
+    return (long long)json_integer_value(v);
+}
+
+/*
+ * A news directory with a "latest" link to the day's directory and an
+ * article hard-linked into another place: each article was indexed once
+ * per name, so every search listed it two or three times. A file met
+ * again in a run is read once, under the first name in walk order, and
+ * the other names are reported; a rerun changes nothing.
+ */
+static void test_links_read_once(void **state)
+{
+    (void)state;
+    th h;
+    char dir[256], p[256], q[256];
+    assert_int_equal(th_init(&h), 0);
+    th_make_dir(&h, "news/2025-03-01");
+    th_path(p, sizeof(p), &h, "news/2025-03-01/storm.txt");
+    th_write_text(p, "Title: Storm\n\nA heron storm hit the coast.\n");
+    th_path(p, sizeof(p), &h, "news/2025-03-01/vote.txt");
+    th_write_text(p, "Title: Vote\n\nThe council vote on the heron park.\n");
+    th_path(q, sizeof(q), &h, "news/latest");
+    assert_int_equal(symlink("2025-03-01", q), 0);
+    th_path(q, sizeof(q), &h, "news/front.txt");
+    th_path(p, sizeof(p), &h, "news/2025-03-01/storm.txt");
+    assert_int_equal(link(p, q), 0);
+    th_path(dir, sizeof(dir), &h, "news");
+
+    char *err = NULL;
+    json_t *done = index_json(&h, dir, &err);
+    assert_int_equal(member(done, "docs"), 2);
+    assert_non_null(strstr(err, "latest/storm.txt: the same file was read"));
+    assert_non_null(strstr(err, "latest/vote.txt: the same file was read"));
+    assert_non_null(strstr(err, "front.txt: the same file was read"));
+    assert_int_equal(member(done, "bad"), 0);
+    json_decref(done);
+    free(err);
+
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+    assert_int_equal(th_count(&c, "heron"), 2);
+    json_t *r = th_request(&c, "{\"op\":\"get\",\"doc\":\"latest/storm.txt\"}");
+    assert_string_equal(th_error_code(r), "not_found");
+    json_decref(r);
+    th_close(&c);
+
+    /* The next run keeps all as they are. */
+    done = index_json(&h, dir, NULL);
+    assert_int_equal(member(done, "docs"), 2);
+    assert_int_equal(member(done, "unchanged"), 2);
+    assert_true(json_is_false(json_object_get(done, "committed")));
+    json_decref(done);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
+/*
+ * A link to a directory of many articles is reported file by file up to
+ * 20 times, then counted: a cron job's mail is not a page per article.
+ */
+static void test_many_links_reported_in_short(void **state)
+{
+    (void)state;
+    th h;
+    char p[256], dir[256];
+    assert_int_equal(th_init(&h), 0);
+    th_make_dir(&h, "news/a");
+    for (int i = 0; i < 30; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "news/a/n%02d.txt", i);
+        th_path(p, sizeof(p), &h, name);
+        th_write_text(p, "Title: Note\n\nharbor\n");
+    }
+    th_path(p, sizeof(p), &h, "news/b");
+    assert_int_equal(symlink("a", p), 0);
+    th_path(dir, sizeof(dir), &h, "news");
+    char *err = NULL;
+    json_t *done = index_json(&h, dir, &err);
+    assert_int_equal(member(done, "docs"), 30);
+    size_t lines = 0;
+    for (const char *s = err; (s = strstr(s, "read earlier")) != NULL; s++)
+        lines++;
+    assert_int_equal(lines, 21);
+    assert_non_null(strstr(err, "10 more files read earlier in this run"));
+    json_decref(done);
+    free(err);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_links_read_once),
+        cmocka_unit_test(test_many_links_reported_in_short),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
