@@ -125,6 +125,7 @@ typedef struct run {
     uint64_t crash_after; /* TRAWL_TEST_CRASH_AT=add:N, 0 = off */
     uint64_t stop_after;  /* TRAWL_TEST_CRASH_AT=stop:N, 0 = off */
     int keep_unseen;  /* an --add or merge-only run */
+    int merge_only;   /* --merge without a PATH: no article read */
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
     hset ids;         /* hashes of the ids of this run's .txt/.md articles */
     hset inodes;      /* hashes of the article files read (device, inode) */
@@ -1643,6 +1644,17 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
         printf("\n");
         return;
     }
+    if (r->merge_only) {
+        /* Nothing was read: "indexed N documents (0 added, ... 0
+         * unchanged) from 0 B (0.00 MB/s)" said what did not happen. */
+        printf("merged %s document%s in %.2f s; %s terms; index %s in %u "
+               "segment%s; generation %" PRIu64 "\n",
+               fmt_count(st->docs, a, sizeof(a)), st->docs == 1 ? "" : "s",
+               secs, fmt_count(st->terms, t, sizeof(t)),
+               fmt_bytes(st->index_bytes, ix, sizeof(ix)), st->segments,
+               st->segments == 1 ? "" : "s", st->generation);
+        return;
+    }
     printf("indexed %s document%s (%" PRIu64 " added, %" PRIu64
            " updated, %" PRIu64 " deleted, %" PRIu64 " unchanged) "
            "from %s in %.2f s (%.2f MB/s); %s terms; index %s",
@@ -1888,6 +1900,7 @@ int main(int argc, char **argv)
     /* A merge-only run keeps everything; --add keeps what it does not see. */
     opts.keep_unseen = add || optind >= argc;
     r.keep_unseen = opts.keep_unseen;
+    r.merge_only = optind >= argc;
     r.full = opts.full;
     /* The default names (none given, or each as its own name) keep the
      * default path, and the line hashes of an index built without

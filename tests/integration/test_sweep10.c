@@ -132,11 +132,42 @@ static void test_many_links_reported_in_short(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * A merge-only run read no article, yet said "indexed 3 documents (0
+ * added, 0 updated, 0 deleted, 0 unchanged) from 0 B in 0.00 s (0.00
+ * MB/s)": it says what it did.
+ */
+static void test_merge_only_summary(void **state)
+{
+    (void)state;
+    th h;
+    char p[256];
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    th_path(p, sizeof(p), &h, "a.jsonl");
+    th_write_text(p, "{\"id\":\"a\",\"title\":\"A\",\"body\":\"one\"}\n"
+                     "{\"id\":\"b\",\"title\":\"B\",\"body\":\"two\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){p, NULL}, NULL), 0);
+    th_write_text(p, "{\"id\":\"a\",\"title\":\"A\",\"body\":\"one\"}\n"
+                     "{\"id\":\"b\",\"title\":\"B\",\"body\":\"new\"}\n"
+                     "{\"id\":\"c\",\"title\":\"C\",\"body\":\"three\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){p, NULL}, NULL), 0);
+    th_run(&r, (const char *[]){"trawl-index", "--index", h.index, "--merge",
+                                NULL});
+    assert_int_equal(r.status, 0);
+    if (strncmp(r.out, "merged 3 documents in ", 22) != 0 ||
+        strstr(r.out, "in 1 segment; generation 3\n") == NULL)
+        fail_msg("summary: %s", r.out);
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_links_read_once),
         cmocka_unit_test(test_many_links_reported_in_short),
+        cmocka_unit_test(test_merge_only_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
