@@ -1423,9 +1423,23 @@ static int on_file(void *payload, const trawl_walk_entry *e)
 
     int fd = open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        note(e->path, 0, strerror(errno));
+        int en = errno;
+        struct stat lst;
+        int lrc = en == ENOENT ? lstat(e->path, &lst) : 0;
+        if (lrc < 0 && errno == ENOENT && !e->explicit_file) {
+            /* Removed since the walk listed it (a feed pruning old
+             * articles while the run reads): gone, and its article
+             * goes, as if the run had started a moment later. */
+            r->found--;
+            return 0;
+        }
+        note(e->path, 0, en == ENOENT && lrc == 0 && S_ISLNK(lst.st_mode)
+                             ? "dangling symbolic link (its target does "
+                               "not exist)"
+                             : strerror(en));
         r->bad++;
-        r->unread++;
+        if (en != ENOENT)
+            r->unread++;
         return 0;
     }
     struct stat fst;
