@@ -81,7 +81,10 @@ static int walk_dir(walker *w, size_t len, const struct stat *st,
     int n = scandir(w->path, &names, skip_name, name_cmp);
     if (n < 0) {
         int e = errno;
-        w->on_problem(w->payload, w->path, strerror(e), e);
+        /* ENOENT: removed since its parent was listed, gone (a root
+         * PATH that is missing was checked before the walk). */
+        if (e != ENOENT)
+            w->on_problem(w->payload, w->path, strerror(e), e);
         return 0;
     }
 

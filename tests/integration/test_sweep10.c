@@ -182,7 +182,8 @@ static int is_stopped(pid_t pid)
  * A feed that prunes old articles while the cron job's run reads the
  * directory: a file listed, then removed before it was opened, was "No
  * such file or directory", a bad input, and an input "that could not be
- * read", so the run deleted no article at all. It is gone: its article is
+ * read", so the run deleted no article at all; a directory removed so
+ * was reported too. It is gone: its article is
  * deleted, as if the run had started a moment later, and nothing is
  * reported. A dangling link is still reported, by that name.
  */
@@ -199,6 +200,9 @@ static void test_file_removed_during_run(void **state)
         th_path(p, sizeof(p), &h, name);
         th_write_text(p, "Title: Note\nDate: 2025-03-01\n\nharbor\n");
     }
+    th_make_dir(&h, "c/pday");
+    th_path(p, sizeof(p), &h, "c/pday/old.txt");
+    th_write_text(p, "Title: Old\nDate: 2025-02-01\n\nharbor\n");
     th_path(p, sizeof(p), &h, "c/zz-gone.txt");
     assert_int_equal(symlink("nowhere.txt", p), 0);
     th_path(dir, sizeof(dir), &h, "c");
@@ -218,13 +222,17 @@ static void test_file_removed_during_run(void **state)
     assert_int_equal(unlink(p), 0);
     th_path(p, sizeof(p), &h, "c/n08.txt");
     assert_int_equal(unlink(p), 0);
+    th_path(p, sizeof(p), &h, "c/pday/old.txt");
+    assert_int_equal(unlink(p), 0);
+    th_path(p, sizeof(p), &h, "c/pday");
+    assert_int_equal(rmdir(p), 0);
     kill(pid, SIGCONT);
     assert_int_equal(th_wait(pid), 0);
     char *out = th_read_file(log, NULL);
     assert_non_null(out);
-    if (strstr(out, "(0 added, 0 updated, 2 deleted, 8 unchanged)") == NULL ||
+    if (strstr(out, "(0 added, 0 updated, 3 deleted, 8 unchanged)") == NULL ||
         strstr(out, "; 1 bad input") == NULL ||
-        strstr(out, "n06") != NULL ||
+        strstr(out, "n06") != NULL || strstr(out, "pday/") != NULL ||
         strstr(out, "zz-gone.txt: dangling symbolic link") == NULL)
         fail_msg("trawl-index said: %s", out);
     free(out);
