@@ -529,11 +529,25 @@ static int file_kind(const char *name)
 }
 
 /* Pre-walk: sum the sizes of the files the real walk will read. */
+/* The pre-walk's total, each file once: a link to a directory read
+ * anyway counted its files twice, and the progress never reached them. */
+static int hset_add(hset *t, uint64_t h);
+static void hset_free(hset *t);
+
+typedef struct sum_walk {
+    uint64_t total;
+    hset seen; /* (device, inode) of the files counted */
+} sum_walk;
+
 static int sum_file(void *payload, const trawl_walk_entry *e)
 {
-    uint64_t *total = payload;
-    if (file_kind(e->rel) != KIND_OTHER)
-        *total += (uint64_t)e->st->st_size;
+    sum_walk *sw = payload;
+    if (file_kind(e->rel) == KIND_OTHER)
+        return 0;
+    uint64_t v[2] = {(uint64_t)e->st->st_dev, (uint64_t)e->st->st_ino};
+    uint64_t h = XXH3_64bits(v, sizeof(v));
+    if (hset_add(&sw->seen, h != 0 ? h : 1) != 1)
+        sw->total += (uint64_t)e->st->st_size;
     return 0;
 }
 
@@ -2047,9 +2061,13 @@ int main(int argc, char **argv)
     }
 
     /* Only for the progress display: what the walk will read in total. */
-    if (r.progress != PROGRESS_NONE)
+    if (r.progress != PROGRESS_NONE) {
+        sum_walk sw = {0, {NULL, 0, 0}};
         for (int i = optind; i < argc; i++)
-            trawl_walk(argv[i], sum_file, ignore_problem, &r.total);
+            trawl_walk(argv[i], sum_file, ignore_problem, &sw);
+        r.total = sw.total;
+        hset_free(&sw.seen);
+    }
 
     stop_signals_catch();
     for (int i = optind; i < argc && !r.fatal && !stop_signal; i++) {

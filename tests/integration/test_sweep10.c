@@ -103,6 +103,7 @@ static void test_links_read_once(void **state)
 /*
  * A link to a directory of many articles is reported file by file up to
  * 20 times, then counted: a cron job's mail is not a page per article.
+ * The progress display counts its files once.
  */
 static void test_many_links_reported_in_short(void **state)
 {
@@ -130,6 +131,16 @@ static void test_many_links_reported_in_short(void **state)
     assert_non_null(strstr(err, "10 more files read earlier in this run"));
     json_decref(done);
     free(err);
+
+    /* The progress's total counts each file once (it was 1200 bytes, and
+     * the progress stopped at half of it). */
+    th_result r;
+    th_run(&r, (const char *[]){"trawl-index", "--index", h.index, "--full",
+                                "--progress=json", dir, NULL});
+    assert_int_equal(r.status, 0);
+    if (strstr(r.out, "\"bytes\":600,\"total_bytes\":600,") == NULL)
+        fail_msg("progress: %s", r.out);
+    th_result_free(&r);
     th_cleanup(&h);
 }
 
