@@ -250,6 +250,57 @@ static void test_file_removed_during_run(void **state)
     th_cleanup(&h);
 }
 
+/*
+ * trawl --stats after months of updates: the daemon's "deleted" (what a
+ * merge reclaims, and what still counts in the scores) was not shown, and
+ * one connection read "1 connections".
+ */
+static void test_stats_show_deleted(void **state)
+{
+    (void)state;
+    th h;
+    char p[256];
+    th_result r;
+    assert_int_equal(th_init(&h), 0);
+    th_path(p, sizeof(p), &h, "a.jsonl");
+    const char *v1 = "{\"id\":\"1\",\"title\":\"t\",\"body\":\"one\"}\n"
+                     "{\"id\":\"2\",\"title\":\"t\",\"body\":\"two\"}\n"
+                     "{\"id\":\"3\",\"title\":\"t\",\"body\":\"three\"}\n"
+                     "{\"id\":\"4\",\"title\":\"t\",\"body\":\"four\"}\n"
+                     "{\"id\":\"5\",\"title\":\"t\",\"body\":\"five\"}\n"
+                     "{\"id\":\"6\",\"title\":\"t\",\"body\":\"six\"}\n";
+    th_write_text(p, v1);
+    assert_int_equal(th_index(&h, (const char *[]){p, NULL}, NULL), 0);
+    th_write_text(p, "{\"id\":\"1\",\"title\":\"t\",\"body\":\"one\"}\n"
+                     "{\"id\":\"2\",\"title\":\"t\",\"body\":\"two again\"}\n"
+                     "{\"id\":\"3\",\"title\":\"t\",\"body\":\"three\"}\n"
+                     "{\"id\":\"4\",\"title\":\"t\",\"body\":\"four\"}\n"
+                     "{\"id\":\"5\",\"title\":\"t\",\"body\":\"five\"}\n"
+                     "{\"id\":\"6\",\"title\":\"t\",\"body\":\"six\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){p, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--stats", NULL}), 0);
+    if (strstr(r.out, "1 replaced or deleted document not merged away yet") ==
+            NULL ||
+        strstr(r.out, " 1 connection\n") == NULL)
+        fail_msg("stats: %s", r.out);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+
+    /* merged: nothing to say */
+    th_run(&r, (const char *[]){"trawl-index", "--index", h.index, "--merge",
+                                NULL});
+    assert_int_equal(r.status, 0);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    assert_int_equal(th_client(&h, &r, (const char *[]){"--stats", NULL}), 0);
+    if (strstr(r.out, "replaced or deleted") != NULL)
+        fail_msg("stats after --merge: %s", r.out);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_many_links_reported_in_short),
         cmocka_unit_test(test_merge_only_summary),
         cmocka_unit_test(test_file_removed_during_run),
+        cmocka_unit_test(test_stats_show_deleted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
