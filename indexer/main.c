@@ -192,7 +192,7 @@ static void usage(FILE *f)
 "hidden files and directories (names starting with '.') are skipped,\n"
 "symbolic links followed. A file met again in a run (a symbolic or hard\n"
 "link to a file already read, a PATH given twice) is read only once,\n"
-"under the first name met, and the other name reported.\n"
+"under the first name met, and the other name reported (not with -q).\n"
 "Article files are known by their extension, in any case (.txt, .TXT, .Md):\n"
 "  *.txt, *.md   one article per file; the id is the path relative to the\n"
 "                PATH it was found under (the file name for a PATH that is\n"
@@ -848,10 +848,12 @@ static int file_seen(run *r, const struct stat *st, int jsonl)
 }
 
 /* Files met again, noted one by one up to LINE_NOTES a run, then counted
- * (a link to a directory of thousands of articles). */
+ * (a link to a directory of thousands of articles); not with --quiet: a
+ * "latest" link is no problem, and a cron job's mail would say so on
+ * every run. */
 static void again_note(run *r, const char *path)
 {
-    if (r->again++ < LINE_NOTES)
+    if (r->again++ < LINE_NOTES && !r->quiet)
         note(path, 0, "the same file was read earlier in this run (a PATH "
                       "given twice, or a link): skipped");
 }
@@ -2097,7 +2099,7 @@ int main(int argc, char **argv)
         }
     }
     hset_free(&r.ids);
-    if (r.again > LINE_NOTES)
+    if (r.again > LINE_NOTES && !r.quiet)
         fprintf(stderr, PROG ": %" PRIu64 " more file%s read earlier in this "
                 "run under another name (a link) skipped\n",
                 r.again - LINE_NOTES, r.again - LINE_NOTES == 1 ? "" : "s");
