@@ -546,7 +546,7 @@ static int sum_file(void *payload, const trawl_walk_entry *e)
         return 0;
     uint64_t v[2] = {(uint64_t)e->st->st_dev, (uint64_t)e->st->st_ino};
     uint64_t h = XXH3_64bits(v, sizeof(v));
-    if (hset_add(&sw->seen, h != 0 ? h : 1) != 1)
+    if (e->st->st_ino == 0 || hset_add(&sw->seen, h != 0 ? h : 1) != 1)
         sw->total += (uint64_t)e->st->st_size;
     return 0;
 }
@@ -837,12 +837,20 @@ static int id_seen(run *r, const char *id, size_t len)
  * every result list (a "latest" link to the day's directory). */
 static int file_seen(run *r, const struct stat *st, int jsonl)
 {
-    /* A text file's modification time too: a feed that deletes old
-     * articles and writes new ones while the run reads them may get a
-     * freed inode number again, for another file. */
-    uint64_t v[4] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino,
+    /* A text file's size and times too: a feed that deletes old articles
+     * and writes new ones while the run reads them may get a freed inode
+     * number again, for another file; and a file system that makes up
+     * its inode numbers (some FUSE and network ones) had better not make
+     * two files one. None at all: no telling. */
+    if (st->st_ino == 0)
+        return 0;
+    uint64_t v[7] = {(uint64_t)st->st_dev,
+                     (uint64_t)st->st_ino,
+                     jsonl ? 0 : (uint64_t)st->st_size,
                      jsonl ? 0 : (uint64_t)st->st_mtim.tv_sec,
-                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_nsec};
+                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_nsec,
+                     jsonl ? 0 : (uint64_t)st->st_ctim.tv_sec,
+                     jsonl ? 0 : (uint64_t)st->st_ctim.tv_nsec};
     uint64_t h = XXH3_64bits(v, sizeof(v));
     return hset_add(&r->inodes, h != 0 ? h : 1);
 }
