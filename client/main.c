@@ -1152,11 +1152,19 @@ static int show_stats(const out *o, const char *path, const json_t *r)
                fmt_count(get_int(r, "tokens", 0), c, sizeof(c)), segs,
                segs == 1 ? "" : "s", lang ? lang : "?",
                fmt_bytes(get_num(r, "index_bytes", 0), d, sizeof(d)));
-    printf("  daemon    up %.1f s, %s queries, %s errors, %s connections\n",
+    /* An index updated by many runs: what a merge would reclaim (and
+     * what still counts in the scores' statistics). */
+    json_int_t del = get_int(r, "deleted", 0);
+    if (del > 0)
+        printf("            %s replaced or deleted document%s not merged "
+               "away yet (trawl-index --merge)\n",
+               fmt_count(del, a, sizeof(a)), del == 1 ? "" : "s");
+    json_int_t conns = get_int(r, "connections", 0);
+    printf("  daemon    up %.1f s, %s queries, %s errors, %s connection%s\n",
            get_num(r, "uptime_s", 0),
            fmt_count(get_int(r, "queries", 0), a, sizeof(a)),
            fmt_count(get_int(r, "errors", 0), b, sizeof(b)),
-           fmt_count(get_int(r, "connections", 0), c, sizeof(c)));
+           fmt_count(conns, c, sizeof(c)), conns == 1 ? "" : "s");
     if (json_is_object(lat))
         printf("  latency   p50 %s, p95 %s, p99 %s\n",
                fmt_us(get_num(lat, "p50", 0), a, sizeof(a)),

@@ -125,12 +125,13 @@ typedef struct run {
     uint64_t crash_after; /* TRAWL_TEST_CRASH_AT=add:N, 0 = off */
     uint64_t stop_after;  /* TRAWL_TEST_CRASH_AT=stop:N, 0 = off */
     int keep_unseen;  /* an --add or merge-only run */
+    int merge_only;   /* --merge without a PATH: no article read */
     uint64_t file_left; /* bytes counted in bytes but not yet indexed */
     hset ids;         /* hashes of the ids of this run's .txt/.md articles */
-    hset jsonl_files; /* hashes of the .jsonl files read (device, inode) */
+    hset inodes;      /* hashes of the article files read (device, inode) */
     hmap jsonl_ids;   /* id hash -> fingerprint of its last line so far */
     uint64_t same_again; /* JSON lines skipped: an id's copy as it was */
-    uint64_t again;   /* .jsonl files met again, skipped */
+    uint64_t again;   /* article files met again (links), skipped */
     unsigned long line_notes;  /* bad lines of this .jsonl file noted */
     unsigned long lines_unshown; /* and those past LINE_NOTES, not */
     int no_changes;   /* nothing to commit: the generation stays */
@@ -188,7 +189,10 @@ static void usage(FILE *f)
 "\n"
 "Build or update the trawl index in DIR from the articles under each PATH.\n"
 "A PATH is a file or a directory, walked recursively in sorted order;\n"
-"hidden files and directories (names starting with '.') are skipped.\n"
+"hidden files and directories (names starting with '.') are skipped,\n"
+"symbolic links followed. A file met again in a run (a symbolic or hard\n"
+"link to a file already read, a PATH given twice) is read only once,\n"
+"under the first name met, and the other name reported (not with -q).\n"
 "Article files are known by their extension, in any case (.txt, .TXT, .Md):\n"
 "  *.txt, *.md   one article per file; the id is the path relative to the\n"
 "                PATH it was found under (the file name for a PATH that is\n"
@@ -525,11 +529,25 @@ static int file_kind(const char *name)
 }
 
 /* Pre-walk: sum the sizes of the files the real walk will read. */
+/* The pre-walk's total, each file once: a link to a directory read
+ * anyway counted its files twice, and the progress never reached them. */
+static int hset_add(hset *t, uint64_t h);
+static void hset_free(hset *t);
+
+typedef struct sum_walk {
+    uint64_t total;
+    hset seen; /* (device, inode) of the files counted */
+} sum_walk;
+
 static int sum_file(void *payload, const trawl_walk_entry *e)
 {
-    uint64_t *total = payload;
-    if (file_kind(e->rel) != KIND_OTHER)
-        *total += (uint64_t)e->st->st_size;
+    sum_walk *sw = payload;
+    if (file_kind(e->rel) == KIND_OTHER)
+        return 0;
+    uint64_t v[2] = {(uint64_t)e->st->st_dev, (uint64_t)e->st->st_ino};
+    uint64_t h = XXH3_64bits(v, sizeof(v));
+    if (e->st->st_ino == 0 || hset_add(&sw->seen, h != 0 ? h : 1) != 1)
+        sw->total += (uint64_t)e->st->st_size;
     return 0;
 }
 
@@ -810,15 +828,42 @@ static int id_seen(run *r, const char *id, size_t len)
     return hset_add(&r->ids, h != 0 ? h : 1);
 }
 
-/* A .jsonl file already read in this run (a PATH given twice, a file
- * inside a directory also given, a link to it): 1, else 0 (noted now),
- * -1 out of memory. Reading it again would only replace each of its
- * articles by itself, and make them count as updated. */
-static int jsonl_seen(run *r, const struct stat *st)
+/* An article file already read in this run (a PATH given twice, a file
+ * inside a directory also given, a link to it: a symbolic link to the file
+ * or to a directory above it, or a hard link): 1, else 0 (noted now), -1
+ * out of memory. Reading a .jsonl file again would only replace each of
+ * its articles by itself, and make them count as updated; a text file
+ * again would be the same article twice under two ids, a duplicate in
+ * every result list (a "latest" link to the day's directory). */
+static int file_seen(run *r, const struct stat *st, int jsonl)
 {
-    uint64_t v[2] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino};
+    /* A text file's size and times too: a feed that deletes old articles
+     * and writes new ones while the run reads them may get a freed inode
+     * number again, for another file; and a file system that makes up
+     * its inode numbers (some FUSE and network ones) had better not make
+     * two files one. None at all: no telling. */
+    if (st->st_ino == 0)
+        return 0;
+    uint64_t v[7] = {(uint64_t)st->st_dev,
+                     (uint64_t)st->st_ino,
+                     jsonl ? 0 : (uint64_t)st->st_size,
+                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_sec,
+                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_nsec,
+                     jsonl ? 0 : (uint64_t)st->st_ctim.tv_sec,
+                     jsonl ? 0 : (uint64_t)st->st_ctim.tv_nsec};
     uint64_t h = XXH3_64bits(v, sizeof(v));
-    return hset_add(&r->jsonl_files, h != 0 ? h : 1);
+    return hset_add(&r->inodes, h != 0 ? h : 1);
+}
+
+/* Files met again, noted one by one up to LINE_NOTES a run, then counted
+ * (a link to a directory of thousands of articles); not with --quiet: a
+ * "latest" link is no problem, and a cron job's mail would say so on
+ * every run. */
+static void again_note(run *r, const char *path)
+{
+    if (r->again++ < LINE_NOTES && !r->quiet)
+        note(path, 0, "the same file was read earlier in this run (a PATH "
+                      "given twice, or a link): skipped");
 }
 
 /*
@@ -1402,26 +1447,36 @@ static int on_file(void *payload, const trawl_walk_entry *e)
 
     int fd = open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        note(e->path, 0, strerror(errno));
+        int en = errno;
+        struct stat lst;
+        int lrc = en == ENOENT ? lstat(e->path, &lst) : 0;
+        if (lrc < 0 && errno == ENOENT && !e->explicit_file) {
+            /* Removed since the walk listed it (a feed pruning old
+             * articles while the run reads): gone, and its article
+             * goes, as if the run had started a moment later. */
+            r->found--;
+            return 0;
+        }
+        note(e->path, 0, en == ENOENT && lrc == 0 && S_ISLNK(lst.st_mode)
+                             ? "dangling symbolic link (its target does "
+                               "not exist)"
+                             : strerror(en));
         r->bad++;
-        r->unread++;
+        if (en != ENOENT)
+            r->unread++;
         return 0;
     }
     struct stat fst;
     int have_fst = fstat(fd, &fst) == 0;
-    if (jsonl) {
-        int seen = have_fst ? jsonl_seen(r, &fst) : 0;
-        if (seen != 0) {
-            close(fd);
-            if (seen < 0) {
-                fatal_nomem(r, e->path);
-                return 1;
-            }
-            note(e->path, 0, "the same file was read earlier in this run "
-                             "(a PATH given twice, or a link): skipped");
-            r->again++;
-            return 0;
+    int seen = have_fst ? file_seen(r, &fst, jsonl) : 0;
+    if (seen != 0) {
+        close(fd);
+        if (seen < 0) {
+            fatal_nomem(r, e->path);
+            return 1;
         }
+        again_note(r, e->path);
+        return 0;
     }
     r->files++;
     if (jsonl) {
@@ -1625,6 +1680,17 @@ static void print_summary(const run *r, const trawl_writer_stats *st,
                fmt_count(r->bad, bd, sizeof(bd)), r->bad == 1 ? "" : "s");
         print_held(r);
         printf("\n");
+        return;
+    }
+    if (r->merge_only) {
+        /* Nothing was read: "indexed N documents (0 added, ... 0
+         * unchanged) from 0 B (0.00 MB/s)" said what did not happen. */
+        printf("merged %s document%s in %.2f s; %s terms; index %s in %u "
+               "segment%s; generation %" PRIu64 "\n",
+               fmt_count(st->docs, a, sizeof(a)), st->docs == 1 ? "" : "s",
+               secs, fmt_count(st->terms, t, sizeof(t)),
+               fmt_bytes(st->index_bytes, ix, sizeof(ix)), st->segments,
+               st->segments == 1 ? "" : "s", st->generation);
         return;
     }
     printf("indexed %s document%s (%" PRIu64 " added, %" PRIu64
@@ -1872,6 +1938,7 @@ int main(int argc, char **argv)
     /* A merge-only run keeps everything; --add keeps what it does not see. */
     opts.keep_unseen = add || optind >= argc;
     r.keep_unseen = opts.keep_unseen;
+    r.merge_only = optind >= argc;
     r.full = opts.full;
     /* The default names (none given, or each as its own name) keep the
      * default path, and the line hashes of an index built without
@@ -2004,9 +2071,13 @@ int main(int argc, char **argv)
     }
 
     /* Only for the progress display: what the walk will read in total. */
-    if (r.progress != PROGRESS_NONE)
+    if (r.progress != PROGRESS_NONE) {
+        sum_walk sw = {0, {NULL, 0, 0}};
         for (int i = optind; i < argc; i++)
-            trawl_walk(argv[i], sum_file, ignore_problem, &r.total);
+            trawl_walk(argv[i], sum_file, ignore_problem, &sw);
+        r.total = sw.total;
+        hset_free(&sw.seen);
+    }
 
     stop_signals_catch();
     for (int i = optind; i < argc && !r.fatal && !stop_signal; i++) {
@@ -2036,7 +2107,11 @@ int main(int argc, char **argv)
         }
     }
     hset_free(&r.ids);
-    hset_free(&r.jsonl_files);
+    if (r.again > LINE_NOTES && !r.quiet)
+        fprintf(stderr, PROG ": %" PRIu64 " more file%s read earlier in this "
+                "run under another name (a link) skipped\n",
+                r.again - LINE_NOTES, r.again - LINE_NOTES == 1 ? "" : "s");
+    hset_free(&r.inodes);
     hmap_free(&r.jsonl_ids);
     if (stop_signal) {
         int sig = stop_signal;

@@ -81,7 +81,10 @@ static int walk_dir(walker *w, size_t len, const struct stat *st,
     int n = scandir(w->path, &names, skip_name, name_cmp);
     if (n < 0) {
         int e = errno;
-        w->on_problem(w->payload, w->path, strerror(e), e);
+        /* ENOENT: removed since its parent was listed, gone (a root
+         * PATH that is missing was checked before the walk). */
+        if (e != ENOENT)
+            w->on_problem(w->payload, w->path, strerror(e), e);
         return 0;
     }
 
@@ -94,9 +97,18 @@ static int walk_dir(walker *w, size_t len, const struct stat *st,
         }
         size_t sub_len = strlen(w->path);
         struct stat sub;
+        struct stat lsub;
         if (stat(w->path, &sub) < 0) {
             int e = errno;
-            w->on_problem(w->payload, w->path, strerror(e), e);
+            if (e != ENOENT)
+                w->on_problem(w->payload, w->path, strerror(e), e);
+            else if (lstat(w->path, &lsub) == 0)
+                w->on_problem(w->payload, w->path,
+                              "dangling symbolic link (its target does not "
+                              "exist)", e);
+            /* Else removed since the directory was listed (a feed that
+             * prunes old articles while the run reads): gone, as if
+             * listed a moment later; nothing to report. */
         } else if (S_ISDIR(sub.st_mode)) {
             rc = walk_dir(w, sub_len, &sub, &me);
         } else if (S_ISREG(sub.st_mode)) {
