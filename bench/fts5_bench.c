@@ -15,8 +15,8 @@
  * query: the trawl query line is translated to FTS5 syntax: each word
  * becomes a quoted FTS5 string (implicit AND), a "quoted phrase" stays an
  * FTS5 phrase; double quotes inside are doubled. Statement:
- *   SELECT id FROM t WHERE t MATCH ?1 ORDER BY bm25(t, 0, 2.0, 1.0) LIMIT 10
- * (FTS5's bm25 has k1 1.2, b 0.75; title weight 2, body 1 as in trawl).
+ *   SELECT id FROM t WHERE t MATCH ?1 ORDER BY bm25(t, 0, 3.0, 1.0) LIMIT 10
+ * (FTS5's bm25 has k1 1.2, b 0.75; title weight 3, body 1 as in trawl).
  * One read-only connection per thread, mmap enabled (trawl maps its index).
  */
 #include <sqlite3.h>
@@ -176,7 +176,7 @@ static fstate *state_new(const char *dbpath, char **fq)
     exec(s->db, "PRAGMA mmap_size=17179869184");
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id FROM t WHERE t MATCH ?1 "
-                           "ORDER BY bm25(t, 0.0, 2.0, 1.0) LIMIT 10",
+                           "ORDER BY bm25(t, 0.0, 3.0, 1.0) LIMIT 10",
                            -1, &s->st, NULL) != SQLITE_OK)
         die_db(s->db, "prepare query");
     s->fq = fq;

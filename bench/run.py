@@ -770,14 +770,14 @@ NOTES = """## How it is measured, and where the engines differ
   size rows "vs FTS5 contentless": the first compares with its pages in
   use (what a VACUUM would leave), the second with the file as `optimize`
   leaves it, the size a user sees on disk (the tracker's "0.77-1.0x the
-  text" for FTS5 contentless is this one). Ranking: `ORDER BY bm25(t, 0, 2.0, 1.0)
-  LIMIT 10` (k1 1.2, b 0.75; title weight 2). FTS5's porter stemmer is
+  text" for FTS5 contentless is this one). Ranking: `ORDER BY bm25(t, 0, 3.0, 1.0)
+  LIMIT 10` (k1 1.2, b 0.75; title weight 3). FTS5's porter stemmer is
   the original Porter algorithm; trawl and Xapian use Snowball English
   (Porter 2), so a few words stem differently. Read connections have
   `mmap_size` set (trawl maps its index too).
 - **Xapian**: glass backend, TermGenerator with the English stemmer
   (STEM_SOME: stemmed terms plus unstemmed terms with positions for
-  phrases), title indexed with wdf increment 2, body 1; the document data
+  phrases), title indexed with wdf increment 3, body 1; the document data
   is the id only (no text stored); default flush every 10000 documents,
   one commit, no compaction (`xapian-compact` would shrink it). Ranking:
   BM25Weight(k1 1.2, k2 0, k3 1, b 0.75, min_normlen 0.5): trawl's k1 and b
@@ -833,7 +833,7 @@ NOTES = """## How it is measured, and where the engines differ
   runner by PR_SET_PDEATHSIG) through SphinxQL (the MySQL protocol,
   libmariadb), one connection per client, one query at a time, as for
   trawld: `SELECT id FROM idx WHERE MATCH('...') LIMIT 10 OPTION
-  ranker=expr('bm25f(1.2,0.75,{title=2,body=1})*1000000'),
+  ranker=expr('bm25f(1.2,0.75,{title=3,body=1})*1000000'),
   idf='plain'`: Sphinx's BM25F with trawl's k1, b and field weights
   (scaled: the ranker's weight is an integer and bm25f() a fraction);
   idf `plain` (log(N/n)) because Sphinx's default `normalized` idf gives

@@ -14,7 +14,7 @@
  * AND), "quoted phrases" stay phrases; every other byte that is special to
  * Sphinx or SQL becomes a space (the default charset_table treats those as
  * separators anyway). The ranker (--ranker) defaults to
- *   expr('bm25f(1.2,0.75,{title=2,body=1})*1000000')
+ *   expr('bm25f(1.2,0.75,{title=3,body=1})*1000000')
  * (trawl's BM25F k1, b and field weights; needs index_field_lengths = 1;
  * bm25f() is a float below about 1 and the ranker's weight an integer,
  * hence the scale); --ranker bm25 uses Sphinx's built-in BM25 ranker
@@ -38,7 +38,7 @@
 
 #include "benchutil.h"
 
-static const char *ranker = "expr('bm25f(1.2,0.75,{title=2,body=1})*1000000')";
+static const char *ranker = "expr('bm25f(1.2,0.75,{title=3,body=1})*1000000')";
 static const char *index_name = "idx";
 
 typedef struct client {

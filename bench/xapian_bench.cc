@@ -7,8 +7,8 @@
  *
  * build: a new glass database; per article a TermGenerator with the English
  * stemmer (default STEM_SOME: stemmed Z-terms plus unstemmed terms with
- * positions, needed for phrases) indexes the title with wdf increment 2
- * (title weight 2, as trawl's BM25F default) and the body with 1; the
+ * positions, needed for phrases) indexes the title with wdf increment 3
+ * (title weight 3, as trawl's BM25F default) and the body with 1; the
  * document data is the article id (the text itself is not stored); a
  * unique "Q<id>" boolean term. One commit at the end (Xapian flushes every
  * 10000 documents by default).
@@ -67,7 +67,7 @@ static int build(const char *dbpath, const char *corpus)
         Xapian::Document doc;
         doc.set_data(id);
         tg.set_document(doc);
-        tg.index_text(jstr(o, "title"), 2);
+        tg.index_text(jstr(o, "title"), 3);
         tg.increase_termpos();
         tg.index_text(jstr(o, "body"));
         doc.add_boolean_term("Q" + id);

@@ -91,7 +91,7 @@ static void usage(FILE *f)
                "  --b X                  BM25 length normalisation, 0..1 "
                "(default 0.75)\n"
                "  --title-weight X       title field weight, 0..1000 "
-               "(default 2)\n"
+               "(default 3)\n"
                "  --body-weight X        body field weight, 0..1000 "
                "(default 1)\n"
                "  --prox-weight X        proximity signal weight, 0..1000; "

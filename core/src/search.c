@@ -77,7 +77,7 @@ void trawl_query_init(trawl_query *q)
     q->sort = TRAWL_SORT_SCORE;
     q->k1 = 1.2;
     q->b = 0.75;
-    q->w_title = 2.0;
+    q->w_title = 3.0;
     q->w_body = 1.0;
     q->w_prox = 1.0;
     q->prox_depth = TRAWL_PROX_DEPTH;

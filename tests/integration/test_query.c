@@ -147,7 +147,7 @@ static void explain_search(void **state)
     assert_string_equal(str(ex, "parsed"), "AND(storm, harbor)");
     assert_true(num(ex, "k1") == 1.2);
     assert_true(num(ex, "b") == 0.75);
-    assert_true(num(ex, "title_weight") == 2.0);
+    assert_true(num(ex, "title_weight") == 3.0);
     assert_true(num(ex, "body_weight") == 1.0);
     assert_true(num(ex, "prox_weight") == 1.0);
     assert_true(num(ex, "prox_depth") == 30);

@@ -390,7 +390,10 @@ void tu_check_oracle(const char *dir, const tu_corpus *c,
         assert_int_equal(trawl__query_parse(&root, an, q, strlen(q), a, &err),
                          0);
         size_t nw;
-        oracle_hit *want = oracle_search(o, root, 1.2, 0.75, 2.0, 1.0, 1.0,
+        trawl_query dq; /* the defaults the search below uses */
+        trawl_query_init(&dq);
+        oracle_hit *want = oracle_search(o, root, dq.k1, dq.b, dq.w_title,
+                                         dq.w_body, dq.w_prox,
                                          TRAWL_PROX_DEPTH, &nw);
         for (int pass = 0; pass < 2; pass++) {
             trawl_query tq;

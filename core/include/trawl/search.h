@@ -37,7 +37,7 @@ typedef struct trawl_query {
     int sort;             /* TRAWL_SORT_* */
     double k1;            /* BM25 k1 (default 1.2) */
     double b;             /* BM25 b (default 0.75) */
-    double w_title;       /* title field weight (default 2.0) */
+    double w_title;       /* title field weight (default 3.0) */
     double w_body;        /* body field weight (default 1.0) */
     double w_prox;        /* proximity signal weight (default 1.0; 0 = off) */
     uint32_t prox_depth;  /* proximity is added to the prox_depth best
