@@ -149,7 +149,7 @@ static void usage(FILE *f)
 "  -V, --version         show the version\n"
 "\n"
 "Colors are used only when stdout is a terminal, NO_COLOR is unset or\n"
-"empty and TERM is set and not \"dumb\".\n"
+"empty and TERM is set, not empty and not \"dumb\".\n"
 "Exit status: 0 when something matched (or the request succeeded), 1 when\n"
 "nothing matched (or --get found no article with that id), 2 on an\n"
 "error.\n", MAX_LIMIT);

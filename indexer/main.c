@@ -1867,7 +1867,9 @@ int main(int argc, char **argv)
         case 'm':
             if (parse_mb(optarg, &opts.mem_budget) < 0) {
                 fprintf(stderr, PROG ": --memory wants a positive number of "
-                        "megabytes, not '%s'\n", optarg);
+                        "megabytes, not '%s'\n"
+                        "Try '" PROG " --help' for more information.\n",
+                        optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -1877,7 +1879,9 @@ int main(int argc, char **argv)
         case OPT_PROGRESS:
             if (parse_progress(optarg, &r.progress, 0) < 0) {
                 fprintf(stderr, PROG ": --progress wants auto, tty, json or "
-                        "none, not '%s'\n", optarg);
+                        "none, not '%s'\n"
+                        "Try '" PROG " --help' for more information.\n",
+                        optarg);
                 return EXIT_USAGE;
             }
             progress = optarg;
@@ -2017,9 +2021,11 @@ int main(int argc, char **argv)
     if (opts.language != NULL) {
         trawl_analyzer *an;
         if (trawl_analyzer_new(&an, opts.language, &err) < 0) {
+            /* a usage error, as other bad option values are (out of
+             * memory aside) */
             fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg
                                                       : "bad --language");
-            return EXIT_FATAL;
+            return err.code == TRAWL_EINVAL ? EXIT_USAGE : EXIT_FATAL;
         }
         snprintf(language, sizeof(language), "%s",
                  trawl_analyzer_language(an));

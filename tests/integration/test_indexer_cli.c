@@ -336,6 +336,23 @@ static void test_index_messages_name_the_program(void **state)
     run_named("trawl-index", (const char *[]){ "--index", NULL }, 1);
     run_named("trawl-index", (const char *[]){ "--progress", NULL }, 1);
     run_named("trawl-index", (const char *[]){ "-i", "ix", NULL }, 1);
+    /* bad option values are usage errors, with the hint to --help */
+    run_named("trawl-index", (const char *[]){ "-i", "ix", "--memory", "0",
+                                               "x", NULL }, 1);
+    run_named("trawl-index", (const char *[]){ "-i", "ix", "--progress=foo",
+                                               "x", NULL }, 1);
+    run_named("trawl-index", (const char *[]){ "-i", "ix", "--language",
+                                               "klingon", th_fixtures_dir(),
+                                               NULL }, 1);
+    th_result r;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/trawl-index", th_bin_dir());
+    assert_int_equal(th_run(&r, (const char *[]){ path, "-i", "ix",
+                                                  "--memory", "0", "x",
+                                                  NULL }),
+                     1);
+    assert_non_null(strstr(r.err, "Try 'trawl-index --help'"));
+    th_result_free(&r);
 }
 
 static void test_client_messages_name_the_program(void **state)
@@ -362,6 +379,17 @@ static void test_daemon_messages_name_the_program(void **state)
         assert_int_equal(rc, 2);
         if (strncmp(r.err, "trawld: ", 8) != 0 || strstr(r.err, path) != NULL)
             fail_msg("trawld %s: stderr:\n%s", bad[i], r.err);
+        th_result_free(&r);
+    }
+    /* -h and -V, as trawl-index and trawl take them */
+    static const char *const good[] = {"-h", "-V"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char path[512];
+        th_result r;
+        snprintf(path, sizeof(path), "%s/trawld", th_bin_dir());
+        const char *argv[] = {path, good[i], NULL};
+        assert_int_equal(th_run(&r, argv), 0);
+        assert_non_null(strstr(r.out, i == 0 ? "usage: trawld" : "trawld "));
         th_result_free(&r);
     }
 }
