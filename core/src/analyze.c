@@ -267,7 +267,9 @@ static int is_cjk(int32_t cp)
 
 static int unicode_class(int32_t cp)
 {
-    if (cp == 0x2019 || cp == 0x2018)
+    /* U+02BC MODIFIER LETTER APOSTROPHE too: folded to '\'' like the
+     * quotes, it joins and elides as they do ("O\u02bcBrien") */
+    if (cp == 0x2019 || cp == 0x2018 || cp == 0x02bc)
         return C_APOS;
     if (cp == 0x2010 || cp == 0x2011)
         return C_HYPHEN;
@@ -955,6 +957,20 @@ static int fold_acronym(trawl_analyzer *a, const char *s, size_t n,
     return fold_token(a, buf, m, ascii, dst);
 }
 
+/* The length of the apostrophe at s[i] ('\'', U+2018, U+2019, U+02BC;
+ * s[0..end)), or 0. */
+static inline size_t apos_len(const unsigned char *s, size_t i, size_t end)
+{
+    if (s[i] == '\'')
+        return 1;
+    if (end - i >= 2 && s[i] == 0xca && s[i + 1] == 0xbc)
+        return 2;
+    if (end - i >= 3 && s[i] == 0xe2 && s[i + 1] == 0x80 &&
+        (s[i + 2] == 0x98 || s[i + 2] == 0x99))
+        return 3;
+    return 0;
+}
+
 /* The token s[*from, *to), which has an apostrophe between letters: drop
  * an elided article before the first one, or (Turkish) the suffix after
  * it. */
@@ -962,18 +978,8 @@ static void elide(const trawl_analyzer *a, const unsigned char *s,
                   size_t *from, size_t *to)
 {
     size_t i = *from, alen = 0;
-    while (i < *to) {
-        if (s[i] == '\'') {
-            alen = 1;
-            break;
-        }
-        if (*to - i >= 3 && s[i] == 0xe2 && s[i + 1] == 0x80 &&
-            (s[i + 2] == 0x98 || s[i + 2] == 0x99)) {
-            alen = 3;
-            break;
-        }
+    while (i < *to && (alen = apos_len(s, i, *to)) == 0)
         i++;
-    }
     if (alen == 0)
         return;
     if (a->elide == ELIDE_AFTER) {
@@ -1014,7 +1020,8 @@ static inline size_t hyphen_len(const unsigned char *s, size_t i, size_t len)
  * the plain word s[start..end) (letters, digits and marks only, followed
  * by a hyphen) gives one more term, its parts run together, at the
  * position of its first part. A part is a run of letters, digits and
- * marks after a hyphen; the chain ends before a part that a point joins
+ * marks after a hyphen (with any apostrophe that joins two of its
+ * letters, left out: "x-O'Brien" is "xobrien"); the chain ends before a part that a point joins
  * to more ("x-U.S."), and needs 2 to COMPOUND_PARTS parts with a letter
  * among them ("1-0" and "2024-25" are not words). *cend gets where the
  * chain ends (the tokenizer forms no other compound before it), *parts
@@ -1042,8 +1049,8 @@ static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
         size_t h, n;
         if (i >= len || (h = hyphen_len(s, i, len)) == 0 || i + h >= len)
             break;
-        size_t j = i + h, k = j;
-        int pl = 0, pa = 1, cls;
+        size_t j = i + h, k = j, pn = 0;
+        int pl = 0, pa = 1, cls, prev = C_SEP, big = 0;
         while (k < len) {
             if (s[k] < 0x80) {
                 cls = ascii_class[s[k]];
@@ -1052,10 +1059,28 @@ static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
                 cls = char_class(s + k, len - k, &n);
                 pa = 0;
             }
+            /* an apostrophe between letters joins them, as in a word
+             * ("x-O'Brien" is "xobrien", not "xo"): the part is that
+             * word, without its apostrophes */
+            if (cls == C_APOS && prev == C_LETTER) {
+                size_t n2;
+                if (k + n < len &&
+                    char_class(s + k + n, len - k - n, &n2) == C_LETTER) {
+                    k += n;
+                    continue;
+                }
+            }
             if (cls != C_LETTER && cls != C_DIGIT &&
                 !(cls == C_MARK && k > j))
                 break;
+            if (cls != C_MARK)
+                prev = cls;
             pl |= cls == C_LETTER;
+            if (rn + pn + n <= sizeof(raw))
+                memcpy(raw + rn + pn, s + k, n);
+            else
+                big = 1;
+            pn += n;
             k += n;
         }
         if (k == j)
@@ -1065,12 +1090,10 @@ static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
                             ascii_class[s[k + 1]] == C_LETTER ||
                             ascii_class[s[k + 1]] == C_DIGIT))
             break;
-        if (np >= COMPOUND_PARTS || rn + (k - j) > sizeof(raw)) {
+        if (np >= COMPOUND_PARTS || big)
             over = 1; /* too long for a word: none, nor inside it */
-        } else {
-            memcpy(raw + rn, s + j, k - j);
-            rn += k - j;
-        }
+        else
+            rn += pn;
         ascii &= pa;
         letter |= pl;
         np++;
@@ -1162,14 +1185,9 @@ emit_unapos(trawl_analyzer *a, sink *out, const unsigned char *s,
     size_t rn = 0;
     int ascii = 1, cut = 0;
     for (size_t k = start; k < end;) {
-        if (s[k] == '\'') {
-            k++;
-            cut = 1;
-            continue;
-        }
-        if (end - k >= 3 && s[k] == 0xe2 && s[k + 1] == 0x80 &&
-            (s[k + 2] == 0x98 || s[k + 2] == 0x99)) {
-            k += 3;
+        size_t al = apos_len(s, k, end);
+        if (al != 0) {
+            k += al;
             cut = 1;
             continue;
         }

@@ -816,6 +816,44 @@ static void test_hyphen_compounds(void **state)
     trawl_analyzer_free(a);
 }
 
+/* Review 10: U+02BC MODIFIER LETTER APOSTROPHE is an apostrophe as
+ * U+2019 is (it folds to '\''): "O\u02bcBrien" is also "obrien", and
+ * French elides with it. A hyphenated chain's part that an apostrophe
+ * joins ("x-O'Brien", "rock-n'roll") is that whole word, without its
+ * apostrophes, in the compound: "xobrien", not "xo" (which matched a
+ * text's "XO" and highlighted "x-O"); its span covers the word. */
+static void test_review10_apostrophes(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    assert_string_equal(terms_all(a, "O\xca\xbc" "Brien said"),
+                        "<obrien> o'brien said");
+    assert_string_equal(terms_all(a, "\xca\xbc" "tis"), "tis");
+    assert_string_equal(terms_all(a, "x-O'Brien said"),
+                        "<xobrien> x <obrien> o'brien said");
+    assert_string_equal(terms_all(a, "rock-n'roll"),
+                        "<rocknrol> rock <nroll> n'roll");
+    assert_string_equal(terms_all(a, "x-O\xe2\x80\x99" "Brien-style"),
+                        "<xobrienstyl> x <obrien> o'brien style");
+    /* a possessive as before: the compound stems alike */
+    assert_string_equal(terms_all(a, "non-profit's"),
+                        "<nonprofit> non profit");
+    /* an apostrophe that joins nothing ends the part */
+    assert_string_equal(terms_all(a, "a-b' x-'y"), "<ab> a b x y");
+    toklist *l = run(a, "an x-O'Brien", 0);
+    assert_int_equal(l->n, 5);
+    assert_int_equal(l->parts[1], 2);
+    assert_int_equal(l->start[1], 3);
+    assert_int_equal(l->end[1], 12);
+    trawl_analyzer_free(a);
+    trawl_analyzer *fr = mk("french");
+    assert_string_equal(terms_all(fr, "l\xca\xbc\xc3\xa9" "conomie"),
+                        "econom");
+    assert_string_equal(terms_all(fr, "aujourd\xca\xbchui"),
+                        "<aujourdhui> aujourd'hui");
+    trawl_analyzer_free(fr);
+}
+
 /* The word-at-a-time ASCII scan finds a bad byte at every offset. */
 static void test_utf8_valid_offsets(void **state)
 {
@@ -859,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_fast_slow_agree),
         cmocka_unit_test(test_fold_stem_batch),
         cmocka_unit_test(test_hyphen_compounds),
+        cmocka_unit_test(test_review10_apostrophes),
         cmocka_unit_test(test_utf8_valid_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,9 @@
  *   1. UTF-8 is validated; invalid bytes never stop analysis (see
  *      trawl_utf8_sanitize() to repair text before it is stored).
  *   2. Tokens are maximal runs of letters, digits and combining marks
- *      (a mark starts none). An apostrophe (' or U+2019) between two
- *      letters stays inside the token ("d’affaires", "korea's"), except
+ *      (a mark starts none). An apostrophe (', U+2018, U+2019 or
+ *      U+02BC, all folded to ') between two letters stays inside the
+ *      token ("d’affaires", "korea's"), except
  *      that French, Italian and Catalan drop an elided article before it
  *      ("l'économie" is "économie") and Turkish the suffix after it
  *      ("Ankara'da" is "Ankara"); '.' or ',' between two digits stays
@@ -17,7 +18,9 @@
  *      gives its parts run together, at the position of the first part
  *      and before it ("e-mail" is "email" and "e", "mail"; "COVID-19"
  *      "covid19", "covid", "19"): 2 to 6 plain parts, one with a letter
- *      (not "1-0"), see trawl_token.parts; a word with an apostrophe
+ *      (not "1-0"), a part after the first without its apostrophes
+ *      ("x-O'Brien" is "xobrien"), see trawl_token.parts; a word with an
+ *      apostrophe
  *      is likewise preceded by its letters without it ("O'Brien":
  *      "obrien", "o'brien"), unless both stem alike. Han, Hiragana, Katakana,
  *      Hangul, Thai, Lao, Khmer and Myanmar characters (with the marks
