@@ -322,15 +322,29 @@ static int make_date(parser *p, int field, const char *v, size_t n,
     return 0;
 }
 
+static qnode *node(parser *p, int kind, qnode **kids, uint32_t n);
+
 typedef struct fold1 {
-    char term[TRAWL_MAX_TERM + 1];
+    char term[TRAWL_MAX_TERM + 1]; /* the first word */
     size_t len;
-    int n;
+    int n;                          /* words */
+    char cterm[TRAWL_MAX_TERM + 1]; /* the first compound (parts > 0) */
+    size_t clen;
+    uint32_t cparts;
+    int ncpd;
 } fold1;
 
 static int on_folded(void *payload, const trawl_token *t)
 {
     fold1 *f = payload;
+    if (t->parts != 0) {
+        if (f->ncpd++ == 0) {
+            memcpy(f->cterm, t->term, t->len);
+            f->clen = t->len;
+            f->cparts = t->parts;
+        }
+        return 0;
+    }
     if (f->n++ == 0) {
         memcpy(f->term, t->term, t->len);
         f->len = t->len;
@@ -338,34 +352,61 @@ static int on_folded(void *payload, const trawl_token *t)
     return 0;
 }
 
-static int make_prefix(parser *p, const char *text, size_t n, int field,
-                       size_t at, qnode **out)
+/* A PREFIX node for term[0..len), or NULL out of memory. */
+static qnode *prefix_node(parser *p, const char *term, size_t len, int field,
+                          size_t at)
 {
-    fold1 f = {{0}, 0, 0};
-    if (trawl_analyze_folded(p->an, text, n, on_folded, &f) != 0)
-        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
-    if (f.n == 0)
-        return fail(p, at, "prefix* needs letters or digits before '*'");
-    if (f.n > 1)
-        return fail(p, at, "prefix* must be a single word");
-    if (++p->leaves > Q_MAX_LEAVES)
-        return fail(p, at, "too many terms (at most 256)");
-    if (++p->costly > Q_MAX_COSTLY)
-        return fail(p, at, "too many phrases and prefixes (at most 64)");
     qnode *q = trawl_arena_calloc(p->a, 1, sizeof(*q));
     const char **terms = trawl_arena_alloc(p->a, sizeof(*terms));
     uint32_t *lens = trawl_arena_alloc(p->a, sizeof(*lens));
-    char *s = trawl_arena_strndup(p->a, f.term, f.len);
+    char *s = trawl_arena_strndup(p->a, term, len);
     if (q == NULL || terms == NULL || lens == NULL || s == NULL)
-        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+        return NULL;
     terms[0] = s;
-    lens[0] = (uint32_t)f.len;
+    lens[0] = (uint32_t)len;
     q->kind = Q_PREFIX;
     q->field = field;
     q->nterms = 1;
     q->terms = terms;
     q->lens = lens;
     q->column = column(p, at);
+    return q;
+}
+
+/* word* is a prefix of the folded (not stemmed) terms. A word with an
+ * apostrophe is it or its letters run together ("o'bri*": o'bri* OR
+ * obri*, as "o'brien" is also indexed as obrien); a hyphenated chain is
+ * its compound ("e-mai*": emai*, which its text is indexed as too). */
+static int make_prefix(parser *p, const char *text, size_t n, int field,
+                       size_t at, qnode **out)
+{
+    fold1 f;
+    memset(&f, 0, sizeof(f));
+    if (trawl_analyze_folded(p->an, text, n, on_folded, &f) != 0)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    if (f.n == 0)
+        return fail(p, at, "prefix* needs letters or digits before '*'");
+    int chain = f.ncpd == 1 && f.cparts >= 2 && f.cparts == (uint32_t)f.n;
+    int apos = f.ncpd == 1 && f.cparts == 1 && f.n == 1;
+    if (f.n > 1 && !chain)
+        return fail(p, at, "prefix* must be a single word");
+    int k = apos ? 2 : 1;
+    if ((p->leaves += k) > Q_MAX_LEAVES)
+        return fail(p, at, "too many terms (at most 256)");
+    if ((p->costly += k) > Q_MAX_COSTLY)
+        return fail(p, at, "too many phrases and prefixes (at most 64)");
+    qnode *q = chain ? prefix_node(p, f.cterm, f.clen, field, at)
+                     : prefix_node(p, f.term, f.len, field, at);
+    if (q != NULL && apos) {
+        qnode *kids[2] = {q, prefix_node(p, f.cterm, f.clen, field, at)};
+        q = kids[1] != NULL ? node(p, Q_OR, kids, 2) : NULL;
+        if (q != NULL) {
+            q->field = field;
+            q->column = kids[0]->column;
+        }
+    }
+    if (q == NULL)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
     *out = q;
     return 0;
 }

@@ -167,6 +167,11 @@ static void test_hyphenated_either_way(void **state)
     assert_int_equal(th_count(&c, "oneill"), 1);
     assert_int_equal(th_count(&c, "dont"), 2);
     assert_int_equal(qcount(&c, "\"ms o'neill don't\""), 1);
+    /* and so is a prefix: the word's or its letters', a chain's run
+     * together */
+    assert_int_equal(qcount(&c, "o'bri*"), 2);
+    assert_int_equal(qcount(&c, "O'Brien*"), 2);
+    assert_int_equal(qcount(&c, "e-mai*"), 2);
     assert_string_equal(marked(&c, "obrien", "names.txt"), "O'Brien");
     assert_string_equal(marked(&c, "O'Brien", "plain.txt"), "Obrien");
 
