@@ -835,22 +835,25 @@ static int id_seen(run *r, const char *id, size_t len)
  * its articles by itself, and make them count as updated; a text file
  * again would be the same article twice under two ids, a duplicate in
  * every result list (a "latest" link to the day's directory). */
-static int file_seen(run *r, const struct stat *st, int jsonl)
+static int file_seen(run *r, const struct stat *st)
 {
-    /* A text file's size and times too: a feed that deletes old articles
-     * and writes new ones while the run reads them may get a freed inode
-     * number again, for another file; and a file system that makes up
-     * its inode numbers (some FUSE and network ones) had better not make
-     * two files one. None at all: no telling. */
+    /* Its size and times too: a feed that deletes old articles and
+     * writes new ones while the run reads them may get a freed inode
+     * number again, for another file (a .jsonl skipped so would lose its
+     * articles until the next run); and a file system that makes up its
+     * inode numbers (some FUSE and network ones) had better not make two
+     * files one. A .jsonl appended to between its two names is read
+     * twice: harmless, the later copy of an id wins. No inode at all: no
+     * telling. */
     if (st->st_ino == 0)
         return 0;
     uint64_t v[7] = {(uint64_t)st->st_dev,
                      (uint64_t)st->st_ino,
-                     jsonl ? 0 : (uint64_t)st->st_size,
-                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_sec,
-                     jsonl ? 0 : (uint64_t)st->st_mtim.tv_nsec,
-                     jsonl ? 0 : (uint64_t)st->st_ctim.tv_sec,
-                     jsonl ? 0 : (uint64_t)st->st_ctim.tv_nsec};
+                     (uint64_t)st->st_size,
+                     (uint64_t)st->st_mtim.tv_sec,
+                     (uint64_t)st->st_mtim.tv_nsec,
+                     (uint64_t)st->st_ctim.tv_sec,
+                     (uint64_t)st->st_ctim.tv_nsec};
     uint64_t h = XXH3_64bits(v, sizeof(v));
     return hset_add(&r->inodes, h != 0 ? h : 1);
 }
@@ -1468,7 +1471,7 @@ static int on_file(void *payload, const trawl_walk_entry *e)
     }
     struct stat fst;
     int have_fst = fstat(fd, &fst) == 0;
-    int seen = have_fst ? file_seen(r, &fst, jsonl) : 0;
+    int seen = have_fst ? file_seen(r, &fst) : 0;
     if (seen != 0) {
         close(fd);
         if (seen < 0) {
