@@ -220,6 +220,8 @@ static int parse_zone(cursor *c, int64_t *off)
     return 0;
 }
 
+static void zone_names(cursor *c);
+
 /* An ISO 8601 date at c; on success c is just past it. */
 static int parse_iso(cursor *c, int64_t *out)
 {
@@ -233,10 +235,66 @@ static int parse_iso(cursor *c, int64_t *out)
                           (*c->p == ' ' && c->p + 1 < c->end &&
                            c->p[1] >= '0' && c->p[1] <= '9'))) {
         c->p++;
-        if (parse_clock(c, &hh, &mm, &ss) < 0 || parse_zone(c, &off) < 0)
+        const char *z = NULL;
+        if (parse_clock(c, &hh, &mm, &ss) < 0 ||
+            (z = c->p, parse_zone(c, &off)) < 0)
             return -1;
+        if (c->p > z)
+            zone_names(c);
     }
     if (make_time(y, m, d, hh, mm, ss, out) < 0)
+        return -1;
+    *out -= off;
+    return 0;
+}
+
+/*
+ * RFC 9557's suffixes after a time with its offset, as Java's
+ * ZonedDateTime writes it ("2024-02-29T23:59:59+01:00[Europe/Paris]",
+ * also "[u-ca=hebrew]" and "[!...]"): skipped, the offset given stands
+ * for the time (as RFC 9557 says when they agree). At most four, of at
+ * most 64 bytes of letters, digits and "/_+-=!.:" each; c moves past
+ * those only.
+ */
+static void zone_names(cursor *c)
+{
+    for (int k = 0; k < 4 && c->p < c->end && *c->p == '['; k++) {
+        const char *p = c->p + 1;
+        while (p < c->end && p - c->p <= 64 &&
+               ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || strchr("/_+-=!.:", *p) != NULL))
+            p++;
+        if (p >= c->end || *p != ']' || p == c->p + 1)
+            return;
+        c->p = p + 1;
+    }
+}
+
+/* ISO 8601's basic form, as some feeds write it: "20240229", or with a
+ * time "20240229T235959" / "20240229T2359", with a zone ("Z", "+0100")
+ * or none (UTC). The whole of s[0..len). */
+static int parse_iso_basic(const char *s, size_t len, int64_t *out)
+{
+    cursor c = {s, s + len};
+    int y, m, d, hh = 0, mm = 0, ss = 0;
+    int64_t off = 0;
+    if (cur_fixed(&c, 4, &y) < 0 || cur_fixed(&c, 2, &m) < 0 ||
+        cur_fixed(&c, 2, &d) < 0)
+        return -1;
+    if (c.p < c.end && (*c.p == 'T' || *c.p == 't')) {
+        c.p++;
+        if (cur_fixed(&c, 2, &hh) < 0 || cur_fixed(&c, 2, &mm) < 0)
+            return -1;
+        if (c.p + 1 < c.end && c.p[0] >= '0' && c.p[0] <= '9' &&
+            cur_fixed(&c, 2, &ss) < 0)
+            return -1;
+        const char *z = c.p;
+        if (parse_zone(&c, &off) < 0)
+            return -1;
+        if (c.p > z)
+            zone_names(&c);
+    }
+    if (c.p != c.end || make_time(y, m, d, hh, mm, ss, out) < 0)
         return -1;
     *out -= off;
     return 0;
@@ -259,7 +317,8 @@ int trawl_parse_iso_date(const char *s, size_t len, int64_t *out)
 static int parse_json_date(const char *s, size_t len, int64_t *out)
 {
     if (trawl_parse_iso_date(s, len, out) == 0 ||
-        trawl_parse_loose_date(s, len, out) == 0)
+        trawl_parse_loose_date(s, len, out) == 0 ||
+        parse_iso_basic(s, len, out) == 0)
         return 0;
     cursor c = {s, s + len};
     int y, m = 1;

@@ -70,6 +70,11 @@ static void test_iso_dates(void **state)
         "2025-12-17x", "2025-12-17T",  "2025-12-17T24:00", "2025-12-17T08:60",
         "2025-12-17T08:34+25:00", "20251-12-17", "2025-12-17T08:34Zjunk",
         " 2025-12-17",
+        /* a zone's name without an offset (its rules are not known), an
+         * empty or unclosed one, a name without a time */
+        "2024-02-29T23:59:59[Europe/Paris]", "2024-02-29T23:59:59Z[]",
+        "2024-02-29T23:59:59Z[Europe/Paris", "2024-02-29[Europe/Paris]",
+        "2024-02-29T23:59:59Z[Europe Paris]",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         if (trawl_parse_iso_date(bad[i], strlen(bad[i]), &t) == 0)
@@ -638,6 +643,16 @@ static void test_json(void **state)
         {"2016-03-20T23:00:00 Z", "2016-03-20T23:00:00Z"},
         {"Sun, 20 Mar 2016 23:00:00 EST", "2016-03-21T04:00:00Z"},
         {"March 20, 2016 11:30 pm PDT", "2016-03-21T06:30:00Z"},
+        /* Java's ZonedDateTime (RFC 9557: the zone's name after the
+         * offset, which stands) and ISO 8601's basic form: they were
+         * bad dates, the articles undated. */
+        {"2024-02-29T23:59:59+01:00[Europe/Paris]", "2024-02-29T22:59:59Z"},
+        {"2024-02-29T10:00:00Z[UTC]", "2024-02-29T10:00:00Z"},
+        {"2024-02-29T10:00:00.123-05:00[America/New_York][u-ca=iso8601]",
+         "2024-02-29T15:00:00Z"},
+        {"20240229", "2024-02-29"},
+        {"20240229T235959Z", "2024-02-29T23:59:59Z"},
+        {"20240229T2359+0100", "2024-02-29T22:59:00Z"},
     };
     for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
         char line[160];
