@@ -754,7 +754,10 @@ static int decode_entry(const trawl_segment *s, const unsigned char **pp,
             t->min_len[f] = (uint32_t)v;
         }
     }
-    if (post_off > plen || post_len > plen - post_off ||
+    /* A list has df >= 1 postings, so at least one byte: an empty one
+     * would read as decoded by the compact decoder, whose 0 means
+     * failure. */
+    if (post_off > plen || post_len > plen - post_off || post_len == 0 ||
         t->skip_len > post_len || pos_off > qlen)
         return trawl__corrupt(err, "%s: term postings out of bounds",
                               s->name);
@@ -1650,8 +1653,9 @@ static int chk_store(chk *c, const trawl_segment *s)
             else
                 ok = 1;
         }
-        const unsigned char *p = raw != NULL ? raw + dl : NULL;
-        const unsigned char *end = p != NULL ? p + n : NULL;
+        /* n is a zstd error code unless ok: no pointer past the end */
+        const unsigned char *p = ok ? raw + dl : NULL;
+        const unsigned char *end = ok ? p + n : NULL;
         uint32_t slot = 0;
         while (ok && p < end) {
             const unsigned char *f[STORED_BODY_N];

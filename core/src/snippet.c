@@ -366,6 +366,11 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
         size_t e = k > 0 ? c.toks[k - 1].end : we;
         if (e > ws)
             we = e;
+        /* No token ends in the window (a run of symbols or other
+         * characters that are not words): cut between characters, not
+         * inside one. */
+        while (we > ws && ((unsigned char)text[we] & 0xc0) == 0x80)
+            we--;
         if (nm > 0 && we < ms[best_j - 1].end)
             we = ms[best_j - 1].end;
     }

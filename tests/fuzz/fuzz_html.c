@@ -1,0 +1,32 @@
+/*
+ * libFuzzer target: HTML bodies to text (indexer/html.c). The input is
+ * what a parsed JSON body can be: valid UTF-8 without NUL bytes (other
+ * inputs are skipped). The text must be valid UTF-8 of the length given,
+ * NUL-terminated, without NUL bytes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "html.h"
+#include "trawl/analyze.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data;
+    if (!trawl_utf8_valid(s, size) || memchr(s, '\0', size) != NULL)
+        return 0;
+    int like = trawl_html_like(s, size);
+    FUZZ_CHECK(like == 0 || like == 1, "html_like %d", like);
+    char *out = NULL;
+    size_t n = 0;
+    /* trawl-index converts only what looks like HTML; any text must do. */
+    if (trawl_html_text(s, size, &out, &n) == 0) {
+        FUZZ_CHECK(out != NULL && out[n] == '\0', "text not terminated");
+        FUZZ_CHECK(memchr(out, '\0', n) == NULL, "NUL in the text");
+        FUZZ_CHECK(trawl_utf8_valid(out, n), "text not UTF-8");
+        free(out);
+    }
+    return 0;
+}
