@@ -91,8 +91,7 @@ static void *client_main(void *arg)
     th_conn conn;
     static const char *const reqs[] = {
         "{\"op\":\"count\",\"q\":\"commonplace\"}",
-        "{\"op\":\"search\",\"q\":\"harbor commission\",\"limit\":5,"
-        "\"snippet\":true}",
+        "{\"op\":\"search\",\"q\":\"harbor commission\",\"limit\":5,\"snippet\":true}",
         "{\"op\":\"search\",\"q\":\"ordinary\",\"sort\":\"date\",\"limit\":3}",
         "{\"op\":\"get\",\"doc\":\"a00.txt\"}",
     };
