@@ -743,8 +743,16 @@ const char *th_doc_field(const json_t *resp, const char *name)
 
 int th_count(th_conn *c, const char *q)
 {
-    char req[512];
-    snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":\"%s\"}", q);
+    char req[1024];
+    json_t *qs = json_string(q);
+    char *enc = qs != NULL ? json_dumps(qs, JSON_ENCODE_ANY) : NULL;
+    json_decref(qs);
+    if (enc == NULL) {
+        fprintf(stderr, "harness: count %s: not UTF-8\n", q);
+        abort();
+    }
+    snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":%s}", enc);
+    free(enc);
     json_t *r = th_request(c, req);
     if (r == NULL || !json_is_integer(json_object_get(r, "count"))) {
         fprintf(stderr, "harness: count %s: no count in the answer\n", q);
@@ -753,4 +761,48 @@ int th_count(th_conn *c, const char *q)
     int n = (int)json_integer_value(json_object_get(r, "count"));
     json_decref(r);
     return n;
+}
+
+const char *th_highlights(th_conn *c, const char *q, const char *id)
+{
+    static char out[512];
+    char line[1024];
+    json_t *qs = json_string(q);
+    char *enc = qs != NULL ? json_dumps(qs, JSON_ENCODE_ANY) : NULL;
+    json_decref(qs);
+    if (enc == NULL) {
+        fprintf(stderr, "harness: search %s: not UTF-8\n", q);
+        abort();
+    }
+    snprintf(line, sizeof(line),
+             "{\"op\":\"search\",\"q\":%s,\"snippet\":true}", enc);
+    free(enc);
+    json_t *r = th_request(c, line);
+    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
+        fprintf(stderr, "harness: search %s failed\n", q);
+        abort();
+    }
+    json_t *hits = json_object_get(r, "hits"), *h;
+    size_t i, o = 0;
+    out[0] = '\0';
+    json_array_foreach(hits, i, h) {
+        if (strcmp(json_string_value(json_object_get(h, "id")), id) != 0)
+            continue;
+        const char *s = json_string_value(json_object_get(h, "snippet"));
+        json_t *rg;
+        size_t k;
+        json_array_foreach(json_object_get(h, "highlights"), k, rg) {
+            size_t a = (size_t)json_integer_value(json_array_get(rg, 0));
+            size_t b = (size_t)json_integer_value(json_array_get(rg, 1));
+            if (s == NULL || a >= b || b > strlen(s)) {
+                fprintf(stderr, "harness: %s: bad highlight [%zu, %zu)\n",
+                        q, a, b);
+                abort();
+            }
+            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%.*s",
+                                  k ? "|" : "", (int)(b - a), s + a);
+        }
+    }
+    json_decref(r);
+    return out;
 }

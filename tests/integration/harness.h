@@ -120,9 +120,14 @@ json_t *th_get_doc(th_conn *c, const char *id);
  * not a string). */
 const char *th_doc_field(const json_t *resp, const char *name);
 
-/* The count of documents q (without quotes or escapes) matches; aborts
+/* The count of documents q (any query text) matches; aborts
  * the test if the answer has none. */
 int th_count(th_conn *c, const char *q);
+
+/* The highlighted bytes of the snippet of hit id for q (a search with
+ * snippets), joined by '|' ("" when id is not a hit); aborts on a failed
+ * search or a highlight outside its snippet. A static buffer. */
+const char *th_highlights(th_conn *c, const char *q, const char *id);
 
 /* ---- added for the reload, crash and corruption tests ---- */
 

@@ -43,59 +43,6 @@ static const char *hit_ids(th_conn *c, const char *q)
     return out;
 }
 
-/* The highlighted bytes of the first hit's snippet for q in document
- * id, joined by '|'. */
-static const char *marked(th_conn *c, const char *q, const char *id)
-{
-    static char out[512];
-    char line[512];
-    json_t *qs = json_string(q);
-    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
-    snprintf(line, sizeof(line),
-             "{\"op\":\"search\",\"q\":%s,\"snippet\":true}", enc);
-    free(enc);
-    json_decref(qs);
-    json_t *r = th_request(c, line);
-    assert_non_null(r);
-    json_t *hits = json_object_get(r, "hits"), *h;
-    size_t i, o = 0;
-    out[0] = '\0';
-    json_array_foreach(hits, i, h) {
-        if (strcmp(json_string_value(json_object_get(h, "id")), id) != 0)
-            continue;
-        const char *s = json_string_value(json_object_get(h, "snippet"));
-        json_t *rg;
-        size_t k;
-        json_array_foreach(json_object_get(h, "highlights"), k, rg) {
-            size_t a = (size_t)json_integer_value(json_array_get(rg, 0));
-            size_t b = (size_t)json_integer_value(json_array_get(rg, 1));
-            assert_true(a < b && b <= strlen(s));
-            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%.*s",
-                                  k ? "|" : "", (int)(b - a), s + a);
-        }
-    }
-    json_decref(r);
-    return out;
-}
-
-/* count of q, whatever it holds (quotes included) */
-static long long qcount(th_conn *c, const char *q)
-{
-    char line[512];
-    json_t *qs = json_string(q);
-    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
-    snprintf(line, sizeof(line), "{\"op\":\"count\",\"q\":%s}", enc);
-    free(enc);
-    json_decref(qs);
-    json_t *r = th_request(c, line);
-    assert_non_null(r);
-    json_t *n = json_object_get(r, "count");
-    assert_true(json_is_integer(n));
-    long long v = json_integer_value(n);
-    json_decref(r);
-    return v;
-}
-
 static void test_hyphenated_either_way(void **state)
 {
     (void)state;
@@ -140,40 +87,40 @@ static void test_hyphenated_either_way(void **state)
     assert_int_equal(th_count(&c, "title:e-mail"), 0);
     /* the parts are still words of their own */
     assert_int_equal(th_count(&c, "mail"), 3);
-    assert_int_equal(qcount(&c, "\"e mail\""), 2);
+    assert_int_equal(th_count(&c, "\"e mail\""), 2);
     /* a phrase with the solid form matches the hyphenated text */
-    assert_int_equal(qcount(&c, "\"send me an email\""), 2);
-    assert_int_equal(qcount(&c, "\"the covid19\""), 2);
+    assert_int_equal(th_count(&c, "\"send me an email\""), 2);
+    assert_int_equal(th_count(&c, "\"the covid19\""), 2);
     /* a phrase written with the hyphen finds both spellings */
-    assert_int_equal(qcount(&c, "\"send me an e-mail\""), 2);
-    assert_int_equal(qcount(&c, "\"COVID-19 vaccines\""), 2);
-    assert_int_equal(qcount(&c, "\"an e-mail about the\""), 2);
-    assert_int_equal(qcount(&c, "\"e-mail came\"~1"), 1);
+    assert_int_equal(th_count(&c, "\"send me an e-mail\""), 2);
+    assert_int_equal(th_count(&c, "\"COVID-19 vaccines\""), 2);
+    assert_int_equal(th_count(&c, "\"an e-mail about the\""), 2);
+    assert_int_equal(th_count(&c, "\"e-mail came\"~1"), 1);
 
     /* the highlight covers the hyphenated word, on its bytes */
-    assert_string_equal(marked(&c, "email", "hyph.txt"), "e-mail");
-    assert_string_equal(marked(&c, "e-mail", "solid.txt"), "email");
-    assert_string_equal(marked(&c, "e-mail", "hyph.txt"), "e-mail");
-    assert_string_equal(marked(&c, "\"send me an email\"", "hyph.txt"),
+    assert_string_equal(th_highlights(&c, "email", "hyph.txt"), "e-mail");
+    assert_string_equal(th_highlights(&c, "e-mail", "solid.txt"), "email");
+    assert_string_equal(th_highlights(&c, "e-mail", "hyph.txt"), "e-mail");
+    assert_string_equal(th_highlights(&c, "\"send me an email\"", "hyph.txt"),
                         "Send me an e-mail");
-    assert_string_equal(marked(&c, "COVID-19 vaccines", "solid.txt"),
+    assert_string_equal(th_highlights(&c, "COVID-19 vaccines", "solid.txt"),
                         "covid19|vaccines");
 
     /* a word with an apostrophe is found without it, and the other
      * way round */
     assert_int_equal(th_count(&c, "obrien"), 2);
-    assert_int_equal(qcount(&c, "O'Brien"), 2);
-    assert_int_equal(qcount(&c, "O\xe2\x80\x99" "Brien"), 2);
+    assert_int_equal(th_count(&c, "O'Brien"), 2);
+    assert_int_equal(th_count(&c, "O\xe2\x80\x99" "Brien"), 2);
     assert_int_equal(th_count(&c, "oneill"), 1);
     assert_int_equal(th_count(&c, "dont"), 2);
-    assert_int_equal(qcount(&c, "\"ms o'neill don't\""), 1);
+    assert_int_equal(th_count(&c, "\"ms o'neill don't\""), 1);
     /* and so is a prefix: the word's or its letters', a chain's run
      * together */
-    assert_int_equal(qcount(&c, "o'bri*"), 2);
-    assert_int_equal(qcount(&c, "O'Brien*"), 2);
-    assert_int_equal(qcount(&c, "e-mai*"), 2);
-    assert_string_equal(marked(&c, "obrien", "names.txt"), "O'Brien");
-    assert_string_equal(marked(&c, "O'Brien", "plain.txt"), "Obrien");
+    assert_int_equal(th_count(&c, "o'bri*"), 2);
+    assert_int_equal(th_count(&c, "O'Brien*"), 2);
+    assert_int_equal(th_count(&c, "e-mai*"), 2);
+    assert_string_equal(th_highlights(&c, "obrien", "names.txt"), "O'Brien");
+    assert_string_equal(th_highlights(&c, "O'Brien", "plain.txt"), "Obrien");
 
     /* a field's length counts words, not compounds: 69 tokens in all
      * (76 if the seven compounds counted) */

@@ -16,41 +16,6 @@
 
 #include "harness.h"
 
-/* The highlighted bytes of the hit id's snippet for q, joined by '|'. */
-static const char *marked(th_conn *c, const char *q, const char *id)
-{
-    static char out[512];
-    char line[512];
-    json_t *qs = json_string(q);
-    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
-    snprintf(line, sizeof(line),
-             "{\"op\":\"search\",\"q\":%s,\"snippet\":true}", enc);
-    free(enc);
-    json_decref(qs);
-    json_t *r = th_request(c, line);
-    assert_non_null(r);
-    assert_true(json_is_true(json_object_get(r, "ok")));
-    json_t *hits = json_object_get(r, "hits"), *h;
-    size_t i, o = 0;
-    out[0] = '\0';
-    json_array_foreach(hits, i, h) {
-        if (strcmp(json_string_value(json_object_get(h, "id")), id) != 0)
-            continue;
-        const char *s = json_string_value(json_object_get(h, "snippet"));
-        json_t *rg;
-        size_t k;
-        json_array_foreach(json_object_get(h, "highlights"), k, rg) {
-            size_t a = (size_t)json_integer_value(json_array_get(rg, 0));
-            size_t b = (size_t)json_integer_value(json_array_get(rg, 1));
-            assert_true(a < b && b <= strlen(s));
-            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%.*s",
-                                  k ? "|" : "", (int)(b - a), s + a);
-        }
-    }
-    json_decref(r);
-    return out;
-}
-
 static void test_apostrophes_review10(void **state)
 {
     (void)state;
@@ -72,12 +37,12 @@ static void test_apostrophes_review10(void **state)
 
     assert_int_equal(th_count(&c, "obrien"), 2);
     assert_int_equal(th_count(&c, "O'Brien"), 2);
-    assert_string_equal(marked(&c, "obrien", "mod.txt"), "O\xca\xbc" "Brien");
+    assert_string_equal(th_highlights(&c, "obrien", "mod.txt"), "O\xca\xbc" "Brien");
     /* the compound is the whole chain */
     assert_int_equal(th_count(&c, "x-O'Brien"), 1);
     assert_int_equal(th_count(&c, "xobrien"), 1);
     assert_int_equal(th_count(&c, "xo"), 1);
-    assert_string_equal(marked(&c, "xobrien", "chain.txt"), "x-O'Brien");
+    assert_string_equal(th_highlights(&c, "xobrien", "chain.txt"), "x-O'Brien");
     assert_int_equal(th_count(&c, "rock-n'roll"), 0);
 
     th_close(&c);
