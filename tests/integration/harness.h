@@ -138,6 +138,9 @@ pid_t th_spawn(const char *const argv[], const char *log_path);
 /* Wait for a th_spawn()ed pid; its status as in th_result. */
 int th_wait(pid_t pid);
 
+/* 1 if process pid is stopped (state T in /proc/PID/stat). */
+int th_is_stopped(pid_t pid);
+
 /* out = the test's directory h->dir + "/" + name; a name too long for
  * cap fails the test. */
 void th_path(char *out, size_t cap, const th *h, const char *name);

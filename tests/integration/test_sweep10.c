@@ -182,21 +182,6 @@ static void test_merge_only_summary(void **state)
     th_cleanup(&h);
 }
 
-/* Is pid stopped (state T in /proc/PID/stat)? */
-static int is_stopped(pid_t pid)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    return rp != NULL && rp[1] == ' ' && rp[2] == 'T';
-}
-
 /*
  * A feed that prunes old articles while the cron job's run reads the
  * directory: a file listed, then removed before it was opened, was "No
@@ -234,9 +219,9 @@ static void test_file_removed_during_run(void **state)
                          log);
     unsetenv("TRAWL_TEST_CRASH_AT");
     assert_true(pid > 0);
-    for (int i = 0; i < 400 && !is_stopped(pid); i++)
+    for (int i = 0; i < 400 && !th_is_stopped(pid); i++)
         th_sleep_ms(25);
-    assert_true(is_stopped(pid));
+    assert_true(th_is_stopped(pid));
     th_path(p, sizeof(p), &h, "c/n06.txt");
     assert_int_equal(unlink(p), 0);
     th_path(p, sizeof(p), &h, "c/n08.txt");

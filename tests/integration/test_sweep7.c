@@ -486,21 +486,6 @@ static void test_protocol_from_other_languages(void **state)
     th_cleanup(&h);
 }
 
-/* Whether process pid is stopped (state T in /proc/pid/stat). */
-static int is_stopped(pid_t pid)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    return rp != NULL && rp[1] == ' ' && rp[2] == 'T';
-}
-
 /*
  * An operator's cron job exports a JSON Lines dump in place (truncating
  * it, then writing) while trawl-index runs: the run read the part written
@@ -541,9 +526,9 @@ static void test_jsonl_rewritten_while_read(void **state)
                          log);
     unsetenv("TRAWL_TEST_CRASH_AT");
     assert_true(pid > 0);
-    for (int i = 0; i < 200 && !is_stopped(pid); i++)
+    for (int i = 0; i < 200 && !th_is_stopped(pid); i++)
         th_sleep_ms(25);
-    assert_true(is_stopped(pid));
+    assert_true(th_is_stopped(pid));
     /* the export writes one more line meanwhile, and is not done */
     const char *nl = memchr(all + cut, '\n', len - cut);
     assert_non_null(nl);
