@@ -157,6 +157,21 @@
  *   d + 2 * (n - 1) < 65536; both then hold for pos_bytes. Compact lists
  *   (no skip entry) and blocks below the mark have no table.
  *
+ * Author terms: the words of an article's author (the stored author
+ *   field, analyzed like the text: folded, stemmed, hyphenated chains and
+ *   apostrophes as in the body) are terms AUTHOR_MARK followed by the
+ *   word's term, for author: queries. Each occurrence is a posting entry
+ *   in the body field (in the title when the body has no words), at
+ *   positions 0, 1, ... in the author field's own numbering, so phrases
+ *   of author words match; they are not tokens: DOCS does not count them
+ *   and BM25 never scores them. Positions stay inside the field: a word
+ *   whose position would be past its end stands at its last position
+ *   (once per term), so an article shorter than its byline still has
+ *   every author word. At most AUTHOR_MAX_WORDS an article (none without
+ *   a title or body word). AUTHOR_MARK (0x02)
+ *   is in no analyzed word, so these terms sort after the pair terms and
+ *   before every word, no word's prefix query reaches them, and PAIRS
+ *   never lists them.
  * Section PAIRS (optional; absent or empty = none): the segment's common
  *   and frequent words, for phrase queries: u32 ncommon (1 to
  *   PAIR_MAX_WORDS), u32 nfrequent (0 to PAIR_MAX_FREQ), u32 offset per
@@ -302,6 +317,8 @@ enum {
 #define POS_TAB_MIN  8
 
 #define PAIR_MARK      0x01 /* first byte of a pair term, and separator */
+#define AUTHOR_MARK    0x02 /* first byte of an author term */
+#define AUTHOR_MAX_WORDS 64 /* author words indexed per article, at most */
 #define PAIR_MAX_WORDS 64   /* common words per segment, at most */
 #define PAIR_MAX_LEN   32   /* bytes of a common word, at most */
 #define PAIR_DF_DIV    8    /* df >= ndocs / PAIR_DF_DIV to be common */

@@ -272,4 +272,10 @@ static inline int trawl__is_pair(const char *term, size_t len)
     return len > 0 && (unsigned char)term[0] == PAIR_MARK;
 }
 
+/* 1 if the term is an author term (format.h). */
+static inline int trawl__is_author(const char *term, size_t len)
+{
+    return len > 0 && (unsigned char)term[0] == AUTHOR_MARK;
+}
+
 #endif

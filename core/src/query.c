@@ -219,9 +219,13 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
 
 static int parse_or(parser *p, qnode **out);
 static int parse_unary(parser *p, qnode **out);
+static int parse_leaf(parser *p, int field, size_t start, qnode **out);
+static qnode *node(parser *p, int kind, qnode **kids, uint32_t n);
 
 /* Pseudo-fields that take a date instead of text. */
 enum { F_DATE = -2, F_AFTER = -3, F_BEFORE = -4 };
+/* A pseudo-field of words, matched but not scored: the author's. */
+enum { F_AUTHOR = TRAWL_NFIELDS };
 
 /* Parse YYYY, YYYY-MM or YYYY-MM-DD into the first and last second of
  * that period. 0 or -1. */
@@ -445,6 +449,8 @@ static int known_field(const char *name, size_t n)
         return TRAWL_FIELD_TITLE;
     if (field_is(name, n, "body"))
         return TRAWL_FIELD_BODY;
+    if (field_is(name, n, "author"))
+        return F_AUTHOR;
     if (field_is(name, n, "date"))
         return F_DATE;
     if (field_is(name, n, "after"))
@@ -506,12 +512,59 @@ static int parse_field(parser *p, int *field)
     if (*field == Q_ANY_FIELD) {
         char msg[160];
         snprintf(msg, sizeof(msg),
-                 "unknown field \"%.*s\" (fields: title, body, date, "
-                 "after, before; quote other text with a colon)",
+                 "unknown field \"%.*s\" (fields: title, body, author, "
+                 "date, after, before; quote other text with a colon)",
                  (int)(n > 32 ? 32 : n), p->q + p->i);
         return fail(p, p->i, msg);
     }
     p->i = j + 1;
+    return 0;
+}
+
+/* Mark n's terms as author terms (AUTHOR_MARK before each): they are
+ * looked up, and prefixes expanded, among the author words. */
+static int author_mark(parser *p, qnode *n)
+{
+    if (n->kind == Q_TERM || n->kind == Q_PHRASE || n->kind == Q_PREFIX) {
+        const char **terms =
+            trawl_arena_alloc(p->a, n->nterms * sizeof(*terms));
+        uint32_t *lens = trawl_arena_alloc(p->a, n->nterms * sizeof(*lens));
+        if (terms == NULL || lens == NULL)
+            return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < n->nterms; i++) {
+            char *t = trawl_arena_alloc(p->a, (size_t)n->lens[i] + 2);
+            if (t == NULL)
+                return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+            t[0] = (char)AUTHOR_MARK;
+            memcpy(t + 1, n->terms[i], n->lens[i]);
+            t[n->lens[i] + 1] = '\0';
+            terms[i] = t;
+            lens[i] = n->lens[i] + 1;
+        }
+        n->terms = terms;
+        n->lens = lens;
+    }
+    n->field = Q_ANY_FIELD;
+    for (uint32_t i = 0; i < n->nkids; i++) {
+        int rc = author_mark(p, n->kids[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* author:x: x's terms marked, under a FILTER (matched, never scored). */
+static int author_wrap(parser *p, qnode **out)
+{
+    int rc = author_mark(p, *out);
+    if (rc < 0)
+        return rc;
+    size_t col = (*out)->column;
+    qnode *f = node(p, Q_FILTER, out, 1);
+    if (f == NULL)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    f->column = col;
+    *out = f;
     return 0;
 }
 
@@ -543,6 +596,9 @@ static int parse_primary(parser *p, qnode **out)
     int rc = parse_field(p, &field);
     if (rc < 0)
         return rc;
+    if (p->field == F_AUTHOR && field != Q_ANY_FIELD && field != F_AUTHOR)
+        return fail(p, start, "author:(...) holds words, phrases and "
+                              "prefixes, not other fields");
     if (field >= 0 && p->i < p->len &&
         (p->q[p->i] == '(' || p->q[p->i] == '-')) {
         /* title:(a OR b), title:-a: the field for everything inside */
@@ -554,6 +610,17 @@ static int parse_primary(parser *p, qnode **out)
     }
     if (field == Q_ANY_FIELD)
         field = p->field;
+    if (field == F_AUTHOR) {
+        rc = parse_leaf(p, Q_ANY_FIELD, start, out);
+        return rc == 0 && *out != NULL ? author_wrap(p, out) : rc;
+    }
+    return parse_leaf(p, field, start, out);
+}
+
+/* A date, a quote, a prefix or a word, in field (not F_AUTHOR). */
+static int parse_leaf(parser *p, int field, size_t start, qnode **out)
+{
+    int rc;
     if (field <= F_DATE) {
         size_t s = p->i;
         while (p->i < p->len && !word_end_char(p->q[p->i]))
@@ -885,7 +952,9 @@ static void render_leaf(const qnode *n, trawl_buf *b)
     for (uint32_t i = 0; i < n->nterms; i++) {
         if (i)
             trawl_buf_putc(b, ' ');
-        trawl_buf_put(b, n->terms[i], n->lens[i]);
+        int mark = n->lens[i] > 0 && (unsigned char)n->terms[i][0] ==
+                                         AUTHOR_MARK; /* shown by FILTER */
+        trawl_buf_put(b, n->terms[i] + mark, n->lens[i] - (uint32_t)mark);
     }
     if (n->kind == Q_PHRASE)
         trawl_buf_putc(b, '"');
@@ -933,6 +1002,11 @@ void trawl__query_render(const qnode *n, trawl_buf *b)
     case Q_NOT:
         trawl_buf_puts(b, "NOT ");
         trawl__query_render(n->kids[0], b);
+        return;
+    case Q_FILTER:
+        trawl_buf_puts(b, "author:(");
+        trawl__query_render(n->kids[0], b);
+        trawl_buf_putc(b, ')');
         return;
     default:
         trawl_buf_puts(b, n->kind == Q_AND ? "AND(" : "OR(");
@@ -1019,7 +1093,8 @@ static int cmp_exp_term(const void *pa, const void *pb)
 int trawl__query_expand(qnode *n, q_expand_fn expand, void *payload,
                         trawl_arena *a, trawl_err *err)
 {
-    if (n->kind == Q_AND || n->kind == Q_OR || n->kind == Q_NOT) {
+    if (n->kind == Q_AND || n->kind == Q_OR || n->kind == Q_NOT ||
+        n->kind == Q_FILTER) {
         for (uint32_t i = 0; i < n->nkids; i++) {
             int rc = trawl__query_expand(n->kids[i], expand, payload, a, err);
             if (rc < 0)
@@ -1093,7 +1168,7 @@ int trawl__query_expand(qnode *n, q_expand_fn expand, void *payload,
 
 size_t trawl__query_count_leaves(const qnode *n)
 {
-    if (n->kind == Q_NOT)
+    if (n->kind == Q_NOT || n->kind == Q_FILTER)
         return 0;
     if (n->kind == Q_TERM || n->kind == Q_PHRASE)
         return 1;
@@ -1105,7 +1180,7 @@ size_t trawl__query_count_leaves(const qnode *n)
 
 size_t trawl__query_leaves(const qnode *n, const qnode **out, size_t cap)
 {
-    if (n->kind == Q_NOT)
+    if (n->kind == Q_NOT || n->kind == Q_FILTER)
         return 0;
     if (n->kind == Q_TERM || n->kind == Q_PHRASE) {
         if (cap == 0)

@@ -14,7 +14,10 @@
 #include "trawl/buf.h"
 #include "trawl/status.h"
 
-enum { Q_TERM, Q_PHRASE, Q_AND, Q_OR, Q_NOT, Q_PREFIX, Q_DATE, Q_EMPTY };
+/* Q_FILTER: its one kid (author words: terms that start with
+ * AUTHOR_MARK) must match, and adds nothing to the score. */
+enum { Q_TERM, Q_PHRASE, Q_AND, Q_OR, Q_NOT, Q_PREFIX, Q_DATE, Q_EMPTY,
+       Q_FILTER };
 
 #define Q_ANY_FIELD (-1)
 #define Q_MAX_DEPTH 32
@@ -30,7 +33,7 @@ typedef struct qnode {
     uint32_t nterms;      /* TERM: 1; PHRASE: >= 2 */
     const char **terms;   /* analyzed terms */
     uint32_t *lens;
-    uint32_t nkids;       /* AND, OR: >= 2; NOT: 1 */
+    uint32_t nkids;       /* AND, OR: >= 2; NOT, FILTER: 1 */
     struct qnode **kids;
     uint32_t slop;        /* PHRASE: 0 exact; N: words within N extra */
     int64_t from, to;     /* DATE: inclusive bounds, seconds since epoch */
@@ -67,7 +70,8 @@ typedef int (*q_expand_fn)(void *payload, const char *prefix, size_t len,
 int trawl__query_expand(qnode *root, q_expand_fn expand, void *payload,
                         trawl_arena *a, trawl_err *err);
 
-/* Count the positive (not negated) TERM and PHRASE leaves. */
+/* Count the positive (not negated) TERM and PHRASE leaves; those of a
+ * FILTER are not leaves (never scored). */
 size_t trawl__query_count_leaves(const qnode *n);
 
 /* Collect the positive (not negated) TERM and PHRASE leaves. */

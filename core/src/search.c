@@ -679,7 +679,8 @@ static int cur_field_positions(cursor *c, int f, uint32_t *out)
 
 /* ---- matchers --------------------------------------------------------- */
 
-enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR, M_DATE, M_MAT };
+/* M_FILTER: kids[0] must match; it scores nothing (author: words). */
+enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR, M_DATE, M_MAT, M_FILTER };
 
 /* An OR of at least this many words (a prefix's expansion, mostly) is
  * evaluated term at a time into a bitmap and scores (M_MAT): seeking and
@@ -1350,6 +1351,8 @@ static uint32_t m_seek(ctx *c, matcher *m, uint32_t target)
         }
         return m->doc = DOC_END;
     }
+    case M_FILTER:
+        return m->doc = m_seek(c, m->kids[0], target);
     case M_OR: {
         uint32_t best = DOC_END;
         for (uint32_t k = 0; k < m->nkids; k++) {
@@ -1793,8 +1796,10 @@ size_t trawl__search_mat_budget = (size_t)64 << 20;
  * unchanged), or -1 out of memory. */
 static int or_materialize(ctx *c, matcher *m)
 {
+    /* (words that are not leaves only mark: they are never scored) */
     for (uint32_t k = 0; k < m->nkids; k++)
-        if (m->kids[k]->kind != M_TERM || m->kids[k]->lf == NULL)
+        if (m->kids[k]->kind != M_TERM ||
+            (m->kids[k]->lf == NULL && c->mat_score))
             return 0;
     uint32_t n = c->seg->ndocs;
     size_t nw = ((size_t)n + 63) >> 6;
@@ -1967,6 +1972,21 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->from = q->from;
         m->to = q->to;
         return m;
+    case Q_FILTER: {
+        /* author words: matched, never scored */
+        int save = c->mat_score;
+        c->mat_score = 0;
+        matcher *kid = m_build(c, q->kids[0]);
+        c->mat_score = save;
+        if (kid == NULL || kid->kind == M_EMPTY)
+            return kid;
+        if ((m = m_new(c, M_FILTER)) == NULL ||
+            (m->kids = trawl_arena_alloc(c->a, sizeof(*m->kids))) == NULL)
+            return NULL;
+        m->kids[0] = kid;
+        m->nkids = 1;
+        return m;
+    }
     case Q_NOT: {
         /* an excluded part is never scored */
         int save = c->mat_score;
@@ -2315,7 +2335,7 @@ static int prefix_lookups(const trawl_index *ix, const qnode *n,
                           leaf *leaves, const qnode **lv, size_t nlv,
                           trawl_err *err)
 {
-    if (n->kind == Q_NOT)
+    if (n->kind == Q_NOT || n->kind == Q_FILTER)
         return 0;
     if (n->kind == Q_OR && n->prefix != NULL) {
         for (uint32_t k = 0; k < n->nkids; k++) {
@@ -3256,6 +3276,13 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
     prep pr;
     if ((rc = prepare(s, ix, q->q, q->qlen, arena, &pr, err)) < 0)
         return rc;
+    /* Only filters (date:, author:): no score to rank by, newest first */
+    trawl_query byd;
+    if (q->sort == TRAWL_SORT_SCORE && pr.nleaves == 0) {
+        byd = *q;
+        byd.sort = TRAWL_SORT_DATE;
+        q = &byd;
+    }
     if (q->explain) {
         trawl_buf rb = TRAWL_BUF_INIT;
         trawl__query_render(pr.root, &rb);

@@ -128,8 +128,9 @@ typedef struct wseg {
 
 typedef struct wjob {
     int encode;        /* 1: not a document but w->enc (see write_segment) */
-    trawl_folded fold; /* title then body, folded by the caller */
+    trawl_folded fold; /* title, body, author, folded by the caller */
     size_t ntitle;     /* tokens of the title */
+    size_t nbody;      /* ... and of the title and body */
     uint64_t in_bytes; /* title and body bytes */
     uint32_t doc;
     int64_t date;
@@ -283,6 +284,10 @@ struct trawl_writer {
     int bucketed;      /* the current document's are in bpos */
     uint32_t cur_stamp;
     uint32_t cur_field;
+    /* The document's author words (on_author): their field, its length,
+     * where they start in toks */
+    uint32_t author_field, author_lim;
+    size_t author_from;
     trawl_buf rec; /* the stored record of the article being added */
 
     uint64_t tokens;
@@ -898,6 +903,41 @@ static int on_token(void *payload, const trawl_token *tok)
     return 0;
 }
 
+/* An author word (format.h, author terms): AUTHOR_MARK and its term, in
+ * field w->author_field at its position among the author's words, or at
+ * the field's last position (w->author_lim - 1) when that is smaller:
+ * positions stay inside the field, and a term's strictly increase. */
+static int on_author(void *payload, const trawl_token *tok)
+{
+    trawl_writer *w = payload;
+    if (w->ntoks - w->author_from >= AUTHOR_MAX_WORDS)
+        return 0;
+    char key[1 + TRAWL_MAX_TERM];
+    size_t len = tok->len < TRAWL_MAX_TERM ? tok->len : TRAWL_MAX_TERM;
+    key[0] = (char)AUTHOR_MARK;
+    memcpy(key + 1, tok->term, len);
+    uint32_t id;
+    if (term_id(w, key, len + 1, &id) != 0)
+        return TRAWL_ENOMEM;
+    uint32_t pos = tok->pos < w->author_lim ? tok->pos : w->author_lim - 1;
+    for (size_t i = w->author_from; i < w->ntoks; i++)
+        if (w->toks[i].term == id && w->toks[i].pos == pos)
+            return 0; /* a word the short field already has there */
+    if (w->ntoks == w->toks_cap) {
+        size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
+        wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
+        if (nt == NULL)
+            return TRAWL_ENOMEM;
+        w->toks = nt;
+        w->toks_cap = ncap;
+    }
+    wtok *t = &w->toks[w->ntoks++];
+    t->term = id;
+    t->pos = pos;
+    t->field = w->author_field;
+    return 0;
+}
+
 /*
  * A long document's tokens by term: a linked list through a token array
  * that no cache holds costs a miss per token (a 50 MB article was
@@ -1340,11 +1380,19 @@ static int process_job(trawl_writer *w, wjob *j)
     size_t ntitle = w->ntoks;
     if (rc == 0) {
         w->cur_field = TRAWL_FIELD_BODY;
-        rc = trawl_analyze_stem_batch(w->an, &j->fold, j->ntitle, j->fold.n,
+        rc = trawl_analyze_stem_batch(w->an, &j->fold, j->ntitle, j->nbody,
                                       on_token, w);
     }
     len[TRAWL_FIELD_BODY] =
         w->ntoks > ntitle ? w->toks[w->ntoks - 1].pos + 1 : 0;
+    /* The author's words go in the body, or the title without one */
+    w->author_field =
+        len[TRAWL_FIELD_BODY] > 0 ? TRAWL_FIELD_BODY : TRAWL_FIELD_TITLE;
+    w->author_lim = len[w->author_field];
+    w->author_from = w->ntoks;
+    if (rc == 0 && j->nbody < j->fold.n && w->author_lim > 0)
+        rc = trawl_analyze_stem_batch(w->an, &j->fold, j->nbody, j->fold.n,
+                                      on_author, w);
     if (rc == 0)
         rc = link_doc(w);
     if (rc == 0)
@@ -1536,6 +1584,12 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     if (rc == 0)
         rc = trawl_analyze_fold(w->fan, a->body != NULL ? a->body : "",
                                 a->body_len, &j->fold);
+    j->nbody = j->fold.n;
+    /* The author's words, for author: queries (not scored, not tokens;
+     * an author that is not UTF-8 is only stored) */
+    if (rc == 0 && a->author != NULL && a->author_len > 0 &&
+        trawl_utf8_valid(a->author, a->author_len))
+        rc = trawl_analyze_fold(w->fan, a->author, a->author_len, &j->fold);
     if (rc < 0)
         return trawl_err_set(err, rc, "indexing %.*s: %s",
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id,

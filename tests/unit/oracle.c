@@ -11,7 +11,7 @@
 #include "format.h"
 
 typedef struct otok {
-    char term[TRAWL_MAX_TERM + 1];
+    char term[TRAWL_MAX_TERM + 2]; /* an author term: its mark too */
     uint32_t len; /* strlen(term) */
     uint32_t pos;
 } otok;
@@ -88,6 +88,12 @@ void oracle_free(oracle *o)
 
 void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
 {
+    oracle_add_author(o, title, body, NULL, date);
+}
+
+void oracle_add_author(oracle *o, const char *title, const char *body,
+                       const char *author, int64_t date)
+{
     o->docs = realloc(o->docs, (o->ndocs + 1) * sizeof(odoc));
     odoc *d = &o->docs[o->ndocs++];
     memset(d, 0, sizeof(*d));
@@ -97,6 +103,40 @@ void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
         addctx c = {&d->f[f], &d->n[f], &d->len[f], 0};
         trawl_analyze(o->an, text[f], strlen(text[f]), add_tok, &c);
     }
+    if (author == NULL)
+        return;
+    /* The author's words, as format.h defines author terms: AUTHOR_MARK
+     * and the term, after the tokens of the body (the title without
+     * one), at their position or the field's last, once per term and
+     * position, at most AUTHOR_MAX_WORDS; no tokens of the field. */
+    int f = d->len[TRAWL_FIELD_BODY] > 0 ? TRAWL_FIELD_BODY
+                                         : TRAWL_FIELD_TITLE;
+    size_t lim = d->len[f];
+    if (lim == 0)
+        return;
+    otok *au = NULL;
+    size_t nau = 0, aulen = 0;
+    addctx c = {&au, &nau, &aulen, 0};
+    trawl_analyze(o->an, author, strlen(author), add_tok, &c);
+    size_t from = d->n[f], kept = 0;
+    for (size_t i = 0; i < nau && kept < AUTHOR_MAX_WORDS; i++) {
+        otok t;
+        memset(&t, 0, sizeof(t));
+        t.term[0] = (char)AUTHOR_MARK;
+        memcpy(t.term + 1, au[i].term, au[i].len);
+        t.len = au[i].len + 1;
+        t.pos = au[i].pos < lim ? au[i].pos : (uint32_t)lim - 1;
+        int dup = 0;
+        for (size_t j = from; j < d->n[f] && !dup; j++)
+            dup = d->f[f][j].pos == t.pos && d->f[f][j].len == t.len &&
+                  memcmp(d->f[f][j].term, t.term, t.len) == 0;
+        if (dup)
+            continue;
+        d->f[f] = realloc(d->f[f], (d->n[f] + 1) * sizeof(otok));
+        d->f[f][d->n[f]++] = t;
+        kept++;
+    }
+    free(au);
 }
 
 static uint32_t term_tf(const odoc *d, int f, const char *t, size_t len)
@@ -185,6 +225,8 @@ static int matches(const odoc *d, const qnode *q)
         return 0;
     case Q_NOT:
         return !matches(d, q->kids[0]);
+    case Q_FILTER:
+        return matches(d, q->kids[0]);
     case Q_AND:
         for (uint32_t i = 0; i < q->nkids; i++)
             if (!matches(d, q->kids[i]))
@@ -250,6 +292,7 @@ static double score(params *p, const odoc *d, const qnode *q)
     case Q_NOT:
     case Q_DATE:
     case Q_EMPTY:
+    case Q_FILTER:
         return 0;
     default: {
         double s = 0;
@@ -327,6 +370,19 @@ static double prox(params *p, const odoc *d, const qnode *root, double w)
     return w * sum;
 }
 
+/* A query of filters only ranks newest first (undated last), then by
+ * insertion order: oracle_search sets this for cmp_date. */
+static const oracle *date_of;
+
+static int cmp_date(const void *a, const void *b)
+{
+    const oracle_hit *x = a, *y = b;
+    int64_t dx = date_of->docs[x->doc].date, dy = date_of->docs[y->doc].date;
+    if (dx != dy)
+        return dx > dy ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
 static int cmp_hit(const void *a, const void *b)
 {
     const oracle_hit *x = a, *y = b;
@@ -339,7 +395,8 @@ static int cmp_hit(const void *a, const void *b)
  * (the oracle's own expansion, from its documents). */
 static void expand(oracle *o, qnode *q)
 {
-    if (q->kind == Q_AND || q->kind == Q_OR || q->kind == Q_NOT) {
+    if (q->kind == Q_AND || q->kind == Q_OR || q->kind == Q_NOT ||
+        q->kind == Q_FILTER) {
         for (uint32_t i = 0; i < q->nkids; i++)
             expand(o, q->kids[i]);
         return;
@@ -418,6 +475,11 @@ oracle_hit *oracle_search(oracle *o, const qnode *q, double k1, double b,
         hits[*n].doc = i;
         hits[*n].score = score(&p, &o->docs[i], q);
         (*n)++;
+    }
+    if (trawl__query_count_leaves(q) == 0) {
+        date_of = o;
+        qsort(hits, *n, sizeof(*hits), cmp_date);
+        return hits;
     }
     qsort(hits, *n, sizeof(*hits), cmp_hit);
     /* Proximity for the prox_depth best by BM25F (0: all), ranked again;

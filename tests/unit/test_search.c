@@ -603,7 +603,7 @@ static void search_reports_query_errors(void **state)
         {"   !!! ", "empty query"},
         {"OR north", "OR needs a term"},
         {"north OR", "OR needs a term"},
-        {"author:smith", "unknown field"},
+        {"writer:smith", "unknown field"},
         {"korea date:2025-13-01", "column 7: bad date"},
         {"date:2025-02-30", "bad date"},
         {"date:2025..2024", "empty date range"},

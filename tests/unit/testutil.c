@@ -143,6 +143,8 @@ void tu_corpus_init(tu_corpus *c, size_t n, int digits)
     c->title = calloc(n ? n : 1, sizeof(char *));
     c->body = calloc(n ? n : 1, sizeof(char *));
     c->date = calloc(n ? n : 1, sizeof(int64_t));
+    c->author = calloc(n ? n : 1, sizeof(char *));
+    assert_non_null(c->author);
     assert_non_null(c->id);
     assert_non_null(c->title);
     assert_non_null(c->body);
@@ -161,7 +163,10 @@ void tu_corpus_free(tu_corpus *c)
         free(c->id[i]);
         free(c->title[i]);
         free(c->body[i]);
+        if (c->author != NULL)
+            free(c->author[i]);
     }
+    free(c->author);
     free(c->id);
     free(c->title);
     free(c->body);
@@ -194,6 +199,10 @@ trawl_article tu_article(const tu_corpus *c, size_t i)
     a.title_len = strlen(a.title);
     a.body = c->body[i];
     a.body_len = strlen(a.body);
+    if (c->author != NULL && c->author[i] != NULL) {
+        a.author = c->author[i];
+        a.author_len = strlen(a.author);
+    }
     a.date = c->date[i];
     return a;
 }
@@ -377,7 +386,9 @@ void tu_check_oracle(const char *dir, const tu_corpus *c,
     assert_non_null(ids);
     for (size_t d = 0; d < c->n; d++)
         if (keep == NULL || keep[d]) {
-            oracle_add(o, c->title[d], c->body[d], c->date[d]);
+            oracle_add_author(o, c->title[d], c->body[d],
+                              c->author != NULL ? c->author[d] : NULL,
+                              c->date[d]);
             ids[n++] = d;
         }
     trawl_index *ix = tu_open(dir);

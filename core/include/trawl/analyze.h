@@ -55,7 +55,7 @@
 #include "trawl/status.h"
 
 /* Bumped whenever the analysis of some text changes; stored in the index. */
-#define TRAWL_ANALYZER_VERSION 4
+#define TRAWL_ANALYZER_VERSION 5 /* 5: author terms */
 
 /* Longest term kept, in bytes after folding; longer tokens are truncated at
  * a character boundary (their byte range still covers the whole token). */
