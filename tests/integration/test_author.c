@@ -1,0 +1,163 @@
+/*
+ * author: through the real trawl-index, trawld and trawl: bylines from
+ * text-file headers and JSON Lines are searched with author:, alone
+ * (newest first), with words (the byline adds nothing to the score),
+ * excluded, as a phrase and a prefix; a byline word is not a text word;
+ * an updated byline is found by its new words only; explain shows the
+ * filter; a field typo is still a bad_query naming the fields.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* The ids of the hits of q, in order, space separated, and the scores
+ * (static buffers). */
+static const char *hits_of(th_conn *c, const char *q, char *scores,
+                           size_t cap)
+{
+    static char out[512];
+    char line[512];
+    json_t *qs = json_string(q);
+    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
+    snprintf(line, sizeof(line), "{\"op\":\"search\",\"q\":%s}", enc);
+    free(enc);
+    json_decref(qs);
+    json_t *r = th_request(c, line);
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    size_t o = 0, so = 0, i;
+    json_t *h;
+    out[0] = '\0';
+    if (scores != NULL)
+        scores[0] = '\0';
+    json_array_foreach(json_object_get(r, "hits"), i, h) {
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
+                              json_string_value(json_object_get(h, "id")));
+        if (scores != NULL)
+            so += (size_t)snprintf(
+                scores + so, cap - so, "%s%.9f", i ? " " : "",
+                json_real_value(json_object_get(h, "score")));
+    }
+    json_decref(r);
+    return out;
+}
+
+static void test_author_filter(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256], f[300];
+
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "news");
+    th_make_dir(&h, "news");
+    snprintf(f, sizeof(f), "%s/storm.txt", corpus);
+    th_write_text(f, "Title: Storm hits the coast\nAuthor: Jane Doe\n"
+                     "Date: 2024-01-02\n\nA storm hit the coast on Monday "
+                     "and flooded the harbour.\n");
+    snprintf(f, sizeof(f), "%s/harbour.txt", corpus);
+    th_write_text(f, "Title: Harbour reopens\nAuthor: John Smith\n"
+                     "Date: 2024-03-04\n\nThe harbour reopened after the "
+                     "storm.\n");
+    snprintf(f, sizeof(f), "%s/plain.txt", corpus);
+    th_write_text(f, "Doe season\n\nHunters wait for the doe season; a "
+                     "storm is coming.\n");
+    snprintf(f, sizeof(f), "%s/wire.jsonl", corpus);
+    th_write_text(f,
+                  "{\"id\":\"w1\",\"title\":\"Election night\",\"body\":"
+                  "\"Votes were counted overnight in the storm.\","
+                  "\"author\":\"Mary-Ann O'Brien and Jane Doe\","
+                  "\"date\":\"2024-02-03\"}\n"
+                  "{\"id\":\"w2\",\"title\":\"Markets\",\"body\":\"Shares "
+                  "fell.\",\"author\":\"Jos\\u00e9 \\u00c1lvarez\"}\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_conn c;
+    assert_int_equal(th_connect(&h, &c), 0);
+
+    /* alone: newest first */
+    assert_string_equal(hits_of(&c, "author:doe", NULL, 0),
+                        "w1 storm.txt");
+    assert_string_equal(hits_of(&c, "author:\"jane doe\"", NULL, 0),
+                        "w1 storm.txt");
+    assert_int_equal(th_count(&c, "author:\"doe jane\""), 0);
+    assert_int_equal(th_count(&c, "author:smith"), 1);
+    assert_int_equal(th_count(&c, "Author:SMITH"), 1);
+    assert_int_equal(th_count(&c, "author:(smith OR doe)"), 3);
+    assert_int_equal(th_count(&c, "author:jo*"), 2); /* john, josé */
+    assert_int_equal(th_count(&c, "author:alvarez"), 1);
+    assert_int_equal(th_count(&c, "author:obrien"), 1);
+    assert_int_equal(th_count(&c, "author:mary-ann"), 1);
+    /* a byline word is not a text word, nor the other way round */
+    assert_string_equal(hits_of(&c, "doe", NULL, 0), "plain.txt");
+    assert_int_equal(th_count(&c, "author:season"), 0);
+    /* with words: filtered, and scored by the words alone */
+    char with[256], without[256];
+    assert_string_equal(hits_of(&c, "storm author:doe", with, sizeof(with)),
+                        "storm.txt w1");
+    hits_of(&c, "storm date:2024-01-02", without, sizeof(without));
+    assert_string_equal(strtok(with, " "), without);
+    assert_int_equal(th_count(&c, "storm -author:doe"), 2);
+    assert_int_equal(th_count(&c, "storm NOT author:(doe OR smith)"), 1);
+
+    /* explain shows the filter */
+    json_t *r = th_request(&c, "{\"op\":\"search\",\"q\":\"storm "
+                               "author:doe\",\"explain\":true}");
+    assert_non_null(r);
+    const char *parsed = json_string_value(
+        json_object_get(json_object_get(r, "explain"), "parsed"));
+    assert_non_null(parsed);
+    assert_non_null(strstr(parsed, "author:(doe)"));
+    json_decref(r);
+
+    /* a typo still names the fields */
+    r = th_request(&c, "{\"op\":\"search\",\"q\":\"autor:doe\"}");
+    assert_string_equal(th_error_code(r), "bad_query");
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_object_get(r, "error"), "message")),
+                           "author"));
+    json_decref(r);
+
+    /* the client */
+    th_result res;
+    assert_int_equal(th_client(&h, &res, (const char *[]){"-l", "--",
+                                                           "author:smith",
+                                                           NULL}),
+                     0);
+    assert_non_null(strstr(res.out, "harbour.txt"));
+    assert_null(strstr(res.out, "storm.txt"));
+    th_result_free(&res);
+
+    /* a new byline: found by its new words only, after the rerun */
+    snprintf(f, sizeof(f), "%s/storm.txt", corpus);
+    th_write_text(f, "Title: Storm hits the coast\nAuthor: Kim Lee\n"
+                     "Date: 2024-01-02\n\nA storm hit the coast on Monday "
+                     "and flooded the harbour.\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    r = th_request(&c, "{\"op\":\"reload\"}");
+    json_decref(r);
+    assert_string_equal(hits_of(&c, "author:doe", NULL, 0), "w1");
+    assert_string_equal(hits_of(&c, "author:lee", NULL, 0), "storm.txt");
+
+    th_close(&c);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    const char *check[] = {"trawl-index", "--check", h.index, NULL};
+    assert_int_equal(th_run(&res, check), 0);
+    th_result_free(&res);
+    th_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_author_filter),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
