@@ -111,6 +111,7 @@ static void usage(FILE *f)
 "                           terms, else an error: use a longer prefix)\n"
 "  title:storm  title:\"rail strike\"  body:ferry    one field only\n"
 "  title:(storm OR flood)   a field for a group (title:-storm = -title:storm)\n"
+"  author:doe  author:\"jane doe\"  -author:doe   by the byline's words\n"
 "  date:2024-03             a day, month or year: YYYY-MM-DD, YYYY-MM, YYYY\n"
 "  date:2024-01..2024-06    inclusive range; open ends: date:2024.. date:..2024-06\n"
 "  after:2024-03-05         on or after that day (inclusive)\n"
