@@ -429,6 +429,9 @@ static const char *const queries[] = {
     "(korea OR missile) NOT the",
     "date:2020..2021",
     "東京",
+    "author:writer",
+    "storm author:\"writer 3\"",
+    "author:w* -harbor",
 };
 
 static void run(trawl_index *ix)
