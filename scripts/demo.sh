@@ -95,6 +95,7 @@ if [ -s "$root/corpus/sotu/sotu.jsonl" ]; then
     search -n 3 "income tax"
     search -n 3 --sort date "federal reserve"
     search -n 3 '"manifest destiny" OR "new frontier"'
+    search -n 3 'author:roosevelt war'
 fi
 
 echo
