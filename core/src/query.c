@@ -881,8 +881,41 @@ static char ascii_mark(const unsigned char *u, size_t n, size_t *blen)
     return 0;
 }
 
-/* q with ascii_mark()'s characters replaced (one character for one, so
- * columns stay), in the arena; q itself when it has none. */
+/*
+ * A minus as word processors and input methods write it (U+2212 MINUS
+ * SIGN, U+2013 EN DASH that AutoCorrect makes of "-", U+FF0D FULL-WIDTH
+ * HYPHEN-MINUS) where an item starts (at_item) and touching what follows:
+ * its length, 3, for '-'; else 0. "storm \u2013ferry" excluded nothing and
+ * found exactly the articles the user meant to leave out; inside an item
+ * ("1990\u20132000", "Paris\u2013London") it stays the analyzer's.
+ */
+static size_t minus_mark(const unsigned char *u, size_t n, int at_item)
+{
+    if (!at_item || n < 4 || is_space((char)u[3]))
+        return 0;
+    if ((u[0] == 0xe2 && u[1] == 0x88 && u[2] == 0x92) ||
+        (u[0] == 0xe2 && u[1] == 0x80 && u[2] == 0x93) ||
+        (u[0] == 0xef && u[1] == 0xbc && u[2] == 0x8d))
+        return 3;
+    return 0;
+}
+
+/* A comma that is not inside a number ("10,000", "3,5") or a semicolon
+ * separates items like a space: "obama,biden" was the phrase "obama
+ * biden" and found nothing (Xapian splits there, FTS5 refuses it). */
+static int list_mark(const char *q, size_t len, size_t i)
+{
+    if (q[i] == ';')
+        return 1;
+    if (q[i] != ',')
+        return 0;
+    return !(i > 0 && i + 1 < len && q[i - 1] >= '0' && q[i - 1] <= '9' &&
+             q[i + 1] >= '0' && q[i + 1] <= '9');
+}
+
+/* q with ascii_mark()'s, minus_mark()'s and list_mark()'s characters
+ * replaced (one character for one, so columns stay), in the arena; q
+ * itself when it has none. */
 static const char *ascii_marks(const char *q, size_t len, trawl_arena *a,
                                size_t *out_len)
 {
@@ -892,7 +925,17 @@ static const char *ascii_marks(const char *q, size_t len, trawl_arena *a,
     *out_len = len;
     for (size_t i = 0; i < len;) {
         size_t bl = 1;
-        char c = u[i] >= 0x80 ? ascii_mark(u + i, len - i, &bl) : 0;
+        char c = 0;
+        if (u[i] >= 0x80) {
+            char prev = i == 0 ? ' ' : o != NULL ? o[w - 1] : q[i - 1];
+            bl = minus_mark(u + i, len - i, is_space(prev) || prev == '(');
+            if (bl > 0)
+                c = '-';
+            else
+                c = ascii_mark(u + i, len - i, &bl);
+        } else if (list_mark(q, len, i)) {
+            c = ' ';
+        }
         if (c == 0) {
             if (o != NULL)
                 o[w++] = q[i];

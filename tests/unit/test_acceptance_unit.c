@@ -223,6 +223,49 @@ static void pasted_quotes_and_spaces(void **state)
     assert_string_equal(err.msg, "column 3: '(' is never closed");
 }
 
+/*
+ * A minus pasted from a word processor (AutoCorrect's en dash, the minus
+ * sign, an input method's full-width hyphen) before a word excludes it
+ * like '-'; inside an item it stays punctuation. A comma outside a
+ * number, or a semicolon, separates words: "obama,biden" was the phrase
+ * "obama biden", which no article has.
+ */
+static void pasted_minus_and_lists(void **state)
+{
+    tu_fixture *f = *state;
+    trawl_err err;
+    char s[256];
+    static const struct {
+        const char *q, *rendered;
+    } cases[] = {
+        {"storm \u2013ferry", "AND(storm, NOT ferri)"},
+        {"storm \u2212ferry", "AND(storm, NOT ferri)"},
+        {"storm \uff0dferry", "AND(storm, NOT ferri)"},
+        {"storm (\u2013ferry)", "AND(storm, NOT ferri)"},
+        {"\u2013ferry storm", "AND(NOT ferri, storm)"},
+        {"paris\u2013london", "\"pari london\""},
+        {"storm \u2013 ferry", "AND(storm, ferri)"},
+        {"obama,biden", "AND(obama, biden)"},
+        {"obama, biden,macron", "AND(obama, biden, macron)"},
+        {"iraq;afghanistan", "AND(iraq, afghanistan)"},
+        {"10,000 people", "AND(10000, peopl)"},
+        {"\"north,korea\"", "\"north korea\""},
+        {"biden,", "biden"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = tu_parse_render(f, cases[i].q, s, sizeof(s), &err);
+        if (rc != 0)
+            fail_msg("%s: %s", cases[i].q, err.msg);
+        if (strcmp(s, cases[i].rendered) != 0)
+            fail_msg("%s: got %s, want %s", cases[i].q, s,
+                     cases[i].rendered);
+    }
+    /* columns still count the characters typed */
+    assert_int_equal(tu_parse_render(f, "\u2013a,b (", s, sizeof(s), &err),
+                     TRAWL_EQUERY);
+    assert_string_equal(err.msg, "column 6: '(' is never closed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +274,7 @@ int main(void)
         cmocka_unit_test(url_is_text),
         cmocka_unit_test(tilde_after_word_explained),
         cmocka_unit_test(pasted_quotes_and_spaces),
+        cmocka_unit_test(pasted_minus_and_lists),
     };
     return cmocka_run_group_tests_name("acceptance_unit", tests,
                                        tu_fixture_setup, tu_fixture_teardown);
