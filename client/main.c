@@ -112,6 +112,7 @@ static void usage(FILE *f)
 "  title:storm  title:\"rail strike\"  body:ferry    one field only\n"
 "  title:(storm OR flood)   a field for a group (title:-storm = -title:storm)\n"
 "  author:doe  author:\"jane doe\"  -author:doe   by the byline's words\n"
+"  site:bbc.co.uk  -site:example.com    by the URL's host or a parent domain\n"
 "  date:2024-03             a day, month or year: YYYY-MM-DD, YYYY-MM, YYYY\n"
 "  date:2024-01..2024-06    inclusive range; open ends: date:2024.. date:..2024-06\n"
 "  after:2024-03-05         on or after that day (inclusive)\n"

@@ -172,6 +172,13 @@
  *   is in no analyzed word, so these terms sort after the pair terms and
  *   before every word, no word's prefix query reaches them, and PAIRS
  *   never lists them.
+ * Site terms: SITE_MARK followed by the host of the article's URL
+ *   (trawl__site_host: no scheme, user, port or path, ASCII lower case)
+ *   and by each of its parent domains ("www.bbc.co.uk", "bbc.co.uk",
+ *   "co.uk", "uk"; at most SITE_MAX_TERMS, an IP literal alone), for
+ *   site: queries: like author terms, not tokens, never scored, never in
+ *   PAIRS, each a posting at the first position of the field that holds
+ *   the author terms (none without a title or body word).
  * Section PAIRS (optional; absent or empty = none): the segment's common
  *   and frequent words, for phrase queries: u32 ncommon (1 to
  *   PAIR_MAX_WORDS), u32 nfrequent (0 to PAIR_MAX_FREQ), u32 offset per
@@ -319,6 +326,9 @@ enum {
 #define PAIR_MARK      0x01 /* first byte of a pair term, and separator */
 #define AUTHOR_MARK    0x02 /* first byte of an author term */
 #define AUTHOR_MAX_WORDS 64 /* author words indexed per article, at most */
+#define SITE_MARK      0x03 /* first byte of a site term */
+#define SITE_HOST_MAX  253  /* bytes of a host name, at most */
+#define SITE_MAX_TERMS 8    /* site terms per article, at most */
 #define PAIR_MAX_WORDS 64   /* common words per segment, at most */
 #define PAIR_MAX_LEN   32   /* bytes of a common word, at most */
 #define PAIR_DF_DIV    8    /* df >= ndocs / PAIR_DF_DIV to be common */

@@ -1831,8 +1831,8 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
     /* A pair term (format.h, PAIRS): two of the segment's common words,
      * counted apart from the tokens, with no positions. */
     int pair = trawl__is_pair(term, tlen);
-    /* An author term's postings are not tokens either (format.h) */
-    int author = trawl__is_author(term, tlen);
+    /* Nor are an author or site term's (format.h) */
+    int meta = trawl__is_meta(term, tlen);
     if (pair) {
         const char *mid = memchr(term + 1, PAIR_MARK, tlen - 1);
         const seg_section *pw = &s->sec[SEC_PAIRS];
@@ -1979,7 +1979,7 @@ static uint64_t chk_postings(chk *c, const trawl_segment *s,
                 uint32_t x = tf[f][i];
                 uint32_t len = trawl__seg_field_len(s, d, f);
                 sum += x;
-                if (!pair && !author)
+                if (!pair && !meta)
                     doc_tf[(size_t)d * TRAWL_NFIELDS + f] += x;
                 if (x == 0)
                     continue;

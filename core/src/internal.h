@@ -137,4 +137,13 @@ int trawl__article_parse_json_fields_fast(
     struct trawl_article *out, const char *line, size_t len,
     const struct trawl_json_fields *fields);
 
+/*
+ * The host of url[0, len) for site: (site.c): without scheme, user,
+ * port, path and trailing dots, ASCII lower-cased, into out (at least
+ * SITE_HOST_MAX bytes); its length, or 0 when there is none (empty, too
+ * long, not UTF-8, white space or control bytes in it). A bare host
+ * ("bbc.co.uk", "bbc.co.uk/news") is read as one.
+ */
+size_t trawl__site_host(const char *url, size_t len, char *out);
+
 #endif

@@ -140,7 +140,7 @@ int trawl__pairs_choose(pair_cand *c, size_t n, uint64_t ndocs,
         if (c[i].df >= 2 && (uint64_t)c[i].df * PAIR_FREQ_DIV >= ndocs &&
             c[i].len > 0 && c[i].len <= PAIR_MAX_LEN &&
             !trawl__is_pair(c[i].s, c[i].len) &&
-            !trawl__is_author(c[i].s, c[i].len) &&
+            !trawl__is_meta(c[i].s, c[i].len) &&
             memchr(c[i].s, PAIR_MARK, c[i].len) == NULL) {
             c[k] = c[i];
             c[k].ord = (uint32_t)k;

@@ -272,10 +272,12 @@ static inline int trawl__is_pair(const char *term, size_t len)
     return len > 0 && (unsigned char)term[0] == PAIR_MARK;
 }
 
-/* 1 if the term is an author term (format.h). */
-static inline int trawl__is_author(const char *term, size_t len)
+/* 1 if the term is an author or a site term (format.h): a filter's,
+ * never a token. */
+static inline int trawl__is_meta(const char *term, size_t len)
 {
-    return len > 0 && (unsigned char)term[0] == AUTHOR_MARK;
+    return len > 0 && ((unsigned char)term[0] == AUTHOR_MARK ||
+                       (unsigned char)term[0] == SITE_MARK);
 }
 
 #endif

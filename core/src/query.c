@@ -220,12 +220,14 @@ static int make_leaf(parser *p, const char *text, size_t n, int field,
 static int parse_or(parser *p, qnode **out);
 static int parse_unary(parser *p, qnode **out);
 static int parse_leaf(parser *p, int field, size_t start, qnode **out);
+static int parse_site(parser *p, size_t start, qnode **out);
 static qnode *node(parser *p, int kind, qnode **kids, uint32_t n);
 
 /* Pseudo-fields that take a date instead of text. */
 enum { F_DATE = -2, F_AFTER = -3, F_BEFORE = -4 };
-/* A pseudo-field of words, matched but not scored: the author's. */
-enum { F_AUTHOR = TRAWL_NFIELDS };
+/* Pseudo-fields matched but not scored: the author's words, the URL's
+ * host (a FILTER node's field says which). */
+enum { F_AUTHOR = TRAWL_NFIELDS, F_SITE };
 
 /* Parse YYYY, YYYY-MM or YYYY-MM-DD into the first and last second of
  * that period. 0 or -1. */
@@ -451,6 +453,8 @@ static int known_field(const char *name, size_t n)
         return TRAWL_FIELD_BODY;
     if (field_is(name, n, "author"))
         return F_AUTHOR;
+    if (field_is(name, n, "site"))
+        return F_SITE;
     if (field_is(name, n, "date"))
         return F_DATE;
     if (field_is(name, n, "after"))
@@ -513,7 +517,8 @@ static int parse_field(parser *p, int *field)
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "unknown field \"%.*s\" (fields: title, body, author, "
-                 "date, after, before; quote other text with a colon)",
+                 "site, date, after, before; quote other text with a "
+                 "colon)",
                  (int)(n > 32 ? 32 : n), p->q + p->i);
         return fail(p, p->i, msg);
     }
@@ -553,6 +558,54 @@ static int author_mark(parser *p, qnode *n)
     return 0;
 }
 
+/* site:HOST or site:"HOST": the term of the host as the writer reads
+ * an article's URL (trawl__site_host), under a FILTER. */
+static int parse_site(parser *p, size_t start, qnode **out)
+{
+    size_t s = p->i, e;
+    if (p->i < p->len && p->q[p->i] == '"') {
+        size_t open = p->i++;
+        s = p->i;
+        while (p->i < p->len && p->q[p->i] != '"')
+            p->i++;
+        if (p->i >= p->len)
+            return fail(p, open, "unterminated quote");
+        e = p->i++;
+    } else {
+        while (p->i < p->len && !word_end_char(p->q[p->i]))
+            p->i++;
+        e = p->i;
+    }
+    char host[1 + SITE_HOST_MAX];
+    size_t n = trawl__site_host(p->q + s, e - s, host + 1);
+    if (n == 0)
+        return fail(p, start, "site: takes a host name (site:example.com)");
+    if (++p->leaves > Q_MAX_LEAVES)
+        return fail(p, start, "too many terms (at most 256)");
+    host[0] = (char)SITE_MARK;
+    qnode *t = trawl_arena_calloc(p->a, 1, sizeof(*t));
+    const char **terms = trawl_arena_alloc(p->a, sizeof(*terms));
+    uint32_t *lens = trawl_arena_alloc(p->a, sizeof(*lens));
+    char *term = trawl_arena_strndup(p->a, host, n + 1);
+    if (t == NULL || terms == NULL || lens == NULL || term == NULL)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    terms[0] = term;
+    lens[0] = (uint32_t)(n + 1);
+    t->kind = Q_TERM;
+    t->field = Q_ANY_FIELD;
+    t->nterms = 1;
+    t->terms = terms;
+    t->lens = lens;
+    t->column = column(p, start);
+    qnode *f = node(p, Q_FILTER, &t, 1);
+    if (f == NULL)
+        return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    f->field = F_SITE;
+    f->column = t->column;
+    *out = f;
+    return 0;
+}
+
 /* author:x: x's terms marked, under a FILTER (matched, never scored). */
 static int author_wrap(parser *p, qnode **out)
 {
@@ -563,6 +616,7 @@ static int author_wrap(parser *p, qnode **out)
     qnode *f = node(p, Q_FILTER, out, 1);
     if (f == NULL)
         return trawl_err_set(p->err, TRAWL_ENOMEM, "out of memory");
+    f->field = F_AUTHOR;
     f->column = col;
     *out = f;
     return 0;
@@ -599,6 +653,9 @@ static int parse_primary(parser *p, qnode **out)
     if (p->field == F_AUTHOR && field != Q_ANY_FIELD && field != F_AUTHOR)
         return fail(p, start, "author:(...) holds words, phrases and "
                               "prefixes, not other fields");
+    if (p->field == F_SITE && field != Q_ANY_FIELD && field != F_SITE)
+        return fail(p, start, "site:(...) holds host names, not other "
+                              "fields");
     if (field >= 0 && p->i < p->len &&
         (p->q[p->i] == '(' || p->q[p->i] == '-')) {
         /* title:(a OR b), title:-a: the field for everything inside */
@@ -614,6 +671,8 @@ static int parse_primary(parser *p, qnode **out)
         rc = parse_leaf(p, Q_ANY_FIELD, start, out);
         return rc == 0 && *out != NULL ? author_wrap(p, out) : rc;
     }
+    if (field == F_SITE)
+        return parse_site(p, start, out);
     return parse_leaf(p, field, start, out);
 }
 
@@ -995,8 +1054,10 @@ static void render_leaf(const qnode *n, trawl_buf *b)
     for (uint32_t i = 0; i < n->nterms; i++) {
         if (i)
             trawl_buf_putc(b, ' ');
-        int mark = n->lens[i] > 0 && (unsigned char)n->terms[i][0] ==
-                                         AUTHOR_MARK; /* shown by FILTER */
+        int mark = n->lens[i] > 0 &&
+                   ((unsigned char)n->terms[i][0] == AUTHOR_MARK ||
+                    (unsigned char)n->terms[i][0] == SITE_MARK);
+        /* (shown by its FILTER) */
         trawl_buf_put(b, n->terms[i] + mark, n->lens[i] - (uint32_t)mark);
     }
     if (n->kind == Q_PHRASE)
@@ -1047,7 +1108,7 @@ void trawl__query_render(const qnode *n, trawl_buf *b)
         trawl__query_render(n->kids[0], b);
         return;
     case Q_FILTER:
-        trawl_buf_puts(b, "author:(");
+        trawl_buf_puts(b, n->field == F_SITE ? "site:(" : "author:(");
         trawl__query_render(n->kids[0], b);
         trawl_buf_putc(b, ')');
         return;

@@ -131,6 +131,8 @@ typedef struct wjob {
     trawl_folded fold; /* title, body, author, folded by the caller */
     size_t ntitle;     /* tokens of the title */
     size_t nbody;      /* ... and of the title and body */
+    char site[SITE_HOST_MAX]; /* the URL's host (site terms), */
+    size_t site_len;          /* 0: none */
     uint64_t in_bytes; /* title and body bytes */
     uint32_t doc;
     int64_t date;
@@ -938,6 +940,41 @@ static int on_author(void *payload, const trawl_token *tok)
     return 0;
 }
 
+/* The site terms of host h (format.h): it and its parent domains, at
+ * the first position of the author words' field. */
+static int site_terms(trawl_writer *w, const char *h, size_t n)
+{
+    char key[1 + SITE_HOST_MAX];
+    key[0] = (char)SITE_MARK;
+    int ip = h[0] == '[' || (h[n - 1] >= '0' && h[n - 1] <= '9');
+    size_t at = 0;
+    for (int k = 0; k < SITE_MAX_TERMS && at < n; k++) {
+        memcpy(key + 1, h + at, n - at);
+        uint32_t id;
+        if (term_id(w, key, n - at + 1, &id) != 0)
+            return TRAWL_ENOMEM;
+        if (w->ntoks == w->toks_cap) {
+            size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
+            wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
+            if (nt == NULL)
+                return TRAWL_ENOMEM;
+            w->toks = nt;
+            w->toks_cap = ncap;
+        }
+        wtok *t = &w->toks[w->ntoks++];
+        t->term = id;
+        t->pos = 0;
+        t->field = w->author_field;
+        if (ip) /* 192.168.0.1 has no parent domain */
+            break;
+        const char *dot = memchr(h + at, '.', n - at);
+        if (dot == NULL)
+            break;
+        at = (size_t)(dot - h) + 1;
+    }
+    return 0;
+}
+
 /*
  * A long document's tokens by term: a linked list through a token array
  * that no cache holds costs a miss per token (a 50 MB article was
@@ -1393,6 +1430,8 @@ static int process_job(trawl_writer *w, wjob *j)
     if (rc == 0 && j->nbody < j->fold.n && w->author_lim > 0)
         rc = trawl_analyze_stem_batch(w->an, &j->fold, j->nbody, j->fold.n,
                                       on_author, w);
+    if (rc == 0 && j->site_len > 0 && w->author_lim > 0)
+        rc = site_terms(w, j->site, j->site_len);
     if (rc == 0)
         rc = link_doc(w);
     if (rc == 0)
@@ -1590,6 +1629,9 @@ static int index_article(trawl_writer *w, const trawl_article *a,
     if (rc == 0 && a->author != NULL && a->author_len > 0 &&
         trawl_utf8_valid(a->author, a->author_len))
         rc = trawl_analyze_fold(w->fan, a->author, a->author_len, &j->fold);
+    j->site_len = a->url != NULL && a->url_len > 0
+                      ? trawl__site_host(a->url, a->url_len, j->site)
+                      : 0;
     if (rc < 0)
         return trawl_err_set(err, rc, "indexing %.*s: %s",
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id,

@@ -1,10 +1,13 @@
 /*
- * author: through the real trawl-index, trawld and trawl: bylines from
+ * author: and site: through the real trawl-index, trawld and trawl:
+ * bylines from
  * text-file headers and JSON Lines are searched with author:, alone
  * (newest first), with words (the byline adds nothing to the score),
  * excluded, as a phrase and a prefix; a byline word is not a text word;
  * an updated byline is found by its new words only; explain shows the
- * filter; a field typo is still a bad_query naming the fields.
+ * filter; a field typo is still a bad_query naming the fields; site:
+ * finds an article by its URL's host or a parent domain, however the
+ * host is written.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,6 +67,7 @@ static void test_author_filter(void **state)
                      "and flooded the harbour.\n");
     snprintf(f, sizeof(f), "%s/harbour.txt", corpus);
     th_write_text(f, "Title: Harbour reopens\nAuthor: John Smith\n"
+                     "URL: https://www.bbc.co.uk/news/harbour\n"
                      "Date: 2024-03-04\n\nThe harbour reopened after the "
                      "storm.\n");
     snprintf(f, sizeof(f), "%s/plain.txt", corpus);
@@ -74,6 +78,7 @@ static void test_author_filter(void **state)
                   "{\"id\":\"w1\",\"title\":\"Election night\",\"body\":"
                   "\"Votes were counted overnight in the storm.\","
                   "\"author\":\"Mary-Ann O'Brien and Jane Doe\","
+                  "\"url\":\"http://News.Example.com:8080/e/1\","
                   "\"date\":\"2024-02-03\"}\n"
                   "{\"id\":\"w2\",\"title\":\"Markets\",\"body\":\"Shares "
                   "fell.\",\"author\":\"Jos\\u00e9 \\u00c1lvarez\"}\n");
@@ -123,6 +128,21 @@ static void test_author_filter(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(
                                json_object_get(r, "error"), "message")),
                            "author"));
+    json_decref(r);
+
+    /* site: by host or parent domain, written any way */
+    assert_string_equal(hits_of(&c, "site:bbc.co.uk", NULL, 0),
+                        "harbour.txt");
+    assert_int_equal(th_count(&c, "site:www.bbc.co.uk"), 1);
+    assert_int_equal(th_count(&c, "site:https://BBC.co.uk/other"), 1);
+    assert_int_equal(th_count(&c, "site:uk"), 1);
+    assert_int_equal(th_count(&c, "site:example.com"), 1);
+    assert_int_equal(th_count(&c, "site:(example.com OR bbc.co.uk)"), 2);
+    assert_int_equal(th_count(&c, "storm -site:example.com"), 3);
+    assert_int_equal(th_count(&c, "site:bbc.com"), 0);
+    assert_int_equal(th_count(&c, "bbc"), 0); /* a host is not text */
+    r = th_request(&c, "{\"op\":\"search\",\"q\":\"site:\\\"a b\\\"\"}");
+    assert_string_equal(th_error_code(r), "bad_query");
     json_decref(r);
 
     /* the client */

@@ -5,10 +5,12 @@
 #include "oracle.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
+#include "internal.h"
 
 typedef struct otok {
     char term[TRAWL_MAX_TERM + 2]; /* an author term: its mark too */
@@ -86,13 +88,60 @@ void oracle_free(oracle *o)
     free(o);
 }
 
-void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
+static void fail_len(size_t len)
 {
-    oracle_add_author(o, title, body, NULL, date);
+    fprintf(stderr, "oracle: a site term of %zu bytes\n", len);
+    abort();
 }
 
-void oracle_add_author(oracle *o, const char *title, const char *body,
-                       const char *author, int64_t date)
+static void add_site(odoc *d, int f, const char *url);
+
+/* The site terms of url, in the field that holds the author's words. */
+static void add_site_of(odoc *d, const char *url)
+{
+    if (url == NULL)
+        return;
+    int f = d->len[TRAWL_FIELD_BODY] > 0 ? TRAWL_FIELD_BODY
+                                         : TRAWL_FIELD_TITLE;
+    if (d->len[f] > 0)
+        add_site(d, f, url);
+}
+
+void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
+{
+    oracle_add_full(o, title, body, NULL, NULL, date);
+}
+
+/* The site terms of url (format.h): its host and parent domains (an IP
+ * address alone), after the tokens of field f, at position 0. */
+static void add_site(odoc *d, int f, const char *url)
+{
+    char host[SITE_HOST_MAX];
+    size_t n = trawl__site_host(url, strlen(url), host);
+    if (n == 0)
+        return;
+    int ip = host[0] == '[' || (host[n - 1] >= '0' && host[n - 1] <= '9');
+    const char *h = host;
+    for (int k = 0; k < SITE_MAX_TERMS; k++) {
+        size_t len = n - (size_t)(h - host);
+        otok t;
+        memset(&t, 0, sizeof(t));
+        if (len + 1 >= sizeof(t.term))
+            fail_len(len);
+        t.term[0] = (char)SITE_MARK;
+        memcpy(t.term + 1, h, len);
+        t.len = (uint32_t)len + 1;
+        d->f[f] = realloc(d->f[f], (d->n[f] + 1) * sizeof(otok));
+        d->f[f][d->n[f]++] = t;
+        const char *dot = ip ? NULL : memchr(h, '.', len);
+        if (dot == NULL)
+            break;
+        h = dot + 1;
+    }
+}
+
+void oracle_add_full(oracle *o, const char *title, const char *body,
+                     const char *author, const char *url, int64_t date)
 {
     o->docs = realloc(o->docs, (o->ndocs + 1) * sizeof(odoc));
     odoc *d = &o->docs[o->ndocs++];
@@ -103,8 +152,10 @@ void oracle_add_author(oracle *o, const char *title, const char *body,
         addctx c = {&d->f[f], &d->n[f], &d->len[f], 0};
         trawl_analyze(o->an, text[f], strlen(text[f]), add_tok, &c);
     }
-    if (author == NULL)
+    if (author == NULL) {
+        add_site_of(d, url);
         return;
+    }
     /* The author's words, as format.h defines author terms: AUTHOR_MARK
      * and the term, after the tokens of the body (the title without
      * one), at their position or the field's last, once per term and
@@ -137,6 +188,7 @@ void oracle_add_author(oracle *o, const char *title, const char *body,
         kept++;
     }
     free(au);
+    add_site_of(d, url);
 }
 
 static uint32_t term_tf(const odoc *d, int f, const char *t, size_t len)

@@ -23,9 +23,10 @@ oracle *oracle_new(trawl_analyzer *an);
 void oracle_free(oracle *o);
 /* Add a document with its date (TRAWL_NO_DATE for none). */
 void oracle_add(oracle *o, const char *title, const char *body, int64_t date);
-/* The same with an author (NULL: none), searched by author: */
-void oracle_add_author(oracle *o, const char *title, const char *body,
-                       const char *author, int64_t date);
+/* The same with an author and a URL (NULL: none), searched by author:
+ * and site: */
+void oracle_add_full(oracle *o, const char *title, const char *body,
+                     const char *author, const char *url, int64_t date);
 /* Evaluate q with the given parameters; returns all matching documents
  * ranked by score (ties by insertion order; a query of filters only:
  * newest first, then insertion order); *n gets the count. The array

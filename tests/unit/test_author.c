@@ -1,11 +1,14 @@
 /*
- * author: queries (format.h, author terms): the words of an article's
- * author are matched, never scored, and change nothing else.
+ * author: and site: queries (format.h, author and site terms): the words
+ * of an article's author and the host of its URL are matched, never
+ * scored, and change nothing else.
  *   - random corpora with bylines (hyphenated, with apostrophes, accents,
  *     several authors, none; bodies shorter than their byline, title-only
  *     articles) against the brute-force oracle: counts, order and scores
  *     of author words, phrases, prefixes, exclusions, alternatives, and
  *     with words and dates;
+ *   - site: by host and parent domain, URLs of every shape, against the
+ *     oracle, and the host as trawl__site_host reads it;
  *   - word queries score bit for bit the same with and without bylines
  *     (the author words are not tokens, not in any field's length, never
  *     in PAIRS);
@@ -21,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "format.h"
+#include "internal.h"
 #include "testutil.h"
 #include "trawl/index.h"
 #include "trawl/search.h"
@@ -41,6 +46,18 @@ static const char *const bylines[] = {
 };
 #define NBYLINES (sizeof(bylines) / sizeof(bylines[0]))
 
+static const char *const urls[] = {
+    "https://www.bbc.co.uk/news/world-1",
+    "http://user:pw@News.Example.COM:8080/a/b?c=d#e",
+    "nytimes.com/2024/01/02/world.html",
+    "http://192.168.0.1/x",
+    "https://example.com.",
+    "//cdn.example.org/x",
+    "not a url",
+    "",
+};
+#define NURLS (sizeof(urls) / sizeof(urls[0]))
+
 static void corpus_make(tu_corpus *c, size_t n, int with_authors,
                         uint64_t seed)
 {
@@ -57,6 +74,9 @@ static void corpus_make(tu_corpus *c, size_t n, int with_authors,
         uint32_t a = tu_rnd(NBYLINES + 3);
         if (with_authors && a < NBYLINES)
             c->author[i] = strdup(bylines[a]);
+        uint32_t u = tu_rnd(NURLS + 2);
+        if (with_authors && u < NURLS)
+            c->url[i] = strdup(urls[u]);
     }
 }
 
@@ -101,6 +121,24 @@ static void author_queries_match_oracle(void **state)
         "author:nobody",
         "author:doe nobody",
         "talks author:(doe OR smith OR wei) -trade",
+        "site:bbc.co.uk",
+        "site:www.bbc.co.uk",
+        "site:co.uk",
+        "site:uk",
+        "site:BBC.co.UK",
+        "site:https://www.bbc.co.uk/news",
+        "site:example.com",
+        "site:news.example.com",
+        "site:com",
+        "site:org",
+        "site:nytimes.com",
+        "site:192.168.0.1",
+        "site:168.0.1",
+        "site:(bbc.co.uk OR nytimes.com)",
+        "north -site:com",
+        "korea site:example.com author:doe",
+        "site:\"example.com\" OR author:wei",
+        "site:nowhere.net",
     };
     tu_check_oracle(dir, &c, NULL, fixed, sizeof(fixed) / sizeof(fixed[0]));
 
@@ -114,7 +152,18 @@ static void author_queries_match_oracle(void **state)
         const char *w1 = tu_vocab[tu_rnd((uint32_t)tu_nvocab)];
         const char *w2 = tu_vocab[tu_rnd((uint32_t)tu_nvocab)];
         const char *n1 = names[tu_rnd(10)], *n2 = names[tu_rnd(10)];
-        switch (tu_rnd(6)) {
+        static const char *const sites[] = {"bbc.co.uk", "uk", "com",
+                                            "example.com", "nytimes.com",
+                                            "cdn.example.org", "org"};
+        const char *st = sites[tu_rnd(7)];
+        switch (tu_rnd(8)) {
+        case 6:
+            snprintf(buf[i], sizeof(buf[i]), "%s site:%s", w1, st);
+            break;
+        case 7:
+            snprintf(buf[i], sizeof(buf[i]), "%s -site:%s author:%s", w1, st,
+                     n1);
+            break;
         case 0:
             snprintf(buf[i], sizeof(buf[i]), "%s author:%s", w1, n1);
             break;
@@ -142,6 +191,46 @@ static void author_queries_match_oracle(void **state)
     tu_check_oracle(dir, &c, NULL, qs, 200);
     tu_rm_rf(dir);
     tu_corpus_free(&c);
+}
+
+/* The host of a URL, as the writer indexes it and site: reads it. */
+static void site_host_of_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *host;
+    } cases[] = {
+        {"https://www.bbc.co.uk/news/x", "www.bbc.co.uk"},
+        {"HTTP://User:Pw@News.Example.COM:8080/a?b#c", "news.example.com"},
+        {"  example.com/path  ", "example.com"},
+        {"example.com.", "example.com"},
+        {"//cdn.example.org/x", "cdn.example.org"},
+        {"example.com?q=1", "example.com"},
+        {"http://[::1]:8080/x", "[::1]"},
+        {"http://192.168.0.1:80", "192.168.0.1"},
+        {"ftp://files.example.net", "files.example.net"},
+        {"http://b\u00fccher.de/", "b\u00fccher.de"},
+        {"", ""},
+        {"http://", ""},
+        {"not a url", ""},
+        {"http://a b.com/", ""},
+        {"http://\xff.com/", ""},
+        {"https://:443/", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char h[SITE_HOST_MAX + 1];
+        size_t n = trawl__site_host(cases[i].url, strlen(cases[i].url), h);
+        h[n] = '\0';
+        if (strcmp(h, cases[i].host) != 0)
+            fail_msg("%s: got \"%s\", want \"%s\"", cases[i].url, h,
+                     cases[i].host);
+    }
+    /* a host longer than a DNS name is none */
+    char longurl[400];
+    memset(longurl, 'a', sizeof(longurl) - 1);
+    longurl[sizeof(longurl) - 1] = '\0';
+    char h[SITE_HOST_MAX + 1];
+    assert_int_equal(trawl__site_host(longurl, strlen(longurl), h), 0);
 }
 
 /* Bylines change no score, no count and no pair term of a word query. */
@@ -204,7 +293,8 @@ static void author_terms_survive_merges(void **state)
     static const char *const qs[] = {
         "author:doe",        "author:\"jane doe\"", "north author:smith",
         "author:jo*",        "-author:doe korea",   "author:(wei OR reese)",
-        "author:maryann",    "talks author:the",
+        "author:maryann",    "talks author:the",    "site:co.uk",
+        "north site:example.com", "-site:com korea",
     };
     tu_assert_same_results(one, four, qs, sizeof(qs) / sizeof(qs[0]), 6);
     o.merge = 1;
@@ -220,6 +310,7 @@ static void author_terms_survive_merges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(site_host_of_urls),
         cmocka_unit_test(author_queries_match_oracle),
         cmocka_unit_test(author_words_change_no_score),
         cmocka_unit_test(author_terms_survive_merges),

@@ -144,7 +144,9 @@ void tu_corpus_init(tu_corpus *c, size_t n, int digits)
     c->body = calloc(n ? n : 1, sizeof(char *));
     c->date = calloc(n ? n : 1, sizeof(int64_t));
     c->author = calloc(n ? n : 1, sizeof(char *));
+    c->url = calloc(n ? n : 1, sizeof(char *));
     assert_non_null(c->author);
+    assert_non_null(c->url);
     assert_non_null(c->id);
     assert_non_null(c->title);
     assert_non_null(c->body);
@@ -165,8 +167,11 @@ void tu_corpus_free(tu_corpus *c)
         free(c->body[i]);
         if (c->author != NULL)
             free(c->author[i]);
+        if (c->url != NULL)
+            free(c->url[i]);
     }
     free(c->author);
+    free(c->url);
     free(c->id);
     free(c->title);
     free(c->body);
@@ -202,6 +207,10 @@ trawl_article tu_article(const tu_corpus *c, size_t i)
     if (c->author != NULL && c->author[i] != NULL) {
         a.author = c->author[i];
         a.author_len = strlen(a.author);
+    }
+    if (c->url != NULL && c->url[i] != NULL) {
+        a.url = c->url[i];
+        a.url_len = strlen(a.url);
     }
     a.date = c->date[i];
     return a;
@@ -386,9 +395,9 @@ void tu_check_oracle(const char *dir, const tu_corpus *c,
     assert_non_null(ids);
     for (size_t d = 0; d < c->n; d++)
         if (keep == NULL || keep[d]) {
-            oracle_add_author(o, c->title[d], c->body[d],
-                              c->author != NULL ? c->author[d] : NULL,
-                              c->date[d]);
+            oracle_add_full(o, c->title[d], c->body[d],
+                            c->author != NULL ? c->author[d] : NULL,
+                            c->url != NULL ? c->url[d] : NULL, c->date[d]);
             ids[n++] = d;
         }
     trawl_index *ix = tu_open(dir);

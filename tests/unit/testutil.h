@@ -69,17 +69,17 @@ extern const size_t tu_nvocab;
  * lower-indexed of two drawn (tu_rnd): early ones are more frequent. */
 char *tu_make_text(uint32_t nwords);
 
-/* n documents: ids, titles, bodies, authors (malloc'd; an author may be
- * NULL) and dates. */
+/* n documents: ids, titles, bodies, authors and URLs (malloc'd; an
+ * author or URL may be NULL) and dates. */
 typedef struct tu_corpus {
     size_t n;
-    char **id, **title, **body, **author;
+    char **id, **title, **body, **author, **url;
     int64_t *date;
 } tu_corpus;
 
 /* Room for n documents, with ids "doc-" and i in `digits` digits (or
- * more); titles, bodies and authors NULL, dates 0, for the caller to
- * fill. */
+ * more); titles, bodies, authors and URLs NULL, dates 0, for the caller
+ * to fill. */
 void tu_corpus_init(tu_corpus *c, size_t n, int digits);
 void tu_corpus_free(tu_corpus *c);
 
