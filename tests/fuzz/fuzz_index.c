@@ -432,6 +432,8 @@ static const char *const queries[] = {
     "author:writer",
     "storm author:\"writer 3\"",
     "author:w* -harbor",
+    "site:example.org storm",
+    "site:org OR site:example.org",
 };
 
 static void run(trawl_index *ix)
