@@ -1094,6 +1094,8 @@ static double bound(const ctx *c, const uint32_t *max_tf,
  * current blocks; *last gets the first block end among them. */
 static double leaf_bound(const ctx *c, const matcher *m, uint32_t *last)
 {
+    if (m->kind == M_FILTER || m->kind == M_DATE)
+        return 0; /* scores nothing, bounds no block */
     uint32_t tf[TRAWL_NFIELDS], len[TRAWL_NFIELDS];
     for (int f = 0; f < TRAWL_NFIELDS; f++) {
         tf[f] = UINT32_MAX;
@@ -1182,6 +1184,8 @@ static double doc_bound(ctx *c, const matcher *m, uint32_t d)
         len[f] = trawl__seg_field_len(c->seg, d, f);
     for (uint32_t k = 0; k < m->nkids; k++) {
         const matcher *kid = m->kids[k];
+        if (kid->kind == M_FILTER || kid->kind == M_DATE)
+            continue;
         uint32_t tf[TRAWL_NFIELDS];
         for (int f = 0; f < TRAWL_NFIELDS; f++)
             tf[f] = UINT32_MAX;
@@ -1263,15 +1267,21 @@ static uint32_t and_pruned(ctx *c, matcher *m, uint32_t target)
 }
 
 /* Pruning needs every positive kid of the root AND to be a TERM or
- * PHRASE (their block maxima bound the score). */
+ * PHRASE (their block maxima bound the score), or a filter that scores
+ * nothing (author:, site:, dates), and one of them to score. */
 static int prunable(const matcher *m)
 {
     if (m->kind != M_AND)
         return 0;
-    for (uint32_t k = 0; k < m->nkids; k++)
-        if (m->kids[k]->kind != M_TERM && m->kids[k]->kind != M_PHRASE)
+    int scored = 0;
+    for (uint32_t k = 0; k < m->nkids; k++) {
+        int kind = m->kids[k]->kind;
+        if (kind == M_TERM || kind == M_PHRASE)
+            scored = 1;
+        else if (kind != M_FILTER && kind != M_DATE)
             return 0;
-    return 1;
+    }
+    return scored;
 }
 
 static uint32_t m_seek(ctx *c, matcher *m, uint32_t target)

@@ -478,7 +478,12 @@ static void search_pruned_pages_match_exhaustive(void **state)
     trawl_arena *a = trawl_arena_new(1 << 16);
     static const char *qs[] = {"korea", "north korea", "the market bank",
                                "korea OR talks OR flood", "\"the market\"",
-                               "north -flood"};
+                               "north -flood",
+                               /* pruned with filters that score nothing */
+                               "korea date:2024", "north korea date:2024..2025",
+                               "\"the market\" after:2024-06-01",
+                               "the market bank before:2025-01-01",
+                               "north -flood date:2025"};
     static const double k1s[] = {0.0, 0.0, 1.2, 3.0};
     static const double bs[] = {0.75, 0.0, 0.0, 1.0};
     for (size_t qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++)
