@@ -612,6 +612,10 @@ static void writer_duplicate_id_rerun_unchanged(void **state)
     c.title = realloc(c.title, 301 * sizeof(char *));
     c.body = realloc(c.body, 301 * sizeof(char *));
     c.date = realloc(c.date, 301 * sizeof(int64_t));
+    c.author = realloc(c.author, 301 * sizeof(char *));
+    c.url = realloc(c.url, 301 * sizeof(char *));
+    c.author[300] = NULL;
+    c.url[300] = NULL;
     c.id[300] = strdup(c.id[7]);
     c.title[300] = strdup(c.title[7]);
     c.body[300] = strdup("the zebra copy two");
