@@ -4,8 +4,10 @@
  * generations meanwhile), the loop's own searcher brings its arena, and
  * the response is encoded straight into the request's slot.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,16 @@
  * effect.
  */
 static _Thread_local sigjmp_buf *bus_jump;
+/* The thread's signal mask outside the handler, saved at its first
+ * guarded() call: the jump out of the handler does not restore the mask
+ * (sigsetjmp(j, 0) spares every query a system call), and the handler
+ * may have been entered with more than SIGBUS blocked. SA_NODEFER alone
+ * kept SIGBUS deliverable, but only while nothing else sets the mask:
+ * ThreadSanitizer runs every handler with all signals blocked, so after
+ * one recovered SIGBUS the thread's next one was blocked, and the kernel
+ * killed the daemon with it (test_robust). */
+static _Thread_local sigset_t bus_mask;
+static _Thread_local bool bus_mask_saved;
 
 static void on_sigbus(int sig)
 {
@@ -59,10 +71,22 @@ int guarded(int (*fn)(void *arg, trawl_err *err), void *arg, trawl_err *err)
 {
     sigjmp_buf j;
 
-    if (sigsetjmp(j, 0) != 0)
+    if (!bus_mask_saved &&
+        pthread_sigmask(SIG_BLOCK, NULL, &bus_mask) == 0)
+        bus_mask_saved = true;
+    if (sigsetjmp(j, 0) != 0) {
+        if (bus_mask_saved) {
+            pthread_sigmask(SIG_SETMASK, &bus_mask, NULL);
+        } else { /* at least the next SIGBUS must reach the handler */
+            sigset_t bus;
+            sigemptyset(&bus);
+            sigaddset(&bus, SIGBUS);
+            pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+        }
         return trawl_err_set(err, TRAWL_ECORRUPT,
                              "an index file could not be read (truncated "
                              "or an I/O error)");
+    }
     bus_jump = &j;
     int rc = fn(arg, err);
     bus_jump = NULL;
