@@ -1705,21 +1705,39 @@ static const unsigned char *wm_sym_bytes(const wmodel *m, uint32_t s,
     return m->tokbytes + off;
 }
 
-/* one document's symbols (reader numbers) mapped through map[] */
+/* One document's symbols (reader numbers) mapped through map[]; an
+ * escaped token (streaming input) is decoded and looked up in ot (added
+ * while counting). Counts into ot->cnt, or codes into w. */
 static void wm_doc_syms(const wmodel *m, size_t d, const uint32_t *map,
-                        uint64_t *cnt, const hcode *enc, const uint32_t *rank,
-                        bitw *w)
+                        toktab *ot, buf *tmp, int counting,
+                        const hcode *enc, const uint32_t *rank, bitw *w)
 {
     bitr r = {m->stream.p + m->doff[d], m->stream.p + m->stream.len, 0, 0};
     int f = 0;
     while (f < NF) {
         if (r.n < m->hc.L)
             br_refill(&r);
-        uint32_t s = hc_decode(&m->hc, &r);
-        f += s < NSPEC;
-        uint32_t o = map[s];
-        if (cnt)
-            cnt[o]++;
+        uint32_t s = hc_decode(&m->hc, &r), o;
+        f += s < SYM_ESC;
+        if (s == SYM_ESC && m->has_bytes) {
+            tmp->len = 0;
+            for (;;) {
+                if (r.n < m->hc.L)
+                    br_refill(&r);
+                uint32_t b = hc_decode(&m->hb, &r);
+                if (b == BYTE_END)
+                    break;
+                unsigned char ch = (unsigned char)b;
+                buf_put(tmp, &ch, 1);
+            }
+            o = tt_get(ot, tmp->p, tmp->len, counting);
+            if (o == UINT32_MAX)
+                die("escaped token not counted");
+        } else {
+            o = map[s];
+        }
+        if (counting)
+            ot->cnt[o]++; /* (tt_get may have moved cnt) */
         else
             bw_put(w, enc->code[rank[o]], enc->len[rank[o]]);
     }
@@ -1754,9 +1772,11 @@ static void wm_merge(wmodel *in, size_t nin, int L, wmodel *out, double t[4])
         out->ndocs += m->ndocs;
     }
     double t1 = cpu_now();
+    buf tmp = {0};
     for (size_t i = 0; i < nin; i++)
         for (size_t d = 0; d < in[i].ndocs; d++)
-            wm_doc_syms(&in[i], d, map[i], out->tt.cnt, NULL, NULL, NULL);
+            wm_doc_syms(&in[i], d, map[i], &out->tt, &tmp, 1, NULL, NULL,
+                        NULL);
     double t2 = cpu_now();
     uint32_t *rank;
     hcode enc;
@@ -1768,7 +1788,8 @@ static void wm_merge(wmodel *in, size_t nin, int L, wmodel *out, double t[4])
     for (size_t i = 0; i < nin; i++)
         for (size_t d = 0; d < in[i].ndocs; d++) {
             out->doff[k++] = out->stream.len;
-            wm_doc_syms(&in[i], d, map[i], NULL, &enc, rank, &w);
+            wm_doc_syms(&in[i], d, map[i], &out->tt, &tmp, 0, &enc, rank,
+                        &w);
             bw_align(&w);
         }
     out->doff[k] = out->stream.len;
@@ -1779,6 +1800,7 @@ static void wm_merge(wmodel *in, size_t nin, int L, wmodel *out, double t[4])
     t[3] = t4 - t3;
     hc_free(&enc);
     free(rank);
+    buf_free(&tmp);
     for (size_t i = 0; i < nin; i++)
         free(map[i]);
     free(map);
@@ -2121,16 +2143,21 @@ int main(int argc, char **argv)
     printf("stream: the first segment's sample is %zu docs; %zu tokens new "
            "after the samples (escaped ids)\n",
            sample_docs, nnew);
-    if (nseg > 1) {
-        /* merge all segments into one: the word model re-maps symbols;
-         * today's store decodes every block and compresses again */
+    for (int k = 0; k < 2; k++) {
+        /* Merge all segments into one static segment (k 0: the static
+         * segments, when there are several; k 1: the streaming segments
+         * with escaped bytes, also one: the run's re-coding at its flush).
+         * The word model re-maps symbols; today's store decodes every
+         * block and compresses again. */
+        if (k == 0 && nseg == 1)
+            continue;
         double tm[4] = {0, 0, 0, 0}, tz = 0, tzd = 0;
         wmodel mo;
         for (int rep = 0; rep < reps; rep++) {
             double t[4];
             if (rep > 0)
                 wm_free(&mo);
-            wm_merge(wm[0], nseg, L, &mo, t);
+            wm_merge(wm[k], nseg, L, &mo, t);
             double sum = t[0] + t[1] + t[2] + t[3];
             if (tm[0] + tm[1] + tm[2] + tm[3] == 0 ||
                 sum < tm[0] + tm[1] + tm[2] + tm[3])
@@ -2160,12 +2187,13 @@ int main(int argc, char **argv)
                 bad = 1;
             }
         }
-        printf("merge of the %zu static segments into one: %zu bytes = %.3fx "
-               "text (%zu distinct tokens); CPU %.3f s = union of "
+        printf("merge of the %zu %s segment(s) into one static: %zu bytes = "
+               "%.3fx text (%zu distinct tokens); CPU %.3f s = union of "
                "vocabularies %.3f + counting pass %.3f + code %.3f + "
                "re-coding pass %.3f (verified); today's store: decode "
                "every block %.3f s + compress again %.3f s = %.3f s\n",
-               nseg, wm_size(&mo), (double)wm_size(&mo) / (double)c.text,
+               nseg, k == 0 ? "static" : "streaming (escaped bytes)",
+               wm_size(&mo), (double)wm_size(&mo) / (double)c.text,
                mo.tt.n - NSPEC, tm[0] + tm[1] + tm[2] + tm[3], tm[0], tm[1],
                tm[2], tm[3], tzd, tz, tzd + tz);
         wm_free(&mo);
