@@ -125,6 +125,7 @@ void trawl__seg_close(trawl_segment *s)
     if (s->sh != NULL && atomic_fetch_sub(&s->sh->refs, 1) == 1) {
         munmap((void *)s->sh->map, s->sh->size);
         free(s->sh->term_keys);
+        free(s->sh->flen);
         free(s->sh);
     }
     free(s->name);
@@ -407,11 +408,24 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
             return trawl__corrupt(err, "%s: TERMS_INDEX offsets", path);
     if (term_keys(s) < 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    uint16_t *fl = malloc(((size_t)s->ndocs * TRAWL_NFIELDS + 1) *
+                          sizeof(*fl));
+    if (fl == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     for (uint32_t d = 0; d < s->ndocs; d++) {
         const unsigned char *r = s->sec[SEC_DOCS].p + (size_t)d * DOC_RECORD;
-        if (trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16) >= s->nstore_blocks)
+        if (trawl__get_u32(r + 4 * TRAWL_NFIELDS + 16) >= s->nstore_blocks) {
+            free(fl);
             return trawl__corrupt(err, "%s: doc %u store block", path, d);
+        }
+        for (int f = 0; f < TRAWL_NFIELDS; f++) {
+            uint32_t len = trawl__get_u32(r + 4 * f);
+            fl[(size_t)d * TRAWL_NFIELDS + f] =
+                (uint16_t)(len < FLEN_BIG ? len : FLEN_BIG);
+        }
     }
+    s->flen = fl;
+    s->sh->flen = fl;
     return 0;
 }
 
