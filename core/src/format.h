@@ -173,9 +173,10 @@
  *   before every word, no word's prefix query reaches them, and PAIRS
  *   never lists them.
  * Site terms: SITE_MARK followed by the host of the article's URL
- *   (trawl__site_host: no scheme, user, port or path, ASCII lower case)
- *   and by each of its parent domains ("www.bbc.co.uk", "bbc.co.uk",
- *   "co.uk", "uk"; at most SITE_MAX_TERMS, an IP literal alone), for
+ *   (trawl__site_host: no scheme, user, port or path, case folded) and
+ *   by each of its parent domains ("www.bbc.co.uk", "bbc.co.uk",
+ *   "co.uk", "uk"; a deeper host keeps itself and its SITE_MAX_TERMS - 1
+ *   shortest parents, the ones people type; an IP literal alone), for
  *   site: queries: like author terms, not tokens, never scored, never in
  *   PAIRS, each a posting at the first position of the field that holds
  *   the author terms (none without a title or body word).

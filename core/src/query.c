@@ -982,18 +982,37 @@ static const char *ascii_marks(const char *q, size_t len, trawl_arena *a,
     char *o = NULL;
     size_t w = 0;
     *out_len = len;
+    /* The item being read starts at q[item]; colon: it has a ':' so
+     * far (a field's value or a URL: a comma there is its own, as in
+     * "site:https://a.b/x,y" or "author:smith,jones"); name: it is
+     * letters then that ':' ("author:", where a value starts). */
+    size_t item = 0;
+    int colon = 0, name = 1;
     for (size_t i = 0; i < len;) {
         size_t bl = 1;
         char c = 0;
         if (u[i] >= 0x80) {
-            char prev = i == 0 ? ' ' : o != NULL ? o[w - 1] : q[i - 1];
-            bl = minus_mark(u + i, len - i, is_space(prev) || prev == '(');
+            int at_item = i == item || (name && colon && q[i - 1] == ':');
+            bl = minus_mark(u + i, len - i, at_item);
             if (bl > 0)
                 c = '-';
             else
                 c = ascii_mark(u + i, len - i, &bl);
-        } else if (list_mark(q, len, i)) {
+        } else if (!colon && list_mark(q, len, i)) {
             c = ' ';
+        }
+        char now = c != 0 ? c : q[i];
+        if (is_space(now) || now == '(' || now == ')') {
+            item = i + bl;
+            colon = 0;
+            name = 1;
+        } else if (now == ':' && !colon) {
+            colon = 1;
+            name = name && i > item;
+        } else if (colon) {
+            name = 0;
+        } else if (!((now >= 'a' && now <= 'z') || (now >= 'A' && now <= 'Z'))) {
+            name = 0;
         }
         if (c == 0) {
             if (o != NULL)

@@ -5,7 +5,10 @@
  * "site:https://www.bbc.co.uk/news" and an article's
  * "https://www.bbc.co.uk:443/news/x?y" agree.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "format.h"
 #include "internal.h"
@@ -65,11 +68,28 @@ size_t trawl__site_host(const char *url, size_t len, char *out)
         e--;
     if (e == a || e - a > SITE_HOST_MAX || !trawl_utf8_valid(url + a, e - a))
         return 0;
+    int ascii = 1;
     for (size_t i = a; i < e; i++) {
         unsigned char c = (unsigned char)url[i];
         if (c <= 0x20 || c == 0x7f || c == '"' || c == '(' || c == ')')
             return 0;
+        ascii &= c < 0x80;
         out[i - a] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
-    return e - a;
+    if (ascii)
+        return e - a;
+    /* A name in another script is case-insensitive too (IDNA maps it to
+     * lower case): "B\u00dcCHER.de" is "b\u00fccher.de" (NFC, case folded,
+     * as the analyzer folds words). */
+    utf8proc_uint8_t *f = NULL;
+    utf8proc_ssize_t n = utf8proc_map(
+        (const utf8proc_uint8_t *)out, (utf8proc_ssize_t)(e - a), &f,
+        UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
+    if (n <= 0 || (size_t)n > SITE_HOST_MAX) {
+        free(f);
+        return 0;
+    }
+    memcpy(out, f, (size_t)n);
+    free(f);
+    return (size_t)n;
 }

@@ -940,15 +940,22 @@ static int on_author(void *payload, const trawl_token *tok)
     return 0;
 }
 
-/* The site terms of host h (format.h): it and its parent domains, at
- * the first position of the author words' field. */
+/* The site terms of host h (format.h): it and its shortest parent
+ * domains, at the first position of the author words' field. */
 static int site_terms(trawl_writer *w, const char *h, size_t n)
 {
     char key[1 + SITE_HOST_MAX];
     key[0] = (char)SITE_MARK;
+    /* where each suffix starts: the host, then after each dot */
+    size_t from[SITE_HOST_MAX + 1], k = 0;
+    from[k++] = 0;
     int ip = h[0] == '[' || (h[n - 1] >= '0' && h[n - 1] <= '9');
-    size_t at = 0;
-    for (int k = 0; k < SITE_MAX_TERMS && at < n; k++) {
+    for (size_t i = 0; i + 1 < n && !ip; i++)
+        if (h[i] == '.')
+            from[k++] = i + 1;
+    size_t first = k > SITE_MAX_TERMS ? k - (SITE_MAX_TERMS - 1) : 1;
+    for (size_t j = 0; j < k; j = j == 0 ? first : j + 1) {
+        size_t at = from[j];
         memcpy(key + 1, h + at, n - at);
         uint32_t id;
         if (term_id(w, key, n - at + 1, &id) != 0)
@@ -965,12 +972,6 @@ static int site_terms(trawl_writer *w, const char *h, size_t n)
         t->term = id;
         t->pos = 0;
         t->field = w->author_field;
-        if (ip) /* 192.168.0.1 has no parent domain */
-            break;
-        const char *dot = memchr(h + at, '.', n - at);
-        if (dot == NULL)
-            break;
-        at = (size_t)(dot - h) + 1;
     }
     return 0;
 }

@@ -112,8 +112,9 @@ void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
     oracle_add_full(o, title, body, NULL, NULL, date);
 }
 
-/* The site terms of url (format.h): its host and parent domains (an IP
- * address alone), after the tokens of field f, at position 0. */
+/* The site terms of url (format.h): its host and its SITE_MAX_TERMS - 1
+ * shortest parent domains (an IP address alone), after the tokens of
+ * field f, at position 0. */
 static void add_site(odoc *d, int f, const char *url)
 {
     char host[SITE_HOST_MAX];
@@ -121,22 +122,26 @@ static void add_site(odoc *d, int f, const char *url)
     if (n == 0)
         return;
     int ip = host[0] == '[' || (host[n - 1] >= '0' && host[n - 1] <= '9');
-    const char *h = host;
-    for (int k = 0; k < SITE_MAX_TERMS; k++) {
-        size_t len = n - (size_t)(h - host);
+    /* the suffixes, longest first */
+    const char *suf[SITE_HOST_MAX + 1];
+    size_t ns = 0;
+    suf[ns++] = host;
+    for (size_t i = 0; i + 1 < n && !ip; i++)
+        if (host[i] == '.')
+            suf[ns++] = host + i + 1;
+    for (size_t j = 0; j < ns; j++) {
+        if (j > 0 && ns - j > SITE_MAX_TERMS - 1)
+            continue; /* a middle parent of a deep host */
+        size_t len = n - (size_t)(suf[j] - host);
         otok t;
         memset(&t, 0, sizeof(t));
         if (len + 1 >= sizeof(t.term))
             fail_len(len);
         t.term[0] = (char)SITE_MARK;
-        memcpy(t.term + 1, h, len);
+        memcpy(t.term + 1, suf[j], len);
         t.len = (uint32_t)len + 1;
         d->f[f] = realloc(d->f[f], (d->n[f] + 1) * sizeof(otok));
         d->f[f][d->n[f]++] = t;
-        const char *dot = ip ? NULL : memchr(h, '.', len);
-        if (dot == NULL)
-            break;
-        h = dot + 1;
     }
 }
 

@@ -251,6 +251,12 @@ static void pasted_minus_and_lists(void **state)
         {"10,000 people", "AND(10000, peopl)"},
         {"\"north,korea\"", "\"north korea\""},
         {"biden,", "biden"},
+        /* a field's value keeps its commas; a dash after a field's
+         * colon excludes */
+        {"site:https://example.com/a,b", "site:(example.com)"},
+        {"author:obama,biden", "author:(\"obama biden\")"},
+        {"storm author:\u2013doe", "AND(storm, NOT author:(doe))"},
+        {"korea title:\u2212japan", "AND(korea, NOT title:japan)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int rc = tu_parse_render(f, cases[i].q, s, sizeof(s), &err);

@@ -55,6 +55,8 @@ static const char *const urls[] = {
     "//cdn.example.org/x",
     "not a url",
     "",
+    "https://a.b.c.d.e.f.g.h.example.co.uk/deep",
+    "http://B\u00dcCHER.de/x",
 };
 #define NURLS (sizeof(urls) / sizeof(urls[0]))
 
@@ -139,6 +141,13 @@ static void author_queries_match_oracle(void **state)
         "korea site:example.com author:doe",
         "site:\"example.com\" OR author:wei",
         "site:nowhere.net",
+        "site:example.co.uk",
+        "site:h.example.co.uk",
+        "site:c.d.e.f.g.h.example.co.uk",
+        "site:a.b.c.d.e.f.g.h.example.co.uk",
+        "site:b\u00fccher.de",
+        "site:B\u00dcCHER.DE",
+        "site:de",
     };
     tu_check_oracle(dir, &c, NULL, fixed, sizeof(fixed) / sizeof(fixed[0]));
 
@@ -154,8 +163,9 @@ static void author_queries_match_oracle(void **state)
         const char *n1 = names[tu_rnd(10)], *n2 = names[tu_rnd(10)];
         static const char *const sites[] = {"bbc.co.uk", "uk", "com",
                                             "example.com", "nytimes.com",
-                                            "cdn.example.org", "org"};
-        const char *st = sites[tu_rnd(7)];
+                                            "cdn.example.org", "org",
+                                            "example.co.uk"};
+        const char *st = sites[tu_rnd(8)];
         switch (tu_rnd(8)) {
         case 6:
             snprintf(buf[i], sizeof(buf[i]), "%s site:%s", w1, st);
@@ -210,6 +220,8 @@ static void site_host_of_urls(void **state)
         {"http://192.168.0.1:80", "192.168.0.1"},
         {"ftp://files.example.net", "files.example.net"},
         {"http://b\u00fccher.de/", "b\u00fccher.de"},
+        {"http://B\u00dcCHER.De/", "b\u00fccher.de"},
+        {"http://\u0391\u0398\u0397\u039d\u0391.gr", "\u03b1\u03b8\u03b7\u03bd\u03b1.gr"},
         {"", ""},
         {"http://", ""},
         {"not a url", ""},
