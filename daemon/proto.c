@@ -539,7 +539,8 @@ static const char *sort_name(int sort)
 /* ,"explain":{...}: the analyzed query and, for a search, the ranking
  * settings it ran with (defaults filled in). */
 static void
-put_explain(trawl_buf *out, const proto_request *req, const char *parsed)
+put_explain(trawl_buf *out, const proto_request *req, const char *parsed,
+            int sort)
 {
     const trawl_query *q = &req->query;
 
@@ -552,7 +553,7 @@ put_explain(trawl_buf *out, const proto_request *req, const char *parsed)
                          "\"prox_depth\":%u,\"sort\":\"%s\"",
                          q->k1, q->b, q->w_title, q->w_body, q->w_prox,
                          (unsigned)q->prox_depth,
-                         sort_name(q->sort));
+                         sort_name(sort));
     }
     trawl_buf_putc(out, '}');
 }
@@ -573,7 +574,7 @@ void proto_put_search(trawl_buf *out,
                      res->total_exact ? "true" : "false",
                      (unsigned long long)took_us);
     if (req->explain)
-        put_explain(out, req, res->parsed);
+        put_explain(out, req, res->parsed, res->sort);
     trawl_buf_puts(out, ",\"hits\":[");
     for (size_t i = 0; i < res->nhits; i++) {
         const trawl_hit *h = &res->hits[i];
@@ -630,7 +631,7 @@ void proto_put_count(trawl_buf *out,
     trawl_buf_printf(out, ",\"count\":%llu,\"took_us\":%llu",
                      (unsigned long long)count, (unsigned long long)took_us);
     if (req->explain)
-        put_explain(out, req, parsed);
+        put_explain(out, req, parsed, req->query.sort);
     trawl_buf_puts(out, "}\n");
 }
 

@@ -1126,10 +1126,28 @@ static int id_from_json(const char *s, size_t n, const char *key,
 /* A member name no record has: --field date=<it> reads no date. */
 #define NO_DATE_KEY "\x01trawl: no date"
 
+/* A one-line field (title, author) that is HTML becomes its text, on
+ * one line. */
+static void html_line(char **s, size_t *len)
+{
+    char *t;
+    size_t n;
+    if (*s != NULL && trawl_html_like(*s, *len) &&
+        trawl_html_text(*s, *len, &t, &n) == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (t[i] == '\n')
+                t[i] = ' ';
+        free(*s);
+        *s = t;
+        *len = n;
+    }
+}
+
 /*
- * A JSON body (or title) that is HTML becomes its text (html.h): feeds
- * put the markup there. Markup libxml2 cannot read at all stays as it
- * is (its words are still found).
+ * A JSON body (or title, or byline) that is HTML becomes its text
+ * (html.h): feeds put the markup there (a byline "<a href=...>Jane
+ * Doe</a>" made author:href match). Markup libxml2 cannot read at all
+ * stays as it is (its words are still found).
  */
 static void html_to_text(trawl_article *a)
 {
@@ -1141,15 +1159,8 @@ static void html_to_text(trawl_article *a)
         a->body = t;
         a->body_len = n;
     }
-    if (trawl_html_like(a->title, a->title_len) &&
-        trawl_html_text(a->title, a->title_len, &t, &n) == 0) {
-        for (size_t i = 0; i < n; i++)
-            if (t[i] == '\n')
-                t[i] = ' ';
-        free(a->title);
-        a->title = t;
-        a->title_len = n;
-    }
+    html_line(&a->title, &a->title_len);
+    html_line(&a->author, &a->author_len);
 }
 
 /*

@@ -694,6 +694,13 @@ static int parse_leaf(parser *p, int field, size_t start, qnode **out)
         if (p->i >= p->len)
             return fail(p, open, "unterminated quote");
         size_t e = p->i++;
+        /* "united sta*", "united * america": web search habits that
+         * were the phrases "unit sta" and "unit america", silently */
+        for (size_t k = s; k < e; k++)
+            if (p->q[k] == '*' && (k + 1 == e || is_space(p->q[k + 1])))
+                return fail(p, k, "a quote cannot hold '*': a prefix is "
+                                  "a word of its own (united sta*), a "
+                                  "quote the exact words");
         uint32_t slop = 0;
         if (p->i < p->len && p->q[p->i] == '~') {
             size_t at = p->i++;

@@ -3293,6 +3293,7 @@ int trawl_search(trawl_searcher *s, const trawl_index *ix,
         byd.sort = TRAWL_SORT_DATE;
         q = &byd;
     }
+    out->sort = q->sort;
     if (q->explain) {
         trawl_buf rb = TRAWL_BUF_INIT;
         trawl__query_render(pr.root, &rb);

@@ -81,7 +81,10 @@ static void test_author_filter(void **state)
                   "\"url\":\"http://News.Example.com:8080/e/1\","
                   "\"date\":\"2024-02-03\"}\n"
                   "{\"id\":\"w2\",\"title\":\"Markets\",\"body\":\"Shares "
-                  "fell.\",\"author\":\"Jos\\u00e9 \\u00c1lvarez\"}\n");
+                  "fell.\",\"author\":\"Jos\\u00e9 \\u00c1lvarez\"}\n"
+                  "{\"id\":\"w3\",\"title\":\"Scraped\",\"body\":\"A "
+                  "scraped page.\",\"author\":\"<a href=\\\"/people/pk\\\">"
+                  "Pat Kane</a> &amp; Ravi Rao\"}\n");
     assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_conn c;
@@ -100,6 +103,15 @@ static void test_author_filter(void **state)
     assert_int_equal(th_count(&c, "author:alvarez"), 1);
     assert_int_equal(th_count(&c, "author:obrien"), 1);
     assert_int_equal(th_count(&c, "author:mary-ann"), 1);
+    /* a byline in HTML: its text (tags dropped, entities read) */
+    assert_string_equal(hits_of(&c, "author:\"pat kane\"", NULL, 0), "w3");
+    assert_int_equal(th_count(&c, "author:rao"), 1);
+    assert_int_equal(th_count(&c, "author:href OR author:people OR "
+                                  "author:amp"),
+                     0);
+    json_t *g = th_get_doc(&c, "w3");
+    assert_string_equal(th_doc_field(g, "author"), "Pat Kane & Ravi Rao");
+    json_decref(g);
     /* a byline word is not a text word, nor the other way round */
     assert_string_equal(hits_of(&c, "doe", NULL, 0), "plain.txt");
     assert_int_equal(th_count(&c, "author:season"), 0);
@@ -120,6 +132,16 @@ static void test_author_filter(void **state)
         json_object_get(json_object_get(r, "explain"), "parsed"));
     assert_non_null(parsed);
     assert_non_null(strstr(parsed, "author:(doe)"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(r, "explain"), "sort")),
+                        "score");
+    json_decref(r);
+    /* filters only: newest first, and explain says so */
+    r = th_request(&c, "{\"op\":\"search\",\"q\":\"author:doe\","
+                       "\"explain\":true}");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(r, "explain"), "sort")),
+                        "date");
     json_decref(r);
 
     /* a typo still names the fields */

@@ -270,6 +270,17 @@ static void pasted_minus_and_lists(void **state)
     assert_int_equal(tu_parse_render(f, "\u2013a,b (", s, sizeof(s), &err),
                      TRAWL_EQUERY);
     assert_string_equal(err.msg, "column 6: '(' is never closed");
+    /* a '*' ending a word in a quote is an error, not a silent phrase */
+    assert_int_equal(tu_parse_render(f, "\"united sta*\"", s, sizeof(s),
+                                  &err),
+                     TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "column 12: a quote cannot hold '*'"));
+    assert_int_equal(tu_parse_render(f, "\"united * america\"", s,
+                                  sizeof(s), &err),
+                     TRAWL_EQUERY);
+    assert_non_null(strstr(err.msg, "column 9:"));
+    assert_int_equal(tu_parse_render(f, "\"5*3 rule\"", s, sizeof(s), &err),
+                     0);
 }
 
 int main(void)

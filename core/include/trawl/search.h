@@ -85,6 +85,9 @@ typedef struct trawl_results {
     trawl_hit *hits;
     const char *parsed; /* the query as parsed and analyzed (with
                            trawl_query.explain set, else NULL) */
+    int sort;           /* the order of the hits: the query's sort, or
+                           TRAWL_SORT_DATE for a query of filters only
+                           (date:, author:, site:), which has no score */
 } trawl_results;
 
 int trawl_searcher_new(trawl_searcher **out, trawl_err *err);
