@@ -758,7 +758,6 @@ static void parser_filters_and_marks(void **state)
         {"site:HTTPS://User@WWW.BBC.co.uk:443/news?x#y",
          "site:(www.bbc.co.uk)"},
         {"site:[2001:db8::1]", "site:([2001:db8::1])"},
-        {"site:a.b,c.d", "AND(site:(a.b), cd)"},
         {"author:doe && site:com || storm",
          "OR(AND(author:(doe), site:(com)), storm)"},
     };
