@@ -161,14 +161,13 @@
  *   field, analyzed like the text: folded, stemmed, hyphenated chains and
  *   apostrophes as in the body) are terms AUTHOR_MARK followed by the
  *   word's term, for author: queries. Each occurrence is a posting entry
- *   in the body field (in the title when the body has no words), at
- *   positions 0, 1, ... in the author field's own numbering, so phrases
- *   of author words match; they are not tokens: DOCS does not count them
- *   and BM25 never scores them. Positions stay inside the field: a word
- *   whose position would be past its end stands at its last position
- *   (once per term), so an article shorter than its byline still has
- *   every author word. At most AUTHOR_MAX_WORDS an article (none without
- *   a title or body word). AUTHOR_MARK (0x02)
+ *   in the body field (in the title when only the title has words), at
+ *   positions 0, 1, ... in the byline's own numbering, so phrases of
+ *   author words match: unlike a word's, an author term's positions may
+ *   pass the field's length and its tf exceed it (readers and --check
+ *   allow it for these terms only). They are not tokens: DOCS does not
+ *   count them and BM25 never scores them. At most AUTHOR_MAX_WORDS an
+ *   article. AUTHOR_MARK (0x02)
  *   is in no analyzed word, so these terms sort after the pair terms and
  *   before every word, no word's prefix query reaches them, and PAIRS
  *   never lists them.
@@ -179,7 +178,7 @@
  *   shortest parents, the ones people type; an IP literal alone), for
  *   site: queries: like author terms, not tokens, never scored, never in
  *   PAIRS, each a posting at the first position of the field that holds
- *   the author terms (none without a title or body word).
+ *   the author terms (even when it has no word).
  * Section PAIRS (optional; absent or empty = none): the segment's common
  *   and frequent words, for phrase queries: u32 ncommon (1 to
  *   PAIR_MAX_WORDS), u32 nfrequent (0 to PAIR_MAX_FREQ), u32 offset per

@@ -314,7 +314,8 @@ static int cur_tfs(cursor *c)
  * them and the docs' field lengths (a tf above its field's length is
  * damage). The positions end where the walk of the tfs ends; the
  * section's end bounds it. */
-static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t)
+static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t,
+                        int meta)
 {
     const unsigned char *p = s->sec[SEC_POSTINGS].p + t->post_off;
     uint32_t n = t->df;
@@ -335,7 +336,9 @@ static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t)
             uint32_t len = trawl__seg_field_len(s, c->docs[i], f);
             if (len < mn)
                 mn = len;
-            if (x > len) { /* damaged: more occurrences than tokens */
+            if (x > len && !meta) { /* damaged: more occurrences than
+                                       tokens (an author term's are the
+                                       byline's, format.h) */
                 cur_fail(c);
                 return;
             }
@@ -366,13 +369,13 @@ static void cur_compact(cursor *c, const trawl_segment *s, const seg_term *t)
 }
 
 static void cur_init(cursor *c, const trawl_segment *s, const seg_term *t,
-                     int *corrupt)
+                     int *corrupt, int meta)
 {
     memset(c, 0, offsetof(cursor, docs));
     c->s = s;
     c->corrupt = corrupt;
     if (t->compact) {
-        cur_compact(c, s, t);
+        cur_compact(c, s, t, meta);
         return;
     }
     memcpy(c->tmax_tf, t->max_tf, sizeof(c->tmax_tf));
@@ -1930,7 +1933,8 @@ static matcher *m_build(ctx *c, const qnode *q)
             cs[k] = trawl_arena_alloc(c->a, sizeof(cursor));
             if (cs[k] == NULL)
                 return NULL;
-            cur_init(cs[k], c->seg, &t, &c->corrupt);
+            cur_init(cs[k], c->seg, &t, &c->corrupt,
+                     trawl__is_meta(q->terms[k], q->lens[k]));
         }
         /* Adjacent words of an exact phrase that PAIRS covers have a
          * pair term: a two-word phrase is then exactly one (a TERM,
@@ -1957,7 +1961,7 @@ static matcher *m_build(ctx *c, const qnode *q)
                 if ((pc[npc] = trawl_arena_alloc(c->a, sizeof(cursor))) ==
                     NULL)
                     return NULL;
-                cur_init(pc[npc++], c->seg, &t, &c->corrupt);
+                cur_init(pc[npc++], c->seg, &t, &c->corrupt, 0);
             }
         }
         int as_term = q->kind == Q_TERM || (q->nterms == 2 && npc == 1);

@@ -286,9 +286,9 @@ struct trawl_writer {
     int bucketed;      /* the current document's are in bpos */
     uint32_t cur_stamp;
     uint32_t cur_field;
-    /* The document's author words (on_author): their field, its length,
-     * where they start in toks */
-    uint32_t author_field, author_lim;
+    /* The document's author words (on_author): their field, where they
+     * start in toks */
+    uint32_t author_field;
     size_t author_from;
     trawl_buf rec; /* the stored record of the article being added */
 
@@ -906,9 +906,8 @@ static int on_token(void *payload, const trawl_token *tok)
 }
 
 /* An author word (format.h, author terms): AUTHOR_MARK and its term, in
- * field w->author_field at its position among the author's words, or at
- * the field's last position (w->author_lim - 1) when that is smaller:
- * positions stay inside the field, and a term's strictly increase. */
+ * field w->author_field at its position among the byline's words (its
+ * own numbering, not the field's), at most AUTHOR_MAX_WORDS. */
 static int on_author(void *payload, const trawl_token *tok)
 {
     trawl_writer *w = payload;
@@ -921,10 +920,6 @@ static int on_author(void *payload, const trawl_token *tok)
     uint32_t id;
     if (term_id(w, key, len + 1, &id) != 0)
         return TRAWL_ENOMEM;
-    uint32_t pos = tok->pos < w->author_lim ? tok->pos : w->author_lim - 1;
-    for (size_t i = w->author_from; i < w->ntoks; i++)
-        if (w->toks[i].term == id && w->toks[i].pos == pos)
-            return 0; /* a word the short field already has there */
     if (w->ntoks == w->toks_cap) {
         size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
         wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
@@ -935,7 +930,7 @@ static int on_author(void *payload, const trawl_token *tok)
     }
     wtok *t = &w->toks[w->ntoks++];
     t->term = id;
-    t->pos = pos;
+    t->pos = tok->pos;
     t->field = w->author_field;
     return 0;
 }
@@ -1423,15 +1418,16 @@ static int process_job(trawl_writer *w, wjob *j)
     }
     len[TRAWL_FIELD_BODY] =
         w->ntoks > ntitle ? w->toks[w->ntoks - 1].pos + 1 : 0;
-    /* The author's words go in the body, or the title without one */
-    w->author_field =
-        len[TRAWL_FIELD_BODY] > 0 ? TRAWL_FIELD_BODY : TRAWL_FIELD_TITLE;
-    w->author_lim = len[w->author_field];
+    /* The author's words and the site go in the body, or the title
+     * when only it has words */
+    w->author_field = len[TRAWL_FIELD_BODY] == 0 && len[TRAWL_FIELD_TITLE] > 0
+                          ? TRAWL_FIELD_TITLE
+                          : TRAWL_FIELD_BODY;
     w->author_from = w->ntoks;
-    if (rc == 0 && j->nbody < j->fold.n && w->author_lim > 0)
+    if (rc == 0 && j->nbody < j->fold.n)
         rc = trawl_analyze_stem_batch(w->an, &j->fold, j->nbody, j->fold.n,
                                       on_author, w);
-    if (rc == 0 && j->site_len > 0 && w->author_lim > 0)
+    if (rc == 0 && j->site_len > 0)
         rc = site_terms(w, j->site, j->site_len);
     if (rc == 0)
         rc = link_doc(w);

@@ -96,15 +96,20 @@ static void fail_len(size_t len)
 
 static void add_site(odoc *d, int f, const char *url);
 
+/* The field of the author and site terms: the body, or the title when
+ * only it has words. */
+static int author_field(const odoc *d)
+{
+    return d->len[TRAWL_FIELD_BODY] == 0 && d->len[TRAWL_FIELD_TITLE] > 0
+               ? TRAWL_FIELD_TITLE
+               : TRAWL_FIELD_BODY;
+}
+
 /* The site terms of url, in the field that holds the author's words. */
 static void add_site_of(odoc *d, const char *url)
 {
-    if (url == NULL)
-        return;
-    int f = d->len[TRAWL_FIELD_BODY] > 0 ? TRAWL_FIELD_BODY
-                                         : TRAWL_FIELD_TITLE;
-    if (d->len[f] > 0)
-        add_site(d, f, url);
+    if (url != NULL)
+        add_site(d, author_field(d), url);
 }
 
 void oracle_add(oracle *o, const char *title, const char *body, int64_t date)
@@ -162,35 +167,23 @@ void oracle_add_full(oracle *o, const char *title, const char *body,
         return;
     }
     /* The author's words, as format.h defines author terms: AUTHOR_MARK
-     * and the term, after the tokens of the body (the title without
-     * one), at their position or the field's last, once per term and
-     * position, at most AUTHOR_MAX_WORDS; no tokens of the field. */
-    int f = d->len[TRAWL_FIELD_BODY] > 0 ? TRAWL_FIELD_BODY
-                                         : TRAWL_FIELD_TITLE;
-    size_t lim = d->len[f];
-    if (lim == 0)
-        return;
+     * and the term, after the tokens of the body (the title when only it
+     * has words), at their position in the byline, at most
+     * AUTHOR_MAX_WORDS; no tokens of the field. */
+    int f = author_field(d);
     otok *au = NULL;
     size_t nau = 0, aulen = 0;
     addctx c = {&au, &nau, &aulen, 0};
     trawl_analyze(o->an, author, strlen(author), add_tok, &c);
-    size_t from = d->n[f], kept = 0;
-    for (size_t i = 0; i < nau && kept < AUTHOR_MAX_WORDS; i++) {
+    for (size_t i = 0; i < nau && i < AUTHOR_MAX_WORDS; i++) {
         otok t;
         memset(&t, 0, sizeof(t));
         t.term[0] = (char)AUTHOR_MARK;
         memcpy(t.term + 1, au[i].term, au[i].len);
         t.len = au[i].len + 1;
-        t.pos = au[i].pos < lim ? au[i].pos : (uint32_t)lim - 1;
-        int dup = 0;
-        for (size_t j = from; j < d->n[f] && !dup; j++)
-            dup = d->f[f][j].pos == t.pos && d->f[f][j].len == t.len &&
-                  memcmp(d->f[f][j].term, t.term, t.len) == 0;
-        if (dup)
-            continue;
+        t.pos = au[i].pos;
         d->f[f] = realloc(d->f[f], (d->n[f] + 1) * sizeof(otok));
         d->f[f][d->n[f]++] = t;
-        kept++;
     }
     free(au);
     add_site_of(d, url);

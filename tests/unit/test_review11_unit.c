@@ -781,6 +781,116 @@ static void parser_filters_and_marks(void **state)
     tu_check_rejects(f, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
+/* The review's findings, fixed in this session (each failed on main
+ * 4f50952): deep hosts, author phrases on short fields and CJK names,
+ * hosts in other scripts, marks right after a field. */
+/* the ids of q's hits on dir, space separated, in id order */
+static void fixed_ids(const char *dir, const char *q, char *out, size_t cap)
+{
+    trawl_index *ix = tu_open(dir);
+    trawl_searcher *s;
+    trawl_err err;
+    assert_int_equal(trawl_searcher_new(&s, &err), 0);
+    trawl_arena *a = trawl_arena_new(1 << 16);
+    trawl_query tq;
+    trawl_query_init(&tq);
+    tq.q = q;
+    tq.qlen = strlen(q);
+    tq.limit = 100;
+    tq.snippets = 0;
+    tq.sort = TRAWL_SORT_DATE_ASC; /* dates below are the id order */
+    trawl_results r;
+    assert_int_equal(trawl_search(s, ix, &tq, a, &r, &err), 0);
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < r.nhits; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? " " : "",
+                              r.hits[i].id);
+    trawl_arena_free(a);
+    trawl_searcher_free(s);
+    trawl_index_release(ix);
+}
+
+/* repro-V-site-deep.sh */
+static void fixed_site_deep_host(void **state)
+{
+    (void)state;
+    tu_corpus c;
+    tu_corpus_init(&c, 2, 1);
+    for (size_t i = 0; i < 2; i++) {
+        c.title[i] = strdup("storm");
+        c.body[i] = strdup("storm harbour");
+        c.date[i] = 1700000000 + (int64_t)i;
+    }
+    c.url[0] = strdup("https://a.b.c.d.e.f.g.h.example.co.uk/x");
+    c.url[1] = strdup("https://www.example.co.uk/x");
+    char dir[64], got[256];
+    tu_new_dir(dir, "rv11-deep");
+    tu_run(dir, &c, NULL, c.n, NULL, NULL);
+    static const char *const qs[] = {"site:example.co.uk", "site:co.uk",
+                                     "site:uk"};
+    for (size_t k = 0; k < 3; k++) {
+        fixed_ids(dir, qs[k], got, sizeof(got));
+        if (strcmp(got, "doc-0 doc-1") != 0)
+            fail_msg("[%s]: %s, want doc-0 doc-1", qs[k], got);
+    }
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
+}
+
+/* repro-V-author-phrase-clamp.sh */
+static void fixed_author_phrase_short_field(void **state)
+{
+    (void)state;
+    tu_corpus c;
+    tu_corpus_init(&c, 3, 1);
+    c.title[0] = strdup("Storm");
+    c.body[0] = strdup("");
+    c.author[0] = strdup("Mary Major");
+    c.title[1] = strdup("storm harbour");
+    c.body[1] = strdup("");
+    c.author[1] = strdup("\xe6\x9d\x91\xe4\xb8\x8a\xe6\x98\xa5\xe6\xa8\xb9");
+    c.title[2] = strdup("Storm");
+    c.body[2] = strdup("storm over the harbour today");
+    c.author[2] = strdup("Mary Major");
+    for (size_t i = 0; i < 3; i++)
+        c.date[i] = 1700000000 + (int64_t)i;
+    char dir[64], got[256];
+    tu_new_dir(dir, "rv11-clamp");
+    tu_run(dir, &c, NULL, c.n, NULL, NULL);
+    tu_assert_sound(dir);
+    fixed_ids(dir, "author:\"mary major\"", got, sizeof(got));
+    assert_string_equal(got, "doc-0 doc-2");
+    fixed_ids(dir, "author:\xe6\x9d\x91\xe4\xb8\x8a\xe6\x98\xa5\xe6\xa8\xb9",
+                got, sizeof(got));
+    assert_string_equal(got, "doc-1");
+    tu_rm_rf(dir);
+    tu_corpus_free(&c);
+}
+
+/* repro-V-host-case.sh */
+static void fixed_site_host_case(void **state)
+{
+    (void)state;
+    char h[SITE_HOST_MAX + 1];
+    const char *u = "http://B\xc3\x9c" "CHER.de/";
+    size_t n = trawl__site_host(u, strlen(u), h);
+    h[n] = '\0';
+    assert_string_equal(h, "b\xc3\xbc" "cher.de");
+}
+
+/* repro-V-dash-after-field.sh, repro-V-comma-in-field.sh */
+static void fixed_marks_in_fields(void **state)
+{
+    tu_fixture *f = *state;
+    static const tu_query_case ok[] = {
+        {"storm author:\xe2\x80\x93" "doe", "AND(storm, NOT author:(doe))"},
+        {"storm title:\xe2\x88\x92" "ferry", "AND(storm, NOT title:ferri)"},
+        {"site:https://example.com/news/a,b", "site:(example.com)"},
+    };
+    tu_check_renders(f, ok, sizeof(ok) / sizeof(ok[0]));
+}
+
 int main(void)
 {
     const char *e = getenv("RV11_N");
@@ -793,6 +903,11 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(odd_articles_are_sound),
+        cmocka_unit_test(fixed_site_deep_host),
+        cmocka_unit_test(fixed_author_phrase_short_field),
+        cmocka_unit_test(fixed_site_host_case),
+        cmocka_unit_test_setup_teardown(fixed_marks_in_fields,
+                                        tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test(random_filtered_queries),
         cmocka_unit_test(random_filtered_queries_segments),
         cmocka_unit_test(filter_words_not_highlighted),
