@@ -619,13 +619,20 @@ static void handle_line(conn *c, const char *p, size_t n)
         dispatch(c, p, n);
 }
 
+/* Lines of repeated events, shared by the loops (log.h). */
+static log_limit too_large_log, refused_log;
+
 static void too_large(conn *c)
 {
     char msg[96];
+    unsigned long long more;
 
     snprintf(msg, sizeof(msg), "request line exceeds %zu bytes",
              c->srv->cfg.max_request);
-    log_info("conn %lu: %s; closing", c->num, msg);
+    if (log_limited(&too_large_log, &more))
+        log_info("conn %lu: %s; closing (%llu more since the last such "
+                 "line)",
+                 c->num, msg, more);
     push_error(c, PROTO_REQUEST_TOO_LARGE, msg);
     c->no_input = true;
     c->discard = true;
@@ -1001,7 +1008,11 @@ void conn_open(qloop *q, const handoff *h)
     }
     if (reject != NULL || q->stopping) {
         const char *why = reject ? reject : "server is shutting down";
-        log_warn("conn %lu: refused: %s", c->num, why);
+        unsigned long long more;
+        if (log_limited(&refused_log, &more))
+            log_warn("conn %lu: refused: %s (%llu more refused since the "
+                     "last such line)",
+                     c->num, why, more);
         push_error(c, PROTO_BUSY, why);
         c->no_input = true;
         process(c);

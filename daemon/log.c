@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -61,4 +62,20 @@ void log_msg(int level, const char *fmt, ...)
             break;
         off += (size_t)w;
     }
+}
+
+int log_limited(log_limit *l, unsigned long long *dropped)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    long long next = atomic_load(&l->next_ns);
+    if (now < next ||
+        !atomic_compare_exchange_strong(&l->next_ns, &next,
+                                        now + LOG_EVERY_S * 1000000000LL)) {
+        atomic_fetch_add(&l->dropped, 1);
+        return 0;
+    }
+    *dropped = atomic_exchange(&l->dropped, 0);
+    return 1;
 }

@@ -274,6 +274,62 @@ static void test_counters_and_quiet_log(void **state)
 
 /* Each program's --help fits an 80-column terminal (trawl's had an
  * 81-column line). */
+/* A client retrying against a full daemon: a line per refusal was 73
+ * bytes, 4 MB in 3 s (helper T's soak). Now the first refusal is logged,
+ * then one line at most every 10 s with a count. */
+static void test_refusals_do_not_flood_the_log(void **state)
+{
+    (void)state;
+    th h;
+    char corpus[256], f[300];
+    assert_int_equal(th_init(&h), 0);
+    th_path(corpus, sizeof(corpus), &h, "news");
+    th_make_dir(&h, "news");
+    snprintf(f, sizeof(f), "%s/a.txt", corpus);
+    th_write_text(f, "Storm\n\nA storm closed the harbor.\n");
+    assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, (const char *[]){"--max-connections",
+                                                         "1", "--evict-idle",
+                                                         "0", NULL}),
+                     0);
+    /* the one connection (the start's probe may still be counted for a
+     * moment: until one is served) */
+    th_conn hold;
+    int held = 0;
+    for (int t = 0; t < 100 && !held; t++) {
+        assert_int_equal(th_connect(&h, &hold), 0);
+        json_t *r = th_request(&hold, "{\"op\":\"ping\"}");
+        held = r != NULL && json_is_true(json_object_get(r, "ok"));
+        json_decref(r);
+        if (!held) {
+            th_close(&hold);
+            th_sleep_ms(20);
+        }
+    }
+    assert_true(held);
+    int refused = 0;
+    for (int i = 0; i < 300; i++) {
+        th_conn c;
+        assert_int_equal(th_connect(&h, &c), 0);
+        json_t *a = th_recv_json(&c);
+        assert_non_null(a); /* "busy", at once */
+        if (strcmp(th_error_code(a), "busy") == 0)
+            refused++;
+        json_decref(a);
+        th_close(&c);
+    }
+    assert_int_equal(refused, 300);
+    char *log = th_daemon_log(&h);
+    size_t lines = 0;
+    for (const char *p = log; (p = strstr(p, "refused: ")) != NULL; p++)
+        lines++;
+    assert_true(lines >= 1 && lines <= 2);
+    free(log);
+    th_close(&hold);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 static void test_help_fits_80_columns(void **state)
 {
     (void)state;
@@ -301,6 +357,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_and_exit_status),
         cmocka_unit_test(test_counters_and_quiet_log),
+        cmocka_unit_test(test_refusals_do_not_flood_the_log),
         cmocka_unit_test(test_help_fits_80_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
