@@ -869,6 +869,26 @@ static int run_begin(trawl_writer *w, trawl_err *err)
 
 /* ---- adding ----------------------------------------------------------- */
 
+/* Append a token of term id at pos in field to the document's. 0 or
+ * TRAWL_ENOMEM. */
+static int tok_push(trawl_writer *w, uint32_t id, uint32_t pos,
+                    uint32_t field)
+{
+    if (w->ntoks == w->toks_cap) {
+        size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
+        wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
+        if (nt == NULL)
+            return TRAWL_ENOMEM;
+        w->toks = nt;
+        w->toks_cap = ncap;
+    }
+    wtok *t = &w->toks[w->ntoks++];
+    t->term = id;
+    t->pos = pos;
+    t->field = field;
+    return 0;
+}
+
 static int on_token(void *payload, const trawl_token *tok)
 {
     trawl_writer *w = payload;
@@ -888,18 +908,8 @@ static int on_token(void *payload, const trawl_token *tok)
             memcpy(tok->user, &cached, 4);
         }
     }
-    if (w->ntoks == w->toks_cap) {
-        size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
-        wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
-        if (nt == NULL)
-            return TRAWL_ENOMEM;
-        w->toks = nt;
-        w->toks_cap = ncap;
-    }
-    wtok *t = &w->toks[w->ntoks++];
-    t->term = id;
-    t->pos = tok->pos;
-    t->field = w->cur_field;
+    if (tok_push(w, id, tok->pos, w->cur_field) != 0)
+        return TRAWL_ENOMEM;
     /* Linked later (link_doc), when this has arrived. */
     __builtin_prefetch(&w->terms[id]);
     return 0;
@@ -920,19 +930,7 @@ static int on_author(void *payload, const trawl_token *tok)
     uint32_t id;
     if (term_id(w, key, len + 1, &id) != 0)
         return TRAWL_ENOMEM;
-    if (w->ntoks == w->toks_cap) {
-        size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
-        wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
-        if (nt == NULL)
-            return TRAWL_ENOMEM;
-        w->toks = nt;
-        w->toks_cap = ncap;
-    }
-    wtok *t = &w->toks[w->ntoks++];
-    t->term = id;
-    t->pos = tok->pos;
-    t->field = w->author_field;
-    return 0;
+    return tok_push(w, id, tok->pos, w->author_field);
 }
 
 /* The site terms of host h (format.h): it and its shortest parent
@@ -955,18 +953,8 @@ static int site_terms(trawl_writer *w, const char *h, size_t n)
         uint32_t id;
         if (term_id(w, key, n - at + 1, &id) != 0)
             return TRAWL_ENOMEM;
-        if (w->ntoks == w->toks_cap) {
-            size_t ncap = w->toks_cap ? w->toks_cap * 2 : 1024;
-            wtok *nt = realloc(w->toks, ncap * sizeof(*nt));
-            if (nt == NULL)
-                return TRAWL_ENOMEM;
-            w->toks = nt;
-            w->toks_cap = ncap;
-        }
-        wtok *t = &w->toks[w->ntoks++];
-        t->term = id;
-        t->pos = 0;
-        t->field = w->author_field;
+        if (tok_push(w, id, 0, w->author_field) != 0)
+            return TRAWL_ENOMEM;
     }
     return 0;
 }

@@ -763,6 +763,43 @@ int th_count(th_conn *c, const char *q)
     return n;
 }
 
+const char *th_hit_ids(th_conn *c, const char *q, char *scores, size_t cap)
+{
+    static char out[1024];
+    char req[1024];
+    json_t *qs = json_string(q);
+    char *enc = qs != NULL ? json_dumps(qs, JSON_ENCODE_ANY) : NULL;
+    json_decref(qs);
+    if (enc == NULL) {
+        fprintf(stderr, "harness: search %s: not UTF-8\n", q);
+        abort();
+    }
+    snprintf(req, sizeof(req), "{\"op\":\"search\",\"q\":%s}", enc);
+    free(enc);
+    json_t *r = th_request(c, req);
+    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
+        fprintf(stderr, "harness: search %s: not ok\n", q);
+        abort();
+    }
+    size_t o = 0, so = 0, i;
+    json_t *h;
+    out[0] = '\0';
+    if (scores != NULL && cap > 0)
+        scores[0] = '\0';
+    json_array_foreach(json_object_get(r, "hits"), i, h) {
+        if (o < sizeof(out))
+            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s",
+                                  i ? " " : "",
+                                  json_string_value(json_object_get(h, "id")));
+        if (scores != NULL && so < cap)
+            so += (size_t)snprintf(
+                scores + so, cap - so, "%s%.9f", i ? " " : "",
+                json_real_value(json_object_get(h, "score")));
+    }
+    json_decref(r);
+    return out;
+}
+
 const char *th_highlights(th_conn *c, const char *q, const char *id)
 {
     static char out[512];

@@ -129,6 +129,12 @@ int th_count(th_conn *c, const char *q);
  * search or a highlight outside its snippet. A static buffer. */
 const char *th_highlights(th_conn *c, const char *q, const char *id);
 
+/* The ids of the hits of a search for q (any text: it is JSON-encoded),
+ * in order, space separated, in a static buffer; their scores into
+ * scores (cap bytes, "%.9f" space separated) unless it is NULL. Aborts if
+ * the answer is not ok. */
+const char *th_hit_ids(th_conn *c, const char *q, char *scores, size_t cap);
+
 /* ---- added for the reload, crash and corruption tests ---- */
 
 /* Start a program without waiting for it; stdout and stderr go to

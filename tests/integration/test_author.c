@@ -20,38 +20,6 @@
 
 #include "harness.h"
 
-/* The ids of the hits of q, in order, space separated, and the scores
- * (static buffers). */
-static const char *hits_of(th_conn *c, const char *q, char *scores,
-                           size_t cap)
-{
-    static char out[512];
-    char line[512];
-    json_t *qs = json_string(q);
-    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
-    snprintf(line, sizeof(line), "{\"op\":\"search\",\"q\":%s}", enc);
-    free(enc);
-    json_decref(qs);
-    json_t *r = th_request(c, line);
-    assert_non_null(r);
-    assert_true(json_is_true(json_object_get(r, "ok")));
-    size_t o = 0, so = 0, i;
-    json_t *h;
-    out[0] = '\0';
-    if (scores != NULL)
-        scores[0] = '\0';
-    json_array_foreach(json_object_get(r, "hits"), i, h) {
-        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
-                              json_string_value(json_object_get(h, "id")));
-        if (scores != NULL)
-            so += (size_t)snprintf(
-                scores + so, cap - so, "%s%.9f", i ? " " : "",
-                json_real_value(json_object_get(h, "score")));
-    }
-    json_decref(r);
-    return out;
-}
-
 static void test_author_filter(void **state)
 {
     (void)state;
@@ -91,9 +59,9 @@ static void test_author_filter(void **state)
     assert_int_equal(th_connect(&h, &c), 0);
 
     /* alone: newest first */
-    assert_string_equal(hits_of(&c, "author:doe", NULL, 0),
+    assert_string_equal(th_hit_ids(&c, "author:doe", NULL, 0),
                         "w1 storm.txt");
-    assert_string_equal(hits_of(&c, "author:\"jane doe\"", NULL, 0),
+    assert_string_equal(th_hit_ids(&c, "author:\"jane doe\"", NULL, 0),
                         "w1 storm.txt");
     assert_int_equal(th_count(&c, "author:\"doe jane\""), 0);
     assert_int_equal(th_count(&c, "author:smith"), 1);
@@ -104,7 +72,7 @@ static void test_author_filter(void **state)
     assert_int_equal(th_count(&c, "author:obrien"), 1);
     assert_int_equal(th_count(&c, "author:mary-ann"), 1);
     /* a byline in HTML: its text (tags dropped, entities read) */
-    assert_string_equal(hits_of(&c, "author:\"pat kane\"", NULL, 0), "w3");
+    assert_string_equal(th_hit_ids(&c, "author:\"pat kane\"", NULL, 0), "w3");
     assert_int_equal(th_count(&c, "author:rao"), 1);
     assert_int_equal(th_count(&c, "author:href OR author:people OR "
                                   "author:amp"),
@@ -113,13 +81,13 @@ static void test_author_filter(void **state)
     assert_string_equal(th_doc_field(g, "author"), "Pat Kane & Ravi Rao");
     json_decref(g);
     /* a byline word is not a text word, nor the other way round */
-    assert_string_equal(hits_of(&c, "doe", NULL, 0), "plain.txt");
+    assert_string_equal(th_hit_ids(&c, "doe", NULL, 0), "plain.txt");
     assert_int_equal(th_count(&c, "author:season"), 0);
     /* with words: filtered, and scored by the words alone */
     char with[256], without[256];
-    assert_string_equal(hits_of(&c, "storm author:doe", with, sizeof(with)),
+    assert_string_equal(th_hit_ids(&c, "storm author:doe", with, sizeof(with)),
                         "storm.txt w1");
-    hits_of(&c, "storm date:2024-01-02", without, sizeof(without));
+    th_hit_ids(&c, "storm date:2024-01-02", without, sizeof(without));
     assert_string_equal(strtok(with, " "), without);
     assert_int_equal(th_count(&c, "storm -author:doe"), 2);
     assert_int_equal(th_count(&c, "storm NOT author:(doe OR smith)"), 1);
@@ -153,7 +121,7 @@ static void test_author_filter(void **state)
     json_decref(r);
 
     /* site: by host or parent domain, written any way */
-    assert_string_equal(hits_of(&c, "site:bbc.co.uk", NULL, 0),
+    assert_string_equal(th_hit_ids(&c, "site:bbc.co.uk", NULL, 0),
                         "harbour.txt");
     assert_int_equal(th_count(&c, "site:www.bbc.co.uk"), 1);
     assert_int_equal(th_count(&c, "site:https://BBC.co.uk/other"), 1);
@@ -185,8 +153,8 @@ static void test_author_filter(void **state)
     assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, NULL), 0);
     r = th_request(&c, "{\"op\":\"reload\"}");
     json_decref(r);
-    assert_string_equal(hits_of(&c, "author:doe", NULL, 0), "w1");
-    assert_string_equal(hits_of(&c, "author:lee", NULL, 0), "storm.txt");
+    assert_string_equal(th_hit_ids(&c, "author:doe", NULL, 0), "w1");
+    assert_string_equal(th_hit_ids(&c, "author:lee", NULL, 0), "storm.txt");
 
     th_close(&c);
     assert_int_equal(th_daemon_stop(&h), 0);

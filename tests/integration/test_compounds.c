@@ -18,31 +18,6 @@
 
 #include "harness.h"
 
-/* The ids of the hits of q, in order, space separated (static buffer). */
-static const char *hit_ids(th_conn *c, const char *q)
-{
-    static char out[512];
-    char line[512];
-    json_t *qs = json_string(q);
-    char *enc = json_dumps(qs, JSON_ENCODE_ANY);
-    snprintf(line, sizeof(line), "{\"op\":\"search\",\"q\":%s}", enc);
-    free(enc);
-    json_decref(qs);
-    json_t *r = th_request(c, line);
-    assert_non_null(r);
-    assert_true(json_is_true(json_object_get(r, "ok")));
-    json_t *hits = json_object_get(r, "hits");
-    size_t o = 0, i;
-    json_t *h;
-    out[0] = '\0';
-    json_array_foreach(hits, i, h) {
-        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? " " : "",
-                              json_string_value(json_object_get(h, "id")));
-    }
-    json_decref(r);
-    return out;
-}
-
 static void test_hyphenated_either_way(void **state)
 {
     (void)state;
@@ -129,7 +104,7 @@ static void test_hyphenated_either_way(void **state)
     assert_int_equal(json_integer_value(json_object_get(st, "tokens")), 69);
     json_decref(st);
     /* BM25 sees "mail" once in each of "e-mail" and "e mail" */
-    assert_string_equal(hit_ids(&c, "mail"), "score.txt apart.txt hyph.txt");
+    assert_string_equal(th_hit_ids(&c, "mail", NULL, 0), "score.txt apart.txt hyph.txt");
 
     /* the client shows the same */
     th_result r;

@@ -235,9 +235,7 @@ static void pasted_minus_and_lists(void **state)
     tu_fixture *f = *state;
     trawl_err err;
     char s[256];
-    static const struct {
-        const char *q, *rendered;
-    } cases[] = {
+    static const tu_query_case cases[] = {
         {"storm \u2013ferry", "AND(storm, NOT ferri)"},
         {"storm \u2212ferry", "AND(storm, NOT ferri)"},
         {"storm \uff0dferry", "AND(storm, NOT ferri)"},
@@ -258,14 +256,7 @@ static void pasted_minus_and_lists(void **state)
         {"storm author:\u2013doe", "AND(storm, NOT author:(doe))"},
         {"korea title:\u2212japan", "AND(korea, NOT title:japan)"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int rc = tu_parse_render(f, cases[i].q, s, sizeof(s), &err);
-        if (rc != 0)
-            fail_msg("%s: %s", cases[i].q, err.msg);
-        if (strcmp(s, cases[i].rendered) != 0)
-            fail_msg("%s: got %s, want %s", cases[i].q, s,
-                     cases[i].rendered);
-    }
+    tu_check_renders(f, cases, sizeof(cases) / sizeof(cases[0]));
     /* columns still count the characters typed */
     assert_int_equal(tu_parse_render(f, "\u2013a,b (", s, sizeof(s), &err),
                      TRAWL_EQUERY);
