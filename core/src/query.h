@@ -14,8 +14,9 @@
 #include "trawl/buf.h"
 #include "trawl/status.h"
 
-/* Q_FILTER: its one kid (author words: terms that start with
- * AUTHOR_MARK) must match, and adds nothing to the score. */
+/* Q_FILTER: its one kid (author or site terms, which start with
+ * AUTHOR_MARK or SITE_MARK) must match, and adds nothing to the score;
+ * its field says which (query.c). */
 enum { Q_TERM, Q_PHRASE, Q_AND, Q_OR, Q_NOT, Q_PREFIX, Q_DATE, Q_EMPTY,
        Q_FILTER };
 

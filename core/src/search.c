@@ -682,7 +682,7 @@ static int cur_field_positions(cursor *c, int f, uint32_t *out)
 
 /* ---- matchers --------------------------------------------------------- */
 
-/* M_FILTER: kids[0] must match; it scores nothing (author: words). */
+/* M_FILTER: kids[0] must match; it scores nothing (author:, site:). */
 enum { M_EMPTY, M_TERM, M_PHRASE, M_AND, M_OR, M_DATE, M_MAT, M_FILTER };
 
 /* An OR of at least this many words (a prefix's expansion, mostly) is
@@ -1987,7 +1987,7 @@ static matcher *m_build(ctx *c, const qnode *q)
         m->to = q->to;
         return m;
     case Q_FILTER: {
-        /* author words: matched, never scored */
+        /* author: and site: terms: matched, never scored */
         int save = c->mat_score;
         c->mat_score = 0;
         matcher *kid = m_build(c, q->kids[0]);
