@@ -741,20 +741,34 @@ const char *th_doc_field(const json_t *resp, const char *name)
         json_object_get(json_object_get(resp, "doc"), name));
 }
 
-int th_count(th_conn *c, const char *q)
+/* The ok answer to {"op":OP,"q":Q<extra>} (q JSON-encoded, extra
+ * members as written); aborts if q is not UTF-8 or the answer not ok. */
+static json_t *query_ok(th_conn *c, const char *op, const char *q,
+                        const char *extra)
 {
     char req[1024];
     json_t *qs = json_string(q);
     char *enc = qs != NULL ? json_dumps(qs, JSON_ENCODE_ANY) : NULL;
     json_decref(qs);
     if (enc == NULL) {
-        fprintf(stderr, "harness: count %s: not UTF-8\n", q);
+        fprintf(stderr, "harness: %s %s: not UTF-8\n", op, q);
         abort();
     }
-    snprintf(req, sizeof(req), "{\"op\":\"count\",\"q\":%s}", enc);
+    snprintf(req, sizeof(req), "{\"op\":\"%s\",\"q\":%s%s}", op, enc,
+             extra);
     free(enc);
     json_t *r = th_request(c, req);
-    if (r == NULL || !json_is_integer(json_object_get(r, "count"))) {
+    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
+        fprintf(stderr, "harness: %s %s: not ok\n", op, q);
+        abort();
+    }
+    return r;
+}
+
+int th_count(th_conn *c, const char *q)
+{
+    json_t *r = query_ok(c, "count", q, "");
+    if (!json_is_integer(json_object_get(r, "count"))) {
         fprintf(stderr, "harness: count %s: no count in the answer\n", q);
         abort();
     }
@@ -766,21 +780,7 @@ int th_count(th_conn *c, const char *q)
 const char *th_hit_ids(th_conn *c, const char *q, char *scores, size_t cap)
 {
     static char out[1024];
-    char req[1024];
-    json_t *qs = json_string(q);
-    char *enc = qs != NULL ? json_dumps(qs, JSON_ENCODE_ANY) : NULL;
-    json_decref(qs);
-    if (enc == NULL) {
-        fprintf(stderr, "harness: search %s: not UTF-8\n", q);
-        abort();
-    }
-    snprintf(req, sizeof(req), "{\"op\":\"search\",\"q\":%s}", enc);
-    free(enc);
-    json_t *r = th_request(c, req);
-    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
-        fprintf(stderr, "harness: search %s: not ok\n", q);
-        abort();
-    }
+    json_t *r = query_ok(c, "search", q, "");
     size_t o = 0, so = 0, i;
     json_t *h;
     out[0] = '\0';
@@ -803,22 +803,7 @@ const char *th_hit_ids(th_conn *c, const char *q, char *scores, size_t cap)
 const char *th_highlights(th_conn *c, const char *q, const char *id)
 {
     static char out[512];
-    char line[1024];
-    json_t *qs = json_string(q);
-    char *enc = qs != NULL ? json_dumps(qs, JSON_ENCODE_ANY) : NULL;
-    json_decref(qs);
-    if (enc == NULL) {
-        fprintf(stderr, "harness: search %s: not UTF-8\n", q);
-        abort();
-    }
-    snprintf(line, sizeof(line),
-             "{\"op\":\"search\",\"q\":%s,\"snippet\":true}", enc);
-    free(enc);
-    json_t *r = th_request(c, line);
-    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
-        fprintf(stderr, "harness: search %s failed\n", q);
-        abort();
-    }
+    json_t *r = query_ok(c, "search", q, ",\"snippet\":true");
     json_t *hits = json_object_get(r, "hits"), *h;
     size_t i, o = 0;
     out[0] = '\0';
