@@ -1449,12 +1449,33 @@ static const leaf *find_leaf(const ctx *c, const qnode *q)
  * The proximity signal: for each pair of adjacent query words (a, b),
  *   acc = sum over occurrences p of a and q of b in the same field with
  *         1 <= |q - p| <= PROX_WINDOW of (q > p ? 1 : 0.5) / (q - p)^2
- *   prox = w_prox * sum over pairs of min(idf_a, idf_b) *
- *          acc * (k1 + 1) / (acc + k1 * (1 - b + b * len_body / avg_body))
+ *   w = max(idf_a, idf_b, PROX_PAIR_FLOOR)
+ *   prox = w_prox * sum over pairs of
+ *          w * acc * (k1 + 1) / (acc + k1 * (1 - b + b * len_body / avg_body))
  * so words standing together, in query order, add up to
- * w_prox * min(idf) * (k1 + 1) per pair on top of BM25F.
+ * w_prox * w * (k1 + 1) per pair on top of BM25F.
+ *
+ * The pair's weight is the larger idf, not the smaller: two words next to
+ * each other occur in at most as many documents as the rarer one, so the
+ * pair tells at least as much as its rarer word. With the smaller idf, a
+ * pair holding a common word ("new deal", "war on terror": "new" and "on"
+ * are in nearly every document, idf ~0.002) weighed nothing, and the
+ * words typed as a phrase counted for nothing. The floor does the same
+ * for pairs of common words ("to be or not to be", the "of the" of
+ * "state of the union"): a pair weighs at least as much as a word in
+ * about a third of the documents (idf 1). Measured with
+ * bench/gen_spans.py (MRR@10 of unquoted spans and of the known-item sets;
+ * figures in docs/protocol.md, "Ranking").
  */
 #define PROX_WINDOW 5
+#define PROX_PAIR_FLOOR 1.0
+
+/* The weight of a pair of adjacent query words of idfs ia and ib. */
+static double prox_pair_w(double ia, double ib)
+{
+    double w = ia > ib ? ia : ib;
+    return w > PROX_PAIR_FLOOR ? w : PROX_PAIR_FLOOR;
+}
 
 /* Weight of a neighbour at d = q - p positions (-5..5): 1/d^2 after,
  * 0.5/d^2 before, in units of 1/7200 so that sums are exact integers
@@ -1780,7 +1801,7 @@ static void collect_prox(ctx *c, const qnode *n, int32_t *prev)
             double ia = c->leaves[*prev].idf, ib = c->leaves[me].idf;
             c->pair_a[c->npairs] = (uint32_t)*prev;
             c->pair_b[c->npairs] = (uint32_t)me;
-            c->pair_w[c->npairs] = ia < ib ? ia : ib;
+            c->pair_w[c->npairs] = prox_pair_w(ia, ib);
             c->npairs++;
         }
     }

@@ -415,7 +415,11 @@ static double prox(params *p, const odoc *d, const qnode *root, double w)
             continue;
         double ia = leaf_idf(p, pa[k]), ib = leaf_idf(p, pb[k]);
         double norm = (1 - p->b) + p->b / p->avg[1] * (double)d->len[1];
-        sum += (ia < ib ? ia : ib) * acc * (p->k1 + 1) / (acc + p->k1 * norm);
+        /* the pair's weight: the larger idf, at least 1 */
+        double pw = ia > ib ? ia : ib;
+        if (pw < 1.0)
+            pw = 1.0;
+        sum += pw * acc * (p->k1 + 1) / (acc + p->k1 * norm);
     }
     return w * sum;
 }
