@@ -1388,6 +1388,114 @@ static const char *jf_why(const jf_keys *keys, int f, char *buf, size_t cap)
     return buf;
 }
 
+static char *dup_text(const char *s, size_t n, size_t *out_n);
+
+/* What a JSON value is, for messages: "an object", "an array", ... */
+static const char *jtype(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+/* Whether jq can name member k as .k (a short identifier). */
+static int jq_ident(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 40 || (k[0] >= '0' && k[0] <= '9'))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (!(c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' &&
+                                                     (c | 32) <= 'z')))
+            return 0;
+    }
+    return 1;
+}
+
+/* The member of object o that holds its text: "name" (JSON-LD's Person),
+ * "rendered" (WordPress), else the first whose value is a string; or
+ * NULL. */
+static const char *first_string_member(json_t *o)
+{
+    static const char *const usual[] = {"name", "rendered", "text"};
+    const char *k;
+    json_t *m;
+    for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
+        if (json_is_string(json_object_get(o, usual[i])))
+            return usual[i];
+    json_object_foreach(o, k, m) {
+        if (json_is_string(m))
+            return k;
+    }
+    return NULL;
+}
+
+/*
+ * The fix an error about member k of field f (a value j of the wrong
+ * type) suggests: a jq filter that makes the records readable, written
+ * into buf, or "" when none is simple to give. Converting is the user's
+ * choice: which of several URLs, which member of an object, is theirs.
+ */
+static const char *jq_fix(int f, const char *k, json_t *j, char *buf,
+                          size_t cap)
+{
+    const char *conv = NULL, *sub = NULL;
+    if (!jq_ident(k))
+        return "";
+    if (json_is_object(j)) {
+        /* WordPress's {"rendered": "..."}, JSON-LD's {"name": "..."} */
+        if ((sub = first_string_member(j)) == NULL || !jq_ident(sub))
+            return "";
+        snprintf(buf, cap, "; e.g. jq -c '.%s |= .%s' reads its \"%s\"", k,
+                 sub, sub);
+        return buf;
+    }
+    if (json_is_array(j)) {
+        json_t *e = json_array_get(j, 0);
+        if (f == JF_AUTHOR && json_is_object(e) &&
+            (sub = first_string_member(e)) != NULL && jq_ident(sub)) {
+            snprintf(buf, cap, "; e.g. jq -c '.%s |= map(.%s)' reads each "
+                     "one's \"%s\"", k, sub, sub);
+            return buf;
+        }
+        if (e == NULL || json_is_string(e))
+            conv = f == JF_URL      ? ".[0]"
+                   : f == JF_BODY   ? "join(\"\\n\\n\")"
+                   : f == JF_AUTHOR ? NULL
+                                    : "join(\" \")";
+    } else if (json_is_number(j) && f != JF_DATE) {
+        conv = "tostring";
+    }
+    if (conv == NULL)
+        return "";
+    snprintf(buf, cap, "; e.g. jq -c '.%s |= %s' converts the records", k,
+             conv);
+    return buf;
+}
+
+/* The error for field f's member holding j, of the wrong type. */
+static int wrong_type(const jf_keys *keys, int f, json_t *j, trawl_err *err)
+{
+    char why[256], fix[256];
+    const char *want = f == JF_AUTHOR ? "a string or an array of strings"
+                                      : "a string";
+    return trawl_err_set(err, TRAWL_EINVAL,
+                         "field \"%.*s\" is not a string%s: it is %s, and "
+                         "the %s is read from %s%s",
+                         jf_clip(keys->k[f]), keys->k[f],
+                         jf_why(keys, f, why, sizeof(why)), jtype(j),
+                         jf_names[f], want,
+                         jq_fix(f, keys->k[f], j, fix, sizeof(fix)));
+}
+
 /* An optional string member: NULL/absent -> 0 and *v = NULL. */
 static int opt_string(json_t *obj, const jf_keys *keys, int f,
                       const char **v, size_t *n, trawl_err *err)
@@ -1397,15 +1505,76 @@ static int opt_string(json_t *obj, const jf_keys *keys, int f,
     *n = 0;
     if (j == NULL || json_is_null(j))
         return 0;
-    if (!json_is_string(j)) {
-        char why[256];
-        return trawl_err_set(err, TRAWL_EINVAL,
-                             "field \"%.*s\" is not a string%s",
-                             jf_clip(keys->k[f]), keys->k[f],
-                             jf_why(keys, f, why, sizeof(why)));
-    }
+    if (!json_is_string(j))
+        return wrong_type(keys, f, j, err);
     *v = json_string_value(j);
     *n = json_string_length(j);
+    return 0;
+}
+
+/*
+ * The byline: a string, or an array of strings (news-please's and
+ * CC-News's "authors": ["Jane Doe", "John Roe"]) whose non-empty names
+ * are joined with ", ". *out is malloc'd (without NUL characters), or
+ * NULL when there is no name. Anything else in the array is an error
+ * naming the item.
+ */
+static int opt_byline(json_t *obj, const jf_keys *keys, char **out,
+                      size_t *out_n, trawl_err *err)
+{
+    json_t *j = json_object_get(obj, keys->k[JF_AUTHOR]);
+    *out = NULL;
+    *out_n = 0;
+    if (j == NULL || json_is_null(j))
+        return 0;
+    if (json_is_string(j)) {
+        if ((*out = dup_text(json_string_value(j), json_string_length(j),
+                             out_n)) == NULL)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        return 0;
+    }
+    if (!json_is_array(j))
+        return wrong_type(keys, JF_AUTHOR, j, err);
+    size_t i, total = 0;
+    json_t *e;
+    json_array_foreach(j, i, e) {
+        if (!json_is_string(e)) {
+            char why[256], fix[256];
+            return trawl_err_set(
+                err, TRAWL_EINVAL,
+                "field \"%.*s\"%s is an array holding %s (item %zu): the "
+                "author is read from a string or an array of strings%s",
+                jf_clip(keys->k[JF_AUTHOR]), keys->k[JF_AUTHOR],
+                jf_why(keys, JF_AUTHOR, why, sizeof(why)), jtype(e), i + 1,
+                jq_fix(JF_AUTHOR, keys->k[JF_AUTHOR], j, fix, sizeof(fix)));
+        }
+        total += json_string_length(e) + 2;
+    }
+    char *s = malloc(total + 1);
+    size_t o = 0;
+    if (s == NULL)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    json_array_foreach(j, i, e) {
+        const char *v = json_string_value(e);
+        size_t n = json_string_length(e), start = o;
+        if (o > 0) {
+            memcpy(s + o, ", ", 2);
+            o += 2;
+        }
+        size_t at = o;
+        for (size_t k = 0; k < n; k++)
+            if (v[k] != '\0')
+                s[o++] = v[k];
+        if (o == at)
+            o = start; /* an empty name: no separator for it */
+    }
+    s[o] = '\0';
+    if (o == 0) {
+        free(s);
+        return 0;
+    }
+    *out = s;
+    *out_n = o;
     return 0;
 }
 
@@ -2133,12 +2302,13 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
                                "--field body=%s reads it",
                                other, other);
         else
-            rc = trawl_err_set(err, TRAWL_EINVAL,
-                               jbody == NULL
-                                   ? "missing string field \"%.*s\"%s"
-                                   : "field \"%.*s\" is not a string%s",
-                               jf_clip(kbody), kbody,
-                               jf_why(keys, JF_BODY, why, sizeof(why)));
+            rc = jbody != NULL
+                     ? wrong_type(keys, JF_BODY, jbody, err)
+                     : trawl_err_set(err, TRAWL_EINVAL,
+                                     "missing string field \"%.*s\"%s",
+                                     jf_clip(kbody), kbody,
+                                     jf_why(keys, JF_BODY, why,
+                                            sizeof(why)));
         goto done;
     }
     if ((out->body = dup_text(json_string_value(jbody),
@@ -2152,12 +2322,9 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
         NULL)
         goto nomem;
 
-    if ((rc = opt_string(root, keys, JF_AUTHOR, &s, &n, err)) < 0)
+    if ((rc = opt_byline(root, keys, &out->author, &out->author_len,
+                         err)) < 0)
         goto done;
-    if (s != NULL) {
-        if ((out->author = dup_text(s, n, &out->author_len)) == NULL)
-            goto nomem;
-    }
     if ((rc = opt_string(root, keys, JF_URL, &s, &n, err)) < 0)
         goto done;
     if (s != NULL) {

@@ -1039,6 +1039,118 @@ static void test_unreadable_date_is_reported(void **state)
     }
 }
 
+/* A byline given as an array of names (news-please, CC-News:
+ * "authors": ["Jane Doe", "John Roe"]) is one byline, the names joined
+ * with ", "; the fast path leaves arrays to jansson, so both agree. */
+static void test_json_author_array(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        const char *author; /* NULL: none */
+    } ok[] = {
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"Jane Doe\",\"John "
+         "Roe\"]}", "Jane Doe, John Roe"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"Solo\"]}", "Solo"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[]}", NULL},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"\"]}", NULL},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"\",\"X\",\"\",\"Y\","
+         "\"\"]}", "X, Y"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"A\\u0000B\","
+         "\"\\u00c9mile\"]}", "AB, \xc3\x89mile"},
+        {"{\"author\":[\"Ann\",\"Bo\"],\"id\":\"a\",\"body\":\"b\","
+         "\"tags\":[\"x\"]}", "Ann, Bo"},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        trawl_article a = parse_json_ok(ok[i].line);
+        if (ok[i].author == NULL ? a.author != NULL
+                                 : a.author == NULL ||
+                                       strcmp(a.author, ok[i].author) != 0 ||
+                                       a.author_len != strlen(ok[i].author))
+            fail_msg("%s: author \"%s\", wanted \"%s\"", ok[i].line,
+                     a.author != NULL ? a.author : "(null)",
+                     ok[i].author != NULL ? ok[i].author : "(null)");
+        assert_null(a.extra != NULL ? strstr(a.extra, "author") : NULL);
+        trawl_article_clear(&a);
+        json_same(ok[i].line, strlen(ok[i].line));
+    }
+
+    /* Read from another member: the message names it and the field. */
+    trawl_json_fields f;
+    trawl_err err = {0};
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(trawl_json_fields_set(&f, "author=authors", &err), 0);
+    trawl_article a;
+    static const char np[] =
+        "{\"id\":\"a\",\"body\":\"b\",\"authors\":[\"Jane Doe\",\"John "
+        "Roe\"]}";
+    assert_int_equal(
+        trawl_article_parse_json_fields(&a, np, strlen(np), &f, &err), 0);
+    assert_string_equal(a.author, "Jane Doe, John Roe");
+    trawl_article_clear(&a);
+    static const char bad[] =
+        "{\"id\":\"a\",\"body\":\"b\",\"authors\":[\"Jane\",7]}";
+    assert_int_equal(
+        trawl_article_parse_json_fields(&a, bad, strlen(bad), &f, &err),
+        TRAWL_EINVAL);
+    assert_string_equal(err.msg,
+                        "field \"authors\" (the author, per --field "
+                        "author=authors) is an array holding a number "
+                        "(item 2): the author is read from a string or an "
+                        "array of strings");
+
+    /* Anything but strings in the array stays an error, naming what. */
+    static const struct {
+        const char *line;
+        const char *want;
+    } errs[] = {
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[null]}",
+         "field \"author\" is an array holding null (item 1): the author "
+         "is read from a string or an array of strings"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"A\",[\"B\"]]}",
+         "is an array holding an array (item 2)"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[{\"@type\":\"Person\","
+         "\"name\":\"A\"}]}",
+         "is an array holding an object (item 1): the author is read from "
+         "a string or an array of strings; e.g. jq -c '.author |= "
+         "map(.name)' reads each one's \"name\""},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":{\"name\":\"A\"}}",
+         "field \"author\" is not a string: it is an object, and the author "
+         "is read from a string or an array of strings; e.g. jq -c "
+         "'.author |= .name' reads its \"name\""},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":3}",
+         "field \"author\" is not a string: it is a number"},
+        /* A title, url or body of another type: what it is and a fix. */
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":[\"A\",\"B\"]}",
+         "field \"title\" is not a string: it is an array, and the title "
+         "is read from a string; e.g. jq -c '.title |= join(\" \")' "
+         "converts the records"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":1984}",
+         "field \"title\" is not a string: it is a number, and the title "
+         "is read from a string; e.g. jq -c '.title |= tostring' converts "
+         "the records"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":{\"rendered\":\"T\"}}",
+         "field \"title\" is not a string: it is an object, and the title "
+         "is read from a string; e.g. jq -c '.title |= .rendered' reads "
+         "its \"rendered\""},
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":true}",
+         "field \"title\" is not a string: it is a boolean, and the title "
+         "is read from a string"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"url\":[\"u1\",\"u2\"]}",
+         "field \"url\" is not a string: it is an array, and the url is "
+         "read from a string; e.g. jq -c '.url |= .[0]' converts the "
+         "records"},
+        {"{\"id\":\"a\",\"body\":[\"p1\",\"p2\"]}",
+         "field \"body\" is not a string: it is an array, and the body is "
+         "read from a string; e.g. jq -c '.body |= join(\"\\n\\n\")' "
+         "converts the records"},
+    };
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        json_err(errs[i].line, strlen(errs[i].line), errs[i].want);
+        json_same(errs[i].line, strlen(errs[i].line));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1052,6 +1164,7 @@ int main(void)
         cmocka_unit_test(test_seed_files),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_fast_path),
+        cmocka_unit_test(test_json_author_array),
         cmocka_unit_test(test_utf16_and_nul),
         cmocka_unit_test(test_json_nul_and_lone_surrogates),
         cmocka_unit_test(test_long_first_line_is_body),
