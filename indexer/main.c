@@ -567,9 +567,11 @@ static const char *other_hint(const char *path, char *buf, size_t cap)
         snprintf(buf, cap,
                  "; a CSV file: convert it to JSON Lines, e.g. python3 -c "
                  "'import csv,json,sys; csv.field_size_limit(1<<30); "
-                 "[print(json.dumps(r)) for r in csv.DictReader(sys.stdin)]"
-                 "' < in.csv > out.jsonl, then map its columns with "
-                 "--field (body=text, ...)");
+                 "[print(json.dumps({\"id\": i, **r})) for i, r in "
+                 "enumerate(csv.DictReader(sys.stdin), 1)]' < in.csv > "
+                 "out.jsonl (the row number is the id unless a column is "
+                 "named id), then map its columns with --field (body=text, "
+                 "...)");
         return buf;
     }
     char head[65536];

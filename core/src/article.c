@@ -314,11 +314,13 @@ int trawl_parse_iso_date(const char *s, size_t len, int64_t *out)
  * forms trawl_parse_loose_date reads (RFC 2822 "Tue, 14 Nov 2023 08:12:00
  * +0000", "November 14, 2023", 2023/11/14), or a month or a year alone
  * ("2023-11", "2023": its first day). */
+static int parse_dashed(const char *s, size_t len, int64_t *out);
+
 static int parse_json_date(const char *s, size_t len, int64_t *out)
 {
     if (trawl_parse_iso_date(s, len, out) == 0 ||
         trawl_parse_loose_date(s, len, out) == 0 ||
-        parse_iso_basic(s, len, out) == 0)
+        parse_iso_basic(s, len, out) == 0 || parse_dashed(s, len, out) == 0)
         return 0;
     cursor c = {s, s + len};
     int y, m = 1;
@@ -520,6 +522,36 @@ int trawl_parse_loose_date(const char *s, size_t len, int64_t *out)
     if (c.p != c.end)
         return TRAWL_EINVAL;
     *out = t;
+    return 0;
+}
+
+/*
+ * "26-FEB-1987 15:01:01.79": a day, a month's name and a year joined by
+ * hyphens (Reuters-21578's <DATE>, Oracle's DD-MON-YYYY), then an
+ * optional time of day and zone. The month is a name, so the order is
+ * certain. JSON Lines dates only: a text file's reading stays as it was.
+ */
+static int parse_dashed(const char *s, size_t len, int64_t *out)
+{
+    cursor c = {s, s + len};
+    int y, m, d, hh = 0, mm = 0, ss = 0;
+    int64_t off = 0;
+    cur_spaces(&c); /* " 1-MAR-1987": Reuters pads the day */
+    if (cur_digits(&c, 1, 2, &d) < 0 || !cur_char(&c, '-') ||
+        (m = parse_month(&c)) < 0 || !cur_char(&c, '-') ||
+        cur_digits(&c, 4, 4, &y) < 0)
+        return TRAWL_EINVAL;
+    cursor t = c;
+    cur_spaces(&t);
+    if (t.p > c.p && parse_clock(&t, &hh, &mm, &ss) == 0) {
+        c = t;
+        if (parse_zone(&c, &off) < 0)
+            return TRAWL_EINVAL;
+    }
+    cur_spaces(&c);
+    if (c.p != c.end || make_time(y, m, d, hh, mm, ss, out) < 0)
+        return TRAWL_EINVAL;
+    *out -= off;
     return 0;
 }
 

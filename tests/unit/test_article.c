@@ -1151,6 +1151,55 @@ static void test_json_author_array(void **state)
     }
 }
 
+/* Reuters-21578's <DATE> (day, month name and year joined by hyphens,
+ * the day padded with a space, centiseconds) is a JSON Lines date; the
+ * year must have four digits. A text file's Date: header reads as
+ * before (its reading is kept in indexes by TEXT_FP_VERSION). */
+static void test_json_dashed_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *date;
+        const char *want; /* NULL: a bad date */
+    } cases[] = {
+        {"26-FEB-1987 15:01:01.79", "1987-02-26T15:01:01Z"},
+        {" 1-MAR-1987 01:41:26.47", "1987-03-01T01:41:26Z"},
+        {"  3-MAR-1987 00:43:42.82", "1987-03-03T00:43:42Z"},
+        {"3-MAR-1987  09:15:05.40", "1987-03-03T09:15:05Z"},
+        {"5-Mar-2024", "2024-03-05"},
+        {"05-sept-2024 23:30 +0100", "2024-09-05T22:30:00Z"},
+        {"26-FEB-87", NULL},
+        {"1987-FEB-26", NULL},
+        {"31-FEB-1987", NULL},
+        {"26-FEB-1987 25:00", NULL},
+        {"26-FOO-1987", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char line[160];
+        snprintf(line, sizeof(line),
+                 "{\"id\":\"a\",\"body\":\"b\",\"date\":\"%s\"}",
+                 cases[i].date);
+        trawl_article a;
+        trawl_err err = {0};
+        int rc = trawl_article_parse_json(&a, line, strlen(line), &err);
+        if (cases[i].want == NULL) {
+            if (rc == 0 || strstr(err.msg, "bad date") == NULL)
+                fail_msg("%s: read, wanted a bad date", cases[i].date);
+            continue;
+        }
+        if (rc != 0)
+            fail_msg("%s: %s", cases[i].date, err.msg);
+        if (a.date != iso(cases[i].want))
+            fail_msg("%s: %lld, wanted %s", cases[i].date,
+                     (long long)a.date, cases[i].want);
+        trawl_article_clear(&a);
+        json_same(line, strlen(line));
+    }
+    trawl_article t = parse_text("Title: T\nDate: 26-FEB-1987\n\nBody.\n", 7);
+    assert_int_equal(t.date, 7);
+    trawl_article_clear(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1165,6 +1214,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_fast_path),
         cmocka_unit_test(test_json_author_array),
+        cmocka_unit_test(test_json_dashed_dates),
         cmocka_unit_test(test_utf16_and_nul),
         cmocka_unit_test(test_json_nul_and_lone_surrogates),
         cmocka_unit_test(test_long_first_line_is_body),
