@@ -132,6 +132,9 @@ typedef struct run {
     hmap jsonl_ids;   /* id hash -> fingerprint of its last line so far */
     uint64_t same_again; /* JSON lines skipped: an id's copy as it was */
     uint64_t again;   /* article files met again (links), skipped */
+    int file_dated;   /* an article of this .jsonl file had a date */
+    const char *date_other; /* a dated-looking member of this file's
+                               undated articles (see undated_hint) */
     char *other;      /* the first .json/.ndjson/.csv file a directory
                          PATH held (not read), for the advice */
     unsigned long line_notes;  /* bad lines of this .jsonl file noted */
@@ -1300,6 +1303,35 @@ static void html_to_text(trawl_article *a)
  * generation holds with the same hash of the raw line is kept without
  * parsing; any other is parsed and added with that hash as fingerprint.
  */
+/*
+ * Members that hold an article's date under another name (news-please's
+ * "date_publish", NewsAPI's "publishedAt", SaudiNewsNet's
+ * "date_extracted", RSS's "pubDate", ...): the first one an undated
+ * article has among its extra fields, when no --field date= is given;
+ * else NULL. A file whose articles are all undated is then named with
+ * the option, instead of silently listing nothing by date.
+ */
+static const char *undated_hint(const run *r, const trawl_article *a)
+{
+    static const char *const keys[] = {
+        "date_publish", "publishedAt",  "published_at", "published",
+        "pubDate",      "datePublished", "date_published", "publish_date",
+        "created_at",   "timestamp",    "date_extracted", "time"};
+    if ((r->fields != NULL && r->fields->date != NULL) || a->extra == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char q[40];
+        snprintf(q, sizeof(q), "\"%s\":", keys[i]);
+        const char *at = strstr(a->extra, q);
+        /* A member's name, not text inside a value: after '{' or ','
+         * (the extra fields are compact JSON), and not null. */
+        if (at != NULL && (at[-1] == '{' || at[-1] == ',') &&
+            strncmp(at + strlen(q), "null", 4) != 0)
+            return keys[i];
+    }
+    return NULL;
+}
+
 static void index_json_line(run *r, const char *path, unsigned long line,
                             const char *s, size_t n)
 {
@@ -1427,6 +1459,10 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         r->repaired++;
     }
     html_to_text(&a);
+    if (a.date != TRAWL_NO_DATE)
+        r->file_dated = 1;
+    else if (r->date_other == NULL && !r->file_dated)
+        r->date_other = undated_hint(r, &a);
     a.fingerprint = h;
     if (rerun && !id_known) {
         int same = jsonl_same_again(r, a.id, a.id_len, h);
@@ -1459,6 +1495,8 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
     }
     r->line_notes = r->lines_unshown = 0;
     r->nul_noted = 0;
+    r->file_dated = 0;
+    r->date_other = NULL;
     int kind = src_kind_of(e->rel);
     /* UTF-16 (Windows PowerShell's '>' writes it): every line would be
      * reported as bad JSON; say once what it is instead. */
@@ -1483,6 +1521,14 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         char msg[96];
         snprintf(msg, sizeof(msg), "%lu more line%s with problems not shown",
                  r->lines_unshown, r->lines_unshown == 1 ? "" : "s");
+        note(e->path, 0, msg);
+    }
+    if (!r->file_dated && r->date_other != NULL) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "no article has a \"date\" (indexed undated); --field "
+                 "date=%s reads the dates from \"%s\"",
+                 r->date_other, r->date_other);
         note(e->path, 0, msg);
     }
 }

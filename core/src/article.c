@@ -2215,6 +2215,23 @@ static int drop_nuls(json_t *v)
     return 0;
 }
 
+/* When the body's member is missing and not mapped: the member of
+ * another tool's name for the text that the line has (its --field
+ * body=KEY reads it), or NULL. */
+static const char *body_elsewhere(json_t *root, const jf_keys *keys)
+{
+    static const char *const others[] = {"text",     "content", "article",
+                                         "contents", "Body",    "Text",
+                                         "maintext"};
+    if ((keys->mapped >> JF_BODY & 1) ||
+        json_object_get(root, keys->k[JF_BODY]) != NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (json_is_string(json_object_get(root, others[i])))
+            return others[i];
+    return NULL;
+}
+
 static int json_slow(trawl_article *out, const char *line, size_t len,
                      const jf_keys *keys, trawl_err *err)
 {
@@ -2268,13 +2285,21 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
             if (json_is_string(o) || json_is_integer(o))
                 other = others[i];
         }
+        /* The body may be missing too (SaudiNewsNet: "url" and
+         * "content"): name both options, not one per run. */
+        const char *text = body_elsewhere(root, keys);
+        char also[96] = "";
+        if (text != NULL)
+            snprintf(also, sizeof(also), "; the body too: --field body=%s",
+                     text);
         if (other != NULL)
             rc = trawl_err_set(err, TRAWL_EINVAL,
                                "missing field \"id\" (--field id=%s reads "
-                               "the id from \"%s\")",
-                               other, other);
+                               "the id from \"%s\")%s",
+                               other, other, also);
         else
-            rc = trawl_err_set(err, TRAWL_EINVAL, "missing field \"id\"");
+            rc = trawl_err_set(err, TRAWL_EINVAL,
+                               "missing field \"id\"%s", also);
         goto done;
     }
     if (jid == NULL) {
@@ -2317,16 +2342,8 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
     if (jbody == NULL || !json_is_string(jbody)) {
         /* Other tools' name for the text: say which field trawl reads,
          * and the option that reads theirs. */
-        static const char *const others[] = {"text", "content", "article",
-                                             "contents", "Body", "Text"};
-        const char *other = NULL;
-        for (size_t i = 0; jbody == NULL && other == NULL &&
-                           !(keys->mapped >> JF_BODY & 1) &&
-                           i < sizeof(others) / sizeof(others[0]);
-             i++) {
-            if (json_is_string(json_object_get(root, others[i])))
-                other = others[i];
-        }
+        const char *other = jbody == NULL ? body_elsewhere(root, keys)
+                                          : NULL;
         if (other != NULL)
             rc = trawl_err_set(err, TRAWL_EINVAL,
                                "missing string field \"body\" (the text "

@@ -145,11 +145,57 @@ static void test_json_and_csv_advice(void **state)
     th_cleanup(&h);
 }
 
+/* SaudiNewsNet's records ({"url", "date_extracted", "title", "author",
+ * "content"}, after jq -c '.[]'): one message names both options a run
+ * needs, and a file whose dates are all under another name says which
+ * option reads them instead of indexing everything undated in silence. */
+static void test_other_names_in_one_message(void **state)
+{
+    (void)state;
+    th h;
+    assert_int_equal(th_init(&h), 0);
+    char p[256];
+    th_path(p, sizeof(p), &h, "saudi.jsonl");
+    th_write_text(p, "{\"source\": \"aawsat\", \"url\": \"http://x/1\", "
+                     "\"date_extracted\": \"2015-07-21 02:51:32\", "
+                     "\"title\": \"T\", \"author\": \"A\", \"content\": "
+                     "\"Storm.\"}\n"
+                     "{\"source\": \"aawsat\", \"url\": \"http://x/2\", "
+                     "\"date_extracted\": \"2015-07-21 03:00:00\", "
+                     "\"title\": \"U\", \"author\": \"B\", \"content\": "
+                     "\"Rain.\"}\n");
+    th_result r;
+    const char *plain[] = {"trawl-index", "--index", h.index, p, NULL};
+    assert_int_equal(th_run(&r, plain), 1);
+    want_in("stderr", r.err,
+            "saudi.jsonl:1: missing field \"id\" (--field id=url reads the "
+            "id from \"url\"); the body too: --field body=content");
+    th_result_free(&r);
+
+    const char *mapped[] = {"trawl-index", "--index", h.index, "--field",
+                            "id=url", "--field", "body=content", p, NULL};
+    assert_int_equal(th_run(&r, mapped), 0);
+    want_in("stderr", r.err,
+            "saudi.jsonl: no article has a \"date\" (indexed undated); "
+            "--field date=date_extracted reads the dates from "
+            "\"date_extracted\"");
+    th_result_free(&r);
+
+    const char *dated[] = {"trawl-index", "--index", h.index, "--field",
+                           "id=url", "--field", "body=content", "--field",
+                           "date=date_extracted", p, NULL};
+    assert_int_equal(th_run(&r, dated), 0);
+    assert_null(strstr(r.err, "no article has"));
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_author_list),
         cmocka_unit_test(test_json_and_csv_advice),
+        cmocka_unit_test(test_other_names_in_one_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
