@@ -232,9 +232,10 @@ static void usage(FILE *f)
 "                the same, compressed (gzip, zstd), read as a stream.\n"
 "Other files in directories are ignored. A PATH that is a file of another\n"
 "type, or that gives no article (an empty directory, one without article\n"
-"files), is reported as bad input; for a .json, .ndjson or .csv file the\n"
-"message says how to make it readable (JSON Lines saved as .json: name it\n"
-".jsonl; a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
+"files), is reported as bad input; for a .json, .ndjson or .csv file, or\n"
+"one without an extension, the message says how to make it readable (JSON\n"
+"Lines saved as .json: name it .jsonl; a JSON array: jq -c '.[]' in.json\n"
+"> out.jsonl).\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
@@ -552,8 +553,11 @@ static int jq_name(const char *k, size_t n)
  * but that a rename or a one-line conversion makes readable. */
 static int convertible(const char *name)
 {
+    const char *base = strrchr(name, '/');
+    base = base != NULL ? base + 1 : name;
     return has_suffix(name, ".json") || has_suffix(name, ".ndjson") ||
-           has_suffix(name, ".csv");
+           has_suffix(name, ".csv") ||
+           strchr(base, '.') == NULL; /* 20 Newsgroups' 60804, 60805 */
 }
 
 /*
@@ -575,6 +579,15 @@ static const char *other_hint(const char *path, char *buf, size_t cap)
                  "out.jsonl (the row number is the id unless a column is "
                  "named id), then map its columns with --field (body=text, "
                  "...)");
+        return buf;
+    }
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    if (strchr(base, '.') == NULL) {
+        snprintf(buf, cap,
+                 "; files without an extension are skipped: if they are "
+                 "articles, name them .txt, e.g. find DIR -type f ! -name "
+                 "'*.*' -exec mv {} {}.txt ';'");
         return buf;
     }
     char head[65536];

@@ -136,6 +136,15 @@ static void test_json_and_csv_advice(void **state)
     th_write_text(p, "title,content\nT,Body\n");
     advice(&h, p, "; a CSV file: convert it to JSON Lines");
 
+    /* 20 Newsgroups: article files named by number. */
+    th_make_dir(&h, "sci.space");
+    th_path(p, sizeof(p), &h, "sci.space/60804");
+    th_write_text(p, "From: a@example.edu\nSubject: Launch\n\nDelayed.\n");
+    th_path(p, sizeof(p), &h, "sci.space");
+    advice(&h, p, "sci.space/60804 is not read; files without an "
+                  "extension are skipped: if they are articles, name them "
+                  ".txt");
+
     /* A directory holding only such a file names it. */
     th_make_dir(&h, "dump");
     th_path(p, sizeof(p), &h, "dump/huff.json");
