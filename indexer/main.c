@@ -232,10 +232,10 @@ static void usage(FILE *f)
 "                the same, compressed (gzip, zstd), read as a stream.\n"
 "Other files in directories are ignored. A PATH that is a file of another\n"
 "type, or that gives no article (an empty directory, one without article\n"
-"files), is reported as bad input; for a .json, .ndjson or .csv file, or\n"
-"one without an extension, the message says how to make it readable (JSON\n"
-"Lines saved as .json: name it .jsonl; a JSON array: jq -c '.[]' in.json\n"
-"> out.jsonl).\n"
+"files), is reported as bad input; for a .json, .ndjson or .csv file, one\n"
+"without an extension, an archive (.zip, .tar.gz, ...) or a .jsonl.bz2, the\n"
+"message says how to make it readable (JSON Lines saved as .json: name it\n"
+".jsonl; a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
@@ -551,12 +551,36 @@ static int jq_name(const char *k, size_t n)
 
 /* Files people save articles in that trawl does not read as they are,
  * but that a rename or a one-line conversion makes readable. */
+/* Archives and compressors datasets are downloaded in (the BBC dataset
+ * as .zip, 20 Newsgroups and livedoor as .tar.gz, Lenta.ru as .csv.bz2,
+ * Wikinews as .xml.bz2), and the tool that undoes each. */
+static const struct {
+    const char *suffix, *tool;
+    int tar; /* 1: a tar archive; 2: a zip archive; 0: one file */
+} packed[] = {
+    {".tar", "tar -xf", 1},  {".tar.gz", "tar -xzf", 1},
+    {".tgz", "tar -xzf", 1}, {".tar.bz2", "tar -xjf", 1},
+    {".tbz2", "tar -xjf", 1}, {".tar.xz", "tar -xJf", 1},
+    {".txz", "tar -xJf", 1}, {".tar.zst", "tar --zstd -xf", 1},
+    {".zip", "unzip", 2},    {".gz", "gzip -dc", 0},
+    {".bz2", "bzip2 -dc", 0}, {".xz", "xz -dc", 0},
+    {".zst", "zstd -dc", 0}, {".lz4", "lz4 -dc", 0},
+};
+
+static int packed_kind(const char *name)
+{
+    for (size_t i = 0; i < sizeof(packed) / sizeof(packed[0]); i++)
+        if (has_suffix(name, packed[i].suffix))
+            return (int)i;
+    return -1;
+}
+
 static int convertible(const char *name)
 {
     const char *base = strrchr(name, '/');
     base = base != NULL ? base + 1 : name;
     return has_suffix(name, ".json") || has_suffix(name, ".ndjson") ||
-           has_suffix(name, ".csv") ||
+           has_suffix(name, ".csv") || packed_kind(name) >= 0 ||
            strchr(base, '.') == NULL; /* 20 Newsgroups' 60804, 60805 */
 }
 
@@ -570,6 +594,33 @@ static int convertible(const char *name)
  */
 static const char *other_hint(const char *path, char *buf, size_t cap)
 {
+    int pk = packed_kind(path);
+    if (pk >= 0 && packed[pk].tar == 1) {
+        snprintf(buf, cap, "; a tar archive: unpack it first (mkdir DIR; "
+                           "%s ARCHIVE -C DIR) and index DIR",
+                 packed[pk].tool);
+        return buf;
+    }
+    if (pk >= 0 && packed[pk].tar == 2) {
+        snprintf(buf, cap, "; a zip archive: unpack it first (unzip "
+                           "ARCHIVE -d DIR) and index DIR");
+        return buf;
+    }
+    if (pk >= 0) {
+        /* .jsonl.bz2: only gzip and zstd are read as they are */
+        size_t n = strlen(path) - strlen(packed[pk].suffix);
+        if (n >= 6 && strncasecmp(path + n - 6, ".jsonl", 6) == 0) {
+            snprintf(buf, cap, "; .jsonl is read compressed with gzip or "
+                               "zstd only: recompress it, e.g. %s "
+                               "in.jsonl%s | zstd -q -o in.jsonl.zst",
+                     packed[pk].tool, packed[pk].suffix);
+            return buf;
+        }
+        snprintf(buf, cap, "; compressed: decompress it first (%s FILE > "
+                           "NAME) and index what it holds",
+                 packed[pk].tool);
+        return buf;
+    }
     if (has_suffix(path, ".csv")) {
         snprintf(buf, cap,
                  "; a CSV file: convert it to JSON Lines, e.g. python3 -c "

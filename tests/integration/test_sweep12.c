@@ -145,6 +145,21 @@ static void test_json_and_csv_advice(void **state)
                   "extension are skipped: if they are articles, name them "
                   ".txt");
 
+    /* Datasets as downloaded: archives, another compressor. */
+    th_path(p, sizeof(p), &h, "bbc-fulltext.zip");
+    th_write_text(p, "PK");
+    advice(&h, p, "; a zip archive: unpack it first (unzip ARCHIVE -d DIR) "
+                  "and index DIR");
+    th_path(p, sizeof(p), &h, "20news-bydate.tar.gz");
+    th_write_text(p, "x");
+    advice(&h, p, "; a tar archive: unpack it first (mkdir DIR; tar -xzf "
+                  "ARCHIVE -C DIR) and index DIR");
+    th_path(p, sizeof(p), &h, "cc_news.jsonl.bz2");
+    th_write_text(p, "BZh");
+    advice(&h, p, "; .jsonl is read compressed with gzip or zstd only: "
+                  "recompress it, e.g. bzip2 -dc in.jsonl.bz2 | zstd -q -o "
+                  "in.jsonl.zst");
+
     /* A directory holding only such a file names it. */
     th_make_dir(&h, "dump");
     th_path(p, sizeof(p), &h, "dump/huff.json");
