@@ -214,12 +214,46 @@ static void test_other_names_in_one_message(void **state)
     th_cleanup(&h);
 }
 
+/* A CSV's empty column and HuffPost's "authors": "" are an empty
+ * byline or URL: trawl shows none, not an "author" line with nothing or
+ * "by " alone. */
+static void test_empty_byline_not_shown(void **state)
+{
+    (void)state;
+    th h;
+    assert_int_equal(th_init(&h), 0);
+    char p[256];
+    th_path(p, sizeof(p), &h, "huff.jsonl");
+    th_write_text(p, "{\"id\": \"1\", \"title\": \"Storm\", \"body\": \"A storm "
+                     "closed the harbor.\", \"author\": \"\", \"url\": \"\", "
+                     "\"category\": \"U.S. NEWS\"}\n");
+    const char *paths[] = {p, NULL};
+    assert_int_equal(th_index(&h, paths, NULL), 0);
+    assert_int_equal(th_daemon_start(&h, NULL), 0);
+    th_result r;
+    const char *get[] = {"--get", "1", NULL};
+    assert_int_equal(th_client(&h, &r, get), 0);
+    want_in("get", r.out, "id      1\n");
+    if (strstr(r.out, "author") != NULL || strstr(r.out, "url") != NULL)
+        fail_msg("an empty author or url shown: %s", r.out);
+    th_result_free(&r);
+    const char *hits[] = {"--fields", "id,title,author,url", "storm", NULL};
+    assert_int_equal(th_client(&h, &r, hits), 0);
+    want_in("search", r.out, "1. Storm\n");
+    if (strstr(r.out, "by ") != NULL)
+        fail_msg("an empty byline shown: %s", r.out);
+    th_result_free(&r);
+    assert_int_equal(th_daemon_stop(&h), 0);
+    th_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_author_list),
         cmocka_unit_test(test_json_and_csv_advice),
         cmocka_unit_test(test_other_names_in_one_message),
+        cmocka_unit_test(test_empty_byline_not_shown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
