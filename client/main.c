@@ -954,6 +954,12 @@ static int show_hit(const out *o, const json_t *hit, long rank, int rank_w,
     const char *author = get_str(hit, "author");
     const char *url = get_str(hit, "url");
     json_t *score = json_object_get(hit, "score");
+    /* An empty byline or URL (a CSV's empty column, HuffPost's "authors":
+     * "") is none: not "by " and nothing. */
+    if (author != NULL && author[0] == '\0')
+        author = NULL;
+    if (url != NULL && url[0] == '\0')
+        url = NULL;
     /* Without a title member (--fields), the id is the heading. */
     int titled = json_object_get(hit, "title") != NULL;
     int indent = rank_w + 2;
@@ -1193,8 +1199,8 @@ static int show_doc(const out *o, const json_t *resp)
     printf("\n");
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         const char *v = get_str(doc, fields[i]);
-        if (v == NULL)
-            continue;
+        if (v == NULL || (i > 0 && v[0] == '\0'))
+            continue; /* an empty author or url is none */
         if (o->color)
             fputs(C_DIM, stdout);
         printf("%-7s ", fields[i]);

@@ -132,6 +132,11 @@ typedef struct run {
     hmap jsonl_ids;   /* id hash -> fingerprint of its last line so far */
     uint64_t same_again; /* JSON lines skipped: an id's copy as it was */
     uint64_t again;   /* article files met again (links), skipped */
+    int file_dated;   /* an article of this .jsonl file had a date */
+    const char *date_other; /* a dated-looking member of this file's
+                               undated articles (see undated_hint) */
+    char *other;      /* the first .json/.ndjson/.csv file a directory
+                         PATH held (not read), for the advice */
     unsigned long line_notes;  /* bad lines of this .jsonl file noted */
     unsigned long lines_unshown; /* and those past LINE_NOTES, not */
     int no_changes;   /* nothing to commit: the generation stays */
@@ -213,7 +218,8 @@ static void usage(FILE *f)
 "                file larger than 256 MiB is reported and skipped.\n"
 "  *.jsonl       one article per non-blank line: {\"id\", \"title\", \"body\",\n"
 "                optional \"date\" (ISO 8601, RFC 2822, a month or a year),\n"
-"                \"author\", \"url\"}; other members are stored as extra\n"
+"                \"author\" (a string, or a list of names, joined with\n"
+"                \", \"), \"url\"}; other members are stored as extra\n"
 "                fields. --field reads a field from a member of another\n"
 "                name (cc_news: --field body=text --field id=url). Read\n"
 "                as a stream; a line longer than 64 MiB is reported and\n"
@@ -226,7 +232,10 @@ static void usage(FILE *f)
 "                the same, compressed (gzip, zstd), read as a stream.\n"
 "Other files in directories are ignored. A PATH that is a file of another\n"
 "type, or that gives no article (an empty directory, one without article\n"
-"files), is reported as bad input.\n"
+"files), is reported as bad input; for a .json, .ndjson or .csv file, one\n"
+"without an extension, an archive (.zip, .tar.gz, ...) or a .jsonl.bz2, the\n"
+"message says how to make it readable (JSON Lines saved as .json: name it\n"
+".jsonl; a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
@@ -526,6 +535,196 @@ static int file_kind(const char *name)
     if (has_suffix(name, ".txt") || has_suffix(name, ".md"))
         return KIND_TEXT;
     return KIND_OTHER;
+}
+
+/* Whether jq can write member k (n bytes) as .k. */
+static int jq_name(const char *k, size_t n)
+{
+    if (k[0] >= '0' && k[0] <= '9')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(k[i] == '_' || (k[i] >= '0' && k[i] <= '9') ||
+              (k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z')))
+            return 0;
+    return 1;
+}
+
+/* Files people save articles in that trawl does not read as they are,
+ * but that a rename or a one-line conversion makes readable. */
+/* Archives and compressors datasets are downloaded in (the BBC dataset
+ * as .zip, 20 Newsgroups and livedoor as .tar.gz, Lenta.ru as .csv.bz2,
+ * Wikinews as .xml.bz2), and the tool that undoes each. */
+static const struct {
+    const char *suffix, *tool;
+    int tar; /* 1: a tar archive; 2: a zip archive; 0: one file */
+} packed[] = {
+    {".tar", "tar -xf", 1},  {".tar.gz", "tar -xzf", 1},
+    {".tgz", "tar -xzf", 1}, {".tar.bz2", "tar -xjf", 1},
+    {".tbz2", "tar -xjf", 1}, {".tar.xz", "tar -xJf", 1},
+    {".txz", "tar -xJf", 1}, {".tar.zst", "tar --zstd -xf", 1},
+    {".zip", "unzip", 2},    {".gz", "gzip -dc", 0},
+    {".bz2", "bzip2 -dc", 0}, {".xz", "xz -dc", 0},
+    {".zst", "zstd -dc", 0}, {".lz4", "lz4 -dc", 0},
+};
+
+static int packed_kind(const char *name)
+{
+    for (size_t i = 0; i < sizeof(packed) / sizeof(packed[0]); i++)
+        if (has_suffix(name, packed[i].suffix))
+            return (int)i;
+    return -1;
+}
+
+static int convertible(const char *name)
+{
+    const char *base = strrchr(name, '/');
+    base = base != NULL ? base + 1 : name;
+    return has_suffix(name, ".json") || has_suffix(name, ".ndjson") ||
+           has_suffix(name, ".csv") || packed_kind(name) >= 0 ||
+           strchr(base, '.') == NULL; /* 20 Newsgroups' 60804, 60805 */
+}
+
+/*
+ * The advice for a convertible file (see convertible()), from its first
+ * bytes: JSON Lines saved as .json (the HuffPost dataset's
+ * News_Category_Dataset_v3.json) is only misnamed; a JSON array or an
+ * object holding one (a NewsAPI answer: {"articles": [...]}) and a CSV
+ * export take a one-line conversion. Written into buf as "; ..."; "" when
+ * there is nothing to say.
+ */
+static const char *other_hint(const char *path, char *buf, size_t cap)
+{
+    int pk = packed_kind(path);
+    if (pk >= 0 && packed[pk].tar == 1) {
+        snprintf(buf, cap, "; a tar archive: unpack it first (mkdir DIR; "
+                           "%s ARCHIVE -C DIR) and index DIR",
+                 packed[pk].tool);
+        return buf;
+    }
+    if (pk >= 0 && packed[pk].tar == 2) {
+        snprintf(buf, cap, "; a zip archive: unpack it first (unzip "
+                           "ARCHIVE -d DIR) and index DIR");
+        return buf;
+    }
+    if (pk >= 0) {
+        /* .jsonl.bz2: only gzip and zstd are read as they are */
+        size_t n = strlen(path) - strlen(packed[pk].suffix);
+        if (n >= 6 && strncasecmp(path + n - 6, ".jsonl", 6) == 0) {
+            snprintf(buf, cap, "; .jsonl is read compressed with gzip or "
+                               "zstd only: recompress it, e.g. %s "
+                               "in.jsonl%s | zstd -q -o in.jsonl.zst",
+                     packed[pk].tool, packed[pk].suffix);
+            return buf;
+        }
+        snprintf(buf, cap, "; compressed: decompress it first (%s FILE > "
+                           "NAME) and index what it holds",
+                 packed[pk].tool);
+        return buf;
+    }
+    if (has_suffix(path, ".csv")) {
+        snprintf(buf, cap,
+                 "; a CSV file: convert it to JSON Lines, e.g. python3 -c "
+                 "'import csv,json,sys; csv.field_size_limit(1<<30); "
+                 "[print(json.dumps({\"id\": i, **r})) for i, r in "
+                 "enumerate(csv.DictReader(sys.stdin), 1)]' < in.csv > "
+                 "out.jsonl (the row number is the id unless a column is "
+                 "named id), then map its columns with --field (body=text, "
+                 "...)");
+        return buf;
+    }
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    if (strchr(base, '.') == NULL) {
+        snprintf(buf, cap,
+                 "; files without an extension are skipped: if they are "
+                 "articles, name them .txt, e.g. find DIR -type f ! -name "
+                 "'*.*' -exec mv {} {}.txt ';'");
+        return buf;
+    }
+    char head[65536];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return "";
+    ssize_t got = read(fd, head, sizeof(head) - 1);
+    close(fd);
+    if (got <= 0)
+        return "";
+    head[got] = '\0';
+    size_t n = (size_t)got, i = 0;
+    if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
+        i = 3;
+    while (i < n && strchr(" \t\r\n", head[i]) != NULL && head[i] != '\0')
+        i++;
+    if (i < n && head[i] == '[') {
+        snprintf(buf, cap, "; it holds a JSON array: convert it to one "
+                           "object a line, e.g. jq -c '.[]' in.json > "
+                           "out.jsonl");
+        return buf;
+    }
+    if (i == n || head[i] != '{')
+        return "";
+    /* The first member of the top object holding an array of objects
+     * ({"status": "ok", "articles": [{...}, ...]}: NewsAPI's answer). */
+    const char *key = NULL;
+    size_t kn = 0;
+    int depth = 0, in_str = 0;
+    const char *ks = NULL;
+    for (size_t p = i; p < n && key == NULL; p++) {
+        char c = head[p];
+        if (in_str) {
+            if (c == '\\')
+                p++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            ks = head + p + 1;
+        } else if (c == '{' || c == '[') {
+            if (c == '[' && depth == 1 && ks != NULL) {
+                size_t v = p + 1;
+                while (v < n && strchr(" \t\r\n", head[v]) != NULL &&
+                       head[v] != '\0')
+                    v++;
+                if (v < n && head[v] == '{') {
+                    key = ks;
+                    kn = strcspn(ks, "\"");
+                }
+            }
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth == 1) {
+            ks = NULL;
+        }
+    }
+    /* One object a line: its first line ends with '}' and the next
+     * starts with '{' (or, holding no such array, there is none). */
+    const char *nl = memchr(head + i, '\n', n - i);
+    size_t e = nl != NULL ? (size_t)(nl - head) : n, k = e;
+    while (k > i && strchr(" \t\r", head[k - 1]) != NULL)
+        k--;
+    size_t j = e;
+    while (j < n && strchr(" \t\r\n", head[j]) != NULL && head[j] != '\0')
+        j++;
+    if (k > i && head[k - 1] == '}' &&
+        (j < n ? head[j] == '{' : key == NULL) &&
+        (nl != NULL || (size_t)got < sizeof(head) - 1)) {
+        snprintf(buf, cap, "; it looks like JSON Lines (one object a "
+                           "line): name it .jsonl (or link it: ln -s "
+                           "in.json in.jsonl)");
+        return buf;
+    }
+    if (key == NULL || kn == 0 || kn > 40 || !jq_name(key, kn)) {
+        key = "KEY";
+        kn = 3;
+    }
+    snprintf(buf, cap, "; it holds one JSON object: if the articles are in "
+                       "an array member, take them one a line, e.g. jq -c "
+                       "'.%.*s[]' in.json > out.jsonl",
+             (int)kn, key);
+    return buf;
 }
 
 /* Pre-walk: sum the sizes of the files the real walk will read. */
@@ -1168,6 +1367,35 @@ static void html_to_text(trawl_article *a)
  * generation holds with the same hash of the raw line is kept without
  * parsing; any other is parsed and added with that hash as fingerprint.
  */
+/*
+ * Members that hold an article's date under another name (news-please's
+ * "date_publish", NewsAPI's "publishedAt", SaudiNewsNet's
+ * "date_extracted", RSS's "pubDate", ...): the first one an undated
+ * article has among its extra fields, when no --field date= is given;
+ * else NULL. A file whose articles are all undated is then named with
+ * the option, instead of silently listing nothing by date.
+ */
+static const char *undated_hint(const run *r, const trawl_article *a)
+{
+    static const char *const keys[] = {
+        "date_publish", "publishedAt",  "published_at", "published",
+        "pubDate",      "datePublished", "date_published", "publish_date",
+        "created_at",   "timestamp",    "date_extracted", "time"};
+    if ((r->fields != NULL && r->fields->date != NULL) || a->extra == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char q[40];
+        snprintf(q, sizeof(q), "\"%s\":", keys[i]);
+        const char *at = strstr(a->extra, q);
+        /* A member's name, not text inside a value: after '{' or ','
+         * (the extra fields are compact JSON), and not null. */
+        if (at != NULL && (at[-1] == '{' || at[-1] == ',') &&
+            strncmp(at + strlen(q), "null", 4) != 0)
+            return keys[i];
+    }
+    return NULL;
+}
+
 static void index_json_line(run *r, const char *path, unsigned long line,
                             const char *s, size_t n)
 {
@@ -1295,6 +1523,10 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         r->repaired++;
     }
     html_to_text(&a);
+    if (a.date != TRAWL_NO_DATE)
+        r->file_dated = 1;
+    else if (r->date_other == NULL && !r->file_dated)
+        r->date_other = undated_hint(r, &a);
     a.fingerprint = h;
     if (rerun && !id_known) {
         int same = jsonl_same_again(r, a.id, a.id_len, h);
@@ -1327,6 +1559,8 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
     }
     r->line_notes = r->lines_unshown = 0;
     r->nul_noted = 0;
+    r->file_dated = 0;
+    r->date_other = NULL;
     int kind = src_kind_of(e->rel);
     /* UTF-16 (Windows PowerShell's '>' writes it): every line would be
      * reported as bad JSON; say once what it is instead. */
@@ -1351,6 +1585,14 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
         char msg[96];
         snprintf(msg, sizeof(msg), "%lu more line%s with problems not shown",
                  r->lines_unshown, r->lines_unshown == 1 ? "" : "s");
+        note(e->path, 0, msg);
+    }
+    if (!r->file_dated && r->date_other != NULL) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "no article has a \"date\" (indexed undated); --field "
+                 "date=%s reads the dates from \"%s\"",
+                 r->date_other, r->date_other);
         note(e->path, 0, msg);
     }
 }
@@ -1449,11 +1691,18 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         return 1;
 
     if (kind == KIND_OTHER) {
+        char hint[512], msg[768];
         if (e->explicit_file) {
-            note(e->path, 0, "not an article file (expected .txt, .md, "
-                             ".jsonl, .jsonl.gz or .jsonl.zst, in any "
-                             "case)");
+            snprintf(msg, sizeof(msg),
+                     "not an article file (expected .txt, .md, .jsonl, "
+                     ".jsonl.gz or .jsonl.zst, in any case)%s",
+                     convertible(e->rel)
+                         ? other_hint(e->path, hint, sizeof(hint))
+                         : "");
+            note(e->path, 0, msg);
             r->bad++;
+        } else if (r->other == NULL && convertible(e->rel)) {
+            r->other = strdup(e->path); /* NULL: no advice, no harm */
         }
         return 0;
     }
@@ -2117,14 +2366,23 @@ int main(int argc, char **argv)
             r.bad == bad && r.again == again) {
             struct stat st;
             int is_dir = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
+            char hint[512], msg[2048] = "";
+            if (r.found == found && r.other != NULL)
+                snprintf(msg, sizeof(msg),
+                         "no article file (.txt, .md, .jsonl[.gz|.zst], in "
+                         "any case) in this directory; %s is not read%s",
+                         r.other, other_hint(r.other, hint, sizeof(hint)));
             note(argv[i], 0,
-                 r.found == found
+                 msg[0] != '\0' ? msg
+                 : r.found == found
                      ? "no article file (.txt, .md, .jsonl[.gz|.zst], in "
                        "any case) in this directory"
                  : is_dir ? "no article in the files of this directory"
                           : "no article in this file");
             r.bad++;
         }
+        free(r.other);
+        r.other = NULL;
     }
     hset_free(&r.ids);
     if (r.again > LINE_NOTES && !r.quiet)

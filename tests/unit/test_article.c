@@ -817,6 +817,98 @@ static void test_json_fast_path(void **state)
 }
 
 /*
+ * Members no field reads (HuffPost's "category", news-please's
+ * "language", a list of tags) are kept by the fast path too, as the text
+ * jansson's compact dump gives: real records have them, and the slow
+ * path cost twice the time of a short record. Both paths must give the
+ * same extra fields byte for byte, or the same error.
+ */
+static void test_json_fast_extra(void **state)
+{
+    (void)state;
+    static const char *const fast[] = {
+        "{\"id\":\"a\",\"body\":\"b\",\"category\":\"U.S. NEWS\"}",
+        "{\"category\":\"C\",\"id\":\"a\",\"n\":-0,\"body\":\"b\",\"ok\":true,"
+        "\"no\":false,\"z\":null,\"tags\":[\"x\", 1 ,null,true],\"e\":[ ]}",
+        "{\"id\":\"a\",\"body\":\"b\",\"s\":\"q\\\"\\\\\\/\\b\\f\\n\\r\\t"
+        "\\u0001\\u001f\\u007f\\u00e9\\u2028\\ud83d\\ude00\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"k\xc3\xa9/\x7f\":\"v\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"big\":123456789012345678}",
+    };
+    for (size_t i = 0; i < sizeof(fast) / sizeof(fast[0]); i++) {
+        trawl_article a;
+        if (trawl__article_parse_json_fields_fast(&a, fast[i],
+                                                  strlen(fast[i]),
+                                                  NULL) != 1)
+            fail_msg("not read by the fast path: %s", fast[i]);
+        trawl_article_clear(&a);
+        json_same(fast[i], strlen(fast[i]));
+    }
+    /* Left to jansson (and the same answer): reals, objects, nested
+     * arrays, duplicates, bad syntax in an extra member. */
+    static const char *const slow[] = {
+        "{\"id\":\"a\",\"body\":\"b\",\"r\":1.5}",
+        "{\"id\":\"a\",\"body\":\"b\",\"o\":{\"x\":1}}",
+        "{\"id\":\"a\",\"body\":\"b\",\"t\":[[1]]}",
+        "{\"id\":\"a\",\"body\":\"b\",\"t\":[{\"name\":\"x\"}]}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":1,\"x\":2}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":[1,]}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":[1 2]}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":tru}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":\"\\u0000\"}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":99999999999999999999}",
+        "{\"id\":\"a\",\"body\":\"b\",\"x\":1e5}",
+    };
+    for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++)
+        json_same(slow[i], strlen(slow[i]));
+
+    /* Every byte value in an extra string, one at a time. */
+    for (int c = 1; c < 256; c++) {
+        char line[64];
+        int n = snprintf(line, sizeof(line),
+                         "{\"id\":\"a\",\"body\":\"b\",\"x\":\"<%c>\"}", c);
+        json_same(line, (size_t)n);
+    }
+
+    /* Random mutations of a record with extra members. */
+    static const char base[] =
+        "{\"id\":\"x/1\",\"category\":\"WORLD \\u00e9\",\"title\":\"T\","
+        "\"body\":\"one\\ntwo\",\"tags\":[\"a\",\"b\\\"c\",7,null],"
+        "\"n\":-12,\"ok\":true,\"url\":\"u\"}";
+    static const char alphabet[] = "{}[]:,\"\\/ u0123456789abcdefnrtl-.eE";
+    unsigned seed = 4242;
+    char buf[sizeof(base) + 8];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = sizeof(base) - 1;
+        memcpy(buf, base, n);
+        int edits = 1 + iter % 3;
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            char c = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+            seed = seed * 1103515245u + 12345u;
+            switch ((seed >> 8) % 3) {
+            case 0:
+                buf[at] = c;
+                break;
+            case 1:
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+                break;
+            default:
+                if (n + 1 < sizeof(buf)) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    buf[at] = c;
+                    n++;
+                }
+            }
+        }
+        json_same(buf, n);
+    }
+}
+
+/*
  * Windows tools save "Unicode" text as UTF-16 with a byte order mark: it
  * was read as bytes, and its NULs were stored (clients that read JSON
  * with jansson refuse a response holding "\u0000"). Now UTF-16 (LE or
@@ -1039,6 +1131,167 @@ static void test_unreadable_date_is_reported(void **state)
     }
 }
 
+/* A byline given as an array of names (news-please, CC-News:
+ * "authors": ["Jane Doe", "John Roe"]) is one byline, the names joined
+ * with ", "; the fast path leaves arrays to jansson, so both agree. */
+static void test_json_author_array(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        const char *author; /* NULL: none */
+    } ok[] = {
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"Jane Doe\",\"John "
+         "Roe\"]}", "Jane Doe, John Roe"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"Solo\"]}", "Solo"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[]}", NULL},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"\"]}", NULL},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"\",\"X\",\"\",\"Y\","
+         "\"\"]}", "X, Y"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"A\\u0000B\","
+         "\"\\u00c9mile\"]}", "AB, \xc3\x89mile"},
+        {"{\"author\":[\"Ann\",\"Bo\"],\"id\":\"a\",\"body\":\"b\","
+         "\"tags\":[\"x\"]}", "Ann, Bo"},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        trawl_article a = parse_json_ok(ok[i].line);
+        if (ok[i].author == NULL ? a.author != NULL
+                                 : a.author == NULL ||
+                                       strcmp(a.author, ok[i].author) != 0 ||
+                                       a.author_len != strlen(ok[i].author))
+            fail_msg("%s: author \"%s\", wanted \"%s\"", ok[i].line,
+                     a.author != NULL ? a.author : "(null)",
+                     ok[i].author != NULL ? ok[i].author : "(null)");
+        assert_null(a.extra != NULL ? strstr(a.extra, "author") : NULL);
+        trawl_article_clear(&a);
+        json_same(ok[i].line, strlen(ok[i].line));
+    }
+
+    /* Read from another member: the message names it and the field. */
+    trawl_json_fields f;
+    trawl_err err = {0};
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(trawl_json_fields_set(&f, "author=authors", &err), 0);
+    trawl_article a;
+    static const char np[] =
+        "{\"id\":\"a\",\"body\":\"b\",\"authors\":[\"Jane Doe\",\"John "
+        "Roe\"]}";
+    assert_int_equal(
+        trawl_article_parse_json_fields(&a, np, strlen(np), &f, &err), 0);
+    assert_string_equal(a.author, "Jane Doe, John Roe");
+    trawl_article_clear(&a);
+    static const char bad[] =
+        "{\"id\":\"a\",\"body\":\"b\",\"authors\":[\"Jane\",7]}";
+    assert_int_equal(
+        trawl_article_parse_json_fields(&a, bad, strlen(bad), &f, &err),
+        TRAWL_EINVAL);
+    assert_string_equal(err.msg,
+                        "field \"authors\" (the author, per --field "
+                        "author=authors) is an array holding a number "
+                        "(item 2): the author is read from a string or an "
+                        "array of strings");
+
+    /* Anything but strings in the array stays an error, naming what. */
+    static const struct {
+        const char *line;
+        const char *want;
+    } errs[] = {
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[null]}",
+         "field \"author\" is an array holding null (item 1): the author "
+         "is read from a string or an array of strings"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"A\",[\"B\"]]}",
+         "is an array holding an array (item 2)"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[{\"@type\":\"Person\","
+         "\"name\":\"A\"}]}",
+         "is an array holding an object (item 1): the author is read from "
+         "a string or an array of strings; e.g. jq -c '.author |= "
+         "map(.name)' reads each one's \"name\""},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":{\"name\":\"A\"}}",
+         "field \"author\" is not a string: it is an object, and the author "
+         "is read from a string or an array of strings; e.g. jq -c "
+         "'.author |= .name' reads its \"name\""},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":3}",
+         "field \"author\" is not a string: it is a number"},
+        /* A title, url or body of another type: what it is and a fix. */
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":[\"A\",\"B\"]}",
+         "field \"title\" is not a string: it is an array, and the title "
+         "is read from a string; e.g. jq -c '.title |= join(\" \")' "
+         "converts the records"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":1984}",
+         "field \"title\" is not a string: it is a number, and the title "
+         "is read from a string; e.g. jq -c '.title |= tostring' converts "
+         "the records"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":{\"rendered\":\"T\"}}",
+         "field \"title\" is not a string: it is an object, and the title "
+         "is read from a string; e.g. jq -c '.title |= .rendered' reads "
+         "its \"rendered\""},
+        {"{\"id\":\"a\",\"body\":\"b\",\"title\":true}",
+         "field \"title\" is not a string: it is a boolean, and the title "
+         "is read from a string"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"url\":[\"u1\",\"u2\"]}",
+         "field \"url\" is not a string: it is an array, and the url is "
+         "read from a string; e.g. jq -c '.url |= .[0]' converts the "
+         "records"},
+        {"{\"id\":\"a\",\"body\":[\"p1\",\"p2\"]}",
+         "field \"body\" is not a string: it is an array, and the body is "
+         "read from a string; e.g. jq -c '.body |= join(\"\\n\\n\")' "
+         "converts the records"},
+    };
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        json_err(errs[i].line, strlen(errs[i].line), errs[i].want);
+        json_same(errs[i].line, strlen(errs[i].line));
+    }
+}
+
+/* Reuters-21578's <DATE> (day, month name and year joined by hyphens,
+ * the day padded with a space, centiseconds) is a JSON Lines date; the
+ * year must have four digits. A text file's Date: header reads as
+ * before (its reading is kept in indexes by TEXT_FP_VERSION). */
+static void test_json_dashed_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *date;
+        const char *want; /* NULL: a bad date */
+    } cases[] = {
+        {"26-FEB-1987 15:01:01.79", "1987-02-26T15:01:01Z"},
+        {" 1-MAR-1987 01:41:26.47", "1987-03-01T01:41:26Z"},
+        {"  3-MAR-1987 00:43:42.82", "1987-03-03T00:43:42Z"},
+        {"3-MAR-1987  09:15:05.40", "1987-03-03T09:15:05Z"},
+        {"5-Mar-2024", "2024-03-05"},
+        {"05-sept-2024 23:30 +0100", "2024-09-05T22:30:00Z"},
+        {"26-FEB-87", NULL},
+        {"1987-FEB-26", NULL},
+        {"31-FEB-1987", NULL},
+        {"26-FEB-1987 25:00", NULL},
+        {"26-FOO-1987", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char line[160];
+        snprintf(line, sizeof(line),
+                 "{\"id\":\"a\",\"body\":\"b\",\"date\":\"%s\"}",
+                 cases[i].date);
+        trawl_article a;
+        trawl_err err = {0};
+        int rc = trawl_article_parse_json(&a, line, strlen(line), &err);
+        if (cases[i].want == NULL) {
+            if (rc == 0 || strstr(err.msg, "bad date") == NULL)
+                fail_msg("%s: read, wanted a bad date", cases[i].date);
+            continue;
+        }
+        if (rc != 0)
+            fail_msg("%s: %s", cases[i].date, err.msg);
+        if (a.date != iso(cases[i].want))
+            fail_msg("%s: %lld, wanted %s", cases[i].date,
+                     (long long)a.date, cases[i].want);
+        trawl_article_clear(&a);
+        json_same(line, strlen(line));
+    }
+    trawl_article t = parse_text("Title: T\nDate: 26-FEB-1987\n\nBody.\n", 7);
+    assert_int_equal(t.date, 7);
+    trawl_article_clear(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1052,6 +1305,9 @@ int main(void)
         cmocka_unit_test(test_seed_files),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_fast_path),
+        cmocka_unit_test(test_json_author_array),
+        cmocka_unit_test(test_json_dashed_dates),
+        cmocka_unit_test(test_json_fast_extra),
         cmocka_unit_test(test_utf16_and_nul),
         cmocka_unit_test(test_json_nul_and_lone_surrogates),
         cmocka_unit_test(test_long_first_line_is_body),
