@@ -230,12 +230,15 @@ static void usage(FILE *f)
 "                indexed without one.\n"
 "  *.jsonl.gz, *.jsonl.zst\n"
 "                the same, compressed (gzip, zstd), read as a stream.\n"
+"                *.ndjson (.gz, .zst) are the same, and so is a *.json\n"
+"                file whose first two lines are JSON objects (JSON Lines\n"
+"                saved as .json, as the HuffPost dataset is).\n"
 "Other files in directories are ignored. A PATH that is a file of another\n"
 "type, or that gives no article (an empty directory, one without article\n"
-"files), is reported as bad input; for a .json, .ndjson or .csv file, one\n"
-"without an extension, an archive (.zip, .tar.gz, ...) or a .jsonl.bz2, the\n"
-"message says how to make it readable (JSON Lines saved as .json: name it\n"
-".jsonl; a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
+"files), is reported as bad input; for another .json file (a JSON array,\n"
+"an API answer), a .csv file, one without an extension, an archive (.zip,\n"
+".tar.gz, ...) or a .jsonl.bz2, the message says how to make it readable\n"
+"(a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
@@ -525,12 +528,14 @@ static int has_suffix(const char *s, const char *suffix)
 
 enum { KIND_OTHER, KIND_TEXT, KIND_JSONL };
 
-/* What a file is by its name: *.txt and *.md, *.jsonl, *.jsonl.gz and
- * *.jsonl.zst (any case). */
+/* What a file is by its name: *.txt and *.md, *.jsonl and *.ndjson, as
+ * they are or .gz or .zst (any case). A .json file may be JSON Lines
+ * too: see path_kind(). */
 static int file_kind(const char *name)
 {
     if (has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl.gz") ||
-        has_suffix(name, ".jsonl.zst"))
+        has_suffix(name, ".jsonl.zst") || has_suffix(name, ".ndjson") ||
+        has_suffix(name, ".ndjson.gz") || has_suffix(name, ".ndjson.zst"))
         return KIND_JSONL;
     if (has_suffix(name, ".txt") || has_suffix(name, ".md"))
         return KIND_TEXT;
@@ -579,9 +584,92 @@ static int convertible(const char *name)
 {
     const char *base = strrchr(name, '/');
     base = base != NULL ? base + 1 : name;
-    return has_suffix(name, ".json") || has_suffix(name, ".ndjson") ||
-           has_suffix(name, ".csv") || packed_kind(name) >= 0 ||
+    return has_suffix(name, ".json") || has_suffix(name, ".csv") || packed_kind(name) >= 0 ||
            strchr(base, '.') == NULL; /* 20 Newsgroups' 60804, 60805 */
+}
+
+/* What a .json file holds, from its first JSON_HEAD bytes: JSON Lines
+ * (an object on its first line and another on the next: the HuffPost
+ * dataset's News_Category_Dataset_v3.json), one object on one line, a
+ * JSON array, another object (*keyp: its first member holding an array
+ * of objects, as {"status": "ok", "articles": [...]}, or NULL), or none
+ * of these. head (JSON_HEAD bytes) holds what was read. */
+#define JSON_HEAD 65536
+enum { JH_NONE, JH_LINES, JH_LINE, JH_ARRAY, JH_OBJECT };
+
+static int json_head(const char *path, char *head, const char **keyp,
+                     size_t *knp)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return JH_NONE;
+    ssize_t got = read(fd, head, JSON_HEAD - 1);
+    close(fd);
+    if (got <= 0)
+        return JH_NONE;
+    head[got] = '\0';
+    size_t n = (size_t)got, i = 0;
+    if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
+        i = 3;
+    while (i < n && strchr(" \t\r\n", head[i]) != NULL && head[i] != '\0')
+        i++;
+    if (i < n && head[i] == '[')
+        return JH_ARRAY;
+    if (i == n || head[i] != '{')
+        return JH_NONE;
+    /* The first member of the top object holding an array of objects
+     * ({"status": "ok", "articles": [{...}, ...]}: NewsAPI's answer). */
+    const char *key = NULL;
+    size_t kn = 0;
+    int depth = 0, in_str = 0;
+    const char *ks = NULL;
+    for (size_t p = i; p < n && key == NULL; p++) {
+        char c = head[p];
+        if (in_str) {
+            if (c == '\\')
+                p++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            ks = head + p + 1;
+        } else if (c == '{' || c == '[') {
+            if (c == '[' && depth == 1 && ks != NULL) {
+                size_t v = p + 1;
+                while (v < n && strchr(" \t\r\n", head[v]) != NULL &&
+                       head[v] != '\0')
+                    v++;
+                if (v < n && head[v] == '{') {
+                    key = ks;
+                    kn = strcspn(ks, "\"");
+                }
+            }
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth == 1) {
+            ks = NULL;
+        }
+    }
+    /* One object a line: its first line ends with '}' and the next
+     * starts with '{' (or, holding no such array, there is none). */
+    const char *nl = memchr(head + i, '\n', n - i);
+    size_t e = nl != NULL ? (size_t)(nl - head) : n, k = e;
+    while (k > i && strchr(" \t\r", head[k - 1]) != NULL)
+        k--;
+    size_t j = e;
+    while (j < n && strchr(" \t\r\n", head[j]) != NULL && head[j] != '\0')
+        j++;
+    *keyp = key;
+    *knp = kn;
+    if (k > i && head[k - 1] == '}' && j < n && head[j] == '{')
+        return JH_LINES;
+    if (k > i && head[k - 1] == '}' && j == n && key == NULL &&
+        (nl != NULL || (size_t)got < JSON_HEAD - 1))
+        return JH_LINE;
+    return JH_OBJECT;
 }
 
 /*
@@ -641,80 +729,24 @@ static const char *other_hint(const char *path, char *buf, size_t cap)
                  "'*.*' -exec mv {} {}.txt ';'");
         return buf;
     }
-    char head[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return "";
-    ssize_t got = read(fd, head, sizeof(head) - 1);
-    close(fd);
-    if (got <= 0)
-        return "";
-    head[got] = '\0';
-    size_t n = (size_t)got, i = 0;
-    if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
-        i = 3;
-    while (i < n && strchr(" \t\r\n", head[i]) != NULL && head[i] != '\0')
-        i++;
-    if (i < n && head[i] == '[') {
+    char head[JSON_HEAD];
+    const char *key = NULL;
+    size_t kn = 0;
+    switch (json_head(path, head, &key, &kn)) {
+    case JH_ARRAY:
         snprintf(buf, cap, "; it holds a JSON array: convert it to one "
                            "object a line, e.g. jq -c '.[]' in.json > "
                            "out.jsonl");
         return buf;
-    }
-    if (i == n || head[i] != '{')
-        return "";
-    /* The first member of the top object holding an array of objects
-     * ({"status": "ok", "articles": [{...}, ...]}: NewsAPI's answer). */
-    const char *key = NULL;
-    size_t kn = 0;
-    int depth = 0, in_str = 0;
-    const char *ks = NULL;
-    for (size_t p = i; p < n && key == NULL; p++) {
-        char c = head[p];
-        if (in_str) {
-            if (c == '\\')
-                p++;
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
-        if (c == '"') {
-            in_str = 1;
-            ks = head + p + 1;
-        } else if (c == '{' || c == '[') {
-            if (c == '[' && depth == 1 && ks != NULL) {
-                size_t v = p + 1;
-                while (v < n && strchr(" \t\r\n", head[v]) != NULL &&
-                       head[v] != '\0')
-                    v++;
-                if (v < n && head[v] == '{') {
-                    key = ks;
-                    kn = strcspn(ks, "\"");
-                }
-            }
-            depth++;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        } else if (c == ',' && depth == 1) {
-            ks = NULL;
-        }
-    }
-    /* One object a line: its first line ends with '}' and the next
-     * starts with '{' (or, holding no such array, there is none). */
-    const char *nl = memchr(head + i, '\n', n - i);
-    size_t e = nl != NULL ? (size_t)(nl - head) : n, k = e;
-    while (k > i && strchr(" \t\r", head[k - 1]) != NULL)
-        k--;
-    size_t j = e;
-    while (j < n && strchr(" \t\r\n", head[j]) != NULL && head[j] != '\0')
-        j++;
-    if (k > i && head[k - 1] == '}' &&
-        (j < n ? head[j] == '{' : key == NULL) &&
-        (nl != NULL || (size_t)got < sizeof(head) - 1)) {
+    case JH_LINE:
         snprintf(buf, cap, "; it looks like JSON Lines (one object a "
                            "line): name it .jsonl (or link it: ln -s "
                            "in.json in.jsonl)");
         return buf;
+    case JH_OBJECT:
+        break;
+    default:
+        return "";
     }
     if (key == NULL || kn == 0 || kn > 40 || !jq_name(key, kn)) {
         key = "KEY";
@@ -725,6 +757,23 @@ static const char *other_hint(const char *path, char *buf, size_t cap)
                        "'.%.*s[]' in.json > out.jsonl",
              (int)kn, key);
     return buf;
+}
+
+/* What the file at path (rel: its name in the walk) is: by its name,
+ * and a .json file holding JSON Lines (two lines that are objects at its
+ * start; one object alone, an array or an API answer is not: the message
+ * says how to convert those) is read as JSON Lines. */
+static int path_kind(const char *path, const char *rel)
+{
+    int kind = file_kind(rel);
+    if (kind == KIND_OTHER && has_suffix(rel, ".json")) {
+        char head[JSON_HEAD];
+        const char *key;
+        size_t kn;
+        if (json_head(path, head, &key, &kn) == JH_LINES)
+            kind = KIND_JSONL;
+    }
+    return kind;
 }
 
 /* Pre-walk: sum the sizes of the files the real walk will read. */
@@ -741,7 +790,7 @@ typedef struct sum_walk {
 static int sum_file(void *payload, const trawl_walk_entry *e)
 {
     sum_walk *sw = payload;
-    if (file_kind(e->rel) == KIND_OTHER)
+    if (path_kind(e->path, e->rel) == KIND_OTHER)
         return 0;
     uint64_t v[2] = {(uint64_t)e->st->st_dev, (uint64_t)e->st->st_ino};
     uint64_t h = XXH3_64bits(v, sizeof(v));
@@ -1684,7 +1733,7 @@ static void index_jsonl_lines(run *r, const trawl_walk_entry *e, src *in)
 static int on_file(void *payload, const trawl_walk_entry *e)
 {
     run *r = payload;
-    int kind = file_kind(e->rel);
+    int kind = path_kind(e->path, e->rel);
     int jsonl = kind == KIND_JSONL;
 
     if (stop_signal)
@@ -1694,8 +1743,9 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         char hint[512], msg[768];
         if (e->explicit_file) {
             snprintf(msg, sizeof(msg),
-                     "not an article file (expected .txt, .md, .jsonl, "
-                     ".jsonl.gz or .jsonl.zst, in any case)%s",
+                     "not an article file (expected .txt, .md, .jsonl or "
+                     ".ndjson, also .gz or .zst, in any case, or a .json "
+                     "file of JSON Lines)%s",
                      convertible(e->rel)
                          ? other_hint(e->path, hint, sizeof(hint))
                          : "");
@@ -2369,13 +2419,13 @@ int main(int argc, char **argv)
             char hint[512], msg[2048] = "";
             if (r.found == found && r.other != NULL)
                 snprintf(msg, sizeof(msg),
-                         "no article file (.txt, .md, .jsonl[.gz|.zst], in "
+                         "no article file (.txt, .md, .jsonl[.gz|.zst], .ndjson, in "
                          "any case) in this directory; %s is not read%s",
                          r.other, other_hint(r.other, hint, sizeof(hint)));
             note(argv[i], 0,
                  msg[0] != '\0' ? msg
                  : r.found == found
-                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], in "
+                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], .ndjson, in "
                        "any case) in this directory"
                  : is_dir ? "no article in the files of this directory"
                           : "no article in this file");

@@ -106,6 +106,21 @@ static void advice(th *h, const char *path, const char *want)
     th_result_free(&r);
 }
 
+/* trawl-index --full PATH with HuffPost's member names mapped: the run
+ * indexes `docs` articles, exit 0. */
+static void read_as_jsonl(th *h, const char *path, int docs)
+{
+    th_result r;
+    const char *argv[] = {"trawl-index", "--full", "--index", h->index,
+                          "--field", "id=link", "--field", "body=headline",
+                          path, NULL};
+    assert_int_equal(th_run(&r, argv), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "indexed %d documents", docs);
+    want_in(path, r.out, want);
+    th_result_free(&r);
+}
+
 static void test_json_and_csv_advice(void **state)
 {
     (void)state;
@@ -117,8 +132,17 @@ static void test_json_and_csv_advice(void **state)
         "\"A\", \"date\": \"2022-09-23\"}\n"
         "{\"link\": \"https://x/2\", \"headline\": \"I\", \"authors\": "
         "\"B\", \"date\": \"2022-09-22\"}\n";
+    /* JSON Lines saved as .json (the HuffPost dataset) or .ndjson is
+     * read as JSON Lines, named on the command line or in a directory. */
     th_path(p, sizeof(p), &h, "News_Category_Dataset_v3.json");
     th_write_text(p, lines);
+    read_as_jsonl(&h, p, 2);
+    th_path(p, sizeof(p), &h, "news.ndjson");
+    th_write_text(p, lines);
+    read_as_jsonl(&h, p, 2);
+    /* One object alone on one line: maybe a record, maybe settings. */
+    th_path(p, sizeof(p), &h, "one.json");
+    th_write_text(p, "{\"link\": \"https://x/1\", \"headline\": \"H\"}\n");
     advice(&h, p, "; it looks like JSON Lines (one object a line): name it "
                   ".jsonl (or link it: ln -s in.json in.jsonl)");
 
@@ -162,10 +186,15 @@ static void test_json_and_csv_advice(void **state)
 
     /* A directory holding only such a file names it. */
     th_make_dir(&h, "dump");
+    th_path(p, sizeof(p), &h, "dump/array.json");
+    th_write_text(p, "[{\"id\": 1, \"body\": \"b\"}]\n");
+    th_path(p, sizeof(p), &h, "dump");
+    advice(&h, p, "dump/array.json is not read; it holds a JSON array");
+    /* ... and reads JSON Lines saved as .json beside it. */
     th_path(p, sizeof(p), &h, "dump/huff.json");
     th_write_text(p, lines);
     th_path(p, sizeof(p), &h, "dump");
-    advice(&h, p, "dump/huff.json is not read; it looks like JSON Lines");
+    read_as_jsonl(&h, p, 2);
     th_cleanup(&h);
 }
 
