@@ -662,7 +662,7 @@ static int key_kind(span key)
     if (span_ieq(key, "date") || span_ieq(key, "pubdate") ||
         span_ieq(key, "publishdate") || span_ieq(key, "published"))
         return H_DATE;
-    if (span_ieq(key, "author"))
+    if (span_ieq(key, "author") || span_ieq(key, "authors"))
         return H_AUTHOR;
     if (span_ieq(key, "url"))
         return H_URL;
@@ -684,6 +684,123 @@ static int header_line(span line, span *value)
     span key = {line.p, i};
     *value = trim(line.p + i + 1, line.n - i - 1);
     return key_kind(key);
+}
+
+/* Whether header line l's key is k (lower case). */
+static int mail_key(span l, const char *k)
+{
+    size_t n = strlen(k);
+    return l.n > n && l.p[n] == ':' && span_ieq((span){l.p, n}, k);
+}
+
+/* The keys of a mail or news message's header (RFC 5322, RFC 5536), as
+ * archives keep them: 20 Newsgroups, Usenet and mailing list dumps. */
+static const char *const mail_keys[] = {
+    "from", "subject", "newsgroups", "message-id", "path", "organization",
+    "lines", "references", "sender", "to", "cc", "reply-to", "xref",
+    "in-reply-to", "nntp-posting-host", "mime-version", "content-type",
+    "received", "return-path", "followup-to", "distribution", "keywords",
+    "summary", "x-newsreader", "x-mailer", "date"};
+
+/*
+ * Whether the block of lines at p (up to a blank line) is a mail or news
+ * message's header: every line "Key: value" or folded (starting with a
+ * space or tab, after the first), "From" or "Subject" among the keys,
+ * and at least two keys of mail_keys. A header of an article's own keys
+ * (Title, Date, Author, URL) with a "From: " among them is one too, read
+ * the same way.
+ */
+static int mail_header(const char *p, const char *end)
+{
+    unsigned seen = 0, named = 0;
+    const char *next;
+    for (const char *q = p; q < end; q = next) {
+        span l = line_at(q, end, &next);
+        span v;
+        if (trim(l.p, l.n).n == 0)
+            break;
+        if (header_line(l, &v) == H_NONE) {
+            if (q == p || !is_space(l.p[0]))
+                return 0;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(mail_keys) / sizeof(mail_keys[0]);
+             k++) {
+            if (mail_key(l, mail_keys[k]) && !(seen >> k & 1)) {
+                seen |= 1u << k;
+                named += k < 2;
+            }
+        }
+    }
+    return named > 0 && __builtin_popcount(seen) >= 2;
+}
+
+/*
+ * The name in a From: value: "John Doe <jdoe@example.edu>" and
+ * "jdoe@example.edu (John Doe)" give "John Doe" (its quotes dropped), a
+ * bare address itself ("<...>" without the brackets).
+ */
+static span mail_name(span v)
+{
+    const char *lt = memchr(v.p, '<', v.n);
+    if (lt != NULL && lt > v.p) {
+        span n = unquote(trim(v.p, (size_t)(lt - v.p)));
+        if (n.n > 0)
+            return n;
+    }
+    if (v.n > 2 && v.p[v.n - 1] == ')') {
+        const char *lp = memchr(v.p, '(', v.n);
+        if (lp != NULL) {
+            span n = unquote(trim(lp + 1, (size_t)(v.p + v.n - 1 - lp - 1)));
+            if (n.n > 0)
+                return n;
+        }
+    }
+    if (lt != NULL) {
+        const char *gt = memchr(lt, '>', (size_t)(v.p + v.n - lt));
+        if (gt != NULL)
+            return trim(lt + 1, (size_t)(gt - lt - 1));
+    }
+    return v;
+}
+
+/*
+ * A mail Date: as RFC 822 wrote them, with a two-digit year ("5 Apr 93
+ * 12:00:00 GMT": 00-49 are 2000-2049, 50-99 are 1950-1999, RFC 5322 4.3)
+ * or four, and a zone's name in a comment after the offset ("-0400
+ * (EDT)").
+ */
+static int parse_mail_date(const char *s, size_t len, int64_t *out)
+{
+    cursor c = {s, s + len};
+    int y, m, d, hh = 0, mm = 0, ss = 0;
+    int64_t off = 0;
+    cur_spaces(&c);
+    skip_weekday(&c);
+    if (parse_day(&c, &d) < 0)
+        return TRAWL_EINVAL;
+    cur_spaces(&c);
+    if ((m = parse_month(&c)) < 0)
+        return TRAWL_EINVAL;
+    cur_spaces(&c);
+    const char *ys = c.p;
+    if (cur_digits(&c, 2, 4, &y) < 0 || c.p - ys == 3)
+        return TRAWL_EINVAL;
+    if (c.p - ys == 2)
+        y += y < 50 ? 2000 : 1900;
+    cur_spaces(&c);
+    if (c.p < c.end && parse_clock(&c, &hh, &mm, &ss) == 0 &&
+        parse_zone(&c, &off) < 0)
+        off = 0;
+    while (c.p < c.end && strchr(" \t\r\n,.;", *c.p) != NULL && *c.p != '\0')
+        c.p++;
+    /* A zone's comment ("(EDT)") and nothing else may follow. */
+    if (c.p < c.end && *c.p == '(' && c.end[-1] == ')')
+        c.p = c.end;
+    if (c.p != c.end || make_time(y, m, d, hh, mm, ss, out) < 0)
+        return TRAWL_EINVAL;
+    *out -= off;
+    return 0;
 }
 
 /* "Posted <date>", "Published <date>", "Updated <date>" (with an optional
@@ -789,6 +906,34 @@ static int set_field(char **dst, size_t *dst_len, span v)
     if (*dst == NULL)
         return TRAWL_ENOMEM;
     *dst_len = v.n;
+    return 0;
+}
+
+/* set_field for a header's value that may hold folded lines: each line
+ * break and the spaces around it are one space. */
+static int set_folded(char **dst, size_t *dst_len, span v)
+{
+    if (memchr(v.p, '\n', v.n) == NULL)
+        return set_field(dst, dst_len, v);
+    char *o = malloc(v.n + 1);
+    if (o == NULL)
+        return TRAWL_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < v.n; i++) {
+        if (v.p[i] == '\n') {
+            while (n > 0 && is_space(o[n - 1]))
+                n--;
+            while (i + 1 < v.n && is_space(v.p[i + 1]))
+                i++;
+            o[n++] = ' ';
+        } else {
+            o[n++] = v.p[i];
+        }
+    }
+    o[n] = '\0';
+    free(*dst);
+    *dst = o;
+    *dst_len = n;
     return 0;
 }
 
@@ -943,6 +1088,101 @@ static int set_block_field(char **dst, size_t *dst_len, const char *q,
     *dst = out;
     *dst_len = n;
     return 0;
+}
+
+/* Append item (its quotes dropped, as set_quoted_field reads them) to
+ * the byline *dst, after ", " when it holds a name already. */
+static int byline_add(char **dst, size_t *dst_len, span item)
+{
+    char *one = NULL;
+    size_t n = 0;
+    int rc = set_quoted_field(&one, &n, trim(item.p, item.n));
+    if (rc < 0)
+        return rc;
+    if (n == 0) {
+        free(one);
+        return 0;
+    }
+    size_t had = *dst != NULL ? *dst_len : 0;
+    char *o = realloc(*dst, had + 2 + n + 1);
+    if (o == NULL) {
+        free(one);
+        return TRAWL_ENOMEM;
+    }
+    if (had > 0) {
+        memcpy(o + had, ", ", 2);
+        had += 2;
+    }
+    memcpy(o + had, one, n + 1);
+    free(one);
+    *dst = o;
+    *dst_len = had + n;
+    return 0;
+}
+
+/*
+ * A front matter author given as a list: a flow sequence, YAML's and
+ * TOML's ("[Jane Doe, John Roe]", "[\"Jane Doe\", 'John Roe']"), or, when
+ * the value is empty, YAML's block sequence on the lines from q ("  -
+ * Ann Lee"; *next gets the line after it). The names are the byline,
+ * joined with ", " as a JSON Lines list of authors is. Returns 1 (read),
+ * 0 (not a list) or TRAWL_ENOMEM.
+ */
+static int set_author_list(char **dst, size_t *dst_len, span v,
+                           const char *q, const char *stop,
+                           const char **next)
+{
+    if (v.n >= 2 && v.p[0] == '[' && v.p[v.n - 1] == ']') {
+        free(*dst);
+        *dst = NULL;
+        *dst_len = 0;
+        const char *p = v.p + 1, *e = v.p + v.n - 1;
+        while (p < e) {
+            const char *i = p;
+            char quote = 0;
+            while (i < e && (quote != 0 || *i != ',')) {
+                if (quote != 0 && *i == '\\' && quote == '"' && i + 1 < e)
+                    i++;
+                else if (quote != 0 && *i == quote)
+                    quote = 0;
+                else if (quote == 0 && (*i == '"' || *i == '\''))
+                    quote = *i;
+                i++;
+            }
+            int rc = byline_add(dst, dst_len, (span){p, (size_t)(i - p)});
+            if (rc < 0)
+                return rc;
+            p = i + 1;
+        }
+        return 1;
+    }
+    if (v.n != 0)
+        return 0;
+    int got = 0;
+    while (q < stop) {
+        const char *nx;
+        span l = line_at(q, stop, &nx);
+        span t = trim(l.p, l.n);
+        if (t.n == 0) {
+            q = nx;
+            continue;
+        }
+        if (t.p[0] != '-' || (t.n > 1 && !is_space(t.p[1])))
+            break;
+        if (!got) {
+            free(*dst);
+            *dst = NULL;
+            *dst_len = 0;
+            got = 1;
+        }
+        int rc = byline_add(dst, dst_len, (span){t.p + 1, t.n - 1});
+        if (rc < 0)
+            return rc;
+        q = nx;
+    }
+    if (got)
+        *next = q;
+    return got;
 }
 
 /* The longest first line that is taken for a title, in bytes. */
@@ -1189,7 +1429,11 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                 span raw = v;
                 v = unquote(v);
                 rc = 0;
-                if (block && (h == H_TITLE || h == H_AUTHOR ||
+                if (h == H_AUTHOR && !block &&
+                    (rc = set_author_list(&out->author, &out->author_len,
+                                          raw, next, close, &next)) != 0) {
+                    rc = rc < 0 ? rc : 0;
+                } else if (block && (h == H_TITLE || h == H_AUTHOR ||
                               h == H_URL)) {
                     char **dst = h == H_TITLE    ? &out->title
                                  : h == H_AUTHOR ? &out->author
@@ -1231,19 +1475,26 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
         }
     }
 
-    /* Header block: starts with a known key, every line is "Key: value",
-     * ends at a blank line (or the end). Otherwise it is not a header. */
+    /* Header block: every line is "Key: value", up to a blank line (or
+     * the end). It is the article's header when its first key is known,
+     * or when it is a mail or news message's (mail_header()): then lines
+     * folded onto the next (starting with a space or tab) belong to the
+     * line above, Subject is the title and From the author unless Title
+     * and Author say otherwise, and the rest stays out of the body.
+     * Otherwise it is not a header. */
     {
         span v;
         line = line_at(p, end, &next);
-        if (p < end && header_line(line, &v) > 0) {
+        int mail = p < end && mail_header(p, end);
+        if (p < end && (mail || header_line(line, &v) > 0)) {
             const char *q = p;
             int ok = 1;
             while (q < end) {
                 span l = line_at(q, end, &next);
                 if (trim(l.p, l.n).n == 0)
                     break;
-                if (header_line(l, &v) == H_NONE) {
+                if (header_line(l, &v) == H_NONE &&
+                    !(mail && q > p && is_space(l.p[0]))) {
                     ok = 0;
                     break;
                 }
@@ -1251,23 +1502,45 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
             }
             if (ok) {
                 const char *stop = q;
+                int have_author = 0;
+                span subject = {NULL, 0}, from = {NULL, 0};
                 for (q = p; q < stop; q = next) {
                     span l = line_at(q, end, &next);
                     int h = header_line(l, &v);
+                    if (h == H_NONE)
+                        continue; /* a folded line, read with its own */
                     rc = 0;
+                    if (mail) {
+                        /* The value with its folded lines. */
+                        const char *nx = next;
+                        while (nx < stop && is_space(*nx)) {
+                            span f = line_at(nx, end, &nx);
+                            v.n = (size_t)(f.p + f.n - v.p);
+                        }
+                        next = nx;
+                        v = trim(v.p, v.n);
+                        if (h == H_OTHER && mail_key(l, "subject"))
+                            subject = v;
+                        else if (h == H_OTHER && mail_key(l, "from"))
+                            from = v;
+                    }
                     if (h == H_TITLE) {
-                        rc = set_field(&out->title, &out->title_len, v);
+                        rc = set_folded(&out->title, &out->title_len, v);
                         have_title = 1;
                     } else if (h == H_AUTHOR && v.n > 0) {
-                        rc = set_field(&out->author, &out->author_len, v);
+                        rc = set_folded(&out->author, &out->author_len, v);
+                        have_author = 1;
                     } else if (h == H_URL && v.n > 0) {
                         rc = set_field(&out->url, &out->url_len, v);
                     } else if (h == H_DATE && !have_date) {
                         /* An unreadable Date: is not fatal: the body or
                          * the fallback still dates the article, and the
                          * caller is told (bad_date_line). */
-                        have_date = trawl_parse_loose_date(v.p, v.n,
-                                                           &out->date) == 0;
+                        have_date =
+                            trawl_parse_loose_date(v.p, v.n, &out->date) ==
+                                0 ||
+                            (mail && parse_mail_date(v.p, v.n, &out->date) ==
+                                         0);
                         if (have_date)
                             out->bad_date_line = 0;
                         else if (v.n > 0 && out->bad_date_line == 0)
@@ -1277,6 +1550,18 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                         rc = trawl_err_set(err, rc, "out of memory");
                         goto fail;
                     }
+                }
+                rc = 0;
+                if (!have_title && subject.n > 0) {
+                    rc = set_folded(&out->title, &out->title_len, subject);
+                    have_title = 1;
+                }
+                if (rc == 0 && !have_author && from.n > 0)
+                    rc = set_folded(&out->author, &out->author_len,
+                                    mail_name(from));
+                if (rc < 0) {
+                    rc = trawl_err_set(err, rc, "out of memory");
+                    goto fail;
                 }
                 p = stop;
             }

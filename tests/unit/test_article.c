@@ -255,6 +255,101 @@ static void test_text_plain(void **state)
     }
 }
 
+/* A mail or news message kept as a text file (20 Newsgroups, Usenet and
+ * mailing list archives): Subject is the title, From's name the author,
+ * Date (also RFC 822's two-digit years) the date, and the header is no
+ * part of the body. */
+static void test_text_mail_header(void **state)
+{
+    (void)state;
+    trawl_article a = parse_text(
+        "Newsgroups: sci.space\n"
+        "Path: news!example\n"
+        "From: jdoe@example.edu (John Doe)\n"
+        "Subject: Re: Shuttle launch\n"
+        "\tdelayed again\n"
+        "Date: 5 Apr 93 12:00:00 GMT\n"
+        "Lines: 2\n"
+        "\n"
+        "In article <1@x>, ann@example.com writes:\nThe launch slipped.\n",
+        7);
+    assert_string_equal(a.title, "Re: Shuttle launch delayed again");
+    assert_string_equal(a.author, "John Doe");
+    assert_int_equal(a.date, iso("1993-04-05") + 12 * 3600);
+    assert_string_equal(a.body,
+                        "In article <1@x>, ann@example.com writes:\n"
+                        "The launch slipped.");
+    trawl_article_clear(&a);
+
+    /* "Name <address>", a four-digit year with a zone and its comment,
+     * two-digit years of this century, a bare address. */
+    a = parse_text("From: \"Doe, Jane\" <jane@example.com>\n"
+                   "To: list@example.org\n"
+                   "Date: Mon, 05 Apr 1993 08:00:00 -0400 (EDT)\n\nText.\n",
+                   7);
+    assert_string_equal(a.author, "Doe, Jane");
+    assert_string_equal(a.title, "Text.");
+    assert_int_equal(a.date, iso("1993-04-05") + 12 * 3600);
+    trawl_article_clear(&a);
+    a = parse_text("Subject: Orbit\nFrom: <ann@example.com>\n"
+                   "Date: 1 Jan 04 00:00 GMT\n\nText.\n",
+                   7);
+    assert_string_equal(a.title, "Orbit");
+    assert_string_equal(a.author, "ann@example.com");
+    assert_int_equal(a.date, iso("2004-01-01"));
+    trawl_article_clear(&a);
+
+    /* The article's own keys win over the message's. */
+    a = parse_text("Title: The Title\nAuthor: Ann Lee\nFrom: x@example.com\n"
+                   "Subject: Other\n\nText.\n",
+                   7);
+    assert_string_equal(a.title, "The Title");
+    assert_string_equal(a.author, "Ann Lee");
+    assert_string_equal(a.body, "Text.");
+    trawl_article_clear(&a);
+
+    /* One mail key alone, or no From/Subject, is no header: prose that
+     * starts with "To: ..." stays text. */
+    a = parse_text("To: the editor\nI write about the bridge.\n\nx\n", 7);
+    assert_string_equal(a.title, "To: the editor");
+    trawl_article_clear(&a);
+    a = parse_text("Organization: Example\nLines: 3\n\nBody.\n", 7);
+    assert_string_equal(a.title, "Organization: Example");
+    trawl_article_clear(&a);
+}
+
+/* Front matter bylines given as lists (YAML flow and block sequences,
+ * TOML arrays; Hugo's "authors") read as the names joined with ", ". */
+static void test_front_matter_author_list(void **state)
+{
+    (void)state;
+    trawl_article a = parse_text("---\ntitle: T\nauthor: [\"Jane Doe\", "
+                                 "'John Roe']\n---\nBody.\n",
+                                 0);
+    assert_string_equal(a.author, "Jane Doe, John Roe");
+    assert_int_equal(a.author_len, strlen("Jane Doe, John Roe"));
+    trawl_article_clear(&a);
+    a = parse_text("---\ntitle: T\nauthors:\n  - Ann Lee\n  - \"Bo, Ek\"\n"
+                   "date: 2024-03-06\n---\nBody.\n",
+                   0);
+    assert_string_equal(a.author, "Ann Lee, Bo, Ek");
+    assert_int_equal(a.date, iso("2024-03-06"));
+    assert_string_equal(a.body, "Body.");
+    trawl_article_clear(&a);
+    a = parse_text("+++\ntitle = \"T\"\nauthors = [\"Li Wei\", \"Jane "
+                   "Doe\"]\n+++\nBody.\n",
+                   0);
+    assert_string_equal(a.author, "Li Wei, Jane Doe");
+    trawl_article_clear(&a);
+    /* A plain byline is as it was; an empty list is none. */
+    a = parse_text("---\nauthor: Jane Doe\n---\nBody.\n", 0);
+    assert_string_equal(a.author, "Jane Doe");
+    trawl_article_clear(&a);
+    a = parse_text("---\nauthors: []\n---\nBody.\n", 0);
+    assert_null(a.author);
+    trawl_article_clear(&a);
+}
+
 static void test_text_header(void **state)
 {
     (void)state;
@@ -1301,6 +1396,8 @@ int main(void)
         cmocka_unit_test(test_format_date),
         cmocka_unit_test(test_text_plain),
         cmocka_unit_test(test_text_header),
+        cmocka_unit_test(test_text_mail_header),
+        cmocka_unit_test(test_front_matter_author_list),
         cmocka_unit_test(test_text_posted),
         cmocka_unit_test(test_seed_files),
         cmocka_unit_test(test_json),
