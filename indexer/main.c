@@ -206,7 +206,8 @@ static void usage(FILE *f)
 "                front matter (title:, date:, ... between --- lines,\n"
 "                or title =, date = ... between +++ lines; an author\n"
 "                list is joined with \", \"), or a mail or news message's\n"
-"                header (Subject: the title, From: the author, Date:);\n"
+"                header (Subject: the title, From: the author, Date:),\n"
+"                or a URL line and a date line above the title;\n"
 "                otherwise the first non-blank line is the title (if it\n"
 "                is at most 300 bytes long; else it is body). Without\n"
 "                a date the file's modification time is used. Text is\n"
@@ -1128,7 +1129,7 @@ static void again_note(run *r, const char *path)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 14
+#define TEXT_FP_VERSION 15
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <xxhash.h>
 
 #include "internal.h"
@@ -1185,6 +1186,75 @@ static int set_author_list(char **dst, size_t *dst_len, span v,
     return got;
 }
 
+/* Whether t is a URL alone: http:// or https:// and no space. */
+static int lone_url(span t)
+{
+    size_t k = t.n >= 8 && strncasecmp(t.p, "https://", 8) == 0   ? 8
+               : t.n >= 7 && strncasecmp(t.p, "http://", 7) == 0 ? 7
+                                                                  : 0;
+    if (k == 0 || t.n == k)
+        return 0;
+    for (size_t i = k; i < t.n; i++)
+        if (is_space(t.p[i]))
+            return 0;
+    return 1;
+}
+
+/* Whether t is a day's date alone (not a bare year or month), and when. */
+static int lone_date(span t, int64_t *when)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < t.n; i++)
+        digits += t.p[i] >= '0' && t.p[i] <= '9';
+    return t.n >= 8 && t.n <= 64 && digits >= 3 && digits < t.n &&
+           trawl_parse_loose_date(t.p, t.n, when) == 0;
+}
+
+/* The first non-blank line at or after p (*at: where it starts), or an
+ * empty span at the end. */
+static span first_line(const char *p, const char *end, const char **at,
+                       const char **next)
+{
+    while (p < end) {
+        span l = line_at(p, end, next);
+        span t = trim(l.p, l.n);
+        if (t.n != 0) {
+            *at = p;
+            return t;
+        }
+        p = *next;
+    }
+    *at = *next = end;
+    return (span){end, 0};
+}
+
+/* See the caller: a URL line and a date line above the title give the
+ * url (unless a header did) and the date (unless one did); returns where
+ * the title is looked for, or NULL (out of memory). */
+static const char *url_date_lines(trawl_article *out, const char *p,
+                                  const char *end, int *have_date)
+{
+    const char *a, *b, *an, *bn;
+    span l1 = first_line(p, end, &a, &an);
+    span l2 = first_line(an, end, &b, &bn);
+    int64_t when;
+    span url;
+    if (lone_url(l1) && lone_date(l2, &when))
+        url = l1;
+    else if (lone_date(l1, &when) && lone_url(l2))
+        url = l2;
+    else
+        return p;
+    if (out->url == NULL && set_field(&out->url, &out->url_len, url) < 0)
+        return NULL;
+    if (!*have_date) {
+        out->date = when;
+        out->bad_date_line = 0;
+        *have_date = 1;
+    }
+    return bn;
+}
+
 /* The longest first line that is taken for a title, in bytes. */
 #define TITLE_LINE_MAX 300
 
@@ -1566,6 +1636,16 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                 p = stop;
             }
         }
+    }
+
+    /* A scraper's lines above the title: the page's URL alone on a line
+     * and its date alone on the next (or the other way round), as the
+     * livedoor news corpus keeps its articles. A URL alone (a link
+     * post's first line) or a date alone (maybe a title: "September 11,
+     * 2001") stays the title. */
+    if (!have_title && (p = url_date_lines(out, p, end, &have_date)) == NULL) {
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        goto fail;
     }
 
     /* Date from a "Posted ..." line in the first 40 lines of the file. */

@@ -318,6 +318,50 @@ static void test_text_mail_header(void **state)
     trawl_article_clear(&a);
 }
 
+/* A scraper's URL line and date line above the title (the livedoor news
+ * corpus) give the url and the date; either alone stays the title. */
+static void test_text_url_date_lines(void **state)
+{
+    (void)state;
+    trawl_article a = parse_text("http://news.example.jp/article/4609913/\n"
+                                 "2010-02-17T14:55:00+0900\n"
+                                 "Snowboarder withdraws\nShe fell.\n",
+                                 7);
+    assert_string_equal(a.title, "Snowboarder withdraws");
+    assert_string_equal(a.url, "http://news.example.jp/article/4609913/");
+    assert_int_equal(a.date, iso("2010-02-17") + 5 * 3600 + 55 * 60);
+    assert_string_equal(a.body, "She fell.");
+    trawl_article_clear(&a);
+    a = parse_text("\nMarch 5, 2024\n\nhttps://example.com/a\nTitle\nx\n", 7);
+    assert_string_equal(a.title, "Title");
+    assert_string_equal(a.url, "https://example.com/a");
+    assert_int_equal(a.date, iso("2024-03-05"));
+    trawl_article_clear(&a);
+
+    /* A header's URL and date win. */
+    a = parse_text("Date: 2020-01-01\nURL: https://h/x\n\nhttps://b/y\n"
+                   "2010-02-17\nTitle\nx\n",
+                   7);
+    assert_string_equal(a.url, "https://h/x");
+    assert_int_equal(a.date, iso("2020-01-01"));
+    assert_string_equal(a.title, "Title");
+    trawl_article_clear(&a);
+
+    /* Alone, or with a year only, they are the title. */
+    a = parse_text("https://example.com/a\nText of a link post.\n", 7);
+    assert_string_equal(a.title, "https://example.com/a");
+    assert_null(a.url);
+    trawl_article_clear(&a);
+    a = parse_text("September 11, 2001\nThe day began.\n", 7);
+    assert_string_equal(a.title, "September 11, 2001");
+    assert_int_equal(a.date, 7);
+    trawl_article_clear(&a);
+    a = parse_text("https://example.com/a\n2001\nText.\n", 7);
+    assert_string_equal(a.title, "https://example.com/a");
+    assert_null(a.url);
+    trawl_article_clear(&a);
+}
+
 /* Front matter bylines given as lists (YAML flow and block sequences,
  * TOML arrays; Hugo's "authors") read as the names joined with ", ". */
 static void test_front_matter_author_list(void **state)
@@ -1397,6 +1441,7 @@ int main(void)
         cmocka_unit_test(test_text_plain),
         cmocka_unit_test(test_text_header),
         cmocka_unit_test(test_text_mail_header),
+        cmocka_unit_test(test_text_url_date_lines),
         cmocka_unit_test(test_front_matter_author_list),
         cmocka_unit_test(test_text_posted),
         cmocka_unit_test(test_seed_files),
