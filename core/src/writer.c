@@ -2464,18 +2464,30 @@ static void pairs_help(trawl_writer *w)
             /* at most 5 bytes per varint */
             if (ph->rec.len + 10 + (size_t)npl * 15 > ph->cap)
                 break;
-            trawl_buf_put_varint(&ph->rec, d - prev);
-            trawl_buf_put_varint(&ph->rec, npl);
+            /* Sized first, then written in place: the buffer grows
+             * exactly as it would one varint at a time. */
+            size_t need = trawl__varint_len(d - prev) + trawl__varint_len(npl);
             for (uint32_t q = 0; q < npl; q++) {
                 uint32_t pr = sc.pc.plist[q];
-                trawl_buf_put_varint(&ph->rec, pr);
+                need += trawl__varint_len(pr);
                 for (int f = 0; f < TRAWL_NFIELDS; f++)
-                    trawl_buf_put_varint(&ph->rec, sc.pc.ptf[pr][f]);
+                    need += trawl__varint_len(sc.pc.ptf[pr][f]);
             }
-            if (ph->rec.rc != 0) {
+            if (trawl_buf_reserve(&ph->rec, need) != 0) {
                 rc = TRAWL_ENOMEM;
                 break;
             }
+            unsigned char *p = ph->rec.ptr + ph->rec.len;
+            p += trawl__put_varint(p, d - prev);
+            p += trawl__put_varint(p, npl);
+            for (uint32_t q = 0; q < npl; q++) {
+                uint32_t pr = sc.pc.plist[q];
+                p += trawl__put_varint(p, pr);
+                for (int f = 0; f < TRAWL_NFIELDS; f++)
+                    p += trawl__put_varint(p, sc.pc.ptf[pr][f]);
+            }
+            ph->rec.len = (size_t)(p - ph->rec.ptr);
+            *p = '\0';
             prev = d;
         }
         pscan_next(&sc, nh, w->ndocs);
