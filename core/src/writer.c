@@ -440,19 +440,44 @@ static int scan_dir(trawl_writer *w, uint64_t *max_gen, trawl_err *err)
 
 /* ---- term table ------------------------------------------------------- */
 
+/*
+ * A slot of w->table holds 0 (empty), or the term's index + 1 in the bits
+ * of table_mask (it is at most half the slots) and the high half of its
+ * hash in the bits above: a probe passes a slot of another term without
+ * reading that term (a cache miss each), and a term not in the table
+ * (the usual case: the analyzer's memo finds the others) costs the probe
+ * alone.
+ */
+static inline uint32_t slot_make(uint64_t h, uint32_t idx, uint32_t mask)
+{
+    return ((uint32_t)(h >> 32) & ~mask) | (idx + 1);
+}
+
+/* 1 if slot v may hold the term of hash h. */
+static inline int slot_may(uint32_t v, uint64_t h, uint32_t mask)
+{
+    return ((v ^ (uint32_t)(h >> 32)) & ~mask) == 0;
+}
+
+/* Put term i, of hash h, in table t of mask+1 slots. */
+static inline void slot_put(uint32_t *t, uint32_t mask, uint64_t h,
+                            uint32_t i)
+{
+    uint32_t j = (uint32_t)h & mask;
+    while (t[j] != 0)
+        j = (j + 1) & mask;
+    t[j] = slot_make(h, i, mask);
+}
+
 static int table_grow(trawl_writer *w)
 {
     uint32_t ncap = w->table_mask ? (w->table_mask + 1) * 2 : 1u << 16;
     uint32_t *t = calloc(ncap, sizeof(*t));
     if (t == NULL)
         return TRAWL_ENOMEM;
-    for (uint32_t i = 0; i < w->nterms; i++) {
-        uint64_t h = trawl__hash64(w->terms[i].s, w->terms[i].len);
-        uint32_t j = (uint32_t)h & (ncap - 1);
-        while (t[j] != 0)
-            j = (j + 1) & (ncap - 1);
-        t[j] = i + 1;
-    }
+    for (uint32_t i = 0; i < w->nterms; i++)
+        slot_put(t, ncap - 1, trawl__hash64(w->terms[i].s, w->terms[i].len),
+                 i);
     free(w->table);
     w->table = t;
     w->table_mask = ncap - 1;
@@ -483,17 +508,20 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
         table_grow(w) != 0)
         return TRAWL_ENOMEM;
     uint64_t h = trawl__hash64(s, len);
-    uint32_t j = (uint32_t)h & w->table_mask;
+    uint32_t mask = w->table_mask;
+    uint32_t j = (uint32_t)h & mask;
     for (;;) {
         uint32_t v = w->table[j];
         if (v == 0)
             break;
-        wterm *t = &w->terms[v - 1];
-        if (t->len == len && memcmp(t->s, s, len) == 0) {
-            *out = v - 1;
-            return 0;
+        if (slot_may(v, h, mask)) {
+            wterm *t = &w->terms[(v & mask) - 1];
+            if (t->len == len && memcmp(t->s, s, len) == 0) {
+                *out = (v & mask) - 1;
+                return 0;
+            }
         }
-        j = (j + 1) & w->table_mask;
+        j = (j + 1) & mask;
     }
     if (w->nterms == w->terms_cap && terms_room(w, 1) != 0)
         return TRAWL_ENOMEM;
@@ -504,7 +532,7 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
     memset(t, 0, sizeof(*t));
     t->s = copy;
     t->len = (uint32_t)len;
-    w->table[j] = w->nterms + 1;
+    w->table[j] = slot_make(h, w->nterms, mask);
     *out = w->nterms++;
     return 0;
 }
@@ -1122,15 +1150,18 @@ static int64_t term_find(const trawl_writer *w, const char *s, size_t len)
     if (w->table == NULL)
         return -1;
     uint64_t h = trawl__hash64(s, len);
-    uint32_t j = (uint32_t)h & w->table_mask;
+    uint32_t mask = w->table_mask;
+    uint32_t j = (uint32_t)h & mask;
     for (;;) {
         uint32_t v = w->table[j];
         if (v == 0)
             return -1;
-        const wterm *t = &w->terms[v - 1];
-        if (t->len == len && memcmp(t->s, s, len) == 0)
-            return v - 1;
-        j = (j + 1) & w->table_mask;
+        if (slot_may(v, h, mask)) {
+            const wterm *t = &w->terms[(v & mask) - 1];
+            if (t->len == len && memcmp(t->s, s, len) == 0)
+                return (v & mask) - 1;
+        }
+        j = (j + 1) & mask;
     }
 }
 
@@ -1148,13 +1179,9 @@ static void terms_truncate(trawl_writer *w, uint32_t n)
     }
     w->nterms = n;
     memset(w->table, 0, ((size_t)w->table_mask + 1) * sizeof(*w->table));
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t h = trawl__hash64(w->terms[i].s, w->terms[i].len);
-        uint32_t j = (uint32_t)h & w->table_mask;
-        while (w->table[j] != 0)
-            j = (j + 1) & w->table_mask;
-        w->table[j] = i + 1;
-    }
+    for (uint32_t i = 0; i < n; i++)
+        slot_put(w->table, w->table_mask,
+                 trawl__hash64(w->terms[i].s, w->terms[i].len), i);
 }
 
 /* The run's posting buffers, in bytes. */
