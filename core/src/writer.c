@@ -2339,7 +2339,7 @@ static int pscan_init(pscan *sc, const trawl_writer *w, const uint32_t *ids,
 /*
  * Count the pairs of document d (trawl__pair_count_field, field by
  * field). Sets *nh (the doc's cursors, in sc->pc.here) and *npl (its
- * pairs, in sc->pc.plist, counts in sc->pc.ptf). Returns 0, 1 if two
+ * pairs, in sc->pc.plist, counts in sc->pc.ps). Returns 0, 1 if two
  * listed words stand at one position (or a position is not as counted),
  * or TRAWL_ENOMEM.
  */
@@ -2498,7 +2498,7 @@ static void pairs_help(trawl_writer *w)
                 uint32_t pr = sc.pc.plist[q];
                 need += trawl__varint_len(pr);
                 for (int f = 0; f < TRAWL_NFIELDS; f++)
-                    need += trawl__varint_len(sc.pc.ptf[pr][f]);
+                    need += trawl__varint_len(sc.pc.ps[pr].tf[f]);
             }
             if (trawl_buf_reserve(&ph->rec, need) != 0) {
                 rc = TRAWL_ENOMEM;
@@ -2511,7 +2511,7 @@ static void pairs_help(trawl_writer *w)
                 uint32_t pr = sc.pc.plist[q];
                 p += trawl__put_varint(p, pr);
                 for (int f = 0; f < TRAWL_NFIELDS; f++)
-                    p += trawl__put_varint(p, sc.pc.ptf[pr][f]);
+                    p += trawl__put_varint(p, sc.pc.ps[pr].tf[f]);
             }
             ph->rec.len = (size_t)(p - ph->rec.ptr);
             *p = '\0';
@@ -2648,7 +2648,7 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
             for (uint32_t q = 0; q < npl; q++) {
                 uint32_t pr = sc.pc.plist[q];
                 if ((rc = pair_post(w, ids, kc, k, pid, pr, d,
-                                    sc.pc.ptf[pr])) != 0)
+                                    sc.pc.ps[pr].tf)) != 0)
                     goto done;
             }
             if (postings_bytes(w) - mem0 > allow) {
