@@ -122,9 +122,13 @@ typedef struct wseg {
  * commit, free), when the worker is idle. While a run is written the
  * worker also takes jobs that encode chunks of it (see write_segment).
  * Wake-ups are batched: the worker is woken when a quarter of the ring
- * is queued, a caller waiting for a full ring when it is half empty.
+ * is queued, or WAKE_BYTES of text (long articles: a quarter of the ring
+ * would leave it idle for as long as the caller takes to fold them, at
+ * the start and after each wait), a caller waiting for a full ring when
+ * it is half empty.
  */
 #define RING 64
+#define WAKE_BYTES ((uint64_t)64 << 10)
 
 typedef struct wjob {
     int encode;        /* 1: not a document but w->enc (see write_segment) */
@@ -317,6 +321,8 @@ struct trawl_writer {
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
     int wsleep, csleep;        /* worker / caller waiting (under mu) */
     uint64_t jobs;             /* jobs ever queued (caller) */
+    uint64_t unwoken;          /* text bytes queued since the last
+                                  wake-up (under mu) */
     int threaded, stop;
     pthread_t worker;
     pthread_mutex_t mu;
@@ -1565,10 +1571,15 @@ static void job_submit(trawl_writer *w, wjob *j, int urgent)
             atomic_store(&w->wrc, rc);
         return;
     }
+    uint64_t bytes = j->encode ? 0 : j->in_bytes; /* j is the worker's
+                                                      once queued */
     pthread_mutex_lock(&w->mu);
     w->enq++;
-    if (urgent || w->enq - w->done >= RING / 4)
+    w->unwoken += bytes;
+    if (urgent || w->enq - w->done >= RING / 4 || w->unwoken >= WAKE_BYTES) {
+        w->unwoken = 0;
         wake_worker(w);
+    }
     pthread_mutex_unlock(&w->mu);
 }
 
