@@ -597,19 +597,24 @@ static int memo_grow(trawl_analyzer *a)
     return 0;
 }
 
+/* The memo's miss: stem folded[0..len) (hash h) and insert it. */
+static __attribute__((noinline)) int
+stem_memo_miss(trawl_analyzer *a, const char *folded, size_t len, uint64_t h,
+               const char **out);
+
 /*
  * Stem folded[0..len) (len 1..TRAWL_MAX_TERM) through the memo. *out gets
  * a pointer valid until the next call; returns the stem length (>= 1) or
- * TRAWL_ENOMEM.
+ * TRAWL_ENOMEM. Inline: the batch stemmer's every token looks up; a miss
+ * (a form seen for the first time) goes out of line.
  */
-static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
-                       uint64_t h, const char **out)
+static inline int stem_memo_h(trawl_analyzer *a, const char *folded,
+                              size_t len, uint64_t h, const char **out)
 {
-    uint32_t tag = (uint32_t)(h >> 32);
-    size_t mask = a->nslots - 1;
-    size_t j = a->nslots ? (size_t)h & mask : 0;
-
     if (a->nslots != 0) {
+        uint32_t tag = (uint32_t)(h >> 32);
+        size_t mask = a->nslots - 1;
+        size_t j = (size_t)h & mask;
         for (;;) {
             memo_slot e = a->slots[j];
             if (e.off == 0)
@@ -624,6 +629,14 @@ static int stem_memo_h(trawl_analyzer *a, const char *folded, size_t len,
             j = (j + 1) & mask;
         }
     }
+    return stem_memo_miss(a, folded, len, h, out);
+}
+
+static int stem_memo_miss(trawl_analyzer *a, const char *folded, size_t len,
+                          uint64_t h, const char **out)
+{
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t mask, j;
 
     const sb_symbol *st = sb_stemmer_stem(a->stemmer, (const sb_symbol *)folded,
                                           (int)len);

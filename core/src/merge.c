@@ -1104,7 +1104,7 @@ static int pairs_gather(mseg *m, uint32_t n, mpairs *mp, trawl_err *err)
             }
             for (uint32_t q = 0; q < pc.npl; q++) {
                 uint32_t pr = pc.plist[q];
-                if (mpair_put(mp, &mp->p[pr], od, pc.ptf[pr]) != 0) {
+                if (mpair_put(mp, &mp->p[pr], od, pc.ps[pr].tf) != 0) {
                     rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
                     goto done;
                 }

@@ -182,12 +182,11 @@ int trawl__pair_count_init(pair_count *pc, uint32_t kc, uint32_t k,
     pc->here = malloc(((size_t)k + 1) * sizeof(*pc->here));
     pc->span = malloc(((size_t)k + 1) * sizeof(*pc->span));
     pc->bucket = calloc(nslots + 1, sizeof(*pc->bucket));
-    pc->stamp = calloc(np + 1, sizeof(*pc->stamp));
-    pc->ptf = malloc((np + 1) * sizeof(*pc->ptf));
+    pc->ps = calloc(np + 1, sizeof(*pc->ps));
     pc->plist = malloc((np + 1) * sizeof(*pc->plist));
     if (pc->cword == NULL || pc->next == NULL || pc->here == NULL ||
-        pc->span == NULL || pc->bucket == NULL || pc->stamp == NULL ||
-        pc->ptf == NULL || pc->plist == NULL) {
+        pc->span == NULL || pc->bucket == NULL || pc->ps == NULL ||
+        pc->plist == NULL) {
         trawl__pair_count_free(pc);
         return TRAWL_ENOMEM;
     }
@@ -203,8 +202,7 @@ void trawl__pair_count_free(pair_count *pc)
     free(pc->span);
     free(pc->pos);
     free(pc->mark);
-    free(pc->stamp);
-    free(pc->ptf);
+    free(pc->ps);
     free(pc->plist);
     memset(pc, 0, sizeof(*pc));
 }

@@ -61,7 +61,7 @@ size_t trawl__pair_key(char *out, const char *a, size_t alen, const char *b,
  * field's pairs: adjacent positions, the first word's then the second's,
  * at least one of the two common.
  * The document's pairs are then plist[0 .. npl), in first-seen order,
- * with their counts per field in ptf.
+ * with their counts per field in ps[pair].tf.
  */
 
 /* The dense index of the pair (i, j) of listed words (kc common first, k
@@ -111,6 +111,14 @@ static inline size_t trawl__pair_post_put(unsigned char *p, uint32_t gap,
     return n;
 }
 
+/* A pair's state: where it was last counted and its counts there, side
+ * by side (the pairs are touched in no order: one cache miss each, not
+ * one per array). */
+typedef struct pair_slot {
+    uint32_t stamp;             /* document + 1 where last counted */
+    uint32_t tf[TRAWL_NFIELDS]; /* counts per field in that document */
+} pair_slot;
+
 typedef struct pair_count {
     uint32_t kc, k;   /* common listed words (first), listed words */
     uint32_t *cword;  /* per cursor (up to k): its listed word; the
@@ -128,9 +136,7 @@ typedef struct pair_count {
                          (0: none; a compound and its first part stand
                          at one position); all 0 between fields */
     size_t mark_cap;
-    uint32_t *stamp;  /* per pair: document + 1 where last counted */
-    uint32_t (*ptf)[TRAWL_NFIELDS]; /* per pair: counts per field in the
-                                       document at hand */
+    pair_slot *ps;    /* per pair */
     uint32_t *plist;  /* the document's pairs, in first-seen order */
     uint32_t npl;
 } pair_count;
@@ -206,8 +212,8 @@ static inline int trawl__pair_count_field(pair_count *pc, size_t flen,
     const uint32_t *here = pc->here, *cword = pc->cword, *span = pc->span;
     const uint32_t *pos = pc->pos;
     uint16_t *mark = pc->mark;
-    uint32_t *stamp = pc->stamp, *plist = pc->plist;
-    uint32_t (*ptf)[TRAWL_NFIELDS] = pc->ptf;
+    uint32_t *plist = pc->plist;
+    pair_slot *ps = pc->ps;
     uint32_t nh = pc->nh, kc = pc->kc, k = pc->k, npl = pc->npl;
     for (uint32_t h = 0; h < nh && !clash; h++) {
         uint32_t i = cword[here[h]];
@@ -220,12 +226,13 @@ static inline int trawl__pair_count_field(pair_count *pc, size_t flen,
                 if (i >= kc && j - 1 >= kc)
                     continue;
                 uint32_t pr = trawl__pair_index(i, j - 1, kc, k);
-                if (stamp[pr] != doc + 1) {
-                    stamp[pr] = doc + 1;
-                    memset(ptf[pr], 0, sizeof(ptf[pr]));
+                pair_slot *x = &ps[pr];
+                if (x->stamp != doc + 1) {
+                    x->stamp = doc + 1;
+                    memset(x->tf, 0, sizeof(x->tf));
                     plist[npl++] = pr;
                 }
-                ptf[pr][f]++;
+                x->tf[f]++;
             }
         }
     }

@@ -122,9 +122,13 @@ typedef struct wseg {
  * commit, free), when the worker is idle. While a run is written the
  * worker also takes jobs that encode chunks of it (see write_segment).
  * Wake-ups are batched: the worker is woken when a quarter of the ring
- * is queued, a caller waiting for a full ring when it is half empty.
+ * is queued, or WAKE_BYTES of text (long articles: a quarter of the ring
+ * would leave it idle for as long as the caller takes to fold them, at
+ * the start and after each wait), a caller waiting for a full ring when
+ * it is half empty.
  */
 #define RING 64
+#define WAKE_BYTES ((uint64_t)64 << 10)
 
 typedef struct wjob {
     int encode;        /* 1: not a document but w->enc (see write_segment) */
@@ -317,6 +321,8 @@ struct trawl_writer {
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
     int wsleep, csleep;        /* worker / caller waiting (under mu) */
     uint64_t jobs;             /* jobs ever queued (caller) */
+    uint64_t unwoken;          /* text bytes queued since the last
+                                  wake-up (under mu) */
     int threaded, stop;
     pthread_t worker;
     pthread_mutex_t mu;
@@ -440,19 +446,44 @@ static int scan_dir(trawl_writer *w, uint64_t *max_gen, trawl_err *err)
 
 /* ---- term table ------------------------------------------------------- */
 
+/*
+ * A slot of w->table holds 0 (empty), or the term's index + 1 in the bits
+ * of table_mask (it is at most half the slots) and the high half of its
+ * hash in the bits above: a probe passes a slot of another term without
+ * reading that term (a cache miss each), and a term not in the table
+ * (the usual case: the analyzer's memo finds the others) costs the probe
+ * alone.
+ */
+static inline uint32_t slot_make(uint64_t h, uint32_t idx, uint32_t mask)
+{
+    return ((uint32_t)(h >> 32) & ~mask) | (idx + 1);
+}
+
+/* 1 if slot v may hold the term of hash h. */
+static inline int slot_may(uint32_t v, uint64_t h, uint32_t mask)
+{
+    return ((v ^ (uint32_t)(h >> 32)) & ~mask) == 0;
+}
+
+/* Put term i, of hash h, in table t of mask+1 slots. */
+static inline void slot_put(uint32_t *t, uint32_t mask, uint64_t h,
+                            uint32_t i)
+{
+    uint32_t j = (uint32_t)h & mask;
+    while (t[j] != 0)
+        j = (j + 1) & mask;
+    t[j] = slot_make(h, i, mask);
+}
+
 static int table_grow(trawl_writer *w)
 {
     uint32_t ncap = w->table_mask ? (w->table_mask + 1) * 2 : 1u << 16;
     uint32_t *t = calloc(ncap, sizeof(*t));
     if (t == NULL)
         return TRAWL_ENOMEM;
-    for (uint32_t i = 0; i < w->nterms; i++) {
-        uint64_t h = trawl__hash64(w->terms[i].s, w->terms[i].len);
-        uint32_t j = (uint32_t)h & (ncap - 1);
-        while (t[j] != 0)
-            j = (j + 1) & (ncap - 1);
-        t[j] = i + 1;
-    }
+    for (uint32_t i = 0; i < w->nterms; i++)
+        slot_put(t, ncap - 1, trawl__hash64(w->terms[i].s, w->terms[i].len),
+                 i);
     free(w->table);
     w->table = t;
     w->table_mask = ncap - 1;
@@ -483,17 +514,20 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
         table_grow(w) != 0)
         return TRAWL_ENOMEM;
     uint64_t h = trawl__hash64(s, len);
-    uint32_t j = (uint32_t)h & w->table_mask;
+    uint32_t mask = w->table_mask;
+    uint32_t j = (uint32_t)h & mask;
     for (;;) {
         uint32_t v = w->table[j];
         if (v == 0)
             break;
-        wterm *t = &w->terms[v - 1];
-        if (t->len == len && memcmp(t->s, s, len) == 0) {
-            *out = v - 1;
-            return 0;
+        if (slot_may(v, h, mask)) {
+            wterm *t = &w->terms[(v & mask) - 1];
+            if (t->len == len && memcmp(t->s, s, len) == 0) {
+                *out = (v & mask) - 1;
+                return 0;
+            }
         }
-        j = (j + 1) & w->table_mask;
+        j = (j + 1) & mask;
     }
     if (w->nterms == w->terms_cap && terms_room(w, 1) != 0)
         return TRAWL_ENOMEM;
@@ -504,7 +538,7 @@ static int term_id(trawl_writer *w, const char *s, size_t len, uint32_t *out)
     memset(t, 0, sizeof(*t));
     t->s = copy;
     t->len = (uint32_t)len;
-    w->table[j] = w->nterms + 1;
+    w->table[j] = slot_make(h, w->nterms, mask);
     *out = w->nterms++;
     return 0;
 }
@@ -1122,15 +1156,18 @@ static int64_t term_find(const trawl_writer *w, const char *s, size_t len)
     if (w->table == NULL)
         return -1;
     uint64_t h = trawl__hash64(s, len);
-    uint32_t j = (uint32_t)h & w->table_mask;
+    uint32_t mask = w->table_mask;
+    uint32_t j = (uint32_t)h & mask;
     for (;;) {
         uint32_t v = w->table[j];
         if (v == 0)
             return -1;
-        const wterm *t = &w->terms[v - 1];
-        if (t->len == len && memcmp(t->s, s, len) == 0)
-            return v - 1;
-        j = (j + 1) & w->table_mask;
+        if (slot_may(v, h, mask)) {
+            const wterm *t = &w->terms[(v & mask) - 1];
+            if (t->len == len && memcmp(t->s, s, len) == 0)
+                return (v & mask) - 1;
+        }
+        j = (j + 1) & mask;
     }
 }
 
@@ -1148,13 +1185,9 @@ static void terms_truncate(trawl_writer *w, uint32_t n)
     }
     w->nterms = n;
     memset(w->table, 0, ((size_t)w->table_mask + 1) * sizeof(*w->table));
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t h = trawl__hash64(w->terms[i].s, w->terms[i].len);
-        uint32_t j = (uint32_t)h & w->table_mask;
-        while (w->table[j] != 0)
-            j = (j + 1) & w->table_mask;
-        w->table[j] = i + 1;
-    }
+    for (uint32_t i = 0; i < n; i++)
+        slot_put(w->table, w->table_mask,
+                 trawl__hash64(w->terms[i].s, w->terms[i].len), i);
 }
 
 /* The run's posting buffers, in bytes. */
@@ -1538,10 +1571,15 @@ static void job_submit(trawl_writer *w, wjob *j, int urgent)
             atomic_store(&w->wrc, rc);
         return;
     }
+    uint64_t bytes = j->encode ? 0 : j->in_bytes; /* j is the worker's
+                                                      once queued */
     pthread_mutex_lock(&w->mu);
     w->enq++;
-    if (urgent || w->enq - w->done >= RING / 4)
+    w->unwoken += bytes;
+    if (urgent || w->enq - w->done >= RING / 4 || w->unwoken >= WAKE_BYTES) {
+        w->unwoken = 0;
         wake_worker(w);
+    }
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -2312,7 +2350,7 @@ static int pscan_init(pscan *sc, const trawl_writer *w, const uint32_t *ids,
 /*
  * Count the pairs of document d (trawl__pair_count_field, field by
  * field). Sets *nh (the doc's cursors, in sc->pc.here) and *npl (its
- * pairs, in sc->pc.plist, counts in sc->pc.ptf). Returns 0, 1 if two
+ * pairs, in sc->pc.plist, counts in sc->pc.ps). Returns 0, 1 if two
  * listed words stand at one position (or a position is not as counted),
  * or TRAWL_ENOMEM.
  */
@@ -2464,18 +2502,30 @@ static void pairs_help(trawl_writer *w)
             /* at most 5 bytes per varint */
             if (ph->rec.len + 10 + (size_t)npl * 15 > ph->cap)
                 break;
-            trawl_buf_put_varint(&ph->rec, d - prev);
-            trawl_buf_put_varint(&ph->rec, npl);
+            /* Sized first, then written in place: the buffer grows
+             * exactly as it would one varint at a time. */
+            size_t need = trawl__varint_len(d - prev) + trawl__varint_len(npl);
             for (uint32_t q = 0; q < npl; q++) {
                 uint32_t pr = sc.pc.plist[q];
-                trawl_buf_put_varint(&ph->rec, pr);
+                need += trawl__varint_len(pr);
                 for (int f = 0; f < TRAWL_NFIELDS; f++)
-                    trawl_buf_put_varint(&ph->rec, sc.pc.ptf[pr][f]);
+                    need += trawl__varint_len(sc.pc.ps[pr].tf[f]);
             }
-            if (ph->rec.rc != 0) {
+            if (trawl_buf_reserve(&ph->rec, need) != 0) {
                 rc = TRAWL_ENOMEM;
                 break;
             }
+            unsigned char *p = ph->rec.ptr + ph->rec.len;
+            p += trawl__put_varint(p, d - prev);
+            p += trawl__put_varint(p, npl);
+            for (uint32_t q = 0; q < npl; q++) {
+                uint32_t pr = sc.pc.plist[q];
+                p += trawl__put_varint(p, pr);
+                for (int f = 0; f < TRAWL_NFIELDS; f++)
+                    p += trawl__put_varint(p, sc.pc.ps[pr].tf[f]);
+            }
+            ph->rec.len = (size_t)(p - ph->rec.ptr);
+            *p = '\0';
             prev = d;
         }
         pscan_next(&sc, nh, w->ndocs);
@@ -2609,7 +2659,7 @@ static int pairs_build(trawl_writer *w, int *seg_pairs)
             for (uint32_t q = 0; q < npl; q++) {
                 uint32_t pr = sc.pc.plist[q];
                 if ((rc = pair_post(w, ids, kc, k, pid, pr, d,
-                                    sc.pc.ptf[pr])) != 0)
+                                    sc.pc.ps[pr].tf)) != 0)
                     goto done;
             }
             if (postings_bytes(w) - mem0 > allow) {
