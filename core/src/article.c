@@ -1245,6 +1245,11 @@ static const char *url_date_lines(trawl_article *out, const char *p,
         url = l2;
     else
         return p;
+    /* Nothing after them: they are the article (its title and body), as
+     * they were before these lines were read. */
+    const char *c, *cn;
+    if (first_line(bn, end, &c, &cn).n == 0)
+        return p;
     if (out->url == NULL && set_field(&out->url, &out->url_len, url) < 0)
         return NULL;
     if (!*have_date) {
@@ -1626,9 +1631,10 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                     rc = set_folded(&out->title, &out->title_len, subject);
                     have_title = 1;
                 }
-                if (rc == 0 && !have_author && from.n > 0)
-                    rc = set_folded(&out->author, &out->author_len,
-                                    mail_name(from));
+                /* "From: <>" names nobody: no byline, not an empty one */
+                span name = from.n > 0 ? mail_name(from) : from;
+                if (rc == 0 && !have_author && name.n > 0)
+                    rc = set_folded(&out->author, &out->author_len, name);
                 if (rc < 0) {
                     rc = trawl_err_set(err, rc, "out of memory");
                     goto fail;
