@@ -714,8 +714,8 @@ static const char *const mail_keys[] = {
 static int mail_header(const char *p, const char *end)
 {
     unsigned seen = 0, named = 0;
-    const char *next;
-    for (const char *q = p; q < end; q = next) {
+    const char *next, *q;
+    for (q = p; q < end; q = next) {
         span l = line_at(q, end, &next);
         span v;
         if (trim(l.p, l.n).n == 0)
@@ -733,7 +733,18 @@ static int mail_header(const char *p, const char *end)
             }
         }
     }
-    return named > 0 && __builtin_popcount(seen) >= 2;
+    if (named == 0 || __builtin_popcount(seen) < 2)
+        return 0;
+    /* Without a Subject and with nothing after it, such a block would
+     * leave no title and no body: a short note of "Key: value" lines
+     * ("From: Ann", "To: Bob", "Re: lunch") stays text, read as before. */
+    if (!(seen >> 1 & 1)) {
+        for (; q < end; q++)
+            if (*q != '\n' && !is_space(*q))
+                return 1;
+        return 0;
+    }
+    return 1;
 }
 
 /*

@@ -13,7 +13,8 @@
  * 200): every hit and every page of a pruned search against the oracle.
  *
  * Text files: a mail header's From: that names nobody ("<>") gives no
- * byline (not an empty one); a URL line and a date line with nothing
+ * byline (not an empty one); "Key: value" lines alone without a
+ * Subject stay text; a URL line and a date line with nothing
  * after them are the article's title and body, as before they were read
  * as a scraper's lines (not an "empty article" error).
  */
@@ -414,6 +415,31 @@ static void mail_from_nobody(void **state)
     trawl_article_clear(&a);
 }
 
+/* A file of "Key: value" lines only, with From: and To: but no Subject:
+ * read as a mail header would leave no title and no body ("empty
+ * article", where it was read before): it stays text. With a Subject, or
+ * a body after it, it is a header. */
+static void mail_header_alone(void **state)
+{
+    (void)state;
+    trawl_article a;
+    assert_int_equal(parse_text(&a, "From: Ann\nTo: Bob\nRe: lunch at one\n"),
+                     0);
+    assert_string_equal(a.title, "From: Ann");
+    assert_string_equal(a.body, "To: Bob\nRe: lunch at one");
+    assert_null(a.author);
+    trawl_article_clear(&a);
+    assert_int_equal(parse_text(&a, "From: Ann\nTo: Bob\n\nLunch at one.\n"),
+                     0);
+    assert_string_equal(a.author, "Ann");
+    assert_string_equal(a.title, "Lunch at one.");
+    trawl_article_clear(&a);
+    assert_int_equal(parse_text(&a, "From: Ann\nSubject: Lunch\n"), 0);
+    assert_string_equal(a.author, "Ann");
+    assert_string_equal(a.title, "Lunch");
+    trawl_article_clear(&a);
+}
+
 static void url_date_lines_alone(void **state)
 {
     (void)state;
@@ -445,6 +471,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mail_from_nobody),
+        cmocka_unit_test(mail_header_alone),
         cmocka_unit_test(url_date_lines_alone),
         cmocka_unit_test(ranking_random_one_segment),
         cmocka_unit_test(ranking_random_segments),
