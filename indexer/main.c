@@ -587,7 +587,8 @@ static int convertible(const char *name)
 {
     const char *base = strrchr(name, '/');
     base = base != NULL ? base + 1 : name;
-    return has_suffix(name, ".json") || has_suffix(name, ".csv") || packed_kind(name) >= 0 ||
+    return has_suffix(name, ".json") || has_suffix(name, ".csv") ||
+           packed_kind(name) >= 0 ||
            strchr(base, '.') == NULL; /* 20 Newsgroups' 60804, 60805 */
 }
 
@@ -2464,14 +2465,15 @@ int main(int argc, char **argv)
             char hint[512], msg[2048] = "";
             if (r.found == found && r.other != NULL)
                 snprintf(msg, sizeof(msg),
-                         "no article file (.txt, .md, .jsonl[.gz|.zst], .ndjson, in "
-                         "any case) in this directory; %s is not read%s",
+                         "no article file (.txt, .md, .jsonl[.gz|.zst], "
+                         ".ndjson, in any case) in this directory; %s is "
+                         "not read%s",
                          r.other, other_hint(r.other, hint, sizeof(hint)));
             note(argv[i], 0,
                  msg[0] != '\0' ? msg
                  : r.found == found
-                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], .ndjson, in "
-                       "any case) in this directory"
+                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], "
+                       ".ndjson, in any case) in this directory"
                  : is_dir ? "no article in the files of this directory"
                           : "no article in this file");
             r.bad++;

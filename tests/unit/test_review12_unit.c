@@ -170,7 +170,7 @@ typedef struct rig {
     trawl_index *ix;
     trawl_searcher *s;
     trawl_arena *a;
-    size_t checked, nonempty, pages;
+    size_t checked, nonempty, pages, pruned;
 } rig;
 
 /* The oracle's score of document id among want[0..nw) (or -1). */
@@ -273,6 +273,7 @@ static void check(rig *r, const char *q, const trawl_query *params)
                  (unsigned)tq.limit);
         same_ranks(r, q, pw, &res, want, nw, tq.offset);
         r->pages++;
+        r->pruned += !res.total_exact;
     }
     free(want);
     trawl_arena_free(pa);
@@ -296,13 +297,15 @@ static void params(trawl_query *p)
     p->prox_depth = ds[tu_rnd(6)];
 }
 
-/* RV12_N and RV12_SEED in the environment: queries per corpus and
- * another corpus (a longer run). */
+/* RV12_N, RV12_SEED and RV12_DOCS in the environment: queries per
+ * corpus, another corpus, documents per segment (a longer run). */
 static void random_ranking_on(size_t ndocs, int segs, uint64_t seed)
 {
-    const char *es = getenv("RV12_SEED");
+    const char *es = getenv("RV12_SEED"), *ed = getenv("RV12_DOCS");
     if (es != NULL)
         seed += (uint64_t)atol(es) * 1000;
+    if (ed != NULL && atol(ed) > 0)
+        ndocs = (size_t)atol(ed) * (size_t)segs;
     tu_corpus c;
     corpus(&c, ndocs, seed);
     char dir[64];
@@ -358,7 +361,11 @@ static void random_ranking_on(size_t ndocs, int segs, uint64_t seed)
     if (r.nonempty * 2 < r.checked)
         fail_msg("only %zu of %zu queries found something", r.nonempty,
                  r.checked);
-    print_message("%zu queries, %zu pages checked\n", r.checked, r.pages);
+    /* the pruning must have been taken, else nothing was tested */
+    if (r.pruned * 10 < r.pages)
+        fail_msg("only %zu of %zu pages pruned", r.pruned, r.pages);
+    print_message("%zu queries, %zu pages checked (%zu pruned)\n",
+                  r.checked, r.pages, r.pruned);
     trawl_arena_free(r.a);
     trawl_searcher_free(r.s);
     trawl_index_release(r.ix);
