@@ -937,7 +937,8 @@ static int set_folded(char **dst, size_t *dst_len, span v)
                 n--;
             while (i + 1 < v.n && is_space(v.p[i + 1]))
                 i++;
-            o[n++] = ' ';
+            if (n > 0) /* "Subject:" then the text on the next line */
+                o[n++] = ' ';
         } else {
             o[n++] = v.p[i];
         }

@@ -14,7 +14,8 @@
  *
  * Text files: a mail header's From: that names nobody ("<>") gives no
  * byline (not an empty one); "Key: value" lines alone without a
- * Subject stay text; a URL line and a date line with nothing
+ * Subject stay text; a value folded right after its colon has no
+ * leading space; a URL line and a date line with nothing
  * after them are the article's title and body, as before they were read
  * as a scraper's lines (not an "empty article" error).
  */
@@ -447,6 +448,28 @@ static void mail_header_alone(void **state)
     trawl_article_clear(&a);
 }
 
+/* A header value folded right after its colon ("Subject:" and the text
+ * on the next, indented line, as mailers fold long ones) has no space in
+ * front. */
+static void mail_folded_after_colon(void **state)
+{
+    (void)state;
+    trawl_article a;
+    assert_int_equal(parse_text(&a, "From:\n  Jane Doe <jd@example.org>\n"
+                                    "Subject:\n\tShuttle launch\n  delayed\n"
+                                    "Newsgroups: sci.space\n\nBody.\n"),
+                     0);
+    assert_string_equal(a.title, "Shuttle launch delayed");
+    assert_string_equal(a.author, "Jane Doe");
+    assert_string_equal(a.body, "Body.");
+    trawl_article_clear(&a);
+    assert_int_equal(parse_text(&a, "From: a@example.org\r\nSubject: \r\n"
+                                    " Storm\r\n\r\nBody.\r\n"),
+                     0);
+    assert_string_equal(a.title, "Storm");
+    trawl_article_clear(&a);
+}
+
 static void url_date_lines_alone(void **state)
 {
     (void)state;
@@ -479,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mail_from_nobody),
         cmocka_unit_test(mail_header_alone),
+        cmocka_unit_test(mail_folded_after_colon),
         cmocka_unit_test(url_date_lines_alone),
         cmocka_unit_test(ranking_random_one_segment),
         cmocka_unit_test(ranking_random_segments),
