@@ -600,9 +600,11 @@ static int convertible(const char *name)
  * of these. head (JSON_HEAD bytes) holds what was read. Where the first
  * line ends and the next begins is looked for past the head too (a
  * record longer than JSON_HEAD: an article's full text), up to
- * JSON_LINE_SCAN bytes. */
+ * JSON_LINE_SCAN bytes: a longer first line is taken for one object (a
+ * minified API answer of many megabytes is not read whole, twice, by
+ * every walk). */
 #define JSON_HEAD 65536
-#define JSON_LINE_SCAN ((off_t)64 << 20)
+#define JSON_LINE_SCAN ((off_t)4 << 20)
 enum { JH_NONE, JH_LINES, JH_LINE, JH_ARRAY, JH_OBJECT };
 
 /* The end of the first line and the start of the next, fed bytes in
