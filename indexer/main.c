@@ -587,7 +587,8 @@ static int convertible(const char *name)
 {
     const char *base = strrchr(name, '/');
     base = base != NULL ? base + 1 : name;
-    return has_suffix(name, ".json") || has_suffix(name, ".csv") || packed_kind(name) >= 0 ||
+    return has_suffix(name, ".json") || has_suffix(name, ".csv") ||
+           packed_kind(name) >= 0 ||
            strchr(base, '.') == NULL; /* 20 Newsgroups' 60804, 60805 */
 }
 
@@ -596,9 +597,42 @@ static int convertible(const char *name)
  * dataset's News_Category_Dataset_v3.json), one object on one line, a
  * JSON array, another object (*keyp: its first member holding an array
  * of objects, as {"status": "ok", "articles": [...]}, or NULL), or none
- * of these. head (JSON_HEAD bytes) holds what was read. */
+ * of these. head (JSON_HEAD bytes) holds what was read. Where the first
+ * line ends and the next begins is looked for past the head too (a
+ * record longer than JSON_HEAD: an article's full text), up to
+ * JSON_LINE_SCAN bytes: a longer first line is taken for one object (a
+ * minified API answer of many megabytes is not read whole, twice, by
+ * every walk). */
 #define JSON_HEAD 65536
+#define JSON_LINE_SCAN ((off_t)4 << 20)
 enum { JH_NONE, JH_LINES, JH_LINE, JH_ARRAY, JH_OBJECT };
+
+/* The end of the first line and the start of the next, fed bytes in
+ * order: last, its last byte that is not a space; next, the next line's
+ * first that is not (0 until seen). */
+typedef struct line_scan {
+    int in_next; /* past the first line's '\n' */
+    char last, next;
+} line_scan;
+
+/* 1 when the scan is done. */
+static int line_scan_feed(line_scan *ls, const char *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        char c = p[k];
+        int space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        if (!ls->in_next) {
+            if (c == '\n')
+                ls->in_next = 1;
+            else if (!space)
+                ls->last = c;
+        } else if (!space) {
+            ls->next = c;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static int json_head(const char *path, char *head, const char **keyp,
                      size_t *knp)
@@ -607,19 +641,24 @@ static int json_head(const char *path, char *head, const char **keyp,
     if (fd < 0)
         return JH_NONE;
     ssize_t got = read(fd, head, JSON_HEAD - 1);
-    close(fd);
-    if (got <= 0)
+    if (got <= 0) {
+        close(fd);
         return JH_NONE;
+    }
     head[got] = '\0';
     size_t n = (size_t)got, i = 0;
     if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
         i = 3;
     while (i < n && strchr(" \t\r\n", head[i]) != NULL && head[i] != '\0')
         i++;
-    if (i < n && head[i] == '[')
+    if (i < n && head[i] == '[') {
+        close(fd);
         return JH_ARRAY;
-    if (i == n || head[i] != '{')
+    }
+    if (i == n || head[i] != '{') {
+        close(fd);
         return JH_NONE;
+    }
     /* The first member of the top object holding an array of objects
      * ({"status": "ok", "articles": [{...}, ...]}: NewsAPI's answer). */
     const char *key = NULL;
@@ -658,19 +697,25 @@ static int json_head(const char *path, char *head, const char **keyp,
     }
     /* One object a line: its first line ends with '}' and the next
      * starts with '{' (or, holding no such array, there is none). */
-    const char *nl = memchr(head + i, '\n', n - i);
-    size_t e = nl != NULL ? (size_t)(nl - head) : n, k = e;
-    while (k > i && strchr(" \t\r", head[k - 1]) != NULL)
-        k--;
-    size_t j = e;
-    while (j < n && strchr(" \t\r\n", head[j]) != NULL && head[j] != '\0')
-        j++;
+    line_scan ls = {0, 0, 0};
+    int done = line_scan_feed(&ls, head + i, n - i);
+    int eof = (size_t)got < JSON_HEAD - 1;
+    char buf[8192];
+    for (off_t seen = got; !done && !eof && seen < JSON_LINE_SCAN;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r <= 0) {
+            eof = 1;
+            break;
+        }
+        seen += r;
+        done = line_scan_feed(&ls, buf, (size_t)r);
+    }
+    close(fd);
     *keyp = key;
     *knp = kn;
-    if (k > i && head[k - 1] == '}' && j < n && head[j] == '{')
+    if (ls.last == '}' && ls.next == '{')
         return JH_LINES;
-    if (k > i && head[k - 1] == '}' && j == n && key == NULL &&
-        (nl != NULL || (size_t)got < JSON_HEAD - 1))
+    if (ls.last == '}' && ls.next == 0 && eof && key == NULL)
         return JH_LINE;
     return JH_OBJECT;
 }
@@ -2422,14 +2467,15 @@ int main(int argc, char **argv)
             char hint[512], msg[2048] = "";
             if (r.found == found && r.other != NULL)
                 snprintf(msg, sizeof(msg),
-                         "no article file (.txt, .md, .jsonl[.gz|.zst], .ndjson, in "
-                         "any case) in this directory; %s is not read%s",
+                         "no article file (.txt, .md, .jsonl[.gz|.zst], "
+                         ".ndjson, in any case) in this directory; %s is "
+                         "not read%s",
                          r.other, other_hint(r.other, hint, sizeof(hint)));
             note(argv[i], 0,
                  msg[0] != '\0' ? msg
                  : r.found == found
-                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], .ndjson, in "
-                       "any case) in this directory"
+                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], "
+                       ".ndjson, in any case) in this directory"
                  : is_dir ? "no article in the files of this directory"
                           : "no article in this file");
             r.bad++;

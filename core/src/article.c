@@ -714,8 +714,8 @@ static const char *const mail_keys[] = {
 static int mail_header(const char *p, const char *end)
 {
     unsigned seen = 0, named = 0;
-    const char *next;
-    for (const char *q = p; q < end; q = next) {
+    const char *next, *q;
+    for (q = p; q < end; q = next) {
         span l = line_at(q, end, &next);
         span v;
         if (trim(l.p, l.n).n == 0)
@@ -733,7 +733,18 @@ static int mail_header(const char *p, const char *end)
             }
         }
     }
-    return named > 0 && __builtin_popcount(seen) >= 2;
+    if (named == 0 || __builtin_popcount(seen) < 2)
+        return 0;
+    /* Without a Subject and with nothing after it, such a block would
+     * leave no title and no body: a short note of "Key: value" lines
+     * ("From: Ann", "To: Bob", "Re: lunch") stays text, read as before. */
+    if (!(seen >> 1 & 1)) {
+        for (; q < end; q++)
+            if (*q != '\n' && !is_space(*q))
+                return 1;
+        return 0;
+    }
+    return 1;
 }
 
 /*
@@ -926,7 +937,8 @@ static int set_folded(char **dst, size_t *dst_len, span v)
                 n--;
             while (i + 1 < v.n && is_space(v.p[i + 1]))
                 i++;
-            o[n++] = ' ';
+            if (n > 0) /* "Subject:" then the text on the next line */
+                o[n++] = ' ';
         } else {
             o[n++] = v.p[i];
         }
@@ -1244,6 +1256,11 @@ static const char *url_date_lines(trawl_article *out, const char *p,
     else if (lone_date(l1, &when) && lone_url(l2))
         url = l2;
     else
+        return p;
+    /* Nothing after them: they are the article (its title and body), as
+     * they were before these lines were read. */
+    const char *c, *cn;
+    if (first_line(bn, end, &c, &cn).n == 0)
         return p;
     if (out->url == NULL && set_field(&out->url, &out->url_len, url) < 0)
         return NULL;
@@ -1626,9 +1643,10 @@ int trawl_article_parse_text(trawl_article *out, const char *id,
                     rc = set_folded(&out->title, &out->title_len, subject);
                     have_title = 1;
                 }
-                if (rc == 0 && !have_author && from.n > 0)
-                    rc = set_folded(&out->author, &out->author_len,
-                                    mail_name(from));
+                /* "From: <>" names nobody: no byline, not an empty one */
+                span name = from.n > 0 ? mail_name(from) : from;
+                if (rc == 0 && !have_author && name.n > 0)
+                    rc = set_folded(&out->author, &out->author_len, name);
                 if (rc < 0) {
                     rc = trawl_err_set(err, rc, "out of memory");
                     goto fail;
