@@ -1174,7 +1174,7 @@ static void again_note(run *r, const char *path)
  * parsed, and touching a file whose date comes from its text changes
  * nothing.
  */
-#define TEXT_FP_VERSION 15
+#define TEXT_FP_VERSION 16
 
 static uint64_t text_fingerprint(const char *text, size_t len)
 {
