@@ -607,28 +607,32 @@ static int convertible(const char *name)
 #define JSON_LINE_SCAN ((off_t)4 << 20)
 enum { JH_NONE, JH_LINES, JH_LINE, JH_ARRAY, JH_OBJECT };
 
-/* The end of the first line and the start of the next, fed bytes in
- * order: last, its last byte that is not a space; next, the next line's
- * first that is not (0 until seen). */
+/* The first two lines that are not blank, fed bytes in order: the last
+ * byte of the first that is not a space (last), the first and last of
+ * the second (next, next_last; 0 until seen). */
 typedef struct line_scan {
-    int in_next; /* past the first line's '\n' */
-    char last, next;
+    int line; /* 0: in the first line, 1: after it, 2: past the second */
+    char last, next, next_last;
 } line_scan;
 
-/* 1 when the scan is done. */
+/* 1 when the scan is done (the second line ended). */
 static int line_scan_feed(line_scan *ls, const char *p, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         char c = p[k];
         int space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-        if (!ls->in_next) {
+        if (ls->line == 0) {
             if (c == '\n')
-                ls->in_next = 1;
+                ls->line = 1;
             else if (!space)
                 ls->last = c;
-        } else if (!space) {
-            ls->next = c;
+        } else if (c == '\n' && ls->next != 0) {
+            ls->line = 2;
             return 1;
+        } else if (!space) {
+            if (ls->next == 0)
+                ls->next = c;
+            ls->next_last = c;
         }
     }
     return 0;
@@ -655,17 +659,13 @@ static int json_head(const char *path, char *head, const char **keyp,
         close(fd);
         return JH_ARRAY;
     }
-    if (i == n || head[i] != '{') {
-        close(fd);
-        return JH_NONE;
-    }
     /* The first member of the top object holding an array of objects
      * ({"status": "ok", "articles": [{...}, ...]}: NewsAPI's answer). */
     const char *key = NULL;
     size_t kn = 0;
     int depth = 0, in_str = 0;
     const char *ks = NULL;
-    for (size_t p = i; p < n && key == NULL; p++) {
+    for (size_t p = i; p < n && key == NULL && head[i] == '{'; p++) {
         char c = head[p];
         if (in_str) {
             if (c == '\\')
@@ -697,8 +697,8 @@ static int json_head(const char *path, char *head, const char **keyp,
     }
     /* One object a line: its first line ends with '}' and the next
      * starts with '{' (or, holding no such array, there is none). */
-    line_scan ls = {0, 0, 0};
-    int done = line_scan_feed(&ls, head + i, n - i);
+    line_scan ls = {0, 0, 0, 0};
+    int done = i < n && line_scan_feed(&ls, head + i, n - i);
     int eof = (size_t)got < JSON_HEAD - 1;
     char buf[8192];
     for (off_t seen = got; !done && !eof && seen < JSON_LINE_SCAN;) {
@@ -713,9 +713,18 @@ static int json_head(const char *path, char *head, const char **keyp,
     close(fd);
     *keyp = key;
     *knp = kn;
-    if (ls.last == '}' && ls.next == '{')
+    int first_obj = i < n && head[i] == '{' && ls.last == '}';
+    /* The second line one object whole, the first not: JSON Lines whose
+     * first record was damaged (no JSON document reads so). Skipped, the
+     * file's articles would all be deleted without a word; read, the bad
+     * line is reported as a .jsonl's is. */
+    int second_obj = ls.next == '{' && ls.next_last == '}' &&
+                     (done || (eof && ls.line >= 1));
+    if ((first_obj && ls.next == '{') || (!first_obj && second_obj))
         return JH_LINES;
-    if (ls.last == '}' && ls.next == 0 && eof && key == NULL)
+    if (i == n || head[i] != '{')
+        return JH_NONE;
+    if (first_obj && ls.next == 0 && eof && key == NULL)
         return JH_LINE;
     return JH_OBJECT;
 }

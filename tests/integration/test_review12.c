@@ -93,10 +93,47 @@ static void test_long_first_line_json(void **state)
     th_cleanup(&h);
 }
 
+/* JSON Lines saved as .json whose first record was damaged (garbage, or
+ * cut short) is still JSON Lines: the bad line is reported and the rest
+ * kept, as in a .jsonl, not the whole file skipped in silence and its
+ * articles deleted. */
+static void test_damaged_first_line_json(void **state)
+{
+    (void)state;
+    static const char *const damaged[] = {
+        "garbage\n{\"id\":\"x2\",\"body\":\"rain\"}\n",
+        "{\"id\":\"x1\",\"bo\n{\"id\":\"x2\",\"body\":\"rain\"}",
+    };
+    for (size_t k = 0; k < 2; k++) {
+        th h;
+        assert_int_equal(th_init(&h), 0);
+        th_make_dir(&h, "d");
+        char p[256], d[256];
+        th_path(d, sizeof(d), &h, "d");
+        th_path(p, sizeof(p), &h, "d/a.json");
+        th_write_text(p, "{\"id\":\"x1\",\"body\":\"storm\"}\n"
+                         "{\"id\":\"x2\",\"body\":\"rain\"}\n");
+        th_result r;
+        const char *argv[] = {"trawl-index", "--index", h.index, d, NULL};
+        assert_int_equal(th_run(&r, argv), 0);
+        want_in("summary", r.out, "indexed 2 documents");
+        th_result_free(&r);
+        th_write_text(p, damaged[k]);
+        assert_int_equal(th_run(&r, argv), 0); /* committed, 1 bad input */
+        want_in("stderr", r.err, "a.json:1: ");
+        want_in("summary", r.out, "1 bad input");
+        if (strstr(r.out, "2 deleted") != NULL)
+            fail_msg("the file's articles deleted: %s", r.out);
+        th_result_free(&r);
+        th_cleanup(&h);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_first_line_json),
+        cmocka_unit_test(test_damaged_first_line_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
