@@ -1970,16 +1970,23 @@ static int opt_byline(json_t *obj, const jf_keys *keys, char **out,
     if (s == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     json_array_foreach(j, i, e) {
-        const char *v = json_string_value(e);
-        size_t n = json_string_length(e), start = o;
+        /* each name without the spaces around it, as front matter's */
+        span v = {json_string_value(e), json_string_length(e)};
+        while (v.n > 0 && (is_space(v.p[0]) || v.p[0] == '\n')) {
+            v.p++;
+            v.n--;
+        }
+        while (v.n > 0 && (is_space(v.p[v.n - 1]) || v.p[v.n - 1] == '\n'))
+            v.n--;
+        size_t start = o;
         if (o > 0) {
             memcpy(s + o, ", ", 2);
             o += 2;
         }
         size_t at = o;
-        for (size_t k = 0; k < n; k++)
-            if (v[k] != '\0')
-                s[o++] = v[k];
+        for (size_t k = 0; k < v.n; k++)
+            if (v.p[k] != '\0')
+                s[o++] = v.p[k];
         if (o == at)
             o = start; /* an empty name: no separator for it */
     }

@@ -1291,6 +1291,10 @@ static void test_json_author_array(void **state)
          "\"\\u00c9mile\"]}", "AB, \xc3\x89mile"},
         {"{\"author\":[\"Ann\",\"Bo\"],\"id\":\"a\",\"body\":\"b\","
          "\"tags\":[\"x\"]}", "Ann, Bo"},
+        /* names without the spaces around them; blank ones none */
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\" \",\" Ann Lee \","
+         "\"\\n\\tBo\\n\"]}", "Ann Lee, Bo"},
+        {"{\"id\":\"a\",\"body\":\"b\",\"author\":[\"  \"]}", NULL},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         trawl_article a = parse_json_ok(ok[i].line);
