@@ -135,6 +135,8 @@ typedef struct run {
     int file_dated;   /* an article of this .jsonl file had a date */
     const char *date_other; /* a dated-looking member of this file's
                                undated articles (see undated_hint) */
+    int file_titled;  /* an article of this .jsonl file had a title */
+    const char *title_other; /* the same for titles (untitled_hint) */
     char *other;      /* the first .json/.ndjson/.csv file a directory
                          PATH held (not read), for the advice */
     unsigned long line_notes;  /* bad lines of this .jsonl file noted */
@@ -1488,15 +1490,39 @@ static void html_to_text(trawl_article *a)
  * else NULL. A file whose articles are all undated is then named with
  * the option, instead of silently listing nothing by date.
  */
+static const char *member_hint(const trawl_article *a,
+                               const char *const keys[], size_t nkeys);
+
 static const char *undated_hint(const run *r, const trawl_article *a)
 {
     static const char *const keys[] = {
         "date_publish", "publishedAt",  "published_at", "published",
         "pubDate",      "datePublished", "date_published", "publish_date",
         "created_at",   "timestamp",    "date_extracted", "time"};
-    if ((r->fields != NULL && r->fields->date != NULL) || a->extra == NULL)
+    if (r->fields != NULL && r->fields->date != NULL)
         return NULL;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    return member_hint(a, keys, sizeof(keys) / sizeof(keys[0]));
+}
+
+/* The same for titles: the HuffPost dataset's "headline", schema.org's
+ * and the like, when no --field title= is given. */
+static const char *untitled_hint(const run *r, const trawl_article *a)
+{
+    static const char *const keys[] = {"headline", "Headline", "heading",
+                                       "Title", "name", "subject"};
+    if (r->fields != NULL && r->fields->title != NULL)
+        return NULL;
+    return member_hint(a, keys, sizeof(keys) / sizeof(keys[0]));
+}
+
+/* The first of keys[0..nkeys) that is a member of a's extra fields, not
+ * null; else NULL. */
+static const char *member_hint(const trawl_article *a,
+                               const char *const keys[], size_t nkeys)
+{
+    if (a->extra == NULL)
+        return NULL;
+    for (size_t i = 0; i < nkeys; i++) {
         char q[40];
         snprintf(q, sizeof(q), "\"%s\":", keys[i]);
         const char *at = strstr(a->extra, q);
@@ -1639,6 +1665,10 @@ static void index_json_line(run *r, const char *path, unsigned long line,
         r->file_dated = 1;
     else if (r->date_other == NULL && !r->file_dated)
         r->date_other = undated_hint(r, &a);
+    if (a.title_len > 0)
+        r->file_titled = 1;
+    else if (r->title_other == NULL && !r->file_titled)
+        r->title_other = untitled_hint(r, &a);
     a.fingerprint = h;
     if (rerun && !id_known) {
         int same = jsonl_same_again(r, a.id, a.id_len, h);
@@ -1673,6 +1703,8 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
     r->nul_noted = 0;
     r->file_dated = 0;
     r->date_other = NULL;
+    r->file_titled = 0;
+    r->title_other = NULL;
     int kind = src_kind_of(e->rel);
     /* UTF-16 (Windows PowerShell's '>' writes it): every line would be
      * reported as bad JSON; say once what it is instead. */
@@ -1705,6 +1737,14 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
                  "no article has a \"date\" (indexed undated); --field "
                  "date=%s reads the dates from \"%s\"",
                  r->date_other, r->date_other);
+        note(e->path, 0, msg);
+    }
+    if (!r->file_titled && r->title_other != NULL) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "no article has a \"title\" (indexed untitled); --field "
+                 "title=%s reads the titles from \"%s\"",
+                 r->title_other, r->title_other);
         note(e->path, 0, msg);
     }
 }

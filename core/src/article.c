@@ -2813,9 +2813,14 @@ static int drop_nuls(json_t *v)
  * body=KEY reads it), or NULL. */
 static const char *body_elsewhere(json_t *root, const jf_keys *keys)
 {
-    static const char *const others[] = {"text",     "content", "article",
-                                         "contents", "Body",    "Text",
-                                         "maintext"};
+    /* the full text first, then a summary (HuffPost's
+     * short_description) */
+    static const char *const others[] = {
+        "text",        "content",      "article",     "contents",
+        "Body",        "Text",         "maintext",    "articleBody",
+        "article_body", "full_text",   "fulltext",    "story",
+        "Content",     "description",  "short_description", "summary",
+        "abstract"};
     if ((keys->mapped >> JF_BODY & 1) ||
         json_object_get(root, keys->k[JF_BODY]) != NULL)
         return NULL;

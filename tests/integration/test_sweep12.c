@@ -243,6 +243,54 @@ static void test_other_names_in_one_message(void **state)
     th_cleanup(&h);
 }
 
+/* The HuffPost dataset as downloaded (link, headline, short_description,
+ * authors, date; JSON Lines named .json): the first run's message names
+ * the id's and the body's options at once, the next one the title's, and
+ * with all three nothing is said. */
+static void test_huffpost_names(void **state)
+{
+    (void)state;
+    th h;
+    assert_int_equal(th_init(&h), 0);
+    char p[256];
+    th_path(p, sizeof(p), &h, "News_Category_Dataset_v3.json");
+    th_write_text(p, "{\"link\": \"https://x/1\", \"headline\": \"Storm "
+                     "hits\", \"category\": \"U.S. NEWS\", "
+                     "\"short_description\": \"A storm hit.\", \"authors\": "
+                     "\"Ann Lee\", \"date\": \"2022-09-23\"}\n"
+                     "{\"link\": \"https://x/2\", \"headline\": \"Rain\", "
+                     "\"category\": \"WORLD NEWS\", \"short_description\": "
+                     "\"More rain.\", \"authors\": \"\", \"date\": "
+                     "\"2022-09-22\"}\n");
+    th_result r;
+    const char *plain[] = {"trawl-index", "--index", h.index, p, NULL};
+    assert_int_equal(th_run(&r, plain), 1);
+    want_in("stderr", r.err,
+            ":1: missing field \"id\" (--field id=link reads the id from "
+            "\"link\"); the body too: --field body=short_description");
+    th_result_free(&r);
+
+    const char *two[] = {"trawl-index", "--index", h.index, "--field",
+                         "id=link", "--field", "body=short_description", p,
+                         NULL};
+    assert_int_equal(th_run(&r, two), 0);
+    want_in("stderr", r.err,
+            "no article has a \"title\" (indexed untitled); --field "
+            "title=headline reads the titles from \"headline\"");
+    th_result_free(&r);
+
+    const char *all[] = {"trawl-index", "--full", "--index", h.index,
+                         "--field", "id=link", "--field",
+                         "body=short_description", "--field",
+                         "title=headline", "--field", "author=authors", p,
+                         NULL};
+    assert_int_equal(th_run(&r, all), 0);
+    assert_null(strstr(r.err, "no article has"));
+    want_in("summary", r.out, "indexed 2 documents");
+    th_result_free(&r);
+    th_cleanup(&h);
+}
+
 /* A CSV's empty column and HuffPost's "authors": "" are an empty
  * byline or URL: trawl shows none, not an "author" line with nothing or
  * "by " alone. */
@@ -283,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_json_and_csv_advice),
         cmocka_unit_test(test_other_names_in_one_message),
         cmocka_unit_test(test_empty_byline_not_shown),
+        cmocka_unit_test(test_huffpost_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
