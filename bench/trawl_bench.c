@@ -190,8 +190,11 @@ int main(int argc, char **argv)
                 bench_known_add(&k, rank);
                 free(line);
             }
-            snprintf(variant, sizeof(variant), "prox=%g depth=%ld", prox[p],
-                     depth);
+            if (depth < 0) /* the default depth */
+                snprintf(variant, sizeof(variant), "prox=%g", prox[p]);
+            else
+                snprintf(variant, sizeof(variant), "prox=%g depth=%ld",
+                         prox[p], depth);
             bench_known_print("trawl", variant, &k, errors);
             state_free(st);
         }
