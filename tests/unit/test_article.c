@@ -848,6 +848,46 @@ static void json_same(const char *line, size_t len)
     trawl_article_clear(&b);
 }
 
+/* 20,000 records made from base by one to three random edits (a byte of
+ * alphabet replaced, inserted, or a byte deleted; seeded): each read the
+ * same by the fast path and by jansson (json_same). */
+static void json_mutations(const char *base, const char *alphabet,
+                           unsigned seed)
+{
+    size_t len = strlen(base), na = strlen(alphabet);
+    char *buf = malloc(len + 8);
+    assert_non_null(buf);
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = len;
+        memcpy(buf, base, n);
+        int edits = 1 + iter % 3;
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            char c = alphabet[(seed >> 8) % na];
+            seed = seed * 1103515245u + 12345u;
+            switch ((seed >> 8) % 3) {
+            case 0: /* replace */
+                buf[at] = c;
+                break;
+            case 1: /* delete */
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+                break;
+            default: /* insert */
+                if (n + 1 < len + 8) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    buf[at] = c;
+                    n++;
+                }
+            }
+        }
+        json_same(buf, n);
+    }
+    free(buf);
+}
+
 static void test_json_fast_path(void **state)
 {
     (void)state;
@@ -923,36 +963,7 @@ static void test_json_fast_path(void **state)
         "{\"id\":\"x/1\",\"title\":\"Caf\\u00e9 \\\"T\\\"\",\"body\":\"one two\\n"
         "three\",\"date\":\"2025-12-17\",\"author\":null,\"url\":\"u\"}";
     static const char alphabet[] = "{}[]:,\"\\/ u0123456789abcdefnrtl-.eE\t\r";
-    unsigned seed = 12345;
-    char buf[sizeof(base) + 8];
-    for (int iter = 0; iter < 20000; iter++) {
-        size_t n = sizeof(base) - 1;
-        memcpy(buf, base, n);
-        int edits = 1 + iter % 3;
-        for (int e = 0; e < edits; e++) {
-            seed = seed * 1103515245u + 12345u;
-            size_t at = (seed >> 8) % n;
-            seed = seed * 1103515245u + 12345u;
-            char c = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
-            seed = seed * 1103515245u + 12345u;
-            switch ((seed >> 8) % 3) {
-            case 0: /* replace */
-                buf[at] = c;
-                break;
-            case 1: /* delete */
-                memmove(buf + at, buf + at + 1, n - at - 1);
-                n--;
-                break;
-            default: /* insert */
-                if (n + 1 < sizeof(buf)) {
-                    memmove(buf + at + 1, buf + at, n - at);
-                    buf[at] = c;
-                    n++;
-                }
-            }
-        }
-        json_same(buf, n);
-    }
+    json_mutations(base, alphabet, 12345);
 }
 
 /*
@@ -1015,36 +1026,7 @@ static void test_json_fast_extra(void **state)
         "\"body\":\"one\\ntwo\",\"tags\":[\"a\",\"b\\\"c\",7,null],"
         "\"n\":-12,\"ok\":true,\"url\":\"u\"}";
     static const char alphabet[] = "{}[]:,\"\\/ u0123456789abcdefnrtl-.eE";
-    unsigned seed = 4242;
-    char buf[sizeof(base) + 8];
-    for (int iter = 0; iter < 20000; iter++) {
-        size_t n = sizeof(base) - 1;
-        memcpy(buf, base, n);
-        int edits = 1 + iter % 3;
-        for (int e = 0; e < edits; e++) {
-            seed = seed * 1103515245u + 12345u;
-            size_t at = (seed >> 8) % n;
-            seed = seed * 1103515245u + 12345u;
-            char c = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
-            seed = seed * 1103515245u + 12345u;
-            switch ((seed >> 8) % 3) {
-            case 0:
-                buf[at] = c;
-                break;
-            case 1:
-                memmove(buf + at, buf + at + 1, n - at - 1);
-                n--;
-                break;
-            default:
-                if (n + 1 < sizeof(buf)) {
-                    memmove(buf + at + 1, buf + at, n - at);
-                    buf[at] = c;
-                    n++;
-                }
-            }
-        }
-        json_same(buf, n);
-    }
+    json_mutations(base, alphabet, 4242);
 }
 
 /*
