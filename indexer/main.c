@@ -1691,6 +1691,19 @@ static void index_json_line(run *r, const char *path, unsigned long line,
  * buf[pos, have) holds bytes read and not yet consumed; buf[pos, pos +
  * scanned) is known to hold no newline.
  */
+/* A .jsonl file none of whose articles has a `field` while they hold
+ * `member` (see undated_hint): the option that reads it. */
+static void other_member_note(const char *path, const char *field,
+                              const char *indexed, const char *member)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "no article has a \"%s\" (indexed %s); --field %s=%s reads the "
+             "%ss from \"%s\"",
+             field, indexed, field, member, field, member);
+    note(path, 0, msg);
+}
+
 static void index_jsonl_lines(run *r, const trawl_walk_entry *e, src *in);
 
 static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
@@ -1731,22 +1744,10 @@ static void index_jsonl(run *r, const trawl_walk_entry *e, int fd)
                  r->lines_unshown, r->lines_unshown == 1 ? "" : "s");
         note(e->path, 0, msg);
     }
-    if (!r->file_dated && r->date_other != NULL) {
-        char msg[256];
-        snprintf(msg, sizeof(msg),
-                 "no article has a \"date\" (indexed undated); --field "
-                 "date=%s reads the dates from \"%s\"",
-                 r->date_other, r->date_other);
-        note(e->path, 0, msg);
-    }
-    if (!r->file_titled && r->title_other != NULL) {
-        char msg[256];
-        snprintf(msg, sizeof(msg),
-                 "no article has a \"title\" (indexed untitled); --field "
-                 "title=%s reads the titles from \"%s\"",
-                 r->title_other, r->title_other);
-        note(e->path, 0, msg);
-    }
+    if (!r->file_dated && r->date_other != NULL)
+        other_member_note(e->path, "date", "undated", r->date_other);
+    if (!r->file_titled && r->title_other != NULL)
+        other_member_note(e->path, "title", "untitled", r->title_other);
 }
 
 static void index_jsonl_lines(run *r, const trawl_walk_entry *e, src *in)
