@@ -202,3 +202,56 @@ int trawl_legacy_to_utf8(const char *text, size_t len, char **out,
     }
     return 1;
 }
+
+int trawl_to_utf8(const char *from, const char *text, size_t len,
+                  char **out, size_t *out_len, size_t *bad)
+{
+    char *u = convert(from, text, len, out_len, bad);
+    if (u == NULL)
+        return errno == ENOMEM ? -1 : 0;
+    *out = u;
+    return 1;
+}
+
+/* Windows-1252's characters at 0x80..0x9f (0: none, read as U+FFFD). */
+static const unsigned short cp1252_c1[32] = {
+    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178};
+
+int trawl_cp1252_repair(const char *text, size_t len, char **out,
+                        size_t *out_len, size_t *mapped)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    char *o = malloc(len * 3 + 1), *w = o;
+    if (o == NULL)
+        return -1;
+    *mapped = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned c = u[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef             ? 3
+                   : c >= 0xf0 && c <= 0xf4             ? 4
+                                                        : 0;
+        if (k == 1 || (k > 1 && k <= len - i &&
+                       utf8proc_iterate(u + i, (utf8proc_ssize_t)k,
+                                        &(utf8proc_int32_t){0}) ==
+                           (utf8proc_ssize_t)k)) {
+            memcpy(w, text + i, k);
+            w += k;
+            i += k;
+            continue;
+        }
+        unsigned cp = c >= 0xa0 ? c : cp1252_c1[c - 0x80];
+        if (cp == 0)
+            cp = 0xfffd;
+        w += utf8proc_encode_char((utf8proc_int32_t)cp, (utf8proc_uint8_t *)w);
+        (*mapped)++;
+        i++;
+    }
+    *w = '\0';
+    *out = o;
+    *out_len = (size_t)(w - o);
+    return 0;
+}

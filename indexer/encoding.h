@@ -25,4 +25,22 @@
 int trawl_legacy_to_utf8(const char *text, size_t len, char **out,
                          size_t *out_len, const char **name);
 
+/*
+ * text[0..len) in the encoding iconv calls `from`, as UTF-8: 1 and *out
+ * (malloc'd, *out_len bytes; a byte sequence the encoding does not have
+ * becomes U+FFFD, counted in *bad), 0 when iconv does not know the
+ * encoding, -1 when out of memory.
+ */
+int trawl_to_utf8(const char *from, const char *text, size_t len,
+                  char **out, size_t *out_len, size_t *bad);
+
+/*
+ * text[0..len) with every byte that is not part of a valid UTF-8
+ * sequence read as Windows-1252 (Latin-1), as the article parser reads
+ * a text file: *out (malloc'd), *mapped such bytes. 0, or -1 when out of
+ * memory.
+ */
+int trawl_cp1252_repair(const char *text, size_t len, char **out,
+                        size_t *out_len, size_t *mapped);
+
 #endif

@@ -221,6 +221,22 @@ static void usage(FILE *f)
 "                with a byte order mark; a file with\n"
 "                NUL bytes otherwise is binary, reported and skipped. A\n"
 "                file larger than 256 MiB is reported and skipped.\n"
+"  *.html, *.htm a saved web page, one article as a text file: title from\n"
+"                og:title, else <title> (without a \" | Site\" suffix),\n"
+"                else <h1>; text of the largest <article>, else <main>,\n"
+"                else <body>, without scripts, nav, footer, aside,\n"
+"                forms, iframes or a cookie banner; date from\n"
+"                article:published_time, a <meta name=\"date\"> (pubdate,\n"
+"                dc.date...), JSON-LD datePublished or a <time> in the\n"
+"                article, else the modification time; author from\n"
+"                <meta name=\"author\">, article:author or JSON-LD; url\n"
+"                from <link rel=\"canonical\"> or og:url; encoding from a\n"
+"                BOM or <meta charset>, else as a text file. Nothing is\n"
+"                fetched; a page without text is reported.\n"
+"  *.txt.gz, *.md.zst, *.html.gz, ...\n"
+"                the same, compressed (gzip, zstd); 256 MiB is the limit\n"
+"                of the decompressed text. A damaged file is reported and\n"
+"                its article kept as indexed before.\n"
 "  *.jsonl       one article per non-blank line: {\"id\", \"title\", \"body\",\n"
 "                optional \"date\" (ISO 8601, RFC 2822, a month or a year),\n"
 "                \"author\" (a string, or a list of names, joined with\n"
@@ -242,7 +258,7 @@ static void usage(FILE *f)
 "type, or that gives no article (an empty directory, one without article\n"
 "files), is reported as bad input; for another .json file (a JSON array,\n"
 "an API answer), a .csv file, one without an extension, an archive (.zip,\n"
-".tar.gz, ...) or a .jsonl.bz2, the message says how to make it readable\n"
+".tar.gz, ...) or a .jsonl.bz2 or .txt.xz, the message says how to make it readable\n"
 "(a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
@@ -531,19 +547,28 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-enum { KIND_OTHER, KIND_TEXT, KIND_JSONL };
+enum { KIND_OTHER, KIND_TEXT, KIND_JSONL, KIND_HTML };
 
-/* What a file is by its name: *.txt and *.md, *.jsonl and *.ndjson, as
- * they are or .gz or .zst (any case). A .json file may be JSON Lines
- * too: see path_kind(). */
+/* s without a ".gz" or ".zst" at its end ends with suffix. */
+static int has_suffix_z(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    size_t z = has_suffix(s, ".gz") ? 3 : has_suffix(s, ".zst") ? 4 : 0;
+    return has_suffix(s, suffix) ||
+           (z > 0 && n >= z + m && strncasecmp(s + n - z - m, suffix, m) == 0);
+}
+
+/* What a file is by its name: *.txt and *.md, *.html and *.htm, *.jsonl
+ * and *.ndjson, as they are or .gz or .zst (any case). A .json file may
+ * be JSON Lines too: see path_kind(). */
 static int file_kind(const char *name)
 {
-    if (has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl.gz") ||
-        has_suffix(name, ".jsonl.zst") || has_suffix(name, ".ndjson") ||
-        has_suffix(name, ".ndjson.gz") || has_suffix(name, ".ndjson.zst"))
+    if (has_suffix_z(name, ".jsonl") || has_suffix_z(name, ".ndjson"))
         return KIND_JSONL;
-    if (has_suffix(name, ".txt") || has_suffix(name, ".md"))
+    if (has_suffix_z(name, ".txt") || has_suffix_z(name, ".md"))
         return KIND_TEXT;
+    if (has_suffix_z(name, ".html") || has_suffix_z(name, ".htm"))
+        return KIND_HTML;
     return KIND_OTHER;
 }
 
@@ -756,12 +781,18 @@ static const char *other_hint(const char *path, char *buf, size_t cap)
     if (pk >= 0) {
         /* .jsonl.bz2: only gzip and zstd are read as they are */
         size_t n = strlen(path) - strlen(packed[pk].suffix);
-        if (n >= 6 && strncasecmp(path + n - 6, ".jsonl", 6) == 0) {
-            snprintf(buf, cap, "; .jsonl is read compressed with gzip or "
-                               "zstd only: recompress it, e.g. %s "
-                               "in.jsonl%s | zstd -q -o in.jsonl.zst",
-                     packed[pk].tool, packed[pk].suffix);
-            return buf;
+        static const char *const exts[] = {".jsonl", ".txt", ".md",
+                                           ".html", ".htm"};
+        for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+            size_t k = strlen(exts[i]);
+            if (n >= k && strncasecmp(path + n - k, exts[i], k) == 0) {
+                snprintf(buf, cap, "; %s is read compressed with gzip or "
+                                   "zstd only: recompress it, e.g. %s "
+                                   "in%s%s | zstd -q -o in%s.zst",
+                         exts[i], packed[pk].tool, exts[i],
+                         packed[pk].suffix, exts[i]);
+                return buf;
+            }
         }
         snprintf(buf, cap, "; compressed: decompress it first (%s FILE > "
                            "NAME) and index what it holds",
@@ -912,6 +943,9 @@ static void fatal_nomem(run *r, const char *path)
  * Read a text file into r->buf (NUL-terminated), at most MAX_TEXT bytes.
  * 0; 1 when the file is larger (nothing indexed); -1 with errno.
  */
+static int read_text_z(run *r, int fd, int kind, size_t *len_out,
+                       const char **why);
+
 static int read_text(run *r, int fd, const struct stat *st, size_t *len_out)
 {
     size_t len = 0;
@@ -945,6 +979,60 @@ static int read_text(run *r, int fd, const struct stat *st, size_t *len_out)
     r->buf[len] = '\0';
     *len_out = len;
     return 0;
+}
+
+/*
+ * The same for a compressed text file (gzip or zstd: src_kind_of), read
+ * through a src: what is bounded is the decompressed size (a gzip bomb is
+ * refused, not inflated without end). 0; 1 when larger than MAX_TEXT; -1
+ * with errno ENOMEM, or with *why (damaged or cut short data, a read
+ * error). r->inflated counts what it gave beyond its size on disk.
+ */
+static int read_text_z(run *r, int fd, int kind, size_t *len_out,
+                       const char **why)
+{
+    size_t len = 0;
+    src *in = src_open(fd, kind);
+    *why = NULL;
+    if (in == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = 0;
+    for (;;) {
+        if (len + 1 >= r->cap) {
+            size_t cap = r->cap ? r->cap * 2 : 65536;
+            if (cap > MAX_TEXT + 2)
+                cap = MAX_TEXT + 2;
+            if (cap <= r->cap || buf_reserve(r, cap) < 0) {
+                errno = ENOMEM;
+                rc = -1;
+                break;
+            }
+        }
+        ssize_t n = src_read(in, r->buf + len, r->cap - len - 1, why);
+        if (n < 0) {
+            errno = 0;
+            rc = -1;
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > MAX_TEXT) {
+            rc = 1;
+            break;
+        }
+    }
+    r->inflated = r->inflated_base + (int64_t)len -
+                  (int64_t)src_consumed(in);
+    r->inflated_base = r->inflated;
+    src_close(in);
+    if (rc == 0) {
+        r->buf[len] = '\0';
+        *len_out = len;
+    }
+    return rc;
 }
 
 /* Line number (from 1) of the first invalid UTF-8 in text, or 0. */
@@ -1194,10 +1282,14 @@ static void again_note(run *r, const char *path)
 #define JSON_FP_VERSION 2
 #define JSON_FP_SEED (0x6a736f6e6c667000ull + JSON_FP_VERSION)
 
-static uint64_t text_fingerprint(const char *text, size_t len)
+/* The same for a web page (trawl_html_page_read). */
+#define HTML_FP_VERSION 1
+
+static uint64_t text_fingerprint(const char *text, size_t len, int html)
 {
-    uint64_t h = XXH3_64bits_withSeed(text, len,
-                                      0x7472617774787400ull + TEXT_FP_VERSION);
+    uint64_t seed = html ? 0x7472617768746d00ull + HTML_FP_VERSION
+                         : 0x7472617774787400ull + TEXT_FP_VERSION;
+    uint64_t h = XXH3_64bits_withSeed(text, len, seed);
     return h != 0 ? h : 1;
 }
 
@@ -1215,8 +1307,147 @@ static int utf16_bom(const char *text, size_t len)
     return len >= 2 && (b[0] == 0xff || b[0] == 0xfe) && (b[0] ^ b[1]) == 1;
 }
 
+/*
+ * A web page (*.html, *.htm) as an article: its bytes made UTF-8 (a byte
+ * order mark, else the charset the page declares, else UTF-8 when they
+ * are, else as a text file's: a legacy encoding of another script, or
+ * Windows-1252 for the bytes that are not UTF-8), then read by
+ * trawl_html_page_read. Returns as trawl_article_parse_text does; the
+ * notes on its encoding are made here (a->replaced stays 0).
+ */
+static int parse_html(run *r, const trawl_walk_entry *e, const char *text,
+                      size_t len, trawl_article *a, trawl_err *err)
+{
+    char *conv = NULL, cs_buf[64];
+    size_t conv_len = 0, bad = 0, id_bad = 0;
+    const char *enc_note = NULL, *cs = NULL;
+    char note_buf[160];
+    unsigned long note_line = 0;
+    int rc;
+
+    memset(a, 0, sizeof(*a));
+    a->date = TRAWL_NO_DATE;
+    while (len > 0 && text[len - 1] == '\0')
+        len--;
+    const unsigned char *u = (const unsigned char *)text;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        text += 3;
+        len -= 3;
+        cs = "UTF-8";
+    } else if (utf16_bom(text, len)) {
+        cs = u[0] == 0xff ? "UTF-16LE" : "UTF-16BE";
+        text += 2;
+        len -= 2;
+    } else if (memchr(text, 0, len) != NULL) {
+        return trawl_err_set(err, TRAWL_EINVAL, "binary file (a NUL byte): "
+                                                "not a web page");
+    } else {
+        cs = trawl_html_charset(text, len, cs_buf, sizeof(cs_buf));
+    }
+    if (cs != NULL && strcmp(cs, "UTF-8") != 0) {
+        int k = trawl_to_utf8(cs, text, len, &conv, &conv_len, &bad);
+        if (k < 0)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (k == 0) {
+            snprintf(note_buf, sizeof(note_buf),
+                     "the page's charset \"%.40s\" is not known: read as "
+                     "UTF-8",
+                     cs);
+            enc_note = note_buf;
+        } else if (bad > 0) {
+            snprintf(note_buf, sizeof(note_buf),
+                     "%zu byte%s not %s replaced by U+FFFD", bad,
+                     bad == 1 ? "" : "s", cs);
+            enc_note = note_buf;
+        }
+    }
+    if (conv == NULL && !trawl_utf8_valid(text, len)) {
+        const char *name = NULL;
+        int k = cs == NULL ? trawl_legacy_to_utf8(text, len, &conv,
+                                                  &conv_len, &name)
+                           : 0;
+        if (k == 0 && trawl_cp1252_repair(text, len, &conv, &conv_len,
+                                          &bad) < 0)
+            k = -1;
+        if (k < 0)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (k == 1) {
+            snprintf(note_buf, sizeof(note_buf), "not UTF-8: read as %s",
+                     name);
+        } else {
+            snprintf(note_buf, sizeof(note_buf),
+                     "not UTF-8: %zu byte%s read as Windows-1252 (Latin-1)",
+                     bad, bad == 1 ? "" : "s");
+            note_line = first_bad_utf8_line(text, len);
+        }
+        enc_note = note_buf;
+    }
+    if (conv != NULL && memchr(conv, 0, conv_len) != NULL) {
+        free(conv);
+        return trawl_err_set(err, TRAWL_EINVAL, "binary file (a NUL byte): "
+                                                "not a web page");
+    }
+    trawl_html_page pg;
+    rc = trawl_html_page_read(conv ? conv : text, conv ? conv_len : len, &pg);
+    free(conv);
+    if (rc < 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    if (pg.body_len == 0) {
+        trawl_html_page_free(&pg);
+        return trawl_err_set(err, TRAWL_EINVAL,
+                             "empty article (no text in the page)");
+    }
+    if (trawl_utf8_sanitize(e->rel, strlen(e->rel), &a->id, &a->id_len,
+                            &id_bad) < 0) {
+        trawl_html_page_free(&pg);
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    }
+    /* libxml2 gives UTF-8; made sure of, as the writer wants it */
+    char **f[] = {&pg.title, &pg.body, &pg.author, &pg.url};
+    size_t *fl[] = {&pg.title_len, &pg.body_len, &pg.author_len,
+                    &pg.url_len};
+    for (int i = 0; i < 4; i++) {
+        char *c;
+        size_t cn;
+        if (*f[i] == NULL || trawl_utf8_valid(*f[i], *fl[i]))
+            continue;
+        if (trawl_utf8_sanitize(*f[i], *fl[i], &c, &cn, NULL) < 0) {
+            trawl_html_page_free(&pg);
+            trawl_article_clear(a);
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        }
+        free(*f[i]);
+        *f[i] = c;
+        *fl[i] = cn;
+    }
+    a->title = pg.title;
+    a->title_len = pg.title_len;
+    a->body = pg.body;
+    a->body_len = pg.body_len;
+    a->author = pg.author;
+    a->author_len = pg.author_len;
+    a->url = pg.url;
+    a->url_len = pg.url_len;
+    a->date = pg.date;
+    if (enc_note != NULL) {
+        note(e->path, note_line, enc_note);
+        r->repaired++;
+    }
+    if (id_bad > 0) {
+        note(e->path, 0, "file name is not UTF-8 (U+FFFD in its id)");
+        r->repaired++;
+    }
+    if (pg.bad_date && pg.date == TRAWL_NO_DATE)
+        note(e->path, 0, "publication date not understood; dated by the "
+                         "file's modification time");
+    return 0;
+}
+
+static void text_added(run *r, const trawl_walk_entry *e, trawl_article *a,
+                       int id_known);
+
 static void index_text(run *r, const trawl_walk_entry *e, const char *text,
-                       size_t len)
+                       size_t len, int html)
 {
     trawl_article a;
     trawl_err err;
@@ -1224,7 +1455,7 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
     memset(&a, 0, sizeof(a));
     trawl_err_clear(&err);
     int64_t mtime = (int64_t)e->st->st_mtim.tv_sec;
-    uint64_t fp = text_fingerprint(text, len);
+    uint64_t fp = text_fingerprint(text, len, html);
     uint64_t fp_mtime = text_fingerprint_mtime(fp, mtime);
     size_t rel_len = strlen(e->rel);
     /* The id is the relative name as it is (a name that is not UTF-8 is
@@ -1258,6 +1489,27 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
     char *conv = NULL;
     size_t conv_len = 0;
     const char *enc = NULL;
+    if (html) {
+        int rc = parse_html(r, e, text, len, &a, &err);
+        if (rc == 0) {
+            a.fingerprint = fp;
+            if (a.date == TRAWL_NO_DATE) {
+                a.date = mtime;
+                a.fingerprint = fp_mtime;
+            }
+        } else if (rc == TRAWL_ENOMEM) {
+            r->err = err;
+            r->err.code = rc;
+            r->fatal = 1;
+            return;
+        } else {
+            bad_input(r, e->path, 0, 0, err.msg,
+                      id_known ? e->rel : NULL, rel_len);
+            return;
+        }
+        text_added(r, e, &a, id_known);
+        return;
+    }
     if (!trawl_utf8_valid(text, len) &&
         !utf16_bom(text, len) &&
         memchr(text, 0, len) == NULL) {
@@ -1326,9 +1578,16 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
                         "modification time"
                       : "date not understood; dated by a line of the text");
     }
-    int dup = id_seen(r, a.id, a.id_len);
+    text_added(r, e, &a, id_known);
+}
+
+/* A parsed text article (or page) to the writer; a is cleared. */
+static void text_added(run *r, const trawl_walk_entry *e, trawl_article *a,
+                       int id_known)
+{
+    int dup = id_seen(r, a->id, a->id_len);
     if (dup < 0) {
-        trawl_article_clear(&a);
+        trawl_article_clear(a);
         fatal_nomem(r, e->path);
         return;
     }
@@ -1338,12 +1597,12 @@ static void index_text(run *r, const trawl_walk_entry *e, const char *text,
         snprintf(msg, sizeof(msg),
                  "duplicate id \"%.*s\": an earlier file of this run has "
                  "the same id, this one replaces it",
-                 (int)(a.id_len > 256 ? 256 : a.id_len), a.id);
+                 (int)(a->id_len > 256 ? 256 : a->id_len), a->id);
         note(e->path, 0, msg);
         r->bad++;
     }
-    add_article(r, &a, e->path, 0, !id_known && !dup);
-    trawl_article_clear(&a);
+    add_article(r, a, e->path, 0, !id_known && !dup);
+    trawl_article_clear(a);
 }
 
 /*
@@ -1847,9 +2106,9 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         char hint[512], msg[768];
         if (e->explicit_file) {
             snprintf(msg, sizeof(msg),
-                     "not an article file (expected .txt, .md, .jsonl or "
-                     ".ndjson, also .gz or .zst, in any case, or a .json "
-                     "file of JSON Lines)%s",
+                     "not an article file (expected .txt, .md, .html, .htm, "
+                     ".jsonl or .ndjson, also .gz or .zst, in any case, or "
+                     "a .json file of JSON Lines)%s",
                      convertible(e->rel)
                          ? other_hint(e->path, hint, sizeof(hint))
                          : "");
@@ -1928,8 +2187,18 @@ static int on_file(void *payload, const trawl_walk_entry *e)
         }
     } else {
         size_t len = 0;
-        int rc = read_text(r, fd, e->st, &len);
-        if (rc < 0 && errno == ENOMEM) {
+        const char *why = NULL;
+        int zkind = src_kind_of(e->rel);
+        int rc = zkind == SRC_PLAIN
+                     ? read_text(r, fd, e->st, &len)
+                     : read_text_z(r, fd, zkind, &len, &why);
+        if (rc < 0 && why != NULL) {
+            /* damaged or cut short: not half an article; the one the
+             * index has stays */
+            bad_input(r, e->path, 0, 0, why,
+                      trawl_utf8_valid(e->rel, strlen(e->rel)) ? e->rel : NULL,
+                      strlen(e->rel));
+        } else if (rc < 0 && errno == ENOMEM) {
             fatal_nomem(r, e->path);
         } else if (rc < 0) {
             note(e->path, 0, strerror(errno));
@@ -1937,15 +2206,16 @@ static int on_file(void *payload, const trawl_walk_entry *e)
             r->unread++;
         } else if (rc > 0) {
             char msg[96];
-            snprintf(msg, sizeof(msg), "file larger than %zu MiB, skipped",
-                     MAX_TEXT >> 20);
+            snprintf(msg, sizeof(msg), "file larger than %zu MiB%s, skipped",
+                     MAX_TEXT >> 20,
+                     zkind == SRC_PLAIN ? "" : " uncompressed");
             bad_input(r, e->path, 0, 0, msg,
                       trawl_utf8_valid(e->rel, strlen(e->rel)) ? e->rel : NULL,
                       strlen(e->rel));
         } else {
             r->bytes += len;
             r->file_left = len;
-            index_text(r, e, r->buf, len);
+            index_text(r, e, r->buf, len, kind == KIND_HTML);
         }
         buf_shrink(r, 0);
     }
@@ -2523,15 +2793,17 @@ int main(int argc, char **argv)
             char hint[512], msg[2048] = "";
             if (r.found == found && r.other != NULL)
                 snprintf(msg, sizeof(msg),
-                         "no article file (.txt, .md, .jsonl[.gz|.zst], "
-                         ".ndjson, in any case) in this directory; %s is "
+                         "no article file (.txt, .md, .html, .htm, "
+                         ".jsonl, .ndjson, also .gz or .zst, in any case) "
+                         "in this directory; %s is "
                          "not read%s",
                          r.other, other_hint(r.other, hint, sizeof(hint)));
             note(argv[i], 0,
                  msg[0] != '\0' ? msg
                  : r.found == found
-                     ? "no article file (.txt, .md, .jsonl[.gz|.zst], "
-                       ".ndjson, in any case) in this directory"
+                     ? "no article file (.txt, .md, .html, .htm, .jsonl, "
+                       ".ndjson, also .gz or .zst, in any case) in this "
+                       "directory"
                  : is_dir ? "no article in the files of this directory"
                           : "no article in this file");
             r.bad++;

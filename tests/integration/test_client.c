@@ -328,7 +328,7 @@ static void test_rest_is_indexed(void **state)
     json_decref(j);
     result_free(&r);
 
-    /* hidden files, hidden directories and .html are not indexed */
+    /* hidden files, hidden directories and .xml are not indexed */
     RUN(&r, 0, "trawl", "--socket", fx.h.sock, "zanzibarite");
     expect_code(&r, 1, "zanzibarite");
     result_free(&r);
