@@ -232,7 +232,7 @@ static void usage(FILE *f)
 "                <meta name=\"author\">, article:author or JSON-LD; url\n"
 "                from <link rel=\"canonical\"> or og:url; encoding from a\n"
 "                BOM or <meta charset>, else as a text file. Nothing is\n"
-"                fetched; a page without text is reported.\n"
+"                fetched; a page whose body has no text is reported.\n"
 "  *.txt.gz, *.md.zst, *.html.gz, ...\n"
 "                the same, compressed (gzip, zstd); 256 MiB is the limit\n"
 "                of the decompressed text. A damaged file is reported and\n"
