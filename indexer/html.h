@@ -45,7 +45,10 @@ int trawl_html_text(const char *html, size_t len, char **out,
  *  - author: <meta name="author">, else article:author (not a URL), else
  *    JSON-LD author names; several joined with ", ";
  *  - url: <link rel="canonical">, else og:url (an absolute one first).
- * Nothing is fetched (no network, no external entities).
+ * Nothing is fetched (no network, no external entities). trawl-index
+ * keeps an unchanged page by a hash of its bytes: a change here that
+ * reads the same page into another article must raise HTML_FP_VERSION in
+ * main.c.
  */
 #include <stdint.h>
 

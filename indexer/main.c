@@ -258,8 +258,8 @@ static void usage(FILE *f)
 "type, or that gives no article (an empty directory, one without article\n"
 "files), is reported as bad input; for another .json file (a JSON array,\n"
 "an API answer), a .csv file, one without an extension, an archive (.zip,\n"
-".tar.gz, ...) or a .jsonl.bz2 or .txt.xz, the message says how to make it readable\n"
-"(a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
+".tar.gz, ...) or a .jsonl.bz2 or .txt.xz, the message says how to make\n"
+"it readable (a JSON array: jq -c '.[]' in.json > out.jsonl).\n"
 "\n"
 "The run is incremental: new and changed articles are indexed, unchanged\n"
 "ones kept, and articles of the previous generation that this run does not\n"
@@ -943,9 +943,6 @@ static void fatal_nomem(run *r, const char *path)
  * Read a text file into r->buf (NUL-terminated), at most MAX_TEXT bytes.
  * 0; 1 when the file is larger (nothing indexed); -1 with errno.
  */
-static int read_text_z(run *r, int fd, int kind, size_t *len_out,
-                       const char **why);
-
 static int read_text(run *r, int fd, const struct stat *st, size_t *len_out)
 {
     size_t len = 0;
@@ -1282,7 +1279,8 @@ static void again_note(run *r, const char *path)
 #define JSON_FP_VERSION 2
 #define JSON_FP_SEED (0x6a736f6e6c667000ull + JSON_FP_VERSION)
 
-/* The same for a web page (trawl_html_page_read). */
+/* The same for a web page: raised whenever trawl_html_page_read (or
+ * parse_html) would read the same bytes into another article. */
 #define HTML_FP_VERSION 1
 
 static uint64_t text_fingerprint(const char *text, size_t len, int html)
