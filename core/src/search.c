@@ -2745,7 +2745,7 @@ static int ref_at(const posref *r, refpos *st, const unsigned char **pp)
 /*
  * Add to *acc one field's part of a pair from the index bytes: a's na
  * positions at qa, b's nb at qb (each ending before its end). With few
- * positions (at most PROX_NEAR_SMALL of either word), or one word at
+ * positions (at most PROX_NEAR_SMALL of each word), or one word at
  * least PROX_NEAR_RATIO times as frequent as the other, the rarer word's
  * positions are decoded and the other's read near them only (pos_near).
  * Else through the bitmap without decoding into memory (pos_walk): the
