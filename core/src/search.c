@@ -2744,10 +2744,10 @@ static int ref_at(const posref *r, refpos *st, const unsigned char **pp)
 
 /*
  * Add to *acc one field's part of a pair from the index bytes: a's na
- * positions at qa, b's nb at qb (each ending before its end). With few
- * positions (at most PROX_NEAR_SMALL of each word), or one word at
- * least PROX_NEAR_RATIO times as frequent as the other, the rarer word's
- * positions are decoded and the other's read near them only (pos_near).
+ * positions at qa, b's nb at qb (each ending before its end). With one
+ * word at least PROX_NEAR_RATIO times as frequent as the other, the
+ * rarer word's positions are decoded and the other's read near them only
+ * (pos_near).
  * Else through the bitmap without decoding into memory (pos_walk): the
  * rarer word's positions marked, the other's read against them up to the
  * last one's reach. Else (a position past the bitmap) both decoded into
@@ -2757,13 +2757,17 @@ static int ref_at(const posref *r, refpos *st, const unsigned char **pp)
  * Why: the second phase reads the positions of the best TRAWL_PROX_DEPTH
  * matches by BM25F, most of which stay below the page (their words are
  * seldom near each other), and reading a common word's positions in long
- * articles was most of its cost. The thresholds were measured with
- * callgrind on the real corpus's 2-4 word queries and on pairs of common
- * words ("of the", "state of the union"), where the bitmap (no branch on
- * the data) beats reading near a dense list one position at a time.
+ * articles was most of its cost. pos_near takes fewer instructions for
+ * most pairs (callgrind), but its branches on the data cost more time
+ * than the bitmap's straight walks unless it steps over most of the
+ * frequent word's positions: measured (per-query minimum of 30 runs of
+ * the real corpus's 2-4 word queries and of pairs of common words, "of
+ * the", "state of the union"), reading near the rarer word for short
+ * lists too (at most 64 positions) was 4-8% slower than the bitmap, a
+ * ratio of 16 about even, 64 as fast as the bitmap alone or a little
+ * faster.
  */
-#define PROX_NEAR_SMALL 64
-#define PROX_NEAR_RATIO 16
+#define PROX_NEAR_RATIO 64
 static int pair_acc_at(ctx *c, uint32_t flen, const unsigned char *qa,
                        const unsigned char *ea, uint32_t na,
                        const unsigned char *qb, const unsigned char *eb,
@@ -2773,9 +2777,9 @@ static int pair_acc_at(ctx *c, uint32_t flen, const unsigned char *qa,
         return 0;
     uint32_t ns = na < nb ? na : nb, nl = na < nb ? nb : na;
     uint64_t *st = c->s->prox_stat;
-    if (nl <= PROX_NEAR_SMALL || (uint64_t)ns * PROX_NEAR_RATIO <= nl) {
-        /* few positions, or one word much rarer than the other: the
-         * rarer one's decoded, the other's read near them (pos_near) */
+    if ((uint64_t)ns * PROX_NEAR_RATIO <= nl) {
+        /* one word much rarer than the other: the rarer one's positions
+         * decoded, the other's read near them (pos_near) */
         const unsigned char *qs = na < nb ? qa : qb, *es = na < nb ? ea : eb;
         uint32_t *buf = scratch(c, ns);
         if (buf == NULL)
