@@ -119,6 +119,15 @@ int64_t trawl__days_from_civil(int64_t y, int m, int d);
  * lower it to read them through cursors instead). */
 extern size_t trawl__search_mat_budget;
 
+/* search.c: what a searcher's proximity reads from the index took, since
+ * it was made (tests check that each way was exercised): out[0] runs of
+ * positions stepped over, out[1] walks stopped past the rarer word's last
+ * position, out[2] pairs read near the rarer word, out[3] bitmap reads
+ * stopped past the last marked position. */
+struct trawl_searcher;
+void trawl__search_prox_stats(const struct trawl_searcher *s,
+                              uint64_t out[4]);
+
 /*
  * The two paths of the JSON Lines parser alone (core/src/article.c), so
  * that tests can compare them: the jansson path, which takes everything,
