@@ -205,10 +205,12 @@ static const unsigned char ascii_word[256] = {
  * The bytes of the 8-byte little-endian word v that are not ASCII letters
  * or digits, as the high bit of each such byte; *lower gets v with 0x20
  * ORed into every byte (the lowercase of the letters, the digits as
- * they are). Byte ranges are tested on 7-bit values, where adding a
- * constant below 0x80 never carries into the next byte.
+ * they are), *digits the digits' high bits. Byte ranges are tested on
+ * 7-bit values, where adding a constant below 0x80 never carries into
+ * the next byte.
  */
-static inline uint64_t word_stops(uint64_t v, uint64_t *lower)
+static inline uint64_t word_stops(uint64_t v, uint64_t *lower,
+                                  uint64_t *digits)
 {
     const uint64_t hi = REP8(0x80);
     uint64_t x = v & ~hi;
@@ -217,7 +219,17 @@ static inline uint64_t word_stops(uint64_t v, uint64_t *lower)
     uint64_t alpha = (l + REP8(0x80 - 'a')) & ~(l + REP8(0x7f - 'z'));
     uint64_t word = (digit | alpha) & ~v & hi;
     *lower = v | REP8(0x20);
+    *digits = digit & ~v & hi;
     return ~word & hi;
+}
+
+/* Has the folded ASCII word w[0..n) a letter (it has a digit)? */
+static __attribute__((noinline)) int has_letter(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] >= 'a')
+            return 1;
+    return 0;
 }
 
 /* Hangul jamo that continue a syllable written decomposed (vowels and
@@ -1447,20 +1459,19 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
          * else goes the general way, from the start. */
         if (ascii_word[s[i]]) {
             size_t j = i, m = 0;
-            /* bit 1: a letter was seen, bit 0: a digit (0x40 is set in
-             * the letters, lower case or not, and not in the digits) */
-            unsigned kinds = 0;
+            /* the digits seen (their high bits, or any bit): most
+             * words have none, and need no look for letters */
+            uint64_t dg = 0;
             /* Eight bytes at a time while they are all letters and
              * digits (dst has 8 bytes of slack past TRAWL_MAX_TERM). */
             while (len - j >= 8) {
-                uint64_t v, lower;
+                uint64_t v, lower, digits;
                 memcpy(&v, s + j, 8);
-                uint64_t stop = word_stops(v, &lower);
+                uint64_t stop = word_stops(v, &lower, &digits);
                 size_t k = stop ? (size_t)__builtin_ctzll(stop) / 8 : 8;
-                /* bit 6 of the word's bytes (those before the stop) */
-                uint64_t in = (((stop & -stop) >> 7) - 1) & REP8(0x40);
-                uint64_t b6 = v & in;
-                kinds |= (unsigned)(b6 != 0) << 1 | (unsigned)(b6 != in);
+                /* (the bits below the stop: the word's bytes' high
+                 * bits) */
+                dg |= digits & ((stop & -stop) - 1);
                 if (m < TRAWL_MAX_TERM) {
                     memcpy(dst + m, &lower, 8);
                     m = m + k < TRAWL_MAX_TERM ? m + k : TRAWL_MAX_TERM;
@@ -1470,7 +1481,7 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                     break;
             }
             while (j < len && ascii_word[s[j]]) {
-                kinds |= 1u << (s[j] >> 6);
+                dg |= s[j] <= '9';
                 if (m < TRAWL_MAX_TERM)
                     dst[m++] = (char)(s[j] | 0x20);
                 j++;
@@ -1480,7 +1491,8 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
              * acronym, number or apostrophe can join it. Letters and
              * digits together ("COVID19") go the general way, which
              * splits them. */
-            if (kinds != 3 &&
+            if ((dg == 0 ||
+                 (j - i <= TRAWL_MAX_TERM && !has_letter(dst, m))) &&
                 (j == len || (s[j] < 0x80 && ascii_class[s[j]] == C_SEP) ||
                  ((s[j] == '.' || s[j] == ',') && j - i >= 3 &&
                   (j + 1 == len ||
