@@ -205,10 +205,12 @@ static const unsigned char ascii_word[256] = {
  * The bytes of the 8-byte little-endian word v that are not ASCII letters
  * or digits, as the high bit of each such byte; *lower gets v with 0x20
  * ORed into every byte (the lowercase of the letters, the digits as
- * they are). Byte ranges are tested on 7-bit values, where adding a
- * constant below 0x80 never carries into the next byte.
+ * they are), *digits the digits' high bits. Byte ranges are tested on
+ * 7-bit values, where adding a constant below 0x80 never carries into
+ * the next byte.
  */
-static inline uint64_t word_stops(uint64_t v, uint64_t *lower)
+static inline uint64_t word_stops(uint64_t v, uint64_t *lower,
+                                  uint64_t *digits)
 {
     const uint64_t hi = REP8(0x80);
     uint64_t x = v & ~hi;
@@ -217,7 +219,17 @@ static inline uint64_t word_stops(uint64_t v, uint64_t *lower)
     uint64_t alpha = (l + REP8(0x80 - 'a')) & ~(l + REP8(0x7f - 'z'));
     uint64_t word = (digit | alpha) & ~v & hi;
     *lower = v | REP8(0x20);
+    *digits = digit & ~v & hi;
     return ~word & hi;
+}
+
+/* Has the folded ASCII word w[0..n) a letter (it has a digit)? */
+static __attribute__((noinline)) int has_letter(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] >= 'a')
+            return 1;
+    return 0;
 }
 
 /* Hangul jamo that continue a syllable written decomposed (vowels and
@@ -1028,6 +1040,32 @@ static inline size_t hyphen_len(const unsigned char *s, size_t i, size_t len)
 #define COMPOUND_RAW 256  /* most bytes of its parts */
 
 /*
+ * The changes between a letter and a digit in the word s[from..to)
+ * ("COVID19": 1, "h1n1": 3; marks, and the apostrophes and points that
+ * join letters or digits, are not counted between them); *first gets
+ * where the first one is (the first character after it), to if none.
+ */
+static size_t letter_digit_changes(const unsigned char *s, size_t from,
+                                   size_t to, size_t *first)
+{
+    size_t nch = 0;
+    int prev = C_SEP;
+    *first = to;
+    for (size_t i = from, n; i < to; i += n) {
+        int cls = s[i] < 0x80 ? ascii_class[s[i]]
+                              : char_class(s + i, to - i, &n);
+        if (s[i] < 0x80)
+            n = 1;
+        if (cls != C_LETTER && cls != C_DIGIT)
+            continue;
+        if (prev != C_SEP && prev != cls && nch++ == 0)
+            *first = i;
+        prev = cls;
+    }
+    return nch;
+}
+
+/*
  * Words joined by hyphens ("e-mail", "COVID-19", "state-of-the-art") are
  * also written solid ("email", "covid19"): the chain that starts with
  * the plain word s[start..end) (letters, digits and marks only, followed
@@ -1040,19 +1078,29 @@ static inline size_t hyphen_len(const unsigned char *s, size_t i, size_t len)
  * chain ends (the tokenizer forms no other compound before it), *parts
  * the number of parts. Returns the folded compound's length in dst, 0
  * for none, or TRAWL_ENOMEM.
+ *
+ * A change between a letter and a digit inside a word is a hyphen too
+ * ("COVID19" is "COVID-19", "iPhone5s" "iPhone-5-s"), when the chain
+ * split there has at most COMPOUND_PARTS parts: *split is then 1, the
+ * chain (a single word is one too) gives its parts split so, and
+ * *parts counts them. A longer one (a hash, an id: "a3f9c2e81b") is not
+ * split, its words stay whole (*split 0), as they were before analyzer
+ * 6. The compound is the same either way: the chain without hyphens.
  */
 static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
                     size_t start, size_t end, size_t *cend, uint32_t *parts,
-                    char *dst)
+                    int *split, char *dst)
 {
     unsigned char raw[COMPOUND_RAW];
-    size_t rn = end - start, i = end;
+    size_t rn = end - start, i = end, first;
     int ascii = 1, letter = 0, over = 0;
     uint32_t np = 1;
     *cend = end;
     *parts = 0;
+    *split = 0;
     if (rn > sizeof(raw))
         return 0;
+    uint32_t changes = (uint32_t)letter_digit_changes(s, start, end, &first);
     for (size_t k = start; k < end; k++) {
         ascii &= s[k] < 0x80;
         letter |= s[k] >= 0x80 || ascii_class[s[k]] == C_LETTER;
@@ -1064,6 +1112,7 @@ static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
             break;
         size_t j = i + h, k = j, pn = 0;
         int pl = 0, pa = 1, cls, prev = C_SEP, big = 0;
+        uint32_t pch = 0; /* letter-digit changes in the part */
         while (k < len) {
             if (s[k] < 0x80) {
                 cls = ascii_class[s[k]];
@@ -1086,8 +1135,10 @@ static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
             if (cls != C_LETTER && cls != C_DIGIT &&
                 !(cls == C_MARK && k > j))
                 break;
-            if (cls != C_MARK)
+            if (cls != C_MARK) {
+                pch += prev != C_SEP && prev != cls;
                 prev = cls;
+            }
             pl |= cls == C_LETTER;
             if (rn + pn + n <= sizeof(raw))
                 memcpy(raw + rn + pn, s + k, n);
@@ -1109,15 +1160,20 @@ static int compound(trawl_analyzer *a, const unsigned char *s, size_t len,
             rn += pn;
         ascii &= pa;
         letter |= pl;
+        changes += pch;
         np++;
         i = k;
     }
     *cend = i;
-    if (np < 2 || !letter || over)
+    if (over)
+        return 0;
+    *split = changes > 0 && np + changes <= COMPOUND_PARTS;
+    uint32_t nparts = *split ? np + changes : np;
+    if (nparts < 2 || !letter)
         return 0;
     int clen = fold_token(a, (const char *)raw, rn, ascii, dst);
     if (clen > 0)
-        *parts = np;
+        *parts = nparts;
     return clen;
 }
 
@@ -1219,40 +1275,83 @@ emit_unapos(trawl_analyzer *a, sink *out, const unsigned char *s,
                        flen);
 }
 
-/*
- * Before the word s[start..end) that a hyphen follows: if it is plain
- * (letters, digits and marks: not an acronym, a number with a point, a
- * word with an apostrophe, a Han or kana character) and starts a chain
- * (compound()), pass the compound to out at position pos, before the
- * word, whose folded form is at dst (flen bytes) in a batch. *chain_end
- * gets where the chain ends. 0, or the callback's value or a negative
- * code.
- */
-static __attribute__((noinline)) int
-emit_compound(trawl_analyzer *a, sink *out, const unsigned char *s,
-              size_t len, size_t start, size_t end, uint32_t pos, char *dst,
-              size_t flen, size_t *chain_end)
+/* Is s[start..end) plain: letters, digits and marks only (not an
+ * acronym, a number with a point, a word with an apostrophe, a Han or
+ * kana character)? */
+static int plain_word(const unsigned char *s, size_t start, size_t end)
 {
     for (size_t k = start; k < end;) {
         size_t n;
-        int cls = s[k] < 0x80 ? ascii_class[s[k]] : char_class(s + k, end - k, &n);
+        int cls = s[k] < 0x80 ? ascii_class[s[k]]
+                              : char_class(s + k, end - k, &n);
         if (s[k] < 0x80)
             n = 1;
         if (cls != C_LETTER && cls != C_DIGIT && cls != C_MARK)
             return 0;
         k += n;
     }
-    char *cdst = a->fold + TRAWL_MAX_TERM + 8;
-    size_t cend;
-    uint32_t parts;
-    int clen = compound(a, s, len, start, end, &cend, &parts, cdst);
+    return 1;
+}
+
+/* What a word that may be split or start a chain gives (chain()). */
+typedef struct chain_info {
+    size_t cend;    /* where its compound ends */
+    uint32_t parts; /* the compound's parts (0: no compound) */
+    int clen;       /* the folded compound's length, at cdst */
+    int split;      /* the word is split at its first letter-digit change */
+} chain_info;
+
+/*
+ * The word s[start..end) (with an apostrophe if apos, a comma between
+ * digits if comma, ASCII only if ascii) is followed by a hyphen, or has
+ * a change between a letter and a digit (mixed), and no chain covers
+ * it. If it is plain, it starts a chain (compound(): one word alone if
+ * no hyphen follows), which *chain_end and, if it splits at its letter-digit
+ * changes, *split_end get the end of. A word with a point or a comma
+ * that joins digits ("3.5km", "v1.2.3") splits alone, its parts
+ * standing for the word folded whole as it was before analyzer 6; a
+ * word with an apostrophe ("O'Brien2") does not split. The compound
+ * goes to cdst. 0, or TRAWL_ENOMEM.
+ */
+static __attribute__((noinline)) int
+chain(trawl_analyzer *a, const unsigned char *s, size_t len, size_t start,
+      size_t end, int mixed, int comma, int ascii, size_t *chain_end,
+      size_t *split_end, char *cdst, chain_info *ci)
+{
+    memset(ci, 0, sizeof(*ci));
+    if (plain_word(s, start, end)) {
+        ci->clen = compound(a, s, len, start, end, &ci->cend, &ci->parts,
+                            &ci->split, cdst);
+        if (ci->clen < 0)
+            return ci->clen;
+        *chain_end = ci->cend;
+        if (ci->split)
+            *split_end = ci->cend;
+        ci->split &= mixed;
+        return 0;
+    }
+    size_t first;
+    size_t nch = mixed ? letter_digit_changes(s, start, end, &first) : 0;
+    if (nch == 0 || nch + 1 > COMPOUND_PARTS)
+        return 0;
+    for (size_t k = start; k < end; k++)
+        if (apos_len(s, k, end) != 0)
+            return 0;
+    int clen;
+    if (comma && ascii && grouped_number(s + start, end - start))
+        clen = fold_acronym(a, (const char *)s + start, end - start, cdst,
+                            ',');
+    else
+        clen = fold_token(a, (const char *)s + start, end - start, ascii,
+                          cdst);
     if (clen < 0)
         return clen;
-    *chain_end = cend;
-    if (clen == 0)
-        return 0;
-    return emit_before(a, out, cdst, (size_t)clen, parts, pos, start, cend,
-                       dst, flen);
+    *split_end = end;
+    ci->cend = end;
+    ci->split = 1;
+    ci->clen = clen;
+    ci->parts = clen > 0 ? (uint32_t)nch + 1 : 0;
+    return 0;
 }
 
 /*
@@ -1303,7 +1402,10 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                     sink *out)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0, chain_end = 0;
+    /* chain_end: where the last chain (compound()) ends, no other
+     * starts before it; split_end: before it, words split at each
+     * change between a letter and a digit */
+    size_t i = 0, chain_end = 0, split_end = 0;
     uint32_t pos = 0;
     int stem = out->stem;
     trawl_folded *f = out->out;
@@ -1347,6 +1449,8 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         size_t end;
         int hyph = 0; /* a hyphen follows the word */
         int apo = 0;  /* an apostrophe joined two of its letters */
+        chain_info ci; /* its compound, if it starts a chain */
+        ci.clen = 0;
 
         /* The fast path: a run of ASCII letters and digits that ends at
          * the end or at an ASCII separator (not ' . , which may join) is
@@ -1355,13 +1459,19 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
          * else goes the general way, from the start. */
         if (ascii_word[s[i]]) {
             size_t j = i, m = 0;
+            /* the digits seen (their high bits, or any bit): most
+             * words have none, and need no look for letters */
+            uint64_t dg = 0;
             /* Eight bytes at a time while they are all letters and
              * digits (dst has 8 bytes of slack past TRAWL_MAX_TERM). */
             while (len - j >= 8) {
-                uint64_t v, lower;
+                uint64_t v, lower, digits;
                 memcpy(&v, s + j, 8);
-                uint64_t stop = word_stops(v, &lower);
+                uint64_t stop = word_stops(v, &lower, &digits);
                 size_t k = stop ? (size_t)__builtin_ctzll(stop) / 8 : 8;
+                /* (the bits below the stop: the word's bytes' high
+                 * bits) */
+                dg |= digits & ((stop & -stop) - 1);
                 if (m < TRAWL_MAX_TERM) {
                     memcpy(dst + m, &lower, 8);
                     m = m + k < TRAWL_MAX_TERM ? m + k : TRAWL_MAX_TERM;
@@ -1371,17 +1481,22 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                     break;
             }
             while (j < len && ascii_word[s[j]]) {
+                dg |= s[j] <= '9';
                 if (m < TRAWL_MAX_TERM)
                     dst[m++] = (char)(s[j] | 0x20);
                 j++;
             }
             /* A word of three or more before a full stop or a comma
              * that ends it (no digit, letter or mark after it): no
-             * acronym, number or apostrophe can join it. */
-            if (j == len || (s[j] < 0x80 && ascii_class[s[j]] == C_SEP) ||
-                ((s[j] == '.' || s[j] == ',') && j - i >= 3 &&
-                 (j + 1 == len ||
-                  (s[j + 1] < 0x80 && ascii_class[s[j + 1]] == C_SEP)))) {
+             * acronym, number or apostrophe can join it. Letters and
+             * digits together ("COVID19") go the general way, which
+             * splits them. */
+            if ((dg == 0 ||
+                 (j - i <= TRAWL_MAX_TERM && !has_letter(dst, m))) &&
+                (j == len || (s[j] < 0x80 && ascii_class[s[j]] == C_SEP) ||
+                 ((s[j] == '.' || s[j] == ',') && j - i >= 3 &&
+                  (j + 1 == len ||
+                   (s[j + 1] < 0x80 && ascii_class[s[j + 1]] == C_SEP))))) {
                 i = j;
                 end = j;
                 flen = (int)m;
@@ -1393,8 +1508,11 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         int prev = cls; /* class of the last letter/digit */
         int apos = 0;   /* an apostrophe joined two letters */
         int comma = 0;  /* a comma joined two digits */
+        int mixed = 0;  /* a letter and a digit follow each other */
         size_t acro;
-        if (cls == C_LETTER && (acro = acronym_len(s + i, len - i)) > 0) {
+        /* (a part of a split word is no acronym: "1U.S." is 1 u s) */
+        if (cls == C_LETTER && start >= split_end &&
+            (acro = acronym_len(s + i, len - i)) > 0) {
             /* U.S., E.U., e.g.: one term without its dots (us, eu, eg),
              * as the same words written without them */
             end = i + acro;
@@ -1431,6 +1549,13 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
                     cls = char_class(s + i, len - i, &n);
                 }
                 if (cls == C_LETTER || cls == C_DIGIT) {
+                    if (cls != prev) {
+                        /* a change between a letter and a digit: the
+                         * end of a part in a word that splits */
+                        if (start < split_end)
+                            break;
+                        mixed = 1;
+                    }
                     prev = cls;
                     ascii &= c < 0x80;
                     i += n;
@@ -1462,6 +1587,27 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         apo = apos;
         if (apos && a->elide != ELIDE_NONE)
             elide(a, s, &start, &end);
+        /* A hyphen after a word, or a letter and a digit inside it: a
+         * compound first, perhaps parts (see chain()). */
+        if (__builtin_expect(hyph | mixed, 0) && start >= chain_end) {
+            int rc = chain(a, s, len, start, end, mixed, comma, ascii,
+                           &chain_end, &split_end,
+                           a->fold + TRAWL_MAX_TERM + 8, &ci);
+            if (rc < 0)
+                return rc;
+            if (ci.split) {
+                /* the first part, up to the first change; the others
+                 * are words of their own */
+                size_t first;
+                (void)letter_digit_changes(s, start, end, &first);
+                end = i = first;
+                apo = 0;
+                comma = memchr(s + start, ',', end - start) != NULL;
+                ascii = 1;
+                for (size_t k = start; k < end; k++)
+                    ascii &= s[k] < 0x80;
+            }
+        }
         if (comma && ascii && grouped_number(s + start, end - start))
             flen = fold_acronym(a, text + start, end - start, dst, ',');
         else
@@ -1472,10 +1618,11 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
             continue;
 
     emit:
-        /* A hyphen after a word: a compound first (see compound()). */
-        if (__builtin_expect(hyph, 0) && start >= chain_end) {
-            int rc = emit_compound(a, out, s, len, start, end, pos, dst,
-                                   (size_t)flen, &chain_end);
+        /* A chain's compound first (see chain()). */
+        if (__builtin_expect(ci.clen > 0 && ci.parts > 0, 0)) {
+            int rc = emit_before(a, out, a->fold + TRAWL_MAX_TERM + 8,
+                                 (size_t)ci.clen, ci.parts, pos, start,
+                                 ci.cend, dst, (size_t)flen);
             if (rc != 0)
                 return rc;
         }
@@ -1514,6 +1661,32 @@ static int tokenize(trawl_analyzer *a, const char *text, size_t len,
         int rc = out->cb(out->payload, &tok);
         if (rc != 0)
             return rc;
+    }
+    return 0;
+}
+
+int trawl__inside_word(const char *text, size_t len, size_t at)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    if (at == 0 || at >= len)
+        return 0;
+    size_t n;
+    int after = char_class(s + at, len - at, &n);
+    if (after != C_LETTER && after != C_DIGIT)
+        return 0;
+    /* the character before, over any marks */
+    size_t b = at;
+    while (b > 0) {
+        size_t k = b - 1;
+        while (k > 0 && b - k < 4 && (s[k] & 0xc0) == 0x80)
+            k--;
+        int before = char_class(s + k, b - k, &n);
+        if (n != b - k)
+            return 0; /* not a character that ends at b */
+        if (before != C_MARK)
+            return (before == C_LETTER || before == C_DIGIT) &&
+                   before != after;
+        b = k;
     }
     return 0;
 }

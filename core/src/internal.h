@@ -155,4 +155,11 @@ int trawl__article_parse_json_fields_fast(
  */
 size_t trawl__site_host(const char *url, size_t len, char *out);
 
+/* 1 if text[at] starts a part of a word split between a letter and a
+ * digit ("COVID19": the "19"; analyzer 6), which a snippet does not
+ * start or end at: a letter or digit before it, the other after it
+ * (marks after the first do not count). 0 elsewhere, and between Han or
+ * kana characters, each a word. */
+int trawl__inside_word(const char *text, size_t len, size_t at);
+
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "internal.h"
 
 typedef struct stok {
     size_t start, end;
@@ -350,10 +351,12 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
         }
     }
     /* Snap: start at the first token starting at or after ws (unless ws
-     * is 0), end after the last token ending at or before we. */
+     * is 0), end after the last token ending at or before we; not inside
+     * a word that letters and digits split ("iPhone5s"). */
     if (ws > 0) {
         size_t k = 0;
-        while (k < c.n && c.toks[k].start < ws)
+        while (k < c.n && (c.toks[k].start < ws ||
+                           trawl__inside_word(text, len, c.toks[k].start)))
             k++;
         ws = k < c.n ? c.toks[k].start : len;
         if (nm > 0 && ws > ms[best_i].start)
@@ -361,7 +364,8 @@ int trawl__snippet_in(trawl_analyzer *an, snip_scratch *sb, const qnode *q,
     }
     if (we < len) {
         size_t k = c.n;
-        while (k > 0 && c.toks[k - 1].end > we)
+        while (k > 0 && (c.toks[k - 1].end > we ||
+                         trawl__inside_word(text, len, c.toks[k - 1].end)))
             k--;
         size_t e = k > 0 ? c.toks[k - 1].end : we;
         if (e > ws)

@@ -55,7 +55,8 @@ static void test_hyphenated_either_way(void **state)
     assert_int_equal(th_count(&c, "e-mail"), 3);
     assert_int_equal(th_count(&c, "nonprofit"), 2);
     assert_int_equal(th_count(&c, "non-profit"), 3);
-    assert_int_equal(th_count(&c, "covid19"), 2);
+    /* (covid19 is covid-19, analyzer 6: it finds "covid 19" too) */
+    assert_int_equal(th_count(&c, "covid19"), 3);
     assert_int_equal(th_count(&c, "COVID-19"), 3);
     assert_int_equal(th_count(&c, "reelection"), 2);
     assert_int_equal(th_count(&c, "re-election"), 2);
@@ -97,11 +98,12 @@ static void test_hyphenated_either_way(void **state)
     assert_string_equal(th_highlights(&c, "obrien", "names.txt"), "O'Brien");
     assert_string_equal(th_highlights(&c, "O'Brien", "plain.txt"), "Obrien");
 
-    /* a field's length counts words, not compounds: 69 tokens in all
-     * (76 if the seven compounds counted) */
+    /* a field's length counts words, not compounds: 70 tokens in all
+     * (the solid "covid19" is two, covid and 19), 78 if the eight
+     * compounds counted */
     json_t *st = th_request(&c, "{\"op\":\"stats\"}");
     assert_non_null(st);
-    assert_int_equal(json_integer_value(json_object_get(st, "tokens")), 69);
+    assert_int_equal(json_integer_value(json_object_get(st, "tokens")), 70);
     json_decref(st);
     /* BM25 sees "mail" once in each of "e-mail" and "e mail" */
     assert_string_equal(th_hit_ids(&c, "mail", NULL, 0), "score.txt apart.txt hyph.txt");

@@ -319,8 +319,11 @@ static void test_marks_and_scripts(void **state)
     /* Non-ASCII separators end ASCII tokens. */
     assert_string_equal(terms(a, "north—korea “talks”", 0),
                         "north korea talks");
-    /* Digits from other scripts are digits (and NFKC keeps them). */
-    assert_string_equal(terms(a, "x²", 0), "x2");
+    /* Digits from other scripts are digits (and NFKC keeps them); a
+     * letter next to one is a word of its own (see
+     * test_letters_and_digits). */
+    assert_string_equal(terms(a, "x²", 0), "x 2");
+    assert_string_equal(terms(a, "²²", 0), "22");
     trawl_analyzer_free(a);
 }
 
@@ -589,19 +592,31 @@ static void test_fast_slow_agree(void **state)
         assert_string_equal(r1, r2 + 1);
     }
     /* Every byte at every place of a long token, so that the 8-byte
-     * scan meets it in every lane (and past the end of the text). */
-    for (int c = 1; c < 256; c++) {
-        for (int at = 0; at < 20; at++) {
-            char t1[64], t2[80], r1[512];
-            memcpy(t1, "AbCdEfGhIjKlMnOpQrSt9", 22);
-            t1[at] = (char)c;
-            snprintf(t2, sizeof(t2), "\xc3\xa9%s", t1);
-            snprintf(r1, sizeof(r1), "%s", terms(a, t1, 0));
-            const char *r2 = terms(a, t2, 0);
-            if (t1[0] == 'A' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-                (c >= '0' && c <= '9')) {
-                assert_int_equal(r2[0], 'e');
-                assert_string_equal(r1, r2 + 1);
+     * scan meets it in every lane (and past the end of the text): in a
+     * word of letters, of digits, and of both (which splits). A token
+     * that starts with a letter takes the "e" before it; one that
+     * starts with a digit is a part of its own after it. */
+    static const char *const longs[] = {"AbCdEfGhIjKlMnOpQrStu",
+                                        "012345678901234567890",
+                                        "AbCdEfGhIjKlMnOpQrSt9"};
+    for (size_t w = 0; w < sizeof(longs) / sizeof(*longs); w++) {
+        for (int c = 1; c < 256; c++) {
+            for (int at = 0; at < 20; at++) {
+                char t1[64], t2[80], r1[512];
+                memcpy(t1, longs[w], 22);
+                t1[at] = (char)c;
+                snprintf(t2, sizeof(t2), "\xc3\xa9%s", t1);
+                snprintf(r1, sizeof(r1), "%s", terms(a, t1, 0));
+                const char *r2 = terms(a, t2, 0);
+                int c0 = (unsigned char)t1[0];
+                if (((c0 | 0x20) >= 'a' && (c0 | 0x20) <= 'z')) {
+                    assert_int_equal(r2[0], 'e');
+                    assert_string_equal(r1, r2 + 1);
+                } else if (c0 >= '0' && c0 <= '9') {
+                    assert_int_equal(r2[0], 'e');
+                    assert_int_equal(r2[1], ' ');
+                    assert_string_equal(r1, r2 + 2);
+                }
             }
         }
     }
@@ -668,6 +683,8 @@ static void test_fold_stem_batch(void **state)
         "e-mail COVID-19 state-of-the-art Zu\xcc\x88rich-based "
         "well\xe2\x80\x90known ear-s 1-0 a-b-c-d-e-f-g x-U.S. ending- "
         "O'Brien's don't e-mail's rock'n'roll-era",
+        "COVID19 iPhone5s 100km x86-64 h1n1 1990s 3.5km 10,000km v1.2.3 "
+        "a3f9c2e81b4d5e6f l'A380 O'Brien2 x-O'Brien2 \xd0\xba" "19 1U.S.",
     };
     static const char *const langs[] = {"english", "french", "none"};
     for (size_t li = 0; li < sizeof(langs) / sizeof(*langs); li++) {
@@ -722,7 +739,7 @@ static void test_hyphen_compounds(void **state)
                         "<covid19> covid 19 vaccin");
     assert_string_equal(terms_all(a, "state-of-the-art"),
                         "<stateoftheart> state of the art");
-    assert_string_equal(terms_all(a, "F-16s"), "<f16s> f 16s");
+    assert_string_equal(terms_all(a, "F-16s"), "<f16s> f 16 s");
     assert_string_equal(terms_all(a, "e-mail's"), "<email> e mail");
     assert_string_equal(terms_all(a, "re-elected"), "<reelect> re elect");
     /* a compound that stems as its first part adds nothing */
@@ -816,6 +833,128 @@ static void test_hyphen_compounds(void **state)
     trawl_analyzer_free(a);
 }
 
+/* Analyzer 6: a change between a letter and a digit inside a word is a
+ * hyphen ("COVID19" is "COVID-19": covid, 19 and the compound covid19 at
+ * the first part's position), so that covid finds COVID19 and iphone
+ * iPhone5; numbers alone, and ids of more than six parts, stay whole. */
+static void test_letters_and_digits(void **state)
+{
+    (void)state;
+    trawl_analyzer *a = mk("english");
+    /* the tokens, positions and spans of "COVID19 cases" */
+    toklist *l = run(a, "COVID19 cases", 0);
+    assert_int_equal(l->n, 4);
+    assert_string_equal(l->term[0], "covid19");
+    assert_int_equal(l->parts[0], 2);
+    assert_int_equal(l->pos[0], 0);
+    assert_int_equal(l->start[0], 0);
+    assert_int_equal(l->end[0], 7);
+    assert_string_equal(l->term[1], "covid");
+    assert_int_equal(l->pos[1], 0);
+    assert_int_equal(l->end[1], 5);
+    assert_string_equal(l->term[2], "19");
+    assert_int_equal(l->pos[2], 1);
+    assert_int_equal(l->start[2], 5);
+    assert_int_equal(l->end[2], 7);
+    assert_string_equal(l->term[3], "case");
+    assert_int_equal(l->pos[3], 2);
+    /* written solid or with a hyphen, the same terms at the same
+     * positions */
+    static const char *const same[][2] = {
+        {"COVID19 cases", "COVID-19 cases"},
+        {"iPhone5s", "iPhone-5-s"},
+        {"the mp3 player", "the mp-3 player"},
+        {"mp3-player", "mp-3-player"},
+        {"h1n1 flu", "H1-N1 flu"},
+        {"F-16s", "F16s"},
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
+        char x[512];
+        snprintf(x, sizeof(x), "%s", terms_all(a, same[i][0]));
+        assert_string_equal(x, terms_all(a, same[i][1]));
+        toklist *p = run(a, same[i][0], 0);
+        uint32_t pos0[MAXTOK];
+        size_t n0 = p->n;
+        memcpy(pos0, p->pos, sizeof(pos0));
+        p = run(a, same[i][1], 0);
+        assert_int_equal(p->n, n0);
+        assert_memory_equal(p->pos, pos0, n0 * sizeof(*pos0));
+    }
+    assert_string_equal(terms_all(a, "iPhone5s"), "<iphone5> iphon 5 s");
+    assert_string_equal(terms_all(a, "100km"), "<100km> 100 km");
+    assert_string_equal(terms_all(a, "x86"), "<x86> x 86");
+    assert_string_equal(terms_all(a, "h1n1"), "<h1n1> h 1 n 1");
+    assert_string_equal(terms_all(a, "COVID19-related"),
+                        "<covid19rel> covid 19 relat");
+    /* numbers alone stay whole */
+    assert_string_equal(terms_all(a, "2024 10,000 3.5"), "2024 10000 3.5");
+    /* decades and ordinals split like the rest: 1990 finds the 1990s
+     * (as it finds "1990's", which was already 1990 and s), 2 finds
+     * 2nd; the stemmer keeps the parts as they are */
+    assert_string_equal(terms_all(a, "1990s"), "<1990s> 1990 s");
+    assert_string_equal(terms_all(a, "1990's"), "1990 s");
+    assert_string_equal(terms_all(a, "2nd 21st"), "<2nd> 2 nd <21st> 21 st");
+    /* a hash or an id of more than six parts stays one word, as does a
+     * chain whose words, split, would make more than six */
+    const char *hex = "a3f9c2e81b4d5e6f708192a3b4c5d6e7f8091a2b";
+    assert_int_equal(strlen(hex), 40);
+    assert_string_equal(terms_all(a, hex), hex);
+    assert_string_equal(terms_all(a, "a1b2c3d"), "a1b2c3d");
+    assert_string_equal(terms_all(a, "a1b2c3"), "<a1b2c3> a 1 b 2 c 3");
+    assert_string_equal(terms_all(a, "550e8400-e29b-41d4-a716-446655440000"),
+                        "<550e8400e29b41d4a716446655440000> 550e8400 e29b "
+                        "41d4 a716 446655440000");
+    /* a word with a point or comma between digits splits alone, and
+     * stands as it did whole; one with an apostrophe does not */
+    assert_string_equal(terms_all(a, "3.5km"), "<3.5km> 3.5 km");
+    assert_string_equal(terms_all(a, "10,000km"), "<10,000km> 10000 km");
+    assert_string_equal(terms_all(a, "v1.2.3"), "<v1.2.3> v 1.2.3");
+    assert_string_equal(terms_all(a, "O'Brien2"), "<obrien2> o'brien2");
+    assert_string_equal(terms_all(a, "x-O'Brien2"),
+                        "<xobrien2> x <obrien> o'brien 2");
+    /* a part is no dotted acronym */
+    assert_string_equal(terms_all(a, "1U.S."), "<1u> 1 u s");
+    /* letters of any script next to digits */
+    assert_string_equal(terms_all(a, "\xd0\x9a\xd0\x9e\xd0\x92\xd0\x98\xd0"
+                                     "\x94" "19"),
+                        "<\xd0\xba\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xb4" "19> "
+                        "\xd0\xba\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xb4 19");
+    assert_string_equal(terms_all(a, "\xd9\x83\xd9\x88\xd9\x81\xd9\x8a\xd8"
+                                     "\xaf\xd9\xa1\xd9\xa9"),
+                        "<\xd9\x83\xd9\x88\xd9\x81\xd9\x8a\xd8\xaf\xd9\xa1"
+                        "\xd9\xa9> \xd9\x83\xd9\x88\xd9\x81\xd9\x8a\xd8\xaf "
+                        "\xd9\xa1\xd9\xa9");
+    /* Devanagari with its vowel signs (marks) before the digits */
+    assert_string_equal(terms_all(a, "\xe0\xa4\x95\xe0\xa5\x8b\xe0\xa4\xb5"
+                                     "\xe0\xa4\xbf\xe0\xa4\xa1" "19"),
+                        "<\xe0\xa4\x95\xe0\xa5\x8b\xe0\xa4\xb5\xe0\xa4\xbf"
+                        "\xe0\xa4\xa1" "19> \xe0\xa4\x95\xe0\xa5\x8b\xe0\xa4"
+                        "\xb5\xe0\xa4\xbf\xe0\xa4\xa1 19");
+    /* an accent (a mark) stays with its letter; fullwidth folds to ASCII */
+    assert_string_equal(terms_all(a, "Pe\xcc\x81" "2"), "<pe2> pe 2");
+    assert_string_equal(terms_all(a, "\xef\xbd\x89\xef\xbc\xb0\xef\xbd\x88"
+                                     "\xef\xbd\x8f\xef\xbd\x8e\xef\xbd\x85"
+                                     "\xef\xbc\x95"),
+                        "<iphone5> iphon 5");
+    /* Han, kana and Hangul: a character a token, as before */
+    assert_string_equal(terms_all(a, "\xe3\x82\xb3\xe3\x83\xad\xe3\x83\x8a"
+                                     "19 3\xe6\x9c\x88"),
+                        "\xe3\x82\xb3 \xe3\x83\xad \xe3\x83\x8a 19 3 "
+                        "\xe6\x9c\x88");
+    assert_string_equal(terms_all(a, "iPhone5\xe3\x81\xae"),
+                        "<iphone5> iphon 5 \xe3\x81\xae");
+    trawl_analyzer_free(a);
+    trawl_analyzer *fr = mk("french");
+    assert_string_equal(terms_all(fr, "l'A380"), "<a380> a 380");
+    trawl_analyzer_free(fr);
+    /* no stemming: the fast path (ASCII) and the general one agree */
+    trawl_analyzer *none = mk("none");
+    assert_string_equal(terms_all(none, "iPhone5s iPhone5s\xc3\xa9"),
+                        "<iphone5s> iphone 5 s <iphone5se> iphone 5 se");
+    assert_string_equal(terms(none, "covid19", 1), "covid 19");
+    trawl_analyzer_free(none);
+}
+
 /* Review 10: U+02BC MODIFIER LETTER APOSTROPHE is an apostrophe as
  * U+2019 is (it folds to '\''): "O\u02bcBrien" is also "obrien", and
  * French elides with it. A hyphenated chain's part that an apostrophe
@@ -898,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_fold_stem_batch),
         cmocka_unit_test(test_hyphen_compounds),
         cmocka_unit_test(test_review10_apostrophes),
+        cmocka_unit_test(test_letters_and_digits),
         cmocka_unit_test(test_utf8_valid_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -694,18 +694,20 @@ static void search_long_queries(void **state)
     char id[32];
     snprintf(id, sizeof(id), "doc-%05zu", best);
     assert_string_equal(res.hits[0].id, id);
-    /* the limits: 257 words; 65 phrases */
+    /* the limits: 257 words; 65 phrases (words of letters: "w12"
+     * would be the phrase "w 12" or the term w12) */
     o = 0;
     for (int k = 0; k < 257; k++)
-        o += (size_t)snprintf(q + o, sizeof(q) - o, "%sw%d", k ? " " : "", k);
+        o += (size_t)snprintf(q + o, sizeof(q) - o, "%sw%c%c", k ? " " : "",
+                              'a' + k % 26, 'a' + k / 26);
     tq.q = q;
     tq.qlen = o;
     assert_int_equal(trawl_search(s, f.ix, &tq, a, &res, &err), TRAWL_EQUERY);
     assert_non_null(strstr(err.msg, "too many terms (at most 256)"));
     o = 0;
     for (int k = 0; k < 65; k++)
-        o += (size_t)snprintf(q + o, sizeof(q) - o, "%s\"a w%d\"",
-                              k ? " " : "", k);
+        o += (size_t)snprintf(q + o, sizeof(q) - o, "%s\"a w%c%c\"",
+                              k ? " " : "", 'a' + k % 26, 'a' + k / 26);
     tq.qlen = o;
     assert_int_equal(trawl_search(s, f.ix, &tq, a, &res, &err), TRAWL_EQUERY);
     assert_non_null(strstr(err.msg, "too many phrases and prefixes"));

@@ -171,6 +171,37 @@ static void huge_body_is_not_read_to_the_end(void **state)
     free(b.p);
 }
 
+/* Analyzer 6 splits a word at its letter-digit changes ("iPhone5s" is
+ * iphone, 5 and s, and the compound iphone5s): the window still starts
+ * and ends at whole words, never at its "5" or after its "iPhone"; a
+ * part highlights alone, the solid query word the whole word. */
+static void window_keeps_split_words_whole(void **state)
+{
+    tu_fixture *f = *state;
+    for (int pad = 0; pad < 9; pad++) {
+        body b = {0};
+        char p[16];
+        snprintf(p, sizeof(p), "%.*s ", pad + 1, "zzzzzzzzz");
+        put(&b, p);
+        fill(&b, 1000, "iPhone5s");
+        put(&b, "the COVID19 target ");
+        fill(&b, 2000, "iPhone5s");
+        snip r = make(f, &b, "target");
+        assert_int_equal(r.nr, 1);
+        highlight_is(&r, 0, "target");
+        assert_true(r.len > 16);
+        if (memcmp(r.s, "iPhone5s ", 9) != 0 ||
+            memcmp(r.s + r.len - 9, " iPhone5s", 9) != 0)
+            fail_msg("pad %d: cut inside a word: [%.*s]", pad, (int)r.len,
+                     r.s);
+        r = make(f, &b, "covid");
+        highlight_is(&r, 0, "COVID");
+        r = make(f, &b, "covid19");
+        highlight_is(&r, 0, "COVID19");
+        free(b.p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +209,7 @@ int main(void)
         cmocka_unit_test(phrase_across_piece_boundaries),
         cmocka_unit_test(first_window_with_every_word_wins),
         cmocka_unit_test(huge_body_is_not_read_to_the_end),
+        cmocka_unit_test(window_keeps_split_words_whole),
     };
     return cmocka_run_group_tests_name("snippet", tests, tu_fixture_setup,
                                        tu_fixture_teardown);

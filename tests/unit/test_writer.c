@@ -752,10 +752,15 @@ static const char *phrase_queries[] = {
     "\"a the\"",            "\"the the\"",           "\"in the market\"",
     "\"of the\" OR flood",  "korea \"of a\"",        "\"the market\"~2",
     "\"north korea\" -\"the market\"", "body:\"and the\"", "\"zebra the\"",
-    "\"harbour of\"",       "\"the a of and in\"",    "\"the zephyr3\"",
-    "\"quill3 of\"",        "\"the zephyr3 quill0 of\"", "\"zephyr3 quill0\"",
-    "\"quill5 of north\"",  "\"quill7 of the\"",       "title:\"zephyr2 the\"",
+    "\"harbour of\"",       "\"the a of and in\"",    "\"the zephyrf\"",
+    "\"quillf of\"",        "\"the zephyrf quillb of\"", "\"zephyrf quillb\"",
+    "\"quillh of north\"",  "\"quillk of the\"",       "title:\"zephyrd the\"",
 };
+
+/* The letters that tell the frequent words apart (zephyrb, zephyrc, ...:
+ * consonants the stemmer leaves alone, and no digits, which would split
+ * "zephyr3" in two words). */
+static const char K11[] = "bcdfghjkmnp";
 
 static void writer_phrase_pairs(void **state)
 {
@@ -767,14 +772,14 @@ static void writer_phrase_pairs(void **state)
     for (size_t i = 0; i < c.n; i++) {
         size_t len = strlen(c.body[i]) + 64;
         char *b = malloc(len);
-        snprintf(b, len, "%s the zephyr%zu quill%zu of %s", c.body[i],
-                 i % 11, i / 11 % 11, i % 3 ? "north" : "the");
+        snprintf(b, len, "%s the zephyr%c quill%c of %s", c.body[i],
+                 K11[i % 11], K11[i / 11 % 11], i % 3 ? "north" : "the");
         corpus_set_body(&c, i, b);
         free(b);
         if (i % 7 == 0) {
             len = strlen(c.title[i]) + 32;
             b = malloc(len);
-            snprintf(b, len, "zephyr%zu the %s", i % 11, c.title[i]);
+            snprintf(b, len, "zephyr%c the %s", K11[i % 11], c.title[i]);
             free(c.title[i]);
             c.title[i] = b;
         }
@@ -795,7 +800,7 @@ static void writer_phrase_pairs(void **state)
     assert_true(trawl__pairs_common(&sg->sec[SEC_PAIRS]) > 4);
     assert_int_equal(trawl__pairs_class(&sg->sec[SEC_PAIRS], "the", 3),
                      PAIR_COMMON);
-    assert_int_equal(trawl__pairs_class(&sg->sec[SEC_PAIRS], "zephyr3", 7),
+    assert_int_equal(trawl__pairs_class(&sg->sec[SEC_PAIRS], "zephyrf", 7),
                      PAIR_FREQUENT);
     char key[PAIR_KEY_MAX];
     size_t kl = trawl__pair_key(key, "the", 3, "market", 6);
@@ -804,12 +809,12 @@ static void writer_phrase_pairs(void **state)
     assert_int_equal(trawl__seg_lookup(sg, key, kl, &t, &err), 1);
     assert_true(t.df > 0);
     char key2[PAIR_KEY_MAX];
-    size_t kl2 = trawl__pair_key(key2, "quill3", 6, "of", 2);
+    size_t kl2 = trawl__pair_key(key2, "quillf", 6, "of", 2);
     assert_int_equal(trawl__seg_lookup(sg, key2, kl2, &t, &err), 1);
     /* frequent next to frequent: no pair term */
-    kl2 = trawl__pair_key(key2, "zephyr3", 7, "quill0", 6);
+    kl2 = trawl__pair_key(key2, "zephyrf", 7, "quillb", 6);
     assert_int_equal(trawl__seg_lookup(sg, key2, kl2, &t, &err), 0);
-    assert_true(count(with, "\"zephyr3 quill0\"") > 0);
+    assert_true(count(with, "\"zephyrf quillb\"") > 0);
     trawl_index_release(ix);
     ix = tu_open(without);
     assert_int_equal(trawl__pairs_common(&ix->segs[0].sec[SEC_PAIRS]), 0);

@@ -19,7 +19,14 @@
  *      and before it ("e-mail" is "email" and "e", "mail"; "COVID-19"
  *      "covid19", "covid", "19"): 2 to 6 plain parts, one with a letter
  *      (not "1-0"), a part after the first without its apostrophes
- *      ("x-O'Brien" is "xobrien"), see trawl_token.parts; a word with an
+ *      ("x-O'Brien" is "xobrien"), see trawl_token.parts. A change
+ *      between a letter and a digit inside a word is such a hyphen too
+ *      ("COVID19" is "covid19", "covid", "19" as "COVID-19" is;
+ *      "iPhone5s" "iphone5s", "iphone", "5", "s"), if the chain split so
+ *      has at most 6 parts (else its words stay whole: "a3f9c2e81b");
+ *      a word with a point or comma between digits splits alone, its
+ *      compound the word as it is ("3.5km": "3.5km", "3.5", "km"), one
+ *      with an apostrophe does not split. A word with an
  *      apostrophe
  *      is likewise preceded by its letters without it ("O'Brien":
  *      "obrien", "o'brien"), unless both stem alike. Han, Hiragana, Katakana,
@@ -55,7 +62,7 @@
 #include "trawl/status.h"
 
 /* Bumped whenever the analysis of some text changes; stored in the index. */
-#define TRAWL_ANALYZER_VERSION 5 /* 5: author terms */
+#define TRAWL_ANALYZER_VERSION 6 /* 6: letters and digits split */
 
 /* Longest term kept, in bytes after folding; longer tokens are truncated at
  * a character boundary (their byte range still covers the whole token). */
