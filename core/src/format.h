@@ -257,7 +257,7 @@
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
 
-#define TRAWL_FORMAT_VERSION 10
+#define TRAWL_FORMAT_VERSION 11
 #define TRAWL_FORMAT_OLDEST 5 /* the oldest version still read */
 
 #define TRAWL_NFIELDS 2
@@ -283,7 +283,8 @@ enum {
     SEC_DOCMETA_INDEX = 11,
     SEC_STORE_DICT = 12,
     SEC_PAIRS = 13,
-    SEC_MAX = 14
+    SEC_STORE_CODE = 14,
+    SEC_MAX = 15
 };
 
 #define DOC_RECORD  (4 * TRAWL_NFIELDS + 8 + 8 + 4 + 4)
@@ -310,6 +311,15 @@ enum {
 #define STORE_DICT_MIN_TRAIN (128 * 1024)  /* less text: no dictionary */
 #define STORE_DICT_PIECE     1024          /* bytes per dictionary piece */
 #define STORE_ZDICT_MAGIC    0xEC30A437u   /* zstd dictionary magic (LE) */
+/* Format 11: the word-coded store (STORE_CODE). The writer's guard, not
+ * the format: a segment's held raw bytes (at least STORE_WORDS_MIN_TRAIN)
+ * take the word code when it codes them, code included, below
+ * STORE_WORDS_GAIN of zstd with the dictionary, and the code's tokens are
+ * under 1 / STORE_WORDS_VOCAB_DIV of those bytes. */
+#define STORE_CODE_FROM        11
+#define STORE_WORDS_MIN_TRAIN  (32 * 1024)
+#define STORE_WORDS_GAIN       0.95
+#define STORE_WORDS_VOCAB_DIV  4
 
 #define META_BLOCK 32 /* documents per DOCMETA block */
 #define META_DOC_OFFSETS 8 /* the first format with per-document offsets in
