@@ -548,13 +548,14 @@ static int store_train(seg_store *st, trawl_err *err)
     return 0;
 }
 
-/* Code one raw block with the store's word code or zstd into out. */
-static int store_code_block(seg_store *st, ZSTD_CCtx *zc,
-                            const unsigned char *p, size_t len,
-                            trawl_buf *out, trawl_err *err)
+/* Code one raw block with word code wc, or else zstd context zc, into
+ * out. */
+static int code_block(const wc_model *wc, ZSTD_CCtx *zc,
+                      const unsigned char *p, size_t len, trawl_buf *out,
+                      trawl_err *err)
 {
-    if (st->wc != NULL) {
-        int rc = trawl__wc_encode(st->wc, p, len, out);
+    if (wc != NULL) {
+        int rc = trawl__wc_encode(wc, p, len, out);
         if (rc == TRAWL_ENOMEM)
             return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
         if (rc < 0)
@@ -576,7 +577,7 @@ static int store_code_block(seg_store *st, ZSTD_CCtx *zc,
 static int store_put_block(seg_store *st, segfile *f, const unsigned char *p,
                            size_t len, trawl_err *err)
 {
-    int rc = store_code_block(st, st->zc, p, len, &st->zbuf, err);
+    int rc = code_block(st->wc, st->zc, p, len, &st->zbuf, err);
     if (rc < 0)
         return rc;
     trawl_buf_put_u64le(&st->index, st->off);
@@ -596,8 +597,9 @@ int trawl__store_words = 0;
  * frames plus the dictionary, and its tokens' bytes are under
  * 1/STORE_WORDS_VOCAB_DIV of the held bytes (text without spaces, CJK,
  * base64 or ids would make a code as large as the text, which a reader
- * then holds in memory: bench/STORE-MODEL.md, "worst cases"). The held
- * blocks are then written from whichever coding won (*done = 1).
+ * then holds in memory: bench/STORE-MODEL.md, "worst cases"). When the
+ * word code wins the held blocks are written here (*done = 1), else by
+ * the caller with zstd.
  */
 static int store_pick_code(seg_store *st, segfile *f, int *done,
                            trawl_err *err)
@@ -612,44 +614,47 @@ static int store_pick_code(seg_store *st, segfile *f, int *done,
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     if (rc < 0)
         return 0; /* too many distinct tokens: zstd */
-    trawl_buf wz = TRAWL_BUF_INIT, zz = TRAWL_BUF_INIT;
+    trawl_buf wz = TRAWL_BUF_INIT;
     trawl_buf one = TRAWL_BUF_INIT, code = TRAWL_BUF_INIT;
-    uint64_t wsize = 0, zsize = st->dict.len;
+    uint64_t wsize = 0, zsize = st->dict.len, zsample = 0, zsampled = 0;
     const unsigned char *p = st->held.ptr;
     rc = trawl__wc_write(m, &code) == 0 ? 0 : TRAWL_ENOMEM;
     wsize = code.len;
     for (uint32_t i = 0; i < st->nheld && rc == 0; i++) {
         uint32_t len = trawl__get_u32(st->held_len.ptr + (size_t)i * 4);
-        st->wc = m;
-        if ((rc = store_code_block(st, NULL, p, len, &one, err)) < 0)
+        if ((rc = code_block(m, NULL, p, len, &one, err)) < 0)
             break;
         trawl_buf_put_u32le(&wz, (uint32_t)one.len);
         trawl_buf_put(&wz, one.ptr, one.len);
         wsize += one.len;
-        st->wc = NULL;
-        if ((rc = store_code_block(st, st->zc, p, len, &one, err)) < 0)
-            break;
-        trawl_buf_put_u32le(&zz, (uint32_t)one.len);
-        trawl_buf_put(&zz, one.ptr, one.len);
-        zsize += one.len;
+        /* zstd's size from every STORE_WORDS_ZSTEP-th block (at least
+         * one), scaled to all: it is known to be about even over a
+         * segment, and the blocks are coded again if zstd wins */
+        if (i % STORE_WORDS_ZSTEP == 0) {
+            if ((rc = code_block(NULL, st->zc, p, len, &one, err)) < 0)
+                break;
+            zsample += len;
+            zsampled += one.len;
+        }
         p += len;
     }
-    st->wc = NULL;
-    if (rc == 0 && (wz.rc != 0 || zz.rc != 0))
+    if (zsample > 0)
+        zsize += (uint64_t)((double)zsampled * (double)st->held.len /
+                            (double)zsample);
+    if (rc == 0 && wz.rc != 0)
         rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     int words = rc == 0 &&
                 (trawl__store_words == 2 ||
                  ((double)wsize < STORE_WORDS_GAIN * (double)zsize &&
                   trawl__wc_vocab_bytes(m) * STORE_WORDS_VOCAB_DIV <
                       st->held.len));
-    if (rc == 0) {
-        trawl_buf *use = words ? &wz : &zz;
-        for (size_t o = 0; o < use->len && rc == 0;) {
-            uint32_t n = trawl__get_u32(use->ptr + o);
+    if (rc == 0 && words) {
+        for (size_t o = 0; o < wz.len && rc == 0;) {
+            uint32_t n = trawl__get_u32(wz.ptr + o);
             trawl_buf_put_u64le(&st->index, st->off);
             if (st->index.rc != 0)
                 rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-            trawl__segfile_write(f, use->ptr + o + 4, n);
+            trawl__segfile_write(f, wz.ptr + o + 4, n);
             st->off += n;
             o += 4 + (size_t)n;
         }
@@ -671,7 +676,6 @@ static int store_pick_code(seg_store *st, segfile *f, int *done,
         trawl__wc_model_free(m);
     }
     trawl_buf_free(&wz);
-    trawl_buf_free(&zz);
     trawl_buf_free(&one);
     trawl_buf_free(&code);
     return rc;
@@ -713,10 +717,7 @@ void trawl__store_enc_free(seg_senc *e)
 int trawl__store_frame(seg_senc *e, const void *raw, size_t len,
                        trawl_buf *out, trawl_err *err)
 {
-    seg_store tmp; /* only its code is read */
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.wc = (wc_model *)e->wc;
-    return store_code_block(&tmp, e->zc, raw, len, out, err);
+    return code_block(e->wc, e->zc, raw, len, out, err);
 }
 
 int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xxhash.h>
 #include <zstd.h>
 
 #include "format.h"
@@ -31,6 +30,7 @@ enum { SYM_EOF, SYM_ABS, SYM_ESC, NSPEC };
 #define STORE_NF STORED_BODY_N /* fields of a STORE record */
 #define VARINT_MAX 5           /* bytes of a field's varint (len < 2^31) */
 #define DEC_SLACK 64           /* decoder writes past its end, at most */
+#define WC_ZLEVEL 3            /* zstd level of the serialized code */
 
 static inline int is_word(unsigned c)
 {
@@ -109,8 +109,8 @@ static int huff_lengths(const uint64_t *cnt, size_t n, int L, uint8_t *len)
         return 0;
     if (m > (size_t)1 << L)
         return TRAWL_EINVAL;
-    wsym *ws = malloc(m * sizeof(*ws));
-    uint64_t *a = malloc(m * sizeof(*a));
+    wsym *ws = calloc(m, sizeof(*ws));
+    uint64_t *a = calloc(m, sizeof(*a));
     if (ws == NULL || a == NULL) {
         free(ws);
         free(a);
@@ -222,6 +222,26 @@ static int tt_grow_slots(wc_model *m)
     return 0;
 }
 
+/* A token's hash (tokens are short: a call to XXH3 cost the encoder more
+ * than this whole function). */
+static inline uint64_t tok_hash(const unsigned char *p, size_t n)
+{
+    uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = (h ^ v) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ h >> 29;
+}
+
 /* The id of token p[0..n), or UINT32_MAX. */
 static inline uint32_t tt_find(const wc_model *m, const unsigned char *p,
                                size_t n, uint64_t h, size_t *at)
@@ -230,9 +250,14 @@ static inline uint32_t tt_find(const wc_model *m, const unsigned char *p,
     uint64_t s;
     while ((s = m->slot[i]) != 0) {
         uint32_t id = (uint32_t)s - 1;
-        if (s >> 32 == h >> 32 && m->tlen[id] == n &&
-            memcmp(m->bytes.ptr + m->off[id], p, n) == 0)
-            return id;
+        if (s >> 32 == h >> 32 && m->tlen[id] == n) {
+            const unsigned char *t = m->bytes.ptr + m->off[id];
+            size_t k = 0;
+            while (k < n && t[k] == p[k])
+                k++;
+            if (k == n)
+                return id;
+        }
         i = (i + 1) & m->mask;
     }
     *at = i;
@@ -241,8 +266,8 @@ static inline uint32_t tt_find(const wc_model *m, const unsigned char *p,
 
 static int tt_count(wc_model *m, const unsigned char *p, size_t n)
 {
-    uint64_t h = XXH3_64bits(p, n);
-    size_t at;
+    uint64_t h = tok_hash(p, n);
+    size_t at = 0;
     uint32_t id = tt_find(m, p, n, h, &at);
     if (id != UINT32_MAX) {
         m->cnt[id]++;
@@ -524,7 +549,7 @@ int trawl__wc_write(const wc_model *m, trawl_buf *out)
         trawl_buf_reserve(out, 11 + bound) == 0) {
         unsigned char *z = out->ptr + out->len + 1;
         z += trawl__put_varint(z, v.len);
-        size_t n = ZSTD_compress(z, bound, v.ptr, v.len, 19);
+        size_t n = ZSTD_compress(z, bound, v.ptr, v.len, WC_ZLEVEL);
         if (!ZSTD_isError(n) && n < v.len) {
             out->ptr[out->len] = 1; /* zstd */
             out->len = (size_t)(z - out->ptr) + n;
@@ -583,8 +608,8 @@ static int bw_align(bitw *w)
 static inline int enc_token(const wc_model *m, bitw *w,
                             const unsigned char *p, size_t n)
 {
-    size_t at;
-    uint32_t id = tt_find(m, p, n, XXH3_64bits(p, n), &at);
+    size_t at = 0;
+    uint32_t id = tt_find(m, p, n, tok_hash(p, n), &at);
     if (id != UINT32_MAX)
         return bw_put(w, m->code[id], m->clen[id]);
     int rc = bw_put(w, m->code[SYM_ESC], m->clen[SYM_ESC]);
