@@ -1038,7 +1038,7 @@ int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,
 }
 
 /* Decompress frame [src, src + n) of STORE into buf (or decode it, when
- * word coded: unword): the store's
+ * word coded: unword, only its first nrec records): the store's
  * dictionary is copied to the front of buf (unless dict_ready: buf
  * already starts with it) and the frame decoded right after it, so the
  * dictionary is a plain prefix of the output (zstd's fast path, no
@@ -1072,7 +1072,7 @@ static int seg_wcode(const trawl_segment *s, const wc_code **out,
 }
 
 /* Decode word-coded block [src, src + n) into buf. */
-static int unword(const trawl_segment *s, uint32_t block,
+static int unword(const trawl_segment *s, uint32_t block, uint32_t nrec,
                   const unsigned char *src, size_t n, trawl_buf *buf,
                   const unsigned char **out, size_t *out_len, trawl_err *err)
 {
@@ -1080,7 +1080,7 @@ static int unword(const trawl_segment *s, uint32_t block,
     int rc = seg_wcode(s, &c, err);
     if (rc < 0)
         return rc;
-    rc = trawl__wc_decode(c, src, n, buf);
+    rc = trawl__wc_decode_upto(c, src, n, nrec, buf);
     if (rc == TRAWL_ENOMEM)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     if (rc < 0)
@@ -1090,13 +1090,13 @@ static int unword(const trawl_segment *s, uint32_t block,
     return 0;
 }
 
-static int unzstd(const trawl_segment *s, uint32_t block,
+static int unzstd(const trawl_segment *s, uint32_t block, uint32_t nrec,
                   const unsigned char *src, size_t n, ZSTD_DCtx *dctx,
                   trawl_buf *buf, int dict_ready, const unsigned char **out,
                   size_t *out_len, trawl_err *err)
 {
     if (s->store_words)
-        return unword(s, block, src, n, buf, out, out_len, err);
+        return unword(s, block, nrec, src, n, buf, out, out_len, err);
     unsigned long long raw = ZSTD_getFrameContentSize(src, n);
     if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN ||
         raw > (1ull << 31))
@@ -1148,8 +1148,8 @@ int trawl__seg_store_block(const trawl_segment *s, uint32_t block,
      * mapping since (segments are immutable, but files can be damaged). */
     if (off > lim || lim > s->sec[SEC_STORE].len)
         return trawl__corrupt(err, "%s: bad store block %u", s->name, block);
-    return unzstd(s, block, s->sec[SEC_STORE].p + off, (size_t)(lim - off),
-                  dctx, buf, 0, out, len, err);
+    return unzstd(s, block, UINT32_MAX, s->sec[SEC_STORE].p + off,
+                  (size_t)(lim - off), dctx, buf, 0, out, len, err);
 }
 
 /*
@@ -1341,9 +1341,10 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
         rc = trawl__corrupt(err, "%s: bad store block %u", s->name, block);
         goto done;
     }
-    if ((rc = unzstd(s, block, s->sec[SEC_STORE].p + off,
-                     (size_t)(lim - off), dctx, buf, ready, &dst, &n,
-                     err)) < 0)
+    /* A word-coded block is decoded only up to d's record. */
+    if ((rc = unzstd(s, block, slot < UINT32_MAX ? slot + 1 : slot,
+                     s->sec[SEC_STORE].p + off, (size_t)(lim - off), dctx,
+                     buf, ready, &dst, &n, err)) < 0)
         goto done;
     if (sc != NULL && sd->len > 0) {
         sc->dict = sd->p;

@@ -963,6 +963,12 @@ int trawl__wc_raw_len(const unsigned char *p, size_t n, uint64_t *raw)
 int trawl__wc_decode(const wc_code *c, const unsigned char *p, size_t n,
                      trawl_buf *out)
 {
+    return trawl__wc_decode_upto(c, p, n, UINT32_MAX, out);
+}
+
+int trawl__wc_decode_upto(const wc_code *c, const unsigned char *p,
+                          size_t n, uint32_t nrec, trawl_buf *out)
+{
     uint64_t raw;
     trawl_buf_clear(out);
     if (trawl__wc_raw_len(p, n, &raw) < 0)
@@ -977,7 +983,9 @@ int trawl__wc_decode(const wc_code *c, const unsigned char *p, size_t n,
     const wc_rec *ftab = c->ftab, *byp = c->byp;
     const unsigned char *tb = c->tokbytes;
     unsigned char esc[WC_TOKMAX];
-    while (o < oend) {
+    uint32_t done = 0;
+    while (o < oend && done < nrec) {
+        done++;
         for (int f = 0; f < STORE_NF; f++) {
             /* The field's bytes go VARINT_MAX bytes on, then move back
              * behind their varint once their length is known. */
@@ -1047,6 +1055,11 @@ int trawl__wc_decode(const wc_code *c, const unsigned char *p, size_t n,
                 break;
             }
         }
+    }
+    if (o < oend) { /* stopped after nrec records */
+        out->len = (size_t)(o - out->ptr);
+        out->ptr[out->len] = '\0';
+        return 0;
     }
     /* Exactly the stated bytes, and the bits end in the last byte. */
     uint64_t used = (uint64_t)(r.p - q) * 8 + r.pad - (uint64_t)r.n;

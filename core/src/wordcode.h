@@ -73,5 +73,11 @@ int trawl__wc_raw_len(const unsigned char *p, size_t n, uint64_t *raw);
  */
 int trawl__wc_decode(const wc_code *c, const unsigned char *p, size_t n,
                      trawl_buf *out);
+/* The same, stopping after the block's first nrec records (a reader that
+ * wants record nrec - 1 only): out then holds those records, checked
+ * against the stated length as far as they go (the rest of the block is
+ * not read, so not checked: --check and merges decode whole blocks). */
+int trawl__wc_decode_upto(const wc_code *c, const unsigned char *p,
+                          size_t n, uint32_t nrec, trawl_buf *out);
 
 #endif

@@ -164,6 +164,31 @@ static void words_and_noise_round_trip(void **state)
         round_trip(m, c, b.ptr, b.len);
         trawl_buf_free(&b);
     }
+    /* the first k records of a block alone (a get of record k - 1) */
+    {
+        trawl_buf z = TRAWL_BUF_INIT, out = TRAWL_BUF_INIT;
+        assert_int_equal(trawl__wc_encode(m, sample.ptr, sample.len, &z), 0);
+        const unsigned char *q = sample.ptr, *end = sample.ptr + sample.len;
+        for (uint32_t k = 1; k <= 200; k++) {
+            for (int i = 0; i < STORED_BODY_N; i++) {
+                uint64_t v;
+                assert_int_equal(trawl__get_varint(&q, end, &v), 0);
+                q += v > 0 ? v - 1 : 0;
+            }
+            assert_int_equal(trawl__wc_decode_upto(c, z.ptr, z.len, k, &out),
+                             0);
+            assert_int_equal(out.len, (size_t)(q - sample.ptr));
+            assert_memory_equal(out.ptr, sample.ptr, out.len);
+        }
+        assert_true(q == end);
+        /* past the last record: the whole block, checked to its end */
+        assert_int_equal(trawl__wc_decode_upto(c, z.ptr, z.len, 201, &out), 0);
+        assert_int_equal(out.len, sample.len);
+        assert_int_equal(trawl__wc_decode_upto(c, z.ptr, z.len - 1, 201, &out),
+                         TRAWL_ECORRUPT);
+        trawl_buf_free(&z);
+        trawl_buf_free(&out);
+    }
     /* all 256 byte values in one field */
     trawl_buf b = TRAWL_BUF_INIT;
     unsigned char all[256];
