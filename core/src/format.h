@@ -78,6 +78,36 @@
  *   at most STORE_DICT_MAX; a segment with less than STORE_DICT_MIN_TRAIN
  *   raw bytes has none. A merge builds a new one for its output. (Any
  *   content that meets the rules above is valid: readers only use it.)
+ * Section STORE_CODE (format 11, optional; absent = zstd blocks as
+ *   above): the segment's word code, and then every STORE block is word
+ *   coded instead of a zstd frame, and STORE_DICT is empty. Bytes: u8
+ *   WC_VERSION (1), u8 0 (raw) or 1 (then varint n, at most WC_MAXRAW,
+ *   and a zstd frame of n content bytes follow), then the code:
+ *     u8 L (1 to WC_MAXLEN), varint ntokens (at most WC_MAXTOKENS),
+ *     u8 code length of each of EOF, ABSENT and ESC (0 to L; 0 = none),
+ *     per length l = 1 .. L varint the number of tokens of that length
+ *     (summing to ntokens), then the tokens, those of length 1 first,
+ *     each front coded against the previous one of its length (varint
+ *     shared, varint suffix length, the suffix; 1 to WC_TOKMAX bytes),
+ *     then 257 u8 lengths (0 to L) of the byte code (bytes 0-255, END).
+ *   Symbols are numbered EOF, ABSENT, ESC, then the tokens in listed
+ *   order; codes are canonical: the codes of length l are consecutive in
+ *   symbol order and follow those of length l - 1 (the usual
+ *   first_code[l] = (first_code[l - 1] + count[l - 1]) << 1), and no
+ *   code is longer than L; the byte code likewise over its 257 symbols.
+ *   Kraft's sum of each code is at most 1.
+ *   A word-coded block: varint raw_len (the decoded block's bytes, 1 to
+ *   WC_BLOCK_MAX), then a bit stream, most significant bit first, ending
+ *   in the block's last byte (padded with 0 bits). Per record, per field
+ *   (body, author, url, extra): ABSENT, or its tokens then EOF; a token
+ *   is a token's code, or ESC, then its bytes in the byte code, then
+ *   END. Tokens are maximal runs of word bytes (ASCII letters and digits
+ *   and every byte >= 0x80) or of other bytes, cut every WC_TOKMAX bytes;
+ *   a single space between two words is not coded when the first word is
+ *   shorter than WC_TOKMAX (the decoder puts it back between two
+ *   consecutive words unless the first is WC_TOKMAX long). The decoded
+ *   block is the same record layout as a zstd block's and must be
+ *   exactly raw_len bytes of whole records.
  * Section DOCMETA: what a result list shows, apart from the bodies, so a
  *   page of hits reads a few small records instead of whole articles:
  *   raw (uncompressed) blocks of META_BLOCK documents each (doc d is in
@@ -253,11 +283,16 @@
  *      walks half as many entries of its block (real corpus: 2-4 word
  *      queries about 1% faster; the index 0.2% larger). Formats 5 to 9
  *      are still read.
+ *  11: a segment's store may be word coded (section STORE_CODE, a
+ *      semi-static Huffman code of spaceless words built from the
+ *      segment's first 2 MiB of stored text) instead of zstd frames, when
+ *      that is clearly smaller (docs/index-format.md). Formats 5 to 10
+ *      are still read, and an index may mix both kinds of store.
  */
 #ifndef TRAWL_FORMAT_H
 #define TRAWL_FORMAT_H
 
-#define TRAWL_FORMAT_VERSION 10
+#define TRAWL_FORMAT_VERSION 11
 #define TRAWL_FORMAT_OLDEST 5 /* the oldest version still read */
 
 #define TRAWL_NFIELDS 2
@@ -283,7 +318,8 @@ enum {
     SEC_DOCMETA_INDEX = 11,
     SEC_STORE_DICT = 12,
     SEC_PAIRS = 13,
-    SEC_MAX = 14
+    SEC_STORE_CODE = 14,
+    SEC_MAX = 15
 };
 
 #define DOC_RECORD  (4 * TRAWL_NFIELDS + 8 + 8 + 4 + 4)
@@ -310,6 +346,17 @@ enum {
 #define STORE_DICT_MIN_TRAIN (128 * 1024)  /* less text: no dictionary */
 #define STORE_DICT_PIECE     1024          /* bytes per dictionary piece */
 #define STORE_ZDICT_MAGIC    0xEC30A437u   /* zstd dictionary magic (LE) */
+/* Format 11: the word-coded store (STORE_CODE). The writer's guard, not
+ * the format: a segment's held raw bytes (at least STORE_WORDS_MIN_TRAIN)
+ * take the word code when it codes them, code included, below
+ * STORE_WORDS_GAIN of zstd with the dictionary (estimated from one block
+ * in STORE_WORDS_ZSTEP), and the code's tokens are under
+ * 1 / STORE_WORDS_VOCAB_DIV of those bytes. */
+#define STORE_CODE_FROM        11
+#define STORE_WORDS_MIN_TRAIN  (32 * 1024)
+#define STORE_WORDS_GAIN       0.95
+#define STORE_WORDS_VOCAB_DIV  4
+#define STORE_WORDS_ZSTEP      4 /* zstd's size taken from 1 block in 4 */
 
 #define META_BLOCK 32 /* documents per DOCMETA block */
 #define META_DOC_OFFSETS 8 /* the first format with per-document offsets in

@@ -27,6 +27,7 @@
 #include "pairs.h"
 #include "seg.h"
 #include "trawl/analyze.h"
+#include "wordcode.h"
 #include "trawl/article.h"
 #include "trawl/buf.h"
 
@@ -124,6 +125,8 @@ void trawl__seg_close(trawl_segment *s)
 {
     if (s->sh != NULL && atomic_fetch_sub(&s->sh->refs, 1) == 1) {
         munmap((void *)s->sh->map, s->sh->size);
+        trawl__wc_code_free(atomic_load(&s->sh->wcode));
+        pthread_mutex_destroy(&s->sh->wmu);
         free(s->sh->term_keys);
         free(s->sh->flen);
         free(s->sh);
@@ -247,13 +250,16 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
     }
     s->size = (size_t)st.st_size;
     s->sh = calloc(1, sizeof(*s->sh));
-    if (s->sh == NULL) {
+    if (s->sh == NULL || pthread_mutex_init(&s->sh->wmu, NULL) != 0) {
+        free(s->sh);
+        s->sh = NULL;
         close(fd);
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
     }
     void *m = mmap(NULL, s->size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (m == MAP_FAILED) {
+        pthread_mutex_destroy(&s->sh->wmu);
         free(s->sh);
         s->sh = NULL;
         return trawl_err_set(err, TRAWL_EIO, "mmap %s: %s", path,
@@ -310,7 +316,7 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
             s->dict_hash = trawl__get_u64(e + 24);
     }
     for (int id = 1; id < SEC_MAX; id++)
-        if (s->sec[id].p == NULL && id != SEC_PAIRS)
+        if (s->sec[id].p == NULL && id != SEC_PAIRS && id != SEC_STORE_CODE)
             return trawl__corrupt(err, "%s: section %d missing", path, id);
     if (trawl__pairs_valid(&s->sec[SEC_PAIRS]) < 0)
         return trawl__corrupt(err, "%s: PAIRS is not a sorted word list",
@@ -360,6 +366,16 @@ int trawl__seg_open(trawl_segment *s, const char *dir, trawl_err *err)
         (sd->len < STORE_DICT_MIN || sd->len > STORE_DICT_MAX ||
          trawl__get_u32(sd->p) == STORE_ZDICT_MAGIC))
         return trawl__corrupt(err, "%s: STORE_DICT is not a raw dictionary",
+                              path);
+    /* Format 11: a STORE_CODE section (its bytes are checked when a
+     * stored read first needs them) says the blocks are word coded; they
+     * then have no dictionary. */
+    const seg_section *sc = &s->sec[SEC_STORE_CODE];
+    s->store_words = sc->p != NULL;
+    if (s->store_words &&
+        (s->version < STORE_CODE_FROM || sd->len != 0 || sc->len < 2 ||
+         sc->p[0] != WC_VERSION))
+        return trawl__corrupt(err, "%s: STORE_CODE is not a word code",
                               path);
     const seg_section *mx = &s->sec[SEC_DOCMETA_INDEX];
     uint64_t mnb = ((uint64_t)s->ndocs + META_BLOCK - 1) / META_BLOCK;
@@ -1021,16 +1037,66 @@ int trawl__seg_stored(const trawl_segment *s, uint32_t d, trawl_arena *a,
     return trawl__seg_stored_dctx(s, d, NULL, a, out, err);
 }
 
-/* Decompress frame [src, src + n) of STORE into buf: the store's
+/* Decompress frame [src, src + n) of STORE into buf (or decode it, when
+ * word coded: unword, only its first nrec records): the store's
  * dictionary is copied to the front of buf (unless dict_ready: buf
  * already starts with it) and the frame decoded right after it, so the
  * dictionary is a plain prefix of the output (zstd's fast path, no
  * separate dictionary segment). *out and *out_len: the block. */
-static int unzstd(const trawl_segment *s, uint32_t block,
+/* Format 11: the word code of s, rebuilt from STORE_CODE by the first
+ * stored read that needs it (checked then: a damaged code is a corrupt
+ * segment), then shared by every reader of the mapping. */
+static int seg_wcode(const trawl_segment *s, const wc_code **out,
+                     trawl_err *err)
+{
+    wc_code *c = atomic_load_explicit(&s->sh->wcode, memory_order_acquire);
+    if (c == NULL) {
+        int rc = 0;
+        pthread_mutex_lock(&s->sh->wmu);
+        c = atomic_load_explicit(&s->sh->wcode, memory_order_relaxed);
+        if (c == NULL) {
+            const seg_section *sc = &s->sec[SEC_STORE_CODE];
+            rc = trawl__wc_load(sc->p, (size_t)sc->len, &c);
+            if (rc == 0)
+                atomic_store_explicit(&s->sh->wcode, c,
+                                      memory_order_release);
+        }
+        pthread_mutex_unlock(&s->sh->wmu);
+        if (rc == TRAWL_ENOMEM)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (rc < 0)
+            return trawl__corrupt(err, "%s: STORE_CODE damaged", s->name);
+    }
+    *out = c;
+    return 0;
+}
+
+/* Decode word-coded block [src, src + n) into buf. */
+static int unword(const trawl_segment *s, uint32_t block, uint32_t nrec,
+                  const unsigned char *src, size_t n, trawl_buf *buf,
+                  const unsigned char **out, size_t *out_len, trawl_err *err)
+{
+    const wc_code *c;
+    int rc = seg_wcode(s, &c, err);
+    if (rc < 0)
+        return rc;
+    rc = trawl__wc_decode_upto(c, src, n, nrec, buf);
+    if (rc == TRAWL_ENOMEM)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    if (rc < 0)
+        return trawl__corrupt(err, "%s: bad store block %u", s->name, block);
+    *out = buf->ptr;
+    *out_len = buf->len;
+    return 0;
+}
+
+static int unzstd(const trawl_segment *s, uint32_t block, uint32_t nrec,
                   const unsigned char *src, size_t n, ZSTD_DCtx *dctx,
                   trawl_buf *buf, int dict_ready, const unsigned char **out,
                   size_t *out_len, trawl_err *err)
 {
+    if (s->store_words)
+        return unword(s, block, nrec, src, n, buf, out, out_len, err);
     unsigned long long raw = ZSTD_getFrameContentSize(src, n);
     if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN ||
         raw > (1ull << 31))
@@ -1082,8 +1148,8 @@ int trawl__seg_store_block(const trawl_segment *s, uint32_t block,
      * mapping since (segments are immutable, but files can be damaged). */
     if (off > lim || lim > s->sec[SEC_STORE].len)
         return trawl__corrupt(err, "%s: bad store block %u", s->name, block);
-    return unzstd(s, block, s->sec[SEC_STORE].p + off, (size_t)(lim - off),
-                  dctx, buf, 0, out, len, err);
+    return unzstd(s, block, UINT32_MAX, s->sec[SEC_STORE].p + off,
+                  (size_t)(lim - off), dctx, buf, 0, out, len, err);
 }
 
 /*
@@ -1275,9 +1341,10 @@ int trawl__seg_stored_dctx(const trawl_segment *s, uint32_t d,
         rc = trawl__corrupt(err, "%s: bad store block %u", s->name, block);
         goto done;
     }
-    if ((rc = unzstd(s, block, s->sec[SEC_STORE].p + off,
-                     (size_t)(lim - off), dctx, buf, ready, &dst, &n,
-                     err)) < 0)
+    /* A word-coded block is decoded only up to d's record. */
+    if ((rc = unzstd(s, block, slot < UINT32_MAX ? slot + 1 : slot,
+                     s->sec[SEC_STORE].p + off, (size_t)(lim - off), dctx,
+                     buf, ready, &dst, &n, err)) < 0)
         goto done;
     if (sc != NULL && sd->len > 0) {
         sc->dict = sd->p;
@@ -1630,45 +1697,74 @@ static int chk_store(chk *c, const trawl_segment *s)
         free(refs);
         return TRAWL_ENOMEM;
     }
+    trawl_buf wbuf = TRAWL_BUF_INIT;
+    int wcode_err = 0;
     for (uint32_t b = 0; b < s->nstore_blocks; b++) {
         uint64_t off = trawl__get_u64(si + (size_t)b * 8);
         uint64_t lim = trawl__get_u64(si + (size_t)b * 8 + 8);
         const unsigned char *src = s->sec[SEC_STORE].p + off;
         size_t n = 0;
         size_t zlen = (size_t)(lim - off);
-        unsigned long long want = ZSTD_getFrameContentSize(src, zlen);
-        size_t fsz = ZSTD_findFrameCompressedSize(src, zlen);
         int ok = 0;
-        if (want == ZSTD_CONTENTSIZE_ERROR ||
-            want == ZSTD_CONTENTSIZE_UNKNOWN || want > (1ull << 30)) {
-            CHK(c, "STORE", "block %u: not a zstd frame with a known size",
-                b);
-        } else if (ZSTD_isError(fsz) || fsz != zlen) {
-            CHK(c, "STORE", "block %u: frame is %s than its %zu bytes", b,
-                ZSTD_isError(fsz) || fsz > zlen ? "longer" : "shorter",
-                zlen);
-        } else {
-            if (dl + want + 1 > raw_cap) {
-                unsigned char *nr = realloc(raw, dl + (size_t)want + 1);
-                if (nr == NULL) {
-                    rc = TRAWL_ENOMEM;
-                    break;
-                }
-                raw = nr;
-                raw_cap = dl + (size_t)want + 1;
-                memcpy(raw, sd->p, dl);
+        if (s->store_words) {
+            /* format 11: decode with the word code (raw stays NULL) */
+            const wc_code *wc;
+            trawl_err e = {0};
+            int r = wcode_err ? TRAWL_ECORRUPT : seg_wcode(s, &wc, &e);
+            if (r == TRAWL_ENOMEM) {
+                rc = r;
+                break;
             }
-            n = dl > 0 ? ZSTD_decompress_usingDict(dz, raw + dl, raw_cap - dl,
-                                                   src, zlen, raw, dl)
-                       : ZSTD_decompressDCtx(dz, raw, raw_cap, src, zlen);
-            if (ZSTD_isError(n) || n != want)
-                CHK(c, "STORE", "block %u does not decompress: %s", b,
-                    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
-            else
+            if (r < 0) {
+                if (!wcode_err)
+                    CHK(c, "STORE_CODE", "not a valid word code");
+                wcode_err = 1;
+            } else if ((r = trawl__wc_decode(wc, src, zlen, &wbuf)) ==
+                       TRAWL_ENOMEM) {
+                rc = r;
+                break;
+            } else if (r < 0) {
+                CHK(c, "STORE", "block %u does not decode with the word "
+                    "code", b);
+            } else {
                 ok = 1;
+                n = wbuf.len;
+            }
+        } else {
+            unsigned long long want = ZSTD_getFrameContentSize(src, zlen);
+            size_t fsz = ZSTD_findFrameCompressedSize(src, zlen);
+            if (want == ZSTD_CONTENTSIZE_ERROR ||
+                want == ZSTD_CONTENTSIZE_UNKNOWN || want > (1ull << 30)) {
+                CHK(c, "STORE", "block %u: not a zstd frame with a known size",
+                    b);
+            } else if (ZSTD_isError(fsz) || fsz != zlen) {
+                CHK(c, "STORE", "block %u: frame is %s than its %zu bytes", b,
+                    ZSTD_isError(fsz) || fsz > zlen ? "longer" : "shorter",
+                    zlen);
+            } else {
+                if (dl + want + 1 > raw_cap) {
+                    unsigned char *nr = realloc(raw, dl + (size_t)want + 1);
+                    if (nr == NULL) {
+                        rc = TRAWL_ENOMEM;
+                        break;
+                    }
+                    raw = nr;
+                    raw_cap = dl + (size_t)want + 1;
+                    memcpy(raw, sd->p, dl);
+                }
+                n = dl > 0 ? ZSTD_decompress_usingDict(dz, raw + dl, raw_cap - dl,
+                                                       src, zlen, raw, dl)
+                           : ZSTD_decompressDCtx(dz, raw, raw_cap, src, zlen);
+                if (ZSTD_isError(n) || n != want)
+                    CHK(c, "STORE", "block %u does not decompress: %s", b,
+                        ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
+                else
+                    ok = 1;
+            }
         }
         /* n is a zstd error code unless ok: no pointer past the end */
-        const unsigned char *p = ok ? raw + dl : NULL;
+        const unsigned char *p = !ok ? NULL : s->store_words ? wbuf.ptr
+                                                              : raw + dl;
         const unsigned char *end = ok ? p + n : NULL;
         uint32_t slot = 0;
         while (ok && p < end) {
@@ -1709,6 +1805,7 @@ static int chk_store(chk *c, const trawl_segment *s)
                     refs[ri].doc, b, refs[ri].slot);
     }
     ZSTD_freeDCtx(dz);
+    trawl_buf_free(&wbuf);
     free(raw);
     free(refs);
     return rc;

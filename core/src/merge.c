@@ -272,7 +272,7 @@ static int iter_advance(mseg *m, const uint32_t *sel, uint32_t k,
 
 /*
  * The merged store's raw blocks go through a ring to a second thread that
- * writes them in order: until the dictionary is decided, through
+ * writes them in order: until the dictionary (or word code) is decided, through
  * trawl__store_flush on its own seg_store (which so holds the block side:
  * index, dictionary, offsets); then as frames that either thread
  * compresses (this one when the ring is full, instead of waiting) and the
@@ -298,7 +298,7 @@ typedef struct zq {
     int done;
     int threaded;
     int frames;             /* the dictionary is decided: frames mode */
-    ZSTD_CCtx *zc[2];       /* frames mode: this thread's, the writer's */
+    seg_senc *zc[2];        /* frames mode: this thread's, the writer's */
     atomic_int rc;          /* the first error (err: its message) */
     trawl_err err;
     seg_store *st;          /* the writing side's store */
@@ -334,15 +334,15 @@ static int zq_flush(zq *q, zslot *z)
         zq_fail(q, rc, &e);
     if (!q->st->dict_done)
         return 0;
-    q->zc[0] = trawl__store_cctx(q->st);
-    q->zc[1] = trawl__store_cctx(q->st);
+    q->zc[0] = trawl__store_enc(q->st);
+    q->zc[1] = trawl__store_enc(q->st);
     if (q->zc[0] == NULL || q->zc[1] == NULL)
         zq_fail(q, TRAWL_ENOMEM, NULL);
     return 1;
 }
 
 /* Compress slot z with context zc (outside the lock). */
-static void zq_frame(zq *q, zslot *z, ZSTD_CCtx *zc)
+static void zq_frame(zq *q, zslot *z, seg_senc *zc)
 {
     trawl_err e = {0};
     int rc = zc == NULL ? TRAWL_ENOMEM
@@ -607,8 +607,8 @@ done:
         trawl_buf_free(&q.ring[i].raw);
         trawl_buf_free(&q.ring[i].z);
     }
-    ZSTD_freeCCtx(q.zc[0]);
-    ZSTD_freeCCtx(q.zc[1]);
+    trawl__store_enc_free(q.zc[0]);
+    trawl__store_enc_free(q.zc[1]);
     trawl__store_free(&zst);
     trawl__store_free(&st);
     trawl_buf_free(&raw);

@@ -6,6 +6,7 @@
 #ifndef TRAWL_SEG_H
 #define TRAWL_SEG_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,10 @@ typedef struct seg_term {
  * file (trawl_index_reopen), and the file's identity at opening. */
 typedef struct seg_shared {
     atomic_int refs;
+    /* Format 11: the store's word code, rebuilt from STORE_CODE on the
+     * first stored read that needs it (under wmu), then shared. */
+    pthread_mutex_t wmu;
+    struct wc_code *_Atomic wcode;
     const unsigned char *map;
     size_t size;
     uint64_t *term_keys;
@@ -77,6 +82,8 @@ typedef struct trawl_segment {
     uint64_t dict_hash;          /* XXH3 of STORE_DICT (from the TOC) */
     uint32_t meta_rel;           /* bytes per document offset in
                                     DOCMETA_INDEX: 2 or 4 (format 8), 0 */
+    int store_words;             /* format 11: STORE blocks are word
+                                    coded (STORE_CODE), not zstd */
 } trawl_segment;
 
 struct trawl_index {

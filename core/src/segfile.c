@@ -548,27 +548,148 @@ static int store_train(seg_store *st, trawl_err *err)
     return 0;
 }
 
-/* Compress one raw block and append it to STORE. */
+/* Code one raw block with word code wc, or else zstd context zc, into
+ * out. */
+static int code_block(const wc_model *wc, ZSTD_CCtx *zc,
+                      const unsigned char *p, size_t len, trawl_buf *out,
+                      trawl_err *err)
+{
+    if (wc != NULL) {
+        int rc = trawl__wc_encode(wc, p, len, out);
+        if (rc == TRAWL_ENOMEM)
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        if (rc < 0)
+            return trawl_err_set(err, TRAWL_EINVAL, "bad store block");
+        return 0;
+    }
+    size_t bound = ZSTD_compressBound(len);
+    trawl_buf_clear(out);
+    if (trawl_buf_reserve(out, bound) != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    size_t n = ZSTD_compress2(zc, out->ptr, bound, p, len);
+    if (ZSTD_isError(n))
+        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
+    out->len = n;
+    return 0;
+}
+
+/* Code one raw block and append it to STORE. */
 static int store_put_block(seg_store *st, segfile *f, const unsigned char *p,
                            size_t len, trawl_err *err)
 {
-    size_t bound = ZSTD_compressBound(len);
-    trawl_buf_clear(&st->zbuf);
-    if (trawl_buf_reserve(&st->zbuf, bound) != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t n = ZSTD_compress2(st->zc, st->zbuf.ptr, bound, p, len);
-    if (ZSTD_isError(n))
-        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
+    int rc = code_block(st->wc, st->zc, p, len, &st->zbuf, err);
+    if (rc < 0)
+        return rc;
     trawl_buf_put_u64le(&st->index, st->off);
     if (st->index.rc != 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    trawl__segfile_write(f, st->zbuf.ptr, n);
-    st->off += n;
+    trawl__segfile_write(f, st->zbuf.ptr, st->zbuf.len);
+    st->off += st->zbuf.len;
     return f->rc;
 }
 
-ZSTD_CCtx *trawl__store_cctx(const seg_store *st)
+int trawl__store_words = 0;
+
+/*
+ * Format 11: with the dictionary decided, build a word code from the same
+ * held blocks and code them both ways; keep the word code when the held
+ * blocks plus the code come out below STORE_WORDS_GAIN of their zstd
+ * frames plus the dictionary, and its tokens' bytes are under
+ * 1/STORE_WORDS_VOCAB_DIV of the held bytes (text without spaces, CJK,
+ * base64 or ids would make a code as large as the text, which a reader
+ * then holds in memory: bench/STORE-MODEL.md, "worst cases"). When the
+ * word code wins the held blocks are written here (*done = 1), else by
+ * the caller with zstd.
+ */
+static int store_pick_code(seg_store *st, segfile *f, int *done,
+                           trawl_err *err)
 {
+    *done = 0;
+    if (trawl__segfile_format < STORE_CODE_FROM || trawl__store_words == 1 ||
+        st->held.len < STORE_WORDS_MIN_TRAIN)
+        return 0;
+    wc_model *m;
+    int rc = trawl__wc_build(st->held.ptr, st->held.len, &m);
+    if (rc == TRAWL_ENOMEM)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    if (rc < 0)
+        return 0; /* too many distinct tokens: zstd */
+    trawl_buf wz = TRAWL_BUF_INIT;
+    trawl_buf one = TRAWL_BUF_INIT, code = TRAWL_BUF_INIT;
+    uint64_t wsize = 0, zsize = st->dict.len, zsample = 0, zsampled = 0;
+    const unsigned char *p = st->held.ptr;
+    rc = trawl__wc_write(m, &code) == 0 ? 0 : TRAWL_ENOMEM;
+    wsize = code.len;
+    for (uint32_t i = 0; i < st->nheld && rc == 0; i++) {
+        uint32_t len = trawl__get_u32(st->held_len.ptr + (size_t)i * 4);
+        if ((rc = code_block(m, NULL, p, len, &one, err)) < 0)
+            break;
+        trawl_buf_put_u32le(&wz, (uint32_t)one.len);
+        trawl_buf_put(&wz, one.ptr, one.len);
+        wsize += one.len;
+        /* zstd's size from every STORE_WORDS_ZSTEP-th block (at least
+         * one), scaled to all: it is known to be about even over a
+         * segment, and the blocks are coded again if zstd wins */
+        if (i % STORE_WORDS_ZSTEP == 0) {
+            if ((rc = code_block(NULL, st->zc, p, len, &one, err)) < 0)
+                break;
+            zsample += len;
+            zsampled += one.len;
+        }
+        p += len;
+    }
+    if (zsample > 0)
+        zsize += (uint64_t)((double)zsampled * (double)st->held.len /
+                            (double)zsample);
+    if (rc == 0 && wz.rc != 0)
+        rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    int words = rc == 0 &&
+                (trawl__store_words == 2 ||
+                 ((double)wsize < STORE_WORDS_GAIN * (double)zsize &&
+                  trawl__wc_vocab_bytes(m) * STORE_WORDS_VOCAB_DIV <
+                      st->held.len));
+    if (rc == 0 && words) {
+        for (size_t o = 0; o < wz.len && rc == 0;) {
+            uint32_t n = trawl__get_u32(wz.ptr + o);
+            trawl_buf_put_u64le(&st->index, st->off);
+            if (st->index.rc != 0)
+                rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+            trawl__segfile_write(f, wz.ptr + o + 4, n);
+            st->off += n;
+            o += 4 + (size_t)n;
+        }
+        if (rc == 0)
+            rc = f->rc;
+        *done = 1;
+    }
+    if (rc == 0 && words) {
+        st->wc = m;
+        trawl_buf_free(&st->code);
+        st->code = code;
+        code = (trawl_buf)TRAWL_BUF_INIT;
+        /* the blocks do not use the dictionary */
+        trawl_buf_clear(&st->dict);
+        ZSTD_CCtx_refCDict(st->zc, NULL);
+        ZSTD_freeCDict(st->cdict);
+        st->cdict = NULL;
+    } else {
+        trawl__wc_model_free(m);
+    }
+    trawl_buf_free(&wz);
+    trawl_buf_free(&one);
+    trawl_buf_free(&code);
+    return rc;
+}
+
+seg_senc *trawl__store_enc(const seg_store *st)
+{
+    seg_senc *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    if (st->wc != NULL) {
+        e->wc = st->wc;
+        return e;
+    }
     ZSTD_CCtx *zc = ZSTD_createCCtx();
     if (zc == NULL ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel,
@@ -578,23 +699,25 @@ ZSTD_CCtx *trawl__store_cctx(const seg_store *st)
         (st->cdict != NULL &&
          ZSTD_isError(ZSTD_CCtx_refCDict(zc, st->cdict)))) {
         ZSTD_freeCCtx(zc);
+        free(e);
         return NULL;
     }
-    return zc;
+    e->zc = zc;
+    return e;
 }
 
-int trawl__store_frame(ZSTD_CCtx *zc, const void *raw, size_t len,
+void trawl__store_enc_free(seg_senc *e)
+{
+    if (e == NULL)
+        return;
+    ZSTD_freeCCtx(e->zc);
+    free(e);
+}
+
+int trawl__store_frame(seg_senc *e, const void *raw, size_t len,
                        trawl_buf *out, trawl_err *err)
 {
-    size_t bound = ZSTD_compressBound(len);
-    trawl_buf_clear(out);
-    if (trawl_buf_reserve(out, bound) != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    size_t n = ZSTD_compress2(zc, out->ptr, bound, raw, len);
-    if (ZSTD_isError(n))
-        return trawl_err_set(err, TRAWL_EIO, "zstd: %s", ZSTD_getErrorName(n));
-    out->len = n;
-    return 0;
+    return code_block(e->wc, e->zc, raw, len, out, err);
 }
 
 int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
@@ -612,11 +735,12 @@ int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
 /* Decide the dictionary (if not yet), then write the held blocks. */
 static int store_drain(seg_store *st, segfile *f, trawl_err *err)
 {
-    int rc;
-    if (!st->dict_done && (rc = store_train(st, err)) < 0)
+    int rc, done = 0;
+    if (!st->dict_done && ((rc = store_train(st, err)) < 0 ||
+                           (rc = store_pick_code(st, f, &done, err)) < 0))
         return rc;
     const unsigned char *p = st->held.ptr;
-    for (uint32_t i = 0; i < st->nheld; i++) {
+    for (uint32_t i = 0; i < st->nheld && !done; i++) {
         uint32_t len = trawl__get_u32(st->held_len.ptr + (size_t)i * 4);
         if ((rc = store_put_block(st, f, p, len, err)) < 0)
             return rc;
@@ -779,6 +903,13 @@ void trawl__store_write_index(seg_store *st, segfile *f)
     trawl__segfile_begin(f, SEC_STORE_DICT);
     trawl__segfile_write(f, st->dict.ptr, st->dict.len);
     trawl__segfile_end(f);
+    if (st->wc != NULL) {
+        if (f->rc == 0 && st->code.rc != 0)
+            f->rc = trawl_err_set(f->err, TRAWL_ENOMEM, "out of memory");
+        trawl__segfile_begin(f, SEC_STORE_CODE);
+        trawl__segfile_write(f, st->code.ptr, st->code.len);
+        trawl__segfile_end(f);
+    }
 }
 
 void trawl__store_reset(seg_store *st)
@@ -797,6 +928,9 @@ void trawl__store_reset(seg_store *st)
     trawl_buf_clear(&st->held);
     trawl_buf_clear(&st->held_len);
     st->nheld = 0;
+    trawl__wc_model_free(st->wc);
+    st->wc = NULL;
+    trawl_buf_free(&st->code);
     trawl_buf_clear(&st->mblock);
     trawl_buf_clear(&st->mz);
     trawl_buf_clear(&st->mindex);
@@ -810,7 +944,8 @@ size_t trawl__store_mem(const seg_store *st)
     return st->block.cap + st->index.cap + st->zbuf.cap + st->mblock.cap +
            st->mz.cap + st->mindex.cap + st->mrel.cap + st->held.cap +
            st->held_len.cap + st->dict.cap + ZSTD_sizeof_CCtx(st->zc) +
-           ZSTD_sizeof_CDict(st->cdict);
+           ZSTD_sizeof_CDict(st->cdict) + trawl__wc_model_mem(st->wc) +
+           st->code.cap;
 }
 
 void trawl__store_free(seg_store *st)
@@ -825,6 +960,9 @@ void trawl__store_free(seg_store *st)
     trawl_buf_free(&st->dict);
     trawl_buf_free(&st->held);
     trawl_buf_free(&st->held_len);
+    trawl__wc_model_free(st->wc);
+    st->wc = NULL;
+    trawl_buf_free(&st->code);
     ZSTD_freeCCtx(st->zc);
     st->zc = NULL;
     ZSTD_freeCDict(st->cdict);

@@ -17,6 +17,7 @@
 
 #include "format.h"
 #include "trawl/buf.h"
+#include "wordcode.h"
 #include "trawl/status.h"
 
 #define SEGFILE_WBUF (256u << 10) /* write buffer bytes */
@@ -152,6 +153,9 @@ void trawl__dict_free(seg_dict *d);
  * is trained and they are compressed and written. A segment with less
  * text trains on what it has when its STORE section ends (segfile on_end
  * hook), or goes without a dictionary when that is too little.
+ * Format 11: at that point the store may pick a word code (STORE_CODE,
+ * wordcode.h) built from the same held bytes instead, when it codes them
+ * clearly smaller than zstd with the dictionary (store_train).
  */
 typedef struct seg_store {
     trawl_buf block;   /* raw body records of the pending block */
@@ -167,6 +171,8 @@ typedef struct seg_store {
     trawl_buf held;    /* raw blocks sealed before the dictionary */
     trawl_buf held_len; /* u32 length of each held block */
     uint32_t nheld;
+    wc_model *wc;      /* the word code, or NULL: zstd blocks */
+    trawl_buf code;    /* its STORE_CODE bytes */
     trawl_buf mblock;  /* raw DOCMETA records of the pending meta block */
     uint32_t mslot;    /* records in it */
     trawl_buf mz;      /* compressed DOCMETA blocks, written at the end */
@@ -180,7 +186,7 @@ int trawl__store_init(seg_store *st, trawl_err *err);
 /* Compress and write the pending block (if any) into f's open STORE
  * section. */
 int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err);
-/* Write STORE_INDEX and STORE_DICT (STORE must be ended). */
+/* Write STORE_INDEX, STORE_DICT and STORE_CODE (STORE must be ended). */
 void trawl__store_write_index(seg_store *st, segfile *f);
 void trawl__store_reset(seg_store *st); /* for the next segment */
 size_t trawl__store_mem(const seg_store *st);
@@ -201,14 +207,23 @@ int trawl__store_add_record(seg_store *st, const unsigned char *rec,
                             trawl_err *err);
 /*
  * Blocks compressed elsewhere (the merger's threads), once the dictionary
- * is decided (st->dict_done): a context of the store's parameters and
- * dictionary (NULL: out of memory), one block's frame into out (as
+ * and code are decided (st->dict_done): an encoder of the store's
+ * parameters, dictionary or word code (NULL: out of memory; it refers to
+ * st's code, so it goes before st), one block's frame into out (as
  * trawl__store_flush would write it), and appending such a frame to the
  * STORE section as the next block.
  */
-ZSTD_CCtx *trawl__store_cctx(const seg_store *st);
-int trawl__store_frame(ZSTD_CCtx *zc, const void *raw, size_t len,
+typedef struct seg_senc {
+    ZSTD_CCtx *zc;        /* zstd blocks */
+    const wc_model *wc;   /* or word-coded blocks */
+} seg_senc;
+seg_senc *trawl__store_enc(const seg_store *st);
+void trawl__store_enc_free(seg_senc *e);
+int trawl__store_frame(seg_senc *e, const void *raw, size_t len,
                        trawl_buf *out, trawl_err *err);
+/* 0: a segment of format 11 takes the word code when the guard says so
+ * (store_train); 1: never; 2: whenever it can be built (tests). */
+extern int trawl__store_words;
 int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
                            size_t n, trawl_err *err);
 

@@ -4,8 +4,9 @@
  *
  * Init builds a real index with trawl_writer in a temporary directory: a
  * first generation of 300 articles (skip tables, compact lists, pair
- * terms, a store dictionary, positions tables) and a second that adds and
- * replaces a few (a second segment, a deletion bitmap). Each input then
+ * terms, a word-coded store, positions tables), a second of 200 whose
+ * store keeps zstd with a dictionary, and a third that adds and replaces
+ * a few (a third segment, a deletion bitmap). Each input then
  * damages one file of it and opens the index the way trawld does
  * (trawl_index_open, or trawl_index_reopen from the intact index); if it
  * opens, a few searches, counts, gets and snippets run on it, and (when
@@ -41,6 +42,7 @@
 #include "format.h"
 #include "fuzz.h"
 #include "internal.h"
+#include "segfile.h"
 #include "trawl/arena.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
@@ -153,7 +155,21 @@ static void build(void)
         goto fail;
     trawl_writer_free(w);
 
+    /* A segment whose store keeps zstd and a dictionary (the first one's
+     * text takes the word code, format 11). */
     o.keep_unseen = 1;
+    trawl__store_words = 1;
+    if (trawl_writer_open(&w, dir, &o, &err) != 0)
+        goto fail;
+    for (int i = 0; i < 200; i++) {
+        snprintf(id, sizeof(id), "zst-%04d", i);
+        add(w, id, 80 + rnd(200), 1650000000 + (int64_t)i * 60);
+    }
+    if (trawl_writer_commit(w, NULL, &err) != 0)
+        goto fail;
+    trawl_writer_free(w);
+    trawl__store_words = 0;
+
     if (trawl_writer_open(&w, dir, &o, &err) != 0)
         goto fail;
     for (int i = 0; i < 12; i++) {

@@ -298,7 +298,9 @@ static void truncate_at(const gfile *g, size_t len)
 }
 
 #define SEC_ID_STORE_DICT 12 /* core/src/format.h */
-static int dict_sections;    /* non-empty STORE_DICT sections damaged */
+#define SEC_ID_STORE_CODE 14
+static int dict_sections;    /* non-empty STORE_DICT or STORE_CODE
+                                sections damaged */
 
 static void damage_segment(const gfile *g)
 {
@@ -320,7 +322,7 @@ static void damage_segment(const gfile *g)
         uint64_t off = le64(e + 8), len = le64(e + 16);
         if (len == 0)
             continue;
-        if (le32(e) == SEC_ID_STORE_DICT)
+        if (le32(e) == SEC_ID_STORE_DICT || le32(e) == SEC_ID_STORE_CODE)
             dict_sections++;
         flip_at(g, off);
         flip_at(g, off + len / 2);
