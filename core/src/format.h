@@ -351,8 +351,14 @@ enum {
  * take the word code when it codes them, code included, below
  * STORE_WORDS_GAIN of zstd with the dictionary (estimated from one block
  * in STORE_WORDS_ZSTEP), and the code's tokens are under
- * 1 / STORE_WORDS_VOCAB_DIV of those bytes. */
+ * 1 / STORE_WORDS_VOCAB_DIV of those bytes; held blocks that average more
+ * than STORE_WORDS_LONG raw bytes (long articles, one to a block) keep
+ * zstd without trying: a get or snippet decodes the whole article, which
+ * the word decoder does at about half zstd's speed (real's 45 KB
+ * addresses: 54 -> 100 us a get, snippets +30%), and coding such text
+ * cost 12% more indexing time than zstd there. */
 #define STORE_CODE_FROM        11
+#define STORE_WORDS_LONG       (16 * 1024)
 #define STORE_WORDS_MIN_TRAIN  (32 * 1024)
 #define STORE_WORDS_GAIN       0.95
 #define STORE_WORDS_VOCAB_DIV  4

@@ -597,7 +597,8 @@ int trawl__store_words = 0;
  * frames plus the dictionary, and its tokens' bytes are under
  * 1/STORE_WORDS_VOCAB_DIV of the held bytes (text without spaces, CJK,
  * base64 or ids would make a code as large as the text, which a reader
- * then holds in memory: bench/STORE-MODEL.md, "worst cases"). When the
+ * then holds in memory: bench/STORE-MODEL.md, "worst cases"); long
+ * articles keep zstd without trying (STORE_WORDS_LONG). When the
  * word code wins the held blocks are written here (*done = 1), else by
  * the caller with zstd.
  */
@@ -608,6 +609,9 @@ static int store_pick_code(seg_store *st, segfile *f, int *done,
     if (trawl__segfile_format < STORE_CODE_FROM || trawl__store_words == 1 ||
         st->held.len < STORE_WORDS_MIN_TRAIN)
         return 0;
+    if (trawl__store_words != 2 && st->nheld > 0 &&
+        st->held.len / st->nheld > STORE_WORDS_LONG)
+        return 0; /* long articles: zstd reads them faster (format.h) */
     wc_model *m;
     int rc = trawl__wc_build(st->held.ptr, st->held.len, &m);
     if (rc == TRAWL_ENOMEM)

@@ -495,22 +495,24 @@ static void damaged_block_rejected(void **state)
 
 /* ---- segments and indexes ---------------------------------------------- */
 
-/* Doc i: news-like text (kind 0) or ids and base64-like noise that the
- * word code cannot shrink (kind 1). */
+/* Doc i: news-like text (kind 0), ids and base64-like noise that the
+ * word code cannot shrink (kind 1), or a long article of news-like text
+ * (kind 2: 3,000 words, about 20 KB, one to a store block). */
 static void make_doc(int kind, int i, char *id, char *title, char **body,
                      char **extra)
 {
-    snprintf(id, 32, "%s-%05d", kind ? "blob" : "doc", i);
+    snprintf(id, 32, "%s-%05d", kind == 1 ? "blob" : kind ? "long" : "doc",
+             i);
     snprintf(title, 64, "Report %d", i);
     uint64_t st = 0x2545F4914F6CDD1Dull * (uint64_t)(i + 1) + (uint64_t)kind;
     trawl_buf b = TRAWL_BUF_INIT, e = TRAWL_BUF_INIT;
-    if (kind == 0) {
+    if (kind != 1) {
         static const char *const w[] = {
             "the", "harbor", "council", "said", "ships", "storm", "of",
             "and", "market", "prices", "rose", "fell", "minister",
             "report", "week", "crates", "workers", "strike", "in", "port"};
         trawl_buf_printf(&b, "Day %d.", i);
-        for (int k = 0; k < 300; k++)
+        for (int k = 0; k < (kind ? 3000 : 300); k++)
             trawl_buf_printf(&b, " %s%s", w[tu_xorshift(&st, 20)],
                              tu_xorshift(&st, 12) ? "" : ".");
         trawl_buf_printf(&e, "{\"n\":%d}", i);
@@ -578,7 +580,8 @@ static int is_words(const trawl_segment *s)
 }
 
 /* News-like text takes the word code, is smaller than with zstd, reads
- * back, and --check finds it sound; noise keeps zstd. */
+ * back, and --check finds it sound; noise keeps zstd, and so do long
+ * articles (STORE_WORDS_LONG), which zstd reads back faster. */
 static void guard_picks_per_segment(void **state)
 {
     (void)state;
@@ -588,6 +591,17 @@ static void guard_picks_per_segment(void **state)
     tu_new_dir(z, "wcode");
     build(a, 0, 0, 1500, NULL);
     build(b, 1, 0, 600, NULL);
+    char l[64];
+    tu_new_dir(l, "wcode");
+    build(l, 2, 0, 150, NULL);
+    trawl_index *il = tu_open(l);
+    assert_int_equal(il->nsegs, 1);
+    assert_false(il->segs[0].store_words);
+    assert_true(il->segs[0].sec[SEC_STORE_DICT].len > 0);
+    expect_docs(il, 2, 0, 150);
+    trawl_index_release(il);
+    tu_assert_sound(l);
+    tu_rm_rf(l);
     trawl__store_words = 1;
     build(z, 0, 0, 1500, NULL);
     trawl__store_words = 0;
