@@ -171,7 +171,7 @@ static void words_and_noise_round_trip(void **state)
         const unsigned char *q = sample.ptr, *end = sample.ptr + sample.len;
         for (uint32_t k = 1; k <= 200; k++) {
             for (int i = 0; i < STORED_BODY_N; i++) {
-                uint64_t v;
+                uint64_t v = 0;
                 assert_int_equal(trawl__get_varint(&q, end, &v), 0);
                 q += v > 0 ? v - 1 : 0;
             }
@@ -330,7 +330,7 @@ static void code_raw(const trawl_buf *ser, trawl_buf *raw)
         trawl_buf_put(raw, p, (size_t)(end - p));
         return;
     }
-    uint64_t rl;
+    uint64_t rl = 0;
     assert_int_equal(trawl__get_varint(&p, end, &rl), 0);
     assert_int_equal(trawl_buf_reserve(raw, (size_t)rl), 0);
     size_t got = ZSTD_decompress(raw->ptr + 2, (size_t)rl, p,
@@ -735,7 +735,7 @@ static void resealed_damage_reported(void **state)
     uint64_t seed = 88172645463325252ull;
     const uint32_t secs[] = {SEC_STORE_CODE, SEC_STORE};
     for (int k = 0; k < 2; k++) {
-        uint64_t off, len;
+        uint64_t off = 0, len = 0;
         section(orig, n, secs[k], &off, &len);
         assert_true(len > 0);
         int found = 0, tries = 40;
