@@ -408,6 +408,36 @@ static int raw_tag(const unsigned char *s, const unsigned char *stop, int end)
     return -1;
 }
 
+
+/* Parse html[0..len) (UTF-8, len <= INT32_MAX) with only these callbacks,
+ * priv as the context's _private: no tree is built, nothing is fetched
+ * (NONET), no limit on nesting (unclosed tags) or text length (HUGE),
+ * and a <meta charset> in it is not followed. 0, or -1 when out of
+ * memory. */
+static int sax_parse(const char *html, size_t len, startElementSAXFunc start,
+                     endElementSAXFunc end, charactersSAXFunc chars,
+                     cdataBlockSAXFunc cdata, void *priv)
+{
+    htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
+    if (ctxt == NULL)
+        return -1;
+    memset(ctxt->sax, 0, sizeof(*ctxt->sax));
+    ctxt->sax->startElement = start;
+    ctxt->sax->endElement = end;
+    ctxt->sax->characters = chars;
+    ctxt->sax->ignorableWhitespace = chars;
+    ctxt->sax->cdataBlock = cdata;
+    ctxt->sax->initialized = 1;
+    ctxt->_private = priv;
+    htmlDocPtr doc = htmlCtxtReadMemory(
+        ctxt, html, (int)len, NULL, "UTF-8",
+        HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+            HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE);
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+    htmlFreeParserCtxt(ctxt);
+    return 0;
+}
 /*
  * A copy of html with the '<' of every raw element's start tag that has
  * no end tag after it made "&lt;" (*out_len), or NULL when there is none
@@ -509,29 +539,11 @@ int trawl_html_text(const char *html, size_t len, char **out_p,
     out o;
     memset(&o, 0, sizeof(o));
     o.lines = !has_block_tag(html, len);
-    htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
-    if (ctxt == NULL) {
+    /* script and style: skipped (on_text) */
+    if (sax_parse(html, len, on_start, on_end, on_text, on_text, &o) < 0) {
         free(copy);
         return -1;
     }
-    /* Only these callbacks: no tree is built. */
-    memset(ctxt->sax, 0, sizeof(*ctxt->sax));
-    ctxt->sax->startElement = on_start;
-    ctxt->sax->endElement = on_end;
-    ctxt->sax->characters = on_text;
-    ctxt->sax->ignorableWhitespace = on_text;
-    ctxt->sax->cdataBlock = on_text; /* script and style: skipped */
-    ctxt->sax->initialized = 1;
-    ctxt->_private = &o;
-    /* HUGE: no limit on nesting (unclosed tags) or text length; the
-     * body is UTF-8 whatever a <meta charset> in it says. */
-    htmlDocPtr doc = htmlCtxtReadMemory(
-        ctxt, html, (int)len, NULL, "UTF-8",
-        HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-            HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE);
-    if (doc != NULL)
-        xmlFreeDoc(doc);
-    htmlFreeParserCtxt(ctxt);
     free(copy);
     if (o.failed) {
         free(o.p);
@@ -1129,28 +1141,12 @@ int trawl_html_page_read(const char *html, size_t len, trawl_html_page *p)
     }
     page pg;
     memset(&pg, 0, sizeof(pg));
-    htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
-    if (ctxt == NULL) {
+    /* The caller made the page UTF-8 (its <meta charset> is read there). */
+    if (sax_parse(html, len, on_page_start, on_page_end, on_page_text,
+                  on_page_cdata, &pg) < 0) {
         free(copy);
         return -1;
     }
-    memset(ctxt->sax, 0, sizeof(*ctxt->sax));
-    ctxt->sax->startElement = on_page_start;
-    ctxt->sax->endElement = on_page_end;
-    ctxt->sax->characters = on_page_text;
-    ctxt->sax->ignorableWhitespace = on_page_text;
-    ctxt->sax->cdataBlock = on_page_cdata;
-    ctxt->sax->initialized = 1;
-    ctxt->_private = &pg;
-    /* The caller made the page UTF-8 (its <meta charset> is read there);
-     * NONET: nothing is fetched. */
-    htmlDocPtr doc = htmlCtxtReadMemory(
-        ctxt, html, (int)len, NULL, "UTF-8",
-        HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-            HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE);
-    if (doc != NULL)
-        xmlFreeDoc(doc);
-    htmlFreeParserCtxt(ctxt);
     free(copy);
     while (pg.art_depth > 0) { /* not closed: the parser's end came first */
         pg.art_depth = 0;
