@@ -2,7 +2,7 @@
  * daemon_bench: trawl queries through trawld over its Unix socket.
  *
  *   daemon_bench query SOCKET QUERIES [--threads 1,2,8]
- *   daemon_bench ping SOCKET [--count N]
+ *   daemon_bench ping SOCKET [--count N] [--server-pid PID] [--rounds N]
  *
  * query: N clients, one connection each, take queries from a shared
  * counter and send each as {"op":"search","q":...,"limit":10,
@@ -11,17 +11,30 @@
  * trip measured by the client. One untimed warm-up pass first, then
  * --repeat (3) passes per client count, the fastest reported.
  *
- * ping: the round trip of {"op":"ping"} to trawld, then the same request
- * to a bare echo server (a thread of this program on a Unix socket that
- * writes every line back), to show the cost of the protocol layer over
- * the socket itself.
+ * ping: the round trip of {"op":"ping"} to trawld, and of the same request
+ * to a bare echo server (a child process on a Unix socket that writes
+ * every byte back with blocking read/write: no event loop, no parsing),
+ * to show the cost of the protocol layer over the socket itself. The two
+ * are measured alternately, --rounds (3) passes each, and the medians of
+ * the passes' percentiles are reported. A round trip's cost depends on
+ * where the scheduler puts the two ends (one CPU: a context switch; two:
+ * a cross-CPU wake-up), so with --server-pid (trawld's pid, every thread
+ * of it is pinned) and two CPUs or more the pair is measured three ways:
+ * "os" (no pinning), "same" (client and server on one CPU) and "split"
+ * (client on one CPU, server on another), each server pinned exactly as
+ * the other. Without --server-pid only "os" is measured.
  */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "benchutil.h"
@@ -169,41 +182,36 @@ static long run_query(void *state, size_t i)
     return roundtrip(c, c->req, o, 1);
 }
 
-/* The bare echo server: accept connections, write every byte back. */
-typedef struct echo_srv {
-    int lfd;
-} echo_srv;
-
-static void *echo_conn(void *arg)
+/* The bare echo server (a child process): accept connections one at a
+ * time, write every byte back. */
+static void echo_serve(int lfd)
 {
-    int fd = (int)(intptr_t)arg;
     char buf[65536];
-    ssize_t r;
-    while ((r = read(fd, buf, sizeof(buf))) > 0)
-        if (write_all(fd, buf, (size_t)r) < 0)
-            break;
-    close(fd);
-    return NULL;
-}
-
-static void *echo_main(void *arg)
-{
-    echo_srv *s = arg;
     for (;;) {
-        pthread_t t;
-        int fd = accept(s->lfd, NULL, NULL);
-        if (fd < 0)
-            return NULL;
-        pthread_create(&t, NULL, echo_conn, (void *)(intptr_t)fd);
-        pthread_detach(t);
+        ssize_t r;
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(0);
+        }
+        while ((r = read(fd, buf, sizeof(buf))) > 0)
+            if (write_all(fd, buf, (size_t)r) < 0)
+                break;
+        close(fd);
     }
 }
 
-static void ping_pass(const char *label, const char *path, int count, int mode)
+typedef struct pstat {
+    double p50, p95, p99;
+} pstat;
+
+static pstat ping_pass(const char *label, const char *path, int count, int mode)
 {
     conn *c = conn_new(path, NULL);
     static const char req[] = "{\"op\":\"ping\"}\n";
     double *lat = bench_xmalloc(sizeof(double) * (size_t)count);
+    pstat ps;
     int i;
     for (i = 0; i < count / 10; i++) /* warm-up */
         roundtrip(c, req, sizeof(req) - 1, mode);
@@ -216,23 +224,155 @@ static void ping_pass(const char *label, const char *path, int count, int mode)
         lat[i] = bench_now() - t0;
     }
     qsort(lat, (size_t)count, sizeof(double), bench_cmp_double);
-    printf("{\"engine\":\"trawl\",\"mode\":\"%s\",\"count\":%d,\"p50_us\":%.2f,"
-           "\"p95_us\":%.2f,\"p99_us\":%.2f}\n",
-           label, count, bench_pct(lat, (size_t)count, 50) * 1e6,
-           bench_pct(lat, (size_t)count, 95) * 1e6,
-           bench_pct(lat, (size_t)count, 99) * 1e6);
-    fflush(stdout);
+    ps.p50 = bench_pct(lat, (size_t)count, 50) * 1e6;
+    ps.p95 = bench_pct(lat, (size_t)count, 95) * 1e6;
+    ps.p99 = bench_pct(lat, (size_t)count, 99) * 1e6;
     close(c->fd);
+    free(c->buf);
+    free(c);
     free(lat);
+    return ps;
+}
+
+/* Pin every thread of process pid (0: this one's calling thread) to the
+ * CPUs of set. 0, or -1 with errno. */
+static int pin(pid_t pid, const cpu_set_t *set)
+{
+    char dir[64];
+    DIR *d;
+    struct dirent *e;
+    int rc = 0;
+    if (pid == 0)
+        return sched_setaffinity(0, sizeof(*set), set);
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        int tid = atoi(e->d_name);
+        if (tid > 0 && sched_setaffinity(tid, sizeof(*set), set) < 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int cmp_pstat50(const void *a, const void *b)
+{
+    double x = ((const pstat *)a)->p50, y = ((const pstat *)b)->p50;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void print_pstats(const char *label, const char *placement, int count,
+                         pstat *ps, int rounds)
+{
+    double v50[64], v95[64], v99[64];
+    int i;
+    for (i = 0; i < rounds; i++) {
+        v50[i] = ps[i].p50;
+        v95[i] = ps[i].p95;
+        v99[i] = ps[i].p99;
+    }
+    qsort(ps, (size_t)rounds, sizeof(*ps), cmp_pstat50);
+    printf("{\"engine\":\"trawl\",\"mode\":\"%s\",\"placement\":\"%s\",\"count\":%d,"
+           "\"rounds\":%d,\"p50_us\":%.2f,\"p95_us\":%.2f,\"p99_us\":%.2f,"
+           "\"p50_min_us\":%.2f,\"p50_max_us\":%.2f}\n",
+           label, placement, count, rounds, median(v50, rounds), median(v95, rounds),
+           median(v99, rounds), ps[0].p50, ps[rounds - 1].p50);
+    fflush(stdout);
+}
+
+static int ping_main(const char *sock, int count, pid_t server, int rounds)
+{
+    struct sockaddr_un sa;
+    char path[108];
+    pid_t echo;
+    int lfd, p, r, ncpu = 0, cpu[2] = {0, 0};
+    cpu_set_t all, one, two;
+    static const char *const placements[] = {"os", "same", "split"};
+
+    if (count < 10)
+        count = 10;
+    if (rounds < 1)
+        rounds = 1;
+    if (rounds > 64)
+        rounds = 64;
+    if (snprintf(path, sizeof(path), "%s.echo", sock) >= (int)sizeof(path)) {
+        fprintf(stderr, "daemon_bench: socket path too long\n");
+        return 2;
+    }
+    unlink(path);
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 16) < 0) {
+        fprintf(stderr, "daemon_bench: echo server on %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    echo = fork();
+    if (echo < 0) {
+        fprintf(stderr, "daemon_bench: fork: %s\n", strerror(errno));
+        return 2;
+    }
+    if (echo == 0)
+        echo_serve(lfd);
+    close(lfd);
+
+    /* The first two CPUs this process may run on. */
+    if (sched_getaffinity(0, sizeof(all), &all) == 0) {
+        for (p = 0; p < CPU_SETSIZE && ncpu < 2; p++)
+            if (CPU_ISSET(p, &all))
+                cpu[ncpu++] = p;
+    }
+    CPU_ZERO(&one);
+    CPU_SET(cpu[0], &one);
+    CPU_ZERO(&two);
+    CPU_SET(cpu[1], &two);
+
+    for (p = 0; p < 3; p++) {
+        pstat ping[64], ech[64];
+        if (p > 0 && (server <= 0 || ncpu < 2))
+            break;
+        if (p > 0) {
+            const cpu_set_t *srv = p == 1 ? &one : &two;
+            if (pin(0, &one) < 0 || pin(server, srv) < 0 || pin(echo, srv) < 0) {
+                fprintf(stderr, "daemon_bench: pinning (%s): %s\n", placements[p],
+                        strerror(errno));
+                break;
+            }
+        }
+        for (r = 0; r < rounds; r++) {
+            ping[r] = ping_pass("ping", sock, count, 0);
+            ech[r] = ping_pass("echo", path, count, -1);
+        }
+        print_pstats("ping", placements[p], count, ping, rounds);
+        print_pstats("echo", placements[p], count, ech, rounds);
+    }
+    /* Leave the server as it was found. */
+    if (server > 0 && ncpu >= 1)
+        pin(server, &all);
+    kill(echo, SIGTERM);
+    waitpid(echo, NULL, 0);
+    unlink(path);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    int levels[16] = {1}, nlevels = 1, i, count = 20000;
+    int levels[16] = {1}, nlevels = 1, i, count = 20000, rounds = 3;
+    pid_t server = 0;
 
     if (argc < 3) {
         fprintf(stderr, "usage: daemon_bench query SOCKET QUERIES [--threads 1,2,8]\n"
-                        "       daemon_bench ping SOCKET [--count N]\n");
+                        "       daemon_bench ping SOCKET [--count N] [--server-pid PID]"
+                        " [--rounds N]\n");
         return 2;
     }
     for (i = 3; i + 1 < argc; i++) {
@@ -242,6 +382,10 @@ int main(int argc, char **argv)
             bench_repeat = atoi(argv[++i]);
         else if (strcmp(argv[i], "--count") == 0)
             count = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--server-pid") == 0)
+            server = (pid_t)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--rounds") == 0)
+            rounds = atoi(argv[++i]);
     }
     if (strcmp(argv[1], "query") == 0 && argc >= 4) {
         bench_lines qs;
@@ -259,27 +403,7 @@ int main(int argc, char **argv)
         for (t = 0; t < maxt; t++)
             close(((conn *)states[t])->fd);
     } else if (strcmp(argv[1], "ping") == 0) {
-        echo_srv es;
-        struct sockaddr_un sa;
-        pthread_t t;
-        char path[108];
-        if (count < 10)
-            count = 10;
-        ping_pass("ping", argv[2], count, 0);
-        snprintf(path, sizeof(path), "%s.echo", argv[2]);
-        unlink(path);
-        es.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-        memset(&sa, 0, sizeof(sa));
-        sa.sun_family = AF_UNIX;
-        strcpy(sa.sun_path, path);
-        if (es.lfd < 0 || bind(es.lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            listen(es.lfd, 16) < 0) {
-            fprintf(stderr, "daemon_bench: echo server on %s: %s\n", path, strerror(errno));
-            return 2;
-        }
-        pthread_create(&t, NULL, echo_main, &es);
-        ping_pass("echo", path, count, -1);
-        unlink(path);
+        return ping_main(argv[2], count, server, rounds);
     } else {
         fprintf(stderr, "daemon_bench: unknown mode %s\n", argv[1]);
         return 2;
