@@ -36,8 +36,11 @@ NAMES = {"trawl": "trawl", "fts5": "FTS5", "xapian": "Xapian", "fts5c": "FTS5 co
 THREADS = "1,2,8"
 
 
+_T0 = time.monotonic()
+
+
 def log(msg):
-    print("bench: " + msg, flush=True)
+    print("bench: [%4.0f s] %s" % (time.monotonic() - _T0, msg), flush=True)
 
 
 RSS_RUN = None  # bench/out/rss_run, set in main()
