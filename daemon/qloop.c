@@ -11,6 +11,7 @@
  * closed connection whose reload is still being answered counts), wake is
  * closed, uv_run() returns, and uv_loop_close() must return 0.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -166,6 +167,13 @@ static void run_loop(qloop *q)
                 if (q->served != mark) {
                     mark = q->served;
                     t0 = uv_hrtime();
+                } else {
+                    /* Nothing came: let whatever else is runnable on
+                     * this CPU go first (a client sharing it would
+                     * otherwise wait for the spin to be preempted
+                     * before it can read the answer and send the next
+                     * request); alone on the CPU this returns at once. */
+                    sched_yield();
                 }
             }
             atomic_fetch_sub(&q->srv->spinners, 1);
