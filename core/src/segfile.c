@@ -736,6 +736,32 @@ int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
     return f->rc;
 }
 
+int trawl__store_seal(seg_store *st, trawl_buf *raw, size_t *ipos,
+                      trawl_err *err)
+{
+    if (st->block.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    trawl_buf_clear(raw);
+    trawl_buf_put(raw, st->block.ptr, st->block.len);
+    *ipos = st->index.len;
+    trawl_buf_put_u64le(&st->index, 0);
+    if (raw->rc != 0 || st->index.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    st->nblocks++;
+    st->slot = 0;
+    trawl_buf_clear(&st->block);
+    return 0;
+}
+
+int trawl__store_put_sealed(seg_store *st, segfile *f, size_t ipos,
+                            const void *z, size_t n)
+{
+    trawl__put_u64(st->index.ptr + ipos, st->off);
+    trawl__segfile_write(f, z, n);
+    st->off += n;
+    return f->rc;
+}
+
 /* Decide the dictionary (if not yet), then write the held blocks. */
 static int store_drain(seg_store *st, segfile *f, trawl_err *err)
 {

@@ -226,6 +226,17 @@ int trawl__store_frame(seg_senc *e, const void *raw, size_t len,
 extern int trawl__store_words;
 int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
                            size_t n, trawl_err *err);
+/*
+ * The writer's blocks coded on another thread (writer.c, "store blocks"),
+ * once st->dict_done: seal the pending block (what trawl__store_flush
+ * would code and write) by copying its raw bytes into raw and keeping a
+ * place for its offset in STORE_INDEX (*ipos); then, in block order, write
+ * its frame (trawl__store_frame's) there with trawl__store_put_sealed.
+ */
+int trawl__store_seal(seg_store *st, trawl_buf *raw, size_t *ipos,
+                      trawl_err *err);
+int trawl__store_put_sealed(seg_store *st, segfile *f, size_t ipos,
+                            const void *z, size_t n);
 
 /* Write DOCMETA and DOCMETA_INDEX (after the STORE sections). */
 int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err);
