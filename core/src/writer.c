@@ -1692,19 +1692,13 @@ static int store_emit(trawl_writer *w, int wait, trawl_err *err)
     return 0;
 }
 
-/* Seal the store's pending block and queue its coding (see "store
- * blocks"). */
-static int store_block(trawl_writer *w, trawl_err *err)
+/* Queue the coding of store block b (sealed: raw and ipos set). */
+static int store_queue(trawl_writer *w, sblk *b, trawl_err *err)
 {
     int rc;
     if (w->threaded && w->senc == NULL &&
         (w->senc = trawl__store_enc(&w->store)) == NULL)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    if (w->sq_tail - w->sq_head == SQ && (rc = store_emit(w, 1, err)) < 0)
-        return rc;
-    sblk *b = &w->sq[w->sq_tail % SQ];
-    if ((rc = trawl__store_seal(&w->store, &b->raw, &b->ipos, err)) < 0)
-        return rc;
     wjob *j = job_slot(w);
     b->inl = !w->threaded || w->jobs - (uint64_t)atomic_load(&w->wdone) >
                                  STORE_INLINE_AT;
@@ -1724,6 +1718,49 @@ static int store_block(trawl_writer *w, trawl_err *err)
     if ((rc = atomic_load(&w->wrc)) != 0)
         return trawl_err_set(err, rc, "indexing: %s", trawl_strerror(rc));
     return store_emit(w, 0, err);
+}
+
+/* A free entry for the next store block (writing the oldest first when
+ * there is none). */
+static int store_entry(trawl_writer *w, sblk **b, trawl_err *err)
+{
+    int rc;
+    if (w->sq_tail - w->sq_head == SQ && (rc = store_emit(w, 1, err)) < 0)
+        return rc;
+    *b = &w->sq[w->sq_tail % SQ];
+    return 0;
+}
+
+/* trawl__store_hold's fn: the blocks held until the dictionary and code
+ * were decided are coded as the later ones are. */
+static int store_held(void *ctx, const unsigned char *p, size_t len,
+                      size_t ipos, trawl_err *err)
+{
+    trawl_writer *w = ctx;
+    sblk *b;
+    int rc = store_entry(w, &b, err);
+    if (rc < 0)
+        return rc;
+    trawl_buf_clear(&b->raw);
+    trawl_buf_put(&b->raw, p, len);
+    if (b->raw.rc != 0)
+        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+    b->ipos = ipos;
+    return store_queue(w, b, err);
+}
+
+/* Seal the store's pending block and queue its coding (see "store
+ * blocks"); before the dictionary and code are decided, hold it. */
+static int store_block(trawl_writer *w, trawl_err *err)
+{
+    int rc;
+    if (!w->store.dict_done)
+        return trawl__store_hold(&w->store, &w->seg, store_held, w, err);
+    sblk *b;
+    if ((rc = store_entry(w, &b, err)) < 0 ||
+        (rc = trawl__store_seal(&w->store, &b->raw, &b->ipos, err)) < 0)
+        return rc;
+    return store_queue(w, b, err);
 }
 
 /* Caller side: index the article whose stored record is in w->rec as doc
@@ -1790,10 +1827,7 @@ static int index_article(trawl_writer *w, const trawl_article *a,
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
                              trawl_strerror(rc));
 
-    if (w->store.block.len >= STORE_BLOCK &&
-        (rc = w->store.dict_done
-                  ? store_block(w, err)
-                  : trawl__store_flush(&w->store, &w->seg, err)) < 0)
+    if (w->store.block.len >= STORE_BLOCK && (rc = store_block(w, err)) < 0)
         return rc;
     /* Flush at the budget, but never runs that grew by less than a
      * quarter of it (when what a flush cannot free, such as the id table,
