@@ -125,7 +125,9 @@ typedef struct wseg {
  * is queued, or WAKE_BYTES of text (long articles: a quarter of the ring
  * would leave it idle for as long as the caller takes to fold them, at
  * the start and after each wait), a caller waiting for a full ring when
- * it is half empty.
+ * it is half empty. The worker also codes the store's blocks when it is
+ * not behind (see "store blocks" below): they were the largest cost on
+ * the caller's side.
  */
 #define RING 64
 #define WAKE_BYTES ((uint64_t)64 << 10)
