@@ -736,32 +736,6 @@ int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
     return f->rc;
 }
 
-int trawl__store_seal(seg_store *st, trawl_buf *raw, size_t *ipos,
-                      trawl_err *err)
-{
-    if (st->block.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    trawl_buf_clear(raw);
-    trawl_buf_put(raw, st->block.ptr, st->block.len);
-    *ipos = st->index.len;
-    trawl_buf_put_u64le(&st->index, 0);
-    if (raw->rc != 0 || st->index.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    st->nblocks++;
-    st->slot = 0;
-    trawl_buf_clear(&st->block);
-    return 0;
-}
-
-int trawl__store_put_sealed(seg_store *st, segfile *f, size_t ipos,
-                            const void *z, size_t n)
-{
-    trawl__put_u64(st->index.ptr + ipos, st->off);
-    trawl__segfile_write(f, z, n);
-    st->off += n;
-    return f->rc;
-}
-
 /* Decide the dictionary (if not yet), then write the held blocks. */
 static int store_drain(seg_store *st, segfile *f, trawl_err *err)
 {
@@ -820,48 +794,6 @@ int trawl__store_flush(seg_store *st, segfile *f, trawl_err *err)
     st->nblocks++;
     st->slot = 0;
     trawl_buf_clear(&st->block);
-    return f->rc;
-}
-
-int trawl__store_hold(seg_store *st, segfile *f, trawl_store_held_fn fn,
-                      void *ctx, trawl_err *err)
-{
-    if (st->slot == 0)
-        return 0;
-    if (st->block.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    trawl_buf_put_u32le(&st->held_len, (uint32_t)st->block.len);
-    trawl_buf_put(&st->held, st->block.ptr, st->block.len);
-    if (st->held.rc != 0 || st->held_len.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    st->nheld++;
-    f->on_end = store_on_end;
-    f->on_end_ctx = st;
-    st->nblocks++;
-    st->slot = 0;
-    trawl_buf_clear(&st->block);
-    if (st->held.len < STORE_DICT_HOLD)
-        return f->rc;
-    int rc, done = 0;
-    if ((rc = store_train(st, err)) < 0 ||
-        (rc = store_pick_code(st, f, &done, err)) < 0)
-        return rc;
-    const unsigned char *p = st->held.ptr;
-    for (uint32_t i = 0; i < st->nheld && !done; i++) {
-        uint32_t len = trawl__get_u32(st->held_len.ptr + (size_t)i * 4);
-        size_t ipos = st->index.len;
-        trawl_buf_put_u64le(&st->index, 0);
-        if (st->index.rc != 0)
-            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-        if ((rc = fn(ctx, p, len, ipos, err)) < 0)
-            return rc;
-        p += len;
-    }
-    st->nheld = 0;
-    trawl_buf_clear(&st->held);
-    trawl_buf_clear(&st->held_len);
-    if (f->on_end_ctx == st && f->on_end != NULL)
-        f->on_end = NULL;
     return f->rc;
 }
 

@@ -226,25 +226,6 @@ int trawl__store_frame(seg_senc *e, const void *raw, size_t len,
 extern int trawl__store_words;
 int trawl__store_put_frame(seg_store *st, segfile *f, const void *z,
                            size_t n, trawl_err *err);
-/*
- * The writer's blocks coded on another thread (writer.c, "store blocks"),
- * once st->dict_done: seal the pending block (what trawl__store_flush
- * would code and write) by copying its raw bytes into raw and keeping a
- * place for its offset in STORE_INDEX (*ipos); then, in block order, write
- * its frame (trawl__store_frame's) there with trawl__store_put_sealed.
- */
-int trawl__store_seal(seg_store *st, trawl_buf *raw, size_t *ipos,
-                      trawl_err *err);
-int trawl__store_put_sealed(seg_store *st, segfile *f, size_t ipos,
-                            const void *z, size_t n);
-/* Before st->dict_done: hold the pending block as trawl__store_flush
- * does; when that decides the dictionary and code, hand each held block
- * that is not yet written to fn (its raw bytes and its offset's place)
- * instead of coding it. */
-typedef int (*trawl_store_held_fn)(void *ctx, const unsigned char *p,
-                                   size_t len, size_t ipos, trawl_err *err);
-int trawl__store_hold(seg_store *st, segfile *f, trawl_store_held_fn fn,
-                      void *ctx, trawl_err *err);
 
 /* Write DOCMETA and DOCMETA_INDEX (after the STORE sections). */
 int trawl__store_write_meta(seg_store *st, segfile *f, trawl_err *err);

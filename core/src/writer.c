@@ -125,43 +125,13 @@ typedef struct wseg {
  * is queued, or WAKE_BYTES of text (long articles: a quarter of the ring
  * would leave it idle for as long as the caller takes to fold them, at
  * the start and after each wait), a caller waiting for a full ring when
- * it is half empty. The worker also codes the store's blocks when it is
- * not behind (see "store blocks" below): they were the largest cost on
- * the caller's side.
+ * it is half empty.
  */
 #define RING 64
 #define WAKE_BYTES ((uint64_t)64 << 10)
 
-/*
- * Store blocks. Once a run's store has decided its dictionary or word
- * code (the first STORE_DICT_HOLD bytes, coded by the caller), each block
- * the caller seals is coded by a job in the ring (JOB_STORE, with the
- * worker's own encoder), or by the caller itself when the worker is
- * behind (more than STORE_INLINE_AT jobs queued): the job is queued then
- * all the same, doing nothing but its bookkeeping, so that the jobs and
- * the budget decisions (wjob.mem_after) are the same whoever codes and
- * with or without the thread. The caller writes the frames in block
- * order (store_emit) as they are ready, and all of them before anything
- * else goes into the segment. Zstd and the word code write the same frame
- * on either thread (the same parameters, dictionary and code), so the
- * store's bytes are what one thread writes.
- */
-#define SQ RING               /* blocks sealed and not yet written, at most */
-#define STORE_INLINE_AT (RING / 2)
-
-typedef struct sblk {
-    trawl_buf raw, out; /* the sealed block; its frame */
-    size_t ipos;        /* its offset's place in STORE_INDEX */
-    uint64_t job;       /* the job that codes it (or not: inl) */
-    int inl;            /* 1: coded by the caller */
-} sblk;
-
-enum { JOB_DOC, JOB_ENCODE, JOB_STORE };
-
 typedef struct wjob {
-    int encode;        /* JOB_*: JOB_ENCODE is w->enc (see write_segment),
-                          JOB_STORE codes sb (see "store blocks") */
-    sblk *sb;
+    int encode;        /* 1: not a document but w->enc (see write_segment) */
     trawl_folded fold; /* title, body, author, folded by the caller */
     size_t ntitle;     /* tokens of the title */
     size_t nbody;      /* ... and of the title and body */
@@ -346,10 +316,6 @@ struct trawl_writer {
      * reading its bytes, a cache miss each. */
     uint32_t pair_from;
     wjob ring[RING];
-    sblk sq[SQ];               /* store blocks being coded (caller) */
-    uint64_t sq_head, sq_tail; /* the oldest not written / next */
-    seg_senc *senc;            /* the worker's store encoder, for the run */
-    atomic_uint_fast64_t wdone; /* done, for the caller without mu */
     wenc enc;                  /* the worker's chunk while writing a run */
     pshare ph;                 /* while it builds the pair terms */
     uint64_t enq, done;        /* jobs queued / finished (under mu) */
@@ -1444,42 +1410,11 @@ static void toks_free(trawl_writer *w)
     w->ndterms = 0;
 }
 
-/* The worker's bytes after job j, for the budget decision RING jobs
- * later (see wjob). */
-static void job_mem(trawl_writer *w, wjob *j)
-{
-    publish_mem(w);
-    j->mem_after = worker_mem(w);
-    /* What flushing the run would allocate on top: the term order, the
-     * dictionary, the encoded postings of the longest list. */
-    j->flush_after = (size_t)w->nterms * (4 + 24 + 2 * sizeof(skey)) +
-                     (size_t)w->max_blen * 2 + 2 * ENC_CHUNK +
-                     pairs_reserve(w);
-    j->mem_valid = 1;
-}
-
-/* Worker side of a store block: its frame (unless the caller coded it). */
-static int store_job(trawl_writer *w, wjob *j)
-{
-    sblk *b = j->sb;
-    if (!b->inl) {
-        trawl_err err;
-        int rc = trawl__store_frame(w->senc, b->raw.ptr, b->raw.len,
-                                    &b->out, &err);
-        if (rc < 0)
-            return rc;
-    }
-    job_mem(w, j);
-    return 0;
-}
-
 static int process_job(trawl_writer *w, wjob *j)
 {
     int rc;
-    if (j->encode == JOB_ENCODE)
+    if (j->encode)
         return encode_chunk(w);
-    if (j->encode == JOB_STORE)
-        return store_job(w, j);
     w->ntoks = 0;
     w->ndterms = 0;
     if (++w->cur_stamp == 0) { /* wrapped: forget every old stamp */
@@ -1537,7 +1472,14 @@ static int process_job(trawl_writer *w, wjob *j)
     w->input_bytes += j->in_bytes;
     if (w->toks_cap > TOKS_KEEP)
         toks_free(w);
-    job_mem(w, j);
+    publish_mem(w);
+    j->mem_after = worker_mem(w);
+    /* What flushing the run would allocate on top: the term order, the
+     * dictionary, the encoded postings of the longest list. */
+    j->flush_after = (size_t)w->nterms * (4 + 24 + 2 * sizeof(skey)) +
+                     (size_t)w->max_blen * 2 + 2 * ENC_CHUNK +
+                     pairs_reserve(w);
+    j->mem_valid = 1;
     return 0;
 }
 
@@ -1562,7 +1504,6 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_lock(&w->mu);
         w->done++;
-        atomic_store(&w->wdone, w->done);
         /* A waiting caller resumes when the ring is half empty (or
          * empty, for drain), not after every job. */
         if (w->csleep && w->enq - w->done <= RING / 2) {
@@ -1670,101 +1611,6 @@ static void worker_stop(trawl_writer *w)
     w->threaded = 0;
 }
 
-/* Write the store blocks whose frames are ready, in block order; wait:
- * all of them, the worker's too (see "store blocks"). */
-static int store_emit(trawl_writer *w, int wait, trawl_err *err)
-{
-    int rc;
-    while (w->sq_head != w->sq_tail) {
-        sblk *b = &w->sq[w->sq_head % SQ];
-        if (w->threaded && !b->inl &&
-            b->job >= (uint64_t)atomic_load(&w->wdone)) {
-            if (!wait)
-                return 0;
-            if ((rc = drain(w, err)) < 0)
-                return rc;
-        }
-        if ((rc = atomic_load(&w->wrc)) != 0)
-            return trawl_err_set(err, rc, "indexing: %s", trawl_strerror(rc));
-        if ((rc = trawl__store_put_sealed(&w->store, &w->seg, b->ipos,
-                                          b->out.ptr, b->out.len)) < 0)
-            return rc;
-        w->sq_head++;
-    }
-    return 0;
-}
-
-/* Queue the coding of store block b (sealed: raw and ipos set). */
-static int store_queue(trawl_writer *w, sblk *b, trawl_err *err)
-{
-    int rc;
-    if (w->threaded && w->senc == NULL &&
-        (w->senc = trawl__store_enc(&w->store)) == NULL)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    wjob *j = job_slot(w);
-    b->inl = !w->threaded || w->jobs - (uint64_t)atomic_load(&w->wdone) >
-                                 STORE_INLINE_AT;
-    if (b->inl) {
-        /* the store's own encoder: its dictionary, or its word code */
-        seg_senc own = {w->store.zc, w->store.wc};
-        if ((rc = trawl__store_frame(&own, b->raw.ptr, b->raw.len, &b->out,
-                                     err)) < 0)
-            return rc;
-    }
-    j->encode = JOB_STORE;
-    j->sb = b;
-    j->mem_valid = 0;
-    b->job = w->jobs++;
-    w->sq_tail++;
-    job_submit(w, j, 0);
-    if ((rc = atomic_load(&w->wrc)) != 0)
-        return trawl_err_set(err, rc, "indexing: %s", trawl_strerror(rc));
-    return store_emit(w, 0, err);
-}
-
-/* A free entry for the next store block (writing the oldest first when
- * there is none). */
-static int store_entry(trawl_writer *w, sblk **b, trawl_err *err)
-{
-    int rc;
-    if (w->sq_tail - w->sq_head == SQ && (rc = store_emit(w, 1, err)) < 0)
-        return rc;
-    *b = &w->sq[w->sq_tail % SQ];
-    return 0;
-}
-
-/* trawl__store_hold's fn: the blocks held until the dictionary and code
- * were decided are coded as the later ones are. */
-static int store_held(void *ctx, const unsigned char *p, size_t len,
-                      size_t ipos, trawl_err *err)
-{
-    trawl_writer *w = ctx;
-    sblk *b;
-    int rc = store_entry(w, &b, err);
-    if (rc < 0)
-        return rc;
-    trawl_buf_clear(&b->raw);
-    trawl_buf_put(&b->raw, p, len);
-    if (b->raw.rc != 0)
-        return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    b->ipos = ipos;
-    return store_queue(w, b, err);
-}
-
-/* Seal the store's pending block and queue its coding (see "store
- * blocks"); before the dictionary and code are decided, hold it. */
-static int store_block(trawl_writer *w, trawl_err *err)
-{
-    int rc;
-    if (!w->store.dict_done)
-        return trawl__store_hold(&w->store, &w->seg, store_held, w, err);
-    sblk *b;
-    if ((rc = store_entry(w, &b, err)) < 0 ||
-        (rc = trawl__store_seal(&w->store, &b->raw, &b->ipos, err)) < 0)
-        return rc;
-    return store_queue(w, b, err);
-}
-
 /* Caller side: index the article whose stored record is in w->rec as doc
  * w->ndocs of the in-memory run. */
 static int index_article(trawl_writer *w, const trawl_article *a,
@@ -1814,7 +1660,7 @@ static int index_article(trawl_writer *w, const trawl_article *a,
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
                              trawl_strerror(rc));
     j->in_bytes = (uint64_t)a->title_len + a->body_len;
-    j->encode = JOB_DOC;
+    j->encode = 0;
     j->doc = doc;
     j->date = a->date;
     j->fp = fp;
@@ -1829,7 +1675,8 @@ static int index_article(trawl_writer *w, const trawl_article *a,
                              (int)(a->id_len > 200 ? 200 : a->id_len), a->id,
                              trawl_strerror(rc));
 
-    if (w->store.block.len >= STORE_BLOCK && (rc = store_block(w, err)) < 0)
+    if (w->store.block.len >= STORE_BLOCK &&
+        (rc = trawl__store_flush(&w->store, &w->seg, err)) < 0)
         return rc;
     /* Flush at the budget, but never runs that grew by less than a
      * quarter of it (when what a flush cannot free, such as the id table,
@@ -2228,7 +2075,7 @@ static void enc_submit(trawl_writer *w, int kind, const uint32_t *order,
     w->enc.from = from;
     w->enc.to = to;
     wjob *j = job_slot(w);
-    j->encode = JOB_ENCODE;
+    j->encode = 1;
     j->mem_valid = 0;
     w->jobs++;
     job_submit(w, j, 1);
@@ -3202,10 +3049,6 @@ static void run_reset(trawl_writer *w)
     w->ndeleted = 0;
     for (int f = 0; f < TRAWL_NFIELDS; f++)
         w->total_len[f] = 0;
-    /* The encoder refers to the store's dictionary or code. */
-    trawl__store_enc_free(w->senc);
-    w->senc = NULL;
-    w->sq_head = w->sq_tail = 0;
     trawl__store_reset(&w->store);
     free(w->seg_name);
     free(w->seg_tmp);
@@ -3222,7 +3065,7 @@ static int run_flush(trawl_writer *w, trawl_err *err)
     int rc;
     uint64_t nterms = 0;
     uint32_t k;
-    if ((rc = drain(w, err)) < 0 || (rc = store_emit(w, 1, err)) < 0)
+    if ((rc = drain(w, err)) < 0)
         return rc;
     if (seg_push(w, &k) < 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
@@ -3693,11 +3536,6 @@ void trawl_writer_free(trawl_writer *w)
     trawl_buf_free(&w->enc.out);
     trawl_buf_free(&w->enc.names);
     trawl_buf_free(&w->ph.rec);
-    for (int i = 0; i < SQ; i++) {
-        trawl_buf_free(&w->sq[i].raw);
-        trawl_buf_free(&w->sq[i].out);
-    }
-    trawl__store_enc_free(w->senc);
     free(w->enc.st);
     if (w->enc.pe != NULL)
         trawl__penc_free(w->enc.pe);

@@ -997,11 +997,12 @@ static void assert_same_segments(const char *a, const char *b)
     free(sb);
 }
 
-/* Past a run's first STORE_DICT_HOLD bytes its store blocks are coded by
- * jobs on the worker, or by the caller when the worker is behind, and
- * written in block order (writer.c, "store blocks"): every segment is
- * what one thread writes, with zstd blocks and with the word code, in
- * one run and in several. */
+/* Runs larger than STORE_DICT_HOLD (the store's held blocks, its
+ * dictionary or word code, the blocks coded after them), with the
+ * analysis on a second thread: every segment is what one thread writes,
+ * with zstd blocks and with the word code, in one run and in several
+ * (writer_threads_write_the_same_bytes covers smaller runs, and only
+ * the first segment). */
 static void writer_threads_code_the_store_the_same(void **state)
 {
     (void)state;
