@@ -32,9 +32,34 @@ enum { SYM_EOF, SYM_ABS, SYM_ESC, NSPEC };
 #define DEC_SLACK 64           /* decoder writes past its end, at most */
 #define WC_ZLEVEL 3            /* zstd level of the serialized code */
 
+/* Word bytes as a bitmap (ASCII letters and digits, every byte >= 0x80):
+ * one load and a shift per byte where three compares were, in the
+ * coder's inner loop. */
+static const uint64_t word_bits[4] = {
+    0x03FF000000000000ull, /* '0'..'9' */
+    0x07FFFFFE07FFFFFEull, /* 'A'..'Z', 'a'..'z' */
+    ~0ull, ~0ull};
+
 static inline int is_word(unsigned c)
 {
-    return c >= 0x80 || c - '0' < 10u || (c | 0x20) - 'a' < 26u;
+    return (int)(word_bits[(c >> 6) & 3] >> (c & 63) & 1);
+}
+
+/* Bytes p[0..8), little-endian. */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* The low n bytes (n <= 8) of a little-endian load. */
+static inline uint64_t low_bytes(uint64_t v, size_t n)
+{
+    return n == 0 ? 0 : v & (~0ull >> (64 - 8 * n));
 }
 
 /* ---- Huffman code lengths ------------------------------------------- */
@@ -202,6 +227,7 @@ struct wc_model {
                         by (code length, bytes)) */
     size_t nsym;
     size_t vocab_bytes;
+    int padded; /* bytes has WC_PAD zeros after its end (see tok_eq) */
 };
 
 static int tt_grow_slots(wc_model *m)
@@ -223,8 +249,10 @@ static int tt_grow_slots(wc_model *m)
 }
 
 /* A token's hash (tokens are short: a call to XXH3 cost the encoder more
- * than this whole function). */
-static inline uint64_t tok_hash(const unsigned char *p, size_t n)
+ * than this whole function). end: where the bytes readable from p end
+ * (the tail is one load when eight bytes are). */
+static inline uint64_t tok_hash(const unsigned char *p, size_t n,
+                                const unsigned char *end)
 {
     uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
     while (n >= 8) {
@@ -236,39 +264,52 @@ static inline uint64_t tok_hash(const unsigned char *p, size_t n)
         n -= 8;
     }
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
+    if (n > 0 && end - p >= 8) {
+        v = low_bytes(load_le64(p), n);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            v |= (uint64_t)p[i] << (8 * i);
+    }
     h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
     return h ^ h >> 29;
 }
 
+/* Whether token t (of the model's bytes) is p[0..n). padded: eight bytes
+ * are readable from t (the model's bytes end with WC_PAD zeros once
+ * built); end as for tok_hash. */
+#define WC_PAD 8
+static inline int tok_eq(const unsigned char *t, const unsigned char *p,
+                         size_t n, const unsigned char *end, int padded)
+{
+    if (padded && n <= 8 && end - p >= 8)
+        return low_bytes(load_le64(t) ^ load_le64(p), n) == 0;
+    return memcmp(t, p, n) == 0;
+}
+
 /* The id of token p[0..n), or UINT32_MAX. */
 static inline uint32_t tt_find(const wc_model *m, const unsigned char *p,
-                               size_t n, uint64_t h, size_t *at)
+                               size_t n, uint64_t h, const unsigned char *end,
+                               int padded, size_t *at)
 {
     size_t i = h & m->mask;
     uint64_t s;
     while ((s = m->slot[i]) != 0) {
         uint32_t id = (uint32_t)s - 1;
-        if (s >> 32 == h >> 32 && m->tlen[id] == n) {
-            const unsigned char *t = m->bytes.ptr + m->off[id];
-            size_t k = 0;
-            while (k < n && t[k] == p[k])
-                k++;
-            if (k == n)
-                return id;
-        }
+        if (s >> 32 == h >> 32 && m->tlen[id] == n &&
+            tok_eq(m->bytes.ptr + m->off[id], p, n, end, padded))
+            return id;
         i = (i + 1) & m->mask;
     }
     *at = i;
     return UINT32_MAX;
 }
 
-static int tt_count(wc_model *m, const unsigned char *p, size_t n)
+static int tt_count(wc_model *m, const unsigned char *p, size_t n,
+                    const unsigned char *end)
 {
-    uint64_t h = tok_hash(p, n);
+    uint64_t h = tok_hash(p, n, end);
     size_t at = 0;
-    uint32_t id = tt_find(m, p, n, h, &at);
+    uint32_t id = tt_find(m, p, n, h, end, 0, &at);
     if (id != UINT32_MAX) {
         m->cnt[id]++;
         return 0;
@@ -318,8 +359,8 @@ static int tt_count(wc_model *m, const unsigned char *p, size_t n)
         while (i_ < (n)) {                                                    \
             int w_ = is_word((p)[i_]);                                        \
             size_t j_ = i_ + 1;                                               \
-            while (j_ < (n) && j_ - i_ < WC_TOKMAX &&                         \
-                   is_word((p)[j_]) == w_)                                    \
+            size_t lim_ = (n) - i_ > WC_TOKMAX ? i_ + WC_TOKMAX : (n);        \
+            while (j_ < lim_ && is_word((p)[j_]) == w_)                       \
                 j_++;                                                         \
             if (w_ || !prevw_ || j_ - i_ != 1 || (p)[i_] != ' ' ||            \
                 j_ == (n) || !is_word((p)[j_])) {                             \
@@ -431,7 +472,8 @@ int trawl__wc_build(const unsigned char *p, size_t len, wc_model **out)
                 continue;
             }
             counted += fl;
-            FOR_TOKENS(f, fl, if (rc == 0) rc = tt_count(m, tp_, tn_));
+            FOR_TOKENS(f, fl,
+                       if (rc == 0) rc = tt_count(m, tp_, tn_, end));
             m->cnt[SYM_EOF]++;
         }
     }
@@ -496,6 +538,13 @@ int trawl__wc_build(const unsigned char *p, size_t len, wc_model **out)
     /* The counts and hashes are no longer needed. */
     free(m->cnt);
     m->cnt = NULL;
+    /* Zeros after the tokens' bytes, for tok_eq's loads, when they fit in
+     * what is allocated (not growing it keeps the model's size, which
+     * counts in the writer's budget, what it was). */
+    if (m->bytes.cap - m->bytes.len >= WC_PAD) {
+        memset(m->bytes.ptr + m->bytes.len, 0, WC_PAD);
+        m->padded = 1;
+    }
     *out = m;
     return 0;
 fail:
@@ -606,10 +655,11 @@ static int bw_align(bitw *w)
 }
 
 static inline int enc_token(const wc_model *m, bitw *w,
-                            const unsigned char *p, size_t n)
+                            const unsigned char *p, size_t n,
+                            const unsigned char *end)
 {
     size_t at = 0;
-    uint32_t id = tt_find(m, p, n, tok_hash(p, n), &at);
+    uint32_t id = tt_find(m, p, n, tok_hash(p, n, end), end, m->padded, &at);
     if (id != UINT32_MAX)
         return bw_put(w, m->code[id], m->clen[id]);
     int rc = bw_put(w, m->code[SYM_ESC], m->clen[SYM_ESC]);
@@ -640,7 +690,8 @@ int trawl__wc_encode(const wc_model *m, const unsigned char *p, size_t len,
                 rc = bw_put(&w, m->code[SYM_ABS], m->clen[SYM_ABS]);
                 continue;
             }
-            FOR_TOKENS(f, fl, if (rc == 0) rc = enc_token(m, &w, tp_, tn_));
+            FOR_TOKENS(f, fl,
+                       if (rc == 0) rc = enc_token(m, &w, tp_, tn_, end));
             if (rc == 0)
                 rc = bw_put(&w, m->code[SYM_EOF], m->clen[SYM_EOF]);
         }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "pairs.h"
 #include "seg.h"
+#include "segfile.h"
 #include "testutil.h"
 #include "trawl/article.h"
 #include "trawl/index.h"
@@ -944,6 +946,94 @@ static void writer_threads_write_the_same_bytes(void **state)
     tu_corpus_free(&c);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of dir's segment files, sorted (*n of them). */
+static char **segment_names(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char **names = NULL;
+    *n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || strcmp(e->d_name + l - 4, ".trs") != 0)
+            continue;
+        names = realloc(names, (*n + 1) * sizeof(*names));
+        assert_non_null(names);
+        names[(*n)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, *n, sizeof(*names), cmp_name);
+    return names;
+}
+
+/* Directories a and b hold the same segment files, byte for byte. */
+static void assert_same_segments(const char *a, const char *b)
+{
+    size_t na, nb;
+    char **sa = segment_names(a, &na), **sb = segment_names(b, &nb);
+    assert_int_equal(na, nb);
+    assert_true(na > 0);
+    for (size_t i = 0; i < na; i++) {
+        assert_string_equal(sa[i], sb[i]);
+        char pa[256], pb[256];
+        snprintf(pa, sizeof(pa), "%s/%s", a, sa[i]);
+        snprintf(pb, sizeof(pb), "%s/%s", b, sb[i]);
+        size_t la, lb;
+        unsigned char *ba = tu_slurp(pa, &la), *bb = tu_slurp(pb, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(ba, bb, la);
+        free(ba);
+        free(bb);
+        free(sa[i]);
+        free(sb[i]);
+    }
+    free(sa);
+    free(sb);
+}
+
+/* Runs larger than STORE_DICT_HOLD (the store's held blocks, its
+ * dictionary or word code, the blocks coded after them), with the
+ * analysis on a second thread: every segment is what one thread writes,
+ * with zstd blocks and with the word code, in one run and in several
+ * (writer_threads_write_the_same_bytes covers smaller runs, and only
+ * the first segment). */
+static void writer_threads_code_the_store_the_same(void **state)
+{
+    (void)state;
+    tu_corpus c;
+    corpus_make(&c, 2500, 400, 11);
+    for (int words = 1; words <= 2; words++) {
+        for (int budget = 0; budget < 2; budget++) {
+            trawl__store_words = words;
+            char one[64], two[64];
+            tu_new_dir(one, "writer");
+            tu_new_dir(two, "writer");
+            trawl_writer_opts o1, o2;
+            memset(&o1, 0, sizeof(o1));
+            memset(&o2, 0, sizeof(o2));
+            o1.threads = 1;
+            o2.threads = 0;
+            o1.mem_budget = o2.mem_budget = budget ? 12 << 20 : 0;
+            trawl_writer_stats s1, s2;
+            tu_run(one, &c, NULL, c.n, &o1, &s1);
+            tu_run(two, &c, NULL, c.n, &o2, &s2);
+            trawl__store_words = 0;
+            assert_int_equal(s1.runs, s2.runs);
+            assert_true(budget ? s1.runs >= 2 : s1.runs == 1);
+            assert_same_segments(one, two);
+            tu_rm_rf(one);
+            tu_rm_rf(two);
+        }
+    }
+    tu_corpus_free(&c);
+}
+
 /* The writer removes its own leftovers and unused files, and nothing
  * else: files in the directory that only start or end like its names
  * (the corpus beside the index, anyone's notes) stay. */
@@ -1004,6 +1094,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(writer_threads_write_the_same_bytes),
+        cmocka_unit_test(writer_threads_code_the_store_the_same),
         cmocka_unit_test(writer_increments_match_one_build),
         cmocka_unit_test(writer_growing_corpus_reruns),
         cmocka_unit_test(writer_updates_and_deletes),
