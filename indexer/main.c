@@ -23,6 +23,7 @@
 #include <malloc.h>
 #endif
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1608,7 +1609,9 @@ static void text_added(run *r, const trawl_walk_entry *e, trawl_article *a,
  * export, a stray byte later in the line) when it starts as records
  * usually do: `{"id":` (the member --field names for the id) and a
  * string without escapes or a decimal
- * integer, then `,`. 1 and the id in *out, else 0.
+ * integer, then `,`. 1 and the id in *out, else 0. An integer beyond 64
+ * bits (a uint64 id) is its digits, as the parser reads it, as long as
+ * it fits out->num.
  */
 static int id_in_prefix(const char *s, size_t n, const char *key,
                         size_t key_len, jsonid *out)
@@ -1646,7 +1649,8 @@ static int id_in_prefix(const char *s, size_t n, const char *key,
         if (p < end && *p == '-')
             p++;
         const char *d = p;
-        while (p < end && *p >= '0' && *p <= '9' && p - d < 19)
+        while (p < end && *p >= '0' && *p <= '9' &&
+               p - v < (ptrdiff_t)sizeof(out->num) - 1)
             p++;
         if (p == d || (*d == '0' && p - d > 1) ||
             (p < end && *p >= '0' && *p <= '9'))
