@@ -2498,6 +2498,11 @@ static void make_parents(const char *path)
 int main(int argc, char **argv)
 {
     trawl_std_fds_open();
+    /* A reader of the notes or the summary that goes away (`2>&1 | head`
+     * to see a large run's first problems) killed the run with SIGPIPE,
+     * nothing committed. Those are for people: the run goes on without
+     * them (a write that fails is dropped, EPIPE). */
+    signal(SIGPIPE, SIG_IGN);
 #ifdef __GLIBC__
     /* One heap for both writer threads, grown in large steps: glibc grows
      * a second thread's own heap a page range at a time (thousands of
