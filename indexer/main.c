@@ -2495,6 +2495,20 @@ static void make_parents(const char *path)
     free(p);
 }
 
+/* 0 after --help or --version, or 2 (a write failure) if stdout could
+ * not take them (trawl-index --help > /dev/full), as the trawl client
+ * does. */
+static int flushed_status(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            fprintf(stderr, PROG ": cannot write output: %s\n",
+                    strerror(errno));
+        return EXIT_FATAL;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     trawl_std_fds_open();
@@ -2596,10 +2610,10 @@ int main(int argc, char **argv)
         }
         case 'h':
             usage(stdout);
-            return 0;
+            return flushed_status();
         case 'V':
             printf(PROG " %s\n", TRAWL_VERSION);
-            return 0;
+            return flushed_status();
         default:
             fprintf(stderr, "Try '" PROG " --help' for more information.\n");
             return EXIT_USAGE;

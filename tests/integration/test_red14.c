@@ -10,6 +10,10 @@
  * ... 2>&1 | head`, to see the first problems of a large run): the
  * first note written after died of SIGPIPE, mid-run, and nothing was
  * committed. The notes are for people; the run goes on without them.
+ *
+ * `trawl-index --help > /dev/full` and `trawld --version > /dev/full`
+ * exited 0 with nothing written; the client was made to exit 2 for that
+ * (test_sweep9), now the other two programs do too.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -178,11 +182,29 @@ static void test_index_output_to_a_closed_pipe(void **state)
     th_cleanup(&h);
 }
 
+static void test_help_to_a_full_device(void **state)
+{
+    (void)state;
+    const char *progs[] = {"trawl-index", "trawld"};
+    const char *opts[] = {"--help", "--version"};
+    for (size_t p = 0; p < 2; p++)
+        for (size_t i = 0; i < 2; i++) {
+            const char *argv[] = {progs[p], opts[i], NULL};
+            pid_t pid = th_spawn(argv, "/dev/full");
+            assert_true(pid > 0);
+            int st = th_wait(pid);
+            if (st != 2)
+                fail_msg("%s %s > /dev/full: exit %d", progs[p], opts[i],
+                         st);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids_and_numbers_beyond_64_bits),
         cmocka_unit_test(test_index_output_to_a_closed_pipe),
+        cmocka_unit_test(test_help_to_a_full_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
