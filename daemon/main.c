@@ -181,6 +181,19 @@ static const char *default_socket(char **owned)
     return "./trawl.sock";
 }
 
+/* 0 after --help or --version, or 2 if stdout could not take them
+ * (trawld --help > /dev/full), as the trawl client does. */
+static int flushed_status(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            fprintf(stderr, "trawld: cannot write output: %s\n",
+                    strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     trawl_std_fds_open();
@@ -340,10 +353,10 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return 0;
+            return flushed_status();
         case 'V':
             printf("trawld %s\n", TRAWL_VERSION);
-            return 0;
+            return flushed_status();
         default:
             usage(stderr);
             return 2;

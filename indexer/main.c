@@ -23,6 +23,7 @@
 #include <malloc.h>
 #endif
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1608,7 +1609,9 @@ static void text_added(run *r, const trawl_walk_entry *e, trawl_article *a,
  * export, a stray byte later in the line) when it starts as records
  * usually do: `{"id":` (the member --field names for the id) and a
  * string without escapes or a decimal
- * integer, then `,`. 1 and the id in *out, else 0.
+ * integer, then `,`. 1 and the id in *out, else 0. An integer beyond 64
+ * bits (a uint64 id) is its digits, as the parser reads it, as long as
+ * it fits out->num.
  */
 static int id_in_prefix(const char *s, size_t n, const char *key,
                         size_t key_len, jsonid *out)
@@ -1646,7 +1649,8 @@ static int id_in_prefix(const char *s, size_t n, const char *key,
         if (p < end && *p == '-')
             p++;
         const char *d = p;
-        while (p < end && *p >= '0' && *p <= '9' && p - d < 19)
+        while (p < end && *p >= '0' && *p <= '9' &&
+               p - v < (ptrdiff_t)sizeof(out->num) - 1)
             p++;
         if (p == d || (*d == '0' && p - d > 1) ||
             (p < end && *p >= '0' && *p <= '9'))
@@ -2491,9 +2495,28 @@ static void make_parents(const char *path)
     free(p);
 }
 
+/* 0 after --help or --version, or 2 (a write failure) if stdout could
+ * not take them (trawl-index --help > /dev/full), as the trawl client
+ * does. */
+static int flushed_status(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            fprintf(stderr, PROG ": cannot write output: %s\n",
+                    strerror(errno));
+        return EXIT_FATAL;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     trawl_std_fds_open();
+    /* A reader of the notes or the summary that goes away (`2>&1 | head`
+     * to see a large run's first problems) killed the run with SIGPIPE,
+     * nothing committed. Those are for people: the run goes on without
+     * them (a write that fails is dropped, EPIPE). */
+    signal(SIGPIPE, SIG_IGN);
 #ifdef __GLIBC__
     /* One heap for both writer threads, grown in large steps: glibc grows
      * a second thread's own heap a page range at a time (thousands of
@@ -2587,10 +2610,10 @@ int main(int argc, char **argv)
         }
         case 'h':
             usage(stdout);
-            return 0;
+            return flushed_status();
         case 'V':
             printf(PROG " %s\n", TRAWL_VERSION);
-            return 0;
+            return flushed_status();
         default:
             fprintf(stderr, "Try '" PROG " --help' for more information.\n");
             return EXIT_USAGE;

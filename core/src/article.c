@@ -2763,6 +2763,108 @@ static long fix_lone_surrogates(const char *line, size_t len, char **copy)
     return fixed;
 }
 
+/* Whether the integer token s[0..n) ("-"? digits) is beyond jansson's
+ * 64-bit integers. */
+static int int_token_overflows(const char *s, size_t n)
+{
+    int neg = n > 0 && s[0] == '-';
+    uint64_t v = 0, max = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (size_t i = (size_t)neg; i < n; i++) {
+        unsigned dgt = (unsigned)(s[i] - '0');
+        if (v > (max - dgt) / 10)
+            return 1;
+        v = v * 10 + dgt;
+    }
+    return 0;
+}
+
+/*
+ * line (valid JSON but for integers beyond 64 bits, which jansson
+ * refuses: a uint64 hash or counter as Python's json.dumps writes it)
+ * with every such integer made a real of the same length in a copy
+ * (*copy, malloc'd; NULL when there is none): its last two digits become
+ * "e2" (18446744073709551615 is 184467440737095516e2), which a double
+ * cannot tell from the number anyway, and every column stays where it
+ * was for the messages. The article is not lost for a member it does
+ * not even read: another member keeps the number as a real, a date so
+ * large is out of range (the article is undated), a title or body is
+ * not a string. The top-level member id_key, the id, is read as its
+ * digits, as an integer id is: *id_digits (malloc'd) when it is such a
+ * number, else NULL. Returns how many were made reals, or TRAWL_ENOMEM.
+ */
+static long widen_big_ints(const char *line, size_t len, const char *id_key,
+                           char **copy, char **id_digits)
+{
+    const char *p = line, *end = line + len;
+    size_t key_len = strlen(id_key);
+    int depth = 0, want_key = 0, at_id = 0;
+    long n = 0;
+
+    *copy = NULL;
+    *id_digits = NULL;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            const char *s = ++p;
+            int esc = 0;
+            while (p < end && *p != '"') {
+                if (*p == '\\') {
+                    esc = 1;
+                    p++;
+                }
+                p++;
+            }
+            /* A key of the record: is it the id's? (One written with
+             * escapes is not looked at: its number stays a real.) */
+            if (depth == 1 && want_key) {
+                at_id = !esc && p <= end && (size_t)(p - s) == key_len &&
+                        memcmp(s, id_key, key_len) == 0;
+                want_key = 0;
+            }
+            if (p < end)
+                p++;
+            continue;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            const char *s = p++;
+            while (p < end && *p >= '0' && *p <= '9')
+                p++;
+            int integer = !(p < end && (*p == '.' || *p == 'e' || *p == 'E'));
+            while (p < end && ((*p >= '0' && *p <= '9') || *p == '.' ||
+                               *p == 'e' || *p == 'E' || *p == '+' ||
+                               *p == '-'))
+                p++;
+            if (!integer || !int_token_overflows(s, (size_t)(p - s)))
+                continue;
+            /* 19 digits or more: two to spare */
+            if (*copy == NULL && (*copy = dup_n(line, len)) == NULL)
+                goto nomem;
+            memcpy(*copy + (p - line) - 2, "e2", 2);
+            if (depth == 1 && at_id && *id_digits == NULL &&
+                (*id_digits = dup_n(s, (size_t)(p - s))) == NULL)
+                goto nomem;
+            n++;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+            want_key = depth == 1 && c == '{';
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth == 1) {
+            want_key = 1;
+        }
+        p++;
+    }
+    return n;
+nomem:
+    free(*copy);
+    *copy = NULL;
+    free(*id_digits);
+    *id_digits = NULL;
+    return TRAWL_ENOMEM;
+}
+
 /* A string value without its NUL characters ("\\u0000": JSON allows
  * them, trawl does not store them). */
 static char *dup_text(const char *s, size_t n, size_t *out_n)
@@ -2842,6 +2944,7 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
     const char *s;
     size_t n;
     char numbuf[32];
+    char *big_id = NULL;
 
     article_init(out);
     /* jansson checks this too, but its message names a byte, not the
@@ -2852,13 +2955,34 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
     long lone = fix_lone_surrogates(line, len, &fixed);
     if (lone < 0)
         return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
-    root = json_loadb(fixed != NULL ? fixed : line, len,
+    const char *src = fixed != NULL ? fixed : line;
+    root = json_loadb(src, len,
                       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
                           JSON_ALLOW_NUL,
                       &jerr);
+    if (root == NULL &&
+        json_error_code(&jerr) == json_error_numeric_overflow) {
+        /* Integers beyond 64 bits: read as reals, the id as its
+         * digits (widen_big_ints). */
+        char *wide;
+        long w = widen_big_ints(src, len, keys->k[JF_ID], &wide, &big_id);
+        if (w < 0) {
+            free(fixed);
+            return trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
+        }
+        if (w > 0) {
+            /* a fault further on is reported at its own column */
+            root = json_loadb(wide, len,
+                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+                                  JSON_ALLOW_NUL,
+                              &jerr);
+            free(wide);
+        }
+    }
     free(fixed);
     out->replaced = (size_t)lone;
     if (root == NULL) {
+        free(big_id);
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             return trawl_err_set(err, TRAWL_EINVAL, "invalid UTF-8");
         return trawl_err_set(err, TRAWL_EINVAL, "bad JSON at column %d: %s",
@@ -2915,6 +3039,9 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
                  json_integer_value(jid));
         s = numbuf;
         n = strlen(numbuf);
+    } else if (json_is_real(jid) && big_id != NULL) {
+        s = big_id;
+        n = strlen(big_id);
     } else {
         rc = trawl_err_set(err, TRAWL_EINVAL,
                            "field \"%.*s\" is not a string or an integer%s",
@@ -3052,6 +3179,7 @@ static int json_slow(trawl_article *out, const char *line, size_t len,
 nomem:
     rc = trawl_err_set(err, TRAWL_ENOMEM, "out of memory");
 done:
+    free(big_id);
     json_decref(extra);
     json_decref(root);
     if (rc < 0)
