@@ -735,6 +735,48 @@ json_t *th_get_doc(th_conn *c, const char *id)
     return r;
 }
 
+char *th_get_body(th_conn *c, const char *id)
+{
+    char req[512];
+    snprintf(req, sizeof(req), "{\"op\":\"get\",\"doc\":\"%s\"}", id);
+    json_t *r = th_request(c, req);
+    char *out = NULL;
+    if (r != NULL && json_is_true(json_object_get(r, "ok"))) {
+        const char *b = th_doc_field(r, "body");
+        out = strdup(b != NULL ? b : "");
+    } else if (r == NULL || th_error_code(r) == NULL ||
+               strcmp(th_error_code(r), "not_found") != 0) {
+        fprintf(stderr, "harness: get %s: %s\n", id,
+                r != NULL ? "neither ok nor not_found" : "no answer");
+        abort();
+    }
+    json_decref(r);
+    return out;
+}
+
+void th_expect_body(th_conn *c, const char *id, const char *want)
+{
+    char *got = th_get_body(c, id);
+    if ((want == NULL) != (got == NULL) ||
+        (want != NULL && strcmp(got, want) != 0)) {
+        fprintf(stderr, "harness: body of %s: got %s%s%s, want %s%s%s\n", id,
+                got ? "\"" : "", got ? got : "not found", got ? "\"" : "",
+                want ? "\"" : "", want ? want : "not found", want ? "\"" : "");
+        abort();
+    }
+    free(got);
+}
+
+void th_reload(th_conn *c)
+{
+    json_t *r = th_request(c, "{\"op\":\"reload\"}");
+    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
+        fprintf(stderr, "harness: reload: %s\n", r != NULL ? "not ok" : "no answer");
+        abort();
+    }
+    json_decref(r);
+}
+
 const char *th_doc_field(const json_t *resp, const char *name)
 {
     return json_string_value(

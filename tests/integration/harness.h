@@ -116,6 +116,17 @@ const char *th_error_code(const json_t *resp);
  * aborts the test unless it is ok. The caller json_decref()s it. */
 json_t *th_get_doc(th_conn *c, const char *id);
 
+/* The body of id through get (malloc'd), or NULL when the answer is
+ * not_found; aborts on any other answer. */
+char *th_get_body(th_conn *c, const char *id);
+
+/* Aborts unless id's body through get is want (want NULL: unless id is
+ * not found). */
+void th_expect_body(th_conn *c, const char *id, const char *want);
+
+/* A reload request; aborts unless it is answered ok. */
+void th_reload(th_conn *c);
+
 /* Member name of the doc of a get answer, as a string (NULL if absent or
  * not a string). */
 const char *th_doc_field(const json_t *resp, const char *name);

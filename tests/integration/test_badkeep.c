@@ -24,44 +24,6 @@ static const char *const first =
     "{\"id\":7,\"title\":\"Frost\",\"body\":\"frozen pipes\"}\n"
     "{\"id\":\"e\",\"title\":\"Gale\",\"body\":\"high winds\"}\n";
 
-/* get id through trawld: its body, or NULL when not found (malloc'd). */
-static char *body_of(th_conn *c, const char *id)
-{
-    char req[256];
-    snprintf(req, sizeof(req), "{\"op\":\"get\",\"doc\":\"%s\"}", id);
-    json_t *r = th_request(c, req);
-    assert_non_null(r);
-    char *out = NULL;
-    if (json_is_true(json_object_get(r, "ok"))) {
-        json_t *doc = json_object_get(r, "doc");
-        out = strdup(json_string_value(json_object_get(doc, "body")));
-    } else {
-        assert_string_equal(th_error_code(r), "not_found");
-    }
-    json_decref(r);
-    return out;
-}
-
-static void assert_body(th_conn *c, const char *id, const char *want)
-{
-    char *got = body_of(c, id);
-    if (want == NULL) {
-        assert_null(got);
-        return;
-    }
-    assert_non_null(got);
-    assert_string_equal(got, want);
-    free(got);
-}
-
-static void reload(th_conn *c)
-{
-    json_t *r = th_request(c, "{\"op\":\"reload\"}");
-    assert_non_null(r);
-    assert_true(json_is_true(json_object_get(r, "ok")));
-    json_decref(r);
-}
-
 static void test_bad_lines_keep_their_articles(void **state)
 {
     (void)state;
@@ -97,11 +59,11 @@ static void test_bad_lines_keep_their_articles(void **state)
                                   "indexed before); 1 undated (date not "
                                   "understood)"));
     th_result_free(&r);
-    reload(&c);
-    assert_body(&c, "a", "storm surge");
-    assert_body(&c, "b", "flood water");
-    assert_body(&c, "c", "rain");
-    assert_body(&c, "7", "frozen pipes");
+    th_reload(&c);
+    th_expect_body(&c, "a", "storm surge");
+    th_expect_body(&c, "b", "flood water");
+    th_expect_body(&c, "c", "rain");
+    th_expect_body(&c, "7", "frozen pipes");
     /* c is undated; its date member is kept with the article */
     json_t *g = th_request(&c, "{\"op\":\"get\",\"doc\":\"c\"}");
     assert_non_null(g);
@@ -112,7 +74,7 @@ static void test_bad_lines_keep_their_articles(void **state)
             json_object_get(doc, "extra"), "date")),
         "someday");
     json_decref(g);
-    assert_body(&c, "e", NULL);
+    th_expect_body(&c, "e", NULL);
 
     /* The same bad lines again: nothing to commit. */
     assert_int_equal(th_index(&h, (const char *[]){corpus, NULL}, &r), 0);
@@ -132,10 +94,10 @@ static void test_bad_lines_keep_their_articles(void **state)
     assert_null(strstr(r.err, "\"c\" stays as indexed before"));
     assert_non_null(strstr(r.out, "2 updated, 1 deleted, 1 unchanged"));
     th_result_free(&r);
-    reload(&c);
-    assert_body(&c, "b", "more water");
-    assert_body(&c, "c", "rain");
-    assert_body(&c, "7", NULL);
+    th_reload(&c);
+    th_expect_body(&c, "b", "more water");
+    th_expect_body(&c, "c", "rain");
+    th_expect_body(&c, "7", NULL);
 
     /* --full rebuilds from what it can read: a bad line's article goes. */
     th_write_text(corpus,
@@ -146,9 +108,9 @@ static void test_bad_lines_keep_their_articles(void **state)
     assert_int_equal(th_run(&r, full), 0);
     assert_null(strstr(r.err, "stays as indexed before"));
     th_result_free(&r);
-    reload(&c);
-    assert_body(&c, "a", "storm surge");
-    assert_body(&c, "b", NULL);
+    th_reload(&c);
+    th_expect_body(&c, "a", "storm surge");
+    th_expect_body(&c, "b", NULL);
 
     th_close(&c);
     assert_int_equal(th_daemon_stop(&h), 0);
@@ -318,8 +280,8 @@ static void test_unreadable_jsonl_keeps_its_articles(void **state)
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_conn c;
     assert_int_equal(th_connect(&h, &c), 0);
-    assert_body(&c, "a", "storm surge");
-    assert_body(&c, "e", "high winds");
+    th_expect_body(&c, "a", "storm surge");
+    th_expect_body(&c, "e", "high winds");
     th_close(&c);
     assert_int_equal(th_daemon_stop(&h), 0);
 
@@ -361,8 +323,8 @@ static void test_bad_files_keep_their_articles(void **state)
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_conn cn;
     assert_int_equal(th_connect(&h, &cn), 0);
-    assert_body(&cn, "a.txt", "storm surge");
-    assert_body(&cn, "b.txt", "flood water");
+    th_expect_body(&cn, "a.txt", "storm surge");
+    th_expect_body(&cn, "b.txt", "flood water");
     th_close(&cn);
     assert_int_equal(th_daemon_stop(&h), 0);
 

@@ -32,44 +32,6 @@
 
 #define BIG "18446744073709551615"
 
-/* get id through trawld: its body, or NULL when not found (malloc'd). */
-static char *body_of(th_conn *c, const char *id)
-{
-    char req[256];
-    snprintf(req, sizeof(req), "{\"op\":\"get\",\"doc\":\"%s\"}", id);
-    json_t *r = th_request(c, req);
-    assert_non_null(r);
-    char *out = NULL;
-    if (json_is_true(json_object_get(r, "ok"))) {
-        json_t *doc = json_object_get(r, "doc");
-        out = strdup(json_string_value(json_object_get(doc, "body")));
-    } else {
-        assert_string_equal(th_error_code(r), "not_found");
-    }
-    json_decref(r);
-    return out;
-}
-
-static void assert_body(th_conn *c, const char *id, const char *want)
-{
-    char *got = body_of(c, id);
-    if (want == NULL) {
-        assert_null(got);
-        return;
-    }
-    assert_non_null(got);
-    assert_string_equal(got, want);
-    free(got);
-}
-
-static void reload(th_conn *c)
-{
-    json_t *r = th_request(c, "{\"op\":\"reload\"}");
-    assert_non_null(r);
-    assert_true(json_is_true(json_object_get(r, "ok")));
-    json_decref(r);
-}
-
 static void test_ids_and_numbers_beyond_64_bits(void **state)
 {
     (void)state;
@@ -93,8 +55,8 @@ static void test_ids_and_numbers_beyond_64_bits(void **state)
     assert_int_equal(th_daemon_start(&h, NULL), 0);
     th_conn c;
     assert_int_equal(th_connect(&h, &c), 0);
-    assert_body(&c, BIG, "storm surge");
-    assert_body(&c, "h", "flood water");
+    th_expect_body(&c, BIG, "storm surge");
+    th_expect_body(&c, "h", "flood water");
     json_t *g = th_request(&c, "{\"op\":\"get\",\"doc\":\"h\"}");
     assert_non_null(g);
     json_t *hash = json_object_get(
@@ -113,9 +75,9 @@ static void test_ids_and_numbers_beyond_64_bits(void **state)
     assert_non_null(strstr(r.err, "\"" BIG "\" stays as indexed before"));
     assert_non_null(strstr(r.out, "1 deleted"));
     th_result_free(&r);
-    reload(&c);
-    assert_body(&c, BIG, "storm surge");
-    assert_body(&c, "h", NULL);
+    th_reload(&c);
+    th_expect_body(&c, BIG, "storm surge");
+    th_expect_body(&c, "h", NULL);
 
     th_write_text(corpus,
                   "{\"id\":" BIG ",\"title\":\"Storm\",\"body\":\"sto\n"
@@ -125,8 +87,8 @@ static void test_ids_and_numbers_beyond_64_bits(void **state)
     assert_non_null(strstr(r.err, "\"" BIG "\" stays as indexed before"));
     assert_non_null(strstr(r.out, "no changes"));
     th_result_free(&r);
-    reload(&c);
-    assert_body(&c, BIG, "storm surge");
+    th_reload(&c);
+    th_expect_body(&c, BIG, "storm surge");
 
     th_close(&c);
     assert_int_equal(th_daemon_stop(&h), 0);
